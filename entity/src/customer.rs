@@ -1,0 +1,33 @@
+//! An organisation we sell to.
+
+use sea_orm::entity::prelude::*;
+#[allow(unused_imports)]
+use crate::enums::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "customer")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub name: String,
+    pub industry: Option<String>,
+    pub region: Option<String>,
+    pub status: CustomerStatus,
+    pub owner_id: i64,
+    pub parent_id: Option<i64>,
+    pub tier: Option<PartnershipTier>,
+    pub purchasing_fit: Option<PurchasingFit>,
+    pub strategic_importance: StrategicImportance,
+    pub segment: Option<Segment>,
+    pub customer_since: Option<Date>,
+    pub next_review_on: Option<Date>,
+    pub version: i32,
+    pub archived_at: Option<DateTimeUtc>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,23 @@
+//! Rapport's SeaORM entities: persistence only, no API concerns.
+//! Every table has an `i64` id, `created_at` and `updated_at`; rows people edit
+//! carry a `version` for optimistic locking; user data is archived, never deleted.
+
+pub mod enums;
+
+pub mod audit_log;
+pub mod churn_event;
+pub mod commitment;
+pub mod communication;
+pub mod communication_contact;
+pub mod contact;
+pub mod customer;
+pub mod customer_link;
+pub mod partnership;
+pub mod partnership_change;
+pub mod revenue_entry;
+pub mod supply_priority;
+pub mod survey_response;
+pub mod team;
+pub mod ticket;
+pub mod ticket_event;
+pub mod user;

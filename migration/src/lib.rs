@@ -1,0 +1,15 @@
+//! Rapport's schema migrations. One file per change; never edit a released one.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261123_000001_create_domain;
+mod builders;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261123_000001_create_domain::Migration)]
+    }
+}
