@@ -1,0 +1,51 @@
+//! The authenticated user of a request, loaded fresh from the database so that a
+//! deactivated user or a changed role takes effect on the next request.
+
+use entity::{enums::Role, user};
+use sea_orm::{ConnectionTrait, EntityTrait};
+
+use crate::error::{AppError, AppResult};
+
+/// Scope a service account needs to read customers and everything under them.
+pub const SCOPE_CUSTOMERS_READ: &str = "customers:read";
+/// Scope a service account needs to read the relationship graph.
+pub const SCOPE_GRAPH_READ: &str = "graph:read";
+/// Scope a service account needs to push revenue.
+pub const SCOPE_REVENUE_WRITE: &str = "revenue:write";
+
+#[derive(Debug, Clone)]
+pub struct Viewer {
+    pub user_id: i64,
+    pub role: Role,
+    pub team_id: Option<i64>,
+    pub scopes: Vec<String>,
+}
+
+impl Viewer {
+    /// Loads the active user behind a verified token.
+    pub async fn load(db: &impl ConnectionTrait, user_id: i64) -> AppResult<Self> {
+        let user = user::Entity::find_by_id(user_id)
+            .one(db)
+            .await?
+            .filter(|u| u.active)
+            .ok_or_else(|| AppError::Unauthenticated("the token's user is unknown or inactive".to_owned()))?;
+        Ok(Self::from_model(&user))
+    }
+
+    pub fn from_model(user: &user::Model) -> Self {
+        Self {
+            user_id: user.id,
+            role: user.role,
+            team_id: user.team_id,
+            scopes: user.scopes.split_whitespace().map(str::to_owned).collect(),
+        }
+    }
+
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|s| s == scope)
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+}

@@ -1,0 +1,112 @@
+//! Every environment variable Rapport reads, read once at start and passed down.
+
+use std::{net::SocketAddr, time::Duration};
+
+use anyhow::{Context, bail};
+
+/// Development fallback for the JWT secret; `serve` refuses it in production.
+pub const DEV_JWT_SECRET: &str = "rapport-development-secret-do-not-use-in-production";
+
+/// Where the server runs: production turns on the stricter checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+/// Limits that protect the server from expensive requests.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub max_depth: usize,
+    pub max_complexity: usize,
+    pub max_body_bytes: usize,
+    pub introspection: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub environment: Environment,
+    pub database_url: String,
+    pub db_max_connections: u32,
+    pub bind: SocketAddr,
+    pub jwt_secret: String,
+    pub token_ttl: Duration,
+    pub limits: Limits,
+}
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn parsed<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T>
+where
+    T::Err: std::fmt::Display,
+{
+    match var(name) {
+        None => Ok(default),
+        Some(raw) => raw.parse().map_err(|e| anyhow::anyhow!("{name}={raw:?} is invalid: {e}")),
+    }
+}
+
+impl Config {
+    /// Reads the configuration from the environment (and `.env`, if present).
+    pub fn from_env() -> anyhow::Result<Self> {
+        let environment = match var("RAPPORT_ENV").as_deref() {
+            None | Some("development") => Environment::Development,
+            Some("production") => Environment::Production,
+            Some(other) => bail!("RAPPORT_ENV must be development or production, not {other:?}"),
+        };
+        let jwt_secret = var("RAPPORT_JWT_SECRET").unwrap_or_else(|| DEV_JWT_SECRET.to_owned());
+        Ok(Self {
+            environment,
+            database_url: var("DATABASE_URL").unwrap_or_else(|| "sqlite://rapport.db?mode=rwc".to_owned()),
+            db_max_connections: parsed("RAPPORT_DB_MAX_CONNECTIONS", 10)?,
+            bind: parsed("RAPPORT_BIND", SocketAddr::from(([127, 0, 0, 1], 8000)))?,
+            jwt_secret,
+            token_ttl: Duration::from_secs(parsed("RAPPORT_TOKEN_TTL_SECONDS", 8 * 3600)?),
+            limits: Limits {
+                max_depth: parsed("RAPPORT_MAX_DEPTH", 12)?,
+                max_complexity: parsed("RAPPORT_MAX_COMPLEXITY", 20_000)?,
+                max_body_bytes: parsed("RAPPORT_MAX_BODY_BYTES", 1024 * 1024)?,
+                introspection: parsed("RAPPORT_INTROSPECTION", environment == Environment::Development)?,
+            },
+        })
+    }
+
+    /// A configuration for tests and tools: development defaults on the given database.
+    pub fn for_database(database_url: &str) -> Self {
+        Self {
+            environment: Environment::Development,
+            database_url: database_url.to_owned(),
+            db_max_connections: 5,
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            jwt_secret: DEV_JWT_SECRET.to_owned(),
+            token_ttl: Duration::from_secs(3600),
+            limits: Limits { max_depth: 12, max_complexity: 20_000, max_body_bytes: 1024 * 1024, introspection: true },
+        }
+    }
+
+    /// Checks that must pass before `serve` listens.
+    pub fn check_for_serving(&self) -> anyhow::Result<()> {
+        if self.jwt_secret == DEV_JWT_SECRET {
+            if self.environment == Environment::Production {
+                bail!("RAPPORT_JWT_SECRET must be set when RAPPORT_ENV=production");
+            }
+            tracing::warn!("RAPPORT_JWT_SECRET is not set: using the public development secret");
+        } else if self.jwt_secret.len() < 32 {
+            bail!("RAPPORT_JWT_SECRET must be at least 32 bytes long");
+        }
+        Ok(())
+    }
+}
+
+/// Parses `DATABASE_URL` just enough to tell the backend apart, for clear errors.
+pub fn describe_database(url: &str) -> anyhow::Result<&'static str> {
+    if url.starts_with("sqlite:") {
+        Ok("SQLite")
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok("PostgreSQL")
+    } else {
+        Err(anyhow::anyhow!("unsupported DATABASE_URL scheme")).context("use sqlite:// or postgres://")
+    }
+}

@@ -1,0 +1,73 @@
+//! The one error type of the service layer. Each variant maps to a stable
+//! GraphQL `extensions.code`; the codes are a public contract (see README).
+
+use sea_orm::{DbErr, SqlErr};
+
+/// Everything that can go wrong while serving a request.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// No valid credentials: `UNAUTHENTICATED`.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// Authenticated, but the role or scope does not allow the operation: `FORBIDDEN`.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The row does not exist or is outside the viewer's view: `NOT_FOUND`.
+    /// Both look the same on purpose, so nothing leaks about invisible rows.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// Input failed validation: `BAD_USER_INPUT`, with the offending field.
+    #[error("{message}")]
+    BadInput { field: String, message: String },
+    /// Version mismatch, duplicate or invalid state transition: `CONFLICT`.
+    #[error("{message}")]
+    Conflict { message: String, current_version: Option<i32> },
+    /// Anything else; the detail is logged, never sent: `INTERNAL_SERVER_ERROR`.
+    #[error("internal server error")]
+    Internal(String),
+}
+
+/// Result of every service call.
+pub type AppResult<T> = Result<T, AppError>;
+
+impl AppError {
+    /// The stable `extensions.code` of this error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Unauthenticated(_) => "UNAUTHENTICATED",
+            Self::Forbidden(_) => "FORBIDDEN",
+            Self::NotFound(_) => "NOT_FOUND",
+            Self::BadInput { .. } => "BAD_USER_INPUT",
+            Self::Conflict { .. } => "CONFLICT",
+            Self::Internal(_) => "INTERNAL_SERVER_ERROR",
+        }
+    }
+
+    pub fn bad_input(field: &str, message: impl Into<String>) -> Self {
+        Self::BadInput { field: field.to_owned(), message: message.into() }
+    }
+
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::Conflict { message: message.into(), current_version: None }
+    }
+
+    /// A stale `expectedVersion`: the client must reload and retry.
+    pub fn stale(entity: &str, current_version: i32) -> Self {
+        Self::Conflict {
+            message: format!("{entity} was changed by someone else (current version {current_version})"),
+            current_version: Some(current_version),
+        }
+    }
+}
+
+impl From<DbErr> for AppError {
+    fn from(err: DbErr) -> Self {
+        match err.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(_)) => Self::conflict("a row with the same unique key already exists"),
+            Some(SqlErr::ForeignKeyConstraintViolation(_)) => {
+                Self::bad_input("id", "a referenced row does not exist")
+            }
+            _ => Self::Internal(err.to_string()),
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! Rapport: a GraphQL backend for customer-relationship data.
+
+/// Bearer tokens and the per-request viewer.
+pub mod auth;
+/// Every environment variable, read once.
+pub mod config;
+/// Opening and migrating the database.
+pub mod db;
+/// The service error type and its stable codes.
+pub mod error;
+/// The one place that decides which rows a viewer may see.
+pub mod policy;
+/// Business rules and queries, free of GraphQL.
+pub mod service;

@@ -1,0 +1,204 @@
+//! Commitments: promises made to a customer, tracked to fulfilment. An overdue
+//! promise is a churn signal.
+
+use chrono::NaiveDate;
+use entity::{commitment, enums::CommitmentKind};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Select, Set,
+    TransactionTrait,
+};
+use serde_json::json;
+
+use crate::{
+    auth::Viewer,
+    error::{AppError, AppResult},
+    policy,
+    service::{audit, now, update_versioned, validate},
+};
+
+#[derive(Debug, Default, Clone)]
+pub struct CommitmentFilter {
+    pub customer_id: Option<i64>,
+    pub owner_id: Option<i64>,
+    pub kinds: Vec<CommitmentKind>,
+    /// Some(true): only fulfilled; Some(false): only open.
+    pub fulfilled: Option<bool>,
+    /// Open and due before today.
+    pub overdue_only: bool,
+    pub due_after: Option<NaiveDate>,
+    pub due_before: Option<NaiveDate>,
+    pub include_archived: bool,
+}
+
+pub fn select(viewer: &Viewer, filter: &CommitmentFilter) -> Select<commitment::Entity> {
+    let mut query =
+        commitment::Entity::find().filter(policy::visible_through(viewer, commitment::Column::CustomerId));
+    if !filter.include_archived {
+        query = query.filter(commitment::Column::ArchivedAt.is_null());
+    }
+    if let Some(customer) = filter.customer_id {
+        query = query.filter(commitment::Column::CustomerId.eq(customer));
+    }
+    if let Some(owner) = filter.owner_id {
+        query = query.filter(commitment::Column::OwnerId.eq(owner));
+    }
+    if !filter.kinds.is_empty() {
+        query = query.filter(commitment::Column::Kind.is_in(filter.kinds.iter().copied()));
+    }
+    match filter.fulfilled {
+        Some(true) => query = query.filter(commitment::Column::FulfilledOn.is_not_null()),
+        Some(false) => query = query.filter(commitment::Column::FulfilledOn.is_null()),
+        None => {}
+    }
+    if filter.overdue_only {
+        query = query
+            .filter(commitment::Column::FulfilledOn.is_null())
+            .filter(commitment::Column::DueOn.lt(now().date_naive()));
+    }
+    if let Some(after) = filter.due_after {
+        query = query.filter(commitment::Column::DueOn.gte(after));
+    }
+    if let Some(before) = filter.due_before {
+        query = query.filter(commitment::Column::DueOn.lt(before));
+    }
+    query
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CommitmentFields {
+    pub kind: Option<CommitmentKind>,
+    pub description: Option<String>,
+    pub amount_cents: Option<Option<i64>>,
+    pub due_on: Option<NaiveDate>,
+    pub owner_id: Option<i64>,
+}
+
+fn apply(row: &mut commitment::ActiveModel, fields: CommitmentFields) -> AppResult<()> {
+    if let Some(kind) = fields.kind {
+        row.kind = Set(kind);
+    }
+    if let Some(description) = fields.description {
+        row.description = Set(validate::required_text("description", &description, 4000)?);
+    }
+    if let Some(amount) = fields.amount_cents {
+        if amount.is_some_and(|a| a < 0) {
+            return Err(AppError::bad_input("amount", "amount must not be negative"));
+        }
+        row.amount_cents = Set(amount);
+    }
+    if let Some(due) = fields.due_on {
+        row.due_on = Set(due);
+    }
+    if let Some(owner) = fields.owner_id {
+        row.owner_id = Set(owner);
+    }
+    Ok(())
+}
+
+pub async fn create(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    customer_id: i64,
+    fields: CommitmentFields,
+) -> AppResult<commitment::Model> {
+    if fields.kind.is_none() || fields.description.is_none() || fields.due_on.is_none() {
+        return Err(AppError::bad_input("description", "kind, description and dueOn are required"));
+    }
+    let txn = db.begin().await?;
+    policy::writable_customer(&txn, viewer, customer_id).await?;
+    let at = now();
+    let mut row = commitment::ActiveModel {
+        customer_id: Set(customer_id),
+        amount_cents: Set(None),
+        fulfilled_on: Set(None),
+        owner_id: Set(viewer.user_id),
+        version: Set(1),
+        archived_at: Set(None),
+        created_at: Set(at),
+        updated_at: Set(at),
+        ..Default::default()
+    };
+    apply(&mut row, fields)?;
+    let model = row.insert(&txn).await?;
+    audit::record(&txn, viewer, "create", "commitment", model.id, json!({"customerId": customer_id})).await?;
+    txn.commit().await?;
+    Ok(model)
+}
+
+async fn writable(db: &impl ConnectionTrait, viewer: &Viewer, id: i64) -> AppResult<commitment::Model> {
+    policy::ensure_can_write(viewer)?;
+    commitment::Entity::find_by_id(id)
+        .filter(policy::visible_through(viewer, commitment::Column::CustomerId))
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("commitment"))
+}
+
+async fn change(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    id: i64,
+    expected_version: Option<i32>,
+    action: &str,
+    edit: impl FnOnce(&commitment::Model, &mut commitment::ActiveModel) -> AppResult<()>,
+) -> AppResult<commitment::Model> {
+    let txn = db.begin().await?;
+    let current = writable(&txn, viewer, id).await?;
+    validate::version("commitment", expected_version, current.version)?;
+    let mut row = commitment::ActiveModel { ..Default::default() };
+    edit(&current, &mut row)?;
+    row.version = Set(current.version + 1);
+    row.updated_at = Set(now());
+    update_versioned::<commitment::Entity>(
+        &txn,
+        row,
+        (commitment::Column::Id, id),
+        (commitment::Column::Version, current.version),
+        "commitment",
+    )
+    .await?;
+    audit::record(&txn, viewer, action, "commitment", id, json!({})).await?;
+    let updated = commitment::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound("commitment"))?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+pub async fn update(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    id: i64,
+    expected_version: Option<i32>,
+    fields: CommitmentFields,
+) -> AppResult<commitment::Model> {
+    change(db, viewer, id, expected_version, "update", |_, row| apply(row, fields)).await
+}
+
+/// Records that the promise was kept; fulfilling twice is a CONFLICT.
+pub async fn fulfil(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    id: i64,
+    expected_version: Option<i32>,
+    fulfilled_on: Option<NaiveDate>,
+) -> AppResult<commitment::Model> {
+    change(db, viewer, id, expected_version, "fulfil", |current, row| {
+        if current.fulfilled_on.is_some() {
+            return Err(AppError::conflict("the commitment is already fulfilled"));
+        }
+        let on = fulfilled_on.unwrap_or_else(|| now().date_naive());
+        if on > now().date_naive() {
+            return Err(AppError::bad_input("fulfilledOn", "fulfilledOn must not be in the future"));
+        }
+        row.fulfilled_on = Set(Some(on));
+        Ok(())
+    })
+    .await
+}
+
+pub async fn archive(db: &DatabaseConnection, viewer: &Viewer, id: i64) -> AppResult<commitment::Model> {
+    change(db, viewer, id, None, "archive", |current, row| {
+        row.archived_at = Set(Some(current.archived_at.unwrap_or_else(now)));
+        Ok(())
+    })
+    .await
+}

@@ -1,0 +1,156 @@
+//! Communications: every touchpoint with a customer, with the contacts who took part.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use entity::{
+    communication, communication_contact, contact,
+    enums::{Channel, Direction},
+};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
+    QueryTrait, Select, Set, TransactionTrait,
+};
+use serde_json::json;
+
+use crate::{
+    auth::Viewer,
+    error::{AppError, AppResult},
+    policy,
+    service::{audit, now, validate},
+};
+
+/// At most this many contacts per communication.
+pub const MAX_PARTICIPANTS: usize = 50;
+
+#[derive(Debug, Default, Clone)]
+pub struct CommunicationFilter {
+    pub customer_id: Option<i64>,
+    pub contact_id: Option<i64>,
+    pub user_id: Option<i64>,
+    pub channels: Vec<Channel>,
+    pub occurred_after: Option<DateTime<Utc>>,
+    pub occurred_before: Option<DateTime<Utc>>,
+    pub include_archived: bool,
+}
+
+pub fn select(viewer: &Viewer, filter: &CommunicationFilter) -> Select<communication::Entity> {
+    let mut query =
+        communication::Entity::find().filter(policy::visible_through(viewer, communication::Column::CustomerId));
+    if !filter.include_archived {
+        query = query.filter(communication::Column::ArchivedAt.is_null());
+    }
+    if let Some(customer) = filter.customer_id {
+        query = query.filter(communication::Column::CustomerId.eq(customer));
+    }
+    if let Some(contact) = filter.contact_id {
+        let with_contact = communication_contact::Entity::find()
+            .select_only()
+            .column(communication_contact::Column::CommunicationId)
+            .filter(communication_contact::Column::ContactId.eq(contact));
+        query = query.filter(communication::Column::Id.in_subquery(with_contact.into_query()));
+    }
+    if let Some(user) = filter.user_id {
+        query = query.filter(communication::Column::UserId.eq(user));
+    }
+    if !filter.channels.is_empty() {
+        query = query.filter(communication::Column::Channel.is_in(filter.channels.iter().copied()));
+    }
+    if let Some(after) = filter.occurred_after {
+        query = query.filter(communication::Column::OccurredAt.gte(after));
+    }
+    if let Some(before) = filter.occurred_before {
+        query = query.filter(communication::Column::OccurredAt.lt(before));
+    }
+    query
+}
+
+#[derive(Debug, Clone)]
+pub struct NewCommunication {
+    pub customer_id: i64,
+    pub channel: Channel,
+    pub direction: Direction,
+    pub occurred_at: DateTime<Utc>,
+    pub summary: String,
+    pub follow_up_on: Option<NaiveDate>,
+    pub contact_ids: Vec<i64>,
+}
+
+/// Logs a touchpoint and its participants in one transaction.
+pub async fn log(db: &DatabaseConnection, viewer: &Viewer, input: NewCommunication) -> AppResult<communication::Model> {
+    let summary = validate::required_text("summary", &input.summary, 10_000)?;
+    let mut contact_ids = input.contact_ids.clone();
+    contact_ids.sort_unstable();
+    contact_ids.dedup();
+    if contact_ids.len() > MAX_PARTICIPANTS {
+        return Err(AppError::bad_input("contactIds", format!("at most {MAX_PARTICIPANTS} contacts")));
+    }
+    if input.occurred_at > now() + chrono::Duration::days(1) {
+        return Err(AppError::bad_input("occurredAt", "occurredAt must not be in the future"));
+    }
+    let txn = db.begin().await?;
+    policy::writable_customer(&txn, viewer, input.customer_id).await?;
+    if !contact_ids.is_empty() {
+        let found = contact::Entity::find()
+            .filter(contact::Column::Id.is_in(contact_ids.iter().copied()))
+            .filter(contact::Column::CustomerId.eq(input.customer_id))
+            .count(&txn)
+            .await?;
+        if found != contact_ids.len() as u64 {
+            return Err(AppError::bad_input("contactIds", "every contact must belong to the customer"));
+        }
+    }
+    let at = now();
+    let model = communication::ActiveModel {
+        customer_id: Set(input.customer_id),
+        user_id: Set(viewer.user_id),
+        channel: Set(input.channel),
+        direction: Set(input.direction),
+        occurred_at: Set(input.occurred_at),
+        summary: Set(summary),
+        follow_up_on: Set(input.follow_up_on),
+        archived_at: Set(None),
+        created_at: Set(at),
+        updated_at: Set(at),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    if !contact_ids.is_empty() {
+        communication_contact::Entity::insert_many(contact_ids.iter().map(|contact_id| {
+            communication_contact::ActiveModel { communication_id: Set(model.id), contact_id: Set(*contact_id) }
+        }))
+        .exec(&txn)
+        .await?;
+    }
+    audit::record(
+        &txn,
+        viewer,
+        "create",
+        "communication",
+        model.id,
+        json!({"customerId": input.customer_id, "contactIds": contact_ids}),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(model)
+}
+
+pub async fn archive(db: &DatabaseConnection, viewer: &Viewer, id: i64) -> AppResult<communication::Model> {
+    policy::ensure_can_write(viewer)?;
+    let txn = db.begin().await?;
+    let current = communication::Entity::find_by_id(id)
+        .filter(policy::visible_through(viewer, communication::Column::CustomerId))
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound("communication"))?;
+    if current.archived_at.is_some() {
+        return Ok(current);
+    }
+    let mut row: communication::ActiveModel = current.into();
+    let at = now();
+    row.archived_at = Set(Some(at));
+    row.updated_at = Set(at);
+    let updated = row.update(&txn).await?;
+    audit::record(&txn, viewer, "archive", "communication", id, json!({})).await?;
+    txn.commit().await?;
+    Ok(updated)
+}

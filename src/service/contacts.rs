@@ -1,0 +1,222 @@
+//! Contacts: the people at a customer, at every organisational level.
+
+use chrono::NaiveDate;
+use entity::{contact, enums::OrgLevel};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Select, Set, TransactionTrait,
+};
+use serde_json::json;
+
+use crate::{
+    auth::Viewer,
+    error::{AppError, AppResult},
+    policy,
+    service::{audit, customers::name_contains, now, update_versioned, validate},
+};
+
+#[derive(Debug, Default, Clone)]
+pub struct ContactFilter {
+    pub customer_id: Option<i64>,
+    pub org_levels: Vec<OrgLevel>,
+    pub search: Option<String>,
+    /// Only contacts still at the customer (no `ended_on`).
+    pub current_only: bool,
+    pub include_archived: bool,
+}
+
+pub fn select(viewer: &Viewer, filter: &ContactFilter) -> Select<contact::Entity> {
+    let mut query = contact::Entity::find().filter(policy::visible_through(viewer, contact::Column::CustomerId));
+    if !filter.include_archived {
+        query = query.filter(contact::Column::ArchivedAt.is_null());
+    }
+    if let Some(customer) = filter.customer_id {
+        query = query.filter(contact::Column::CustomerId.eq(customer));
+    }
+    if !filter.org_levels.is_empty() {
+        query = query.filter(contact::Column::OrgLevel.is_in(filter.org_levels.iter().copied()));
+    }
+    if let Some(term) = filter.search.as_deref().filter(|t| !t.trim().is_empty()) {
+        query = query.filter(name_contains(contact::Column::Name, term));
+    }
+    if filter.current_only {
+        query = query.filter(contact::Column::EndedOn.is_null());
+    }
+    query
+}
+
+/// The fields of a contact; on update `None` keeps and `Some(None)` clears.
+#[derive(Debug, Clone, Default)]
+pub struct ContactFields {
+    pub name: Option<String>,
+    pub title: Option<Option<String>>,
+    pub department: Option<Option<String>>,
+    pub org_level: Option<OrgLevel>,
+    pub influence: Option<Option<i32>>,
+    pub relationship_strength: Option<Option<i32>>,
+    pub birthday: Option<Option<NaiveDate>>,
+    pub email: Option<Option<String>>,
+    pub phone: Option<Option<String>>,
+    pub started_on: Option<Option<NaiveDate>>,
+    pub ended_on: Option<Option<NaiveDate>>,
+}
+
+/// Applies validated fields onto an active model.
+fn apply(row: &mut contact::ActiveModel, fields: ContactFields) -> AppResult<Vec<&'static str>> {
+    let mut changed = Vec::new();
+    if let Some(name) = fields.name {
+        row.name = Set(validate::required_text("name", &name, 200)?);
+        changed.push("name");
+    }
+    if let Some(title) = fields.title {
+        row.title = Set(validate::optional_text("title", title, 200)?);
+        changed.push("title");
+    }
+    if let Some(department) = fields.department {
+        row.department = Set(validate::optional_text("department", department, 200)?);
+        changed.push("department");
+    }
+    if let Some(level) = fields.org_level {
+        row.org_level = Set(level);
+        changed.push("orgLevel");
+    }
+    if let Some(influence) = fields.influence {
+        row.influence = Set(validate::optional_in_range("influence", influence, 1, 5)?);
+        changed.push("influence");
+    }
+    if let Some(strength) = fields.relationship_strength {
+        row.relationship_strength = Set(validate::optional_in_range("relationshipStrength", strength, 1, 5)?);
+        changed.push("relationshipStrength");
+    }
+    if let Some(birthday) = fields.birthday {
+        if birthday.is_some_and(|b| b > now().date_naive()) {
+            return Err(AppError::bad_input("birthday", "birthday must not be in the future"));
+        }
+        row.birthday = Set(birthday);
+        changed.push("birthday");
+    }
+    if let Some(email) = fields.email {
+        row.email = Set(validate::optional_email("email", email)?);
+        changed.push("email");
+    }
+    if let Some(phone) = fields.phone {
+        row.phone = Set(validate::optional_text("phone", phone, 50)?);
+        changed.push("phone");
+    }
+    if let Some(started) = fields.started_on {
+        row.started_on = Set(started);
+        changed.push("startedOn");
+    }
+    if let Some(ended) = fields.ended_on {
+        row.ended_on = Set(ended);
+        changed.push("endedOn");
+    }
+    Ok(changed)
+}
+
+fn check_dates(model: &contact::Model) -> AppResult<()> {
+    match (model.started_on, model.ended_on) {
+        (Some(start), Some(end)) if end < start => Err(AppError::bad_input("endedOn", "endedOn is before startedOn")),
+        _ => Ok(()),
+    }
+}
+
+pub async fn create(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    customer_id: i64,
+    fields: ContactFields,
+) -> AppResult<contact::Model> {
+    if fields.name.is_none() || fields.org_level.is_none() {
+        return Err(AppError::bad_input("name", "name and orgLevel are required"));
+    }
+    let txn = db.begin().await?;
+    policy::writable_customer(&txn, viewer, customer_id).await?;
+    let at = now();
+    let mut row = contact::ActiveModel {
+        customer_id: Set(customer_id),
+        title: Set(None),
+        department: Set(None),
+        influence: Set(None),
+        relationship_strength: Set(None),
+        birthday: Set(None),
+        email: Set(None),
+        phone: Set(None),
+        started_on: Set(None),
+        ended_on: Set(None),
+        version: Set(1),
+        archived_at: Set(None),
+        created_at: Set(at),
+        updated_at: Set(at),
+        ..Default::default()
+    };
+    apply(&mut row, fields)?;
+    let model = row.insert(&txn).await?;
+    check_dates(&model)?;
+    audit::record(&txn, viewer, "create", "contact", model.id, json!({"customerId": customer_id})).await?;
+    txn.commit().await?;
+    Ok(model)
+}
+
+async fn writable(txn: &impl sea_orm::ConnectionTrait, viewer: &Viewer, id: i64) -> AppResult<contact::Model> {
+    policy::ensure_can_write(viewer)?;
+    contact::Entity::find_by_id(id)
+        .filter(policy::visible_through(viewer, contact::Column::CustomerId))
+        .one(txn)
+        .await?
+        .ok_or(AppError::NotFound("contact"))
+}
+
+pub async fn update(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    id: i64,
+    expected_version: Option<i32>,
+    fields: ContactFields,
+) -> AppResult<contact::Model> {
+    let txn = db.begin().await?;
+    let current = writable(&txn, viewer, id).await?;
+    validate::version("contact", expected_version, current.version)?;
+    let mut row = contact::ActiveModel { ..Default::default() };
+    let changed = apply(&mut row, fields)?;
+    row.version = Set(current.version + 1);
+    row.updated_at = Set(now());
+    update_versioned::<contact::Entity>(
+        &txn,
+        row,
+        (contact::Column::Id, id),
+        (contact::Column::Version, current.version),
+        "contact",
+    )
+    .await?;
+    let updated = contact::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound("contact"))?;
+    check_dates(&updated)?;
+    audit::record(&txn, viewer, "update", "contact", id, json!({ "fields": changed })).await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+pub async fn archive(db: &DatabaseConnection, viewer: &Viewer, id: i64) -> AppResult<contact::Model> {
+    let txn = db.begin().await?;
+    let current = writable(&txn, viewer, id).await?;
+    if current.archived_at.is_none() {
+        let at = now();
+        let row = contact::ActiveModel {
+            archived_at: Set(Some(at)),
+            updated_at: Set(at),
+            version: Set(current.version + 1),
+            ..Default::default()
+        };
+        update_versioned::<contact::Entity>(
+            &txn,
+            row,
+            (contact::Column::Id, id),
+            (contact::Column::Version, current.version),
+            "contact",
+        )
+        .await?;
+        audit::record(&txn, viewer, "archive", "contact", id, json!({})).await?;
+    }
+    let updated = contact::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound("contact"))?;
+    txn.commit().await?;
+    Ok(updated)
+}

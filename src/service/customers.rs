@@ -1,0 +1,419 @@
+//! Customers: the accounts we sell to, and their life cycle (lost, won back).
+
+use chrono::{DateTime, NaiveDate, Utc};
+use entity::{
+    churn_event, customer,
+    enums::{ChurnKind, ChurnReason, CustomerStatus, PartnershipTier, PurchasingFit, Segment, StrategicImportance},
+    user,
+};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait,
+    Select, Set, TransactionTrait, DatabaseConnection,
+    sea_query::{Expr, ExprTrait, Func},
+};
+use serde_json::json;
+
+use crate::{
+    auth::Viewer,
+    error::{AppError, AppResult},
+    policy,
+    service::{audit, now, update_versioned, validate},
+};
+
+/// Filters of the customer list; empty vectors mean "any".
+#[derive(Debug, Default, Clone)]
+pub struct CustomerFilter {
+    pub statuses: Vec<CustomerStatus>,
+    pub tiers: Vec<PartnershipTier>,
+    pub segments: Vec<Segment>,
+    pub owner_id: Option<i64>,
+    pub team_id: Option<i64>,
+    pub parent_id: Option<i64>,
+    pub region: Option<String>,
+    pub industry: Option<String>,
+    /// Case-insensitive substring of the name.
+    pub search: Option<String>,
+    pub created_after: Option<DateTime<Utc>>,
+    pub created_before: Option<DateTime<Utc>>,
+    pub include_archived: bool,
+}
+
+/// Case-insensitive `LIKE %term%` on a column, with the wildcards in the term escaped.
+pub fn name_contains(column: impl ColumnTrait, term: &str) -> Condition {
+    let escaped = term.trim().to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    Condition::all().add(
+        Expr::expr(Func::lower(Expr::col(column.as_column_ref())))
+            .like(sea_orm::sea_query::LikeExpr::new(format!("%{escaped}%")).escape('\\')),
+    )
+}
+
+/// The visible customers matching `filter`, unordered.
+pub fn select(viewer: &Viewer, filter: &CustomerFilter) -> Select<customer::Entity> {
+    let mut query = customer::Entity::find().filter(policy::visible_customers(viewer));
+    if !filter.include_archived {
+        query = query.filter(customer::Column::ArchivedAt.is_null());
+    }
+    if !filter.statuses.is_empty() {
+        query = query.filter(customer::Column::Status.is_in(filter.statuses.iter().copied()));
+    }
+    if !filter.tiers.is_empty() {
+        query = query.filter(customer::Column::Tier.is_in(filter.tiers.iter().copied()));
+    }
+    if !filter.segments.is_empty() {
+        query = query.filter(customer::Column::Segment.is_in(filter.segments.iter().copied()));
+    }
+    if let Some(owner) = filter.owner_id {
+        query = query.filter(customer::Column::OwnerId.eq(owner));
+    }
+    if let Some(team) = filter.team_id {
+        let members =
+            user::Entity::find().select_only().column(user::Column::Id).filter(user::Column::TeamId.eq(team));
+        query = query.filter(customer::Column::OwnerId.in_subquery(members.into_query()));
+    }
+    if let Some(parent) = filter.parent_id {
+        query = query.filter(customer::Column::ParentId.eq(parent));
+    }
+    if let Some(region) = &filter.region {
+        query = query.filter(customer::Column::Region.eq(region.as_str()));
+    }
+    if let Some(industry) = &filter.industry {
+        query = query.filter(customer::Column::Industry.eq(industry.as_str()));
+    }
+    if let Some(term) = filter.search.as_deref().filter(|t| !t.trim().is_empty()) {
+        query = query.filter(name_contains(customer::Column::Name, term));
+    }
+    if let Some(after) = filter.created_after {
+        query = query.filter(customer::Column::CreatedAt.gte(after));
+    }
+    if let Some(before) = filter.created_before {
+        query = query.filter(customer::Column::CreatedAt.lt(before));
+    }
+    query
+}
+
+/// A new customer, before validation.
+#[derive(Debug, Clone)]
+pub struct NewCustomer {
+    pub name: String,
+    pub industry: Option<String>,
+    pub region: Option<String>,
+    pub status: Option<CustomerStatus>,
+    /// Defaults to the viewer.
+    pub owner_id: Option<i64>,
+    pub parent_id: Option<i64>,
+    pub purchasing_fit: Option<PurchasingFit>,
+    pub strategic_importance: Option<StrategicImportance>,
+    pub segment: Option<Segment>,
+    pub customer_since: Option<NaiveDate>,
+    pub next_review_on: Option<NaiveDate>,
+}
+
+/// Changes to a customer; `None` leaves a field as it is, `Some(None)` clears it.
+#[derive(Debug, Clone, Default)]
+pub struct CustomerChanges {
+    pub name: Option<String>,
+    pub industry: Option<Option<String>>,
+    pub region: Option<Option<String>>,
+    pub status: Option<CustomerStatus>,
+    pub owner_id: Option<i64>,
+    pub parent_id: Option<Option<i64>>,
+    pub purchasing_fit: Option<Option<PurchasingFit>>,
+    pub strategic_importance: Option<StrategicImportance>,
+    pub segment: Option<Option<Segment>>,
+    pub customer_since: Option<Option<NaiveDate>>,
+    pub next_review_on: Option<Option<NaiveDate>>,
+}
+
+async fn assignable_owner(db: &impl ConnectionTrait, viewer: &Viewer, owner_id: i64) -> AppResult<()> {
+    let owner = user::Entity::find_by_id(owner_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::bad_input("ownerId", "no such user"))?;
+    policy::ensure_can_assign(viewer, &owner)
+}
+
+async fn valid_parent(db: &impl ConnectionTrait, viewer: &Viewer, parent_id: i64, own_id: Option<i64>) -> AppResult<()> {
+    if Some(parent_id) == own_id {
+        return Err(AppError::bad_input("parentId", "a customer cannot be its own parent"));
+    }
+    policy::visible_customer(db, viewer, parent_id)
+        .await
+        .map_err(|_| AppError::bad_input("parentId", "no such customer"))?;
+    Ok(())
+}
+
+pub async fn create(db: &DatabaseConnection, viewer: &Viewer, input: NewCustomer) -> AppResult<customer::Model> {
+    policy::ensure_can_write(viewer)?;
+    let name = validate::required_text("name", &input.name, 200)?;
+    let industry = validate::optional_text("industry", input.industry, 100)?;
+    let region = validate::optional_text("region", input.region, 100)?;
+    let txn = db.begin().await?;
+    let owner_id = input.owner_id.unwrap_or(viewer.user_id);
+    assignable_owner(&txn, viewer, owner_id).await?;
+    if let Some(parent) = input.parent_id {
+        valid_parent(&txn, viewer, parent, None).await?;
+    }
+    let at = now();
+    let model = customer::ActiveModel {
+        name: Set(name),
+        industry: Set(industry),
+        region: Set(region),
+        status: Set(input.status.unwrap_or(CustomerStatus::Prospect)),
+        owner_id: Set(owner_id),
+        parent_id: Set(input.parent_id),
+        tier: Set(None),
+        purchasing_fit: Set(input.purchasing_fit),
+        strategic_importance: Set(input.strategic_importance.unwrap_or(StrategicImportance::Medium)),
+        segment: Set(input.segment),
+        customer_since: Set(input.customer_since),
+        next_review_on: Set(input.next_review_on),
+        version: Set(1),
+        archived_at: Set(None),
+        created_at: Set(at),
+        updated_at: Set(at),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    audit::record(&txn, viewer, "create", "customer", model.id, json!({"name": model.name, "ownerId": owner_id}))
+        .await?;
+    txn.commit().await?;
+    Ok(model)
+}
+
+pub async fn update(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    id: i64,
+    expected_version: Option<i32>,
+    changes: CustomerChanges,
+) -> AppResult<customer::Model> {
+    policy::ensure_can_write(viewer)?;
+    let txn = db.begin().await?;
+    let current = policy::visible_customer(&txn, viewer, id).await?;
+    validate::version("customer", expected_version, current.version)?;
+    let mut row = customer::ActiveModel { ..Default::default() };
+    let mut changed = serde_json::Map::new();
+    if let Some(name) = changes.name {
+        let name = validate::required_text("name", &name, 200)?;
+        changed.insert("name".into(), json!([current.name, name]));
+        row.name = Set(name);
+    }
+    if let Some(industry) = changes.industry {
+        row.industry = Set(validate::optional_text("industry", industry, 100)?);
+        changed.insert("industry".into(), json!(true));
+    }
+    if let Some(region) = changes.region {
+        row.region = Set(validate::optional_text("region", region, 100)?);
+        changed.insert("region".into(), json!(true));
+    }
+    if let Some(status) = changes.status {
+        if matches!(status, CustomerStatus::Lost | CustomerStatus::WonBack) && status != current.status {
+            return Err(AppError::bad_input(
+                "status",
+                "use markCustomerLost or markCustomerWonBack, which record the churn event",
+            ));
+        }
+        changed.insert("status".into(), json!([current.status.as_str(), status.as_str()]));
+        row.status = Set(status);
+    }
+    if let Some(owner) = changes.owner_id {
+        assignable_owner(&txn, viewer, owner).await?;
+        changed.insert("ownerId".into(), json!([current.owner_id, owner]));
+        row.owner_id = Set(owner);
+    }
+    if let Some(parent) = changes.parent_id {
+        if let Some(parent_id) = parent {
+            valid_parent(&txn, viewer, parent_id, Some(id)).await?;
+        }
+        changed.insert("parentId".into(), json!([current.parent_id, parent]));
+        row.parent_id = Set(parent);
+    }
+    if let Some(fit) = changes.purchasing_fit {
+        row.purchasing_fit = Set(fit);
+        changed.insert("purchasingFit".into(), json!(fit.map(|f| f.as_str())));
+    }
+    if let Some(importance) = changes.strategic_importance {
+        row.strategic_importance = Set(importance);
+        changed.insert("strategicImportance".into(), json!(importance.as_str()));
+    }
+    if let Some(segment) = changes.segment {
+        row.segment = Set(segment);
+        changed.insert("segment".into(), json!(segment.map(|s| s.as_str())));
+    }
+    if let Some(since) = changes.customer_since {
+        row.customer_since = Set(since);
+        changed.insert("customerSince".into(), json!(since));
+    }
+    if let Some(review) = changes.next_review_on {
+        row.next_review_on = Set(review);
+        changed.insert("nextReviewOn".into(), json!(review));
+    }
+    row.version = Set(current.version + 1);
+    row.updated_at = Set(now());
+    update_versioned::<customer::Entity>(
+        &txn,
+        row,
+        (customer::Column::Id, id),
+        (customer::Column::Version, current.version),
+        "customer",
+    )
+    .await?;
+    audit::record(&txn, viewer, "update", "customer", id, serde_json::Value::Object(changed)).await?;
+    let updated = customer::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound("customer"))?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// Archives (never deletes) a customer: it leaves lists but stays in history and reports.
+pub async fn archive(db: &DatabaseConnection, viewer: &Viewer, id: i64) -> AppResult<customer::Model> {
+    let txn = db.begin().await?;
+    let current = policy::writable_customer(&txn, viewer, id).await?;
+    if current.archived_at.is_some() {
+        txn.commit().await?;
+        return Ok(current);
+    }
+    let at = now();
+    let row = customer::ActiveModel {
+        archived_at: Set(Some(at)),
+        updated_at: Set(at),
+        version: Set(current.version + 1),
+        ..Default::default()
+    };
+    update_versioned::<customer::Entity>(
+        &txn,
+        row,
+        (customer::Column::Id, id),
+        (customer::Column::Version, current.version),
+        "customer",
+    )
+    .await?;
+    audit::record(&txn, viewer, "archive", "customer", id, json!({})).await?;
+    let updated = customer::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound("customer"))?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// What is recorded when a customer is lost.
+#[derive(Debug, Clone)]
+pub struct Loss {
+    pub reason: ChurnReason,
+    pub competitor: Option<String>,
+    pub notes: Option<String>,
+    pub occurred_on: Option<NaiveDate>,
+}
+
+/// Marks the customer LOST and records the churn event, in one transaction.
+pub async fn mark_lost(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    id: i64,
+    loss: Loss,
+) -> AppResult<(customer::Model, churn_event::Model)> {
+    let competitor = validate::optional_text("competitor", loss.competitor, 200)?;
+    let notes = validate::optional_text("notes", loss.notes, 4000)?;
+    let txn = db.begin().await?;
+    let current = policy::writable_customer(&txn, viewer, id).await?;
+    if !matches!(current.status, CustomerStatus::Active | CustomerStatus::WonBack) {
+        return Err(AppError::conflict(format!(
+            "a {} customer cannot be lost; allowed from ACTIVE or WON_BACK",
+            current.status.as_str()
+        )));
+    }
+    let event = record_churn(
+        &txn,
+        viewer,
+        &current,
+        CustomerStatus::Lost,
+        churn_event::ActiveModel {
+            kind: Set(ChurnKind::Lost),
+            reason: Set(Some(loss.reason)),
+            controllable: Set(Some(loss.reason.is_controllable())),
+            competitor: Set(competitor),
+            notes: Set(notes),
+            occurred_on: Set(loss.occurred_on.unwrap_or_else(|| now().date_naive())),
+            ..Default::default()
+        },
+    )
+    .await?;
+    let updated = customer::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound("customer"))?;
+    txn.commit().await?;
+    Ok((updated, event))
+}
+
+/// Marks a LOST customer WON_BACK and records the churn event, in one transaction.
+pub async fn mark_won_back(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    id: i64,
+    notes: Option<String>,
+    occurred_on: Option<NaiveDate>,
+) -> AppResult<(customer::Model, churn_event::Model)> {
+    let notes = validate::optional_text("notes", notes, 4000)?;
+    let txn = db.begin().await?;
+    let current = policy::writable_customer(&txn, viewer, id).await?;
+    if current.status != CustomerStatus::Lost {
+        return Err(AppError::conflict(format!(
+            "a {} customer cannot be won back; allowed from LOST",
+            current.status.as_str()
+        )));
+    }
+    let event = record_churn(
+        &txn,
+        viewer,
+        &current,
+        CustomerStatus::WonBack,
+        churn_event::ActiveModel {
+            kind: Set(ChurnKind::WonBack),
+            reason: Set(None),
+            controllable: Set(None),
+            competitor: Set(None),
+            notes: Set(notes),
+            occurred_on: Set(occurred_on.unwrap_or_else(|| now().date_naive())),
+            ..Default::default()
+        },
+    )
+    .await?;
+    let updated = customer::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound("customer"))?;
+    txn.commit().await?;
+    Ok((updated, event))
+}
+
+async fn record_churn(
+    txn: &impl ConnectionTrait,
+    viewer: &Viewer,
+    current: &customer::Model,
+    status: CustomerStatus,
+    mut event: churn_event::ActiveModel,
+) -> AppResult<churn_event::Model> {
+    let at = now();
+    let row = customer::ActiveModel {
+        status: Set(status),
+        updated_at: Set(at),
+        version: Set(current.version + 1),
+        ..Default::default()
+    };
+    update_versioned::<customer::Entity>(
+        txn,
+        row,
+        (customer::Column::Id, current.id),
+        (customer::Column::Version, current.version),
+        "customer",
+    )
+    .await?;
+    event.customer_id = Set(current.id);
+    event.recorded_by = Set(viewer.user_id);
+    event.created_at = Set(at);
+    event.updated_at = Set(at);
+    let event = event.insert(txn).await?;
+    audit::record(
+        txn,
+        viewer,
+        "status_change",
+        "customer",
+        current.id,
+        json!({"status": [current.status.as_str(), status.as_str()], "churnEventId": event.id}),
+    )
+    .await?;
+    Ok(event)
+}

@@ -1,0 +1,101 @@
+//! Customer links: groups, distributors and the end customers they serve, referrals.
+
+use entity::{customer_link, enums::CustomerLinkKind};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, Select, Set,
+    TransactionTrait,
+};
+use serde_json::json;
+
+use crate::{
+    auth::Viewer,
+    error::{AppError, AppResult},
+    policy,
+    service::{audit, now},
+};
+
+/// Links whose both ends the viewer can see: an edge never reveals a hidden customer.
+pub fn select(viewer: &Viewer, customer_id: Option<i64>, kinds: &[CustomerLinkKind]) -> Select<customer_link::Entity> {
+    let mut query = customer_link::Entity::find()
+        .filter(customer_link::Column::ArchivedAt.is_null())
+        .filter(policy::visible_through(viewer, customer_link::Column::FromCustomerId))
+        .filter(policy::visible_through(viewer, customer_link::Column::ToCustomerId));
+    if let Some(customer) = customer_id {
+        query = query.filter(
+            Condition::any()
+                .add(customer_link::Column::FromCustomerId.eq(customer))
+                .add(customer_link::Column::ToCustomerId.eq(customer)),
+        );
+    }
+    if !kinds.is_empty() {
+        query = query.filter(customer_link::Column::Kind.is_in(kinds.iter().copied()));
+    }
+    query
+}
+
+pub async fn link(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    from: i64,
+    to: i64,
+    kind: CustomerLinkKind,
+) -> AppResult<customer_link::Model> {
+    if from == to {
+        return Err(AppError::bad_input("toCustomerId", "a customer cannot be linked to itself"));
+    }
+    let txn = db.begin().await?;
+    policy::writable_customer(&txn, viewer, from).await?;
+    policy::visible_customer(&txn, viewer, to).await?;
+    let existing = customer_link::Entity::find()
+        .filter(customer_link::Column::FromCustomerId.eq(from))
+        .filter(customer_link::Column::ToCustomerId.eq(to))
+        .filter(customer_link::Column::Kind.eq(kind))
+        .one(&txn)
+        .await?;
+    let at = now();
+    let model = match existing {
+        Some(link) if link.archived_at.is_none() => {
+            return Err(AppError::conflict("these customers are already linked this way"));
+        }
+        Some(link) => {
+            let mut row: customer_link::ActiveModel = link.into();
+            row.archived_at = Set(None);
+            row.updated_at = Set(at);
+            row.update(&txn).await?
+        }
+        None => {
+            customer_link::ActiveModel {
+                from_customer_id: Set(from),
+                to_customer_id: Set(to),
+                kind: Set(kind),
+                archived_at: Set(None),
+                created_at: Set(at),
+                updated_at: Set(at),
+                ..Default::default()
+            }
+            .insert(&txn)
+            .await?
+        }
+    };
+    audit::record(&txn, viewer, "create", "customer_link", model.id, json!({"from": from, "to": to})).await?;
+    txn.commit().await?;
+    Ok(model)
+}
+
+pub async fn archive(db: &DatabaseConnection, viewer: &Viewer, id: i64) -> AppResult<customer_link::Model> {
+    policy::ensure_can_write(viewer)?;
+    let txn = db.begin().await?;
+    let link = select(viewer, None, &[])
+        .filter(customer_link::Column::Id.eq(id))
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound("customer link"))?;
+    let mut row: customer_link::ActiveModel = link.into();
+    let at = now();
+    row.archived_at = Set(Some(at));
+    row.updated_at = Set(at);
+    let model = row.update(&txn).await?;
+    audit::record(&txn, viewer, "archive", "customer_link", id, json!({})).await?;
+    txn.commit().await?;
+    Ok(model)
+}

@@ -1,0 +1,141 @@
+//! Partnerships: the tier a customer relationship stands on, its terms, and the
+//! history of tier changes.
+
+use chrono::NaiveDate;
+use entity::{
+    customer,
+    enums::{LockIn, PartnershipTier},
+    partnership, partnership_change,
+};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Select, Set, TransactionTrait,
+};
+use serde_json::json;
+
+use crate::{
+    auth::Viewer,
+    error::{AppError, AppResult},
+    policy,
+    service::{audit, now, validate},
+};
+
+#[derive(Debug, Clone)]
+pub struct PartnershipTerms {
+    pub tier: PartnershipTier,
+    pub discount_bps: Option<i32>,
+    pub credit_terms_days: Option<i32>,
+    pub service_level: Option<String>,
+    pub lock_ins: Vec<LockIn>,
+    pub since: Option<NaiveDate>,
+    pub review_on: Option<NaiveDate>,
+    pub reason: Option<String>,
+}
+
+/// Tier changes of visible customers, newest first by id.
+pub fn changes(viewer: &Viewer, customer_id: Option<i64>) -> Select<partnership_change::Entity> {
+    let mut query = partnership_change::Entity::find()
+        .filter(policy::visible_through(viewer, partnership_change::Column::CustomerId));
+    if let Some(customer) = customer_id {
+        query = query.filter(partnership_change::Column::CustomerId.eq(customer));
+    }
+    query
+}
+
+/// Encodes lock-ins for storage: sorted, unique, comma-separated.
+pub fn encode_lock_ins(lock_ins: &[LockIn]) -> String {
+    let mut names: Vec<&str> = lock_ins.iter().map(|l| l.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    names.join(",")
+}
+
+/// Creates or replaces the customer's partnership; a tier change is recorded in
+/// the history and mirrored on the customer, all in one transaction.
+pub async fn set(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    customer_id: i64,
+    expected_version: Option<i32>,
+    terms: PartnershipTerms,
+) -> AppResult<partnership::Model> {
+    if let Some(discount) = terms.discount_bps {
+        validate::in_range("discountPercent", discount, 0, 10_000)?;
+    }
+    validate::optional_in_range("creditTermsDays", terms.credit_terms_days, 0, 365)?;
+    let service_level = validate::optional_text("serviceLevel", terms.service_level, 200)?;
+    let reason = validate::optional_text("reason", terms.reason, 2000)?;
+    if terms.tier != PartnershipTier::Strategic && !terms.lock_ins.is_empty() {
+        return Err(AppError::bad_input("lockIns", "lock-in mechanisms belong to a STRATEGIC partnership"));
+    }
+    let txn = db.begin().await?;
+    let customer = policy::writable_customer(&txn, viewer, customer_id).await?;
+    let existing =
+        partnership::Entity::find().filter(partnership::Column::CustomerId.eq(customer_id)).one(&txn).await?;
+    let at = now();
+    let previous_tier = existing.as_ref().map(|p| p.tier);
+    let model = match existing {
+        Some(current) => {
+            validate::version("partnership", expected_version, current.version)?;
+            let mut row: partnership::ActiveModel = current.clone().into();
+            row.tier = Set(terms.tier);
+            row.discount_bps = Set(terms.discount_bps);
+            row.credit_terms_days = Set(terms.credit_terms_days);
+            row.service_level = Set(service_level);
+            row.lock_ins = Set(encode_lock_ins(&terms.lock_ins));
+            if current.tier != terms.tier {
+                row.since = Set(terms.since.unwrap_or_else(|| at.date_naive()));
+            }
+            row.review_on = Set(terms.review_on);
+            row.version = Set(current.version + 1);
+            row.updated_at = Set(at);
+            row.update(&txn).await?
+        }
+        None => {
+            partnership::ActiveModel {
+                customer_id: Set(customer_id),
+                tier: Set(terms.tier),
+                discount_bps: Set(terms.discount_bps),
+                credit_terms_days: Set(terms.credit_terms_days),
+                service_level: Set(service_level),
+                lock_ins: Set(encode_lock_ins(&terms.lock_ins)),
+                since: Set(terms.since.unwrap_or_else(|| at.date_naive())),
+                review_on: Set(terms.review_on),
+                version: Set(1),
+                created_at: Set(at),
+                updated_at: Set(at),
+                ..Default::default()
+            }
+            .insert(&txn)
+            .await?
+        }
+    };
+    if previous_tier != Some(terms.tier) {
+        partnership_change::ActiveModel {
+            customer_id: Set(customer_id),
+            from_tier: Set(previous_tier),
+            to_tier: Set(terms.tier),
+            changed_by: Set(viewer.user_id),
+            reason: Set(reason),
+            created_at: Set(at),
+            updated_at: Set(at),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        let mut row: customer::ActiveModel = customer.into();
+        row.tier = Set(Some(terms.tier));
+        row.updated_at = Set(at);
+        row.update(&txn).await?;
+    }
+    audit::record(
+        &txn,
+        viewer,
+        "set_partnership",
+        "partnership",
+        model.id,
+        json!({"customerId": customer_id, "tier": [previous_tier.map(|t| t.as_str()), terms.tier.as_str()]}),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(model)
+}

@@ -1,0 +1,128 @@
+//! Revenue: monthly revenue and gross profit per customer, pushed in bulk by
+//! integrations. Upserts are idempotent on (customer, month) and all-or-nothing.
+
+use std::collections::HashSet;
+
+use chrono::{Datelike, NaiveDate};
+use entity::{customer, enums::Role, revenue_entry};
+use sea_orm::{
+    ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, Select, Set, TransactionTrait,
+    sea_query::OnConflict,
+};
+use serde_json::json;
+
+use crate::{
+    auth::{Viewer, viewer::SCOPE_REVENUE_WRITE},
+    error::{AppError, AppResult},
+    policy,
+    service::{audit, now},
+};
+
+/// Most rows accepted by one `upsertRevenueEntries` call.
+pub const MAX_BATCH: usize = 1000;
+
+#[derive(Debug, Default, Clone)]
+pub struct RevenueFilter {
+    pub customer_id: Option<i64>,
+    pub from_month: Option<NaiveDate>,
+    pub to_month: Option<NaiveDate>,
+}
+
+pub fn select(viewer: &Viewer, filter: &RevenueFilter) -> Select<revenue_entry::Entity> {
+    let mut query =
+        revenue_entry::Entity::find().filter(policy::visible_through(viewer, revenue_entry::Column::CustomerId));
+    if let Some(customer) = filter.customer_id {
+        query = query.filter(revenue_entry::Column::CustomerId.eq(customer));
+    }
+    if let Some(from) = filter.from_month {
+        query = query.filter(revenue_entry::Column::Month.gte(from));
+    }
+    if let Some(to) = filter.to_month {
+        query = query.filter(revenue_entry::Column::Month.lte(to));
+    }
+    query
+}
+
+#[derive(Debug, Clone)]
+pub struct RevenueRow {
+    pub customer_id: i64,
+    pub month: NaiveDate,
+    pub revenue_cents: i64,
+    pub gross_profit_cents: i64,
+}
+
+/// Service accounts need `revenue:write` and may push for every customer;
+/// people push for the customers they can see.
+fn writable_customers(viewer: &Viewer) -> AppResult<Condition> {
+    if viewer.role == Role::Integration {
+        if viewer.has_scope(SCOPE_REVENUE_WRITE) {
+            return Ok(Condition::all());
+        }
+        return Err(AppError::Forbidden(format!("the {SCOPE_REVENUE_WRITE} scope is required")));
+    }
+    Ok(policy::visible_customers(viewer))
+}
+
+/// Inserts or replaces every row in one transaction; returns the number of rows.
+pub async fn upsert(db: &DatabaseConnection, viewer: &Viewer, rows: Vec<RevenueRow>) -> AppResult<usize> {
+    let scope = writable_customers(viewer)?;
+    if rows.is_empty() {
+        return Err(AppError::bad_input("entries", "at least one entry is required"));
+    }
+    if rows.len() > MAX_BATCH {
+        return Err(AppError::bad_input("entries", format!("at most {MAX_BATCH} entries per call")));
+    }
+    let mut seen = HashSet::new();
+    for (i, row) in rows.iter().enumerate() {
+        if row.month.day() != 1 {
+            return Err(AppError::bad_input(&format!("entries[{i}].month"), "month must be the first day of a month"));
+        }
+        if !seen.insert((row.customer_id, row.month)) {
+            return Err(AppError::bad_input(&format!("entries[{i}]"), "the same customer and month appear twice"));
+        }
+    }
+    let customer_ids: HashSet<i64> = rows.iter().map(|r| r.customer_id).collect();
+    let txn = db.begin().await?;
+    let found: HashSet<i64> = customer::Entity::find()
+        .select_only()
+        .column(customer::Column::Id)
+        .filter(customer::Column::Id.is_in(customer_ids.iter().copied()))
+        .filter(scope)
+        .into_tuple::<i64>()
+        .all(&txn)
+        .await?
+        .into_iter()
+        .collect();
+    if let Some(i) = rows.iter().position(|r| !found.contains(&r.customer_id)) {
+        return Err(AppError::bad_input(&format!("entries[{i}].customerId"), "customer not found"));
+    }
+    let at = now();
+    let count = rows.len();
+    // Chunked so that one statement stays under every backend's bind-parameter limit.
+    for chunk in rows.chunks(500) {
+        revenue_entry::Entity::insert_many(chunk.iter().map(|r| revenue_entry::ActiveModel {
+            customer_id: Set(r.customer_id),
+            month: Set(r.month),
+            revenue_cents: Set(r.revenue_cents),
+            gross_profit_cents: Set(r.gross_profit_cents),
+            created_at: Set(at),
+            updated_at: Set(at),
+            ..Default::default()
+        }))
+        .on_conflict(
+            OnConflict::columns([revenue_entry::Column::CustomerId, revenue_entry::Column::Month])
+                .update_columns([
+                    revenue_entry::Column::RevenueCents,
+                    revenue_entry::Column::GrossProfitCents,
+                    revenue_entry::Column::UpdatedAt,
+                ])
+                .to_owned(),
+        )
+        .exec_without_returning(&txn)
+        .await?;
+    }
+    audit::record(&txn, viewer, "upsert", "revenue_entry", 0, json!({"rows": count, "customers": customer_ids.len()}))
+        .await?;
+    txn.commit().await?;
+    Ok(count)
+}

@@ -1,0 +1,115 @@
+//! Supply priorities: in peak season scarce stock goes to key accounts first.
+
+use chrono::NaiveDate;
+use entity::supply_priority;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Select, Set, TransactionTrait,
+};
+use serde_json::json;
+
+use crate::{
+    auth::Viewer,
+    error::{AppError, AppResult},
+    policy,
+    service::{audit, now, validate},
+};
+
+#[derive(Debug, Default, Clone)]
+pub struct SupplyFilter {
+    pub customer_id: Option<i64>,
+    pub product_line: Option<String>,
+    pub include_archived: bool,
+}
+
+pub fn select(viewer: &Viewer, filter: &SupplyFilter) -> Select<supply_priority::Entity> {
+    let mut query = supply_priority::Entity::find()
+        .filter(policy::visible_through(viewer, supply_priority::Column::CustomerId));
+    if !filter.include_archived {
+        query = query.filter(supply_priority::Column::ArchivedAt.is_null());
+    }
+    if let Some(customer) = filter.customer_id {
+        query = query.filter(supply_priority::Column::CustomerId.eq(customer));
+    }
+    if let Some(line) = &filter.product_line {
+        query = query.filter(supply_priority::Column::ProductLine.eq(line.as_str()));
+    }
+    query
+}
+
+#[derive(Debug, Clone)]
+pub struct SupplyTerms {
+    pub customer_id: i64,
+    pub product_line: String,
+    pub priority_rank: i32,
+    pub guaranteed_quantity: i64,
+    pub lead_time_days: Option<i32>,
+    pub peak_starts_on: Option<NaiveDate>,
+    pub peak_ends_on: Option<NaiveDate>,
+}
+
+/// Creates or replaces the priority of a customer for a product line (one per pair).
+pub async fn upsert(db: &DatabaseConnection, viewer: &Viewer, terms: SupplyTerms) -> AppResult<supply_priority::Model> {
+    let product_line = validate::required_text("productLine", &terms.product_line, 100)?;
+    validate::in_range("priorityRank", terms.priority_rank, 1, 10_000)?;
+    if terms.guaranteed_quantity < 0 {
+        return Err(AppError::bad_input("guaranteedQuantity", "guaranteedQuantity must not be negative"));
+    }
+    validate::optional_in_range("leadTimeDays", terms.lead_time_days, 0, 3650)?;
+    if let (Some(start), Some(end)) = (terms.peak_starts_on, terms.peak_ends_on) {
+        if end < start {
+            return Err(AppError::bad_input("peakEndsOn", "the peak season ends before it starts"));
+        }
+    }
+    let txn = db.begin().await?;
+    policy::writable_customer(&txn, viewer, terms.customer_id).await?;
+    let existing = supply_priority::Entity::find()
+        .filter(supply_priority::Column::CustomerId.eq(terms.customer_id))
+        .filter(supply_priority::Column::ProductLine.eq(product_line.as_str()))
+        .one(&txn)
+        .await?;
+    let at = now();
+    let mut row = match &existing {
+        Some(current) => {
+            let mut row: supply_priority::ActiveModel = current.clone().into();
+            row.version = Set(current.version + 1);
+            row
+        }
+        None => supply_priority::ActiveModel {
+            customer_id: Set(terms.customer_id),
+            product_line: Set(product_line),
+            version: Set(1),
+            created_at: Set(at),
+            ..Default::default()
+        },
+    };
+    row.priority_rank = Set(terms.priority_rank);
+    row.guaranteed_quantity = Set(terms.guaranteed_quantity);
+    row.lead_time_days = Set(terms.lead_time_days);
+    row.peak_starts_on = Set(terms.peak_starts_on);
+    row.peak_ends_on = Set(terms.peak_ends_on);
+    row.archived_at = Set(None);
+    row.updated_at = Set(at);
+    let model = if existing.is_some() { row.update(&txn).await? } else { row.insert(&txn).await? };
+    audit::record(&txn, viewer, "upsert", "supply_priority", model.id, json!({"rank": terms.priority_rank})).await?;
+    txn.commit().await?;
+    Ok(model)
+}
+
+pub async fn archive(db: &DatabaseConnection, viewer: &Viewer, id: i64) -> AppResult<supply_priority::Model> {
+    policy::ensure_can_write(viewer)?;
+    let txn = db.begin().await?;
+    let current = supply_priority::Entity::find_by_id(id)
+        .filter(policy::visible_through(viewer, supply_priority::Column::CustomerId))
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound("supply priority"))?;
+    let mut row: supply_priority::ActiveModel = current.clone().into();
+    let at = now();
+    row.archived_at = Set(Some(current.archived_at.unwrap_or(at)));
+    row.updated_at = Set(at);
+    row.version = Set(current.version + 1);
+    let model = row.update(&txn).await?;
+    audit::record(&txn, viewer, "archive", "supply_priority", id, json!({})).await?;
+    txn.commit().await?;
+    Ok(model)
+}

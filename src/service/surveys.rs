@@ -1,0 +1,67 @@
+//! Survey responses: satisfaction (0-10) from a customer's contacts.
+
+use chrono::NaiveDate;
+use entity::{contact, survey_response};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Select, Set, TransactionTrait,
+};
+use serde_json::json;
+
+use crate::{
+    auth::Viewer,
+    error::{AppError, AppResult},
+    policy,
+    service::{audit, now, validate},
+};
+
+pub fn select(viewer: &Viewer, customer_id: Option<i64>) -> Select<survey_response::Entity> {
+    let mut query = survey_response::Entity::find()
+        .filter(policy::visible_through(viewer, survey_response::Column::CustomerId));
+    if let Some(customer) = customer_id {
+        query = query.filter(survey_response::Column::CustomerId.eq(customer));
+    }
+    query
+}
+
+#[derive(Debug, Clone)]
+pub struct NewSurveyResponse {
+    pub customer_id: i64,
+    pub contact_id: Option<i64>,
+    pub score: i32,
+    pub comment: Option<String>,
+    pub responded_on: Option<NaiveDate>,
+}
+
+pub async fn record(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    input: NewSurveyResponse,
+) -> AppResult<survey_response::Model> {
+    let score = validate::in_range("score", input.score, 0, 10)?;
+    let comment = validate::optional_text("comment", input.comment, 4000)?;
+    let txn = db.begin().await?;
+    policy::writable_customer(&txn, viewer, input.customer_id).await?;
+    if let Some(contact_id) = input.contact_id {
+        contact::Entity::find_by_id(contact_id)
+            .filter(contact::Column::CustomerId.eq(input.customer_id))
+            .one(&txn)
+            .await?
+            .ok_or_else(|| AppError::bad_input("contactId", "the contact must belong to the customer"))?;
+    }
+    let at = now();
+    let model = survey_response::ActiveModel {
+        customer_id: Set(input.customer_id),
+        contact_id: Set(input.contact_id),
+        score: Set(score),
+        comment: Set(comment),
+        responded_on: Set(input.responded_on.unwrap_or_else(|| at.date_naive())),
+        created_at: Set(at),
+        updated_at: Set(at),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    audit::record(&txn, viewer, "create", "survey_response", model.id, json!({"score": score})).await?;
+    txn.commit().await?;
+    Ok(model)
+}
