@@ -12,3 +12,5 @@ pub mod error;
 pub mod policy;
 /// Business rules and queries, free of GraphQL.
 pub mod service;
+/// The GraphQL API.
+pub mod graphql;

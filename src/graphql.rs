@@ -1,0 +1,26 @@
+//! The GraphQL API: thin adapters from the schema to the service layer.
+
+pub mod churn;
+pub mod commitments;
+pub mod communications;
+pub mod contacts;
+pub mod context;
+pub mod customers;
+pub mod enums;
+pub mod errors;
+// pub mod http;
+pub mod ids;
+pub mod links;
+pub mod loaders;
+pub mod node;
+pub mod pagination;
+pub mod partnerships;
+pub mod revenue;
+pub mod scalars;
+pub mod schema;
+pub mod supply;
+pub mod surveys;
+pub mod tickets;
+pub mod users;
+
+pub use schema::{AppSchema, build_schema};

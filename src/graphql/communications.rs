@@ -1,0 +1,208 @@
+//! Communications in the API.
+
+use std::sync::Arc;
+
+use async_graphql::{Context, ID, InputObject, Object, Result};
+use chrono::{DateTime, NaiveDate, Utc};
+use entity::communication;
+
+use crate::{
+    graphql::{
+        contacts::Contact,
+        context::request,
+        customers::Customer,
+        enums::{Channel, Direction, OrderDirection, to_domain},
+        ids,
+        loaders::{Siblings, load, wrap_page},
+        pagination::{Conn, PageArgs, Sort, connection},
+        users::User,
+    },
+    service::communications::{self as service, CommunicationFilter, NewCommunication},
+};
+
+/// A touchpoint with a customer.
+pub struct Communication {
+    pub model: communication::Model,
+    pub siblings: Option<Arc<Siblings<communication::Model>>>,
+}
+
+impl Communication {
+    pub fn one(model: communication::Model) -> Self {
+        Self { model, siblings: None }
+    }
+
+    pub fn page(rows: Vec<communication::Model>) -> Vec<Self> {
+        wrap_page(rows, |model, siblings| Self { model, siblings: Some(siblings) })
+    }
+}
+
+#[Object]
+impl Communication {
+    /// Global ID.
+    pub async fn id(&self) -> ID {
+        ids::encode("Communication", self.model.id)
+    }
+    /// How it happened.
+    async fn channel(&self) -> Channel {
+        self.model.channel.into()
+    }
+    /// Who started it.
+    async fn direction(&self) -> Direction {
+        self.model.direction.into()
+    }
+    /// When it happened.
+    async fn occurred_at(&self) -> DateTime<Utc> {
+        self.model.occurred_at
+    }
+    /// What was said or agreed.
+    async fn summary(&self) -> &str {
+        &self.model.summary
+    }
+    /// When to follow up.
+    async fn follow_up_on(&self) -> Option<NaiveDate> {
+        self.model.follow_up_on
+    }
+    /// When the row was created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.model.created_at
+    }
+    /// When the row last changed.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.model.updated_at
+    }
+    /// When it was archived.
+    async fn archived_at(&self) -> Option<DateTime<Utc>> {
+        self.model.archived_at
+    }
+    /// The customer.
+    async fn customer(&self, ctx: &Context<'_>) -> Result<Option<Customer>> {
+        let rc = request(ctx)?;
+        let keys = |rows: &[communication::Model]| rows.iter().map(|c| c.customer_id).collect();
+        let loader = &rc.loaders.customer_by_id;
+        Ok(load(self.siblings.as_deref(), "customer", loader, keys, self.model.customer_id).await?.map(Customer::one))
+    }
+    /// Our employee who took part.
+    async fn user(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        let rc = request(ctx)?;
+        let keys = |rows: &[communication::Model]| rows.iter().map(|c| c.user_id).collect();
+        let loader = &rc.loaders.user_by_id;
+        Ok(load(self.siblings.as_deref(), "user", loader, keys, self.model.user_id).await?.map(User::one))
+    }
+    /// The customer's people who took part.
+    async fn contacts(&self, ctx: &Context<'_>) -> Result<Vec<Contact>> {
+        let rc = request(ctx)?;
+        let keys = |rows: &[communication::Model]| rows.iter().map(|c| c.id).collect();
+        let loader = &rc.loaders.participants_by_communication_id;
+        let rows = load(self.siblings.as_deref(), "contacts", loader, keys, self.model.id).await?.unwrap_or_default();
+        Ok(Contact::page(rows))
+    }
+}
+
+/// Filters of the communication list.
+#[derive(InputObject, Default)]
+pub struct CommunicationFilterInput {
+    /// Of this customer.
+    pub customer_id: Option<ID>,
+    /// With this contact taking part.
+    pub contact_id: Option<ID>,
+    /// By this employee.
+    pub user_id: Option<ID>,
+    /// Any of these channels.
+    pub channels: Option<Vec<Channel>>,
+    /// At or after.
+    pub occurred_after: Option<DateTime<Utc>>,
+    /// Before.
+    pub occurred_before: Option<DateTime<Utc>>,
+    /// Include archived ones.
+    #[graphql(default)]
+    pub include_archived: bool,
+}
+
+#[derive(Default)]
+pub struct CommunicationQuery;
+
+#[Object]
+impl CommunicationQuery {
+    /// Communications with the customers you can see, sorted by `occurredAt` (default newest first).
+    #[allow(clippy::too_many_arguments)]
+    async fn communications(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<CommunicationFilterInput>,
+        #[graphql(default_with = "OrderDirection::Desc")] direction: OrderDirection,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<Communication>> {
+        let rc = request(ctx)?;
+        let f = filter.unwrap_or_default();
+        let filter = CommunicationFilter {
+            customer_id: ids::decode_opt("Customer", "customerId", f.customer_id.as_ref())?,
+            contact_id: ids::decode_opt("Contact", "contactId", f.contact_id.as_ref())?,
+            user_id: ids::decode_opt("User", "userId", f.user_id.as_ref())?,
+            channels: to_domain(f.channels),
+            occurred_after: f.occurred_after,
+            occurred_before: f.occurred_before,
+            include_archived: f.include_archived,
+        };
+        let sort = Sort {
+            column: communication::Column::OccurredAt,
+            id: communication::Column::Id,
+            descending: direction.descending(),
+        };
+        let args = PageArgs::new(first, after, last, before);
+        let select = service::select(&rc.viewer, &filter);
+        Ok(connection(ctx, &rc.db, select, sort, args, |c| c.id, Communication::page).await?)
+    }
+}
+
+/// A touchpoint to log.
+#[derive(InputObject)]
+pub struct LogCommunicationInput {
+    /// The customer.
+    pub customer_id: ID,
+    /// How it happened.
+    pub channel: Channel,
+    /// Who started it (default OUTBOUND).
+    pub direction: Option<Direction>,
+    /// When (default now; not in the future).
+    pub occurred_at: Option<DateTime<Utc>>,
+    /// What was said or agreed.
+    pub summary: String,
+    /// When to follow up.
+    pub follow_up_on: Option<NaiveDate>,
+    /// The customer's people who took part (at most 50, all of this customer).
+    #[graphql(default)]
+    pub contact_ids: Vec<ID>,
+}
+
+#[derive(Default)]
+pub struct CommunicationMutation;
+
+#[Object]
+impl CommunicationMutation {
+    /// Logs a touchpoint with its participants; you are recorded as our side.
+    async fn log_communication(&self, ctx: &Context<'_>, input: LogCommunicationInput) -> Result<Communication> {
+        let rc = request(ctx)?;
+        let contact_ids =
+            input.contact_ids.iter().map(|id| ids::decode("Contact", "contactIds", id)).collect::<Result<_, _>>()?;
+        let new = NewCommunication {
+            customer_id: ids::decode("Customer", "customerId", &input.customer_id)?,
+            channel: input.channel.into(),
+            direction: input.direction.unwrap_or(Direction::Outbound).into(),
+            occurred_at: input.occurred_at.unwrap_or_else(crate::service::now),
+            summary: input.summary,
+            follow_up_on: input.follow_up_on,
+            contact_ids,
+        };
+        Ok(Communication::one(service::log(&rc.db, &rc.viewer, new).await?))
+    }
+
+    /// Archives a communication.
+    async fn archive_communication(&self, ctx: &Context<'_>, id: ID) -> Result<Communication> {
+        let rc = request(ctx)?;
+        let id = ids::decode("Communication", "id", &id)?;
+        Ok(Communication::one(service::archive(&rc.db, &rc.viewer, id).await?))
+    }
+}

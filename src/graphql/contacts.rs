@@ -1,0 +1,264 @@
+//! Contacts in the API.
+
+use std::sync::Arc;
+
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result};
+use chrono::{DateTime, NaiveDate, Utc};
+use entity::contact;
+
+use crate::{
+    graphql::{
+        context::request,
+        customers::{Customer, patch},
+        enums::{OrderDirection, OrgLevel, to_domain},
+        ids,
+        loaders::{Siblings, load, wrap_page},
+        pagination::{Conn, PageArgs, Sort, connection},
+    },
+    service::contacts::{self as service, ContactFields, ContactFilter},
+};
+
+/// A person at a customer. Contacts who left keep their record with `endedOn`.
+pub struct Contact {
+    pub model: contact::Model,
+    pub siblings: Option<Arc<Siblings<contact::Model>>>,
+}
+
+impl Contact {
+    pub fn one(model: contact::Model) -> Self {
+        Self { model, siblings: None }
+    }
+
+    pub fn page(rows: Vec<contact::Model>) -> Vec<Self> {
+        wrap_page(rows, |model, siblings| Self { model, siblings: Some(siblings) })
+    }
+}
+
+#[Object]
+impl Contact {
+    /// Global ID.
+    pub async fn id(&self) -> ID {
+        ids::encode("Contact", self.model.id)
+    }
+    /// Full name.
+    async fn name(&self) -> &str {
+        &self.model.name
+    }
+    /// Job title.
+    async fn title(&self) -> Option<&str> {
+        self.model.title.as_deref()
+    }
+    /// Department.
+    async fn department(&self) -> Option<&str> {
+        self.model.department.as_deref()
+    }
+    /// Level in the customer's organisation.
+    async fn org_level(&self) -> OrgLevel {
+        self.model.org_level.into()
+    }
+    /// Influence on buying decisions, 1 (none) to 5 (decides alone).
+    async fn influence(&self) -> Option<i32> {
+        self.model.influence
+    }
+    /// Strength of our relationship, 1 (cold) to 5 (trusted).
+    async fn relationship_strength(&self) -> Option<i32> {
+        self.model.relationship_strength
+    }
+    /// Birthday, a care date.
+    async fn birthday(&self) -> Option<NaiveDate> {
+        self.model.birthday
+    }
+    /// E-mail address.
+    async fn email(&self) -> Option<&str> {
+        self.model.email.as_deref()
+    }
+    /// Phone number.
+    async fn phone(&self) -> Option<&str> {
+        self.model.phone.as_deref()
+    }
+    /// When our relationship with this person started.
+    async fn started_on(&self) -> Option<NaiveDate> {
+        self.model.started_on
+    }
+    /// When the person left the customer ("our champion left" is a risk signal).
+    async fn ended_on(&self) -> Option<NaiveDate> {
+        self.model.ended_on
+    }
+    /// Optimistic-locking version.
+    async fn version(&self) -> i32 {
+        self.model.version
+    }
+    /// When the row was created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.model.created_at
+    }
+    /// When the row last changed.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.model.updated_at
+    }
+    /// When the contact was archived.
+    async fn archived_at(&self) -> Option<DateTime<Utc>> {
+        self.model.archived_at
+    }
+    /// The customer this person works for.
+    async fn customer(&self, ctx: &Context<'_>) -> Result<Option<Customer>> {
+        let rc = request(ctx)?;
+        let keys = |rows: &[contact::Model]| rows.iter().map(|c| c.customer_id).collect();
+        let loader = &rc.loaders.customer_by_id;
+        Ok(load(self.siblings.as_deref(), "customer", loader, keys, self.model.customer_id).await?.map(Customer::one))
+    }
+}
+
+/// Filters of the contact list.
+#[derive(InputObject, Default)]
+pub struct ContactFilterInput {
+    /// Contacts of this customer.
+    pub customer_id: Option<ID>,
+    /// Any of these levels.
+    pub org_levels: Option<Vec<OrgLevel>>,
+    /// Case-insensitive part of the name.
+    pub search: Option<String>,
+    /// Only people still at the customer.
+    #[graphql(default)]
+    pub current_only: bool,
+    /// Include archived contacts.
+    #[graphql(default)]
+    pub include_archived: bool,
+}
+
+/// Sortable fields of contacts.
+#[derive(async_graphql::Enum, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ContactOrderField {
+    /// By name.
+    #[default]
+    Name,
+    /// By creation time.
+    CreatedAt,
+}
+
+/// Sort order of the contact list.
+#[derive(InputObject, Default)]
+pub struct ContactOrder {
+    /// Field.
+    #[graphql(default)]
+    pub field: ContactOrderField,
+    /// Direction.
+    #[graphql(default)]
+    pub direction: OrderDirection,
+}
+
+#[derive(Default)]
+pub struct ContactQuery;
+
+#[Object]
+impl ContactQuery {
+    /// Contacts of the customers you can see.
+    #[allow(clippy::too_many_arguments)]
+    async fn contacts(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<ContactFilterInput>,
+        order_by: Option<ContactOrder>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<Contact>> {
+        let rc = request(ctx)?;
+        let f = filter.unwrap_or_default();
+        let filter = ContactFilter {
+            customer_id: ids::decode_opt("Customer", "customerId", f.customer_id.as_ref())?,
+            org_levels: to_domain(f.org_levels),
+            search: f.search,
+            current_only: f.current_only,
+            include_archived: f.include_archived,
+        };
+        let order = order_by.unwrap_or_default();
+        let column = match order.field {
+            ContactOrderField::Name => contact::Column::Name,
+            ContactOrderField::CreatedAt => contact::Column::CreatedAt,
+        };
+        let sort = Sort { column, id: contact::Column::Id, descending: order.direction.descending() };
+        let args = PageArgs::new(first, after, last, before);
+        Ok(connection(ctx, &rc.db, service::select(&rc.viewer, &filter), sort, args, |c| c.id, Contact::page).await?)
+    }
+}
+
+/// A contact's fields. On create, `name` and `orgLevel` are required; on update
+/// omitted fields stay and `null` clears.
+#[derive(InputObject, Default)]
+pub struct ContactInput {
+    /// Full name, 1 to 200 characters.
+    pub name: Option<String>,
+    /// Job title.
+    pub title: MaybeUndefined<String>,
+    /// Department.
+    pub department: MaybeUndefined<String>,
+    /// Level in the organisation.
+    pub org_level: Option<OrgLevel>,
+    /// Influence, 1 to 5.
+    pub influence: MaybeUndefined<i32>,
+    /// Relationship strength, 1 to 5.
+    pub relationship_strength: MaybeUndefined<i32>,
+    /// Birthday (not in the future).
+    pub birthday: MaybeUndefined<NaiveDate>,
+    /// E-mail address.
+    pub email: MaybeUndefined<String>,
+    /// Phone number.
+    pub phone: MaybeUndefined<String>,
+    /// Relationship start.
+    pub started_on: MaybeUndefined<NaiveDate>,
+    /// Left the customer on.
+    pub ended_on: MaybeUndefined<NaiveDate>,
+}
+
+impl From<ContactInput> for ContactFields {
+    fn from(input: ContactInput) -> Self {
+        Self {
+            name: input.name,
+            title: patch(input.title, |v| v),
+            department: patch(input.department, |v| v),
+            org_level: input.org_level.map(Into::into),
+            influence: patch(input.influence, |v| v),
+            relationship_strength: patch(input.relationship_strength, |v| v),
+            birthday: patch(input.birthday, |v| v),
+            email: patch(input.email, |v| v),
+            phone: patch(input.phone, |v| v),
+            started_on: patch(input.started_on, |v| v),
+            ended_on: patch(input.ended_on, |v| v),
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct ContactMutation;
+
+#[Object]
+impl ContactMutation {
+    /// Adds a contact to a customer.
+    async fn create_contact(&self, ctx: &Context<'_>, customer_id: ID, input: ContactInput) -> Result<Contact> {
+        let rc = request(ctx)?;
+        let customer_id = ids::decode("Customer", "customerId", &customer_id)?;
+        Ok(Contact::one(service::create(&rc.db, &rc.viewer, customer_id, input.into()).await?))
+    }
+
+    /// Updates a contact. With `expectedVersion`, a stale version is a CONFLICT.
+    async fn update_contact(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        expected_version: Option<i32>,
+        input: ContactInput,
+    ) -> Result<Contact> {
+        let rc = request(ctx)?;
+        let id = ids::decode("Contact", "id", &id)?;
+        Ok(Contact::one(service::update(&rc.db, &rc.viewer, id, expected_version, input.into()).await?))
+    }
+
+    /// Archives a contact (kept for history).
+    async fn archive_contact(&self, ctx: &Context<'_>, id: ID) -> Result<Contact> {
+        let rc = request(ctx)?;
+        let id = ids::decode("Contact", "id", &id)?;
+        Ok(Contact::one(service::archive(&rc.db, &rc.viewer, id).await?))
+    }
+}

@@ -1,0 +1,460 @@
+//! Customers in the API: the type, its relations (via loaders), the list and the mutations.
+
+use std::sync::Arc;
+
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject};
+use chrono::{DateTime, NaiveDate, Utc};
+use entity::{contact as contact_row, customer};
+
+use crate::{
+    graphql::{
+        churn::ChurnEvent,
+        commitments::Commitment,
+        communications::Communication,
+        contacts::Contact,
+        context::request,
+        enums::{
+            ChurnReason, CustomerStatus, OrderDirection, PartnershipTier, PurchasingFit, Segment,
+            StrategicImportance, to_domain,
+        },
+        ids,
+        loaders::{LatestOf, Siblings, load, wrap_page},
+        pagination::{Conn, PageArgs, Sort, connection},
+        partnerships::Partnership,
+        tickets::Ticket,
+        users::User,
+    },
+    service::customers::{self as service, CustomerChanges, CustomerFilter, Loss, NewCustomer},
+};
+
+/// Most communications `latestCommunications` returns per customer.
+const MAX_LATEST: i32 = 20;
+
+/// An organisation we sell to.
+pub struct Customer {
+    pub model: customer::Model,
+    pub siblings: Option<Arc<Siblings<customer::Model>>>,
+}
+
+impl Customer {
+    pub fn one(model: customer::Model) -> Self {
+        Self { model, siblings: None }
+    }
+
+    pub fn page(rows: Vec<customer::Model>) -> Vec<Self> {
+        wrap_page(rows, |model, siblings| Self { model, siblings: Some(siblings) })
+    }
+
+    fn ids(rows: &[customer::Model]) -> Vec<i64> {
+        rows.iter().map(|c| c.id).collect()
+    }
+}
+
+#[Object]
+impl Customer {
+    /// Global ID.
+    pub async fn id(&self) -> ID {
+        ids::encode("Customer", self.model.id)
+    }
+    /// Trading name.
+    async fn name(&self) -> &str {
+        &self.model.name
+    }
+    /// Industry, free text.
+    async fn industry(&self) -> Option<&str> {
+        self.model.industry.as_deref()
+    }
+    /// Sales region, free text.
+    async fn region(&self) -> Option<&str> {
+        self.model.region.as_deref()
+    }
+    /// Life-cycle status.
+    async fn status(&self) -> CustomerStatus {
+        self.model.status.into()
+    }
+    /// Current partnership tier, if a partnership exists.
+    async fn tier(&self) -> Option<PartnershipTier> {
+        self.model.tier.map(Into::into)
+    }
+    /// Our offer against the customer's purchasing standard.
+    async fn purchasing_fit(&self) -> Option<PurchasingFit> {
+        self.model.purchasing_fit.map(Into::into)
+    }
+    /// Strategic importance beyond revenue.
+    async fn strategic_importance(&self) -> StrategicImportance {
+        self.model.strategic_importance.into()
+    }
+    /// Impact segment (80/20).
+    async fn segment(&self) -> Option<Segment> {
+        self.model.segment.map(Into::into)
+    }
+    /// When the customer first bought from us (its anniversary).
+    async fn customer_since(&self) -> Option<NaiveDate> {
+        self.model.customer_since
+    }
+    /// Next planned account review.
+    async fn next_review_on(&self) -> Option<NaiveDate> {
+        self.model.next_review_on
+    }
+    /// Optimistic-locking version; pass it back as `expectedVersion`.
+    async fn version(&self) -> i32 {
+        self.model.version
+    }
+    /// When the row was created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.model.created_at
+    }
+    /// When the row last changed.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.model.updated_at
+    }
+    /// When the customer was archived; archived customers leave lists but keep their history.
+    async fn archived_at(&self) -> Option<DateTime<Utc>> {
+        self.model.archived_at
+    }
+    /// The rep who owns the account.
+    async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        let rc = request(ctx)?;
+        let owners = |rows: &[customer::Model]| rows.iter().map(|c| c.owner_id).collect();
+        let user =
+            load(self.siblings.as_deref(), "owner", &rc.loaders.user_by_id, owners, self.model.owner_id).await?;
+        Ok(user.map(User::one))
+    }
+    /// The group this customer belongs to, if visible to you.
+    async fn parent(&self, ctx: &Context<'_>) -> Result<Option<Customer>> {
+        let Some(parent_id) = self.model.parent_id else { return Ok(None) };
+        let rc = request(ctx)?;
+        let parents = |rows: &[customer::Model]| rows.iter().filter_map(|c| c.parent_id).collect();
+        let parent = load(self.siblings.as_deref(), "parent", &rc.loaders.customer_by_id, parents, parent_id).await?;
+        Ok(parent.map(Customer::one))
+    }
+    /// Current contacts (not archived), by name. The full history is `contacts(filter: {customerId})`.
+    async fn contacts(&self, ctx: &Context<'_>) -> Result<Vec<Contact>> {
+        let rc = request(ctx)?;
+        let rows = load(self.siblings.as_deref(), "contacts", &rc.loaders.contacts_by_customer_id, Self::ids, self.model.id)
+            .await?
+            .unwrap_or_default();
+        Ok(contact_page(rows))
+    }
+    /// The most recent communications, newest first.
+    async fn latest_communications(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 5, desc = "How many, 1 to 20.")] first: i32,
+    ) -> Result<Vec<Communication>> {
+        if !(1..=MAX_LATEST).contains(&first) {
+            return Err(crate::error::AppError::bad_input("first", format!("first must be between 1 and {MAX_LATEST}")).into());
+        }
+        let limit = first as u8;
+        let rc = request(ctx)?;
+        let keys = |rows: &[customer::Model]| rows.iter().map(|c| LatestOf { customer_id: c.id, limit }).collect();
+        let key = LatestOf { customer_id: self.model.id, limit };
+        let loader = &rc.loaders.latest_communications_by_customer_id;
+        let relation = if limit == 5 { "latest5" } else { "latestN" };
+        let rows = load(self.siblings.as_deref(), relation, loader, keys, key).await?.unwrap_or_default();
+        Ok(Communication::page(rows))
+    }
+    /// Tickets that still need work, oldest first.
+    async fn open_tickets(&self, ctx: &Context<'_>) -> Result<Vec<Ticket>> {
+        let rc = request(ctx)?;
+        let loader = &rc.loaders.open_tickets_by_customer_id;
+        let rows = load(self.siblings.as_deref(), "openTickets", loader, Self::ids, self.model.id).await?.unwrap_or_default();
+        Ok(Ticket::page(rows))
+    }
+    /// Promises not yet kept, soonest due first.
+    async fn open_commitments(&self, ctx: &Context<'_>) -> Result<Vec<Commitment>> {
+        let rc = request(ctx)?;
+        let loader = &rc.loaders.open_commitments_by_customer_id;
+        let rows =
+            load(self.siblings.as_deref(), "openCommitments", loader, Self::ids, self.model.id).await?.unwrap_or_default();
+        Ok(rows.into_iter().map(Commitment::from).collect())
+    }
+    /// The partnership and its terms, if any.
+    async fn partnership(&self, ctx: &Context<'_>) -> Result<Option<Partnership>> {
+        let rc = request(ctx)?;
+        let loader = &rc.loaders.partnership_by_customer_id;
+        let row = load(self.siblings.as_deref(), "partnership", loader, Self::ids, self.model.id).await?.flatten();
+        Ok(row.map(Partnership::from))
+    }
+}
+
+fn contact_page(rows: Vec<contact_row::Model>) -> Vec<Contact> {
+    Contact::page(rows)
+}
+
+/// Filters of the customer list; all given filters must match.
+#[derive(InputObject, Default)]
+pub struct CustomerFilterInput {
+    /// Any of these statuses.
+    pub statuses: Option<Vec<CustomerStatus>>,
+    /// Any of these tiers.
+    pub tiers: Option<Vec<PartnershipTier>>,
+    /// Any of these segments.
+    pub segments: Option<Vec<Segment>>,
+    /// Owned by this user.
+    pub owner_id: Option<ID>,
+    /// Owned by a member of this team.
+    pub team_id: Option<ID>,
+    /// Subsidiaries of this customer.
+    pub parent_id: Option<ID>,
+    /// Exact region.
+    pub region: Option<String>,
+    /// Exact industry.
+    pub industry: Option<String>,
+    /// Case-insensitive part of the name.
+    pub search: Option<String>,
+    /// Created at or after.
+    pub created_after: Option<DateTime<Utc>>,
+    /// Created before.
+    pub created_before: Option<DateTime<Utc>>,
+    /// Include archived customers (default false).
+    #[graphql(default)]
+    pub include_archived: bool,
+}
+
+impl CustomerFilterInput {
+    fn into_domain(self) -> crate::error::AppResult<CustomerFilter> {
+        Ok(CustomerFilter {
+            statuses: to_domain(self.statuses),
+            tiers: to_domain(self.tiers),
+            segments: to_domain(self.segments),
+            owner_id: ids::decode_opt("User", "ownerId", self.owner_id.as_ref())?,
+            team_id: ids::decode_opt("Team", "teamId", self.team_id.as_ref())?,
+            parent_id: ids::decode_opt("Customer", "parentId", self.parent_id.as_ref())?,
+            region: self.region,
+            industry: self.industry,
+            search: self.search,
+            created_after: self.created_after,
+            created_before: self.created_before,
+            include_archived: self.include_archived,
+        })
+    }
+}
+
+/// Sortable fields of customers.
+#[derive(async_graphql::Enum, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CustomerOrderField {
+    /// By name.
+    #[default]
+    Name,
+    /// By creation time.
+    CreatedAt,
+    /// By last change.
+    UpdatedAt,
+}
+
+/// Sort order of the customer list.
+#[derive(InputObject, Default)]
+pub struct CustomerOrder {
+    /// Field to sort by.
+    #[graphql(default)]
+    pub field: CustomerOrderField,
+    /// Direction.
+    #[graphql(default)]
+    pub direction: OrderDirection,
+}
+
+#[derive(Default)]
+pub struct CustomerQuery;
+
+#[Object]
+impl CustomerQuery {
+    /// Customers you can see, paginated, filtered and sorted (default: by name).
+    #[allow(clippy::too_many_arguments)]
+    async fn customers(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<CustomerFilterInput>,
+        order_by: Option<CustomerOrder>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<Customer>> {
+        let rc = request(ctx)?;
+        let filter = filter.unwrap_or_default().into_domain()?;
+        let order = order_by.unwrap_or_default();
+        let column = match order.field {
+            CustomerOrderField::Name => customer::Column::Name,
+            CustomerOrderField::CreatedAt => customer::Column::CreatedAt,
+            CustomerOrderField::UpdatedAt => customer::Column::UpdatedAt,
+        };
+        let sort = Sort { column, id: customer::Column::Id, descending: order.direction.descending() };
+        let select = service::select(&rc.viewer, &filter);
+        let args = PageArgs::new(first, after, last, before);
+        Ok(connection(ctx, &rc.db, select, sort, args, |c| c.id, Customer::page).await?)
+    }
+
+    /// One customer you can see; NOT_FOUND otherwise.
+    async fn customer(&self, ctx: &Context<'_>, id: ID) -> Result<Customer> {
+        let rc = request(ctx)?;
+        let id = ids::decode("Customer", "id", &id)?;
+        Ok(Customer::one(crate::policy::visible_customer(&rc.db, &rc.viewer, id).await?))
+    }
+}
+
+/// A new customer.
+#[derive(InputObject)]
+pub struct CreateCustomerInput {
+    /// Trading name, 1 to 200 characters.
+    pub name: String,
+    /// Industry.
+    pub industry: Option<String>,
+    /// Sales region.
+    pub region: Option<String>,
+    /// Initial status (default PROSPECT; LOST and WON_BACK go through their own mutations).
+    pub status: Option<CustomerStatus>,
+    /// Owner (default: you). Reps own what they create; team leads assign within their team.
+    pub owner_id: Option<ID>,
+    /// Parent customer of the group.
+    pub parent_id: Option<ID>,
+    /// Purchasing criteria fit.
+    pub purchasing_fit: Option<PurchasingFit>,
+    /// Strategic importance (default MEDIUM).
+    pub strategic_importance: Option<StrategicImportance>,
+    /// Impact segment.
+    pub segment: Option<Segment>,
+    /// First purchase date.
+    pub customer_since: Option<NaiveDate>,
+    /// Next account review.
+    pub next_review_on: Option<NaiveDate>,
+}
+
+/// Changes to a customer: omitted fields stay, `null` clears.
+#[derive(InputObject, Default)]
+pub struct UpdateCustomerInput {
+    /// Trading name.
+    pub name: Option<String>,
+    /// Industry.
+    pub industry: MaybeUndefined<String>,
+    /// Sales region.
+    pub region: MaybeUndefined<String>,
+    /// Status (PROSPECT or ACTIVE; use markCustomerLost / markCustomerWonBack for the others).
+    pub status: Option<CustomerStatus>,
+    /// New owner (reassignment).
+    pub owner_id: Option<ID>,
+    /// Parent customer.
+    pub parent_id: MaybeUndefined<ID>,
+    /// Purchasing criteria fit.
+    pub purchasing_fit: MaybeUndefined<PurchasingFit>,
+    /// Strategic importance.
+    pub strategic_importance: Option<StrategicImportance>,
+    /// Impact segment.
+    pub segment: MaybeUndefined<Segment>,
+    /// First purchase date.
+    pub customer_since: MaybeUndefined<NaiveDate>,
+    /// Next account review.
+    pub next_review_on: MaybeUndefined<NaiveDate>,
+}
+
+/// Converts a patch field: undefined keeps, null clears, a value sets.
+pub fn patch<T, U>(value: MaybeUndefined<T>, map: impl FnOnce(T) -> U) -> Option<Option<U>> {
+    match value {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(v) => Some(Some(map(v))),
+    }
+}
+
+/// Result of marking a customer lost or won back.
+#[derive(SimpleObject)]
+pub struct ChurnPayload {
+    /// The customer with its new status.
+    pub customer: Customer,
+    /// The churn event recorded.
+    pub churn_event: ChurnEvent,
+}
+
+#[derive(Default)]
+pub struct CustomerMutation;
+
+#[Object]
+impl CustomerMutation {
+    /// Creates a customer.
+    async fn create_customer(&self, ctx: &Context<'_>, input: CreateCustomerInput) -> Result<Customer> {
+        let rc = request(ctx)?;
+        let new = NewCustomer {
+            name: input.name,
+            industry: input.industry,
+            region: input.region,
+            status: input.status.map(Into::into),
+            owner_id: ids::decode_opt("User", "ownerId", input.owner_id.as_ref())?,
+            parent_id: ids::decode_opt("Customer", "parentId", input.parent_id.as_ref())?,
+            purchasing_fit: input.purchasing_fit.map(Into::into),
+            strategic_importance: input.strategic_importance.map(Into::into),
+            segment: input.segment.map(Into::into),
+            customer_since: input.customer_since,
+            next_review_on: input.next_review_on,
+        };
+        Ok(Customer::one(service::create(&rc.db, &rc.viewer, new).await?))
+    }
+
+    /// Updates a customer. With `expectedVersion`, a stale version is a CONFLICT.
+    async fn update_customer(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        expected_version: Option<i32>,
+        input: UpdateCustomerInput,
+    ) -> Result<Customer> {
+        let rc = request(ctx)?;
+        let id = ids::decode("Customer", "id", &id)?;
+        let parent_id = match input.parent_id {
+            MaybeUndefined::Value(p) => Some(Some(ids::decode("Customer", "parentId", &p)?)),
+            MaybeUndefined::Null => Some(None),
+            MaybeUndefined::Undefined => None,
+        };
+        let changes = CustomerChanges {
+            name: input.name,
+            industry: patch(input.industry, |v| v),
+            region: patch(input.region, |v| v),
+            status: input.status.map(Into::into),
+            owner_id: ids::decode_opt("User", "ownerId", input.owner_id.as_ref())?,
+            parent_id,
+            purchasing_fit: patch(input.purchasing_fit, Into::into),
+            strategic_importance: input.strategic_importance.map(Into::into),
+            segment: patch(input.segment, Into::into),
+            customer_since: patch(input.customer_since, |v| v),
+            next_review_on: patch(input.next_review_on, |v| v),
+        };
+        Ok(Customer::one(service::update(&rc.db, &rc.viewer, id, expected_version, changes).await?))
+    }
+
+    /// Archives a customer (it is never deleted).
+    async fn archive_customer(&self, ctx: &Context<'_>, id: ID) -> Result<Customer> {
+        let rc = request(ctx)?;
+        let id = ids::decode("Customer", "id", &id)?;
+        Ok(Customer::one(service::archive(&rc.db, &rc.viewer, id).await?))
+    }
+
+    /// Marks an ACTIVE or WON_BACK customer LOST and records why, in one transaction.
+    async fn mark_customer_lost(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        reason: ChurnReason,
+        competitor: Option<String>,
+        notes: Option<String>,
+        #[graphql(desc = "Default: today.")] occurred_on: Option<NaiveDate>,
+    ) -> Result<ChurnPayload> {
+        let rc = request(ctx)?;
+        let id = ids::decode("Customer", "id", &id)?;
+        let loss = Loss { reason: reason.into(), competitor, notes, occurred_on };
+        let (customer, event) = service::mark_lost(&rc.db, &rc.viewer, id, loss).await?;
+        Ok(ChurnPayload { customer: Customer::one(customer), churn_event: ChurnEvent::from(event) })
+    }
+
+    /// Marks a LOST customer WON_BACK and records the event, in one transaction.
+    async fn mark_customer_won_back(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        notes: Option<String>,
+        #[graphql(desc = "Default: today.")] occurred_on: Option<NaiveDate>,
+    ) -> Result<ChurnPayload> {
+        let rc = request(ctx)?;
+        let id = ids::decode("Customer", "id", &id)?;
+        let (customer, event) = service::mark_won_back(&rc.db, &rc.viewer, id, notes, occurred_on).await?;
+        Ok(ChurnPayload { customer: Customer::one(customer), churn_event: ChurnEvent::from(event) })
+    }
+}

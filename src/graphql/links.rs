@@ -1,0 +1,100 @@
+//! Customer links in the API.
+
+use async_graphql::{Context, ID, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::customer_link;
+
+use crate::{
+    graphql::{
+        context::request,
+        enums::{CustomerLinkKind, to_domain},
+        ids,
+        pagination::{Conn, PageArgs, Sort, connection},
+    },
+    service::links as service,
+};
+
+/// A typed edge between two customers you can both see.
+#[derive(SimpleObject)]
+pub struct CustomerLink {
+    /// Global ID.
+    #[graphql(owned)]
+    pub id: ID,
+    /// Where the edge starts.
+    pub from_customer_id: ID,
+    /// Where it ends.
+    pub to_customer_id: ID,
+    /// What it means.
+    pub kind: CustomerLinkKind,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it was archived.
+    pub archived_at: Option<DateTime<Utc>>,
+}
+
+impl From<customer_link::Model> for CustomerLink {
+    fn from(m: customer_link::Model) -> Self {
+        Self {
+            id: ids::encode("CustomerLink", m.id),
+            from_customer_id: ids::encode("Customer", m.from_customer_id),
+            to_customer_id: ids::encode("Customer", m.to_customer_id),
+            kind: m.kind.into(),
+            created_at: m.created_at,
+            archived_at: m.archived_at,
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct LinkQuery;
+
+#[Object]
+impl LinkQuery {
+    /// Links between customers you can see, touching `customerId` if given.
+    #[allow(clippy::too_many_arguments)]
+    async fn customer_links(
+        &self,
+        ctx: &Context<'_>,
+        customer_id: Option<ID>,
+        kinds: Option<Vec<CustomerLinkKind>>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<CustomerLink>> {
+        let rc = request(ctx)?;
+        let customer_id = ids::decode_opt("Customer", "customerId", customer_id.as_ref())?;
+        let select = service::select(&rc.viewer, customer_id, &to_domain(kinds));
+        let sort = Sort { column: customer_link::Column::Id, id: customer_link::Column::Id, descending: false };
+        let args = PageArgs::new(first, after, last, before);
+        let wrap = |rows: Vec<customer_link::Model>| rows.into_iter().map(Into::into).collect();
+        Ok(connection(ctx, &rc.db, select, sort, args, |l| l.id, wrap).await?)
+    }
+}
+
+#[derive(Default)]
+pub struct LinkMutation;
+
+#[Object]
+impl LinkMutation {
+    /// Links two customers (both must be visible; you must be able to edit `from`).
+    async fn link_customers(
+        &self,
+        ctx: &Context<'_>,
+        from_customer_id: ID,
+        to_customer_id: ID,
+        kind: CustomerLinkKind,
+    ) -> Result<CustomerLink> {
+        let rc = request(ctx)?;
+        let from = ids::decode("Customer", "fromCustomerId", &from_customer_id)?;
+        let to = ids::decode("Customer", "toCustomerId", &to_customer_id)?;
+        Ok(service::link(&rc.db, &rc.viewer, from, to, kind.into()).await?.into())
+    }
+
+    /// Archives a link.
+    async fn archive_customer_link(&self, ctx: &Context<'_>, id: ID) -> Result<CustomerLink> {
+        let rc = request(ctx)?;
+        let id = ids::decode("CustomerLink", "id", &id)?;
+        Ok(service::archive(&rc.db, &rc.viewer, id).await?.into())
+    }
+}

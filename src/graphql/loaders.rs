@@ -1,0 +1,322 @@
+//! One DataLoader per relation, built per request from (db, viewer) so every
+//! batch is scoped by the policy. Lists prime their loaders with the whole page's
+//! keys ([`Siblings`]), so each relation costs exactly one statement per page,
+//! however the executor interleaves the resolvers.
+
+use std::{
+    collections::HashMap,
+    hash::Hash,
+    sync::{Arc, Mutex},
+};
+
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
+use entity::{
+    commitment, communication, communication_contact, contact, customer, partnership, team, ticket, user,
+};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, EntityTrait, FromQueryResult, JoinType, QueryFilter, QueryOrder, QuerySelect,
+    QueryTrait, RelationDef, Select,
+    sea_query::{Alias, Asterisk, Expr, ExprTrait, Query},
+};
+use tokio::sync::OnceCell;
+
+use crate::{
+    auth::Viewer,
+    error::{AppError, AppResult},
+    policy,
+    service::tickets::OPEN_STATUSES,
+};
+
+/// Loader errors must be cloneable; the cause is logged by the error extension.
+pub type LoadError = Arc<AppError>;
+
+pub fn load_error(err: LoadError) -> AppError {
+    AppError::Internal(err.to_string())
+}
+
+/// Groups rows by key, with an (empty) entry for every requested key, so the
+/// cache also remembers "nothing here".
+fn group<K: Hash + Eq + Copy, M>(keys: &[K], rows: Vec<M>, key_of: impl Fn(&M) -> K) -> HashMap<K, Vec<M>> {
+    let mut map: HashMap<K, Vec<M>> = keys.iter().map(|k| (*k, Vec::new())).collect();
+    for row in rows {
+        map.entry(key_of(&row)).or_default().push(row);
+    }
+    map
+}
+
+async fn by_ids<E: EntityTrait>(db: &DatabaseConnection, select: Select<E>, id: E::Column, keys: &[i64]) -> Result<Vec<E::Model>, LoadError> {
+    select.filter(id.is_in(keys.iter().copied())).all(db).await.map_err(|e| Arc::new(e.into()))
+}
+
+macro_rules! loader {
+    ($(#[$meta:meta])* $name:ident, $key:ty => $value:ty, |$self:ident, $keys:ident| $body:block) => {
+        $(#[$meta])*
+        pub struct $name {
+            db: DatabaseConnection,
+            #[allow(dead_code)]
+            viewer: Viewer,
+        }
+
+        impl Loader<$key> for $name {
+            type Value = $value;
+            type Error = LoadError;
+
+            async fn load(&$self, $keys: &[$key]) -> Result<HashMap<$key, $value>, LoadError> $body
+        }
+    };
+}
+
+loader!(
+    /// Users by id. Colleagues' names are not customer data, so users are not scoped.
+    UserById, i64 => user::Model, |self, keys| {
+        let rows = by_ids(&self.db, user::Entity::find(), user::Column::Id, keys).await?;
+        Ok(rows.into_iter().map(|u| (u.id, u)).collect())
+    }
+);
+
+loader!(
+    /// Teams by id.
+    TeamById, i64 => team::Model, |self, keys| {
+        let rows = by_ids(&self.db, team::Entity::find(), team::Column::Id, keys).await?;
+        Ok(rows.into_iter().map(|t| (t.id, t)).collect())
+    }
+);
+
+loader!(
+    /// Customers by id, only the visible ones.
+    CustomerById, i64 => customer::Model, |self, keys| {
+        let select = customer::Entity::find().filter(policy::visible_customers(&self.viewer));
+        let rows = by_ids(&self.db, select, customer::Column::Id, keys).await?;
+        Ok(rows.into_iter().map(|c| (c.id, c)).collect())
+    }
+);
+
+loader!(
+    /// Contacts by id, only those of visible customers.
+    ContactById, i64 => contact::Model, |self, keys| {
+        let select = contact::Entity::find().filter(policy::visible_through(&self.viewer, contact::Column::CustomerId));
+        let rows = by_ids(&self.db, select, contact::Column::Id, keys).await?;
+        Ok(rows.into_iter().map(|c| (c.id, c)).collect())
+    }
+);
+
+loader!(
+    /// A customer's current (not archived) contacts, by organisational level then name.
+    ContactsByCustomerId, i64 => Vec<contact::Model>, |self, keys| {
+        let select = contact::Entity::find()
+            .filter(policy::visible_through(&self.viewer, contact::Column::CustomerId))
+            .filter(contact::Column::ArchivedAt.is_null())
+            .order_by_asc(contact::Column::Name)
+            .order_by_asc(contact::Column::Id);
+        let rows = by_ids(&self.db, select, contact::Column::CustomerId, keys).await?;
+        Ok(group(keys, rows, |c| c.customer_id))
+    }
+);
+
+/// Key of [`LatestCommunicationsByCustomerId`]: the customer and how many.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LatestOf {
+    pub customer_id: i64,
+    pub limit: u8,
+}
+
+loader!(
+    /// The N most recent communications of each customer, in one statement
+    /// (a window function ranks them per customer).
+    LatestCommunicationsByCustomerId, LatestOf => Vec<communication::Model>, |self, keys| {
+        let mut result: HashMap<LatestOf, Vec<communication::Model>> = keys.iter().map(|k| (*k, Vec::new())).collect();
+        let mut limits: Vec<u8> = keys.iter().map(|k| k.limit).collect();
+        limits.sort_unstable();
+        limits.dedup();
+        for limit in limits {
+            let ids: Vec<i64> = keys.iter().filter(|k| k.limit == limit).map(|k| k.customer_id).collect();
+            let ranked = communication::Entity::find()
+                .filter(policy::visible_through(&self.viewer, communication::Column::CustomerId))
+                .filter(communication::Column::ArchivedAt.is_null())
+                .filter(communication::Column::CustomerId.is_in(ids))
+                .expr_as(
+                    Expr::cust("ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY occurred_at DESC, id DESC)"),
+                    "rn",
+                )
+                .into_query();
+            let outer = Query::select()
+                .column(Asterisk)
+                .from_subquery(ranked, Alias::new("ranked"))
+                .and_where(Expr::col(Alias::new("rn")).lte(i64::from(limit)))
+                .order_by(Alias::new("customer_id"), sea_orm::Order::Asc)
+                .order_by(Alias::new("rn"), sea_orm::Order::Asc)
+                .to_owned();
+            let backend = self.db.get_database_backend();
+            let rows = communication::Model::find_by_statement(backend.build(&outer))
+                .all(&self.db)
+                .await
+                .map_err(|e| Arc::new(e.into()))?;
+            for row in rows {
+                result.entry(LatestOf { customer_id: row.customer_id, limit }).or_default().push(row);
+            }
+        }
+        Ok(result)
+    }
+);
+
+fn participants_join() -> RelationDef {
+    communication_contact::Entity::belongs_to(contact::Entity)
+        .from(communication_contact::Column::ContactId)
+        .to(contact::Column::Id)
+        .into()
+}
+
+loader!(
+    /// Contacts who took part in each communication.
+    ParticipantsByCommunicationId, i64 => Vec<contact::Model>, |self, keys| {
+        let rows = communication_contact::Entity::find()
+            .join(JoinType::InnerJoin, participants_join())
+            .select_also(contact::Entity)
+            .filter(communication_contact::Column::CommunicationId.is_in(keys.iter().copied()))
+            .filter(policy::visible_through(&self.viewer, contact::Column::CustomerId))
+            .order_by_asc(contact::Column::Name)
+            .all(&self.db)
+            .await
+            .map_err(|e| Arc::new(e.into()))?;
+        let mut map: HashMap<i64, Vec<contact::Model>> = keys.iter().map(|k| (*k, Vec::new())).collect();
+        for (link, contact) in rows {
+            if let Some(contact) = contact {
+                map.entry(link.communication_id).or_default().push(contact);
+            }
+        }
+        Ok(map)
+    }
+);
+
+loader!(
+    /// A customer's tickets that still need work, oldest first.
+    OpenTicketsByCustomerId, i64 => Vec<ticket::Model>, |self, keys| {
+        let select = ticket::Entity::find()
+            .filter(policy::visible_through(&self.viewer, ticket::Column::CustomerId))
+            .filter(ticket::Column::ArchivedAt.is_null())
+            .filter(ticket::Column::Status.is_in(OPEN_STATUSES))
+            .order_by_asc(ticket::Column::CreatedAt)
+            .order_by_asc(ticket::Column::Id);
+        let rows = by_ids(&self.db, select, ticket::Column::CustomerId, keys).await?;
+        Ok(group(keys, rows, |t| t.customer_id))
+    }
+);
+
+loader!(
+    /// A customer's promises not yet kept, soonest due first.
+    OpenCommitmentsByCustomerId, i64 => Vec<commitment::Model>, |self, keys| {
+        let select = commitment::Entity::find()
+            .filter(policy::visible_through(&self.viewer, commitment::Column::CustomerId))
+            .filter(commitment::Column::ArchivedAt.is_null())
+            .filter(commitment::Column::FulfilledOn.is_null())
+            .order_by_asc(commitment::Column::DueOn)
+            .order_by_asc(commitment::Column::Id);
+        let rows = by_ids(&self.db, select, commitment::Column::CustomerId, keys).await?;
+        Ok(group(keys, rows, |c| c.customer_id))
+    }
+);
+
+loader!(
+    /// A customer's partnership, if it has one.
+    PartnershipByCustomerId, i64 => Option<partnership::Model>, |self, keys| {
+        let select = partnership::Entity::find()
+            .filter(policy::visible_through(&self.viewer, partnership::Column::CustomerId));
+        let rows = by_ids(&self.db, select, partnership::Column::CustomerId, keys).await?;
+        let mut map: HashMap<i64, Option<partnership::Model>> = keys.iter().map(|k| (*k, None)).collect();
+        for row in rows {
+            map.insert(row.customer_id, Some(row));
+        }
+        Ok(map)
+    }
+);
+
+pub type Cached<L> = DataLoader<L, HashMapCache>;
+
+fn cached<L: Send + Sync + 'static>(loader: L) -> Cached<L> {
+    DataLoader::with_cache(loader, tokio::spawn, HashMapCache::default())
+}
+
+/// The loaders of one request.
+pub struct Loaders {
+    pub user_by_id: Cached<UserById>,
+    pub team_by_id: Cached<TeamById>,
+    pub customer_by_id: Cached<CustomerById>,
+    pub contact_by_id: Cached<ContactById>,
+    pub contacts_by_customer_id: Cached<ContactsByCustomerId>,
+    pub latest_communications_by_customer_id: Cached<LatestCommunicationsByCustomerId>,
+    pub participants_by_communication_id: Cached<ParticipantsByCommunicationId>,
+    pub open_tickets_by_customer_id: Cached<OpenTicketsByCustomerId>,
+    pub open_commitments_by_customer_id: Cached<OpenCommitmentsByCustomerId>,
+    pub partnership_by_customer_id: Cached<PartnershipByCustomerId>,
+}
+
+impl Loaders {
+    pub fn new(db: DatabaseConnection, viewer: Viewer) -> Self {
+        macro_rules! make {
+            ($t:ident) => {
+                cached($t { db: db.clone(), viewer: viewer.clone() })
+            };
+        }
+        Self {
+            user_by_id: make!(UserById),
+            team_by_id: make!(TeamById),
+            customer_by_id: make!(CustomerById),
+            contact_by_id: make!(ContactById),
+            contacts_by_customer_id: make!(ContactsByCustomerId),
+            latest_communications_by_customer_id: make!(LatestCommunicationsByCustomerId),
+            participants_by_communication_id: make!(ParticipantsByCommunicationId),
+            open_tickets_by_customer_id: make!(OpenTicketsByCustomerId),
+            open_commitments_by_customer_id: make!(OpenCommitmentsByCustomerId),
+            partnership_by_customer_id: make!(PartnershipByCustomerId),
+        }
+    }
+}
+
+/// The rows of one page, shared by their wrappers, so the first resolver of a
+/// relation loads it for the whole page in one batch and the others hit the cache.
+pub struct Siblings<M> {
+    pub rows: Vec<M>,
+    primed: Mutex<HashMap<&'static str, Arc<OnceCell<()>>>>,
+}
+
+impl<M> Siblings<M> {
+    pub fn new(rows: Vec<M>) -> Arc<Self> {
+        Arc::new(Self { rows, primed: Mutex::new(HashMap::new()) })
+    }
+
+    fn cell(&self, relation: &'static str) -> Arc<OnceCell<()>> {
+        let mut primed = self.primed.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        primed.entry(relation).or_default().clone()
+    }
+}
+
+/// Loads `key` through `loader`, first loading the keys of every sibling row
+/// (once per page and relation) when the row came from a list.
+pub async fn load<M, L, K>(
+    siblings: Option<&Siblings<M>>,
+    relation: &'static str,
+    loader: &Cached<L>,
+    keys_of: impl FnOnce(&[M]) -> Vec<K>,
+    key: K,
+) -> AppResult<Option<L::Value>>
+where
+    L: Loader<K, Error = LoadError>,
+    K: Send + Sync + Hash + Eq + Clone + 'static,
+{
+    if let Some(siblings) = siblings {
+        siblings
+            .cell(relation)
+            .get_or_try_init(|| async {
+                loader.load_many(keys_of(&siblings.rows)).await.map(|_| ())
+            })
+            .await
+            .map_err(load_error)?;
+    }
+    loader.load_one(key).await.map_err(load_error)
+}
+
+/// Wraps the rows of a page, giving each wrapper the shared siblings.
+pub fn wrap_page<M: Clone, N>(rows: Vec<M>, wrap: impl Fn(M, Arc<Siblings<M>>) -> N) -> Vec<N> {
+    let siblings = Siblings::new(rows.clone());
+    rows.into_iter().map(|row| wrap(row, siblings.clone())).collect()
+}

@@ -1,0 +1,199 @@
+//! Partnerships in the API.
+
+use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
+use chrono::{DateTime, NaiveDate, Utc};
+use entity::{enums as domain, partnership, partnership_change};
+use sea_orm::EntityTrait;
+
+use crate::{
+    error::AppError,
+    graphql::{
+        context::request,
+        enums::{LockIn, PartnershipTier},
+        ids,
+        pagination::{Conn, PageArgs, Sort, connection},
+    },
+    service::partnerships::{self as service, PartnershipTerms},
+};
+
+/// The relationship tier of a customer and its terms.
+#[derive(SimpleObject)]
+pub struct Partnership {
+    /// Global ID.
+    #[graphql(owned)]
+    pub id: ID,
+    /// Tier.
+    pub tier: PartnershipTier,
+    /// Discount in percent (two decimals).
+    pub discount_percent: Option<f64>,
+    /// Payment terms in days.
+    pub credit_terms_days: Option<i32>,
+    /// Agreed service level.
+    pub service_level: Option<String>,
+    /// Lock-in mechanisms (STRATEGIC only).
+    pub lock_ins: Vec<LockIn>,
+    /// On this tier since.
+    pub since: NaiveDate,
+    /// Next review of the terms.
+    pub review_on: Option<NaiveDate>,
+    /// Optimistic-locking version.
+    pub version: i32,
+    /// When the row was created.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<partnership::Model> for Partnership {
+    fn from(m: partnership::Model) -> Self {
+        let lock_ins = m
+            .lock_ins
+            .split(',')
+            .filter_map(|name| {
+                use sea_orm::ActiveEnum;
+                domain::LockIn::try_from_value(&name.to_owned()).ok().map(LockIn::from)
+            })
+            .collect();
+        Self {
+            id: ids::encode("Partnership", m.id),
+            tier: m.tier.into(),
+            discount_percent: m.discount_bps.map(|bps| f64::from(bps) / 100.0),
+            credit_terms_days: m.credit_terms_days,
+            service_level: m.service_level,
+            lock_ins,
+            since: m.since,
+            review_on: m.review_on,
+            version: m.version,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        }
+    }
+}
+
+/// A change of partnership tier.
+#[derive(SimpleObject)]
+pub struct PartnershipChange {
+    /// Global ID.
+    #[graphql(owned)]
+    pub id: ID,
+    /// The customer.
+    pub customer_id: ID,
+    /// Previous tier (none for the first partnership).
+    pub from_tier: Option<PartnershipTier>,
+    /// New tier.
+    pub to_tier: PartnershipTier,
+    /// Who changed it.
+    pub changed_by_id: ID,
+    /// Why.
+    pub reason: Option<String>,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<partnership_change::Model> for PartnershipChange {
+    fn from(m: partnership_change::Model) -> Self {
+        Self {
+            id: ids::encode("PartnershipChange", m.id),
+            customer_id: ids::encode("Customer", m.customer_id),
+            from_tier: m.from_tier.map(Into::into),
+            to_tier: m.to_tier.into(),
+            changed_by_id: ids::encode("User", m.changed_by),
+            reason: m.reason,
+            created_at: m.created_at,
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct PartnershipQuery;
+
+#[Object]
+impl PartnershipQuery {
+    /// Tier changes of the customers you can see, newest first.
+    async fn partnership_changes(
+        &self,
+        ctx: &Context<'_>,
+        customer_id: Option<ID>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<PartnershipChange>> {
+        let rc = request(ctx)?;
+        let customer_id = ids::decode_opt("Customer", "customerId", customer_id.as_ref())?;
+        let select = service::changes(&rc.viewer, customer_id);
+        let sort = Sort { column: partnership_change::Column::Id, id: partnership_change::Column::Id, descending: true };
+        let args = PageArgs::new(first, after, last, before);
+        let wrap = |rows: Vec<partnership_change::Model>| rows.into_iter().map(Into::into).collect();
+        Ok(connection(ctx, &rc.db, select, sort, args, |c| c.id, wrap).await?)
+    }
+}
+
+/// Tier and terms of a partnership.
+#[derive(InputObject)]
+pub struct PartnershipInput {
+    /// Tier.
+    pub tier: PartnershipTier,
+    /// Discount in percent, 0 to 100, at most two decimals.
+    pub discount_percent: Option<f64>,
+    /// Payment terms in days, 0 to 365.
+    pub credit_terms_days: Option<i32>,
+    /// Agreed service level.
+    pub service_level: Option<String>,
+    /// Lock-in mechanisms (STRATEGIC only).
+    #[graphql(default)]
+    pub lock_ins: Vec<LockIn>,
+    /// On this tier since (default today, when the tier changes).
+    pub since: Option<NaiveDate>,
+    /// Next review.
+    pub review_on: Option<NaiveDate>,
+    /// Why the tier changed, kept in the history.
+    pub reason: Option<String>,
+}
+
+fn basis_points(percent: f64) -> Result<i32, AppError> {
+    let bps = percent * 100.0;
+    if !bps.is_finite() || (bps - bps.round()).abs() > 1e-6 || !(0.0..=10_000.0).contains(&bps) {
+        return Err(AppError::bad_input("discountPercent", "discountPercent must be 0 to 100 with at most two decimals"));
+    }
+    Ok(bps.round() as i32)
+}
+
+#[derive(Default)]
+pub struct PartnershipMutation;
+
+#[Object]
+impl PartnershipMutation {
+    /// Sets a customer's partnership; a tier change is recorded in the history.
+    async fn set_partnership(
+        &self,
+        ctx: &Context<'_>,
+        customer_id: ID,
+        expected_version: Option<i32>,
+        input: PartnershipInput,
+    ) -> Result<Partnership> {
+        let rc = request(ctx)?;
+        let customer_id = ids::decode("Customer", "customerId", &customer_id)?;
+        let terms = PartnershipTerms {
+            tier: input.tier.into(),
+            discount_bps: input.discount_percent.map(basis_points).transpose()?,
+            credit_terms_days: input.credit_terms_days,
+            service_level: input.service_level,
+            lock_ins: input.lock_ins.into_iter().map(Into::into).collect(),
+            since: input.since,
+            review_on: input.review_on,
+            reason: input.reason,
+        };
+        Ok(service::set(&rc.db, &rc.viewer, customer_id, expected_version, terms).await?.into())
+    }
+}
+
+/// Loads a partnership by id for `node(id:)`, scoped to visible customers.
+pub async fn find(rc: &crate::graphql::context::RequestContext, id: i64) -> crate::error::AppResult<Option<Partnership>> {
+    use sea_orm::QueryFilter;
+    let row = partnership::Entity::find_by_id(id)
+        .filter(crate::policy::visible_through(&rc.viewer, partnership::Column::CustomerId))
+        .one(&rc.db)
+        .await?;
+    Ok(row.map(Into::into))
+}

@@ -1,0 +1,127 @@
+//! Revenue in the API.
+
+use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
+use chrono::{DateTime, NaiveDate, Utc};
+use entity::revenue_entry;
+
+use crate::{
+    graphql::{
+        context::request,
+        ids,
+        pagination::{Conn, PageArgs, Sort, connection},
+        scalars::Money,
+    },
+    service::revenue::{self as service, RevenueFilter, RevenueRow},
+};
+
+/// Revenue and gross profit of a customer for one month.
+#[derive(SimpleObject)]
+pub struct RevenueEntry {
+    /// Global ID.
+    #[graphql(owned)]
+    pub id: ID,
+    /// The customer.
+    pub customer_id: ID,
+    /// First day of the month.
+    pub month: NaiveDate,
+    /// Revenue.
+    pub revenue: Money,
+    /// Gross profit.
+    pub gross_profit: Money,
+    /// When it was last pushed.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<revenue_entry::Model> for RevenueEntry {
+    fn from(m: revenue_entry::Model) -> Self {
+        Self {
+            id: ids::encode("RevenueEntry", m.id),
+            customer_id: ids::encode("Customer", m.customer_id),
+            month: m.month,
+            revenue: Money(m.revenue_cents),
+            gross_profit: Money(m.gross_profit_cents),
+            updated_at: m.updated_at,
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct RevenueQuery;
+
+#[Object]
+impl RevenueQuery {
+    /// Monthly revenue of the customers you can see, oldest month first.
+    #[allow(clippy::too_many_arguments)]
+    async fn revenue_entries(
+        &self,
+        ctx: &Context<'_>,
+        customer_id: Option<ID>,
+        #[graphql(desc = "First month included.")] from_month: Option<NaiveDate>,
+        #[graphql(desc = "Last month included.")] to_month: Option<NaiveDate>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<RevenueEntry>> {
+        let rc = request(ctx)?;
+        let filter = RevenueFilter {
+            customer_id: ids::decode_opt("Customer", "customerId", customer_id.as_ref())?,
+            from_month,
+            to_month,
+        };
+        let sort = Sort { column: revenue_entry::Column::Month, id: revenue_entry::Column::Id, descending: false };
+        let args = PageArgs::new(first, after, last, before);
+        let wrap = |rows: Vec<revenue_entry::Model>| rows.into_iter().map(Into::into).collect();
+        Ok(connection(ctx, &rc.db, service::select(&rc.viewer, &filter), sort, args, |r| r.id, wrap).await?)
+    }
+}
+
+/// One month of revenue for a customer.
+#[derive(InputObject)]
+pub struct RevenueEntryInput {
+    /// The customer.
+    pub customer_id: ID,
+    /// First day of the month.
+    pub month: NaiveDate,
+    /// Revenue.
+    pub revenue: Money,
+    /// Gross profit.
+    pub gross_profit: Money,
+}
+
+/// Result of a bulk revenue push.
+#[derive(SimpleObject)]
+pub struct UpsertRevenuePayload {
+    /// Rows inserted or replaced.
+    pub upserted: i32,
+}
+
+#[derive(Default)]
+pub struct RevenueMutation;
+
+#[Object]
+impl RevenueMutation {
+    /// Inserts or replaces up to 1,000 monthly entries, idempotent on customer and
+    /// month, all or nothing. Service accounts need the `revenue:write` scope.
+    async fn upsert_revenue_entries(
+        &self,
+        ctx: &Context<'_>,
+        entries: Vec<RevenueEntryInput>,
+    ) -> Result<UpsertRevenuePayload> {
+        let rc = request(ctx)?;
+        let rows = entries
+            .into_iter()
+            .enumerate()
+            .map(|(i, e)| {
+                Ok(RevenueRow {
+                    customer_id: ids::decode("Customer", &format!("entries[{i}].customerId"), &e.customer_id)?,
+                    month: e.month,
+                    revenue_cents: e.revenue.cents(),
+                    gross_profit_cents: e.gross_profit.cents(),
+                })
+            })
+            .collect::<crate::error::AppResult<Vec<_>>>()?;
+        let upserted = service::upsert(&rc.db, &rc.viewer, rows).await?;
+        Ok(UpsertRevenuePayload { upserted: i32::try_from(upserted).unwrap_or(i32::MAX) })
+    }
+}

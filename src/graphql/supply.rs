@@ -1,0 +1,141 @@
+//! Supply priorities in the API.
+
+use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
+use chrono::{DateTime, NaiveDate, Utc};
+use entity::supply_priority;
+
+use crate::{
+    graphql::{
+        context::request,
+        ids,
+        pagination::{Conn, PageArgs, Sort, connection},
+    },
+    service::supply::{self as service, SupplyFilter, SupplyTerms},
+};
+
+/// Who gets scarce stock of a product line first, and how much is guaranteed.
+#[derive(SimpleObject)]
+pub struct SupplyPriority {
+    /// Global ID.
+    #[graphql(owned)]
+    pub id: ID,
+    /// The customer.
+    pub customer_id: ID,
+    /// Product line.
+    pub product_line: String,
+    /// 1 is served first.
+    pub priority_rank: i32,
+    /// Quantity guaranteed in peak season.
+    pub guaranteed_quantity: i64,
+    /// Lead time in days.
+    pub lead_time_days: Option<i32>,
+    /// Peak season start.
+    pub peak_starts_on: Option<NaiveDate>,
+    /// Peak season end.
+    pub peak_ends_on: Option<NaiveDate>,
+    /// Optimistic-locking version.
+    pub version: i32,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+    /// When it was archived.
+    pub archived_at: Option<DateTime<Utc>>,
+}
+
+impl From<supply_priority::Model> for SupplyPriority {
+    fn from(m: supply_priority::Model) -> Self {
+        Self {
+            id: ids::encode("SupplyPriority", m.id),
+            customer_id: ids::encode("Customer", m.customer_id),
+            product_line: m.product_line,
+            priority_rank: m.priority_rank,
+            guaranteed_quantity: m.guaranteed_quantity,
+            lead_time_days: m.lead_time_days,
+            peak_starts_on: m.peak_starts_on,
+            peak_ends_on: m.peak_ends_on,
+            version: m.version,
+            updated_at: m.updated_at,
+            archived_at: m.archived_at,
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct SupplyQuery;
+
+#[Object]
+impl SupplyQuery {
+    /// Supply priorities of the customers you can see, by rank (1 first).
+    async fn supply_priorities(
+        &self,
+        ctx: &Context<'_>,
+        customer_id: Option<ID>,
+        product_line: Option<String>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<SupplyPriority>> {
+        let rc = request(ctx)?;
+        let filter = SupplyFilter {
+            customer_id: ids::decode_opt("Customer", "customerId", customer_id.as_ref())?,
+            product_line,
+            include_archived: false,
+        };
+        let sort = Sort {
+            column: supply_priority::Column::PriorityRank,
+            id: supply_priority::Column::Id,
+            descending: false,
+        };
+        let args = PageArgs::new(first, after, last, before);
+        let wrap = |rows: Vec<supply_priority::Model>| rows.into_iter().map(Into::into).collect();
+        Ok(connection(ctx, &rc.db, service::select(&rc.viewer, &filter), sort, args, |s| s.id, wrap).await?)
+    }
+}
+
+/// A customer's priority for a product line.
+#[derive(InputObject)]
+pub struct SupplyPriorityInput {
+    /// The customer.
+    pub customer_id: ID,
+    /// Product line, 1 to 100 characters.
+    pub product_line: String,
+    /// Rank, 1 (first) to 10000.
+    pub priority_rank: i32,
+    /// Guaranteed quantity (not negative).
+    #[graphql(default)]
+    pub guaranteed_quantity: i64,
+    /// Lead time in days.
+    pub lead_time_days: Option<i32>,
+    /// Peak season start.
+    pub peak_starts_on: Option<NaiveDate>,
+    /// Peak season end (not before the start).
+    pub peak_ends_on: Option<NaiveDate>,
+}
+
+#[derive(Default)]
+pub struct SupplyMutation;
+
+#[Object]
+impl SupplyMutation {
+    /// Creates or replaces the priority of a customer for a product line.
+    async fn set_supply_priority(&self, ctx: &Context<'_>, input: SupplyPriorityInput) -> Result<SupplyPriority> {
+        let rc = request(ctx)?;
+        let terms = SupplyTerms {
+            customer_id: ids::decode("Customer", "customerId", &input.customer_id)?,
+            product_line: input.product_line,
+            priority_rank: input.priority_rank,
+            guaranteed_quantity: input.guaranteed_quantity,
+            lead_time_days: input.lead_time_days,
+            peak_starts_on: input.peak_starts_on,
+            peak_ends_on: input.peak_ends_on,
+        };
+        Ok(service::upsert(&rc.db, &rc.viewer, terms).await?.into())
+    }
+
+    /// Archives a supply priority.
+    async fn archive_supply_priority(&self, ctx: &Context<'_>, id: ID) -> Result<SupplyPriority> {
+        let rc = request(ctx)?;
+        let id = ids::decode("SupplyPriority", "id", &id)?;
+        Ok(service::archive(&rc.db, &rc.viewer, id).await?.into())
+    }
+}

@@ -1,0 +1,107 @@
+//! Survey responses in the API.
+
+use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
+use chrono::{DateTime, NaiveDate, Utc};
+use entity::survey_response;
+
+use crate::{
+    graphql::{
+        context::request,
+        ids,
+        pagination::{Conn, PageArgs, Sort, connection},
+    },
+    service::surveys::{self as service, NewSurveyResponse},
+};
+
+/// A satisfaction score given by a customer's contact.
+#[derive(SimpleObject)]
+pub struct SurveyResponse {
+    /// Global ID.
+    #[graphql(owned)]
+    pub id: ID,
+    /// The customer.
+    pub customer_id: ID,
+    /// The contact who answered.
+    pub contact_id: Option<ID>,
+    /// 0 (very unhappy) to 10 (delighted).
+    pub score: i32,
+    /// Free comment.
+    pub comment: Option<String>,
+    /// When they answered.
+    pub responded_on: NaiveDate,
+    /// When it was recorded.
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<survey_response::Model> for SurveyResponse {
+    fn from(m: survey_response::Model) -> Self {
+        Self {
+            id: ids::encode("SurveyResponse", m.id),
+            customer_id: ids::encode("Customer", m.customer_id),
+            contact_id: m.contact_id.map(|c| ids::encode("Contact", c)),
+            score: m.score,
+            comment: m.comment,
+            responded_on: m.responded_on,
+            created_at: m.created_at,
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct SurveyQuery;
+
+#[Object]
+impl SurveyQuery {
+    /// Survey responses of the customers you can see, newest first.
+    async fn survey_responses(
+        &self,
+        ctx: &Context<'_>,
+        customer_id: Option<ID>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<SurveyResponse>> {
+        let rc = request(ctx)?;
+        let customer_id = ids::decode_opt("Customer", "customerId", customer_id.as_ref())?;
+        let sort =
+            Sort { column: survey_response::Column::RespondedOn, id: survey_response::Column::Id, descending: true };
+        let args = PageArgs::new(first, after, last, before);
+        let wrap = |rows: Vec<survey_response::Model>| rows.into_iter().map(Into::into).collect();
+        Ok(connection(ctx, &rc.db, service::select(&rc.viewer, customer_id), sort, args, |s| s.id, wrap).await?)
+    }
+}
+
+/// A survey answer to record.
+#[derive(InputObject)]
+pub struct SurveyResponseInput {
+    /// The customer.
+    pub customer_id: ID,
+    /// The contact who answered (of that customer).
+    pub contact_id: Option<ID>,
+    /// 0 to 10.
+    pub score: i32,
+    /// Free comment.
+    pub comment: Option<String>,
+    /// When they answered (default today).
+    pub responded_on: Option<NaiveDate>,
+}
+
+#[derive(Default)]
+pub struct SurveyMutation;
+
+#[Object]
+impl SurveyMutation {
+    /// Records a satisfaction score.
+    async fn record_survey_response(&self, ctx: &Context<'_>, input: SurveyResponseInput) -> Result<SurveyResponse> {
+        let rc = request(ctx)?;
+        let new = NewSurveyResponse {
+            customer_id: ids::decode("Customer", "customerId", &input.customer_id)?,
+            contact_id: ids::decode_opt("Contact", "contactId", input.contact_id.as_ref())?,
+            score: input.score,
+            comment: input.comment,
+            responded_on: input.responded_on,
+        };
+        Ok(service::record(&rc.db, &rc.viewer, new).await?.into())
+    }
+}

@@ -1,0 +1,364 @@
+//! Service tickets in the API.
+
+use std::sync::Arc;
+
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::{ticket, ticket_event};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+use crate::{
+    graphql::{
+        contacts::Contact,
+        context::request,
+        customers::Customer,
+        enums::{OrderDirection, TicketCategory, TicketEventKind, TicketPriority, TicketStatus, to_domain},
+        ids,
+        loaders::{Siblings, load, wrap_page},
+        pagination::{Conn, PageArgs, Sort, connection},
+        users::User,
+    },
+    service::tickets::{self as service, NewTicket, TicketChanges, TicketFilter},
+};
+
+/// A service ticket or complaint.
+pub struct Ticket {
+    pub model: ticket::Model,
+    pub siblings: Option<Arc<Siblings<ticket::Model>>>,
+}
+
+impl Ticket {
+    pub fn one(model: ticket::Model) -> Self {
+        Self { model, siblings: None }
+    }
+
+    pub fn page(rows: Vec<ticket::Model>) -> Vec<Self> {
+        wrap_page(rows, |model, siblings| Self { model, siblings: Some(siblings) })
+    }
+}
+
+#[Object]
+impl Ticket {
+    /// Global ID.
+    pub async fn id(&self) -> ID {
+        ids::encode("Ticket", self.model.id)
+    }
+    /// Short title.
+    async fn title(&self) -> &str {
+        &self.model.title
+    }
+    /// What happened.
+    async fn description(&self) -> &str {
+        &self.model.description
+    }
+    /// What it is about (the error audit counts these).
+    async fn category(&self) -> TicketCategory {
+        self.model.category.into()
+    }
+    /// Urgency.
+    async fn priority(&self) -> TicketPriority {
+        self.model.priority.into()
+    }
+    /// Life-cycle status.
+    async fn status(&self) -> TicketStatus {
+        self.model.status.into()
+    }
+    /// First response is due by (SLA, from priority and partnership tier).
+    async fn first_response_due_at(&self) -> DateTime<Utc> {
+        self.model.first_response_due_at
+    }
+    /// Resolution is due by (SLA).
+    async fn resolution_due_at(&self) -> DateTime<Utc> {
+        self.model.resolution_due_at
+    }
+    /// When our side first responded.
+    async fn first_responded_at(&self) -> Option<DateTime<Utc>> {
+        self.model.first_responded_at
+    }
+    /// When it was resolved.
+    async fn resolved_at(&self) -> Option<DateTime<Utc>> {
+        self.model.resolved_at
+    }
+    /// Optimistic-locking version; pass it back as `expectedVersion`.
+    async fn version(&self) -> i32 {
+        self.model.version
+    }
+    /// When the ticket was opened.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.model.created_at
+    }
+    /// When it last changed.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.model.updated_at
+    }
+    /// The customer.
+    async fn customer(&self, ctx: &Context<'_>) -> Result<Option<Customer>> {
+        let rc = request(ctx)?;
+        let keys = |rows: &[ticket::Model]| rows.iter().map(|t| t.customer_id).collect();
+        let loader = &rc.loaders.customer_by_id;
+        Ok(load(self.siblings.as_deref(), "customer", loader, keys, self.model.customer_id).await?.map(Customer::one))
+    }
+    /// The contact who reported it.
+    async fn contact(&self, ctx: &Context<'_>) -> Result<Option<Contact>> {
+        let Some(contact_id) = self.model.contact_id else { return Ok(None) };
+        let rc = request(ctx)?;
+        let keys = |rows: &[ticket::Model]| rows.iter().filter_map(|t| t.contact_id).collect();
+        let loader = &rc.loaders.contact_by_id;
+        Ok(load(self.siblings.as_deref(), "contact", loader, keys, contact_id).await?.map(Contact::one))
+    }
+    /// Who works on it.
+    async fn assignee(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        let Some(assignee) = self.model.assignee_id else { return Ok(None) };
+        let rc = request(ctx)?;
+        let keys = |rows: &[ticket::Model]| rows.iter().filter_map(|t| t.assignee_id).collect();
+        let loader = &rc.loaders.user_by_id;
+        Ok(load(self.siblings.as_deref(), "assignee", loader, keys, assignee).await?.map(User::one))
+    }
+    /// The ticket's history, oldest first.
+    async fn events(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<TicketEvent>> {
+        let rc = request(ctx)?;
+        let select = ticket_event::Entity::find().filter(ticket_event::Column::TicketId.eq(self.model.id));
+        let sort = Sort { column: ticket_event::Column::Id, id: ticket_event::Column::Id, descending: false };
+        let args = PageArgs::new(first, after, last, before);
+        let wrap = |rows: Vec<ticket_event::Model>| rows.into_iter().map(TicketEvent::from).collect();
+        Ok(connection(ctx, &rc.db, select, sort, args, |e| e.id, wrap).await?)
+    }
+}
+
+/// One entry of a ticket's append-only history.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct TicketEvent {
+    /// Global ID.
+    #[graphql(owned)]
+    pub id: ID,
+    /// What happened.
+    pub kind: TicketEventKind,
+    /// Comment text.
+    pub body: Option<String>,
+    /// Previous value of a change.
+    pub from_value: Option<String>,
+    /// New value of a change.
+    pub to_value: Option<String>,
+    /// When.
+    pub created_at: DateTime<Utc>,
+    #[graphql(skip)]
+    pub actor_id: i64,
+}
+
+#[async_graphql::ComplexObject]
+impl TicketEvent {
+    /// Who did it.
+    async fn actor(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        let rc = request(ctx)?;
+        Ok(rc.loaders.user_by_id.load_one(self.actor_id).await.map_err(crate::graphql::loaders::load_error)?.map(User::one))
+    }
+}
+
+impl From<ticket_event::Model> for TicketEvent {
+    fn from(m: ticket_event::Model) -> Self {
+        Self {
+            id: ids::encode("TicketEvent", m.id),
+            kind: m.kind.into(),
+            body: m.body,
+            from_value: m.from_value,
+            to_value: m.to_value,
+            created_at: m.created_at,
+            actor_id: m.actor_id,
+        }
+    }
+}
+
+/// Filters of the ticket list.
+#[derive(InputObject, Default)]
+pub struct TicketFilterInput {
+    /// Of this customer.
+    pub customer_id: Option<ID>,
+    /// Assigned to this user.
+    pub assignee_id: Option<ID>,
+    /// Any of these statuses.
+    pub statuses: Option<Vec<TicketStatus>>,
+    /// Any of these categories.
+    pub categories: Option<Vec<TicketCategory>>,
+    /// Any of these priorities.
+    pub priorities: Option<Vec<TicketPriority>>,
+    /// Only tickets that still need work.
+    #[graphql(default)]
+    pub open_only: bool,
+    /// Opened at or after.
+    pub created_after: Option<DateTime<Utc>>,
+    /// Opened before.
+    pub created_before: Option<DateTime<Utc>>,
+}
+
+/// Sortable fields of tickets.
+#[derive(async_graphql::Enum, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TicketOrderField {
+    /// By opening time.
+    #[default]
+    CreatedAt,
+    /// By resolution deadline.
+    ResolutionDueAt,
+}
+
+/// Sort order of the ticket list.
+#[derive(InputObject, Default)]
+pub struct TicketOrder {
+    /// Field.
+    #[graphql(default)]
+    pub field: TicketOrderField,
+    /// Direction.
+    #[graphql(default)]
+    pub direction: OrderDirection,
+}
+
+#[derive(Default)]
+pub struct TicketQuery;
+
+#[Object]
+impl TicketQuery {
+    /// Tickets of the customers you can see (default: oldest first).
+    #[allow(clippy::too_many_arguments)]
+    async fn tickets(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<TicketFilterInput>,
+        order_by: Option<TicketOrder>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<Ticket>> {
+        let rc = request(ctx)?;
+        let f = filter.unwrap_or_default();
+        let filter = TicketFilter {
+            customer_id: ids::decode_opt("Customer", "customerId", f.customer_id.as_ref())?,
+            assignee_id: ids::decode_opt("User", "assigneeId", f.assignee_id.as_ref())?,
+            statuses: to_domain(f.statuses),
+            categories: to_domain(f.categories),
+            priorities: to_domain(f.priorities),
+            open_only: f.open_only,
+            created_after: f.created_after,
+            created_before: f.created_before,
+            include_archived: false,
+        };
+        let order = order_by.unwrap_or_default();
+        let column = match order.field {
+            TicketOrderField::CreatedAt => ticket::Column::CreatedAt,
+            TicketOrderField::ResolutionDueAt => ticket::Column::ResolutionDueAt,
+        };
+        let sort = Sort { column, id: ticket::Column::Id, descending: order.direction.descending() };
+        let args = PageArgs::new(first, after, last, before);
+        Ok(connection(ctx, &rc.db, service::select(&rc.viewer, &filter), sort, args, |t| t.id, Ticket::page).await?)
+    }
+}
+
+/// A new ticket.
+#[derive(InputObject)]
+pub struct CreateTicketInput {
+    /// The customer.
+    pub customer_id: ID,
+    /// The reporting contact (of that customer).
+    pub contact_id: Option<ID>,
+    /// Who should work on it.
+    pub assignee_id: Option<ID>,
+    /// Short title, 1 to 200 characters.
+    pub title: String,
+    /// What happened.
+    pub description: String,
+    /// Category.
+    pub category: TicketCategory,
+    /// Priority (default MEDIUM).
+    pub priority: Option<TicketPriority>,
+}
+
+/// Changes to a ticket's fields.
+#[derive(InputObject, Default)]
+pub struct UpdateTicketInput {
+    /// Title.
+    pub title: Option<String>,
+    /// Description.
+    pub description: Option<String>,
+    /// Category.
+    pub category: Option<TicketCategory>,
+    /// Priority (recorded in the history).
+    pub priority: Option<TicketPriority>,
+    /// Assignee; `null` unassigns (recorded in the history).
+    pub assignee_id: MaybeUndefined<ID>,
+}
+
+/// A comment and the ticket after it.
+#[derive(SimpleObject)]
+pub struct CommentPayload {
+    /// The ticket after the comment.
+    pub ticket: Ticket,
+    /// The history entry of the comment.
+    pub event: TicketEvent,
+}
+
+#[derive(Default)]
+pub struct TicketMutation;
+
+#[Object]
+impl TicketMutation {
+    /// Opens a ticket; SLA deadlines follow from its priority and the customer's tier.
+    async fn create_ticket(&self, ctx: &Context<'_>, input: CreateTicketInput) -> Result<Ticket> {
+        let rc = request(ctx)?;
+        let new = NewTicket {
+            customer_id: ids::decode("Customer", "customerId", &input.customer_id)?,
+            contact_id: ids::decode_opt("Contact", "contactId", input.contact_id.as_ref())?,
+            assignee_id: ids::decode_opt("User", "assigneeId", input.assignee_id.as_ref())?,
+            title: input.title,
+            description: input.description,
+            category: input.category.into(),
+            priority: input.priority.unwrap_or(TicketPriority::Medium).into(),
+        };
+        Ok(Ticket::one(service::create(&rc.db, &rc.viewer, new).await?))
+    }
+
+    /// Updates a ticket's fields.
+    async fn update_ticket(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        expected_version: Option<i32>,
+        input: UpdateTicketInput,
+    ) -> Result<Ticket> {
+        let rc = request(ctx)?;
+        let id = ids::decode("Ticket", "id", &id)?;
+        let assignee_id = match input.assignee_id {
+            MaybeUndefined::Undefined => None,
+            MaybeUndefined::Null => Some(None),
+            MaybeUndefined::Value(a) => Some(Some(ids::decode("User", "assigneeId", &a)?)),
+        };
+        let changes = TicketChanges {
+            title: input.title,
+            description: input.description,
+            category: input.category.map(Into::into),
+            priority: input.priority.map(Into::into),
+            assignee_id,
+        };
+        Ok(Ticket::one(service::update(&rc.db, &rc.viewer, id, expected_version, changes).await?))
+    }
+
+    /// Comments on a ticket; the first comment is the first response.
+    async fn comment_on_ticket(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        expected_version: Option<i32>,
+        body: String,
+    ) -> Result<CommentPayload> {
+        let rc = request(ctx)?;
+        let id = ids::decode("Ticket", "id", &id)?;
+        let (ticket, event) = service::comment(&rc.db, &rc.viewer, id, expected_version, body).await?;
+        Ok(CommentPayload { ticket: Ticket::one(ticket), event: event.into() })
+    }
+}

@@ -1,0 +1,204 @@
+//! Users and teams in the API.
+
+use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::{team, user};
+use sea_orm::EntityTrait;
+
+use crate::{
+    error::AppError,
+    graphql::{
+        context::request,
+        enums::{Role, to_domain},
+        ids,
+        loaders::load_error,
+        pagination::{Conn, PageArgs, Sort, connection},
+    },
+    service::users::{self as service, NewUser, UserFilter},
+};
+
+/// An employee of our company, or a service account.
+pub struct User {
+    pub model: user::Model,
+}
+
+impl User {
+    pub fn one(model: user::Model) -> Self {
+        Self { model }
+    }
+}
+
+#[Object]
+impl User {
+    /// Global ID.
+    pub async fn id(&self) -> ID {
+        ids::encode("User", self.model.id)
+    }
+    /// E-mail address (login).
+    async fn email(&self) -> &str {
+        &self.model.email
+    }
+    /// Full name.
+    async fn name(&self) -> &str {
+        &self.model.name
+    }
+    /// What the user may do.
+    async fn role(&self) -> Role {
+        self.model.role.into()
+    }
+    /// Inactive users cannot sign in and own no customers.
+    async fn active(&self) -> bool {
+        self.model.active
+    }
+    /// Scopes of a service account.
+    async fn scopes(&self) -> Vec<String> {
+        self.model.scopes.split_whitespace().map(str::to_owned).collect()
+    }
+    /// When the user was created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.model.created_at
+    }
+    /// The user's sales team.
+    async fn team(&self, ctx: &Context<'_>) -> Result<Option<Team>> {
+        let Some(team_id) = self.model.team_id else { return Ok(None) };
+        let rc = request(ctx)?;
+        Ok(rc.loaders.team_by_id.load_one(team_id).await.map_err(load_error)?.map(Team::from))
+    }
+}
+
+/// A sales team.
+#[derive(SimpleObject)]
+pub struct Team {
+    /// Global ID.
+    #[graphql(owned)]
+    pub id: ID,
+    /// Name.
+    pub name: String,
+    /// The team lead's user ID.
+    pub lead_id: Option<ID>,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<team::Model> for Team {
+    fn from(m: team::Model) -> Self {
+        Self {
+            id: ids::encode("Team", m.id),
+            name: m.name,
+            lead_id: m.lead_id.map(|l| ids::encode("User", l)),
+            created_at: m.created_at,
+        }
+    }
+}
+
+/// Filters of the user list.
+#[derive(InputObject, Default)]
+pub struct UserFilterInput {
+    /// Members of this team.
+    pub team_id: Option<ID>,
+    /// Any of these roles.
+    pub roles: Option<Vec<Role>>,
+    /// Active or inactive only.
+    pub active: Option<bool>,
+    /// Case-insensitive part of the name.
+    pub search: Option<String>,
+}
+
+#[derive(Default)]
+pub struct UserQuery;
+
+#[Object]
+impl UserQuery {
+    /// You.
+    async fn viewer(&self, ctx: &Context<'_>) -> Result<User> {
+        let rc = request(ctx)?;
+        let me = user::Entity::find_by_id(rc.viewer.user_id)
+            .one(&rc.db)
+            .await
+            .map_err(AppError::from)?
+            .ok_or(AppError::NotFound("user"))?;
+        Ok(User::one(me))
+    }
+
+    /// Users you can see: leadership all, a team lead their team, others themselves.
+    async fn users(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<UserFilterInput>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<User>> {
+        let rc = request(ctx)?;
+        let f = filter.unwrap_or_default();
+        let filter = UserFilter {
+            team_id: ids::decode_opt("Team", "teamId", f.team_id.as_ref())?,
+            roles: to_domain(f.roles),
+            active: f.active,
+            search: f.search,
+        };
+        let sort = Sort { column: user::Column::Name, id: user::Column::Id, descending: false };
+        let args = PageArgs::new(first, after, last, before);
+        let wrap = |rows: Vec<user::Model>| rows.into_iter().map(User::one).collect();
+        Ok(connection(ctx, &rc.db, service::select(&rc.viewer, &filter), sort, args, |u| u.id, wrap).await?)
+    }
+
+    /// Teams you can see: leadership all, others their own.
+    async fn teams(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<Team>> {
+        let rc = request(ctx)?;
+        let sort = Sort { column: team::Column::Name, id: team::Column::Id, descending: false };
+        let args = PageArgs::new(first, after, last, before);
+        let wrap = |rows: Vec<team::Model>| rows.into_iter().map(Team::from).collect();
+        Ok(connection(ctx, &rc.db, service::select_teams(&rc.viewer), sort, args, |t| t.id, wrap).await?)
+    }
+}
+
+/// A new user.
+#[derive(InputObject)]
+pub struct CreateUserInput {
+    /// E-mail address, unique.
+    pub email: String,
+    /// Full name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// Sales team.
+    pub team_id: Option<ID>,
+    /// Scopes (INTEGRATION only): customers:read, graph:read, revenue:write, tickets:read.
+    #[graphql(default)]
+    pub scopes: Vec<String>,
+}
+
+#[derive(Default)]
+pub struct UserMutation;
+
+#[Object]
+impl UserMutation {
+    /// Creates a user or service account (ADMIN only).
+    async fn create_user(&self, ctx: &Context<'_>, input: CreateUserInput) -> Result<User> {
+        let rc = request(ctx)?;
+        let new = NewUser {
+            email: input.email,
+            name: input.name,
+            role: input.role.into(),
+            team_id: ids::decode_opt("Team", "teamId", input.team_id.as_ref())?,
+            scopes: input.scopes,
+        };
+        Ok(User::one(service::create_user(&rc.db, &rc.viewer, new).await?))
+    }
+
+    /// Creates a sales team (ADMIN only).
+    async fn create_team(&self, ctx: &Context<'_>, name: String, lead_id: Option<ID>) -> Result<Team> {
+        let rc = request(ctx)?;
+        let lead_id = ids::decode_opt("User", "leadId", lead_id.as_ref())?;
+        Ok(service::create_team(&rc.db, &rc.viewer, &name, lead_id).await?.into())
+    }
+}
