@@ -8,7 +8,7 @@ pub mod context;
 pub mod customers;
 pub mod enums;
 pub mod errors;
-// pub mod http;
+pub mod http;
 pub mod ids;
 pub mod links;
 pub mod loaders;

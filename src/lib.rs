@@ -1,5 +1,7 @@
 //! Rapport: a GraphQL backend for customer-relationship data.
 
+/// Application state and the router.
+pub mod app;
 /// Bearer tokens and the per-request viewer.
 pub mod auth;
 /// Every environment variable, read once.
@@ -10,6 +12,8 @@ pub mod db;
 pub mod error;
 /// The one place that decides which rows a viewer may see.
 pub mod policy;
+/// The demo dataset.
+pub mod seed;
 /// Business rules and queries, free of GraphQL.
 pub mod service;
 /// The GraphQL API.

@@ -1,0 +1,442 @@
+//! `rapport seed-demo`: a deterministic demo company that tells the story of
+//! DESIGN.md section 1. Over three years (Dec 2023 to Nov 2026) it lost 40% of
+//! its 180 starting customers, mostly long-standing high-revenue accounts, and
+//! gained 18 new ones that buy about a quarter as much.
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
+use entity::{
+    churn_event, commitment, communication, communication_contact, contact, customer,
+    enums::*,
+    partnership, revenue_entry, supply_priority, ticket, ticket_event,
+};
+use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, PaginatorTrait, Set, TransactionTrait};
+
+use crate::{
+    error::{AppError, AppResult},
+    service::{
+        partnerships::encode_lock_ins,
+        tickets::sla_hours,
+        users::{NewUser, insert_team, insert_user},
+    },
+};
+
+/// Customers at the start of the three years.
+const STARTING: usize = 180;
+/// Of those, lost during the three years (40%).
+const LOST: usize = 72;
+/// New customers won during the three years (10%).
+const NEW: usize = 18;
+
+/// SplitMix64: a tiny generator, so the same seed gives the same company everywhere.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+
+    fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len() as u64) as usize]
+    }
+}
+
+fn month(year: i32, month: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(year, month, 1).unwrap_or_default()
+}
+
+fn at(date: NaiveDate) -> DateTime<Utc> {
+    Utc.from_utc_datetime(&date.and_hms_opt(10, 0, 0).unwrap_or_default())
+}
+
+/// Dec 2023 + `i` months.
+fn nth_month(i: u32) -> NaiveDate {
+    let total = 2023 * 12 + 11 + i;
+    month((total / 12) as i32, total % 12 + 1)
+}
+
+/// The demo users' e-mails and roles, printed after seeding.
+pub struct Seeded {
+    pub users: Vec<(String, Role)>,
+    pub customers: usize,
+}
+
+struct Plan {
+    name: String,
+    since: NaiveDate,
+    monthly_cents: i64,
+    lost_in_month: Option<u32>,
+    new_in_month: Option<u32>,
+}
+
+fn plan(rng: &mut Rng) -> Vec<Plan> {
+    const PREFIX: [&str; 12] =
+        ["Nord", "Alpen", "Delta", "Vista", "Orion", "Atlas", "Corta", "Baltic", "Iberia", "Lumen", "Terra", "Kappa"];
+    const SUFFIX: [&str; 8] = ["Retail", "Foods", "Trading", "Markets", "Supply", "Stores", "Group", "Wholesale"];
+    let mut plans: Vec<Plan> = (0..STARTING)
+        .map(|i| {
+            // A Pareto-like spread: a few large accounts carry most of the revenue.
+            let rank = (i + 1) as f64;
+            let monthly = 4_000_000.0 / rank.powf(0.9) + rng.below(200_000) as f64;
+            let years_back = 1 + rng.below(12) as i32;
+            Plan {
+                name: format!("{} {} {}", PREFIX[i % 12], SUFFIX[(i / 12) % 8], i + 1),
+                since: month(2023 - years_back, 1 + rng.below(12) as u32),
+                monthly_cents: monthly as i64,
+                lost_in_month: None,
+                new_in_month: None,
+            }
+        })
+        .collect();
+    // Losses lean towards long-standing, high-revenue accounts.
+    let weights: Vec<i64> = plans
+        .iter()
+        .map(|p| p.monthly_cents / 10_000 * i64::from(2023 - p.since.year()) + rng.below(3_000) as i64)
+        .collect();
+    let mut order: Vec<usize> = (0..STARTING).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(weights[i]));
+    let mut lost = 0;
+    for &i in &order {
+        if lost == LOST {
+            break;
+        }
+        if rng.chance(if i < 60 { 70 } else { 35 }) {
+            plans[i].lost_in_month = Some(6 + rng.below(28) as u32);
+            lost += 1;
+        }
+    }
+    let average = plans.iter().map(|p| p.monthly_cents).sum::<i64>() / STARTING as i64;
+    for n in 0..NEW {
+        let joined = 3 + rng.below(30) as u32;
+        plans.push(Plan {
+            name: format!("{} {} New {}", PREFIX[n % 12], SUFFIX[n % 8], n + 1),
+            since: nth_month(joined),
+            monthly_cents: average / 4 + rng.below(50_000) as i64,
+            lost_in_month: None,
+            new_in_month: Some(joined),
+        });
+    }
+    plans
+}
+
+/// Loads the demo company; refuses when it is already there.
+pub async fn seed_demo(db: &DatabaseConnection) -> AppResult<Seeded> {
+    if entity::user::Entity::find().count(db).await? > 0 {
+        return Err(AppError::conflict("the database already has users; seed-demo runs on an empty database"));
+    }
+    let mut rng = Rng(0x5EED_2026);
+    let txn = db.begin().await?;
+    let north = insert_team(&txn, "North").await?;
+    let south = insert_team(&txn, "South").await?;
+    let person = |email: &str, name: &str, role: Role, team: Option<i64>| NewUser {
+        email: email.to_owned(),
+        name: name.to_owned(),
+        role,
+        team_id: team,
+        scopes: Vec::new(),
+    };
+    let admin = insert_user(&txn, person("admin@rapport.demo", "Ada Admin", Role::Admin, None)).await?;
+    let leader = insert_user(&txn, person("leader@rapport.demo", "Lea Leader", Role::Leader, None)).await?;
+    let mut users = vec![admin.clone(), leader.clone()];
+    let mut reps = Vec::new();
+    for (team, label) in [(&north, "north"), (&south, "south")] {
+        let lead = insert_user(
+            &txn,
+            person(&format!("lead.{label}@rapport.demo"), &format!("Lead {label}"), Role::TeamLead, Some(team.id)),
+        )
+        .await?;
+        let mut row: entity::team::ActiveModel = team.clone().into();
+        row.lead_id = Set(Some(lead.id));
+        row.update(&txn).await?;
+        users.push(lead);
+        for n in 1..=3 {
+            let rep = insert_user(
+                &txn,
+                person(&format!("rep{n}.{label}@rapport.demo"), &format!("Rep {n} {label}"), Role::Rep, Some(team.id)),
+            )
+            .await?;
+            reps.push(rep.clone());
+            users.push(rep);
+        }
+    }
+    let integration = insert_user(
+        &txn,
+        NewUser {
+            email: "integration@rapport.demo".into(),
+            name: "ERP integration".into(),
+            role: Role::Integration,
+            team_id: None,
+            scopes: vec!["customers:read".into(), "graph:read".into(), "revenue:write".into()],
+        },
+    )
+    .await?;
+    users.push(integration);
+
+    let plans = plan(&mut rng);
+    let today = month(2026, 11) + Duration::days(22);
+    let now = at(today);
+    const REGIONS: [&str; 4] = ["North", "South", "East", "West"];
+    const INDUSTRIES: [&str; 4] = ["Grocery", "Hardware", "Pharmacy", "Fashion"];
+    const LINES: [&str; 2] = ["Winter tyres", "Garden furniture"];
+    let mut revenue = Vec::new();
+    for (i, p) in plans.iter().enumerate() {
+        let owner = rng.pick(&reps).clone();
+        let status = match (p.lost_in_month, p.new_in_month) {
+            (Some(_), _) => CustomerStatus::Lost,
+            _ => CustomerStatus::Active,
+        };
+        let tier = match i {
+            0..=19 => PartnershipTier::Strategic,
+            20..=79 => PartnershipTier::Service,
+            _ => PartnershipTier::Price,
+        };
+        let c = customer::ActiveModel {
+            name: Set(p.name.clone()),
+            industry: Set(Some(rng.pick(&INDUSTRIES).to_string())),
+            region: Set(Some(rng.pick(&REGIONS).to_string())),
+            status: Set(status),
+            owner_id: Set(owner.id),
+            parent_id: Set(None),
+            tier: Set(Some(tier)),
+            purchasing_fit: Set(Some(*rng.pick(&[PurchasingFit::Safe, PurchasingFit::Warning, PurchasingFit::Alarm]))),
+            strategic_importance: Set(if i < 36 { StrategicImportance::High } else { StrategicImportance::Medium }),
+            segment: Set(Some(match i {
+                0..=35 => Segment::LargeQuality,
+                36..=99 => Segment::Average,
+                100..=139 => Segment::SmallQuality,
+                _ if i >= STARTING => Segment::SmallOrdinary,
+                _ if rng.chance(30) => Segment::Bleeding,
+                _ => Segment::SmallOrdinary,
+            })),
+            customer_since: Set(Some(p.since)),
+            next_review_on: Set(Some(today + Duration::days(rng.below(120) as i64))),
+            version: Set(1),
+            archived_at: Set(None),
+            created_at: Set(at(p.since)),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        partnership::ActiveModel {
+            customer_id: Set(c.id),
+            tier: Set(tier),
+            discount_bps: Set(Some(if tier == PartnershipTier::Price { 800 } else { 300 })),
+            credit_terms_days: Set(Some(30)),
+            service_level: Set((tier != PartnershipTier::Price).then(|| "Next-day response".to_owned())),
+            lock_ins: Set(if tier == PartnershipTier::Strategic {
+                encode_lock_ins(&[LockIn::ExclusiveSupply, LockIn::SharedSystems])
+            } else {
+                String::new()
+            }),
+            since: Set(p.since),
+            review_on: Set(None),
+            version: Set(1),
+            created_at: Set(at(p.since)),
+            updated_at: Set(at(p.since)),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        let first = p.new_in_month.unwrap_or(0);
+        let last = p.lost_in_month.unwrap_or(36);
+        for m in first..last {
+            let wobble = 90 + rng.below(21) as i64;
+            let cents = p.monthly_cents * wobble / 100;
+            revenue.push(revenue_entry::ActiveModel {
+                customer_id: Set(c.id),
+                month: Set(nth_month(m)),
+                revenue_cents: Set(cents),
+                gross_profit_cents: Set(cents * (10 + rng.below(25) as i64) / 100),
+                created_at: Set(now),
+                updated_at: Set(now),
+                ..Default::default()
+            });
+        }
+        if let Some(lost) = p.lost_in_month {
+            let reason = *rng.pick(&[
+                ChurnReason::Price,
+                ChurnReason::CompetitorOffer,
+                ChurnReason::RepDeparture,
+                ChurnReason::BrokenPromise,
+                ChurnReason::Service,
+                ChurnReason::Quality,
+                ChurnReason::ChangedBusiness,
+                ChurnReason::CompetitorOffer,
+            ]);
+            churn_event::ActiveModel {
+                customer_id: Set(c.id),
+                kind: Set(ChurnKind::Lost),
+                occurred_on: Set(nth_month(lost)),
+                reason: Set(Some(reason)),
+                controllable: Set(Some(reason.is_controllable())),
+                competitor: Set(matches!(reason, ChurnReason::CompetitorOffer | ChurnReason::Price)
+                    .then(|| "Discount Direct".to_owned())),
+                notes: Set(None),
+                recorded_by: Set(owner.id),
+                created_at: Set(at(nth_month(lost))),
+                updated_at: Set(at(nth_month(lost))),
+                ..Default::default()
+            }
+            .insert(&txn)
+            .await?;
+        }
+        // Contacts: some accounts hang on a single purchasing manager.
+        let single_threaded = rng.chance(30);
+        let levels: &[OrgLevel] = if single_threaded {
+            &[OrgLevel::Purchasing]
+        } else {
+            &[OrgLevel::Executive, OrgLevel::Management, OrgLevel::Purchasing, OrgLevel::Technical, OrgLevel::EndUser]
+        };
+        let mut contact_ids = Vec::new();
+        for (n, level) in levels.iter().enumerate() {
+            if n > 0 && rng.chance(30) {
+                continue;
+            }
+            let left = rng.chance(8);
+            let ct = contact::ActiveModel {
+                customer_id: Set(c.id),
+                name: Set(format!("{} {}", rng.pick(&["Ana", "Ben", "Chloe", "Dan", "Eva", "Finn", "Gia"]), rng.pick(&["Moreau", "Schmidt", "Rossi", "Novak", "Silva"]))),
+                title: Set(Some(format!("{level:?}"))),
+                department: Set(None),
+                org_level: Set(*level),
+                influence: Set(Some(1 + rng.below(5) as i32)),
+                relationship_strength: Set(Some(1 + rng.below(5) as i32)),
+                birthday: Set(Some(month(1965 + rng.below(35) as i32, 1 + rng.below(12) as u32) + Duration::days(rng.below(27) as i64))),
+                email: Set(Some(format!("contact{}.{}@customer{}.example", n, c.id, c.id))),
+                phone: Set(None),
+                started_on: Set(Some(p.since)),
+                ended_on: Set(left.then(|| today - Duration::days(30 + rng.below(300) as i64))),
+                version: Set(1),
+                archived_at: Set(None),
+                created_at: Set(at(p.since)),
+                updated_at: Set(now),
+                ..Default::default()
+            }
+            .insert(&txn)
+            .await?;
+            contact_ids.push(ct.id);
+        }
+        if status == CustomerStatus::Lost {
+            continue;
+        }
+        for _ in 0..(1 + rng.below(4)) {
+            let channel = *rng.pick(&[Channel::Visit, Channel::Call, Channel::Email, Channel::Meeting, Channel::ExecutiveMeeting]);
+            let when = now - Duration::days(rng.below(200) as i64);
+            let comm = communication::ActiveModel {
+                customer_id: Set(c.id),
+                user_id: Set(owner.id),
+                channel: Set(channel),
+                direction: Set(Direction::Outbound),
+                occurred_at: Set(when),
+                summary: Set(format!("{channel:?} about next season's orders")),
+                follow_up_on: Set(rng.chance(30).then(|| today + Duration::days(rng.below(30) as i64))),
+                archived_at: Set(None),
+                created_at: Set(when),
+                updated_at: Set(when),
+                ..Default::default()
+            }
+            .insert(&txn)
+            .await?;
+            if let Some(&contact_id) = contact_ids.first() {
+                communication_contact::ActiveModel { communication_id: Set(comm.id), contact_id: Set(contact_id) }
+                    .insert(&txn)
+                    .await?;
+            }
+        }
+        if rng.chance(35) {
+            let priority = *rng.pick(&[TicketPriority::Low, TicketPriority::Medium, TicketPriority::High, TicketPriority::Urgent]);
+            let opened = now - Duration::days(rng.below(20) as i64);
+            let (response, resolution) = sla_hours(priority, Some(tier));
+            let t = ticket::ActiveModel {
+                customer_id: Set(c.id),
+                contact_id: Set(contact_ids.first().copied()),
+                assignee_id: Set(Some(owner.id)),
+                title: Set("Complaint about the last delivery".into()),
+                description: Set("Reported by the customer's purchasing team.".into()),
+                category: Set(*rng.pick(&[TicketCategory::Delivery, TicketCategory::Quality, TicketCategory::Quantity, TicketCategory::PaymentTerms, TicketCategory::Packaging])),
+                priority: Set(priority),
+                status: Set(*rng.pick(&[TicketStatus::Open, TicketStatus::InProgress, TicketStatus::WaitingOnCustomer])),
+                first_response_due_at: Set(opened + Duration::hours(response)),
+                resolution_due_at: Set(opened + Duration::hours(resolution)),
+                first_responded_at: Set(None),
+                resolved_at: Set(None),
+                version: Set(1),
+                archived_at: Set(None),
+                created_at: Set(opened),
+                updated_at: Set(opened),
+                ..Default::default()
+            }
+            .insert(&txn)
+            .await?;
+            ticket_event::ActiveModel {
+                ticket_id: Set(t.id),
+                kind: Set(TicketEventKind::Created),
+                actor_id: Set(owner.id),
+                body: Set(None),
+                from_value: Set(None),
+                to_value: Set(None),
+                created_at: Set(opened),
+                updated_at: Set(opened),
+                ..Default::default()
+            }
+            .insert(&txn)
+            .await?;
+        }
+        if rng.chance(25) {
+            let due = today + Duration::days(rng.below(90) as i64) - Duration::days(45);
+            commitment::ActiveModel {
+                customer_id: Set(c.id),
+                kind: Set(*rng.pick(&[CommitmentKind::Rebate, CommitmentKind::Delivery, CommitmentKind::Service])),
+                description: Set("Year-end rebate as agreed at the review".into()),
+                amount_cents: Set(Some(p.monthly_cents / 20)),
+                due_on: Set(due),
+                fulfilled_on: Set(None),
+                owner_id: Set(owner.id),
+                version: Set(1),
+                archived_at: Set(None),
+                created_at: Set(now),
+                updated_at: Set(now),
+                ..Default::default()
+            }
+            .insert(&txn)
+            .await?;
+        }
+        if i < 40 {
+            for (rank_offset, line) in LINES.iter().enumerate() {
+                supply_priority::ActiveModel {
+                    customer_id: Set(c.id),
+                    product_line: Set((*line).to_owned()),
+                    priority_rank: Set((i + 1 + rank_offset) as i32),
+                    guaranteed_quantity: Set((500 - i as i64 * 10).max(20)),
+                    lead_time_days: Set(Some(7)),
+                    peak_starts_on: Set(Some(month(2026, 10))),
+                    peak_ends_on: Set(Some(month(2027, 2))),
+                    version: Set(1),
+                    archived_at: Set(None),
+                    created_at: Set(now),
+                    updated_at: Set(now),
+                    ..Default::default()
+                }
+                .insert(&txn)
+                .await?;
+            }
+        }
+    }
+    for chunk in revenue.chunks(500) {
+        revenue_entry::Entity::insert_many(chunk.to_vec()).exec_without_returning(&txn).await?;
+    }
+    txn.commit().await?;
+    Ok(Seeded { users: users.into_iter().map(|u| (u.email, u.role)).collect(), customers: plans.len() })
+}
