@@ -1,0 +1,228 @@
+//! Test harness: a fresh database per test (SQLite temp file by default, or a
+//! fresh PostgreSQL schema when `TEST_DATABASE_URL` is set), the real router
+//! driven in-process, and fixture builders.
+
+use std::sync::{
+    Arc,
+    atomic::{AtomicUsize, Ordering},
+};
+
+use axum::{
+    Router,
+    body::Body,
+    http::{Request, StatusCode, header},
+};
+use entity::enums::Role;
+use http_body_util::BodyExt;
+use rapport::{
+    app::{AppState, router},
+    config::Config,
+    db,
+    service::users::{NewUser, insert_team, insert_user},
+};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+pub struct TestApp {
+    pub router: Router,
+    pub db: DatabaseConnection,
+    pub state: AppState,
+    /// SQL statements run since the last [`TestApp::reset_statements`].
+    statements: Arc<AtomicUsize>,
+    sqlite_file: Option<std::path::PathBuf>,
+}
+
+/// The response of one HTTP request.
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    /// `extensions.code` of the first error, if any.
+    pub fn code(&self) -> Option<&str> {
+        self.body["errors"][0]["extensions"]["code"].as_str()
+    }
+
+    /// The data, failing the test when the response carries errors.
+    pub fn ok(&self) -> &Value {
+        assert!(self.body.get("errors").is_none(), "unexpected errors: {}", self.body);
+        &self.body["data"]
+    }
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        let statements = Arc::new(AtomicUsize::new(0));
+        let (mut db, sqlite_file) = match std::env::var("TEST_DATABASE_URL") {
+            Ok(url) if !url.is_empty() => (postgres_schema(&url).await, None),
+            _ => {
+                let path = std::env::temp_dir().join(format!("rapport-test-{}.db", uuid::Uuid::new_v4()));
+                let url = format!("sqlite://{}?mode=rwc", path.display());
+                (db::connect(&url, 5).await.expect("sqlite"), Some(path))
+            }
+        };
+        db::migrate(&db).await.expect("migrations");
+        let counter = statements.clone();
+        db.set_metric_callback(move |_| {
+            counter.fetch_add(1, Ordering::SeqCst);
+        });
+        let config = Config::for_database("test");
+        let state = AppState::new(db.clone(), config);
+        Self { router: router(state.clone()), db, state, statements, sqlite_file }
+    }
+
+    pub fn reset_statements(&self) {
+        self.statements.store(0, Ordering::SeqCst);
+    }
+
+    pub fn statements(&self) -> usize {
+        self.statements.load(Ordering::SeqCst)
+    }
+
+    pub fn token(&self, user_id: i64) -> String {
+        self.state.tokens.issue(user_id).expect("token")
+    }
+
+    /// Sends a raw HTTP request to the router.
+    pub async fn send(&self, request: Request<Body>) -> Reply {
+        let response = self.router.clone().oneshot(request).await.expect("router");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.expect("body").to_bytes();
+        let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+        Reply { status, headers, body }
+    }
+
+    /// POSTs a GraphQL request with an optional bearer token.
+    pub async fn gql_as(&self, token: Option<&str>, query: &str, variables: Value) -> Reply {
+        let mut request = Request::post("/graphql").header(header::CONTENT_TYPE, "application/json");
+        if let Some(token) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        let body = json!({ "query": query, "variables": variables }).to_string();
+        self.send(request.body(Body::from(body)).expect("request")).await
+    }
+
+    /// POSTs a GraphQL request as the given user.
+    pub async fn gql(&self, user: &Person, query: &str, variables: Value) -> Reply {
+        self.gql_as(Some(&user.token), query, variables).await
+    }
+
+    /// Runs a raw SQL scalar query (for asserting on the database itself).
+    pub async fn count(&self, table: &str) -> i64 {
+        let backend = self.db.get_database_backend();
+        let row = self
+            .db
+            .query_one_raw(sea_orm::Statement::from_string(backend, format!("SELECT COUNT(*) AS n FROM {table}")))
+            .await
+            .expect("count")
+            .expect("row");
+        row.try_get::<i64>("", "n").expect("n")
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(path) = &self.sqlite_file {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+            }
+        }
+    }
+}
+
+/// A fresh schema in the CI database, so tests run in parallel without sharing rows.
+/// The CI database itself is dropped after the run.
+async fn postgres_schema(url: &str) -> DatabaseConnection {
+    let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+    let admin = Database::connect(url).await.expect("postgres");
+    admin.execute_unprepared(&format!("CREATE SCHEMA {schema}")).await.expect("create schema");
+    admin.close().await.ok();
+    let mut options = ConnectOptions::new(url.to_owned());
+    options.max_connections(5).sqlx_logging(false).set_schema_search_path(schema);
+    Database::connect(options).await.expect("postgres schema")
+}
+
+/// A user with a token.
+#[derive(Clone, Debug)]
+pub struct Person {
+    pub id: i64,
+    pub gid: String,
+    pub token: String,
+}
+
+/// The standard cast: two teams, their leads and reps, leadership, service accounts.
+pub struct Cast {
+    pub admin: Person,
+    pub leader: Person,
+    pub lead_a: Person,
+    pub rep_a: Person,
+    pub rep_a2: Person,
+    pub rep_b: Person,
+    pub integration: Person,
+    pub integration_unscoped: Person,
+    pub team_b: i64,
+}
+
+pub fn gid(kind: &str, id: i64) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{kind}:{id}"))
+}
+
+impl TestApp {
+    pub async fn person(&self, email: &str, role: Role, team: Option<i64>, scopes: &[&str]) -> Person {
+        let user = insert_user(
+            &self.db,
+            NewUser {
+                email: email.to_owned(),
+                name: email.split('@').next().unwrap_or(email).to_owned(),
+                role,
+                team_id: team,
+                scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+            },
+        )
+        .await
+        .expect("user");
+        Person { id: user.id, gid: gid("User", user.id), token: self.token(user.id) }
+    }
+
+    pub async fn cast(&self) -> Cast {
+        let team_a = insert_team(&self.db, "Team A").await.expect("team").id;
+        let team_b = insert_team(&self.db, "Team B").await.expect("team").id;
+        Cast {
+            admin: self.person("admin@t.example", Role::Admin, None, &[]).await,
+            leader: self.person("leader@t.example", Role::Leader, None, &[]).await,
+            lead_a: self.person("lead.a@t.example", Role::TeamLead, Some(team_a), &[]).await,
+            rep_a: self.person("rep.a@t.example", Role::Rep, Some(team_a), &[]).await,
+            rep_a2: self.person("rep.a2@t.example", Role::Rep, Some(team_a), &[]).await,
+            rep_b: self.person("rep.b@t.example", Role::Rep, Some(team_b), &[]).await,
+            integration: self
+                .person("erp@t.example", Role::Integration, None, &["customers:read", "graph:read", "revenue:write"])
+                .await,
+            integration_unscoped: self.person("bare@t.example", Role::Integration, None, &[]).await,
+            team_b,
+        }
+    }
+
+    /// Creates a customer owned by `owner` (as that owner) and returns its global ID.
+    pub async fn customer(&self, owner: &Person, name: &str) -> String {
+        let reply = self
+            .gql(owner, "mutation($name: String!) { createCustomer(input: {name: $name, status: ACTIVE}) { id } }", json!({ "name": name }))
+            .await;
+        reply.ok()["createCustomer"]["id"].as_str().expect("id").to_owned()
+    }
+
+    pub async fn contact(&self, owner: &Person, customer: &str, name: &str, level: &str) -> String {
+        let reply = self
+            .gql(
+                owner,
+                "mutation($c: ID!, $name: String!, $level: OrgLevel!) { createContact(customerId: $c, input: {name: $name, orgLevel: $level}) { id } }",
+                json!({ "c": customer, "name": name, "level": level }),
+            )
+            .await;
+        reply.ok()["createContact"]["id"].as_str().expect("id").to_owned()
+    }
+}

@@ -1,0 +1,18 @@
+//! Integration tests: the real router, real GraphQL requests, a fresh database per test.
+//! Set `TEST_DATABASE_URL=postgres://...` to run the same suite on PostgreSQL.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod authorization;
+mod commitments;
+mod communications;
+mod contacts;
+mod customers;
+mod helpers;
+mod http;
+mod partnerships;
+mod relations;
+mod revenue;
+mod schema;
+mod statements;
+mod tickets;
