@@ -238,13 +238,11 @@ fn indexes() -> Vec<IndexCreateStatement> {
         index("customer", &["segment"]),
         index("customer", &["region"]),
         index("customer", &["industry"]),
-        index("customer", &["name", "id"]),
         index("customer", &["created_at", "id"]),
         index("customer", &["updated_at", "id"]),
         index("customer", &["archived_at"]),
         index("contact", &["customer_id"]),
         index("contact", &["org_level"]),
-        index("contact", &["name", "id"]),
         index("communication", &["customer_id", "occurred_at"]),
         index("communication", &["user_id"]),
         index("communication", &["occurred_at", "id"]),
@@ -290,6 +288,11 @@ impl MigrationTrait for Migration {
         }
         for stmt in indexes() {
             manager.create_index(stmt).await?;
+        }
+        // Names sort case-insensitively; sea-query cannot express these indexes.
+        for (table, column) in [("customer", "name"), ("contact", "name"), ("app_user", "name"), ("team", "name")] {
+            let sql = format!("CREATE INDEX ix_{table}_lower_{column} ON {table} (lower({column}), id)");
+            manager.get_connection().execute_unprepared(&sql).await?;
         }
         Ok(())
     }

@@ -118,7 +118,7 @@ impl CommitmentQuery {
             due_before: f.due_before,
             include_archived: false,
         };
-        let sort = Sort { column: commitment::Column::DueOn, id: commitment::Column::Id, descending: false };
+        let sort = Sort::new(commitment::Column::DueOn, commitment::Column::Id, false);
         let args = PageArgs::new(first, after, last, before);
         let wrap = |rows: Vec<commitment::Model>| rows.into_iter().map(Into::into).collect();
         Ok(connection(ctx, &rc.db, service::select(&rc.viewer, &filter), sort, args, |c| c.id, wrap).await?)

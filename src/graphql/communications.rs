@@ -13,7 +13,7 @@ use crate::{
         customers::Customer,
         enums::{Channel, Direction, OrderDirection, to_domain},
         ids,
-        loaders::{Siblings, load, wrap_page},
+        loaders::{Siblings, attach, load, load_list, wrap_page},
         pagination::{Conn, PageArgs, Sort, connection},
         users::User,
     },
@@ -33,6 +33,11 @@ impl Communication {
 
     pub fn page(rows: Vec<communication::Model>) -> Vec<Self> {
         wrap_page(rows, |model, siblings| Self { model, siblings: Some(siblings) })
+    }
+
+    /// Rows that are children of a whole page, sharing one set of siblings.
+    pub fn shared(rows: Vec<communication::Model>, siblings: &Arc<Siblings<communication::Model>>) -> Vec<Self> {
+        attach(rows, siblings, |model, siblings| Self { model, siblings: Some(siblings) })
     }
 }
 
@@ -93,8 +98,8 @@ impl Communication {
         let rc = request(ctx)?;
         let keys = |rows: &[communication::Model]| rows.iter().map(|c| c.id).collect();
         let loader = &rc.loaders.participants_by_communication_id;
-        let rows = load(self.siblings.as_deref(), "contacts", loader, keys, self.model.id).await?.unwrap_or_default();
-        Ok(Contact::page(rows))
+        let (rows, shared) = load_list(self.siblings.as_deref(), "contacts", loader, keys, self.model.id).await?;
+        Ok(Contact::shared(rows, &shared))
     }
 }
 
@@ -146,11 +151,7 @@ impl CommunicationQuery {
             occurred_before: f.occurred_before,
             include_archived: f.include_archived,
         };
-        let sort = Sort {
-            column: communication::Column::OccurredAt,
-            id: communication::Column::Id,
-            descending: direction.descending(),
-        };
+        let sort = Sort::new(communication::Column::OccurredAt, communication::Column::Id, direction.descending());
         let args = PageArgs::new(first, after, last, before);
         let select = service::select(&rc.viewer, &filter);
         Ok(connection(ctx, &rc.db, select, sort, args, |c| c.id, Communication::page).await?)

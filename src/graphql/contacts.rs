@@ -12,7 +12,7 @@ use crate::{
         customers::{Customer, patch},
         enums::{OrderDirection, OrgLevel, to_domain},
         ids,
-        loaders::{Siblings, load, wrap_page},
+        loaders::{Siblings, attach, load, wrap_page},
         pagination::{Conn, PageArgs, Sort, connection},
     },
     service::contacts::{self as service, ContactFields, ContactFilter},
@@ -31,6 +31,11 @@ impl Contact {
 
     pub fn page(rows: Vec<contact::Model>) -> Vec<Self> {
         wrap_page(rows, |model, siblings| Self { model, siblings: Some(siblings) })
+    }
+
+    /// Rows that are children of a whole page, sharing one set of siblings.
+    pub fn shared(rows: Vec<contact::Model>, siblings: &Arc<Siblings<contact::Model>>) -> Vec<Self> {
+        attach(rows, siblings, |model, siblings| Self { model, siblings: Some(siblings) })
     }
 }
 
@@ -178,7 +183,12 @@ impl ContactQuery {
             ContactOrderField::Name => contact::Column::Name,
             ContactOrderField::CreatedAt => contact::Column::CreatedAt,
         };
-        let sort = Sort { column, id: contact::Column::Id, descending: order.direction.descending() };
+        let sort = Sort {
+            column,
+            id: contact::Column::Id,
+            descending: order.direction.descending(),
+            fold_case: order.field == ContactOrderField::Name,
+        };
         let args = PageArgs::new(first, after, last, before);
         Ok(connection(ctx, &rc.db, service::select(&rc.viewer, &filter), sort, args, |c| c.id, Contact::page).await?)
     }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
-use entity::{contact as contact_row, customer};
+use entity::customer;
 
 use crate::{
     graphql::{
@@ -18,7 +18,7 @@ use crate::{
             StrategicImportance, to_domain,
         },
         ids,
-        loaders::{LatestOf, Siblings, load, wrap_page},
+        loaders::{LatestOf, Siblings, load, load_list, wrap_page},
         pagination::{Conn, PageArgs, Sort, connection},
         partnerships::Partnership,
         tickets::Ticket,
@@ -131,10 +131,9 @@ impl Customer {
     /// Current contacts (not archived), by name. The full history is `contacts(filter: {customerId})`.
     async fn contacts(&self, ctx: &Context<'_>) -> Result<Vec<Contact>> {
         let rc = request(ctx)?;
-        let rows = load(self.siblings.as_deref(), "contacts", &rc.loaders.contacts_by_customer_id, Self::ids, self.model.id)
-            .await?
-            .unwrap_or_default();
-        Ok(contact_page(rows))
+        let loader = &rc.loaders.contacts_by_customer_id;
+        let (rows, shared) = load_list(self.siblings.as_deref(), "contacts", loader, Self::ids, self.model.id).await?;
+        Ok(Contact::shared(rows, &shared))
     }
     /// The most recent communications, newest first.
     async fn latest_communications(
@@ -151,15 +150,15 @@ impl Customer {
         let key = LatestOf { customer_id: self.model.id, limit };
         let loader = &rc.loaders.latest_communications_by_customer_id;
         let relation = if limit == 5 { "latest5" } else { "latestN" };
-        let rows = load(self.siblings.as_deref(), relation, loader, keys, key).await?.unwrap_or_default();
-        Ok(Communication::page(rows))
+        let (rows, shared) = load_list(self.siblings.as_deref(), relation, loader, keys, key).await?;
+        Ok(Communication::shared(rows, &shared))
     }
     /// Tickets that still need work, oldest first.
     async fn open_tickets(&self, ctx: &Context<'_>) -> Result<Vec<Ticket>> {
         let rc = request(ctx)?;
         let loader = &rc.loaders.open_tickets_by_customer_id;
-        let rows = load(self.siblings.as_deref(), "openTickets", loader, Self::ids, self.model.id).await?.unwrap_or_default();
-        Ok(Ticket::page(rows))
+        let (rows, shared) = load_list(self.siblings.as_deref(), "openTickets", loader, Self::ids, self.model.id).await?;
+        Ok(Ticket::shared(rows, &shared))
     }
     /// Promises not yet kept, soonest due first.
     async fn open_commitments(&self, ctx: &Context<'_>) -> Result<Vec<Commitment>> {
@@ -176,10 +175,6 @@ impl Customer {
         let row = load(self.siblings.as_deref(), "partnership", loader, Self::ids, self.model.id).await?.flatten();
         Ok(row.map(Partnership::from))
     }
-}
-
-fn contact_page(rows: Vec<contact_row::Model>) -> Vec<Contact> {
-    Contact::page(rows)
 }
 
 /// Filters of the customer list; all given filters must match.
@@ -279,7 +274,12 @@ impl CustomerQuery {
             CustomerOrderField::CreatedAt => customer::Column::CreatedAt,
             CustomerOrderField::UpdatedAt => customer::Column::UpdatedAt,
         };
-        let sort = Sort { column, id: customer::Column::Id, descending: order.direction.descending() };
+        let sort = Sort {
+            column,
+            id: customer::Column::Id,
+            descending: order.direction.descending(),
+            fold_case: order.field == CustomerOrderField::Name,
+        };
         let select = service::select(&rc.viewer, &filter);
         let args = PageArgs::new(first, after, last, before);
         Ok(connection(ctx, &rc.db, select, sort, args, |c| c.id, Customer::page).await?)

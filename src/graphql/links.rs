@@ -65,7 +65,7 @@ impl LinkQuery {
         let rc = request(ctx)?;
         let customer_id = ids::decode_opt("Customer", "customerId", customer_id.as_ref())?;
         let select = service::select(&rc.viewer, customer_id, &to_domain(kinds));
-        let sort = Sort { column: customer_link::Column::Id, id: customer_link::Column::Id, descending: false };
+        let sort = Sort::new(customer_link::Column::Id, customer_link::Column::Id, false);
         let args = PageArgs::new(first, after, last, before);
         let wrap = |rows: Vec<customer_link::Model>| rows.into_iter().map(Into::into).collect();
         Ok(connection(ctx, &rc.db, select, sort, args, |l| l.id, wrap).await?)

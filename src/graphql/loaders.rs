@@ -4,6 +4,7 @@
 //! however the executor interleaves the resolvers.
 
 use std::{
+    any::Any,
     collections::HashMap,
     hash::Hash,
     sync::{Arc, Mutex},
@@ -276,7 +277,8 @@ impl Loaders {
 /// relation loads it for the whole page in one batch and the others hit the cache.
 pub struct Siblings<M> {
     pub rows: Vec<M>,
-    primed: Mutex<HashMap<&'static str, Arc<OnceCell<()>>>>,
+    /// Per relation: a cell initialised once, holding what the children share.
+    primed: Mutex<HashMap<&'static str, Arc<dyn Any + Send + Sync>>>,
 }
 
 impl<M> Siblings<M> {
@@ -284,9 +286,11 @@ impl<M> Siblings<M> {
         Arc::new(Self { rows, primed: Mutex::new(HashMap::new()) })
     }
 
-    fn cell(&self, relation: &'static str) -> Arc<OnceCell<()>> {
+    fn cell<T: Send + Sync + 'static>(&self, relation: &'static str) -> Arc<OnceCell<T>> {
         let mut primed = self.primed.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        primed.entry(relation).or_default().clone()
+        let entry = primed.entry(relation).or_insert_with(|| Arc::new(OnceCell::<T>::new()));
+        // A relation name is always used with the same type; a mismatch only loses priming.
+        entry.clone().downcast::<OnceCell<T>>().unwrap_or_else(|_| Arc::new(OnceCell::new()))
     }
 }
 
@@ -305,18 +309,52 @@ where
 {
     if let Some(siblings) = siblings {
         siblings
-            .cell(relation)
-            .get_or_try_init(|| async {
-                loader.load_many(keys_of(&siblings.rows)).await.map(|_| ())
-            })
+            .cell::<()>(relation)
+            .get_or_try_init(|| async { loader.load_many(keys_of(&siblings.rows)).await.map(|_| ()) })
             .await
             .map_err(load_error)?;
     }
     loader.load_one(key).await.map_err(load_error)
 }
 
+/// Like [`load`] for a to-many relation. The children of the whole page become
+/// siblings of each other, so their own relations are primed page-wide too.
+pub async fn load_list<M, L, K, C>(
+    siblings: Option<&Siblings<M>>,
+    relation: &'static str,
+    loader: &Cached<L>,
+    keys_of: impl FnOnce(&[M]) -> Vec<K>,
+    key: K,
+) -> AppResult<(Vec<C>, Arc<Siblings<C>>)>
+where
+    L: Loader<K, Value = Vec<C>, Error = LoadError>,
+    K: Send + Sync + Hash + Eq + Clone + 'static,
+    C: Clone + Send + Sync + 'static,
+{
+    let Some(siblings) = siblings else {
+        let rows = loader.load_one(key).await.map_err(load_error)?.unwrap_or_default();
+        return Ok((rows.clone(), Siblings::new(rows)));
+    };
+    let children = siblings
+        .cell::<Arc<Siblings<C>>>(relation)
+        .get_or_try_init(|| async {
+            let all = loader.load_many(keys_of(&siblings.rows)).await?;
+            Ok::<_, LoadError>(Siblings::new(all.into_values().flatten().collect()))
+        })
+        .await
+        .map_err(load_error)?
+        .clone();
+    let rows = loader.load_one(key).await.map_err(load_error)?.unwrap_or_default();
+    Ok((rows, children))
+}
+
 /// Wraps the rows of a page, giving each wrapper the shared siblings.
 pub fn wrap_page<M: Clone, N>(rows: Vec<M>, wrap: impl Fn(M, Arc<Siblings<M>>) -> N) -> Vec<N> {
     let siblings = Siblings::new(rows.clone());
+    attach(rows, &siblings, wrap)
+}
+
+/// Wraps rows that share already-built siblings (the children of a whole page).
+pub fn attach<M, N>(rows: Vec<M>, siblings: &Arc<Siblings<M>>, wrap: impl Fn(M, Arc<Siblings<M>>) -> N) -> Vec<N> {
     rows.into_iter().map(|row| wrap(row, siblings.clone())).collect()
 }

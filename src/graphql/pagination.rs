@@ -10,7 +10,7 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use sea_orm::{
     ColumnTrait, Condition, DatabaseConnection, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect, QueryTrait, Select,
-    sea_query::{Expr, ExprTrait, QueryStatementBuilder},
+    sea_query::{Expr, ExprTrait, Func, QueryStatementBuilder},
 };
 
 use crate::error::{AppError, AppResult};
@@ -77,17 +77,35 @@ pub struct Sort<C> {
     pub column: C,
     pub id: C,
     pub descending: bool,
+    /// Compare `lower(column)`, so names sort the same on every backend and collation.
+    pub fold_case: bool,
+}
+
+impl<C: ColumnTrait> Sort<C> {
+    pub fn new(column: C, id: C, descending: bool) -> Self {
+        Self { column, id, descending, fold_case: false }
+    }
+
+    /// A case-insensitive sort on a text column (backed by a `lower(column)` index).
+    pub fn text(column: C, id: C, descending: bool) -> Self {
+        Self { column, id, descending, fold_case: true }
+    }
+
+    fn key(&self) -> Expr {
+        let column = Expr::col(self.column.as_column_ref());
+        if self.fold_case { Func::lower(column).into() } else { column }
+    }
 }
 
 /// Rows strictly after (or before) the cursor row in sort order.
 fn beyond<E: EntityTrait>(sort: &Sort<E::Column>, cursor: i64, forward: bool) -> Condition {
     let value_at_cursor = E::find()
         .select_only()
-        .column(sort.column)
+        .expr(sort.key())
         .filter(sort.id.eq(cursor))
         .into_query();
     let cursor_value = || Expr::SubQuery(None, Box::new(value_at_cursor.clone().into_sub_query_statement()));
-    let column = || Expr::col(sort.column.as_column_ref());
+    let column = || sort.key();
     let id = Expr::col(sort.id.as_column_ref());
     let ascending = forward != sort.descending;
     let (past, id_past) = if ascending {
@@ -132,7 +150,7 @@ where
     }
     let order = if sort.descending != backwards { Order::Desc } else { Order::Asc };
     let mut rows = query
-        .order_by(sort.column, order.clone())
+        .order_by(sort.key(), order.clone())
         .order_by(sort.id, order)
         .limit(size as u64 + 1)
         .all(db)

@@ -122,7 +122,7 @@ impl PartnershipQuery {
         let rc = request(ctx)?;
         let customer_id = ids::decode_opt("Customer", "customerId", customer_id.as_ref())?;
         let select = service::changes(&rc.viewer, customer_id);
-        let sort = Sort { column: partnership_change::Column::Id, id: partnership_change::Column::Id, descending: true };
+        let sort = Sort::new(partnership_change::Column::Id, partnership_change::Column::Id, true);
         let args = PageArgs::new(first, after, last, before);
         let wrap = |rows: Vec<partnership_change::Model>| rows.into_iter().map(Into::into).collect();
         Ok(connection(ctx, &rc.db, select, sort, args, |c| c.id, wrap).await?)

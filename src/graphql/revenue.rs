@@ -69,7 +69,7 @@ impl RevenueQuery {
             from_month,
             to_month,
         };
-        let sort = Sort { column: revenue_entry::Column::Month, id: revenue_entry::Column::Id, descending: false };
+        let sort = Sort::new(revenue_entry::Column::Month, revenue_entry::Column::Id, false);
         let args = PageArgs::new(first, after, last, before);
         let wrap = |rows: Vec<revenue_entry::Model>| rows.into_iter().map(Into::into).collect();
         Ok(connection(ctx, &rc.db, service::select(&rc.viewer, &filter), sort, args, |r| r.id, wrap).await?)

@@ -81,11 +81,7 @@ impl SupplyQuery {
             product_line,
             include_archived: false,
         };
-        let sort = Sort {
-            column: supply_priority::Column::PriorityRank,
-            id: supply_priority::Column::Id,
-            descending: false,
-        };
+        let sort = Sort::new(supply_priority::Column::PriorityRank, supply_priority::Column::Id, false);
         let args = PageArgs::new(first, after, last, before);
         let wrap = |rows: Vec<supply_priority::Model>| rows.into_iter().map(Into::into).collect();
         Ok(connection(ctx, &rc.db, service::select(&rc.viewer, &filter), sort, args, |s| s.id, wrap).await?)

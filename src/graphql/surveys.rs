@@ -65,7 +65,7 @@ impl SurveyQuery {
         let rc = request(ctx)?;
         let customer_id = ids::decode_opt("Customer", "customerId", customer_id.as_ref())?;
         let sort =
-            Sort { column: survey_response::Column::RespondedOn, id: survey_response::Column::Id, descending: true };
+            Sort::new(survey_response::Column::RespondedOn, survey_response::Column::Id, true);
         let args = PageArgs::new(first, after, last, before);
         let wrap = |rows: Vec<survey_response::Model>| rows.into_iter().map(Into::into).collect();
         Ok(connection(ctx, &rc.db, service::select(&rc.viewer, customer_id), sort, args, |s| s.id, wrap).await?)

@@ -14,7 +14,7 @@ use crate::{
         customers::Customer,
         enums::{OrderDirection, TicketCategory, TicketEventKind, TicketPriority, TicketStatus, to_domain},
         ids,
-        loaders::{Siblings, load, wrap_page},
+        loaders::{Siblings, attach, load, wrap_page},
         pagination::{Conn, PageArgs, Sort, connection},
         users::User,
     },
@@ -34,6 +34,11 @@ impl Ticket {
 
     pub fn page(rows: Vec<ticket::Model>) -> Vec<Self> {
         wrap_page(rows, |model, siblings| Self { model, siblings: Some(siblings) })
+    }
+
+    /// Rows that are children of a whole page, sharing one set of siblings.
+    pub fn shared(rows: Vec<ticket::Model>, siblings: &Arc<Siblings<ticket::Model>>) -> Vec<Self> {
+        attach(rows, siblings, |model, siblings| Self { model, siblings: Some(siblings) })
     }
 }
 
@@ -125,7 +130,7 @@ impl Ticket {
     ) -> Result<Conn<TicketEvent>> {
         let rc = request(ctx)?;
         let select = ticket_event::Entity::find().filter(ticket_event::Column::TicketId.eq(self.model.id));
-        let sort = Sort { column: ticket_event::Column::Id, id: ticket_event::Column::Id, descending: false };
+        let sort = Sort::new(ticket_event::Column::Id, ticket_event::Column::Id, false);
         let args = PageArgs::new(first, after, last, before);
         let wrap = |rows: Vec<ticket_event::Model>| rows.into_iter().map(TicketEvent::from).collect();
         Ok(connection(ctx, &rc.db, select, sort, args, |e| e.id, wrap).await?)
@@ -254,7 +259,7 @@ impl TicketQuery {
             TicketOrderField::CreatedAt => ticket::Column::CreatedAt,
             TicketOrderField::ResolutionDueAt => ticket::Column::ResolutionDueAt,
         };
-        let sort = Sort { column, id: ticket::Column::Id, descending: order.direction.descending() };
+        let sort = Sort::new(column, ticket::Column::Id, order.direction.descending());
         let args = PageArgs::new(first, after, last, before);
         Ok(connection(ctx, &rc.db, service::select(&rc.viewer, &filter), sort, args, |t| t.id, Ticket::page).await?)
     }

@@ -138,7 +138,7 @@ impl UserQuery {
             active: f.active,
             search: f.search,
         };
-        let sort = Sort { column: user::Column::Name, id: user::Column::Id, descending: false };
+        let sort = Sort::text(user::Column::Name, user::Column::Id, false);
         let args = PageArgs::new(first, after, last, before);
         let wrap = |rows: Vec<user::Model>| rows.into_iter().map(User::one).collect();
         Ok(connection(ctx, &rc.db, service::select(&rc.viewer, &filter), sort, args, |u| u.id, wrap).await?)
@@ -154,7 +154,7 @@ impl UserQuery {
         before: Option<String>,
     ) -> Result<Conn<Team>> {
         let rc = request(ctx)?;
-        let sort = Sort { column: team::Column::Name, id: team::Column::Id, descending: false };
+        let sort = Sort::text(team::Column::Name, team::Column::Id, false);
         let args = PageArgs::new(first, after, last, before);
         let wrap = |rows: Vec<team::Model>| rows.into_iter().map(Team::from).collect();
         Ok(connection(ctx, &rc.db, service::select_teams(&rc.viewer), sort, args, |t| t.id, wrap).await?)

@@ -25,7 +25,7 @@ async fn populated(customers: usize) -> (TestApp, crate::helpers::Person) {
                 .ok();
         }
         if i % 3 == 0 {
-            app.gql(&cast.leader, "mutation($c: ID!) { createTicket(input: {customerId: $c, title: \"t\", description: \"d\", category: DELIVERY}) { id } }", json!({"c": id}))
+            app.gql(&cast.leader, "mutation($c: ID!, $a: ID!) { createTicket(input: {customerId: $c, assigneeId: $a, title: \"t\", description: \"d\", category: DELIVERY}) { id } }", json!({"c": id, "a": cast.rep_a.gid}))
                 .await
                 .ok();
         }
