@@ -50,7 +50,10 @@ pub async fn prepare(config: &Config) -> anyhow::Result<DatabaseConnection> {
 pub fn router(state: AppState) -> Router {
     let body_limit = state.config.limits.max_body_bytes;
     Router::new()
-        .route("/graphql", get(graphql::http::get).post(graphql::http::post))
+        .route(
+            "/graphql",
+            get(graphql::http::get).post(graphql::http::post),
+        )
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .layer(DefaultBodyLimit::max(body_limit))

@@ -44,7 +44,9 @@ where
 {
     match var(name) {
         None => Ok(default),
-        Some(raw) => raw.parse().map_err(|e| anyhow::anyhow!("{name}={raw:?} is invalid: {e}")),
+        Some(raw) => raw
+            .parse()
+            .map_err(|e| anyhow::anyhow!("{name}={raw:?} is invalid: {e}")),
     }
 }
 
@@ -59,7 +61,8 @@ impl Config {
         let jwt_secret = var("RAPPORT_JWT_SECRET").unwrap_or_else(|| DEV_JWT_SECRET.to_owned());
         Ok(Self {
             environment,
-            database_url: var("DATABASE_URL").unwrap_or_else(|| "sqlite://rapport.db?mode=rwc".to_owned()),
+            database_url: var("DATABASE_URL")
+                .unwrap_or_else(|| "sqlite://rapport.db?mode=rwc".to_owned()),
             db_max_connections: parsed("RAPPORT_DB_MAX_CONNECTIONS", 10)?,
             bind: parsed("RAPPORT_BIND", SocketAddr::from(([127, 0, 0, 1], 8000)))?,
             jwt_secret,
@@ -68,7 +71,10 @@ impl Config {
                 max_depth: parsed("RAPPORT_MAX_DEPTH", 12)?,
                 max_complexity: parsed("RAPPORT_MAX_COMPLEXITY", 20_000)?,
                 max_body_bytes: parsed("RAPPORT_MAX_BODY_BYTES", 1024 * 1024)?,
-                introspection: parsed("RAPPORT_INTROSPECTION", environment == Environment::Development)?,
+                introspection: parsed(
+                    "RAPPORT_INTROSPECTION",
+                    environment == Environment::Development,
+                )?,
             },
         })
     }
@@ -82,7 +88,12 @@ impl Config {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             jwt_secret: DEV_JWT_SECRET.to_owned(),
             token_ttl: Duration::from_secs(3600),
-            limits: Limits { max_depth: 12, max_complexity: 20_000, max_body_bytes: 1024 * 1024, introspection: true },
+            limits: Limits {
+                max_depth: 12,
+                max_complexity: 20_000,
+                max_body_bytes: 1024 * 1024,
+                introspection: true,
+            },
         }
     }
 
@@ -107,6 +118,7 @@ pub fn describe_database(url: &str) -> anyhow::Result<&'static str> {
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Ok("PostgreSQL")
     } else {
-        Err(anyhow::anyhow!("unsupported DATABASE_URL scheme")).context("use sqlite:// or postgres://")
+        Err(anyhow::anyhow!("unsupported DATABASE_URL scheme"))
+            .context("use sqlite:// or postgres://")
     }
 }

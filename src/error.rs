@@ -21,7 +21,10 @@ pub enum AppError {
     BadInput { field: String, message: String },
     /// Version mismatch, duplicate or invalid state transition: `CONFLICT`.
     #[error("{message}")]
-    Conflict { message: String, current_version: Option<i32> },
+    Conflict {
+        message: String,
+        current_version: Option<i32>,
+    },
     /// Anything else; the detail is logged, never sent: `INTERNAL_SERVER_ERROR`.
     #[error("internal server error")]
     Internal(String),
@@ -44,17 +47,25 @@ impl AppError {
     }
 
     pub fn bad_input(field: &str, message: impl Into<String>) -> Self {
-        Self::BadInput { field: field.to_owned(), message: message.into() }
+        Self::BadInput {
+            field: field.to_owned(),
+            message: message.into(),
+        }
     }
 
     pub fn conflict(message: impl Into<String>) -> Self {
-        Self::Conflict { message: message.into(), current_version: None }
+        Self::Conflict {
+            message: message.into(),
+            current_version: None,
+        }
     }
 
     /// A stale `expectedVersion`: the client must reload and retry.
     pub fn stale(entity: &str, current_version: i32) -> Self {
         Self::Conflict {
-            message: format!("{entity} was changed by someone else (current version {current_version})"),
+            message: format!(
+                "{entity} was changed by someone else (current version {current_version})"
+            ),
             current_version: Some(current_version),
         }
     }
@@ -63,7 +74,9 @@ impl AppError {
 impl From<DbErr> for AppError {
     fn from(err: DbErr) -> Self {
         match err.sql_err() {
-            Some(SqlErr::UniqueConstraintViolation(_)) => Self::conflict("a row with the same unique key already exists"),
+            Some(SqlErr::UniqueConstraintViolation(_)) => {
+                Self::conflict("a row with the same unique key already exists")
+            }
             Some(SqlErr::ForeignKeyConstraintViolation(_)) => {
                 Self::bad_input("id", "a referenced row does not exist")
             }

@@ -10,11 +10,11 @@ pub mod config;
 pub mod db;
 /// The service error type and its stable codes.
 pub mod error;
+/// The GraphQL API.
+pub mod graphql;
 /// The one place that decides which rows a viewer may see.
 pub mod policy;
 /// The demo dataset.
 pub mod seed;
 /// Business rules and queries, free of GraphQL.
 pub mod service;
-/// The GraphQL API.
-pub mod graphql;

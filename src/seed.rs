@@ -5,11 +5,12 @@
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use entity::{
-    churn_event, commitment, communication, communication_contact, contact, customer,
-    enums::*,
+    churn_event, commitment, communication, communication_contact, contact, customer, enums::*,
     partnership, revenue_entry, supply_priority, ticket, ticket_event,
 };
-use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, PaginatorTrait, Set, TransactionTrait};
+use sea_orm::{
+    ActiveModelTrait, DatabaseConnection, EntityTrait, PaginatorTrait, Set, TransactionTrait,
+};
 
 use crate::{
     error::{AppError, AppResult},
@@ -81,9 +82,20 @@ struct Plan {
 }
 
 fn plan(rng: &mut Rng) -> Vec<Plan> {
-    const PREFIX: [&str; 12] =
-        ["Nord", "Alpen", "Delta", "Vista", "Orion", "Atlas", "Corta", "Baltic", "Iberia", "Lumen", "Terra", "Kappa"];
-    const SUFFIX: [&str; 8] = ["Retail", "Foods", "Trading", "Markets", "Supply", "Stores", "Group", "Wholesale"];
+    const PREFIX: [&str; 12] = [
+        "Nord", "Alpen", "Delta", "Vista", "Orion", "Atlas", "Corta", "Baltic", "Iberia", "Lumen",
+        "Terra", "Kappa",
+    ];
+    const SUFFIX: [&str; 8] = [
+        "Retail",
+        "Foods",
+        "Trading",
+        "Markets",
+        "Supply",
+        "Stores",
+        "Group",
+        "Wholesale",
+    ];
     let mut plans: Vec<Plan> = (0..STARTING)
         .map(|i| {
             // A Pareto-like spread: a few large accounts carry most of the revenue.
@@ -102,7 +114,9 @@ fn plan(rng: &mut Rng) -> Vec<Plan> {
     // Losses lean towards long-standing, high-revenue accounts.
     let weights: Vec<i64> = plans
         .iter()
-        .map(|p| p.monthly_cents / 10_000 * i64::from(2023 - p.since.year()) + rng.below(3_000) as i64)
+        .map(|p| {
+            p.monthly_cents / 10_000 * i64::from(2023 - p.since.year()) + rng.below(3_000) as i64
+        })
         .collect();
     let mut order: Vec<usize> = (0..STARTING).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(weights[i]));
@@ -133,7 +147,9 @@ fn plan(rng: &mut Rng) -> Vec<Plan> {
 /// Loads the demo company; refuses when it is already there.
 pub async fn seed_demo(db: &DatabaseConnection) -> AppResult<Seeded> {
     if entity::user::Entity::find().count(db).await? > 0 {
-        return Err(AppError::conflict("the database already has users; seed-demo runs on an empty database"));
+        return Err(AppError::conflict(
+            "the database already has users; seed-demo runs on an empty database",
+        ));
     }
     let mut rng = Rng(0x5EED_2026);
     let txn = db.begin().await?;
@@ -146,14 +162,27 @@ pub async fn seed_demo(db: &DatabaseConnection) -> AppResult<Seeded> {
         team_id: team,
         scopes: Vec::new(),
     };
-    let admin = insert_user(&txn, person("admin@rapport.demo", "Ada Admin", Role::Admin, None)).await?;
-    let leader = insert_user(&txn, person("leader@rapport.demo", "Lea Leader", Role::Leader, None)).await?;
+    let admin = insert_user(
+        &txn,
+        person("admin@rapport.demo", "Ada Admin", Role::Admin, None),
+    )
+    .await?;
+    let leader = insert_user(
+        &txn,
+        person("leader@rapport.demo", "Lea Leader", Role::Leader, None),
+    )
+    .await?;
     let mut users = vec![admin.clone(), leader.clone()];
     let mut reps = Vec::new();
     for (team, label) in [(&north, "north"), (&south, "south")] {
         let lead = insert_user(
             &txn,
-            person(&format!("lead.{label}@rapport.demo"), &format!("Lead {label}"), Role::TeamLead, Some(team.id)),
+            person(
+                &format!("lead.{label}@rapport.demo"),
+                &format!("Lead {label}"),
+                Role::TeamLead,
+                Some(team.id),
+            ),
         )
         .await?;
         let mut row: entity::team::ActiveModel = team.clone().into();
@@ -163,7 +192,12 @@ pub async fn seed_demo(db: &DatabaseConnection) -> AppResult<Seeded> {
         for n in 1..=3 {
             let rep = insert_user(
                 &txn,
-                person(&format!("rep{n}.{label}@rapport.demo"), &format!("Rep {n} {label}"), Role::Rep, Some(team.id)),
+                person(
+                    &format!("rep{n}.{label}@rapport.demo"),
+                    &format!("Rep {n} {label}"),
+                    Role::Rep,
+                    Some(team.id),
+                ),
             )
             .await?;
             reps.push(rep.clone());
@@ -177,7 +211,11 @@ pub async fn seed_demo(db: &DatabaseConnection) -> AppResult<Seeded> {
             name: "ERP integration".into(),
             role: Role::Integration,
             team_id: None,
-            scopes: vec!["customers:read".into(), "graph:read".into(), "revenue:write".into()],
+            scopes: vec![
+                "customers:read".into(),
+                "graph:read".into(),
+                "revenue:write".into(),
+            ],
         },
     )
     .await?;
@@ -209,8 +247,16 @@ pub async fn seed_demo(db: &DatabaseConnection) -> AppResult<Seeded> {
             owner_id: Set(owner.id),
             parent_id: Set(None),
             tier: Set(Some(tier)),
-            purchasing_fit: Set(Some(*rng.pick(&[PurchasingFit::Safe, PurchasingFit::Warning, PurchasingFit::Alarm]))),
-            strategic_importance: Set(if i < 36 { StrategicImportance::High } else { StrategicImportance::Medium }),
+            purchasing_fit: Set(Some(*rng.pick(&[
+                PurchasingFit::Safe,
+                PurchasingFit::Warning,
+                PurchasingFit::Alarm,
+            ]))),
+            strategic_importance: Set(if i < 36 {
+                StrategicImportance::High
+            } else {
+                StrategicImportance::Medium
+            }),
             segment: Set(Some(match i {
                 0..=35 => Segment::LargeQuality,
                 36..=99 => Segment::Average,
@@ -232,9 +278,15 @@ pub async fn seed_demo(db: &DatabaseConnection) -> AppResult<Seeded> {
         partnership::ActiveModel {
             customer_id: Set(c.id),
             tier: Set(tier),
-            discount_bps: Set(Some(if tier == PartnershipTier::Price { 800 } else { 300 })),
+            discount_bps: Set(Some(if tier == PartnershipTier::Price {
+                800
+            } else {
+                300
+            })),
             credit_terms_days: Set(Some(30)),
-            service_level: Set((tier != PartnershipTier::Price).then(|| "Next-day response".to_owned())),
+            service_level: Set(
+                (tier != PartnershipTier::Price).then(|| "Next-day response".to_owned())
+            ),
             lock_ins: Set(if tier == PartnershipTier::Strategic {
                 encode_lock_ins(&[LockIn::ExclusiveSupply, LockIn::SharedSystems])
             } else {
@@ -281,8 +333,11 @@ pub async fn seed_demo(db: &DatabaseConnection) -> AppResult<Seeded> {
                 occurred_on: Set(nth_month(lost)),
                 reason: Set(Some(reason)),
                 controllable: Set(Some(reason.is_controllable())),
-                competitor: Set(matches!(reason, ChurnReason::CompetitorOffer | ChurnReason::Price)
-                    .then(|| "Discount Direct".to_owned())),
+                competitor: Set(matches!(
+                    reason,
+                    ChurnReason::CompetitorOffer | ChurnReason::Price
+                )
+                .then(|| "Discount Direct".to_owned())),
                 notes: Set(None),
                 recorded_by: Set(owner.id),
                 created_at: Set(at(nth_month(lost))),
@@ -297,7 +352,13 @@ pub async fn seed_demo(db: &DatabaseConnection) -> AppResult<Seeded> {
         let levels: &[OrgLevel] = if single_threaded {
             &[OrgLevel::Purchasing]
         } else {
-            &[OrgLevel::Executive, OrgLevel::Management, OrgLevel::Purchasing, OrgLevel::Technical, OrgLevel::EndUser]
+            &[
+                OrgLevel::Executive,
+                OrgLevel::Management,
+                OrgLevel::Purchasing,
+                OrgLevel::Technical,
+                OrgLevel::EndUser,
+            ]
         };
         let mut contact_ids = Vec::new();
         for (n, level) in levels.iter().enumerate() {
@@ -307,14 +368,24 @@ pub async fn seed_demo(db: &DatabaseConnection) -> AppResult<Seeded> {
             let left = rng.chance(8);
             let ct = contact::ActiveModel {
                 customer_id: Set(c.id),
-                name: Set(format!("{} {}", rng.pick(&["Ana", "Ben", "Chloe", "Dan", "Eva", "Finn", "Gia"]), rng.pick(&["Moreau", "Schmidt", "Rossi", "Novak", "Silva"]))),
+                name: Set(format!(
+                    "{} {}",
+                    rng.pick(&["Ana", "Ben", "Chloe", "Dan", "Eva", "Finn", "Gia"]),
+                    rng.pick(&["Moreau", "Schmidt", "Rossi", "Novak", "Silva"])
+                )),
                 title: Set(Some(format!("{level:?}"))),
                 department: Set(None),
                 org_level: Set(*level),
                 influence: Set(Some(1 + rng.below(5) as i32)),
                 relationship_strength: Set(Some(1 + rng.below(5) as i32)),
-                birthday: Set(Some(month(1965 + rng.below(35) as i32, 1 + rng.below(12) as u32) + Duration::days(rng.below(27) as i64))),
-                email: Set(Some(format!("contact{}.{}@customer{}.example", n, c.id, c.id))),
+                birthday: Set(Some(
+                    month(1965 + rng.below(35) as i32, 1 + rng.below(12) as u32)
+                        + Duration::days(rng.below(27) as i64),
+                )),
+                email: Set(Some(format!(
+                    "contact{}.{}@customer{}.example",
+                    n, c.id, c.id
+                ))),
                 phone: Set(None),
                 started_on: Set(Some(p.since)),
                 ended_on: Set(left.then(|| today - Duration::days(30 + rng.below(300) as i64))),
@@ -332,7 +403,13 @@ pub async fn seed_demo(db: &DatabaseConnection) -> AppResult<Seeded> {
             continue;
         }
         for _ in 0..(1 + rng.below(4)) {
-            let channel = *rng.pick(&[Channel::Visit, Channel::Call, Channel::Email, Channel::Meeting, Channel::ExecutiveMeeting]);
+            let channel = *rng.pick(&[
+                Channel::Visit,
+                Channel::Call,
+                Channel::Email,
+                Channel::Meeting,
+                Channel::ExecutiveMeeting,
+            ]);
             let when = now - Duration::days(rng.below(200) as i64);
             let comm = communication::ActiveModel {
                 customer_id: Set(c.id),
@@ -341,7 +418,9 @@ pub async fn seed_demo(db: &DatabaseConnection) -> AppResult<Seeded> {
                 direction: Set(Direction::Outbound),
                 occurred_at: Set(when),
                 summary: Set(format!("{channel:?} about next season's orders")),
-                follow_up_on: Set(rng.chance(30).then(|| today + Duration::days(rng.below(30) as i64))),
+                follow_up_on: Set(rng
+                    .chance(30)
+                    .then(|| today + Duration::days(rng.below(30) as i64))),
                 archived_at: Set(None),
                 created_at: Set(when),
                 updated_at: Set(when),
@@ -350,13 +429,21 @@ pub async fn seed_demo(db: &DatabaseConnection) -> AppResult<Seeded> {
             .insert(&txn)
             .await?;
             if let Some(&contact_id) = contact_ids.first() {
-                communication_contact::ActiveModel { communication_id: Set(comm.id), contact_id: Set(contact_id) }
-                    .insert(&txn)
-                    .await?;
+                communication_contact::ActiveModel {
+                    communication_id: Set(comm.id),
+                    contact_id: Set(contact_id),
+                }
+                .insert(&txn)
+                .await?;
             }
         }
         if rng.chance(35) {
-            let priority = *rng.pick(&[TicketPriority::Low, TicketPriority::Medium, TicketPriority::High, TicketPriority::Urgent]);
+            let priority = *rng.pick(&[
+                TicketPriority::Low,
+                TicketPriority::Medium,
+                TicketPriority::High,
+                TicketPriority::Urgent,
+            ]);
             let opened = now - Duration::days(rng.below(20) as i64);
             let (response, resolution) = sla_hours(priority, Some(tier));
             let t = ticket::ActiveModel {
@@ -365,9 +452,19 @@ pub async fn seed_demo(db: &DatabaseConnection) -> AppResult<Seeded> {
                 assignee_id: Set(Some(owner.id)),
                 title: Set("Complaint about the last delivery".into()),
                 description: Set("Reported by the customer's purchasing team.".into()),
-                category: Set(*rng.pick(&[TicketCategory::Delivery, TicketCategory::Quality, TicketCategory::Quantity, TicketCategory::PaymentTerms, TicketCategory::Packaging])),
+                category: Set(*rng.pick(&[
+                    TicketCategory::Delivery,
+                    TicketCategory::Quality,
+                    TicketCategory::Quantity,
+                    TicketCategory::PaymentTerms,
+                    TicketCategory::Packaging,
+                ])),
                 priority: Set(priority),
-                status: Set(*rng.pick(&[TicketStatus::Open, TicketStatus::InProgress, TicketStatus::WaitingOnCustomer])),
+                status: Set(*rng.pick(&[
+                    TicketStatus::Open,
+                    TicketStatus::InProgress,
+                    TicketStatus::WaitingOnCustomer,
+                ])),
                 first_response_due_at: Set(opened + Duration::hours(response)),
                 resolution_due_at: Set(opened + Duration::hours(resolution)),
                 first_responded_at: Set(None),
@@ -398,7 +495,11 @@ pub async fn seed_demo(db: &DatabaseConnection) -> AppResult<Seeded> {
             let due = today + Duration::days(rng.below(90) as i64) - Duration::days(45);
             commitment::ActiveModel {
                 customer_id: Set(c.id),
-                kind: Set(*rng.pick(&[CommitmentKind::Rebate, CommitmentKind::Delivery, CommitmentKind::Service])),
+                kind: Set(*rng.pick(&[
+                    CommitmentKind::Rebate,
+                    CommitmentKind::Delivery,
+                    CommitmentKind::Service,
+                ])),
                 description: Set("Year-end rebate as agreed at the review".into()),
                 amount_cents: Set(Some(p.monthly_cents / 20)),
                 due_on: Set(due),
@@ -435,8 +536,13 @@ pub async fn seed_demo(db: &DatabaseConnection) -> AppResult<Seeded> {
         }
     }
     for chunk in revenue.chunks(500) {
-        revenue_entry::Entity::insert_many(chunk.to_vec()).exec_without_returning(&txn).await?;
+        revenue_entry::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(&txn)
+            .await?;
     }
     txn.commit().await?;
-    Ok(Seeded { users: users.into_iter().map(|u| (u.email, u.role)).collect(), customers: plans.len() })
+    Ok(Seeded {
+        users: users.into_iter().map(|u| (u.email, u.role)).collect(),
+        customers: plans.len(),
+    })
 }

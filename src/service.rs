@@ -45,6 +45,8 @@ pub async fn update_versioned<E: EntityTrait>(
     if result.rows_affected == 1 {
         Ok(())
     } else {
-        Err(AppError::conflict(format!("{entity} was changed by someone else; reload it and retry")))
+        Err(AppError::conflict(format!(
+            "{entity} was changed by someone else; reload it and retry"
+        )))
     }
 }

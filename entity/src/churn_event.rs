@@ -1,8 +1,8 @@
 //! A customer lost or won back.
 
-use sea_orm::entity::prelude::*;
 #[allow(unused_imports)]
 use crate::enums::*;
+use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "churn_event")]

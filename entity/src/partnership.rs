@@ -1,8 +1,8 @@
 //! The current partnership of a customer: tier and terms.
 
-use sea_orm::entity::prelude::*;
 #[allow(unused_imports)]
 use crate::enums::*;
+use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "partnership")]

@@ -1,8 +1,8 @@
 //! Revenue and gross profit of a customer for one month.
 
-use sea_orm::entity::prelude::*;
 #[allow(unused_imports)]
 use crate::enums::*;
+use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "revenue_entry")]

@@ -1,8 +1,8 @@
 //! An employee of our company, or a service account (role INTEGRATION).
 
-use sea_orm::entity::prelude::*;
 #[allow(unused_imports)]
 use crate::enums::*;
+use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "app_user")]

@@ -2,8 +2,8 @@
 
 pub use sea_orm_migration::prelude::*;
 
-mod m20261123_000001_create_domain;
 mod builders;
+mod m20261123_000001_create_domain;
 
 pub struct Migrator;
 

@@ -41,7 +41,12 @@ impl TokenService {
     pub fn issue(&self, user_id: i64) -> AppResult<String> {
         let now = chrono::Utc::now().timestamp();
         let ttl = i64::try_from(self.ttl.as_secs()).unwrap_or(i64::MAX / 2);
-        let claims = Claims { sub: user_id.to_string(), iss: ISSUER.to_owned(), iat: now, exp: now + ttl };
+        let claims = Claims {
+            sub: user_id.to_string(),
+            iss: ISSUER.to_owned(),
+            iat: now,
+            exp: now + ttl,
+        };
         encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| AppError::Internal(format!("signing token: {e}")))
     }

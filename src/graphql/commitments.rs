@@ -121,7 +121,16 @@ impl CommitmentQuery {
         let sort = Sort::new(commitment::Column::DueOn, commitment::Column::Id, false);
         let args = PageArgs::new(first, after, last, before);
         let wrap = |rows: Vec<commitment::Model>| rows.into_iter().map(Into::into).collect();
-        Ok(connection(ctx, &rc.db, service::select(&rc.viewer, &filter), sort, args, |c| c.id, wrap).await?)
+        Ok(connection(
+            ctx,
+            &rc.db,
+            service::select(&rc.viewer, &filter),
+            sort,
+            args,
+            |c| c.id,
+            wrap,
+        )
+        .await?)
     }
 }
 
@@ -158,10 +167,19 @@ pub struct CommitmentMutation;
 #[Object]
 impl CommitmentMutation {
     /// Records a promise to a customer.
-    async fn create_commitment(&self, ctx: &Context<'_>, customer_id: ID, input: CommitmentInput) -> Result<Commitment> {
+    async fn create_commitment(
+        &self,
+        ctx: &Context<'_>,
+        customer_id: ID,
+        input: CommitmentInput,
+    ) -> Result<Commitment> {
         let rc = request(ctx)?;
         let customer_id = ids::decode("Customer", "customerId", &customer_id)?;
-        Ok(service::create(&rc.db, &rc.viewer, customer_id, input.into_fields()?).await?.into())
+        Ok(
+            service::create(&rc.db, &rc.viewer, customer_id, input.into_fields()?)
+                .await?
+                .into(),
+        )
     }
 
     /// Updates a commitment.
@@ -174,7 +192,15 @@ impl CommitmentMutation {
     ) -> Result<Commitment> {
         let rc = request(ctx)?;
         let id = ids::decode("Commitment", "id", &id)?;
-        Ok(service::update(&rc.db, &rc.viewer, id, expected_version, input.into_fields()?).await?.into())
+        Ok(service::update(
+            &rc.db,
+            &rc.viewer,
+            id,
+            expected_version,
+            input.into_fields()?,
+        )
+        .await?
+        .into())
     }
 
     /// Records that a promise was kept (default today); twice is a CONFLICT.
@@ -187,7 +213,11 @@ impl CommitmentMutation {
     ) -> Result<Commitment> {
         let rc = request(ctx)?;
         let id = ids::decode("Commitment", "id", &id)?;
-        Ok(service::fulfil(&rc.db, &rc.viewer, id, expected_version, fulfilled_on).await?.into())
+        Ok(
+            service::fulfil(&rc.db, &rc.viewer, id, expected_version, fulfilled_on)
+                .await?
+                .into(),
+        )
     }
 
     /// Archives a commitment.

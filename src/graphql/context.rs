@@ -15,7 +15,11 @@ pub struct RequestContext {
 impl RequestContext {
     pub fn new(db: DatabaseConnection, viewer: Viewer) -> Self {
         let loaders = Loaders::new(db.clone(), viewer.clone());
-        Self { db, viewer, loaders }
+        Self {
+            db,
+            viewer,
+            loaders,
+        }
     }
 }
 

@@ -318,5 +318,9 @@ impl OrderDirection {
 
 /// Converts a list of API enum values to domain values.
 pub fn to_domain<A: Copy + Into<D>, D>(values: Option<Vec<A>>) -> Vec<D> {
-    values.unwrap_or_default().into_iter().map(Into::into).collect()
+    values
+        .unwrap_or_default()
+        .into_iter()
+        .map(Into::into)
+        .collect()
 }

@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use async_graphql::{
     Response, ServerError, ServerResult, ValidationResult, Value, Variables,
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextValidation},
+    extensions::{
+        Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextValidation,
+    },
     parser::types::ExecutableDocument,
 };
 
@@ -27,19 +29,25 @@ impl ExtensionFactory for ErrorCodesFactory {
 struct ErrorCodes;
 
 fn has_code(err: &ServerError) -> bool {
-    err.extensions.as_ref().is_some_and(|ext| ext.get("code").is_some())
+    err.extensions
+        .as_ref()
+        .is_some_and(|ext| ext.get("code").is_some())
 }
 
 fn set_code(err: &mut ServerError, code: &str) {
     if !has_code(err) {
-        err.extensions.get_or_insert_with(Default::default).set("code", code);
+        err.extensions
+            .get_or_insert_with(Default::default)
+            .set("code", code);
     }
 }
 
 /// Gives a resolver error its code: from the `AppError` behind it, or
 /// BAD_USER_INPUT for async-graphql's own argument coercion errors.
 pub fn classify(err: &mut ServerError) {
-    let app = err.source::<AppError>().map(|e| (e.code(), e.to_string(), detail(e)));
+    let app = err
+        .source::<AppError>()
+        .map(|e| (e.code(), e.to_string(), detail(e)));
     match app {
         Some((code, message, extra)) => {
             if code == "INTERNAL_SERVER_ERROR" {
@@ -48,7 +56,9 @@ pub fn classify(err: &mut ServerError) {
             err.message = message;
             set_code(err, code);
             if let Some((key, value)) = extra {
-                err.extensions.get_or_insert_with(Default::default).set(key, value);
+                err.extensions
+                    .get_or_insert_with(Default::default)
+                    .set(key, value);
             }
         }
         None => set_code(err, BAD_USER_INPUT),
@@ -58,7 +68,10 @@ pub fn classify(err: &mut ServerError) {
 fn detail(err: &AppError) -> Option<(&'static str, Value)> {
     match err {
         AppError::BadInput { field, .. } => Some(("field", Value::from(field.as_str()))),
-        AppError::Conflict { current_version: Some(v), .. } => Some(("currentVersion", Value::from(*v))),
+        AppError::Conflict {
+            current_version: Some(v),
+            ..
+        } => Some(("currentVersion", Value::from(*v))),
         _ => None,
     }
 }
@@ -84,12 +97,19 @@ impl Extension for ErrorCodes {
         next: NextValidation<'_>,
     ) -> Result<ValidationResult, Vec<ServerError>> {
         next.run(ctx).await.map_err(|mut errors| {
-            errors.iter_mut().for_each(|err| set_code(err, VALIDATION_FAILED));
+            errors
+                .iter_mut()
+                .for_each(|err| set_code(err, VALIDATION_FAILED));
             errors
         })
     }
 
-    async fn execute(&self, ctx: &ExtensionContext<'_>, operation_name: Option<&str>, next: NextExecute<'_>) -> Response {
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
         let mut response = next.run(ctx, operation_name).await;
         response.errors.iter_mut().for_each(classify);
         response

@@ -71,12 +71,18 @@ fn error_body(message: &str, code: &str) -> Value {
 
 fn reply(status: StatusCode, media: MediaType, body: &Value) -> Response {
     let mut response = (status, body.to_string()).into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, media.content_type());
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, media.content_type());
     response
 }
 
 fn bad_request(media: MediaType, message: &str) -> Response {
-    reply(StatusCode::BAD_REQUEST, media, &error_body(message, BAD_REQUEST))
+    reply(
+        StatusCode::BAD_REQUEST,
+        media,
+        &error_body(message, BAD_REQUEST),
+    )
 }
 
 /// The parameters of a GraphQL request, from a JSON body or a query string.
@@ -96,7 +102,9 @@ fn operation_type(query: &str, operation_name: Option<&str>) -> Option<Operation
     let doc = async_graphql::parser::parse_query(query).ok()?;
     let mut operations = doc.operations.iter();
     match operation_name {
-        Some(name) => operations.find(|(n, _)| n.map(|n| n.as_str()) == Some(name)).map(|(_, op)| op.node.ty),
+        Some(name) => operations
+            .find(|(n, _)| n.map(|n| n.as_str()) == Some(name))
+            .map(|(_, op)| op.node.ty),
         None => operations.next().map(|(_, op)| op.node.ty),
     }
 }
@@ -108,13 +116,25 @@ async fn viewer(state: &AppState, headers: &HeaderMap) -> Result<Viewer, AppErro
     let token = header
         .to_str()
         .ok()
-        .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
-        .ok_or_else(|| AppError::Unauthenticated("the Authorization header must be `Bearer <token>`".to_owned()))?;
+        .and_then(|h| {
+            h.strip_prefix("Bearer ")
+                .or_else(|| h.strip_prefix("bearer "))
+        })
+        .ok_or_else(|| {
+            AppError::Unauthenticated(
+                "the Authorization header must be `Bearer <token>`".to_owned(),
+            )
+        })?;
     let user_id = state.tokens.verify(token.trim())?;
     Viewer::load(&state.db, user_id).await
 }
 
-async fn execute(state: &AppState, headers: &HeaderMap, media: MediaType, params: Params) -> Response {
+async fn execute(
+    state: &AppState,
+    headers: &HeaderMap,
+    media: MediaType,
+    params: Params,
+) -> Response {
     let Some(query) = params.query.filter(|q| !q.trim().is_empty()) else {
         return bad_request(media, "the request has no `query`");
     };
@@ -123,14 +143,24 @@ async fn execute(state: &AppState, headers: &HeaderMap, media: MediaType, params
         Some(vars @ Value::Object(_)) => Variables::from_json(vars),
         Some(_) => return bad_request(media, "`variables` must be an object"),
     };
-    if params.extensions.as_ref().is_some_and(|e| !e.is_object() && !e.is_null()) {
+    if params
+        .extensions
+        .as_ref()
+        .is_some_and(|e| !e.is_object() && !e.is_null())
+    {
         return bad_request(media, "`extensions` must be an object");
     }
     let viewer = match viewer(state, headers).await {
         Ok(viewer) => viewer,
         Err(err) => {
-            let mut response = reply(StatusCode::UNAUTHORIZED, media, &error_body(&err.to_string(), err.code()));
-            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            let mut response = reply(
+                StatusCode::UNAUTHORIZED,
+                media,
+                &error_body(&err.to_string(), err.code()),
+            );
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             return response;
         }
     };
@@ -142,7 +172,8 @@ async fn execute(state: &AppState, headers: &HeaderMap, media: MediaType, params
     }
     let response = state.schema.execute(request).await;
     let request_error = is_request_error(&response);
-    let mut body = serde_json::to_value(&response).unwrap_or_else(|_| error_body("internal server error", "INTERNAL_SERVER_ERROR"));
+    let mut body = serde_json::to_value(&response)
+        .unwrap_or_else(|_| error_body("internal server error", "INTERNAL_SERVER_ERROR"));
     let status = if request_error && media == MediaType::GraphqlResponse {
         // A request error means nothing executed: no `data` key, and 400.
         if let Value::Object(map) = &mut body {
@@ -166,13 +197,21 @@ fn is_json_content(headers: &HeaderMap) -> bool {
 /// `POST /graphql`: a JSON body with `query`, `variables`, `operationName`.
 pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let Some(media) = negotiate(&headers) else {
-        return (StatusCode::NOT_ACCEPTABLE, "supported: application/graphql-response+json, application/json")
+        return (
+            StatusCode::NOT_ACCEPTABLE,
+            "supported: application/graphql-response+json, application/json",
+        )
             .into_response();
     };
     if !is_json_content(&headers) {
-        let mut response =
-            reply(StatusCode::UNSUPPORTED_MEDIA_TYPE, media, &error_body("Content-Type must be application/json", BAD_REQUEST));
-        response.headers_mut().insert(header::ACCEPT, HeaderValue::from_static(JSON));
+        let mut response = reply(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            media,
+            &error_body("Content-Type must be application/json", BAD_REQUEST),
+        );
+        response
+            .headers_mut()
+            .insert(header::ACCEPT, HeaderValue::from_static(JSON));
         return response;
     }
     let value: Value = match serde_json::from_slice(&body) {
@@ -180,7 +219,10 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes
         Err(_) => return bad_request(media, "the body is not valid JSON"),
     };
     if value.is_array() {
-        return bad_request(media, "batched requests are not supported; send one operation per request");
+        return bad_request(
+            media,
+            "batched requests are not supported; send one operation per request",
+        );
     }
     match serde_json::from_value::<Params>(value) {
         Ok(params) => execute(&state, &headers, media, params).await,
@@ -200,33 +242,55 @@ pub async fn get(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|accept| accept.contains("text/html"));
     if wants_html && raw.is_none() && state.config.limits.introspection {
-        return Html(async_graphql::http::GraphiQLSource::build().endpoint("/graphql").finish()).into_response();
+        return Html(
+            async_graphql::http::GraphiQLSource::build()
+                .endpoint("/graphql")
+                .finish(),
+        )
+        .into_response();
     }
     let Some(media) = negotiate(&headers) else {
-        return (StatusCode::NOT_ACCEPTABLE, "supported: application/graphql-response+json, application/json")
+        return (
+            StatusCode::NOT_ACCEPTABLE,
+            "supported: application/graphql-response+json, application/json",
+        )
             .into_response();
     };
-    let pairs: Vec<(String, String)> = match serde_urlencoded::from_str(raw.as_deref().unwrap_or_default()) {
-        Ok(pairs) => pairs,
-        Err(_) => return bad_request(media, "the query string is malformed"),
-    };
+    let pairs: Vec<(String, String)> =
+        match serde_urlencoded::from_str(raw.as_deref().unwrap_or_default()) {
+            Ok(pairs) => pairs,
+            Err(_) => return bad_request(media, "the query string is malformed"),
+        };
     let lookup = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
     let variables = match lookup("variables").map(|v| serde_json::from_str::<Value>(&v)) {
         None => None,
         Some(Ok(v)) => Some(v),
         Some(Err(_)) => return bad_request(media, "`variables` is not valid JSON"),
     };
-    let params = Params { query: lookup("query"), operation_name: lookup("operationName"), variables, extensions: None };
-    if let Some(query) = &params.query {
-        if matches!(operation_type(query, params.operation_name.as_deref()), Some(OperationType::Mutation | OperationType::Subscription)) {
-            let mut response = reply(
-                StatusCode::METHOD_NOT_ALLOWED,
-                media,
-                &error_body(&format!("{method} cannot run a mutation; use POST"), BAD_REQUEST),
-            );
-            response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
-            return response;
-        }
+    let params = Params {
+        query: lookup("query"),
+        operation_name: lookup("operationName"),
+        variables,
+        extensions: None,
+    };
+    if let Some(query) = &params.query
+        && matches!(
+            operation_type(query, params.operation_name.as_deref()),
+            Some(OperationType::Mutation | OperationType::Subscription)
+        )
+    {
+        let mut response = reply(
+            StatusCode::METHOD_NOT_ALLOWED,
+            media,
+            &error_body(
+                &format!("{method} cannot run a mutation; use POST"),
+                BAD_REQUEST,
+            ),
+        );
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return response;
     }
     execute(&state, &headers, media, params).await
 }
@@ -237,16 +301,24 @@ mod tests {
 
     fn accept(value: &str) -> HeaderMap {
         let mut headers = HeaderMap::new();
-        headers.insert(header::ACCEPT, HeaderValue::from_str(value).unwrap_or(HeaderValue::from_static("")));
+        headers.insert(
+            header::ACCEPT,
+            HeaderValue::from_str(value).unwrap_or(HeaderValue::from_static("")),
+        );
         headers
     }
 
     #[test]
     fn accept_header_picks_the_preferred_supported_type() {
         assert_eq!(negotiate(&HeaderMap::new()), Some(MediaType::Json));
-        assert_eq!(negotiate(&accept("application/graphql-response+json")), Some(MediaType::GraphqlResponse));
         assert_eq!(
-            negotiate(&accept("application/json;q=0.9, application/graphql-response+json")),
+            negotiate(&accept("application/graphql-response+json")),
+            Some(MediaType::GraphqlResponse)
+        );
+        assert_eq!(
+            negotiate(&accept(
+                "application/json;q=0.9, application/graphql-response+json"
+            )),
             Some(MediaType::GraphqlResponse)
         );
         assert_eq!(negotiate(&accept("*/*")), Some(MediaType::Json));

@@ -12,11 +12,12 @@ use std::{
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use entity::{
-    commitment, communication, communication_contact, contact, customer, partnership, team, ticket, user,
+    commitment, communication, communication_contact, contact, customer, partnership, team, ticket,
+    user,
 };
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, FromQueryResult, JoinType, QueryFilter, QueryOrder, QuerySelect,
-    QueryTrait, RelationDef, Select,
+    ColumnTrait, DatabaseConnection, EntityTrait, FromQueryResult, JoinType, QueryFilter,
+    QueryOrder, QuerySelect, QueryTrait, RelationDef, Select,
     sea_query::{Alias, Asterisk, Expr, ExprTrait, Query},
 };
 use tokio::sync::OnceCell;
@@ -37,7 +38,11 @@ pub fn load_error(err: LoadError) -> AppError {
 
 /// Groups rows by key, with an (empty) entry for every requested key, so the
 /// cache also remembers "nothing here".
-fn group<K: Hash + Eq + Copy, M>(keys: &[K], rows: Vec<M>, key_of: impl Fn(&M) -> K) -> HashMap<K, Vec<M>> {
+fn group<K: Hash + Eq + Copy, M>(
+    keys: &[K],
+    rows: Vec<M>,
+    key_of: impl Fn(&M) -> K,
+) -> HashMap<K, Vec<M>> {
     let mut map: HashMap<K, Vec<M>> = keys.iter().map(|k| (*k, Vec::new())).collect();
     for row in rows {
         map.entry(key_of(&row)).or_default().push(row);
@@ -45,8 +50,17 @@ fn group<K: Hash + Eq + Copy, M>(keys: &[K], rows: Vec<M>, key_of: impl Fn(&M) -
     map
 }
 
-async fn by_ids<E: EntityTrait>(db: &DatabaseConnection, select: Select<E>, id: E::Column, keys: &[i64]) -> Result<Vec<E::Model>, LoadError> {
-    select.filter(id.is_in(keys.iter().copied())).all(db).await.map_err(|e| Arc::new(e.into()))
+async fn by_ids<E: EntityTrait>(
+    db: &DatabaseConnection,
+    select: Select<E>,
+    id: E::Column,
+    keys: &[i64],
+) -> Result<Vec<E::Model>, LoadError> {
+    select
+        .filter(id.is_in(keys.iter().copied()))
+        .all(db)
+        .await
+        .map_err(|e| Arc::new(e.into()))
 }
 
 macro_rules! loader {
@@ -255,7 +269,10 @@ impl Loaders {
     pub fn new(db: DatabaseConnection, viewer: Viewer) -> Self {
         macro_rules! make {
             ($t:ident) => {
-                cached($t { db: db.clone(), viewer: viewer.clone() })
+                cached($t {
+                    db: db.clone(),
+                    viewer: viewer.clone(),
+                })
             };
         }
         Self {
@@ -283,14 +300,25 @@ pub struct Siblings<M> {
 
 impl<M> Siblings<M> {
     pub fn new(rows: Vec<M>) -> Arc<Self> {
-        Arc::new(Self { rows, primed: Mutex::new(HashMap::new()) })
+        Arc::new(Self {
+            rows,
+            primed: Mutex::new(HashMap::new()),
+        })
     }
 
     fn cell<T: Send + Sync + 'static>(&self, relation: &'static str) -> Arc<OnceCell<T>> {
-        let mut primed = self.primed.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let entry = primed.entry(relation).or_insert_with(|| Arc::new(OnceCell::<T>::new()));
+        let mut primed = self
+            .primed
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let entry = primed
+            .entry(relation)
+            .or_insert_with(|| Arc::new(OnceCell::<T>::new()));
         // A relation name is always used with the same type; a mismatch only loses priming.
-        entry.clone().downcast::<OnceCell<T>>().unwrap_or_else(|_| Arc::new(OnceCell::new()))
+        entry
+            .clone()
+            .downcast::<OnceCell<T>>()
+            .unwrap_or_else(|_| Arc::new(OnceCell::new()))
     }
 }
 
@@ -310,7 +338,9 @@ where
     if let Some(siblings) = siblings {
         siblings
             .cell::<()>(relation)
-            .get_or_try_init(|| async { loader.load_many(keys_of(&siblings.rows)).await.map(|_| ()) })
+            .get_or_try_init(|| async {
+                loader.load_many(keys_of(&siblings.rows)).await.map(|_| ())
+            })
             .await
             .map_err(load_error)?;
     }
@@ -332,7 +362,11 @@ where
     C: Clone + Send + Sync + 'static,
 {
     let Some(siblings) = siblings else {
-        let rows = loader.load_one(key).await.map_err(load_error)?.unwrap_or_default();
+        let rows = loader
+            .load_one(key)
+            .await
+            .map_err(load_error)?
+            .unwrap_or_default();
         return Ok((rows.clone(), Siblings::new(rows)));
     };
     let children = siblings
@@ -344,7 +378,11 @@ where
         .await
         .map_err(load_error)?
         .clone();
-    let rows = loader.load_one(key).await.map_err(load_error)?.unwrap_or_default();
+    let rows = loader
+        .load_one(key)
+        .await
+        .map_err(load_error)?
+        .unwrap_or_default();
     Ok((rows, children))
 }
 
@@ -355,6 +393,12 @@ pub fn wrap_page<M: Clone, N>(rows: Vec<M>, wrap: impl Fn(M, Arc<Siblings<M>>) -
 }
 
 /// Wraps rows that share already-built siblings (the children of a whole page).
-pub fn attach<M, N>(rows: Vec<M>, siblings: &Arc<Siblings<M>>, wrap: impl Fn(M, Arc<Siblings<M>>) -> N) -> Vec<N> {
-    rows.into_iter().map(|row| wrap(row, siblings.clone())).collect()
+pub fn attach<M, N>(
+    rows: Vec<M>,
+    siblings: &Arc<Siblings<M>>,
+    wrap: impl Fn(M, Arc<Siblings<M>>) -> N,
+) -> Vec<N> {
+    rows.into_iter()
+        .map(|row| wrap(row, siblings.clone()))
+        .collect()
 }

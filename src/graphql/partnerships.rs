@@ -51,7 +51,9 @@ impl From<partnership::Model> for Partnership {
             .split(',')
             .filter_map(|name| {
                 use sea_orm::ActiveEnum;
-                domain::LockIn::try_from_value(&name.to_owned()).ok().map(LockIn::from)
+                domain::LockIn::try_from_value(&name.to_owned())
+                    .ok()
+                    .map(LockIn::from)
             })
             .collect();
         Self {
@@ -122,9 +124,14 @@ impl PartnershipQuery {
         let rc = request(ctx)?;
         let customer_id = ids::decode_opt("Customer", "customerId", customer_id.as_ref())?;
         let select = service::changes(&rc.viewer, customer_id);
-        let sort = Sort::new(partnership_change::Column::Id, partnership_change::Column::Id, true);
+        let sort = Sort::new(
+            partnership_change::Column::Id,
+            partnership_change::Column::Id,
+            true,
+        );
         let args = PageArgs::new(first, after, last, before);
-        let wrap = |rows: Vec<partnership_change::Model>| rows.into_iter().map(Into::into).collect();
+        let wrap =
+            |rows: Vec<partnership_change::Model>| rows.into_iter().map(Into::into).collect();
         Ok(connection(ctx, &rc.db, select, sort, args, |c| c.id, wrap).await?)
     }
 }
@@ -154,7 +161,10 @@ pub struct PartnershipInput {
 fn basis_points(percent: f64) -> Result<i32, AppError> {
     let bps = percent * 100.0;
     if !bps.is_finite() || (bps - bps.round()).abs() > 1e-6 || !(0.0..=10_000.0).contains(&bps) {
-        return Err(AppError::bad_input("discountPercent", "discountPercent must be 0 to 100 with at most two decimals"));
+        return Err(AppError::bad_input(
+            "discountPercent",
+            "discountPercent must be 0 to 100 with at most two decimals",
+        ));
     }
     Ok(bps.round() as i32)
 }
@@ -184,15 +194,25 @@ impl PartnershipMutation {
             review_on: input.review_on,
             reason: input.reason,
         };
-        Ok(service::set(&rc.db, &rc.viewer, customer_id, expected_version, terms).await?.into())
+        Ok(
+            service::set(&rc.db, &rc.viewer, customer_id, expected_version, terms)
+                .await?
+                .into(),
+        )
     }
 }
 
 /// Loads a partnership by id for `node(id:)`, scoped to visible customers.
-pub async fn find(rc: &crate::graphql::context::RequestContext, id: i64) -> crate::error::AppResult<Option<Partnership>> {
+pub async fn find(
+    rc: &crate::graphql::context::RequestContext,
+    id: i64,
+) -> crate::error::AppResult<Option<Partnership>> {
     use sea_orm::QueryFilter;
     let row = partnership::Entity::find_by_id(id)
-        .filter(crate::policy::visible_through(&rc.viewer, partnership::Column::CustomerId))
+        .filter(crate::policy::visible_through(
+            &rc.viewer,
+            partnership::Column::CustomerId,
+        ))
         .one(&rc.db)
         .await?;
     Ok(row.map(Into::into))

@@ -73,6 +73,11 @@ pub fn build_schema(limits: &Limits) -> AppSchema {
 
 /// The SDL of the schema, as committed in `schema.graphql`.
 pub fn sdl() -> String {
-    let limits = Limits { max_depth: 1, max_complexity: 1, max_body_bytes: 1, introspection: true };
+    let limits = Limits {
+        max_depth: 1,
+        max_complexity: 1,
+        max_body_bytes: 1,
+        introspection: true,
+    };
     build_schema(&limits).sdl()
 }

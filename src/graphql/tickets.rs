@@ -12,7 +12,10 @@ use crate::{
         contacts::Contact,
         context::request,
         customers::Customer,
-        enums::{OrderDirection, TicketCategory, TicketEventKind, TicketPriority, TicketStatus, to_domain},
+        enums::{
+            OrderDirection, TicketCategory, TicketEventKind, TicketPriority, TicketStatus,
+            to_domain,
+        },
         ids,
         loaders::{Siblings, attach, load, wrap_page},
         pagination::{Conn, PageArgs, Sort, connection},
@@ -29,16 +32,25 @@ pub struct Ticket {
 
 impl Ticket {
     pub fn one(model: ticket::Model) -> Self {
-        Self { model, siblings: None }
+        Self {
+            model,
+            siblings: None,
+        }
     }
 
     pub fn page(rows: Vec<ticket::Model>) -> Vec<Self> {
-        wrap_page(rows, |model, siblings| Self { model, siblings: Some(siblings) })
+        wrap_page(rows, |model, siblings| Self {
+            model,
+            siblings: Some(siblings),
+        })
     }
 
     /// Rows that are children of a whole page, sharing one set of siblings.
     pub fn shared(rows: Vec<ticket::Model>, siblings: &Arc<Siblings<ticket::Model>>) -> Vec<Self> {
-        attach(rows, siblings, |model, siblings| Self { model, siblings: Some(siblings) })
+        attach(rows, siblings, |model, siblings| Self {
+            model,
+            siblings: Some(siblings),
+        })
     }
 }
 
@@ -101,23 +113,47 @@ impl Ticket {
         let rc = request(ctx)?;
         let keys = |rows: &[ticket::Model]| rows.iter().map(|t| t.customer_id).collect();
         let loader = &rc.loaders.customer_by_id;
-        Ok(load(self.siblings.as_deref(), "customer", loader, keys, self.model.customer_id).await?.map(Customer::one))
+        Ok(load(
+            self.siblings.as_deref(),
+            "customer",
+            loader,
+            keys,
+            self.model.customer_id,
+        )
+        .await?
+        .map(Customer::one))
     }
     /// The contact who reported it.
     async fn contact(&self, ctx: &Context<'_>) -> Result<Option<Contact>> {
-        let Some(contact_id) = self.model.contact_id else { return Ok(None) };
+        let Some(contact_id) = self.model.contact_id else {
+            return Ok(None);
+        };
         let rc = request(ctx)?;
         let keys = |rows: &[ticket::Model]| rows.iter().filter_map(|t| t.contact_id).collect();
         let loader = &rc.loaders.contact_by_id;
-        Ok(load(self.siblings.as_deref(), "contact", loader, keys, contact_id).await?.map(Contact::one))
+        Ok(load(
+            self.siblings.as_deref(),
+            "contact",
+            loader,
+            keys,
+            contact_id,
+        )
+        .await?
+        .map(Contact::one))
     }
     /// Who works on it.
     async fn assignee(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        let Some(assignee) = self.model.assignee_id else { return Ok(None) };
+        let Some(assignee) = self.model.assignee_id else {
+            return Ok(None);
+        };
         let rc = request(ctx)?;
         let keys = |rows: &[ticket::Model]| rows.iter().filter_map(|t| t.assignee_id).collect();
         let loader = &rc.loaders.user_by_id;
-        Ok(load(self.siblings.as_deref(), "assignee", loader, keys, assignee).await?.map(User::one))
+        Ok(
+            load(self.siblings.as_deref(), "assignee", loader, keys, assignee)
+                .await?
+                .map(User::one),
+        )
     }
     /// The ticket's history, oldest first.
     async fn events(
@@ -129,10 +165,12 @@ impl Ticket {
         before: Option<String>,
     ) -> Result<Conn<TicketEvent>> {
         let rc = request(ctx)?;
-        let select = ticket_event::Entity::find().filter(ticket_event::Column::TicketId.eq(self.model.id));
+        let select =
+            ticket_event::Entity::find().filter(ticket_event::Column::TicketId.eq(self.model.id));
         let sort = Sort::new(ticket_event::Column::Id, ticket_event::Column::Id, false);
         let args = PageArgs::new(first, after, last, before);
-        let wrap = |rows: Vec<ticket_event::Model>| rows.into_iter().map(TicketEvent::from).collect();
+        let wrap =
+            |rows: Vec<ticket_event::Model>| rows.into_iter().map(TicketEvent::from).collect();
         Ok(connection(ctx, &rc.db, select, sort, args, |e| e.id, wrap).await?)
     }
 }
@@ -163,7 +201,13 @@ impl TicketEvent {
     /// Who did it.
     async fn actor(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         let rc = request(ctx)?;
-        Ok(rc.loaders.user_by_id.load_one(self.actor_id).await.map_err(crate::graphql::loaders::load_error)?.map(User::one))
+        Ok(rc
+            .loaders
+            .user_by_id
+            .load_one(self.actor_id)
+            .await
+            .map_err(crate::graphql::loaders::load_error)?
+            .map(User::one))
     }
 }
 
@@ -261,7 +305,16 @@ impl TicketQuery {
         };
         let sort = Sort::new(column, ticket::Column::Id, order.direction.descending());
         let args = PageArgs::new(first, after, last, before);
-        Ok(connection(ctx, &rc.db, service::select(&rc.viewer, &filter), sort, args, |t| t.id, Ticket::page).await?)
+        Ok(connection(
+            ctx,
+            &rc.db,
+            service::select(&rc.viewer, &filter),
+            sort,
+            args,
+            |t| t.id,
+            Ticket::page,
+        )
+        .await?)
     }
 }
 
@@ -350,7 +403,9 @@ impl TicketMutation {
             priority: input.priority.map(Into::into),
             assignee_id,
         };
-        Ok(Ticket::one(service::update(&rc.db, &rc.viewer, id, expected_version, changes).await?))
+        Ok(Ticket::one(
+            service::update(&rc.db, &rc.viewer, id, expected_version, changes).await?,
+        ))
     }
 
     /// Comments on a ticket; the first comment is the first response.
@@ -363,7 +418,11 @@ impl TicketMutation {
     ) -> Result<CommentPayload> {
         let rc = request(ctx)?;
         let id = ids::decode("Ticket", "id", &id)?;
-        let (ticket, event) = service::comment(&rc.db, &rc.viewer, id, expected_version, body).await?;
-        Ok(CommentPayload { ticket: Ticket::one(ticket), event: event.into() })
+        let (ticket, event) =
+            service::comment(&rc.db, &rc.viewer, id, expected_version, body).await?;
+        Ok(CommentPayload {
+            ticket: Ticket::one(ticket),
+            event: event.into(),
+        })
     }
 }

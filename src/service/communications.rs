@@ -6,8 +6,8 @@ use entity::{
     enums::{Channel, Direction},
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
-    QueryTrait, Select, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    QuerySelect, QueryTrait, Select, Set, TransactionTrait,
 };
 use serde_json::json;
 
@@ -33,8 +33,10 @@ pub struct CommunicationFilter {
 }
 
 pub fn select(viewer: &Viewer, filter: &CommunicationFilter) -> Select<communication::Entity> {
-    let mut query =
-        communication::Entity::find().filter(policy::visible_through(viewer, communication::Column::CustomerId));
+    let mut query = communication::Entity::find().filter(policy::visible_through(
+        viewer,
+        communication::Column::CustomerId,
+    ));
     if !filter.include_archived {
         query = query.filter(communication::Column::ArchivedAt.is_null());
     }
@@ -75,16 +77,26 @@ pub struct NewCommunication {
 }
 
 /// Logs a touchpoint and its participants in one transaction.
-pub async fn log(db: &DatabaseConnection, viewer: &Viewer, input: NewCommunication) -> AppResult<communication::Model> {
+pub async fn log(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    input: NewCommunication,
+) -> AppResult<communication::Model> {
     let summary = validate::required_text("summary", &input.summary, 10_000)?;
     let mut contact_ids = input.contact_ids.clone();
     contact_ids.sort_unstable();
     contact_ids.dedup();
     if contact_ids.len() > MAX_PARTICIPANTS {
-        return Err(AppError::bad_input("contactIds", format!("at most {MAX_PARTICIPANTS} contacts")));
+        return Err(AppError::bad_input(
+            "contactIds",
+            format!("at most {MAX_PARTICIPANTS} contacts"),
+        ));
     }
     if input.occurred_at > now() + chrono::Duration::days(1) {
-        return Err(AppError::bad_input("occurredAt", "occurredAt must not be in the future"));
+        return Err(AppError::bad_input(
+            "occurredAt",
+            "occurredAt must not be in the future",
+        ));
     }
     let txn = db.begin().await?;
     policy::writable_customer(&txn, viewer, input.customer_id).await?;
@@ -95,7 +107,10 @@ pub async fn log(db: &DatabaseConnection, viewer: &Viewer, input: NewCommunicati
             .count(&txn)
             .await?;
         if found != contact_ids.len() as u64 {
-            return Err(AppError::bad_input("contactIds", "every contact must belong to the customer"));
+            return Err(AppError::bad_input(
+                "contactIds",
+                "every contact must belong to the customer",
+            ));
         }
     }
     let at = now();
@@ -116,7 +131,10 @@ pub async fn log(db: &DatabaseConnection, viewer: &Viewer, input: NewCommunicati
     .await?;
     if !contact_ids.is_empty() {
         communication_contact::Entity::insert_many(contact_ids.iter().map(|contact_id| {
-            communication_contact::ActiveModel { communication_id: Set(model.id), contact_id: Set(*contact_id) }
+            communication_contact::ActiveModel {
+                communication_id: Set(model.id),
+                contact_id: Set(*contact_id),
+            }
         }))
         .exec(&txn)
         .await?;
@@ -134,11 +152,18 @@ pub async fn log(db: &DatabaseConnection, viewer: &Viewer, input: NewCommunicati
     Ok(model)
 }
 
-pub async fn archive(db: &DatabaseConnection, viewer: &Viewer, id: i64) -> AppResult<communication::Model> {
+pub async fn archive(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    id: i64,
+) -> AppResult<communication::Model> {
     policy::ensure_can_write(viewer)?;
     let txn = db.begin().await?;
     let current = communication::Entity::find_by_id(id)
-        .filter(policy::visible_through(viewer, communication::Column::CustomerId))
+        .filter(policy::visible_through(
+            viewer,
+            communication::Column::CustomerId,
+        ))
         .one(&txn)
         .await?
         .ok_or(AppError::NotFound("communication"))?;

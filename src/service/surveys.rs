@@ -3,7 +3,8 @@
 use chrono::NaiveDate;
 use entity::{contact, survey_response};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Select, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Select, Set,
+    TransactionTrait,
 };
 use serde_json::json;
 
@@ -15,8 +16,10 @@ use crate::{
 };
 
 pub fn select(viewer: &Viewer, customer_id: Option<i64>) -> Select<survey_response::Entity> {
-    let mut query = survey_response::Entity::find()
-        .filter(policy::visible_through(viewer, survey_response::Column::CustomerId));
+    let mut query = survey_response::Entity::find().filter(policy::visible_through(
+        viewer,
+        survey_response::Column::CustomerId,
+    ));
     if let Some(customer) = customer_id {
         query = query.filter(survey_response::Column::CustomerId.eq(customer));
     }
@@ -46,7 +49,9 @@ pub async fn record(
             .filter(contact::Column::CustomerId.eq(input.customer_id))
             .one(&txn)
             .await?
-            .ok_or_else(|| AppError::bad_input("contactId", "the contact must belong to the customer"))?;
+            .ok_or_else(|| {
+                AppError::bad_input("contactId", "the contact must belong to the customer")
+            })?;
     }
     let at = now();
     let model = survey_response::ActiveModel {
@@ -61,7 +66,15 @@ pub async fn record(
     }
     .insert(&txn)
     .await?;
-    audit::record(&txn, viewer, "create", "survey_response", model.id, json!({"score": score})).await?;
+    audit::record(
+        &txn,
+        viewer,
+        "create",
+        "survey_response",
+        model.id,
+        json!({"score": score}),
+    )
+    .await?;
     txn.commit().await?;
     Ok(model)
 }

@@ -7,8 +7,8 @@ use entity::{
     ticket, ticket_event, user,
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Select, Set,
-    TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    Select, Set, TransactionTrait,
 };
 use serde_json::json;
 
@@ -20,8 +20,12 @@ use crate::{
 };
 
 /// Statuses in which a ticket still needs work.
-pub const OPEN_STATUSES: [TicketStatus; 4] =
-    [TicketStatus::Open, TicketStatus::InProgress, TicketStatus::WaitingOnCustomer, TicketStatus::Reopened];
+pub const OPEN_STATUSES: [TicketStatus; 4] = [
+    TicketStatus::Open,
+    TicketStatus::InProgress,
+    TicketStatus::WaitingOnCustomer,
+    TicketStatus::Reopened,
+];
 
 #[derive(Debug, Default, Clone)]
 pub struct TicketFilter {
@@ -37,7 +41,8 @@ pub struct TicketFilter {
 }
 
 pub fn select(viewer: &Viewer, filter: &TicketFilter) -> Select<ticket::Entity> {
-    let mut query = ticket::Entity::find().filter(policy::visible_through(viewer, ticket::Column::CustomerId));
+    let mut query =
+        ticket::Entity::find().filter(policy::visible_through(viewer, ticket::Column::CustomerId));
     if !filter.include_archived {
         query = query.filter(ticket::Column::ArchivedAt.is_null());
     }
@@ -76,7 +81,11 @@ pub fn sla_hours(priority: TicketPriority, tier: Option<PartnershipTier>) -> (i6
         TicketPriority::Medium => (8, 120),
         TicketPriority::Low => (24, 240),
     };
-    if tier == Some(PartnershipTier::Strategic) { (response / 2, resolution / 2) } else { (response, resolution) }
+    if tier == Some(PartnershipTier::Strategic) {
+        (response / 2, resolution / 2)
+    } else {
+        (response, resolution)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -99,13 +108,22 @@ pub struct TicketChanges {
     pub assignee_id: Option<Option<i64>>,
 }
 
-async fn check_contact(db: &impl ConnectionTrait, customer_id: i64, contact_id: i64) -> AppResult<()> {
+async fn check_contact(
+    db: &impl ConnectionTrait,
+    customer_id: i64,
+    contact_id: i64,
+) -> AppResult<()> {
     contact::Entity::find_by_id(contact_id)
         .filter(contact::Column::CustomerId.eq(customer_id))
         .one(db)
         .await?
         .map(|_| ())
-        .ok_or_else(|| AppError::bad_input("contactId", "the contact must belong to the ticket's customer"))
+        .ok_or_else(|| {
+            AppError::bad_input(
+                "contactId",
+                "the contact must belong to the ticket's customer",
+            )
+        })
 }
 
 async fn check_assignee(db: &impl ConnectionTrait, assignee_id: i64) -> AppResult<()> {
@@ -142,7 +160,11 @@ async fn add_event(
     .await?)
 }
 
-pub async fn create(db: &DatabaseConnection, viewer: &Viewer, input: NewTicket) -> AppResult<ticket::Model> {
+pub async fn create(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    input: NewTicket,
+) -> AppResult<ticket::Model> {
     let title = validate::required_text("title", &input.title, 200)?;
     let description = validate::required_text("description", &input.description, 20_000)?;
     let txn = db.begin().await?;
@@ -177,7 +199,15 @@ pub async fn create(db: &DatabaseConnection, viewer: &Viewer, input: NewTicket) 
     .insert(&txn)
     .await?;
     add_event(&txn, viewer, model.id, TicketEventKind::Created, None, None).await?;
-    audit::record(&txn, viewer, "create", "ticket", model.id, json!({"customerId": customer.id})).await?;
+    audit::record(
+        &txn,
+        viewer,
+        "create",
+        "ticket",
+        model.id,
+        json!({"customerId": customer.id}),
+    )
+    .await?;
     txn.commit().await?;
     Ok(model)
 }
@@ -201,14 +231,20 @@ pub async fn update(
     let txn = db.begin().await?;
     let current = writable(&txn, viewer, id).await?;
     validate::version("ticket", expected_version, current.version)?;
-    let mut row = ticket::ActiveModel { ..Default::default() };
+    let mut row = ticket::ActiveModel {
+        ..Default::default()
+    };
     let mut changed = Vec::new();
     if let Some(title) = changes.title {
         row.title = Set(validate::required_text("title", &title, 200)?);
         changed.push("title");
     }
     if let Some(description) = changes.description {
-        row.description = Set(validate::required_text("description", &description, 20_000)?);
+        row.description = Set(validate::required_text(
+            "description",
+            &description,
+            20_000,
+        )?);
         changed.push("description");
     }
     if let Some(category) = changes.category {
@@ -218,8 +254,19 @@ pub async fn update(
     if let Some(priority) = changes.priority.filter(|p| *p != current.priority) {
         row.priority = Set(priority);
         changed.push("priority");
-        let change = (current.priority.as_str().to_owned(), priority.as_str().to_owned());
-        add_event(&txn, viewer, id, TicketEventKind::PriorityChange, None, Some(change)).await?;
+        let change = (
+            current.priority.as_str().to_owned(),
+            priority.as_str().to_owned(),
+        );
+        add_event(
+            &txn,
+            viewer,
+            id,
+            TicketEventKind::PriorityChange,
+            None,
+            Some(change),
+        )
+        .await?;
     }
     if let Some(assignee) = changes.assignee_id.filter(|a| *a != current.assignee_id) {
         if let Some(user_id) = assignee {
@@ -229,9 +276,20 @@ pub async fn update(
         changed.push("assigneeId");
         let show = |v: Option<i64>| v.map_or_else(String::new, |v| v.to_string());
         let change = (show(current.assignee_id), show(assignee));
-        add_event(&txn, viewer, id, TicketEventKind::Assignment, None, Some(change)).await?;
+        add_event(
+            &txn,
+            viewer,
+            id,
+            TicketEventKind::Assignment,
+            None,
+            Some(change),
+        )
+        .await?;
     }
-    if changed.iter().any(|f| matches!(*f, "title" | "description" | "category")) {
+    if changed
+        .iter()
+        .any(|f| matches!(*f, "title" | "description" | "category"))
+    {
         add_event(&txn, viewer, id, TicketEventKind::Updated, None, None).await?;
     }
     row.version = Set(current.version + 1);
@@ -244,8 +302,19 @@ pub async fn update(
         "ticket",
     )
     .await?;
-    audit::record(&txn, viewer, "update", "ticket", id, json!({ "fields": changed })).await?;
-    let updated = ticket::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound("ticket"))?;
+    audit::record(
+        &txn,
+        viewer,
+        "update",
+        "ticket",
+        id,
+        json!({ "fields": changed }),
+    )
+    .await?;
+    let updated = ticket::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound("ticket"))?;
     txn.commit().await?;
     Ok(updated)
 }
@@ -278,8 +347,19 @@ pub async fn comment(
     )
     .await?;
     let event = add_event(&txn, viewer, id, TicketEventKind::Comment, Some(body), None).await?;
-    audit::record(&txn, viewer, "comment", "ticket", id, json!({"eventId": event.id})).await?;
-    let updated = ticket::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound("ticket"))?;
+    audit::record(
+        &txn,
+        viewer,
+        "comment",
+        "ticket",
+        id,
+        json!({"eventId": event.id}),
+    )
+    .await?;
+    let updated = ticket::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound("ticket"))?;
     txn.commit().await?;
     Ok((updated, event))
 }

@@ -33,13 +33,33 @@ async fn invalid_customer_input_is_rejected_and_nothing_is_written() {
     let app = TestApp::spawn().await;
     let cast = app.cast().await;
 
-    let empty = app.gql(&cast.rep_a, r#"mutation { createCustomer(input: {name: "   "}) { id } }"#, json!({})).await;
-    let long = app
-        .gql(&cast.rep_a, "mutation($n: String!) { createCustomer(input: {name: $n}) { id } }", json!({"n": "x".repeat(201)}))
+    let empty = app
+        .gql(
+            &cast.rep_a,
+            r#"mutation { createCustomer(input: {name: "   "}) { id } }"#,
+            json!({}),
+        )
         .await;
-    let bad_enum = app.gql(&cast.rep_a, r#"mutation { createCustomer(input: {name: "A", status: NOPE}) { id } }"#, json!({})).await;
+    let long = app
+        .gql(
+            &cast.rep_a,
+            "mutation($n: String!) { createCustomer(input: {name: $n}) { id } }",
+            json!({"n": "x".repeat(201)}),
+        )
+        .await;
+    let bad_enum = app
+        .gql(
+            &cast.rep_a,
+            r#"mutation { createCustomer(input: {name: "A", status: NOPE}) { id } }"#,
+            json!({}),
+        )
+        .await;
     let bad_owner = app
-        .gql(&cast.rep_a, r#"mutation { createCustomer(input: {name: "A", ownerId: "garbage"}) { id } }"#, json!({}))
+        .gql(
+            &cast.rep_a,
+            r#"mutation { createCustomer(input: {name: "A", ownerId: "garbage"}) { id } }"#,
+            json!({}),
+        )
         .await;
 
     assert_eq!(empty.code(), Some("BAD_USER_INPUT"));
@@ -57,7 +77,11 @@ async fn rep_cannot_assign_a_customer_to_another_rep() {
     let cast = app.cast().await;
 
     let reply = app
-        .gql(&cast.rep_a, "mutation($o: ID!) { createCustomer(input: {name: \"A\", ownerId: $o}) { id } }", json!({"o": cast.rep_b.gid}))
+        .gql(
+            &cast.rep_a,
+            "mutation($o: ID!) { createCustomer(input: {name: \"A\", ownerId: $o}) { id } }",
+            json!({"o": cast.rep_b.gid}),
+        )
         .await;
 
     assert_eq!(reply.code(), Some("FORBIDDEN"));
@@ -81,7 +105,13 @@ async fn update_with_a_stale_version_is_a_conflict() {
     assert_eq!(first.ok()["updateCustomer"]["version"], 2);
     assert_eq!(stale.code(), Some("CONFLICT"));
     assert_eq!(stale.body["errors"][0]["extensions"]["currentVersion"], 2);
-    let read = app.gql(&cast.rep_a, "query($id: ID!) { customer(id: $id) { name } }", json!({"id": id})).await;
+    let read = app
+        .gql(
+            &cast.rep_a,
+            "query($id: ID!) { customer(id: $id) { name } }",
+            json!({"id": id}),
+        )
+        .await;
     assert_eq!(read.ok()["customer"]["name"], "Acme 2");
 }
 
@@ -96,15 +126,26 @@ async fn customers_paginate_forwards_and_backwards_with_cursors() {
         customers(first: $first, after: $after, last: $last, before: $before) {
             totalCount edges { cursor node { name } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }";
     let names = |v: &serde_json::Value| -> Vec<String> {
-        v["customers"]["edges"].as_array().unwrap().iter().map(|e| e["node"]["name"].as_str().unwrap().to_owned()).collect()
+        v["customers"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["node"]["name"].as_str().unwrap().to_owned())
+            .collect()
     };
 
     let first = app.gql(&cast.rep_a, page, json!({"first": 2})).await;
     let end = first.ok()["customers"]["pageInfo"]["endCursor"].clone();
-    let second = app.gql(&cast.rep_a, page, json!({"first": 2, "after": end})).await;
+    let second = app
+        .gql(&cast.rep_a, page, json!({"first": 2, "after": end}))
+        .await;
     let end2 = second.ok()["customers"]["pageInfo"]["endCursor"].clone();
-    let third = app.gql(&cast.rep_a, page, json!({"first": 2, "after": end2})).await;
-    let back = app.gql(&cast.rep_a, page, json!({"last": 2, "before": end2})).await;
+    let third = app
+        .gql(&cast.rep_a, page, json!({"first": 2, "after": end2}))
+        .await;
+    let back = app
+        .gql(&cast.rep_a, page, json!({"last": 2, "before": end2}))
+        .await;
 
     assert_eq!(names(first.ok()), ["Alpha", "Bravo"]);
     assert_eq!(first.ok()["customers"]["totalCount"], 5);
@@ -121,9 +162,27 @@ async fn page_size_above_the_cap_is_rejected() {
     let app = TestApp::spawn().await;
     let cast = app.cast().await;
 
-    let too_big = app.gql(&cast.rep_a, "{ customers(first: 101) { totalCount } }", json!({})).await;
-    let both = app.gql(&cast.rep_a, "{ customers(first: 1, last: 1) { totalCount } }", json!({})).await;
-    let bad_cursor = app.gql(&cast.rep_a, "{ customers(after: \"nope\") { totalCount } }", json!({})).await;
+    let too_big = app
+        .gql(
+            &cast.rep_a,
+            "{ customers(first: 101) { totalCount } }",
+            json!({}),
+        )
+        .await;
+    let both = app
+        .gql(
+            &cast.rep_a,
+            "{ customers(first: 1, last: 1) { totalCount } }",
+            json!({}),
+        )
+        .await;
+    let bad_cursor = app
+        .gql(
+            &cast.rep_a,
+            "{ customers(after: \"nope\") { totalCount } }",
+            json!({}),
+        )
+        .await;
 
     assert_eq!(too_big.code(), Some("BAD_USER_INPUT"));
     assert_eq!(too_big.body["errors"][0]["extensions"]["field"], "first");
@@ -138,10 +197,26 @@ async fn customers_filter_and_sort() {
     let north = app
         .gql(&cast.rep_a, r#"mutation { createCustomer(input: {name: "Nordic Foods", region: "North", status: ACTIVE}) { id } }"#, json!({}))
         .await;
-    app.gql(&cast.rep_a, r#"mutation { createCustomer(input: {name: "Southern Tools", region: "South"}) { id } }"#, json!({})).await;
-    app.gql(&cast.rep_a, r#"mutation { createCustomer(input: {name: "nordic wood", region: "South"}) { id } }"#, json!({})).await;
+    app.gql(
+        &cast.rep_a,
+        r#"mutation { createCustomer(input: {name: "Southern Tools", region: "South"}) { id } }"#,
+        json!({}),
+    )
+    .await;
+    app.gql(
+        &cast.rep_a,
+        r#"mutation { createCustomer(input: {name: "nordic wood", region: "South"}) { id } }"#,
+        json!({}),
+    )
+    .await;
     let archived = app.customer(&cast.rep_a, "Nordic Archive").await;
-    app.gql(&cast.rep_a, "mutation($id: ID!) { archiveCustomer(id: $id) { archivedAt } }", json!({"id": archived})).await.ok();
+    app.gql(
+        &cast.rep_a,
+        "mutation($id: ID!) { archiveCustomer(id: $id) { archivedAt } }",
+        json!({"id": archived}),
+    )
+    .await
+    .ok();
     north.ok();
 
     let list = |filter: serde_json::Value, order: serde_json::Value| {
@@ -151,16 +226,52 @@ async fn customers_filter_and_sort() {
             let reply = app
                 .gql(&rep, "query($f: CustomerFilterInput, $o: CustomerOrder) { customers(filter: $f, orderBy: $o) { edges { node { name } } } }", json!({"f": filter, "o": order}))
                 .await;
-            reply.ok()["customers"]["edges"].as_array().unwrap().iter().map(|e| e["node"]["name"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+            reply.ok()["customers"]["edges"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["node"]["name"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
         }
     };
 
-    assert_eq!(list(json!({"search": "NORDIC"}), json!(null)).await, ["Nordic Foods", "nordic wood"]);
-    assert_eq!(list(json!({"region": "South"}), json!({"field": "NAME", "direction": "DESC"})).await, ["Southern Tools", "nordic wood"]);
-    assert_eq!(list(json!({"statuses": ["ACTIVE"]}), json!(null)).await, ["Nordic Foods"]);
-    assert_eq!(list(json!({"search": "archive", "includeArchived": true}), json!(null)).await, ["Nordic Archive"]);
-    assert_eq!(list(json!({"teamId": crate::helpers::gid("Team", cast.team_b)}), json!(null)).await, Vec::<String>::new());
-    assert_eq!(list(json!({"search": "100%"}), json!(null)).await, Vec::<String>::new(), "wildcards are escaped");
+    assert_eq!(
+        list(json!({"search": "NORDIC"}), json!(null)).await,
+        ["Nordic Foods", "nordic wood"]
+    );
+    assert_eq!(
+        list(
+            json!({"region": "South"}),
+            json!({"field": "NAME", "direction": "DESC"})
+        )
+        .await,
+        ["Southern Tools", "nordic wood"]
+    );
+    assert_eq!(
+        list(json!({"statuses": ["ACTIVE"]}), json!(null)).await,
+        ["Nordic Foods"]
+    );
+    assert_eq!(
+        list(
+            json!({"search": "archive", "includeArchived": true}),
+            json!(null)
+        )
+        .await,
+        ["Nordic Archive"]
+    );
+    assert_eq!(
+        list(
+            json!({"teamId": crate::helpers::gid("Team", cast.team_b)}),
+            json!(null)
+        )
+        .await,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        list(json!({"search": "100%"}), json!(null)).await,
+        Vec::<String>::new(),
+        "wildcards are escaped"
+    );
 }
 
 #[tokio::test]
@@ -180,7 +291,13 @@ async fn losing_and_winning_back_a_customer_records_churn_events() {
     let changed = app
         .gql(&cast.rep_a, "mutation($id: ID!) { markCustomerLost(id: $id, reason: CHANGED_BUSINESS) { churnEvent { controllable } } }", json!({"id": uncontrollable}))
         .await;
-    let events = app.gql(&cast.rep_a, "{ churnEvents(filter: {kind: LOST, controllable: true}) { totalCount } }", json!({})).await;
+    let events = app
+        .gql(
+            &cast.rep_a,
+            "{ churnEvents(filter: {kind: LOST, controllable: true}) { totalCount } }",
+            json!({}),
+        )
+        .await;
 
     let payload = &lost.ok()["markCustomerLost"];
     assert_eq!(payload["customer"]["status"], "LOST");
@@ -188,9 +305,18 @@ async fn losing_and_winning_back_a_customer_records_churn_events() {
     assert_eq!(payload["churnEvent"]["controllable"], true);
     assert_eq!(payload["churnEvent"]["competitor"], "Rival");
     assert_eq!(again.code(), Some("CONFLICT"));
-    assert_eq!(back.ok()["markCustomerWonBack"]["customer"]["status"], "WON_BACK");
-    assert_eq!(back.ok()["markCustomerWonBack"]["churnEvent"]["kind"], "WON_BACK");
-    assert_eq!(changed.ok()["markCustomerLost"]["churnEvent"]["controllable"], false);
+    assert_eq!(
+        back.ok()["markCustomerWonBack"]["customer"]["status"],
+        "WON_BACK"
+    );
+    assert_eq!(
+        back.ok()["markCustomerWonBack"]["churnEvent"]["kind"],
+        "WON_BACK"
+    );
+    assert_eq!(
+        changed.ok()["markCustomerLost"]["churnEvent"]["controllable"],
+        false
+    );
     assert_eq!(events.ok()["churnEvents"]["totalCount"], 1);
     assert_eq!(app.count("churn_event").await, 3);
 }
@@ -201,7 +327,13 @@ async fn status_lost_cannot_be_set_without_a_churn_event() {
     let cast = app.cast().await;
     let id = app.customer(&cast.rep_a, "Acme").await;
 
-    let reply = app.gql(&cast.rep_a, "mutation($id: ID!) { updateCustomer(id: $id, input: {status: LOST}) { status } }", json!({"id": id})).await;
+    let reply = app
+        .gql(
+            &cast.rep_a,
+            "mutation($id: ID!) { updateCustomer(id: $id, input: {status: LOST}) { status } }",
+            json!({"id": id}),
+        )
+        .await;
 
     assert_eq!(reply.code(), Some("BAD_USER_INPUT"));
     assert_eq!(app.count("churn_event").await, 0);

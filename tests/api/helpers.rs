@@ -48,7 +48,11 @@ impl Reply {
 
     /// The data, failing the test when the response carries errors.
     pub fn ok(&self) -> &Value {
-        assert!(self.body.get("errors").is_none(), "unexpected errors: {}", self.body);
+        assert!(
+            self.body.get("errors").is_none(),
+            "unexpected errors: {}",
+            self.body
+        );
         &self.body["data"]
     }
 }
@@ -59,7 +63,8 @@ impl TestApp {
         let (mut db, sqlite_file) = match std::env::var("TEST_DATABASE_URL") {
             Ok(url) if !url.is_empty() => (postgres_schema(&url).await, None),
             _ => {
-                let path = std::env::temp_dir().join(format!("rapport-test-{}.db", uuid::Uuid::new_v4()));
+                let path =
+                    std::env::temp_dir().join(format!("rapport-test-{}.db", uuid::Uuid::new_v4()));
                 let url = format!("sqlite://{}?mode=rwc", path.display());
                 (db::connect(&url, 5).await.expect("sqlite"), Some(path))
             }
@@ -71,7 +76,13 @@ impl TestApp {
         });
         let config = Config::for_database("test");
         let state = AppState::new(db.clone(), config);
-        Self { router: router(state.clone()), db, state, statements, sqlite_file }
+        Self {
+            router: router(state.clone()),
+            db,
+            state,
+            statements,
+            sqlite_file,
+        }
     }
 
     pub fn reset_statements(&self) {
@@ -91,19 +102,31 @@ impl TestApp {
         let response = self.router.clone().oneshot(request).await.expect("router");
         let status = response.status();
         let headers = response.headers().clone();
-        let bytes = response.into_body().collect().await.expect("body").to_bytes();
-        let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
-        Reply { status, headers, body }
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        let body = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+        Reply {
+            status,
+            headers,
+            body,
+        }
     }
 
     /// POSTs a GraphQL request with an optional bearer token.
     pub async fn gql_as(&self, token: Option<&str>, query: &str, variables: Value) -> Reply {
-        let mut request = Request::post("/graphql").header(header::CONTENT_TYPE, "application/json");
+        let mut request =
+            Request::post("/graphql").header(header::CONTENT_TYPE, "application/json");
         if let Some(token) = token {
             request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
         }
         let body = json!({ "query": query, "variables": variables }).to_string();
-        self.send(request.body(Body::from(body)).expect("request")).await
+        self.send(request.body(Body::from(body)).expect("request"))
+            .await
     }
 
     /// POSTs a GraphQL request as the given user.
@@ -116,7 +139,10 @@ impl TestApp {
         let backend = self.db.get_database_backend();
         let row = self
             .db
-            .query_one_raw(sea_orm::Statement::from_string(backend, format!("SELECT COUNT(*) AS n FROM {table}")))
+            .query_one_raw(sea_orm::Statement::from_string(
+                backend,
+                format!("SELECT COUNT(*) AS n FROM {table}"),
+            ))
             .await
             .expect("count")
             .expect("row");
@@ -139,10 +165,16 @@ impl Drop for TestApp {
 async fn postgres_schema(url: &str) -> DatabaseConnection {
     let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
     let admin = Database::connect(url).await.expect("postgres");
-    admin.execute_unprepared(&format!("CREATE SCHEMA {schema}")).await.expect("create schema");
+    admin
+        .execute_unprepared(&format!("CREATE SCHEMA {schema}"))
+        .await
+        .expect("create schema");
     admin.close().await.ok();
     let mut options = ConnectOptions::new(url.to_owned());
-    options.max_connections(5).sqlx_logging(false).set_schema_search_path(schema);
+    options
+        .max_connections(5)
+        .sqlx_logging(false)
+        .set_schema_search_path(schema);
     Database::connect(options).await.expect("postgres schema")
 }
 
@@ -173,7 +205,13 @@ pub fn gid(kind: &str, id: i64) -> String {
 }
 
 impl TestApp {
-    pub async fn person(&self, email: &str, role: Role, team: Option<i64>, scopes: &[&str]) -> Person {
+    pub async fn person(
+        &self,
+        email: &str,
+        role: Role,
+        team: Option<i64>,
+        scopes: &[&str],
+    ) -> Person {
         let user = insert_user(
             &self.db,
             NewUser {
@@ -186,7 +224,11 @@ impl TestApp {
         )
         .await
         .expect("user");
-        Person { id: user.id, gid: gid("User", user.id), token: self.token(user.id) }
+        Person {
+            id: user.id,
+            gid: gid("User", user.id),
+            token: self.token(user.id),
+        }
     }
 
     pub async fn cast(&self) -> Cast {
@@ -194,15 +236,32 @@ impl TestApp {
         let team_b = insert_team(&self.db, "Team B").await.expect("team").id;
         Cast {
             admin: self.person("admin@t.example", Role::Admin, None, &[]).await,
-            leader: self.person("leader@t.example", Role::Leader, None, &[]).await,
-            lead_a: self.person("lead.a@t.example", Role::TeamLead, Some(team_a), &[]).await,
-            rep_a: self.person("rep.a@t.example", Role::Rep, Some(team_a), &[]).await,
-            rep_a2: self.person("rep.a2@t.example", Role::Rep, Some(team_a), &[]).await,
-            rep_b: self.person("rep.b@t.example", Role::Rep, Some(team_b), &[]).await,
-            integration: self
-                .person("erp@t.example", Role::Integration, None, &["customers:read", "graph:read", "revenue:write"])
+            leader: self
+                .person("leader@t.example", Role::Leader, None, &[])
                 .await,
-            integration_unscoped: self.person("bare@t.example", Role::Integration, None, &[]).await,
+            lead_a: self
+                .person("lead.a@t.example", Role::TeamLead, Some(team_a), &[])
+                .await,
+            rep_a: self
+                .person("rep.a@t.example", Role::Rep, Some(team_a), &[])
+                .await,
+            rep_a2: self
+                .person("rep.a2@t.example", Role::Rep, Some(team_a), &[])
+                .await,
+            rep_b: self
+                .person("rep.b@t.example", Role::Rep, Some(team_b), &[])
+                .await,
+            integration: self
+                .person(
+                    "erp@t.example",
+                    Role::Integration,
+                    None,
+                    &["customers:read", "graph:read", "revenue:write"],
+                )
+                .await,
+            integration_unscoped: self
+                .person("bare@t.example", Role::Integration, None, &[])
+                .await,
             team_b,
         }
     }
@@ -212,7 +271,10 @@ impl TestApp {
         let reply = self
             .gql(owner, "mutation($name: String!) { createCustomer(input: {name: $name, status: ACTIVE}) { id } }", json!({ "name": name }))
             .await;
-        reply.ok()["createCustomer"]["id"].as_str().expect("id").to_owned()
+        reply.ok()["createCustomer"]["id"]
+            .as_str()
+            .expect("id")
+            .to_owned()
     }
 
     pub async fn contact(&self, owner: &Person, customer: &str, name: &str, level: &str) -> String {
@@ -223,6 +285,9 @@ impl TestApp {
                 json!({ "c": customer, "name": name, "level": level }),
             )
             .await;
-        reply.ok()["createContact"]["id"].as_str().expect("id").to_owned()
+        reply.ok()["createContact"]["id"]
+            .as_str()
+            .expect("id")
+            .to_owned()
     }
 }

@@ -28,13 +28,22 @@ async fn tier_changes_are_kept_in_history_and_mirrored_on_the_customer() {
     let tiered = app.gql(&cast.rep_a, "{ customers(filter: {tiers: [STRATEGIC]}) { edges { node { tier partnership { tier } } } } }", json!({})).await;
 
     assert_eq!(first.ok()["setPartnership"]["discountPercent"], 7.5);
-    assert_eq!(upgraded.ok()["setPartnership"]["lockIns"], json!(["EQUITY", "SHARED_SYSTEMS"]));
+    assert_eq!(
+        upgraded.ok()["setPartnership"]["lockIns"],
+        json!(["EQUITY", "SHARED_SYSTEMS"])
+    );
     assert_eq!(upgraded.ok()["setPartnership"]["version"], 2);
     assert_eq!(bad_lock_in.code(), Some("BAD_USER_INPUT"));
     assert_eq!(bad_discount.code(), Some("BAD_USER_INPUT"));
     assert_eq!(history.ok()["partnershipChanges"]["totalCount"], 2);
-    assert_eq!(history.ok()["partnershipChanges"]["edges"][0]["node"], json!({"fromTier": "PRICE", "toTier": "STRATEGIC", "reason": "joint development"}));
-    assert_eq!(tiered.ok()["customers"]["edges"][0]["node"], json!({"tier": "STRATEGIC", "partnership": {"tier": "STRATEGIC"}}));
+    assert_eq!(
+        history.ok()["partnershipChanges"]["edges"][0]["node"],
+        json!({"fromTier": "PRICE", "toTier": "STRATEGIC", "reason": "joint development"})
+    );
+    assert_eq!(
+        tiered.ok()["customers"]["edges"][0]["node"],
+        json!({"tier": "STRATEGIC", "partnership": {"tier": "STRATEGIC"}})
+    );
 }
 
 #[tokio::test]
@@ -63,7 +72,12 @@ async fn supply_priorities_are_one_per_customer_and_product_line() {
 
     assert_eq!(replaced.ok()["setSupplyPriority"]["version"], 2);
     assert_eq!(app.count("supply_priority").await, 2);
-    let order: Vec<&str> = ranked.ok()["supplyPriorities"]["edges"].as_array().unwrap().iter().map(|e| e["node"]["customerId"].as_str().unwrap()).collect();
+    let order: Vec<&str> = ranked.ok()["supplyPriorities"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["customerId"].as_str().unwrap())
+        .collect();
     assert_eq!(order, [first.as_str(), second.as_str()]);
     assert_eq!(bad.code(), Some("BAD_USER_INPUT"));
 }

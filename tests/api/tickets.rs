@@ -9,7 +9,9 @@ async fn a_ticket_gets_sla_deadlines_and_a_history() {
     let app = TestApp::spawn().await;
     let cast = app.cast().await;
     let customer = app.customer(&cast.rep_a, "Acme").await;
-    let contact = app.contact(&cast.rep_a, &customer, "Reporter", "PURCHASING").await;
+    let contact = app
+        .contact(&cast.rep_a, &customer, "Reporter", "PURCHASING")
+        .await;
 
     let created = app
         .gql(&cast.rep_a, r#"mutation($c: ID!, $p: ID!) { createTicket(input: {customerId: $c, contactId: $p, title: "Late delivery", description: "Three pallets missing", category: DELIVERY, priority: URGENT}) {
@@ -28,9 +30,16 @@ async fn a_ticket_gets_sla_deadlines_and_a_history() {
 
     assert_eq!(ticket["status"], "OPEN");
     assert_eq!(ticket["contact"]["name"], "Reporter");
-    let opened = chrono::DateTime::parse_from_rfc3339(ticket["createdAt"].as_str().unwrap()).unwrap();
-    let response_due = chrono::DateTime::parse_from_rfc3339(ticket["firstResponseDueAt"].as_str().unwrap()).unwrap();
-    assert_eq!((response_due - opened).num_hours(), 2, "URGENT: first response within 2 hours");
+    let opened =
+        chrono::DateTime::parse_from_rfc3339(ticket["createdAt"].as_str().unwrap()).unwrap();
+    let response_due =
+        chrono::DateTime::parse_from_rfc3339(ticket["firstResponseDueAt"].as_str().unwrap())
+            .unwrap();
+    assert_eq!(
+        (response_due - opened).num_hours(),
+        2,
+        "URGENT: first response within 2 hours"
+    );
     assert_eq!(updated.ok()["updateTicket"]["priority"], "HIGH");
     assert_eq!(updated.ok()["updateTicket"]["version"], 2);
     let comment = &commented.ok()["commentOnTicket"];
@@ -39,9 +48,20 @@ async fn a_ticket_gets_sla_deadlines_and_a_history() {
     assert_eq!(comment["event"]["kind"], "COMMENT");
     assert_eq!(comment["event"]["actor"]["id"], cast.rep_a.gid.as_str());
     assert_eq!(stale.code(), Some("CONFLICT"));
-    let kinds: Vec<&str> = history.ok()["node"]["events"]["edges"].as_array().unwrap().iter().map(|e| e["node"]["kind"].as_str().unwrap()).collect();
-    assert_eq!(kinds, ["CREATED", "PRIORITY_CHANGE", "ASSIGNMENT", "COMMENT"]);
-    assert_eq!(history.ok()["node"]["events"]["edges"][1]["node"]["fromValue"], "URGENT");
+    let kinds: Vec<&str> = history.ok()["node"]["events"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["CREATED", "PRIORITY_CHANGE", "ASSIGNMENT", "COMMENT"]
+    );
+    assert_eq!(
+        history.ok()["node"]["events"]["edges"][1]["node"]["fromValue"],
+        "URGENT"
+    );
 }
 
 #[tokio::test]
@@ -58,15 +78,40 @@ async fn tickets_are_filtered_by_status_category_and_customer() {
     let count = |filter: serde_json::Value| {
         let app = &app;
         let rep = cast.rep_a.clone();
-        async move { app.gql(&rep, "query($f: TicketFilterInput) { tickets(filter: $f) { totalCount } }", json!({"f": filter})).await.ok()["tickets"]["totalCount"].as_u64().unwrap() }
+        async move {
+            app.gql(
+                &rep,
+                "query($f: TicketFilterInput) { tickets(filter: $f) { totalCount } }",
+                json!({"f": filter}),
+            )
+            .await
+            .ok()["tickets"]["totalCount"]
+                .as_u64()
+                .unwrap()
+        }
     };
 
     assert_eq!(count(json!({"categories": ["QUALITY"]})).await, 2);
     assert_eq!(count(json!({"customerId": acme})).await, 2);
-    assert_eq!(count(json!({"openOnly": true, "statuses": ["OPEN"]})).await, 3);
+    assert_eq!(
+        count(json!({"openOnly": true, "statuses": ["OPEN"]})).await,
+        3
+    );
     assert_eq!(count(json!({"statuses": ["CLOSED"]})).await, 0);
-    let nested = app.gql(&cast.rep_a, "query($c: ID!) { customer(id: $c) { openTickets { category } } }", json!({"c": acme})).await;
-    assert_eq!(nested.ok()["customer"]["openTickets"].as_array().unwrap().len(), 2);
+    let nested = app
+        .gql(
+            &cast.rep_a,
+            "query($c: ID!) { customer(id: $c) { openTickets { category } } }",
+            json!({"c": acme}),
+        )
+        .await;
+    assert_eq!(
+        nested.ok()["customer"]["openTickets"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
 }
 
 #[tokio::test]
@@ -82,6 +127,11 @@ async fn strategic_accounts_get_tighter_slas() {
 
     let t = &reply.ok()["createTicket"];
     let opened = chrono::DateTime::parse_from_rfc3339(t["createdAt"].as_str().unwrap()).unwrap();
-    let due = chrono::DateTime::parse_from_rfc3339(t["firstResponseDueAt"].as_str().unwrap()).unwrap();
-    assert_eq!((due - opened).num_hours(), 2, "HIGH is 4 hours, halved for STRATEGIC");
+    let due =
+        chrono::DateTime::parse_from_rfc3339(t["firstResponseDueAt"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        (due - opened).num_hours(),
+        2,
+        "HIGH is 4 hours, halved for STRATEGIC"
+    );
 }
