@@ -125,7 +125,7 @@ fn plan(rng: &mut Rng) -> Vec<Plan> {
         if lost == LOST {
             break;
         }
-        if rng.chance(if i < 60 { 70 } else { 35 }) {
+        if rng.chance(if i < 50 { 85 } else { 25 }) {
             plans[i].lost_in_month = Some(6 + rng.below(28) as u32);
             lost += 1;
         }
@@ -136,7 +136,7 @@ fn plan(rng: &mut Rng) -> Vec<Plan> {
         plans.push(Plan {
             name: format!("{} {} New {}", PREFIX[n % 12], SUFFIX[n % 8], n + 1),
             since: nth_month(joined),
-            monthly_cents: average / 4 + rng.below(50_000) as i64,
+            monthly_cents: average / 5 + rng.below(50_000) as i64,
             lost_in_month: None,
             new_in_month: Some(joined),
         });

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Context, ID, InputObject, Object, Result};
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result};
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::communication;
 
@@ -10,14 +10,16 @@ use crate::{
     graphql::{
         contacts::Contact,
         context::request,
-        customers::Customer,
+        customers::{Customer, patch},
         enums::{Channel, Direction, OrderDirection, to_domain},
         ids,
         loaders::{Siblings, attach, load, load_list, wrap_page},
         pagination::{Conn, PageArgs, Sort, connection},
         users::User,
     },
-    service::communications::{self as service, CommunicationFilter, NewCommunication},
+    service::communications::{
+        self as service, CommunicationChanges, CommunicationFilter, NewCommunication,
+    },
 };
 
 /// A touchpoint with a customer.
@@ -226,6 +228,27 @@ pub struct LogCommunicationInput {
     pub contact_ids: Vec<ID>,
 }
 
+/// Corrections to a logged touchpoint; omitted fields stay.
+#[derive(InputObject, Default)]
+pub struct UpdateCommunicationInput {
+    /// How it happened.
+    pub channel: Option<Channel>,
+    /// When (not in the future).
+    pub occurred_at: Option<DateTime<Utc>>,
+    /// What was said or agreed.
+    pub summary: Option<String>,
+    /// When to follow up; `null` clears.
+    pub follow_up_on: MaybeUndefined<NaiveDate>,
+    /// Replaces the participants.
+    pub contact_ids: Option<Vec<ID>>,
+}
+
+fn contact_ids(ids: &[ID]) -> Result<Vec<i64>, crate::error::AppError> {
+    ids.iter()
+        .map(|id| ids::decode("Contact", "contactIds", id))
+        .collect()
+}
+
 #[derive(Default)]
 pub struct CommunicationMutation;
 
@@ -254,6 +277,27 @@ impl CommunicationMutation {
         };
         Ok(Communication::one(
             service::log(&rc.db, &rc.viewer, new).await?,
+        ))
+    }
+
+    /// Corrects a logged touchpoint.
+    async fn update_communication(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UpdateCommunicationInput,
+    ) -> Result<Communication> {
+        let rc = request(ctx)?;
+        let id = ids::decode("Communication", "id", &id)?;
+        let changes = CommunicationChanges {
+            channel: input.channel.map(Into::into),
+            occurred_at: input.occurred_at,
+            summary: input.summary,
+            follow_up_on: patch(input.follow_up_on, |v| v),
+            contact_ids: input.contact_ids.as_deref().map(contact_ids).transpose()?,
+        };
+        Ok(Communication::one(
+            service::update(&rc.db, &rc.viewer, id, changes).await?,
         ))
     }
 

@@ -76,14 +76,22 @@ pub struct NewCommunication {
     pub contact_ids: Vec<i64>,
 }
 
-/// Logs a touchpoint and its participants in one transaction.
-pub async fn log(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    input: NewCommunication,
-) -> AppResult<communication::Model> {
-    let summary = validate::required_text("summary", &input.summary, 10_000)?;
-    let mut contact_ids = input.contact_ids.clone();
+/// Changes to a logged touchpoint; `contact_ids` replaces the participants.
+#[derive(Debug, Clone, Default)]
+pub struct CommunicationChanges {
+    pub channel: Option<Channel>,
+    pub occurred_at: Option<DateTime<Utc>>,
+    pub summary: Option<String>,
+    pub follow_up_on: Option<Option<NaiveDate>>,
+    pub contact_ids: Option<Vec<i64>>,
+}
+
+/// Deduplicates participants and checks they all belong to the customer.
+async fn participants(
+    txn: &impl sea_orm::ConnectionTrait,
+    customer_id: i64,
+    mut contact_ids: Vec<i64>,
+) -> AppResult<Vec<i64>> {
     contact_ids.sort_unstable();
     contact_ids.dedup();
     if contact_ids.len() > MAX_PARTICIPANTS {
@@ -92,19 +100,11 @@ pub async fn log(
             format!("at most {MAX_PARTICIPANTS} contacts"),
         ));
     }
-    if input.occurred_at > now() + chrono::Duration::days(1) {
-        return Err(AppError::bad_input(
-            "occurredAt",
-            "occurredAt must not be in the future",
-        ));
-    }
-    let txn = db.begin().await?;
-    policy::writable_customer(&txn, viewer, input.customer_id).await?;
     if !contact_ids.is_empty() {
         let found = contact::Entity::find()
             .filter(contact::Column::Id.is_in(contact_ids.iter().copied()))
-            .filter(contact::Column::CustomerId.eq(input.customer_id))
-            .count(&txn)
+            .filter(contact::Column::CustomerId.eq(customer_id))
+            .count(txn)
             .await?;
         if found != contact_ids.len() as u64 {
             return Err(AppError::bad_input(
@@ -113,6 +113,48 @@ pub async fn log(
             ));
         }
     }
+    Ok(contact_ids)
+}
+
+async fn link_participants(
+    txn: &impl sea_orm::ConnectionTrait,
+    communication_id: i64,
+    contact_ids: &[i64],
+) -> AppResult<()> {
+    if !contact_ids.is_empty() {
+        communication_contact::Entity::insert_many(contact_ids.iter().map(|contact_id| {
+            communication_contact::ActiveModel {
+                communication_id: Set(communication_id),
+                contact_id: Set(*contact_id),
+            }
+        }))
+        .exec(txn)
+        .await?;
+    }
+    Ok(())
+}
+
+fn not_in_future(at: DateTime<Utc>) -> AppResult<()> {
+    if at > now() + chrono::Duration::days(1) {
+        return Err(AppError::bad_input(
+            "occurredAt",
+            "occurredAt must not be in the future",
+        ));
+    }
+    Ok(())
+}
+
+/// Logs a touchpoint and its participants in one transaction.
+pub async fn log(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    input: NewCommunication,
+) -> AppResult<communication::Model> {
+    let summary = validate::required_text("summary", &input.summary, 10_000)?;
+    not_in_future(input.occurred_at)?;
+    let txn = db.begin().await?;
+    policy::writable_customer(&txn, viewer, input.customer_id).await?;
+    let contact_ids = participants(&txn, input.customer_id, input.contact_ids).await?;
     let at = now();
     let model = communication::ActiveModel {
         customer_id: Set(input.customer_id),
@@ -152,21 +194,82 @@ pub async fn log(
     Ok(model)
 }
 
+async fn writable(
+    txn: &impl sea_orm::ConnectionTrait,
+    viewer: &Viewer,
+    id: i64,
+) -> AppResult<communication::Model> {
+    policy::ensure_can_write(viewer)?;
+    communication::Entity::find_by_id(id)
+        .filter(policy::visible_through(
+            viewer,
+            communication::Column::CustomerId,
+        ))
+        .one(txn)
+        .await?
+        .ok_or(AppError::NotFound("communication"))
+}
+
+/// Corrects a logged touchpoint; new participants replace the old ones.
+pub async fn update(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    id: i64,
+    changes: CommunicationChanges,
+) -> AppResult<communication::Model> {
+    let txn = db.begin().await?;
+    let current = writable(&txn, viewer, id).await?;
+    let customer_id = current.customer_id;
+    let mut row: communication::ActiveModel = current.into();
+    let mut changed = Vec::new();
+    if let Some(channel) = changes.channel {
+        row.channel = Set(channel);
+        changed.push("channel");
+    }
+    if let Some(at) = changes.occurred_at {
+        not_in_future(at)?;
+        row.occurred_at = Set(at);
+        changed.push("occurredAt");
+    }
+    if let Some(summary) = changes.summary {
+        row.summary = Set(validate::required_text("summary", &summary, 10_000)?);
+        changed.push("summary");
+    }
+    if let Some(follow_up) = changes.follow_up_on {
+        row.follow_up_on = Set(follow_up);
+        changed.push("followUpOn");
+    }
+    if let Some(contact_ids) = changes.contact_ids {
+        let contact_ids = participants(&txn, customer_id, contact_ids).await?;
+        communication_contact::Entity::delete_many()
+            .filter(communication_contact::Column::CommunicationId.eq(id))
+            .exec(&txn)
+            .await?;
+        link_participants(&txn, id, &contact_ids).await?;
+        changed.push("contactIds");
+    }
+    row.updated_at = Set(now());
+    let updated = row.update(&txn).await?;
+    audit::record(
+        &txn,
+        viewer,
+        "update",
+        "communication",
+        id,
+        json!({ "fields": changed }),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
 pub async fn archive(
     db: &DatabaseConnection,
     viewer: &Viewer,
     id: i64,
 ) -> AppResult<communication::Model> {
-    policy::ensure_can_write(viewer)?;
     let txn = db.begin().await?;
-    let current = communication::Entity::find_by_id(id)
-        .filter(policy::visible_through(
-            viewer,
-            communication::Column::CustomerId,
-        ))
-        .one(&txn)
-        .await?
-        .ok_or(AppError::NotFound("communication"))?;
+    let current = writable(&txn, viewer, id).await?;
     if current.archived_at.is_some() {
         return Ok(current);
     }

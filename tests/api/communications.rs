@@ -93,3 +93,38 @@ async fn a_participant_from_another_customer_is_refused_and_nothing_is_written()
     assert_eq!(app.count("communication").await, 0);
     assert_eq!(app.count("communication_contact").await, 0);
 }
+
+#[tokio::test]
+async fn a_logged_communication_can_be_corrected() {
+    let app = TestApp::spawn().await;
+    let cast = app.cast().await;
+    let customer = app.customer(&cast.rep_a, "Acme").await;
+    let first = app
+        .contact(&cast.rep_a, &customer, "First", "EXECUTIVE")
+        .await;
+    let second = app
+        .contact(&cast.rep_a, &customer, "Second", "TECHNICAL")
+        .await;
+    let logged = app
+        .gql(&cast.rep_a, r#"mutation($c: ID!, $p: ID!) { logCommunication(input: {customerId: $c, channel: CALL, summary: "Typo", followUpOn: "2030-01-01", contactIds: [$p]}) { id } }"#, json!({"c": customer, "p": first}))
+        .await;
+    let id = logged.ok()["logCommunication"]["id"].clone();
+
+    let corrected = app
+        .gql(&cast.rep_a, "mutation($id: ID!, $p: ID!) { updateCommunication(id: $id, input: {summary: \"Fixed\", followUpOn: null, contactIds: [$p]}) { summary followUpOn contacts { name } } }", json!({"id": id, "p": second}))
+        .await;
+    let other = app
+        .gql(
+            &cast.rep_b,
+            "mutation($id: ID!) { updateCommunication(id: $id, input: {summary: \"x\"}) { id } }",
+            json!({"id": id}),
+        )
+        .await;
+
+    assert_eq!(
+        corrected.ok()["updateCommunication"],
+        json!({"summary": "Fixed", "followUpOn": null, "contacts": [{"name": "Second"}]})
+    );
+    assert_eq!(other.code(), Some("NOT_FOUND"));
+    assert_eq!(app.count("communication_contact").await, 1);
+}
