@@ -29,8 +29,7 @@ use rapport::{
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use tower::ServiceExt;
 
-const QUERY: &str =
-    "{ customers(first: 50, filter: {statuses: [ACTIVE]}) { totalCount edges { node {
+const QUERY: &str = "{ customers(first: 50, filter: {statuses: [ACTIVE]}) { totalCount edges { node {
     name tier owner { name }
     contacts { name orgLevel }
     latestCommunications(first: 5) { channel occurredAt summary }
@@ -38,10 +37,7 @@ const QUERY: &str =
 } } } }";
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
 #[tokio::main]
@@ -49,13 +45,10 @@ async fn main() {
     let concurrency: usize = env_or("BENCH_CONCURRENCY", 16);
     let seconds: u64 = env_or("BENCH_SECONDS", 10);
     let path = std::env::temp_dir().join(format!("rapport-bench-{}.db", std::process::id()));
-    let url = std::env::var("BENCH_DATABASE_URL")
-        .unwrap_or_else(|_| format!("sqlite://{}?mode=rwc", path.display()));
+    let url = std::env::var("BENCH_DATABASE_URL").unwrap_or_else(|_| format!("sqlite://{}?mode=rwc", path.display()));
     let mut conn = db::connect(&url, 10).await.expect("database");
     db::migrate(&conn).await.expect("migrate");
-    seed::seed_demo(&conn)
-        .await
-        .expect("seed (the database must be empty)");
+    seed::seed_demo(&conn).await.expect("seed (the database must be empty)");
     let statements = Arc::new(AtomicUsize::new(0));
     let counter = statements.clone();
     conn.set_metric_callback(move |_| {
@@ -85,11 +78,7 @@ async fn main() {
                 let started = Instant::now();
                 let response = app.oneshot(request).await.unwrap();
                 let bytes = response.into_body().collect().await.unwrap().to_bytes();
-                assert!(
-                    !bytes.windows(8).any(|w| w == b"\"errors\""),
-                    "{}",
-                    String::from_utf8_lossy(&bytes)
-                );
+                assert!(!bytes.windows(8).any(|w| w == b"\"errors\""), "{}", String::from_utf8_lossy(&bytes));
                 started.elapsed()
             }
         }
@@ -117,29 +106,11 @@ async fn main() {
     latencies.sort();
     let n = latencies.len();
     let pct = |p: f64| latencies[((n as f64 * p) as usize).min(n - 1)];
-    println!(
-        "backend        {}",
-        if url.starts_with("sqlite") {
-            "SQLite"
-        } else {
-            "PostgreSQL"
-        }
-    );
+    println!("backend        {}", if url.starts_with("sqlite") { "SQLite" } else { "PostgreSQL" });
     println!("concurrency    {concurrency}");
-    println!(
-        "requests       {n} in {seconds} s = {:.0} req/s",
-        n as f64 / seconds as f64
-    );
-    println!(
-        "latency        p50 {:?}  p99 {:?}  max {:?}",
-        pct(0.50),
-        pct(0.99),
-        latencies[n - 1]
-    );
-    println!(
-        "SQL/request    {:.2}",
-        statements.load(Ordering::Relaxed) as f64 / n as f64
-    );
+    println!("requests       {n} in {seconds} s = {:.0} req/s", n as f64 / seconds as f64);
+    println!("latency        p50 {:?}  p99 {:?}  max {:?}", pct(0.50), pct(0.99), latencies[n - 1]);
+    println!("SQL/request    {:.2}", statements.load(Ordering::Relaxed) as f64 / n as f64);
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
     }

@@ -16,6 +16,7 @@ use crate::{
     config::Config,
     db,
     graphql::{self, AppSchema},
+    ticket_feed::TicketFeed,
 };
 
 /// Shared by every request.
@@ -25,6 +26,7 @@ pub struct AppState {
     pub schema: AppSchema,
     pub tokens: TokenService,
     pub config: Arc<Config>,
+    pub feed: TicketFeed,
 }
 
 impl AppState {
@@ -32,9 +34,16 @@ impl AppState {
         Self {
             schema: graphql::build_schema(&config.limits),
             tokens: TokenService::new(&config.jwt_secret, config.token_ttl),
+            feed: TicketFeed::new(db.clone(), &config.notify_channel),
             db,
             config: Arc::new(config),
         }
+    }
+
+    /// Starts what runs beside the requests: on PostgreSQL, the ticket feed's
+    /// listener. Resolves once it listens.
+    pub async fn start_background(&self) -> anyhow::Result<()> {
+        self.feed.start_listening(&self.config.database_url).await
     }
 }
 
@@ -50,10 +59,7 @@ pub async fn prepare(config: &Config) -> anyhow::Result<DatabaseConnection> {
 pub fn router(state: AppState) -> Router {
     let body_limit = state.config.limits.max_body_bytes;
     Router::new()
-        .route(
-            "/graphql",
-            get(graphql::http::get).post(graphql::http::post),
-        )
+        .route("/graphql", get(graphql::http::get).post(graphql::http::post))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .layer(DefaultBodyLimit::max(body_limit))

@@ -4,6 +4,11 @@ use std::{net::SocketAddr, time::Duration};
 
 use anyhow::{Context, bail};
 
+use crate::service::sla::SlaPolicy;
+
+/// NOTIFY channel of the ticket feed unless `RAPPORT_NOTIFY_CHANNEL` says otherwise.
+pub const DEFAULT_NOTIFY_CHANNEL: &str = "rapport_ticket_events";
+
 /// Development fallback for the JWT secret; `serve` refuses it in production.
 pub const DEV_JWT_SECRET: &str = "rapport-development-secret-do-not-use-in-production";
 
@@ -32,6 +37,14 @@ pub struct Config {
     pub jwt_secret: String,
     pub token_ttl: Duration,
     pub limits: Limits,
+    /// Ticket SLA targets.
+    pub sla: SlaPolicy,
+    /// PostgreSQL NOTIFY channel of the ticket feed (one per deployment).
+    pub notify_channel: String,
+    /// How long a WebSocket may stay open without `connection_init`.
+    pub ws_init_timeout: Duration,
+    /// How long a WebSocket may stay silent (clients ping to stay connected).
+    pub ws_idle_timeout: Duration,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -44,9 +57,7 @@ where
 {
     match var(name) {
         None => Ok(default),
-        Some(raw) => raw
-            .parse()
-            .map_err(|e| anyhow::anyhow!("{name}={raw:?} is invalid: {e}")),
+        Some(raw) => raw.parse().map_err(|e| anyhow::anyhow!("{name}={raw:?} is invalid: {e}")),
     }
 }
 
@@ -61,20 +72,21 @@ impl Config {
         let jwt_secret = var("RAPPORT_JWT_SECRET").unwrap_or_else(|| DEV_JWT_SECRET.to_owned());
         Ok(Self {
             environment,
-            database_url: var("DATABASE_URL")
-                .unwrap_or_else(|| "sqlite://rapport.db?mode=rwc".to_owned()),
+            database_url: var("DATABASE_URL").unwrap_or_else(|| "sqlite://rapport.db?mode=rwc".to_owned()),
             db_max_connections: parsed("RAPPORT_DB_MAX_CONNECTIONS", 10)?,
             bind: parsed("RAPPORT_BIND", SocketAddr::from(([127, 0, 0, 1], 8000)))?,
             jwt_secret,
             token_ttl: Duration::from_secs(parsed("RAPPORT_TOKEN_TTL_SECONDS", 8 * 3600)?),
+            sla: SlaPolicy::parse(var("RAPPORT_SLA_HOURS").as_deref(), var("RAPPORT_SLA_TIER_PERCENT").as_deref())
+                .map_err(|e| anyhow::anyhow!("SLA configuration: {e}"))?,
+            notify_channel: var("RAPPORT_NOTIFY_CHANNEL").unwrap_or_else(|| DEFAULT_NOTIFY_CHANNEL.to_owned()),
+            ws_init_timeout: Duration::from_secs(parsed("RAPPORT_WS_INIT_TIMEOUT_SECONDS", 5)?),
+            ws_idle_timeout: Duration::from_secs(parsed("RAPPORT_WS_IDLE_TIMEOUT_SECONDS", 60)?),
             limits: Limits {
                 max_depth: parsed("RAPPORT_MAX_DEPTH", 12)?,
                 max_complexity: parsed("RAPPORT_MAX_COMPLEXITY", 20_000)?,
                 max_body_bytes: parsed("RAPPORT_MAX_BODY_BYTES", 1024 * 1024)?,
-                introspection: parsed(
-                    "RAPPORT_INTROSPECTION",
-                    environment == Environment::Development,
-                )?,
+                introspection: parsed("RAPPORT_INTROSPECTION", environment == Environment::Development)?,
             },
         })
     }
@@ -88,12 +100,11 @@ impl Config {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             jwt_secret: DEV_JWT_SECRET.to_owned(),
             token_ttl: Duration::from_secs(3600),
-            limits: Limits {
-                max_depth: 12,
-                max_complexity: 20_000,
-                max_body_bytes: 1024 * 1024,
-                introspection: true,
-            },
+            sla: SlaPolicy::default(),
+            notify_channel: DEFAULT_NOTIFY_CHANNEL.to_owned(),
+            ws_init_timeout: Duration::from_secs(5),
+            ws_idle_timeout: Duration::from_secs(60),
+            limits: Limits { max_depth: 12, max_complexity: 20_000, max_body_bytes: 1024 * 1024, introspection: true },
         }
     }
 
@@ -118,7 +129,6 @@ pub fn describe_database(url: &str) -> anyhow::Result<&'static str> {
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Ok("PostgreSQL")
     } else {
-        Err(anyhow::anyhow!("unsupported DATABASE_URL scheme"))
-            .context("use sqlite:// or postgres://")
+        Err(anyhow::anyhow!("unsupported DATABASE_URL scheme")).context("use sqlite:// or postgres://")
     }
 }

@@ -3,15 +3,15 @@
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+use sea_orm::{
+    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
+};
 
 /// Connects to `url` (SQLite or PostgreSQL) with Rapport's pool settings.
 pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(url.to_owned());
-    options
-        .max_connections(max_connections)
-        .acquire_timeout(Duration::from_secs(10))
-        .sqlx_logging(false);
+    options.max_connections(max_connections).acquire_timeout(Duration::from_secs(10)).sqlx_logging(false);
     if url.starts_with("sqlite:") {
         // WAL lets readers run beside the single writer; the busy timeout makes
         // concurrent writers wait their turn instead of failing.
@@ -27,4 +27,15 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
 /// Applies every pending migration.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     Migrator::up(db, None).await
+}
+
+/// Starts a write transaction. On SQLite it takes the write lock at `BEGIN`
+/// (`BEGIN IMMEDIATE`), so a transaction that reads before it writes waits for
+/// other writers instead of failing when it upgrades; PostgreSQL ignores the mode.
+pub async fn write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
 }

@@ -19,12 +19,13 @@ pub enum AppError {
     /// Input failed validation: `BAD_USER_INPUT`, with the offending field.
     #[error("{message}")]
     BadInput { field: String, message: String },
-    /// Version mismatch, duplicate or invalid state transition: `CONFLICT`.
+    /// Version mismatch, duplicate or invalid state transition: `CONFLICT`,
+    /// with the row's current version or the allowed next states when known.
     #[error("{message}")]
-    Conflict {
-        message: String,
-        current_version: Option<i32>,
-    },
+    Conflict { message: String, current_version: Option<i32>, allowed: Vec<&'static str> },
+    /// A live subscriber fell too far behind and missed events: `SUBSCRIPTION_LAGGED`.
+    #[error("this subscription fell {0} events behind and was ended; subscribe again and refetch")]
+    Lagged(u64),
     /// Anything else; the detail is logged, never sent: `INTERNAL_SERVER_ERROR`.
     #[error("internal server error")]
     Internal(String),
@@ -42,31 +43,25 @@ impl AppError {
             Self::NotFound(_) => "NOT_FOUND",
             Self::BadInput { .. } => "BAD_USER_INPUT",
             Self::Conflict { .. } => "CONFLICT",
+            Self::Lagged(_) => "SUBSCRIPTION_LAGGED",
             Self::Internal(_) => "INTERNAL_SERVER_ERROR",
         }
     }
 
     pub fn bad_input(field: &str, message: impl Into<String>) -> Self {
-        Self::BadInput {
-            field: field.to_owned(),
-            message: message.into(),
-        }
+        Self::BadInput { field: field.to_owned(), message: message.into() }
     }
 
     pub fn conflict(message: impl Into<String>) -> Self {
-        Self::Conflict {
-            message: message.into(),
-            current_version: None,
-        }
+        Self::Conflict { message: message.into(), current_version: None, allowed: Vec::new() }
     }
 
     /// A stale `expectedVersion`: the client must reload and retry.
     pub fn stale(entity: &str, current_version: i32) -> Self {
         Self::Conflict {
-            message: format!(
-                "{entity} was changed by someone else (current version {current_version})"
-            ),
+            message: format!("{entity} was changed by someone else (current version {current_version})"),
             current_version: Some(current_version),
+            allowed: Vec::new(),
         }
     }
 }
@@ -77,9 +72,7 @@ impl From<DbErr> for AppError {
             Some(SqlErr::UniqueConstraintViolation(_)) => {
                 Self::conflict("a row with the same unique key already exists")
             }
-            Some(SqlErr::ForeignKeyConstraintViolation(_)) => {
-                Self::bad_input("id", "a referenced row does not exist")
-            }
+            Some(SqlErr::ForeignKeyConstraintViolation(_)) => Self::bad_input("id", "a referenced row does not exist"),
             _ => Self::Internal(err.to_string()),
         }
     }

@@ -18,9 +18,11 @@ pub mod partnerships;
 pub mod revenue;
 pub mod scalars;
 pub mod schema;
+pub mod subscriptions;
 pub mod supply;
 pub mod surveys;
 pub mod tickets;
 pub mod users;
+pub mod ws;
 
 pub use schema::{AppSchema, build_schema};

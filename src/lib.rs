@@ -18,3 +18,5 @@ pub mod policy;
 pub mod seed;
 /// Business rules and queries, free of GraphQL.
 pub mod service;
+/// The live feed of ticket changes behind subscriptions, across instances.
+pub mod ticket_feed;

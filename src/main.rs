@@ -11,11 +11,7 @@ use rapport::{
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 #[derive(Parser)]
-#[command(
-    name = "rapport",
-    version,
-    about = "GraphQL backend for customer-relationship data"
-)]
+#[command(name = "rapport", version, about = "GraphQL backend for customer-relationship data")]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -67,8 +63,7 @@ async fn main() -> anyhow::Result<()> {
     dotenvy::dotenv().ok();
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,sqlx=warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -107,12 +102,7 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", state.tokens.issue(user.id)?);
             Ok(())
         }
-        Command::User(UserCommand::Create {
-            email,
-            name,
-            role,
-            scopes,
-        }) => {
+        Command::User(UserCommand::Create { email, name, role, scopes }) => {
             let db = app::prepare(&config).await?;
             let user = insert_user(
                 &db,
@@ -135,15 +125,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     config.check_for_serving()?;
     let db = app::prepare(&config).await?;
     let bind = config.bind;
-    let router = app::router(AppState::new(db, config));
+    let state = AppState::new(db, config);
+    state.start_background().await?;
+    let router = app::router(state);
     let listener = tokio::net::TcpListener::bind(bind).await?;
-    tracing::info!(
-        "Rapport listening on http://{}/graphql",
-        listener.local_addr()?
-    );
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown())
-        .await?;
+    tracing::info!("Rapport listening on http://{}/graphql", listener.local_addr()?);
+    axum::serve(listener, router).with_graceful_shutdown(shutdown()).await?;
     Ok(())
 }
 

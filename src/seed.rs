@@ -5,18 +5,16 @@
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use entity::{
-    churn_event, commitment, communication, communication_contact, contact, customer, enums::*,
-    partnership, revenue_entry, supply_priority, ticket, ticket_event,
+    churn_event, commitment, communication, communication_contact, contact, customer, enums::*, partnership,
+    revenue_entry, supply_priority, ticket, ticket_event,
 };
-use sea_orm::{
-    ActiveModelTrait, DatabaseConnection, EntityTrait, PaginatorTrait, Set, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, PaginatorTrait, Set};
 
 use crate::{
     error::{AppError, AppResult},
     service::{
         partnerships::encode_lock_ins,
-        tickets::sla_hours,
+        sla::SlaPolicy,
         users::{NewUser, insert_team, insert_user},
     },
 };
@@ -82,20 +80,9 @@ struct Plan {
 }
 
 fn plan(rng: &mut Rng) -> Vec<Plan> {
-    const PREFIX: [&str; 12] = [
-        "Nord", "Alpen", "Delta", "Vista", "Orion", "Atlas", "Corta", "Baltic", "Iberia", "Lumen",
-        "Terra", "Kappa",
-    ];
-    const SUFFIX: [&str; 8] = [
-        "Retail",
-        "Foods",
-        "Trading",
-        "Markets",
-        "Supply",
-        "Stores",
-        "Group",
-        "Wholesale",
-    ];
+    const PREFIX: [&str; 12] =
+        ["Nord", "Alpen", "Delta", "Vista", "Orion", "Atlas", "Corta", "Baltic", "Iberia", "Lumen", "Terra", "Kappa"];
+    const SUFFIX: [&str; 8] = ["Retail", "Foods", "Trading", "Markets", "Supply", "Stores", "Group", "Wholesale"];
     let mut plans: Vec<Plan> = (0..STARTING)
         .map(|i| {
             // A Pareto-like spread: a few large accounts carry most of the revenue.
@@ -114,9 +101,7 @@ fn plan(rng: &mut Rng) -> Vec<Plan> {
     // Losses lean towards long-standing, high-revenue accounts.
     let weights: Vec<i64> = plans
         .iter()
-        .map(|p| {
-            p.monthly_cents / 10_000 * i64::from(2023 - p.since.year()) + rng.below(3_000) as i64
-        })
+        .map(|p| p.monthly_cents / 10_000 * i64::from(2023 - p.since.year()) + rng.below(3_000) as i64)
         .collect();
     let mut order: Vec<usize> = (0..STARTING).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(weights[i]));
@@ -147,12 +132,10 @@ fn plan(rng: &mut Rng) -> Vec<Plan> {
 /// Loads the demo company; refuses when it is already there.
 pub async fn seed_demo(db: &DatabaseConnection) -> AppResult<Seeded> {
     if entity::user::Entity::find().count(db).await? > 0 {
-        return Err(AppError::conflict(
-            "the database already has users; seed-demo runs on an empty database",
-        ));
+        return Err(AppError::conflict("the database already has users; seed-demo runs on an empty database"));
     }
     let mut rng = Rng(0x5EED_2026);
-    let txn = db.begin().await?;
+    let txn = crate::db::write(db).await?;
     let north = insert_team(&txn, "North").await?;
     let south = insert_team(&txn, "South").await?;
     let person = |email: &str, name: &str, role: Role, team: Option<i64>| NewUser {
@@ -162,27 +145,14 @@ pub async fn seed_demo(db: &DatabaseConnection) -> AppResult<Seeded> {
         team_id: team,
         scopes: Vec::new(),
     };
-    let admin = insert_user(
-        &txn,
-        person("admin@rapport.demo", "Ada Admin", Role::Admin, None),
-    )
-    .await?;
-    let leader = insert_user(
-        &txn,
-        person("leader@rapport.demo", "Lea Leader", Role::Leader, None),
-    )
-    .await?;
+    let admin = insert_user(&txn, person("admin@rapport.demo", "Ada Admin", Role::Admin, None)).await?;
+    let leader = insert_user(&txn, person("leader@rapport.demo", "Lea Leader", Role::Leader, None)).await?;
     let mut users = vec![admin.clone(), leader.clone()];
     let mut reps = Vec::new();
     for (team, label) in [(&north, "north"), (&south, "south")] {
         let lead = insert_user(
             &txn,
-            person(
-                &format!("lead.{label}@rapport.demo"),
-                &format!("Lead {label}"),
-                Role::TeamLead,
-                Some(team.id),
-            ),
+            person(&format!("lead.{label}@rapport.demo"), &format!("Lead {label}"), Role::TeamLead, Some(team.id)),
         )
         .await?;
         let mut row: entity::team::ActiveModel = team.clone().into();
@@ -192,12 +162,7 @@ pub async fn seed_demo(db: &DatabaseConnection) -> AppResult<Seeded> {
         for n in 1..=3 {
             let rep = insert_user(
                 &txn,
-                person(
-                    &format!("rep{n}.{label}@rapport.demo"),
-                    &format!("Rep {n} {label}"),
-                    Role::Rep,
-                    Some(team.id),
-                ),
+                person(&format!("rep{n}.{label}@rapport.demo"), &format!("Rep {n} {label}"), Role::Rep, Some(team.id)),
             )
             .await?;
             reps.push(rep.clone());
@@ -211,11 +176,7 @@ pub async fn seed_demo(db: &DatabaseConnection) -> AppResult<Seeded> {
             name: "ERP integration".into(),
             role: Role::Integration,
             team_id: None,
-            scopes: vec![
-                "customers:read".into(),
-                "graph:read".into(),
-                "revenue:write".into(),
-            ],
+            scopes: vec!["customers:read".into(), "graph:read".into(), "revenue:write".into()],
         },
     )
     .await?;
@@ -247,16 +208,8 @@ pub async fn seed_demo(db: &DatabaseConnection) -> AppResult<Seeded> {
             owner_id: Set(owner.id),
             parent_id: Set(None),
             tier: Set(Some(tier)),
-            purchasing_fit: Set(Some(*rng.pick(&[
-                PurchasingFit::Safe,
-                PurchasingFit::Warning,
-                PurchasingFit::Alarm,
-            ]))),
-            strategic_importance: Set(if i < 36 {
-                StrategicImportance::High
-            } else {
-                StrategicImportance::Medium
-            }),
+            purchasing_fit: Set(Some(*rng.pick(&[PurchasingFit::Safe, PurchasingFit::Warning, PurchasingFit::Alarm]))),
+            strategic_importance: Set(if i < 36 { StrategicImportance::High } else { StrategicImportance::Medium }),
             segment: Set(Some(match i {
                 0..=35 => Segment::LargeQuality,
                 36..=99 => Segment::Average,
@@ -278,15 +231,9 @@ pub async fn seed_demo(db: &DatabaseConnection) -> AppResult<Seeded> {
         partnership::ActiveModel {
             customer_id: Set(c.id),
             tier: Set(tier),
-            discount_bps: Set(Some(if tier == PartnershipTier::Price {
-                800
-            } else {
-                300
-            })),
+            discount_bps: Set(Some(if tier == PartnershipTier::Price { 800 } else { 300 })),
             credit_terms_days: Set(Some(30)),
-            service_level: Set(
-                (tier != PartnershipTier::Price).then(|| "Next-day response".to_owned())
-            ),
+            service_level: Set((tier != PartnershipTier::Price).then(|| "Next-day response".to_owned())),
             lock_ins: Set(if tier == PartnershipTier::Strategic {
                 encode_lock_ins(&[LockIn::ExclusiveSupply, LockIn::SharedSystems])
             } else {
@@ -333,11 +280,8 @@ pub async fn seed_demo(db: &DatabaseConnection) -> AppResult<Seeded> {
                 occurred_on: Set(nth_month(lost)),
                 reason: Set(Some(reason)),
                 controllable: Set(Some(reason.is_controllable())),
-                competitor: Set(matches!(
-                    reason,
-                    ChurnReason::CompetitorOffer | ChurnReason::Price
-                )
-                .then(|| "Discount Direct".to_owned())),
+                competitor: Set(matches!(reason, ChurnReason::CompetitorOffer | ChurnReason::Price)
+                    .then(|| "Discount Direct".to_owned())),
                 notes: Set(None),
                 recorded_by: Set(owner.id),
                 created_at: Set(at(nth_month(lost))),
@@ -352,13 +296,7 @@ pub async fn seed_demo(db: &DatabaseConnection) -> AppResult<Seeded> {
         let levels: &[OrgLevel] = if single_threaded {
             &[OrgLevel::Purchasing]
         } else {
-            &[
-                OrgLevel::Executive,
-                OrgLevel::Management,
-                OrgLevel::Purchasing,
-                OrgLevel::Technical,
-                OrgLevel::EndUser,
-            ]
+            &[OrgLevel::Executive, OrgLevel::Management, OrgLevel::Purchasing, OrgLevel::Technical, OrgLevel::EndUser]
         };
         let mut contact_ids = Vec::new();
         for (n, level) in levels.iter().enumerate() {
@@ -379,13 +317,9 @@ pub async fn seed_demo(db: &DatabaseConnection) -> AppResult<Seeded> {
                 influence: Set(Some(1 + rng.below(5) as i32)),
                 relationship_strength: Set(Some(1 + rng.below(5) as i32)),
                 birthday: Set(Some(
-                    month(1965 + rng.below(35) as i32, 1 + rng.below(12) as u32)
-                        + Duration::days(rng.below(27) as i64),
+                    month(1965 + rng.below(35) as i32, 1 + rng.below(12) as u32) + Duration::days(rng.below(27) as i64),
                 )),
-                email: Set(Some(format!(
-                    "contact{}.{}@customer{}.example",
-                    n, c.id, c.id
-                ))),
+                email: Set(Some(format!("contact{}.{}@customer{}.example", n, c.id, c.id))),
                 phone: Set(None),
                 started_on: Set(Some(p.since)),
                 ended_on: Set(left.then(|| today - Duration::days(30 + rng.below(300) as i64))),
@@ -418,9 +352,7 @@ pub async fn seed_demo(db: &DatabaseConnection) -> AppResult<Seeded> {
                 direction: Set(Direction::Outbound),
                 occurred_at: Set(when),
                 summary: Set(format!("{channel:?} about next season's orders")),
-                follow_up_on: Set(rng
-                    .chance(30)
-                    .then(|| today + Duration::days(rng.below(30) as i64))),
+                follow_up_on: Set(rng.chance(30).then(|| today + Duration::days(rng.below(30) as i64))),
                 archived_at: Set(None),
                 created_at: Set(when),
                 updated_at: Set(when),
@@ -429,23 +361,16 @@ pub async fn seed_demo(db: &DatabaseConnection) -> AppResult<Seeded> {
             .insert(&txn)
             .await?;
             if let Some(&contact_id) = contact_ids.first() {
-                communication_contact::ActiveModel {
-                    communication_id: Set(comm.id),
-                    contact_id: Set(contact_id),
-                }
-                .insert(&txn)
-                .await?;
+                communication_contact::ActiveModel { communication_id: Set(comm.id), contact_id: Set(contact_id) }
+                    .insert(&txn)
+                    .await?;
             }
         }
         if rng.chance(35) {
-            let priority = *rng.pick(&[
-                TicketPriority::Low,
-                TicketPriority::Medium,
-                TicketPriority::High,
-                TicketPriority::Urgent,
-            ]);
+            let priority =
+                *rng.pick(&[TicketPriority::Low, TicketPriority::Medium, TicketPriority::High, TicketPriority::Urgent]);
             let opened = now - Duration::days(rng.below(20) as i64);
-            let (response, resolution) = sla_hours(priority, Some(tier));
+            let (response_due, resolution_due) = SlaPolicy::default().due(priority, Some(tier), opened);
             let t = ticket::ActiveModel {
                 customer_id: Set(c.id),
                 contact_id: Set(contact_ids.first().copied()),
@@ -465,8 +390,8 @@ pub async fn seed_demo(db: &DatabaseConnection) -> AppResult<Seeded> {
                     TicketStatus::InProgress,
                     TicketStatus::WaitingOnCustomer,
                 ])),
-                first_response_due_at: Set(opened + Duration::hours(response)),
-                resolution_due_at: Set(opened + Duration::hours(resolution)),
+                first_response_due_at: Set(response_due),
+                resolution_due_at: Set(resolution_due),
                 first_responded_at: Set(None),
                 resolved_at: Set(None),
                 version: Set(1),
@@ -495,11 +420,7 @@ pub async fn seed_demo(db: &DatabaseConnection) -> AppResult<Seeded> {
             let due = today + Duration::days(rng.below(90) as i64) - Duration::days(45);
             commitment::ActiveModel {
                 customer_id: Set(c.id),
-                kind: Set(*rng.pick(&[
-                    CommitmentKind::Rebate,
-                    CommitmentKind::Delivery,
-                    CommitmentKind::Service,
-                ])),
+                kind: Set(*rng.pick(&[CommitmentKind::Rebate, CommitmentKind::Delivery, CommitmentKind::Service])),
                 description: Set("Year-end rebate as agreed at the review".into()),
                 amount_cents: Set(Some(p.monthly_cents / 20)),
                 due_on: Set(due),
@@ -536,13 +457,8 @@ pub async fn seed_demo(db: &DatabaseConnection) -> AppResult<Seeded> {
         }
     }
     for chunk in revenue.chunks(500) {
-        revenue_entry::Entity::insert_many(chunk.to_vec())
-            .exec_without_returning(&txn)
-            .await?;
+        revenue_entry::Entity::insert_many(chunk.to_vec()).exec_without_returning(&txn).await?;
     }
     txn.commit().await?;
-    Ok(Seeded {
-        users: users.into_iter().map(|u| (u.email, u.role)).collect(),
-        customers: plans.len(),
-    })
+    Ok(Seeded { users: users.into_iter().map(|u| (u.email, u.role)).collect(), customers: plans.len() })
 }

@@ -10,6 +10,7 @@ pub mod customers;
 pub mod links;
 pub mod partnerships;
 pub mod revenue;
+pub mod sla;
 pub mod supply;
 pub mod surveys;
 pub mod tickets;
@@ -36,17 +37,11 @@ pub async fn update_versioned<E: EntityTrait>(
     (version_column, expected): (E::Column, i32),
     entity: &str,
 ) -> AppResult<()> {
-    let result = E::update_many()
-        .set(changes)
-        .filter(id_column.eq(id))
-        .filter(version_column.eq(expected))
-        .exec(db)
-        .await?;
+    let result =
+        E::update_many().set(changes).filter(id_column.eq(id)).filter(version_column.eq(expected)).exec(db).await?;
     if result.rows_affected == 1 {
         Ok(())
     } else {
-        Err(AppError::conflict(format!(
-            "{entity} was changed by someone else; reload it and retry"
-        )))
+        Err(AppError::conflict(format!("{entity} was changed by someone else; reload it and retry")))
     }
 }

@@ -14,11 +14,7 @@ pub fn table(name: &'static str) -> TableCreateStatement {
 }
 
 /// A foreign key from `table.column` to `target.id`; archiving, not deletion, ends rows.
-pub fn fk(
-    table: &'static str,
-    column: &'static str,
-    target: &'static str,
-) -> ForeignKeyCreateStatement {
+pub fn fk(table: &'static str, column: &'static str, target: &'static str) -> ForeignKeyCreateStatement {
     ForeignKey::create()
         .name(format!("fk_{table}_{column}"))
         .from(table, column)
@@ -31,8 +27,7 @@ pub fn fk(
 /// An index named after its table and columns.
 pub fn index(table: &'static str, columns: &[&'static str]) -> IndexCreateStatement {
     let mut stmt = Index::create();
-    stmt.name(format!("ix_{table}_{}", columns.join("_")))
-        .table(table);
+    stmt.name(format!("ix_{table}_{}", columns.join("_"))).table(table);
     for column in columns {
         stmt.col(*column);
     }
@@ -42,7 +37,6 @@ pub fn index(table: &'static str, columns: &[&'static str]) -> IndexCreateStatem
 /// A unique index named after its table and columns.
 pub fn unique(table: &'static str, columns: &[&'static str]) -> IndexCreateStatement {
     let mut stmt = index(table, columns);
-    stmt.name(format!("ux_{table}_{}", columns.join("_")))
-        .unique();
+    stmt.name(format!("ux_{table}_{}", columns.join("_"))).unique();
     stmt
 }

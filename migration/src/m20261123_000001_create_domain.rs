@@ -101,11 +101,7 @@ fn tables() -> Vec<TableCreateStatement> {
             .col(big_integer("communication_id"))
             .col(big_integer("contact_id"))
             .primary_key(Index::create().col("communication_id").col("contact_id"))
-            .foreign_key(&mut fk(
-                "communication_contact",
-                "communication_id",
-                "communication",
-            ))
+            .foreign_key(&mut fk("communication_contact", "communication_id", "communication"))
             .foreign_key(&mut fk("communication_contact", "contact_id", "contact"))
             .take(),
         table("ticket")
@@ -274,10 +270,7 @@ fn indexes() -> Vec<IndexCreateStatement> {
         index("churn_event", &["customer_id"]),
         index("churn_event", &["occurred_on", "id"]),
         index("churn_event", &["recorded_by"]),
-        unique(
-            "customer_link",
-            &["from_customer_id", "to_customer_id", "kind"],
-        ),
+        unique("customer_link", &["from_customer_id", "to_customer_id", "kind"]),
         index("customer_link", &["to_customer_id"]),
         index("survey_response", &["customer_id"]),
         index("survey_response", &["contact_id"]),
@@ -297,14 +290,8 @@ impl MigrationTrait for Migration {
             manager.create_index(stmt).await?;
         }
         // Names sort case-insensitively; sea-query cannot express these indexes.
-        for (table, column) in [
-            ("customer", "name"),
-            ("contact", "name"),
-            ("app_user", "name"),
-            ("team", "name"),
-        ] {
-            let sql =
-                format!("CREATE INDEX ix_{table}_lower_{column} ON {table} (lower({column}), id)");
+        for (table, column) in [("customer", "name"), ("contact", "name"), ("app_user", "name"), ("team", "name")] {
+            let sql = format!("CREATE INDEX ix_{table}_lower_{column} ON {table} (lower({column}), id)");
             manager.get_connection().execute_unprepared(&sql).await?;
         }
         Ok(())
@@ -312,9 +299,7 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         for name in TABLES.iter().rev() {
-            manager
-                .drop_table(Table::drop().table(*name).take())
-                .await?;
+            manager.drop_table(Table::drop().table(*name).take()).await?;
         }
         Ok(())
     }

@@ -41,12 +41,7 @@ impl TokenService {
     pub fn issue(&self, user_id: i64) -> AppResult<String> {
         let now = chrono::Utc::now().timestamp();
         let ttl = i64::try_from(self.ttl.as_secs()).unwrap_or(i64::MAX / 2);
-        let claims = Claims {
-            sub: user_id.to_string(),
-            iss: ISSUER.to_owned(),
-            iat: now,
-            exp: now + ttl,
-        };
+        let claims = Claims { sub: user_id.to_string(), iss: ISSUER.to_owned(), iat: now, exp: now + ttl };
         encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| AppError::Internal(format!("signing token: {e}")))
     }
@@ -59,9 +54,6 @@ impl TokenService {
         validation.leeway = 30;
         let data = decode::<Claims>(token, &self.decoding, &validation)
             .map_err(|e| AppError::Unauthenticated(format!("invalid token: {e}")))?;
-        data.claims
-            .sub
-            .parse()
-            .map_err(|_| AppError::Unauthenticated("invalid token subject".to_owned()))
+        data.claims.sub.parse().map_err(|_| AppError::Unauthenticated("invalid token subject".to_owned()))
     }
 }

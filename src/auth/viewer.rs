@@ -28,9 +28,7 @@ impl Viewer {
             .one(db)
             .await?
             .filter(|u| u.active)
-            .ok_or_else(|| {
-                AppError::Unauthenticated("the token's user is unknown or inactive".to_owned())
-            })?;
+            .ok_or_else(|| AppError::Unauthenticated("the token's user is unknown or inactive".to_owned()))?;
         Ok(Self::from_model(&user))
     }
 

@@ -101,22 +101,9 @@ impl ChurnQuery {
             from: f.from,
             to: f.to,
         };
-        let sort = Sort::new(
-            churn_event::Column::OccurredOn,
-            churn_event::Column::Id,
-            direction.descending(),
-        );
+        let sort = Sort::new(churn_event::Column::OccurredOn, churn_event::Column::Id, direction.descending());
         let args = PageArgs::new(first, after, last, before);
         let wrap = |rows: Vec<churn_event::Model>| rows.into_iter().map(Into::into).collect();
-        Ok(connection(
-            ctx,
-            &rc.db,
-            service::select(&rc.viewer, &filter),
-            sort,
-            args,
-            |c| c.id,
-            wrap,
-        )
-        .await?)
+        Ok(connection(ctx, &rc.db, service::select(&rc.viewer, &filter), sort, args, |c| c.id, wrap).await?)
     }
 }

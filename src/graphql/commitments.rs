@@ -121,16 +121,7 @@ impl CommitmentQuery {
         let sort = Sort::new(commitment::Column::DueOn, commitment::Column::Id, false);
         let args = PageArgs::new(first, after, last, before);
         let wrap = |rows: Vec<commitment::Model>| rows.into_iter().map(Into::into).collect();
-        Ok(connection(
-            ctx,
-            &rc.db,
-            service::select(&rc.viewer, &filter),
-            sort,
-            args,
-            |c| c.id,
-            wrap,
-        )
-        .await?)
+        Ok(connection(ctx, &rc.db, service::select(&rc.viewer, &filter), sort, args, |c| c.id, wrap).await?)
     }
 }
 
@@ -175,11 +166,7 @@ impl CommitmentMutation {
     ) -> Result<Commitment> {
         let rc = request(ctx)?;
         let customer_id = ids::decode("Customer", "customerId", &customer_id)?;
-        Ok(
-            service::create(&rc.db, &rc.viewer, customer_id, input.into_fields()?)
-                .await?
-                .into(),
-        )
+        Ok(service::create(&rc.db, &rc.viewer, customer_id, input.into_fields()?).await?.into())
     }
 
     /// Updates a commitment.
@@ -192,15 +179,7 @@ impl CommitmentMutation {
     ) -> Result<Commitment> {
         let rc = request(ctx)?;
         let id = ids::decode("Commitment", "id", &id)?;
-        Ok(service::update(
-            &rc.db,
-            &rc.viewer,
-            id,
-            expected_version,
-            input.into_fields()?,
-        )
-        .await?
-        .into())
+        Ok(service::update(&rc.db, &rc.viewer, id, expected_version, input.into_fields()?).await?.into())
     }
 
     /// Records that a promise was kept (default today); twice is a CONFLICT.
@@ -213,11 +192,7 @@ impl CommitmentMutation {
     ) -> Result<Commitment> {
         let rc = request(ctx)?;
         let id = ids::decode("Commitment", "id", &id)?;
-        Ok(
-            service::fulfil(&rc.db, &rc.viewer, id, expected_version, fulfilled_on)
-                .await?
-                .into(),
-        )
+        Ok(service::fulfil(&rc.db, &rc.viewer, id, expected_version, fulfilled_on).await?.into())
     }
 
     /// Archives a commitment.

@@ -17,9 +17,7 @@ use crate::{
         pagination::{Conn, PageArgs, Sort, connection},
         users::User,
     },
-    service::communications::{
-        self as service, CommunicationChanges, CommunicationFilter, NewCommunication,
-    },
+    service::communications::{self as service, CommunicationChanges, CommunicationFilter, NewCommunication},
 };
 
 /// A touchpoint with a customer.
@@ -30,28 +28,16 @@ pub struct Communication {
 
 impl Communication {
     pub fn one(model: communication::Model) -> Self {
-        Self {
-            model,
-            siblings: None,
-        }
+        Self { model, siblings: None }
     }
 
     pub fn page(rows: Vec<communication::Model>) -> Vec<Self> {
-        wrap_page(rows, |model, siblings| Self {
-            model,
-            siblings: Some(siblings),
-        })
+        wrap_page(rows, |model, siblings| Self { model, siblings: Some(siblings) })
     }
 
     /// Rows that are children of a whole page, sharing one set of siblings.
-    pub fn shared(
-        rows: Vec<communication::Model>,
-        siblings: &Arc<Siblings<communication::Model>>,
-    ) -> Vec<Self> {
-        attach(rows, siblings, |model, siblings| Self {
-            model,
-            siblings: Some(siblings),
-        })
+    pub fn shared(rows: Vec<communication::Model>, siblings: &Arc<Siblings<communication::Model>>) -> Vec<Self> {
+        attach(rows, siblings, |model, siblings| Self { model, siblings: Some(siblings) })
     }
 }
 
@@ -98,44 +84,21 @@ impl Communication {
         let rc = request(ctx)?;
         let keys = |rows: &[communication::Model]| rows.iter().map(|c| c.customer_id).collect();
         let loader = &rc.loaders.customer_by_id;
-        Ok(load(
-            self.siblings.as_deref(),
-            "customer",
-            loader,
-            keys,
-            self.model.customer_id,
-        )
-        .await?
-        .map(Customer::one))
+        Ok(load(self.siblings.as_deref(), "customer", loader, keys, self.model.customer_id).await?.map(Customer::one))
     }
     /// Our employee who took part.
     async fn user(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         let rc = request(ctx)?;
         let keys = |rows: &[communication::Model]| rows.iter().map(|c| c.user_id).collect();
         let loader = &rc.loaders.user_by_id;
-        Ok(load(
-            self.siblings.as_deref(),
-            "user",
-            loader,
-            keys,
-            self.model.user_id,
-        )
-        .await?
-        .map(User::one))
+        Ok(load(self.siblings.as_deref(), "user", loader, keys, self.model.user_id).await?.map(User::one))
     }
     /// The customer's people who took part.
     async fn contacts(&self, ctx: &Context<'_>) -> Result<Vec<Contact>> {
         let rc = request(ctx)?;
         let keys = |rows: &[communication::Model]| rows.iter().map(|c| c.id).collect();
         let loader = &rc.loaders.participants_by_communication_id;
-        let (rows, shared) = load_list(
-            self.siblings.as_deref(),
-            "contacts",
-            loader,
-            keys,
-            self.model.id,
-        )
-        .await?;
+        let (rows, shared) = load_list(self.siblings.as_deref(), "contacts", loader, keys, self.model.id).await?;
         Ok(Contact::shared(rows, &shared))
     }
 }
@@ -188,23 +151,10 @@ impl CommunicationQuery {
             occurred_before: f.occurred_before,
             include_archived: f.include_archived,
         };
-        let sort = Sort::new(
-            communication::Column::OccurredAt,
-            communication::Column::Id,
-            direction.descending(),
-        );
+        let sort = Sort::new(communication::Column::OccurredAt, communication::Column::Id, direction.descending());
         let args = PageArgs::new(first, after, last, before);
         let select = service::select(&rc.viewer, &filter);
-        Ok(connection(
-            ctx,
-            &rc.db,
-            select,
-            sort,
-            args,
-            |c| c.id,
-            Communication::page,
-        )
-        .await?)
+        Ok(connection(ctx, &rc.db, select, sort, args, |c| c.id, Communication::page).await?)
     }
 }
 
@@ -244,9 +194,7 @@ pub struct UpdateCommunicationInput {
 }
 
 fn contact_ids(ids: &[ID]) -> Result<Vec<i64>, crate::error::AppError> {
-    ids.iter()
-        .map(|id| ids::decode("Contact", "contactIds", id))
-        .collect()
+    ids.iter().map(|id| ids::decode("Contact", "contactIds", id)).collect()
 }
 
 #[derive(Default)]
@@ -255,17 +203,10 @@ pub struct CommunicationMutation;
 #[Object]
 impl CommunicationMutation {
     /// Logs a touchpoint with its participants; you are recorded as our side.
-    async fn log_communication(
-        &self,
-        ctx: &Context<'_>,
-        input: LogCommunicationInput,
-    ) -> Result<Communication> {
+    async fn log_communication(&self, ctx: &Context<'_>, input: LogCommunicationInput) -> Result<Communication> {
         let rc = request(ctx)?;
-        let contact_ids = input
-            .contact_ids
-            .iter()
-            .map(|id| ids::decode("Contact", "contactIds", id))
-            .collect::<Result<_, _>>()?;
+        let contact_ids =
+            input.contact_ids.iter().map(|id| ids::decode("Contact", "contactIds", id)).collect::<Result<_, _>>()?;
         let new = NewCommunication {
             customer_id: ids::decode("Customer", "customerId", &input.customer_id)?,
             channel: input.channel.into(),
@@ -275,9 +216,7 @@ impl CommunicationMutation {
             follow_up_on: input.follow_up_on,
             contact_ids,
         };
-        Ok(Communication::one(
-            service::log(&rc.db, &rc.viewer, new).await?,
-        ))
+        Ok(Communication::one(service::log(&rc.db, &rc.viewer, new).await?))
     }
 
     /// Corrects a logged touchpoint.
@@ -296,17 +235,13 @@ impl CommunicationMutation {
             follow_up_on: patch(input.follow_up_on, |v| v),
             contact_ids: input.contact_ids.as_deref().map(contact_ids).transpose()?,
         };
-        Ok(Communication::one(
-            service::update(&rc.db, &rc.viewer, id, changes).await?,
-        ))
+        Ok(Communication::one(service::update(&rc.db, &rc.viewer, id, changes).await?))
     }
 
     /// Archives a communication.
     async fn archive_communication(&self, ctx: &Context<'_>, id: ID) -> Result<Communication> {
         let rc = request(ctx)?;
         let id = ids::decode("Communication", "id", &id)?;
-        Ok(Communication::one(
-            service::archive(&rc.db, &rc.viewer, id).await?,
-        ))
+        Ok(Communication::one(service::archive(&rc.db, &rc.viewer, id).await?))
     }
 }

@@ -26,28 +26,16 @@ pub struct Contact {
 
 impl Contact {
     pub fn one(model: contact::Model) -> Self {
-        Self {
-            model,
-            siblings: None,
-        }
+        Self { model, siblings: None }
     }
 
     pub fn page(rows: Vec<contact::Model>) -> Vec<Self> {
-        wrap_page(rows, |model, siblings| Self {
-            model,
-            siblings: Some(siblings),
-        })
+        wrap_page(rows, |model, siblings| Self { model, siblings: Some(siblings) })
     }
 
     /// Rows that are children of a whole page, sharing one set of siblings.
-    pub fn shared(
-        rows: Vec<contact::Model>,
-        siblings: &Arc<Siblings<contact::Model>>,
-    ) -> Vec<Self> {
-        attach(rows, siblings, |model, siblings| Self {
-            model,
-            siblings: Some(siblings),
-        })
+    pub fn shared(rows: Vec<contact::Model>, siblings: &Arc<Siblings<contact::Model>>) -> Vec<Self> {
+        attach(rows, siblings, |model, siblings| Self { model, siblings: Some(siblings) })
     }
 }
 
@@ -122,15 +110,7 @@ impl Contact {
         let rc = request(ctx)?;
         let keys = |rows: &[contact::Model]| rows.iter().map(|c| c.customer_id).collect();
         let loader = &rc.loaders.customer_by_id;
-        Ok(load(
-            self.siblings.as_deref(),
-            "customer",
-            loader,
-            keys,
-            self.model.customer_id,
-        )
-        .await?
-        .map(Customer::one))
+        Ok(load(self.siblings.as_deref(), "customer", loader, keys, self.model.customer_id).await?.map(Customer::one))
     }
 }
 
@@ -210,16 +190,7 @@ impl ContactQuery {
             fold_case: order.field == ContactOrderField::Name,
         };
         let args = PageArgs::new(first, after, last, before);
-        Ok(connection(
-            ctx,
-            &rc.db,
-            service::select(&rc.viewer, &filter),
-            sort,
-            args,
-            |c| c.id,
-            Contact::page,
-        )
-        .await?)
+        Ok(connection(ctx, &rc.db, service::select(&rc.viewer, &filter), sort, args, |c| c.id, Contact::page).await?)
     }
 }
 
@@ -275,17 +246,10 @@ pub struct ContactMutation;
 #[Object]
 impl ContactMutation {
     /// Adds a contact to a customer.
-    async fn create_contact(
-        &self,
-        ctx: &Context<'_>,
-        customer_id: ID,
-        input: ContactInput,
-    ) -> Result<Contact> {
+    async fn create_contact(&self, ctx: &Context<'_>, customer_id: ID, input: ContactInput) -> Result<Contact> {
         let rc = request(ctx)?;
         let customer_id = ids::decode("Customer", "customerId", &customer_id)?;
-        Ok(Contact::one(
-            service::create(&rc.db, &rc.viewer, customer_id, input.into()).await?,
-        ))
+        Ok(Contact::one(service::create(&rc.db, &rc.viewer, customer_id, input.into()).await?))
     }
 
     /// Updates a contact. With `expectedVersion`, a stale version is a CONFLICT.
@@ -298,17 +262,13 @@ impl ContactMutation {
     ) -> Result<Contact> {
         let rc = request(ctx)?;
         let id = ids::decode("Contact", "id", &id)?;
-        Ok(Contact::one(
-            service::update(&rc.db, &rc.viewer, id, expected_version, input.into()).await?,
-        ))
+        Ok(Contact::one(service::update(&rc.db, &rc.viewer, id, expected_version, input.into()).await?))
     }
 
     /// Archives a contact (kept for history).
     async fn archive_contact(&self, ctx: &Context<'_>, id: ID) -> Result<Contact> {
         let rc = request(ctx)?;
         let id = ids::decode("Contact", "id", &id)?;
-        Ok(Contact::one(
-            service::archive(&rc.db, &rc.viewer, id).await?,
-        ))
+        Ok(Contact::one(service::archive(&rc.db, &rc.viewer, id).await?))
     }
 }

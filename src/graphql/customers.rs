@@ -14,8 +14,8 @@ use crate::{
         contacts::Contact,
         context::request,
         enums::{
-            ChurnReason, CustomerStatus, OrderDirection, PartnershipTier, PurchasingFit, Segment,
-            StrategicImportance, to_domain,
+            ChurnReason, CustomerStatus, OrderDirection, PartnershipTier, PurchasingFit, Segment, StrategicImportance,
+            to_domain,
         },
         ids,
         loaders::{LatestOf, Siblings, load, load_list, wrap_page},
@@ -38,17 +38,11 @@ pub struct Customer {
 
 impl Customer {
     pub fn one(model: customer::Model) -> Self {
-        Self {
-            model,
-            siblings: None,
-        }
+        Self { model, siblings: None }
     }
 
     pub fn page(rows: Vec<customer::Model>) -> Vec<Self> {
-        wrap_page(rows, |model, siblings| Self {
-            model,
-            siblings: Some(siblings),
-        })
+        wrap_page(rows, |model, siblings| Self { model, siblings: Some(siblings) })
     }
 
     fn ids(rows: &[customer::Model]) -> Vec<i64> {
@@ -122,14 +116,7 @@ impl Customer {
     async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         let rc = request(ctx)?;
         let owners = |rows: &[customer::Model]| rows.iter().map(|c| c.owner_id).collect();
-        let user = load(
-            self.siblings.as_deref(),
-            "owner",
-            &rc.loaders.user_by_id,
-            owners,
-            self.model.owner_id,
-        )
-        .await?;
+        let user = load(self.siblings.as_deref(), "owner", &rc.loaders.user_by_id, owners, self.model.owner_id).await?;
         Ok(user.map(User::one))
     }
     /// The group this customer belongs to, if visible to you.
@@ -139,28 +126,14 @@ impl Customer {
         };
         let rc = request(ctx)?;
         let parents = |rows: &[customer::Model]| rows.iter().filter_map(|c| c.parent_id).collect();
-        let parent = load(
-            self.siblings.as_deref(),
-            "parent",
-            &rc.loaders.customer_by_id,
-            parents,
-            parent_id,
-        )
-        .await?;
+        let parent = load(self.siblings.as_deref(), "parent", &rc.loaders.customer_by_id, parents, parent_id).await?;
         Ok(parent.map(Customer::one))
     }
     /// Current contacts (not archived), by name. The full history is `contacts(filter: {customerId})`.
     async fn contacts(&self, ctx: &Context<'_>) -> Result<Vec<Contact>> {
         let rc = request(ctx)?;
         let loader = &rc.loaders.contacts_by_customer_id;
-        let (rows, shared) = load_list(
-            self.siblings.as_deref(),
-            "contacts",
-            loader,
-            Self::ids,
-            self.model.id,
-        )
-        .await?;
+        let (rows, shared) = load_list(self.siblings.as_deref(), "contacts", loader, Self::ids, self.model.id).await?;
         Ok(Contact::shared(rows, &shared))
     }
     /// The most recent communications, newest first.
@@ -178,66 +151,35 @@ impl Customer {
         }
         let limit = first as u8;
         let rc = request(ctx)?;
-        let keys = |rows: &[customer::Model]| {
-            rows.iter()
-                .map(|c| LatestOf {
-                    customer_id: c.id,
-                    limit,
-                })
-                .collect()
-        };
-        let key = LatestOf {
-            customer_id: self.model.id,
-            limit,
-        };
+        let keys = |rows: &[customer::Model]| rows.iter().map(|c| LatestOf { customer_id: c.id, limit }).collect();
+        let key = LatestOf { customer_id: self.model.id, limit };
         let loader = &rc.loaders.latest_communications_by_customer_id;
         let relation = if limit == 5 { "latest5" } else { "latestN" };
-        let (rows, shared) =
-            load_list(self.siblings.as_deref(), relation, loader, keys, key).await?;
+        let (rows, shared) = load_list(self.siblings.as_deref(), relation, loader, keys, key).await?;
         Ok(Communication::shared(rows, &shared))
     }
     /// Tickets that still need work, oldest first.
     async fn open_tickets(&self, ctx: &Context<'_>) -> Result<Vec<Ticket>> {
         let rc = request(ctx)?;
         let loader = &rc.loaders.open_tickets_by_customer_id;
-        let (rows, shared) = load_list(
-            self.siblings.as_deref(),
-            "openTickets",
-            loader,
-            Self::ids,
-            self.model.id,
-        )
-        .await?;
+        let (rows, shared) =
+            load_list(self.siblings.as_deref(), "openTickets", loader, Self::ids, self.model.id).await?;
         Ok(Ticket::shared(rows, &shared))
     }
     /// Promises not yet kept, soonest due first.
     async fn open_commitments(&self, ctx: &Context<'_>) -> Result<Vec<Commitment>> {
         let rc = request(ctx)?;
         let loader = &rc.loaders.open_commitments_by_customer_id;
-        let rows = load(
-            self.siblings.as_deref(),
-            "openCommitments",
-            loader,
-            Self::ids,
-            self.model.id,
-        )
-        .await?
-        .unwrap_or_default();
+        let rows = load(self.siblings.as_deref(), "openCommitments", loader, Self::ids, self.model.id)
+            .await?
+            .unwrap_or_default();
         Ok(rows.into_iter().map(Commitment::from).collect())
     }
     /// The partnership and its terms, if any.
     async fn partnership(&self, ctx: &Context<'_>) -> Result<Option<Partnership>> {
         let rc = request(ctx)?;
         let loader = &rc.loaders.partnership_by_customer_id;
-        let row = load(
-            self.siblings.as_deref(),
-            "partnership",
-            loader,
-            Self::ids,
-            self.model.id,
-        )
-        .await?
-        .flatten();
+        let row = load(self.siblings.as_deref(), "partnership", loader, Self::ids, self.model.id).await?.flatten();
         Ok(row.map(Partnership::from))
     }
 }
@@ -354,9 +296,7 @@ impl CustomerQuery {
     async fn customer(&self, ctx: &Context<'_>, id: ID) -> Result<Customer> {
         let rc = request(ctx)?;
         let id = ids::decode("Customer", "id", &id)?;
-        Ok(Customer::one(
-            crate::policy::visible_customer(&rc.db, &rc.viewer, id).await?,
-        ))
+        Ok(Customer::one(crate::policy::visible_customer(&rc.db, &rc.viewer, id).await?))
     }
 }
 
@@ -438,11 +378,7 @@ pub struct CustomerMutation;
 #[Object]
 impl CustomerMutation {
     /// Creates a customer.
-    async fn create_customer(
-        &self,
-        ctx: &Context<'_>,
-        input: CreateCustomerInput,
-    ) -> Result<Customer> {
+    async fn create_customer(&self, ctx: &Context<'_>, input: CreateCustomerInput) -> Result<Customer> {
         let rc = request(ctx)?;
         let new = NewCustomer {
             name: input.name,
@@ -457,9 +393,7 @@ impl CustomerMutation {
             customer_since: input.customer_since,
             next_review_on: input.next_review_on,
         };
-        Ok(Customer::one(
-            service::create(&rc.db, &rc.viewer, new).await?,
-        ))
+        Ok(Customer::one(service::create(&rc.db, &rc.viewer, new).await?))
     }
 
     /// Updates a customer. With `expectedVersion`, a stale version is a CONFLICT.
@@ -490,18 +424,14 @@ impl CustomerMutation {
             customer_since: patch(input.customer_since, |v| v),
             next_review_on: patch(input.next_review_on, |v| v),
         };
-        Ok(Customer::one(
-            service::update(&rc.db, &rc.viewer, id, expected_version, changes).await?,
-        ))
+        Ok(Customer::one(service::update(&rc.db, &rc.viewer, id, expected_version, changes).await?))
     }
 
     /// Archives a customer (it is never deleted).
     async fn archive_customer(&self, ctx: &Context<'_>, id: ID) -> Result<Customer> {
         let rc = request(ctx)?;
         let id = ids::decode("Customer", "id", &id)?;
-        Ok(Customer::one(
-            service::archive(&rc.db, &rc.viewer, id).await?,
-        ))
+        Ok(Customer::one(service::archive(&rc.db, &rc.viewer, id).await?))
     }
 
     /// Marks an ACTIVE or WON_BACK customer LOST and records why, in one transaction.
@@ -516,17 +446,9 @@ impl CustomerMutation {
     ) -> Result<ChurnPayload> {
         let rc = request(ctx)?;
         let id = ids::decode("Customer", "id", &id)?;
-        let loss = Loss {
-            reason: reason.into(),
-            competitor,
-            notes,
-            occurred_on,
-        };
+        let loss = Loss { reason: reason.into(), competitor, notes, occurred_on };
         let (customer, event) = service::mark_lost(&rc.db, &rc.viewer, id, loss).await?;
-        Ok(ChurnPayload {
-            customer: Customer::one(customer),
-            churn_event: ChurnEvent::from(event),
-        })
+        Ok(ChurnPayload { customer: Customer::one(customer), churn_event: ChurnEvent::from(event) })
     }
 
     /// Marks a LOST customer WON_BACK and records the event, in one transaction.
@@ -539,11 +461,7 @@ impl CustomerMutation {
     ) -> Result<ChurnPayload> {
         let rc = request(ctx)?;
         let id = ids::decode("Customer", "id", &id)?;
-        let (customer, event) =
-            service::mark_won_back(&rc.db, &rc.viewer, id, notes, occurred_on).await?;
-        Ok(ChurnPayload {
-            customer: Customer::one(customer),
-            churn_event: ChurnEvent::from(event),
-        })
+        let (customer, event) = service::mark_won_back(&rc.db, &rc.viewer, id, notes, occurred_on).await?;
+        Ok(ChurnPayload { customer: Customer::one(customer), churn_event: ChurnEvent::from(event) })
     }
 }

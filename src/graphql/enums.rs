@@ -300,6 +300,18 @@ api_enum!(
     }
 );
 
+/// Where a ticket stands against its SLA.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "crate::service::sla::SlaState")]
+pub enum SlaState {
+    /// Deadlines met or comfortably ahead.
+    OnTrack,
+    /// Less than a quarter of the time to the next deadline is left.
+    AtRisk,
+    /// A deadline was missed.
+    Breached,
+}
+
 /// Sort direction.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum OrderDirection {
@@ -318,9 +330,5 @@ impl OrderDirection {
 
 /// Converts a list of API enum values to domain values.
 pub fn to_domain<A: Copy + Into<D>, D>(values: Option<Vec<A>>) -> Vec<D> {
-    values
-        .unwrap_or_default()
-        .into_iter()
-        .map(Into::into)
-        .collect()
+    values.unwrap_or_default().into_iter().map(Into::into).collect()
 }

@@ -5,9 +5,7 @@ use std::sync::Arc;
 
 use async_graphql::{
     Response, ServerError, ServerResult, ValidationResult, Value, Variables,
-    extensions::{
-        Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextValidation,
-    },
+    extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextValidation},
     parser::types::ExecutableDocument,
 };
 
@@ -29,50 +27,50 @@ impl ExtensionFactory for ErrorCodesFactory {
 struct ErrorCodes;
 
 fn has_code(err: &ServerError) -> bool {
-    err.extensions
-        .as_ref()
-        .is_some_and(|ext| ext.get("code").is_some())
+    err.extensions.as_ref().is_some_and(|ext| ext.get("code").is_some())
 }
 
 fn set_code(err: &mut ServerError, code: &str) {
     if !has_code(err) {
-        err.extensions
-            .get_or_insert_with(Default::default)
-            .set("code", code);
+        err.extensions.get_or_insert_with(Default::default).set("code", code);
     }
 }
 
 /// Gives a resolver error its code: from the `AppError` behind it, or
 /// BAD_USER_INPUT for async-graphql's own argument coercion errors.
 pub fn classify(err: &mut ServerError) {
-    let app = err
-        .source::<AppError>()
-        .map(|e| (e.code(), e.to_string(), detail(e)));
+    let app = err.source::<AppError>().map(|e| (e.code(), e.to_string(), details(e)));
     match app {
-        Some((code, message, extra)) => {
+        Some((code, message, extras)) => {
             if code == "INTERNAL_SERVER_ERROR" {
                 tracing::error!(path = ?err.path, error = %err.source::<AppError>().map(|e| format!("{e:?}")).unwrap_or_default(), "internal error");
             }
             err.message = message;
             set_code(err, code);
-            if let Some((key, value)) = extra {
-                err.extensions
-                    .get_or_insert_with(Default::default)
-                    .set(key, value);
+            for (key, value) in extras {
+                err.extensions.get_or_insert_with(Default::default).set(key, value);
             }
         }
         None => set_code(err, BAD_USER_INPUT),
     }
 }
 
-fn detail(err: &AppError) -> Option<(&'static str, Value)> {
+/// Machine-readable details of an error, beside its code.
+fn details(err: &AppError) -> Vec<(&'static str, Value)> {
     match err {
-        AppError::BadInput { field, .. } => Some(("field", Value::from(field.as_str()))),
-        AppError::Conflict {
-            current_version: Some(v),
-            ..
-        } => Some(("currentVersion", Value::from(*v))),
-        _ => None,
+        AppError::BadInput { field, .. } => vec![("field", Value::from(field.as_str()))],
+        AppError::Conflict { current_version, allowed, .. } => {
+            let mut extras = Vec::new();
+            if let Some(v) = current_version {
+                extras.push(("currentVersion", Value::from(*v)));
+            }
+            if !allowed.is_empty() {
+                let allowed = allowed.iter().map(|s| Value::from(*s)).collect();
+                extras.push(("allowed", Value::List(allowed)));
+            }
+            extras
+        }
+        _ => Vec::new(),
     }
 }
 
@@ -97,9 +95,7 @@ impl Extension for ErrorCodes {
         next: NextValidation<'_>,
     ) -> Result<ValidationResult, Vec<ServerError>> {
         next.run(ctx).await.map_err(|mut errors| {
-            errors
-                .iter_mut()
-                .for_each(|err| set_code(err, VALIDATION_FAILED));
+            errors.iter_mut().for_each(|err| set_code(err, VALIDATION_FAILED));
             errors
         })
     }
@@ -122,8 +118,10 @@ pub fn is_request_error(response: &Response) -> bool {
     response.data == Value::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|e| {
-            e.extensions.as_ref().and_then(|x| x.get("code")).is_some_and(|code| {
-                matches!(code, Value::String(s) if s == PARSE_FAILED || s == VALIDATION_FAILED)
-            }) || e.path.is_empty() && !has_code(e)
+            e.extensions
+                .as_ref()
+                .and_then(|x| x.get("code"))
+                .is_some_and(|code| matches!(code, Value::String(s) if s == PARSE_FAILED || s == VALIDATION_FAILED))
+                || e.path.is_empty() && !has_code(e)
         })
 }

@@ -49,10 +49,7 @@ fn negotiate(headers: &HeaderMap) -> Option<MediaType> {
     for range in accept.split(',') {
         let mut parts = range.split(';').map(str::trim);
         let essence = parts.next().unwrap_or_default().to_ascii_lowercase();
-        let q = parts
-            .filter_map(|p| p.strip_prefix("q="))
-            .find_map(|q| q.parse::<f32>().ok())
-            .unwrap_or(1.0);
+        let q = parts.filter_map(|p| p.strip_prefix("q=")).find_map(|q| q.parse::<f32>().ok()).unwrap_or(1.0);
         let media = match essence.as_str() {
             GRAPHQL_RESPONSE => MediaType::GraphqlResponse,
             JSON | "*/*" | "application/*" => MediaType::Json,
@@ -71,18 +68,12 @@ fn error_body(message: &str, code: &str) -> Value {
 
 fn reply(status: StatusCode, media: MediaType, body: &Value) -> Response {
     let mut response = (status, body.to_string()).into_response();
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, media.content_type());
+    response.headers_mut().insert(header::CONTENT_TYPE, media.content_type());
     response
 }
 
 fn bad_request(media: MediaType, message: &str) -> Response {
-    reply(
-        StatusCode::BAD_REQUEST,
-        media,
-        &error_body(message, BAD_REQUEST),
-    )
+    reply(StatusCode::BAD_REQUEST, media, &error_body(message, BAD_REQUEST))
 }
 
 /// The parameters of a GraphQL request, from a JSON body or a query string.
@@ -102,9 +93,7 @@ fn operation_type(query: &str, operation_name: Option<&str>) -> Option<Operation
     let doc = async_graphql::parser::parse_query(query).ok()?;
     let mut operations = doc.operations.iter();
     match operation_name {
-        Some(name) => operations
-            .find(|(n, _)| n.map(|n| n.as_str()) == Some(name))
-            .map(|(_, op)| op.node.ty),
+        Some(name) => operations.find(|(n, _)| n.map(|n| n.as_str()) == Some(name)).map(|(_, op)| op.node.ty),
         None => operations.next().map(|(_, op)| op.node.ty),
     }
 }
@@ -116,25 +105,13 @@ async fn viewer(state: &AppState, headers: &HeaderMap) -> Result<Viewer, AppErro
     let token = header
         .to_str()
         .ok()
-        .and_then(|h| {
-            h.strip_prefix("Bearer ")
-                .or_else(|| h.strip_prefix("bearer "))
-        })
-        .ok_or_else(|| {
-            AppError::Unauthenticated(
-                "the Authorization header must be `Bearer <token>`".to_owned(),
-            )
-        })?;
+        .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+        .ok_or_else(|| AppError::Unauthenticated("the Authorization header must be `Bearer <token>`".to_owned()))?;
     let user_id = state.tokens.verify(token.trim())?;
     Viewer::load(&state.db, user_id).await
 }
 
-async fn execute(
-    state: &AppState,
-    headers: &HeaderMap,
-    media: MediaType,
-    params: Params,
-) -> Response {
+async fn execute(state: &AppState, headers: &HeaderMap, media: MediaType, params: Params) -> Response {
     let Some(query) = params.query.filter(|q| !q.trim().is_empty()) else {
         return bad_request(media, "the request has no `query`");
     };
@@ -143,30 +120,18 @@ async fn execute(
         Some(vars @ Value::Object(_)) => Variables::from_json(vars),
         Some(_) => return bad_request(media, "`variables` must be an object"),
     };
-    if params
-        .extensions
-        .as_ref()
-        .is_some_and(|e| !e.is_object() && !e.is_null())
-    {
+    if params.extensions.as_ref().is_some_and(|e| !e.is_object() && !e.is_null()) {
         return bad_request(media, "`extensions` must be an object");
     }
     let viewer = match viewer(state, headers).await {
         Ok(viewer) => viewer,
         Err(err) => {
-            let mut response = reply(
-                StatusCode::UNAUTHORIZED,
-                media,
-                &error_body(&err.to_string(), err.code()),
-            );
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            let mut response = reply(StatusCode::UNAUTHORIZED, media, &error_body(&err.to_string(), err.code()));
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             return response;
         }
     };
-    let mut request = async_graphql::Request::new(query)
-        .variables(variables)
-        .data(RequestContext::new(state.db.clone(), viewer));
+    let mut request = async_graphql::Request::new(query).variables(variables).data(RequestContext::new(state, viewer));
     if let Some(name) = params.operation_name {
         request = request.operation_name(name);
     }
@@ -197,10 +162,7 @@ fn is_json_content(headers: &HeaderMap) -> bool {
 /// `POST /graphql`: a JSON body with `query`, `variables`, `operationName`.
 pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let Some(media) = negotiate(&headers) else {
-        return (
-            StatusCode::NOT_ACCEPTABLE,
-            "supported: application/graphql-response+json, application/json",
-        )
+        return (StatusCode::NOT_ACCEPTABLE, "supported: application/graphql-response+json, application/json")
             .into_response();
     };
     if !is_json_content(&headers) {
@@ -209,9 +171,7 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes
             media,
             &error_body("Content-Type must be application/json", BAD_REQUEST),
         );
-        response
-            .headers_mut()
-            .insert(header::ACCEPT, HeaderValue::from_static(JSON));
+        response.headers_mut().insert(header::ACCEPT, HeaderValue::from_static(JSON));
         return response;
     }
     let value: Value = match serde_json::from_slice(&body) {
@@ -219,10 +179,7 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes
         Err(_) => return bad_request(media, "the body is not valid JSON"),
     };
     if value.is_array() {
-        return bad_request(
-            media,
-            "batched requests are not supported; send one operation per request",
-        );
+        return bad_request(media, "batched requests are not supported; send one operation per request");
     }
     match serde_json::from_value::<Params>(value) {
         Ok(params) => execute(&state, &headers, media, params).await,
@@ -237,42 +194,27 @@ pub async fn get(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let wants_html = headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|accept| accept.contains("text/html"));
+    let wants_html =
+        headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|accept| accept.contains("text/html"));
     if wants_html && raw.is_none() && state.config.limits.introspection {
-        return Html(
-            async_graphql::http::GraphiQLSource::build()
-                .endpoint("/graphql")
-                .finish(),
-        )
-        .into_response();
+        return Html(async_graphql::http::GraphiQLSource::build().endpoint("/graphql").finish()).into_response();
     }
     let Some(media) = negotiate(&headers) else {
-        return (
-            StatusCode::NOT_ACCEPTABLE,
-            "supported: application/graphql-response+json, application/json",
-        )
+        return (StatusCode::NOT_ACCEPTABLE, "supported: application/graphql-response+json, application/json")
             .into_response();
     };
-    let pairs: Vec<(String, String)> =
-        match serde_urlencoded::from_str(raw.as_deref().unwrap_or_default()) {
-            Ok(pairs) => pairs,
-            Err(_) => return bad_request(media, "the query string is malformed"),
-        };
+    let pairs: Vec<(String, String)> = match serde_urlencoded::from_str(raw.as_deref().unwrap_or_default()) {
+        Ok(pairs) => pairs,
+        Err(_) => return bad_request(media, "the query string is malformed"),
+    };
     let lookup = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
     let variables = match lookup("variables").map(|v| serde_json::from_str::<Value>(&v)) {
         None => None,
         Some(Ok(v)) => Some(v),
         Some(Err(_)) => return bad_request(media, "`variables` is not valid JSON"),
     };
-    let params = Params {
-        query: lookup("query"),
-        operation_name: lookup("operationName"),
-        variables,
-        extensions: None,
-    };
+    let params =
+        Params { query: lookup("query"), operation_name: lookup("operationName"), variables, extensions: None };
     if let Some(query) = &params.query
         && matches!(
             operation_type(query, params.operation_name.as_deref()),
@@ -282,14 +224,9 @@ pub async fn get(
         let mut response = reply(
             StatusCode::METHOD_NOT_ALLOWED,
             media,
-            &error_body(
-                &format!("{method} cannot run a mutation; use POST"),
-                BAD_REQUEST,
-            ),
+            &error_body(&format!("{method} cannot run a mutation; use POST"), BAD_REQUEST),
         );
-        response
-            .headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
     execute(&state, &headers, media, params).await
@@ -301,24 +238,16 @@ mod tests {
 
     fn accept(value: &str) -> HeaderMap {
         let mut headers = HeaderMap::new();
-        headers.insert(
-            header::ACCEPT,
-            HeaderValue::from_str(value).unwrap_or(HeaderValue::from_static("")),
-        );
+        headers.insert(header::ACCEPT, HeaderValue::from_str(value).unwrap_or(HeaderValue::from_static("")));
         headers
     }
 
     #[test]
     fn accept_header_picks_the_preferred_supported_type() {
         assert_eq!(negotiate(&HeaderMap::new()), Some(MediaType::Json));
+        assert_eq!(negotiate(&accept("application/graphql-response+json")), Some(MediaType::GraphqlResponse));
         assert_eq!(
-            negotiate(&accept("application/graphql-response+json")),
-            Some(MediaType::GraphqlResponse)
-        );
-        assert_eq!(
-            negotiate(&accept(
-                "application/json;q=0.9, application/graphql-response+json"
-            )),
+            negotiate(&accept("application/json;q=0.9, application/graphql-response+json")),
             Some(MediaType::GraphqlResponse)
         );
         assert_eq!(negotiate(&accept("*/*")), Some(MediaType::Json));

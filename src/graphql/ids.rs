@@ -13,9 +13,7 @@ pub fn encode(kind: &str, id: i64) -> ID {
 /// Splits a global ID into its type name and row id.
 pub fn decode_any(field: &str, id: &ID) -> AppResult<(String, i64)> {
     let invalid = || AppError::bad_input(field, format!("{field} is not a valid ID"));
-    let raw = URL_SAFE_NO_PAD
-        .decode(id.as_bytes())
-        .map_err(|_| invalid())?;
+    let raw = URL_SAFE_NO_PAD.decode(id.as_bytes()).map_err(|_| invalid())?;
     let text = String::from_utf8(raw).map_err(|_| invalid())?;
     let (kind, key) = text.split_once(':').ok_or_else(invalid)?;
     let key: i64 = key.parse().map_err(|_| invalid())?;
@@ -28,10 +26,7 @@ pub fn decode(kind: &str, field: &str, id: &ID) -> AppResult<i64> {
     if actual == kind {
         Ok(key)
     } else {
-        Err(AppError::bad_input(
-            field,
-            format!("{field} must be the ID of a {kind}"),
-        ))
+        Err(AppError::bad_input(field, format!("{field} must be the ID of a {kind}")))
     }
 }
 

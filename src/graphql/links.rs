@@ -88,9 +88,7 @@ impl LinkMutation {
         let rc = request(ctx)?;
         let from = ids::decode("Customer", "fromCustomerId", &from_customer_id)?;
         let to = ids::decode("Customer", "toCustomerId", &to_customer_id)?;
-        Ok(service::link(&rc.db, &rc.viewer, from, to, kind.into())
-            .await?
-            .into())
+        Ok(service::link(&rc.db, &rc.viewer, from, to, kind.into()).await?.into())
     }
 
     /// Archives a link.

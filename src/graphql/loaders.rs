@@ -11,13 +11,10 @@ use std::{
 };
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
-use entity::{
-    commitment, communication, communication_contact, contact, customer, partnership, team, ticket,
-    user,
-};
+use entity::{commitment, communication, communication_contact, contact, customer, partnership, team, ticket, user};
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, FromQueryResult, JoinType, QueryFilter,
-    QueryOrder, QuerySelect, QueryTrait, RelationDef, Select,
+    ColumnTrait, DatabaseConnection, EntityTrait, FromQueryResult, JoinType, QueryFilter, QueryOrder, QuerySelect,
+    QueryTrait, RelationDef, Select,
     sea_query::{Alias, Asterisk, Expr, ExprTrait, Query},
 };
 use tokio::sync::OnceCell;
@@ -38,11 +35,7 @@ pub fn load_error(err: LoadError) -> AppError {
 
 /// Groups rows by key, with an (empty) entry for every requested key, so the
 /// cache also remembers "nothing here".
-fn group<K: Hash + Eq + Copy, M>(
-    keys: &[K],
-    rows: Vec<M>,
-    key_of: impl Fn(&M) -> K,
-) -> HashMap<K, Vec<M>> {
+fn group<K: Hash + Eq + Copy, M>(keys: &[K], rows: Vec<M>, key_of: impl Fn(&M) -> K) -> HashMap<K, Vec<M>> {
     let mut map: HashMap<K, Vec<M>> = keys.iter().map(|k| (*k, Vec::new())).collect();
     for row in rows {
         map.entry(key_of(&row)).or_default().push(row);
@@ -56,11 +49,7 @@ async fn by_ids<E: EntityTrait>(
     id: E::Column,
     keys: &[i64],
 ) -> Result<Vec<E::Model>, LoadError> {
-    select
-        .filter(id.is_in(keys.iter().copied()))
-        .all(db)
-        .await
-        .map_err(|e| Arc::new(e.into()))
+    select.filter(id.is_in(keys.iter().copied())).all(db).await.map_err(|e| Arc::new(e.into()))
 }
 
 macro_rules! loader {
@@ -269,10 +258,7 @@ impl Loaders {
     pub fn new(db: DatabaseConnection, viewer: Viewer) -> Self {
         macro_rules! make {
             ($t:ident) => {
-                cached($t {
-                    db: db.clone(),
-                    viewer: viewer.clone(),
-                })
+                cached($t { db: db.clone(), viewer: viewer.clone() })
             };
         }
         Self {
@@ -290,6 +276,22 @@ impl Loaders {
     }
 }
 
+impl Loaders {
+    /// Turns every cache off (loaders still batch).
+    pub fn disable_caches(&self) {
+        self.user_by_id.enable_all_cache(false);
+        self.team_by_id.enable_all_cache(false);
+        self.customer_by_id.enable_all_cache(false);
+        self.contact_by_id.enable_all_cache(false);
+        self.contacts_by_customer_id.enable_all_cache(false);
+        self.latest_communications_by_customer_id.enable_all_cache(false);
+        self.participants_by_communication_id.enable_all_cache(false);
+        self.open_tickets_by_customer_id.enable_all_cache(false);
+        self.open_commitments_by_customer_id.enable_all_cache(false);
+        self.partnership_by_customer_id.enable_all_cache(false);
+    }
+}
+
 /// The rows of one page, shared by their wrappers, so the first resolver of a
 /// relation loads it for the whole page in one batch and the others hit the cache.
 pub struct Siblings<M> {
@@ -300,25 +302,14 @@ pub struct Siblings<M> {
 
 impl<M> Siblings<M> {
     pub fn new(rows: Vec<M>) -> Arc<Self> {
-        Arc::new(Self {
-            rows,
-            primed: Mutex::new(HashMap::new()),
-        })
+        Arc::new(Self { rows, primed: Mutex::new(HashMap::new()) })
     }
 
     fn cell<T: Send + Sync + 'static>(&self, relation: &'static str) -> Arc<OnceCell<T>> {
-        let mut primed = self
-            .primed
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let entry = primed
-            .entry(relation)
-            .or_insert_with(|| Arc::new(OnceCell::<T>::new()));
+        let mut primed = self.primed.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let entry = primed.entry(relation).or_insert_with(|| Arc::new(OnceCell::<T>::new()));
         // A relation name is always used with the same type; a mismatch only loses priming.
-        entry
-            .clone()
-            .downcast::<OnceCell<T>>()
-            .unwrap_or_else(|_| Arc::new(OnceCell::new()))
+        entry.clone().downcast::<OnceCell<T>>().unwrap_or_else(|_| Arc::new(OnceCell::new()))
     }
 }
 
@@ -338,9 +329,7 @@ where
     if let Some(siblings) = siblings {
         siblings
             .cell::<()>(relation)
-            .get_or_try_init(|| async {
-                loader.load_many(keys_of(&siblings.rows)).await.map(|_| ())
-            })
+            .get_or_try_init(|| async { loader.load_many(keys_of(&siblings.rows)).await.map(|_| ()) })
             .await
             .map_err(load_error)?;
     }
@@ -362,11 +351,7 @@ where
     C: Clone + Send + Sync + 'static,
 {
     let Some(siblings) = siblings else {
-        let rows = loader
-            .load_one(key)
-            .await
-            .map_err(load_error)?
-            .unwrap_or_default();
+        let rows = loader.load_one(key).await.map_err(load_error)?.unwrap_or_default();
         return Ok((rows.clone(), Siblings::new(rows)));
     };
     let children = siblings
@@ -378,11 +363,7 @@ where
         .await
         .map_err(load_error)?
         .clone();
-    let rows = loader
-        .load_one(key)
-        .await
-        .map_err(load_error)?
-        .unwrap_or_default();
+    let rows = loader.load_one(key).await.map_err(load_error)?.unwrap_or_default();
     Ok((rows, children))
 }
 
@@ -393,12 +374,6 @@ pub fn wrap_page<M: Clone, N>(rows: Vec<M>, wrap: impl Fn(M, Arc<Siblings<M>>) -
 }
 
 /// Wraps rows that share already-built siblings (the children of a whole page).
-pub fn attach<M, N>(
-    rows: Vec<M>,
-    siblings: &Arc<Siblings<M>>,
-    wrap: impl Fn(M, Arc<Siblings<M>>) -> N,
-) -> Vec<N> {
-    rows.into_iter()
-        .map(|row| wrap(row, siblings.clone()))
-        .collect()
+pub fn attach<M, N>(rows: Vec<M>, siblings: &Arc<Siblings<M>>, wrap: impl Fn(M, Arc<Siblings<M>>) -> N) -> Vec<N> {
+    rows.into_iter().map(|row| wrap(row, siblings.clone())).collect()
 }

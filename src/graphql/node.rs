@@ -3,8 +3,8 @@
 
 use async_graphql::{Context, ID, Interface, Object, Result};
 use entity::{
-    churn_event, commitment, communication, customer_link, partnership_change, revenue_entry,
-    supply_priority, survey_response, team, ticket, ticket_event, user,
+    churn_event, commitment, communication, customer_link, partnership_change, revenue_entry, supply_priority,
+    survey_response, team, ticket, ticket_event, user,
 };
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
@@ -59,10 +59,7 @@ pub enum Node {
 macro_rules! through_customer {
     ($rc:expr, $entity:ident, $id:expr) => {
         $entity::Entity::find_by_id($id)
-            .filter(policy::visible_through(
-                &$rc.viewer,
-                $entity::Column::CustomerId,
-            ))
+            .filter(policy::visible_through(&$rc.viewer, $entity::Column::CustomerId))
             .one(&$rc.db)
             .await?
     };
@@ -72,29 +69,21 @@ async fn fetch(rc: &RequestContext, id: &ID) -> AppResult<Option<Node>> {
     let (kind, key) = ids::decode_any("id", id)?;
     let loaders = &rc.loaders;
     Ok(match kind.as_str() {
-        "Customer" => loaders
-            .customer_by_id
-            .load_one(key)
-            .await
-            .map_err(load_error)?
-            .map(|m| Node::Customer(Customer::one(m))),
-        "Contact" => loaders
-            .contact_by_id
-            .load_one(key)
-            .await
-            .map_err(load_error)?
-            .map(|m| Node::Contact(Contact::one(m))),
-        "Communication" => through_customer!(rc, communication, key)
-            .map(|m| Node::Communication(Communication::one(m))),
+        "Customer" => {
+            loaders.customer_by_id.load_one(key).await.map_err(load_error)?.map(|m| Node::Customer(Customer::one(m)))
+        }
+        "Contact" => {
+            loaders.contact_by_id.load_one(key).await.map_err(load_error)?.map(|m| Node::Contact(Contact::one(m)))
+        }
+        "Communication" => {
+            through_customer!(rc, communication, key).map(|m| Node::Communication(Communication::one(m)))
+        }
         "Ticket" => through_customer!(rc, ticket, key).map(|m| Node::Ticket(Ticket::one(m))),
         "TicketEvent" => {
             let Some(event) = ticket_event::Entity::find_by_id(key).one(&rc.db).await? else {
                 return Ok(None);
             };
-            let filter = service::tickets::TicketFilter {
-                include_archived: true,
-                ..Default::default()
-            };
+            let filter = service::tickets::TicketFilter { include_archived: true, ..Default::default() };
             let ticket_visible = service::tickets::select(&rc.viewer, &filter)
                 .filter(ticket::Column::Id.eq(event.ticket_id))
                 .one(&rc.db)
@@ -113,24 +102,19 @@ async fn fetch(rc: &RequestContext, id: &ID) -> AppResult<Option<Node>> {
             .await?
             .map(|m| Node::Team(m.into())),
         "Partnership" => partnerships::find(rc, key).await?.map(Node::Partnership),
-        "PartnershipChange" => through_customer!(rc, partnership_change, key)
-            .map(|m| Node::PartnershipChange(m.into())),
-        "SupplyPriority" => {
-            through_customer!(rc, supply_priority, key).map(|m| Node::SupplyPriority(m.into()))
+        "PartnershipChange" => {
+            through_customer!(rc, partnership_change, key).map(|m| Node::PartnershipChange(m.into()))
         }
+        "SupplyPriority" => through_customer!(rc, supply_priority, key).map(|m| Node::SupplyPriority(m.into())),
         "Commitment" => through_customer!(rc, commitment, key).map(|m| Node::Commitment(m.into())),
-        "RevenueEntry" => {
-            through_customer!(rc, revenue_entry, key).map(|m| Node::RevenueEntry(m.into()))
-        }
+        "RevenueEntry" => through_customer!(rc, revenue_entry, key).map(|m| Node::RevenueEntry(m.into())),
         "ChurnEvent" => through_customer!(rc, churn_event, key).map(|m| Node::ChurnEvent(m.into())),
         "CustomerLink" => links::select(&rc.viewer, None, &[])
             .filter(customer_link::Column::Id.eq(key))
             .one(&rc.db)
             .await?
             .map(|m| Node::CustomerLink(m.into())),
-        "SurveyResponse" => {
-            through_customer!(rc, survey_response, key).map(|m| Node::SurveyResponse(m.into()))
-        }
+        "SurveyResponse" => through_customer!(rc, survey_response, key).map(|m| Node::SurveyResponse(m.into())),
         _ => None,
     })
 }
@@ -152,8 +136,7 @@ impl NodeQuery {
             return Err(AppError::bad_input("ids", format!("at most {MAX_NODES} ids")).into());
         }
         let rc = request(ctx)?;
-        let fetched =
-            futures_util::future::try_join_all(ids.iter().map(|id| fetch(rc, id))).await?;
+        let fetched = futures_util::future::try_join_all(ids.iter().map(|id| fetch(rc, id))).await?;
         Ok(fetched)
     }
 }

@@ -8,8 +8,8 @@ use async_graphql::{
 };
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, EntityTrait, Order, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, QueryTrait, Select,
+    ColumnTrait, Condition, DatabaseConnection, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait, Select,
     sea_query::{Expr, ExprTrait, Func, QueryStatementBuilder},
 };
 
@@ -39,18 +39,8 @@ pub struct PageArgs {
 }
 
 impl PageArgs {
-    pub fn new(
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-    ) -> Self {
-        Self {
-            first,
-            after,
-            last,
-            before,
-        }
+    pub fn new(first: Option<i32>, after: Option<String>, last: Option<i32>, before: Option<String>) -> Self {
+        Self { first, after, last, before }
     }
 
     /// (page size, backwards?)
@@ -59,24 +49,13 @@ impl PageArgs {
             usize::try_from(n)
                 .ok()
                 .filter(|n| *n <= MAX_PAGE_SIZE)
-                .ok_or_else(|| {
-                    AppError::bad_input(
-                        field,
-                        format!("{field} must be between 0 and {MAX_PAGE_SIZE}"),
-                    )
-                })
+                .ok_or_else(|| AppError::bad_input(field, format!("{field} must be between 0 and {MAX_PAGE_SIZE}")))
         };
         match (self.first, self.last) {
-            (Some(_), Some(_)) => Err(AppError::bad_input(
-                "last",
-                "pass either first or last, not both",
-            )),
+            (Some(_), Some(_)) => Err(AppError::bad_input("last", "pass either first or last, not both")),
             (Some(first), None) => Ok((check("first", first)?, false)),
             (None, Some(last)) => Ok((check("last", last)?, true)),
-            (None, None) => Ok((
-                DEFAULT_PAGE_SIZE,
-                self.before.is_some() && self.after.is_none(),
-            )),
+            (None, None) => Ok((DEFAULT_PAGE_SIZE, self.before.is_some() && self.after.is_none())),
         }
     }
 }
@@ -105,47 +84,24 @@ pub struct Sort<C> {
 
 impl<C: ColumnTrait> Sort<C> {
     pub fn new(column: C, id: C, descending: bool) -> Self {
-        Self {
-            column,
-            id,
-            descending,
-            fold_case: false,
-        }
+        Self { column, id, descending, fold_case: false }
     }
 
     /// A case-insensitive sort on a text column (backed by a `lower(column)` index).
     pub fn text(column: C, id: C, descending: bool) -> Self {
-        Self {
-            column,
-            id,
-            descending,
-            fold_case: true,
-        }
+        Self { column, id, descending, fold_case: true }
     }
 
     fn key(&self) -> Expr {
         let column = Expr::col(self.column.as_column_ref());
-        if self.fold_case {
-            Func::lower(column).into()
-        } else {
-            column
-        }
+        if self.fold_case { Func::lower(column).into() } else { column }
     }
 }
 
 /// Rows strictly after (or before) the cursor row in sort order.
 fn beyond<E: EntityTrait>(sort: &Sort<E::Column>, cursor: i64, forward: bool) -> Condition {
-    let value_at_cursor = E::find()
-        .select_only()
-        .expr(sort.key())
-        .filter(sort.id.eq(cursor))
-        .into_query();
-    let cursor_value = || {
-        Expr::SubQuery(
-            None,
-            Box::new(value_at_cursor.clone().into_sub_query_statement()),
-        )
-    };
+    let value_at_cursor = E::find().select_only().expr(sort.key()).filter(sort.id.eq(cursor)).into_query();
+    let cursor_value = || Expr::SubQuery(None, Box::new(value_at_cursor.clone().into_sub_query_statement()));
     let column = || sort.key();
     let id = Expr::col(sort.id.as_column_ref());
     let ascending = forward != sort.descending;
@@ -154,11 +110,7 @@ fn beyond<E: EntityTrait>(sort: &Sort<E::Column>, cursor: i64, forward: bool) ->
     } else {
         (column().lt(cursor_value()), id.lt(cursor))
     };
-    Condition::any().add(past).add(
-        Condition::all()
-            .add(column().eq(cursor_value()))
-            .add(id_past),
-    )
+    Condition::any().add(past).add(Condition::all().add(column().eq(cursor_value())).add(id_past))
 }
 
 /// Whether the client selected `totalCount`, so the count query runs only when asked.
@@ -182,21 +134,9 @@ where
     N: async_graphql::OutputType,
 {
     let (size, backwards) = args.window()?;
-    let after = args
-        .after
-        .as_deref()
-        .map(|c| decode_cursor("after", c))
-        .transpose()?;
-    let before = args
-        .before
-        .as_deref()
-        .map(|c| decode_cursor("before", c))
-        .transpose()?;
-    let total_count = if wants_total(ctx) {
-        select.clone().count(db).await?
-    } else {
-        0
-    };
+    let after = args.after.as_deref().map(|c| decode_cursor("after", c)).transpose()?;
+    let before = args.before.as_deref().map(|c| decode_cursor("before", c)).transpose()?;
+    let total_count = if wants_total(ctx) { select.clone().count(db).await? } else { 0 };
 
     let mut query = select;
     if let Some(after) = after {
@@ -205,38 +145,17 @@ where
     if let Some(before) = before {
         query = query.filter(beyond::<E>(&sort, before, false));
     }
-    let order = if sort.descending != backwards {
-        Order::Desc
-    } else {
-        Order::Asc
-    };
-    let mut rows = query
-        .order_by(sort.key(), order.clone())
-        .order_by(sort.id, order)
-        .limit(size as u64 + 1)
-        .all(db)
-        .await?;
+    let order = if sort.descending != backwards { Order::Desc } else { Order::Asc };
+    let mut rows =
+        query.order_by(sort.key(), order.clone()).order_by(sort.id, order).limit(size as u64 + 1).all(db).await?;
     let has_more = rows.len() > size;
     rows.truncate(size);
     if backwards {
         rows.reverse();
     }
-    let (has_previous, has_next) = if backwards {
-        (has_more, before.is_some())
-    } else {
-        (after.is_some(), has_more)
-    };
+    let (has_previous, has_next) = if backwards { (has_more, before.is_some()) } else { (after.is_some(), has_more) };
     let cursors: Vec<String> = rows.iter().map(|row| encode_cursor(id_of(row))).collect();
-    let mut conn = Connection::with_additional_fields(
-        has_previous,
-        has_next,
-        ConnectionTotals { total_count },
-    );
-    conn.edges.extend(
-        cursors
-            .into_iter()
-            .zip(wrap(rows))
-            .map(|(cursor, node)| Edge::new(cursor, node)),
-    );
+    let mut conn = Connection::with_additional_fields(has_previous, has_next, ConnectionTotals { total_count });
+    conn.edges.extend(cursors.into_iter().zip(wrap(rows)).map(|(cursor, node)| Edge::new(cursor, node)));
     Ok(conn)
 }

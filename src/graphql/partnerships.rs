@@ -51,9 +51,7 @@ impl From<partnership::Model> for Partnership {
             .split(',')
             .filter_map(|name| {
                 use sea_orm::ActiveEnum;
-                domain::LockIn::try_from_value(&name.to_owned())
-                    .ok()
-                    .map(LockIn::from)
+                domain::LockIn::try_from_value(&name.to_owned()).ok().map(LockIn::from)
             })
             .collect();
         Self {
@@ -124,14 +122,9 @@ impl PartnershipQuery {
         let rc = request(ctx)?;
         let customer_id = ids::decode_opt("Customer", "customerId", customer_id.as_ref())?;
         let select = service::changes(&rc.viewer, customer_id);
-        let sort = Sort::new(
-            partnership_change::Column::Id,
-            partnership_change::Column::Id,
-            true,
-        );
+        let sort = Sort::new(partnership_change::Column::Id, partnership_change::Column::Id, true);
         let args = PageArgs::new(first, after, last, before);
-        let wrap =
-            |rows: Vec<partnership_change::Model>| rows.into_iter().map(Into::into).collect();
+        let wrap = |rows: Vec<partnership_change::Model>| rows.into_iter().map(Into::into).collect();
         Ok(connection(ctx, &rc.db, select, sort, args, |c| c.id, wrap).await?)
     }
 }
@@ -194,11 +187,7 @@ impl PartnershipMutation {
             review_on: input.review_on,
             reason: input.reason,
         };
-        Ok(
-            service::set(&rc.db, &rc.viewer, customer_id, expected_version, terms)
-                .await?
-                .into(),
-        )
+        Ok(service::set(&rc.db, &rc.viewer, customer_id, expected_version, terms).await?.into())
     }
 }
 
@@ -209,10 +198,7 @@ pub async fn find(
 ) -> crate::error::AppResult<Option<Partnership>> {
     use sea_orm::QueryFilter;
     let row = partnership::Entity::find_by_id(id)
-        .filter(crate::policy::visible_through(
-            &rc.viewer,
-            partnership::Column::CustomerId,
-        ))
+        .filter(crate::policy::visible_through(&rc.viewer, partnership::Column::CustomerId))
         .one(&rc.db)
         .await?;
     Ok(row.map(Into::into))

@@ -69,23 +69,10 @@ impl RevenueQuery {
             from_month,
             to_month,
         };
-        let sort = Sort::new(
-            revenue_entry::Column::Month,
-            revenue_entry::Column::Id,
-            false,
-        );
+        let sort = Sort::new(revenue_entry::Column::Month, revenue_entry::Column::Id, false);
         let args = PageArgs::new(first, after, last, before);
         let wrap = |rows: Vec<revenue_entry::Model>| rows.into_iter().map(Into::into).collect();
-        Ok(connection(
-            ctx,
-            &rc.db,
-            service::select(&rc.viewer, &filter),
-            sort,
-            args,
-            |r| r.id,
-            wrap,
-        )
-        .await?)
+        Ok(connection(ctx, &rc.db, service::select(&rc.viewer, &filter), sort, args, |r| r.id, wrap).await?)
     }
 }
 
@@ -127,11 +114,7 @@ impl RevenueMutation {
             .enumerate()
             .map(|(i, e)| {
                 Ok(RevenueRow {
-                    customer_id: ids::decode(
-                        "Customer",
-                        &format!("entries[{i}].customerId"),
-                        &e.customer_id,
-                    )?,
+                    customer_id: ids::decode("Customer", &format!("entries[{i}].customerId"), &e.customer_id)?,
                     month: e.month,
                     revenue_cents: e.revenue.cents(),
                     gross_profit_cents: e.gross_profit.cents(),
@@ -139,8 +122,6 @@ impl RevenueMutation {
             })
             .collect::<crate::error::AppResult<Vec<_>>>()?;
         let upserted = service::upsert(&rc.db, &rc.viewer, rows).await?;
-        Ok(UpsertRevenuePayload {
-            upserted: i32::try_from(upserted).unwrap_or(i32::MAX),
-        })
+        Ok(UpsertRevenuePayload { upserted: i32::try_from(upserted).unwrap_or(i32::MAX) })
     }
 }

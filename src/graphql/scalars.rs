@@ -19,12 +19,7 @@ impl Money {
             None => (false, text),
         };
         let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
-        if whole.is_empty()
-            || fraction.len() > 2
-            || !whole
-                .chars()
-                .chain(fraction.chars())
-                .all(|c| c.is_ascii_digit())
+        if whole.is_empty() || fraction.len() > 2 || !whole.chars().chain(fraction.chars()).all(|c| c.is_ascii_digit())
         {
             return None;
         }
@@ -51,9 +46,7 @@ impl ScalarType for Money {
             Value::Number(n) => Money::parse(&n.to_string()),
             _ => None,
         };
-        parsed.map(Money).ok_or_else(|| {
-            InputValueError::custom("Money must be a decimal with at most two places")
-        })
+        parsed.map(Money).ok_or_else(|| InputValueError::custom("Money must be a decimal with at most two places"))
     }
 
     fn to_value(&self) -> Value {

@@ -1,6 +1,6 @@
 //! The schema: per-domain roots merged into one, with limits and the error extension.
 
-use async_graphql::{EmptySubscription, MergedObject, Schema};
+use async_graphql::{MergedObject, Schema};
 
 use crate::{
     config::Limits,
@@ -15,6 +15,7 @@ use crate::{
         node::NodeQuery,
         partnerships::{PartnershipMutation, PartnershipQuery},
         revenue::{RevenueMutation, RevenueQuery},
+        subscriptions::Subscription,
         supply::{SupplyMutation, SupplyQuery},
         surveys::{SurveyMutation, SurveyQuery},
         tickets::{TicketMutation, TicketQuery},
@@ -56,11 +57,11 @@ pub struct Mutation(
     SurveyMutation,
 );
 
-pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type AppSchema = Schema<Query, Mutation, Subscription>;
 
 /// Builds the schema. Per-request data (viewer, loaders) is added by the HTTP handler.
 pub fn build_schema(limits: &Limits) -> AppSchema {
-    let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+    let mut builder = Schema::build(Query::default(), Mutation::default(), Subscription)
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         .limit_recursive_depth(64)
@@ -73,11 +74,6 @@ pub fn build_schema(limits: &Limits) -> AppSchema {
 
 /// The SDL of the schema, as committed in `schema.graphql`.
 pub fn sdl() -> String {
-    let limits = Limits {
-        max_depth: 1,
-        max_complexity: 1,
-        max_body_bytes: 1,
-        introspection: true,
-    };
+    let limits = Limits { max_depth: 1, max_complexity: 1, max_body_bytes: 1, introspection: true };
     build_schema(&limits).sdl()
 }

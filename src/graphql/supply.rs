@@ -82,23 +82,10 @@ impl SupplyQuery {
             product_line,
             include_archived: false,
         };
-        let sort = Sort::new(
-            supply_priority::Column::PriorityRank,
-            supply_priority::Column::Id,
-            false,
-        );
+        let sort = Sort::new(supply_priority::Column::PriorityRank, supply_priority::Column::Id, false);
         let args = PageArgs::new(first, after, last, before);
         let wrap = |rows: Vec<supply_priority::Model>| rows.into_iter().map(Into::into).collect();
-        Ok(connection(
-            ctx,
-            &rc.db,
-            service::select(&rc.viewer, &filter),
-            sort,
-            args,
-            |s| s.id,
-            wrap,
-        )
-        .await?)
+        Ok(connection(ctx, &rc.db, service::select(&rc.viewer, &filter), sort, args, |s| s.id, wrap).await?)
     }
 }
 
@@ -128,11 +115,7 @@ pub struct SupplyMutation;
 #[Object]
 impl SupplyMutation {
     /// Creates or replaces the priority of a customer for a product line.
-    async fn set_supply_priority(
-        &self,
-        ctx: &Context<'_>,
-        input: SupplyPriorityInput,
-    ) -> Result<SupplyPriority> {
+    async fn set_supply_priority(&self, ctx: &Context<'_>, input: SupplyPriorityInput) -> Result<SupplyPriority> {
         let rc = request(ctx)?;
         let terms = SupplyTerms {
             customer_id: ids::decode("Customer", "customerId", &input.customer_id)?,

@@ -64,23 +64,10 @@ impl SurveyQuery {
     ) -> Result<Conn<SurveyResponse>> {
         let rc = request(ctx)?;
         let customer_id = ids::decode_opt("Customer", "customerId", customer_id.as_ref())?;
-        let sort = Sort::new(
-            survey_response::Column::RespondedOn,
-            survey_response::Column::Id,
-            true,
-        );
+        let sort = Sort::new(survey_response::Column::RespondedOn, survey_response::Column::Id, true);
         let args = PageArgs::new(first, after, last, before);
         let wrap = |rows: Vec<survey_response::Model>| rows.into_iter().map(Into::into).collect();
-        Ok(connection(
-            ctx,
-            &rc.db,
-            service::select(&rc.viewer, customer_id),
-            sort,
-            args,
-            |s| s.id,
-            wrap,
-        )
-        .await?)
+        Ok(connection(ctx, &rc.db, service::select(&rc.viewer, customer_id), sort, args, |s| s.id, wrap).await?)
     }
 }
 
@@ -105,11 +92,7 @@ pub struct SurveyMutation;
 #[Object]
 impl SurveyMutation {
     /// Records a satisfaction score.
-    async fn record_survey_response(
-        &self,
-        ctx: &Context<'_>,
-        input: SurveyResponseInput,
-    ) -> Result<SurveyResponse> {
+    async fn record_survey_response(&self, ctx: &Context<'_>, input: SurveyResponseInput) -> Result<SurveyResponse> {
         let rc = request(ctx)?;
         let new = NewSurveyResponse {
             customer_id: ids::decode("Customer", "customerId", &input.customer_id)?,

@@ -10,18 +10,18 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use crate::{
     graphql::{
         contacts::Contact,
-        context::request,
+        context::{RequestContext, request},
         customers::Customer,
-        enums::{
-            OrderDirection, TicketCategory, TicketEventKind, TicketPriority, TicketStatus,
-            to_domain,
-        },
+        enums::{OrderDirection, SlaState, TicketCategory, TicketEventKind, TicketPriority, TicketStatus, to_domain},
         ids,
         loaders::{Siblings, attach, load, wrap_page},
         pagination::{Conn, PageArgs, Sort, connection},
         users::User,
     },
-    service::tickets::{self as service, NewTicket, TicketChanges, TicketFilter},
+    service::{
+        now, sla,
+        tickets::{self as service, NewTicket, TicketChanges, TicketFilter},
+    },
 };
 
 /// A service ticket or complaint.
@@ -32,25 +32,16 @@ pub struct Ticket {
 
 impl Ticket {
     pub fn one(model: ticket::Model) -> Self {
-        Self {
-            model,
-            siblings: None,
-        }
+        Self { model, siblings: None }
     }
 
     pub fn page(rows: Vec<ticket::Model>) -> Vec<Self> {
-        wrap_page(rows, |model, siblings| Self {
-            model,
-            siblings: Some(siblings),
-        })
+        wrap_page(rows, |model, siblings| Self { model, siblings: Some(siblings) })
     }
 
     /// Rows that are children of a whole page, sharing one set of siblings.
     pub fn shared(rows: Vec<ticket::Model>, siblings: &Arc<Siblings<ticket::Model>>) -> Vec<Self> {
-        attach(rows, siblings, |model, siblings| Self {
-            model,
-            siblings: Some(siblings),
-        })
+        attach(rows, siblings, |model, siblings| Self { model, siblings: Some(siblings) })
     }
 }
 
@@ -96,6 +87,18 @@ impl Ticket {
     async fn resolved_at(&self) -> Option<DateTime<Utc>> {
         self.model.resolved_at
     }
+    /// Where the ticket stands against its SLA now.
+    async fn sla_state(&self) -> SlaState {
+        sla::state(&self.model, now()).into()
+    }
+    /// The first response came late, or is overdue.
+    async fn first_response_breached(&self) -> bool {
+        sla::first_response_breached(&self.model, now())
+    }
+    /// The resolution came late, or is overdue.
+    async fn resolution_breached(&self) -> bool {
+        sla::resolution_breached(&self.model, now())
+    }
     /// Optimistic-locking version; pass it back as `expectedVersion`.
     async fn version(&self) -> i32 {
         self.model.version
@@ -113,15 +116,7 @@ impl Ticket {
         let rc = request(ctx)?;
         let keys = |rows: &[ticket::Model]| rows.iter().map(|t| t.customer_id).collect();
         let loader = &rc.loaders.customer_by_id;
-        Ok(load(
-            self.siblings.as_deref(),
-            "customer",
-            loader,
-            keys,
-            self.model.customer_id,
-        )
-        .await?
-        .map(Customer::one))
+        Ok(load(self.siblings.as_deref(), "customer", loader, keys, self.model.customer_id).await?.map(Customer::one))
     }
     /// The contact who reported it.
     async fn contact(&self, ctx: &Context<'_>) -> Result<Option<Contact>> {
@@ -131,15 +126,7 @@ impl Ticket {
         let rc = request(ctx)?;
         let keys = |rows: &[ticket::Model]| rows.iter().filter_map(|t| t.contact_id).collect();
         let loader = &rc.loaders.contact_by_id;
-        Ok(load(
-            self.siblings.as_deref(),
-            "contact",
-            loader,
-            keys,
-            contact_id,
-        )
-        .await?
-        .map(Contact::one))
+        Ok(load(self.siblings.as_deref(), "contact", loader, keys, contact_id).await?.map(Contact::one))
     }
     /// Who works on it.
     async fn assignee(&self, ctx: &Context<'_>) -> Result<Option<User>> {
@@ -149,11 +136,7 @@ impl Ticket {
         let rc = request(ctx)?;
         let keys = |rows: &[ticket::Model]| rows.iter().filter_map(|t| t.assignee_id).collect();
         let loader = &rc.loaders.user_by_id;
-        Ok(
-            load(self.siblings.as_deref(), "assignee", loader, keys, assignee)
-                .await?
-                .map(User::one),
-        )
+        Ok(load(self.siblings.as_deref(), "assignee", loader, keys, assignee).await?.map(User::one))
     }
     /// The ticket's history, oldest first.
     async fn events(
@@ -165,12 +148,10 @@ impl Ticket {
         before: Option<String>,
     ) -> Result<Conn<TicketEvent>> {
         let rc = request(ctx)?;
-        let select =
-            ticket_event::Entity::find().filter(ticket_event::Column::TicketId.eq(self.model.id));
+        let select = ticket_event::Entity::find().filter(ticket_event::Column::TicketId.eq(self.model.id));
         let sort = Sort::new(ticket_event::Column::Id, ticket_event::Column::Id, false);
         let args = PageArgs::new(first, after, last, before);
-        let wrap =
-            |rows: Vec<ticket_event::Model>| rows.into_iter().map(TicketEvent::from).collect();
+        let wrap = |rows: Vec<ticket_event::Model>| rows.into_iter().map(TicketEvent::from).collect();
         Ok(connection(ctx, &rc.db, select, sort, args, |e| e.id, wrap).await?)
     }
 }
@@ -241,6 +222,10 @@ pub struct TicketFilterInput {
     /// Only tickets that still need work.
     #[graphql(default)]
     pub open_only: bool,
+    /// true: a deadline was missed; false: none was.
+    pub breached: Option<bool>,
+    /// Not resolved and due for resolution before this time.
+    pub due_before: Option<DateTime<Utc>>,
     /// Opened at or after.
     pub created_after: Option<DateTime<Utc>>,
     /// Opened before.
@@ -294,6 +279,8 @@ impl TicketQuery {
             categories: to_domain(f.categories),
             priorities: to_domain(f.priorities),
             open_only: f.open_only,
+            breached: f.breached,
+            due_before: f.due_before,
             created_after: f.created_after,
             created_before: f.created_before,
             include_archived: false,
@@ -305,16 +292,7 @@ impl TicketQuery {
         };
         let sort = Sort::new(column, ticket::Column::Id, order.direction.descending());
         let args = PageArgs::new(first, after, last, before);
-        Ok(connection(
-            ctx,
-            &rc.db,
-            service::select(&rc.viewer, &filter),
-            sort,
-            args,
-            |t| t.id,
-            Ticket::page,
-        )
-        .await?)
+        Ok(connection(ctx, &rc.db, service::select(&rc.viewer, &filter), sort, args, |t| t.id, Ticket::page).await?)
     }
 }
 
@@ -364,6 +342,12 @@ pub struct CommentPayload {
 #[derive(Default)]
 pub struct TicketMutation;
 
+/// Publishes the history rows a committed change wrote and returns the ticket.
+async fn announced(rc: &RequestContext, ticket: ticket::Model, events: &[ticket_event::Model]) -> Ticket {
+    rc.feed.announce(&events.iter().map(|e| e.id).collect::<Vec<_>>()).await;
+    Ticket::one(ticket)
+}
+
 #[Object]
 impl TicketMutation {
     /// Opens a ticket; SLA deadlines follow from its priority and the customer's tier.
@@ -378,15 +362,16 @@ impl TicketMutation {
             category: input.category.into(),
             priority: input.priority.unwrap_or(TicketPriority::Medium).into(),
         };
-        Ok(Ticket::one(service::create(&rc.db, &rc.viewer, new).await?))
+        let (ticket, event) = service::create(&rc.db, &rc.viewer, &rc.config.sla, new).await?;
+        Ok(announced(rc, ticket, &[event]).await)
     }
 
-    /// Updates a ticket's fields.
+    /// Updates a ticket's fields. A stale `expectedVersion` is a CONFLICT.
     async fn update_ticket(
         &self,
         ctx: &Context<'_>,
         id: ID,
-        expected_version: Option<i32>,
+        expected_version: i32,
         input: UpdateTicketInput,
     ) -> Result<Ticket> {
         let rc = request(ctx)?;
@@ -403,9 +388,8 @@ impl TicketMutation {
             priority: input.priority.map(Into::into),
             assignee_id,
         };
-        Ok(Ticket::one(
-            service::update(&rc.db, &rc.viewer, id, expected_version, changes).await?,
-        ))
+        let (ticket, events) = service::update(&rc.db, &rc.viewer, id, expected_version, changes).await?;
+        Ok(announced(rc, ticket, &events).await)
     }
 
     /// Comments on a ticket; the first comment is the first response.
@@ -413,16 +397,31 @@ impl TicketMutation {
         &self,
         ctx: &Context<'_>,
         id: ID,
-        expected_version: Option<i32>,
+        expected_version: i32,
         body: String,
     ) -> Result<CommentPayload> {
         let rc = request(ctx)?;
         let id = ids::decode("Ticket", "id", &id)?;
-        let (ticket, event) =
-            service::comment(&rc.db, &rc.viewer, id, expected_version, body).await?;
-        Ok(CommentPayload {
-            ticket: Ticket::one(ticket),
-            event: event.into(),
-        })
+        let (ticket, event) = service::comment(&rc.db, &rc.viewer, id, expected_version, body).await?;
+        let ticket = announced(rc, ticket, std::slice::from_ref(&event)).await;
+        Ok(CommentPayload { ticket, event: event.into() })
+    }
+
+    /// Moves a ticket through its life cycle: OPEN, IN_PROGRESS, WAITING_ON_CUSTOMER,
+    /// RESOLVED, CLOSED (only from RESOLVED), REOPENED (only from RESOLVED or CLOSED).
+    /// Any other move is a CONFLICT whose `extensions.allowed` lists the allowed states.
+    async fn change_ticket_status(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        expected_version: i32,
+        status: TicketStatus,
+        #[graphql(desc = "Recorded as a comment with the change.")] comment: Option<String>,
+    ) -> Result<Ticket> {
+        let rc = request(ctx)?;
+        let id = ids::decode("Ticket", "id", &id)?;
+        let (ticket, events) =
+            service::change_status(&rc.db, &rc.viewer, id, expected_version, status.into(), comment).await?;
+        Ok(announced(rc, ticket, &events).await)
     }
 }

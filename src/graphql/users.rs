@@ -52,11 +52,7 @@ impl User {
     }
     /// Scopes of a service account.
     async fn scopes(&self) -> Vec<String> {
-        self.model
-            .scopes
-            .split_whitespace()
-            .map(str::to_owned)
-            .collect()
+        self.model.scopes.split_whitespace().map(str::to_owned).collect()
     }
     /// When the user was created.
     async fn created_at(&self) -> DateTime<Utc> {
@@ -68,13 +64,7 @@ impl User {
             return Ok(None);
         };
         let rc = request(ctx)?;
-        Ok(rc
-            .loaders
-            .team_by_id
-            .load_one(team_id)
-            .await
-            .map_err(load_error)?
-            .map(Team::from))
+        Ok(rc.loaders.team_by_id.load_one(team_id).await.map_err(load_error)?.map(Team::from))
     }
 }
 
@@ -153,16 +143,7 @@ impl UserQuery {
         let sort = Sort::text(user::Column::Name, user::Column::Id, false);
         let args = PageArgs::new(first, after, last, before);
         let wrap = |rows: Vec<user::Model>| rows.into_iter().map(User::one).collect();
-        Ok(connection(
-            ctx,
-            &rc.db,
-            service::select(&rc.viewer, &filter),
-            sort,
-            args,
-            |u| u.id,
-            wrap,
-        )
-        .await?)
+        Ok(connection(ctx, &rc.db, service::select(&rc.viewer, &filter), sort, args, |u| u.id, wrap).await?)
     }
 
     /// Teams you can see: leadership all, others their own.
@@ -178,16 +159,7 @@ impl UserQuery {
         let sort = Sort::text(team::Column::Name, team::Column::Id, false);
         let args = PageArgs::new(first, after, last, before);
         let wrap = |rows: Vec<team::Model>| rows.into_iter().map(Team::from).collect();
-        Ok(connection(
-            ctx,
-            &rc.db,
-            service::select_teams(&rc.viewer),
-            sort,
-            args,
-            |t| t.id,
-            wrap,
-        )
-        .await?)
+        Ok(connection(ctx, &rc.db, service::select_teams(&rc.viewer), sort, args, |t| t.id, wrap).await?)
     }
 }
 
@@ -222,22 +194,13 @@ impl UserMutation {
             team_id: ids::decode_opt("Team", "teamId", input.team_id.as_ref())?,
             scopes: input.scopes,
         };
-        Ok(User::one(
-            service::create_user(&rc.db, &rc.viewer, new).await?,
-        ))
+        Ok(User::one(service::create_user(&rc.db, &rc.viewer, new).await?))
     }
 
     /// Creates a sales team (ADMIN only).
-    async fn create_team(
-        &self,
-        ctx: &Context<'_>,
-        name: String,
-        lead_id: Option<ID>,
-    ) -> Result<Team> {
+    async fn create_team(&self, ctx: &Context<'_>, name: String, lead_id: Option<ID>) -> Result<Team> {
         let rc = request(ctx)?;
         let lead_id = ids::decode_opt("User", "leadId", lead_id.as_ref())?;
-        Ok(service::create_team(&rc.db, &rc.viewer, &name, lead_id)
-            .await?
-            .into())
+        Ok(service::create_team(&rc.db, &rc.viewer, &name, lead_id).await?.into())
     }
 }

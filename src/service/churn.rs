@@ -20,10 +20,8 @@ pub struct ChurnFilter {
 }
 
 pub fn select(viewer: &Viewer, filter: &ChurnFilter) -> Select<churn_event::Entity> {
-    let mut query = churn_event::Entity::find().filter(policy::visible_through(
-        viewer,
-        churn_event::Column::CustomerId,
-    ));
+    let mut query =
+        churn_event::Entity::find().filter(policy::visible_through(viewer, churn_event::Column::CustomerId));
     if let Some(customer) = filter.customer_id {
         query = query.filter(churn_event::Column::CustomerId.eq(customer));
     }

@@ -4,8 +4,7 @@
 use chrono::NaiveDate;
 use entity::{commitment, enums::CommitmentKind};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    Select, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Select, Set,
 };
 use serde_json::json;
 
@@ -31,10 +30,7 @@ pub struct CommitmentFilter {
 }
 
 pub fn select(viewer: &Viewer, filter: &CommitmentFilter) -> Select<commitment::Entity> {
-    let mut query = commitment::Entity::find().filter(policy::visible_through(
-        viewer,
-        commitment::Column::CustomerId,
-    ));
+    let mut query = commitment::Entity::find().filter(policy::visible_through(viewer, commitment::Column::CustomerId));
     if !filter.include_archived {
         query = query.filter(commitment::Column::ArchivedAt.is_null());
     }
@@ -104,12 +100,9 @@ pub async fn create(
     fields: CommitmentFields,
 ) -> AppResult<commitment::Model> {
     if fields.kind.is_none() || fields.description.is_none() || fields.due_on.is_none() {
-        return Err(AppError::bad_input(
-            "description",
-            "kind, description and dueOn are required",
-        ));
+        return Err(AppError::bad_input("description", "kind, description and dueOn are required"));
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::write(db).await?;
     policy::writable_customer(&txn, viewer, customer_id).await?;
     let at = now();
     let mut row = commitment::ActiveModel {
@@ -125,30 +118,15 @@ pub async fn create(
     };
     apply(&mut row, fields)?;
     let model = row.insert(&txn).await?;
-    audit::record(
-        &txn,
-        viewer,
-        "create",
-        "commitment",
-        model.id,
-        json!({"customerId": customer_id}),
-    )
-    .await?;
+    audit::record(&txn, viewer, "create", "commitment", model.id, json!({"customerId": customer_id})).await?;
     txn.commit().await?;
     Ok(model)
 }
 
-async fn writable(
-    db: &impl ConnectionTrait,
-    viewer: &Viewer,
-    id: i64,
-) -> AppResult<commitment::Model> {
+async fn writable(db: &impl ConnectionTrait, viewer: &Viewer, id: i64) -> AppResult<commitment::Model> {
     policy::ensure_can_write(viewer)?;
     commitment::Entity::find_by_id(id)
-        .filter(policy::visible_through(
-            viewer,
-            commitment::Column::CustomerId,
-        ))
+        .filter(policy::visible_through(viewer, commitment::Column::CustomerId))
         .one(db)
         .await?
         .ok_or(AppError::NotFound("commitment"))
@@ -162,12 +140,10 @@ async fn change(
     action: &str,
     edit: impl FnOnce(&commitment::Model, &mut commitment::ActiveModel) -> AppResult<()>,
 ) -> AppResult<commitment::Model> {
-    let txn = db.begin().await?;
+    let txn = crate::db::write(db).await?;
     let current = writable(&txn, viewer, id).await?;
     validate::version("commitment", expected_version, current.version)?;
-    let mut row = commitment::ActiveModel {
-        ..Default::default()
-    };
+    let mut row = commitment::ActiveModel { ..Default::default() };
     edit(&current, &mut row)?;
     row.version = Set(current.version + 1);
     row.updated_at = Set(now());
@@ -180,10 +156,7 @@ async fn change(
     )
     .await?;
     audit::record(&txn, viewer, action, "commitment", id, json!({})).await?;
-    let updated = commitment::Entity::find_by_id(id)
-        .one(&txn)
-        .await?
-        .ok_or(AppError::NotFound("commitment"))?;
+    let updated = commitment::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound("commitment"))?;
     txn.commit().await?;
     Ok(updated)
 }
@@ -195,10 +168,7 @@ pub async fn update(
     expected_version: Option<i32>,
     fields: CommitmentFields,
 ) -> AppResult<commitment::Model> {
-    change(db, viewer, id, expected_version, "update", |_, row| {
-        apply(row, fields)
-    })
-    .await
+    change(db, viewer, id, expected_version, "update", |_, row| apply(row, fields)).await
 }
 
 /// Records that the promise was kept; fulfilling twice is a CONFLICT.
@@ -209,35 +179,21 @@ pub async fn fulfil(
     expected_version: Option<i32>,
     fulfilled_on: Option<NaiveDate>,
 ) -> AppResult<commitment::Model> {
-    change(
-        db,
-        viewer,
-        id,
-        expected_version,
-        "fulfil",
-        |current, row| {
-            if current.fulfilled_on.is_some() {
-                return Err(AppError::conflict("the commitment is already fulfilled"));
-            }
-            let on = fulfilled_on.unwrap_or_else(|| now().date_naive());
-            if on > now().date_naive() {
-                return Err(AppError::bad_input(
-                    "fulfilledOn",
-                    "fulfilledOn must not be in the future",
-                ));
-            }
-            row.fulfilled_on = Set(Some(on));
-            Ok(())
-        },
-    )
+    change(db, viewer, id, expected_version, "fulfil", |current, row| {
+        if current.fulfilled_on.is_some() {
+            return Err(AppError::conflict("the commitment is already fulfilled"));
+        }
+        let on = fulfilled_on.unwrap_or_else(|| now().date_naive());
+        if on > now().date_naive() {
+            return Err(AppError::bad_input("fulfilledOn", "fulfilledOn must not be in the future"));
+        }
+        row.fulfilled_on = Set(Some(on));
+        Ok(())
+    })
     .await
 }
 
-pub async fn archive(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    id: i64,
-) -> AppResult<commitment::Model> {
+pub async fn archive(db: &DatabaseConnection, viewer: &Viewer, id: i64) -> AppResult<commitment::Model> {
     change(db, viewer, id, None, "archive", |current, row| {
         row.archived_at = Set(Some(current.archived_at.unwrap_or_else(now)));
         Ok(())

@@ -6,8 +6,8 @@ use entity::{
     enums::{Channel, Direction},
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QuerySelect, QueryTrait, Select, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
+    QueryTrait, Select, Set,
 };
 use serde_json::json;
 
@@ -33,10 +33,8 @@ pub struct CommunicationFilter {
 }
 
 pub fn select(viewer: &Viewer, filter: &CommunicationFilter) -> Select<communication::Entity> {
-    let mut query = communication::Entity::find().filter(policy::visible_through(
-        viewer,
-        communication::Column::CustomerId,
-    ));
+    let mut query =
+        communication::Entity::find().filter(policy::visible_through(viewer, communication::Column::CustomerId));
     if !filter.include_archived {
         query = query.filter(communication::Column::ArchivedAt.is_null());
     }
@@ -95,10 +93,7 @@ async fn participants(
     contact_ids.sort_unstable();
     contact_ids.dedup();
     if contact_ids.len() > MAX_PARTICIPANTS {
-        return Err(AppError::bad_input(
-            "contactIds",
-            format!("at most {MAX_PARTICIPANTS} contacts"),
-        ));
+        return Err(AppError::bad_input("contactIds", format!("at most {MAX_PARTICIPANTS} contacts")));
     }
     if !contact_ids.is_empty() {
         let found = contact::Entity::find()
@@ -107,10 +102,7 @@ async fn participants(
             .count(txn)
             .await?;
         if found != contact_ids.len() as u64 {
-            return Err(AppError::bad_input(
-                "contactIds",
-                "every contact must belong to the customer",
-            ));
+            return Err(AppError::bad_input("contactIds", "every contact must belong to the customer"));
         }
     }
     Ok(contact_ids)
@@ -123,10 +115,7 @@ async fn link_participants(
 ) -> AppResult<()> {
     if !contact_ids.is_empty() {
         communication_contact::Entity::insert_many(contact_ids.iter().map(|contact_id| {
-            communication_contact::ActiveModel {
-                communication_id: Set(communication_id),
-                contact_id: Set(*contact_id),
-            }
+            communication_contact::ActiveModel { communication_id: Set(communication_id), contact_id: Set(*contact_id) }
         }))
         .exec(txn)
         .await?;
@@ -136,23 +125,16 @@ async fn link_participants(
 
 fn not_in_future(at: DateTime<Utc>) -> AppResult<()> {
     if at > now() + chrono::Duration::days(1) {
-        return Err(AppError::bad_input(
-            "occurredAt",
-            "occurredAt must not be in the future",
-        ));
+        return Err(AppError::bad_input("occurredAt", "occurredAt must not be in the future"));
     }
     Ok(())
 }
 
 /// Logs a touchpoint and its participants in one transaction.
-pub async fn log(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    input: NewCommunication,
-) -> AppResult<communication::Model> {
+pub async fn log(db: &DatabaseConnection, viewer: &Viewer, input: NewCommunication) -> AppResult<communication::Model> {
     let summary = validate::required_text("summary", &input.summary, 10_000)?;
     not_in_future(input.occurred_at)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::write(db).await?;
     policy::writable_customer(&txn, viewer, input.customer_id).await?;
     let contact_ids = participants(&txn, input.customer_id, input.contact_ids).await?;
     let at = now();
@@ -173,10 +155,7 @@ pub async fn log(
     .await?;
     if !contact_ids.is_empty() {
         communication_contact::Entity::insert_many(contact_ids.iter().map(|contact_id| {
-            communication_contact::ActiveModel {
-                communication_id: Set(model.id),
-                contact_id: Set(*contact_id),
-            }
+            communication_contact::ActiveModel { communication_id: Set(model.id), contact_id: Set(*contact_id) }
         }))
         .exec(&txn)
         .await?;
@@ -194,17 +173,10 @@ pub async fn log(
     Ok(model)
 }
 
-async fn writable(
-    txn: &impl sea_orm::ConnectionTrait,
-    viewer: &Viewer,
-    id: i64,
-) -> AppResult<communication::Model> {
+async fn writable(txn: &impl sea_orm::ConnectionTrait, viewer: &Viewer, id: i64) -> AppResult<communication::Model> {
     policy::ensure_can_write(viewer)?;
     communication::Entity::find_by_id(id)
-        .filter(policy::visible_through(
-            viewer,
-            communication::Column::CustomerId,
-        ))
+        .filter(policy::visible_through(viewer, communication::Column::CustomerId))
         .one(txn)
         .await?
         .ok_or(AppError::NotFound("communication"))
@@ -217,7 +189,7 @@ pub async fn update(
     id: i64,
     changes: CommunicationChanges,
 ) -> AppResult<communication::Model> {
-    let txn = db.begin().await?;
+    let txn = crate::db::write(db).await?;
     let current = writable(&txn, viewer, id).await?;
     let customer_id = current.customer_id;
     let mut row: communication::ActiveModel = current.into();
@@ -250,25 +222,13 @@ pub async fn update(
     }
     row.updated_at = Set(now());
     let updated = row.update(&txn).await?;
-    audit::record(
-        &txn,
-        viewer,
-        "update",
-        "communication",
-        id,
-        json!({ "fields": changed }),
-    )
-    .await?;
+    audit::record(&txn, viewer, "update", "communication", id, json!({ "fields": changed })).await?;
     txn.commit().await?;
     Ok(updated)
 }
 
-pub async fn archive(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    id: i64,
-) -> AppResult<communication::Model> {
-    let txn = db.begin().await?;
+pub async fn archive(db: &DatabaseConnection, viewer: &Viewer, id: i64) -> AppResult<communication::Model> {
+    let txn = crate::db::write(db).await?;
     let current = writable(&txn, viewer, id).await?;
     if current.archived_at.is_some() {
         return Ok(current);

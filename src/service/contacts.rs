@@ -2,10 +2,7 @@
 
 use chrono::NaiveDate;
 use entity::{contact, enums::OrgLevel};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Select, Set,
-    TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Select, Set};
 use serde_json::json;
 
 use crate::{
@@ -26,8 +23,7 @@ pub struct ContactFilter {
 }
 
 pub fn select(viewer: &Viewer, filter: &ContactFilter) -> Select<contact::Entity> {
-    let mut query = contact::Entity::find()
-        .filter(policy::visible_through(viewer, contact::Column::CustomerId));
+    let mut query = contact::Entity::find().filter(policy::visible_through(viewer, contact::Column::CustomerId));
     if !filter.include_archived {
         query = query.filter(contact::Column::ArchivedAt.is_null());
     }
@@ -86,20 +82,12 @@ fn apply(row: &mut contact::ActiveModel, fields: ContactFields) -> AppResult<Vec
         changed.push("influence");
     }
     if let Some(strength) = fields.relationship_strength {
-        row.relationship_strength = Set(validate::optional_in_range(
-            "relationshipStrength",
-            strength,
-            1,
-            5,
-        )?);
+        row.relationship_strength = Set(validate::optional_in_range("relationshipStrength", strength, 1, 5)?);
         changed.push("relationshipStrength");
     }
     if let Some(birthday) = fields.birthday {
         if birthday.is_some_and(|b| b > now().date_naive()) {
-            return Err(AppError::bad_input(
-                "birthday",
-                "birthday must not be in the future",
-            ));
+            return Err(AppError::bad_input("birthday", "birthday must not be in the future"));
         }
         row.birthday = Set(birthday);
         changed.push("birthday");
@@ -125,10 +113,7 @@ fn apply(row: &mut contact::ActiveModel, fields: ContactFields) -> AppResult<Vec
 
 fn check_dates(model: &contact::Model) -> AppResult<()> {
     match (model.started_on, model.ended_on) {
-        (Some(start), Some(end)) if end < start => Err(AppError::bad_input(
-            "endedOn",
-            "endedOn is before startedOn",
-        )),
+        (Some(start), Some(end)) if end < start => Err(AppError::bad_input("endedOn", "endedOn is before startedOn")),
         _ => Ok(()),
     }
 }
@@ -140,12 +125,9 @@ pub async fn create(
     fields: ContactFields,
 ) -> AppResult<contact::Model> {
     if fields.name.is_none() || fields.org_level.is_none() {
-        return Err(AppError::bad_input(
-            "name",
-            "name and orgLevel are required",
-        ));
+        return Err(AppError::bad_input("name", "name and orgLevel are required"));
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::write(db).await?;
     policy::writable_customer(&txn, viewer, customer_id).await?;
     let at = now();
     let mut row = contact::ActiveModel {
@@ -168,24 +150,12 @@ pub async fn create(
     apply(&mut row, fields)?;
     let model = row.insert(&txn).await?;
     check_dates(&model)?;
-    audit::record(
-        &txn,
-        viewer,
-        "create",
-        "contact",
-        model.id,
-        json!({"customerId": customer_id}),
-    )
-    .await?;
+    audit::record(&txn, viewer, "create", "contact", model.id, json!({"customerId": customer_id})).await?;
     txn.commit().await?;
     Ok(model)
 }
 
-async fn writable(
-    txn: &impl sea_orm::ConnectionTrait,
-    viewer: &Viewer,
-    id: i64,
-) -> AppResult<contact::Model> {
+async fn writable(txn: &impl sea_orm::ConnectionTrait, viewer: &Viewer, id: i64) -> AppResult<contact::Model> {
     policy::ensure_can_write(viewer)?;
     contact::Entity::find_by_id(id)
         .filter(policy::visible_through(viewer, contact::Column::CustomerId))
@@ -201,12 +171,10 @@ pub async fn update(
     expected_version: Option<i32>,
     fields: ContactFields,
 ) -> AppResult<contact::Model> {
-    let txn = db.begin().await?;
+    let txn = crate::db::write(db).await?;
     let current = writable(&txn, viewer, id).await?;
     validate::version("contact", expected_version, current.version)?;
-    let mut row = contact::ActiveModel {
-        ..Default::default()
-    };
+    let mut row = contact::ActiveModel { ..Default::default() };
     let changed = apply(&mut row, fields)?;
     row.version = Set(current.version + 1);
     row.updated_at = Set(now());
@@ -218,30 +186,15 @@ pub async fn update(
         "contact",
     )
     .await?;
-    let updated = contact::Entity::find_by_id(id)
-        .one(&txn)
-        .await?
-        .ok_or(AppError::NotFound("contact"))?;
+    let updated = contact::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound("contact"))?;
     check_dates(&updated)?;
-    audit::record(
-        &txn,
-        viewer,
-        "update",
-        "contact",
-        id,
-        json!({ "fields": changed }),
-    )
-    .await?;
+    audit::record(&txn, viewer, "update", "contact", id, json!({ "fields": changed })).await?;
     txn.commit().await?;
     Ok(updated)
 }
 
-pub async fn archive(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    id: i64,
-) -> AppResult<contact::Model> {
-    let txn = db.begin().await?;
+pub async fn archive(db: &DatabaseConnection, viewer: &Viewer, id: i64) -> AppResult<contact::Model> {
+    let txn = crate::db::write(db).await?;
     let current = writable(&txn, viewer, id).await?;
     if current.archived_at.is_none() {
         let at = now();
@@ -261,10 +214,7 @@ pub async fn archive(
         .await?;
         audit::record(&txn, viewer, "archive", "contact", id, json!({})).await?;
     }
-    let updated = contact::Entity::find_by_id(id)
-        .one(&txn)
-        .await?
-        .ok_or(AppError::NotFound("contact"))?;
+    let updated = contact::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound("contact"))?;
     txn.commit().await?;
     Ok(updated)
 }

@@ -3,15 +3,12 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{
     churn_event, customer,
-    enums::{
-        ChurnKind, ChurnReason, CustomerStatus, PartnershipTier, PurchasingFit, Segment,
-        StrategicImportance,
-    },
+    enums::{ChurnKind, ChurnReason, CustomerStatus, PartnershipTier, PurchasingFit, Segment, StrategicImportance},
     user,
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    QueryFilter, QuerySelect, QueryTrait, Select, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QuerySelect, QueryTrait, Select, Set,
     sea_query::{Expr, ExprTrait, Func},
 };
 use serde_json::json;
@@ -43,12 +40,7 @@ pub struct CustomerFilter {
 
 /// Case-insensitive `LIKE %term%` on a column, with the wildcards in the term escaped.
 pub fn name_contains(column: impl ColumnTrait, term: &str) -> Condition {
-    let escaped = term
-        .trim()
-        .to_lowercase()
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
+    let escaped = term.trim().to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
     Condition::all().add(
         Expr::expr(Func::lower(Expr::col(column.as_column_ref())))
             .like(sea_orm::sea_query::LikeExpr::new(format!("%{escaped}%")).escape('\\')),
@@ -74,10 +66,7 @@ pub fn select(viewer: &Viewer, filter: &CustomerFilter) -> Select<customer::Enti
         query = query.filter(customer::Column::OwnerId.eq(owner));
     }
     if let Some(team) = filter.team_id {
-        let members = user::Entity::find()
-            .select_only()
-            .column(user::Column::Id)
-            .filter(user::Column::TeamId.eq(team));
+        let members = user::Entity::find().select_only().column(user::Column::Id).filter(user::Column::TeamId.eq(team));
         query = query.filter(customer::Column::OwnerId.in_subquery(members.into_query()));
     }
     if let Some(parent) = filter.parent_id {
@@ -134,11 +123,7 @@ pub struct CustomerChanges {
     pub next_review_on: Option<Option<NaiveDate>>,
 }
 
-async fn assignable_owner(
-    db: &impl ConnectionTrait,
-    viewer: &Viewer,
-    owner_id: i64,
-) -> AppResult<()> {
+async fn assignable_owner(db: &impl ConnectionTrait, viewer: &Viewer, owner_id: i64) -> AppResult<()> {
     let owner = user::Entity::find_by_id(owner_id)
         .one(db)
         .await?
@@ -153,10 +138,7 @@ async fn valid_parent(
     own_id: Option<i64>,
 ) -> AppResult<()> {
     if Some(parent_id) == own_id {
-        return Err(AppError::bad_input(
-            "parentId",
-            "a customer cannot be its own parent",
-        ));
+        return Err(AppError::bad_input("parentId", "a customer cannot be its own parent"));
     }
     policy::visible_customer(db, viewer, parent_id)
         .await
@@ -164,16 +146,12 @@ async fn valid_parent(
     Ok(())
 }
 
-pub async fn create(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    input: NewCustomer,
-) -> AppResult<customer::Model> {
+pub async fn create(db: &DatabaseConnection, viewer: &Viewer, input: NewCustomer) -> AppResult<customer::Model> {
     policy::ensure_can_write(viewer)?;
     let name = validate::required_text("name", &input.name, 200)?;
     let industry = validate::optional_text("industry", input.industry, 100)?;
     let region = validate::optional_text("region", input.region, 100)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::write(db).await?;
     let owner_id = input.owner_id.unwrap_or(viewer.user_id);
     assignable_owner(&txn, viewer, owner_id).await?;
     if let Some(parent) = input.parent_id {
@@ -189,9 +167,7 @@ pub async fn create(
         parent_id: Set(input.parent_id),
         tier: Set(None),
         purchasing_fit: Set(input.purchasing_fit),
-        strategic_importance: Set(input
-            .strategic_importance
-            .unwrap_or(StrategicImportance::Medium)),
+        strategic_importance: Set(input.strategic_importance.unwrap_or(StrategicImportance::Medium)),
         segment: Set(input.segment),
         customer_since: Set(input.customer_since),
         next_review_on: Set(input.next_review_on),
@@ -203,15 +179,8 @@ pub async fn create(
     }
     .insert(&txn)
     .await?;
-    audit::record(
-        &txn,
-        viewer,
-        "create",
-        "customer",
-        model.id,
-        json!({"name": model.name, "ownerId": owner_id}),
-    )
-    .await?;
+    audit::record(&txn, viewer, "create", "customer", model.id, json!({"name": model.name, "ownerId": owner_id}))
+        .await?;
     txn.commit().await?;
     Ok(model)
 }
@@ -224,12 +193,10 @@ pub async fn update(
     changes: CustomerChanges,
 ) -> AppResult<customer::Model> {
     policy::ensure_can_write(viewer)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::write(db).await?;
     let current = policy::visible_customer(&txn, viewer, id).await?;
     validate::version("customer", expected_version, current.version)?;
-    let mut row = customer::ActiveModel {
-        ..Default::default()
-    };
+    let mut row = customer::ActiveModel { ..Default::default() };
     let mut changed = serde_json::Map::new();
     if let Some(name) = changes.name {
         let name = validate::required_text("name", &name, 200)?;
@@ -245,18 +212,13 @@ pub async fn update(
         changed.insert("region".into(), json!(true));
     }
     if let Some(status) = changes.status {
-        if matches!(status, CustomerStatus::Lost | CustomerStatus::WonBack)
-            && status != current.status
-        {
+        if matches!(status, CustomerStatus::Lost | CustomerStatus::WonBack) && status != current.status {
             return Err(AppError::bad_input(
                 "status",
                 "use markCustomerLost or markCustomerWonBack, which record the churn event",
             ));
         }
-        changed.insert(
-            "status".into(),
-            json!([current.status.as_str(), status.as_str()]),
-        );
+        changed.insert("status".into(), json!([current.status.as_str(), status.as_str()]));
         row.status = Set(status);
     }
     if let Some(owner) = changes.owner_id {
@@ -301,30 +263,15 @@ pub async fn update(
         "customer",
     )
     .await?;
-    audit::record(
-        &txn,
-        viewer,
-        "update",
-        "customer",
-        id,
-        serde_json::Value::Object(changed),
-    )
-    .await?;
-    let updated = customer::Entity::find_by_id(id)
-        .one(&txn)
-        .await?
-        .ok_or(AppError::NotFound("customer"))?;
+    audit::record(&txn, viewer, "update", "customer", id, serde_json::Value::Object(changed)).await?;
+    let updated = customer::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound("customer"))?;
     txn.commit().await?;
     Ok(updated)
 }
 
 /// Archives (never deletes) a customer: it leaves lists but stays in history and reports.
-pub async fn archive(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    id: i64,
-) -> AppResult<customer::Model> {
-    let txn = db.begin().await?;
+pub async fn archive(db: &DatabaseConnection, viewer: &Viewer, id: i64) -> AppResult<customer::Model> {
+    let txn = crate::db::write(db).await?;
     let current = policy::writable_customer(&txn, viewer, id).await?;
     if current.archived_at.is_some() {
         txn.commit().await?;
@@ -346,10 +293,7 @@ pub async fn archive(
     )
     .await?;
     audit::record(&txn, viewer, "archive", "customer", id, json!({})).await?;
-    let updated = customer::Entity::find_by_id(id)
-        .one(&txn)
-        .await?
-        .ok_or(AppError::NotFound("customer"))?;
+    let updated = customer::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound("customer"))?;
     txn.commit().await?;
     Ok(updated)
 }
@@ -372,12 +316,9 @@ pub async fn mark_lost(
 ) -> AppResult<(customer::Model, churn_event::Model)> {
     let competitor = validate::optional_text("competitor", loss.competitor, 200)?;
     let notes = validate::optional_text("notes", loss.notes, 4000)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::write(db).await?;
     let current = policy::writable_customer(&txn, viewer, id).await?;
-    if !matches!(
-        current.status,
-        CustomerStatus::Active | CustomerStatus::WonBack
-    ) {
+    if !matches!(current.status, CustomerStatus::Active | CustomerStatus::WonBack) {
         return Err(AppError::conflict(format!(
             "a {} customer cannot be lost; allowed from ACTIVE or WON_BACK",
             current.status.as_str()
@@ -399,10 +340,7 @@ pub async fn mark_lost(
         },
     )
     .await?;
-    let updated = customer::Entity::find_by_id(id)
-        .one(&txn)
-        .await?
-        .ok_or(AppError::NotFound("customer"))?;
+    let updated = customer::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound("customer"))?;
     txn.commit().await?;
     Ok((updated, event))
 }
@@ -416,7 +354,7 @@ pub async fn mark_won_back(
     occurred_on: Option<NaiveDate>,
 ) -> AppResult<(customer::Model, churn_event::Model)> {
     let notes = validate::optional_text("notes", notes, 4000)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::write(db).await?;
     let current = policy::writable_customer(&txn, viewer, id).await?;
     if current.status != CustomerStatus::Lost {
         return Err(AppError::conflict(format!(
@@ -440,10 +378,7 @@ pub async fn mark_won_back(
         },
     )
     .await?;
-    let updated = customer::Entity::find_by_id(id)
-        .one(&txn)
-        .await?
-        .ok_or(AppError::NotFound("customer"))?;
+    let updated = customer::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound("customer"))?;
     txn.commit().await?;
     Ok((updated, event))
 }

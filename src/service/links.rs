@@ -1,10 +1,7 @@
 //! Customer links: groups, distributors and the end customers they serve, referrals.
 
 use entity::{customer_link, enums::CustomerLinkKind};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, Select,
-    Set, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, Select, Set};
 use serde_json::json;
 
 use crate::{
@@ -15,21 +12,11 @@ use crate::{
 };
 
 /// Links whose both ends the viewer can see: an edge never reveals a hidden customer.
-pub fn select(
-    viewer: &Viewer,
-    customer_id: Option<i64>,
-    kinds: &[CustomerLinkKind],
-) -> Select<customer_link::Entity> {
+pub fn select(viewer: &Viewer, customer_id: Option<i64>, kinds: &[CustomerLinkKind]) -> Select<customer_link::Entity> {
     let mut query = customer_link::Entity::find()
         .filter(customer_link::Column::ArchivedAt.is_null())
-        .filter(policy::visible_through(
-            viewer,
-            customer_link::Column::FromCustomerId,
-        ))
-        .filter(policy::visible_through(
-            viewer,
-            customer_link::Column::ToCustomerId,
-        ));
+        .filter(policy::visible_through(viewer, customer_link::Column::FromCustomerId))
+        .filter(policy::visible_through(viewer, customer_link::Column::ToCustomerId));
     if let Some(customer) = customer_id {
         query = query.filter(
             Condition::any()
@@ -51,12 +38,9 @@ pub async fn link(
     kind: CustomerLinkKind,
 ) -> AppResult<customer_link::Model> {
     if from == to {
-        return Err(AppError::bad_input(
-            "toCustomerId",
-            "a customer cannot be linked to itself",
-        ));
+        return Err(AppError::bad_input("toCustomerId", "a customer cannot be linked to itself"));
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::write(db).await?;
     policy::writable_customer(&txn, viewer, from).await?;
     policy::visible_customer(&txn, viewer, to).await?;
     let existing = customer_link::Entity::find()
@@ -68,9 +52,7 @@ pub async fn link(
     let at = now();
     let model = match existing {
         Some(link) if link.archived_at.is_none() => {
-            return Err(AppError::conflict(
-                "these customers are already linked this way",
-            ));
+            return Err(AppError::conflict("these customers are already linked this way"));
         }
         Some(link) => {
             let mut row: customer_link::ActiveModel = link.into();
@@ -92,26 +74,14 @@ pub async fn link(
             .await?
         }
     };
-    audit::record(
-        &txn,
-        viewer,
-        "create",
-        "customer_link",
-        model.id,
-        json!({"from": from, "to": to}),
-    )
-    .await?;
+    audit::record(&txn, viewer, "create", "customer_link", model.id, json!({"from": from, "to": to})).await?;
     txn.commit().await?;
     Ok(model)
 }
 
-pub async fn archive(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    id: i64,
-) -> AppResult<customer_link::Model> {
+pub async fn archive(db: &DatabaseConnection, viewer: &Viewer, id: i64) -> AppResult<customer_link::Model> {
     policy::ensure_can_write(viewer)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::write(db).await?;
     let link = select(viewer, None, &[])
         .filter(customer_link::Column::Id.eq(id))
         .one(&txn)

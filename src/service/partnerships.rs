@@ -7,10 +7,7 @@ use entity::{
     enums::{LockIn, PartnershipTier},
     partnership, partnership_change,
 };
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Select, Set,
-    TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Select, Set};
 use serde_json::json;
 
 use crate::{
@@ -34,10 +31,8 @@ pub struct PartnershipTerms {
 
 /// Tier changes of visible customers, newest first by id.
 pub fn changes(viewer: &Viewer, customer_id: Option<i64>) -> Select<partnership_change::Entity> {
-    let mut query = partnership_change::Entity::find().filter(policy::visible_through(
-        viewer,
-        partnership_change::Column::CustomerId,
-    ));
+    let mut query = partnership_change::Entity::find()
+        .filter(policy::visible_through(viewer, partnership_change::Column::CustomerId));
     if let Some(customer) = customer_id {
         query = query.filter(partnership_change::Column::CustomerId.eq(customer));
     }
@@ -68,17 +63,12 @@ pub async fn set(
     let service_level = validate::optional_text("serviceLevel", terms.service_level, 200)?;
     let reason = validate::optional_text("reason", terms.reason, 2000)?;
     if terms.tier != PartnershipTier::Strategic && !terms.lock_ins.is_empty() {
-        return Err(AppError::bad_input(
-            "lockIns",
-            "lock-in mechanisms belong to a STRATEGIC partnership",
-        ));
+        return Err(AppError::bad_input("lockIns", "lock-in mechanisms belong to a STRATEGIC partnership"));
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::write(db).await?;
     let customer = policy::writable_customer(&txn, viewer, customer_id).await?;
-    let existing = partnership::Entity::find()
-        .filter(partnership::Column::CustomerId.eq(customer_id))
-        .one(&txn)
-        .await?;
+    let existing =
+        partnership::Entity::find().filter(partnership::Column::CustomerId.eq(customer_id)).one(&txn).await?;
     let at = now();
     let previous_tier = existing.as_ref().map(|p| p.tier);
     let model = match existing {

@@ -7,7 +7,7 @@ use chrono::{Datelike, NaiveDate};
 use entity::{customer, enums::Role, revenue_entry};
 use sea_orm::{
     ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, Select, Set,
-    TransactionTrait, sea_query::OnConflict,
+    sea_query::OnConflict,
 };
 use serde_json::json;
 
@@ -29,10 +29,8 @@ pub struct RevenueFilter {
 }
 
 pub fn select(viewer: &Viewer, filter: &RevenueFilter) -> Select<revenue_entry::Entity> {
-    let mut query = revenue_entry::Entity::find().filter(policy::visible_through(
-        viewer,
-        revenue_entry::Column::CustomerId,
-    ));
+    let mut query =
+        revenue_entry::Entity::find().filter(policy::visible_through(viewer, revenue_entry::Column::CustomerId));
     if let Some(customer) = filter.customer_id {
         query = query.filter(revenue_entry::Column::CustomerId.eq(customer));
     }
@@ -60,49 +58,31 @@ fn writable_customers(viewer: &Viewer) -> AppResult<Condition> {
         if viewer.has_scope(SCOPE_REVENUE_WRITE) {
             return Ok(Condition::all());
         }
-        return Err(AppError::Forbidden(format!(
-            "the {SCOPE_REVENUE_WRITE} scope is required"
-        )));
+        return Err(AppError::Forbidden(format!("the {SCOPE_REVENUE_WRITE} scope is required")));
     }
     Ok(policy::visible_customers(viewer))
 }
 
 /// Inserts or replaces every row in one transaction; returns the number of rows.
-pub async fn upsert(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    rows: Vec<RevenueRow>,
-) -> AppResult<usize> {
+pub async fn upsert(db: &DatabaseConnection, viewer: &Viewer, rows: Vec<RevenueRow>) -> AppResult<usize> {
     let scope = writable_customers(viewer)?;
     if rows.is_empty() {
-        return Err(AppError::bad_input(
-            "entries",
-            "at least one entry is required",
-        ));
+        return Err(AppError::bad_input("entries", "at least one entry is required"));
     }
     if rows.len() > MAX_BATCH {
-        return Err(AppError::bad_input(
-            "entries",
-            format!("at most {MAX_BATCH} entries per call"),
-        ));
+        return Err(AppError::bad_input("entries", format!("at most {MAX_BATCH} entries per call")));
     }
     let mut seen = HashSet::new();
     for (i, row) in rows.iter().enumerate() {
         if row.month.day() != 1 {
-            return Err(AppError::bad_input(
-                &format!("entries[{i}].month"),
-                "month must be the first day of a month",
-            ));
+            return Err(AppError::bad_input(&format!("entries[{i}].month"), "month must be the first day of a month"));
         }
         if !seen.insert((row.customer_id, row.month)) {
-            return Err(AppError::bad_input(
-                &format!("entries[{i}]"),
-                "the same customer and month appear twice",
-            ));
+            return Err(AppError::bad_input(&format!("entries[{i}]"), "the same customer and month appear twice"));
         }
     }
     let customer_ids: HashSet<i64> = rows.iter().map(|r| r.customer_id).collect();
-    let txn = db.begin().await?;
+    let txn = crate::db::write(db).await?;
     let found: HashSet<i64> = customer::Entity::find()
         .select_only()
         .column(customer::Column::Id)
@@ -114,10 +94,7 @@ pub async fn upsert(
         .into_iter()
         .collect();
     if let Some(i) = rows.iter().position(|r| !found.contains(&r.customer_id)) {
-        return Err(AppError::bad_input(
-            &format!("entries[{i}].customerId"),
-            "customer not found",
-        ));
+        return Err(AppError::bad_input(&format!("entries[{i}].customerId"), "customer not found"));
     }
     let at = now();
     let count = rows.len();
@@ -133,29 +110,19 @@ pub async fn upsert(
             ..Default::default()
         }))
         .on_conflict(
-            OnConflict::columns([
-                revenue_entry::Column::CustomerId,
-                revenue_entry::Column::Month,
-            ])
-            .update_columns([
-                revenue_entry::Column::RevenueCents,
-                revenue_entry::Column::GrossProfitCents,
-                revenue_entry::Column::UpdatedAt,
-            ])
-            .to_owned(),
+            OnConflict::columns([revenue_entry::Column::CustomerId, revenue_entry::Column::Month])
+                .update_columns([
+                    revenue_entry::Column::RevenueCents,
+                    revenue_entry::Column::GrossProfitCents,
+                    revenue_entry::Column::UpdatedAt,
+                ])
+                .to_owned(),
         )
         .exec_without_returning(&txn)
         .await?;
     }
-    audit::record(
-        &txn,
-        viewer,
-        "upsert",
-        "revenue_entry",
-        0,
-        json!({"rows": count, "customers": customer_ids.len()}),
-    )
-    .await?;
+    audit::record(&txn, viewer, "upsert", "revenue_entry", 0, json!({"rows": count, "customers": customer_ids.len()}))
+        .await?;
     txn.commit().await?;
     Ok(count)
 }

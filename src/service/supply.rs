@@ -2,10 +2,7 @@
 
 use chrono::NaiveDate;
 use entity::supply_priority;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Select, Set,
-    TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Select, Set};
 use serde_json::json;
 
 use crate::{
@@ -23,10 +20,8 @@ pub struct SupplyFilter {
 }
 
 pub fn select(viewer: &Viewer, filter: &SupplyFilter) -> Select<supply_priority::Entity> {
-    let mut query = supply_priority::Entity::find().filter(policy::visible_through(
-        viewer,
-        supply_priority::Column::CustomerId,
-    ));
+    let mut query =
+        supply_priority::Entity::find().filter(policy::visible_through(viewer, supply_priority::Column::CustomerId));
     if !filter.include_archived {
         query = query.filter(supply_priority::Column::ArchivedAt.is_null());
     }
@@ -51,29 +46,19 @@ pub struct SupplyTerms {
 }
 
 /// Creates or replaces the priority of a customer for a product line (one per pair).
-pub async fn upsert(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    terms: SupplyTerms,
-) -> AppResult<supply_priority::Model> {
+pub async fn upsert(db: &DatabaseConnection, viewer: &Viewer, terms: SupplyTerms) -> AppResult<supply_priority::Model> {
     let product_line = validate::required_text("productLine", &terms.product_line, 100)?;
     validate::in_range("priorityRank", terms.priority_rank, 1, 10_000)?;
     if terms.guaranteed_quantity < 0 {
-        return Err(AppError::bad_input(
-            "guaranteedQuantity",
-            "guaranteedQuantity must not be negative",
-        ));
+        return Err(AppError::bad_input("guaranteedQuantity", "guaranteedQuantity must not be negative"));
     }
     validate::optional_in_range("leadTimeDays", terms.lead_time_days, 0, 3650)?;
     if let (Some(start), Some(end)) = (terms.peak_starts_on, terms.peak_ends_on)
         && end < start
     {
-        return Err(AppError::bad_input(
-            "peakEndsOn",
-            "the peak season ends before it starts",
-        ));
+        return Err(AppError::bad_input("peakEndsOn", "the peak season ends before it starts"));
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::write(db).await?;
     policy::writable_customer(&txn, viewer, terms.customer_id).await?;
     let existing = supply_priority::Entity::find()
         .filter(supply_priority::Column::CustomerId.eq(terms.customer_id))
@@ -102,36 +87,17 @@ pub async fn upsert(
     row.peak_ends_on = Set(terms.peak_ends_on);
     row.archived_at = Set(None);
     row.updated_at = Set(at);
-    let model = if existing.is_some() {
-        row.update(&txn).await?
-    } else {
-        row.insert(&txn).await?
-    };
-    audit::record(
-        &txn,
-        viewer,
-        "upsert",
-        "supply_priority",
-        model.id,
-        json!({"rank": terms.priority_rank}),
-    )
-    .await?;
+    let model = if existing.is_some() { row.update(&txn).await? } else { row.insert(&txn).await? };
+    audit::record(&txn, viewer, "upsert", "supply_priority", model.id, json!({"rank": terms.priority_rank})).await?;
     txn.commit().await?;
     Ok(model)
 }
 
-pub async fn archive(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    id: i64,
-) -> AppResult<supply_priority::Model> {
+pub async fn archive(db: &DatabaseConnection, viewer: &Viewer, id: i64) -> AppResult<supply_priority::Model> {
     policy::ensure_can_write(viewer)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::write(db).await?;
     let current = supply_priority::Entity::find_by_id(id)
-        .filter(policy::visible_through(
-            viewer,
-            supply_priority::Column::CustomerId,
-        ))
+        .filter(policy::visible_through(viewer, supply_priority::Column::CustomerId))
         .one(&txn)
         .await?
         .ok_or(AppError::NotFound("supply priority"))?;

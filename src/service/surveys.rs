@@ -2,10 +2,7 @@
 
 use chrono::NaiveDate;
 use entity::{contact, survey_response};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Select, Set,
-    TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Select, Set};
 use serde_json::json;
 
 use crate::{
@@ -16,10 +13,8 @@ use crate::{
 };
 
 pub fn select(viewer: &Viewer, customer_id: Option<i64>) -> Select<survey_response::Entity> {
-    let mut query = survey_response::Entity::find().filter(policy::visible_through(
-        viewer,
-        survey_response::Column::CustomerId,
-    ));
+    let mut query =
+        survey_response::Entity::find().filter(policy::visible_through(viewer, survey_response::Column::CustomerId));
     if let Some(customer) = customer_id {
         query = query.filter(survey_response::Column::CustomerId.eq(customer));
     }
@@ -42,16 +37,14 @@ pub async fn record(
 ) -> AppResult<survey_response::Model> {
     let score = validate::in_range("score", input.score, 0, 10)?;
     let comment = validate::optional_text("comment", input.comment, 4000)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::write(db).await?;
     policy::writable_customer(&txn, viewer, input.customer_id).await?;
     if let Some(contact_id) = input.contact_id {
         contact::Entity::find_by_id(contact_id)
             .filter(contact::Column::CustomerId.eq(input.customer_id))
             .one(&txn)
             .await?
-            .ok_or_else(|| {
-                AppError::bad_input("contactId", "the contact must belong to the customer")
-            })?;
+            .ok_or_else(|| AppError::bad_input("contactId", "the contact must belong to the customer"))?;
     }
     let at = now();
     let model = survey_response::ActiveModel {
@@ -66,15 +59,7 @@ pub async fn record(
     }
     .insert(&txn)
     .await?;
-    audit::record(
-        &txn,
-        viewer,
-        "create",
-        "survey_response",
-        model.id,
-        json!({"score": score}),
-    )
-    .await?;
+    audit::record(&txn, viewer, "create", "survey_response", model.id, json!({"score": score})).await?;
     txn.commit().await?;
     Ok(model)
 }

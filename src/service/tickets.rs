@@ -1,31 +1,43 @@
-//! Service tickets and complaints, with their append-only history.
+//! Service tickets and complaints: life cycle, SLA deadlines and the
+//! append-only history written in the same transaction as each change.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use entity::{
     contact,
-    enums::{PartnershipTier, TicketCategory, TicketEventKind, TicketPriority, TicketStatus},
+    enums::{TicketCategory, TicketEventKind, TicketPriority, TicketStatus},
     ticket, ticket_event, user,
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    Select, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Select,
+    Set,
+    sea_query::{Expr, ExprTrait},
 };
 use serde_json::json;
 
 use crate::{
     auth::Viewer,
+    db,
     error::{AppError, AppResult},
     policy,
-    service::{audit, now, update_versioned, validate},
+    service::{audit, now, sla::SlaPolicy, update_versioned, validate},
 };
 
 /// Statuses in which a ticket still needs work.
-pub const OPEN_STATUSES: [TicketStatus; 4] = [
-    TicketStatus::Open,
-    TicketStatus::InProgress,
-    TicketStatus::WaitingOnCustomer,
-    TicketStatus::Reopened,
-];
+pub const OPEN_STATUSES: [TicketStatus; 4] =
+    [TicketStatus::Open, TicketStatus::InProgress, TicketStatus::WaitingOnCustomer, TicketStatus::Reopened];
+
+/// The life cycle: which statuses may follow each status.
+pub fn allowed_next(from: TicketStatus) -> &'static [TicketStatus] {
+    use TicketStatus::*;
+    match from {
+        Open => &[InProgress, WaitingOnCustomer, Resolved],
+        InProgress => &[WaitingOnCustomer, Resolved],
+        WaitingOnCustomer => &[InProgress, Resolved],
+        Resolved => &[Closed, Reopened],
+        Closed => &[Reopened],
+        Reopened => &[InProgress, WaitingOnCustomer, Resolved],
+    }
+}
 
 #[derive(Debug, Default, Clone)]
 pub struct TicketFilter {
@@ -35,14 +47,29 @@ pub struct TicketFilter {
     pub categories: Vec<TicketCategory>,
     pub priorities: Vec<TicketPriority>,
     pub open_only: bool,
+    /// Some(true): a deadline was missed; Some(false): none was.
+    pub breached: Option<bool>,
+    /// Not resolved and due for resolution before this time.
+    pub due_before: Option<DateTime<Utc>>,
     pub created_after: Option<DateTime<Utc>>,
     pub created_before: Option<DateTime<Utc>>,
     pub include_archived: bool,
 }
 
+/// SQL twin of [`crate::service::sla::first_response_breached`] and friends.
+fn breached_condition(at: DateTime<Utc>) -> Condition {
+    let missed = |due: ticket::Column, done: ticket::Column| {
+        Condition::any()
+            .add(Condition::all().add(done.is_null()).add(due.lt(at)))
+            .add(Expr::col(done.as_column_ref()).gt(Expr::col(due.as_column_ref())))
+    };
+    Condition::any()
+        .add(missed(ticket::Column::FirstResponseDueAt, ticket::Column::FirstRespondedAt))
+        .add(missed(ticket::Column::ResolutionDueAt, ticket::Column::ResolvedAt))
+}
+
 pub fn select(viewer: &Viewer, filter: &TicketFilter) -> Select<ticket::Entity> {
-    let mut query =
-        ticket::Entity::find().filter(policy::visible_through(viewer, ticket::Column::CustomerId));
+    let mut query = ticket::Entity::find().filter(policy::visible_through(viewer, ticket::Column::CustomerId));
     if !filter.include_archived {
         query = query.filter(ticket::Column::ArchivedAt.is_null());
     }
@@ -64,6 +91,14 @@ pub fn select(viewer: &Viewer, filter: &TicketFilter) -> Select<ticket::Entity> 
     if !filter.priorities.is_empty() {
         query = query.filter(ticket::Column::Priority.is_in(filter.priorities.iter().copied()));
     }
+    match filter.breached {
+        Some(true) => query = query.filter(breached_condition(now())),
+        Some(false) => query = query.filter(breached_condition(now()).not()),
+        None => {}
+    }
+    if let Some(due) = filter.due_before {
+        query = query.filter(ticket::Column::ResolvedAt.is_null()).filter(ticket::Column::ResolutionDueAt.lt(due));
+    }
     if let Some(after) = filter.created_after {
         query = query.filter(ticket::Column::CreatedAt.gte(after));
     }
@@ -71,21 +106,6 @@ pub fn select(viewer: &Viewer, filter: &TicketFilter) -> Select<ticket::Entity> 
         query = query.filter(ticket::Column::CreatedAt.lt(before));
     }
     query
-}
-
-/// First-response and resolution targets in hours. Strategic accounts get half.
-pub fn sla_hours(priority: TicketPriority, tier: Option<PartnershipTier>) -> (i64, i64) {
-    let (response, resolution) = match priority {
-        TicketPriority::Urgent => (2, 24),
-        TicketPriority::High => (4, 48),
-        TicketPriority::Medium => (8, 120),
-        TicketPriority::Low => (24, 240),
-    };
-    if tier == Some(PartnershipTier::Strategic) {
-        (response / 2, resolution / 2)
-    } else {
-        (response, resolution)
-    }
 }
 
 #[derive(Debug, Clone)]
@@ -108,22 +128,16 @@ pub struct TicketChanges {
     pub assignee_id: Option<Option<i64>>,
 }
 
-async fn check_contact(
-    db: &impl ConnectionTrait,
-    customer_id: i64,
-    contact_id: i64,
-) -> AppResult<()> {
+/// A ticket after a change, with the history entries the change wrote.
+pub type Changed = (ticket::Model, Vec<ticket_event::Model>);
+
+async fn check_contact(db: &impl ConnectionTrait, customer_id: i64, contact_id: i64) -> AppResult<()> {
     contact::Entity::find_by_id(contact_id)
         .filter(contact::Column::CustomerId.eq(customer_id))
         .one(db)
         .await?
         .map(|_| ())
-        .ok_or_else(|| {
-            AppError::bad_input(
-                "contactId",
-                "the contact must belong to the ticket's customer",
-            )
-        })
+        .ok_or_else(|| AppError::bad_input("contactId", "the contact must belong to the ticket's customer"))
 }
 
 async fn check_assignee(db: &impl ConnectionTrait, assignee_id: i64) -> AppResult<()> {
@@ -163,11 +177,12 @@ async fn add_event(
 pub async fn create(
     db: &DatabaseConnection,
     viewer: &Viewer,
+    sla: &SlaPolicy,
     input: NewTicket,
-) -> AppResult<ticket::Model> {
+) -> AppResult<(ticket::Model, ticket_event::Model)> {
     let title = validate::required_text("title", &input.title, 200)?;
     let description = validate::required_text("description", &input.description, 20_000)?;
-    let txn = db.begin().await?;
+    let txn = db::write(db).await?;
     let customer = policy::writable_customer(&txn, viewer, input.customer_id).await?;
     if let Some(contact_id) = input.contact_id {
         check_contact(&txn, customer.id, contact_id).await?;
@@ -176,7 +191,7 @@ pub async fn create(
         check_assignee(&txn, assignee).await?;
     }
     let at = now();
-    let (response_hours, resolution_hours) = sla_hours(input.priority, customer.tier);
+    let (response_due, resolution_due) = sla.due(input.priority, customer.tier, at);
     let model = ticket::ActiveModel {
         customer_id: Set(customer.id),
         contact_id: Set(input.contact_id),
@@ -186,8 +201,8 @@ pub async fn create(
         category: Set(input.category),
         priority: Set(input.priority),
         status: Set(TicketStatus::Open),
-        first_response_due_at: Set(at + Duration::hours(response_hours)),
-        resolution_due_at: Set(at + Duration::hours(resolution_hours)),
+        first_response_due_at: Set(response_due),
+        resolution_due_at: Set(resolution_due),
         first_responded_at: Set(None),
         resolved_at: Set(None),
         version: Set(1),
@@ -198,18 +213,10 @@ pub async fn create(
     }
     .insert(&txn)
     .await?;
-    add_event(&txn, viewer, model.id, TicketEventKind::Created, None, None).await?;
-    audit::record(
-        &txn,
-        viewer,
-        "create",
-        "ticket",
-        model.id,
-        json!({"customerId": customer.id}),
-    )
-    .await?;
+    let event = add_event(&txn, viewer, model.id, TicketEventKind::Created, None, None).await?;
+    audit::record(&txn, viewer, "create", "ticket", model.id, json!({"customerId": customer.id})).await?;
     txn.commit().await?;
-    Ok(model)
+    Ok((model, event))
 }
 
 async fn writable(db: &impl ConnectionTrait, viewer: &Viewer, id: i64) -> AppResult<ticket::Model> {
@@ -221,30 +228,44 @@ async fn writable(db: &impl ConnectionTrait, viewer: &Viewer, id: i64) -> AppRes
         .ok_or(AppError::NotFound("ticket"))
 }
 
+/// Writes the ticket row (checked against `expected_version`), then reloads it.
+async fn save(
+    txn: &impl ConnectionTrait,
+    mut row: ticket::ActiveModel,
+    current: &ticket::Model,
+) -> AppResult<ticket::Model> {
+    row.version = Set(current.version + 1);
+    row.updated_at = Set(now());
+    update_versioned::<ticket::Entity>(
+        txn,
+        row,
+        (ticket::Column::Id, current.id),
+        (ticket::Column::Version, current.version),
+        "ticket",
+    )
+    .await?;
+    ticket::Entity::find_by_id(current.id).one(txn).await?.ok_or(AppError::NotFound("ticket"))
+}
+
 pub async fn update(
     db: &DatabaseConnection,
     viewer: &Viewer,
     id: i64,
-    expected_version: Option<i32>,
+    expected_version: i32,
     changes: TicketChanges,
-) -> AppResult<ticket::Model> {
-    let txn = db.begin().await?;
+) -> AppResult<Changed> {
+    let txn = db::write(db).await?;
     let current = writable(&txn, viewer, id).await?;
-    validate::version("ticket", expected_version, current.version)?;
-    let mut row = ticket::ActiveModel {
-        ..Default::default()
-    };
+    validate::version("ticket", Some(expected_version), current.version)?;
+    let mut row = ticket::ActiveModel { ..Default::default() };
     let mut changed = Vec::new();
+    let mut events = Vec::new();
     if let Some(title) = changes.title {
         row.title = Set(validate::required_text("title", &title, 200)?);
         changed.push("title");
     }
     if let Some(description) = changes.description {
-        row.description = Set(validate::required_text(
-            "description",
-            &description,
-            20_000,
-        )?);
+        row.description = Set(validate::required_text("description", &description, 20_000)?);
         changed.push("description");
     }
     if let Some(category) = changes.category {
@@ -254,19 +275,8 @@ pub async fn update(
     if let Some(priority) = changes.priority.filter(|p| *p != current.priority) {
         row.priority = Set(priority);
         changed.push("priority");
-        let change = (
-            current.priority.as_str().to_owned(),
-            priority.as_str().to_owned(),
-        );
-        add_event(
-            &txn,
-            viewer,
-            id,
-            TicketEventKind::PriorityChange,
-            None,
-            Some(change),
-        )
-        .await?;
+        let change = (current.priority.as_str().to_owned(), priority.as_str().to_owned());
+        events.push(add_event(&txn, viewer, id, TicketEventKind::PriorityChange, None, Some(change)).await?);
     }
     if let Some(assignee) = changes.assignee_id.filter(|a| *a != current.assignee_id) {
         if let Some(user_id) = assignee {
@@ -276,47 +286,15 @@ pub async fn update(
         changed.push("assigneeId");
         let show = |v: Option<i64>| v.map_or_else(String::new, |v| v.to_string());
         let change = (show(current.assignee_id), show(assignee));
-        add_event(
-            &txn,
-            viewer,
-            id,
-            TicketEventKind::Assignment,
-            None,
-            Some(change),
-        )
-        .await?;
+        events.push(add_event(&txn, viewer, id, TicketEventKind::Assignment, None, Some(change)).await?);
     }
-    if changed
-        .iter()
-        .any(|f| matches!(*f, "title" | "description" | "category"))
-    {
-        add_event(&txn, viewer, id, TicketEventKind::Updated, None, None).await?;
+    if changed.iter().any(|f| matches!(*f, "title" | "description" | "category")) {
+        events.push(add_event(&txn, viewer, id, TicketEventKind::Updated, None, None).await?);
     }
-    row.version = Set(current.version + 1);
-    row.updated_at = Set(now());
-    update_versioned::<ticket::Entity>(
-        &txn,
-        row,
-        (ticket::Column::Id, id),
-        (ticket::Column::Version, current.version),
-        "ticket",
-    )
-    .await?;
-    audit::record(
-        &txn,
-        viewer,
-        "update",
-        "ticket",
-        id,
-        json!({ "fields": changed }),
-    )
-    .await?;
-    let updated = ticket::Entity::find_by_id(id)
-        .one(&txn)
-        .await?
-        .ok_or(AppError::NotFound("ticket"))?;
+    let updated = save(&txn, row, &current).await?;
+    audit::record(&txn, viewer, "update", "ticket", id, json!({ "fields": changed })).await?;
     txn.commit().await?;
-    Ok(updated)
+    Ok((updated, events))
 }
 
 /// Adds a comment; the first comment from our side is the first response.
@@ -324,42 +302,103 @@ pub async fn comment(
     db: &DatabaseConnection,
     viewer: &Viewer,
     id: i64,
-    expected_version: Option<i32>,
+    expected_version: i32,
     body: String,
 ) -> AppResult<(ticket::Model, ticket_event::Model)> {
     let body = validate::required_text("body", &body, 20_000)?;
-    let txn = db.begin().await?;
+    let txn = db::write(db).await?;
     let current = writable(&txn, viewer, id).await?;
-    validate::version("ticket", expected_version, current.version)?;
-    let at = now();
+    validate::version("ticket", Some(expected_version), current.version)?;
     let row = ticket::ActiveModel {
-        first_responded_at: Set(current.first_responded_at.or(Some(at))),
-        version: Set(current.version + 1),
-        updated_at: Set(at),
+        first_responded_at: Set(current.first_responded_at.or(Some(now()))),
         ..Default::default()
     };
-    update_versioned::<ticket::Entity>(
-        &txn,
-        row,
-        (ticket::Column::Id, id),
-        (ticket::Column::Version, current.version),
-        "ticket",
-    )
-    .await?;
     let event = add_event(&txn, viewer, id, TicketEventKind::Comment, Some(body), None).await?;
+    let updated = save(&txn, row, &current).await?;
+    audit::record(&txn, viewer, "comment", "ticket", id, json!({"eventId": event.id})).await?;
+    txn.commit().await?;
+    Ok((updated, event))
+}
+
+/// Moves a ticket through its life cycle; an optional comment is recorded with it.
+/// A transition outside [`allowed_next`] is a CONFLICT naming the allowed states.
+pub async fn change_status(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    id: i64,
+    expected_version: i32,
+    status: TicketStatus,
+    comment: Option<String>,
+) -> AppResult<Changed> {
+    let comment = validate::optional_text("comment", comment, 20_000)?;
+    let txn = db::write(db).await?;
+    let current = writable(&txn, viewer, id).await?;
+    validate::version("ticket", Some(expected_version), current.version)?;
+    let allowed = allowed_next(current.status);
+    if !allowed.contains(&status) {
+        return Err(AppError::Conflict {
+            message: format!(
+                "a {} ticket cannot become {}; allowed: {}",
+                current.status.as_str(),
+                status.as_str(),
+                allowed.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+            ),
+            current_version: Some(current.version),
+            allowed: allowed.iter().map(|s| s.as_str()).collect(),
+        });
+    }
+    let at = now();
+    let row = ticket::ActiveModel {
+        status: Set(status),
+        // A status change by our side is a response too.
+        first_responded_at: Set(current.first_responded_at.or(Some(at))),
+        resolved_at: Set(match status {
+            TicketStatus::Resolved => Some(at),
+            TicketStatus::Closed => current.resolved_at.or(Some(at)),
+            _ => None,
+        }),
+        ..Default::default()
+    };
+    let change = (current.status.as_str().to_owned(), status.as_str().to_owned());
+    let mut events = vec![add_event(&txn, viewer, id, TicketEventKind::StatusChange, None, Some(change)).await?];
+    if let Some(body) = comment {
+        events.push(add_event(&txn, viewer, id, TicketEventKind::Comment, Some(body), None).await?);
+    }
+    let updated = save(&txn, row, &current).await?;
     audit::record(
         &txn,
         viewer,
-        "comment",
+        "status_change",
         "ticket",
         id,
-        json!({"eventId": event.id}),
+        json!({"status": [current.status.as_str(), status.as_str()]}),
     )
     .await?;
-    let updated = ticket::Entity::find_by_id(id)
-        .one(&txn)
-        .await?
-        .ok_or(AppError::NotFound("ticket"))?;
     txn.commit().await?;
-    Ok((updated, event))
+    Ok((updated, events))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn closed_only_follows_resolved_and_reopened_only_follows_resolution() {
+        for from in [
+            TicketStatus::Open,
+            TicketStatus::InProgress,
+            TicketStatus::WaitingOnCustomer,
+            TicketStatus::Reopened,
+            TicketStatus::Closed,
+        ] {
+            assert!(!allowed_next(from).contains(&TicketStatus::Closed), "{from:?} -> CLOSED");
+        }
+        for from in
+            [TicketStatus::Open, TicketStatus::InProgress, TicketStatus::WaitingOnCustomer, TicketStatus::Reopened]
+        {
+            assert!(!allowed_next(from).contains(&TicketStatus::Reopened), "{from:?} -> REOPENED");
+        }
+        assert!(allowed_next(TicketStatus::Resolved).contains(&TicketStatus::Closed));
+        assert!(allowed_next(TicketStatus::Closed).contains(&TicketStatus::Reopened));
+    }
 }

@@ -2,8 +2,7 @@
 
 use entity::{enums::Role, team, user};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    Select, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Select, Set,
 };
 use serde_json::json;
 
@@ -15,12 +14,7 @@ use crate::{
 };
 
 /// Scopes a service account may hold.
-pub const KNOWN_SCOPES: [&str; 4] = [
-    "customers:read",
-    "graph:read",
-    "revenue:write",
-    "tickets:read",
-];
+pub const KNOWN_SCOPES: [&str; 4] = ["customers:read", "graph:read", "revenue:write", "tickets:read"];
 
 #[derive(Debug, Default, Clone)]
 pub struct UserFilter {
@@ -70,20 +64,10 @@ pub async fn insert_user(db: &impl ConnectionTrait, input: NewUser) -> AppResult
     let email = validate::email("email", &input.email)?;
     let name = validate::required_text("name", &input.name, 200)?;
     if input.role != Role::Integration && !input.scopes.is_empty() {
-        return Err(AppError::bad_input(
-            "scopes",
-            "only INTEGRATION accounts hold scopes",
-        ));
+        return Err(AppError::bad_input("scopes", "only INTEGRATION accounts hold scopes"));
     }
-    if let Some(unknown) = input
-        .scopes
-        .iter()
-        .find(|s| !KNOWN_SCOPES.contains(&s.as_str()))
-    {
-        return Err(AppError::bad_input(
-            "scopes",
-            format!("unknown scope {unknown:?}"),
-        ));
+    if let Some(unknown) = input.scopes.iter().find(|s| !KNOWN_SCOPES.contains(&s.as_str())) {
+        return Err(AppError::bad_input("scopes", format!("unknown scope {unknown:?}")));
     }
     if let Some(team_id) = input.team_id {
         team::Entity::find_by_id(team_id)
@@ -109,23 +93,12 @@ pub async fn insert_user(db: &impl ConnectionTrait, input: NewUser) -> AppResult
     .await?)
 }
 
-pub async fn create_user(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    input: NewUser,
-) -> AppResult<user::Model> {
+pub async fn create_user(db: &DatabaseConnection, viewer: &Viewer, input: NewUser) -> AppResult<user::Model> {
     policy::ensure_admin(viewer)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::write(db).await?;
     let model = insert_user(&txn, input).await?;
-    audit::record(
-        &txn,
-        viewer,
-        "create",
-        "user",
-        model.id,
-        json!({"email": model.email, "role": model.role.as_str()}),
-    )
-    .await?;
+    audit::record(&txn, viewer, "create", "user", model.id, json!({"email": model.email, "role": model.role.as_str()}))
+        .await?;
     txn.commit().await?;
     Ok(model)
 }
@@ -153,26 +126,15 @@ pub async fn create_team(
     lead_id: Option<i64>,
 ) -> AppResult<team::Model> {
     policy::ensure_admin(viewer)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::write(db).await?;
     let mut model = insert_team(&txn, name).await?;
     if let Some(lead) = lead_id {
-        user::Entity::find_by_id(lead)
-            .one(&txn)
-            .await?
-            .ok_or_else(|| AppError::bad_input("leadId", "no such user"))?;
+        user::Entity::find_by_id(lead).one(&txn).await?.ok_or_else(|| AppError::bad_input("leadId", "no such user"))?;
         let mut row: team::ActiveModel = model.into();
         row.lead_id = Set(Some(lead));
         model = row.update(&txn).await?;
     }
-    audit::record(
-        &txn,
-        viewer,
-        "create",
-        "team",
-        model.id,
-        json!({"name": model.name}),
-    )
-    .await?;
+    audit::record(&txn, viewer, "create", "team", model.id, json!({"name": model.name})).await?;
     txn.commit().await?;
     Ok(model)
 }

@@ -6,16 +6,10 @@ use crate::error::{AppError, AppResult};
 pub fn required_text(field: &str, value: &str, max: usize) -> AppResult<String> {
     let value = value.trim();
     if value.is_empty() {
-        return Err(AppError::bad_input(
-            field,
-            format!("{field} must not be empty"),
-        ));
+        return Err(AppError::bad_input(field, format!("{field} must not be empty")));
     }
     if value.chars().count() > max {
-        return Err(AppError::bad_input(
-            field,
-            format!("{field} must be at most {max} characters"),
-        ));
+        return Err(AppError::bad_input(field, format!("{field} must be at most {max} characters")));
     }
     Ok(value.to_owned())
 }
@@ -42,14 +36,7 @@ pub fn email(field: &str, value: &str) -> AppResult<String> {
         }
         None => false,
     };
-    if valid {
-        Ok(value)
-    } else {
-        Err(AppError::bad_input(
-            field,
-            format!("{field} is not a valid e-mail address"),
-        ))
-    }
+    if valid { Ok(value) } else { Err(AppError::bad_input(field, format!("{field} is not a valid e-mail address"))) }
 }
 
 pub fn optional_email(field: &str, value: Option<String>) -> AppResult<Option<String>> {
@@ -64,19 +51,11 @@ pub fn in_range(field: &str, value: i32, min: i32, max: i32) -> AppResult<i32> {
     if (min..=max).contains(&value) {
         Ok(value)
     } else {
-        Err(AppError::bad_input(
-            field,
-            format!("{field} must be between {min} and {max}"),
-        ))
+        Err(AppError::bad_input(field, format!("{field} must be between {min} and {max}")))
     }
 }
 
-pub fn optional_in_range(
-    field: &str,
-    value: Option<i32>,
-    min: i32,
-    max: i32,
-) -> AppResult<Option<i32>> {
+pub fn optional_in_range(field: &str, value: Option<i32>, min: i32, max: i32) -> AppResult<Option<i32>> {
     value.map(|v| in_range(field, v, min, max)).transpose()
 }
 
@@ -102,10 +81,7 @@ mod tests {
 
     #[test]
     fn text_is_trimmed_and_bounded() {
-        assert_eq!(
-            required_text("name", "  Acme ", 10).ok(),
-            Some("Acme".to_owned())
-        );
+        assert_eq!(required_text("name", "  Acme ", 10).ok(), Some("Acme".to_owned()));
         assert!(required_text("name", "   ", 10).is_err());
         assert!(required_text("name", "abcdefghijk", 10).is_err());
         assert_eq!(optional_text("x", Some(" ".into()), 5).ok(), Some(None));

@@ -19,27 +19,13 @@ async fn world(app: &TestApp) -> World {
     let of_a = app.customer(&cast.rep_a, "Customer of A").await;
     let of_a2 = app.customer(&cast.rep_a2, "Customer of A2").await;
     let of_b = app.customer(&cast.rep_b, "Customer of B").await;
-    let contact_of_b = app
-        .contact(&cast.rep_b, &of_b, "Secret Person", "EXECUTIVE")
-        .await;
+    let contact_of_b = app.contact(&cast.rep_b, &of_b, "Secret Person", "EXECUTIVE").await;
     app.gql(&cast.rep_b, "mutation($c: ID!) { createTicket(input: {customerId: $c, title: \"t\", description: \"d\", category: QUALITY}) { id } }", json!({"c": of_b})).await.ok();
-    World {
-        cast,
-        of_a,
-        of_a2,
-        of_b,
-        contact_of_b,
-    }
+    World { cast, of_a, of_a2, of_b, contact_of_b }
 }
 
 async fn visible_names(app: &TestApp, who: &Person) -> Vec<String> {
-    let reply = app
-        .gql(
-            who,
-            "{ customers { totalCount edges { node { name } } } }",
-            json!({}),
-        )
-        .await;
+    let reply = app.gql(who, "{ customers { totalCount edges { node { name } } } }", json!({})).await;
     let data = reply.ok();
     let names: Vec<String> = data["customers"]["edges"]
         .as_array()
@@ -47,11 +33,7 @@ async fn visible_names(app: &TestApp, who: &Person) -> Vec<String> {
         .iter()
         .map(|e| e["node"]["name"].as_str().unwrap().to_owned())
         .collect();
-    assert_eq!(
-        data["customers"]["totalCount"].as_u64().unwrap() as usize,
-        names.len(),
-        "totalCount matches the view"
-    );
+    assert_eq!(data["customers"]["totalCount"].as_u64().unwrap() as usize, names.len(), "totalCount matches the view");
     names
 }
 
@@ -63,18 +45,11 @@ async fn each_role_sees_exactly_its_customers() {
 
     assert_eq!(visible_names(&app, &w.cast.admin).await, all);
     assert_eq!(visible_names(&app, &w.cast.leader).await, all);
-    assert_eq!(
-        visible_names(&app, &w.cast.lead_a).await,
-        ["Customer of A", "Customer of A2"]
-    );
+    assert_eq!(visible_names(&app, &w.cast.lead_a).await, ["Customer of A", "Customer of A2"]);
     assert_eq!(visible_names(&app, &w.cast.rep_a).await, ["Customer of A"]);
     assert_eq!(visible_names(&app, &w.cast.rep_b).await, ["Customer of B"]);
     assert_eq!(visible_names(&app, &w.cast.integration).await, all);
-    assert!(
-        visible_names(&app, &w.cast.integration_unscoped)
-            .await
-            .is_empty()
-    );
+    assert!(visible_names(&app, &w.cast.integration_unscoped).await.is_empty());
 }
 
 #[tokio::test]
@@ -83,48 +58,14 @@ async fn an_invisible_customer_is_not_found_through_every_door() {
     let w = world(&app).await;
     let rep = &w.cast.rep_a;
 
-    let by_node = app
-        .gql(
-            rep,
-            "query($id: ID!) { node(id: $id) { id } }",
-            json!({"id": w.of_b}),
-        )
-        .await;
-    let by_field = app
-        .gql(
-            rep,
-            "query($id: ID!) { customer(id: $id) { name } }",
-            json!({"id": w.of_b}),
-        )
-        .await;
-    let contact_node = app
-        .gql(
-            rep,
-            "query($id: ID!) { node(id: $id) { id } }",
-            json!({"id": w.contact_of_b}),
-        )
-        .await;
-    let nodes = app
-        .gql(
-            rep,
-            "query($ids: [ID!]!) { nodes(ids: $ids) { id } }",
-            json!({"ids": [w.of_a, w.of_b]}),
-        )
-        .await;
+    let by_node = app.gql(rep, "query($id: ID!) { node(id: $id) { id } }", json!({"id": w.of_b})).await;
+    let by_field = app.gql(rep, "query($id: ID!) { customer(id: $id) { name } }", json!({"id": w.of_b})).await;
+    let contact_node = app.gql(rep, "query($id: ID!) { node(id: $id) { id } }", json!({"id": w.contact_of_b})).await;
+    let nodes = app.gql(rep, "query($ids: [ID!]!) { nodes(ids: $ids) { id } }", json!({"ids": [w.of_a, w.of_b]})).await;
     let contacts = app
-        .gql(
-            rep,
-            "query($c: ID!) { contacts(filter: {customerId: $c}) { totalCount } }",
-            json!({"c": w.of_b}),
-        )
+        .gql(rep, "query($c: ID!) { contacts(filter: {customerId: $c}) { totalCount } }", json!({"c": w.of_b}))
         .await;
-    let tickets = app
-        .gql(
-            rep,
-            "{ tickets { totalCount edges { node { title } } } }",
-            json!({}),
-        )
-        .await;
+    let tickets = app.gql(rep, "{ tickets { totalCount edges { node { title } } } }", json!({})).await;
     let all_contacts = app.gql(rep, "{ contacts { totalCount } }", json!({})).await;
 
     assert_eq!(by_node.code(), Some("NOT_FOUND"));
@@ -134,25 +75,9 @@ async fn an_invisible_customer_is_not_found_through_every_door() {
     assert_eq!(contacts.ok()["contacts"]["totalCount"], 0);
     assert_eq!(tickets.ok()["tickets"]["totalCount"], 0);
     assert_eq!(all_contacts.ok()["contacts"]["totalCount"], 0);
-    for reply in [
-        &by_node,
-        &by_field,
-        &contact_node,
-        &nodes,
-        &contacts,
-        &tickets,
-        &all_contacts,
-    ] {
-        assert!(
-            !reply.body.to_string().contains("Secret Person"),
-            "no leak: {}",
-            reply.body
-        );
-        assert!(
-            !reply.body.to_string().contains("Customer of B"),
-            "no leak: {}",
-            reply.body
-        );
+    for reply in [&by_node, &by_field, &contact_node, &nodes, &contacts, &tickets, &all_contacts] {
+        assert!(!reply.body.to_string().contains("Secret Person"), "no leak: {}", reply.body);
+        assert!(!reply.body.to_string().contains("Customer of B"), "no leak: {}", reply.body);
     }
 }
 
@@ -164,26 +89,14 @@ async fn writes_to_an_invisible_customer_are_not_found_and_write_nothing() {
     let audits = app.count("audit_log").await;
 
     let attempts: Vec<(&str, Value)> = vec![
-        (
-            "mutation($id: ID!) { updateCustomer(id: $id, input: {name: \"x\"}) { id } }",
-            json!({"id": w.of_b}),
-        ),
-        (
-            "mutation($id: ID!) { archiveCustomer(id: $id) { id } }",
-            json!({"id": w.of_b}),
-        ),
-        (
-            "mutation($id: ID!) { markCustomerLost(id: $id, reason: PRICE) { customer { id } } }",
-            json!({"id": w.of_b}),
-        ),
+        ("mutation($id: ID!) { updateCustomer(id: $id, input: {name: \"x\"}) { id } }", json!({"id": w.of_b})),
+        ("mutation($id: ID!) { archiveCustomer(id: $id) { id } }", json!({"id": w.of_b})),
+        ("mutation($id: ID!) { markCustomerLost(id: $id, reason: PRICE) { customer { id } } }", json!({"id": w.of_b})),
         (
             "mutation($id: ID!) { createContact(customerId: $id, input: {name: \"x\", orgLevel: EXECUTIVE}) { id } }",
             json!({"id": w.of_b}),
         ),
-        (
-            "mutation($id: ID!) { updateContact(id: $id, input: {name: \"x\"}) { id } }",
-            json!({"id": w.contact_of_b}),
-        ),
+        ("mutation($id: ID!) { updateContact(id: $id, input: {name: \"x\"}) { id } }", json!({"id": w.contact_of_b})),
         (
             "mutation($id: ID!) { logCommunication(input: {customerId: $id, channel: CALL, summary: \"x\"}) { id } }",
             json!({"id": w.of_b}),
@@ -196,10 +109,7 @@ async fn writes_to_an_invisible_customer_are_not_found_and_write_nothing() {
             "mutation($id: ID!) { createCommitment(customerId: $id, input: {kind: REBATE, description: \"x\", dueOn: \"2030-01-01\"}) { id } }",
             json!({"id": w.of_b}),
         ),
-        (
-            "mutation($id: ID!) { setPartnership(customerId: $id, input: {tier: PRICE}) { id } }",
-            json!({"id": w.of_b}),
-        ),
+        ("mutation($id: ID!) { setPartnership(customerId: $id, input: {tier: PRICE}) { id } }", json!({"id": w.of_b})),
         (
             "mutation($id: ID!) { setSupplyPriority(input: {customerId: $id, productLine: \"x\", priorityRank: 1}) { id } }",
             json!({"id": w.of_b}),
@@ -239,7 +149,11 @@ async fn team_lead_manages_the_team_but_not_other_teams() {
         )
         .await;
     let reassign = app
-        .gql(lead, "mutation($id: ID!, $o: ID!) { updateCustomer(id: $id, input: {ownerId: $o}) { owner { id } } }", json!({"id": w.of_a2, "o": w.cast.rep_a.gid}))
+        .gql(
+            lead,
+            "mutation($id: ID!, $o: ID!) { updateCustomer(id: $id, input: {ownerId: $o}) { owner { id } } }",
+            json!({"id": w.of_a2, "o": w.cast.rep_a.gid}),
+        )
         .await;
     let to_other_team = app
         .gql(
@@ -249,18 +163,11 @@ async fn team_lead_manages_the_team_but_not_other_teams() {
         )
         .await;
     let other_team = app
-        .gql(
-            lead,
-            "mutation($id: ID!) { updateCustomer(id: $id, input: {name: \"x\"}) { id } }",
-            json!({"id": w.of_b}),
-        )
+        .gql(lead, "mutation($id: ID!) { updateCustomer(id: $id, input: {name: \"x\"}) { id } }", json!({"id": w.of_b}))
         .await;
 
     assert_eq!(own_team.ok()["updateCustomer"]["name"], "Renamed");
-    assert_eq!(
-        reassign.ok()["updateCustomer"]["owner"]["id"],
-        w.cast.rep_a.gid.as_str()
-    );
+    assert_eq!(reassign.ok()["updateCustomer"]["owner"]["id"], w.cast.rep_a.gid.as_str());
     assert_eq!(to_other_team.code(), Some("FORBIDDEN"));
     assert_eq!(other_team.code(), Some("NOT_FOUND"));
 }
@@ -277,19 +184,10 @@ async fn service_accounts_read_by_scope_and_never_edit_customers() {
             json!({"id": w.of_a}),
         )
         .await;
-    let create = app
-        .gql(
-            &w.cast.integration,
-            "mutation { createCustomer(input: {name: \"x\"}) { id } }",
-            json!({}),
-        )
-        .await;
+    let create =
+        app.gql(&w.cast.integration, "mutation { createCustomer(input: {name: \"x\"}) { id } }", json!({})).await;
     let unscoped_read = app
-        .gql(
-            &w.cast.integration_unscoped,
-            "query($id: ID!) { customer(id: $id) { name } }",
-            json!({"id": w.of_a}),
-        )
+        .gql(&w.cast.integration_unscoped, "query($id: ID!) { customer(id: $id) { name } }", json!({"id": w.of_a}))
         .await;
     let unscoped_revenue = app
         .gql(&w.cast.integration_unscoped, "mutation($id: ID!) { upsertRevenueEntries(entries: [{customerId: $id, month: \"2026-01-01\", revenue: \"1\", grossProfit: \"1\"}]) { upserted } }", json!({"id": w.of_a}))
@@ -308,35 +206,17 @@ async fn users_and_user_management_follow_the_role() {
     let count = |who: Person| {
         let app = &app;
         async move {
-            app.gql(&who, "{ users { totalCount } }", json!({}))
-                .await
-                .ok()["users"]["totalCount"]
-                .as_u64()
-                .unwrap()
+            app.gql(&who, "{ users { totalCount } }", json!({})).await.ok()["users"]["totalCount"].as_u64().unwrap()
         }
     };
     let create = "mutation { createUser(input: {email: \"new@t.example\", name: \"New\", role: REP}) { email role } }";
 
     assert_eq!(count(w.cast.admin.clone()).await, 8);
-    assert_eq!(
-        count(w.cast.lead_a.clone()).await,
-        3,
-        "the lead and two reps of team A"
-    );
+    assert_eq!(count(w.cast.lead_a.clone()).await, 3, "the lead and two reps of team A");
     assert_eq!(count(w.cast.rep_b.clone()).await, 1);
-    assert_eq!(
-        app.gql(&w.cast.leader, create, json!({})).await.code(),
-        Some("FORBIDDEN")
-    );
-    assert_eq!(
-        app.gql(&w.cast.admin, create, json!({})).await.ok()["createUser"]["role"],
-        "REP"
-    );
-    assert_eq!(
-        app.gql(&w.cast.admin, create, json!({})).await.code(),
-        Some("CONFLICT"),
-        "e-mails are unique"
-    );
+    assert_eq!(app.gql(&w.cast.leader, create, json!({})).await.code(), Some("FORBIDDEN"));
+    assert_eq!(app.gql(&w.cast.admin, create, json!({})).await.ok()["createUser"]["role"], "REP");
+    assert_eq!(app.gql(&w.cast.admin, create, json!({})).await.code(), Some("CONFLICT"), "e-mails are unique");
 }
 
 #[tokio::test]
@@ -353,23 +233,12 @@ async fn a_parent_customer_outside_the_view_is_hidden_in_nested_fields() {
     .ok();
 
     let as_rep = app
-        .gql(
-            &w.cast.rep_a,
-            "query($id: ID!) { customer(id: $id) { parent { name } } }",
-            json!({"id": w.of_a}),
-        )
+        .gql(&w.cast.rep_a, "query($id: ID!) { customer(id: $id) { parent { name } } }", json!({"id": w.of_a}))
         .await;
     let as_leader = app
-        .gql(
-            &w.cast.leader,
-            "query($id: ID!) { customer(id: $id) { parent { name } } }",
-            json!({"id": w.of_a}),
-        )
+        .gql(&w.cast.leader, "query($id: ID!) { customer(id: $id) { parent { name } } }", json!({"id": w.of_a}))
         .await;
 
     assert_eq!(as_rep.ok()["customer"]["parent"], Value::Null);
-    assert_eq!(
-        as_leader.ok()["customer"]["parent"]["name"],
-        "Customer of B"
-    );
+    assert_eq!(as_leader.ok()["customer"]["parent"]["name"], "Customer of B");
 }

@@ -17,7 +17,13 @@ async fn commitments_are_tracked_to_fulfilment() {
         .await
         .ok();
     let id = overdue.ok()["createCommitment"]["id"].clone();
-    let listed = app.gql(&cast.rep_a, "{ commitments(filter: {overdueOnly: true}) { totalCount edges { node { description } } } }", json!({})).await;
+    let listed = app
+        .gql(
+            &cast.rep_a,
+            "{ commitments(filter: {overdueOnly: true}) { totalCount edges { node { description } } } }",
+            json!({}),
+        )
+        .await;
     let nested = app
         .gql(
             &cast.rep_a,
@@ -26,34 +32,18 @@ async fn commitments_are_tracked_to_fulfilment() {
         )
         .await;
     let fulfilled = app.gql(&cast.rep_a, "mutation($id: ID!) { fulfilCommitment(id: $id, expectedVersion: 1, fulfilledOn: \"2020-02-02\") { fulfilledOn overdue version } }", json!({"id": id})).await;
-    let twice = app
-        .gql(
-            &cast.rep_a,
-            "mutation($id: ID!) { fulfilCommitment(id: $id) { id } }",
-            json!({"id": id}),
-        )
-        .await;
-    let still_overdue = app
-        .gql(
-            &cast.rep_a,
-            "{ commitments(filter: {overdueOnly: true}) { totalCount } }",
-            json!({}),
-        )
-        .await;
+    let twice =
+        app.gql(&cast.rep_a, "mutation($id: ID!) { fulfilCommitment(id: $id) { id } }", json!({"id": id})).await;
+    let still_overdue =
+        app.gql(&cast.rep_a, "{ commitments(filter: {overdueOnly: true}) { totalCount } }", json!({})).await;
 
     let created = &overdue.ok()["createCommitment"];
     assert_eq!(created["amount"], "1250.50");
     assert_eq!(created["overdue"], true);
     assert_eq!(created["ownerId"], cast.rep_a.gid.as_str());
     assert_eq!(listed.ok()["commitments"]["totalCount"], 1);
-    assert_eq!(
-        listed.ok()["commitments"]["edges"][0]["node"]["description"],
-        "Q3 rebate"
-    );
-    assert_eq!(
-        nested.ok()["customer"]["openCommitments"][0]["overdue"],
-        true
-    );
+    assert_eq!(listed.ok()["commitments"]["edges"][0]["node"]["description"], "Q3 rebate");
+    assert_eq!(nested.ok()["customer"]["openCommitments"][0]["overdue"], true);
     assert_eq!(fulfilled.ok()["fulfilCommitment"]["overdue"], false);
     assert_eq!(fulfilled.ok()["fulfilCommitment"]["version"], 2);
     assert_eq!(twice.code(), Some("CONFLICT"));
@@ -73,10 +63,7 @@ async fn commitment_amounts_are_validated() {
         .gql(&cast.rep_a, r#"mutation($c: ID!) { createCommitment(customerId: $c, input: {kind: REBATE, description: "x", amount: "-5", dueOn: "2030-01-01"}) { id } }"#, json!({"c": customer}))
         .await;
 
-    assert!(matches!(
-        too_precise.code(),
-        Some("BAD_USER_INPUT" | "GRAPHQL_VALIDATION_FAILED")
-    ));
+    assert!(matches!(too_precise.code(), Some("BAD_USER_INPUT" | "GRAPHQL_VALIDATION_FAILED")));
     assert_eq!(negative.code(), Some("BAD_USER_INPUT"));
     assert_eq!(app.count("commitment").await, 0);
 }

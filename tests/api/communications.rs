@@ -9,12 +9,8 @@ async fn a_communication_records_all_its_participants() {
     let app = TestApp::spawn().await;
     let cast = app.cast().await;
     let customer = app.customer(&cast.rep_a, "Acme").await;
-    let ceo = app
-        .contact(&cast.rep_a, &customer, "Ceo", "EXECUTIVE")
-        .await;
-    let buyer = app
-        .contact(&cast.rep_a, &customer, "Buyer", "PURCHASING")
-        .await;
+    let ceo = app.contact(&cast.rep_a, &customer, "Ceo", "EXECUTIVE").await;
+    let buyer = app.contact(&cast.rep_a, &customer, "Buyer", "PURCHASING").await;
 
     let logged = app
         .gql(&cast.rep_a, r#"mutation($c: ID!, $p: [ID!]!) { logCommunication(input: {customerId: $c, channel: EXECUTIVE_MEETING, summary: "Annual review", occurredAt: "2026-11-01T09:00:00Z", contactIds: $p}) {
@@ -30,13 +26,7 @@ async fn a_communication_records_all_its_participants() {
             json!({"p": ceo}),
         )
         .await;
-    let newest = app
-        .gql(
-            &cast.rep_a,
-            "{ communications(first: 1) { edges { node { summary } } } }",
-            json!({}),
-        )
-        .await;
+    let newest = app.gql(&cast.rep_a, "{ communications(first: 1) { edges { node { summary } } } }", json!({})).await;
     let latest = app
         .gql(
             &cast.rep_a,
@@ -44,13 +34,8 @@ async fn a_communication_records_all_its_participants() {
             json!({"c": customer}),
         )
         .await;
-    let by_channel = app
-        .gql(
-            &cast.rep_a,
-            "{ communications(filter: {channels: [CALL]}) { totalCount } }",
-            json!({}),
-        )
-        .await;
+    let by_channel =
+        app.gql(&cast.rep_a, "{ communications(filter: {channels: [CALL]}) { totalCount } }", json!({})).await;
 
     let c = &logged.ok()["logCommunication"];
     assert_eq!(c["channel"], "EXECUTIVE_MEETING");
@@ -59,14 +44,8 @@ async fn a_communication_records_all_its_participants() {
     assert_eq!(c["contacts"], json!([{"name": "Buyer"}, {"name": "Ceo"}]));
     assert_eq!(app.count("communication_contact").await, 2);
     assert_eq!(with_ceo.ok()["communications"]["totalCount"], 1);
-    assert_eq!(
-        newest.ok()["communications"]["edges"][0]["node"]["summary"],
-        "Follow-up"
-    );
-    assert_eq!(
-        latest.ok()["customer"]["latestCommunications"],
-        json!([{"summary": "Follow-up"}])
-    );
+    assert_eq!(newest.ok()["communications"]["edges"][0]["node"]["summary"], "Follow-up");
+    assert_eq!(latest.ok()["customer"]["latestCommunications"], json!([{"summary": "Follow-up"}]));
     assert_eq!(by_channel.ok()["communications"]["totalCount"], 1);
 }
 
@@ -76,9 +55,7 @@ async fn a_participant_from_another_customer_is_refused_and_nothing_is_written()
     let cast = app.cast().await;
     let acme = app.customer(&cast.rep_a, "Acme").await;
     let other = app.customer(&cast.rep_a, "Other").await;
-    let stranger = app
-        .contact(&cast.rep_a, &other, "Stranger", "TECHNICAL")
-        .await;
+    let stranger = app.contact(&cast.rep_a, &other, "Stranger", "TECHNICAL").await;
 
     let reply = app
         .gql(&cast.rep_a, r#"mutation($c: ID!, $p: ID!) { logCommunication(input: {customerId: $c, channel: CALL, summary: "x", contactIds: [$p]}) { id } }"#, json!({"c": acme, "p": stranger}))
@@ -99,12 +76,8 @@ async fn a_logged_communication_can_be_corrected() {
     let app = TestApp::spawn().await;
     let cast = app.cast().await;
     let customer = app.customer(&cast.rep_a, "Acme").await;
-    let first = app
-        .contact(&cast.rep_a, &customer, "First", "EXECUTIVE")
-        .await;
-    let second = app
-        .contact(&cast.rep_a, &customer, "Second", "TECHNICAL")
-        .await;
+    let first = app.contact(&cast.rep_a, &customer, "First", "EXECUTIVE").await;
+    let second = app.contact(&cast.rep_a, &customer, "Second", "TECHNICAL").await;
     let logged = app
         .gql(&cast.rep_a, r#"mutation($c: ID!, $p: ID!) { logCommunication(input: {customerId: $c, channel: CALL, summary: "Typo", followUpOn: "2030-01-01", contactIds: [$p]}) { id } }"#, json!({"c": customer, "p": first}))
         .await;

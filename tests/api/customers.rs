@@ -33,13 +33,7 @@ async fn invalid_customer_input_is_rejected_and_nothing_is_written() {
     let app = TestApp::spawn().await;
     let cast = app.cast().await;
 
-    let empty = app
-        .gql(
-            &cast.rep_a,
-            r#"mutation { createCustomer(input: {name: "   "}) { id } }"#,
-            json!({}),
-        )
-        .await;
+    let empty = app.gql(&cast.rep_a, r#"mutation { createCustomer(input: {name: "   "}) { id } }"#, json!({})).await;
     let long = app
         .gql(
             &cast.rep_a,
@@ -48,18 +42,10 @@ async fn invalid_customer_input_is_rejected_and_nothing_is_written() {
         )
         .await;
     let bad_enum = app
-        .gql(
-            &cast.rep_a,
-            r#"mutation { createCustomer(input: {name: "A", status: NOPE}) { id } }"#,
-            json!({}),
-        )
+        .gql(&cast.rep_a, r#"mutation { createCustomer(input: {name: "A", status: NOPE}) { id } }"#, json!({}))
         .await;
     let bad_owner = app
-        .gql(
-            &cast.rep_a,
-            r#"mutation { createCustomer(input: {name: "A", ownerId: "garbage"}) { id } }"#,
-            json!({}),
-        )
+        .gql(&cast.rep_a, r#"mutation { createCustomer(input: {name: "A", ownerId: "garbage"}) { id } }"#, json!({}))
         .await;
 
     assert_eq!(empty.code(), Some("BAD_USER_INPUT"));
@@ -98,20 +84,18 @@ async fn update_with_a_stale_version_is_a_conflict() {
         .gql(&cast.rep_a, "mutation($id: ID!) { updateCustomer(id: $id, expectedVersion: 1, input: {name: \"Acme 2\", region: null}) { name version region } }", json!({"id": id}))
         .await;
     let stale = app
-        .gql(&cast.rep_a, "mutation($id: ID!) { updateCustomer(id: $id, expectedVersion: 1, input: {name: \"Acme 3\"}) { name } }", json!({"id": id}))
+        .gql(
+            &cast.rep_a,
+            "mutation($id: ID!) { updateCustomer(id: $id, expectedVersion: 1, input: {name: \"Acme 3\"}) { name } }",
+            json!({"id": id}),
+        )
         .await;
 
     assert_eq!(first.ok()["updateCustomer"]["name"], "Acme 2");
     assert_eq!(first.ok()["updateCustomer"]["version"], 2);
     assert_eq!(stale.code(), Some("CONFLICT"));
     assert_eq!(stale.body["errors"][0]["extensions"]["currentVersion"], 2);
-    let read = app
-        .gql(
-            &cast.rep_a,
-            "query($id: ID!) { customer(id: $id) { name } }",
-            json!({"id": id}),
-        )
-        .await;
+    let read = app.gql(&cast.rep_a, "query($id: ID!) { customer(id: $id) { name } }", json!({"id": id})).await;
     assert_eq!(read.ok()["customer"]["name"], "Acme 2");
 }
 
@@ -136,16 +120,10 @@ async fn customers_paginate_forwards_and_backwards_with_cursors() {
 
     let first = app.gql(&cast.rep_a, page, json!({"first": 2})).await;
     let end = first.ok()["customers"]["pageInfo"]["endCursor"].clone();
-    let second = app
-        .gql(&cast.rep_a, page, json!({"first": 2, "after": end}))
-        .await;
+    let second = app.gql(&cast.rep_a, page, json!({"first": 2, "after": end})).await;
     let end2 = second.ok()["customers"]["pageInfo"]["endCursor"].clone();
-    let third = app
-        .gql(&cast.rep_a, page, json!({"first": 2, "after": end2}))
-        .await;
-    let back = app
-        .gql(&cast.rep_a, page, json!({"last": 2, "before": end2}))
-        .await;
+    let third = app.gql(&cast.rep_a, page, json!({"first": 2, "after": end2})).await;
+    let back = app.gql(&cast.rep_a, page, json!({"last": 2, "before": end2})).await;
 
     assert_eq!(names(first.ok()), ["Alpha", "Bravo"]);
     assert_eq!(first.ok()["customers"]["totalCount"], 5);
@@ -162,27 +140,9 @@ async fn page_size_above_the_cap_is_rejected() {
     let app = TestApp::spawn().await;
     let cast = app.cast().await;
 
-    let too_big = app
-        .gql(
-            &cast.rep_a,
-            "{ customers(first: 101) { totalCount } }",
-            json!({}),
-        )
-        .await;
-    let both = app
-        .gql(
-            &cast.rep_a,
-            "{ customers(first: 1, last: 1) { totalCount } }",
-            json!({}),
-        )
-        .await;
-    let bad_cursor = app
-        .gql(
-            &cast.rep_a,
-            "{ customers(after: \"nope\") { totalCount } }",
-            json!({}),
-        )
-        .await;
+    let too_big = app.gql(&cast.rep_a, "{ customers(first: 101) { totalCount } }", json!({})).await;
+    let both = app.gql(&cast.rep_a, "{ customers(first: 1, last: 1) { totalCount } }", json!({})).await;
+    let bad_cursor = app.gql(&cast.rep_a, "{ customers(after: \"nope\") { totalCount } }", json!({})).await;
 
     assert_eq!(too_big.code(), Some("BAD_USER_INPUT"));
     assert_eq!(too_big.body["errors"][0]["extensions"]["field"], "first");
@@ -195,7 +155,11 @@ async fn customers_filter_and_sort() {
     let app = TestApp::spawn().await;
     let cast = app.cast().await;
     let north = app
-        .gql(&cast.rep_a, r#"mutation { createCustomer(input: {name: "Nordic Foods", region: "North", status: ACTIVE}) { id } }"#, json!({}))
+        .gql(
+            &cast.rep_a,
+            r#"mutation { createCustomer(input: {name: "Nordic Foods", region: "North", status: ACTIVE}) { id } }"#,
+            json!({}),
+        )
         .await;
     app.gql(
         &cast.rep_a,
@@ -210,13 +174,9 @@ async fn customers_filter_and_sort() {
     )
     .await;
     let archived = app.customer(&cast.rep_a, "Nordic Archive").await;
-    app.gql(
-        &cast.rep_a,
-        "mutation($id: ID!) { archiveCustomer(id: $id) { archivedAt } }",
-        json!({"id": archived}),
-    )
-    .await
-    .ok();
+    app.gql(&cast.rep_a, "mutation($id: ID!) { archiveCustomer(id: $id) { archivedAt } }", json!({"id": archived}))
+        .await
+        .ok();
     north.ok();
 
     let list = |filter: serde_json::Value, order: serde_json::Value| {
@@ -235,43 +195,18 @@ async fn customers_filter_and_sort() {
         }
     };
 
+    assert_eq!(list(json!({"search": "NORDIC"}), json!(null)).await, ["Nordic Foods", "nordic wood"]);
     assert_eq!(
-        list(json!({"search": "NORDIC"}), json!(null)).await,
-        ["Nordic Foods", "nordic wood"]
-    );
-    assert_eq!(
-        list(
-            json!({"region": "South"}),
-            json!({"field": "NAME", "direction": "DESC"})
-        )
-        .await,
+        list(json!({"region": "South"}), json!({"field": "NAME", "direction": "DESC"})).await,
         ["Southern Tools", "nordic wood"]
     );
+    assert_eq!(list(json!({"statuses": ["ACTIVE"]}), json!(null)).await, ["Nordic Foods"]);
+    assert_eq!(list(json!({"search": "archive", "includeArchived": true}), json!(null)).await, ["Nordic Archive"]);
     assert_eq!(
-        list(json!({"statuses": ["ACTIVE"]}), json!(null)).await,
-        ["Nordic Foods"]
-    );
-    assert_eq!(
-        list(
-            json!({"search": "archive", "includeArchived": true}),
-            json!(null)
-        )
-        .await,
-        ["Nordic Archive"]
-    );
-    assert_eq!(
-        list(
-            json!({"teamId": crate::helpers::gid("Team", cast.team_b)}),
-            json!(null)
-        )
-        .await,
+        list(json!({"teamId": crate::helpers::gid("Team", cast.team_b)}), json!(null)).await,
         Vec::<String>::new()
     );
-    assert_eq!(
-        list(json!({"search": "100%"}), json!(null)).await,
-        Vec::<String>::new(),
-        "wildcards are escaped"
-    );
+    assert_eq!(list(json!({"search": "100%"}), json!(null)).await, Vec::<String>::new(), "wildcards are escaped");
 }
 
 #[tokio::test]
@@ -283,7 +218,13 @@ async fn losing_and_winning_back_a_customer_records_churn_events() {
     let lost = app
         .gql(&cast.rep_a, "mutation($id: ID!) { markCustomerLost(id: $id, reason: COMPETITOR_OFFER, competitor: \"Rival\") { customer { status } churnEvent { kind reason controllable competitor } } }", json!({"id": id}))
         .await;
-    let again = app.gql(&cast.rep_a, "mutation($id: ID!) { markCustomerLost(id: $id, reason: PRICE) { customer { status } } }", json!({"id": id})).await;
+    let again = app
+        .gql(
+            &cast.rep_a,
+            "mutation($id: ID!) { markCustomerLost(id: $id, reason: PRICE) { customer { status } } }",
+            json!({"id": id}),
+        )
+        .await;
     let back = app
         .gql(&cast.rep_a, "mutation($id: ID!) { markCustomerWonBack(id: $id, notes: \"new terms\") { customer { status } churnEvent { kind controllable } } }", json!({"id": id}))
         .await;
@@ -292,11 +233,7 @@ async fn losing_and_winning_back_a_customer_records_churn_events() {
         .gql(&cast.rep_a, "mutation($id: ID!) { markCustomerLost(id: $id, reason: CHANGED_BUSINESS) { churnEvent { controllable } } }", json!({"id": uncontrollable}))
         .await;
     let events = app
-        .gql(
-            &cast.rep_a,
-            "{ churnEvents(filter: {kind: LOST, controllable: true}) { totalCount } }",
-            json!({}),
-        )
+        .gql(&cast.rep_a, "{ churnEvents(filter: {kind: LOST, controllable: true}) { totalCount } }", json!({}))
         .await;
 
     let payload = &lost.ok()["markCustomerLost"];
@@ -305,18 +242,9 @@ async fn losing_and_winning_back_a_customer_records_churn_events() {
     assert_eq!(payload["churnEvent"]["controllable"], true);
     assert_eq!(payload["churnEvent"]["competitor"], "Rival");
     assert_eq!(again.code(), Some("CONFLICT"));
-    assert_eq!(
-        back.ok()["markCustomerWonBack"]["customer"]["status"],
-        "WON_BACK"
-    );
-    assert_eq!(
-        back.ok()["markCustomerWonBack"]["churnEvent"]["kind"],
-        "WON_BACK"
-    );
-    assert_eq!(
-        changed.ok()["markCustomerLost"]["churnEvent"]["controllable"],
-        false
-    );
+    assert_eq!(back.ok()["markCustomerWonBack"]["customer"]["status"], "WON_BACK");
+    assert_eq!(back.ok()["markCustomerWonBack"]["churnEvent"]["kind"], "WON_BACK");
+    assert_eq!(changed.ok()["markCustomerLost"]["churnEvent"]["controllable"], false);
     assert_eq!(events.ok()["churnEvents"]["totalCount"], 1);
     assert_eq!(app.count("churn_event").await, 3);
 }

@@ -48,11 +48,7 @@ impl Reply {
 
     /// The data, failing the test when the response carries errors.
     pub fn ok(&self) -> &Value {
-        assert!(
-            self.body.get("errors").is_none(),
-            "unexpected errors: {}",
-            self.body
-        );
+        assert!(self.body.get("errors").is_none(), "unexpected errors: {}", self.body);
         &self.body["data"]
     }
 }
@@ -60,12 +56,20 @@ impl Reply {
 impl TestApp {
     pub async fn spawn() -> Self {
         let statements = Arc::new(AtomicUsize::new(0));
+        let mut config = Config::for_database("test");
+        config.ws_init_timeout = std::time::Duration::from_millis(700);
         let (mut db, sqlite_file) = match std::env::var("TEST_DATABASE_URL") {
-            Ok(url) if !url.is_empty() => (postgres_schema(&url).await, None),
+            Ok(url) if !url.is_empty() => {
+                let (db, schema) = postgres_schema(&url).await;
+                config.database_url = url;
+                // Tests share one database: each listens on its own channel.
+                config.notify_channel = schema;
+                (db, None)
+            }
             _ => {
-                let path =
-                    std::env::temp_dir().join(format!("rapport-test-{}.db", uuid::Uuid::new_v4()));
+                let path = std::env::temp_dir().join(format!("rapport-test-{}.db", uuid::Uuid::new_v4()));
                 let url = format!("sqlite://{}?mode=rwc", path.display());
+                config.database_url = url.clone();
                 (db::connect(&url, 5).await.expect("sqlite"), Some(path))
             }
         };
@@ -74,15 +78,18 @@ impl TestApp {
         db.set_metric_callback(move |_| {
             counter.fetch_add(1, Ordering::SeqCst);
         });
-        let config = Config::for_database("test");
         let state = AppState::new(db.clone(), config);
-        Self {
-            router: router(state.clone()),
-            db,
-            state,
-            statements,
-            sqlite_file,
-        }
+        state.start_background().await.expect("ticket feed");
+        Self { router: router(state.clone()), db, state, statements, sqlite_file }
+    }
+
+    /// Serves the router on a real port (for WebSocket clients); returns its address.
+    pub async fn listen(&self) -> std::net::SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let router = self.router.clone();
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        addr
     }
 
     pub fn reset_statements(&self) {
@@ -102,31 +109,20 @@ impl TestApp {
         let response = self.router.clone().oneshot(request).await.expect("router");
         let status = response.status();
         let headers = response.headers().clone();
-        let bytes = response
-            .into_body()
-            .collect()
-            .await
-            .expect("body")
-            .to_bytes();
-        let body = serde_json::from_slice(&bytes)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
-        Reply {
-            status,
-            headers,
-            body,
-        }
+        let bytes = response.into_body().collect().await.expect("body").to_bytes();
+        let body =
+            serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+        Reply { status, headers, body }
     }
 
     /// POSTs a GraphQL request with an optional bearer token.
     pub async fn gql_as(&self, token: Option<&str>, query: &str, variables: Value) -> Reply {
-        let mut request =
-            Request::post("/graphql").header(header::CONTENT_TYPE, "application/json");
+        let mut request = Request::post("/graphql").header(header::CONTENT_TYPE, "application/json");
         if let Some(token) = token {
             request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
         }
         let body = json!({ "query": query, "variables": variables }).to_string();
-        self.send(request.body(Body::from(body)).expect("request"))
-            .await
+        self.send(request.body(Body::from(body)).expect("request")).await
     }
 
     /// POSTs a GraphQL request as the given user.
@@ -139,10 +135,7 @@ impl TestApp {
         let backend = self.db.get_database_backend();
         let row = self
             .db
-            .query_one_raw(sea_orm::Statement::from_string(
-                backend,
-                format!("SELECT COUNT(*) AS n FROM {table}"),
-            ))
+            .query_one_raw(sea_orm::Statement::from_string(backend, format!("SELECT COUNT(*) AS n FROM {table}")))
             .await
             .expect("count")
             .expect("row");
@@ -162,20 +155,14 @@ impl Drop for TestApp {
 
 /// A fresh schema in the CI database, so tests run in parallel without sharing rows.
 /// The CI database itself is dropped after the run.
-async fn postgres_schema(url: &str) -> DatabaseConnection {
+async fn postgres_schema(url: &str) -> (DatabaseConnection, String) {
     let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
     let admin = Database::connect(url).await.expect("postgres");
-    admin
-        .execute_unprepared(&format!("CREATE SCHEMA {schema}"))
-        .await
-        .expect("create schema");
+    admin.execute_unprepared(&format!("CREATE SCHEMA {schema}")).await.expect("create schema");
     admin.close().await.ok();
     let mut options = ConnectOptions::new(url.to_owned());
-    options
-        .max_connections(5)
-        .sqlx_logging(false)
-        .set_schema_search_path(schema);
-    Database::connect(options).await.expect("postgres schema")
+    options.max_connections(5).sqlx_logging(false).set_schema_search_path(schema.clone());
+    (Database::connect(options).await.expect("postgres schema"), schema)
 }
 
 /// A user with a token.
@@ -205,13 +192,7 @@ pub fn gid(kind: &str, id: i64) -> String {
 }
 
 impl TestApp {
-    pub async fn person(
-        &self,
-        email: &str,
-        role: Role,
-        team: Option<i64>,
-        scopes: &[&str],
-    ) -> Person {
+    pub async fn person(&self, email: &str, role: Role, team: Option<i64>, scopes: &[&str]) -> Person {
         let user = insert_user(
             &self.db,
             NewUser {
@@ -224,11 +205,7 @@ impl TestApp {
         )
         .await
         .expect("user");
-        Person {
-            id: user.id,
-            gid: gid("User", user.id),
-            token: self.token(user.id),
-        }
+        Person { id: user.id, gid: gid("User", user.id), token: self.token(user.id) }
     }
 
     pub async fn cast(&self) -> Cast {
@@ -236,32 +213,15 @@ impl TestApp {
         let team_b = insert_team(&self.db, "Team B").await.expect("team").id;
         Cast {
             admin: self.person("admin@t.example", Role::Admin, None, &[]).await,
-            leader: self
-                .person("leader@t.example", Role::Leader, None, &[])
-                .await,
-            lead_a: self
-                .person("lead.a@t.example", Role::TeamLead, Some(team_a), &[])
-                .await,
-            rep_a: self
-                .person("rep.a@t.example", Role::Rep, Some(team_a), &[])
-                .await,
-            rep_a2: self
-                .person("rep.a2@t.example", Role::Rep, Some(team_a), &[])
-                .await,
-            rep_b: self
-                .person("rep.b@t.example", Role::Rep, Some(team_b), &[])
-                .await,
+            leader: self.person("leader@t.example", Role::Leader, None, &[]).await,
+            lead_a: self.person("lead.a@t.example", Role::TeamLead, Some(team_a), &[]).await,
+            rep_a: self.person("rep.a@t.example", Role::Rep, Some(team_a), &[]).await,
+            rep_a2: self.person("rep.a2@t.example", Role::Rep, Some(team_a), &[]).await,
+            rep_b: self.person("rep.b@t.example", Role::Rep, Some(team_b), &[]).await,
             integration: self
-                .person(
-                    "erp@t.example",
-                    Role::Integration,
-                    None,
-                    &["customers:read", "graph:read", "revenue:write"],
-                )
+                .person("erp@t.example", Role::Integration, None, &["customers:read", "graph:read", "revenue:write"])
                 .await,
-            integration_unscoped: self
-                .person("bare@t.example", Role::Integration, None, &[])
-                .await,
+            integration_unscoped: self.person("bare@t.example", Role::Integration, None, &[]).await,
             team_b,
         }
     }
@@ -269,12 +229,13 @@ impl TestApp {
     /// Creates a customer owned by `owner` (as that owner) and returns its global ID.
     pub async fn customer(&self, owner: &Person, name: &str) -> String {
         let reply = self
-            .gql(owner, "mutation($name: String!) { createCustomer(input: {name: $name, status: ACTIVE}) { id } }", json!({ "name": name }))
+            .gql(
+                owner,
+                "mutation($name: String!) { createCustomer(input: {name: $name, status: ACTIVE}) { id } }",
+                json!({ "name": name }),
+            )
             .await;
-        reply.ok()["createCustomer"]["id"]
-            .as_str()
-            .expect("id")
-            .to_owned()
+        reply.ok()["createCustomer"]["id"].as_str().expect("id").to_owned()
     }
 
     pub async fn contact(&self, owner: &Person, customer: &str, name: &str, level: &str) -> String {
@@ -285,9 +246,6 @@ impl TestApp {
                 json!({ "c": customer, "name": name, "level": level }),
             )
             .await;
-        reply.ok()["createContact"]["id"]
-            .as_str()
-            .expect("id")
-            .to_owned()
+        reply.ok()["createContact"]["id"].as_str().expect("id").to_owned()
     }
 }

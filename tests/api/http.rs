@@ -16,12 +16,8 @@ fn post(token: &str) -> axum::http::request::Builder {
 #[tokio::test]
 async fn health_and_readiness_need_no_token() {
     let app = TestApp::spawn().await;
-    let health = app
-        .send(Request::get("/healthz").body(Body::empty()).unwrap())
-        .await;
-    let ready = app
-        .send(Request::get("/readyz").body(Body::empty()).unwrap())
-        .await;
+    let health = app.send(Request::get("/healthz").body(Body::empty()).unwrap()).await;
+    let ready = app.send(Request::get("/readyz").body(Body::empty()).unwrap()).await;
     assert_eq!(health.status, StatusCode::OK);
     assert_eq!(ready.status, StatusCode::OK);
 }
@@ -32,36 +28,24 @@ async fn graphql_without_a_valid_token_is_unauthenticated() {
     let cast = app.cast().await;
     let (header_b64, _, _) = {
         let mut parts = cast.rep_a.token.split('.');
-        (
-            parts.next().unwrap().to_owned(),
-            parts.next().unwrap().to_owned(),
-            parts.next().unwrap().to_owned(),
-        )
+        (parts.next().unwrap().to_owned(), parts.next().unwrap().to_owned(), parts.next().unwrap().to_owned())
     };
     let claims = |exp: i64| {
-        URL_SAFE_NO_PAD.encode(
-            json!({"sub": cast.rep_a.id.to_string(), "iss": "rapport", "iat": 0, "exp": exp})
-                .to_string(),
-        )
+        URL_SAFE_NO_PAD
+            .encode(json!({"sub": cast.rep_a.id.to_string(), "iss": "rapport", "iat": 0, "exp": exp}).to_string())
     };
     let none_header = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#);
     let mut tampered = cast.rep_a.token.clone();
     tampered.push('x');
-    let forged_claims = format!(
-        "{header_b64}.{}.{}",
-        claims(4_102_444_800),
-        cast.rep_a.token.rsplit('.').next().unwrap()
-    );
+    let forged_claims =
+        format!("{header_b64}.{}.{}", claims(4_102_444_800), cast.rep_a.token.rsplit('.').next().unwrap());
     let expired = {
-        let key =
-            jsonwebtoken::EncodingKey::from_secret(rapport::config::DEV_JWT_SECRET.as_bytes());
-        let claims =
-            json!({"sub": cast.rep_a.id.to_string(), "iss": "rapport", "iat": 0, "exp": 1000});
+        let key = jsonwebtoken::EncodingKey::from_secret(rapport::config::DEV_JWT_SECRET.as_bytes());
+        let claims = json!({"sub": cast.rep_a.id.to_string(), "iss": "rapport", "iat": 0, "exp": 1000});
         jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &key).unwrap()
     };
     let wrong_secret = {
-        let key =
-            jsonwebtoken::EncodingKey::from_secret(b"another-secret-that-is-long-enough-to-use");
+        let key = jsonwebtoken::EncodingKey::from_secret(b"another-secret-that-is-long-enough-to-use");
         let claims = json!({"sub": cast.rep_a.id.to_string(), "iss": "rapport", "iat": 0, "exp": 4_102_444_800_i64});
         jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &key).unwrap()
     };
@@ -77,19 +61,11 @@ async fn graphql_without_a_valid_token_is_unauthenticated() {
         wrong_secret,
         "not-a-jwt".to_owned(),
     ] {
-        let reply = app
-            .gql_as(Some(&token), "{ viewer { name } }", json!({}))
-            .await;
-        assert_eq!(
-            reply.code(),
-            Some("UNAUTHENTICATED"),
-            "token {token} must be refused"
-        );
+        let reply = app.gql_as(Some(&token), "{ viewer { name } }", json!({})).await;
+        assert_eq!(reply.code(), Some("UNAUTHENTICATED"), "token {token} must be refused");
         assert!(reply.body.get("data").is_none());
     }
-    let valid = app
-        .gql(&cast.rep_a, "{ viewer { email role } }", json!({}))
-        .await;
+    let valid = app.gql(&cast.rep_a, "{ viewer { email role } }", json!({})).await;
     assert_eq!(valid.ok()["viewer"]["role"], "REP");
 }
 
@@ -98,11 +74,7 @@ async fn a_deactivated_users_token_stops_working() {
     let app = TestApp::spawn().await;
     let cast = app.cast().await;
     use sea_orm::{ActiveModelTrait, EntityTrait, Set};
-    let user = entity::user::Entity::find_by_id(cast.rep_a.id)
-        .one(&app.db)
-        .await
-        .unwrap()
-        .unwrap();
+    let user = entity::user::Entity::find_by_id(cast.rep_a.id).one(&app.db).await.unwrap().unwrap();
     let mut row: entity::user::ActiveModel = user.into();
     row.active = Set(false);
     row.update(&app.db).await.unwrap();
@@ -121,50 +93,19 @@ async fn responses_follow_the_accept_header() {
         if let Some(accept) = accept {
             builder = builder.header(header::ACCEPT, accept);
         }
-        builder
-            .body(Body::from(json!({"query": query}).to_string()))
-            .unwrap()
+        builder.body(Body::from(json!({"query": query}).to_string())).unwrap()
     };
 
     let json_reply = app.send(request(None, "{ viewer { name } }")).await;
-    let gql_reply = app
-        .send(request(
-            Some("application/graphql-response+json"),
-            "{ viewer { name } }",
-        ))
-        .await;
-    let parse_error = app
-        .send(request(
-            Some("application/graphql-response+json"),
-            "{ viewer { ",
-        ))
-        .await;
-    let invalid = app
-        .send(request(
-            Some("application/graphql-response+json"),
-            "{ nope }",
-        ))
-        .await;
-    let invalid_json = app
-        .send(request(Some("application/json"), "{ nope }"))
-        .await;
-    let refused = app
-        .send(request(Some("text/html"), "{ viewer { name } }"))
-        .await;
+    let gql_reply = app.send(request(Some("application/graphql-response+json"), "{ viewer { name } }")).await;
+    let parse_error = app.send(request(Some("application/graphql-response+json"), "{ viewer { ")).await;
+    let invalid = app.send(request(Some("application/graphql-response+json"), "{ nope }")).await;
+    let invalid_json = app.send(request(Some("application/json"), "{ nope }")).await;
+    let refused = app.send(request(Some("text/html"), "{ viewer { name } }")).await;
 
     assert_eq!(json_reply.status, StatusCode::OK);
-    assert!(
-        json_reply.headers[header::CONTENT_TYPE]
-            .to_str()
-            .unwrap()
-            .starts_with("application/json")
-    );
-    assert!(
-        gql_reply.headers[header::CONTENT_TYPE]
-            .to_str()
-            .unwrap()
-            .starts_with("application/graphql-response+json")
-    );
+    assert!(json_reply.headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("application/json"));
+    assert!(gql_reply.headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("application/graphql-response+json"));
     assert_eq!(parse_error.status, StatusCode::BAD_REQUEST);
     assert_eq!(parse_error.code(), Some("GRAPHQL_PARSE_FAILED"));
     assert!(parse_error.body.get("data").is_none());
@@ -182,37 +123,15 @@ async fn malformed_requests_get_clear_http_errors() {
     let cast = app.cast().await;
     let token = &cast.rep_a.token;
     let raw = |content_type: &str, body: &str| {
-        post(token)
-            .header(header::CONTENT_TYPE, content_type)
-            .body(Body::from(body.to_owned()))
-            .unwrap()
+        post(token).header(header::CONTENT_TYPE, content_type).body(Body::from(body.to_owned())).unwrap()
     };
 
-    let wrong_type = app
-        .send(raw("text/plain", r#"{"query":"{ viewer { name } }"}"#))
-        .await;
+    let wrong_type = app.send(raw("text/plain", r#"{"query":"{ viewer { name } }"}"#)).await;
     let bad_json = app.send(raw("application/json", "{not json")).await;
-    let no_query = app
-        .send(raw("application/json", r#"{"variables":{}}"#))
-        .await;
-    let batch = app
-        .send(raw(
-            "application/json",
-            r#"[{"query":"{ viewer { name } }"}]"#,
-        ))
-        .await;
-    let huge = app
-        .send(raw(
-            "application/json",
-            &format!(r#"{{"query":"{}"}}"#, " ".repeat(2 * 1024 * 1024)),
-        ))
-        .await;
-    let with_charset = app
-        .send(raw(
-            "application/json; charset=utf-8",
-            r#"{"query":"{ viewer { name } }"}"#,
-        ))
-        .await;
+    let no_query = app.send(raw("application/json", r#"{"variables":{}}"#)).await;
+    let batch = app.send(raw("application/json", r#"[{"query":"{ viewer { name } }"}]"#)).await;
+    let huge = app.send(raw("application/json", &format!(r#"{{"query":"{}"}}"#, " ".repeat(2 * 1024 * 1024)))).await;
+    let with_charset = app.send(raw("application/json; charset=utf-8", r#"{"query":"{ viewer { name } }"}"#)).await;
 
     assert_eq!(wrong_type.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert_eq!(bad_json.status, StatusCode::BAD_REQUEST);
@@ -230,20 +149,13 @@ async fn get_runs_queries_but_not_mutations() {
     let get = |query: &str| {
         let encoded: String = serde_urlencoded::to_string([("query", query)]).unwrap();
         Request::get(format!("/graphql?{encoded}"))
-            .header(
-                header::AUTHORIZATION,
-                format!("Bearer {}", cast.rep_a.token),
-            )
+            .header(header::AUTHORIZATION, format!("Bearer {}", cast.rep_a.token))
             .body(Body::empty())
             .unwrap()
     };
 
     let query = app.send(get("{ viewer { role } }")).await;
-    let mutation = app
-        .send(get(
-            "mutation { createCustomer(input: {name: \"x\"}) { id } }",
-        ))
-        .await;
+    let mutation = app.send(get("mutation { createCustomer(input: {name: \"x\"}) { id } }")).await;
 
     assert_eq!(query.status, StatusCode::OK);
     assert_eq!(query.body["data"]["viewer"]["role"], "REP");

@@ -17,21 +17,32 @@ async fn tier_changes_are_kept_in_history_and_mirrored_on_the_customer() {
         .gql(&cast.rep_a, "mutation($c: ID!) { setPartnership(customerId: $c, expectedVersion: 1, input: {tier: STRATEGIC, lockIns: [SHARED_SYSTEMS, EQUITY], reason: \"joint development\"}) { tier lockIns version } }", json!({"c": customer}))
         .await;
     let bad_lock_in = app
-        .gql(&cast.rep_a, "mutation($c: ID!) { setPartnership(customerId: $c, input: {tier: PRICE, lockIns: [EQUITY]}) { tier } }", json!({"c": customer}))
+        .gql(
+            &cast.rep_a,
+            "mutation($c: ID!) { setPartnership(customerId: $c, input: {tier: PRICE, lockIns: [EQUITY]}) { tier } }",
+            json!({"c": customer}),
+        )
         .await;
     let bad_discount = app
-        .gql(&cast.rep_a, "mutation($c: ID!) { setPartnership(customerId: $c, input: {tier: PRICE, discountPercent: 120}) { tier } }", json!({"c": customer}))
+        .gql(
+            &cast.rep_a,
+            "mutation($c: ID!) { setPartnership(customerId: $c, input: {tier: PRICE, discountPercent: 120}) { tier } }",
+            json!({"c": customer}),
+        )
         .await;
     let history = app
         .gql(&cast.rep_a, "query($c: ID!) { partnershipChanges(customerId: $c) { totalCount edges { node { fromTier toTier reason } } } }", json!({"c": customer}))
         .await;
-    let tiered = app.gql(&cast.rep_a, "{ customers(filter: {tiers: [STRATEGIC]}) { edges { node { tier partnership { tier } } } } }", json!({})).await;
+    let tiered = app
+        .gql(
+            &cast.rep_a,
+            "{ customers(filter: {tiers: [STRATEGIC]}) { edges { node { tier partnership { tier } } } } }",
+            json!({}),
+        )
+        .await;
 
     assert_eq!(first.ok()["setPartnership"]["discountPercent"], 7.5);
-    assert_eq!(
-        upgraded.ok()["setPartnership"]["lockIns"],
-        json!(["EQUITY", "SHARED_SYSTEMS"])
-    );
+    assert_eq!(upgraded.ok()["setPartnership"]["lockIns"], json!(["EQUITY", "SHARED_SYSTEMS"]));
     assert_eq!(upgraded.ok()["setPartnership"]["version"], 2);
     assert_eq!(bad_lock_in.code(), Some("BAD_USER_INPUT"));
     assert_eq!(bad_discount.code(), Some("BAD_USER_INPUT"));
@@ -65,7 +76,13 @@ async fn supply_priorities_are_one_per_customer_and_product_line() {
     set(&second, 2).await.ok();
     set(&first, 5).await.ok();
     let replaced = set(&first, 1).await;
-    let ranked = app.gql(&cast.rep_a, "{ supplyPriorities(productLine: \"Tyres\") { edges { node { customerId priorityRank } } } }", json!({})).await;
+    let ranked = app
+        .gql(
+            &cast.rep_a,
+            "{ supplyPriorities(productLine: \"Tyres\") { edges { node { customerId priorityRank } } } }",
+            json!({}),
+        )
+        .await;
     let bad = app
         .gql(&cast.rep_a, "mutation($c: ID!) { setSupplyPriority(input: {customerId: $c, productLine: \"Tyres\", priorityRank: 0}) { id } }", json!({"c": first}))
         .await;

@@ -4,8 +4,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::TestApp;
 
-const UPSERT: &str =
-    "mutation($e: [RevenueEntryInput!]!) { upsertRevenueEntries(entries: $e) { upserted } }";
+const UPSERT: &str = "mutation($e: [RevenueEntryInput!]!) { upsertRevenueEntries(entries: $e) { upserted } }";
 
 fn entry(customer: &str, month: &str, revenue: &str) -> Value {
     json!({"customerId": customer, "month": month, "revenue": revenue, "grossProfit": "10.00"})
@@ -16,24 +15,11 @@ async fn revenue_upserts_are_idempotent() {
     let app = TestApp::spawn().await;
     let cast = app.cast().await;
     let customer = app.customer(&cast.rep_a, "Acme").await;
-    let batch = json!([
-        entry(&customer, "2026-01-01", "1000.00"),
-        entry(&customer, "2026-02-01", "2000.5")
-    ]);
+    let batch = json!([entry(&customer, "2026-01-01", "1000.00"), entry(&customer, "2026-02-01", "2000.5")]);
 
-    let first = app
-        .gql(&cast.integration, UPSERT, json!({"e": batch}))
-        .await;
-    let again = app
-        .gql(&cast.integration, UPSERT, json!({"e": batch}))
-        .await;
-    let corrected = app
-        .gql(
-            &cast.integration,
-            UPSERT,
-            json!({"e": [entry(&customer, "2026-02-01", "2500")]}),
-        )
-        .await;
+    let first = app.gql(&cast.integration, UPSERT, json!({"e": batch})).await;
+    let again = app.gql(&cast.integration, UPSERT, json!({"e": batch})).await;
+    let corrected = app.gql(&cast.integration, UPSERT, json!({"e": [entry(&customer, "2026-02-01", "2500")]})).await;
     let listed = app.gql(&cast.rep_a, "query($c: ID!) { revenueEntries(customerId: $c) { totalCount edges { node { month revenue grossProfit } } } }", json!({"c": customer})).await;
 
     assert_eq!(first.ok()["upsertRevenueEntries"]["upserted"], 2);
@@ -42,10 +28,7 @@ async fn revenue_upserts_are_idempotent() {
     assert_eq!(app.count("revenue_entry").await, 2);
     let rows = &listed.ok()["revenueEntries"];
     assert_eq!(rows["totalCount"], 2);
-    assert_eq!(
-        rows["edges"][1]["node"],
-        json!({"month": "2026-02-01", "revenue": "2500.00", "grossProfit": "10.00"})
-    );
+    assert_eq!(rows["edges"][1]["node"], json!({"month": "2026-02-01", "revenue": "2500.00", "grossProfit": "10.00"}));
 }
 
 #[tokio::test]
@@ -54,22 +37,28 @@ async fn one_bad_row_rejects_the_whole_batch() {
     let cast = app.cast().await;
     let customer = app.customer(&cast.rep_a, "Acme").await;
 
-    let mid_month = app.gql(&cast.integration, UPSERT, json!({"e": [entry(&customer, "2026-01-01", "1"), entry(&customer, "2026-02-15", "1")]})).await;
-    let duplicate = app.gql(&cast.integration, UPSERT, json!({"e": [entry(&customer, "2026-01-01", "1"), entry(&customer, "2026-01-01", "2")]})).await;
+    let mid_month = app
+        .gql(
+            &cast.integration,
+            UPSERT,
+            json!({"e": [entry(&customer, "2026-01-01", "1"), entry(&customer, "2026-02-15", "1")]}),
+        )
+        .await;
+    let duplicate = app
+        .gql(
+            &cast.integration,
+            UPSERT,
+            json!({"e": [entry(&customer, "2026-01-01", "1"), entry(&customer, "2026-01-01", "2")]}),
+        )
+        .await;
     let unknown = app.gql(&cast.integration, UPSERT, json!({"e": [entry(&customer, "2026-01-01", "1"), entry(&crate::helpers::gid("Customer", 999_999), "2026-01-01", "1")]})).await;
     let empty = app.gql(&cast.integration, UPSERT, json!({"e": []})).await;
 
     assert_eq!(mid_month.code(), Some("BAD_USER_INPUT"));
-    assert_eq!(
-        mid_month.body["errors"][0]["extensions"]["field"],
-        "entries[1].month"
-    );
+    assert_eq!(mid_month.body["errors"][0]["extensions"]["field"], "entries[1].month");
     assert_eq!(duplicate.code(), Some("BAD_USER_INPUT"));
     assert_eq!(unknown.code(), Some("BAD_USER_INPUT"));
-    assert_eq!(
-        unknown.body["errors"][0]["extensions"]["field"],
-        "entries[1].customerId"
-    );
+    assert_eq!(unknown.body["errors"][0]["extensions"]["field"], "entries[1].customerId");
     assert_eq!(empty.code(), Some("BAD_USER_INPUT"));
     assert_eq!(app.count("revenue_entry").await, 0);
 }
@@ -85,23 +74,15 @@ async fn a_thousand_rows_are_accepted_and_more_are_refused() {
     let rows = |n: usize| -> Vec<Value> {
         (0..n)
             .map(|i| {
-                let month = chrono::NaiveDate::from_ymd_opt(
-                    1950 + (i / 10 / 12) as i32,
-                    1 + ((i / 10) % 12) as u32,
-                    1,
-                )
-                .unwrap();
+                let month = chrono::NaiveDate::from_ymd_opt(1950 + (i / 10 / 12) as i32, 1 + ((i / 10) % 12) as u32, 1)
+                    .unwrap();
                 entry(&customers[i % 10], &month.to_string(), "99.99")
             })
             .collect()
     };
 
-    let thousand = app
-        .gql(&cast.integration, UPSERT, json!({"e": rows(1000)}))
-        .await;
-    let too_many = app
-        .gql(&cast.integration, UPSERT, json!({"e": rows(1001)}))
-        .await;
+    let thousand = app.gql(&cast.integration, UPSERT, json!({"e": rows(1000)})).await;
+    let too_many = app.gql(&cast.integration, UPSERT, json!({"e": rows(1001)})).await;
 
     assert_eq!(thousand.ok()["upsertRevenueEntries"]["upserted"], 1000);
     assert_eq!(too_many.code(), Some("BAD_USER_INPUT"));

@@ -2,8 +2,7 @@
 
 #[test]
 fn schema_file_matches_the_running_schema() {
-    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql"))
-        .unwrap_or_default();
+    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql")).unwrap_or_default();
     let running = rapport::graphql::schema::sdl();
     assert!(
         committed == running,
@@ -17,10 +16,7 @@ async fn migrations_roll_back_completely_and_apply_again() {
     let app = crate::helpers::TestApp::spawn().await;
 
     Migrator::down(&app.db, None).await.expect("down");
-    let after_down = Migrator::get_applied_migrations(&app.db)
-        .await
-        .expect("status")
-        .len();
+    let after_down = Migrator::get_applied_migrations(&app.db).await.expect("status").len();
     Migrator::up(&app.db, None).await.expect("up again");
 
     assert_eq!(after_down, 0);

@@ -17,9 +17,7 @@ async fn populated(customers: usize) -> (TestApp, crate::helpers::Person) {
     let app = TestApp::spawn().await;
     let cast = app.cast().await;
     for i in 0..customers {
-        let id = app
-            .customer(&cast.leader, &format!("Customer {i:03}"))
-            .await;
+        let id = app.customer(&cast.leader, &format!("Customer {i:03}")).await;
         let contact = app.contact(&cast.leader, &id, "Pat", "PURCHASING").await;
         for _ in 0..2 {
             app.gql(&cast.leader, "mutation($c: ID!, $p: ID!) { logCommunication(input: {customerId: $c, channel: CALL, summary: \"s\", contactIds: [$p]}) { id } }", json!({"c": id, "p": contact}))
@@ -46,25 +44,10 @@ async fn nested_list_statement_count_does_not_depend_on_page_size() {
     let large = app.gql(&leader, NESTED, json!({"n": 100})).await;
     let large_count = app.statements();
 
-    assert_eq!(
-        small.ok()["customers"]["edges"].as_array().unwrap().len(),
-        10
-    );
-    assert_eq!(
-        large.ok()["customers"]["edges"].as_array().unwrap().len(),
-        100
-    );
-    assert_eq!(
-        large.ok()["customers"]["edges"][0]["node"]["latestCommunications"]
-            .as_array()
-            .unwrap()
-            .len(),
-        2
-    );
-    assert_eq!(
-        small_count, large_count,
-        "statements at 10: {small_count}, at 100: {large_count}"
-    );
+    assert_eq!(small.ok()["customers"]["edges"].as_array().unwrap().len(), 10);
+    assert_eq!(large.ok()["customers"]["edges"].as_array().unwrap().len(), 100);
+    assert_eq!(large.ok()["customers"]["edges"][0]["node"]["latestCommunications"].as_array().unwrap().len(), 2);
+    assert_eq!(small_count, large_count, "statements at 10: {small_count}, at 100: {large_count}");
     // viewer, page, owners, partnership, contacts, communications, participants,
     // tickets, assignees, commitments.
     assert_eq!(large_count, 10);
@@ -82,10 +65,7 @@ async fn statement_count_stays_the_same_under_concurrent_requests() {
     let replies = futures_util::future::join_all(requests).await;
 
     for reply in &replies {
-        assert_eq!(
-            reply.ok()["customers"]["edges"].as_array().unwrap().len(),
-            50
-        );
+        assert_eq!(reply.ok()["customers"]["edges"].as_array().unwrap().len(), 50);
     }
     assert_eq!(app.statements(), one * 8);
 }

@@ -1,0 +1,120 @@
+//! Live ticket updates. Visibility is checked per event with the same policy as
+//! queries, against the customer's owner at the time of the event: after an
+//! account is reassigned away, its next event no longer reaches the old owner.
+
+use std::sync::Arc;
+
+use async_graphql::{Context, ID, InputObject, Result, SimpleObject, Subscription};
+use entity::ticket;
+use futures_util::{Stream, stream};
+use sea_orm::{ColumnTrait, QueryFilter};
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::{
+    error::AppError,
+    graphql::{
+        context::request,
+        enums::{TicketCategory, to_domain},
+        ids,
+        tickets::{Ticket, TicketEvent},
+    },
+    policy::{self, CustomerScope},
+    service::tickets::{self, TicketFilter},
+    ticket_feed::TicketChange,
+};
+
+/// One change of a ticket: the history entry and the ticket as it is now.
+#[derive(SimpleObject)]
+pub struct TicketUpdate {
+    /// What happened.
+    pub event: TicketEvent,
+    /// The ticket after the change.
+    pub ticket: Ticket,
+}
+
+/// Which ticket changes to receive; all given conditions must hold.
+#[derive(InputObject, Default)]
+pub struct TicketEventFilterInput {
+    /// Only tickets of this customer.
+    pub customer_id: Option<ID>,
+    /// Only tickets assigned to you.
+    #[graphql(default)]
+    pub assigned_to_me: bool,
+    /// Only these categories.
+    pub categories: Option<Vec<TicketCategory>>,
+}
+
+type Keep = Arc<dyn Fn(&TicketChange) -> bool + Send + Sync>;
+
+/// The changes a viewer may see and wants, ending with SUBSCRIPTION_LAGGED when
+/// the subscriber falls too far behind.
+fn updates(
+    receiver: tokio::sync::broadcast::Receiver<Arc<TicketChange>>,
+    scope: CustomerScope,
+    keep: Keep,
+) -> impl Stream<Item = Result<TicketUpdate>> {
+    stream::unfold(Some(receiver), move |state| {
+        let keep = keep.clone();
+        async move {
+            let mut receiver = state?;
+            loop {
+                match receiver.recv().await {
+                    Ok(change) if scope.admits(change.owner_id, change.owner_team_id) && keep(&change) => {
+                        let update = TicketUpdate {
+                            event: change.event.clone().into(),
+                            ticket: Ticket::one(change.ticket.clone()),
+                        };
+                        return Some((Ok(update), Some(receiver)));
+                    }
+                    Ok(_) => {}
+                    Err(RecvError::Lagged(missed)) => return Some((Err(AppError::Lagged(missed).into()), None)),
+                    Err(RecvError::Closed) => return None,
+                }
+            }
+        }
+    })
+}
+
+#[derive(Default)]
+pub struct Subscription;
+
+#[Subscription]
+impl Subscription {
+    /// Every change of one ticket you can see; NOT_FOUND otherwise.
+    async fn ticket_updated(&self, ctx: &Context<'_>, id: ID) -> Result<impl Stream<Item = Result<TicketUpdate>>> {
+        let rc = request(ctx)?;
+        let id = ids::decode("Ticket", "id", &id)?;
+        let filter = TicketFilter { include_archived: true, ..Default::default() };
+        tickets::select(&rc.viewer, &filter)
+            .filter(ticket::Column::Id.eq(id))
+            .one(&rc.db)
+            .await
+            .map_err(AppError::from)?
+            .ok_or(AppError::NotFound("ticket"))?;
+        let keep: Keep = Arc::new(move |change| change.ticket.id == id);
+        Ok(updates(rc.feed.subscribe(), policy::customer_scope(&rc.viewer), keep))
+    }
+
+    /// Changes of every ticket you can see, optionally narrowed by `filter`.
+    async fn ticket_events(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<TicketEventFilterInput>,
+    ) -> Result<impl Stream<Item = Result<TicketUpdate>>> {
+        let rc = request(ctx)?;
+        let filter = filter.unwrap_or_default();
+        let customer_id = ids::decode_opt("Customer", "customerId", filter.customer_id.as_ref())?;
+        if let Some(customer_id) = customer_id {
+            policy::visible_customer(&rc.db, &rc.viewer, customer_id).await?;
+        }
+        let categories: Vec<entity::enums::TicketCategory> = to_domain(filter.categories);
+        let me = filter.assigned_to_me.then_some(rc.viewer.user_id);
+        let keep: Keep = Arc::new(move |change| {
+            let t = &change.ticket;
+            customer_id.is_none_or(|c| t.customer_id == c)
+                && me.is_none_or(|me| t.assignee_id == Some(me))
+                && (categories.is_empty() || categories.contains(&t.category))
+        });
+        Ok(updates(rc.feed.subscribe(), policy::customer_scope(&rc.viewer), keep))
+    }
+}

@@ -1,0 +1,179 @@
+//! Service-level agreements of tickets: due times from priority and partnership
+//! tier, and the SLA state derived from them.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, Utc};
+use entity::{
+    enums::{PartnershipTier, TicketPriority, TicketStatus},
+    ticket,
+};
+
+/// First-response and resolution targets per priority, scaled per tier.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SlaPolicy {
+    /// Hours to first response and to resolution.
+    pub hours: HashMap<TicketPriority, (i64, i64)>,
+    /// Percent of the target a tier gets (STRATEGIC accounts the tightest).
+    pub tier_percent: HashMap<PartnershipTier, i64>,
+}
+
+impl Default for SlaPolicy {
+    fn default() -> Self {
+        Self {
+            hours: HashMap::from([
+                (TicketPriority::Urgent, (2, 24)),
+                (TicketPriority::High, (4, 48)),
+                (TicketPriority::Medium, (8, 120)),
+                (TicketPriority::Low, (24, 240)),
+            ]),
+            tier_percent: HashMap::from([
+                (PartnershipTier::Strategic, 50),
+                (PartnershipTier::Service, 75),
+                (PartnershipTier::Price, 100),
+            ]),
+        }
+    }
+}
+
+impl SlaPolicy {
+    /// Parses `URGENT=2/24,HIGH=4/48,...` and `STRATEGIC=50,SERVICE=75,...`;
+    /// entries not given keep their defaults.
+    pub fn parse(hours: Option<&str>, tier_percent: Option<&str>) -> Result<Self, String> {
+        use sea_orm::ActiveEnum;
+        let mut policy = Self::default();
+        for item in hours.unwrap_or_default().split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let (name, targets) =
+                item.split_once('=').ok_or(format!("{item:?}: expected PRIORITY=response/resolution"))?;
+            let priority = TicketPriority::try_from_value(&name.trim().to_owned())
+                .map_err(|_| format!("unknown priority {name:?}"))?;
+            let (response, resolution) = targets.split_once('/').ok_or(format!("{item:?}: expected hours/hours"))?;
+            let parse = |v: &str| {
+                v.trim().parse::<i64>().ok().filter(|h| *h > 0).ok_or(format!("{item:?}: hours must be positive"))
+            };
+            policy.hours.insert(priority, (parse(response)?, parse(resolution)?));
+        }
+        for item in tier_percent.unwrap_or_default().split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let (name, percent) = item.split_once('=').ok_or(format!("{item:?}: expected TIER=percent"))?;
+            let tier = PartnershipTier::try_from_value(&name.trim().to_owned())
+                .map_err(|_| format!("unknown tier {name:?}"))?;
+            let percent = percent
+                .trim()
+                .parse::<i64>()
+                .ok()
+                .filter(|p| (1..=1000).contains(p))
+                .ok_or(format!("{item:?}: percent must be 1 to 1000"))?;
+            policy.tier_percent.insert(tier, percent);
+        }
+        Ok(policy)
+    }
+
+    /// (first response due, resolution due) for a ticket opened at `opened`.
+    pub fn due(
+        &self,
+        priority: TicketPriority,
+        tier: Option<PartnershipTier>,
+        opened: DateTime<Utc>,
+    ) -> (DateTime<Utc>, DateTime<Utc>) {
+        let (response, resolution) = self.hours.get(&priority).copied().unwrap_or((8, 120));
+        let percent = tier.and_then(|t| self.tier_percent.get(&t).copied()).unwrap_or(100);
+        let scaled = |hours: i64| Duration::minutes(hours * 60 * percent / 100);
+        (opened + scaled(response), opened + scaled(resolution))
+    }
+}
+
+/// Where a ticket stands against its SLA.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlaState {
+    OnTrack,
+    /// Less than a quarter of the time to the next deadline is left.
+    AtRisk,
+    /// A deadline passed without the response or resolution.
+    Breached,
+}
+
+fn missed(due: DateTime<Utc>, done: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
+    done.map_or(now > due, |at| at > due)
+}
+
+pub fn first_response_breached(t: &ticket::Model, now: DateTime<Utc>) -> bool {
+    missed(t.first_response_due_at, t.first_responded_at, now)
+}
+
+pub fn resolution_breached(t: &ticket::Model, now: DateTime<Utc>) -> bool {
+    missed(t.resolution_due_at, t.resolved_at, now)
+}
+
+pub fn state(t: &ticket::Model, now: DateTime<Utc>) -> SlaState {
+    if first_response_breached(t, now) || resolution_breached(t, now) {
+        return SlaState::Breached;
+    }
+    if matches!(t.status, TicketStatus::Resolved | TicketStatus::Closed) {
+        return SlaState::OnTrack;
+    }
+    let due = if t.first_responded_at.is_none() { t.first_response_due_at } else { t.resolution_due_at };
+    let window = due - t.created_at;
+    let left = due - now;
+    if left * 4 < window { SlaState::AtRisk } else { SlaState::OnTrack }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ticket(opened: DateTime<Utc>, policy: &SlaPolicy) -> ticket::Model {
+        let (response, resolution) = policy.due(TicketPriority::High, None, opened);
+        ticket::Model {
+            id: 1,
+            customer_id: 1,
+            contact_id: None,
+            assignee_id: None,
+            title: "t".into(),
+            description: "d".into(),
+            category: entity::enums::TicketCategory::Quality,
+            priority: TicketPriority::High,
+            status: TicketStatus::Open,
+            first_response_due_at: response,
+            resolution_due_at: resolution,
+            first_responded_at: None,
+            resolved_at: None,
+            version: 1,
+            archived_at: None,
+            created_at: opened,
+            updated_at: opened,
+        }
+    }
+
+    #[test]
+    fn strategic_accounts_get_half_the_time() {
+        let policy = SlaPolicy::default();
+        let opened = Utc::now();
+        let (response, resolution) = policy.due(TicketPriority::High, Some(PartnershipTier::Strategic), opened);
+        assert_eq!(response - opened, Duration::hours(2));
+        assert_eq!(resolution - opened, Duration::hours(24));
+    }
+
+    #[test]
+    fn state_moves_from_on_track_to_at_risk_to_breached() {
+        let policy = SlaPolicy::default();
+        let opened = Utc::now();
+        let mut t = ticket(opened, &policy);
+        assert_eq!(state(&t, opened + Duration::hours(1)), SlaState::OnTrack);
+        assert_eq!(state(&t, opened + Duration::minutes(200)), SlaState::AtRisk);
+        assert_eq!(state(&t, opened + Duration::hours(5)), SlaState::Breached);
+        t.first_responded_at = Some(opened + Duration::hours(1));
+        assert_eq!(state(&t, opened + Duration::hours(5)), SlaState::OnTrack);
+        t.resolved_at = Some(opened + Duration::hours(50));
+        t.status = TicketStatus::Resolved;
+        assert_eq!(state(&t, opened + Duration::hours(60)), SlaState::Breached);
+    }
+
+    #[test]
+    fn policy_is_configurable() {
+        let policy = SlaPolicy::parse(Some("URGENT=1/4"), Some("SERVICE=50")).unwrap_or_default();
+        assert_eq!(policy.hours[&TicketPriority::Urgent], (1, 4));
+        assert_eq!(policy.hours[&TicketPriority::Low], (24, 240));
+        assert_eq!(policy.tier_percent[&PartnershipTier::Service], 50);
+        assert!(SlaPolicy::parse(Some("SOON=1/2"), None).is_err());
+    }
+}
