@@ -60,6 +60,7 @@ pub fn router(state: AppState) -> Router {
     let body_limit = state.config.limits.max_body_bytes;
     Router::new()
         .route("/graphql", get(graphql::http::get).post(graphql::http::post))
+        .route("/graphql/ws", get(graphql::ws::upgrade))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .layer(DefaultBodyLimit::max(body_limit))

@@ -5,9 +5,13 @@ use std::sync::Arc;
 
 use async_graphql::{
     Response, ServerError, ServerResult, ValidationResult, Value, Variables,
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextValidation},
+    extensions::{
+        Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextSubscribe, NextValidation,
+    },
     parser::types::ExecutableDocument,
 };
+
+use futures_util::{StreamExt, stream::BoxStream};
 
 use crate::error::AppError;
 
@@ -98,6 +102,20 @@ impl Extension for ErrorCodes {
             errors.iter_mut().for_each(|err| set_code(err, VALIDATION_FAILED));
             errors
         })
+    }
+
+    fn subscribe<'s>(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        stream: BoxStream<'s, Response>,
+        next: NextSubscribe<'_>,
+    ) -> BoxStream<'s, Response> {
+        next.run(ctx, stream)
+            .map(|mut response| {
+                response.errors.iter_mut().for_each(classify);
+                response
+            })
+            .boxed()
     }
 
     async fn execute(

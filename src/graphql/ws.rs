@@ -97,11 +97,32 @@ enum Verdict {
     ConnectionError(String),
 }
 
+/// Operation ids of one connection, shared by the reader and the writer.
+#[derive(Default)]
+struct Operations {
+    /// Ids in flight: a second `subscribe` with one of them is a 4409.
+    active: HashSet<String>,
+    /// Ids the client completed while running: async-graphql answers those with a
+    /// `complete` the protocol does not want, which the writer drops.
+    echo_expected: HashSet<String>,
+}
+
+impl Operations {
+    /// The writer saw the server send `complete` or `error` for `id`; returns
+    /// whether to pass the message on.
+    fn server_finished(&mut self, id: &str) -> bool {
+        if self.echo_expected.remove(id) {
+            return false;
+        }
+        self.active.remove(id);
+        true
+    }
+}
+
 struct Guard {
     protocol: Protocol,
     initialised: bool,
-    /// Operation ids in flight, shared with the writer, which frees ids the server completes.
-    active: Arc<Mutex<HashSet<String>>>,
+    operations: Arc<Mutex<Operations>>,
     /// Handed to `on_connection_init` once the token is accepted.
     viewer: Arc<Mutex<Option<Viewer>>>,
 }
@@ -132,15 +153,18 @@ impl Guard {
                 if !has_query {
                     return self.invalid("Invalid message: no query");
                 }
-                let mut active = self.active.lock().unwrap_or_else(|p| p.into_inner());
-                if !active.insert(id.to_owned()) {
+                let mut operations = self.operations.lock().unwrap_or_else(|p| p.into_inner());
+                if !operations.active.insert(id.to_owned()) {
                     return self.violation(4409, &format!("Subscriber for {} already exists", truncate(id)));
                 }
                 Verdict::Forward
             }
             (Protocol::Transport, "complete") | (Protocol::Legacy, "stop") => {
                 if let Some(id) = id {
-                    self.active.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
+                    let mut operations = self.operations.lock().unwrap_or_else(|p| p.into_inner());
+                    if operations.active.remove(id) && self.protocol == Protocol::Transport {
+                        operations.echo_expected.insert(id.to_owned());
+                    }
                 }
                 Verdict::Forward
             }
@@ -170,23 +194,52 @@ fn truncate(text: &str) -> &str {
     &text[..end]
 }
 
+/// The errors of a `next` message that reports a request error (parse or
+/// validation: nothing ran), if it is one.
+fn request_errors(message: &serde_json::Map<String, Value>) -> Option<Value> {
+    let payload = message.get("payload")?;
+    let errors = payload.get("errors")?.as_array()?;
+    let request_error = payload.get("data").is_none_or(Value::is_null)
+        && !errors.is_empty()
+        && errors.iter().all(|e| {
+            matches!(
+                e.pointer("/extensions/code").and_then(Value::as_str),
+                Some(crate::graphql::errors::PARSE_FAILED | crate::graphql::errors::VALIDATION_FAILED)
+            )
+        });
+    request_error.then(|| Value::Array(errors.clone()))
+}
+
 async fn serve(socket: WebSocket, state: AppState, graphql_protocol: GraphQLProtocol, protocol: Protocol) {
     let (mut socket_out, mut socket_in) = socket.split();
     let (outbox, mut outbox_rx) = mpsc::channel::<Message>(OUTBOX);
     let (mut inbox, inbox_rx) = mpsc::channel::<Message>(16);
-    let active = Arc::new(Mutex::new(HashSet::new()));
+    let operations = Arc::new(Mutex::new(Operations::default()));
     let viewer = Arc::new(Mutex::new(None::<Viewer>));
 
     // Writer: the only task that writes to the socket; frees ids the server completed.
-    let completed = active.clone();
+    let completed = operations.clone();
     let writer = tokio::spawn(async move {
-        while let Some(message) = outbox_rx.next().await {
+        while let Some(mut message) = outbox_rx.next().await {
             if let Message::Text(text) = &message
                 && let Ok(Value::Object(sent)) = serde_json::from_str::<Value>(text)
-                && matches!(sent.get("type").and_then(Value::as_str), Some("complete" | "error"))
                 && let Some(id) = sent.get("id").and_then(Value::as_str)
             {
-                completed.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
+                let mut operations = completed.lock().unwrap_or_else(|p| p.into_inner());
+                match sent.get("type").and_then(Value::as_str) {
+                    Some("complete" | "error") if !operations.server_finished(id) => continue,
+                    Some("next") if protocol == Protocol::Transport => {
+                        if let Some(errors) = request_errors(&sent) {
+                            // The protocol reports a subscribe that never started
+                            // as `error`, with no `complete` after it.
+                            operations.active.remove(id);
+                            operations.echo_expected.insert(id.to_owned());
+                            let error = serde_json::json!({"id": id, "type": "error", "payload": errors});
+                            message = Message::Text(error.to_string().into());
+                        }
+                    }
+                    _ => {}
+                }
             }
             let closing = matches!(message, Message::Close(_));
             if socket_out.send(message).await.is_err() || closing {
@@ -199,7 +252,7 @@ async fn serve(socket: WebSocket, state: AppState, graphql_protocol: GraphQLProt
     // Reader: checks every client message before async-graphql sees it.
     let mut guard_outbox = outbox.clone();
     let guard_state = state.clone();
-    let mut guard = Guard { protocol, initialised: false, active, viewer: viewer.clone() };
+    let mut guard = Guard { protocol, initialised: false, operations, viewer: viewer.clone() };
     let init_timeout = state.config.ws_init_timeout;
     let reader = tokio::spawn(async move {
         let deadline = tokio::time::sleep(init_timeout);

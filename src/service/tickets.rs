@@ -56,16 +56,34 @@ pub struct TicketFilter {
     pub include_archived: bool,
 }
 
-/// SQL twin of [`crate::service::sla::first_response_breached`] and friends.
-fn breached_condition(at: DateTime<Utc>) -> Condition {
+/// SQL twin of [`crate::service::sla::first_response_breached`] and
+/// [`crate::service::sla::resolution_breached`]: a deadline passed without the
+/// response or resolution, or it came late.
+fn breached_condition(at: DateTime<Utc>, breached: bool) -> Condition {
     let missed = |due: ticket::Column, done: ticket::Column| {
-        Condition::any()
-            .add(Condition::all().add(done.is_null()).add(due.lt(at)))
-            .add(Expr::col(done.as_column_ref()).gt(Expr::col(due.as_column_ref())))
+        Condition::any().add(Condition::all().add(done.is_null()).add(due.lt(at))).add(
+            Condition::all()
+                .add(done.is_not_null())
+                .add(Expr::col(done.as_column_ref()).gt(Expr::col(due.as_column_ref()))),
+        )
     };
-    Condition::any()
-        .add(missed(ticket::Column::FirstResponseDueAt, ticket::Column::FirstRespondedAt))
-        .add(missed(ticket::Column::ResolutionDueAt, ticket::Column::ResolvedAt))
+    // Written out both ways: NOT over a NULL comparison would drop rows.
+    let kept = |due: ticket::Column, done: ticket::Column| {
+        Condition::any().add(Condition::all().add(done.is_null()).add(due.gte(at))).add(
+            Condition::all()
+                .add(done.is_not_null())
+                .add(Expr::col(done.as_column_ref()).lte(Expr::col(due.as_column_ref()))),
+        )
+    };
+    let (response, resolution) = (
+        (ticket::Column::FirstResponseDueAt, ticket::Column::FirstRespondedAt),
+        (ticket::Column::ResolutionDueAt, ticket::Column::ResolvedAt),
+    );
+    if breached {
+        Condition::any().add(missed(response.0, response.1)).add(missed(resolution.0, resolution.1))
+    } else {
+        Condition::all().add(kept(response.0, response.1)).add(kept(resolution.0, resolution.1))
+    }
 }
 
 pub fn select(viewer: &Viewer, filter: &TicketFilter) -> Select<ticket::Entity> {
@@ -92,8 +110,7 @@ pub fn select(viewer: &Viewer, filter: &TicketFilter) -> Select<ticket::Entity> 
         query = query.filter(ticket::Column::Priority.is_in(filter.priorities.iter().copied()));
     }
     match filter.breached {
-        Some(true) => query = query.filter(breached_condition(now())),
-        Some(false) => query = query.filter(breached_condition(now()).not()),
+        Some(breached) => query = query.filter(breached_condition(now(), breached)),
         None => {}
     }
     if let Some(due) = filter.due_before {

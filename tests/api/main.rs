@@ -15,4 +15,7 @@ mod relations;
 mod revenue;
 mod schema;
 mod statements;
+mod subscriptions;
+mod ticket_lifecycle;
 mod tickets;
+mod ws_client;
