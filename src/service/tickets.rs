@@ -109,9 +109,8 @@ pub fn select(viewer: &Viewer, filter: &TicketFilter) -> Select<ticket::Entity> 
     if !filter.priorities.is_empty() {
         query = query.filter(ticket::Column::Priority.is_in(filter.priorities.iter().copied()));
     }
-    match filter.breached {
-        Some(breached) => query = query.filter(breached_condition(now(), breached)),
-        None => {}
+    if let Some(breached) = filter.breached {
+        query = query.filter(breached_condition(now(), breached));
     }
     if let Some(due) = filter.due_before {
         query = query.filter(ticket::Column::ResolvedAt.is_null()).filter(ticket::Column::ResolutionDueAt.lt(due));
