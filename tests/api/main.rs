@@ -10,6 +10,7 @@ mod contacts;
 mod customers;
 mod helpers;
 mod http;
+mod instances;
 mod partnerships;
 mod relations;
 mod revenue;
