@@ -66,7 +66,10 @@ pub async fn upgrade(
     ws: WebSocketUpgrade,
 ) -> Response {
     let protocol = protocol(&headers);
+    // Small buffers: thousands of mostly idle subscribers each hold one.
     ws.protocols(["graphql-transport-ws", "graphql-ws"])
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(4 * 1024)
         .on_upgrade(move |socket| serve(socket, state, graphql_protocol, protocol))
 }
 
@@ -194,6 +197,12 @@ fn truncate(text: &str) -> &str {
     &text[..end]
 }
 
+/// Whether an outgoing message may be a completion or a request error: the
+/// common case, a `next` with data, is passed on without parsing it.
+fn needs_inspection(text: &str) -> bool {
+    !text.contains(r#""type":"next""#) || text.contains(r#""errors""#)
+}
+
 /// The errors of a `next` message that reports a request error (parse or
 /// validation: nothing ran), if it is one.
 fn request_errors(message: &serde_json::Map<String, Value>) -> Option<Value> {
@@ -222,6 +231,7 @@ async fn serve(socket: WebSocket, state: AppState, graphql_protocol: GraphQLProt
     let writer = tokio::spawn(async move {
         while let Some(mut message) = outbox_rx.next().await {
             if let Message::Text(text) = &message
+                && needs_inspection(text)
                 && let Ok(Value::Object(sent)) = serde_json::from_str::<Value>(text)
                 && let Some(id) = sent.get("id").and_then(Value::as_str)
             {
