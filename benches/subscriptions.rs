@@ -69,7 +69,13 @@ async fn run(subscribers: usize, updates: usize, interval: Duration) {
     db::migrate(&conn).await.unwrap();
     let user = insert_user(
         &conn,
-        NewUser { email: "bench@rapport.bench".into(), name: "Bench".into(), role: Role::Leader, team_id: None, scopes: vec![] },
+        NewUser {
+            email: "bench@rapport.bench".into(),
+            name: "Bench".into(),
+            role: Role::Leader,
+            team_id: None,
+            scopes: vec![],
+        },
     )
     .await
     .unwrap();
@@ -192,10 +198,24 @@ async fn run(subscribers: usize, updates: usize, interval: Duration) {
     latencies.sort();
     let n = latencies.len();
     let pct = |p: f64| latencies.get(((n as f64 * p) as usize).min(n.saturating_sub(1))).copied().unwrap_or_default();
-    println!("subscribers {subscribers:>5}  updates {updates}  delivered {n}/{}{}", subscribers * updates, if wait.is_err() { " (timed out)" } else { "" });
+    println!(
+        "subscribers {subscribers:>5}  updates {updates}  delivered {n}/{}{}",
+        subscribers * updates,
+        if wait.is_err() { " (timed out)" } else { "" }
+    );
     println!("  connect+subscribe all: {connect_time:?}");
-    println!("  latency p50 {:?}  p99 {:?}  max {:?}", pct(0.50), pct(0.99), latencies.last().copied().unwrap_or_default());
-    println!("  server RSS idle {} MiB, subscribed {} MiB, peak {} MiB", idle_rss / 1024, subscribed_rss / 1024, peak_rss / 1024);
+    println!(
+        "  latency p50 {:?}  p99 {:?}  max {:?}",
+        pct(0.50),
+        pct(0.99),
+        latencies.last().copied().unwrap_or_default()
+    );
+    println!(
+        "  server RSS idle {} MiB, subscribed {} MiB, peak {} MiB",
+        idle_rss / 1024,
+        subscribed_rss / 1024,
+        peak_rss / 1024
+    );
 }
 
 #[tokio::main]

@@ -27,6 +27,8 @@ pub struct AppState {
     pub tokens: TokenService,
     pub config: Arc<Config>,
     pub feed: TicketFeed,
+    /// Requests per user per minute.
+    pub limiter: Arc<governor::DefaultKeyedRateLimiter<i64>>,
 }
 
 impl AppState {
@@ -35,6 +37,10 @@ impl AppState {
             schema: graphql::build_schema(&config.limits),
             tokens: TokenService::new(&config.jwt_secret, config.token_ttl),
             feed: TicketFeed::new(db.clone(), &config.notify_channel),
+            limiter: Arc::new(governor::RateLimiter::keyed(governor::Quota::per_minute(
+                std::num::NonZeroU32::new(config.limits.requests_per_minute.max(1))
+                    .unwrap_or(std::num::NonZeroU32::MIN),
+            ))),
             db,
             config: Arc::new(config),
         }

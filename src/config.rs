@@ -26,6 +26,10 @@ pub struct Limits {
     pub max_complexity: usize,
     pub max_body_bytes: usize,
     pub introspection: bool,
+    /// Aliases allowed in one request.
+    pub max_aliases: usize,
+    /// Requests one user may make per minute (bursts up to the same number).
+    pub requests_per_minute: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -87,6 +91,8 @@ impl Config {
                 max_complexity: parsed("RAPPORT_MAX_COMPLEXITY", 20_000)?,
                 max_body_bytes: parsed("RAPPORT_MAX_BODY_BYTES", 1024 * 1024)?,
                 introspection: parsed("RAPPORT_INTROSPECTION", environment == Environment::Development)?,
+                max_aliases: parsed("RAPPORT_MAX_ALIASES", 30)?,
+                requests_per_minute: parsed("RAPPORT_RATE_LIMIT_PER_MINUTE", 600)?,
             },
         })
     }
@@ -104,7 +110,14 @@ impl Config {
             notify_channel: DEFAULT_NOTIFY_CHANNEL.to_owned(),
             ws_init_timeout: Duration::from_secs(5),
             ws_idle_timeout: Duration::from_secs(60),
-            limits: Limits { max_depth: 12, max_complexity: 20_000, max_body_bytes: 1024 * 1024, introspection: true },
+            limits: Limits {
+                max_depth: 12,
+                max_complexity: 20_000,
+                max_body_bytes: 1024 * 1024,
+                introspection: true,
+                max_aliases: 30,
+                requests_per_minute: 100_000,
+            },
         }
     }
 

@@ -1,5 +1,6 @@
 //! The GraphQL API: thin adapters from the schema to the service layer.
 
+pub mod audit;
 pub mod churn;
 pub mod commitments;
 pub mod communications;
@@ -10,6 +11,7 @@ pub mod enums;
 pub mod errors;
 pub mod http;
 pub mod ids;
+pub mod limits;
 pub mod links;
 pub mod loaders;
 pub mod node;

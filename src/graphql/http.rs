@@ -131,6 +131,12 @@ async fn execute(state: &AppState, headers: &HeaderMap, media: MediaType, params
             return response;
         }
     };
+    if state.limiter.check_key(&viewer.user_id).is_err() {
+        let message = format!("at most {} requests a minute; slow down", state.config.limits.requests_per_minute);
+        let mut response = reply(StatusCode::TOO_MANY_REQUESTS, media, &error_body(&message, "RATE_LIMITED"));
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return response;
+    }
     let mut request = async_graphql::Request::new(query).variables(variables).data(RequestContext::new(state, viewer));
     if let Some(name) = params.operation_name {
         request = request.operation_name(name);

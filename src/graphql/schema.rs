@@ -5,12 +5,14 @@ use async_graphql::{MergedObject, Schema};
 use crate::{
     config::Limits,
     graphql::{
+        audit::AuditQuery,
         churn::ChurnQuery,
         commitments::{CommitmentMutation, CommitmentQuery},
         communications::{CommunicationMutation, CommunicationQuery},
         contacts::{ContactMutation, ContactQuery},
         customers::{CustomerMutation, CustomerQuery},
         errors::ErrorCodesFactory,
+        limits::AliasLimitFactory,
         links::{LinkMutation, LinkQuery},
         node::NodeQuery,
         partnerships::{PartnershipMutation, PartnershipQuery},
@@ -39,6 +41,7 @@ pub struct Query(
     ChurnQuery,
     LinkQuery,
     SurveyQuery,
+    AuditQuery,
 );
 
 /// Every mutation of the API.
@@ -65,6 +68,7 @@ pub fn build_schema(limits: &Limits) -> AppSchema {
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         .limit_recursive_depth(64)
+        .extension(AliasLimitFactory(limits.max_aliases))
         .extension(ErrorCodesFactory);
     if !limits.introspection {
         builder = builder.disable_introspection();
@@ -74,6 +78,13 @@ pub fn build_schema(limits: &Limits) -> AppSchema {
 
 /// The SDL of the schema, as committed in `schema.graphql`.
 pub fn sdl() -> String {
-    let limits = Limits { max_depth: 1, max_complexity: 1, max_body_bytes: 1, introspection: true };
+    let limits = Limits {
+        max_depth: 1,
+        max_complexity: 1,
+        max_body_bytes: 1,
+        introspection: true,
+        max_aliases: 1,
+        requests_per_minute: 1,
+    };
     build_schema(&limits).sdl()
 }

@@ -197,6 +197,35 @@ impl UserMutation {
         Ok(User::one(service::create_user(&rc.db, &rc.viewer, new).await?))
     }
 
+    /// Moves customers (all of `fromUserId`'s, or only `customerIds`) to another owner, with
+    /// their open commitments and assigned open tickets, in one transaction (LEADER or ADMIN).
+    /// Returns the customers moved.
+    async fn reassign_customers(
+        &self,
+        ctx: &Context<'_>,
+        from_user_id: ID,
+        to_user_id: ID,
+        customer_ids: Option<Vec<ID>>,
+    ) -> Result<Vec<ID>> {
+        let rc = request(ctx)?;
+        let from = ids::decode("User", "fromUserId", &from_user_id)?;
+        let to = ids::decode("User", "toUserId", &to_user_id)?;
+        let customer_ids = customer_ids
+            .map(|list| list.iter().map(|id| ids::decode("Customer", "customerIds", id)).collect::<Result<Vec<_>, _>>())
+            .transpose()?;
+        let moved = service::reassign_customers(&rc.db, &rc.viewer, from, to, customer_ids).await?;
+        Ok(moved.into_iter().map(|id| ids::encode("Customer", id)).collect())
+    }
+
+    /// Deactivates a user and hands all their customers to `reassignTo` in the same
+    /// transaction (LEADER or ADMIN); their tokens stop working at once.
+    async fn deactivate_user(&self, ctx: &Context<'_>, id: ID, reassign_to: ID) -> Result<User> {
+        let rc = request(ctx)?;
+        let id = ids::decode("User", "id", &id)?;
+        let to = ids::decode("User", "reassignTo", &reassign_to)?;
+        Ok(User::one(service::deactivate(&rc.db, &rc.viewer, id, to).await?))
+    }
+
     /// Creates a sales team (ADMIN only).
     async fn create_team(&self, ctx: &Context<'_>, name: String, lead_id: Option<ID>) -> Result<Team> {
         let rc = request(ctx)?;

@@ -30,3 +30,40 @@ pub async fn record(
     .await?;
     Ok(())
 }
+
+/// Filters of the audit trail.
+#[derive(Debug, Default, Clone)]
+pub struct AuditFilter {
+    pub actor_id: Option<i64>,
+    pub entity: Option<String>,
+    pub entity_id: Option<i64>,
+    pub actions: Vec<String>,
+    pub from: Option<chrono::DateTime<chrono::Utc>>,
+    pub to: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// The audit trail, for leadership only.
+pub fn select(viewer: &Viewer, filter: &AuditFilter) -> AppResult<sea_orm::Select<audit_log::Entity>> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    crate::policy::ensure_leadership(viewer)?;
+    let mut query = audit_log::Entity::find();
+    if let Some(actor) = filter.actor_id {
+        query = query.filter(audit_log::Column::ActorId.eq(actor));
+    }
+    if let Some(entity) = &filter.entity {
+        query = query.filter(audit_log::Column::Entity.eq(entity.as_str()));
+    }
+    if let Some(id) = filter.entity_id {
+        query = query.filter(audit_log::Column::EntityId.eq(id));
+    }
+    if !filter.actions.is_empty() {
+        query = query.filter(audit_log::Column::Action.is_in(filter.actions.iter().map(String::as_str)));
+    }
+    if let Some(from) = filter.from {
+        query = query.filter(audit_log::Column::CreatedAt.gte(from));
+    }
+    if let Some(to) = filter.to {
+        query = query.filter(audit_log::Column::CreatedAt.lt(to));
+    }
+    Ok(query)
+}

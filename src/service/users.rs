@@ -138,3 +138,123 @@ pub async fn create_team(
     txn.commit().await?;
     Ok(model)
 }
+
+/// Moves customers from one owner to another (all of them, or only `customer_ids`),
+/// with their open commitments and assigned open tickets. Leadership only.
+pub async fn reassign_customers(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    from_user_id: i64,
+    to_user_id: i64,
+    customer_ids: Option<Vec<i64>>,
+) -> AppResult<Vec<i64>> {
+    policy::ensure_leadership(viewer)?;
+    let txn = crate::db::write(db).await?;
+    let moved = reassign_in(&txn, viewer, from_user_id, to_user_id, customer_ids).await?;
+    txn.commit().await?;
+    Ok(moved)
+}
+
+async fn reassign_in(
+    txn: &impl ConnectionTrait,
+    viewer: &Viewer,
+    from_user_id: i64,
+    to_user_id: i64,
+    customer_ids: Option<Vec<i64>>,
+) -> AppResult<Vec<i64>> {
+    use entity::{commitment, customer, ticket};
+    use sea_orm::{
+        QuerySelect,
+        sea_query::{Expr, ExprTrait},
+    };
+
+    if from_user_id == to_user_id {
+        return Err(AppError::bad_input("toUserId", "the new owner must be someone else"));
+    }
+    user::Entity::find_by_id(from_user_id).one(txn).await?.ok_or(AppError::NotFound("user"))?;
+    let to = user::Entity::find_by_id(to_user_id)
+        .one(txn)
+        .await?
+        .ok_or_else(|| AppError::bad_input("toUserId", "no such user"))?;
+    policy::ensure_can_assign(viewer, &to)?;
+    let mut query = customer::Entity::find()
+        .select_only()
+        .column(customer::Column::Id)
+        .filter(customer::Column::OwnerId.eq(from_user_id));
+    if let Some(ids) = &customer_ids {
+        query = query.filter(customer::Column::Id.is_in(ids.iter().copied()));
+    }
+    let moved: Vec<i64> = query.into_tuple().all(txn).await?;
+    if let Some(ids) = &customer_ids
+        && let Some(missing) = ids.iter().find(|id| !moved.contains(id))
+    {
+        return Err(AppError::bad_input("customerIds", format!("customer {missing} is not owned by that user")));
+    }
+    if moved.is_empty() {
+        return Ok(moved);
+    }
+    let at = now();
+    customer::Entity::update_many()
+        .col_expr(customer::Column::OwnerId, Expr::value(to_user_id))
+        .col_expr(customer::Column::Version, Expr::col(customer::Column::Version).add(1))
+        .col_expr(customer::Column::UpdatedAt, Expr::value(at))
+        .filter(customer::Column::Id.is_in(moved.iter().copied()))
+        .exec(txn)
+        .await?;
+    // Promises and open complaints follow the account, so none is orphaned.
+    commitment::Entity::update_many()
+        .col_expr(commitment::Column::OwnerId, Expr::value(to_user_id))
+        .col_expr(commitment::Column::UpdatedAt, Expr::value(at))
+        .filter(commitment::Column::CustomerId.is_in(moved.iter().copied()))
+        .filter(commitment::Column::OwnerId.eq(from_user_id))
+        .filter(commitment::Column::FulfilledOn.is_null())
+        .exec(txn)
+        .await?;
+    ticket::Entity::update_many()
+        .col_expr(ticket::Column::AssigneeId, Expr::value(to_user_id))
+        .col_expr(ticket::Column::Version, Expr::col(ticket::Column::Version).add(1))
+        .col_expr(ticket::Column::UpdatedAt, Expr::value(at))
+        .filter(ticket::Column::CustomerId.is_in(moved.iter().copied()))
+        .filter(ticket::Column::AssigneeId.eq(from_user_id))
+        .filter(ticket::Column::Status.is_in(crate::service::tickets::OPEN_STATUSES))
+        .exec(txn)
+        .await?;
+    for id in &moved {
+        audit::record(txn, viewer, "reassign", "customer", *id, json!({"ownerId": [from_user_id, to_user_id]})).await?;
+    }
+    Ok(moved)
+}
+
+/// Deactivates a user and hands all their customers to `reassign_to`, in one
+/// transaction, so no customer is ever owned by an inactive user.
+pub async fn deactivate(db: &DatabaseConnection, viewer: &Viewer, id: i64, reassign_to: i64) -> AppResult<user::Model> {
+    policy::ensure_leadership(viewer)?;
+    if id == viewer.user_id {
+        return Err(AppError::bad_input("id", "you cannot deactivate yourself"));
+    }
+    let txn = crate::db::write(db).await?;
+    let current = user::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound("user"))?;
+    if !current.active {
+        return Err(AppError::conflict("the user is already inactive"));
+    }
+    if current.role == Role::Admin && !viewer.is_admin() {
+        return Err(AppError::Forbidden("only ADMIN may deactivate an ADMIN".to_owned()));
+    }
+    let moved = reassign_in(&txn, viewer, id, reassign_to, None).await?;
+    let mut row: user::ActiveModel = current.clone().into();
+    row.active = Set(false);
+    row.version = Set(current.version + 1);
+    row.updated_at = Set(now());
+    let updated = row.update(&txn).await?;
+    audit::record(
+        &txn,
+        viewer,
+        "deactivate",
+        "user",
+        id,
+        json!({"active": [true, false], "customersTo": reassign_to, "customers": moved.len()}),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(updated)
+}

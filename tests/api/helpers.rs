@@ -55,9 +55,15 @@ impl Reply {
 
 impl TestApp {
     pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// Like [`TestApp::spawn`], with configuration changes.
+    pub async fn spawn_with(configure: impl FnOnce(&mut Config)) -> Self {
         let statements = Arc::new(AtomicUsize::new(0));
         let mut config = Config::for_database("test");
         config.ws_init_timeout = std::time::Duration::from_millis(700);
+        configure(&mut config);
         let (mut db, sqlite_file) = match std::env::var("TEST_DATABASE_URL") {
             Ok(url) if !url.is_empty() => {
                 let (db, schema) = postgres_schema(&url).await;

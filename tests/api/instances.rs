@@ -80,7 +80,13 @@ async fn a_change_on_one_instance_reaches_subscribers_of_another() {
     db::migrate(&conn).await.expect("migrate");
     let rep = rapport::service::users::insert_user(
         &conn,
-        NewUser { email: "rep@pair.example".into(), name: "Rep".into(), role: Role::Rep, team_id: None, scopes: vec![] },
+        NewUser {
+            email: "rep@pair.example".into(),
+            name: "Rep".into(),
+            role: Role::Rep,
+            team_id: None,
+            scopes: vec![],
+        },
     )
     .await
     .expect("user");
@@ -114,7 +120,10 @@ async fn a_change_on_one_instance_reaches_subscribers_of_another() {
     let second = ws.next_data("pair").await;
 
     // Assert
-    assert_eq!(first["data"]["ticketEvents"], json!({"event": {"kind": "CREATED"}, "ticket": {"title": "Across", "version": 1}}));
+    assert_eq!(
+        first["data"]["ticketEvents"],
+        json!({"event": {"kind": "CREATED"}, "ticket": {"title": "Across", "version": 1}})
+    );
     assert_eq!(second["data"]["ticketEvents"]["event"]["kind"], "COMMENT");
     assert_eq!(second["data"]["ticketEvents"]["ticket"]["version"], 2);
 

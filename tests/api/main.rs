@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod accountability;
 mod authorization;
 mod commitments;
 mod communications;

@@ -1,0 +1,98 @@
+//! The audit trail in the API.
+
+use async_graphql::{Context, ID, InputObject, Json, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::audit_log;
+
+use crate::{
+    graphql::{
+        context::request,
+        ids,
+        pagination::{Conn, PageArgs, Sort, connection},
+    },
+    service::audit::{self as service, AuditFilter},
+};
+
+/// One change recorded in the audit trail.
+#[derive(SimpleObject)]
+pub struct AuditEntry {
+    /// Global ID.
+    #[graphql(owned)]
+    pub id: ID,
+    /// Who made the change.
+    pub actor_id: Option<ID>,
+    /// What was done: create, update, archive, status_change, reassign, deactivate, ...
+    pub action: String,
+    /// The table changed (customer, contact, ticket, ...).
+    pub entity: String,
+    /// The row changed (0 for a bulk change).
+    pub entity_id: i64,
+    /// The changed fields, as recorded (old and new values where known).
+    pub changes: Json<serde_json::Value>,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<audit_log::Model> for AuditEntry {
+    fn from(m: audit_log::Model) -> Self {
+        Self {
+            id: ids::encode("AuditEntry", m.id),
+            actor_id: m.actor_id.map(|a| ids::encode("User", a)),
+            action: m.action,
+            entity: m.entity,
+            entity_id: m.entity_id,
+            changes: Json(serde_json::from_str(&m.changes).unwrap_or(serde_json::Value::Null)),
+            created_at: m.created_at,
+        }
+    }
+}
+
+/// Filters of the audit trail.
+#[derive(InputObject, Default)]
+pub struct AuditFilterInput {
+    /// Changes made by this user.
+    pub actor_id: Option<ID>,
+    /// Changes of this table.
+    pub entity: Option<String>,
+    /// Changes of this row (with `entity`).
+    pub entity_id: Option<i64>,
+    /// Any of these actions.
+    pub actions: Option<Vec<String>>,
+    /// At or after.
+    pub from: Option<DateTime<Utc>>,
+    /// Before.
+    pub to: Option<DateTime<Utc>>,
+}
+
+#[derive(Default)]
+pub struct AuditQuery;
+
+#[Object]
+impl AuditQuery {
+    /// Who changed what and when, newest first (ADMIN and LEADER only).
+    async fn audit_log(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<AuditFilterInput>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<AuditEntry>> {
+        let rc = request(ctx)?;
+        let f = filter.unwrap_or_default();
+        let filter = AuditFilter {
+            actor_id: ids::decode_opt("User", "actorId", f.actor_id.as_ref())?,
+            entity: f.entity,
+            entity_id: f.entity_id,
+            actions: f.actions.unwrap_or_default(),
+            from: f.from,
+            to: f.to,
+        };
+        let select = service::select(&rc.viewer, &filter)?;
+        let sort = Sort::new(audit_log::Column::Id, audit_log::Column::Id, true);
+        let args = PageArgs::new(first, after, last, before);
+        let wrap = |rows: Vec<audit_log::Model>| rows.into_iter().map(AuditEntry::from).collect();
+        Ok(connection(ctx, &rc.db, select, sort, args, |a| a.id, wrap).await?)
+    }
+}

@@ -1,0 +1,117 @@
+//! Reassignment, deactivation, the audit trail and abuse limits.
+
+use axum::http::StatusCode;
+use serde_json::json;
+
+use crate::helpers::TestApp;
+
+#[tokio::test]
+async fn reassigning_moves_customers_with_their_open_promises_and_tickets() {
+    let app = TestApp::spawn().await;
+    let cast = app.cast().await;
+    let first = app.customer(&cast.rep_a, "First").await;
+    let second = app.customer(&cast.rep_a, "Second").await;
+    app.gql(&cast.rep_a, "mutation($c: ID!) { createCommitment(customerId: $c, input: {kind: REBATE, description: \"r\", dueOn: \"2030-01-01\"}) { id } }", json!({"c": first})).await.ok();
+    app.gql(&cast.rep_a, "mutation($c: ID!, $a: ID!) { createTicket(input: {customerId: $c, assigneeId: $a, title: \"t\", description: \"d\", category: QUALITY}) { id } }", json!({"c": first, "a": cast.rep_a.gid})).await.ok();
+    let reassign = "mutation($f: ID!, $t: ID!, $ids: [ID!]) { reassignCustomers(fromUserId: $f, toUserId: $t, customerIds: $ids) }";
+
+    let by_rep = app.gql(&cast.rep_a, reassign, json!({"f": cast.rep_a.gid, "t": cast.rep_a2.gid, "ids": null})).await;
+    let moved =
+        app.gql(&cast.leader, reassign, json!({"f": cast.rep_a.gid, "t": cast.rep_a2.gid, "ids": [first]})).await;
+    let rep_a_view = app.gql(&cast.rep_a, "{ customers { edges { node { name } } } }", json!({})).await;
+    let rep_a2_view = app
+        .gql(
+            &cast.rep_a2,
+            "{ customers { edges { node { name openCommitments { ownerId } openTickets { assignee { id } } } } } }",
+            json!({}),
+        )
+        .await;
+
+    assert_eq!(by_rep.code(), Some("FORBIDDEN"));
+    assert_eq!(moved.ok()["reassignCustomers"], json!([first]));
+    assert_eq!(rep_a_view.ok()["customers"]["edges"], json!([{"node": {"name": "Second"}}]));
+    let node = &rep_a2_view.ok()["customers"]["edges"][0]["node"];
+    assert_eq!(node["name"], "First");
+    assert_eq!(node["openCommitments"][0]["ownerId"], cast.rep_a2.gid.as_str());
+    assert_eq!(node["openTickets"][0]["assignee"]["id"], cast.rep_a2.gid.as_str());
+    let _ = second;
+}
+
+#[tokio::test]
+async fn deactivating_a_user_hands_over_every_customer_in_one_transaction() {
+    let app = TestApp::spawn().await;
+    let cast = app.cast().await;
+    app.customer(&cast.rep_a, "One").await;
+    app.customer(&cast.rep_a, "Two").await;
+    let deactivate = "mutation($id: ID!, $to: ID!) { deactivateUser(id: $id, reassignTo: $to) { active } }";
+
+    let to_inactive_target =
+        app.gql(&cast.leader, deactivate, json!({"id": cast.rep_a.gid, "to": cast.integration.gid})).await;
+    let still_owned = app.gql(&cast.rep_a, "{ customers { totalCount } }", json!({})).await;
+    let done = app.gql(&cast.leader, deactivate, json!({"id": cast.rep_a.gid, "to": cast.rep_b.gid})).await;
+    let after = app.gql(&cast.rep_b, "{ customers { totalCount } }", json!({})).await;
+    let locked_out = app.gql(&cast.rep_a, "{ viewer { name } }", json!({})).await;
+    let again = app.gql(&cast.leader, deactivate, json!({"id": cast.rep_a.gid, "to": cast.rep_b.gid})).await;
+
+    assert_eq!(to_inactive_target.code(), Some("BAD_USER_INPUT"), "customers cannot go to a service account");
+    assert_eq!(still_owned.ok()["customers"]["totalCount"], 2, "the failed deactivation changed nothing");
+    assert_eq!(done.ok()["deactivateUser"]["active"], false);
+    assert_eq!(after.ok()["customers"]["totalCount"], 2);
+    assert_eq!(locked_out.code(), Some("UNAUTHENTICATED"));
+    assert_eq!(again.code(), Some("CONFLICT"));
+}
+
+#[tokio::test]
+async fn the_audit_trail_is_for_leadership() {
+    let app = TestApp::spawn().await;
+    let cast = app.cast().await;
+    let id = app.customer(&cast.rep_a, "Acme").await;
+    app.gql(
+        &cast.rep_a,
+        "mutation($id: ID!) { updateCustomer(id: $id, input: {name: \"Acme Ltd\"}) { id } }",
+        json!({"id": id}),
+    )
+    .await
+    .ok();
+    let query = "query($f: AuditFilterInput) { auditLog(filter: $f) { totalCount edges { node { action entity actorId changes } } } }";
+
+    let as_rep = app.gql(&cast.rep_a, query, json!({})).await;
+    let as_leader = app.gql(&cast.leader, query, json!({"f": {"entity": "customer", "actorId": cast.rep_a.gid}})).await;
+
+    assert_eq!(as_rep.code(), Some("FORBIDDEN"));
+    let log = &as_leader.ok()["auditLog"];
+    assert_eq!(log["totalCount"], 2);
+    assert_eq!(log["edges"][0]["node"]["action"], "update");
+    assert_eq!(log["edges"][0]["node"]["changes"]["name"], json!(["Acme", "Acme Ltd"]));
+    assert_eq!(log["edges"][1]["node"]["action"], "create");
+}
+
+#[tokio::test]
+async fn a_user_over_the_rate_limit_is_told_to_slow_down() {
+    let app = TestApp::spawn_with(|config| config.limits.requests_per_minute = 3).await;
+    let cast = app.cast().await;
+
+    let mut codes = Vec::new();
+    for _ in 0..4 {
+        codes.push(app.gql(&cast.rep_a, "{ viewer { name } }", json!({})).await);
+    }
+    let other_user = app.gql(&cast.rep_b, "{ viewer { name } }", json!({})).await;
+
+    assert!(codes[..3].iter().all(|r| r.code().is_none()));
+    assert_eq!(codes[3].status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(codes[3].code(), Some("RATE_LIMITED"));
+    assert!(other_user.code().is_none(), "limits are per user");
+}
+
+#[tokio::test]
+async fn too_many_aliases_are_refused() {
+    let app = TestApp::spawn().await;
+    let cast = app.cast().await;
+    let many: String = (0..31).map(|i| format!("a{i}: viewer {{ name }} ")).collect();
+
+    let refused = app.gql(&cast.rep_a, &format!("{{ {many} }}"), json!({})).await;
+    let fine = app.gql(&cast.rep_a, "{ a: viewer { name } b: viewer { name } }", json!({})).await;
+
+    assert_eq!(refused.code(), Some("GRAPHQL_VALIDATION_FAILED"));
+    assert_eq!(fine.ok()["a"]["name"], "rep.a");
+}
