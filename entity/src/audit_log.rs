@@ -15,6 +15,8 @@ pub struct Model {
     pub entity_id: i64,
     /// JSON object of the changed fields.
     pub changes: String,
+    /// The client that made the change: `User-Agent`, and `X-Forwarded-For` behind a proxy.
+    pub client: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

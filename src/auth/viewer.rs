@@ -19,6 +19,8 @@ pub struct Viewer {
     pub role: Role,
     pub team_id: Option<i64>,
     pub scopes: Vec<String>,
+    /// Who is calling, for the audit trail (set by the transport).
+    pub client: Option<String>,
 }
 
 impl Viewer {
@@ -38,6 +40,7 @@ impl Viewer {
             role: user.role,
             team_id: user.team_id,
             scopes: user.scopes.split_whitespace().map(str::to_owned).collect(),
+            client: None,
         }
     }
 

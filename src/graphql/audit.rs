@@ -29,6 +29,8 @@ pub struct AuditEntry {
     pub entity_id: i64,
     /// The changed fields, as recorded (old and new values where known).
     pub changes: Json<serde_json::Value>,
+    /// The client that made it (`User-Agent`, and `X-Forwarded-For` behind a proxy).
+    pub client: Option<String>,
     /// When.
     pub created_at: DateTime<Utc>,
 }
@@ -42,6 +44,7 @@ impl From<audit_log::Model> for AuditEntry {
             entity: m.entity,
             entity_id: m.entity_id,
             changes: Json(serde_json::from_str(&m.changes).unwrap_or(serde_json::Value::Null)),
+            client: m.client,
             created_at: m.created_at,
         }
     }

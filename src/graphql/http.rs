@@ -108,7 +108,23 @@ async fn viewer(state: &AppState, headers: &HeaderMap) -> Result<Viewer, AppErro
         .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
         .ok_or_else(|| AppError::Unauthenticated("the Authorization header must be `Bearer <token>`".to_owned()))?;
     let user_id = state.tokens.verify(token.trim())?;
-    Viewer::load(&state.db, user_id).await
+    let mut viewer = Viewer::load(&state.db, user_id).await?;
+    viewer.client = client(headers);
+    Ok(viewer)
+}
+
+/// `User-Agent`, with `X-Forwarded-For` when a proxy set it; at most 300 characters.
+pub fn client(headers: &HeaderMap) -> Option<String> {
+    let header = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    let agent = header(header::USER_AGENT).filter(|a| !a.is_empty());
+    let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()).filter(|f| !f.is_empty());
+    let text = match (agent, forwarded) {
+        (None, None) => return None,
+        (Some(agent), None) => agent.to_owned(),
+        (None, Some(forwarded)) => format!("for={forwarded}"),
+        (Some(agent), Some(forwarded)) => format!("{agent}; for={forwarded}"),
+    };
+    Some(text.chars().take(300).collect())
 }
 
 async fn execute(state: &AppState, headers: &HeaderMap, media: MediaType, params: Params) -> Response {

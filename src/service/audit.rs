@@ -22,6 +22,7 @@ pub async fn record(
         entity: Set(entity.to_owned()),
         entity_id: Set(entity_id),
         changes: Set(changes.to_string()),
+        client: Set(viewer.client.clone()),
         created_at: Set(at),
         updated_at: Set(at),
         ..Default::default()
@@ -66,4 +67,25 @@ pub fn select(viewer: &Viewer, filter: &AuditFilter) -> AppResult<sea_orm::Selec
         query = query.filter(audit_log::Column::CreatedAt.lt(to));
     }
     Ok(query)
+}
+
+/// The fields that differ between two versions of a row, as
+/// `{"field": [old, new]}`; bookkeeping columns are left out.
+pub fn diff<M: sea_orm::ModelTrait>(old: &M, new: &M) -> Value {
+    use sea_orm::{IdenStatic, Iterable, sea_query::value::sea_value_to_json_value};
+    let mut changes = serde_json::Map::new();
+    for column in <<M as sea_orm::ModelTrait>::Entity as sea_orm::EntityTrait>::Column::iter() {
+        let name = column.as_str();
+        if matches!(name, "updated_at" | "version" | "created_at") {
+            continue;
+        }
+        let (before, after) = (old.get(column), new.get(column));
+        if before != after {
+            changes.insert(
+                name.to_owned(),
+                serde_json::json!([sea_value_to_json_value(&before), sea_value_to_json_value(&after)]),
+            );
+        }
+    }
+    Value::Object(changes)
 }

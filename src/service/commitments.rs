@@ -155,8 +155,8 @@ async fn change(
         "commitment",
     )
     .await?;
-    audit::record(&txn, viewer, action, "commitment", id, json!({})).await?;
     let updated = commitment::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound("commitment"))?;
+    audit::record(&txn, viewer, action, "commitment", id, audit::diff(&current, &updated)).await?;
     txn.commit().await?;
     Ok(updated)
 }

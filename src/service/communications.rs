@@ -192,24 +192,20 @@ pub async fn update(
     let txn = crate::db::write(db).await?;
     let current = writable(&txn, viewer, id).await?;
     let customer_id = current.customer_id;
-    let mut row: communication::ActiveModel = current.into();
-    let mut changed = Vec::new();
+    let mut row: communication::ActiveModel = current.clone().into();
+    let mut participants_changed = None;
     if let Some(channel) = changes.channel {
         row.channel = Set(channel);
-        changed.push("channel");
     }
     if let Some(at) = changes.occurred_at {
         not_in_future(at)?;
         row.occurred_at = Set(at);
-        changed.push("occurredAt");
     }
     if let Some(summary) = changes.summary {
         row.summary = Set(validate::required_text("summary", &summary, 10_000)?);
-        changed.push("summary");
     }
     if let Some(follow_up) = changes.follow_up_on {
         row.follow_up_on = Set(follow_up);
-        changed.push("followUpOn");
     }
     if let Some(contact_ids) = changes.contact_ids {
         let contact_ids = participants(&txn, customer_id, contact_ids).await?;
@@ -218,11 +214,15 @@ pub async fn update(
             .exec(&txn)
             .await?;
         link_participants(&txn, id, &contact_ids).await?;
-        changed.push("contactIds");
+        participants_changed = Some(contact_ids);
     }
     row.updated_at = Set(now());
     let updated = row.update(&txn).await?;
-    audit::record(&txn, viewer, "update", "communication", id, json!({ "fields": changed })).await?;
+    let mut changes = audit::diff(&current, &updated);
+    if let (Some(ids), Some(map)) = (participants_changed, changes.as_object_mut()) {
+        map.insert("contactIds".to_owned(), json!(ids));
+    }
+    audit::record(&txn, viewer, "update", "communication", id, changes).await?;
     txn.commit().await?;
     Ok(updated)
 }

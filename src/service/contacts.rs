@@ -59,56 +59,44 @@ pub struct ContactFields {
 }
 
 /// Applies validated fields onto an active model.
-fn apply(row: &mut contact::ActiveModel, fields: ContactFields) -> AppResult<Vec<&'static str>> {
-    let mut changed = Vec::new();
+fn apply(row: &mut contact::ActiveModel, fields: ContactFields) -> AppResult<()> {
     if let Some(name) = fields.name {
         row.name = Set(validate::required_text("name", &name, 200)?);
-        changed.push("name");
     }
     if let Some(title) = fields.title {
         row.title = Set(validate::optional_text("title", title, 200)?);
-        changed.push("title");
     }
     if let Some(department) = fields.department {
         row.department = Set(validate::optional_text("department", department, 200)?);
-        changed.push("department");
     }
     if let Some(level) = fields.org_level {
         row.org_level = Set(level);
-        changed.push("orgLevel");
     }
     if let Some(influence) = fields.influence {
         row.influence = Set(validate::optional_in_range("influence", influence, 1, 5)?);
-        changed.push("influence");
     }
     if let Some(strength) = fields.relationship_strength {
         row.relationship_strength = Set(validate::optional_in_range("relationshipStrength", strength, 1, 5)?);
-        changed.push("relationshipStrength");
     }
     if let Some(birthday) = fields.birthday {
         if birthday.is_some_and(|b| b > now().date_naive()) {
             return Err(AppError::bad_input("birthday", "birthday must not be in the future"));
         }
         row.birthday = Set(birthday);
-        changed.push("birthday");
     }
     if let Some(email) = fields.email {
         row.email = Set(validate::optional_email("email", email)?);
-        changed.push("email");
     }
     if let Some(phone) = fields.phone {
         row.phone = Set(validate::optional_text("phone", phone, 50)?);
-        changed.push("phone");
     }
     if let Some(started) = fields.started_on {
         row.started_on = Set(started);
-        changed.push("startedOn");
     }
     if let Some(ended) = fields.ended_on {
         row.ended_on = Set(ended);
-        changed.push("endedOn");
     }
-    Ok(changed)
+    Ok(())
 }
 
 fn check_dates(model: &contact::Model) -> AppResult<()> {
@@ -175,7 +163,7 @@ pub async fn update(
     let current = writable(&txn, viewer, id).await?;
     validate::version("contact", expected_version, current.version)?;
     let mut row = contact::ActiveModel { ..Default::default() };
-    let changed = apply(&mut row, fields)?;
+    apply(&mut row, fields)?;
     row.version = Set(current.version + 1);
     row.updated_at = Set(now());
     update_versioned::<contact::Entity>(
@@ -188,7 +176,7 @@ pub async fn update(
     .await?;
     let updated = contact::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound("contact"))?;
     check_dates(&updated)?;
-    audit::record(&txn, viewer, "update", "contact", id, json!({ "fields": changed })).await?;
+    audit::record(&txn, viewer, "update", "contact", id, audit::diff(&current, &updated)).await?;
     txn.commit().await?;
     Ok(updated)
 }

@@ -197,19 +197,15 @@ pub async fn update(
     let current = policy::visible_customer(&txn, viewer, id).await?;
     validate::version("customer", expected_version, current.version)?;
     let mut row = customer::ActiveModel { ..Default::default() };
-    let mut changed = serde_json::Map::new();
     if let Some(name) = changes.name {
         let name = validate::required_text("name", &name, 200)?;
-        changed.insert("name".into(), json!([current.name, name]));
         row.name = Set(name);
     }
     if let Some(industry) = changes.industry {
         row.industry = Set(validate::optional_text("industry", industry, 100)?);
-        changed.insert("industry".into(), json!(true));
     }
     if let Some(region) = changes.region {
         row.region = Set(validate::optional_text("region", region, 100)?);
-        changed.insert("region".into(), json!(true));
     }
     if let Some(status) = changes.status {
         if matches!(status, CustomerStatus::Lost | CustomerStatus::WonBack) && status != current.status {
@@ -218,40 +214,32 @@ pub async fn update(
                 "use markCustomerLost or markCustomerWonBack, which record the churn event",
             ));
         }
-        changed.insert("status".into(), json!([current.status.as_str(), status.as_str()]));
         row.status = Set(status);
     }
     if let Some(owner) = changes.owner_id {
         assignable_owner(&txn, viewer, owner).await?;
-        changed.insert("ownerId".into(), json!([current.owner_id, owner]));
         row.owner_id = Set(owner);
     }
     if let Some(parent) = changes.parent_id {
         if let Some(parent_id) = parent {
             valid_parent(&txn, viewer, parent_id, Some(id)).await?;
         }
-        changed.insert("parentId".into(), json!([current.parent_id, parent]));
         row.parent_id = Set(parent);
     }
     if let Some(fit) = changes.purchasing_fit {
         row.purchasing_fit = Set(fit);
-        changed.insert("purchasingFit".into(), json!(fit.map(|f| f.as_str())));
     }
     if let Some(importance) = changes.strategic_importance {
         row.strategic_importance = Set(importance);
-        changed.insert("strategicImportance".into(), json!(importance.as_str()));
     }
     if let Some(segment) = changes.segment {
         row.segment = Set(segment);
-        changed.insert("segment".into(), json!(segment.map(|s| s.as_str())));
     }
     if let Some(since) = changes.customer_since {
         row.customer_since = Set(since);
-        changed.insert("customerSince".into(), json!(since));
     }
     if let Some(review) = changes.next_review_on {
         row.next_review_on = Set(review);
-        changed.insert("nextReviewOn".into(), json!(review));
     }
     row.version = Set(current.version + 1);
     row.updated_at = Set(now());
@@ -263,8 +251,8 @@ pub async fn update(
         "customer",
     )
     .await?;
-    audit::record(&txn, viewer, "update", "customer", id, serde_json::Value::Object(changed)).await?;
     let updated = customer::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound("customer"))?;
+    audit::record(&txn, viewer, "update", "customer", id, audit::diff(&current, &updated)).await?;
     txn.commit().await?;
     Ok(updated)
 }

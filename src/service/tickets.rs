@@ -308,7 +308,7 @@ pub async fn update(
         events.push(add_event(&txn, viewer, id, TicketEventKind::Updated, None, None).await?);
     }
     let updated = save(&txn, row, &current).await?;
-    audit::record(&txn, viewer, "update", "ticket", id, json!({ "fields": changed })).await?;
+    audit::record(&txn, viewer, "update", "ticket", id, audit::diff(&current, &updated)).await?;
     txn.commit().await?;
     Ok((updated, events))
 }

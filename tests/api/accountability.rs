@@ -73,7 +73,7 @@ async fn the_audit_trail_is_for_leadership() {
     )
     .await
     .ok();
-    let query = "query($f: AuditFilterInput) { auditLog(filter: $f) { totalCount edges { node { action entity actorId changes } } } }";
+    let query = "query($f: AuditFilterInput) { auditLog(filter: $f) { totalCount edges { node { action entity actorId changes client } } } }";
 
     let as_rep = app.gql(&cast.rep_a, query, json!({})).await;
     let as_leader = app.gql(&cast.leader, query, json!({"f": {"entity": "customer", "actorId": cast.rep_a.gid}})).await;
@@ -82,6 +82,7 @@ async fn the_audit_trail_is_for_leadership() {
     let log = &as_leader.ok()["auditLog"];
     assert_eq!(log["totalCount"], 2);
     assert_eq!(log["edges"][0]["node"]["action"], "update");
+    assert_eq!(log["edges"][0]["node"]["client"], "rapport-tests");
     assert_eq!(log["edges"][0]["node"]["changes"]["name"], json!(["Acme", "Acme Ltd"]));
     assert_eq!(log["edges"][1]["node"]["action"], "create");
 }
