@@ -35,7 +35,8 @@ impl AppState {
     pub fn new(db: DatabaseConnection, config: Config) -> Self {
         Self {
             schema: graphql::build_schema(&config.limits),
-            tokens: TokenService::new(&config.jwt_secret, config.token_ttl),
+            tokens: TokenService::new(&config.jwt_secret, config.token_ttl)
+                .with_provider(config.identity_provider.clone()),
             feed: TicketFeed::new(db.clone(), &config.notify_channel),
             limiter: Arc::new(governor::RateLimiter::keyed(governor::Quota::per_minute(
                 std::num::NonZeroU32::new(config.limits.requests_per_minute.max(1))

@@ -4,7 +4,7 @@ use std::{net::SocketAddr, time::Duration};
 
 use anyhow::{Context, bail};
 
-use crate::service::sla::SlaPolicy;
+use crate::{auth::jwt::IdentityProvider, service::sla::SlaPolicy};
 
 /// NOTIFY channel of the ticket feed unless `RAPPORT_NOTIFY_CHANNEL` says otherwise.
 pub const DEFAULT_NOTIFY_CHANNEL: &str = "rapport_ticket_events";
@@ -39,6 +39,8 @@ pub struct Config {
     pub db_max_connections: u32,
     pub bind: SocketAddr,
     pub jwt_secret: String,
+    /// RS256 tokens of an external identity provider, when configured.
+    pub identity_provider: Option<IdentityProvider>,
     pub token_ttl: Duration,
     pub limits: Limits,
     /// Ticket SLA targets.
@@ -74,12 +76,27 @@ impl Config {
             Some(other) => bail!("RAPPORT_ENV must be development or production, not {other:?}"),
         };
         let jwt_secret = var("RAPPORT_JWT_SECRET").unwrap_or_else(|| DEV_JWT_SECRET.to_owned());
+        let public_key = match (var("RAPPORT_JWT_PUBLIC_KEY"), var("RAPPORT_JWT_PUBLIC_KEY_FILE")) {
+            (Some(pem), _) => Some(pem.replace("\\n", "\n")),
+            (None, Some(path)) => Some(std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?),
+            (None, None) => None,
+        };
+        let identity_provider = match public_key {
+            None => None,
+            Some(pem) => {
+                let issuer = var("RAPPORT_JWT_ISSUER").context("RAPPORT_JWT_ISSUER is required with a public key")?;
+                let audience =
+                    var("RAPPORT_JWT_AUDIENCE").context("RAPPORT_JWT_AUDIENCE is required with a public key")?;
+                Some(IdentityProvider::from_pem(&pem, &issuer, &audience).context("RAPPORT_JWT_PUBLIC_KEY")?)
+            }
+        };
         Ok(Self {
             environment,
             database_url: var("DATABASE_URL").unwrap_or_else(|| "sqlite://rapport.db?mode=rwc".to_owned()),
             db_max_connections: parsed("RAPPORT_DB_MAX_CONNECTIONS", 10)?,
             bind: parsed("RAPPORT_BIND", SocketAddr::from(([127, 0, 0, 1], 8000)))?,
             jwt_secret,
+            identity_provider,
             token_ttl: Duration::from_secs(parsed("RAPPORT_TOKEN_TTL_SECONDS", 8 * 3600)?),
             sla: SlaPolicy::parse(var("RAPPORT_SLA_HOURS").as_deref(), var("RAPPORT_SLA_TIER_PERCENT").as_deref())
                 .map_err(|e| anyhow::anyhow!("SLA configuration: {e}"))?,
@@ -105,6 +122,7 @@ impl Config {
             db_max_connections: 5,
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             jwt_secret: DEV_JWT_SECRET.to_owned(),
+            identity_provider: None,
             token_ttl: Duration::from_secs(3600),
             sla: SlaPolicy::default(),
             notify_channel: DEFAULT_NOTIFY_CHANNEL.to_owned(),

@@ -1,31 +1,76 @@
-//! JWT bearer tokens (HS256). The algorithm is pinned, so `alg: none` and
-//! algorithm-confusion tokens fail verification.
+//! JWT bearer tokens: HS256 tokens Rapport signs itself, and optionally RS256
+//! tokens of an external identity provider (verified with its public key).
+//!
+//! The algorithm decides the key: an HS256 token is checked only against the
+//! secret and an RS256 token only against the public key, so `alg: none` and
+//! HS/RS confusion (an HMAC made with the public key) both fail.
 
 use std::time::Duration;
 
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, decode_header, encode};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{AppError, AppResult};
 
-/// Issuer written into and required from every token.
+/// Issuer and audience of the tokens Rapport signs.
 pub const ISSUER: &str = "rapport";
+pub const AUDIENCE: &str = "rapport-api";
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Claims {
-    /// The user's id.
+    /// The user's id (Rapport's tokens) or the provider's subject.
     pub sub: String,
     pub iss: String,
+    pub aud: String,
     pub iat: i64,
     pub exp: i64,
+    /// Provider tokens name the user by e-mail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
 }
 
-/// Signs and verifies tokens with the configured secret.
+/// An external identity provider whose RS256 tokens are accepted.
+#[derive(Clone)]
+pub struct IdentityProvider {
+    pub key: DecodingKey,
+    pub issuer: String,
+    pub audience: String,
+}
+
+impl std::fmt::Debug for IdentityProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IdentityProvider").field("issuer", &self.issuer).field("audience", &self.audience).finish()
+    }
+}
+
+impl IdentityProvider {
+    pub fn from_pem(pem: &str, issuer: &str, audience: &str) -> anyhow::Result<Self> {
+        Ok(Self {
+            key: DecodingKey::from_rsa_pem(pem.as_bytes())?,
+            issuer: issuer.to_owned(),
+            audience: audience.to_owned(),
+        })
+    }
+}
+
+/// Who a valid token names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subject {
+    UserId(i64),
+    Email(String),
+}
+
+/// Signs and verifies tokens.
 #[derive(Clone)]
 pub struct TokenService {
     encoding: EncodingKey,
     decoding: DecodingKey,
     ttl: Duration,
+    provider: Option<IdentityProvider>,
+}
+
+fn rejected(e: impl std::fmt::Display) -> AppError {
+    AppError::Unauthenticated(format!("invalid token: {e}"))
 }
 
 impl TokenService {
@@ -34,26 +79,60 @@ impl TokenService {
             encoding: EncodingKey::from_secret(secret.as_bytes()),
             decoding: DecodingKey::from_secret(secret.as_bytes()),
             ttl,
+            provider: None,
         }
+    }
+
+    #[must_use]
+    pub fn with_provider(mut self, provider: Option<IdentityProvider>) -> Self {
+        self.provider = provider;
+        self
     }
 
     /// A signed token for the user, valid for the configured lifetime.
     pub fn issue(&self, user_id: i64) -> AppResult<String> {
+        self.issue_for(user_id, self.ttl)
+    }
+
+    pub fn issue_for(&self, user_id: i64, ttl: Duration) -> AppResult<String> {
         let now = chrono::Utc::now().timestamp();
-        let ttl = i64::try_from(self.ttl.as_secs()).unwrap_or(i64::MAX / 2);
-        let claims = Claims { sub: user_id.to_string(), iss: ISSUER.to_owned(), iat: now, exp: now + ttl };
+        let ttl = i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX / 2);
+        let claims = Claims {
+            sub: user_id.to_string(),
+            iss: ISSUER.to_owned(),
+            aud: AUDIENCE.to_owned(),
+            iat: now,
+            exp: now + ttl,
+            email: None,
+        };
         encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| AppError::Internal(format!("signing token: {e}")))
     }
 
-    /// The user id of a valid token; anything else is UNAUTHENTICATED.
-    pub fn verify(&self, token: &str) -> AppResult<i64> {
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.set_issuer(&[ISSUER]);
-        validation.set_required_spec_claims(&["exp", "iss", "sub"]);
-        validation.leeway = 30;
-        let data = decode::<Claims>(token, &self.decoding, &validation)
-            .map_err(|e| AppError::Unauthenticated(format!("invalid token: {e}")))?;
-        data.claims.sub.parse().map_err(|_| AppError::Unauthenticated("invalid token subject".to_owned()))
+    /// The subject of a valid token; anything else is UNAUTHENTICATED.
+    pub fn verify(&self, token: &str) -> AppResult<Subject> {
+        let header = decode_header(token).map_err(rejected)?;
+        let validation = |alg: Algorithm, issuer: &str, audience: &str| {
+            let mut validation = Validation::new(alg);
+            validation.set_issuer(&[issuer]);
+            validation.set_audience(&[audience]);
+            validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+            validation.validate_nbf = true;
+            validation.leeway = 30;
+            validation
+        };
+        match (header.alg, &self.provider) {
+            (Algorithm::HS256, _) => {
+                let data = decode::<Claims>(token, &self.decoding, &validation(Algorithm::HS256, ISSUER, AUDIENCE))
+                    .map_err(rejected)?;
+                data.claims.sub.parse().map(Subject::UserId).map_err(|_| rejected("bad subject"))
+            }
+            (Algorithm::RS256, Some(provider)) => {
+                let rules = validation(Algorithm::RS256, &provider.issuer, &provider.audience);
+                let data = decode::<Claims>(token, &provider.key, &rules).map_err(rejected)?;
+                data.claims.email.map(|e| Subject::Email(e.to_lowercase())).ok_or_else(|| rejected("no email claim"))
+            }
+            (alg, _) => Err(rejected(format!("{alg:?} tokens are not accepted"))),
+        }
     }
 }

@@ -2,9 +2,12 @@
 //! deactivated user or a changed role takes effect on the next request.
 
 use entity::{enums::Role, user};
-use sea_orm::{ConnectionTrait, EntityTrait};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
-use crate::error::{AppError, AppResult};
+use crate::{
+    auth::jwt::Subject,
+    error::{AppError, AppResult},
+};
 
 /// Scope a service account needs to read customers and everything under them.
 pub const SCOPE_CUSTOMERS_READ: &str = "customers:read";
@@ -25,8 +28,12 @@ pub struct Viewer {
 
 impl Viewer {
     /// Loads the active user behind a verified token.
-    pub async fn load(db: &impl ConnectionTrait, user_id: i64) -> AppResult<Self> {
-        let user = user::Entity::find_by_id(user_id)
+    pub async fn load(db: &impl ConnectionTrait, subject: &Subject) -> AppResult<Self> {
+        let query = match subject {
+            Subject::UserId(id) => user::Entity::find_by_id(*id),
+            Subject::Email(email) => user::Entity::find().filter(user::Column::Email.eq(email.as_str())),
+        };
+        let user = query
             .one(db)
             .await?
             .filter(|u| u.active)

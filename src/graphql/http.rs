@@ -107,8 +107,8 @@ async fn viewer(state: &AppState, headers: &HeaderMap) -> Result<Viewer, AppErro
         .ok()
         .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
         .ok_or_else(|| AppError::Unauthenticated("the Authorization header must be `Bearer <token>`".to_owned()))?;
-    let user_id = state.tokens.verify(token.trim())?;
-    let mut viewer = Viewer::load(&state.db, user_id).await?;
+    let subject = state.tokens.verify(token.trim())?;
+    let mut viewer = Viewer::load(&state.db, &subject).await?;
     viewer.client = client(headers);
     Ok(viewer)
 }

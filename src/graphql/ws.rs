@@ -88,8 +88,8 @@ async fn authenticate(state: &AppState, payload: Option<&Value>) -> Result<Viewe
         .strip_prefix("Bearer ")
         .or_else(|| header.strip_prefix("bearer "))
         .ok_or_else(|| AppError::Unauthenticated("Authorization must be `Bearer <token>`".to_owned()))?;
-    let user_id = state.tokens.verify(token.trim())?;
-    Viewer::load(&state.db, user_id).await
+    let subject = state.tokens.verify(token.trim())?;
+    Viewer::load(&state.db, &subject).await
 }
 
 /// What the guard decides about one client message.

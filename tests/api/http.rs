@@ -31,8 +31,10 @@ async fn graphql_without_a_valid_token_is_unauthenticated() {
         (parts.next().unwrap().to_owned(), parts.next().unwrap().to_owned(), parts.next().unwrap().to_owned())
     };
     let claims = |exp: i64| {
-        URL_SAFE_NO_PAD
-            .encode(json!({"sub": cast.rep_a.id.to_string(), "iss": "rapport", "iat": 0, "exp": exp}).to_string())
+        URL_SAFE_NO_PAD.encode(
+            json!({"sub": cast.rep_a.id.to_string(), "iss": "rapport", "aud": "rapport-api", "iat": 0, "exp": exp})
+                .to_string(),
+        )
     };
     let none_header = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#);
     let mut tampered = cast.rep_a.token.clone();
@@ -41,12 +43,13 @@ async fn graphql_without_a_valid_token_is_unauthenticated() {
         format!("{header_b64}.{}.{}", claims(4_102_444_800), cast.rep_a.token.rsplit('.').next().unwrap());
     let expired = {
         let key = jsonwebtoken::EncodingKey::from_secret(rapport::config::DEV_JWT_SECRET.as_bytes());
-        let claims = json!({"sub": cast.rep_a.id.to_string(), "iss": "rapport", "iat": 0, "exp": 1000});
+        let claims =
+            json!({"sub": cast.rep_a.id.to_string(), "iss": "rapport", "aud": "rapport-api", "iat": 0, "exp": 1000});
         jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &key).unwrap()
     };
     let wrong_secret = {
         let key = jsonwebtoken::EncodingKey::from_secret(b"another-secret-that-is-long-enough-to-use");
-        let claims = json!({"sub": cast.rep_a.id.to_string(), "iss": "rapport", "iat": 0, "exp": 4_102_444_800_i64});
+        let claims = json!({"sub": cast.rep_a.id.to_string(), "iss": "rapport", "aud": "rapport-api", "iat": 0, "exp": 4_102_444_800_i64});
         jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &key).unwrap()
     };
 
@@ -173,4 +176,74 @@ async fn too_deep_queries_are_refused_before_running() {
     let reply = app.gql(&cast.rep_a, deep, json!({})).await;
 
     assert_eq!(reply.code(), Some("GRAPHQL_VALIDATION_FAILED"));
+}
+
+const IDP_PRIVATE: &str = include_str!("../fixtures/idp-private.pem");
+const IDP_PUBLIC: &str = include_str!("../fixtures/idp-public.pem");
+const OTHER_PRIVATE: &str = include_str!("../fixtures/other-private.pem");
+
+fn signed(alg: jsonwebtoken::Algorithm, key: &jsonwebtoken::EncodingKey, claims: serde_json::Value) -> String {
+    jsonwebtoken::encode(&jsonwebtoken::Header::new(alg), &claims, key).unwrap()
+}
+
+#[tokio::test]
+async fn identity_provider_tokens_are_checked_for_signature_issuer_audience_and_time() {
+    use jsonwebtoken::{Algorithm, EncodingKey};
+    let app = TestApp::spawn_with(|config| {
+        config.identity_provider =
+            Some(rapport::auth::jwt::IdentityProvider::from_pem(IDP_PUBLIC, "https://idp.example", "rapport").unwrap());
+    })
+    .await;
+    let cast = app.cast().await;
+    let idp = EncodingKey::from_rsa_pem(IDP_PRIVATE.as_bytes()).unwrap();
+    let other = EncodingKey::from_rsa_pem(OTHER_PRIVATE.as_bytes()).unwrap();
+    let now = chrono::Utc::now().timestamp();
+    let claims = |iss: &str, aud: &str, nbf: i64| json!({"sub": "idp-123", "email": "REP.A@t.example", "iss": iss, "aud": aud, "iat": now, "nbf": nbf, "exp": now + 600});
+    let ask = |token: String| {
+        let app = &app;
+        async move { app.gql_as(Some(&token), "{ viewer { email } }", json!({})).await }
+    };
+
+    let good = ask(signed(Algorithm::RS256, &idp, claims("https://idp.example", "rapport", now))).await;
+    assert_eq!(good.ok()["viewer"]["email"], "rep.a@t.example");
+    let refused = [
+        signed(Algorithm::RS256, &other, claims("https://idp.example", "rapport", now)),
+        signed(Algorithm::RS256, &idp, claims("https://evil.example", "rapport", now)),
+        signed(Algorithm::RS256, &idp, claims("https://idp.example", "someone-else", now)),
+        signed(Algorithm::RS256, &idp, claims("https://idp.example", "rapport", now + 3600)),
+        // HS/RS confusion: an HMAC keyed with the provider's public key.
+        signed(
+            Algorithm::HS256,
+            &EncodingKey::from_secret(IDP_PUBLIC.as_bytes()),
+            claims("https://idp.example", "rapport", now),
+        ),
+        // Our own secret with the provider's algorithm name does not make a valid token either.
+        signed(
+            Algorithm::HS512,
+            &EncodingKey::from_secret(rapport::config::DEV_JWT_SECRET.as_bytes()),
+            claims("rapport", "rapport-api", now),
+        ),
+    ];
+    for token in refused {
+        assert_eq!(ask(token).await.code(), Some("UNAUTHENTICATED"));
+    }
+    let _ = cast;
+}
+
+#[tokio::test]
+async fn provider_tokens_are_refused_when_no_provider_is_configured() {
+    use jsonwebtoken::{Algorithm, EncodingKey};
+    let app = TestApp::spawn().await;
+    let cast = app.cast().await;
+    let idp = EncodingKey::from_rsa_pem(IDP_PRIVATE.as_bytes()).unwrap();
+    let now = chrono::Utc::now().timestamp();
+    let token = signed(
+        Algorithm::RS256,
+        &idp,
+        json!({"sub": cast.rep_a.id.to_string(), "email": "rep.a@t.example", "iss": "rapport", "aud": "rapport-api", "iat": now, "exp": now + 600}),
+    );
+
+    let reply = app.gql_as(Some(&token), "{ viewer { email } }", json!({})).await;
+
+    assert_eq!(reply.code(), Some("UNAUTHENTICATED"));
 }
