@@ -9,6 +9,7 @@ pub mod context;
 pub mod customers;
 pub mod enums;
 pub mod errors;
+pub mod guards;
 pub mod http;
 pub mod ids;
 pub mod limits;

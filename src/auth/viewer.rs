@@ -13,6 +13,8 @@ use crate::{
 pub const SCOPE_CUSTOMERS_READ: &str = "customers:read";
 /// Scope a service account needs to read the relationship graph.
 pub const SCOPE_GRAPH_READ: &str = "graph:read";
+/// Scope a service account needs to read service tickets.
+pub const SCOPE_TICKETS_READ: &str = "tickets:read";
 /// Scope a service account needs to push revenue.
 pub const SCOPE_REVENUE_WRITE: &str = "revenue:write";
 

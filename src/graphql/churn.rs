@@ -5,6 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use entity::churn_event;
 
 use crate::{
+    graphql::guards,
     graphql::{
         context::request,
         enums::{ChurnKind, ChurnReason, OrderDirection, to_domain},
@@ -80,6 +81,7 @@ pub struct ChurnQuery;
 #[Object]
 impl ChurnQuery {
     /// Churn events of the customers you can see, by date (default newest first).
+    #[graphql(guard = "guards::CUSTOMERS")]
     #[allow(clippy::too_many_arguments)]
     async fn churn_events(
         &self,

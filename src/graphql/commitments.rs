@@ -5,6 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use entity::commitment;
 
 use crate::{
+    graphql::guards,
     graphql::{
         context::request,
         customers::patch,
@@ -97,6 +98,7 @@ pub struct CommitmentQuery;
 #[Object]
 impl CommitmentQuery {
     /// Commitments to the customers you can see, soonest due first.
+    #[graphql(guard = "guards::CUSTOMERS")]
     async fn commitments(
         &self,
         ctx: &Context<'_>,

@@ -7,6 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use entity::communication;
 
 use crate::{
+    graphql::guards,
     graphql::{
         contacts::Contact,
         context::request,
@@ -129,6 +130,7 @@ pub struct CommunicationQuery;
 #[Object]
 impl CommunicationQuery {
     /// Communications with the customers you can see, sorted by `occurredAt` (default newest first).
+    #[graphql(guard = "guards::CUSTOMERS")]
     #[allow(clippy::too_many_arguments)]
     async fn communications(
         &self,

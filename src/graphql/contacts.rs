@@ -7,6 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use entity::contact;
 
 use crate::{
+    graphql::guards,
     graphql::{
         context::request,
         customers::{Customer, patch},
@@ -158,6 +159,7 @@ pub struct ContactQuery;
 #[Object]
 impl ContactQuery {
     /// Contacts of the customers you can see.
+    #[graphql(guard = "guards::CUSTOMERS")]
     #[allow(clippy::too_many_arguments)]
     async fn contacts(
         &self,

@@ -7,6 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use entity::customer;
 
 use crate::{
+    graphql::guards,
     graphql::{
         churn::ChurnEvent,
         commitments::Commitment,
@@ -159,6 +160,7 @@ impl Customer {
         Ok(Communication::shared(rows, &shared))
     }
     /// Tickets that still need work, oldest first.
+    #[graphql(guard = "guards::TICKETS")]
     async fn open_tickets(&self, ctx: &Context<'_>) -> Result<Vec<Ticket>> {
         let rc = request(ctx)?;
         let loader = &rc.loaders.open_tickets_by_customer_id;
@@ -262,6 +264,7 @@ pub struct CustomerQuery;
 #[Object]
 impl CustomerQuery {
     /// Customers you can see, paginated, filtered and sorted (default: by name).
+    #[graphql(guard = "guards::CUSTOMERS")]
     #[allow(clippy::too_many_arguments)]
     async fn customers(
         &self,
@@ -293,6 +296,7 @@ impl CustomerQuery {
     }
 
     /// One customer you can see; NOT_FOUND otherwise.
+    #[graphql(guard = "guards::CUSTOMERS")]
     async fn customer(&self, ctx: &Context<'_>, id: ID) -> Result<Customer> {
         let rc = request(ctx)?;
         let id = ids::decode("Customer", "id", &id)?;

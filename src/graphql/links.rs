@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use entity::customer_link;
 
 use crate::{
+    graphql::guards,
     graphql::{
         context::request,
         enums::{CustomerLinkKind, to_domain},
@@ -51,6 +52,7 @@ pub struct LinkQuery;
 #[Object]
 impl LinkQuery {
     /// Links between customers you can see, touching `customerId` if given.
+    #[graphql(guard = "guards::CUSTOMERS")]
     #[allow(clippy::too_many_arguments)]
     async fn customer_links(
         &self,

@@ -10,6 +10,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::{
     error::{AppError, AppResult},
+    graphql::guards,
     graphql::{
         churn::ChurnEvent,
         commitments::Commitment,
@@ -68,7 +69,10 @@ macro_rules! through_customer {
 async fn fetch(rc: &RequestContext, id: &ID) -> AppResult<Option<Node>> {
     let (kind, key) = ids::decode_any("id", id)?;
     let loaders = &rc.loaders;
+    let tickets_hidden = rc.viewer.role == entity::enums::Role::Integration
+        && !rc.viewer.has_scope(crate::auth::viewer::SCOPE_TICKETS_READ);
     Ok(match kind.as_str() {
+        "Ticket" | "TicketEvent" if tickets_hidden => None,
         "Customer" => {
             loaders.customer_by_id.load_one(key).await.map_err(load_error)?.map(|m| Node::Customer(Customer::one(m)))
         }
@@ -125,12 +129,14 @@ pub struct NodeQuery;
 #[Object]
 impl NodeQuery {
     /// Any object by its global ID; NOT_FOUND when it does not exist or is not visible to you.
+    #[graphql(guard = "guards::CUSTOMERS")]
     async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Node> {
         let rc = request(ctx)?;
         Ok(fetch(rc, &id).await?.ok_or(AppError::NotFound("node"))?)
     }
 
     /// Several objects by global ID (at most 100), in the same order; null where not found.
+    #[graphql(guard = "guards::CUSTOMERS")]
     async fn nodes(&self, ctx: &Context<'_>, ids: Vec<ID>) -> Result<Vec<Option<Node>>> {
         if ids.len() > MAX_NODES {
             return Err(AppError::bad_input("ids", format!("at most {MAX_NODES} ids")).into());

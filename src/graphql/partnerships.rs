@@ -7,6 +7,7 @@ use sea_orm::EntityTrait;
 
 use crate::{
     error::AppError,
+    graphql::guards,
     graphql::{
         context::request,
         enums::{LockIn, PartnershipTier},
@@ -110,6 +111,7 @@ pub struct PartnershipQuery;
 #[Object]
 impl PartnershipQuery {
     /// Tier changes of the customers you can see, newest first.
+    #[graphql(guard = "guards::CUSTOMERS")]
     async fn partnership_changes(
         &self,
         ctx: &Context<'_>,

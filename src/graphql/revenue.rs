@@ -5,6 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use entity::revenue_entry;
 
 use crate::{
+    graphql::guards,
     graphql::{
         context::request,
         ids,
@@ -51,6 +52,7 @@ pub struct RevenueQuery;
 #[Object]
 impl RevenueQuery {
     /// Monthly revenue of the customers you can see, oldest month first.
+    #[graphql(guard = "guards::CUSTOMERS")]
     #[allow(clippy::too_many_arguments)]
     async fn revenue_entries(
         &self,

@@ -12,6 +12,7 @@ use tokio::sync::broadcast::error::RecvError;
 
 use crate::{
     error::AppError,
+    graphql::guards,
     graphql::{
         context::request,
         enums::{TicketCategory, to_domain},
@@ -81,6 +82,7 @@ pub struct Subscription;
 #[Subscription]
 impl Subscription {
     /// Every change of one ticket you can see; NOT_FOUND otherwise.
+    #[graphql(guard = "guards::TICKETS")]
     async fn ticket_updated(&self, ctx: &Context<'_>, id: ID) -> Result<impl Stream<Item = Result<TicketUpdate>>> {
         let rc = request(ctx)?;
         let id = ids::decode("Ticket", "id", &id)?;
@@ -96,6 +98,7 @@ impl Subscription {
     }
 
     /// Changes of every ticket you can see, optionally narrowed by `filter`.
+    #[graphql(guard = "guards::TICKETS")]
     async fn ticket_events(
         &self,
         ctx: &Context<'_>,

@@ -5,6 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use entity::supply_priority;
 
 use crate::{
+    graphql::guards,
     graphql::{
         context::request,
         ids,
@@ -65,6 +66,7 @@ pub struct SupplyQuery;
 #[Object]
 impl SupplyQuery {
     /// Supply priorities of the customers you can see, by rank (1 first).
+    #[graphql(guard = "guards::CUSTOMERS")]
     #[allow(clippy::too_many_arguments)]
     async fn supply_priorities(
         &self,

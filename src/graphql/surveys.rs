@@ -5,6 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use entity::survey_response;
 
 use crate::{
+    graphql::guards,
     graphql::{
         context::request,
         ids,
@@ -53,6 +54,7 @@ pub struct SurveyQuery;
 #[Object]
 impl SurveyQuery {
     /// Survey responses of the customers you can see, newest first.
+    #[graphql(guard = "guards::CUSTOMERS")]
     async fn survey_responses(
         &self,
         ctx: &Context<'_>,

@@ -8,6 +8,7 @@ use entity::{ticket, ticket_event};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::{
+    graphql::guards,
     graphql::{
         contacts::Contact,
         context::{RequestContext, request},
@@ -259,6 +260,7 @@ pub struct TicketQuery;
 #[Object]
 impl TicketQuery {
     /// Tickets of the customers you can see (default: oldest first).
+    #[graphql(guard = "guards::TICKETS")]
     #[allow(clippy::too_many_arguments)]
     async fn tickets(
         &self,

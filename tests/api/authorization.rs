@@ -49,7 +49,8 @@ async fn each_role_sees_exactly_its_customers() {
     assert_eq!(visible_names(&app, &w.cast.rep_a).await, ["Customer of A"]);
     assert_eq!(visible_names(&app, &w.cast.rep_b).await, ["Customer of B"]);
     assert_eq!(visible_names(&app, &w.cast.integration).await, all);
-    assert!(visible_names(&app, &w.cast.integration_unscoped).await.is_empty());
+    let unscoped = app.gql(&w.cast.integration_unscoped, "{ customers { totalCount } }", json!({})).await;
+    assert_eq!(unscoped.code(), Some("FORBIDDEN"), "a service account without the scope is refused");
 }
 
 #[tokio::test]
@@ -195,7 +196,7 @@ async fn service_accounts_read_by_scope_and_never_edit_customers() {
 
     assert_eq!(edit.code(), Some("FORBIDDEN"));
     assert_eq!(create.code(), Some("FORBIDDEN"));
-    assert_eq!(unscoped_read.code(), Some("NOT_FOUND"));
+    assert_eq!(unscoped_read.code(), Some("FORBIDDEN"));
     assert_eq!(unscoped_revenue.code(), Some("FORBIDDEN"));
 }
 
