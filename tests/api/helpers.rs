@@ -227,7 +227,12 @@ impl TestApp {
             rep_a2: self.person("rep.a2@t.example", Role::Rep, Some(team_a), &[]).await,
             rep_b: self.person("rep.b@t.example", Role::Rep, Some(team_b), &[]).await,
             integration: self
-                .person("erp@t.example", Role::Integration, None, &["customers:read", "graph:read", "revenue:write"])
+                .person(
+                    "erp@t.example",
+                    Role::Integration,
+                    None,
+                    &["customers:read", "graph:read", "revenue:write", "tickets:read"],
+                )
                 .await,
             integration_unscoped: self.person("bare@t.example", Role::Integration, None, &[]).await,
             team_b,

@@ -1,0 +1,672 @@
+//! The authorization matrix: every query, mutation and subscription of the
+//! schema, run as every role, checked for allowed/denied and for leaks of an
+//! invisible customer's data. A new operation without an entry fails the test.
+
+use std::collections::BTreeSet;
+
+use serde_json::{Value, json};
+
+use crate::{
+    helpers::{Cast, Person, Reply, TestApp},
+    ws_client::WsClient,
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Admin,
+    Leader,
+    LeadA,
+    RepA,
+    RepB,
+    Integration,
+    Unscoped,
+    Anonymous,
+}
+
+const ROLES: [Role; 8] = [
+    Role::Admin,
+    Role::Leader,
+    Role::LeadA,
+    Role::RepA,
+    Role::RepB,
+    Role::Integration,
+    Role::Unscoped,
+    Role::Anonymous,
+];
+
+/// Everything named SECRET belongs to rep B's customer; these roles must never see it.
+fn blind_to_b(role: Role) -> bool {
+    matches!(role, Role::LeadA | Role::RepA | Role::Unscoped | Role::Anonymous)
+}
+
+fn person(cast: &Cast, role: Role) -> Option<&Person> {
+    Some(match role {
+        Role::Admin => &cast.admin,
+        Role::Leader => &cast.leader,
+        Role::LeadA => &cast.lead_a,
+        Role::RepA => &cast.rep_a,
+        Role::RepB => &cast.rep_b,
+        Role::Integration => &cast.integration,
+        Role::Unscoped => &cast.integration_unscoped,
+        Role::Anonymous => return None,
+    })
+}
+
+/// The expected outcome: None = allowed (no error), Some(code) = refused with it.
+type Expect = fn(Role) -> Option<&'static str>;
+
+fn unauthenticated(role: Role) -> Option<Option<&'static str>> {
+    (role == Role::Anonymous).then_some(Some("UNAUTHENTICATED"))
+}
+
+fn anyone(role: Role) -> Option<&'static str> {
+    unauthenticated(role).flatten()
+}
+
+fn customer_reader(role: Role) -> Option<&'static str> {
+    unauthenticated(role).unwrap_or(if role == Role::Unscoped { Some("FORBIDDEN") } else { None })
+}
+
+/// Reads of rep B's customer by id.
+fn reader_of_b(role: Role) -> Option<&'static str> {
+    unauthenticated(role).unwrap_or(match role {
+        Role::Unscoped => Some("FORBIDDEN"),
+        Role::LeadA | Role::RepA => Some("NOT_FOUND"),
+        _ => None,
+    })
+}
+
+/// Writes to rep A's customer.
+fn writer_of_a(role: Role) -> Option<&'static str> {
+    unauthenticated(role).unwrap_or(match role {
+        Role::Integration | Role::Unscoped => Some("FORBIDDEN"),
+        Role::RepB => Some("NOT_FOUND"),
+        _ => None,
+    })
+}
+
+fn leadership(role: Role) -> Option<&'static str> {
+    unauthenticated(role).unwrap_or(if matches!(role, Role::Admin | Role::Leader) { None } else { Some("FORBIDDEN") })
+}
+
+fn admin(role: Role) -> Option<&'static str> {
+    unauthenticated(role).unwrap_or(if role == Role::Admin { None } else { Some("FORBIDDEN") })
+}
+
+fn revenue_writer(role: Role) -> Option<&'static str> {
+    unauthenticated(role).unwrap_or(match role {
+        Role::Unscoped => Some("FORBIDDEN"),
+        Role::RepB => Some("BAD_USER_INPUT"),
+        _ => None,
+    })
+}
+
+/// Rep B's customer and everything under it, read by every query.
+struct Secret {
+    customer: String,
+    contact: String,
+    ticket: String,
+}
+
+async fn secret(app: &TestApp, cast: &Cast) -> Secret {
+    let customer = app.customer(&cast.rep_b, "SECRET-B").await;
+    let contact = app.contact(&cast.rep_b, &customer, "SECRET-CONTACT", "EXECUTIVE").await;
+    let rep_b = &cast.rep_b;
+    let ticket = app
+        .gql(rep_b, "mutation($c: ID!) { createTicket(input: {customerId: $c, title: \"SECRET-TICKET\", description: \"SECRET\", category: PRICE}) { id } }", json!({"c": customer}))
+        .await
+        .ok()["createTicket"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for (query, vars) in [
+        (
+            "mutation($c: ID!, $p: ID!) { logCommunication(input: {customerId: $c, channel: CALL, summary: \"SECRET-CALL\", contactIds: [$p]}) { id } }",
+            json!({"c": customer, "p": contact}),
+        ),
+        (
+            "mutation($c: ID!) { createCommitment(customerId: $c, input: {kind: REBATE, description: \"SECRET-REBATE\", dueOn: \"2020-01-01\"}) { id } }",
+            json!({"c": customer}),
+        ),
+        (
+            "mutation($c: ID!) { setPartnership(customerId: $c, input: {tier: SERVICE, serviceLevel: \"SECRET-SLA\"}) { id } }",
+            json!({"c": customer}),
+        ),
+        (
+            "mutation($c: ID!) { setSupplyPriority(input: {customerId: $c, productLine: \"SECRET-LINE\", priorityRank: 1}) { id } }",
+            json!({"c": customer}),
+        ),
+        (
+            "mutation($c: ID!) { recordSurveyResponse(input: {customerId: $c, score: 3, comment: \"SECRET-SURVEY\"}) { id } }",
+            json!({"c": customer}),
+        ),
+        (
+            "mutation($c: ID!) { upsertRevenueEntries(entries: [{customerId: $c, month: \"2026-01-01\", revenue: \"777\", grossProfit: \"7\"}]) { upserted } }",
+            json!({"c": customer}),
+        ),
+        (
+            "mutation($c: ID!) { markCustomerLost(id: $c, reason: PRICE, competitor: \"SECRET-RIVAL\") { customer { id } } }",
+            json!({"c": customer}),
+        ),
+    ] {
+        app.gql(rep_b, query, vars).await.ok();
+    }
+    Secret { customer, contact, ticket }
+}
+
+/// Rows of rep A's, made fresh for each mutation run so runs do not interfere.
+struct Target {
+    customer: String,
+    lost: String,
+    other: String,
+    contact: String,
+    communication: String,
+    ticket: String,
+    commitment: String,
+    supply: String,
+    link: String,
+    leaving: String,
+}
+
+async fn target(app: &TestApp, cast: &Cast, n: usize) -> Target {
+    let leader = &cast.leader;
+    let make = |name: String| {
+        let rep_a = cast.rep_a.gid.clone();
+        async move {
+            let reply = app.gql(leader, "mutation($n: String!, $o: ID!) { createCustomer(input: {name: $n, ownerId: $o, status: ACTIVE}) { id } }", json!({"n": name, "o": rep_a})).await;
+            reply.ok()["createCustomer"]["id"].as_str().unwrap().to_owned()
+        }
+    };
+    let customer = make(format!("A {n}")).await;
+    let lost = make(format!("A lost {n}")).await;
+    let other = make(format!("A other {n}")).await;
+    app.gql(
+        leader,
+        "mutation($c: ID!) { markCustomerLost(id: $c, reason: PRICE) { customer { id } } }",
+        json!({"c": lost}),
+    )
+    .await
+    .ok();
+    let contact = app.contact(leader, &customer, "Pat", "PURCHASING").await;
+    let id = |reply: Reply, field: &str| reply.ok()[field]["id"].as_str().unwrap().to_owned();
+    let communication = id(
+        app.gql(
+            leader,
+            "mutation($c: ID!) { logCommunication(input: {customerId: $c, channel: CALL, summary: \"s\"}) { id } }",
+            json!({"c": customer}),
+        )
+        .await,
+        "logCommunication",
+    );
+    let ticket = id(app.gql(leader, "mutation($c: ID!) { createTicket(input: {customerId: $c, title: \"t\", description: \"d\", category: QUALITY}) { id } }", json!({"c": customer})).await, "createTicket");
+    let commitment = id(app.gql(leader, "mutation($c: ID!) { createCommitment(customerId: $c, input: {kind: REBATE, description: \"r\", dueOn: \"2030-01-01\"}) { id } }", json!({"c": customer})).await, "createCommitment");
+    let supply = id(app.gql(leader, "mutation($c: ID!) { setSupplyPriority(input: {customerId: $c, productLine: \"L\", priorityRank: 1}) { id } }", json!({"c": customer})).await, "setSupplyPriority");
+    let link = id(app.gql(leader, "mutation($a: ID!, $b: ID!) { linkCustomers(fromCustomerId: $a, toCustomerId: $b, kind: REFERRED_BY) { id } }", json!({"a": customer, "b": other})).await, "linkCustomers");
+    let leaving = app.person(&format!("leaving{n}@t.example"), entity::enums::Role::Rep, None, &[]).await.gid;
+    Target { customer, lost, other, contact, communication, ticket, commitment, supply, link, leaving }
+}
+
+struct Case {
+    document: &'static str,
+    variables: fn(&Secret, Option<&Target>, &Cast) -> Value,
+    expect: Expect,
+}
+
+fn none(_: &Secret, _: Option<&Target>, _: &Cast) -> Value {
+    json!({})
+}
+
+fn queries() -> Vec<(&'static str, Case)> {
+    let case = |document, variables, expect| Case { document, variables, expect };
+    vec![
+        (
+            "node",
+            case(
+                "query($id: ID!) { node(id: $id) { id ... on Customer { name } } }",
+                |s, _, _| json!({"id": s.customer}),
+                reader_of_b,
+            ),
+        ),
+        (
+            "nodes",
+            case(
+                "query($ids: [ID!]!) { nodes(ids: $ids) { id ... on Contact { name } } }",
+                |s, _, _| json!({"ids": [s.contact, s.ticket]}),
+                customer_reader,
+            ),
+        ),
+        ("viewer", case("{ viewer { id name role } }", none, anyone)),
+        ("users", case("{ users { totalCount edges { node { name } } } }", none, anyone)),
+        ("teams", case("{ teams { totalCount edges { node { name } } } }", none, anyone)),
+        (
+            "customers",
+            case(
+                "{ customers(filter: {includeArchived: true}) { totalCount edges { node { name contacts { name } latestCommunications { summary } openCommitments { description } partnership { serviceLevel } parent { name } } } } }",
+                none,
+                customer_reader,
+            ),
+        ),
+        (
+            "customer",
+            case("query($id: ID!) { customer(id: $id) { name } }", |s, _, _| json!({"id": s.customer}), reader_of_b),
+        ),
+        (
+            "contacts",
+            case(
+                "{ contacts(filter: {includeArchived: true}) { totalCount edges { node { name customer { name } } } } }",
+                none,
+                customer_reader,
+            ),
+        ),
+        (
+            "communications",
+            case(
+                "{ communications { totalCount edges { node { summary contacts { name } customer { name } } } } }",
+                none,
+                customer_reader,
+            ),
+        ),
+        (
+            "tickets",
+            case(
+                "{ tickets { totalCount edges { node { title description customer { name } events { edges { node { kind } } } } } } }",
+                none,
+                customer_reader,
+            ),
+        ),
+        (
+            "partnershipChanges",
+            case("{ partnershipChanges { totalCount edges { node { customerId toTier } } } }", none, customer_reader),
+        ),
+        (
+            "supplyPriorities",
+            case("{ supplyPriorities { totalCount edges { node { productLine } } } }", none, customer_reader),
+        ),
+        ("commitments", case("{ commitments { totalCount edges { node { description } } } }", none, customer_reader)),
+        (
+            "revenueEntries",
+            case("{ revenueEntries { totalCount edges { node { revenue customerId } } } }", none, customer_reader),
+        ),
+        (
+            "churnEvents",
+            case("{ churnEvents { totalCount edges { node { competitor customerId } } } }", none, customer_reader),
+        ),
+        (
+            "customerLinks",
+            case(
+                "{ customerLinks { totalCount edges { node { fromCustomerId toCustomerId } } } }",
+                none,
+                customer_reader,
+            ),
+        ),
+        (
+            "surveyResponses",
+            case("{ surveyResponses { totalCount edges { node { comment } } } }", none, customer_reader),
+        ),
+        ("auditLog", case("{ auditLog(first: 1) { totalCount } }", none, leadership)),
+    ]
+}
+
+fn mutations() -> Vec<(&'static str, Case)> {
+    let case = |document, variables, expect| Case { document, variables, expect };
+    type Vars = fn(&Secret, Option<&Target>, &Cast) -> Value;
+    macro_rules! with_target {
+        ($body:expr) => {{
+            fn vars(_: &Secret, target: Option<&Target>, cast: &Cast) -> Value {
+                let f: fn(&Target, &Cast) -> Value = $body;
+                f(target.expect("mutations run with a target"), cast)
+            }
+            vars as Vars
+        }};
+    }
+    vec![
+        (
+            "createUser",
+            case(
+                "mutation($e: String!) { createUser(input: {email: $e, name: \"N\", role: REP}) { id } }",
+                with_target!(|t, _| json!({"e": format!("new.{}@t.example", &t.customer[..8].to_lowercase())})),
+                admin,
+            ),
+        ),
+        ("createTeam", case("mutation { createTeam(name: \"New team\") { id } }", none, admin)),
+        (
+            "reassignCustomers",
+            case(
+                "mutation($f: ID!, $t: ID!) { reassignCustomers(fromUserId: $f, toUserId: $t) }",
+                with_target!(|t, c| json!({"f": t.leaving, "t": c.rep_a2.gid})),
+                leadership,
+            ),
+        ),
+        (
+            "deactivateUser",
+            case(
+                "mutation($id: ID!, $t: ID!) { deactivateUser(id: $id, reassignTo: $t) { active } }",
+                with_target!(|t, c| json!({"id": t.leaving, "t": c.rep_a2.gid})),
+                leadership,
+            ),
+        ),
+        (
+            "createCustomer",
+            case("mutation { createCustomer(input: {name: \"Made\"}) { id } }", none, |role| {
+                unauthenticated(role).unwrap_or(if matches!(role, Role::Integration | Role::Unscoped) {
+                    Some("FORBIDDEN")
+                } else {
+                    None
+                })
+            }),
+        ),
+        (
+            "updateCustomer",
+            case(
+                "mutation($id: ID!) { updateCustomer(id: $id, input: {name: \"Renamed\"}) { id } }",
+                with_target!(|t, _| json!({"id": t.customer})),
+                writer_of_a,
+            ),
+        ),
+        (
+            "archiveCustomer",
+            case(
+                "mutation($id: ID!) { archiveCustomer(id: $id) { id } }",
+                with_target!(|t, _| json!({"id": t.customer})),
+                writer_of_a,
+            ),
+        ),
+        (
+            "markCustomerLost",
+            case(
+                "mutation($id: ID!) { markCustomerLost(id: $id, reason: SERVICE) { customer { id } } }",
+                with_target!(|t, _| json!({"id": t.customer})),
+                writer_of_a,
+            ),
+        ),
+        (
+            "markCustomerWonBack",
+            case(
+                "mutation($id: ID!) { markCustomerWonBack(id: $id) { customer { id } } }",
+                with_target!(|t, _| json!({"id": t.lost})),
+                writer_of_a,
+            ),
+        ),
+        (
+            "createContact",
+            case(
+                "mutation($id: ID!) { createContact(customerId: $id, input: {name: \"New\", orgLevel: TECHNICAL}) { id } }",
+                with_target!(|t, _| json!({"id": t.customer})),
+                writer_of_a,
+            ),
+        ),
+        (
+            "updateContact",
+            case(
+                "mutation($id: ID!) { updateContact(id: $id, input: {title: \"T\"}) { id } }",
+                with_target!(|t, _| json!({"id": t.contact})),
+                writer_of_a,
+            ),
+        ),
+        (
+            "archiveContact",
+            case(
+                "mutation($id: ID!) { archiveContact(id: $id) { id } }",
+                with_target!(|t, _| json!({"id": t.contact})),
+                writer_of_a,
+            ),
+        ),
+        (
+            "logCommunication",
+            case(
+                "mutation($id: ID!) { logCommunication(input: {customerId: $id, channel: VISIT, summary: \"v\"}) { id } }",
+                with_target!(|t, _| json!({"id": t.customer})),
+                writer_of_a,
+            ),
+        ),
+        (
+            "updateCommunication",
+            case(
+                "mutation($id: ID!) { updateCommunication(id: $id, input: {summary: \"u\"}) { id } }",
+                with_target!(|t, _| json!({"id": t.communication})),
+                writer_of_a,
+            ),
+        ),
+        (
+            "archiveCommunication",
+            case(
+                "mutation($id: ID!) { archiveCommunication(id: $id) { id } }",
+                with_target!(|t, _| json!({"id": t.communication})),
+                writer_of_a,
+            ),
+        ),
+        (
+            "createTicket",
+            case(
+                "mutation($id: ID!) { createTicket(input: {customerId: $id, title: \"t\", description: \"d\", category: OTHER}) { id } }",
+                with_target!(|t, _| json!({"id": t.customer})),
+                writer_of_a,
+            ),
+        ),
+        (
+            "updateTicket",
+            case(
+                "mutation($id: ID!) { updateTicket(id: $id, expectedVersion: 1, input: {priority: HIGH}) { id } }",
+                with_target!(|t, _| json!({"id": t.ticket})),
+                writer_of_a,
+            ),
+        ),
+        (
+            "commentOnTicket",
+            case(
+                "mutation($id: ID!) { commentOnTicket(id: $id, expectedVersion: 1, body: \"b\") { event { id } } }",
+                with_target!(|t, _| json!({"id": t.ticket})),
+                writer_of_a,
+            ),
+        ),
+        (
+            "changeTicketStatus",
+            case(
+                "mutation($id: ID!) { changeTicketStatus(id: $id, expectedVersion: 1, status: IN_PROGRESS) { id } }",
+                with_target!(|t, _| json!({"id": t.ticket})),
+                writer_of_a,
+            ),
+        ),
+        (
+            "setPartnership",
+            case(
+                "mutation($id: ID!) { setPartnership(customerId: $id, input: {tier: PRICE}) { id } }",
+                with_target!(|t, _| json!({"id": t.customer})),
+                writer_of_a,
+            ),
+        ),
+        (
+            "setSupplyPriority",
+            case(
+                "mutation($id: ID!) { setSupplyPriority(input: {customerId: $id, productLine: \"M\", priorityRank: 2}) { id } }",
+                with_target!(|t, _| json!({"id": t.customer})),
+                writer_of_a,
+            ),
+        ),
+        (
+            "archiveSupplyPriority",
+            case(
+                "mutation($id: ID!) { archiveSupplyPriority(id: $id) { id } }",
+                with_target!(|t, _| json!({"id": t.supply})),
+                writer_of_a,
+            ),
+        ),
+        (
+            "createCommitment",
+            case(
+                "mutation($id: ID!) { createCommitment(customerId: $id, input: {kind: SERVICE, description: \"s\", dueOn: \"2030-02-01\"}) { id } }",
+                with_target!(|t, _| json!({"id": t.customer})),
+                writer_of_a,
+            ),
+        ),
+        (
+            "updateCommitment",
+            case(
+                "mutation($id: ID!) { updateCommitment(id: $id, input: {description: \"u\"}) { id } }",
+                with_target!(|t, _| json!({"id": t.commitment})),
+                writer_of_a,
+            ),
+        ),
+        (
+            "fulfilCommitment",
+            case(
+                "mutation($id: ID!) { fulfilCommitment(id: $id) { id } }",
+                with_target!(|t, _| json!({"id": t.commitment})),
+                writer_of_a,
+            ),
+        ),
+        (
+            "archiveCommitment",
+            case(
+                "mutation($id: ID!) { archiveCommitment(id: $id) { id } }",
+                with_target!(|t, _| json!({"id": t.commitment})),
+                writer_of_a,
+            ),
+        ),
+        (
+            "upsertRevenueEntries",
+            case(
+                "mutation($id: ID!) { upsertRevenueEntries(entries: [{customerId: $id, month: \"2026-02-01\", revenue: \"5\", grossProfit: \"1\"}]) { upserted } }",
+                with_target!(|t, _| json!({"id": t.customer})),
+                revenue_writer,
+            ),
+        ),
+        (
+            "linkCustomers",
+            case(
+                "mutation($a: ID!, $b: ID!) { linkCustomers(fromCustomerId: $a, toCustomerId: $b, kind: DISTRIBUTES_TO) { id } }",
+                with_target!(|t, _| json!({"a": t.customer, "b": t.other})),
+                writer_of_a,
+            ),
+        ),
+        (
+            "archiveCustomerLink",
+            case(
+                "mutation($id: ID!) { archiveCustomerLink(id: $id) { id } }",
+                with_target!(|t, _| json!({"id": t.link})),
+                writer_of_a,
+            ),
+        ),
+        (
+            "recordSurveyResponse",
+            case(
+                "mutation($id: ID!) { recordSurveyResponse(input: {customerId: $id, score: 8}) { id } }",
+                with_target!(|t, _| json!({"id": t.customer})),
+                writer_of_a,
+            ),
+        ),
+    ]
+}
+
+/// Subscriptions, each run by every role before rep B's ticket changes.
+const SUBSCRIPTIONS: [(&str, &str); 2] = [
+    ("ticketUpdated", "subscription($id: ID!) { ticketUpdated(id: $id) { ticket { title } } }"),
+    ("ticketEvents", "subscription { ticketEvents { ticket { title } } }"),
+];
+
+fn check(name: &str, role: Role, expect: Option<&str>, reply: &Reply) {
+    assert_eq!(reply.code(), expect, "{name} as {role:?}: {}", reply.body);
+    if blind_to_b(role) {
+        assert!(!reply.body.to_string().contains("SECRET"), "{name} as {role:?} leaked: {}", reply.body);
+    }
+}
+
+async fn root_fields(app: &TestApp, cast: &Cast) -> BTreeSet<String> {
+    let reply = app
+        .gql(&cast.admin, "{ __schema { queryType { fields { name } } mutationType { fields { name } } subscriptionType { fields { name } } } }", json!({}))
+        .await;
+    let schema = &reply.ok()["__schema"];
+    ["queryType", "mutationType", "subscriptionType"]
+        .iter()
+        .flat_map(|t| schema[t]["fields"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap().to_owned()))
+        .collect()
+}
+
+#[tokio::test]
+async fn every_operation_enforces_access_for_every_role() {
+    let app = TestApp::spawn().await;
+    let cast = app.cast().await;
+    let secret = secret(&app, &cast).await;
+    let (queries, mutations) = (queries(), mutations());
+
+    // Every operation of the schema has an entry.
+    let covered: BTreeSet<String> = queries
+        .iter()
+        .chain(mutations.iter())
+        .map(|(name, _)| (*name).to_owned())
+        .chain(SUBSCRIPTIONS.iter().map(|(name, _)| (*name).to_owned()))
+        .collect();
+    let missing: Vec<_> = root_fields(&app, &cast).await.difference(&covered).cloned().collect();
+    assert!(missing.is_empty(), "operations without an entry in the authorization matrix: {missing:?}");
+
+    let mut runs = 0;
+    for (name, case) in &queries {
+        for role in ROLES {
+            let reply = app
+                .gql_as(
+                    person(&cast, role).map(|p| p.token.as_str()),
+                    case.document,
+                    (case.variables)(&secret, None, &cast),
+                )
+                .await;
+            check(name, role, (case.expect)(role), &reply);
+            runs += 1;
+        }
+    }
+    for (n, (name, case)) in mutations.iter().enumerate() {
+        for (r, role) in ROLES.into_iter().enumerate() {
+            let target = target(&app, &cast, n * ROLES.len() + r).await;
+            let reply = app
+                .gql_as(
+                    person(&cast, role).map(|p| p.token.as_str()),
+                    case.document,
+                    (case.variables)(&secret, Some(&target), &cast),
+                )
+                .await;
+            check(name, role, (case.expect)(role), &reply);
+            runs += 1;
+        }
+    }
+
+    // Subscriptions: every role subscribes; then B's ticket changes.
+    let addr = app.listen().await;
+    let mut listeners = Vec::new();
+    for role in ROLES {
+        for (name, document) in SUBSCRIPTIONS {
+            let mut ws = WsClient::connect(addr, "graphql-transport-ws").await;
+            let Some(who) = person(&cast, role) else {
+                ws.send(json!({"type": "connection_init", "payload": {}})).await;
+                assert_eq!(ws.expect_close().await, 4403, "{name} as Anonymous");
+                runs += 1;
+                continue;
+            };
+            ws.init(&who.token).await;
+            ws.subscribe("s", document, json!({"id": secret.ticket})).await;
+            listeners.push((name, role, ws));
+        }
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    app.gql(&cast.rep_b, "mutation($id: ID!) { commentOnTicket(id: $id, expectedVersion: 1, body: \"SECRET-COMMENT\") { event { id } } }", json!({"id": secret.ticket}))
+        .await
+        .ok();
+    for (name, role, mut ws) in listeners {
+        match reader_of_b(role) {
+            None => {
+                let data = ws.next_data("s").await;
+                assert_eq!(data["data"][name]["ticket"]["title"], "SECRET-TICKET", "{name} as {role:?}");
+            }
+            Some(_) if name == "ticketEvents" && role != Role::Unscoped => ws.expect_silence().await,
+            Some(code) => {
+                let message = ws.next_json().await;
+                assert_eq!(
+                    message["payload"]["errors"][0]["extensions"]["code"], code,
+                    "{name} as {role:?}: {message}"
+                );
+                assert!(!message.to_string().contains("SECRET"), "{name} as {role:?} leaked: {message}");
+            }
+        }
+        runs += 1;
+    }
+    let operations = queries.len() + mutations.len() + SUBSCRIPTIONS.len();
+    assert_eq!(runs, operations * ROLES.len());
+}
