@@ -29,6 +29,8 @@ pub struct AppState {
     pub feed: TicketFeed,
     /// Requests per user per minute.
     pub limiter: Arc<governor::DefaultKeyedRateLimiter<i64>>,
+    /// Failed logins per account and address.
+    pub throttle: Arc<crate::service::sessions::LoginThrottle>,
 }
 
 impl AppState {
@@ -38,6 +40,7 @@ impl AppState {
             tokens: TokenService::new(&config.jwt_secret, config.token_ttl)
                 .with_provider(config.identity_provider.clone()),
             feed: TicketFeed::new(db.clone(), &config.notify_channel),
+            throttle: Arc::default(),
             limiter: Arc::new(governor::RateLimiter::keyed(governor::Quota::per_minute(
                 std::num::NonZeroU32::new(config.limits.requests_per_minute.max(1))
                     .unwrap_or(std::num::NonZeroU32::MIN),

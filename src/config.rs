@@ -42,6 +42,8 @@ pub struct Config {
     /// RS256 tokens of an external identity provider, when configured.
     pub identity_provider: Option<IdentityProvider>,
     pub token_ttl: Duration,
+    /// Lifetime of access tokens issued by `login` and `refreshToken`.
+    pub access_token_ttl: Duration,
     pub limits: Limits,
     /// Ticket SLA targets.
     pub sla: SlaPolicy,
@@ -98,6 +100,7 @@ impl Config {
             jwt_secret,
             identity_provider,
             token_ttl: Duration::from_secs(parsed("RAPPORT_TOKEN_TTL_SECONDS", 8 * 3600)?),
+            access_token_ttl: Duration::from_secs(parsed("RAPPORT_ACCESS_TOKEN_TTL_SECONDS", 15 * 60)?),
             sla: SlaPolicy::parse(var("RAPPORT_SLA_HOURS").as_deref(), var("RAPPORT_SLA_TIER_PERCENT").as_deref())
                 .map_err(|e| anyhow::anyhow!("SLA configuration: {e}"))?,
             notify_channel: var("RAPPORT_NOTIFY_CHANNEL").unwrap_or_else(|| DEFAULT_NOTIFY_CHANNEL.to_owned()),
@@ -124,6 +127,7 @@ impl Config {
             jwt_secret: DEV_JWT_SECRET.to_owned(),
             identity_provider: None,
             token_ttl: Duration::from_secs(3600),
+            access_token_ttl: Duration::from_secs(900),
             sla: SlaPolicy::default(),
             notify_channel: DEFAULT_NOTIFY_CHANNEL.to_owned(),
             ws_init_timeout: Duration::from_secs(5),

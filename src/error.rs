@@ -23,6 +23,9 @@ pub enum AppError {
     /// with the row's current version or the allowed next states when known.
     #[error("{message}")]
     Conflict { message: String, current_version: Option<i32>, allowed: Vec<&'static str> },
+    /// Too many requests or failed logins: `RATE_LIMITED`.
+    #[error("{0}")]
+    RateLimited(String),
     /// A live subscriber fell too far behind and missed events: `SUBSCRIPTION_LAGGED`.
     #[error("this subscription fell {0} events behind and was ended; subscribe again and refetch")]
     Lagged(u64),
@@ -43,6 +46,7 @@ impl AppError {
             Self::NotFound(_) => "NOT_FOUND",
             Self::BadInput { .. } => "BAD_USER_INPUT",
             Self::Conflict { .. } => "CONFLICT",
+            Self::RateLimited(_) => "RATE_LIMITED",
             Self::Lagged(_) => "SUBSCRIPTION_LAGGED",
             Self::Internal(_) => "INTERNAL_SERVER_ERROR",
         }

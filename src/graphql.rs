@@ -21,6 +21,7 @@ pub mod partnerships;
 pub mod revenue;
 pub mod scalars;
 pub mod schema;
+pub mod sessions;
 pub mod subscriptions;
 pub mod supply;
 pub mod surveys;

@@ -50,6 +50,8 @@ enum UserCommand {
         #[arg(long, default_value = "")]
         scopes: String,
     },
+    /// Set a user's password, read from RAPPORT_PASSWORD or the first line of standard input.
+    SetPassword { email: String },
 }
 
 fn parse_role(role: &str) -> anyhow::Result<entity::enums::Role> {
@@ -100,6 +102,20 @@ async fn main() -> anyhow::Result<()> {
                 .ok_or_else(|| anyhow::anyhow!("no active user with e-mail {email}"))?;
             let state = AppState::new(db, config);
             println!("{}", state.tokens.issue(user.id)?);
+            Ok(())
+        }
+        Command::User(UserCommand::SetPassword { email }) => {
+            let password = match std::env::var("RAPPORT_PASSWORD") {
+                Ok(password) => password,
+                Err(_) => {
+                    let mut line = String::new();
+                    std::io::stdin().read_line(&mut line)?;
+                    line.trim_end_matches(['\r', '\n']).to_owned()
+                }
+            };
+            let db = app::prepare(&config).await?;
+            rapport::service::sessions::set_password(&db, &email, password).await?;
+            println!("password set for {email}");
             Ok(())
         }
         Command::User(UserCommand::Create { email, name, role, scopes }) => {

@@ -10,6 +10,7 @@ pub mod customers;
 pub mod links;
 pub mod partnerships;
 pub mod revenue;
+pub mod sessions;
 pub mod sla;
 pub mod supply;
 pub mod surveys;

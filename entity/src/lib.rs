@@ -14,6 +14,7 @@ pub mod customer;
 pub mod customer_link;
 pub mod partnership;
 pub mod partnership_change;
+pub mod refresh_token;
 pub mod revenue_entry;
 pub mod supply_priority;
 pub mod survey_response;

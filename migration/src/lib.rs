@@ -5,12 +5,17 @@ pub use sea_orm_migration::prelude::*;
 mod builders;
 mod m20261123_000001_create_domain;
 mod m20261123_000002_audit_client;
+mod m20261123_000003_refresh_tokens;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261123_000001_create_domain::Migration), Box::new(m20261123_000002_audit_client::Migration)]
+        vec![
+            Box::new(m20261123_000001_create_domain::Migration),
+            Box::new(m20261123_000002_audit_client::Migration),
+            Box::new(m20261123_000003_refresh_tokens::Migration),
+        ]
     }
 }

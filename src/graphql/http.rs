@@ -16,7 +16,11 @@ use crate::{
     app::AppState,
     auth::Viewer,
     error::AppError,
-    graphql::{context::RequestContext, errors::is_request_error},
+    graphql::{
+        context::RequestContext,
+        errors::is_request_error,
+        sessions::{ANONYMOUS_FIELDS, ClientAddress},
+    },
 };
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
@@ -113,6 +117,32 @@ async fn viewer(state: &AppState, headers: &HeaderMap) -> Result<Viewer, AppErro
     Ok(viewer)
 }
 
+/// The first address of `X-Forwarded-For`, set by the proxy in front of Rapport.
+fn forwarded_for(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get("x-forwarded-for")?.to_str().ok()?;
+    value.split(',').next().map(|a| a.trim().chars().take(64).collect()).filter(|a: &String| !a.is_empty())
+}
+
+/// Whether the request is a mutation made only of `login`, `refreshToken` and `logout`.
+fn signs_in_only(query: &str, operation_name: Option<&str>) -> bool {
+    use async_graphql::parser::types::Selection;
+    let Ok(doc) = async_graphql::parser::parse_query(query) else { return false };
+    let mut operations = doc.operations.iter();
+    let operation = match operation_name {
+        Some(name) => operations.find(|(n, _)| n.map(|n| n.as_str()) == Some(name)),
+        None => operations.next(),
+    };
+    let Some((_, operation)) = operation else { return false };
+    operation.node.ty == OperationType::Mutation
+        && operation.node.selection_set.node.items.iter().all(|item| match &item.node {
+            Selection::Field(field) => {
+                let name = field.node.name.node.as_str();
+                ANONYMOUS_FIELDS.contains(&name) || name == "__typename"
+            }
+            _ => false,
+        })
+}
+
 /// `User-Agent`, with `X-Forwarded-For` when a proxy set it; at most 300 characters.
 pub fn client(headers: &HeaderMap) -> Option<String> {
     let header = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
@@ -139,21 +169,36 @@ async fn execute(state: &AppState, headers: &HeaderMap, media: MediaType, params
     if params.extensions.as_ref().is_some_and(|e| !e.is_object() && !e.is_null()) {
         return bad_request(media, "`extensions` must be an object");
     }
-    let viewer = match viewer(state, headers).await {
-        Ok(viewer) => viewer,
-        Err(err) => {
-            let mut response = reply(StatusCode::UNAUTHORIZED, media, &error_body(&err.to_string(), err.code()));
-            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-            return response;
+    // Signing in is the one thing done without a token.
+    let anonymous =
+        headers.get(header::AUTHORIZATION).is_none() && signs_in_only(&query, params.operation_name.as_deref());
+    let viewer = if anonymous {
+        None
+    } else {
+        match viewer(state, headers).await {
+            Ok(viewer) => Some(viewer),
+            Err(err) => {
+                let mut response = reply(StatusCode::UNAUTHORIZED, media, &error_body(&err.to_string(), err.code()));
+                response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+                return response;
+            }
         }
     };
-    if state.limiter.check_key(&viewer.user_id).is_err() {
+    if let Some(viewer) = &viewer
+        && state.limiter.check_key(&viewer.user_id).is_err()
+    {
         let message = format!("at most {} requests a minute; slow down", state.config.limits.requests_per_minute);
         let mut response = reply(StatusCode::TOO_MANY_REQUESTS, media, &error_body(&message, "RATE_LIMITED"));
         response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         return response;
     }
-    let mut request = async_graphql::Request::new(query).variables(variables).data(RequestContext::new(state, viewer));
+    let mut request = async_graphql::Request::new(query)
+        .variables(variables)
+        .data(state.clone())
+        .data(ClientAddress(forwarded_for(headers)));
+    if let Some(viewer) = viewer {
+        request = request.data(RequestContext::new(state, viewer));
+    }
     if let Some(name) = params.operation_name {
         request = request.operation_name(name);
     }

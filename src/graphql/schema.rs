@@ -17,6 +17,7 @@ use crate::{
         node::NodeQuery,
         partnerships::{PartnershipMutation, PartnershipQuery},
         revenue::{RevenueMutation, RevenueQuery},
+        sessions::SessionMutation,
         subscriptions::Subscription,
         supply::{SupplyMutation, SupplyQuery},
         surveys::{SurveyMutation, SurveyQuery},
@@ -47,6 +48,7 @@ pub struct Query(
 /// Every mutation of the API.
 #[derive(MergedObject, Default)]
 pub struct Mutation(
+    SessionMutation,
     UserMutation,
     CustomerMutation,
     ContactMutation,

@@ -241,6 +241,7 @@ pub async fn deactivate(db: &DatabaseConnection, viewer: &Viewer, id: i64, reass
         return Err(AppError::Forbidden("only ADMIN may deactivate an ADMIN".to_owned()));
     }
     let moved = reassign_in(&txn, viewer, id, reassign_to, None).await?;
+    crate::service::sessions::revoke_all(&txn, id).await?;
     let mut row: user::ActiveModel = current.clone().into();
     row.active = Set(false);
     row.version = Set(current.version + 1);

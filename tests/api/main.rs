@@ -17,6 +17,7 @@ mod partnerships;
 mod relations;
 mod revenue;
 mod schema;
+mod sessions;
 mod statements;
 mod subscriptions;
 mod ticket_lifecycle;

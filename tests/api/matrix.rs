@@ -321,6 +321,21 @@ fn mutations() -> Vec<(&'static str, Case)> {
     }
     vec![
         (
+            "login",
+            case(
+                "mutation($e: String!) { login(email: $e, password: \"not the password\") { accessToken } }",
+                with_target!(|t, _| json!({"e": format!("nobody.{}@t.example", t.customer.to_lowercase())})),
+                |_| Some("UNAUTHENTICATED"),
+            ),
+        ),
+        (
+            "refreshToken",
+            case("mutation { refreshToken(refreshToken: \"forged\") { accessToken } }", none, |_| {
+                Some("UNAUTHENTICATED")
+            }),
+        ),
+        ("logout", case("mutation { logout(refreshToken: \"forged\") }", none, |_| None)),
+        (
             "createUser",
             case(
                 "mutation($e: String!) { createUser(input: {email: $e, name: \"N\", role: REP}) { id } }",
