@@ -31,6 +31,8 @@ pub struct AppState {
     pub limiter: Arc<governor::DefaultKeyedRateLimiter<i64>>,
     /// Failed logins per account and address.
     pub throttle: Arc<crate::service::sessions::LoginThrottle>,
+    /// Bulk reads of customers, audited as exports.
+    pub exports: Arc<crate::service::exports::ExportWatch>,
 }
 
 impl AppState {
@@ -41,6 +43,10 @@ impl AppState {
                 .with_provider(config.identity_provider.clone()),
             feed: TicketFeed::new(db.clone(), &config.notify_channel),
             throttle: Arc::default(),
+            exports: Arc::new(crate::service::exports::ExportWatch::new(
+                config.limits.export_threshold,
+                std::time::Duration::from_secs(3600),
+            )),
             limiter: Arc::new(governor::RateLimiter::keyed(governor::Quota::per_minute(
                 std::num::NonZeroU32::new(config.limits.requests_per_minute.max(1))
                     .unwrap_or(std::num::NonZeroU32::MIN),

@@ -30,6 +30,8 @@ pub struct Limits {
     pub max_aliases: usize,
     /// Requests one user may make per minute (bursts up to the same number).
     pub requests_per_minute: u32,
+    /// Customers one user may list per hour before it is audited as an export.
+    pub export_threshold: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -113,6 +115,7 @@ impl Config {
                 introspection: parsed("RAPPORT_INTROSPECTION", environment == Environment::Development)?,
                 max_aliases: parsed("RAPPORT_MAX_ALIASES", 30)?,
                 requests_per_minute: parsed("RAPPORT_RATE_LIMIT_PER_MINUTE", 600)?,
+                export_threshold: parsed("RAPPORT_EXPORT_THRESHOLD", 1000)?,
             },
         })
     }
@@ -139,6 +142,7 @@ impl Config {
                 introspection: true,
                 max_aliases: 30,
                 requests_per_minute: 100_000,
+                export_threshold: 1000,
             },
         }
     }

@@ -7,6 +7,7 @@ pub mod commitments;
 pub mod communications;
 pub mod contacts;
 pub mod customers;
+pub mod exports;
 pub mod links;
 pub mod partnerships;
 pub mod revenue;

@@ -14,12 +14,20 @@ pub struct RequestContext {
     pub loaders: Loaders,
     pub config: Arc<Config>,
     pub feed: TicketFeed,
+    pub exports: Arc<crate::service::exports::ExportWatch>,
 }
 
 impl RequestContext {
     pub fn new(state: &AppState, viewer: Viewer) -> Self {
         let loaders = Loaders::new(state.db.clone(), viewer.clone());
-        Self { db: state.db.clone(), viewer, loaders, config: state.config.clone(), feed: state.feed.clone() }
+        Self {
+            db: state.db.clone(),
+            viewer,
+            loaders,
+            config: state.config.clone(),
+            feed: state.feed.clone(),
+            exports: state.exports.clone(),
+        }
     }
 
     /// For a WebSocket connection, which lives long: loaders batch but do not

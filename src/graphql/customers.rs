@@ -292,7 +292,9 @@ impl CustomerQuery {
         };
         let select = service::select(&rc.viewer, &filter);
         let args = PageArgs::new(first, after, last, before);
-        Ok(connection(ctx, &rc.db, select, sort, args, |c| c.id, Customer::page).await?)
+        let page = connection(ctx, &rc.db, select, sort, args, |c| c.id, Customer::page).await?;
+        rc.exports.record(&rc.db, &rc.viewer, page.edges.len()).await?;
+        Ok(page)
     }
 
     /// One customer you can see; NOT_FOUND otherwise.

@@ -1,6 +1,7 @@
 //! Limits async-graphql does not have: a cap on aliases, which otherwise let one
 //! request multiply an expensive field (depth and complexity are capped by the
-//! schema itself).
+//! schema itself), and a clear error when introspection is off (async-graphql
+//! would quietly answer `null`).
 
 use std::sync::Arc;
 
@@ -12,16 +13,37 @@ use async_graphql::{
 
 use crate::graphql::errors::VALIDATION_FAILED;
 
-/// Registers [`AliasLimit`] on the schema.
-pub struct AliasLimitFactory(pub usize);
+/// Registers [`QueryLimits`] on the schema.
+pub struct QueryLimitsFactory {
+    pub max_aliases: usize,
+    pub introspection: bool,
+}
 
-impl ExtensionFactory for AliasLimitFactory {
+impl ExtensionFactory for QueryLimitsFactory {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(AliasLimit(self.0))
+        Arc::new(QueryLimits { max_aliases: self.max_aliases, introspection: self.introspection })
     }
 }
 
-struct AliasLimit(usize);
+struct QueryLimits {
+    max_aliases: usize,
+    introspection: bool,
+}
+
+/// Whether an operation asks for `__schema` or `__type` at its root.
+fn introspects(doc: &ExecutableDocument) -> bool {
+    doc.operations.iter().any(|(_, op)| {
+        op.node.selection_set.node.items.iter().any(|item| {
+            matches!(&item.node, Selection::Field(f) if matches!(f.node.name.node.as_str(), "__schema" | "__type"))
+        })
+    })
+}
+
+fn refused(message: String) -> ServerError {
+    let mut err = ServerError::new(message, None);
+    err.extensions.get_or_insert_with(Default::default).set("code", VALIDATION_FAILED);
+    err
+}
 
 fn aliases(set: &SelectionSet) -> usize {
     set.items
@@ -44,7 +66,7 @@ pub fn count_aliases(doc: &ExecutableDocument) -> usize {
 }
 
 #[async_trait::async_trait]
-impl Extension for AliasLimit {
+impl Extension for QueryLimits {
     async fn parse_query(
         &self,
         ctx: &ExtensionContext<'_>,
@@ -54,11 +76,11 @@ impl Extension for AliasLimit {
     ) -> ServerResult<ExecutableDocument> {
         let doc = next.run(ctx, query, variables).await?;
         let count = count_aliases(&doc);
-        if count > self.0 {
-            let mut err =
-                ServerError::new(format!("the query has {count} aliases; at most {} are allowed", self.0), None);
-            err.extensions.get_or_insert_with(Default::default).set("code", VALIDATION_FAILED);
-            return Err(err);
+        if count > self.max_aliases {
+            return Err(refused(format!("the query has {count} aliases; at most {} are allowed", self.max_aliases)));
+        }
+        if !self.introspection && introspects(&doc) {
+            return Err(refused("introspection is disabled on this server".to_owned()));
         }
         Ok(doc)
     }

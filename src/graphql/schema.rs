@@ -12,7 +12,7 @@ use crate::{
         contacts::{ContactMutation, ContactQuery},
         customers::{CustomerMutation, CustomerQuery},
         errors::ErrorCodesFactory,
-        limits::AliasLimitFactory,
+        limits::QueryLimitsFactory,
         links::{LinkMutation, LinkQuery},
         node::NodeQuery,
         partnerships::{PartnershipMutation, PartnershipQuery},
@@ -70,7 +70,7 @@ pub fn build_schema(limits: &Limits) -> AppSchema {
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         .limit_recursive_depth(64)
-        .extension(AliasLimitFactory(limits.max_aliases))
+        .extension(QueryLimitsFactory { max_aliases: limits.max_aliases, introspection: limits.introspection })
         .extension(ErrorCodesFactory);
     if !limits.introspection {
         builder = builder.disable_introspection();
@@ -87,6 +87,7 @@ pub fn sdl() -> String {
         introspection: true,
         max_aliases: 1,
         requests_per_minute: 1,
+        export_threshold: 1,
     };
     build_schema(&limits).sdl()
 }

@@ -116,3 +116,35 @@ async fn too_many_aliases_are_refused() {
     assert_eq!(refused.code(), Some("GRAPHQL_VALIDATION_FAILED"));
     assert_eq!(fine.ok()["a"]["name"], "rep.a");
 }
+
+#[tokio::test]
+async fn listing_many_customers_is_audited_as_an_export_once_per_window() {
+    let app = TestApp::spawn_with(|config| config.limits.export_threshold = 3).await;
+    let cast = app.cast().await;
+    for i in 0..5 {
+        app.customer(&cast.rep_a, &format!("C{i}")).await;
+    }
+    let exports = "{ auditLog(filter: {actions: [\"export\"]}) { totalCount edges { node { actorId changes } } } }";
+
+    app.gql(&cast.rep_a, "{ customers(first: 2) { totalCount } }", json!({})).await.ok();
+    let before = app.gql(&cast.leader, exports, json!({})).await;
+    app.gql(&cast.rep_a, "{ customers(first: 5) { edges { node { name } } } }", json!({})).await.ok();
+    app.gql(&cast.rep_a, "{ customers(first: 5) { edges { node { name } } } }", json!({})).await.ok();
+    let after = app.gql(&cast.leader, exports, json!({})).await;
+
+    assert_eq!(before.ok()["auditLog"]["totalCount"], 0);
+    assert_eq!(after.ok()["auditLog"]["totalCount"], 1);
+    assert_eq!(after.ok()["auditLog"]["edges"][0]["node"]["actorId"], cast.rep_a.gid.as_str());
+    assert_eq!(after.ok()["auditLog"]["edges"][0]["node"]["changes"]["customersRead"], 7);
+}
+
+#[tokio::test]
+async fn introspection_can_be_switched_off() {
+    let app = TestApp::spawn_with(|config| config.limits.introspection = false).await;
+    let cast = app.cast().await;
+
+    let reply = app.gql(&cast.admin, "{ __schema { queryType { name } } }", json!({})).await;
+
+    assert_eq!(reply.code(), Some("GRAPHQL_VALIDATION_FAILED"));
+    assert!(reply.body.get("data").is_none_or(|d| d.is_null()));
+}
