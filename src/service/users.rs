@@ -46,7 +46,7 @@ pub fn select_teams(viewer: &Viewer) -> Select<team::Entity> {
     match (viewer.role, viewer.team_id) {
         (Role::Admin | Role::Leader, _) => query,
         (_, Some(own)) => query.filter(team::Column::Id.eq(own)),
-        (_, None) => query.filter(team::Column::Id.eq(-1)),
+        (_, None) => query.filter(team::Column::Id.eq(-1_i64)),
     }
 }
 
