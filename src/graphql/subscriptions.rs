@@ -86,6 +86,8 @@ impl Subscription {
     async fn ticket_updated(&self, ctx: &Context<'_>, id: ID) -> Result<impl Stream<Item = Result<TicketUpdate>>> {
         let rc = request(ctx)?;
         let id = ids::decode("Ticket", "id", &id)?;
+        // Listen before checking, so no event slips in between.
+        let receiver = rc.feed.subscribe();
         let filter = TicketFilter { include_archived: true, ..Default::default() };
         tickets::select(&rc.viewer, &filter)
             .filter(ticket::Column::Id.eq(id))
@@ -94,7 +96,7 @@ impl Subscription {
             .map_err(AppError::from)?
             .ok_or(AppError::NotFound("ticket"))?;
         let keep: Keep = Arc::new(move |change| change.ticket.id == id);
-        Ok(updates(rc.feed.subscribe(), policy::customer_scope(&rc.viewer), keep))
+        Ok(updates(receiver, policy::customer_scope(&rc.viewer), keep))
     }
 
     /// Changes of every ticket you can see, optionally narrowed by `filter`.
@@ -105,6 +107,7 @@ impl Subscription {
         filter: Option<TicketEventFilterInput>,
     ) -> Result<impl Stream<Item = Result<TicketUpdate>>> {
         let rc = request(ctx)?;
+        let receiver = rc.feed.subscribe();
         let filter = filter.unwrap_or_default();
         let customer_id = ids::decode_opt("Customer", "customerId", filter.customer_id.as_ref())?;
         if let Some(customer_id) = customer_id {
@@ -118,6 +121,6 @@ impl Subscription {
                 && me.is_none_or(|me| t.assignee_id == Some(me))
                 && (categories.is_empty() || categories.contains(&t.category))
         });
-        Ok(updates(rc.feed.subscribe(), policy::customer_scope(&rc.viewer), keep))
+        Ok(updates(receiver, policy::customer_scope(&rc.viewer), keep))
     }
 }

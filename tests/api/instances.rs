@@ -100,7 +100,7 @@ async fn a_change_on_one_instance_reaches_subscribers_of_another() {
     let mut ws = WsClient::connect(addr_a, "graphql-transport-ws").await;
     ws.init(&token).await;
     ws.subscribe("pair", "subscription { ticketEvents { event { kind } ticket { title version } } }", json!({})).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
     let customer = gql(addr_b, &token, "mutation { createCustomer(input: {name: \"Pair\"}) { id } }", json!({})).await;
     let created = gql(
         addr_b,

@@ -660,7 +660,7 @@ async fn every_operation_enforces_access_for_every_role() {
             listeners.push((name, role, ws));
         }
     }
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     app.gql(&cast.rep_b, "mutation($id: ID!) { commentOnTicket(id: $id, expectedVersion: 1, body: \"SECRET-COMMENT\") { event { id } } }", json!({"id": secret.ticket}))
         .await
         .ok();

@@ -40,7 +40,7 @@ async fn a_subscriber_receives_every_change_of_a_ticket() {
     ws.init(&cast.rep_a.token).await;
 
     ws.subscribe("1", UPDATED, json!({"id": id})).await;
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     comment(&app, &cast.rep_a, &id).await;
     let first = ws.next_data("1").await;
     app.gql(
@@ -71,7 +71,7 @@ async fn a_rep_never_receives_events_of_another_reps_customer() {
     leader.init(&cast.leader.token).await;
     rep_b.subscribe("all", EVENTS, json!({})).await;
     leader.subscribe("all", EVENTS, json!({})).await;
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
 
     ticket(&app, &cast.rep_a, &of_a, "Secret ticket").await;
     ticket(&app, &cast.rep_b, &of_b, "Own ticket").await;
@@ -95,7 +95,7 @@ async fn events_stop_after_the_account_is_reassigned_away() {
     let mut ws = WsClient::connect(app.listen().await, "graphql-transport-ws").await;
     ws.init(&cast.rep_a.token).await;
     ws.subscribe("mine", EVENTS, json!({})).await;
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
 
     comment(&app, &cast.rep_a, &moving_ticket).await;
     let before = ws.next_data("mine").await;
@@ -127,7 +127,7 @@ async fn filters_narrow_the_event_stream() {
     ws.init(&cast.leader.token).await;
     ws.subscribe("acme", EVENTS, json!({"f": {"customerId": acme}})).await;
     ws.subscribe("mine", EVENTS, json!({"f": {"assignedToMe": true, "categories": ["DELIVERY"]}})).await;
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
 
     ticket(&app, &cast.leader, &beta, "Beta quality").await;
     app.gql(&cast.leader, "mutation($c: ID!, $a: ID!) { createTicket(input: {customerId: $c, assigneeId: $a, title: \"Beta delivery\", description: \"d\", category: DELIVERY}) { id } }", json!({"c": beta, "a": cast.leader.gid}))
@@ -225,7 +225,7 @@ async fn the_legacy_graphql_ws_protocol_is_served() {
         .await;
     assert_eq!(ws.next_json().await["type"], "connection_ack");
     ws.send(json!({"id": "1", "type": "start", "payload": {"query": EVENTS}})).await;
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     ticket(&app, &cast.rep_a, &customer, "Legacy").await;
     let data = ws.next_json().await;
 
