@@ -30,20 +30,20 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use crate::error::{AppError, AppResult};
 
-/// Writes `changes` only if the row still has `expected` as its version; the
-/// check and the write are one statement, so concurrent writers cannot both win.
+/// Writes `changes` only if the row still has `expected` as its version, and
+/// returns the row as written; the check and the write are one statement, so
+/// concurrent writers cannot both win.
 pub async fn update_versioned<E: EntityTrait>(
     db: &impl ConnectionTrait,
     changes: E::ActiveModel,
     (id_column, id): (E::Column, i64),
     (version_column, expected): (E::Column, i32),
-    entity: &str,
-) -> AppResult<()> {
+    entity: &'static str,
+) -> AppResult<E::Model> {
     let result =
         E::update_many().set(changes).filter(id_column.eq(id)).filter(version_column.eq(expected)).exec(db).await?;
-    if result.rows_affected == 1 {
-        Ok(())
-    } else {
-        Err(AppError::conflict(format!("{entity} was changed by someone else; reload it and retry")))
+    if result.rows_affected != 1 {
+        return Err(AppError::conflict(format!("{entity} was changed by someone else; reload it and retry")));
     }
+    E::find().filter(id_column.eq(id)).one(db).await?.ok_or(AppError::NotFound(entity))
 }

@@ -147,7 +147,7 @@ async fn change(
     edit(&current, &mut row)?;
     row.version = Set(current.version + 1);
     row.updated_at = Set(now());
-    update_versioned::<commitment::Entity>(
+    let updated = update_versioned::<commitment::Entity>(
         &txn,
         row,
         (commitment::Column::Id, id),
@@ -155,7 +155,6 @@ async fn change(
         "commitment",
     )
     .await?;
-    let updated = commitment::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound("commitment"))?;
     audit::record(&txn, viewer, action, "commitment", id, audit::diff(&current, &updated)).await?;
     txn.commit().await?;
     Ok(updated)

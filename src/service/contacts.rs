@@ -166,7 +166,7 @@ pub async fn update(
     apply(&mut row, fields)?;
     row.version = Set(current.version + 1);
     row.updated_at = Set(now());
-    update_versioned::<contact::Entity>(
+    let updated = update_versioned::<contact::Entity>(
         &txn,
         row,
         (contact::Column::Id, id),
@@ -174,7 +174,6 @@ pub async fn update(
         "contact",
     )
     .await?;
-    let updated = contact::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound("contact"))?;
     check_dates(&updated)?;
     audit::record(&txn, viewer, "update", "contact", id, audit::diff(&current, &updated)).await?;
     txn.commit().await?;

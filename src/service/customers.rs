@@ -243,7 +243,7 @@ pub async fn update(
     }
     row.version = Set(current.version + 1);
     row.updated_at = Set(now());
-    update_versioned::<customer::Entity>(
+    let updated = update_versioned::<customer::Entity>(
         &txn,
         row,
         (customer::Column::Id, id),
@@ -251,7 +251,6 @@ pub async fn update(
         "customer",
     )
     .await?;
-    let updated = customer::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound("customer"))?;
     audit::record(&txn, viewer, "update", "customer", id, audit::diff(&current, &updated)).await?;
     txn.commit().await?;
     Ok(updated)
@@ -272,7 +271,7 @@ pub async fn archive(db: &DatabaseConnection, viewer: &Viewer, id: i64) -> AppRe
         version: Set(current.version + 1),
         ..Default::default()
     };
-    update_versioned::<customer::Entity>(
+    let updated = update_versioned::<customer::Entity>(
         &txn,
         row,
         (customer::Column::Id, id),
@@ -281,7 +280,6 @@ pub async fn archive(db: &DatabaseConnection, viewer: &Viewer, id: i64) -> AppRe
     )
     .await?;
     audit::record(&txn, viewer, "archive", "customer", id, json!({})).await?;
-    let updated = customer::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound("customer"))?;
     txn.commit().await?;
     Ok(updated)
 }
@@ -312,7 +310,7 @@ pub async fn mark_lost(
             current.status.as_str()
         )));
     }
-    let event = record_churn(
+    let (updated, event) = record_churn(
         &txn,
         viewer,
         &current,
@@ -328,7 +326,6 @@ pub async fn mark_lost(
         },
     )
     .await?;
-    let updated = customer::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound("customer"))?;
     txn.commit().await?;
     Ok((updated, event))
 }
@@ -350,7 +347,7 @@ pub async fn mark_won_back(
             current.status.as_str()
         )));
     }
-    let event = record_churn(
+    let (updated, event) = record_churn(
         &txn,
         viewer,
         &current,
@@ -366,7 +363,6 @@ pub async fn mark_won_back(
         },
     )
     .await?;
-    let updated = customer::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound("customer"))?;
     txn.commit().await?;
     Ok((updated, event))
 }
@@ -377,7 +373,7 @@ async fn record_churn(
     current: &customer::Model,
     status: CustomerStatus,
     mut event: churn_event::ActiveModel,
-) -> AppResult<churn_event::Model> {
+) -> AppResult<(customer::Model, churn_event::Model)> {
     let at = now();
     let row = customer::ActiveModel {
         status: Set(status),
@@ -385,7 +381,7 @@ async fn record_churn(
         version: Set(current.version + 1),
         ..Default::default()
     };
-    update_versioned::<customer::Entity>(
+    let updated = update_versioned::<customer::Entity>(
         txn,
         row,
         (customer::Column::Id, current.id),
@@ -407,5 +403,5 @@ async fn record_churn(
         json!({"status": [current.status.as_str(), status.as_str()], "churnEventId": event.id}),
     )
     .await?;
-    Ok(event)
+    Ok((updated, event))
 }

@@ -259,8 +259,7 @@ async fn save(
         (ticket::Column::Version, current.version),
         "ticket",
     )
-    .await?;
-    ticket::Entity::find_by_id(current.id).one(txn).await?.ok_or(AppError::NotFound("ticket"))
+    .await
 }
 
 pub async fn update(
