@@ -152,8 +152,8 @@ impl Customer {
         }
         let limit = first as u8;
         let rc = request(ctx)?;
-        let keys = |rows: &[customer::Model]| rows.iter().map(|c| LatestOf { customer_id: c.id, limit }).collect();
-        let key = LatestOf { customer_id: self.model.id, limit };
+        let keys = |rows: &[customer::Model]| rows.iter().map(|c| LatestOf { parent_id: c.id, limit }).collect();
+        let key = LatestOf { parent_id: self.model.id, limit };
         let loader = &rc.loaders.latest_communications_by_customer_id;
         let relation = if limit == 5 { "latest5" } else { "latestN" };
         let (rows, shared) = load_list(self.siblings.as_deref(), relation, loader, keys, key).await?;

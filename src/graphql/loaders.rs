@@ -11,7 +11,9 @@ use std::{
 };
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
-use entity::{commitment, communication, communication_contact, contact, customer, partnership, team, ticket, user};
+use entity::{
+    commitment, communication, communication_contact, contact, customer, partnership, team, ticket, ticket_event, user,
+};
 use sea_orm::{
     ColumnTrait, DatabaseConnection, EntityTrait, FromQueryResult, JoinType, QueryFilter, QueryOrder, QuerySelect,
     QueryTrait, RelationDef, Select,
@@ -117,49 +119,76 @@ loader!(
     }
 );
 
-/// Key of [`LatestCommunicationsByCustomerId`]: the customer and how many.
+/// Key of the "latest N per parent" loaders: the parent row and how many.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct LatestOf {
-    pub customer_id: i64,
+    pub parent_id: i64,
     pub limit: u8,
 }
 
+/// The first `limit` rows of each parent, ranked by `order` within
+/// `partition`, in one statement per distinct limit (a window function).
+async fn latest<E>(
+    db: &DatabaseConnection,
+    keys: &[LatestOf],
+    select_for: impl Fn(Vec<i64>) -> Select<E>,
+    (partition, order): (&str, &str),
+    parent_of: impl Fn(&E::Model) -> i64,
+) -> Result<HashMap<LatestOf, Vec<E::Model>>, LoadError>
+where
+    E: EntityTrait,
+    E::Model: FromQueryResult,
+{
+    let mut result: HashMap<LatestOf, Vec<E::Model>> = keys.iter().map(|k| (*k, Vec::new())).collect();
+    let mut limits: Vec<u8> = keys.iter().map(|k| k.limit).collect();
+    limits.sort_unstable();
+    limits.dedup();
+    for limit in limits {
+        let parents: Vec<i64> = keys.iter().filter(|k| k.limit == limit).map(|k| k.parent_id).collect();
+        let window = format!("ROW_NUMBER() OVER (PARTITION BY {partition} ORDER BY {order})");
+        let ranked = select_for(parents).expr_as(Expr::cust(window), "rn").into_query();
+        let outer = Query::select()
+            .column(Asterisk)
+            .from_subquery(ranked, Alias::new("ranked"))
+            .and_where(Expr::col(Alias::new("rn")).lte(i64::from(limit)))
+            .order_by(Alias::new(partition), sea_orm::Order::Asc)
+            .order_by(Alias::new("rn"), sea_orm::Order::Asc)
+            .to_owned();
+        let backend = db.get_database_backend();
+        let rows = E::Model::find_by_statement(backend.build(&outer)).all(db).await.map_err(|e| Arc::new(e.into()))?;
+        for row in rows {
+            result.entry(LatestOf { parent_id: parent_of(&row), limit }).or_default().push(row);
+        }
+    }
+    Ok(result)
+}
+
 loader!(
-    /// The N most recent communications of each customer, in one statement
-    /// (a window function ranks them per customer).
+    /// The N most recent communications of each customer.
     LatestCommunicationsByCustomerId, LatestOf => Vec<communication::Model>, |self, keys| {
-        let mut result: HashMap<LatestOf, Vec<communication::Model>> = keys.iter().map(|k| (*k, Vec::new())).collect();
-        let mut limits: Vec<u8> = keys.iter().map(|k| k.limit).collect();
-        limits.sort_unstable();
-        limits.dedup();
-        for limit in limits {
-            let ids: Vec<i64> = keys.iter().filter(|k| k.limit == limit).map(|k| k.customer_id).collect();
-            let ranked = communication::Entity::find()
+        let select = |ids: Vec<i64>| {
+            communication::Entity::find()
                 .filter(policy::visible_through(&self.viewer, communication::Column::CustomerId))
                 .filter(communication::Column::ArchivedAt.is_null())
                 .filter(communication::Column::CustomerId.is_in(ids))
-                .expr_as(
-                    Expr::cust("ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY occurred_at DESC, id DESC)"),
-                    "rn",
-                )
+        };
+        latest(&self.db, keys, select, ("customer_id", "occurred_at DESC, id DESC"), |c| c.customer_id).await
+    }
+);
+
+loader!(
+    /// The N most recent history entries of each ticket.
+    RecentEventsByTicketId, LatestOf => Vec<ticket_event::Model>, |self, keys| {
+        let select = |ids: Vec<i64>| {
+            let visible = ticket::Entity::find()
+                .select_only()
+                .column(ticket::Column::Id)
+                .filter(policy::visible_through(&self.viewer, ticket::Column::CustomerId))
+                .filter(ticket::Column::Id.is_in(ids.iter().copied()))
                 .into_query();
-            let outer = Query::select()
-                .column(Asterisk)
-                .from_subquery(ranked, Alias::new("ranked"))
-                .and_where(Expr::col(Alias::new("rn")).lte(i64::from(limit)))
-                .order_by(Alias::new("customer_id"), sea_orm::Order::Asc)
-                .order_by(Alias::new("rn"), sea_orm::Order::Asc)
-                .to_owned();
-            let backend = self.db.get_database_backend();
-            let rows = communication::Model::find_by_statement(backend.build(&outer))
-                .all(&self.db)
-                .await
-                .map_err(|e| Arc::new(e.into()))?;
-            for row in rows {
-                result.entry(LatestOf { customer_id: row.customer_id, limit }).or_default().push(row);
-            }
-        }
-        Ok(result)
+            ticket_event::Entity::find().filter(ticket_event::Column::TicketId.in_subquery(visible))
+        };
+        latest(&self.db, keys, select, ("ticket_id", "id DESC"), |e| e.ticket_id).await
     }
 );
 
@@ -248,6 +277,7 @@ pub struct Loaders {
     pub contact_by_id: Cached<ContactById>,
     pub contacts_by_customer_id: Cached<ContactsByCustomerId>,
     pub latest_communications_by_customer_id: Cached<LatestCommunicationsByCustomerId>,
+    pub recent_events_by_ticket_id: Cached<RecentEventsByTicketId>,
     pub participants_by_communication_id: Cached<ParticipantsByCommunicationId>,
     pub open_tickets_by_customer_id: Cached<OpenTicketsByCustomerId>,
     pub open_commitments_by_customer_id: Cached<OpenCommitmentsByCustomerId>,
@@ -268,6 +298,7 @@ impl Loaders {
             contact_by_id: make!(ContactById),
             contacts_by_customer_id: make!(ContactsByCustomerId),
             latest_communications_by_customer_id: make!(LatestCommunicationsByCustomerId),
+            recent_events_by_ticket_id: make!(RecentEventsByTicketId),
             participants_by_communication_id: make!(ParticipantsByCommunicationId),
             open_tickets_by_customer_id: make!(OpenTicketsByCustomerId),
             open_commitments_by_customer_id: make!(OpenCommitmentsByCustomerId),
@@ -285,6 +316,7 @@ impl Loaders {
         self.contact_by_id.enable_all_cache(false);
         self.contacts_by_customer_id.enable_all_cache(false);
         self.latest_communications_by_customer_id.enable_all_cache(false);
+        self.recent_events_by_ticket_id.enable_all_cache(false);
         self.participants_by_communication_id.enable_all_cache(false);
         self.open_tickets_by_customer_id.enable_all_cache(false);
         self.open_commitments_by_customer_id.enable_all_cache(false);

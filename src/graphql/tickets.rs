@@ -15,7 +15,7 @@ use crate::{
         customers::Customer,
         enums::{OrderDirection, SlaState, TicketCategory, TicketEventKind, TicketPriority, TicketStatus, to_domain},
         ids,
-        loaders::{Siblings, attach, load, wrap_page},
+        loaders::{LatestOf, Siblings, attach, load, wrap_page},
         pagination::{Conn, PageArgs, Sort, connection},
         users::User,
     },
@@ -139,7 +139,27 @@ impl Ticket {
         let loader = &rc.loaders.user_by_id;
         Ok(load(self.siblings.as_deref(), "assignee", loader, keys, assignee).await?.map(User::one))
     }
-    /// The ticket's history, oldest first.
+    /// The most recent history entries, newest first. For a list of tickets this is
+    /// one statement for all of them; the full history is `events`.
+    async fn recent_events(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 5, desc = "How many, 1 to 20.")] first: i32,
+    ) -> Result<Vec<TicketEvent>> {
+        if !(1..=20).contains(&first) {
+            return Err(crate::error::AppError::bad_input("first", "first must be between 1 and 20").into());
+        }
+        let limit = first as u8;
+        let rc = request(ctx)?;
+        let keys = |rows: &[ticket::Model]| rows.iter().map(|t| LatestOf { parent_id: t.id, limit }).collect();
+        let key = LatestOf { parent_id: self.model.id, limit };
+        let loader = &rc.loaders.recent_events_by_ticket_id;
+        let relation = if limit == 5 { "recentEvents5" } else { "recentEventsN" };
+        let rows = load(self.siblings.as_deref(), relation, loader, keys, key).await?.unwrap_or_default();
+        Ok(rows.into_iter().map(TicketEvent::from).collect())
+    }
+    /// The ticket's full history, oldest first, paginated. Meant for one ticket: in a
+    /// list of tickets each one costs a statement; use `recentEvents` there.
     async fn events(
         &self,
         ctx: &Context<'_>,

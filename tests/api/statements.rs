@@ -69,3 +69,21 @@ async fn statement_count_stays_the_same_under_concurrent_requests() {
     }
     assert_eq!(app.statements(), one * 8);
 }
+
+#[tokio::test]
+async fn ticket_lists_load_recent_history_in_one_statement() {
+    let (app, leader) = populated(60).await;
+    let query = "query($n: Int!) { tickets(first: $n) { edges { node { title customer { name } assignee { name } recentEvents(first: 3) { kind } } } } }";
+
+    app.reset_statements();
+    let small = app.gql(&leader, query, json!({"n": 3})).await;
+    let small_count = app.statements();
+    app.reset_statements();
+    let large = app.gql(&leader, query, json!({"n": 20})).await;
+    let large_count = app.statements();
+
+    assert_eq!(small.ok()["tickets"]["edges"].as_array().unwrap().len(), 3);
+    assert_eq!(large.ok()["tickets"]["edges"].as_array().unwrap().len(), 20);
+    assert_eq!(large.ok()["tickets"]["edges"][0]["node"]["recentEvents"][0]["kind"], "CREATED");
+    assert_eq!(small_count, large_count, "statements at 3: {small_count}, at 20: {large_count}");
+}
