@@ -1,7 +1,5 @@
 //! Communications in the API.
 
-use std::sync::Arc;
-
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result};
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::communication;
@@ -14,33 +12,18 @@ use crate::{
         customers::{Customer, patch},
         enums::{Channel, Direction, OrderDirection, to_domain},
         ids,
-        loaders::{Siblings, attach, load, load_list, wrap_page},
+        loaders::{listed, load, load_list},
         pagination::{Conn, PageArgs, Sort, connection},
         users::User,
     },
     service::communications::{self as service, CommunicationChanges, CommunicationFilter, NewCommunication},
 };
 
-/// A touchpoint with a customer.
-pub struct Communication {
-    pub model: communication::Model,
-    pub siblings: Option<Arc<Siblings<communication::Model>>>,
-}
-
-impl Communication {
-    pub fn one(model: communication::Model) -> Self {
-        Self { model, siblings: None }
-    }
-
-    pub fn page(rows: Vec<communication::Model>) -> Vec<Self> {
-        wrap_page(rows, |model, siblings| Self { model, siblings: Some(siblings) })
-    }
-
-    /// Rows that are children of a whole page, sharing one set of siblings.
-    pub fn shared(rows: Vec<communication::Model>, siblings: &Arc<Siblings<communication::Model>>) -> Vec<Self> {
-        attach(rows, siblings, |model, siblings| Self { model, siblings: Some(siblings) })
-    }
-}
+listed!(
+    /// A touchpoint with a customer.
+    Communication,
+    communication::Model
+);
 
 #[Object]
 impl Communication {

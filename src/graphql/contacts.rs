@@ -1,7 +1,5 @@
 //! Contacts in the API.
 
-use std::sync::Arc;
-
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result};
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::contact;
@@ -13,32 +11,17 @@ use crate::{
         customers::{Customer, patch},
         enums::{OrderDirection, OrgLevel, to_domain},
         ids,
-        loaders::{Siblings, attach, load, wrap_page},
+        loaders::{listed, load},
         pagination::{Conn, PageArgs, Sort, connection},
     },
     service::contacts::{self as service, ContactFields, ContactFilter},
 };
 
-/// A person at a customer. Contacts who left keep their record with `endedOn`.
-pub struct Contact {
-    pub model: contact::Model,
-    pub siblings: Option<Arc<Siblings<contact::Model>>>,
-}
-
-impl Contact {
-    pub fn one(model: contact::Model) -> Self {
-        Self { model, siblings: None }
-    }
-
-    pub fn page(rows: Vec<contact::Model>) -> Vec<Self> {
-        wrap_page(rows, |model, siblings| Self { model, siblings: Some(siblings) })
-    }
-
-    /// Rows that are children of a whole page, sharing one set of siblings.
-    pub fn shared(rows: Vec<contact::Model>, siblings: &Arc<Siblings<contact::Model>>) -> Vec<Self> {
-        attach(rows, siblings, |model, siblings| Self { model, siblings: Some(siblings) })
-    }
-}
+listed!(
+    /// A person at a customer. Contacts who left keep their record with `endedOn`.
+    Contact,
+    contact::Model
+);
 
 #[Object]
 impl Contact {

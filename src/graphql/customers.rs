@@ -1,7 +1,5 @@
 //! Customers in the API: the type, its relations (via loaders), the list and the mutations.
 
-use std::sync::Arc;
-
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::customer;
@@ -19,7 +17,7 @@ use crate::{
             to_domain,
         },
         ids,
-        loaders::{LatestOf, Siblings, load, load_list, wrap_page},
+        loaders::{LatestOf, listed, load, load_list},
         pagination::{Conn, PageArgs, Sort, connection},
         partnerships::Partnership,
         tickets::Ticket,
@@ -31,21 +29,13 @@ use crate::{
 /// Most communications `latestCommunications` returns per customer.
 const MAX_LATEST: i32 = 20;
 
-/// An organisation we sell to.
-pub struct Customer {
-    pub model: customer::Model,
-    pub siblings: Option<Arc<Siblings<customer::Model>>>,
-}
+listed!(
+    /// An organisation we sell to.
+    Customer,
+    customer::Model
+);
 
 impl Customer {
-    pub fn one(model: customer::Model) -> Self {
-        Self { model, siblings: None }
-    }
-
-    pub fn page(rows: Vec<customer::Model>) -> Vec<Self> {
-        wrap_page(rows, |model, siblings| Self { model, siblings: Some(siblings) })
-    }
-
     fn ids(rows: &[customer::Model]) -> Vec<i64> {
         rows.iter().map(|c| c.id).collect()
     }

@@ -409,3 +409,34 @@ pub fn wrap_page<M: Clone, N>(rows: Vec<M>, wrap: impl Fn(M, Arc<Siblings<M>>) -
 pub fn attach<M, N>(rows: Vec<M>, siblings: &Arc<Siblings<M>>, wrap: impl Fn(M, Arc<Siblings<M>>) -> N) -> Vec<N> {
     rows.into_iter().map(|row| wrap(row, siblings.clone())).collect()
 }
+
+/// A GraphQL wrapper of a row that may belong to a page: `one` for a single row,
+/// `page` for a list (its rows become siblings), `shared` for the children of a
+/// whole page (siblings already built by [`load_list`]).
+macro_rules! listed {
+    ($(#[$meta:meta])* $name:ident, $model:ty) => {
+        $(#[$meta])*
+        pub struct $name {
+            pub model: $model,
+            pub siblings: Option<std::sync::Arc<$crate::graphql::loaders::Siblings<$model>>>,
+        }
+
+        impl $name {
+            pub fn one(model: $model) -> Self {
+                Self { model, siblings: None }
+            }
+
+            pub fn page(rows: Vec<$model>) -> Vec<Self> {
+                $crate::graphql::loaders::wrap_page(rows, |model, siblings| Self { model, siblings: Some(siblings) })
+            }
+
+            pub fn shared(
+                rows: Vec<$model>,
+                siblings: &std::sync::Arc<$crate::graphql::loaders::Siblings<$model>>,
+            ) -> Vec<Self> {
+                $crate::graphql::loaders::attach(rows, siblings, |model, siblings| Self { model, siblings: Some(siblings) })
+            }
+        }
+    };
+}
+pub(crate) use listed;

@@ -1,7 +1,5 @@
 //! Service tickets in the API.
 
-use std::sync::Arc;
-
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{ticket, ticket_event};
@@ -15,7 +13,7 @@ use crate::{
         customers::Customer,
         enums::{OrderDirection, SlaState, TicketCategory, TicketEventKind, TicketPriority, TicketStatus, to_domain},
         ids,
-        loaders::{LatestOf, Siblings, attach, load, wrap_page},
+        loaders::{LatestOf, listed, load},
         pagination::{Conn, PageArgs, Sort, connection},
         users::User,
     },
@@ -25,26 +23,11 @@ use crate::{
     },
 };
 
-/// A service ticket or complaint.
-pub struct Ticket {
-    pub model: ticket::Model,
-    pub siblings: Option<Arc<Siblings<ticket::Model>>>,
-}
-
-impl Ticket {
-    pub fn one(model: ticket::Model) -> Self {
-        Self { model, siblings: None }
-    }
-
-    pub fn page(rows: Vec<ticket::Model>) -> Vec<Self> {
-        wrap_page(rows, |model, siblings| Self { model, siblings: Some(siblings) })
-    }
-
-    /// Rows that are children of a whole page, sharing one set of siblings.
-    pub fn shared(rows: Vec<ticket::Model>, siblings: &Arc<Siblings<ticket::Model>>) -> Vec<Self> {
-        attach(rows, siblings, |model, siblings| Self { model, siblings: Some(siblings) })
-    }
-}
+listed!(
+    /// A service ticket or complaint.
+    Ticket,
+    ticket::Model
+);
 
 #[Object]
 impl Ticket {
