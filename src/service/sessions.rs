@@ -59,6 +59,11 @@ impl LoginThrottle {
 
     fn fail(&self, key: String) {
         let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        // Attackers choose the keys: forget expired ones before the map grows large.
+        if failures.len() >= 10_000 {
+            let window = self.window;
+            failures.retain(|_, (_, since)| since.elapsed() < window);
+        }
         let entry = failures.entry(key).or_insert((0, Instant::now()));
         if entry.1.elapsed() >= self.window {
             *entry = (0, Instant::now());
