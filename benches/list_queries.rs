@@ -22,7 +22,8 @@ use axum::{
 };
 use http_body_util::BodyExt;
 use rapport::{
-    app::{AppState, router},
+    app::AppState,
+    http::router,
     config::Config,
     db, seed,
 };
@@ -61,7 +62,7 @@ async fn main() {
         .unwrap()
         .unwrap();
     let state = AppState::new(conn, Config::for_database(&url));
-    let token = state.tokens.issue(leader.id).unwrap();
+    let token = state.services.tokens.issue(leader.id).unwrap();
     let app = router(state);
     let body = serde_json::json!({ "query": QUERY }).to_string();
 

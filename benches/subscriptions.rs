@@ -24,7 +24,6 @@ use rapport::{
     db,
     service::{
         customers::{self, NewCustomer},
-        sla::SlaPolicy,
         tickets::{self, NewTicket},
         users::{NewUser, insert_user},
     },
@@ -75,6 +74,7 @@ async fn run(subscribers: usize, updates: usize, interval: Duration) {
             role: Role::Leader,
             team_id: None,
             scopes: vec![],
+            phone: None,
         },
     )
     .await
@@ -103,7 +103,8 @@ async fn run(subscribers: usize, updates: usize, interval: Duration) {
         category: TicketCategory::Delivery,
         priority: TicketPriority::High,
     };
-    let (ticket, _) = tickets::create(&conn, &viewer, &SlaPolicy::default(), ticket).await.unwrap();
+    let services = rapport::service::Services::new(conn.clone(), std::sync::Arc::new(rapport::config::Config::for_database(&url)));
+    let (ticket, _) = tickets::create(&services, &viewer, ticket).await.unwrap();
     conn.close().await.ok();
     let token = TokenService::new(DEV_JWT_SECRET, Duration::from_secs(3600)).issue(user.id).unwrap();
 

@@ -1,7 +1,13 @@
-//! Who is asking: bearer tokens and the per-request viewer.
+//! Who is asking: bearer tokens, the viewer they name, and the one function
+//! both transports use to turn an `Authorization` header into a viewer.
 
+/// Turning `Bearer <token>` into a viewer, with a short-lived cache.
+pub mod bearer;
+/// Signing and verifying JWTs.
 pub mod jwt;
+/// The authenticated user of a request or connection.
 pub mod viewer;
 
+pub use bearer::Authenticator;
 pub use jwt::TokenService;
-pub use viewer::Viewer;
+pub use viewer::{LiveViewer, Viewer};

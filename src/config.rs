@@ -1,6 +1,9 @@
 //! Every environment variable Rapport reads, read once at start and passed down.
 
-use std::{net::SocketAddr, time::Duration};
+use std::{
+    net::{IpAddr, SocketAddr},
+    time::Duration,
+};
 
 use anyhow::{Context, bail};
 
@@ -34,6 +37,71 @@ pub struct Limits {
     pub export_threshold: u64,
 }
 
+impl Limits {
+    /// Limits that do not matter: for printing the schema.
+    pub fn for_sdl() -> Self {
+        Self {
+            max_depth: 1,
+            max_complexity: 1,
+            max_body_bytes: 1,
+            introspection: true,
+            max_aliases: 1,
+            requests_per_minute: 1,
+            export_threshold: 1,
+        }
+    }
+}
+
+/// An address range (`10.0.0.0/8`, `::1/128`, or one address).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpNet {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+impl IpNet {
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 => v4,
+        };
+        match (self.addr, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+impl std::str::FromStr for IpNet {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let (addr, prefix) = text.trim().split_once('/').map_or((text.trim(), None), |(a, p)| (a, Some(p)));
+        let addr: IpAddr = addr.parse().map_err(|_| format!("{text:?} is not an address or range"))?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            None => max,
+            Some(p) => p.parse::<u8>().ok().filter(|p| *p <= max).ok_or_else(|| format!("bad prefix in {text:?}"))?,
+        };
+        Ok(Self { addr, prefix })
+    }
+}
+
+fn trusted_proxies(raw: Option<String>) -> anyhow::Result<Vec<IpNet>> {
+    raw.unwrap_or_default()
+        .split(',')
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| p.parse().map_err(|e| anyhow::anyhow!("RAPPORT_TRUSTED_PROXIES: {e}")))
+        .collect()
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub environment: Environment,
@@ -55,6 +123,10 @@ pub struct Config {
     pub ws_init_timeout: Duration,
     /// How long a WebSocket may stay silent (clients ping to stay connected).
     pub ws_idle_timeout: Duration,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpNet>,
+    /// Key of the HMAC that signs pagination cursors.
+    pub cursor_secret: String,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -99,7 +171,7 @@ impl Config {
             database_url: var("DATABASE_URL").unwrap_or_else(|| "sqlite://rapport.db?mode=rwc".to_owned()),
             db_max_connections: parsed("RAPPORT_DB_MAX_CONNECTIONS", 10)?,
             bind: parsed("RAPPORT_BIND", SocketAddr::from(([127, 0, 0, 1], 8000)))?,
-            jwt_secret,
+            jwt_secret: jwt_secret.clone(),
             identity_provider,
             token_ttl: Duration::from_secs(parsed("RAPPORT_TOKEN_TTL_SECONDS", 8 * 3600)?),
             access_token_ttl: Duration::from_secs(parsed("RAPPORT_ACCESS_TOKEN_TTL_SECONDS", 15 * 60)?),
@@ -108,6 +180,8 @@ impl Config {
             notify_channel: var("RAPPORT_NOTIFY_CHANNEL").unwrap_or_else(|| DEFAULT_NOTIFY_CHANNEL.to_owned()),
             ws_init_timeout: Duration::from_secs(parsed("RAPPORT_WS_INIT_TIMEOUT_SECONDS", 5)?),
             ws_idle_timeout: Duration::from_secs(parsed("RAPPORT_WS_IDLE_TIMEOUT_SECONDS", 60)?),
+            trusted_proxies: trusted_proxies(var("RAPPORT_TRUSTED_PROXIES"))?,
+            cursor_secret: var("RAPPORT_CURSOR_SECRET").unwrap_or_else(|| format!("cursor:{jwt_secret}")),
             limits: Limits {
                 max_depth: parsed("RAPPORT_MAX_DEPTH", 12)?,
                 max_complexity: parsed("RAPPORT_MAX_COMPLEXITY", 20_000)?,
@@ -135,6 +209,8 @@ impl Config {
             notify_channel: DEFAULT_NOTIFY_CHANNEL.to_owned(),
             ws_init_timeout: Duration::from_secs(5),
             ws_idle_timeout: Duration::from_secs(60),
+            trusted_proxies: Vec::new(),
+            cursor_secret: format!("cursor:{DEV_JWT_SECRET}"),
             limits: Limits {
                 max_depth: 12,
                 max_complexity: 20_000,
@@ -169,5 +245,20 @@ pub fn describe_database(url: &str) -> anyhow::Result<&'static str> {
         Ok("PostgreSQL")
     } else {
         Err(anyhow::anyhow!("unsupported DATABASE_URL scheme")).context("use sqlite:// or postgres://")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn address_ranges_contain_what_they_should() {
+        let net: IpNet = "10.1.0.0/16".parse().unwrap_or_else(|e| panic!("{e}"));
+        assert!(net.contains("10.1.200.3".parse().unwrap_or(IpAddr::from([0, 0, 0, 0]))));
+        assert!(!net.contains("10.2.0.1".parse().unwrap_or(IpAddr::from([0, 0, 0, 0]))));
+        let one: IpNet = "127.0.0.1".parse().unwrap_or_else(|e| panic!("{e}"));
+        assert!(one.contains("::ffff:127.0.0.1".parse().unwrap_or(IpAddr::from([0, 0, 0, 0]))));
+        assert!("10.0.0.0/33".parse::<IpNet>().is_err());
     }
 }

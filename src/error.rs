@@ -1,7 +1,49 @@
-//! The one error type of the service layer. Each variant maps to a stable
-//! GraphQL `extensions.code`; the codes are a public contract (see README).
+//! The one error type of the service layer, and every stable `extensions.code`
+//! string of the API. The codes are a public contract: the README lists them and
+//! a test compares the two lists.
 
 use sea_orm::{DbErr, SqlErr};
+
+/// The stable `extensions.code` values, each with its meaning.
+pub mod codes {
+    /// No token, or an invalid, expired or tampered one, or an inactive user.
+    pub const UNAUTHENTICATED: &str = "UNAUTHENTICATED";
+    /// The role or scope does not allow the operation.
+    pub const FORBIDDEN: &str = "FORBIDDEN";
+    /// The row does not exist or is outside the viewer's view.
+    pub const NOT_FOUND: &str = "NOT_FOUND";
+    /// Invalid input; `extensions.field` names the field.
+    pub const BAD_USER_INPUT: &str = "BAD_USER_INPUT";
+    /// Stale version, duplicate, or invalid state change.
+    pub const CONFLICT: &str = "CONFLICT";
+    /// The query does not parse.
+    pub const GRAPHQL_PARSE_FAILED: &str = "GRAPHQL_PARSE_FAILED";
+    /// The query is invalid for the schema or exceeds a limit.
+    pub const GRAPHQL_VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
+    /// The HTTP request is not a GraphQL request.
+    pub const BAD_REQUEST: &str = "BAD_REQUEST";
+    /// Too many requests or failed logins.
+    pub const RATE_LIMITED: &str = "RATE_LIMITED";
+    /// A subscriber fell too far behind; the subscription ended.
+    pub const SUBSCRIPTION_LAGGED: &str = "SUBSCRIPTION_LAGGED";
+    /// Anything else; details are logged, never sent.
+    pub const INTERNAL_SERVER_ERROR: &str = "INTERNAL_SERVER_ERROR";
+
+    /// Every code above, in the order of the README's table.
+    pub const ALL: [&str; 11] = [
+        UNAUTHENTICATED,
+        FORBIDDEN,
+        NOT_FOUND,
+        BAD_USER_INPUT,
+        CONFLICT,
+        GRAPHQL_PARSE_FAILED,
+        GRAPHQL_VALIDATION_FAILED,
+        BAD_REQUEST,
+        RATE_LIMITED,
+        SUBSCRIPTION_LAGGED,
+        INTERNAL_SERVER_ERROR,
+    ];
+}
 
 /// Everything that can go wrong while serving a request.
 #[derive(Debug, thiserror::Error)]
@@ -41,14 +83,14 @@ impl AppError {
     /// The stable `extensions.code` of this error.
     pub fn code(&self) -> &'static str {
         match self {
-            Self::Unauthenticated(_) => "UNAUTHENTICATED",
-            Self::Forbidden(_) => "FORBIDDEN",
-            Self::NotFound(_) => "NOT_FOUND",
-            Self::BadInput { .. } => "BAD_USER_INPUT",
-            Self::Conflict { .. } => "CONFLICT",
-            Self::RateLimited(_) => "RATE_LIMITED",
-            Self::Lagged(_) => "SUBSCRIPTION_LAGGED",
-            Self::Internal(_) => "INTERNAL_SERVER_ERROR",
+            Self::Unauthenticated(_) => codes::UNAUTHENTICATED,
+            Self::Forbidden(_) => codes::FORBIDDEN,
+            Self::NotFound(_) => codes::NOT_FOUND,
+            Self::BadInput { .. } => codes::BAD_USER_INPUT,
+            Self::Conflict { .. } => codes::CONFLICT,
+            Self::RateLimited(_) => codes::RATE_LIMITED,
+            Self::Lagged(_) => codes::SUBSCRIPTION_LAGGED,
+            Self::Internal(_) => codes::INTERNAL_SERVER_ERROR,
         }
     }
 

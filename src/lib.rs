@@ -1,22 +1,36 @@
 //! Rapport: a GraphQL backend for customer-relationship data.
+//!
+//! The modules below are listed in the order a request travels through them.
+//! Dependencies point one way, down this list:
+//! `http -> graphql -> service / analytics -> policy / entity`.
+//! The transport knows the schema; the schema knows the services; the
+//! services know the policy and the database, and nothing above them
+//! (`.ci/run` fails when `service`, `policy`, `analytics` or `feed` import
+//! async-graphql or the GraphQL layer, or when `graphql` imports `app`).
 
-/// Application state and the router.
-pub mod app;
-/// Bearer tokens and the per-request viewer.
-pub mod auth;
-/// Every environment variable, read once.
+/// Every environment variable, read once and passed down.
 pub mod config;
+/// Shared state and `prepare()`: what `serve`, the CLI and the tests build.
+pub mod app;
+/// Transport: the router, health checks, GraphQL over HTTP and WebSocket.
+pub mod http;
+/// Bearer tokens, and the viewer they name.
+pub mod auth;
+/// The GraphQL schema: one adapter per service module.
+pub mod graphql;
+/// Business rules, queries and their side effects, free of GraphQL.
+pub mod service;
+/// Computed reports and scores, in SQL over whole pages; read-only.
+pub mod analytics;
+/// The one place that decides which rows and scopes a viewer may use.
+pub mod policy;
+/// Live changes across instances: ticket events and user changes.
+pub mod feed;
+/// The service error type and every stable error code.
+pub mod error;
 /// Opening and migrating the database.
 pub mod db;
-/// The service error type and its stable codes.
-pub mod error;
-/// The GraphQL API.
-pub mod graphql;
-/// The one place that decides which rows a viewer may see.
-pub mod policy;
 /// The demo dataset.
 pub mod seed;
-/// Business rules and queries, free of GraphQL.
-pub mod service;
-/// The live feed of ticket changes behind subscriptions, across instances.
-pub mod ticket_feed;
+/// The command line: serve, migrate, schema, seed-demo, token, user.
+pub mod cli;

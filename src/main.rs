@@ -1,64 +1,7 @@
 //! The `rapport` binary: configuration, logging, then the chosen subcommand.
 
-use clap::{Parser, Subcommand};
-use rapport::{
-    app::{self, AppState},
-    config::Config,
-    graphql::schema::sdl,
-    seed,
-    service::users::{NewUser, insert_user},
-};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-
-#[derive(Parser)]
-#[command(name = "rapport", version, about = "GraphQL backend for customer-relationship data")]
-struct Cli {
-    #[command(subcommand)]
-    command: Option<Command>,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Run the server (the default): migrates the database, then listens on RAPPORT_BIND.
-    Serve,
-    /// Apply pending migrations and exit.
-    Migrate,
-    /// Print the GraphQL schema (SDL).
-    Schema,
-    /// Load the demo company into an empty database.
-    SeedDemo,
-    /// Print a signed access token for an existing user.
-    Token {
-        /// The user's e-mail address.
-        email: String,
-    },
-    /// Manage users.
-    #[command(subcommand)]
-    User(UserCommand),
-}
-
-#[derive(Subcommand)]
-enum UserCommand {
-    /// Create a user (e.g. the first ADMIN).
-    Create {
-        email: String,
-        name: String,
-        /// ADMIN, LEADER, TEAM_LEAD, REP or INTEGRATION.
-        #[arg(long, default_value = "ADMIN")]
-        role: String,
-        /// Scopes of an INTEGRATION account, space-separated.
-        #[arg(long, default_value = "")]
-        scopes: String,
-    },
-    /// Set a user's password, read from RAPPORT_PASSWORD or the first line of standard input.
-    SetPassword { email: String },
-}
-
-fn parse_role(role: &str) -> anyhow::Result<entity::enums::Role> {
-    use sea_orm::ActiveEnum;
-    entity::enums::Role::try_from_value(&role.to_ascii_uppercase())
-        .map_err(|_| anyhow::anyhow!("unknown role {role:?}"))
-}
+use clap::Parser;
+use rapport::{cli, config::Config};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -69,87 +12,7 @@ async fn main() -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
+    let cli = cli::Cli::parse();
     let config = Config::from_env()?;
-    match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => serve(config).await,
-        Command::Migrate => {
-            app::prepare(&config).await?;
-            println!("migrations applied");
-            Ok(())
-        }
-        Command::Schema => {
-            print!("{}", sdl());
-            Ok(())
-        }
-        Command::SeedDemo => {
-            let db = app::prepare(&config).await?;
-            let seeded = seed::seed_demo(&db).await?;
-            println!("loaded {} customers; demo users:", seeded.customers);
-            for (email, role) in seeded.users {
-                println!("  {email:<28} {}", role.as_str());
-            }
-            println!("mint a token with: rapport token <email>");
-            Ok(())
-        }
-        Command::Token { email } => {
-            let db = app::prepare(&config).await?;
-            let user = entity::user::Entity::find()
-                .filter(entity::user::Column::Email.eq(email.to_lowercase()))
-                .filter(entity::user::Column::Active.eq(true))
-                .one(&db)
-                .await?
-                .ok_or_else(|| anyhow::anyhow!("no active user with e-mail {email}"))?;
-            let state = AppState::new(db, config);
-            println!("{}", state.tokens.issue(user.id)?);
-            Ok(())
-        }
-        Command::User(UserCommand::SetPassword { email }) => {
-            let password = match std::env::var("RAPPORT_PASSWORD") {
-                Ok(password) => password,
-                Err(_) => {
-                    let mut line = String::new();
-                    std::io::stdin().read_line(&mut line)?;
-                    line.trim_end_matches(['\r', '\n']).to_owned()
-                }
-            };
-            let db = app::prepare(&config).await?;
-            rapport::service::sessions::set_password(&db, &email, password).await?;
-            println!("password set for {email}");
-            Ok(())
-        }
-        Command::User(UserCommand::Create { email, name, role, scopes }) => {
-            let db = app::prepare(&config).await?;
-            let user = insert_user(
-                &db,
-                NewUser {
-                    email,
-                    name,
-                    role: parse_role(&role)?,
-                    team_id: None,
-                    scopes: scopes.split_whitespace().map(str::to_owned).collect(),
-                },
-            )
-            .await?;
-            println!("created {} ({})", user.email, user.role.as_str());
-            Ok(())
-        }
-    }
-}
-
-async fn serve(config: Config) -> anyhow::Result<()> {
-    config.check_for_serving()?;
-    let db = app::prepare(&config).await?;
-    let bind = config.bind;
-    let state = AppState::new(db, config);
-    state.start_background().await?;
-    let router = app::router(state);
-    let listener = tokio::net::TcpListener::bind(bind).await?;
-    tracing::info!("Rapport listening on http://{}/graphql", listener.local_addr()?);
-    axum::serve(listener, router).with_graceful_shutdown(shutdown()).await?;
-    Ok(())
-}
-
-async fn shutdown() {
-    let _ = tokio::signal::ctrl_c().await;
+    cli::run(cli, config).await
 }

@@ -1,6 +1,15 @@
-//! The one place that decides which rows a viewer may see and change
+//! The one place that decides which rows and scopes a viewer may use
 //! (DESIGN.md "Who sees what"). Every query of customer-owned data goes through
-//! these conditions, folded into the SQL `WHERE`, so invisible rows never load.
+//! these conditions, folded into the SQL `WHERE`, so invisible rows never load;
+//! every write starts with one of the `ensure_*` or `writable` checks.
+//!
+//! - People: ADMIN and LEADER see every customer, a TEAM_LEAD the customers
+//!   owned by the team's members, a REP the customers they own.
+//! - Service accounts (INTEGRATION) see what their scopes name, nothing else:
+//!   `customers:read` customers and everything under them except tickets,
+//!   `tickets:read` tickets (with their history), `graph:read` the relationship
+//!   graph, `revenue:write` pushing revenue. They never edit customer data.
+//! - A row outside the view is reported exactly like a row that does not exist.
 
 use entity::{customer, enums::Role, user};
 use sea_orm::{
@@ -9,15 +18,46 @@ use sea_orm::{
 };
 
 use crate::{
-    auth::{
-        Viewer,
-        viewer::{SCOPE_CUSTOMERS_READ, SCOPE_GRAPH_READ},
-    },
+    auth::Viewer,
     error::{AppError, AppResult},
 };
 
-/// Which customers a viewer can see.
+/// Scope of a service account: read customers and everything under them (not tickets).
+pub const SCOPE_CUSTOMERS_READ: &str = "customers:read";
+/// Scope of a service account: read the relationship graph.
+pub const SCOPE_GRAPH_READ: &str = "graph:read";
+/// Scope of a service account: read service tickets and their history.
+pub const SCOPE_TICKETS_READ: &str = "tickets:read";
+/// Scope of a service account: push revenue entries.
+pub const SCOPE_REVENUE_WRITE: &str = "revenue:write";
+/// Every scope a service account may hold.
+pub const SCOPES: [&str; 4] = [SCOPE_CUSTOMERS_READ, SCOPE_GRAPH_READ, SCOPE_REVENUE_WRITE, SCOPE_TICKETS_READ];
+
+/// The kind of customer data a read touches; a service account needs the
+/// matching scope, a person's role decides alone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resource {
+    /// Customers and everything under them but tickets.
+    Customers,
+    /// Service tickets and their history.
+    Tickets,
+    /// The relationship graph.
+    Graph,
+}
+
+impl Resource {
+    /// The scope a service account needs.
+    pub fn scope(self) -> &'static str {
+        match self {
+            Self::Customers => SCOPE_CUSTOMERS_READ,
+            Self::Tickets => SCOPE_TICKETS_READ,
+            Self::Graph => SCOPE_GRAPH_READ,
+        }
+    }
+}
+
+/// Which customers a viewer can see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CustomerScope {
     All,
     /// Customers owned by members of this team.
@@ -40,16 +80,32 @@ impl CustomerScope {
     }
 }
 
-pub fn customer_scope(viewer: &Viewer) -> CustomerScope {
+/// The customers whose `resource` the viewer may read.
+pub fn customer_scope(viewer: &Viewer, resource: Resource) -> CustomerScope {
     match viewer.role {
         Role::Admin | Role::Leader => CustomerScope::All,
         Role::TeamLead => viewer.team_id.map_or(CustomerScope::Owner(viewer.user_id), CustomerScope::Team),
         Role::Rep => CustomerScope::Owner(viewer.user_id),
-        Role::Integration if viewer.has_scope(SCOPE_CUSTOMERS_READ) || viewer.has_scope(SCOPE_GRAPH_READ) => {
-            CustomerScope::All
-        }
+        Role::Integration if viewer.has_scope(resource.scope()) => CustomerScope::All,
         Role::Integration => CustomerScope::Nothing,
     }
+}
+
+/// People pass; a service account needs the resource's scope (FORBIDDEN otherwise).
+pub fn ensure_can_read(viewer: &Viewer, resource: Resource) -> AppResult<()> {
+    if viewer.is_person() || viewer.has_scope(resource.scope()) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(format!("this needs the {} scope", resource.scope())))
+    }
+}
+
+/// A service account needs `scope`; people are refused (it is a machine-only operation).
+pub fn ensure_scope(viewer: &Viewer, scope: &str) -> AppResult<()> {
+    if viewer.role == Role::Integration && !viewer.has_scope(scope) {
+        return Err(AppError::Forbidden(format!("this needs the {scope} scope")));
+    }
+    Ok(())
 }
 
 fn nothing() -> Condition {
@@ -60,9 +116,8 @@ fn team_members(team_id: i64) -> SelectStatement {
     user::Entity::find().select_only().column(user::Column::Id).filter(user::Column::TeamId.eq(team_id)).into_query()
 }
 
-/// Condition on the `customer` table itself.
-pub fn visible_customers(viewer: &Viewer) -> Condition {
-    match customer_scope(viewer) {
+fn scope_condition(scope: CustomerScope) -> Condition {
+    match scope {
         CustomerScope::All => Condition::all(),
         CustomerScope::Team(team) => Condition::all().add(customer::Column::OwnerId.in_subquery(team_members(team))),
         CustomerScope::Owner(owner) => Condition::all().add(customer::Column::OwnerId.eq(owner)),
@@ -70,21 +125,45 @@ pub fn visible_customers(viewer: &Viewer) -> Condition {
     }
 }
 
-/// Condition on a table whose `customer_column` refers to a customer: the row is
-/// visible exactly when its customer is.
-pub fn visible_through(viewer: &Viewer, customer_column: impl ColumnTrait) -> Condition {
-    match customer_scope(viewer) {
+/// Condition on the `customer` table itself.
+pub fn visible_customers(viewer: &Viewer) -> Condition {
+    scope_condition(customer_scope(viewer, Resource::Customers))
+}
+
+/// The visible customers' ids, as a subquery.
+pub fn visible_customer_ids(viewer: &Viewer) -> SelectStatement {
+    customer::Entity::find()
+        .select_only()
+        .column(customer::Column::Id)
+        .filter(visible_customers(viewer))
+        .into_query()
+}
+
+/// Condition on a table whose `customer_column` refers to a customer, for a
+/// read of `resource`: the row is visible exactly when its customer is.
+pub fn visible_through_for(viewer: &Viewer, resource: Resource, customer_column: impl ColumnTrait) -> Condition {
+    match customer_scope(viewer, resource) {
         CustomerScope::All => Condition::all(),
         CustomerScope::Nothing => nothing(),
-        _ => {
+        scope => {
             let visible = customer::Entity::find()
                 .select_only()
                 .column(customer::Column::Id)
-                .filter(visible_customers(viewer))
+                .filter(scope_condition(scope))
                 .into_query();
             Condition::all().add(customer_column.in_subquery(visible))
         }
     }
+}
+
+/// [`visible_through_for`] customer data (contacts, communications, commitments, ...).
+pub fn visible_through(viewer: &Viewer, customer_column: impl ColumnTrait) -> Condition {
+    visible_through_for(viewer, Resource::Customers, customer_column)
+}
+
+/// Condition on the `ticket` table.
+pub fn visible_tickets(viewer: &Viewer) -> Condition {
+    visible_through_for(viewer, Resource::Tickets, entity::ticket::Column::CustomerId)
 }
 
 /// The customer with this id, if the viewer can see it; NOT_FOUND otherwise.
@@ -94,6 +173,42 @@ pub async fn visible_customer(db: &impl ConnectionTrait, viewer: &Viewer, id: i6
         .one(db)
         .await?
         .ok_or(AppError::NotFound("customer"))
+}
+
+/// A row of a customer-owned table by id, if the viewer can see it (its
+/// customer is visible for `resource`); NOT_FOUND, named `what`, otherwise.
+pub async fn find_visible<E>(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    resource: Resource,
+    (id_column, customer_column): (E::Column, E::Column),
+    id: i64,
+    what: &'static str,
+) -> AppResult<E::Model>
+where
+    E: EntityTrait,
+{
+    E::find()
+        .filter(id_column.eq(id))
+        .filter(visible_through_for(viewer, resource, customer_column))
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound(what))
+}
+
+/// [`find_visible`] for a write: the viewer must also be a person.
+pub async fn writable<E>(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    columns: (E::Column, E::Column),
+    id: i64,
+    what: &'static str,
+) -> AppResult<E::Model>
+where
+    E: EntityTrait,
+{
+    ensure_can_write(viewer)?;
+    find_visible::<E>(db, viewer, Resource::Customers, columns, id, what).await
 }
 
 /// Service accounts only read (and push revenue with their scope); people write
@@ -124,23 +239,22 @@ pub fn ensure_admin(viewer: &Viewer) -> AppResult<()> {
     if viewer.is_admin() { Ok(()) } else { Err(AppError::Forbidden("only ADMIN may do this".to_owned())) }
 }
 
-/// Whether the viewer may make `owner` the owner of a customer: reps own what
-/// they create, team leads assign within their team, leadership anywhere.
-pub fn ensure_can_assign(viewer: &Viewer, owner: &user::Model) -> AppResult<()> {
-    if !owner.active || owner.role == Role::Integration {
-        return Err(AppError::bad_input("ownerId", "the owner must be an active employee"));
+/// The customers the viewer may push revenue for: every customer for a
+/// service account with `revenue:write` (an ERP knows all accounts), the
+/// visible ones for a person; FORBIDDEN for a service account without it.
+pub fn revenue_writable_customers(viewer: &Viewer) -> AppResult<Condition> {
+    if viewer.role == Role::Integration {
+        if viewer.has_scope(SCOPE_REVENUE_WRITE) {
+            return Ok(Condition::all());
+        }
+        return Err(AppError::Forbidden(format!("the {SCOPE_REVENUE_WRITE} scope is required")));
     }
-    let allowed = match viewer.role {
-        Role::Admin | Role::Leader => true,
-        Role::TeamLead => owner.id == viewer.user_id || (owner.team_id.is_some() && owner.team_id == viewer.team_id),
-        Role::Rep => owner.id == viewer.user_id,
-        Role::Integration => false,
-    };
-    if allowed { Ok(()) } else { Err(AppError::Forbidden("you may not assign customers to this user".to_owned())) }
+    Ok(visible_customers(viewer))
 }
 
-/// Condition on `app_user`: leadership sees everyone, a team lead their team,
-/// a rep and a service account themselves.
+/// Condition on `app_user`: the users whose details (e-mail, phone, role,
+/// scopes) the viewer may see, and whom `users` lists: leadership everyone, a
+/// team lead their team and themselves, anyone else themselves.
 pub fn visible_users(viewer: &Viewer) -> Condition {
     match viewer.role {
         Role::Admin | Role::Leader => Condition::all(),
@@ -150,4 +264,39 @@ pub fn visible_users(viewer: &Viewer) -> Condition {
         },
         Role::Rep | Role::Integration => Condition::all().add(user::Column::Id.eq(viewer.user_id)),
     }
+}
+
+/// In-memory twin of [`visible_users`]. Anyone else's record shows only its
+/// id, name, team and whether it is active: enough to know who owns an
+/// account or works on a ticket, nothing to contact or impersonate them with.
+pub fn sees_user_details(viewer: &Viewer, user: &user::Model) -> bool {
+    match viewer.role {
+        Role::Admin | Role::Leader => true,
+        Role::TeamLead => user.id == viewer.user_id || (user.team_id.is_some() && user.team_id == viewer.team_id),
+        Role::Rep | Role::Integration => user.id == viewer.user_id,
+    }
+}
+
+/// The user `id` if the viewer may give them work (own a customer, be
+/// assigned a ticket, own a commitment): an active person whose details the
+/// viewer sees. Reps give work to themselves, team leads within their team,
+/// leadership to anyone. Every refusal is the same BAD_USER_INPUT on `field`,
+/// so the answer tells nothing about users the viewer cannot see.
+pub async fn assignable_user(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    id: i64,
+    field: &str,
+) -> AppResult<user::Model> {
+    let refused = || AppError::bad_input(field, format!("{field} must be an active colleague you may assign work to"));
+    let user = user::Entity::find_by_id(id)
+        .filter(visible_users(viewer))
+        .filter(user::Column::Active.eq(true))
+        .one(db)
+        .await?
+        .ok_or_else(refused)?;
+    if user.role == Role::Integration {
+        return Err(refused());
+    }
+    Ok(user)
 }

@@ -144,6 +144,7 @@ pub async fn seed_demo(db: &DatabaseConnection) -> AppResult<Seeded> {
         role,
         team_id: team,
         scopes: Vec::new(),
+        phone: Some(format!("+44 20 7946 {:04}", email.len() * 37 % 10_000)),
     };
     let admin = insert_user(&txn, person("admin@rapport.demo", "Ada Admin", Role::Admin, None)).await?;
     let leader = insert_user(&txn, person("leader@rapport.demo", "Lea Leader", Role::Leader, None)).await?;
@@ -176,7 +177,8 @@ pub async fn seed_demo(db: &DatabaseConnection) -> AppResult<Seeded> {
             name: "ERP integration".into(),
             role: Role::Integration,
             team_id: None,
-            scopes: vec!["customers:read".into(), "graph:read".into(), "revenue:write".into()],
+            scopes: vec!["customers:read".into(), "graph:read".into(), "revenue:write".into(), "tickets:read".into()],
+            phone: None,
         },
     )
     .await?;

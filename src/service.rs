@@ -1,23 +1,90 @@
 //! Business rules and queries: `(db, viewer, validated input) -> AppResult<Model>`.
-//! Nothing here knows about GraphQL; multi-row writes run in one transaction.
+//!
+//! Nothing here knows about GraphQL or HTTP (`.ci/run` checks it). Every
+//! operation starts with its access check (`crate::policy`), multi-row writes
+//! run in one transaction, and side effects follow the commit: ticket events
+//! and user changes are published by the service that committed them.
 
-pub mod audit;
-pub mod churn;
-pub mod commitments;
-pub mod communications;
-pub mod contacts;
-pub mod customers;
-pub mod exports;
-pub mod links;
-pub mod partnerships;
-pub mod revenue;
-pub mod sessions;
-pub mod sla;
-pub mod supply;
-pub mod surveys;
-pub mod tickets;
-pub mod users;
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+
+use crate::{auth::Authenticator, auth::TokenService, config::Config, feed::Feed};
+
+/// Input checks shared by every service.
 pub mod validate;
+/// The audit trail every mutation writes.
+pub mod audit;
+/// Bulk reads of customers, audited as exports.
+pub mod exports;
+/// Password sign-in, refresh tokens, throttling.
+pub mod sessions;
+/// Employees, teams, service accounts; reassignment and deactivation.
+pub mod users;
+/// Customers, their group hierarchy and their life cycle.
+pub mod customers;
+/// People at customers.
+pub mod contacts;
+/// Touchpoints with customers.
+pub mod communications;
+/// Ticket SLA targets and states.
+pub mod sla;
+/// Service tickets and their history.
+pub mod tickets;
+/// Partnership tiers and terms.
+pub mod partnerships;
+/// Supply priorities.
+pub mod supply;
+/// Promises made to customers.
+pub mod commitments;
+/// Monthly revenue and gross profit.
+pub mod revenue;
+/// Churn events.
+pub mod churn;
+/// Typed links between customers.
+pub mod links;
+/// Satisfaction surveys.
+pub mod surveys;
+
+/// What the services need beside the database: configuration, the live feed,
+/// token signing and the process-wide watches. Cheap to clone.
+#[derive(Clone)]
+pub struct Services {
+    pub db: DatabaseConnection,
+    pub config: Arc<Config>,
+    pub feed: Feed,
+    pub tokens: TokenService,
+    pub authenticator: Arc<Authenticator>,
+    /// Failed logins per account and address.
+    pub throttle: Arc<sessions::LoginThrottle>,
+    /// Bulk reads of customers, audited as exports.
+    pub exports: Arc<exports::ExportWatch>,
+}
+
+impl Services {
+    pub fn new(db: DatabaseConnection, config: Arc<Config>) -> Self {
+        let tokens = TokenService::new(&config.jwt_secret, config.token_ttl).with_provider(config.identity_provider.clone());
+        Self {
+            feed: Feed::new(db.clone(), &config.notify_channel),
+            authenticator: Arc::new(Authenticator::new(tokens.clone(), db.clone())),
+            tokens,
+            throttle: Arc::default(),
+            exports: Arc::new(exports::ExportWatch::new(
+                config.limits.export_threshold,
+                std::time::Duration::from_secs(3600),
+            )),
+            db,
+            config,
+        }
+    }
+
+    /// Makes a change of a user effective everywhere: this instance's cache
+    /// at once, other instances and open connections through the feed.
+    pub async fn user_changed(&self, user_id: i64) {
+        self.authenticator.invalidate(user_id);
+        self.feed.user_changed(user_id).await;
+    }
+}
 
 /// The current time, truncated to microseconds so that values read back from
 /// PostgreSQL compare equal to the ones written.

@@ -184,5 +184,5 @@ impl ChurnReason {
 
 string_enum!(
     /// Typed edge between two customers.
-    CustomerLinkKind { SubsidiaryOf = "SUBSIDIARY_OF", DistributesTo = "DISTRIBUTES_TO", ReferredBy = "REFERRED_BY" }
+    CustomerLinkKind { DistributesTo = "DISTRIBUTES_TO", ReferredBy = "REFERRED_BY" }
 );

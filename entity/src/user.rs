@@ -18,6 +18,8 @@ pub struct Model {
     /// Space-separated scopes of a service account (e.g. `graph:read revenue:write`).
     pub scopes: String,
     pub password_hash: Option<String>,
+    /// Phone number, for colleagues and the mobile account status.
+    pub phone: Option<String>,
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

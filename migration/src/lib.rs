@@ -6,6 +6,7 @@ mod builders;
 mod m20261123_000001_create_domain;
 mod m20261123_000002_audit_client;
 mod m20261123_000003_refresh_tokens;
+mod m20261128_000004_user_phone_group_hierarchy;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_create_domain::Migration),
             Box::new(m20261123_000002_audit_client::Migration),
             Box::new(m20261123_000003_refresh_tokens::Migration),
+            Box::new(m20261128_000004_user_phone_group_hierarchy::Migration),
         ]
     }
 }

@@ -54,10 +54,18 @@ impl IdentityProvider {
 }
 
 /// Who a valid token names.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Subject {
     UserId(i64),
     Email(String),
+}
+
+/// A token that passed every check: who it names and until when it is valid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    pub subject: Subject,
+    /// Unix time (seconds) at which the token stops being valid.
+    pub expires_at: i64,
 }
 
 /// Signs and verifies tokens.
@@ -109,8 +117,8 @@ impl TokenService {
             .map_err(|e| AppError::Internal(format!("signing token: {e}")))
     }
 
-    /// The subject of a valid token; anything else is UNAUTHENTICATED.
-    pub fn verify(&self, token: &str) -> AppResult<Subject> {
+    /// The subject and expiry of a valid token; anything else is UNAUTHENTICATED.
+    pub fn verify(&self, token: &str) -> AppResult<Verified> {
         let header = decode_header(token).map_err(rejected)?;
         let validation = |alg: Algorithm, issuer: &str, audience: &str| {
             let mut validation = Validation::new(alg);
@@ -125,12 +133,14 @@ impl TokenService {
             (Algorithm::HS256, _) => {
                 let data = decode::<Claims>(token, &self.decoding, &validation(Algorithm::HS256, ISSUER, AUDIENCE))
                     .map_err(rejected)?;
-                data.claims.sub.parse().map(Subject::UserId).map_err(|_| rejected("bad subject"))
+                let subject = data.claims.sub.parse().map(Subject::UserId).map_err(|_| rejected("bad subject"))?;
+                Ok(Verified { subject, expires_at: data.claims.exp })
             }
             (Algorithm::RS256, Some(provider)) => {
                 let rules = validation(Algorithm::RS256, &provider.issuer, &provider.audience);
                 let data = decode::<Claims>(token, &provider.key, &rules).map_err(rejected)?;
-                data.claims.email.map(|e| Subject::Email(e.to_lowercase())).ok_or_else(|| rejected("no email claim"))
+                let email = data.claims.email.ok_or_else(|| rejected("no email claim"))?;
+                Ok(Verified { subject: Subject::Email(email.to_lowercase()), expires_at: data.claims.exp })
             }
             (alg, _) => Err(rejected(format!("{alg:?} tokens are not accepted"))),
         }

@@ -6,9 +6,9 @@ use entity::audit_log;
 
 use crate::{
     graphql::{
-        context::request,
-        ids,
-        pagination::{Conn, PageArgs, Sort, connection},
+        support::context::request,
+        support::ids,
+        support::pagination::{Conn, PageArgs, Sort, connection},
     },
     service::audit::{self as service, AuditFilter},
 };
@@ -92,7 +92,7 @@ impl AuditQuery {
             from: f.from,
             to: f.to,
         };
-        let select = service::select(&rc.viewer, &filter)?;
+        let select = service::select(&rc.viewer(), &filter)?;
         let sort = Sort::new(audit_log::Column::Id, audit_log::Column::Id, true);
         let args = PageArgs::new(first, after, last, before);
         let wrap = |rows: Vec<audit_log::Model>| rows.into_iter().map(AuditEntry::from).collect();

@@ -5,12 +5,12 @@ use chrono::{DateTime, NaiveDate, Utc};
 use entity::churn_event;
 
 use crate::{
-    graphql::guards,
+    graphql::support::guards,
     graphql::{
-        context::request,
-        enums::{ChurnKind, ChurnReason, OrderDirection, to_domain},
-        ids,
-        pagination::{Conn, PageArgs, Sort, connection},
+        support::context::request,
+        support::enums::{ChurnKind, ChurnReason, OrderDirection, to_domain},
+        support::ids,
+        support::pagination::{Conn, PageArgs, Sort, connection},
     },
     service::churn::{self as service, ChurnFilter},
 };
@@ -106,6 +106,6 @@ impl ChurnQuery {
         let sort = Sort::new(churn_event::Column::OccurredOn, churn_event::Column::Id, direction.descending());
         let args = PageArgs::new(first, after, last, before);
         let wrap = |rows: Vec<churn_event::Model>| rows.into_iter().map(Into::into).collect();
-        Ok(connection(ctx, &rc.db, service::select(&rc.viewer, &filter), sort, args, |c| c.id, wrap).await?)
+        Ok(connection(ctx, &rc.db, service::select(&rc.viewer(), &filter), sort, args, |c| c.id, wrap).await?)
     }
 }

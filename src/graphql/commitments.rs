@@ -5,14 +5,14 @@ use chrono::{DateTime, NaiveDate, Utc};
 use entity::commitment;
 
 use crate::{
-    graphql::guards,
+    graphql::support::guards,
     graphql::{
-        context::request,
-        customers::patch,
-        enums::{CommitmentKind, to_domain},
-        ids,
-        pagination::{Conn, PageArgs, Sort, connection},
-        scalars::Money,
+        support::context::request,
+        support::patch::patch,
+        support::enums::{CommitmentKind, to_domain},
+        support::ids,
+        support::pagination::{Conn, PageArgs, Sort, connection},
+        support::scalars::Money,
     },
     service::{
         commitments::{self as service, CommitmentFields, CommitmentFilter},
@@ -123,7 +123,7 @@ impl CommitmentQuery {
         let sort = Sort::new(commitment::Column::DueOn, commitment::Column::Id, false);
         let args = PageArgs::new(first, after, last, before);
         let wrap = |rows: Vec<commitment::Model>| rows.into_iter().map(Into::into).collect();
-        Ok(connection(ctx, &rc.db, service::select(&rc.viewer, &filter), sort, args, |c| c.id, wrap).await?)
+        Ok(connection(ctx, &rc.db, service::select(&rc.viewer(), &filter), sort, args, |c| c.id, wrap).await?)
     }
 }
 
@@ -168,7 +168,7 @@ impl CommitmentMutation {
     ) -> Result<Commitment> {
         let rc = request(ctx)?;
         let customer_id = ids::decode("Customer", "customerId", &customer_id)?;
-        Ok(service::create(&rc.db, &rc.viewer, customer_id, input.into_fields()?).await?.into())
+        Ok(service::create(&rc.db, &rc.viewer(), customer_id, input.into_fields()?).await?.into())
     }
 
     /// Updates a commitment.
@@ -181,7 +181,7 @@ impl CommitmentMutation {
     ) -> Result<Commitment> {
         let rc = request(ctx)?;
         let id = ids::decode("Commitment", "id", &id)?;
-        Ok(service::update(&rc.db, &rc.viewer, id, expected_version, input.into_fields()?).await?.into())
+        Ok(service::update(&rc.db, &rc.viewer(), id, expected_version, input.into_fields()?).await?.into())
     }
 
     /// Records that a promise was kept (default today); twice is a CONFLICT.
@@ -194,13 +194,13 @@ impl CommitmentMutation {
     ) -> Result<Commitment> {
         let rc = request(ctx)?;
         let id = ids::decode("Commitment", "id", &id)?;
-        Ok(service::fulfil(&rc.db, &rc.viewer, id, expected_version, fulfilled_on).await?.into())
+        Ok(service::fulfil(&rc.db, &rc.viewer(), id, expected_version, fulfilled_on).await?.into())
     }
 
     /// Archives a commitment.
     async fn archive_commitment(&self, ctx: &Context<'_>, id: ID) -> Result<Commitment> {
         let rc = request(ctx)?;
         let id = ids::decode("Commitment", "id", &id)?;
-        Ok(service::archive(&rc.db, &rc.viewer, id).await?.into())
+        Ok(service::archive(&rc.db, &rc.viewer(), id).await?.into())
     }
 }

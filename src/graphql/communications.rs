@@ -5,15 +5,16 @@ use chrono::{DateTime, NaiveDate, Utc};
 use entity::communication;
 
 use crate::{
-    graphql::guards,
+    graphql::support::guards,
     graphql::{
         contacts::Contact,
-        context::request,
-        customers::{Customer, patch},
-        enums::{Channel, Direction, OrderDirection, to_domain},
-        ids,
+        support::context::request,
+        customers::Customer,
+        support::patch::patch,
+        support::enums::{Channel, Direction, OrderDirection, to_domain},
+        support::ids,
         loaders::{listed, load, load_list},
-        pagination::{Conn, PageArgs, Sort, connection},
+        support::pagination::{Conn, PageArgs, Sort, connection},
         users::User,
     },
     service::communications::{self as service, CommunicationChanges, CommunicationFilter, NewCommunication},
@@ -138,7 +139,7 @@ impl CommunicationQuery {
         };
         let sort = Sort::new(communication::Column::OccurredAt, communication::Column::Id, direction.descending());
         let args = PageArgs::new(first, after, last, before);
-        let select = service::select(&rc.viewer, &filter);
+        let select = service::select(&rc.viewer(), &filter);
         Ok(connection(ctx, &rc.db, select, sort, args, |c| c.id, Communication::page).await?)
     }
 }
@@ -201,7 +202,7 @@ impl CommunicationMutation {
             follow_up_on: input.follow_up_on,
             contact_ids,
         };
-        Ok(Communication::one(service::log(&rc.db, &rc.viewer, new).await?))
+        Ok(Communication::one(service::log(&rc.db, &rc.viewer(), new).await?))
     }
 
     /// Corrects a logged touchpoint.
@@ -220,13 +221,13 @@ impl CommunicationMutation {
             follow_up_on: patch(input.follow_up_on, |v| v),
             contact_ids: input.contact_ids.as_deref().map(contact_ids).transpose()?,
         };
-        Ok(Communication::one(service::update(&rc.db, &rc.viewer, id, changes).await?))
+        Ok(Communication::one(service::update(&rc.db, &rc.viewer(), id, changes).await?))
     }
 
     /// Archives a communication.
     async fn archive_communication(&self, ctx: &Context<'_>, id: ID) -> Result<Communication> {
         let rc = request(ctx)?;
         let id = ids::decode("Communication", "id", &id)?;
-        Ok(Communication::one(service::archive(&rc.db, &rc.viewer, id).await?))
+        Ok(Communication::one(service::archive(&rc.db, &rc.viewer(), id).await?))
     }
 }

@@ -5,14 +5,15 @@ use chrono::{DateTime, NaiveDate, Utc};
 use entity::contact;
 
 use crate::{
-    graphql::guards,
+    graphql::support::guards,
     graphql::{
-        context::request,
-        customers::{Customer, patch},
-        enums::{OrderDirection, OrgLevel, to_domain},
-        ids,
+        support::context::request,
+        customers::Customer,
+        support::patch::patch,
+        support::enums::{OrderDirection, OrgLevel, to_domain},
+        support::ids,
         loaders::{listed, load},
-        pagination::{Conn, PageArgs, Sort, connection},
+        support::pagination::{Conn, PageArgs, Sort, connection},
     },
     service::contacts::{self as service, ContactFields, ContactFilter},
 };
@@ -175,7 +176,7 @@ impl ContactQuery {
             fold_case: order.field == ContactOrderField::Name,
         };
         let args = PageArgs::new(first, after, last, before);
-        Ok(connection(ctx, &rc.db, service::select(&rc.viewer, &filter), sort, args, |c| c.id, Contact::page).await?)
+        Ok(connection(ctx, &rc.db, service::select(&rc.viewer(), &filter), sort, args, |c| c.id, Contact::page).await?)
     }
 }
 
@@ -234,7 +235,7 @@ impl ContactMutation {
     async fn create_contact(&self, ctx: &Context<'_>, customer_id: ID, input: ContactInput) -> Result<Contact> {
         let rc = request(ctx)?;
         let customer_id = ids::decode("Customer", "customerId", &customer_id)?;
-        Ok(Contact::one(service::create(&rc.db, &rc.viewer, customer_id, input.into()).await?))
+        Ok(Contact::one(service::create(&rc.db, &rc.viewer(), customer_id, input.into()).await?))
     }
 
     /// Updates a contact. With `expectedVersion`, a stale version is a CONFLICT.
@@ -247,13 +248,13 @@ impl ContactMutation {
     ) -> Result<Contact> {
         let rc = request(ctx)?;
         let id = ids::decode("Contact", "id", &id)?;
-        Ok(Contact::one(service::update(&rc.db, &rc.viewer, id, expected_version, input.into()).await?))
+        Ok(Contact::one(service::update(&rc.db, &rc.viewer(), id, expected_version, input.into()).await?))
     }
 
     /// Archives a contact (kept for history).
     async fn archive_contact(&self, ctx: &Context<'_>, id: ID) -> Result<Contact> {
         let rc = request(ctx)?;
         let id = ids::decode("Contact", "id", &id)?;
-        Ok(Contact::one(service::archive(&rc.db, &rc.viewer, id).await?))
+        Ok(Contact::one(service::archive(&rc.db, &rc.viewer(), id).await?))
     }
 }

@@ -5,20 +5,21 @@ use chrono::{DateTime, NaiveDate, Utc};
 use entity::customer;
 
 use crate::{
-    graphql::guards,
+    graphql::support::guards,
     graphql::{
         churn::ChurnEvent,
         commitments::Commitment,
         communications::Communication,
         contacts::Contact,
-        context::request,
-        enums::{
+        support::context::request,
+        support::enums::{
             ChurnReason, CustomerStatus, OrderDirection, PartnershipTier, PurchasingFit, Segment, StrategicImportance,
             to_domain,
         },
-        ids,
-        loaders::{LatestOf, listed, load, load_list},
-        pagination::{Conn, PageArgs, Sort, connection},
+        support::ids,
+        support::patch::patch,
+        loaders::{LatestOf, bounded, bounded_cost, listed, load, load_list},
+        support::pagination::{Conn, PageArgs, Sort, connection},
         partnerships::Partnership,
         tickets::Ticket,
         users::User,
@@ -28,6 +29,8 @@ use crate::{
 
 /// Most communications `latestCommunications` returns per customer.
 const MAX_LATEST: i32 = 20;
+/// Most rows any other nested list returns per customer.
+const MAX_NESTED: i32 = 100;
 
 listed!(
     /// An organisation we sell to.
@@ -110,7 +113,7 @@ impl Customer {
         let user = load(self.siblings.as_deref(), "owner", &rc.loaders.user_by_id, owners, self.model.owner_id).await?;
         Ok(user.map(User::one))
     }
-    /// The group this customer belongs to, if visible to you.
+    /// The group this customer belongs to; null when it has none or you cannot see it.
     async fn parent(&self, ctx: &Context<'_>) -> Result<Option<Customer>> {
         let Some(parent_id) = self.model.parent_id else {
             return Ok(None);
@@ -120,27 +123,55 @@ impl Customer {
         let parent = load(self.siblings.as_deref(), "parent", &rc.loaders.customer_by_id, parents, parent_id).await?;
         Ok(parent.map(Customer::one))
     }
-    /// Current contacts (not archived), by name. The full history is `contacts(filter: {customerId})`.
-    async fn contacts(&self, ctx: &Context<'_>) -> Result<Vec<Contact>> {
+    /// The groups above this customer, nearest first, up to the first one you cannot see.
+    async fn ancestors(&self, ctx: &Context<'_>) -> Result<Vec<Customer>> {
         let rc = request(ctx)?;
+        let loader = &rc.loaders.ancestors_by_customer_id;
+        let rows = load(self.siblings.as_deref(), "ancestors", loader, Self::ids, self.model.id).await?;
+        Ok(rows.unwrap_or_default().into_iter().map(Customer::one).collect())
+    }
+    /// The customers directly below this one in the group (visible to you, not archived), by name.
+    /// The full list is `customers(filter: {parentId})`.
+    #[graphql(complexity = "bounded_cost(first, child_complexity)")]
+    async fn subsidiaries(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20, desc = "How many, 1 to 100 (default 20).")] first: i32,
+    ) -> Result<Vec<Customer>> {
+        let limit = bounded("first", first, MAX_NESTED)?;
+        let rc = request(ctx)?;
+        let keys = |rows: &[customer::Model]| rows.iter().map(|c| LatestOf { parent_id: c.id, limit }).collect();
+        let key = LatestOf { parent_id: self.model.id, limit };
+        let loader = &rc.loaders.subsidiaries_by_parent_id;
+        let relation = if first == 20 { "subsidiaries" } else { "subsidiariesN" };
+        let (rows, shared) = load_list(self.siblings.as_deref(), relation, loader, keys, key).await?;
+        Ok(Customer::shared(rows, &shared))
+    }
+    /// Current contacts (not archived), by name. The full history is `contacts(filter: {customerId})`.
+    #[graphql(complexity = "bounded_cost(first, child_complexity)")]
+    async fn contacts(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20, desc = "How many, 1 to 100 (default 20).")] first: i32,
+    ) -> Result<Vec<Contact>> {
+        let limit = bounded("first", first, MAX_NESTED)?;
+        let rc = request(ctx)?;
+        let keys = |rows: &[customer::Model]| rows.iter().map(|c| LatestOf { parent_id: c.id, limit }).collect();
+        let key = LatestOf { parent_id: self.model.id, limit };
         let loader = &rc.loaders.contacts_by_customer_id;
-        let (rows, shared) = load_list(self.siblings.as_deref(), "contacts", loader, Self::ids, self.model.id).await?;
+        let relation = if first == 20 { "contacts" } else { "contactsN" };
+        let (rows, shared) = load_list(self.siblings.as_deref(), relation, loader, keys, key).await?;
         Ok(Contact::shared(rows, &shared))
     }
-    /// The most recent communications, newest first.
+    /// The most recent communications, newest first. The full history is
+    /// `communications(filter: {customerId})`.
+    #[graphql(complexity = "bounded_cost(first, child_complexity)")]
     async fn latest_communications(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 5, desc = "How many, 1 to 20.")] first: i32,
+        #[graphql(default = 5, desc = "How many, 1 to 20 (default 5).")] first: i32,
     ) -> Result<Vec<Communication>> {
-        if !(1..=MAX_LATEST).contains(&first) {
-            return Err(crate::error::AppError::bad_input(
-                "first",
-                format!("first must be between 1 and {MAX_LATEST}"),
-            )
-            .into());
-        }
-        let limit = first as u8;
+        let limit = bounded("first", first, MAX_LATEST)?;
         let rc = request(ctx)?;
         let keys = |rows: &[customer::Model]| rows.iter().map(|c| LatestOf { parent_id: c.id, limit }).collect();
         let key = LatestOf { parent_id: self.model.id, limit };
@@ -149,22 +180,36 @@ impl Customer {
         let (rows, shared) = load_list(self.siblings.as_deref(), relation, loader, keys, key).await?;
         Ok(Communication::shared(rows, &shared))
     }
-    /// Tickets that still need work, oldest first.
-    #[graphql(guard = "guards::TICKETS")]
-    async fn open_tickets(&self, ctx: &Context<'_>) -> Result<Vec<Ticket>> {
+    /// Tickets that still need work, oldest first. All of them: `tickets(filter: {customerId, openOnly: true})`.
+    #[graphql(guard = "guards::TICKETS", complexity = "bounded_cost(first, child_complexity)")]
+    async fn open_tickets(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 10, desc = "How many, 1 to 100 (default 10).")] first: i32,
+    ) -> Result<Vec<Ticket>> {
+        let limit = bounded("first", first, MAX_NESTED)?;
         let rc = request(ctx)?;
+        let keys = |rows: &[customer::Model]| rows.iter().map(|c| LatestOf { parent_id: c.id, limit }).collect();
+        let key = LatestOf { parent_id: self.model.id, limit };
         let loader = &rc.loaders.open_tickets_by_customer_id;
-        let (rows, shared) =
-            load_list(self.siblings.as_deref(), "openTickets", loader, Self::ids, self.model.id).await?;
+        let relation = if first == 10 { "openTickets" } else { "openTicketsN" };
+        let (rows, shared) = load_list(self.siblings.as_deref(), relation, loader, keys, key).await?;
         Ok(Ticket::shared(rows, &shared))
     }
-    /// Promises not yet kept, soonest due first.
-    async fn open_commitments(&self, ctx: &Context<'_>) -> Result<Vec<Commitment>> {
+    /// Promises not yet kept, soonest due first. All of them: `commitments(filter: {customerId, openOnly: true})`.
+    #[graphql(complexity = "bounded_cost(first, child_complexity)")]
+    async fn open_commitments(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 10, desc = "How many, 1 to 100 (default 10).")] first: i32,
+    ) -> Result<Vec<Commitment>> {
+        let limit = bounded("first", first, MAX_NESTED)?;
         let rc = request(ctx)?;
+        let keys = |rows: &[customer::Model]| rows.iter().map(|c| LatestOf { parent_id: c.id, limit }).collect();
+        let key = LatestOf { parent_id: self.model.id, limit };
         let loader = &rc.loaders.open_commitments_by_customer_id;
-        let rows = load(self.siblings.as_deref(), "openCommitments", loader, Self::ids, self.model.id)
-            .await?
-            .unwrap_or_default();
+        let relation = if first == 10 { "openCommitments" } else { "openCommitmentsN" };
+        let rows = load(self.siblings.as_deref(), relation, loader, keys, key).await?.unwrap_or_default();
         Ok(rows.into_iter().map(Commitment::from).collect())
     }
     /// The partnership and its terms, if any.
@@ -280,10 +325,10 @@ impl CustomerQuery {
             descending: order.direction.descending(),
             fold_case: order.field == CustomerOrderField::Name,
         };
-        let select = service::select(&rc.viewer, &filter);
+        let select = service::select(&rc.viewer(), &filter);
         let args = PageArgs::new(first, after, last, before);
         let page = connection(ctx, &rc.db, select, sort, args, |c| c.id, Customer::page).await?;
-        rc.exports.record(&rc.db, &rc.viewer, page.edges.len()).await?;
+        rc.services.exports.record(&rc.db, &rc.viewer(), page.edges.len()).await?;
         Ok(page)
     }
 
@@ -292,7 +337,7 @@ impl CustomerQuery {
     async fn customer(&self, ctx: &Context<'_>, id: ID) -> Result<Customer> {
         let rc = request(ctx)?;
         let id = ids::decode("Customer", "id", &id)?;
-        Ok(Customer::one(crate::policy::visible_customer(&rc.db, &rc.viewer, id).await?))
+        Ok(Customer::one(crate::policy::visible_customer(&rc.db, &rc.viewer(), id).await?))
     }
 }
 
@@ -350,14 +395,6 @@ pub struct UpdateCustomerInput {
     pub next_review_on: MaybeUndefined<NaiveDate>,
 }
 
-/// Converts a patch field: undefined keeps, null clears, a value sets.
-pub fn patch<T, U>(value: MaybeUndefined<T>, map: impl FnOnce(T) -> U) -> Option<Option<U>> {
-    match value {
-        MaybeUndefined::Undefined => None,
-        MaybeUndefined::Null => Some(None),
-        MaybeUndefined::Value(v) => Some(Some(map(v))),
-    }
-}
 
 /// Result of marking a customer lost or won back.
 #[derive(SimpleObject)]
@@ -389,7 +426,7 @@ impl CustomerMutation {
             customer_since: input.customer_since,
             next_review_on: input.next_review_on,
         };
-        Ok(Customer::one(service::create(&rc.db, &rc.viewer, new).await?))
+        Ok(Customer::one(service::create(&rc.db, &rc.viewer(), new).await?))
     }
 
     /// Updates a customer. With `expectedVersion`, a stale version is a CONFLICT.
@@ -420,14 +457,14 @@ impl CustomerMutation {
             customer_since: patch(input.customer_since, |v| v),
             next_review_on: patch(input.next_review_on, |v| v),
         };
-        Ok(Customer::one(service::update(&rc.db, &rc.viewer, id, expected_version, changes).await?))
+        Ok(Customer::one(service::update(&rc.db, &rc.viewer(), id, expected_version, changes).await?))
     }
 
     /// Archives a customer (it is never deleted).
     async fn archive_customer(&self, ctx: &Context<'_>, id: ID) -> Result<Customer> {
         let rc = request(ctx)?;
         let id = ids::decode("Customer", "id", &id)?;
-        Ok(Customer::one(service::archive(&rc.db, &rc.viewer, id).await?))
+        Ok(Customer::one(service::archive(&rc.db, &rc.viewer(), id).await?))
     }
 
     /// Marks an ACTIVE or WON_BACK customer LOST and records why, in one transaction.
@@ -443,7 +480,7 @@ impl CustomerMutation {
         let rc = request(ctx)?;
         let id = ids::decode("Customer", "id", &id)?;
         let loss = Loss { reason: reason.into(), competitor, notes, occurred_on };
-        let (customer, event) = service::mark_lost(&rc.db, &rc.viewer, id, loss).await?;
+        let (customer, event) = service::mark_lost(&rc.db, &rc.viewer(), id, loss).await?;
         Ok(ChurnPayload { customer: Customer::one(customer), churn_event: ChurnEvent::from(event) })
     }
 
@@ -457,7 +494,7 @@ impl CustomerMutation {
     ) -> Result<ChurnPayload> {
         let rc = request(ctx)?;
         let id = ids::decode("Customer", "id", &id)?;
-        let (customer, event) = service::mark_won_back(&rc.db, &rc.viewer, id, notes, occurred_on).await?;
+        let (customer, event) = service::mark_won_back(&rc.db, &rc.viewer(), id, notes, occurred_on).await?;
         Ok(ChurnPayload { customer: Customer::one(customer), churn_event: ChurnEvent::from(event) })
     }
 }

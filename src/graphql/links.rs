@@ -5,12 +5,12 @@ use chrono::{DateTime, Utc};
 use entity::customer_link;
 
 use crate::{
-    graphql::guards,
+    graphql::support::guards,
     graphql::{
-        context::request,
-        enums::{CustomerLinkKind, to_domain},
-        ids,
-        pagination::{Conn, PageArgs, Sort, connection},
+        support::context::request,
+        support::enums::{CustomerLinkKind, to_domain},
+        support::ids,
+        support::pagination::{Conn, PageArgs, Sort, connection},
     },
     service::links as service,
 };
@@ -66,7 +66,7 @@ impl LinkQuery {
     ) -> Result<Conn<CustomerLink>> {
         let rc = request(ctx)?;
         let customer_id = ids::decode_opt("Customer", "customerId", customer_id.as_ref())?;
-        let select = service::select(&rc.viewer, customer_id, &to_domain(kinds));
+        let select = service::select(&rc.viewer(), customer_id, &to_domain(kinds));
         let sort = Sort::new(customer_link::Column::Id, customer_link::Column::Id, false);
         let args = PageArgs::new(first, after, last, before);
         let wrap = |rows: Vec<customer_link::Model>| rows.into_iter().map(Into::into).collect();
@@ -90,13 +90,13 @@ impl LinkMutation {
         let rc = request(ctx)?;
         let from = ids::decode("Customer", "fromCustomerId", &from_customer_id)?;
         let to = ids::decode("Customer", "toCustomerId", &to_customer_id)?;
-        Ok(service::link(&rc.db, &rc.viewer, from, to, kind.into()).await?.into())
+        Ok(service::link(&rc.db, &rc.viewer(), from, to, kind.into()).await?.into())
     }
 
     /// Archives a link.
     async fn archive_customer_link(&self, ctx: &Context<'_>, id: ID) -> Result<CustomerLink> {
         let rc = request(ctx)?;
         let id = ids::decode("CustomerLink", "id", &id)?;
-        Ok(service::archive(&rc.db, &rc.viewer, id).await?.into())
+        Ok(service::archive(&rc.db, &rc.viewer(), id).await?.into())
     }
 }

@@ -22,10 +22,10 @@ use sea_orm::{
 use tokio::sync::OnceCell;
 
 use crate::{
-    auth::Viewer,
+    auth::LiveViewer,
     error::{AppError, AppResult},
     policy,
-    service::tickets::OPEN_STATUSES,
+    service::{exports::ExportWatch, tickets::OPEN_STATUSES},
 };
 
 /// Loader errors must be cloneable; the cause is logged by the error extension.
@@ -33,16 +33,6 @@ pub type LoadError = Arc<AppError>;
 
 pub fn load_error(err: LoadError) -> AppError {
     AppError::Internal(err.to_string())
-}
-
-/// Groups rows by key, with an (empty) entry for every requested key, so the
-/// cache also remembers "nothing here".
-fn group<K: Hash + Eq + Copy, M>(keys: &[K], rows: Vec<M>, key_of: impl Fn(&M) -> K) -> HashMap<K, Vec<M>> {
-    let mut map: HashMap<K, Vec<M>> = keys.iter().map(|k| (*k, Vec::new())).collect();
-    for row in rows {
-        map.entry(key_of(&row)).or_default().push(row);
-    }
-    map
 }
 
 async fn by_ids<E: EntityTrait>(
@@ -54,72 +44,90 @@ async fn by_ids<E: EntityTrait>(
     select.filter(id.is_in(keys.iter().copied())).all(db).await.map_err(|e| Arc::new(e.into()))
 }
 
+/// Everything a loader needs: the database and the viewer as they are at the
+/// time of the batch (a WebSocket connection's viewer can change).
+#[derive(Clone)]
+pub struct Scope {
+    db: DatabaseConnection,
+    viewer: LiveViewer,
+    exports: Arc<ExportWatch>,
+}
+
 macro_rules! loader {
-    ($(#[$meta:meta])* $name:ident, $key:ty => $value:ty, |$self:ident, $keys:ident| $body:block) => {
+    ($(#[$meta:meta])* $name:ident, $key:ty => $value:ty, |$self:ident, $viewer:ident, $keys:ident| $body:block) => {
         $(#[$meta])*
-        pub struct $name {
-            db: DatabaseConnection,
-            #[allow(dead_code)]
-            viewer: Viewer,
-        }
+        pub struct $name(Scope);
 
         impl Loader<$key> for $name {
             type Value = $value;
             type Error = LoadError;
 
-            async fn load(&$self, $keys: &[$key]) -> Result<HashMap<$key, $value>, LoadError> $body
+            async fn load(&$self, $keys: &[$key]) -> Result<HashMap<$key, $value>, LoadError> {
+                #[allow(unused_variables)]
+                let $viewer = $self.0.viewer.get();
+                $body
+            }
         }
     };
 }
 
 loader!(
     /// Users by id. Colleagues' names are not customer data, so users are not scoped.
-    UserById, i64 => user::Model, |self, keys| {
-        let rows = by_ids(&self.db, user::Entity::find(), user::Column::Id, keys).await?;
+    UserById, i64 => user::Model, |self, viewer, keys| {
+        let rows = by_ids(&self.0.db, user::Entity::find(), user::Column::Id, keys).await?;
         Ok(rows.into_iter().map(|u| (u.id, u)).collect())
     }
 );
 
 loader!(
     /// Teams by id.
-    TeamById, i64 => team::Model, |self, keys| {
-        let rows = by_ids(&self.db, team::Entity::find(), team::Column::Id, keys).await?;
+    TeamById, i64 => team::Model, |self, viewer, keys| {
+        let rows = by_ids(&self.0.db, team::Entity::find(), team::Column::Id, keys).await?;
         Ok(rows.into_iter().map(|t| (t.id, t)).collect())
     }
 );
 
 loader!(
     /// Customers by id, only the visible ones.
-    CustomerById, i64 => customer::Model, |self, keys| {
-        let select = customer::Entity::find().filter(policy::visible_customers(&self.viewer));
-        let rows = by_ids(&self.db, select, customer::Column::Id, keys).await?;
+    CustomerById, i64 => customer::Model, |self, viewer, keys| {
+        let select = customer::Entity::find().filter(policy::visible_customers(&viewer));
+        let rows = by_ids(&self.0.db, select, customer::Column::Id, keys).await?;
+        self.0.exports.record(&self.0.db, &viewer, rows.len()).await.map_err(Arc::new)?;
         Ok(rows.into_iter().map(|c| (c.id, c)).collect())
     }
 );
 
 loader!(
     /// Contacts by id, only those of visible customers.
-    ContactById, i64 => contact::Model, |self, keys| {
-        let select = contact::Entity::find().filter(policy::visible_through(&self.viewer, contact::Column::CustomerId));
-        let rows = by_ids(&self.db, select, contact::Column::Id, keys).await?;
+    ContactById, i64 => contact::Model, |self, viewer, keys| {
+        let select = contact::Entity::find().filter(policy::visible_through(&viewer, contact::Column::CustomerId));
+        let rows = by_ids(&self.0.db, select, contact::Column::Id, keys).await?;
         Ok(rows.into_iter().map(|c| (c.id, c)).collect())
     }
 );
 
-loader!(
-    /// A customer's current (not archived) contacts, by organisational level then name.
-    ContactsByCustomerId, i64 => Vec<contact::Model>, |self, keys| {
-        let select = contact::Entity::find()
-            .filter(policy::visible_through(&self.viewer, contact::Column::CustomerId))
-            .filter(contact::Column::ArchivedAt.is_null())
-            .order_by_asc(contact::Column::Name)
-            .order_by_asc(contact::Column::Id);
-        let rows = by_ids(&self.db, select, contact::Column::CustomerId, keys).await?;
-        Ok(group(keys, rows, |c| c.customer_id))
+/// The `first` of a bounded nested list, checked: 1 to `max`.
+pub fn bounded(field: &str, first: i32, max: i32) -> AppResult<u8> {
+    if (1..=max).contains(&first) {
+        Ok(u8::try_from(first).unwrap_or(u8::MAX))
+    } else {
+        Err(AppError::bad_input(field, format!("{field} must be between 1 and {max}")))
     }
-);
+}
 
-/// Key of the "latest N per parent" loaders: the parent row and how many.
+/// Query complexity of a list field: its children's cost once per row it may return.
+pub fn bounded_cost(first: i32, child_complexity: usize) -> usize {
+    usize::try_from(first.clamp(1, 100)).unwrap_or(1).saturating_mul(child_complexity.max(1))
+}
+
+/// Query complexity of a connection: `first` (or `last`, or the default page) rows.
+pub fn page_cost(first: Option<i32>, last: Option<i32>, child_complexity: usize) -> usize {
+    let rows = first.or(last).unwrap_or(crate::graphql::support::pagination::DEFAULT_PAGE_SIZE as i32);
+    bounded_cost(rows, child_complexity)
+}
+
+/// Key of the bounded to-many loaders: the parent row and how many of its
+/// children, in the relation's order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct LatestOf {
     pub parent_id: i64,
@@ -164,31 +172,69 @@ where
 }
 
 loader!(
+    /// The first N current (not archived) contacts of each customer, by name.
+    ContactsByCustomerId, LatestOf => Vec<contact::Model>, |self, viewer, keys| {
+        let select = |ids: Vec<i64>| {
+            contact::Entity::find()
+                .filter(policy::visible_through(&viewer, contact::Column::CustomerId))
+                .filter(contact::Column::ArchivedAt.is_null())
+                .filter(contact::Column::CustomerId.is_in(ids))
+        };
+        latest(&self.0.db, keys, select, ("customer_id", "lower(name), id"), |c| c.customer_id).await
+    }
+);
+
+loader!(
+    /// The first N subsidiaries of each customer (visible, not archived), by name.
+    SubsidiariesByParentId, LatestOf => Vec<customer::Model>, |self, viewer, keys| {
+        let select = |ids: Vec<i64>| {
+            customer::Entity::find()
+                .filter(policy::visible_customers(&viewer))
+                .filter(customer::Column::ArchivedAt.is_null())
+                .filter(customer::Column::ParentId.is_in(ids))
+        };
+        let rows = latest(&self.0.db, keys, select, ("parent_id", "lower(name), id"), |c| c.parent_id.unwrap_or(0)).await?;
+        self.0.exports.record(&self.0.db, &viewer, rows.values().map(Vec::len).sum()).await.map_err(Arc::new)?;
+        Ok(rows)
+    }
+);
+
+loader!(
+    /// The groups above each customer, nearest first, as far as the viewer can
+    /// see them (one recursive query for the whole batch; the walk stops at
+    /// the first invisible ancestor).
+    AncestorsByCustomerId, i64 => Vec<customer::Model>, |self, viewer, keys| {
+        let rows = crate::service::customers::ancestors(&self.0.db, &viewer, keys).await.map_err(Arc::new)?;
+        Ok(rows)
+    }
+);
+
+loader!(
     /// The N most recent communications of each customer.
-    LatestCommunicationsByCustomerId, LatestOf => Vec<communication::Model>, |self, keys| {
+    LatestCommunicationsByCustomerId, LatestOf => Vec<communication::Model>, |self, viewer, keys| {
         let select = |ids: Vec<i64>| {
             communication::Entity::find()
-                .filter(policy::visible_through(&self.viewer, communication::Column::CustomerId))
+                .filter(policy::visible_through(&viewer, communication::Column::CustomerId))
                 .filter(communication::Column::ArchivedAt.is_null())
                 .filter(communication::Column::CustomerId.is_in(ids))
         };
-        latest(&self.db, keys, select, ("customer_id", "occurred_at DESC, id DESC"), |c| c.customer_id).await
+        latest(&self.0.db, keys, select, ("customer_id", "occurred_at DESC, id DESC"), |c| c.customer_id).await
     }
 );
 
 loader!(
     /// The N most recent history entries of each ticket.
-    RecentEventsByTicketId, LatestOf => Vec<ticket_event::Model>, |self, keys| {
+    RecentEventsByTicketId, LatestOf => Vec<ticket_event::Model>, |self, viewer, keys| {
         let select = |ids: Vec<i64>| {
             let visible = ticket::Entity::find()
                 .select_only()
                 .column(ticket::Column::Id)
-                .filter(policy::visible_through(&self.viewer, ticket::Column::CustomerId))
+                .filter(policy::visible_tickets(&viewer))
                 .filter(ticket::Column::Id.is_in(ids.iter().copied()))
                 .into_query();
             ticket_event::Entity::find().filter(ticket_event::Column::TicketId.in_subquery(visible))
         };
-        latest(&self.db, keys, select, ("ticket_id", "id DESC"), |e| e.ticket_id).await
+        latest(&self.0.db, keys, select, ("ticket_id", "id DESC"), |e| e.ticket_id).await
     }
 );
 
@@ -201,14 +247,14 @@ fn participants_join() -> RelationDef {
 
 loader!(
     /// Contacts who took part in each communication.
-    ParticipantsByCommunicationId, i64 => Vec<contact::Model>, |self, keys| {
+    ParticipantsByCommunicationId, i64 => Vec<contact::Model>, |self, viewer, keys| {
         let rows = communication_contact::Entity::find()
             .join(JoinType::InnerJoin, participants_join())
             .select_also(contact::Entity)
             .filter(communication_contact::Column::CommunicationId.is_in(keys.iter().copied()))
-            .filter(policy::visible_through(&self.viewer, contact::Column::CustomerId))
+            .filter(policy::visible_through(&viewer, contact::Column::CustomerId))
             .order_by_asc(contact::Column::Name)
-            .all(&self.db)
+            .all(&self.0.db)
             .await
             .map_err(|e| Arc::new(e.into()))?;
         let mut map: HashMap<i64, Vec<contact::Model>> = keys.iter().map(|k| (*k, Vec::new())).collect();
@@ -222,39 +268,39 @@ loader!(
 );
 
 loader!(
-    /// A customer's tickets that still need work, oldest first.
-    OpenTicketsByCustomerId, i64 => Vec<ticket::Model>, |self, keys| {
-        let select = ticket::Entity::find()
-            .filter(policy::visible_through(&self.viewer, ticket::Column::CustomerId))
-            .filter(ticket::Column::ArchivedAt.is_null())
-            .filter(ticket::Column::Status.is_in(OPEN_STATUSES))
-            .order_by_asc(ticket::Column::CreatedAt)
-            .order_by_asc(ticket::Column::Id);
-        let rows = by_ids(&self.db, select, ticket::Column::CustomerId, keys).await?;
-        Ok(group(keys, rows, |t| t.customer_id))
+    /// The first N tickets of each customer that still need work, oldest first.
+    OpenTicketsByCustomerId, LatestOf => Vec<ticket::Model>, |self, viewer, keys| {
+        let select = |ids: Vec<i64>| {
+            ticket::Entity::find()
+                .filter(policy::visible_tickets(&viewer))
+                .filter(ticket::Column::ArchivedAt.is_null())
+                .filter(ticket::Column::Status.is_in(OPEN_STATUSES))
+                .filter(ticket::Column::CustomerId.is_in(ids))
+        };
+        latest(&self.0.db, keys, select, ("customer_id", "created_at, id"), |t| t.customer_id).await
     }
 );
 
 loader!(
-    /// A customer's promises not yet kept, soonest due first.
-    OpenCommitmentsByCustomerId, i64 => Vec<commitment::Model>, |self, keys| {
-        let select = commitment::Entity::find()
-            .filter(policy::visible_through(&self.viewer, commitment::Column::CustomerId))
-            .filter(commitment::Column::ArchivedAt.is_null())
-            .filter(commitment::Column::FulfilledOn.is_null())
-            .order_by_asc(commitment::Column::DueOn)
-            .order_by_asc(commitment::Column::Id);
-        let rows = by_ids(&self.db, select, commitment::Column::CustomerId, keys).await?;
-        Ok(group(keys, rows, |c| c.customer_id))
+    /// The first N promises of each customer not yet kept, soonest due first.
+    OpenCommitmentsByCustomerId, LatestOf => Vec<commitment::Model>, |self, viewer, keys| {
+        let select = |ids: Vec<i64>| {
+            commitment::Entity::find()
+                .filter(policy::visible_through(&viewer, commitment::Column::CustomerId))
+                .filter(commitment::Column::ArchivedAt.is_null())
+                .filter(commitment::Column::FulfilledOn.is_null())
+                .filter(commitment::Column::CustomerId.is_in(ids))
+        };
+        latest(&self.0.db, keys, select, ("customer_id", "due_on, id"), |c| c.customer_id).await
     }
 );
 
 loader!(
     /// A customer's partnership, if it has one.
-    PartnershipByCustomerId, i64 => Option<partnership::Model>, |self, keys| {
+    PartnershipByCustomerId, i64 => Option<partnership::Model>, |self, viewer, keys| {
         let select = partnership::Entity::find()
-            .filter(policy::visible_through(&self.viewer, partnership::Column::CustomerId));
-        let rows = by_ids(&self.db, select, partnership::Column::CustomerId, keys).await?;
+            .filter(policy::visible_through(&viewer, partnership::Column::CustomerId));
+        let rows = by_ids(&self.0.db, select, partnership::Column::CustomerId, keys).await?;
         let mut map: HashMap<i64, Option<partnership::Model>> = keys.iter().map(|k| (*k, None)).collect();
         for row in rows {
             map.insert(row.customer_id, Some(row));
@@ -276,6 +322,8 @@ pub struct Loaders {
     pub customer_by_id: Cached<CustomerById>,
     pub contact_by_id: Cached<ContactById>,
     pub contacts_by_customer_id: Cached<ContactsByCustomerId>,
+    pub subsidiaries_by_parent_id: Cached<SubsidiariesByParentId>,
+    pub ancestors_by_customer_id: Cached<AncestorsByCustomerId>,
     pub latest_communications_by_customer_id: Cached<LatestCommunicationsByCustomerId>,
     pub recent_events_by_ticket_id: Cached<RecentEventsByTicketId>,
     pub participants_by_communication_id: Cached<ParticipantsByCommunicationId>,
@@ -285,10 +333,11 @@ pub struct Loaders {
 }
 
 impl Loaders {
-    pub fn new(db: DatabaseConnection, viewer: Viewer) -> Self {
+    pub fn new(db: DatabaseConnection, viewer: LiveViewer, exports: Arc<ExportWatch>) -> Self {
+        let scope = Scope { db, viewer, exports };
         macro_rules! make {
             ($t:ident) => {
-                cached($t { db: db.clone(), viewer: viewer.clone() })
+                cached($t(scope.clone()))
             };
         }
         Self {
@@ -297,6 +346,8 @@ impl Loaders {
             customer_by_id: make!(CustomerById),
             contact_by_id: make!(ContactById),
             contacts_by_customer_id: make!(ContactsByCustomerId),
+            subsidiaries_by_parent_id: make!(SubsidiariesByParentId),
+            ancestors_by_customer_id: make!(AncestorsByCustomerId),
             latest_communications_by_customer_id: make!(LatestCommunicationsByCustomerId),
             recent_events_by_ticket_id: make!(RecentEventsByTicketId),
             participants_by_communication_id: make!(ParticipantsByCommunicationId),
@@ -315,6 +366,8 @@ impl Loaders {
         self.customer_by_id.enable_all_cache(false);
         self.contact_by_id.enable_all_cache(false);
         self.contacts_by_customer_id.enable_all_cache(false);
+        self.subsidiaries_by_parent_id.enable_all_cache(false);
+        self.ancestors_by_customer_id.enable_all_cache(false);
         self.latest_communications_by_customer_id.enable_all_cache(false);
         self.recent_events_by_ticket_id.enable_all_cache(false);
         self.participants_by_communication_id.enable_all_cache(false);

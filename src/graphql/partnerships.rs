@@ -7,12 +7,12 @@ use sea_orm::EntityTrait;
 
 use crate::{
     error::AppError,
-    graphql::guards,
+    graphql::support::guards,
     graphql::{
-        context::request,
-        enums::{LockIn, PartnershipTier},
-        ids,
-        pagination::{Conn, PageArgs, Sort, connection},
+        support::context::request,
+        support::enums::{LockIn, PartnershipTier},
+        support::ids,
+        support::pagination::{Conn, PageArgs, Sort, connection},
     },
     service::partnerships::{self as service, PartnershipTerms},
 };
@@ -123,7 +123,7 @@ impl PartnershipQuery {
     ) -> Result<Conn<PartnershipChange>> {
         let rc = request(ctx)?;
         let customer_id = ids::decode_opt("Customer", "customerId", customer_id.as_ref())?;
-        let select = service::changes(&rc.viewer, customer_id);
+        let select = service::changes(&rc.viewer(), customer_id);
         let sort = Sort::new(partnership_change::Column::Id, partnership_change::Column::Id, true);
         let args = PageArgs::new(first, after, last, before);
         let wrap = |rows: Vec<partnership_change::Model>| rows.into_iter().map(Into::into).collect();
@@ -189,18 +189,18 @@ impl PartnershipMutation {
             review_on: input.review_on,
             reason: input.reason,
         };
-        Ok(service::set(&rc.db, &rc.viewer, customer_id, expected_version, terms).await?.into())
+        Ok(service::set(&rc.db, &rc.viewer(), customer_id, expected_version, terms).await?.into())
     }
 }
 
 /// Loads a partnership by id for `node(id:)`, scoped to visible customers.
 pub async fn find(
-    rc: &crate::graphql::context::RequestContext,
+    rc: &crate::graphql::support::context::RequestContext,
     id: i64,
 ) -> crate::error::AppResult<Option<Partnership>> {
     use sea_orm::QueryFilter;
     let row = partnership::Entity::find_by_id(id)
-        .filter(crate::policy::visible_through(&rc.viewer, partnership::Column::CustomerId))
+        .filter(crate::policy::visible_through(&rc.viewer(), partnership::Column::CustomerId))
         .one(&rc.db)
         .await?;
     Ok(row.map(Into::into))

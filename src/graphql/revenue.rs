@@ -5,12 +5,12 @@ use chrono::{DateTime, NaiveDate, Utc};
 use entity::revenue_entry;
 
 use crate::{
-    graphql::guards,
+    graphql::support::guards,
     graphql::{
-        context::request,
-        ids,
-        pagination::{Conn, PageArgs, Sort, connection},
-        scalars::Money,
+        support::context::request,
+        support::ids,
+        support::pagination::{Conn, PageArgs, Sort, connection},
+        support::scalars::Money,
     },
     service::revenue::{self as service, RevenueFilter, RevenueRow},
 };
@@ -74,7 +74,7 @@ impl RevenueQuery {
         let sort = Sort::new(revenue_entry::Column::Month, revenue_entry::Column::Id, false);
         let args = PageArgs::new(first, after, last, before);
         let wrap = |rows: Vec<revenue_entry::Model>| rows.into_iter().map(Into::into).collect();
-        Ok(connection(ctx, &rc.db, service::select(&rc.viewer, &filter), sort, args, |r| r.id, wrap).await?)
+        Ok(connection(ctx, &rc.db, service::select(&rc.viewer(), &filter), sort, args, |r| r.id, wrap).await?)
     }
 }
 
@@ -123,7 +123,7 @@ impl RevenueMutation {
                 })
             })
             .collect::<crate::error::AppResult<Vec<_>>>()?;
-        let upserted = service::upsert(&rc.db, &rc.viewer, rows).await?;
+        let upserted = service::upsert(&rc.db, &rc.viewer(), rows).await?;
         Ok(UpsertRevenuePayload { upserted: i32::try_from(upserted).unwrap_or(i32::MAX) })
     }
 }

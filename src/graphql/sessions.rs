@@ -4,10 +4,18 @@
 use async_graphql::{Context, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
-use crate::{app::AppState, graphql::users::User, service::sessions};
+use crate::{
+    graphql::{
+        support::context::{ClientInfo, services},
+        users::User,
+    },
+    service::sessions::{self, Client},
+};
 
-/// Where a request comes from, for throttling failed logins.
-pub struct ClientAddress(pub Option<String>);
+fn client(ctx: &Context<'_>) -> Client {
+    let info = ctx.data::<ClientInfo>().cloned().unwrap_or_default();
+    Client { address: info.address, description: info.description }
+}
 
 /// A signed-in session.
 #[derive(SimpleObject)]
@@ -43,27 +51,35 @@ pub struct SessionMutation;
 impl SessionMutation {
     /// Signs in with e-mail and password. Repeated failures are throttled per account and
     /// per client address (RATE_LIMITED); every other failure is UNAUTHENTICATED.
-    async fn login(&self, ctx: &Context<'_>, email: String, password: String) -> Result<Session> {
-        let state = ctx.data::<AppState>()?;
-        let address = ctx.data::<ClientAddress>().ok().and_then(|a| a.0.as_deref());
-        let ttl = state.config.access_token_ttl;
-        let session =
-            sessions::login(&state.db, &state.tokens, &state.throttle, ttl, &email, password, address).await?;
-        Ok(session.into())
+    async fn login(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The account's e-mail address.")] email: String,
+        #[graphql(desc = "The account's password.")] password: String,
+    ) -> Result<Session> {
+        let svc = services(ctx)?;
+        Ok(sessions::login(svc, &email, password, &client(ctx)).await?.into())
     }
 
     /// Trades a refresh token for a new session; the old one is spent. Reusing a spent
     /// token revokes every token of that login.
-    async fn refresh_token(&self, ctx: &Context<'_>, refresh_token: String) -> Result<Session> {
-        let state = ctx.data::<AppState>()?;
-        let ttl = state.config.access_token_ttl;
-        Ok(sessions::refresh(&state.db, &state.tokens, ttl, &refresh_token).await?.into())
+    async fn refresh_token(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The refresh token of the current session.")] refresh_token: String,
+    ) -> Result<Session> {
+        let svc = services(ctx)?;
+        Ok(sessions::refresh(svc, &refresh_token).await?.into())
     }
 
     /// Ends the login the refresh token belongs to.
-    async fn logout(&self, ctx: &Context<'_>, refresh_token: String) -> Result<bool> {
-        let state = ctx.data::<AppState>()?;
-        sessions::logout(&state.db, &refresh_token).await?;
+    async fn logout(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The refresh token of the session to end.")] refresh_token: String,
+    ) -> Result<bool> {
+        let svc = services(ctx)?;
+        sessions::logout(svc, &refresh_token, &client(ctx)).await?;
         Ok(true)
     }
 }

@@ -5,11 +5,11 @@ use chrono::{DateTime, NaiveDate, Utc};
 use entity::supply_priority;
 
 use crate::{
-    graphql::guards,
+    graphql::support::guards,
     graphql::{
-        context::request,
-        ids,
-        pagination::{Conn, PageArgs, Sort, connection},
+        support::context::request,
+        support::ids,
+        support::pagination::{Conn, PageArgs, Sort, connection},
     },
     service::supply::{self as service, SupplyFilter, SupplyTerms},
 };
@@ -87,7 +87,7 @@ impl SupplyQuery {
         let sort = Sort::new(supply_priority::Column::PriorityRank, supply_priority::Column::Id, false);
         let args = PageArgs::new(first, after, last, before);
         let wrap = |rows: Vec<supply_priority::Model>| rows.into_iter().map(Into::into).collect();
-        Ok(connection(ctx, &rc.db, service::select(&rc.viewer, &filter), sort, args, |s| s.id, wrap).await?)
+        Ok(connection(ctx, &rc.db, service::select(&rc.viewer(), &filter), sort, args, |s| s.id, wrap).await?)
     }
 }
 
@@ -128,13 +128,13 @@ impl SupplyMutation {
             peak_starts_on: input.peak_starts_on,
             peak_ends_on: input.peak_ends_on,
         };
-        Ok(service::upsert(&rc.db, &rc.viewer, terms).await?.into())
+        Ok(service::upsert(&rc.db, &rc.viewer(), terms).await?.into())
     }
 
     /// Archives a supply priority.
     async fn archive_supply_priority(&self, ctx: &Context<'_>, id: ID) -> Result<SupplyPriority> {
         let rc = request(ctx)?;
         let id = ids::decode("SupplyPriority", "id", &id)?;
-        Ok(service::archive(&rc.db, &rc.viewer, id).await?.into())
+        Ok(service::archive(&rc.db, &rc.viewer(), id).await?.into())
     }
 }

@@ -5,11 +5,11 @@ use chrono::{DateTime, NaiveDate, Utc};
 use entity::survey_response;
 
 use crate::{
-    graphql::guards,
+    graphql::support::guards,
     graphql::{
-        context::request,
-        ids,
-        pagination::{Conn, PageArgs, Sort, connection},
+        support::context::request,
+        support::ids,
+        support::pagination::{Conn, PageArgs, Sort, connection},
     },
     service::surveys::{self as service, NewSurveyResponse},
 };
@@ -69,7 +69,7 @@ impl SurveyQuery {
         let sort = Sort::new(survey_response::Column::RespondedOn, survey_response::Column::Id, true);
         let args = PageArgs::new(first, after, last, before);
         let wrap = |rows: Vec<survey_response::Model>| rows.into_iter().map(Into::into).collect();
-        Ok(connection(ctx, &rc.db, service::select(&rc.viewer, customer_id), sort, args, |s| s.id, wrap).await?)
+        Ok(connection(ctx, &rc.db, service::select(&rc.viewer(), customer_id), sort, args, |s| s.id, wrap).await?)
     }
 }
 
@@ -103,6 +103,6 @@ impl SurveyMutation {
             comment: input.comment,
             responded_on: input.responded_on,
         };
-        Ok(service::record(&rc.db, &rc.viewer, new).await?.into())
+        Ok(service::record(&rc.db, &rc.viewer(), new).await?.into())
     }
 }

@@ -1,20 +1,24 @@
 //! Service tickets in the API.
 
+
+/// Live ticket updates over WebSocket.
+pub mod live;
+
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{ticket, ticket_event};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::{
-    graphql::guards,
+    graphql::support::guards,
     graphql::{
         contacts::Contact,
-        context::{RequestContext, request},
+        support::context::request,
         customers::Customer,
-        enums::{OrderDirection, SlaState, TicketCategory, TicketEventKind, TicketPriority, TicketStatus, to_domain},
-        ids,
+        support::enums::{OrderDirection, SlaState, TicketCategory, TicketEventKind, TicketPriority, TicketStatus, to_domain},
+        support::ids,
         loaders::{LatestOf, listed, load},
-        pagination::{Conn, PageArgs, Sort, connection},
+        support::pagination::{Conn, PageArgs, Sort, connection},
         users::User,
     },
     service::{
@@ -297,7 +301,7 @@ impl TicketQuery {
         };
         let sort = Sort::new(column, ticket::Column::Id, order.direction.descending());
         let args = PageArgs::new(first, after, last, before);
-        Ok(connection(ctx, &rc.db, service::select(&rc.viewer, &filter), sort, args, |t| t.id, Ticket::page).await?)
+        Ok(connection(ctx, &rc.db, service::select(&rc.viewer(), &filter), sort, args, |t| t.id, Ticket::page).await?)
     }
 }
 
@@ -347,11 +351,6 @@ pub struct CommentPayload {
 #[derive(Default)]
 pub struct TicketMutation;
 
-/// Publishes the history rows a committed change wrote and returns the ticket.
-async fn announced(rc: &RequestContext, ticket: ticket::Model, events: &[ticket_event::Model]) -> Ticket {
-    rc.feed.announce(&events.iter().map(|e| e.id).collect::<Vec<_>>()).await;
-    Ticket::one(ticket)
-}
 
 #[Object]
 impl TicketMutation {
@@ -367,8 +366,8 @@ impl TicketMutation {
             category: input.category.into(),
             priority: input.priority.unwrap_or(TicketPriority::Medium).into(),
         };
-        let (ticket, event) = service::create(&rc.db, &rc.viewer, &rc.config.sla, new).await?;
-        Ok(announced(rc, ticket, &[event]).await)
+        let (ticket, _) = service::create(&rc.services, &rc.viewer(), new).await?;
+        Ok(Ticket::one(ticket))
     }
 
     /// Updates a ticket's fields. A stale `expectedVersion` is a CONFLICT.
@@ -393,8 +392,8 @@ impl TicketMutation {
             priority: input.priority.map(Into::into),
             assignee_id,
         };
-        let (ticket, events) = service::update(&rc.db, &rc.viewer, id, expected_version, changes).await?;
-        Ok(announced(rc, ticket, &events).await)
+        let (ticket, _) = service::update(&rc.services, &rc.viewer(), id, expected_version, changes).await?;
+        Ok(Ticket::one(ticket))
     }
 
     /// Comments on a ticket; the first comment is the first response.
@@ -407,9 +406,8 @@ impl TicketMutation {
     ) -> Result<CommentPayload> {
         let rc = request(ctx)?;
         let id = ids::decode("Ticket", "id", &id)?;
-        let (ticket, event) = service::comment(&rc.db, &rc.viewer, id, expected_version, body).await?;
-        let ticket = announced(rc, ticket, std::slice::from_ref(&event)).await;
-        Ok(CommentPayload { ticket, event: event.into() })
+        let (ticket, event) = service::comment(&rc.services, &rc.viewer(), id, expected_version, body).await?;
+        Ok(CommentPayload { ticket: Ticket::one(ticket), event: event.into() })
     }
 
     /// Moves a ticket through its life cycle: OPEN, IN_PROGRESS, WAITING_ON_CUSTOMER,
@@ -425,8 +423,8 @@ impl TicketMutation {
     ) -> Result<Ticket> {
         let rc = request(ctx)?;
         let id = ids::decode("Ticket", "id", &id)?;
-        let (ticket, events) =
-            service::change_status(&rc.db, &rc.viewer, id, expected_version, status.into(), comment).await?;
-        Ok(announced(rc, ticket, &events).await)
+        let (ticket, _) =
+            service::change_status(&rc.services, &rc.viewer(), id, expected_version, status.into(), comment).await?;
+        Ok(Ticket::one(ticket))
     }
 }

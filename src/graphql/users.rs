@@ -1,23 +1,30 @@
 //! Users and teams in the API.
 
-use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{team, user};
 use sea_orm::EntityTrait;
 
 use crate::{
     error::AppError,
+    policy,
     graphql::{
-        context::request,
-        enums::{Role, to_domain},
-        ids,
+        support::context::request,
+        support::enums::{Role, to_domain},
+        support::ids,
+        support::patch::patch,
         loaders::load_error,
-        pagination::{Conn, PageArgs, Sort, connection},
+        support::pagination::{Conn, PageArgs, Sort, connection},
     },
-    service::users::{self as service, NewUser, UserFilter},
+    service::users::{self as service, NewUser, UserChanges, UserFilter},
 };
 
 /// An employee of our company, or a service account.
+///
+/// Anyone who meets a user (as an account's owner, a ticket's assignee, an
+/// event's actor) sees their id, name, team and whether they are active. The
+/// details (e-mail, phone, role, scopes, version) are null unless you may see
+/// them: your own, your team's when you lead it, everyone's for ADMIN and LEADER.
 pub struct User {
     pub model: user::Model,
 }
@@ -25,6 +32,12 @@ pub struct User {
 impl User {
     pub fn one(model: user::Model) -> Self {
         Self { model }
+    }
+
+    /// The detail, when the viewer may see this user's details.
+    fn detail<T>(&self, ctx: &Context<'_>, value: impl FnOnce(&user::Model) -> T) -> Result<Option<T>> {
+        let viewer = request(ctx)?.viewer();
+        Ok(policy::sees_user_details(&viewer, &self.model).then(|| value(&self.model)))
     }
 }
 
@@ -34,25 +47,33 @@ impl User {
     pub async fn id(&self) -> ID {
         ids::encode("User", self.model.id)
     }
-    /// E-mail address (login).
-    async fn email(&self) -> &str {
-        &self.model.email
-    }
     /// Full name.
     async fn name(&self) -> &str {
         &self.model.name
-    }
-    /// What the user may do.
-    async fn role(&self) -> Role {
-        self.model.role.into()
     }
     /// Inactive users cannot sign in and own no customers.
     async fn active(&self) -> bool {
         self.model.active
     }
-    /// Scopes of a service account.
-    async fn scopes(&self) -> Vec<String> {
-        self.model.scopes.split_whitespace().map(str::to_owned).collect()
+    /// E-mail address (login). Null unless you may see this user's details.
+    async fn email(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        self.detail(ctx, |u| u.email.clone())
+    }
+    /// Phone number. Null unless you may see this user's details (or none is recorded).
+    async fn phone(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        Ok(self.detail(ctx, |u| u.phone.clone())?.flatten())
+    }
+    /// What the user may do. Null unless you may see this user's details.
+    async fn role(&self, ctx: &Context<'_>) -> Result<Option<Role>> {
+        self.detail(ctx, |u| u.role.into())
+    }
+    /// Scopes of a service account (empty for people). Null unless you may see this user's details.
+    async fn scopes(&self, ctx: &Context<'_>) -> Result<Option<Vec<String>>> {
+        self.detail(ctx, |u| u.scopes.split_whitespace().map(str::to_owned).collect())
+    }
+    /// Optimistic-locking version; pass it back as `expectedVersion`. Null unless you may see this user's details.
+    async fn version(&self, ctx: &Context<'_>) -> Result<Option<i32>> {
+        self.detail(ctx, |u| u.version)
     }
     /// When the user was created.
     async fn created_at(&self) -> DateTime<Utc> {
@@ -114,7 +135,7 @@ impl UserQuery {
     /// You.
     async fn viewer(&self, ctx: &Context<'_>) -> Result<User> {
         let rc = request(ctx)?;
-        let me = user::Entity::find_by_id(rc.viewer.user_id)
+        let me = user::Entity::find_by_id(rc.viewer().user_id)
             .one(&rc.db)
             .await
             .map_err(AppError::from)?
@@ -143,7 +164,7 @@ impl UserQuery {
         let sort = Sort::text(user::Column::Name, user::Column::Id, false);
         let args = PageArgs::new(first, after, last, before);
         let wrap = |rows: Vec<user::Model>| rows.into_iter().map(User::one).collect();
-        Ok(connection(ctx, &rc.db, service::select(&rc.viewer, &filter), sort, args, |u| u.id, wrap).await?)
+        Ok(connection(ctx, &rc.db, service::select(&rc.viewer(), &filter), sort, args, |u| u.id, wrap).await?)
     }
 
     /// Teams you can see: leadership all, others their own.
@@ -159,7 +180,7 @@ impl UserQuery {
         let sort = Sort::text(team::Column::Name, team::Column::Id, false);
         let args = PageArgs::new(first, after, last, before);
         let wrap = |rows: Vec<team::Model>| rows.into_iter().map(Team::from).collect();
-        Ok(connection(ctx, &rc.db, service::select_teams(&rc.viewer), sort, args, |t| t.id, wrap).await?)
+        Ok(connection(ctx, &rc.db, service::select_teams(&rc.viewer()), sort, args, |t| t.id, wrap).await?)
     }
 }
 
@@ -177,6 +198,23 @@ pub struct CreateUserInput {
     /// Scopes (INTEGRATION only): customers:read, graph:read, revenue:write, tickets:read.
     #[graphql(default)]
     pub scopes: Vec<String>,
+    /// Phone number.
+    pub phone: Option<String>,
+}
+
+/// Changes to a user: omitted fields stay, `null` clears.
+#[derive(InputObject, Default)]
+pub struct UpdateUserInput {
+    /// Full name.
+    pub name: Option<String>,
+    /// Role; takes effect at once, also on open WebSocket connections.
+    pub role: Option<Role>,
+    /// Sales team; `null` takes the user out of every team.
+    pub team_id: MaybeUndefined<ID>,
+    /// Scopes of a service account (replaces them all).
+    pub scopes: Option<Vec<String>>,
+    /// Phone number; `null` clears it.
+    pub phone: MaybeUndefined<String>,
 }
 
 #[derive(Default)]
@@ -193,8 +231,37 @@ impl UserMutation {
             role: input.role.into(),
             team_id: ids::decode_opt("Team", "teamId", input.team_id.as_ref())?,
             scopes: input.scopes,
+            phone: input.phone,
         };
-        Ok(User::one(service::create_user(&rc.db, &rc.viewer, new).await?))
+        Ok(User::one(service::create_user(&rc.db, &rc.viewer(), new).await?))
+    }
+
+    /// Changes a user's name, role, team, scopes or phone (ADMIN only). Effective at once:
+    /// from the next HTTP request, and on open WebSocket connections from the next
+    /// operation or event. With `expectedVersion`, a stale version is a CONFLICT.
+    async fn update_user(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The user.")] id: ID,
+        #[graphql(desc = "The version you last read; a different current version is a CONFLICT.")]
+        expected_version: Option<i32>,
+        #[graphql(desc = "The changes.")] input: UpdateUserInput,
+    ) -> Result<User> {
+        let rc = request(ctx)?;
+        let id = ids::decode("User", "id", &id)?;
+        let team_id = match input.team_id {
+            MaybeUndefined::Undefined => None,
+            MaybeUndefined::Null => Some(None),
+            MaybeUndefined::Value(team) => Some(Some(ids::decode("Team", "teamId", &team)?)),
+        };
+        let changes = UserChanges {
+            name: input.name,
+            role: input.role.map(Into::into),
+            team_id,
+            scopes: input.scopes,
+            phone: patch(input.phone, |p| p),
+        };
+        Ok(User::one(service::update_user(&rc.services, &rc.viewer(), id, expected_version, changes).await?))
     }
 
     /// Moves customers (all of `fromUserId`'s, or only `customerIds`) to another owner, with
@@ -213,7 +280,7 @@ impl UserMutation {
         let customer_ids = customer_ids
             .map(|list| list.iter().map(|id| ids::decode("Customer", "customerIds", id)).collect::<Result<Vec<_>, _>>())
             .transpose()?;
-        let moved = service::reassign_customers(&rc.db, &rc.viewer, from, to, customer_ids).await?;
+        let moved = service::reassign_customers(&rc.services, &rc.viewer(), from, to, customer_ids).await?;
         Ok(moved.into_iter().map(|id| ids::encode("Customer", id)).collect())
     }
 
@@ -223,13 +290,13 @@ impl UserMutation {
         let rc = request(ctx)?;
         let id = ids::decode("User", "id", &id)?;
         let to = ids::decode("User", "reassignTo", &reassign_to)?;
-        Ok(User::one(service::deactivate(&rc.db, &rc.viewer, id, to).await?))
+        Ok(User::one(service::deactivate(&rc.services, &rc.viewer(), id, to).await?))
     }
 
     /// Creates a sales team (ADMIN only).
     async fn create_team(&self, ctx: &Context<'_>, name: String, lead_id: Option<ID>) -> Result<Team> {
         let rc = request(ctx)?;
         let lead_id = ids::decode_opt("User", "leadId", lead_id.as_ref())?;
-        Ok(service::create_team(&rc.db, &rc.viewer, &name, lead_id).await?.into())
+        Ok(service::create_team(&rc.db, &rc.viewer(), &name, lead_id).await?.into())
     }
 }

@@ -15,14 +15,27 @@ pub async fn record(
     entity_id: i64,
     changes: Value,
 ) -> AppResult<()> {
+    record_as(db, Some(viewer.user_id), viewer.client.clone(), action, entity, entity_id, changes).await
+}
+
+/// Appends one audit row for an actor who may not be signed in (sign-ins).
+pub async fn record_as(
+    db: &impl ConnectionTrait,
+    actor: Option<i64>,
+    client: Option<String>,
+    action: &str,
+    entity: &str,
+    entity_id: i64,
+    changes: Value,
+) -> AppResult<()> {
     let at = now();
     audit_log::ActiveModel {
-        actor_id: Set(Some(viewer.user_id)),
+        actor_id: Set(actor),
         action: Set(action.to_owned()),
         entity: Set(entity.to_owned()),
         entity_id: Set(entity_id),
         changes: Set(changes.to_string()),
-        client: Set(viewer.client.clone()),
+        client: Set(client),
         created_at: Set(at),
         updated_at: Set(at),
         ..Default::default()
@@ -86,6 +99,21 @@ pub fn diff<M: sea_orm::ModelTrait>(old: &M, new: &M) -> Value {
                 serde_json::json!([sea_value_to_json_value(&before), sea_value_to_json_value(&after)]),
             );
         }
+    }
+    Value::Object(changes)
+}
+
+/// Every field of a new row, as `{"field": [null, value]}`: a creation seen as
+/// a change from nothing, so the trail reads the same way for both.
+pub fn created<M: sea_orm::ModelTrait>(new: &M) -> Value {
+    use sea_orm::{IdenStatic, Iterable, sea_query::value::sea_value_to_json_value};
+    let mut changes = serde_json::Map::new();
+    for column in <<M as sea_orm::ModelTrait>::Entity as sea_orm::EntityTrait>::Column::iter() {
+        let name = column.as_str();
+        if matches!(name, "updated_at" | "version" | "created_at" | "id") {
+            continue;
+        }
+        changes.insert(name.to_owned(), serde_json::json!([Value::Null, sea_value_to_json_value(&new.get(column))]));
     }
     Value::Object(changes)
 }

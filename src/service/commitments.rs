@@ -104,6 +104,9 @@ pub async fn create(
     }
     let txn = crate::db::write(db).await?;
     policy::writable_customer(&txn, viewer, customer_id).await?;
+    if let Some(owner) = fields.owner_id {
+        policy::assignable_user(&txn, viewer, owner, "ownerId").await?;
+    }
     let at = now();
     let mut row = commitment::ActiveModel {
         customer_id: Set(customer_id),
@@ -124,12 +127,8 @@ pub async fn create(
 }
 
 async fn writable(db: &impl ConnectionTrait, viewer: &Viewer, id: i64) -> AppResult<commitment::Model> {
-    policy::ensure_can_write(viewer)?;
-    commitment::Entity::find_by_id(id)
-        .filter(policy::visible_through(viewer, commitment::Column::CustomerId))
-        .one(db)
-        .await?
-        .ok_or(AppError::NotFound("commitment"))
+    let columns = (commitment::Column::Id, commitment::Column::CustomerId);
+    policy::writable::<commitment::Entity>(db, viewer, columns, id, "commitment").await
 }
 
 async fn change(
@@ -167,6 +166,10 @@ pub async fn update(
     expected_version: Option<i32>,
     fields: CommitmentFields,
 ) -> AppResult<commitment::Model> {
+    policy::ensure_can_write(viewer)?;
+    if let Some(owner) = fields.owner_id {
+        policy::assignable_user(db, viewer, owner, "ownerId").await?;
+    }
     change(db, viewer, id, expected_version, "update", |_, row| apply(row, fields)).await
 }
 

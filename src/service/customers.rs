@@ -70,7 +70,10 @@ pub fn select(viewer: &Viewer, filter: &CustomerFilter) -> Select<customer::Enti
         query = query.filter(customer::Column::OwnerId.in_subquery(members.into_query()));
     }
     if let Some(parent) = filter.parent_id {
-        query = query.filter(customer::Column::ParentId.eq(parent));
+        // A hidden parent answers like a missing one: no subsidiaries.
+        query = query
+            .filter(customer::Column::ParentId.eq(parent))
+            .filter(customer::Column::ParentId.in_subquery(policy::visible_customer_ids(viewer)));
     }
     if let Some(region) = &filter.region {
         query = query.filter(customer::Column::Region.eq(region.as_str()));
@@ -123,27 +126,93 @@ pub struct CustomerChanges {
     pub next_review_on: Option<Option<NaiveDate>>,
 }
 
-async fn assignable_owner(db: &impl ConnectionTrait, viewer: &Viewer, owner_id: i64) -> AppResult<()> {
-    let owner = user::Entity::find_by_id(owner_id)
-        .one(db)
-        .await?
-        .ok_or_else(|| AppError::bad_input("ownerId", "no such user"))?;
-    policy::ensure_can_assign(viewer, &owner)
-}
-
 async fn valid_parent(
     db: &impl ConnectionTrait,
     viewer: &Viewer,
     parent_id: i64,
     own_id: Option<i64>,
 ) -> AppResult<()> {
-    if Some(parent_id) == own_id {
-        return Err(AppError::bad_input("parentId", "a customer cannot be its own parent"));
-    }
     policy::visible_customer(db, viewer, parent_id)
         .await
         .map_err(|_| AppError::bad_input("parentId", "no such customer"))?;
+    if let Some(own_id) = own_id
+        && (parent_id == own_id || ancestor_ids(db, parent_id).await?.contains(&own_id))
+    {
+        return Err(AppError::conflict("a customer cannot be its own ancestor: this parent belongs to its group"));
+    }
     Ok(())
+}
+
+/// Deepest group hierarchy followed; deeper chains are cut (they cannot be
+/// built through the API, which refuses cycles).
+const MAX_GROUP_DEPTH: i32 = 64;
+
+/// `(start, ancestor id, depth)` for every ancestor of every start, whatever
+/// the viewer may see: one recursive query.
+async fn ancestor_chain(db: &impl ConnectionTrait, starts: &[i64]) -> AppResult<Vec<(i64, i64, i32)>> {
+    if starts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list = starts.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    let sql = format!(
+        "WITH RECURSIVE chain(start_id, ancestor_id, depth) AS ( \
+           SELECT id, parent_id, 1 FROM customer WHERE id IN ({list}) AND parent_id IS NOT NULL \
+           UNION ALL \
+           SELECT chain.start_id, c.parent_id, chain.depth + 1 FROM chain \
+             JOIN customer c ON c.id = chain.ancestor_id \
+             WHERE c.parent_id IS NOT NULL AND chain.depth < {MAX_GROUP_DEPTH} \
+         ) SELECT start_id, ancestor_id, depth FROM chain ORDER BY start_id, depth"
+    );
+    let backend = db.get_database_backend();
+    let rows = db.query_all_raw(sea_orm::Statement::from_string(backend, sql)).await?;
+    rows.iter()
+        .map(|row| Ok((row.try_get("", "start_id")?, row.try_get("", "ancestor_id")?, row.try_get("", "depth")?)))
+        .collect::<Result<_, sea_orm::DbErr>>()
+        .map_err(Into::into)
+}
+
+/// Every ancestor of a customer, nearest first, visible or not (for the cycle check).
+async fn ancestor_ids(db: &impl ConnectionTrait, id: i64) -> AppResult<Vec<i64>> {
+    Ok(ancestor_chain(db, &[id]).await?.into_iter().map(|(_, ancestor, _)| ancestor).collect())
+}
+
+/// The groups above each customer, nearest first, as far as the viewer sees
+/// them: the walk stops at the first ancestor outside the view, so a hidden
+/// group neither appears nor reveals what is above it.
+pub async fn ancestors(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    starts: &[i64],
+) -> AppResult<std::collections::HashMap<i64, Vec<customer::Model>>> {
+    let chain = ancestor_chain(db, starts).await?;
+    let ids: Vec<i64> = chain.iter().map(|(_, ancestor, _)| *ancestor).collect();
+    let visible: std::collections::HashMap<i64, customer::Model> = if ids.is_empty() {
+        Default::default()
+    } else {
+        customer::Entity::find()
+            .filter(policy::visible_customers(viewer))
+            .filter(customer::Column::Id.is_in(ids))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c))
+            .collect()
+    };
+    let mut result: std::collections::HashMap<i64, Vec<customer::Model>> =
+        starts.iter().map(|s| (*s, Vec::new())).collect();
+    let mut stopped = std::collections::HashSet::new();
+    for (start, ancestor, _) in chain {
+        if stopped.contains(&start) {
+            continue;
+        }
+        match visible.get(&ancestor) {
+            Some(model) => result.entry(start).or_default().push(model.clone()),
+            None => {
+                stopped.insert(start);
+            }
+        }
+    }
+    Ok(result)
 }
 
 pub async fn create(db: &DatabaseConnection, viewer: &Viewer, input: NewCustomer) -> AppResult<customer::Model> {
@@ -153,7 +222,7 @@ pub async fn create(db: &DatabaseConnection, viewer: &Viewer, input: NewCustomer
     let region = validate::optional_text("region", input.region, 100)?;
     let txn = crate::db::write(db).await?;
     let owner_id = input.owner_id.unwrap_or(viewer.user_id);
-    assignable_owner(&txn, viewer, owner_id).await?;
+    policy::assignable_user(&txn, viewer, owner_id, "ownerId").await?;
     if let Some(parent) = input.parent_id {
         valid_parent(&txn, viewer, parent, None).await?;
     }
@@ -216,8 +285,8 @@ pub async fn update(
         }
         row.status = Set(status);
     }
-    if let Some(owner) = changes.owner_id {
-        assignable_owner(&txn, viewer, owner).await?;
+    if let Some(owner) = changes.owner_id.filter(|o| *o != current.owner_id) {
+        policy::assignable_user(&txn, viewer, owner, "ownerId").await?;
         row.owner_id = Set(owner);
     }
     if let Some(parent) = changes.parent_id {

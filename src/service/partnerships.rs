@@ -8,7 +8,6 @@ use entity::{
     partnership, partnership_change,
 };
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Select, Set};
-use serde_json::json;
 
 use crate::{
     auth::Viewer,
@@ -71,7 +70,7 @@ pub async fn set(
         partnership::Entity::find().filter(partnership::Column::CustomerId.eq(customer_id)).one(&txn).await?;
     let at = now();
     let previous_tier = existing.as_ref().map(|p| p.tier);
-    let model = match existing {
+    let (model, changes) = match existing {
         Some(current) => {
             validate::version("partnership", expected_version, current.version)?;
             let mut row: partnership::ActiveModel = current.clone().into();
@@ -86,10 +85,21 @@ pub async fn set(
             row.review_on = Set(terms.review_on);
             row.version = Set(current.version + 1);
             row.updated_at = Set(at);
-            row.update(&txn).await?
+            // The version check and the write are one statement: of two
+            // concurrent writers with the same expectedVersion, one gets CONFLICT.
+            let updated = crate::service::update_versioned::<partnership::Entity>(
+                &txn,
+                row,
+                (partnership::Column::Id, current.id),
+                (partnership::Column::Version, expected_version.unwrap_or(current.version)),
+                "partnership",
+            )
+            .await?;
+            let changes = audit::diff(&current, &updated);
+            (updated, changes)
         }
         None => {
-            partnership::ActiveModel {
+            let created = partnership::ActiveModel {
                 customer_id: Set(customer_id),
                 tier: Set(terms.tier),
                 discount_bps: Set(terms.discount_bps),
@@ -104,7 +114,9 @@ pub async fn set(
                 ..Default::default()
             }
             .insert(&txn)
-            .await?
+            .await?;
+            let changes = audit::created(&created);
+            (created, changes)
         }
     };
     if previous_tier != Some(terms.tier) {
@@ -125,15 +137,7 @@ pub async fn set(
         row.updated_at = Set(at);
         row.update(&txn).await?;
     }
-    audit::record(
-        &txn,
-        viewer,
-        "set_partnership",
-        "partnership",
-        model.id,
-        json!({"customerId": customer_id, "tier": [previous_tier.map(|t| t.as_str()), terms.tier.as_str()]}),
-    )
-    .await?;
+    audit::record(&txn, viewer, "set_partnership", "partnership", model.id, changes).await?;
     txn.commit().await?;
     Ok(model)
 }

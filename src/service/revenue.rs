@@ -4,15 +4,15 @@
 use std::collections::HashSet;
 
 use chrono::{Datelike, NaiveDate};
-use entity::{customer, enums::Role, revenue_entry};
+use entity::{customer, revenue_entry};
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, Select, Set,
+    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, Select, Set,
     sea_query::OnConflict,
 };
 use serde_json::json;
 
 use crate::{
-    auth::{Viewer, viewer::SCOPE_REVENUE_WRITE},
+    auth::Viewer,
     error::{AppError, AppResult},
     policy,
     service::{audit, now},
@@ -51,21 +51,10 @@ pub struct RevenueRow {
     pub gross_profit_cents: i64,
 }
 
-/// Service accounts need `revenue:write` and may push for every customer;
-/// people push for the customers they can see.
-fn writable_customers(viewer: &Viewer) -> AppResult<Condition> {
-    if viewer.role == Role::Integration {
-        if viewer.has_scope(SCOPE_REVENUE_WRITE) {
-            return Ok(Condition::all());
-        }
-        return Err(AppError::Forbidden(format!("the {SCOPE_REVENUE_WRITE} scope is required")));
-    }
-    Ok(policy::visible_customers(viewer))
-}
-
 /// Inserts or replaces every row in one transaction; returns the number of rows.
+/// The audit entry keeps the old and new figures of every row that changed.
 pub async fn upsert(db: &DatabaseConnection, viewer: &Viewer, rows: Vec<RevenueRow>) -> AppResult<usize> {
-    let scope = writable_customers(viewer)?;
+    let scope = policy::revenue_writable_customers(viewer)?;
     if rows.is_empty() {
         return Err(AppError::bad_input("entries", "at least one entry is required"));
     }
@@ -96,6 +85,28 @@ pub async fn upsert(db: &DatabaseConnection, viewer: &Viewer, rows: Vec<RevenueR
     if let Some(i) = rows.iter().position(|r| !found.contains(&r.customer_id)) {
         return Err(AppError::bad_input(&format!("entries[{i}].customerId"), "customer not found"));
     }
+    let months: HashSet<NaiveDate> = rows.iter().map(|r| r.month).collect();
+    let before: std::collections::HashMap<(i64, NaiveDate), (i64, i64)> = revenue_entry::Entity::find()
+        .filter(revenue_entry::Column::CustomerId.is_in(customer_ids.iter().copied()))
+        .filter(revenue_entry::Column::Month.is_in(months.iter().copied()))
+        .all(&txn)
+        .await?
+        .into_iter()
+        .map(|e| ((e.customer_id, e.month), (e.revenue_cents, e.gross_profit_cents)))
+        .collect();
+    let changes: Vec<serde_json::Value> = rows
+        .iter()
+        .filter(|r| before.get(&(r.customer_id, r.month)) != Some(&(r.revenue_cents, r.gross_profit_cents)))
+        .map(|r| {
+            let old = before.get(&(r.customer_id, r.month));
+            json!({
+                "customerId": r.customer_id,
+                "month": r.month.to_string(),
+                "revenueCents": [old.map(|o| o.0), r.revenue_cents],
+                "grossProfitCents": [old.map(|o| o.1), r.gross_profit_cents],
+            })
+        })
+        .collect();
     let at = now();
     let count = rows.len();
     // Chunked so that one statement stays under every backend's bind-parameter limit.
@@ -121,8 +132,8 @@ pub async fn upsert(db: &DatabaseConnection, viewer: &Viewer, rows: Vec<RevenueR
         .exec_without_returning(&txn)
         .await?;
     }
-    audit::record(&txn, viewer, "upsert", "revenue_entry", 0, json!({"rows": count, "customers": customer_ids.len()}))
-        .await?;
+    let summary = json!({"rows": count, "customers": customer_ids.len(), "changed": changes});
+    audit::record(&txn, viewer, "upsert", "revenue_entry", 0, summary).await?;
     txn.commit().await?;
     Ok(count)
 }

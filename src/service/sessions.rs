@@ -24,8 +24,29 @@ use crate::{
     auth::TokenService,
     db,
     error::{AppError, AppResult},
-    service::now,
+    service::{Services, audit, now},
 };
+
+/// Where a sign-in comes from: the client address (for throttling) and its
+/// description (for the audit trail).
+#[derive(Debug, Clone, Default)]
+pub struct Client {
+    pub address: Option<String>,
+    pub description: Option<String>,
+}
+
+/// A hash no password matches, checked when the e-mail is unknown so that a
+/// refusal takes as long whether or not the account exists.
+fn dummy_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default()
+            .hash_password(random_hex(16).as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .unwrap_or_default()
+    })
+}
 
 /// How long a refresh token lives.
 pub const REFRESH_TTL_DAYS: i64 = 30;
@@ -108,13 +129,22 @@ pub async fn hash_password(password: String) -> AppResult<String> {
     .map_err(|e| AppError::Internal(e.to_string()))
 }
 
-async fn password_matches(password: String, hash: String) -> bool {
+/// Whether `password` matches `hash`; with no hash, checks a dummy one (and fails).
+async fn password_matches(password: String, hash: Option<String>) -> bool {
     tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&hash)
-            .is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        let known = hash.is_some();
+        let hash = hash.unwrap_or_else(|| dummy_hash().to_owned());
+        let matches = PasswordHash::new(&hash)
+            .is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok());
+        known && matches
     })
     .await
     .unwrap_or(false)
+}
+
+/// Computes the dummy hash ahead of the first sign-in (it takes as long as a password check).
+pub async fn warm_up() {
+    let _ = tokio::task::spawn_blocking(|| dummy_hash().len()).await;
 }
 
 /// Sets a user's password (for `rapport user set-password`).
@@ -159,52 +189,62 @@ async fn start(
     Ok((Session { access_token, access_expires_at: expires, refresh_token: refresh, user }, row))
 }
 
-/// Signs in with e-mail and password. Every failure looks the same.
-pub async fn login(
-    db: &DatabaseConnection,
-    tokens: &TokenService,
-    throttle: &LoginThrottle,
-    access_ttl: Duration,
-    email: &str,
-    password: String,
-    address: Option<&str>,
-) -> AppResult<Session> {
+/// Records a sign-in event in the audit trail (in its own transaction, so a
+/// refused sign-in is recorded although nothing else is written).
+async fn record(
+    db: &impl ConnectionTrait,
+    actor: Option<i64>,
+    action: &str,
+    user_id: i64,
+    client: &Client,
+    details: serde_json::Value,
+) -> AppResult<()> {
+    audit::record_as(db, actor, client.description.clone(), action, "session", user_id, details).await
+}
+
+/// Signs in with e-mail and password. Every failure looks the same and takes
+/// as long (an unknown e-mail is checked against a dummy hash), is throttled,
+/// and is recorded in the audit trail with the e-mail that was tried.
+pub async fn login(svc: &Services, email: &str, password: String, client: &Client) -> AppResult<Session> {
+    let (db, throttle) = (&svc.db, &svc.throttle);
     let email = email.trim().to_lowercase();
     let account_key = format!("account:{email}");
-    let address_key = format!("address:{}", address.unwrap_or("unknown"));
+    let address_key = format!("address:{}", client.address.as_deref().unwrap_or("unknown"));
     if throttle.count(&account_key) >= throttle.per_account || throttle.count(&address_key) >= throttle.per_address {
+        let details = serde_json::json!({"email": email, "reason": "throttled", "address": client.address});
+        record(db, None, "login_refused", 0, client, details).await?;
         return Err(AppError::RateLimited("too many failed logins; try again later".to_owned()));
     }
     let user = user::Entity::find().filter(user::Column::Email.eq(email.as_str())).one(db).await?;
-    let valid = match user.as_ref().filter(|u| u.active && u.role != Role::Integration) {
-        Some(u) => match &u.password_hash {
-            Some(hash) => password_matches(password, hash.clone()).await,
-            None => false,
-        },
-        None => false,
-    };
+    let hash = user
+        .as_ref()
+        .filter(|u| u.active && u.role != Role::Integration)
+        .and_then(|u| u.password_hash.clone());
+    // No account: the same work against a dummy hash, so the timing says nothing.
+    let valid = password_matches(password, hash).await;
     let Some(user) = user.filter(|_| valid) else {
         throttle.fail(account_key);
         throttle.fail(address_key);
+        let details = serde_json::json!({"email": email, "reason": "wrong e-mail or password", "address": client.address});
+        record(db, None, "login_refused", 0, client, details).await?;
         return Err(AppError::Unauthenticated("wrong e-mail or password".to_owned()));
     };
     throttle.clear(&account_key);
     let txn = db::write(db).await?;
-    let (session, _) = start(&txn, tokens, access_ttl, user, random_hex(16)).await?;
+    let user_id = user.id;
+    let (session, row) = start(&txn, &svc.tokens, svc.config.access_token_ttl, user, random_hex(16)).await?;
+    let details = serde_json::json!({"family": row.family, "address": client.address});
+    record(&txn, Some(user_id), "login", user_id, client, details).await?;
     txn.commit().await?;
     Ok(session)
 }
 
 /// Trades a refresh token for a new session; the old token is spent. Presenting
 /// a spent token revokes its whole family: it was stolen, or the client is broken.
-pub async fn refresh(
-    db: &DatabaseConnection,
-    tokens: &TokenService,
-    access_ttl: Duration,
-    token: &str,
-) -> AppResult<Session> {
+pub async fn refresh(svc: &Services, token: &str) -> AppResult<Session> {
+    let (tokens, access_ttl) = (&svc.tokens, svc.config.access_token_ttl);
     let refused = || AppError::Unauthenticated("the refresh token is invalid, expired or revoked".to_owned());
-    let txn = db::write(db).await?;
+    let txn = db::write(&svc.db).await?;
     let current = refresh_token::Entity::find()
         .filter(refresh_token::Column::TokenHash.eq(sha256(token.trim())))
         .one(&txn)
@@ -243,13 +283,18 @@ async fn revoke_family(db: &impl ConnectionTrait, family: &str) -> AppResult<()>
     Ok(())
 }
 
-/// Ends the session the refresh token belongs to. Unknown tokens are ignored.
-pub async fn logout(db: &DatabaseConnection, token: &str) -> AppResult<()> {
+/// Ends the session the refresh token belongs to, and records it. Unknown
+/// tokens are ignored.
+pub async fn logout(svc: &Services, token: &str, client: &Client) -> AppResult<()> {
+    let txn = db::write(&svc.db).await?;
     let found =
-        refresh_token::Entity::find().filter(refresh_token::Column::TokenHash.eq(sha256(token.trim()))).one(db).await?;
+        refresh_token::Entity::find().filter(refresh_token::Column::TokenHash.eq(sha256(token.trim()))).one(&txn).await?;
     if let Some(row) = found {
-        revoke_family(db, &row.family).await?;
+        revoke_family(&txn, &row.family).await?;
+        let details = serde_json::json!({"family": row.family, "address": client.address});
+        record(&txn, Some(row.user_id), "logout", row.user_id, client, details).await?;
     }
+    txn.commit().await?;
     Ok(())
 }
 

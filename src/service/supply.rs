@@ -3,7 +3,6 @@
 use chrono::NaiveDate;
 use entity::supply_priority;
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Select, Set};
-use serde_json::json;
 
 use crate::{
     auth::Viewer,
@@ -87,8 +86,26 @@ pub async fn upsert(db: &DatabaseConnection, viewer: &Viewer, terms: SupplyTerms
     row.peak_ends_on = Set(terms.peak_ends_on);
     row.archived_at = Set(None);
     row.updated_at = Set(at);
-    let model = if existing.is_some() { row.update(&txn).await? } else { row.insert(&txn).await? };
-    audit::record(&txn, viewer, "upsert", "supply_priority", model.id, json!({"rank": terms.priority_rank})).await?;
+    let (model, changes) = match &existing {
+        Some(current) => {
+            let updated = crate::service::update_versioned::<supply_priority::Entity>(
+                &txn,
+                row,
+                (supply_priority::Column::Id, current.id),
+                (supply_priority::Column::Version, current.version),
+                "supply priority",
+            )
+            .await?;
+            let changes = audit::diff(current, &updated);
+            (updated, changes)
+        }
+        None => {
+            let created = row.insert(&txn).await?;
+            let changes = audit::created(&created);
+            (created, changes)
+        }
+    };
+    audit::record(&txn, viewer, "upsert", "supply_priority", model.id, changes).await?;
     txn.commit().await?;
     Ok(model)
 }
@@ -107,7 +124,7 @@ pub async fn archive(db: &DatabaseConnection, viewer: &Viewer, id: i64) -> AppRe
     row.updated_at = Set(at);
     row.version = Set(current.version + 1);
     let model = row.update(&txn).await?;
-    audit::record(&txn, viewer, "archive", "supply_priority", id, json!({})).await?;
+    audit::record(&txn, viewer, "archive", "supply_priority", id, audit::diff(&current, &model)).await?;
     txn.commit().await?;
     Ok(model)
 }

@@ -5,10 +5,10 @@ use chrono::{DateTime, Utc};
 use entity::{
     contact,
     enums::{TicketCategory, TicketEventKind, TicketPriority, TicketStatus},
-    ticket, ticket_event, user,
+    ticket, ticket_event,
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Select,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, Select,
     Set,
     sea_query::{Expr, ExprTrait},
 };
@@ -19,7 +19,7 @@ use crate::{
     db,
     error::{AppError, AppResult},
     policy,
-    service::{audit, now, sla::SlaPolicy, update_versioned, validate},
+    service::{Services, audit, now, update_versioned, validate},
 };
 
 /// Statuses in which a ticket still needs work.
@@ -87,7 +87,7 @@ fn breached_condition(at: DateTime<Utc>, breached: bool) -> Condition {
 }
 
 pub fn select(viewer: &Viewer, filter: &TicketFilter) -> Select<ticket::Entity> {
-    let mut query = ticket::Entity::find().filter(policy::visible_through(viewer, ticket::Column::CustomerId));
+    let mut query = ticket::Entity::find().filter(policy::visible_tickets(viewer));
     if !filter.include_archived {
         query = query.filter(ticket::Column::ArchivedAt.is_null());
     }
@@ -156,16 +156,12 @@ async fn check_contact(db: &impl ConnectionTrait, customer_id: i64, contact_id: 
         .ok_or_else(|| AppError::bad_input("contactId", "the contact must belong to the ticket's customer"))
 }
 
-async fn check_assignee(db: &impl ConnectionTrait, assignee_id: i64) -> AppResult<()> {
-    user::Entity::find_by_id(assignee_id)
-        .filter(user::Column::Active.eq(true))
-        .one(db)
-        .await?
-        .map(|_| ())
-        .ok_or_else(|| AppError::bad_input("assigneeId", "the assignee must be an active user"))
+async fn check_assignee(db: &impl ConnectionTrait, viewer: &Viewer, assignee_id: i64) -> AppResult<()> {
+    policy::assignable_user(db, viewer, assignee_id, "assigneeId").await.map(|_| ())
 }
 
-async fn add_event(
+/// Appends one entry to a ticket's history; call it inside the change's transaction.
+pub(crate) async fn add_event(
     db: &impl ConnectionTrait,
     viewer: &Viewer,
     ticket_id: i64,
@@ -190,24 +186,25 @@ async fn add_event(
     .await?)
 }
 
+/// Opens a ticket, writes its first history entry and publishes it.
 pub async fn create(
-    db: &DatabaseConnection,
+    svc: &Services,
     viewer: &Viewer,
-    sla: &SlaPolicy,
     input: NewTicket,
 ) -> AppResult<(ticket::Model, ticket_event::Model)> {
+    policy::ensure_can_write(viewer)?;
     let title = validate::required_text("title", &input.title, 200)?;
     let description = validate::required_text("description", &input.description, 20_000)?;
-    let txn = db::write(db).await?;
+    let txn = db::write(&svc.db).await?;
     let customer = policy::writable_customer(&txn, viewer, input.customer_id).await?;
     if let Some(contact_id) = input.contact_id {
         check_contact(&txn, customer.id, contact_id).await?;
     }
     if let Some(assignee) = input.assignee_id {
-        check_assignee(&txn, assignee).await?;
+        check_assignee(&txn, viewer, assignee).await?;
     }
     let at = now();
-    let (response_due, resolution_due) = sla.due(input.priority, customer.tier, at);
+    let (response_due, resolution_due) = svc.config.sla.due(input.priority, customer.tier, at);
     let model = ticket::ActiveModel {
         customer_id: Set(customer.id),
         contact_id: Set(input.contact_id),
@@ -232,16 +229,17 @@ pub async fn create(
     let event = add_event(&txn, viewer, model.id, TicketEventKind::Created, None, None).await?;
     audit::record(&txn, viewer, "create", "ticket", model.id, json!({"customerId": customer.id})).await?;
     txn.commit().await?;
+    svc.feed.announce(&[event.id]).await;
     Ok((model, event))
 }
 
 async fn writable(db: &impl ConnectionTrait, viewer: &Viewer, id: i64) -> AppResult<ticket::Model> {
-    policy::ensure_can_write(viewer)?;
-    ticket::Entity::find_by_id(id)
-        .filter(policy::visible_through(viewer, ticket::Column::CustomerId))
-        .one(db)
-        .await?
-        .ok_or(AppError::NotFound("ticket"))
+    policy::writable::<ticket::Entity>(db, viewer, (ticket::Column::Id, ticket::Column::CustomerId), id, "ticket").await
+}
+
+/// Publishes the history entries a committed change wrote.
+async fn publish(svc: &Services, events: &[ticket_event::Model]) {
+    svc.feed.announce(&events.iter().map(|e| e.id).collect::<Vec<_>>()).await;
 }
 
 /// Writes the ticket row (checked against `expected_version`), then reloads it.
@@ -263,13 +261,14 @@ async fn save(
 }
 
 pub async fn update(
-    db: &DatabaseConnection,
+    svc: &Services,
     viewer: &Viewer,
     id: i64,
     expected_version: i32,
     changes: TicketChanges,
 ) -> AppResult<Changed> {
-    let txn = db::write(db).await?;
+    policy::ensure_can_write(viewer)?;
+    let txn = db::write(&svc.db).await?;
     let current = writable(&txn, viewer, id).await?;
     validate::version("ticket", Some(expected_version), current.version)?;
     let mut row = ticket::ActiveModel { ..Default::default() };
@@ -295,7 +294,7 @@ pub async fn update(
     }
     if let Some(assignee) = changes.assignee_id.filter(|a| *a != current.assignee_id) {
         if let Some(user_id) = assignee {
-            check_assignee(&txn, user_id).await?;
+            check_assignee(&txn, viewer, user_id).await?;
         }
         row.assignee_id = Set(assignee);
         changed.push("assigneeId");
@@ -309,19 +308,21 @@ pub async fn update(
     let updated = save(&txn, row, &current).await?;
     audit::record(&txn, viewer, "update", "ticket", id, audit::diff(&current, &updated)).await?;
     txn.commit().await?;
+    publish(svc, &events).await;
     Ok((updated, events))
 }
 
 /// Adds a comment; the first comment from our side is the first response.
 pub async fn comment(
-    db: &DatabaseConnection,
+    svc: &Services,
     viewer: &Viewer,
     id: i64,
     expected_version: i32,
     body: String,
 ) -> AppResult<(ticket::Model, ticket_event::Model)> {
+    policy::ensure_can_write(viewer)?;
     let body = validate::required_text("body", &body, 20_000)?;
-    let txn = db::write(db).await?;
+    let txn = db::write(&svc.db).await?;
     let current = writable(&txn, viewer, id).await?;
     validate::version("ticket", Some(expected_version), current.version)?;
     let row = ticket::ActiveModel {
@@ -332,21 +333,23 @@ pub async fn comment(
     let updated = save(&txn, row, &current).await?;
     audit::record(&txn, viewer, "comment", "ticket", id, json!({"eventId": event.id})).await?;
     txn.commit().await?;
+    publish(svc, std::slice::from_ref(&event)).await;
     Ok((updated, event))
 }
 
 /// Moves a ticket through its life cycle; an optional comment is recorded with it.
 /// A transition outside [`allowed_next`] is a CONFLICT naming the allowed states.
 pub async fn change_status(
-    db: &DatabaseConnection,
+    svc: &Services,
     viewer: &Viewer,
     id: i64,
     expected_version: i32,
     status: TicketStatus,
     comment: Option<String>,
 ) -> AppResult<Changed> {
+    policy::ensure_can_write(viewer)?;
     let comment = validate::optional_text("comment", comment, 20_000)?;
-    let txn = db::write(db).await?;
+    let txn = db::write(&svc.db).await?;
     let current = writable(&txn, viewer, id).await?;
     validate::version("ticket", Some(expected_version), current.version)?;
     let allowed = allowed_next(current.status);
@@ -390,6 +393,7 @@ pub async fn change_status(
     )
     .await?;
     txn.commit().await?;
+    publish(svc, &events).await;
     Ok((updated, events))
 }
 

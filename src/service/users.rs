@@ -10,11 +10,8 @@ use crate::{
     auth::Viewer,
     error::{AppError, AppResult},
     policy,
-    service::{audit, customers::name_contains, now, validate},
+    service::{Services, audit, customers::name_contains, now, update_versioned, validate},
 };
-
-/// Scopes a service account may hold.
-pub const KNOWN_SCOPES: [&str; 4] = ["customers:read", "graph:read", "revenue:write", "tickets:read"];
 
 #[derive(Debug, Default, Clone)]
 pub struct UserFilter {
@@ -57,23 +54,37 @@ pub struct NewUser {
     pub role: Role,
     pub team_id: Option<i64>,
     pub scopes: Vec<String>,
+    pub phone: Option<String>,
+}
+
+/// Checks that `scopes` are known and held only by a service account; returns
+/// them as stored (sorted, space-separated).
+fn valid_scopes(role: Role, scopes: &[String]) -> AppResult<String> {
+    if role != Role::Integration && !scopes.is_empty() {
+        return Err(AppError::bad_input("scopes", "only INTEGRATION accounts hold scopes"));
+    }
+    if let Some(unknown) = scopes.iter().find(|s| !policy::SCOPES.contains(&s.as_str())) {
+        return Err(AppError::bad_input("scopes", format!("unknown scope {unknown:?}")));
+    }
+    let mut sorted: Vec<&str> = scopes.iter().map(String::as_str).collect();
+    sorted.sort_unstable();
+    sorted.dedup();
+    Ok(sorted.join(" "))
+}
+
+async fn existing_team(db: &impl ConnectionTrait, team_id: i64) -> AppResult<()> {
+    team::Entity::find_by_id(team_id).one(db).await?.ok_or_else(|| AppError::bad_input("teamId", "no such team"))?;
+    Ok(())
 }
 
 /// Creates a user without an access check: for the CLI and the demo seed.
 pub async fn insert_user(db: &impl ConnectionTrait, input: NewUser) -> AppResult<user::Model> {
     let email = validate::email("email", &input.email)?;
     let name = validate::required_text("name", &input.name, 200)?;
-    if input.role != Role::Integration && !input.scopes.is_empty() {
-        return Err(AppError::bad_input("scopes", "only INTEGRATION accounts hold scopes"));
-    }
-    if let Some(unknown) = input.scopes.iter().find(|s| !KNOWN_SCOPES.contains(&s.as_str())) {
-        return Err(AppError::bad_input("scopes", format!("unknown scope {unknown:?}")));
-    }
+    let phone = validate::optional_text("phone", input.phone, 50)?;
+    let scopes = valid_scopes(input.role, &input.scopes)?;
     if let Some(team_id) = input.team_id {
-        team::Entity::find_by_id(team_id)
-            .one(db)
-            .await?
-            .ok_or_else(|| AppError::bad_input("teamId", "no such team"))?;
+        existing_team(db, team_id).await?;
     }
     let at = now();
     Ok(user::ActiveModel {
@@ -82,7 +93,8 @@ pub async fn insert_user(db: &impl ConnectionTrait, input: NewUser) -> AppResult
         role: Set(input.role),
         team_id: Set(input.team_id),
         active: Set(true),
-        scopes: Set(input.scopes.join(" ")),
+        scopes: Set(scopes),
+        phone: Set(phone),
         password_hash: Set(None),
         version: Set(1),
         created_at: Set(at),
@@ -91,6 +103,86 @@ pub async fn insert_user(db: &impl ConnectionTrait, input: NewUser) -> AppResult
     }
     .insert(db)
     .await?)
+}
+
+/// Changes to a user; `None` keeps a field, `Some(None)` clears it.
+#[derive(Debug, Clone, Default)]
+pub struct UserChanges {
+    pub name: Option<String>,
+    pub role: Option<Role>,
+    pub team_id: Option<Option<i64>>,
+    pub scopes: Option<Vec<String>>,
+    pub phone: Option<Option<String>>,
+}
+
+/// Changes a user's name, role, team, scopes or phone (ADMIN). The change
+/// takes effect at once: over HTTP from the next request, on open WebSocket
+/// connections from their next operation or event, on every instance.
+pub async fn update_user(
+    svc: &Services,
+    viewer: &Viewer,
+    id: i64,
+    expected_version: Option<i32>,
+    changes: UserChanges,
+) -> AppResult<user::Model> {
+    policy::ensure_admin(viewer)?;
+    let txn = crate::db::write(&svc.db).await?;
+    let current = user::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound("user"))?;
+    validate::version("user", expected_version, current.version)?;
+    let role = changes.role.unwrap_or(current.role);
+    if id == viewer.user_id && role != Role::Admin {
+        return Err(AppError::bad_input("role", "you cannot take ADMIN away from yourself"));
+    }
+    let mut row = user::ActiveModel { ..Default::default() };
+    if let Some(name) = changes.name {
+        row.name = Set(validate::required_text("name", &name, 200)?);
+    }
+    if let Some(phone) = changes.phone {
+        row.phone = Set(validate::optional_text("phone", phone, 50)?);
+    }
+    if let Some(team) = changes.team_id {
+        if let Some(team_id) = team {
+            existing_team(&txn, team_id).await?;
+        }
+        row.team_id = Set(team);
+    }
+    let scopes = match (changes.scopes, changes.role) {
+        (Some(scopes), _) => Some(scopes),
+        // A person holds no scopes: changing an account to a person drops them.
+        (None, Some(role)) if role != Role::Integration => Some(Vec::new()),
+        (None, _) => None,
+    };
+    if let Some(scopes) = scopes {
+        row.scopes = Set(valid_scopes(role, &scopes)?);
+    } else if role != current.role {
+        valid_scopes(role, &current.scopes.split_whitespace().map(str::to_owned).collect::<Vec<_>>())?;
+    }
+    if role != current.role {
+        if role == Role::Integration {
+            let owned = entity::customer::Entity::find()
+                .filter(entity::customer::Column::OwnerId.eq(id))
+                .one(&txn)
+                .await?;
+            if owned.is_some() {
+                return Err(AppError::conflict("the user owns customers: reassign them before making it a service account"));
+            }
+        }
+        row.role = Set(role);
+    }
+    row.version = Set(current.version + 1);
+    row.updated_at = Set(now());
+    let updated = update_versioned::<user::Entity>(
+        &txn,
+        row,
+        (user::Column::Id, id),
+        (user::Column::Version, current.version),
+        "user",
+    )
+    .await?;
+    audit::record(&txn, viewer, "update", "user", id, audit::diff(&current, &updated)).await?;
+    txn.commit().await?;
+    svc.user_changed(id).await;
+    Ok(updated)
 }
 
 pub async fn create_user(db: &DatabaseConnection, viewer: &Viewer, input: NewUser) -> AppResult<user::Model> {
@@ -142,26 +234,29 @@ pub async fn create_team(
 /// Moves customers from one owner to another (all of them, or only `customer_ids`),
 /// with their open commitments and assigned open tickets. Leadership only.
 pub async fn reassign_customers(
-    db: &DatabaseConnection,
+    svc: &Services,
     viewer: &Viewer,
     from_user_id: i64,
     to_user_id: i64,
     customer_ids: Option<Vec<i64>>,
 ) -> AppResult<Vec<i64>> {
     policy::ensure_leadership(viewer)?;
-    let txn = crate::db::write(db).await?;
-    let moved = reassign_in(&txn, viewer, from_user_id, to_user_id, customer_ids).await?;
+    let txn = crate::db::write(&svc.db).await?;
+    let (moved, events) = reassign_in(&txn, viewer, from_user_id, to_user_id, customer_ids).await?;
     txn.commit().await?;
+    svc.feed.announce(&events).await;
     Ok(moved)
 }
 
+/// Moves the customers and returns them with the ids of the ASSIGNMENT ticket
+/// events written for the tickets that moved with them (to publish after commit).
 async fn reassign_in(
     txn: &impl ConnectionTrait,
     viewer: &Viewer,
     from_user_id: i64,
     to_user_id: i64,
     customer_ids: Option<Vec<i64>>,
-) -> AppResult<Vec<i64>> {
+) -> AppResult<(Vec<i64>, Vec<i64>)> {
     use entity::{commitment, customer, ticket};
     use sea_orm::{
         QuerySelect,
@@ -172,11 +267,7 @@ async fn reassign_in(
         return Err(AppError::bad_input("toUserId", "the new owner must be someone else"));
     }
     user::Entity::find_by_id(from_user_id).one(txn).await?.ok_or(AppError::NotFound("user"))?;
-    let to = user::Entity::find_by_id(to_user_id)
-        .one(txn)
-        .await?
-        .ok_or_else(|| AppError::bad_input("toUserId", "no such user"))?;
-    policy::ensure_can_assign(viewer, &to)?;
+    policy::assignable_user(txn, viewer, to_user_id, "toUserId").await?;
     let mut query = customer::Entity::find()
         .select_only()
         .column(customer::Column::Id)
@@ -191,7 +282,7 @@ async fn reassign_in(
         return Err(AppError::bad_input("customerIds", format!("customer {missing} is not owned by that user")));
     }
     if moved.is_empty() {
-        return Ok(moved);
+        return Ok((moved, Vec::new()));
     }
     let at = now();
     customer::Entity::update_many()
@@ -210,29 +301,53 @@ async fn reassign_in(
         .filter(commitment::Column::FulfilledOn.is_null())
         .exec(txn)
         .await?;
-    ticket::Entity::update_many()
-        .col_expr(ticket::Column::AssigneeId, Expr::value(to_user_id))
-        .col_expr(ticket::Column::Version, Expr::col(ticket::Column::Version).add(1))
-        .col_expr(ticket::Column::UpdatedAt, Expr::value(at))
+    let tickets: Vec<i64> = ticket::Entity::find()
+        .select_only()
+        .column(ticket::Column::Id)
         .filter(ticket::Column::CustomerId.is_in(moved.iter().copied()))
         .filter(ticket::Column::AssigneeId.eq(from_user_id))
         .filter(ticket::Column::Status.is_in(crate::service::tickets::OPEN_STATUSES))
-        .exec(txn)
+        .into_tuple()
+        .all(txn)
         .await?;
+    let mut events = Vec::with_capacity(tickets.len());
+    if !tickets.is_empty() {
+        ticket::Entity::update_many()
+            .col_expr(ticket::Column::AssigneeId, Expr::value(to_user_id))
+            .col_expr(ticket::Column::Version, Expr::col(ticket::Column::Version).add(1))
+            .col_expr(ticket::Column::UpdatedAt, Expr::value(at))
+            .filter(ticket::Column::Id.is_in(tickets.iter().copied()))
+            .exec(txn)
+            .await?;
+        // The history stays gap-free: every moved ticket records its new assignee.
+        for ticket_id in &tickets {
+            let change = (from_user_id.to_string(), to_user_id.to_string());
+            let event = crate::service::tickets::add_event(
+                txn,
+                viewer,
+                *ticket_id,
+                entity::enums::TicketEventKind::Assignment,
+                None,
+                Some(change),
+            )
+            .await?;
+            events.push(event.id);
+        }
+    }
     for id in &moved {
         audit::record(txn, viewer, "reassign", "customer", *id, json!({"ownerId": [from_user_id, to_user_id]})).await?;
     }
-    Ok(moved)
+    Ok((moved, events))
 }
 
 /// Deactivates a user and hands all their customers to `reassign_to`, in one
 /// transaction, so no customer is ever owned by an inactive user.
-pub async fn deactivate(db: &DatabaseConnection, viewer: &Viewer, id: i64, reassign_to: i64) -> AppResult<user::Model> {
+pub async fn deactivate(svc: &Services, viewer: &Viewer, id: i64, reassign_to: i64) -> AppResult<user::Model> {
     policy::ensure_leadership(viewer)?;
     if id == viewer.user_id {
         return Err(AppError::bad_input("id", "you cannot deactivate yourself"));
     }
-    let txn = crate::db::write(db).await?;
+    let txn = crate::db::write(&svc.db).await?;
     let current = user::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound("user"))?;
     if !current.active {
         return Err(AppError::conflict("the user is already inactive"));
@@ -240,7 +355,7 @@ pub async fn deactivate(db: &DatabaseConnection, viewer: &Viewer, id: i64, reass
     if current.role == Role::Admin && !viewer.is_admin() {
         return Err(AppError::Forbidden("only ADMIN may deactivate an ADMIN".to_owned()));
     }
-    let moved = reassign_in(&txn, viewer, id, reassign_to, None).await?;
+    let (moved, events) = reassign_in(&txn, viewer, id, reassign_to, None).await?;
     crate::service::sessions::revoke_all(&txn, id).await?;
     let mut row: user::ActiveModel = current.clone().into();
     row.active = Set(false);
@@ -257,5 +372,7 @@ pub async fn deactivate(db: &DatabaseConnection, viewer: &Viewer, id: i64, reass
     )
     .await?;
     txn.commit().await?;
+    svc.user_changed(id).await;
+    svc.feed.announce(&events).await;
     Ok(updated)
 }

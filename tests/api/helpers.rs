@@ -15,7 +15,8 @@ use axum::{
 use entity::enums::Role;
 use http_body_util::BodyExt;
 use rapport::{
-    app::{AppState, router},
+    app::AppState,
+    http::router,
     config::Config,
     db,
     service::users::{NewUser, insert_team, insert_user},
@@ -107,7 +108,7 @@ impl TestApp {
     }
 
     pub fn token(&self, user_id: i64) -> String {
-        self.state.tokens.issue(user_id).expect("token")
+        self.state.services.tokens.issue(user_id).expect("token")
     }
 
     /// Sends a raw HTTP request to the router.
@@ -209,6 +210,7 @@ impl TestApp {
                 role,
                 team_id: team,
                 scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+                phone: None,
             },
         )
         .await

@@ -86,6 +86,7 @@ async fn a_change_on_one_instance_reaches_subscribers_of_another() {
             role: Role::Rep,
             team_id: None,
             scopes: vec![],
+            phone: None,
         },
     )
     .await

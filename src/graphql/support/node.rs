@@ -1,5 +1,8 @@
 //! The Relay `Node` interface: any object by its global ID, with the same
-//! visibility as everywhere else (an invisible row is simply not found).
+//! visibility as everywhere else. As the Relay specification has it, an id
+//! that names nothing you can see answers `null`, whether the row does not
+//! exist or is outside your view; a service account sees the types its scopes
+//! name (tickets need `tickets:read`, everything else `customers:read`).
 
 use async_graphql::{Context, ID, Interface, Object, Result};
 use entity::{
@@ -10,15 +13,15 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::{
     error::{AppError, AppResult},
-    graphql::guards,
+    policy::Resource,
     graphql::{
         churn::ChurnEvent,
         commitments::Commitment,
         communications::Communication,
         contacts::Contact,
-        context::{RequestContext, request},
+        support::context::{RequestContext, request},
         customers::Customer,
-        ids,
+        support::ids,
         links::CustomerLink,
         loaders::load_error,
         partnerships::{self, Partnership, PartnershipChange},
@@ -60,19 +63,27 @@ pub enum Node {
 macro_rules! through_customer {
     ($rc:expr, $entity:ident, $id:expr) => {
         $entity::Entity::find_by_id($id)
-            .filter(policy::visible_through(&$rc.viewer, $entity::Column::CustomerId))
+            .filter(policy::visible_through(&$rc.viewer(), $entity::Column::CustomerId))
             .one(&$rc.db)
             .await?
     };
 }
 
+/// The resource a node type belongs to, for service accounts' scopes.
+fn resource(kind: &str) -> Resource {
+    match kind {
+        "Ticket" | "TicketEvent" => Resource::Tickets,
+        _ => Resource::Customers,
+    }
+}
+
 async fn fetch(rc: &RequestContext, id: &ID) -> AppResult<Option<Node>> {
-    let (kind, key) = ids::decode_any("id", id)?;
+    let Ok((kind, key)) = ids::decode_any("id", id) else { return Ok(None) };
+    if policy::ensure_can_read(&rc.viewer(), resource(&kind)).is_err() {
+        return Ok(None);
+    }
     let loaders = &rc.loaders;
-    let tickets_hidden = rc.viewer.role == entity::enums::Role::Integration
-        && !rc.viewer.has_scope(crate::auth::viewer::SCOPE_TICKETS_READ);
     Ok(match kind.as_str() {
-        "Ticket" | "TicketEvent" if tickets_hidden => None,
         "Customer" => {
             loaders.customer_by_id.load_one(key).await.map_err(load_error)?.map(|m| Node::Customer(Customer::one(m)))
         }
@@ -82,13 +93,17 @@ async fn fetch(rc: &RequestContext, id: &ID) -> AppResult<Option<Node>> {
         "Communication" => {
             through_customer!(rc, communication, key).map(|m| Node::Communication(Communication::one(m)))
         }
-        "Ticket" => through_customer!(rc, ticket, key).map(|m| Node::Ticket(Ticket::one(m))),
+        "Ticket" => ticket::Entity::find_by_id(key)
+            .filter(policy::visible_tickets(&rc.viewer()))
+            .one(&rc.db)
+            .await?
+            .map(|m| Node::Ticket(Ticket::one(m))),
         "TicketEvent" => {
             let Some(event) = ticket_event::Entity::find_by_id(key).one(&rc.db).await? else {
                 return Ok(None);
             };
             let filter = service::tickets::TicketFilter { include_archived: true, ..Default::default() };
-            let ticket_visible = service::tickets::select(&rc.viewer, &filter)
+            let ticket_visible = service::tickets::select(&rc.viewer(), &filter)
                 .filter(ticket::Column::Id.eq(event.ticket_id))
                 .one(&rc.db)
                 .await?
@@ -96,11 +111,11 @@ async fn fetch(rc: &RequestContext, id: &ID) -> AppResult<Option<Node>> {
             ticket_visible.then(|| Node::TicketEvent(event.into()))
         }
         "User" => user::Entity::find_by_id(key)
-            .filter(policy::visible_users(&rc.viewer))
+            .filter(policy::visible_users(&rc.viewer()))
             .one(&rc.db)
             .await?
             .map(|m| Node::User(User::one(m))),
-        "Team" => service::users::select_teams(&rc.viewer)
+        "Team" => service::users::select_teams(&rc.viewer())
             .filter(team::Column::Id.eq(key))
             .one(&rc.db)
             .await?
@@ -113,7 +128,7 @@ async fn fetch(rc: &RequestContext, id: &ID) -> AppResult<Option<Node>> {
         "Commitment" => through_customer!(rc, commitment, key).map(|m| Node::Commitment(m.into())),
         "RevenueEntry" => through_customer!(rc, revenue_entry, key).map(|m| Node::RevenueEntry(m.into())),
         "ChurnEvent" => through_customer!(rc, churn_event, key).map(|m| Node::ChurnEvent(m.into())),
-        "CustomerLink" => links::select(&rc.viewer, None, &[])
+        "CustomerLink" => links::select(&rc.viewer(), None, &[])
             .filter(customer_link::Column::Id.eq(key))
             .one(&rc.db)
             .await?
@@ -128,16 +143,19 @@ pub struct NodeQuery;
 
 #[Object]
 impl NodeQuery {
-    /// Any object by its global ID; NOT_FOUND when it does not exist or is not visible to you.
-    #[graphql(guard = "guards::CUSTOMERS")]
-    async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Node> {
+    /// Any object by its global ID; null when it does not exist or you cannot see it.
+    async fn node(&self, ctx: &Context<'_>, #[graphql(desc = "A global ID.")] id: ID) -> Result<Option<Node>> {
         let rc = request(ctx)?;
-        Ok(fetch(rc, &id).await?.ok_or(AppError::NotFound("node"))?)
+        Ok(fetch(rc, &id).await?)
     }
 
-    /// Several objects by global ID (at most 100), in the same order; null where not found.
-    #[graphql(guard = "guards::CUSTOMERS")]
-    async fn nodes(&self, ctx: &Context<'_>, ids: Vec<ID>) -> Result<Vec<Option<Node>>> {
+    /// Several objects by global ID (at most 100), in the same order; null where
+    /// one does not exist or you cannot see it.
+    async fn nodes(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Global IDs, at most 100.")] ids: Vec<ID>,
+    ) -> Result<Vec<Option<Node>>> {
         if ids.len() > MAX_NODES {
             return Err(AppError::bad_input("ids", format!("at most {MAX_NODES} ids")).into());
         }

@@ -1,4 +1,6 @@
-//! Live ticket updates. Visibility is checked per event with the same policy as
+//! Live ticket updates. Before each event the viewer is re-checked (a user
+//! deactivated meanwhile ends the stream; a changed role, team or scope set
+//! applies at once), then visibility is checked with the same policy as
 //! queries, against the customer's owner at the time of the event: after an
 //! account is reassigned away, its next event no longer reaches the old owner.
 
@@ -11,17 +13,19 @@ use sea_orm::{ColumnTrait, QueryFilter};
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::{
+    auth::LiveViewer,
     error::AppError,
-    graphql::guards,
+    feed::TicketChange,
     graphql::{
-        context::request,
-        enums::{TicketCategory, to_domain},
-        ids,
+        support::{
+            context::request,
+            enums::{TicketCategory, to_domain},
+            guards, ids,
+        },
         tickets::{Ticket, TicketEvent},
     },
-    policy::{self, CustomerScope},
+    policy::{self, Resource},
     service::tickets::{self, TicketFilter},
-    ticket_feed::TicketChange,
 };
 
 /// One change of a ticket: the history entry and the ticket as it is now.
@@ -48,18 +52,27 @@ pub struct TicketEventFilterInput {
 type Keep = Arc<dyn Fn(&TicketChange) -> bool + Send + Sync>;
 
 /// The changes a viewer may see and wants, ending with SUBSCRIPTION_LAGGED when
-/// the subscriber falls too far behind.
+/// the subscriber falls too far behind, and without a word when the viewer's
+/// session ended (the connection closes with its code).
 fn updates(
     receiver: tokio::sync::broadcast::Receiver<Arc<TicketChange>>,
-    scope: CustomerScope,
+    viewer: LiveViewer,
     keep: Keep,
 ) -> impl Stream<Item = Result<TicketUpdate>> {
     stream::unfold(Some(receiver), move |state| {
-        let keep = keep.clone();
+        let (keep, viewer) = (keep.clone(), viewer.clone());
         async move {
             let mut receiver = state?;
             loop {
-                match receiver.recv().await {
+                let change = receiver.recv().await;
+                let scope = match &change {
+                    Ok(_) => match viewer.refresh().await {
+                        Ok(current) => policy::customer_scope(&current, Resource::Tickets),
+                        Err(_) => return None,
+                    },
+                    Err(_) => policy::CustomerScope::Nothing,
+                };
+                match change {
                     Ok(change) if scope.admits(change.owner_id, change.owner_team_id) && keep(&change) => {
                         let update = TicketUpdate {
                             event: change.event.clone().into(),
@@ -77,26 +90,26 @@ fn updates(
 }
 
 #[derive(Default)]
-pub struct Subscription;
+pub struct TicketSubscription;
 
 #[Subscription]
-impl Subscription {
+impl TicketSubscription {
     /// Every change of one ticket you can see; NOT_FOUND otherwise.
     #[graphql(guard = "guards::TICKETS")]
-    async fn ticket_updated(&self, ctx: &Context<'_>, id: ID) -> Result<impl Stream<Item = Result<TicketUpdate>>> {
+    async fn ticket_updated(&self, ctx: &Context<'_>, #[graphql(desc = "The ticket.")] id: ID) -> Result<impl Stream<Item = Result<TicketUpdate>>> {
         let rc = request(ctx)?;
         let id = ids::decode("Ticket", "id", &id)?;
         // Listen before checking, so no event slips in between.
-        let receiver = rc.feed.subscribe();
+        let receiver = rc.services.feed.subscribe();
         let filter = TicketFilter { include_archived: true, ..Default::default() };
-        tickets::select(&rc.viewer, &filter)
+        tickets::select(&rc.viewer(), &filter)
             .filter(ticket::Column::Id.eq(id))
             .one(&rc.db)
             .await
             .map_err(AppError::from)?
             .ok_or(AppError::NotFound("ticket"))?;
         let keep: Keep = Arc::new(move |change| change.ticket.id == id);
-        Ok(updates(receiver, policy::customer_scope(&rc.viewer), keep))
+        Ok(updates(receiver, rc.live_viewer().clone(), keep))
     }
 
     /// Changes of every ticket you can see, optionally narrowed by `filter`.
@@ -104,23 +117,23 @@ impl Subscription {
     async fn ticket_events(
         &self,
         ctx: &Context<'_>,
-        filter: Option<TicketEventFilterInput>,
+        #[graphql(desc = "Which changes; all given conditions must hold.")] filter: Option<TicketEventFilterInput>,
     ) -> Result<impl Stream<Item = Result<TicketUpdate>>> {
         let rc = request(ctx)?;
-        let receiver = rc.feed.subscribe();
+        let receiver = rc.services.feed.subscribe();
         let filter = filter.unwrap_or_default();
         let customer_id = ids::decode_opt("Customer", "customerId", filter.customer_id.as_ref())?;
         if let Some(customer_id) = customer_id {
-            policy::visible_customer(&rc.db, &rc.viewer, customer_id).await?;
+            policy::visible_customer(&rc.db, &rc.viewer(), customer_id).await?;
         }
         let categories: Vec<entity::enums::TicketCategory> = to_domain(filter.categories);
-        let me = filter.assigned_to_me.then_some(rc.viewer.user_id);
+        let me = filter.assigned_to_me.then_some(rc.viewer().user_id);
         let keep: Keep = Arc::new(move |change| {
             let t = &change.ticket;
             customer_id.is_none_or(|c| t.customer_id == c)
                 && me.is_none_or(|me| t.assignee_id == Some(me))
                 && (categories.is_empty() || categories.contains(&t.category))
         });
-        Ok(updates(receiver, policy::customer_scope(&rc.viewer), keep))
+        Ok(updates(receiver, rc.live_viewer().clone(), keep))
     }
 }

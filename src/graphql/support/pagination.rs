@@ -1,6 +1,11 @@
 //! Relay cursor connections over any SeaORM query, with keyset pagination:
-//! the cursor is the row id, and the sort value is read from that row in SQL,
+//! the cursor names a row, and the sort value is read from that row in SQL,
 //! so pages stay stable under inserts and any sort column works.
+//!
+//! Cursors are signed (HMAC-SHA256 over the list, the viewer and the row, with
+//! a server key): a client can only hand back cursors the server gave it, so a
+//! hand-made cursor cannot find out where an invisible row would sort. A
+//! forged or foreign cursor is BAD_USER_INPUT.
 
 use async_graphql::{
     Context, SimpleObject,
@@ -13,7 +18,13 @@ use sea_orm::{
     sea_query::{Expr, ExprTrait, Func, QueryStatementBuilder},
 };
 
-use crate::error::{AppError, AppResult};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use crate::{
+    error::{AppError, AppResult},
+    graphql::support::context::request,
+};
 
 /// Page size when neither `first` nor `last` is given.
 pub const DEFAULT_PAGE_SIZE: usize = 20;
@@ -60,17 +71,52 @@ impl PageArgs {
     }
 }
 
-pub fn encode_cursor(id: i64) -> String {
-    URL_SAFE_NO_PAD.encode(format!("c:{id}"))
+/// Signs and checks the cursors of one list for one viewer.
+pub struct Cursors<'a> {
+    secret: &'a [u8],
+    list: &'a str,
+    viewer: i64,
 }
 
-fn decode_cursor(field: &str, cursor: &str) -> AppResult<i64> {
-    URL_SAFE_NO_PAD
-        .decode(cursor)
-        .ok()
-        .and_then(|raw| String::from_utf8(raw).ok())
-        .and_then(|text| text.strip_prefix("c:").and_then(|id| id.parse().ok()))
-        .ok_or_else(|| AppError::bad_input(field, format!("{field} is not a valid cursor")))
+/// Bytes of the MAC kept in a cursor: 96 bits cannot be guessed.
+const MAC_BYTES: usize = 12;
+
+impl<'a> Cursors<'a> {
+    pub fn new(secret: &'a str, list: &'a str, viewer: i64) -> Self {
+        Self { secret: secret.as_bytes(), list, viewer }
+    }
+
+    fn mac(&self, id: i64) -> [u8; MAC_BYTES] {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(self.secret).unwrap_or_else(|_| {
+            // HMAC takes keys of any length; this branch cannot run.
+            <Hmac<Sha256> as Mac>::new_from_slice(b"-").unwrap_or_else(|_| unreachable!())
+        });
+        mac.update(format!("{}\n{}\n{id}", self.list, self.viewer).as_bytes());
+        let full = mac.finalize().into_bytes();
+        let mut short = [0u8; MAC_BYTES];
+        short.copy_from_slice(&full[..MAC_BYTES]);
+        short
+    }
+
+    pub fn encode(&self, id: i64) -> String {
+        let mut raw = id.to_be_bytes().to_vec();
+        raw.extend_from_slice(&self.mac(id));
+        URL_SAFE_NO_PAD.encode(raw)
+    }
+
+    pub fn decode(&self, field: &str, cursor: &str) -> AppResult<i64> {
+        let invalid = || AppError::bad_input(field, format!("{field} is not a cursor of this list"));
+        let raw = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
+        if raw.len() != 8 + MAC_BYTES {
+            return Err(invalid());
+        }
+        let (id, mac) = raw.split_at(8);
+        let id = i64::from_be_bytes(id.try_into().map_err(|_| invalid())?);
+        // Constant-time comparison, so the MAC cannot be found byte by byte.
+        let expected = self.mac(id);
+        let same = expected.iter().zip(mac).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0;
+        if same { Ok(id) } else { Err(invalid()) }
+    }
 }
 
 /// How a list is sorted: a column, then the id to break ties.
@@ -134,8 +180,11 @@ where
     N: async_graphql::OutputType,
 {
     let (size, backwards) = args.window()?;
-    let after = args.after.as_deref().map(|c| decode_cursor("after", c)).transpose()?;
-    let before = args.before.as_deref().map(|c| decode_cursor("before", c)).transpose()?;
+    let rc = request(ctx).map_err(|e| AppError::Internal(e.message))?;
+    let list = E::default().table_name().to_owned();
+    let cursors = Cursors::new(&rc.services.config.cursor_secret, &list, rc.viewer().user_id);
+    let after = args.after.as_deref().map(|c| cursors.decode("after", c)).transpose()?;
+    let before = args.before.as_deref().map(|c| cursors.decode("before", c)).transpose()?;
     let total_count = if wants_total(ctx) { select.clone().count(db).await? } else { 0 };
 
     let mut query = select;
@@ -154,8 +203,26 @@ where
         rows.reverse();
     }
     let (has_previous, has_next) = if backwards { (has_more, before.is_some()) } else { (after.is_some(), has_more) };
-    let cursors: Vec<String> = rows.iter().map(|row| encode_cursor(id_of(row))).collect();
+    let cursors: Vec<String> = rows.iter().map(|row| cursors.encode(id_of(row))).collect();
     let mut conn = Connection::with_additional_fields(has_previous, has_next, ConnectionTotals { total_count });
     conn.edges.extend(cursors.into_iter().zip(wrap(rows)).map(|(cursor, node)| Edge::new(cursor, node)));
     Ok(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_refuse_forgeries() {
+        let cursors = Cursors::new("secret", "customer", 7);
+        let cursor = cursors.encode(42);
+        assert_eq!(cursors.decode("after", &cursor).ok(), Some(42));
+        let mut raw = URL_SAFE_NO_PAD.decode(&cursor).unwrap_or_default();
+        raw[7] = 43;
+        assert!(cursors.decode("after", &URL_SAFE_NO_PAD.encode(&raw)).is_err());
+        assert!(Cursors::new("secret", "customer", 8).decode("after", &cursor).is_err());
+        assert!(Cursors::new("secret", "contact", 7).decode("after", &cursor).is_err());
+        assert!(cursors.decode("after", "Yzo0Mg").is_err());
+    }
 }

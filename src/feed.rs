@@ -1,4 +1,6 @@
-//! The live feed of ticket changes behind the subscriptions.
+//! Live changes, across instances: ticket events (behind the subscriptions)
+//! and user changes (which end or narrow the sessions of a deactivated or
+//! changed user at once, everywhere).
 //!
 //! Every committed ticket change is announced by the ids of the history rows it
 //! wrote. On PostgreSQL the announcement is a `NOTIFY` (payload: the ids, far
@@ -11,6 +13,10 @@
 //! [`FEED_CAPACITY`] events behind is told so and its subscription ends
 //! (resubscribe and refetch); a notification sent while an instance's listener
 //! is reconnecting is lost to that instance.
+//!
+//! A user change (deactivation, role, team or scopes) is broadcast to this
+//! instance's connections directly and announced to the others with a
+//! `NOTIFY` on the same channel (payload `user:<id>`).
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
@@ -24,6 +30,9 @@ use tokio::sync::broadcast;
 /// Events buffered per instance; a subscriber further behind than this lags out.
 pub const FEED_CAPACITY: usize = 4096;
 
+/// Prefix of the NOTIFY payload that announces a changed user.
+const USER_PREFIX: &str = "user:";
+
 /// One change of a ticket: the history entry, the ticket as it is now, and who
 /// owns its customer (to check visibility per event without a query).
 #[derive(Debug)]
@@ -35,22 +44,45 @@ pub struct TicketChange {
 }
 
 #[derive(Clone)]
-pub struct TicketFeed {
+pub struct Feed {
     sender: broadcast::Sender<Arc<TicketChange>>,
+    users: broadcast::Sender<i64>,
     db: DatabaseConnection,
     /// The NOTIFY channel on PostgreSQL; `None` on SQLite.
     channel: Option<String>,
 }
 
-impl TicketFeed {
+impl Feed {
     pub fn new(db: DatabaseConnection, channel: &str) -> Self {
         let (sender, _) = broadcast::channel(FEED_CAPACITY);
+        let (users, _) = broadcast::channel(1024);
         let channel = (db.get_database_backend() == DatabaseBackend::Postgres).then(|| channel.to_owned());
-        Self { sender, db, channel }
+        Self { sender, users, db, channel }
     }
 
+    /// Ticket changes from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<TicketChange>> {
         self.sender.subscribe()
+    }
+
+    /// Ids of users changed from now on (deactivated, or their role, team or scopes).
+    pub fn user_changes(&self) -> broadcast::Receiver<i64> {
+        self.users.subscribe()
+    }
+
+    /// Announces a committed change of a user to every instance.
+    pub async fn user_changed(&self, user_id: i64) {
+        let _ = self.users.send(user_id);
+        if let Some(channel) = &self.channel {
+            let stmt = Statement::from_sql_and_values(
+                DatabaseBackend::Postgres,
+                "SELECT pg_notify($1, $2)",
+                [channel.clone().into(), format!("{USER_PREFIX}{user_id}").into()],
+            );
+            if let Err(err) = self.db.execute_raw(stmt).await {
+                tracing::error!(error = %err, user_id, "announcing a user change failed");
+            }
+        }
     }
 
     /// Announces history rows that were just committed. Failures are logged:
@@ -128,6 +160,12 @@ impl TicketFeed {
             loop {
                 match listener.recv().await {
                     Ok(notification) => {
+                        if let Some(user) = notification.payload().strip_prefix(USER_PREFIX) {
+                            if let Ok(user_id) = user.trim().parse() {
+                                let _ = feed.users.send(user_id);
+                            }
+                            continue;
+                        }
                         let ids: Vec<i64> =
                             notification.payload().split(',').filter_map(|id| id.trim().parse().ok()).collect();
                         if let Err(err) = feed.deliver(&ids).await {

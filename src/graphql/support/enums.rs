@@ -291,8 +291,6 @@ api_enum!(
 api_enum!(
     /// Typed edge between two customers.
     CustomerLinkKind = "domain::CustomerLinkKind" {
-        /// `from` is a subsidiary of `to`.
-        SubsidiaryOf,
         /// `from` distributes to `to`.
         DistributesTo,
         /// `from` was referred by `to`.

@@ -2,31 +2,35 @@
 //! stock async-graphql-axum handler does not: content negotiation, status codes,
 //! GET for queries only, no batching.
 
-use async_graphql::{Variables, parser::types::OperationType};
+use async_graphql::{
+    Response, ServerError, Variables,
+    parser::types::{ExecutableDocument, OperationType, Selection},
+};
 use axum::{
     body::Bytes,
     extract::{RawQuery, State},
-    http::{HeaderMap, HeaderValue, Method, StatusCode, header},
-    response::{Html, IntoResponse, Response},
+    http::{Extensions, HeaderMap, HeaderValue, Method, StatusCode, header},
+    response::{Html, IntoResponse, Response as HttpResponse},
 };
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::{
     app::AppState,
-    auth::Viewer,
-    error::AppError,
+    auth::LiveViewer,
+    error::codes::{BAD_REQUEST, RATE_LIMITED},
     graphql::{
-        context::RequestContext,
-        errors::is_request_error,
-        sessions::{ANONYMOUS_FIELDS, ClientAddress},
+        sessions::ANONYMOUS_FIELDS,
+        support::{
+            context::RequestContext,
+            errors::{finish, is_request_error},
+            limits,
+        },
     },
 };
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
-/// `extensions.code` of a request the server cannot read as GraphQL over HTTP.
-pub const BAD_REQUEST: &str = "BAD_REQUEST";
 
 /// The media type the response is written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,18 +70,52 @@ fn negotiate(headers: &HeaderMap) -> Option<MediaType> {
     best.map(|(_, media)| media)
 }
 
-fn error_body(message: &str, code: &str) -> Value {
-    json!({ "errors": [{ "message": message, "extensions": { "code": code } }] })
+/// A response body as the GraphQL-over-HTTP specification has it, written
+/// straight from the executor's values: fields keep the order in which they
+/// were requested ("Serialized Map Ordering"), and nothing is copied.
+#[derive(Serialize)]
+struct Body<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<&'a async_graphql::Value>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    errors: &'a [ServerError],
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    extensions: &'a std::collections::BTreeMap<String, async_graphql::Value>,
 }
 
-fn reply(status: StatusCode, media: MediaType, body: &Value) -> Response {
-    let mut response = (status, body.to_string()).into_response();
+fn reply_bytes(status: StatusCode, media: MediaType, bytes: Vec<u8>) -> HttpResponse {
+    let mut response = (status, bytes).into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, media.content_type());
     response
 }
 
-fn bad_request(media: MediaType, message: &str) -> Response {
-    reply(StatusCode::BAD_REQUEST, media, &error_body(message, BAD_REQUEST))
+fn reply(status: StatusCode, media: MediaType, response: &Response, with_data: bool) -> HttpResponse {
+    let body = Body {
+        data: with_data.then_some(&response.data),
+        errors: &response.errors,
+        extensions: &response.extensions,
+    };
+    match serde_json::to_vec(&body) {
+        Ok(bytes) => reply_bytes(status, media, bytes),
+        Err(err) => {
+            tracing::error!(error = %err, "serialising a response failed");
+            let fallback = error_response("internal server error", crate::error::codes::INTERNAL_SERVER_ERROR);
+            reply(StatusCode::INTERNAL_SERVER_ERROR, media, &fallback, false)
+        }
+    }
+}
+
+/// A response with one error and no data.
+fn error_response(message: &str, code: &str) -> Response {
+    Response::from_errors(vec![crate::graphql::support::errors::request_error(message, code)])
+}
+
+fn refuse(status: StatusCode, media: MediaType, message: &str, code: &str) -> HttpResponse {
+    reply(status, media, &error_response(message, code), false)
+}
+
+fn bad_request(media: MediaType, message: &str) -> HttpResponse {
+    refuse(StatusCode::BAD_REQUEST, media, message, BAD_REQUEST)
 }
 
 /// The parameters of a GraphQL request, from a JSON body or a query string.
@@ -92,49 +130,23 @@ struct Params {
     extensions: Option<Value>,
 }
 
-/// Which operation the request would run, to refuse mutations over GET.
-fn operation_type(query: &str, operation_name: Option<&str>) -> Option<OperationType> {
-    let doc = async_graphql::parser::parse_query(query).ok()?;
+/// The operation a request would run, if the name picks one.
+fn selected<'a>(
+    doc: &'a ExecutableDocument,
+    operation_name: Option<&str>,
+) -> Option<&'a async_graphql::parser::types::OperationDefinition> {
     let mut operations = doc.operations.iter();
     match operation_name {
-        Some(name) => operations.find(|(n, _)| n.map(|n| n.as_str()) == Some(name)).map(|(_, op)| op.node.ty),
-        None => operations.next().map(|(_, op)| op.node.ty),
+        Some(name) => operations.find(|(n, _)| n.map(|n| n.as_str()) == Some(name)).map(|(_, op)| &op.node),
+        None => operations.next().map(|(_, op)| &op.node),
     }
 }
 
-async fn viewer(state: &AppState, headers: &HeaderMap) -> Result<Viewer, AppError> {
-    let header = headers
-        .get(header::AUTHORIZATION)
-        .ok_or_else(|| AppError::Unauthenticated("a bearer token is required".to_owned()))?;
-    let token = header
-        .to_str()
-        .ok()
-        .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
-        .ok_or_else(|| AppError::Unauthenticated("the Authorization header must be `Bearer <token>`".to_owned()))?;
-    let subject = state.tokens.verify(token.trim())?;
-    let mut viewer = Viewer::load(&state.db, &subject).await?;
-    viewer.client = client(headers);
-    Ok(viewer)
-}
-
-/// The first address of `X-Forwarded-For`, set by the proxy in front of Rapport.
-fn forwarded_for(headers: &HeaderMap) -> Option<String> {
-    let value = headers.get("x-forwarded-for")?.to_str().ok()?;
-    value.split(',').next().map(|a| a.trim().chars().take(64).collect()).filter(|a: &String| !a.is_empty())
-}
-
 /// Whether the request is a mutation made only of `login`, `refreshToken` and `logout`.
-fn signs_in_only(query: &str, operation_name: Option<&str>) -> bool {
-    use async_graphql::parser::types::Selection;
-    let Ok(doc) = async_graphql::parser::parse_query(query) else { return false };
-    let mut operations = doc.operations.iter();
-    let operation = match operation_name {
-        Some(name) => operations.find(|(n, _)| n.map(|n| n.as_str()) == Some(name)),
-        None => operations.next(),
-    };
-    let Some((_, operation)) = operation else { return false };
-    operation.node.ty == OperationType::Mutation
-        && operation.node.selection_set.node.items.iter().all(|item| match &item.node {
+fn signs_in_only(doc: &ExecutableDocument, operation_name: Option<&str>) -> bool {
+    let Some(operation) = selected(doc, operation_name) else { return false };
+    operation.ty == OperationType::Mutation
+        && operation.selection_set.node.items.iter().all(|item| match &item.node {
             Selection::Field(field) => {
                 let name = field.node.name.node.as_str();
                 ANONYMOUS_FIELDS.contains(&name) || name == "__typename"
@@ -143,21 +155,14 @@ fn signs_in_only(query: &str, operation_name: Option<&str>) -> bool {
         })
 }
 
-/// `User-Agent`, with `X-Forwarded-For` when a proxy set it; at most 300 characters.
-pub fn client(headers: &HeaderMap) -> Option<String> {
-    let header = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
-    let agent = header(header::USER_AGENT).filter(|a| !a.is_empty());
-    let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()).filter(|f| !f.is_empty());
-    let text = match (agent, forwarded) {
-        (None, None) => return None,
-        (Some(agent), None) => agent.to_owned(),
-        (None, Some(forwarded)) => format!("for={forwarded}"),
-        (Some(agent), Some(forwarded)) => format!("{agent}; for={forwarded}"),
-    };
-    Some(text.chars().take(300).collect())
-}
-
-async fn execute(state: &AppState, headers: &HeaderMap, media: MediaType, params: Params) -> Response {
+async fn execute(
+    state: &AppState,
+    headers: &HeaderMap,
+    extensions: &Extensions,
+    media: MediaType,
+    params: Params,
+    method: &Method,
+) -> HttpResponse {
     let Some(query) = params.query.filter(|q| !q.trim().is_empty()) else {
         return bad_request(media, "the request has no `query`");
     };
@@ -169,16 +174,44 @@ async fn execute(state: &AppState, headers: &HeaderMap, media: MediaType, params
     if params.extensions.as_ref().is_some_and(|e| !e.is_object() && !e.is_null()) {
         return bad_request(media, "`extensions` must be an object");
     }
+    let config = state.config();
+    let doc = match limits::prepare(&query, &config.limits) {
+        Ok(doc) => doc,
+        Err(err) => {
+            let status = if media == MediaType::GraphqlResponse { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+            return reply(status, media, &Response::from_errors(vec![err]), false);
+        }
+    };
+    if method == Method::GET
+        && matches!(
+            selected(&doc, params.operation_name.as_deref()).map(|op| op.ty),
+            Some(OperationType::Mutation | OperationType::Subscription)
+        )
+    {
+        let mut response = refuse(
+            StatusCode::METHOD_NOT_ALLOWED,
+            media,
+            &format!("{method} cannot run a mutation; use POST"),
+            BAD_REQUEST,
+        );
+        response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return response;
+    }
+    let authorization = headers.get(header::AUTHORIZATION).map(|h| h.to_str().unwrap_or_default());
     // Signing in is the one thing done without a token.
-    let anonymous =
-        headers.get(header::AUTHORIZATION).is_none() && signs_in_only(&query, params.operation_name.as_deref());
+    let anonymous = authorization.is_none() && signs_in_only(&doc, params.operation_name.as_deref());
+    let client = crate::http::client_info(config, extensions, headers);
     let viewer = if anonymous {
         None
     } else {
-        match viewer(state, headers).await {
-            Ok(viewer) => Some(viewer),
+        match state.services.authenticator.authenticate(authorization).await {
+            Ok(authenticated) => {
+                let mut viewer = authenticated.viewer;
+                viewer.client = client.description.clone();
+                Some(viewer)
+            }
             Err(err) => {
-                let mut response = reply(StatusCode::UNAUTHORIZED, media, &error_body(&err.to_string(), err.code()));
+                let mut response = refuse(StatusCode::UNAUTHORIZED, media, &err.to_string(), err.code());
                 response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
                 return response;
             }
@@ -187,35 +220,27 @@ async fn execute(state: &AppState, headers: &HeaderMap, media: MediaType, params
     if let Some(viewer) = &viewer
         && state.limiter.check_key(&viewer.user_id).is_err()
     {
-        let message = format!("at most {} requests a minute; slow down", state.config.limits.requests_per_minute);
-        let mut response = reply(StatusCode::TOO_MANY_REQUESTS, media, &error_body(&message, "RATE_LIMITED"));
+        let message = format!("at most {} requests a minute; slow down", config.limits.requests_per_minute);
+        let mut response = refuse(StatusCode::TOO_MANY_REQUESTS, media, &message, RATE_LIMITED);
         response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         return response;
     }
-    let mut request = async_graphql::Request::new(query)
-        .variables(variables)
-        .data(state.clone())
-        .data(ClientAddress(forwarded_for(headers)));
+    let mut request = async_graphql::Request::new(query).variables(variables).data(client);
+    request.set_parsed_query(doc);
     if let Some(viewer) = viewer {
-        request = request.data(RequestContext::new(state, viewer));
+        request = request.data(RequestContext::new(&state.services, LiveViewer::new(viewer)));
     }
     if let Some(name) = params.operation_name {
         request = request.operation_name(name);
     }
-    let response = state.schema.execute(request).await;
-    let request_error = is_request_error(&response);
-    let mut body = serde_json::to_value(&response)
-        .unwrap_or_else(|_| error_body("internal server error", "INTERNAL_SERVER_ERROR"));
-    let status = if request_error && media == MediaType::GraphqlResponse {
+    let response = finish(state.schema.execute(request).await);
+    if is_request_error(&response) && media == MediaType::GraphqlResponse {
         // A request error means nothing executed: no `data` key, and 400.
-        if let Value::Object(map) = &mut body {
-            map.remove("data");
-        }
-        StatusCode::BAD_REQUEST
+        reply(StatusCode::BAD_REQUEST, media, &response, false)
     } else {
-        StatusCode::OK
-    };
-    reply(status, media, &body)
+        let with_data = !is_request_error(&response);
+        reply(StatusCode::OK, media, &response, with_data)
+    }
 }
 
 fn is_json_content(headers: &HeaderMap) -> bool {
@@ -227,16 +252,22 @@ fn is_json_content(headers: &HeaderMap) -> bool {
 }
 
 /// `POST /graphql`: a JSON body with `query`, `variables`, `operationName`.
-pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn post(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    extensions: Extensions,
+    body: Bytes,
+) -> HttpResponse {
     let Some(media) = negotiate(&headers) else {
         return (StatusCode::NOT_ACCEPTABLE, "supported: application/graphql-response+json, application/json")
             .into_response();
     };
     if !is_json_content(&headers) {
-        let mut response = reply(
+        let mut response = refuse(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             media,
-            &error_body("Content-Type must be application/json", BAD_REQUEST),
+            "Content-Type must be application/json",
+            BAD_REQUEST,
         );
         response.headers_mut().insert(header::ACCEPT, HeaderValue::from_static(JSON));
         return response;
@@ -249,7 +280,7 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes
         return bad_request(media, "batched requests are not supported; send one operation per request");
     }
     match serde_json::from_value::<Params>(value) {
-        Ok(params) => execute(&state, &headers, media, params).await,
+        Ok(params) => execute(&state, &headers, &extensions, media, params, &Method::POST).await,
         Err(_) => bad_request(media, "the body must be an object with a string `query`"),
     }
 }
@@ -259,11 +290,12 @@ pub async fn get(
     State(state): State<AppState>,
     method: Method,
     headers: HeaderMap,
+    extensions: Extensions,
     RawQuery(raw): RawQuery,
-) -> Response {
+) -> HttpResponse {
     let wants_html =
         headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|accept| accept.contains("text/html"));
-    if wants_html && raw.is_none() && state.config.limits.introspection {
+    if wants_html && raw.is_none() && state.config().limits.introspection {
         return Html(async_graphql::http::GraphiQLSource::build().endpoint("/graphql").finish()).into_response();
     }
     let Some(media) = negotiate(&headers) else {
@@ -282,21 +314,7 @@ pub async fn get(
     };
     let params =
         Params { query: lookup("query"), operation_name: lookup("operationName"), variables, extensions: None };
-    if let Some(query) = &params.query
-        && matches!(
-            operation_type(query, params.operation_name.as_deref()),
-            Some(OperationType::Mutation | OperationType::Subscription)
-        )
-    {
-        let mut response = reply(
-            StatusCode::METHOD_NOT_ALLOWED,
-            media,
-            &error_body(&format!("{method} cannot run a mutation; use POST"), BAD_REQUEST),
-        );
-        response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
-        return response;
-    }
-    execute(&state, &headers, media, params).await
+    execute(&state, &headers, &extensions, media, params, &method).await
 }
 
 #[cfg(test)]

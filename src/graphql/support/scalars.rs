@@ -1,6 +1,7 @@
-//! Custom scalars.
+//! Custom scalars: `Money` and `Date`.
 
 use async_graphql::{InputValueError, InputValueResult, Scalar, ScalarType, Value};
+use chrono::NaiveDate;
 
 /// An amount of money as a decimal string with two places ("1234.50"), exact
 /// unlike a float. Input may be a string or a number with at most two decimals.
@@ -38,7 +39,9 @@ impl std::fmt::Display for Money {
     }
 }
 
-#[Scalar]
+/// An amount of money: a decimal string with exactly two places, e.g. "1234.50" or "-0.05".
+/// Exact, unlike a float. Input may also be a number with at most two decimals.
+#[Scalar(name = "Money")]
 impl ScalarType for Money {
     fn parse(value: Value) -> InputValueResult<Self> {
         let parsed = match &value {
@@ -51,6 +54,39 @@ impl ScalarType for Money {
 
     fn to_value(&self) -> Value {
         Value::String(self.to_string())
+    }
+}
+
+/// A calendar date without time zone, ISO 8601 (`2026-11-28`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Date(pub NaiveDate);
+
+/// A calendar date without a time zone, in ISO 8601 form: "2026-11-28".
+#[Scalar(name = "Date")]
+impl ScalarType for Date {
+    fn parse(value: Value) -> InputValueResult<Self> {
+        match &value {
+            Value::String(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .map(Date)
+                .map_err(|_| InputValueError::custom("a Date is written YYYY-MM-DD")),
+            _ => Err(InputValueError::expected_type(value)),
+        }
+    }
+
+    fn to_value(&self) -> Value {
+        Value::String(self.0.format("%Y-%m-%d").to_string())
+    }
+}
+
+impl From<NaiveDate> for Date {
+    fn from(date: NaiveDate) -> Self {
+        Self(date)
+    }
+}
+
+impl From<Date> for NaiveDate {
+    fn from(date: Date) -> Self {
+        date.0
     }
 }
 

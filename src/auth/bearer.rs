@@ -1,0 +1,98 @@
+//! `Authorization: Bearer <token>` to a [`Viewer`], the same way for HTTP
+//! requests and WebSocket connections.
+//!
+//! The user behind a token is cached for a few seconds, so a request costs no
+//! user lookup. The cache never outlives a change that matters: deactivating a
+//! user or changing their role, team or scopes invalidates their entry at once
+//! on every instance (`crate::feed` carries the signal), and a token's own
+//! expiry is checked on every use.
+
+use std::{
+    collections::HashMap,
+    sync::Mutex,
+    time::{Duration, Instant},
+};
+
+use sea_orm::DatabaseConnection;
+
+use crate::{
+    auth::{
+        TokenService, Viewer,
+        jwt::{Subject, Verified},
+    },
+    error::{AppError, AppResult},
+};
+
+/// How long a user looked up for a token is reused.
+pub const VIEWER_CACHE_TTL: Duration = Duration::from_secs(5);
+/// Entries kept at most; beyond it the cache is cleared (it refills in one lookup per user).
+const VIEWER_CACHE_SIZE: usize = 10_000;
+
+/// A verified token and the user it names.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    pub viewer: Viewer,
+    /// Unix time (seconds) at which the token expires.
+    pub expires_at: i64,
+}
+
+/// Verifies bearer tokens and loads (or reuses) the user they name.
+pub struct Authenticator {
+    tokens: TokenService,
+    db: DatabaseConnection,
+    cache: Mutex<HashMap<Subject, (Viewer, Instant)>>,
+    ttl: Duration,
+}
+
+impl Authenticator {
+    pub fn new(tokens: TokenService, db: DatabaseConnection) -> Self {
+        Self { tokens, db, cache: Mutex::new(HashMap::new()), ttl: VIEWER_CACHE_TTL }
+    }
+
+    /// The viewer named by an `Authorization` header value (`Bearer <token>`).
+    pub async fn authenticate(&self, header: Option<&str>) -> AppResult<Authenticated> {
+        let header = header.ok_or_else(|| AppError::Unauthenticated("a bearer token is required".to_owned()))?;
+        let token = header
+            .strip_prefix("Bearer ")
+            .or_else(|| header.strip_prefix("bearer "))
+            .ok_or_else(|| AppError::Unauthenticated("the Authorization header must be `Bearer <token>`".to_owned()))?;
+        let Verified { subject, expires_at } = self.tokens.verify(token.trim())?;
+        let viewer = self.viewer(&subject).await?;
+        Ok(Authenticated { viewer, expires_at })
+    }
+
+    /// The active user a token names, from the cache when fresh.
+    pub async fn viewer(&self, subject: &Subject) -> AppResult<Viewer> {
+        if let Some(viewer) = self.cached(subject) {
+            return Ok(viewer);
+        }
+        let viewer = Viewer::load(&self.db, subject).await?;
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.len() >= VIEWER_CACHE_SIZE {
+            cache.clear();
+        }
+        cache.insert(subject.clone(), (viewer.clone(), Instant::now()));
+        Ok(viewer)
+    }
+
+    fn cached(&self, subject: &Subject) -> Option<Viewer> {
+        let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        cache.get(subject).filter(|(_, at)| at.elapsed() < self.ttl).map(|(viewer, _)| viewer.clone())
+    }
+
+    /// Forgets a user, after they were deactivated or changed.
+    pub fn invalidate(&self, user_id: i64) {
+        self.cache.lock().unwrap_or_else(|p| p.into_inner()).retain(|_, (viewer, _)| viewer.user_id != user_id);
+    }
+
+    /// Forgets everyone (when user changes may have been missed).
+    pub fn clear(&self) {
+        self.cache.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+
+    /// The user loaded fresh, bypassing the cache (for re-checks of long-lived connections).
+    pub async fn reload(&self, user_id: i64) -> AppResult<Viewer> {
+        self.invalidate(user_id);
+        self.viewer(&Subject::UserId(user_id)).await
+    }
+}

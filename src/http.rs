@@ -1,0 +1,75 @@
+//! The transport: the HTTP router, health checks, GraphQL over HTTP and over
+//! WebSocket. Everything here turns bytes into GraphQL requests and back; the
+//! rules live below, in the schema and the services.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::{
+    Router,
+    extract::{DefaultBodyLimit, State, connect_info::ConnectInfo},
+    http::{Extensions, HeaderMap, StatusCode, header},
+    routing::get,
+};
+use tower_http::trace::TraceLayer;
+
+use crate::{app::AppState, config::Config, graphql::support::context::ClientInfo};
+
+/// GraphQL over HTTP (`POST` and `GET /graphql`).
+pub mod graphql;
+/// GraphQL over WebSocket (`/graphql/ws`).
+pub mod ws;
+
+/// The HTTP routes of Rapport.
+pub fn router(state: AppState) -> Router {
+    let body_limit = state.config().limits.max_body_bytes;
+    Router::new()
+        .route("/graphql", get(graphql::get).post(graphql::post))
+        .route("/graphql/ws", get(ws::upgrade))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(ready))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Ready when the database answers.
+async fn ready(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    match state.db().ping().await {
+        Ok(()) => (StatusCode::OK, "ready"),
+        Err(err) => {
+            tracing::warn!(error = %err, "database not reachable");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable")
+        }
+    }
+}
+
+/// The address of the client: the TCP peer, or, when the peer is one of the
+/// configured trusted proxies (`RAPPORT_TRUSTED_PROXIES`), the nearest
+/// address in `X-Forwarded-For` that is not itself a trusted proxy. A header
+/// from anyone else is ignored: clients could write anything there.
+pub fn client_address(config: &Config, extensions: &Extensions, headers: &HeaderMap) -> Option<IpAddr> {
+    let peer = extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
+    let trusted = |ip: &IpAddr| config.trusted_proxies.iter().any(|net| net.contains(*ip));
+    match peer {
+        Some(peer) if trusted(&peer) => {
+            let forwarded = headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok());
+            let hops: Vec<IpAddr> =
+                forwarded.flat_map(|v| v.split(',')).filter_map(|hop| hop.trim().parse().ok()).collect();
+            Some(hops.into_iter().rev().find(|ip| !trusted(ip)).unwrap_or(peer))
+        }
+        other => other,
+    }
+}
+
+/// Who is calling, for the audit trail: `User-Agent` and the client address.
+pub fn client_info(config: &Config, extensions: &Extensions, headers: &HeaderMap) -> ClientInfo {
+    let address = client_address(config, extensions, headers).map(|ip| ip.to_string());
+    let agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::trim).filter(|a| !a.is_empty());
+    let description = match (agent, &address) {
+        (None, None) => None,
+        (Some(agent), None) => Some(agent.to_owned()),
+        (None, Some(address)) => Some(format!("for={address}")),
+        (Some(agent), Some(address)) => Some(format!("{agent}; for={address}")),
+    };
+    ClientInfo { address, description: description.map(|d| d.chars().take(300).collect()) }
+}

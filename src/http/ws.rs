@@ -1,0 +1,453 @@
+//! GraphQL over WebSocket at `/graphql/ws`: the `graphql-transport-ws`
+//! protocol, and the legacy `graphql-ws` (subscriptions-transport-ws) one.
+//!
+//! The protocol is served here rather than by async-graphql's handler because
+//! a connection must not outlive its user: the viewer named by
+//! `connection_init` is re-read for every operation started, and before every
+//! event when the feed announced a change of that user. A deactivated user's
+//! connection is closed with 4403 (on every instance, within moments of the
+//! deactivation), an expired token's with 4401; a role, team or scope change
+//! applies to the next event. Every operation obeys what HTTP requests obey:
+//! the per-user rate limit, depth, complexity and alias limits, one operation.
+//!
+//! Protocol errors close the connection: 4408 when no `connection_init`
+//! arrives in time, 4403 when its token is refused, 4401 on `subscribe` before
+//! it, 4409 on a duplicate operation id, 4400 on an invalid message, 4429 on a
+//! second `connection_init`. A connection silent for longer than
+//! `RAPPORT_WS_IDLE_TIMEOUT_SECONDS` is closed (1000); clients `ping`.
+//!
+//! Each connection writes through a bounded buffer; an operation that cannot
+//! send stops reading the feed, and once too far behind its subscription ends
+//! with SUBSCRIPTION_LAGGED, without slowing anyone else.
+
+use std::{collections::HashMap, time::Duration};
+
+use async_graphql::{
+    Response, Variables,
+    parser::types::{ExecutableDocument, OperationType},
+};
+use axum::{
+    extract::{
+        State, WebSocketUpgrade,
+        ws::{CloseFrame, Message, WebSocket},
+    },
+    http::{Extensions, HeaderMap},
+    response::Response as HttpResponse,
+};
+use futures_channel::mpsc;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::task::JoinHandle;
+
+use crate::{
+    app::AppState,
+    auth::{LiveViewer, viewer::Ended},
+    error::codes,
+    graphql::support::{
+        context::{ClientInfo, RequestContext},
+        errors::{finish, is_request_error, request_error},
+        limits,
+    },
+};
+
+/// Messages waiting to be written to one client.
+const OUTBOX: usize = 256;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Protocol {
+    /// `graphql-transport-ws`.
+    Transport,
+    /// `graphql-ws` (subscriptions-transport-ws).
+    Legacy,
+}
+
+impl Protocol {
+    fn data(self) -> &'static str {
+        match self {
+            Self::Transport => "next",
+            Self::Legacy => "data",
+        }
+    }
+}
+
+/// The subprotocol to speak: the client's first supported one.
+fn protocol(headers: &HeaderMap) -> Protocol {
+    headers
+        .get(axum::http::header::SEC_WEBSOCKET_PROTOCOL)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|list| {
+            list.split(',').find_map(|p| match p.trim() {
+                "graphql-transport-ws" => Some(Protocol::Transport),
+                "graphql-ws" => Some(Protocol::Legacy),
+                _ => None,
+            })
+        })
+        .unwrap_or(Protocol::Transport)
+}
+
+pub async fn upgrade(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    extensions: Extensions,
+    ws: WebSocketUpgrade,
+) -> HttpResponse {
+    let protocol = protocol(&headers);
+    let client = crate::http::client_info(state.config(), &extensions, &headers);
+    // Small buffers: thousands of mostly idle subscribers each hold one.
+    ws.protocols(["graphql-transport-ws", "graphql-ws"])
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(4 * 1024)
+        .on_upgrade(move |socket| serve(socket, state, protocol, client))
+}
+
+fn close(code: u16, reason: &str) -> Message {
+    Message::Close(Some(CloseFrame { code, reason: reason.into() }))
+}
+
+fn text(value: &Value) -> Message {
+    Message::Text(value.to_string().into())
+}
+
+/// One connection: its session once initialised, and its running operations.
+struct Connection {
+    state: AppState,
+    protocol: Protocol,
+    client: ClientInfo,
+    outbox: mpsc::Sender<Message>,
+    viewer: Option<LiveViewer>,
+    operations: HashMap<String, JoinHandle<()>>,
+    /// Operations that finished on their own report their id here.
+    finished: tokio::sync::mpsc::UnboundedSender<String>,
+}
+
+/// What to do after a client message.
+enum Next {
+    Continue,
+    Close(u16, String),
+}
+
+impl Connection {
+    fn violation(&self, code: u16, reason: &str) -> Next {
+        Next::Close(code, reason.to_owned())
+    }
+
+    async fn send(&mut self, message: Message) {
+        let _ = self.outbox.send(message).await;
+    }
+
+    async fn handle(&mut self, raw: &str) -> Next {
+        let Ok(Value::Object(message)) = serde_json::from_str::<Value>(raw) else {
+            return self.violation(4400, "Invalid message");
+        };
+        let kind = message.get("type").and_then(Value::as_str).unwrap_or_default();
+        let id = message.get("id").and_then(Value::as_str).map(str::to_owned);
+        match (self.protocol, kind) {
+            (_, "connection_init") if self.viewer.is_some() => {
+                self.violation(4429, "Too many initialisation requests")
+            }
+            (_, "connection_init") => self.init(message.get("payload")).await,
+            (Protocol::Transport, "subscribe") | (Protocol::Legacy, "start") => {
+                if self.viewer.is_none() {
+                    return self.violation(4401, "Unauthorized");
+                }
+                let Some(id) = id.filter(|id| !id.is_empty()) else {
+                    return self.violation(4400, "Invalid message: no id");
+                };
+                let Some(payload) = message.get("payload").and_then(Value::as_object) else {
+                    return self.violation(4400, "Invalid message: no payload");
+                };
+                let Some(query) = payload.get("query").and_then(Value::as_str) else {
+                    return self.violation(4400, "Invalid message: no query");
+                };
+                if self.operations.contains_key(&id) {
+                    return self.violation(4409, &format!("Subscriber for {} already exists", truncate(&id)));
+                }
+                let variables = payload.get("variables").cloned().unwrap_or(Value::Null);
+                let name = payload.get("operationName").and_then(Value::as_str).map(str::to_owned);
+                self.start(id, query, variables, name).await
+            }
+            (Protocol::Transport, "complete") | (Protocol::Legacy, "stop") => {
+                if let Some(handle) = id.and_then(|id| self.operations.remove(&id)) {
+                    handle.abort();
+                }
+                Next::Continue
+            }
+            (Protocol::Transport, "ping") => {
+                self.send(text(&json!({"type": "pong"}))).await;
+                Next::Continue
+            }
+            (Protocol::Transport, "pong") => Next::Continue,
+            (Protocol::Legacy, "connection_terminate") => Next::Close(1000, String::new()),
+            _ => self.violation(4400, "Invalid message type"),
+        }
+    }
+
+    /// Authenticates `connection_init`: `{"Authorization": "Bearer <token>"}`.
+    async fn init(&mut self, payload: Option<&Value>) -> Next {
+        let header = payload
+            .and_then(Value::as_object)
+            .and_then(|p| p.iter().find(|(k, _)| k.eq_ignore_ascii_case("authorization")))
+            .and_then(|(_, v)| v.as_str());
+        let services = &self.state.services;
+        match services.authenticator.authenticate(header).await {
+            Ok(authenticated) => {
+                let mut viewer = authenticated.viewer;
+                viewer.client = self.client.description.clone();
+                self.viewer = Some(LiveViewer::session(
+                    viewer,
+                    services.authenticator.clone(),
+                    services.feed.user_changes(),
+                    authenticated.expires_at,
+                ));
+                self.send(text(&json!({"type": "connection_ack"}))).await;
+                Next::Continue
+            }
+            Err(_) => self.violation(4403, "Forbidden"),
+        }
+    }
+
+    /// Reports that an operation could not start (a request error), and frees its id.
+    async fn refuse(&mut self, id: &str, errors: Value) {
+        let message = match self.protocol {
+            Protocol::Transport => json!({"id": id, "type": "error", "payload": errors}),
+            Protocol::Legacy => json!({"id": id, "type": "error", "payload": errors.get(0).cloned()}),
+        };
+        self.send(text(&message)).await;
+    }
+
+    async fn start(&mut self, id: String, query: &str, variables: Value, operation_name: Option<String>) -> Next {
+        let Some(live) = self.viewer.clone() else { return self.violation(4401, "Unauthorized") };
+        // Every operation re-reads the user: a deactivation or expiry ends the connection.
+        let viewer = match live.reload().await {
+            Ok(viewer) => viewer,
+            Err(why) => return closing(why),
+        };
+        let limits = &self.state.config().limits;
+        if self.state.limiter.check_key(&viewer.user_id).is_err() {
+            let message = format!("at most {} requests a minute; slow down", limits.requests_per_minute);
+            let errors = serde_json::to_value([request_error(message, codes::RATE_LIMITED)]).unwrap_or_default();
+            self.refuse(&id, errors).await;
+            return Next::Continue;
+        }
+        let doc = match limits::prepare(query, limits) {
+            Ok(doc) => doc,
+            Err(err) => {
+                self.refuse(&id, serde_json::to_value([err]).unwrap_or_default()).await;
+                return Next::Continue;
+            }
+        };
+        let variables = match variables {
+            Value::Null => Variables::default(),
+            vars @ Value::Object(_) => Variables::from_json(vars),
+            _ => {
+                let err = request_error("`variables` must be an object", codes::BAD_REQUEST);
+                self.refuse(&id, serde_json::to_value([err]).unwrap_or_default()).await;
+                return Next::Continue;
+            }
+        };
+        let subscription = is_subscription(&doc, operation_name.as_deref());
+        let services = &self.state.services;
+        let context = if subscription {
+            RequestContext::for_subscriptions(services, live.clone())
+        } else {
+            RequestContext::new(services, live.clone())
+        };
+        let mut request = async_graphql::Request::new(query).variables(variables).data(context);
+        request.set_parsed_query(doc);
+        if let Some(name) = operation_name {
+            request = request.operation_name(name);
+        }
+        let stream = self.state.schema.execute_stream(request);
+        let operation = Operation {
+            id: id.clone(),
+            protocol: self.protocol,
+            outbox: self.outbox.clone(),
+            viewer: live,
+            finished: self.finished.clone(),
+        };
+        self.operations.insert(id, tokio::spawn(operation.run(stream)));
+        Next::Continue
+    }
+}
+
+fn closing(why: Ended) -> Next {
+    let reason = match why {
+        Ended::Expired => "Unauthorized: the token expired",
+        Ended::Deactivated => "Forbidden: the user was deactivated",
+    };
+    Next::Close(why.close_code(), reason.to_owned())
+}
+
+/// Whether the request runs a subscription (its context then lives long and does not cache).
+fn is_subscription(doc: &ExecutableDocument, operation_name: Option<&str>) -> bool {
+    let mut operations = doc.operations.iter();
+    let operation = match operation_name {
+        Some(name) => operations.find(|(n, _)| n.map(|n| n.as_str()) == Some(name)),
+        None => operations.next(),
+    };
+    operation.is_some_and(|(_, op)| op.node.ty == OperationType::Subscription)
+}
+
+/// One running operation of a connection.
+struct Operation {
+    id: String,
+    protocol: Protocol,
+    outbox: mpsc::Sender<Message>,
+    viewer: LiveViewer,
+    finished: tokio::sync::mpsc::UnboundedSender<String>,
+}
+
+impl Operation {
+    async fn run(mut self, mut stream: futures_util::stream::BoxStream<'static, Response>) {
+        let mut first = true;
+        while let Some(response) = stream.next().await {
+            let response = finish(response);
+            if first && is_request_error(&response) {
+                // Validation failed: nothing ran. The protocol reports it as
+                // `error`, with no `complete` after it.
+                let errors = serde_json::to_value(&response.errors).unwrap_or_default();
+                let payload = match self.protocol {
+                    Protocol::Transport => errors,
+                    Protocol::Legacy => errors.get(0).cloned().unwrap_or_default(),
+                };
+                let _ = self.outbox.send(text(&json!({"id": self.id, "type": "error", "payload": payload}))).await;
+                let _ = self.finished.send(self.id);
+                return;
+            }
+            first = false;
+            // Nothing more for a user whose session ended; the connection closes.
+            if self.viewer.ended().is_some() {
+                return;
+            }
+            let message = json!({"id": self.id, "type": self.protocol.data(), "payload": response});
+            if self.outbox.send(text(&message)).await.is_err() {
+                return;
+            }
+        }
+        if self.viewer.ended().is_none() {
+            let _ = self.outbox.send(text(&json!({"id": self.id, "type": "complete"}))).await;
+        }
+        let _ = self.finished.send(self.id);
+    }
+}
+
+/// Keeps a close reason under the protocol's 123 bytes.
+fn truncate(text: &str) -> &str {
+    let mut end = text.len().min(64);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+/// Waits for the session to end, or forever before `connection_init`.
+async fn session_end(viewer: Option<LiveViewer>) -> Ended {
+    match viewer {
+        Some(viewer) => viewer.until_ended().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Sleeps until the token expires, or forever before `connection_init`.
+async fn token_expiry(viewer: Option<LiveViewer>) {
+    let Some(expires_at) = viewer.and_then(|v| v.expires_at()) else {
+        return std::future::pending().await;
+    };
+    let left = expires_at.saturating_sub(chrono::Utc::now().timestamp()).max(0);
+    tokio::time::sleep(Duration::from_secs(u64::try_from(left).unwrap_or(0))).await;
+}
+
+async fn serve(socket: WebSocket, state: AppState, protocol: Protocol, client: ClientInfo) {
+    let (mut socket_out, mut socket_in) = socket.split();
+    let (outbox, mut outbox_rx) = mpsc::channel::<Message>(OUTBOX);
+
+    // The only task that writes to the socket.
+    let writer = tokio::spawn(async move {
+        while let Some(message) = outbox_rx.next().await {
+            let closing = matches!(message, Message::Close(_));
+            if socket_out.send(message).await.is_err() || closing {
+                break;
+            }
+        }
+        let _ = socket_out.close().await;
+    });
+
+    let (finished, mut finished_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let mut users = state.services.feed.user_changes();
+    let init_timeout = state.config().ws_init_timeout;
+    let idle_timeout = state.config().ws_idle_timeout;
+    let mut connection = Connection {
+        state,
+        protocol,
+        client,
+        outbox: outbox.clone(),
+        viewer: None,
+        operations: HashMap::new(),
+        finished,
+    };
+    let init_deadline = tokio::time::sleep(init_timeout);
+    tokio::pin!(init_deadline);
+    let mut last_heard = tokio::time::Instant::now();
+
+    let verdict = loop {
+        let idle = tokio::time::sleep_until(last_heard + idle_timeout);
+        let viewer = connection.viewer.clone();
+        let next = tokio::select! {
+            () = &mut init_deadline, if connection.viewer.is_none() => {
+                Next::Close(4408, "Connection initialisation timeout".to_owned())
+            }
+            () = idle => Next::Close(1000, "idle timeout".to_owned()),
+            why = session_end(viewer.clone()) => closing(why),
+            () = token_expiry(viewer.clone()) => {
+                closing(viewer.map_or(Ended::Expired, |v| v.expire()))
+            }
+            changed = users.recv() => {
+                match (changed, &connection.viewer) {
+                    (Ok(user_id), Some(viewer)) if viewer.get().user_id == user_id => match viewer.reload().await {
+                        Ok(_) => Next::Continue,
+                        Err(why) => closing(why),
+                    },
+                    (Err(tokio::sync::broadcast::error::RecvError::Lagged(_)), Some(viewer)) => {
+                        match viewer.reload().await {
+                            Ok(_) => Next::Continue,
+                            Err(why) => closing(why),
+                        }
+                    }
+                    _ => Next::Continue,
+                }
+            }
+            Some(id) = finished_rx.recv() => {
+                connection.operations.remove(&id);
+                Next::Continue
+            }
+            message = socket_in.next() => {
+                last_heard = tokio::time::Instant::now();
+                match message {
+                    Some(Ok(Message::Text(raw))) => connection.handle(raw.as_str()).await,
+                    Some(Ok(Message::Binary(bytes))) => connection.handle(&String::from_utf8_lossy(&bytes)).await,
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => Next::Continue,
+                    Some(Ok(Message::Close(_)) | Err(_)) | None => break None,
+                }
+            }
+        };
+        if let Next::Close(code, reason) = next {
+            break Some((code, reason));
+        }
+    };
+
+    for (_, handle) in connection.operations.drain() {
+        handle.abort();
+    }
+    if let Some((code, reason)) = verdict {
+        if protocol == Protocol::Legacy && code >= 4400 && code != 4401 && code != 4403 {
+            let error = json!({"type": "connection_error", "payload": {"message": reason}});
+            let _ = connection.outbox.send(text(&error)).await;
+            let _ = connection.outbox.send(close(1000, "")).await;
+        } else {
+            let _ = connection.outbox.send(close(code, &reason)).await;
+        }
+    }
+    drop(connection);
+    drop(outbox);
+    let _ = writer.await;
+}
