@@ -103,7 +103,8 @@ async fn run(subscribers: usize, updates: usize, interval: Duration) {
         category: TicketCategory::Delivery,
         priority: TicketPriority::High,
     };
-    let services = rapport::service::Services::new(conn.clone(), std::sync::Arc::new(rapport::config::Config::for_database(&url)));
+    let services =
+        rapport::service::Services::new(conn.clone(), std::sync::Arc::new(rapport::config::Config::for_database(&url)));
     let (ticket, _) = tickets::create(&services, &viewer, ticket).await.unwrap();
     conn.close().await.ok();
     let token = TokenService::new(DEV_JWT_SECRET, Duration::from_secs(3600)).issue(user.id).unwrap();

@@ -16,34 +16,34 @@ pub mod support;
 /// One DataLoader per relation, scoped to the viewer, built per request.
 pub mod loaders;
 
-/// Signing in and out: the only operations that run without a token.
-pub mod sessions;
-/// Employees, teams and service accounts.
-pub mod users;
-/// Customers, their group hierarchy and their life cycle.
-pub mod customers;
-/// People at customers.
-pub mod contacts;
-/// Touchpoints with customers.
-pub mod communications;
-/// Service tickets, their history and their live updates.
-pub mod tickets;
-/// Partnership tiers and their terms.
-pub mod partnerships;
-/// Supply priorities per product line.
-pub mod supply;
-/// Promises made to customers.
-pub mod commitments;
-/// Monthly revenue and gross profit.
-pub mod revenue;
-/// Churn events: customers lost and won back.
-pub mod churn;
-/// Typed links between customers.
-pub mod links;
-/// Satisfaction surveys.
-pub mod surveys;
 /// The audit trail.
 pub mod audit;
+/// Churn events: customers lost and won back.
+pub mod churn;
+/// Promises made to customers.
+pub mod commitments;
+/// Touchpoints with customers.
+pub mod communications;
+/// People at customers.
+pub mod contacts;
+/// Customers, their group hierarchy and their life cycle.
+pub mod customers;
+/// Typed links between customers.
+pub mod links;
+/// Partnership tiers and their terms.
+pub mod partnerships;
+/// Monthly revenue and gross profit.
+pub mod revenue;
+/// Signing in and out: the only operations that run without a token.
+pub mod sessions;
+/// Supply priorities per product line.
+pub mod supply;
+/// Satisfaction surveys.
+pub mod surveys;
+/// Service tickets, their history and their live updates.
+pub mod tickets;
+/// Employees, teams and service accounts.
+pub mod users;
 
 use self::{
     audit::AuditQuery,
@@ -115,6 +115,7 @@ pub fn build_schema(limits: &Limits, services: Option<Services>) -> AppSchema {
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         .limit_recursive_depth(64);
+    builder = describe_builtins(builder);
     if let Some(services) = services {
         builder = builder.data(services);
     }
@@ -122,6 +123,42 @@ pub fn build_schema(limits: &Limits, services: Option<Services>) -> AppSchema {
         builder = builder.disable_introspection();
     }
     builder.finish()
+}
+
+/// Descriptions of the types async-graphql generates: one page type per list.
+fn describe_builtins(
+    builder: async_graphql::SchemaBuilder<Query, Mutation, Subscription>,
+) -> async_graphql::SchemaBuilder<Query, Mutation, Subscription> {
+    use support::pagination::Conn;
+    macro_rules! pages {
+        ($builder:expr, $($node:ty => $what:literal),+ $(,)?) => {
+            $builder
+                $(.override_output_type_description::<Conn<$node>>(concat!(
+                    "A page of ", $what, ": `edges` (each a `node` with its `cursor`), `pageInfo` ",
+                    "to move on with `after`/`before`, and `totalCount`, the rows that match whatever the page."
+                )))+
+        };
+    }
+    let builder = builder.override_output_type_description::<async_graphql::ID>(
+        "An opaque global ID. Pass it back as it is; `node(id:)` fetches the object it names.",
+    );
+    pages!(builder,
+        audit::AuditEntry => "audit-trail entries",
+        churn::ChurnEvent => "churn events",
+        commitments::Commitment => "commitments",
+        communications::Communication => "communications",
+        contacts::Contact => "contacts",
+        customers::Customer => "customers",
+        links::CustomerLink => "customer links",
+        partnerships::PartnershipChange => "partnership tier changes",
+        revenue::RevenueEntry => "revenue entries",
+        supply::SupplyPriority => "supply priorities",
+        surveys::SurveyResponse => "survey responses",
+        users::Team => "teams",
+        tickets::Ticket => "tickets",
+        tickets::TicketEvent => "ticket history entries",
+        users::User => "users",
+    )
 }
 
 /// The SDL of the schema, as committed in `schema.graphql`.

@@ -8,29 +8,29 @@
 //! (`.ci/run` fails when `service`, `policy`, `analytics` or `feed` import
 //! async-graphql or the GraphQL layer, or when `graphql` imports `app`).
 
-/// Every environment variable, read once and passed down.
-pub mod config;
-/// Shared state and `prepare()`: what `serve`, the CLI and the tests build.
-pub mod app;
-/// Transport: the router, health checks, GraphQL over HTTP and WebSocket.
-pub mod http;
-/// Bearer tokens, and the viewer they name.
-pub mod auth;
-/// The GraphQL schema: one adapter per service module.
-pub mod graphql;
-/// Business rules, queries and their side effects, free of GraphQL.
-pub mod service;
 /// Computed reports and scores, in SQL over whole pages; read-only.
 pub mod analytics;
-/// The one place that decides which rows and scopes a viewer may use.
-pub mod policy;
-/// Live changes across instances: ticket events and user changes.
-pub mod feed;
-/// The service error type and every stable error code.
-pub mod error;
-/// Opening and migrating the database.
-pub mod db;
-/// The demo dataset.
-pub mod seed;
+/// Shared state and `prepare()`: what `serve`, the CLI and the tests build.
+pub mod app;
+/// Bearer tokens, and the viewer they name.
+pub mod auth;
 /// The command line: serve, migrate, schema, seed-demo, token, user.
 pub mod cli;
+/// Every environment variable, read once and passed down.
+pub mod config;
+/// Opening and migrating the database.
+pub mod db;
+/// The service error type and every stable error code.
+pub mod error;
+/// Live changes across instances: ticket events and user changes.
+pub mod feed;
+/// The GraphQL schema: one adapter per service module.
+pub mod graphql;
+/// Transport: the router, health checks, GraphQL over HTTP and WebSocket.
+pub mod http;
+/// The one place that decides which rows and scopes a viewer may use.
+pub mod policy;
+/// The demo dataset.
+pub mod seed;
+/// Business rules, queries and their side effects, free of GraphQL.
+pub mod service;

@@ -132,11 +132,7 @@ pub fn visible_customers(viewer: &Viewer) -> Condition {
 
 /// The visible customers' ids, as a subquery.
 pub fn visible_customer_ids(viewer: &Viewer) -> SelectStatement {
-    customer::Entity::find()
-        .select_only()
-        .column(customer::Column::Id)
-        .filter(visible_customers(viewer))
-        .into_query()
+    customer::Entity::find().select_only().column(customer::Column::Id).filter(visible_customers(viewer)).into_query()
 }
 
 /// Condition on a table whose `customer_column` refers to a customer, for a

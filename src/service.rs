@@ -11,40 +11,40 @@ use sea_orm::DatabaseConnection;
 
 use crate::{auth::Authenticator, auth::TokenService, config::Config, feed::Feed};
 
-/// Input checks shared by every service.
-pub mod validate;
 /// The audit trail every mutation writes.
 pub mod audit;
-/// Bulk reads of customers, audited as exports.
-pub mod exports;
-/// Password sign-in, refresh tokens, throttling.
-pub mod sessions;
-/// Employees, teams, service accounts; reassignment and deactivation.
-pub mod users;
-/// Customers, their group hierarchy and their life cycle.
-pub mod customers;
-/// People at customers.
-pub mod contacts;
-/// Touchpoints with customers.
-pub mod communications;
-/// Ticket SLA targets and states.
-pub mod sla;
-/// Service tickets and their history.
-pub mod tickets;
-/// Partnership tiers and terms.
-pub mod partnerships;
-/// Supply priorities.
-pub mod supply;
-/// Promises made to customers.
-pub mod commitments;
-/// Monthly revenue and gross profit.
-pub mod revenue;
 /// Churn events.
 pub mod churn;
+/// Promises made to customers.
+pub mod commitments;
+/// Touchpoints with customers.
+pub mod communications;
+/// People at customers.
+pub mod contacts;
+/// Customers, their group hierarchy and their life cycle.
+pub mod customers;
+/// Bulk reads of customers, audited as exports.
+pub mod exports;
 /// Typed links between customers.
 pub mod links;
+/// Partnership tiers and terms.
+pub mod partnerships;
+/// Monthly revenue and gross profit.
+pub mod revenue;
+/// Password sign-in, refresh tokens, throttling.
+pub mod sessions;
+/// Ticket SLA targets and states.
+pub mod sla;
+/// Supply priorities.
+pub mod supply;
 /// Satisfaction surveys.
 pub mod surveys;
+/// Service tickets and their history.
+pub mod tickets;
+/// Employees, teams, service accounts; reassignment and deactivation.
+pub mod users;
+/// Input checks shared by every service.
+pub mod validate;
 
 /// What the services need beside the database: configuration, the live feed,
 /// token signing and the process-wide watches. Cheap to clone.
@@ -63,7 +63,8 @@ pub struct Services {
 
 impl Services {
     pub fn new(db: DatabaseConnection, config: Arc<Config>) -> Self {
-        let tokens = TokenService::new(&config.jwt_secret, config.token_ttl).with_provider(config.identity_provider.clone());
+        let tokens =
+            TokenService::new(&config.jwt_secret, config.token_ttl).with_provider(config.identity_provider.clone());
         Self {
             feed: Feed::new(db.clone(), &config.notify_channel),
             authenticator: Arc::new(Authenticator::new(tokens.clone(), db.clone())),

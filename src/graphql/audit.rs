@@ -8,7 +8,7 @@ use crate::{
     graphql::{
         support::context::request,
         support::ids,
-        support::pagination::{Conn, PageArgs, Sort, connection},
+        support::pagination::{Conn, PageArgs, connection, order_by},
     },
     service::audit::{self as service, AuditFilter},
 };
@@ -67,6 +67,16 @@ pub struct AuditFilterInput {
     pub to: Option<DateTime<Utc>>,
 }
 
+order_by!(
+    /// Sort order of the list.
+    AuditOrder, AuditOrderField, audit_log::Column,
+    default(CreatedAt, Desc),
+    {
+        /// By when it was recorded.
+        CreatedAt => audit_log::Column::Id;
+    }
+);
+
 #[derive(Default)]
 pub struct AuditQuery;
 
@@ -76,11 +86,12 @@ impl AuditQuery {
     async fn audit_log(
         &self,
         ctx: &Context<'_>,
-        filter: Option<AuditFilterInput>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
+        #[graphql(desc = "Conditions the rows must all meet.")] filter: Option<AuditFilterInput>,
+        #[graphql(desc = "Sort order (default: newest first).")] order_by: Option<AuditOrder>,
+        #[graphql(desc = "How many rows from the start of the list (0 to 100; default 20).")] first: Option<i32>,
+        #[graphql(desc = "Cursor of the row to start after (from a previous page).")] after: Option<String>,
+        #[graphql(desc = "How many rows from the end of the list (0 to 100).")] last: Option<i32>,
+        #[graphql(desc = "Cursor of the row to end before (from a previous page).")] before: Option<String>,
     ) -> Result<Conn<AuditEntry>> {
         let rc = request(ctx)?;
         let f = filter.unwrap_or_default();
@@ -93,7 +104,7 @@ impl AuditQuery {
             to: f.to,
         };
         let select = service::select(&rc.viewer(), &filter)?;
-        let sort = Sort::new(audit_log::Column::Id, audit_log::Column::Id, true);
+        let sort = order_by.unwrap_or_default().sort(audit_log::Column::Id);
         let args = PageArgs::new(first, after, last, before);
         let wrap = |rows: Vec<audit_log::Model>| rows.into_iter().map(AuditEntry::from).collect();
         Ok(connection(ctx, &rc.db, select, sort, args, |a| a.id, wrap).await?)

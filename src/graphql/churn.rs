@@ -1,7 +1,7 @@
 //! Churn events in the API.
 
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use entity::churn_event;
 
 use crate::{
@@ -10,7 +10,8 @@ use crate::{
         support::context::request,
         support::enums::{ChurnKind, ChurnReason, OrderDirection, to_domain},
         support::ids,
-        support::pagination::{Conn, PageArgs, Sort, connection},
+        support::pagination::{Conn, PageArgs, connection, order_by},
+        support::scalars::Date,
     },
     service::churn::{self as service, ChurnFilter},
 };
@@ -26,7 +27,7 @@ pub struct ChurnEvent {
     /// Lost or won back.
     pub kind: ChurnKind,
     /// When it happened.
-    pub occurred_on: NaiveDate,
+    pub occurred_on: Date,
     /// Why the customer left (losses only).
     pub reason: Option<ChurnReason>,
     /// Whether the reason was within our control (losses only).
@@ -47,7 +48,7 @@ impl From<churn_event::Model> for ChurnEvent {
             id: ids::encode("ChurnEvent", m.id),
             customer_id: ids::encode("Customer", m.customer_id),
             kind: m.kind.into(),
-            occurred_on: m.occurred_on,
+            occurred_on: m.occurred_on.into(),
             reason: m.reason.map(Into::into),
             controllable: m.controllable,
             competitor: m.competitor,
@@ -70,10 +71,20 @@ pub struct ChurnFilterInput {
     /// Only controllable (true) or uncontrollable (false) losses.
     pub controllable: Option<bool>,
     /// On or after.
-    pub from: Option<NaiveDate>,
+    pub from: Option<Date>,
     /// On or before.
-    pub to: Option<NaiveDate>,
+    pub to: Option<Date>,
 }
+
+order_by!(
+    /// Sort order of the list.
+    ChurnEventOrder, ChurnEventOrderField, churn_event::Column,
+    default(OccurredOn, Desc),
+    {
+        /// By the day it happened.
+        OccurredOn => churn_event::Column::OccurredOn;
+    }
+);
 
 #[derive(Default)]
 pub struct ChurnQuery;
@@ -82,16 +93,21 @@ pub struct ChurnQuery;
 impl ChurnQuery {
     /// Churn events of the customers you can see, by date (default newest first).
     #[graphql(guard = "guards::CUSTOMERS")]
-    #[allow(clippy::too_many_arguments)]
     async fn churn_events(
         &self,
         ctx: &Context<'_>,
-        filter: Option<ChurnFilterInput>,
-        #[graphql(default_with = "OrderDirection::Desc")] direction: OrderDirection,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
+        #[graphql(desc = "Conditions the rows must all meet.")] filter: Option<ChurnFilterInput>,
+        #[graphql(desc = "Sort order (default: newest first).")] order_by: Option<ChurnEventOrder>,
+        #[graphql(
+            desc = "Sort direction of `occurredOn`; ignored when `orderBy` is given (use `orderBy`).",
+            default_with = "OrderDirection::Desc",
+            deprecation = "use orderBy"
+        )]
+        direction: OrderDirection,
+        #[graphql(desc = "How many rows from the start of the list (0 to 100; default 20).")] first: Option<i32>,
+        #[graphql(desc = "Cursor of the row to start after (from a previous page).")] after: Option<String>,
+        #[graphql(desc = "How many rows from the end of the list (0 to 100).")] last: Option<i32>,
+        #[graphql(desc = "Cursor of the row to end before (from a previous page).")] before: Option<String>,
     ) -> Result<Conn<ChurnEvent>> {
         let rc = request(ctx)?;
         let f = filter.unwrap_or_default();
@@ -100,10 +116,12 @@ impl ChurnQuery {
             kind: f.kind.map(Into::into),
             reasons: to_domain(f.reasons),
             controllable: f.controllable,
-            from: f.from,
-            to: f.to,
+            from: f.from.map(Into::into),
+            to: f.to.map(Into::into),
         };
-        let sort = Sort::new(churn_event::Column::OccurredOn, churn_event::Column::Id, direction.descending());
+        let sort = order_by
+            .unwrap_or(ChurnEventOrder { field: ChurnEventOrderField::OccurredOn, direction: Some(direction) })
+            .sort(churn_event::Column::Id);
         let args = PageArgs::new(first, after, last, before);
         let wrap = |rows: Vec<churn_event::Model>| rows.into_iter().map(Into::into).collect();
         Ok(connection(ctx, &rc.db, service::select(&rc.viewer(), &filter), sort, args, |c| c.id, wrap).await?)

@@ -1,18 +1,18 @@
 //! Commitments in the API.
 
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use entity::commitment;
 
 use crate::{
     graphql::support::guards,
     graphql::{
         support::context::request,
-        support::patch::patch,
         support::enums::{CommitmentKind, to_domain},
         support::ids,
-        support::pagination::{Conn, PageArgs, Sort, connection},
-        support::scalars::Money,
+        support::pagination::{Conn, PageArgs, connection, order_by},
+        support::patch::patch,
+        support::scalars::{Date, Money},
     },
     service::{
         commitments::{self as service, CommitmentFields, CommitmentFilter},
@@ -35,9 +35,9 @@ pub struct Commitment {
     /// Amount involved (e.g. a rebate).
     pub amount: Option<Money>,
     /// Due date.
-    pub due_on: NaiveDate,
+    pub due_on: Date,
     /// When it was kept.
-    pub fulfilled_on: Option<NaiveDate>,
+    pub fulfilled_on: Option<Date>,
     /// Open and past its due date.
     pub overdue: bool,
     /// Who is responsible.
@@ -60,8 +60,8 @@ impl From<commitment::Model> for Commitment {
             kind: m.kind.into(),
             description: m.description,
             amount: m.amount_cents.map(Money),
-            due_on: m.due_on,
-            fulfilled_on: m.fulfilled_on,
+            due_on: m.due_on.into(),
+            fulfilled_on: m.fulfilled_on.map(Into::into),
             overdue: m.fulfilled_on.is_none() && m.due_on < now().date_naive(),
             owner_id: ids::encode("User", m.owner_id),
             version: m.version,
@@ -87,10 +87,22 @@ pub struct CommitmentFilterInput {
     #[graphql(default)]
     pub overdue_only: bool,
     /// Due on or after.
-    pub due_after: Option<NaiveDate>,
+    pub due_after: Option<Date>,
     /// Due before.
-    pub due_before: Option<NaiveDate>,
+    pub due_before: Option<Date>,
 }
+
+order_by!(
+    /// Sort order of the list.
+    CommitmentOrder, CommitmentOrderField, commitment::Column,
+    default(DueOn, Asc),
+    {
+        /// By due date.
+        DueOn => commitment::Column::DueOn;
+        /// By creation time.
+        CreatedAt => commitment::Column::CreatedAt;
+    }
+);
 
 #[derive(Default)]
 pub struct CommitmentQuery;
@@ -102,11 +114,12 @@ impl CommitmentQuery {
     async fn commitments(
         &self,
         ctx: &Context<'_>,
-        filter: Option<CommitmentFilterInput>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
+        #[graphql(desc = "Conditions the rows must all meet.")] filter: Option<CommitmentFilterInput>,
+        #[graphql(desc = "Sort order (default: soonest due first).")] order_by: Option<CommitmentOrder>,
+        #[graphql(desc = "How many rows from the start of the list (0 to 100; default 20).")] first: Option<i32>,
+        #[graphql(desc = "Cursor of the row to start after (from a previous page).")] after: Option<String>,
+        #[graphql(desc = "How many rows from the end of the list (0 to 100).")] last: Option<i32>,
+        #[graphql(desc = "Cursor of the row to end before (from a previous page).")] before: Option<String>,
     ) -> Result<Conn<Commitment>> {
         let rc = request(ctx)?;
         let f = filter.unwrap_or_default();
@@ -116,11 +129,11 @@ impl CommitmentQuery {
             kinds: to_domain(f.kinds),
             fulfilled: f.fulfilled,
             overdue_only: f.overdue_only,
-            due_after: f.due_after,
-            due_before: f.due_before,
+            due_after: f.due_after.map(Into::into),
+            due_before: f.due_before.map(Into::into),
             include_archived: false,
         };
-        let sort = Sort::new(commitment::Column::DueOn, commitment::Column::Id, false);
+        let sort = order_by.unwrap_or_default().sort(commitment::Column::Id);
         let args = PageArgs::new(first, after, last, before);
         let wrap = |rows: Vec<commitment::Model>| rows.into_iter().map(Into::into).collect();
         Ok(connection(ctx, &rc.db, service::select(&rc.viewer(), &filter), sort, args, |c| c.id, wrap).await?)
@@ -137,7 +150,7 @@ pub struct CommitmentInput {
     /// Amount involved (not negative).
     pub amount: MaybeUndefined<Money>,
     /// Due date.
-    pub due_on: Option<NaiveDate>,
+    pub due_on: Option<Date>,
     /// Responsible user (default: you).
     pub owner_id: Option<ID>,
 }
@@ -148,7 +161,7 @@ impl CommitmentInput {
             kind: self.kind.map(Into::into),
             description: self.description,
             amount_cents: patch(self.amount, Money::cents),
-            due_on: self.due_on,
+            due_on: self.due_on.map(Into::into),
             owner_id: ids::decode_opt("User", "ownerId", self.owner_id.as_ref())?,
         })
     }
@@ -163,8 +176,8 @@ impl CommitmentMutation {
     async fn create_commitment(
         &self,
         ctx: &Context<'_>,
-        customer_id: ID,
-        input: CommitmentInput,
+        #[graphql(desc = "The customer.")] customer_id: ID,
+        #[graphql(desc = "What to record.")] input: CommitmentInput,
     ) -> Result<Commitment> {
         let rc = request(ctx)?;
         let customer_id = ids::decode("Customer", "customerId", &customer_id)?;
@@ -175,8 +188,12 @@ impl CommitmentMutation {
     async fn update_commitment(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The commitment.")] id: ID,
+        #[graphql(
+            desc = "The version you last read; if the row has changed since, the answer is a CONFLICT (with `extensions.currentVersion`) and nothing is written."
+        )]
         expected_version: Option<i32>,
+        #[graphql(desc = "The changes: omitted fields stay as they are, `null` clears a field.")]
         input: CommitmentInput,
     ) -> Result<Commitment> {
         let rc = request(ctx)?;
@@ -188,17 +205,24 @@ impl CommitmentMutation {
     async fn fulfil_commitment(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The commitment.")] id: ID,
+        #[graphql(
+            desc = "The version you last read; if the row has changed since, the answer is a CONFLICT (with `extensions.currentVersion`) and nothing is written."
+        )]
         expected_version: Option<i32>,
-        fulfilled_on: Option<NaiveDate>,
+        #[graphql(desc = "When the promise was kept (default: today).")] fulfilled_on: Option<Date>,
     ) -> Result<Commitment> {
         let rc = request(ctx)?;
         let id = ids::decode("Commitment", "id", &id)?;
-        Ok(service::fulfil(&rc.db, &rc.viewer(), id, expected_version, fulfilled_on).await?.into())
+        Ok(service::fulfil(&rc.db, &rc.viewer(), id, expected_version, fulfilled_on.map(Into::into)).await?.into())
     }
 
     /// Archives a commitment.
-    async fn archive_commitment(&self, ctx: &Context<'_>, id: ID) -> Result<Commitment> {
+    async fn archive_commitment(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The commitment.")] id: ID,
+    ) -> Result<Commitment> {
         let rc = request(ctx)?;
         let id = ids::decode("Commitment", "id", &id)?;
         Ok(service::archive(&rc.db, &rc.viewer(), id).await?.into())

@@ -1,20 +1,21 @@
 //! Communications in the API.
 
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use entity::communication;
 
 use crate::{
     graphql::support::guards,
     graphql::{
         contacts::Contact,
-        support::context::request,
         customers::Customer,
-        support::patch::patch,
+        loaders::{listed, load, load_list},
+        support::context::request,
         support::enums::{Channel, Direction, OrderDirection, to_domain},
         support::ids,
-        loaders::{listed, load, load_list},
-        support::pagination::{Conn, PageArgs, Sort, connection},
+        support::pagination::{Conn, PageArgs, connection, order_by},
+        support::patch::patch,
+        support::scalars::Date,
         users::User,
     },
     service::communications::{self as service, CommunicationChanges, CommunicationFilter, NewCommunication},
@@ -26,6 +27,7 @@ listed!(
     communication::Model
 );
 
+/// A touchpoint with a customer: a visit, call, e-mail, meeting or message.
 #[Object]
 impl Communication {
     /// Global ID.
@@ -49,8 +51,8 @@ impl Communication {
         &self.model.summary
     }
     /// When to follow up.
-    async fn follow_up_on(&self) -> Option<NaiveDate> {
-        self.model.follow_up_on
+    async fn follow_up_on(&self) -> Option<Date> {
+        self.model.follow_up_on.map(Date)
     }
     /// When the row was created.
     async fn created_at(&self) -> DateTime<Utc> {
@@ -108,6 +110,16 @@ pub struct CommunicationFilterInput {
     pub include_archived: bool,
 }
 
+order_by!(
+    /// Sort order of the list.
+    CommunicationOrder, CommunicationOrderField, communication::Column,
+    default(OccurredAt, Desc),
+    {
+        /// By when it happened.
+        OccurredAt => communication::Column::OccurredAt;
+    }
+);
+
 #[derive(Default)]
 pub struct CommunicationQuery;
 
@@ -115,16 +127,21 @@ pub struct CommunicationQuery;
 impl CommunicationQuery {
     /// Communications with the customers you can see, sorted by `occurredAt` (default newest first).
     #[graphql(guard = "guards::CUSTOMERS")]
-    #[allow(clippy::too_many_arguments)]
     async fn communications(
         &self,
         ctx: &Context<'_>,
-        filter: Option<CommunicationFilterInput>,
-        #[graphql(default_with = "OrderDirection::Desc")] direction: OrderDirection,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
+        #[graphql(desc = "Conditions the rows must all meet.")] filter: Option<CommunicationFilterInput>,
+        #[graphql(desc = "Sort order (default: newest first).")] order_by: Option<CommunicationOrder>,
+        #[graphql(
+            desc = "Sort direction of `occurredAt`; ignored when `orderBy` is given (use `orderBy`).",
+            default_with = "OrderDirection::Desc",
+            deprecation = "use orderBy"
+        )]
+        direction: OrderDirection,
+        #[graphql(desc = "How many rows from the start of the list (0 to 100; default 20).")] first: Option<i32>,
+        #[graphql(desc = "Cursor of the row to start after (from a previous page).")] after: Option<String>,
+        #[graphql(desc = "How many rows from the end of the list (0 to 100).")] last: Option<i32>,
+        #[graphql(desc = "Cursor of the row to end before (from a previous page).")] before: Option<String>,
     ) -> Result<Conn<Communication>> {
         let rc = request(ctx)?;
         let f = filter.unwrap_or_default();
@@ -137,7 +154,9 @@ impl CommunicationQuery {
             occurred_before: f.occurred_before,
             include_archived: f.include_archived,
         };
-        let sort = Sort::new(communication::Column::OccurredAt, communication::Column::Id, direction.descending());
+        let sort = order_by
+            .unwrap_or(CommunicationOrder { field: CommunicationOrderField::OccurredAt, direction: Some(direction) })
+            .sort(communication::Column::Id);
         let args = PageArgs::new(first, after, last, before);
         let select = service::select(&rc.viewer(), &filter);
         Ok(connection(ctx, &rc.db, select, sort, args, |c| c.id, Communication::page).await?)
@@ -158,7 +177,7 @@ pub struct LogCommunicationInput {
     /// What was said or agreed.
     pub summary: String,
     /// When to follow up.
-    pub follow_up_on: Option<NaiveDate>,
+    pub follow_up_on: Option<Date>,
     /// The customer's people who took part (at most 50, all of this customer).
     #[graphql(default)]
     pub contact_ids: Vec<ID>,
@@ -174,7 +193,7 @@ pub struct UpdateCommunicationInput {
     /// What was said or agreed.
     pub summary: Option<String>,
     /// When to follow up; `null` clears.
-    pub follow_up_on: MaybeUndefined<NaiveDate>,
+    pub follow_up_on: MaybeUndefined<Date>,
     /// Replaces the participants.
     pub contact_ids: Option<Vec<ID>>,
 }
@@ -189,7 +208,11 @@ pub struct CommunicationMutation;
 #[Object]
 impl CommunicationMutation {
     /// Logs a touchpoint with its participants; you are recorded as our side.
-    async fn log_communication(&self, ctx: &Context<'_>, input: LogCommunicationInput) -> Result<Communication> {
+    async fn log_communication(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to record.")] input: LogCommunicationInput,
+    ) -> Result<Communication> {
         let rc = request(ctx)?;
         let contact_ids =
             input.contact_ids.iter().map(|id| ids::decode("Contact", "contactIds", id)).collect::<Result<_, _>>()?;
@@ -199,7 +222,7 @@ impl CommunicationMutation {
             direction: input.direction.unwrap_or(Direction::Outbound).into(),
             occurred_at: input.occurred_at.unwrap_or_else(crate::service::now),
             summary: input.summary,
-            follow_up_on: input.follow_up_on,
+            follow_up_on: input.follow_up_on.map(Into::into),
             contact_ids,
         };
         Ok(Communication::one(service::log(&rc.db, &rc.viewer(), new).await?))
@@ -209,7 +232,8 @@ impl CommunicationMutation {
     async fn update_communication(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The communication.")] id: ID,
+        #[graphql(desc = "The changes: omitted fields stay as they are, `null` clears a field.")]
         input: UpdateCommunicationInput,
     ) -> Result<Communication> {
         let rc = request(ctx)?;
@@ -218,14 +242,18 @@ impl CommunicationMutation {
             channel: input.channel.map(Into::into),
             occurred_at: input.occurred_at,
             summary: input.summary,
-            follow_up_on: patch(input.follow_up_on, |v| v),
+            follow_up_on: patch(input.follow_up_on, |v| v.0),
             contact_ids: input.contact_ids.as_deref().map(contact_ids).transpose()?,
         };
         Ok(Communication::one(service::update(&rc.db, &rc.viewer(), id, changes).await?))
     }
 
     /// Archives a communication.
-    async fn archive_communication(&self, ctx: &Context<'_>, id: ID) -> Result<Communication> {
+    async fn archive_communication(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The communication.")] id: ID,
+    ) -> Result<Communication> {
         let rc = request(ctx)?;
         let id = ids::decode("Communication", "id", &id)?;
         Ok(Communication::one(service::archive(&rc.db, &rc.viewer(), id).await?))

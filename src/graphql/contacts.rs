@@ -1,19 +1,20 @@
 //! Contacts in the API.
 
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use entity::contact;
 
 use crate::{
     graphql::support::guards,
     graphql::{
-        support::context::request,
         customers::Customer,
-        support::patch::patch,
+        loaders::{listed, load},
+        support::context::request,
         support::enums::{OrderDirection, OrgLevel, to_domain},
         support::ids,
-        loaders::{listed, load},
         support::pagination::{Conn, PageArgs, Sort, connection},
+        support::patch::patch,
+        support::scalars::Date,
     },
     service::contacts::{self as service, ContactFields, ContactFilter},
 };
@@ -24,6 +25,8 @@ listed!(
     contact::Model
 );
 
+/// A person at a customer, at one organisational level. A contact who left the
+/// customer is kept, with the date (`endedOn`).
 #[Object]
 impl Contact {
     /// Global ID.
@@ -55,8 +58,8 @@ impl Contact {
         self.model.relationship_strength
     }
     /// Birthday, a care date.
-    async fn birthday(&self) -> Option<NaiveDate> {
-        self.model.birthday
+    async fn birthday(&self) -> Option<Date> {
+        self.model.birthday.map(Date)
     }
     /// E-mail address.
     async fn email(&self) -> Option<&str> {
@@ -67,12 +70,12 @@ impl Contact {
         self.model.phone.as_deref()
     }
     /// When our relationship with this person started.
-    async fn started_on(&self) -> Option<NaiveDate> {
-        self.model.started_on
+    async fn started_on(&self) -> Option<Date> {
+        self.model.started_on.map(Date)
     }
     /// When the person left the customer ("our champion left" is a risk signal).
-    async fn ended_on(&self) -> Option<NaiveDate> {
-        self.model.ended_on
+    async fn ended_on(&self) -> Option<Date> {
+        self.model.ended_on.map(Date)
     }
     /// Optimistic-locking version.
     async fn version(&self) -> i32 {
@@ -144,16 +147,15 @@ pub struct ContactQuery;
 impl ContactQuery {
     /// Contacts of the customers you can see.
     #[graphql(guard = "guards::CUSTOMERS")]
-    #[allow(clippy::too_many_arguments)]
     async fn contacts(
         &self,
         ctx: &Context<'_>,
-        filter: Option<ContactFilterInput>,
-        order_by: Option<ContactOrder>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
+        #[graphql(desc = "Conditions the rows must all meet.")] filter: Option<ContactFilterInput>,
+        #[graphql(desc = "Sort order; ties are broken by ID.")] order_by: Option<ContactOrder>,
+        #[graphql(desc = "How many rows from the start of the list (0 to 100; default 20).")] first: Option<i32>,
+        #[graphql(desc = "Cursor of the row to start after (from a previous page).")] after: Option<String>,
+        #[graphql(desc = "How many rows from the end of the list (0 to 100).")] last: Option<i32>,
+        #[graphql(desc = "Cursor of the row to end before (from a previous page).")] before: Option<String>,
     ) -> Result<Conn<Contact>> {
         let rc = request(ctx)?;
         let f = filter.unwrap_or_default();
@@ -197,15 +199,15 @@ pub struct ContactInput {
     /// Relationship strength, 1 to 5.
     pub relationship_strength: MaybeUndefined<i32>,
     /// Birthday (not in the future).
-    pub birthday: MaybeUndefined<NaiveDate>,
+    pub birthday: MaybeUndefined<Date>,
     /// E-mail address.
     pub email: MaybeUndefined<String>,
     /// Phone number.
     pub phone: MaybeUndefined<String>,
     /// Relationship start.
-    pub started_on: MaybeUndefined<NaiveDate>,
+    pub started_on: MaybeUndefined<Date>,
     /// Left the customer on.
-    pub ended_on: MaybeUndefined<NaiveDate>,
+    pub ended_on: MaybeUndefined<Date>,
 }
 
 impl From<ContactInput> for ContactFields {
@@ -217,11 +219,11 @@ impl From<ContactInput> for ContactFields {
             org_level: input.org_level.map(Into::into),
             influence: patch(input.influence, |v| v),
             relationship_strength: patch(input.relationship_strength, |v| v),
-            birthday: patch(input.birthday, |v| v),
+            birthday: patch(input.birthday, |v| v.0),
             email: patch(input.email, |v| v),
             phone: patch(input.phone, |v| v),
-            started_on: patch(input.started_on, |v| v),
-            ended_on: patch(input.ended_on, |v| v),
+            started_on: patch(input.started_on, |v| v.0),
+            ended_on: patch(input.ended_on, |v| v.0),
         }
     }
 }
@@ -232,7 +234,12 @@ pub struct ContactMutation;
 #[Object]
 impl ContactMutation {
     /// Adds a contact to a customer.
-    async fn create_contact(&self, ctx: &Context<'_>, customer_id: ID, input: ContactInput) -> Result<Contact> {
+    async fn create_contact(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The customer.")] customer_id: ID,
+        #[graphql(desc = "What to record.")] input: ContactInput,
+    ) -> Result<Contact> {
         let rc = request(ctx)?;
         let customer_id = ids::decode("Customer", "customerId", &customer_id)?;
         Ok(Contact::one(service::create(&rc.db, &rc.viewer(), customer_id, input.into()).await?))
@@ -242,9 +249,12 @@ impl ContactMutation {
     async fn update_contact(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The contact.")] id: ID,
+        #[graphql(
+            desc = "The version you last read; if the row has changed since, the answer is a CONFLICT (with `extensions.currentVersion`) and nothing is written."
+        )]
         expected_version: Option<i32>,
-        input: ContactInput,
+        #[graphql(desc = "The changes: omitted fields stay as they are, `null` clears a field.")] input: ContactInput,
     ) -> Result<Contact> {
         let rc = request(ctx)?;
         let id = ids::decode("Contact", "id", &id)?;
@@ -252,7 +262,7 @@ impl ContactMutation {
     }
 
     /// Archives a contact (kept for history).
-    async fn archive_contact(&self, ctx: &Context<'_>, id: ID) -> Result<Contact> {
+    async fn archive_contact(&self, ctx: &Context<'_>, #[graphql(desc = "The contact.")] id: ID) -> Result<Contact> {
         let rc = request(ctx)?;
         let id = ids::decode("Contact", "id", &id)?;
         Ok(Contact::one(service::archive(&rc.db, &rc.viewer(), id).await?))

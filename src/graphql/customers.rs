@@ -1,7 +1,7 @@
 //! Customers in the API: the type, its relations (via loaders), the list and the mutations.
 
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use entity::customer;
 
 use crate::{
@@ -11,16 +11,17 @@ use crate::{
         commitments::Commitment,
         communications::Communication,
         contacts::Contact,
+        loaders::{LatestOf, bounded, bounded_cost, listed, load, load_list},
+        partnerships::Partnership,
         support::context::request,
         support::enums::{
             ChurnReason, CustomerStatus, OrderDirection, PartnershipTier, PurchasingFit, Segment, StrategicImportance,
             to_domain,
         },
         support::ids,
-        support::patch::patch,
-        loaders::{LatestOf, bounded, bounded_cost, listed, load, load_list},
         support::pagination::{Conn, PageArgs, Sort, connection},
-        partnerships::Partnership,
+        support::patch::patch,
+        support::scalars::Date,
         tickets::Ticket,
         users::User,
     },
@@ -44,6 +45,8 @@ impl Customer {
     }
 }
 
+/// An organisation we sell to: its status, tier, segment, owner, group, and the
+/// relations that show how the account stands.
 #[Object]
 impl Customer {
     /// Global ID.
@@ -83,12 +86,12 @@ impl Customer {
         self.model.segment.map(Into::into)
     }
     /// When the customer first bought from us (its anniversary).
-    async fn customer_since(&self) -> Option<NaiveDate> {
-        self.model.customer_since
+    async fn customer_since(&self) -> Option<Date> {
+        self.model.customer_since.map(Date)
     }
     /// Next planned account review.
-    async fn next_review_on(&self) -> Option<NaiveDate> {
-        self.model.next_review_on
+    async fn next_review_on(&self) -> Option<Date> {
+        self.model.next_review_on.map(Date)
     }
     /// Optimistic-locking version; pass it back as `expectedVersion`.
     async fn version(&self) -> i32 {
@@ -300,16 +303,15 @@ pub struct CustomerQuery;
 impl CustomerQuery {
     /// Customers you can see, paginated, filtered and sorted (default: by name).
     #[graphql(guard = "guards::CUSTOMERS")]
-    #[allow(clippy::too_many_arguments)]
     async fn customers(
         &self,
         ctx: &Context<'_>,
-        filter: Option<CustomerFilterInput>,
-        order_by: Option<CustomerOrder>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
+        #[graphql(desc = "Conditions the rows must all meet.")] filter: Option<CustomerFilterInput>,
+        #[graphql(desc = "Sort order; ties are broken by ID.")] order_by: Option<CustomerOrder>,
+        #[graphql(desc = "How many rows from the start of the list (0 to 100; default 20).")] first: Option<i32>,
+        #[graphql(desc = "Cursor of the row to start after (from a previous page).")] after: Option<String>,
+        #[graphql(desc = "How many rows from the end of the list (0 to 100).")] last: Option<i32>,
+        #[graphql(desc = "Cursor of the row to end before (from a previous page).")] before: Option<String>,
     ) -> Result<Conn<Customer>> {
         let rc = request(ctx)?;
         let filter = filter.unwrap_or_default().into_domain()?;
@@ -334,7 +336,7 @@ impl CustomerQuery {
 
     /// One customer you can see; NOT_FOUND otherwise.
     #[graphql(guard = "guards::CUSTOMERS")]
-    async fn customer(&self, ctx: &Context<'_>, id: ID) -> Result<Customer> {
+    async fn customer(&self, ctx: &Context<'_>, #[graphql(desc = "The customer.")] id: ID) -> Result<Customer> {
         let rc = request(ctx)?;
         let id = ids::decode("Customer", "id", &id)?;
         Ok(Customer::one(crate::policy::visible_customer(&rc.db, &rc.viewer(), id).await?))
@@ -363,9 +365,9 @@ pub struct CreateCustomerInput {
     /// Impact segment.
     pub segment: Option<Segment>,
     /// First purchase date.
-    pub customer_since: Option<NaiveDate>,
+    pub customer_since: Option<Date>,
     /// Next account review.
-    pub next_review_on: Option<NaiveDate>,
+    pub next_review_on: Option<Date>,
 }
 
 /// Changes to a customer: omitted fields stay, `null` clears.
@@ -390,11 +392,10 @@ pub struct UpdateCustomerInput {
     /// Impact segment.
     pub segment: MaybeUndefined<Segment>,
     /// First purchase date.
-    pub customer_since: MaybeUndefined<NaiveDate>,
+    pub customer_since: MaybeUndefined<Date>,
     /// Next account review.
-    pub next_review_on: MaybeUndefined<NaiveDate>,
+    pub next_review_on: MaybeUndefined<Date>,
 }
-
 
 /// Result of marking a customer lost or won back.
 #[derive(SimpleObject)]
@@ -411,7 +412,11 @@ pub struct CustomerMutation;
 #[Object]
 impl CustomerMutation {
     /// Creates a customer.
-    async fn create_customer(&self, ctx: &Context<'_>, input: CreateCustomerInput) -> Result<Customer> {
+    async fn create_customer(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to record.")] input: CreateCustomerInput,
+    ) -> Result<Customer> {
         let rc = request(ctx)?;
         let new = NewCustomer {
             name: input.name,
@@ -423,8 +428,8 @@ impl CustomerMutation {
             purchasing_fit: input.purchasing_fit.map(Into::into),
             strategic_importance: input.strategic_importance.map(Into::into),
             segment: input.segment.map(Into::into),
-            customer_since: input.customer_since,
-            next_review_on: input.next_review_on,
+            customer_since: input.customer_since.map(Into::into),
+            next_review_on: input.next_review_on.map(Into::into),
         };
         Ok(Customer::one(service::create(&rc.db, &rc.viewer(), new).await?))
     }
@@ -433,8 +438,12 @@ impl CustomerMutation {
     async fn update_customer(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The customer.")] id: ID,
+        #[graphql(
+            desc = "The version you last read; if the row has changed since, the answer is a CONFLICT (with `extensions.currentVersion`) and nothing is written."
+        )]
         expected_version: Option<i32>,
+        #[graphql(desc = "The changes: omitted fields stay as they are, `null` clears a field.")]
         input: UpdateCustomerInput,
     ) -> Result<Customer> {
         let rc = request(ctx)?;
@@ -454,14 +463,14 @@ impl CustomerMutation {
             purchasing_fit: patch(input.purchasing_fit, Into::into),
             strategic_importance: input.strategic_importance.map(Into::into),
             segment: patch(input.segment, Into::into),
-            customer_since: patch(input.customer_since, |v| v),
-            next_review_on: patch(input.next_review_on, |v| v),
+            customer_since: patch(input.customer_since, |v| v.0),
+            next_review_on: patch(input.next_review_on, |v| v.0),
         };
         Ok(Customer::one(service::update(&rc.db, &rc.viewer(), id, expected_version, changes).await?))
     }
 
     /// Archives a customer (it is never deleted).
-    async fn archive_customer(&self, ctx: &Context<'_>, id: ID) -> Result<Customer> {
+    async fn archive_customer(&self, ctx: &Context<'_>, #[graphql(desc = "The customer.")] id: ID) -> Result<Customer> {
         let rc = request(ctx)?;
         let id = ids::decode("Customer", "id", &id)?;
         Ok(Customer::one(service::archive(&rc.db, &rc.viewer(), id).await?))
@@ -471,15 +480,15 @@ impl CustomerMutation {
     async fn mark_customer_lost(
         &self,
         ctx: &Context<'_>,
-        id: ID,
-        reason: ChurnReason,
-        competitor: Option<String>,
-        notes: Option<String>,
-        #[graphql(desc = "Default: today.")] occurred_on: Option<NaiveDate>,
+        #[graphql(desc = "The customer.")] id: ID,
+        #[graphql(desc = "Why the customer left.")] reason: ChurnReason,
+        #[graphql(desc = "The competitor the customer went to, if any.")] competitor: Option<String>,
+        #[graphql(desc = "Free-text notes.")] notes: Option<String>,
+        #[graphql(desc = "Default: today.")] occurred_on: Option<Date>,
     ) -> Result<ChurnPayload> {
         let rc = request(ctx)?;
         let id = ids::decode("Customer", "id", &id)?;
-        let loss = Loss { reason: reason.into(), competitor, notes, occurred_on };
+        let loss = Loss { reason: reason.into(), competitor, notes, occurred_on: occurred_on.map(Into::into) };
         let (customer, event) = service::mark_lost(&rc.db, &rc.viewer(), id, loss).await?;
         Ok(ChurnPayload { customer: Customer::one(customer), churn_event: ChurnEvent::from(event) })
     }
@@ -488,13 +497,14 @@ impl CustomerMutation {
     async fn mark_customer_won_back(
         &self,
         ctx: &Context<'_>,
-        id: ID,
-        notes: Option<String>,
-        #[graphql(desc = "Default: today.")] occurred_on: Option<NaiveDate>,
+        #[graphql(desc = "The customer.")] id: ID,
+        #[graphql(desc = "Free-text notes.")] notes: Option<String>,
+        #[graphql(desc = "Default: today.")] occurred_on: Option<Date>,
     ) -> Result<ChurnPayload> {
         let rc = request(ctx)?;
         let id = ids::decode("Customer", "id", &id)?;
-        let (customer, event) = service::mark_won_back(&rc.db, &rc.viewer(), id, notes, occurred_on).await?;
+        let (customer, event) =
+            service::mark_won_back(&rc.db, &rc.viewer(), id, notes, occurred_on.map(Into::into)).await?;
         Ok(ChurnPayload { customer: Customer::one(customer), churn_event: ChurnEvent::from(event) })
     }
 }

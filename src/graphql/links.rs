@@ -10,7 +10,7 @@ use crate::{
         support::context::request,
         support::enums::{CustomerLinkKind, to_domain},
         support::ids,
-        support::pagination::{Conn, PageArgs, Sort, connection},
+        support::pagination::{Conn, PageArgs, connection, order_by},
     },
     service::links as service,
 };
@@ -46,6 +46,16 @@ impl From<customer_link::Model> for CustomerLink {
     }
 }
 
+order_by!(
+    /// Sort order of the list.
+    CustomerLinkOrder, CustomerLinkOrderField, customer_link::Column,
+    default(CreatedAt, Asc),
+    {
+        /// By creation (the order links were made).
+        CreatedAt => customer_link::Column::Id;
+    }
+);
+
 #[derive(Default)]
 pub struct LinkQuery;
 
@@ -53,21 +63,21 @@ pub struct LinkQuery;
 impl LinkQuery {
     /// Links between customers you can see, touching `customerId` if given.
     #[graphql(guard = "guards::CUSTOMERS")]
-    #[allow(clippy::too_many_arguments)]
     async fn customer_links(
         &self,
         ctx: &Context<'_>,
-        customer_id: Option<ID>,
-        kinds: Option<Vec<CustomerLinkKind>>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
+        #[graphql(desc = "Sort order (default: oldest first).")] order_by: Option<CustomerLinkOrder>,
+        #[graphql(desc = "The customer.")] customer_id: Option<ID>,
+        #[graphql(desc = "Only links of these kinds.")] kinds: Option<Vec<CustomerLinkKind>>,
+        #[graphql(desc = "How many rows from the start of the list (0 to 100; default 20).")] first: Option<i32>,
+        #[graphql(desc = "Cursor of the row to start after (from a previous page).")] after: Option<String>,
+        #[graphql(desc = "How many rows from the end of the list (0 to 100).")] last: Option<i32>,
+        #[graphql(desc = "Cursor of the row to end before (from a previous page).")] before: Option<String>,
     ) -> Result<Conn<CustomerLink>> {
         let rc = request(ctx)?;
         let customer_id = ids::decode_opt("Customer", "customerId", customer_id.as_ref())?;
         let select = service::select(&rc.viewer(), customer_id, &to_domain(kinds));
-        let sort = Sort::new(customer_link::Column::Id, customer_link::Column::Id, false);
+        let sort = order_by.unwrap_or_default().sort(customer_link::Column::Id);
         let args = PageArgs::new(first, after, last, before);
         let wrap = |rows: Vec<customer_link::Model>| rows.into_iter().map(Into::into).collect();
         Ok(connection(ctx, &rc.db, select, sort, args, |l| l.id, wrap).await?)
@@ -83,9 +93,9 @@ impl LinkMutation {
     async fn link_customers(
         &self,
         ctx: &Context<'_>,
-        from_customer_id: ID,
-        to_customer_id: ID,
-        kind: CustomerLinkKind,
+        #[graphql(desc = "The customer the link starts from.")] from_customer_id: ID,
+        #[graphql(desc = "The customer the link points to.")] to_customer_id: ID,
+        #[graphql(desc = "What kind of link.")] kind: CustomerLinkKind,
     ) -> Result<CustomerLink> {
         let rc = request(ctx)?;
         let from = ids::decode("Customer", "fromCustomerId", &from_customer_id)?;
@@ -94,7 +104,11 @@ impl LinkMutation {
     }
 
     /// Archives a link.
-    async fn archive_customer_link(&self, ctx: &Context<'_>, id: ID) -> Result<CustomerLink> {
+    async fn archive_customer_link(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The customer.")] id: ID,
+    ) -> Result<CustomerLink> {
         let rc = request(ctx)?;
         let id = ids::decode("CustomerLink", "id", &id)?;
         Ok(service::archive(&rc.db, &rc.viewer(), id).await?.into())

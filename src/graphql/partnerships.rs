@@ -1,7 +1,7 @@
 //! Partnerships in the API.
 
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use entity::{enums as domain, partnership, partnership_change};
 use sea_orm::EntityTrait;
 
@@ -12,7 +12,8 @@ use crate::{
         support::context::request,
         support::enums::{LockIn, PartnershipTier},
         support::ids,
-        support::pagination::{Conn, PageArgs, Sort, connection},
+        support::pagination::{Conn, PageArgs, connection, order_by},
+        support::scalars::Date,
     },
     service::partnerships::{self as service, PartnershipTerms},
 };
@@ -34,9 +35,9 @@ pub struct Partnership {
     /// Lock-in mechanisms (STRATEGIC only).
     pub lock_ins: Vec<LockIn>,
     /// On this tier since.
-    pub since: NaiveDate,
+    pub since: Date,
     /// Next review of the terms.
-    pub review_on: Option<NaiveDate>,
+    pub review_on: Option<Date>,
     /// Optimistic-locking version.
     pub version: i32,
     /// When the row was created.
@@ -62,8 +63,8 @@ impl From<partnership::Model> for Partnership {
             credit_terms_days: m.credit_terms_days,
             service_level: m.service_level,
             lock_ins,
-            since: m.since,
-            review_on: m.review_on,
+            since: m.since.into(),
+            review_on: m.review_on.map(Into::into),
             version: m.version,
             created_at: m.created_at,
             updated_at: m.updated_at,
@@ -105,6 +106,16 @@ impl From<partnership_change::Model> for PartnershipChange {
     }
 }
 
+order_by!(
+    /// Sort order of the list.
+    PartnershipChangeOrder, PartnershipChangeOrderField, partnership_change::Column,
+    default(CreatedAt, Desc),
+    {
+        /// By when the tier changed.
+        CreatedAt => partnership_change::Column::Id;
+    }
+);
+
 #[derive(Default)]
 pub struct PartnershipQuery;
 
@@ -115,16 +126,17 @@ impl PartnershipQuery {
     async fn partnership_changes(
         &self,
         ctx: &Context<'_>,
-        customer_id: Option<ID>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
+        #[graphql(desc = "Sort order (default: newest first).")] order_by: Option<PartnershipChangeOrder>,
+        #[graphql(desc = "The customer.")] customer_id: Option<ID>,
+        #[graphql(desc = "How many rows from the start of the list (0 to 100; default 20).")] first: Option<i32>,
+        #[graphql(desc = "Cursor of the row to start after (from a previous page).")] after: Option<String>,
+        #[graphql(desc = "How many rows from the end of the list (0 to 100).")] last: Option<i32>,
+        #[graphql(desc = "Cursor of the row to end before (from a previous page).")] before: Option<String>,
     ) -> Result<Conn<PartnershipChange>> {
         let rc = request(ctx)?;
         let customer_id = ids::decode_opt("Customer", "customerId", customer_id.as_ref())?;
         let select = service::changes(&rc.viewer(), customer_id);
-        let sort = Sort::new(partnership_change::Column::Id, partnership_change::Column::Id, true);
+        let sort = order_by.unwrap_or_default().sort(partnership_change::Column::Id);
         let args = PageArgs::new(first, after, last, before);
         let wrap = |rows: Vec<partnership_change::Model>| rows.into_iter().map(Into::into).collect();
         Ok(connection(ctx, &rc.db, select, sort, args, |c| c.id, wrap).await?)
@@ -146,9 +158,9 @@ pub struct PartnershipInput {
     #[graphql(default)]
     pub lock_ins: Vec<LockIn>,
     /// On this tier since (default today, when the tier changes).
-    pub since: Option<NaiveDate>,
+    pub since: Option<Date>,
     /// Next review.
-    pub review_on: Option<NaiveDate>,
+    pub review_on: Option<Date>,
     /// Why the tier changed, kept in the history.
     pub reason: Option<String>,
 }
@@ -173,9 +185,12 @@ impl PartnershipMutation {
     async fn set_partnership(
         &self,
         ctx: &Context<'_>,
-        customer_id: ID,
+        #[graphql(desc = "The customer.")] customer_id: ID,
+        #[graphql(
+            desc = "The version you last read; if the row has changed since, the answer is a CONFLICT (with `extensions.currentVersion`) and nothing is written."
+        )]
         expected_version: Option<i32>,
-        input: PartnershipInput,
+        #[graphql(desc = "What to record.")] input: PartnershipInput,
     ) -> Result<Partnership> {
         let rc = request(ctx)?;
         let customer_id = ids::decode("Customer", "customerId", &customer_id)?;
@@ -185,8 +200,8 @@ impl PartnershipMutation {
             credit_terms_days: input.credit_terms_days,
             service_level: input.service_level,
             lock_ins: input.lock_ins.into_iter().map(Into::into).collect(),
-            since: input.since,
-            review_on: input.review_on,
+            since: input.since.map(Into::into),
+            review_on: input.review_on.map(Into::into),
             reason: input.reason,
         };
         Ok(service::set(&rc.db, &rc.viewer(), customer_id, expected_version, terms).await?.into())

@@ -1,7 +1,7 @@
 //! Revenue in the API.
 
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use entity::revenue_entry;
 
 use crate::{
@@ -9,8 +9,8 @@ use crate::{
     graphql::{
         support::context::request,
         support::ids,
-        support::pagination::{Conn, PageArgs, Sort, connection},
-        support::scalars::Money,
+        support::pagination::{Conn, PageArgs, connection, order_by},
+        support::scalars::{Date, Money},
     },
     service::revenue::{self as service, RevenueFilter, RevenueRow},
 };
@@ -24,7 +24,7 @@ pub struct RevenueEntry {
     /// The customer.
     pub customer_id: ID,
     /// First day of the month.
-    pub month: NaiveDate,
+    pub month: Date,
     /// Revenue.
     pub revenue: Money,
     /// Gross profit.
@@ -38,13 +38,23 @@ impl From<revenue_entry::Model> for RevenueEntry {
         Self {
             id: ids::encode("RevenueEntry", m.id),
             customer_id: ids::encode("Customer", m.customer_id),
-            month: m.month,
+            month: m.month.into(),
             revenue: Money(m.revenue_cents),
             gross_profit: Money(m.gross_profit_cents),
             updated_at: m.updated_at,
         }
     }
 }
+
+order_by!(
+    /// Sort order of the list.
+    RevenueEntryOrder, RevenueEntryOrderField, revenue_entry::Column,
+    default(Month, Asc),
+    {
+        /// By month.
+        Month => revenue_entry::Column::Month;
+    }
+);
 
 #[derive(Default)]
 pub struct RevenueQuery;
@@ -53,25 +63,25 @@ pub struct RevenueQuery;
 impl RevenueQuery {
     /// Monthly revenue of the customers you can see, oldest month first.
     #[graphql(guard = "guards::CUSTOMERS")]
-    #[allow(clippy::too_many_arguments)]
     async fn revenue_entries(
         &self,
         ctx: &Context<'_>,
-        customer_id: Option<ID>,
-        #[graphql(desc = "First month included.")] from_month: Option<NaiveDate>,
-        #[graphql(desc = "Last month included.")] to_month: Option<NaiveDate>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
+        #[graphql(desc = "Sort order (default: oldest month first).")] order_by: Option<RevenueEntryOrder>,
+        #[graphql(desc = "The customer.")] customer_id: Option<ID>,
+        #[graphql(desc = "First month included.")] from_month: Option<Date>,
+        #[graphql(desc = "Last month included.")] to_month: Option<Date>,
+        #[graphql(desc = "How many rows from the start of the list (0 to 100; default 20).")] first: Option<i32>,
+        #[graphql(desc = "Cursor of the row to start after (from a previous page).")] after: Option<String>,
+        #[graphql(desc = "How many rows from the end of the list (0 to 100).")] last: Option<i32>,
+        #[graphql(desc = "Cursor of the row to end before (from a previous page).")] before: Option<String>,
     ) -> Result<Conn<RevenueEntry>> {
         let rc = request(ctx)?;
         let filter = RevenueFilter {
             customer_id: ids::decode_opt("Customer", "customerId", customer_id.as_ref())?,
-            from_month,
-            to_month,
+            from_month: from_month.map(Into::into),
+            to_month: to_month.map(Into::into),
         };
-        let sort = Sort::new(revenue_entry::Column::Month, revenue_entry::Column::Id, false);
+        let sort = order_by.unwrap_or_default().sort(revenue_entry::Column::Id);
         let args = PageArgs::new(first, after, last, before);
         let wrap = |rows: Vec<revenue_entry::Model>| rows.into_iter().map(Into::into).collect();
         Ok(connection(ctx, &rc.db, service::select(&rc.viewer(), &filter), sort, args, |r| r.id, wrap).await?)
@@ -84,7 +94,7 @@ pub struct RevenueEntryInput {
     /// The customer.
     pub customer_id: ID,
     /// First day of the month.
-    pub month: NaiveDate,
+    pub month: Date,
     /// Revenue.
     pub revenue: Money,
     /// Gross profit.
@@ -108,7 +118,7 @@ impl RevenueMutation {
     async fn upsert_revenue_entries(
         &self,
         ctx: &Context<'_>,
-        entries: Vec<RevenueEntryInput>,
+        #[graphql(desc = "The rows, at most 1,000; all are written or none.")] entries: Vec<RevenueEntryInput>,
     ) -> Result<UpsertRevenuePayload> {
         let rc = request(ctx)?;
         let rows = entries
@@ -117,7 +127,7 @@ impl RevenueMutation {
             .map(|(i, e)| {
                 Ok(RevenueRow {
                     customer_id: ids::decode("Customer", &format!("entries[{i}].customerId"), &e.customer_id)?,
-                    month: e.month,
+                    month: e.month.into(),
                     revenue_cents: e.revenue.cents(),
                     gross_profit_cents: e.gross_profit.cents(),
                 })

@@ -36,7 +36,7 @@ impl From<sessions::Session> for Session {
             access_token: s.access_token,
             access_token_expires_at: s.access_expires_at,
             refresh_token: s.refresh_token,
-            user: User::one(s.user),
+            user: User::signed_in(s.user),
         }
     }
 }

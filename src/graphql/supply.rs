@@ -1,7 +1,7 @@
 //! Supply priorities in the API.
 
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use entity::supply_priority;
 
 use crate::{
@@ -9,7 +9,8 @@ use crate::{
     graphql::{
         support::context::request,
         support::ids,
-        support::pagination::{Conn, PageArgs, Sort, connection},
+        support::pagination::{Conn, PageArgs, connection, order_by},
+        support::scalars::Date,
     },
     service::supply::{self as service, SupplyFilter, SupplyTerms},
 };
@@ -31,9 +32,9 @@ pub struct SupplyPriority {
     /// Lead time in days.
     pub lead_time_days: Option<i32>,
     /// Peak season start.
-    pub peak_starts_on: Option<NaiveDate>,
+    pub peak_starts_on: Option<Date>,
     /// Peak season end.
-    pub peak_ends_on: Option<NaiveDate>,
+    pub peak_ends_on: Option<Date>,
     /// Optimistic-locking version.
     pub version: i32,
     /// When it last changed.
@@ -51,14 +52,24 @@ impl From<supply_priority::Model> for SupplyPriority {
             priority_rank: m.priority_rank,
             guaranteed_quantity: m.guaranteed_quantity,
             lead_time_days: m.lead_time_days,
-            peak_starts_on: m.peak_starts_on,
-            peak_ends_on: m.peak_ends_on,
+            peak_starts_on: m.peak_starts_on.map(Into::into),
+            peak_ends_on: m.peak_ends_on.map(Into::into),
             version: m.version,
             updated_at: m.updated_at,
             archived_at: m.archived_at,
         }
     }
 }
+
+order_by!(
+    /// Sort order of the list.
+    SupplyPriorityOrder, SupplyPriorityOrderField, supply_priority::Column,
+    default(PriorityRank, Asc),
+    {
+        /// By priority rank (1 first).
+        PriorityRank => supply_priority::Column::PriorityRank;
+    }
+);
 
 #[derive(Default)]
 pub struct SupplyQuery;
@@ -67,16 +78,16 @@ pub struct SupplyQuery;
 impl SupplyQuery {
     /// Supply priorities of the customers you can see, by rank (1 first).
     #[graphql(guard = "guards::CUSTOMERS")]
-    #[allow(clippy::too_many_arguments)]
     async fn supply_priorities(
         &self,
         ctx: &Context<'_>,
-        customer_id: Option<ID>,
-        product_line: Option<String>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
+        #[graphql(desc = "Sort order (default: highest priority first).")] order_by: Option<SupplyPriorityOrder>,
+        #[graphql(desc = "The customer.")] customer_id: Option<ID>,
+        #[graphql(desc = "Only this product line.")] product_line: Option<String>,
+        #[graphql(desc = "How many rows from the start of the list (0 to 100; default 20).")] first: Option<i32>,
+        #[graphql(desc = "Cursor of the row to start after (from a previous page).")] after: Option<String>,
+        #[graphql(desc = "How many rows from the end of the list (0 to 100).")] last: Option<i32>,
+        #[graphql(desc = "Cursor of the row to end before (from a previous page).")] before: Option<String>,
     ) -> Result<Conn<SupplyPriority>> {
         let rc = request(ctx)?;
         let filter = SupplyFilter {
@@ -84,7 +95,7 @@ impl SupplyQuery {
             product_line,
             include_archived: false,
         };
-        let sort = Sort::new(supply_priority::Column::PriorityRank, supply_priority::Column::Id, false);
+        let sort = order_by.unwrap_or_default().sort(supply_priority::Column::Id);
         let args = PageArgs::new(first, after, last, before);
         let wrap = |rows: Vec<supply_priority::Model>| rows.into_iter().map(Into::into).collect();
         Ok(connection(ctx, &rc.db, service::select(&rc.viewer(), &filter), sort, args, |s| s.id, wrap).await?)
@@ -106,9 +117,9 @@ pub struct SupplyPriorityInput {
     /// Lead time in days.
     pub lead_time_days: Option<i32>,
     /// Peak season start.
-    pub peak_starts_on: Option<NaiveDate>,
+    pub peak_starts_on: Option<Date>,
     /// Peak season end (not before the start).
-    pub peak_ends_on: Option<NaiveDate>,
+    pub peak_ends_on: Option<Date>,
 }
 
 #[derive(Default)]
@@ -117,7 +128,11 @@ pub struct SupplyMutation;
 #[Object]
 impl SupplyMutation {
     /// Creates or replaces the priority of a customer for a product line.
-    async fn set_supply_priority(&self, ctx: &Context<'_>, input: SupplyPriorityInput) -> Result<SupplyPriority> {
+    async fn set_supply_priority(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to record.")] input: SupplyPriorityInput,
+    ) -> Result<SupplyPriority> {
         let rc = request(ctx)?;
         let terms = SupplyTerms {
             customer_id: ids::decode("Customer", "customerId", &input.customer_id)?,
@@ -125,14 +140,18 @@ impl SupplyMutation {
             priority_rank: input.priority_rank,
             guaranteed_quantity: input.guaranteed_quantity,
             lead_time_days: input.lead_time_days,
-            peak_starts_on: input.peak_starts_on,
-            peak_ends_on: input.peak_ends_on,
+            peak_starts_on: input.peak_starts_on.map(Into::into),
+            peak_ends_on: input.peak_ends_on.map(Into::into),
         };
         Ok(service::upsert(&rc.db, &rc.viewer(), terms).await?.into())
     }
 
     /// Archives a supply priority.
-    async fn archive_supply_priority(&self, ctx: &Context<'_>, id: ID) -> Result<SupplyPriority> {
+    async fn archive_supply_priority(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The supply priority.")] id: ID,
+    ) -> Result<SupplyPriority> {
         let rc = request(ctx)?;
         let id = ids::decode("SupplyPriority", "id", &id)?;
         Ok(service::archive(&rc.db, &rc.viewer(), id).await?.into())

@@ -1,7 +1,7 @@
 //! Survey responses in the API.
 
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use entity::survey_response;
 
 use crate::{
@@ -9,7 +9,8 @@ use crate::{
     graphql::{
         support::context::request,
         support::ids,
-        support::pagination::{Conn, PageArgs, Sort, connection},
+        support::pagination::{Conn, PageArgs, connection, order_by},
+        support::scalars::Date,
     },
     service::surveys::{self as service, NewSurveyResponse},
 };
@@ -29,7 +30,7 @@ pub struct SurveyResponse {
     /// Free comment.
     pub comment: Option<String>,
     /// When they answered.
-    pub responded_on: NaiveDate,
+    pub responded_on: Date,
     /// When it was recorded.
     pub created_at: DateTime<Utc>,
 }
@@ -42,11 +43,21 @@ impl From<survey_response::Model> for SurveyResponse {
             contact_id: m.contact_id.map(|c| ids::encode("Contact", c)),
             score: m.score,
             comment: m.comment,
-            responded_on: m.responded_on,
+            responded_on: m.responded_on.into(),
             created_at: m.created_at,
         }
     }
 }
+
+order_by!(
+    /// Sort order of the list.
+    SurveyResponseOrder, SurveyResponseOrderField, survey_response::Column,
+    default(RespondedOn, Desc),
+    {
+        /// By the day of the response.
+        RespondedOn => survey_response::Column::RespondedOn;
+    }
+);
 
 #[derive(Default)]
 pub struct SurveyQuery;
@@ -58,15 +69,16 @@ impl SurveyQuery {
     async fn survey_responses(
         &self,
         ctx: &Context<'_>,
-        customer_id: Option<ID>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
+        #[graphql(desc = "Sort order (default: newest first).")] order_by: Option<SurveyResponseOrder>,
+        #[graphql(desc = "The customer.")] customer_id: Option<ID>,
+        #[graphql(desc = "How many rows from the start of the list (0 to 100; default 20).")] first: Option<i32>,
+        #[graphql(desc = "Cursor of the row to start after (from a previous page).")] after: Option<String>,
+        #[graphql(desc = "How many rows from the end of the list (0 to 100).")] last: Option<i32>,
+        #[graphql(desc = "Cursor of the row to end before (from a previous page).")] before: Option<String>,
     ) -> Result<Conn<SurveyResponse>> {
         let rc = request(ctx)?;
         let customer_id = ids::decode_opt("Customer", "customerId", customer_id.as_ref())?;
-        let sort = Sort::new(survey_response::Column::RespondedOn, survey_response::Column::Id, true);
+        let sort = order_by.unwrap_or_default().sort(survey_response::Column::Id);
         let args = PageArgs::new(first, after, last, before);
         let wrap = |rows: Vec<survey_response::Model>| rows.into_iter().map(Into::into).collect();
         Ok(connection(ctx, &rc.db, service::select(&rc.viewer(), customer_id), sort, args, |s| s.id, wrap).await?)
@@ -85,7 +97,7 @@ pub struct SurveyResponseInput {
     /// Free comment.
     pub comment: Option<String>,
     /// When they answered (default today).
-    pub responded_on: Option<NaiveDate>,
+    pub responded_on: Option<Date>,
 }
 
 #[derive(Default)]
@@ -94,14 +106,18 @@ pub struct SurveyMutation;
 #[Object]
 impl SurveyMutation {
     /// Records a satisfaction score.
-    async fn record_survey_response(&self, ctx: &Context<'_>, input: SurveyResponseInput) -> Result<SurveyResponse> {
+    async fn record_survey_response(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to record.")] input: SurveyResponseInput,
+    ) -> Result<SurveyResponse> {
         let rc = request(ctx)?;
         let new = NewSurveyResponse {
             customer_id: ids::decode("Customer", "customerId", &input.customer_id)?,
             contact_id: ids::decode_opt("Contact", "contactId", input.contact_id.as_ref())?,
             score: input.score,
             comment: input.comment,
-            responded_on: input.responded_on,
+            responded_on: input.responded_on.map(Into::into),
         };
         Ok(service::record(&rc.db, &rc.viewer(), new).await?.into())
     }

@@ -1,6 +1,5 @@
 //! Service tickets in the API.
 
-
 /// Live ticket updates over WebSocket.
 pub mod live;
 
@@ -13,11 +12,13 @@ use crate::{
     graphql::support::guards,
     graphql::{
         contacts::Contact,
-        support::context::request,
         customers::Customer,
-        support::enums::{OrderDirection, SlaState, TicketCategory, TicketEventKind, TicketPriority, TicketStatus, to_domain},
-        support::ids,
         loaders::{LatestOf, listed, load},
+        support::context::request,
+        support::enums::{
+            OrderDirection, SlaState, TicketCategory, TicketEventKind, TicketPriority, TicketStatus, to_domain,
+        },
+        support::ids,
         support::pagination::{Conn, PageArgs, Sort, connection},
         users::User,
     },
@@ -33,6 +34,7 @@ listed!(
     ticket::Model
 );
 
+/// A service ticket or complaint, with its SLA deadlines and history.
 #[Object]
 impl Ticket {
     /// Global ID.
@@ -150,10 +152,10 @@ impl Ticket {
     async fn events(
         &self,
         ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
+        #[graphql(desc = "How many rows from the start of the list (0 to 100; default 20).")] first: Option<i32>,
+        #[graphql(desc = "Cursor of the row to start after (from a previous page).")] after: Option<String>,
+        #[graphql(desc = "How many rows from the end of the list (0 to 100).")] last: Option<i32>,
+        #[graphql(desc = "Cursor of the row to end before (from a previous page).")] before: Option<String>,
     ) -> Result<Conn<TicketEvent>> {
         let rc = request(ctx)?;
         let select = ticket_event::Entity::find().filter(ticket_event::Column::TicketId.eq(self.model.id));
@@ -268,16 +270,15 @@ pub struct TicketQuery;
 impl TicketQuery {
     /// Tickets of the customers you can see (default: oldest first).
     #[graphql(guard = "guards::TICKETS")]
-    #[allow(clippy::too_many_arguments)]
     async fn tickets(
         &self,
         ctx: &Context<'_>,
-        filter: Option<TicketFilterInput>,
-        order_by: Option<TicketOrder>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
+        #[graphql(desc = "Conditions the rows must all meet.")] filter: Option<TicketFilterInput>,
+        #[graphql(desc = "Sort order; ties are broken by ID.")] order_by: Option<TicketOrder>,
+        #[graphql(desc = "How many rows from the start of the list (0 to 100; default 20).")] first: Option<i32>,
+        #[graphql(desc = "Cursor of the row to start after (from a previous page).")] after: Option<String>,
+        #[graphql(desc = "How many rows from the end of the list (0 to 100).")] last: Option<i32>,
+        #[graphql(desc = "Cursor of the row to end before (from a previous page).")] before: Option<String>,
     ) -> Result<Conn<Ticket>> {
         let rc = request(ctx)?;
         let f = filter.unwrap_or_default();
@@ -351,11 +352,14 @@ pub struct CommentPayload {
 #[derive(Default)]
 pub struct TicketMutation;
 
-
 #[Object]
 impl TicketMutation {
     /// Opens a ticket; SLA deadlines follow from its priority and the customer's tier.
-    async fn create_ticket(&self, ctx: &Context<'_>, input: CreateTicketInput) -> Result<Ticket> {
+    async fn create_ticket(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to record.")] input: CreateTicketInput,
+    ) -> Result<Ticket> {
         let rc = request(ctx)?;
         let new = NewTicket {
             customer_id: ids::decode("Customer", "customerId", &input.customer_id)?,
@@ -374,8 +378,12 @@ impl TicketMutation {
     async fn update_ticket(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The ticket.")] id: ID,
+        #[graphql(
+            desc = "The version you last read; if the row has changed since, the answer is a CONFLICT (with `extensions.currentVersion`) and nothing is written."
+        )]
         expected_version: i32,
+        #[graphql(desc = "The changes: omitted fields stay as they are, `null` clears a field.")]
         input: UpdateTicketInput,
     ) -> Result<Ticket> {
         let rc = request(ctx)?;
@@ -400,9 +408,12 @@ impl TicketMutation {
     async fn comment_on_ticket(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The ticket.")] id: ID,
+        #[graphql(
+            desc = "The version you last read; if the row has changed since, the answer is a CONFLICT (with `extensions.currentVersion`) and nothing is written."
+        )]
         expected_version: i32,
-        body: String,
+        #[graphql(desc = "The comment text.")] body: String,
     ) -> Result<CommentPayload> {
         let rc = request(ctx)?;
         let id = ids::decode("Ticket", "id", &id)?;
@@ -416,9 +427,12 @@ impl TicketMutation {
     async fn change_ticket_status(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The ticket.")] id: ID,
+        #[graphql(
+            desc = "The version you last read; if the row has changed since, the answer is a CONFLICT (with `extensions.currentVersion`) and nothing is written."
+        )]
         expected_version: i32,
-        status: TicketStatus,
+        #[graphql(desc = "The new status.")] status: TicketStatus,
         #[graphql(desc = "Recorded as a comment with the change.")] comment: Option<String>,
     ) -> Result<Ticket> {
         let rc = request(ctx)?;

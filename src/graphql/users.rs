@@ -7,15 +7,15 @@ use sea_orm::EntityTrait;
 
 use crate::{
     error::AppError,
-    policy,
     graphql::{
+        loaders::load_error,
         support::context::request,
         support::enums::{Role, to_domain},
         support::ids,
+        support::pagination::{Conn, PageArgs, connection, order_by},
         support::patch::patch,
-        loaders::load_error,
-        support::pagination::{Conn, PageArgs, Sort, connection},
     },
+    policy,
     service::users::{self as service, NewUser, UserChanges, UserFilter},
 };
 
@@ -27,20 +27,29 @@ use crate::{
 /// them: your own, your team's when you lead it, everyone's for ADMIN and LEADER.
 pub struct User {
     pub model: user::Model,
+    /// The user is the one who just signed in (no viewer yet): their own details.
+    own: bool,
 }
 
 impl User {
     pub fn one(model: user::Model) -> Self {
-        Self { model }
+        Self { model, own: false }
+    }
+
+    /// The user who just signed in, shown to themselves.
+    pub fn signed_in(model: user::Model) -> Self {
+        Self { model, own: true }
     }
 
     /// The detail, when the viewer may see this user's details.
     fn detail<T>(&self, ctx: &Context<'_>, value: impl FnOnce(&user::Model) -> T) -> Result<Option<T>> {
-        let viewer = request(ctx)?.viewer();
-        Ok(policy::sees_user_details(&viewer, &self.model).then(|| value(&self.model)))
+        let visible = self.own || policy::sees_user_details(&request(ctx)?.viewer(), &self.model);
+        Ok(visible.then(|| value(&self.model)))
     }
 }
 
+/// An employee of our company, or a service account. Details (e-mail, phone,
+/// role, scopes) are null unless you may see them.
 #[Object]
 impl User {
     /// Global ID.
@@ -127,6 +136,30 @@ pub struct UserFilterInput {
     pub search: Option<String>,
 }
 
+order_by!(
+    /// Sort order of the list.
+    UserOrder, UserOrderField, user::Column,
+    default(Name, Asc),
+    {
+        /// By name, case-insensitively.
+        Name => user::Column::Name, text;
+        /// By creation time.
+        CreatedAt => user::Column::CreatedAt;
+    }
+);
+
+order_by!(
+    /// Sort order of the list.
+    TeamOrder, TeamOrderField, team::Column,
+    default(Name, Asc),
+    {
+        /// By name, case-insensitively.
+        Name => team::Column::Name, text;
+        /// By creation time.
+        CreatedAt => team::Column::CreatedAt;
+    }
+);
+
 #[derive(Default)]
 pub struct UserQuery;
 
@@ -147,11 +180,12 @@ impl UserQuery {
     async fn users(
         &self,
         ctx: &Context<'_>,
-        filter: Option<UserFilterInput>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
+        #[graphql(desc = "Conditions the rows must all meet.")] filter: Option<UserFilterInput>,
+        #[graphql(desc = "Sort order (default: by name).")] order_by: Option<UserOrder>,
+        #[graphql(desc = "How many rows from the start of the list (0 to 100; default 20).")] first: Option<i32>,
+        #[graphql(desc = "Cursor of the row to start after (from a previous page).")] after: Option<String>,
+        #[graphql(desc = "How many rows from the end of the list (0 to 100).")] last: Option<i32>,
+        #[graphql(desc = "Cursor of the row to end before (from a previous page).")] before: Option<String>,
     ) -> Result<Conn<User>> {
         let rc = request(ctx)?;
         let f = filter.unwrap_or_default();
@@ -161,7 +195,7 @@ impl UserQuery {
             active: f.active,
             search: f.search,
         };
-        let sort = Sort::text(user::Column::Name, user::Column::Id, false);
+        let sort = order_by.unwrap_or_default().sort(user::Column::Id);
         let args = PageArgs::new(first, after, last, before);
         let wrap = |rows: Vec<user::Model>| rows.into_iter().map(User::one).collect();
         Ok(connection(ctx, &rc.db, service::select(&rc.viewer(), &filter), sort, args, |u| u.id, wrap).await?)
@@ -171,13 +205,14 @@ impl UserQuery {
     async fn teams(
         &self,
         ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
+        #[graphql(desc = "Sort order (default: by name).")] order_by: Option<TeamOrder>,
+        #[graphql(desc = "How many rows from the start of the list (0 to 100; default 20).")] first: Option<i32>,
+        #[graphql(desc = "Cursor of the row to start after (from a previous page).")] after: Option<String>,
+        #[graphql(desc = "How many rows from the end of the list (0 to 100).")] last: Option<i32>,
+        #[graphql(desc = "Cursor of the row to end before (from a previous page).")] before: Option<String>,
     ) -> Result<Conn<Team>> {
         let rc = request(ctx)?;
-        let sort = Sort::text(team::Column::Name, team::Column::Id, false);
+        let sort = order_by.unwrap_or_default().sort(team::Column::Id);
         let args = PageArgs::new(first, after, last, before);
         let wrap = |rows: Vec<team::Model>| rows.into_iter().map(Team::from).collect();
         Ok(connection(ctx, &rc.db, service::select_teams(&rc.viewer()), sort, args, |t| t.id, wrap).await?)
@@ -223,7 +258,11 @@ pub struct UserMutation;
 #[Object]
 impl UserMutation {
     /// Creates a user or service account (ADMIN only).
-    async fn create_user(&self, ctx: &Context<'_>, input: CreateUserInput) -> Result<User> {
+    async fn create_user(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to record.")] input: CreateUserInput,
+    ) -> Result<User> {
         let rc = request(ctx)?;
         let new = NewUser {
             email: input.email,
@@ -270,9 +309,9 @@ impl UserMutation {
     async fn reassign_customers(
         &self,
         ctx: &Context<'_>,
-        from_user_id: ID,
-        to_user_id: ID,
-        customer_ids: Option<Vec<ID>>,
+        #[graphql(desc = "The current owner.")] from_user_id: ID,
+        #[graphql(desc = "The new owner.")] to_user_id: ID,
+        #[graphql(desc = "Only these customers (default: all of them).")] customer_ids: Option<Vec<ID>>,
     ) -> Result<Vec<ID>> {
         let rc = request(ctx)?;
         let from = ids::decode("User", "fromUserId", &from_user_id)?;
@@ -286,7 +325,12 @@ impl UserMutation {
 
     /// Deactivates a user and hands all their customers to `reassignTo` in the same
     /// transaction (LEADER or ADMIN); their tokens stop working at once.
-    async fn deactivate_user(&self, ctx: &Context<'_>, id: ID, reassign_to: ID) -> Result<User> {
+    async fn deactivate_user(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The user.")] id: ID,
+        #[graphql(desc = "Who takes over their customers, open commitments and open tickets.")] reassign_to: ID,
+    ) -> Result<User> {
         let rc = request(ctx)?;
         let id = ids::decode("User", "id", &id)?;
         let to = ids::decode("User", "reassignTo", &reassign_to)?;
@@ -294,7 +338,12 @@ impl UserMutation {
     }
 
     /// Creates a sales team (ADMIN only).
-    async fn create_team(&self, ctx: &Context<'_>, name: String, lead_id: Option<ID>) -> Result<Team> {
+    async fn create_team(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The team name.")] name: String,
+        #[graphql(desc = "The team lead.")] lead_id: Option<ID>,
+    ) -> Result<Team> {
         let rc = request(ctx)?;
         let lead_id = ids::decode_opt("User", "leadId", lead_id.as_ref())?;
         Ok(service::create_team(&rc.db, &rc.viewer(), &name, lead_id).await?.into())

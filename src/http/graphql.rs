@@ -90,11 +90,8 @@ fn reply_bytes(status: StatusCode, media: MediaType, bytes: Vec<u8>) -> HttpResp
 }
 
 fn reply(status: StatusCode, media: MediaType, response: &Response, with_data: bool) -> HttpResponse {
-    let body = Body {
-        data: with_data.then_some(&response.data),
-        errors: &response.errors,
-        extensions: &response.extensions,
-    };
+    let body =
+        Body { data: with_data.then_some(&response.data), errors: &response.errors, extensions: &response.extensions };
     match serde_json::to_vec(&body) {
         Ok(bytes) => reply_bytes(status, media, bytes),
         Err(err) => {
@@ -263,12 +260,8 @@ pub async fn post(
             .into_response();
     };
     if !is_json_content(&headers) {
-        let mut response = refuse(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            media,
-            "Content-Type must be application/json",
-            BAD_REQUEST,
-        );
+        let mut response =
+            refuse(StatusCode::UNSUPPORTED_MEDIA_TYPE, media, "Content-Type must be application/json", BAD_REQUEST);
         response.headers_mut().insert(header::ACCEPT, HeaderValue::from_static(JSON));
         return response;
     }

@@ -142,9 +142,7 @@ impl Connection {
         let kind = message.get("type").and_then(Value::as_str).unwrap_or_default();
         let id = message.get("id").and_then(Value::as_str).map(str::to_owned);
         match (self.protocol, kind) {
-            (_, "connection_init") if self.viewer.is_some() => {
-                self.violation(4429, "Too many initialisation requests")
-            }
+            (_, "connection_init") if self.viewer.is_some() => self.violation(4429, "Too many initialisation requests"),
             (_, "connection_init") => self.init(message.get("payload")).await,
             (Protocol::Transport, "subscribe") | (Protocol::Legacy, "start") => {
                 if self.viewer.is_none() {

@@ -6,8 +6,7 @@ use std::collections::HashSet;
 use chrono::{Datelike, NaiveDate};
 use entity::{customer, revenue_entry};
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, Select, Set,
-    sea_query::OnConflict,
+    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, Select, Set, sea_query::OnConflict,
 };
 use serde_json::json;
 

@@ -41,10 +41,7 @@ fn dummy_hash() -> &'static str {
     static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     HASH.get_or_init(|| {
         let salt = SaltString::generate(&mut OsRng);
-        Argon2::default()
-            .hash_password(random_hex(16).as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .unwrap_or_default()
+        Argon2::default().hash_password(random_hex(16).as_bytes(), &salt).map(|h| h.to_string()).unwrap_or_default()
     })
 }
 
@@ -216,16 +213,14 @@ pub async fn login(svc: &Services, email: &str, password: String, client: &Clien
         return Err(AppError::RateLimited("too many failed logins; try again later".to_owned()));
     }
     let user = user::Entity::find().filter(user::Column::Email.eq(email.as_str())).one(db).await?;
-    let hash = user
-        .as_ref()
-        .filter(|u| u.active && u.role != Role::Integration)
-        .and_then(|u| u.password_hash.clone());
+    let hash = user.as_ref().filter(|u| u.active && u.role != Role::Integration).and_then(|u| u.password_hash.clone());
     // No account: the same work against a dummy hash, so the timing says nothing.
     let valid = password_matches(password, hash).await;
     let Some(user) = user.filter(|_| valid) else {
         throttle.fail(account_key);
         throttle.fail(address_key);
-        let details = serde_json::json!({"email": email, "reason": "wrong e-mail or password", "address": client.address});
+        let details =
+            serde_json::json!({"email": email, "reason": "wrong e-mail or password", "address": client.address});
         record(db, None, "login_refused", 0, client, details).await?;
         return Err(AppError::Unauthenticated("wrong e-mail or password".to_owned()));
     };
@@ -287,8 +282,10 @@ async fn revoke_family(db: &impl ConnectionTrait, family: &str) -> AppResult<()>
 /// tokens are ignored.
 pub async fn logout(svc: &Services, token: &str, client: &Client) -> AppResult<()> {
     let txn = db::write(&svc.db).await?;
-    let found =
-        refresh_token::Entity::find().filter(refresh_token::Column::TokenHash.eq(sha256(token.trim()))).one(&txn).await?;
+    let found = refresh_token::Entity::find()
+        .filter(refresh_token::Column::TokenHash.eq(sha256(token.trim())))
+        .one(&txn)
+        .await?;
     if let Some(row) = found {
         revoke_family(&txn, &row.family).await?;
         let details = serde_json::json!({"family": row.family, "address": client.address});

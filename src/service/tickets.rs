@@ -8,8 +8,7 @@ use entity::{
     ticket, ticket_event,
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, Select,
-    Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, Select, Set,
     sea_query::{Expr, ExprTrait},
 };
 use serde_json::json;

@@ -159,12 +159,12 @@ pub async fn update_user(
     }
     if role != current.role {
         if role == Role::Integration {
-            let owned = entity::customer::Entity::find()
-                .filter(entity::customer::Column::OwnerId.eq(id))
-                .one(&txn)
-                .await?;
+            let owned =
+                entity::customer::Entity::find().filter(entity::customer::Column::OwnerId.eq(id)).one(&txn).await?;
             if owned.is_some() {
-                return Err(AppError::conflict("the user owns customers: reassign them before making it a service account"));
+                return Err(AppError::conflict(
+                    "the user owns customers: reassign them before making it a service account",
+                ));
             }
         }
         row.role = Set(role);

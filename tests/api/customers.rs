@@ -61,16 +61,16 @@ async fn invalid_customer_input_is_rejected_and_nothing_is_written() {
 async fn rep_cannot_assign_a_customer_to_another_rep() {
     let app = TestApp::spawn().await;
     let cast = app.cast().await;
+    let create = "mutation($o: ID!) { createCustomer(input: {name: \"A\", ownerId: $o}) { id } }";
 
-    let reply = app
-        .gql(
-            &cast.rep_a,
-            "mutation($o: ID!) { createCustomer(input: {name: \"A\", ownerId: $o}) { id } }",
-            json!({"o": cast.rep_b.gid}),
-        )
-        .await;
+    let colleague = app.gql(&cast.rep_a, create, json!({"o": cast.rep_b.gid})).await;
+    let nobody = app.gql(&cast.rep_a, create, json!({"o": crate::helpers::gid("User", 999_999)})).await;
 
-    assert_eq!(reply.code(), Some("FORBIDDEN"));
+    // A colleague the rep cannot see and a user who does not exist get the same answer.
+    assert_eq!(colleague.code(), Some("BAD_USER_INPUT"));
+    assert_eq!(colleague.body["errors"][0]["extensions"]["field"], "ownerId");
+    assert_eq!(colleague.body["errors"][0]["message"], nobody.body["errors"][0]["message"]);
+    assert_eq!(colleague.body["errors"][0]["extensions"], nobody.body["errors"][0]["extensions"]);
     assert_eq!(app.count("customer").await, 0);
 }
 

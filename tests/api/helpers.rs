@@ -16,9 +16,9 @@ use entity::enums::Role;
 use http_body_util::BodyExt;
 use rapport::{
     app::AppState,
-    http::router,
     config::Config,
     db,
+    http::router,
     service::users::{NewUser, insert_team, insert_user},
 };
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};

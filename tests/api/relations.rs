@@ -76,6 +76,6 @@ async fn subsidiaries_are_listed_under_their_parent() {
         .await;
 
     assert_eq!(reply.ok()["createCustomer"]["parent"]["name"], "Group");
-    assert_eq!(own_parent.code(), Some("BAD_USER_INPUT"));
+    assert_eq!(own_parent.code(), Some("CONFLICT"), "a customer cannot be its own ancestor");
     assert_eq!(children.ok()["customers"]["edges"], json!([{"node": {"name": "Subsidiary"}}]));
 }

@@ -10,11 +10,7 @@ use async_graphql::{
     parser::types::{ExecutableDocument, Selection, SelectionSet},
 };
 
-use crate::{
-    config::Limits,
-    error::codes,
-    graphql::support::errors::request_error,
-};
+use crate::{config::Limits, error::codes, graphql::support::errors::request_error};
 
 /// Whether an operation asks for `__schema` or `__type` at its root.
 fn introspects(doc: &ExecutableDocument) -> bool {

@@ -13,25 +13,25 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::{
     error::{AppError, AppResult},
-    policy::Resource,
     graphql::{
         churn::ChurnEvent,
         commitments::Commitment,
         communications::Communication,
         contacts::Contact,
-        support::context::{RequestContext, request},
         customers::Customer,
-        support::ids,
         links::CustomerLink,
         loaders::load_error,
         partnerships::{self, Partnership, PartnershipChange},
         revenue::RevenueEntry,
         supply::SupplyPriority,
+        support::context::{RequestContext, request},
+        support::ids,
         surveys::SurveyResponse,
         tickets::{Ticket, TicketEvent},
         users::{Team, User},
     },
     policy,
+    policy::Resource,
     service::{self, links},
 };
 

@@ -209,6 +209,59 @@ where
     Ok(conn)
 }
 
+/// Declares the `orderBy` input of a list: an enum of sortable fields, each
+/// mapped to its column (`text` for a case-insensitive name), and an input
+/// object with the field and a direction, whose defaults are the list's
+/// natural order. Every sortable column has an index ending in `id`.
+macro_rules! order_by {
+    (
+        $(#[$meta:meta])* $input:ident, $field:ident, $column:ty,
+        default($default:ident, $direction:ident),
+        { $($(#[$vmeta:meta])* $variant:ident => $col:expr $(, $text:ident)?);+ $(;)? }
+    ) => {
+        /// The fields a list can be sorted by.
+        #[derive(async_graphql::Enum, Clone, Copy, PartialEq, Eq)]
+        pub enum $field {
+            $($(#[$vmeta])* $variant,)+
+        }
+
+        impl Default for $field {
+            fn default() -> Self {
+                Self::$default
+            }
+        }
+
+        $(#[$meta])*
+        #[derive(async_graphql::InputObject, Default)]
+        pub struct $input {
+            /// The field to sort by (default: the list's natural order).
+            #[graphql(default)]
+            pub field: $field,
+            /// Ascending or descending (default: the list's natural direction); ties are
+            /// broken by ID in the same direction.
+            pub direction: Option<$crate::graphql::support::enums::OrderDirection>,
+        }
+
+        impl $input {
+            /// The keyset sort of this order.
+            pub fn sort(&self, id: $column) -> $crate::graphql::support::pagination::Sort<$column> {
+                let direction = self.direction.unwrap_or($crate::graphql::support::enums::OrderDirection::$direction);
+                let descending = direction.descending();
+                match self.field {
+                    $($field::$variant => order_by!(@sort $col, id, descending $(, $text)?),)+
+                }
+            }
+        }
+    };
+    (@sort $col:expr, $id:expr, $descending:expr, text) => {
+        $crate::graphql::support::pagination::Sort::text($col, $id, $descending)
+    };
+    (@sort $col:expr, $id:expr, $descending:expr) => {
+        $crate::graphql::support::pagination::Sort::new($col, $id, $descending)
+    };
+}
+pub(crate) use order_by;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -96,7 +96,11 @@ pub struct TicketSubscription;
 impl TicketSubscription {
     /// Every change of one ticket you can see; NOT_FOUND otherwise.
     #[graphql(guard = "guards::TICKETS")]
-    async fn ticket_updated(&self, ctx: &Context<'_>, #[graphql(desc = "The ticket.")] id: ID) -> Result<impl Stream<Item = Result<TicketUpdate>>> {
+    async fn ticket_updated(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The ticket.")] id: ID,
+    ) -> Result<impl Stream<Item = Result<TicketUpdate>>> {
         let rc = request(ctx)?;
         let id = ids::decode("Ticket", "id", &id)?;
         // Listen before checking, so no event slips in between.
