@@ -99,6 +99,7 @@ pub async fn create(
     customer_id: i64,
     fields: CommitmentFields,
 ) -> AppResult<commitment::Model> {
+    policy::ensure_can_write(viewer)?;
     if fields.kind.is_none() || fields.description.is_none() || fields.due_on.is_none() {
         return Err(AppError::bad_input("description", "kind, description and dueOn are required"));
     }
@@ -181,6 +182,7 @@ pub async fn fulfil(
     expected_version: Option<i32>,
     fulfilled_on: Option<NaiveDate>,
 ) -> AppResult<commitment::Model> {
+    policy::ensure_can_write(viewer)?;
     change(db, viewer, id, expected_version, "fulfil", |current, row| {
         if current.fulfilled_on.is_some() {
             return Err(AppError::conflict("the commitment is already fulfilled"));
@@ -196,6 +198,7 @@ pub async fn fulfil(
 }
 
 pub async fn archive(db: &DatabaseConnection, viewer: &Viewer, id: i64) -> AppResult<commitment::Model> {
+    policy::ensure_can_write(viewer)?;
     change(db, viewer, id, None, "archive", |current, row| {
         row.archived_at = Set(Some(current.archived_at.unwrap_or_else(now)));
         Ok(())

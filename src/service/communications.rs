@@ -132,6 +132,7 @@ fn not_in_future(at: DateTime<Utc>) -> AppResult<()> {
 
 /// Logs a touchpoint and its participants in one transaction.
 pub async fn log(db: &DatabaseConnection, viewer: &Viewer, input: NewCommunication) -> AppResult<communication::Model> {
+    policy::ensure_can_write(viewer)?;
     let summary = validate::required_text("summary", &input.summary, 10_000)?;
     not_in_future(input.occurred_at)?;
     let txn = crate::db::write(db).await?;
@@ -174,12 +175,8 @@ pub async fn log(db: &DatabaseConnection, viewer: &Viewer, input: NewCommunicati
 }
 
 async fn writable(txn: &impl sea_orm::ConnectionTrait, viewer: &Viewer, id: i64) -> AppResult<communication::Model> {
-    policy::ensure_can_write(viewer)?;
-    communication::Entity::find_by_id(id)
-        .filter(policy::visible_through(viewer, communication::Column::CustomerId))
-        .one(txn)
-        .await?
-        .ok_or(AppError::NotFound("communication"))
+    let columns = (communication::Column::Id, communication::Column::CustomerId);
+    policy::writable::<communication::Entity>(txn, viewer, columns, id, "communication").await
 }
 
 /// Corrects a logged touchpoint; new participants replace the old ones.
@@ -189,6 +186,7 @@ pub async fn update(
     id: i64,
     changes: CommunicationChanges,
 ) -> AppResult<communication::Model> {
+    policy::ensure_can_write(viewer)?;
     let txn = crate::db::write(db).await?;
     let current = writable(&txn, viewer, id).await?;
     let customer_id = current.customer_id;
@@ -228,6 +226,7 @@ pub async fn update(
 }
 
 pub async fn archive(db: &DatabaseConnection, viewer: &Viewer, id: i64) -> AppResult<communication::Model> {
+    policy::ensure_can_write(viewer)?;
     let txn = crate::db::write(db).await?;
     let current = writable(&txn, viewer, id).await?;
     if current.archived_at.is_some() {

@@ -112,6 +112,7 @@ pub async fn create(
     customer_id: i64,
     fields: ContactFields,
 ) -> AppResult<contact::Model> {
+    policy::ensure_can_write(viewer)?;
     if fields.name.is_none() || fields.org_level.is_none() {
         return Err(AppError::bad_input("name", "name and orgLevel are required"));
     }
@@ -144,12 +145,8 @@ pub async fn create(
 }
 
 async fn writable(txn: &impl sea_orm::ConnectionTrait, viewer: &Viewer, id: i64) -> AppResult<contact::Model> {
-    policy::ensure_can_write(viewer)?;
-    contact::Entity::find_by_id(id)
-        .filter(policy::visible_through(viewer, contact::Column::CustomerId))
-        .one(txn)
-        .await?
-        .ok_or(AppError::NotFound("contact"))
+    let columns = (contact::Column::Id, contact::Column::CustomerId);
+    policy::writable::<contact::Entity>(txn, viewer, columns, id, "contact").await
 }
 
 pub async fn update(
@@ -159,6 +156,7 @@ pub async fn update(
     expected_version: Option<i32>,
     fields: ContactFields,
 ) -> AppResult<contact::Model> {
+    policy::ensure_can_write(viewer)?;
     let txn = crate::db::write(db).await?;
     let current = writable(&txn, viewer, id).await?;
     validate::version("contact", expected_version, current.version)?;
@@ -181,6 +179,7 @@ pub async fn update(
 }
 
 pub async fn archive(db: &DatabaseConnection, viewer: &Viewer, id: i64) -> AppResult<contact::Model> {
+    policy::ensure_can_write(viewer)?;
     let txn = crate::db::write(db).await?;
     let current = writable(&txn, viewer, id).await?;
     if current.archived_at.is_none() {

@@ -327,6 +327,7 @@ pub async fn update(
 
 /// Archives (never deletes) a customer: it leaves lists but stays in history and reports.
 pub async fn archive(db: &DatabaseConnection, viewer: &Viewer, id: i64) -> AppResult<customer::Model> {
+    policy::ensure_can_write(viewer)?;
     let txn = crate::db::write(db).await?;
     let current = policy::writable_customer(&txn, viewer, id).await?;
     if current.archived_at.is_some() {
@@ -369,6 +370,7 @@ pub async fn mark_lost(
     id: i64,
     loss: Loss,
 ) -> AppResult<(customer::Model, churn_event::Model)> {
+    policy::ensure_can_write(viewer)?;
     let competitor = validate::optional_text("competitor", loss.competitor, 200)?;
     let notes = validate::optional_text("notes", loss.notes, 4000)?;
     let txn = crate::db::write(db).await?;
@@ -407,6 +409,7 @@ pub async fn mark_won_back(
     notes: Option<String>,
     occurred_on: Option<NaiveDate>,
 ) -> AppResult<(customer::Model, churn_event::Model)> {
+    policy::ensure_can_write(viewer)?;
     let notes = validate::optional_text("notes", notes, 4000)?;
     let txn = crate::db::write(db).await?;
     let current = policy::writable_customer(&txn, viewer, id).await?;

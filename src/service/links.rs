@@ -37,6 +37,7 @@ pub async fn link(
     to: i64,
     kind: CustomerLinkKind,
 ) -> AppResult<customer_link::Model> {
+    policy::ensure_can_write(viewer)?;
     if from == to {
         return Err(AppError::bad_input("toCustomerId", "a customer cannot be linked to itself"));
     }

@@ -55,6 +55,7 @@ pub async fn set(
     expected_version: Option<i32>,
     terms: PartnershipTerms,
 ) -> AppResult<partnership::Model> {
+    policy::ensure_can_write(viewer)?;
     if let Some(discount) = terms.discount_bps {
         validate::in_range("discountPercent", discount, 0, 10_000)?;
     }

@@ -46,6 +46,7 @@ pub struct SupplyTerms {
 
 /// Creates or replaces the priority of a customer for a product line (one per pair).
 pub async fn upsert(db: &DatabaseConnection, viewer: &Viewer, terms: SupplyTerms) -> AppResult<supply_priority::Model> {
+    policy::ensure_can_write(viewer)?;
     let product_line = validate::required_text("productLine", &terms.product_line, 100)?;
     validate::in_range("priorityRank", terms.priority_rank, 1, 10_000)?;
     if terms.guaranteed_quantity < 0 {
@@ -113,11 +114,8 @@ pub async fn upsert(db: &DatabaseConnection, viewer: &Viewer, terms: SupplyTerms
 pub async fn archive(db: &DatabaseConnection, viewer: &Viewer, id: i64) -> AppResult<supply_priority::Model> {
     policy::ensure_can_write(viewer)?;
     let txn = crate::db::write(db).await?;
-    let current = supply_priority::Entity::find_by_id(id)
-        .filter(policy::visible_through(viewer, supply_priority::Column::CustomerId))
-        .one(&txn)
-        .await?
-        .ok_or(AppError::NotFound("supply priority"))?;
+    let columns = (supply_priority::Column::Id, supply_priority::Column::CustomerId);
+    let current = policy::writable::<supply_priority::Entity>(&txn, viewer, columns, id, "supply priority").await?;
     let mut row: supply_priority::ActiveModel = current.clone().into();
     let at = now();
     row.archived_at = Set(Some(current.archived_at.unwrap_or(at)));

@@ -35,6 +35,7 @@ pub async fn record(
     viewer: &Viewer,
     input: NewSurveyResponse,
 ) -> AppResult<survey_response::Model> {
+    policy::ensure_can_write(viewer)?;
     let score = validate::in_range("score", input.score, 0, 10)?;
     let comment = validate::optional_text("comment", input.comment, 4000)?;
     let txn = crate::db::write(db).await?;

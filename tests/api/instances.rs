@@ -65,37 +65,96 @@ async fn start(url: &str, addr: SocketAddr) -> Child {
     panic!("rapport serve on {addr} did not become ready");
 }
 
-#[tokio::test]
-async fn a_change_on_one_instance_reaches_subscribers_of_another() {
-    let Ok(base) = std::env::var("TEST_DATABASE_URL") else {
-        eprintln!("needs PostgreSQL (TEST_DATABASE_URL); SQLite runs in one process");
-        return;
-    };
-    // Arrange: a database of its own, migrated once, with a rep.
-    let name = format!("rapport_pair_{}", uuid::Uuid::new_v4().simple());
-    let admin = Database::connect(&base).await.expect("postgres");
-    admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create database");
-    let url = format!("{}/{name}", base.rsplit_once('/').expect("database url").0);
-    let conn = db::connect(&url, 2).await.expect("connect");
-    db::migrate(&conn).await.expect("migrate");
-    let rep = rapport::service::users::insert_user(
-        &conn,
-        NewUser {
-            email: "rep@pair.example".into(),
-            name: "Rep".into(),
-            role: Role::Rep,
+/// Two instances on a fresh database with a rep and an admin.
+struct Pair {
+    admin: sea_orm::DatabaseConnection,
+    name: String,
+    addr_a: SocketAddr,
+    addr_b: SocketAddr,
+    instances: (Child, Child),
+    rep: (i64, String),
+    boss: (i64, String),
+}
+
+impl Pair {
+    async fn start() -> Option<Self> {
+        let Ok(base) = std::env::var("TEST_DATABASE_URL") else {
+            eprintln!("needs PostgreSQL (TEST_DATABASE_URL); SQLite runs in one process");
+            return None;
+        };
+        let name = format!("rapport_pair_{}", uuid::Uuid::new_v4().simple());
+        let admin = Database::connect(&base).await.expect("postgres");
+        admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create database");
+        let url = format!("{}/{name}", base.rsplit_once('/').expect("database url").0);
+        let conn = db::connect(&url, 2).await.expect("connect");
+        db::migrate(&conn).await.expect("migrate");
+        let user = |email: &str, role: Role| NewUser {
+            email: email.into(),
+            name: email.into(),
+            role,
             team_id: None,
             scopes: vec![],
             phone: None,
-        },
+        };
+        let rep = rapport::service::users::insert_user(&conn, user("rep@pair.example", Role::Rep)).await.expect("rep");
+        let boss =
+            rapport::service::users::insert_user(&conn, user("boss@pair.example", Role::Admin)).await.expect("admin");
+        conn.close().await.ok();
+        let tokens = TokenService::new(DEV_JWT_SECRET, Duration::from_secs(600));
+        let (addr_a, addr_b) = (free_port(), free_port());
+        let instances = (start(&url, addr_a).await, start(&url, addr_b).await);
+        Some(Self {
+            admin,
+            name,
+            addr_a,
+            addr_b,
+            instances,
+            rep: (rep.id, tokens.issue(rep.id).expect("token")),
+            boss: (boss.id, tokens.issue(boss.id).expect("token")),
+        })
+    }
+
+    async fn stop(self) {
+        drop(self.instances);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        self.admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)).await.ok();
+    }
+}
+
+#[tokio::test]
+async fn a_user_deactivated_on_one_instance_is_disconnected_from_another() {
+    let Some(pair) = Pair::start().await else { return };
+    let mut ws = WsClient::connect(pair.addr_a, "graphql-transport-ws").await;
+    ws.init(&pair.rep.1).await;
+    ws.subscribe("live", "subscription { ticketEvents { ticket { title } } }", json!({})).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let started = std::time::Instant::now();
+    let rep_id = base64_id("User", pair.rep.0);
+    let boss_id = base64_id("User", pair.boss.0);
+    gql(
+        pair.addr_b,
+        &pair.boss.1,
+        "mutation($id: ID!, $to: ID!) { deactivateUser(id: $id, reassignTo: $to) { active } }",
+        json!({"id": rep_id, "to": boss_id}),
     )
-    .await
-    .expect("user");
-    conn.close().await.ok();
-    let token = TokenService::new(DEV_JWT_SECRET, Duration::from_secs(600)).issue(rep.id).expect("token");
-    let (addr_a, addr_b) = (free_port(), free_port());
-    let instance_a = start(&url, addr_a).await;
-    let instance_b = start(&url, addr_b).await;
+    .await;
+    let closed = ws.next_within(Duration::from_secs(1)).await;
+
+    assert_eq!(closed.map(|c| c.err().map(|(code, _)| code)), Some(Some(4403)));
+    assert!(started.elapsed() < Duration::from_secs(1), "closed after {:?}", started.elapsed());
+    drop(ws);
+    pair.stop().await;
+}
+
+fn base64_id(kind: &str, id: i64) -> String {
+    crate::helpers::gid(kind, id)
+}
+
+#[tokio::test]
+async fn a_change_on_one_instance_reaches_subscribers_of_another() {
+    let Some(pair) = Pair::start().await else { return };
+    let (addr_a, addr_b, token) = (pair.addr_a, pair.addr_b, pair.rep.1.clone());
 
     // Act: subscribe on A, change through B.
     let mut ws = WsClient::connect(addr_a, "graphql-transport-ws").await;
@@ -129,7 +188,5 @@ async fn a_change_on_one_instance_reaches_subscribers_of_another() {
     assert_eq!(second["data"]["ticketEvents"]["ticket"]["version"], 2);
 
     drop(ws);
-    drop((instance_a, instance_b));
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await.ok();
+    pair.stop().await;
 }

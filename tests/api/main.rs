@@ -12,6 +12,7 @@ mod customers;
 mod helpers;
 mod http;
 mod instances;
+mod live_sessions;
 mod matrix;
 mod partnerships;
 mod relations;
