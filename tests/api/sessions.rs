@@ -108,3 +108,102 @@ async fn only_signing_in_works_without_a_token() {
     assert_eq!(query.code(), Some("UNAUTHENTICATED"));
     assert_eq!(service_account.code(), Some("UNAUTHENTICATED"), "service accounts use tokens, not passwords");
 }
+
+/// A login over a real connection from 127.0.0.1, with an `X-Forwarded-For`.
+async fn login_from(addr: std::net::SocketAddr, email: &str, forwarded_for: &str) -> Value {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let body = json!({"query": LOGIN, "variables": {"e": email, "p": "wrong password"}}).to_string();
+    let request = format!(
+        "POST /graphql HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nX-Forwarded-For: {forwarded_for}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    serde_json::from_str(response.split_once("\r\n\r\n").unwrap().1).unwrap()
+}
+
+fn code(reply: &Value) -> &str {
+    reply["errors"][0]["extensions"]["code"].as_str().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn forwarded_for_counts_only_when_a_trusted_proxy_sends_it() {
+    let direct = TestApp::spawn().await;
+    let behind_proxy = TestApp::spawn_with(|config| config.trusted_proxies = vec!["127.0.0.1".parse().unwrap()]).await;
+    let (direct_addr, proxied_addr) = (direct.listen().await, behind_proxy.listen().await);
+
+    // 20 failures per address are allowed; each attempt names another account and claims another address.
+    let mut direct_codes = Vec::new();
+    let mut proxied_codes = Vec::new();
+    for n in 0..21 {
+        let (email, spoofed) = (format!("nobody{n}@t.example"), format!("203.0.113.{n}"));
+        direct_codes.push(code(&login_from(direct_addr, &email, &spoofed).await).to_owned());
+        proxied_codes.push(code(&login_from(proxied_addr, &email, &spoofed).await).to_owned());
+    }
+
+    assert_eq!(direct_codes[19], "UNAUTHENTICATED");
+    assert_eq!(direct_codes[20], "RATE_LIMITED", "a spoofed header does not dodge the per-address limit");
+    assert!(proxied_codes.iter().all(|c| c == "UNAUTHENTICATED"), "a trusted proxy's header names the client");
+    let audit = behind_proxy.db.clone();
+    let rows = <entity::audit_log::Entity as sea_orm::EntityTrait>::find().all(&audit).await.unwrap();
+    let refused: Vec<_> = rows.iter().filter(|r| r.action == "login_refused").collect();
+    assert_eq!(refused.len(), 21);
+    assert!(refused[3].changes.contains("203.0.113.3"), "{}", refused[3].changes);
+    let direct_rows = <entity::audit_log::Entity as sea_orm::EntityTrait>::find().all(&direct.db).await.unwrap();
+    assert!(direct_rows.iter().all(|r| !r.changes.contains("203.0.113.")), "an untrusted header is not recorded");
+}
+
+#[tokio::test]
+async fn sign_ins_sign_outs_and_refusals_are_audited() {
+    let app = TestApp::spawn().await;
+    let cast = app.cast().await;
+    rapport::service::sessions::set_password(&app.db, "rep.a@t.example", PASSWORD.into()).await.unwrap();
+
+    let refresh = login_refresh(&app).await;
+    anonymous(&app, "mutation($t: String!) { logout(refreshToken: $t) }", json!({"t": refresh})).await.ok();
+    anonymous(&app, LOGIN, json!({"e": "rep.a@t.example", "p": "not it at all"})).await;
+    anonymous(&app, LOGIN, json!({"e": "ghost@t.example", "p": "not it at all"})).await;
+    let log = app
+        .gql(&cast.admin, "{ auditLog(filter: {entity: \"session\"}, orderBy: {field: CREATED_AT, direction: ASC}) { edges { node { action actorId changes client } } } }", json!({}))
+        .await;
+
+    let entries = log.ok()["auditLog"]["edges"].as_array().unwrap().clone();
+    let actions: Vec<&str> = entries.iter().map(|e| e["node"]["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["login", "logout", "login_refused", "login_refused"]);
+    assert_eq!(entries[0]["node"]["actorId"], cast.rep_a.gid.as_str());
+    assert_eq!(entries[0]["node"]["client"], "rapport-tests");
+    assert_eq!(entries[3]["node"]["actorId"], json!(null));
+    assert_eq!(entries[3]["node"]["changes"]["email"], "ghost@t.example");
+}
+
+#[tokio::test]
+async fn an_unknown_email_takes_as_long_as_a_wrong_password() {
+    let app = TestApp::spawn().await;
+    app.cast().await;
+    rapport::service::sessions::set_password(&app.db, "rep.a@t.example", PASSWORD.into()).await.unwrap();
+    let time = |email: &'static str| {
+        let app = &app;
+        async move {
+            let mut runs = Vec::new();
+            for _ in 0..3 {
+                let started = std::time::Instant::now();
+                anonymous(app, LOGIN, json!({"e": email, "p": "not it at all"})).await;
+                runs.push(started.elapsed());
+            }
+            runs.sort();
+            runs[1]
+        }
+    };
+    anonymous(&app, LOGIN, json!({"e": "warm@t.example", "p": "not it at all"})).await;
+
+    let wrong_password = time("rep.a@t.example").await;
+    let unknown_email = time("ghost@t.example").await;
+
+    // Without the dummy hash an unknown e-mail answers in a few percent of the time.
+    assert!(
+        unknown_email * 2 > wrong_password,
+        "unknown e-mail {unknown_email:?} against wrong password {wrong_password:?}"
+    );
+}
