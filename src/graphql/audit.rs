@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use entity::audit_log;
 
 use crate::{
+    graphql::loaders::page_cost,
     graphql::{
         support::context::request,
         support::ids,
@@ -83,6 +84,7 @@ pub struct AuditQuery;
 #[Object]
 impl AuditQuery {
     /// Who changed what and when, newest first (ADMIN and LEADER only).
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
     async fn audit_log(
         &self,
         ctx: &Context<'_>,

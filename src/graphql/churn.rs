@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use entity::churn_event;
 
 use crate::{
+    graphql::loaders::page_cost,
     graphql::support::guards,
     graphql::{
         support::context::request,
@@ -92,7 +93,7 @@ pub struct ChurnQuery;
 #[Object]
 impl ChurnQuery {
     /// Churn events of the customers you can see, by date (default newest first).
-    #[graphql(guard = "guards::CUSTOMERS")]
+    #[graphql(guard = "guards::CUSTOMERS", complexity = "page_cost(first, last, child_complexity)")]
     async fn churn_events(
         &self,
         ctx: &Context<'_>,

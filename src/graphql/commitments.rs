@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use entity::commitment;
 
 use crate::{
+    graphql::loaders::page_cost,
     graphql::support::guards,
     graphql::{
         support::context::request,
@@ -110,7 +111,7 @@ pub struct CommitmentQuery;
 #[Object]
 impl CommitmentQuery {
     /// Commitments to the customers you can see, soonest due first.
-    #[graphql(guard = "guards::CUSTOMERS")]
+    #[graphql(guard = "guards::CUSTOMERS", complexity = "page_cost(first, last, child_complexity)")]
     async fn commitments(
         &self,
         ctx: &Context<'_>,

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use entity::communication;
 
 use crate::{
+    graphql::loaders::page_cost,
     graphql::support::guards,
     graphql::{
         contacts::Contact,
@@ -126,7 +127,7 @@ pub struct CommunicationQuery;
 #[Object]
 impl CommunicationQuery {
     /// Communications with the customers you can see, sorted by `occurredAt` (default newest first).
-    #[graphql(guard = "guards::CUSTOMERS")]
+    #[graphql(guard = "guards::CUSTOMERS", complexity = "page_cost(first, last, child_complexity)")]
     async fn communications(
         &self,
         ctx: &Context<'_>,

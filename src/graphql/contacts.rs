@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use entity::contact;
 
 use crate::{
+    graphql::loaders::page_cost,
     graphql::support::guards,
     graphql::{
         customers::Customer,
@@ -146,7 +147,7 @@ pub struct ContactQuery;
 #[Object]
 impl ContactQuery {
     /// Contacts of the customers you can see.
-    #[graphql(guard = "guards::CUSTOMERS")]
+    #[graphql(guard = "guards::CUSTOMERS", complexity = "page_cost(first, last, child_complexity)")]
     async fn contacts(
         &self,
         ctx: &Context<'_>,

@@ -6,6 +6,7 @@ use entity::customer;
 
 use crate::{
     error::AppError,
+    graphql::loaders::page_cost,
     graphql::support::guards,
     graphql::{
         churn::ChurnEvent,
@@ -303,7 +304,7 @@ pub struct CustomerQuery;
 #[Object]
 impl CustomerQuery {
     /// Customers you can see, paginated, filtered and sorted (default: by name).
-    #[graphql(guard = "guards::CUSTOMERS")]
+    #[graphql(guard = "guards::CUSTOMERS", complexity = "page_cost(first, last, child_complexity)")]
     async fn customers(
         &self,
         ctx: &Context<'_>,

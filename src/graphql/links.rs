@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use entity::customer_link;
 
 use crate::{
+    graphql::loaders::page_cost,
     graphql::support::guards,
     graphql::{
         support::context::request,
@@ -62,7 +63,7 @@ pub struct LinkQuery;
 #[Object]
 impl LinkQuery {
     /// Links between customers you can see, touching `customerId` if given.
-    #[graphql(guard = "guards::CUSTOMERS")]
+    #[graphql(guard = "guards::CUSTOMERS", complexity = "page_cost(first, last, child_complexity)")]
     async fn customer_links(
         &self,
         ctx: &Context<'_>,

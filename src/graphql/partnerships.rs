@@ -7,6 +7,7 @@ use sea_orm::EntityTrait;
 
 use crate::{
     error::AppError,
+    graphql::loaders::page_cost,
     graphql::support::guards,
     graphql::{
         support::context::request,
@@ -122,7 +123,7 @@ pub struct PartnershipQuery;
 #[Object]
 impl PartnershipQuery {
     /// Tier changes of the customers you can see, newest first.
-    #[graphql(guard = "guards::CUSTOMERS")]
+    #[graphql(guard = "guards::CUSTOMERS", complexity = "page_cost(first, last, child_complexity)")]
     async fn partnership_changes(
         &self,
         ctx: &Context<'_>,

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use entity::revenue_entry;
 
 use crate::{
+    graphql::loaders::page_cost,
     graphql::support::guards,
     graphql::{
         support::context::request,
@@ -62,7 +63,7 @@ pub struct RevenueQuery;
 #[Object]
 impl RevenueQuery {
     /// Monthly revenue of the customers you can see, oldest month first.
-    #[graphql(guard = "guards::CUSTOMERS")]
+    #[graphql(guard = "guards::CUSTOMERS", complexity = "page_cost(first, last, child_complexity)")]
     async fn revenue_entries(
         &self,
         ctx: &Context<'_>,

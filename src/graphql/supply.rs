@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use entity::supply_priority;
 
 use crate::{
+    graphql::loaders::page_cost,
     graphql::support::guards,
     graphql::{
         support::context::request,
@@ -77,7 +78,7 @@ pub struct SupplyQuery;
 #[Object]
 impl SupplyQuery {
     /// Supply priorities of the customers you can see, by rank (1 first).
-    #[graphql(guard = "guards::CUSTOMERS")]
+    #[graphql(guard = "guards::CUSTOMERS", complexity = "page_cost(first, last, child_complexity)")]
     async fn supply_priorities(
         &self,
         ctx: &Context<'_>,

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use entity::survey_response;
 
 use crate::{
+    graphql::loaders::page_cost,
     graphql::support::guards,
     graphql::{
         support::context::request,
@@ -65,7 +66,7 @@ pub struct SurveyQuery;
 #[Object]
 impl SurveyQuery {
     /// Survey responses of the customers you can see, newest first.
-    #[graphql(guard = "guards::CUSTOMERS")]
+    #[graphql(guard = "guards::CUSTOMERS", complexity = "page_cost(first, last, child_complexity)")]
     async fn survey_responses(
         &self,
         ctx: &Context<'_>,

@@ -9,6 +9,7 @@ use entity::{ticket, ticket_event};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::{
+    graphql::loaders::page_cost,
     graphql::support::guards,
     graphql::{
         contacts::Contact,
@@ -101,14 +102,16 @@ impl Ticket {
     async fn updated_at(&self) -> DateTime<Utc> {
         self.model.updated_at
     }
-    /// The customer.
+    /// The customer (a service account needs `customers:read` for it).
+    #[graphql(guard = "guards::CUSTOMERS")]
     async fn customer(&self, ctx: &Context<'_>) -> Result<Option<Customer>> {
         let rc = request(ctx)?;
         let keys = |rows: &[ticket::Model]| rows.iter().map(|t| t.customer_id).collect();
         let loader = &rc.loaders.customer_by_id;
         Ok(load(self.siblings.as_deref(), "customer", loader, keys, self.model.customer_id).await?.map(Customer::one))
     }
-    /// The contact who reported it.
+    /// The contact who reported it (a service account needs `customers:read` for it).
+    #[graphql(guard = "guards::CUSTOMERS")]
     async fn contact(&self, ctx: &Context<'_>) -> Result<Option<Contact>> {
         let Some(contact_id) = self.model.contact_id else {
             return Ok(None);
@@ -149,6 +152,7 @@ impl Ticket {
     }
     /// The ticket's full history, oldest first, paginated. Meant for one ticket: in a
     /// list of tickets each one costs a statement; use `recentEvents` there.
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
     async fn events(
         &self,
         ctx: &Context<'_>,
@@ -269,7 +273,7 @@ pub struct TicketQuery;
 #[Object]
 impl TicketQuery {
     /// Tickets of the customers you can see (default: oldest first).
-    #[graphql(guard = "guards::TICKETS")]
+    #[graphql(guard = "guards::TICKETS", complexity = "page_cost(first, last, child_complexity)")]
     async fn tickets(
         &self,
         ctx: &Context<'_>,

@@ -7,6 +7,7 @@ use sea_orm::EntityTrait;
 
 use crate::{
     error::AppError,
+    graphql::loaders::page_cost,
     graphql::{
         loaders::load_error,
         support::context::request,
@@ -177,6 +178,7 @@ impl UserQuery {
     }
 
     /// Users you can see: leadership all, a team lead their team, others themselves.
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
     async fn users(
         &self,
         ctx: &Context<'_>,
@@ -202,6 +204,7 @@ impl UserQuery {
     }
 
     /// Teams you can see: leadership all, others their own.
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
     async fn teams(
         &self,
         ctx: &Context<'_>,

@@ -148,3 +148,69 @@ async fn introspection_can_be_switched_off() {
     assert_eq!(reply.code(), Some("GRAPHQL_VALIDATION_FAILED"));
     assert!(reply.body.get("data").is_none_or(|d| d.is_null()));
 }
+
+#[tokio::test]
+async fn reassignment_writes_and_publishes_an_assignment_event_for_every_moved_ticket() {
+    let app = TestApp::spawn().await;
+    let cast = app.cast().await;
+    let customer = app.customer(&cast.rep_a, "Acme").await;
+    let create = "mutation($c: ID!, $a: ID!) { createTicket(input: {customerId: $c, assigneeId: $a, title: \"t\", description: \"d\", category: QUALITY}) { id } }";
+    let ticket =
+        app.gql(&cast.rep_a, create, json!({"c": customer, "a": cast.rep_a.gid})).await.ok()["createTicket"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    let mut ws = crate::ws_client::WsClient::connect(app.listen().await, "graphql-transport-ws").await;
+    ws.init(&cast.leader.token).await;
+    ws.subscribe(
+        "s",
+        "subscription { ticketEvents { event { kind fromValue toValue } ticket { version } } }",
+        json!({}),
+    )
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+
+    app.gql(
+        &cast.leader,
+        "mutation($f: ID!, $t: ID!) { reassignCustomers(fromUserId: $f, toUserId: $t) }",
+        json!({"f": cast.rep_a.gid, "t": cast.rep_a2.gid}),
+    )
+    .await
+    .ok();
+    let published = ws.next_data("s").await;
+    let history = app
+        .gql(&cast.leader, "query($id: ID!) { node(id: $id) { ... on Ticket { version events { edges { node { kind fromValue toValue actor { id } } } } } } }", json!({"id": ticket}))
+        .await;
+
+    let event = &published["data"]["ticketEvents"];
+    assert_eq!(event["event"]["kind"], "ASSIGNMENT");
+    assert_eq!(event["event"]["fromValue"], cast.rep_a.id.to_string());
+    assert_eq!(event["event"]["toValue"], cast.rep_a2.id.to_string());
+    let node = &history.ok()["node"];
+    let kinds: Vec<&str> =
+        node["events"]["edges"].as_array().unwrap().iter().map(|e| e["node"]["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["CREATED", "ASSIGNMENT"]);
+    assert_eq!(node["events"]["edges"][1]["node"]["actor"]["id"], cast.leader.gid.as_str());
+    assert_eq!(node["version"], event["ticket"]["version"]);
+}
+
+#[tokio::test]
+async fn customers_read_by_any_path_count_toward_the_export_audit() {
+    let app = TestApp::spawn_with(|config| config.limits.export_threshold = 3).await;
+    let cast = app.cast().await;
+    let mut ids = Vec::new();
+    for i in 0..4 {
+        ids.push(app.customer(&cast.rep_a, &format!("C{i}")).await);
+    }
+    let exports = "{ auditLog(filter: {actions: [\"export\"]}) { totalCount } }";
+
+    app.gql(&cast.rep_a, "query($id: ID!) { customer(id: $id) { name } }", json!({"id": ids[0]})).await.ok();
+    app.gql(&cast.rep_a, "query($id: ID!) { node(id: $id) { id } }", json!({"id": ids[1]})).await.ok();
+    app.gql(&cast.rep_a, "query($ids: [ID!]!) { nodes(ids: $ids) { id } }", json!({"ids": [ids[2]]})).await.ok();
+    let before = app.gql(&cast.leader, exports, json!({})).await;
+    app.gql(&cast.rep_a, "query($id: ID!) { customer(id: $id) { name } }", json!({"id": ids[3]})).await.ok();
+    let after = app.gql(&cast.leader, exports, json!({})).await;
+
+    assert_eq!(before.ok()["auditLog"]["totalCount"], 0);
+    assert_eq!(after.ok()["auditLog"]["totalCount"], 1, "one at a time, by id, still adds up to an export");
+}

@@ -13,9 +13,13 @@ async fn a_hidden_parent_filters_like_a_missing_one() {
     let cast = app.cast().await;
     let hidden_group = app.customer(&cast.rep_b, "Group of B").await;
     let subsidiary = app.customer(&cast.rep_a, "Subsidiary of A").await;
-    app.gql(&cast.leader, "mutation($id: ID!, $p: ID!) { updateCustomer(id: $id, input: {parentId: $p}) { id } }", json!({"id": subsidiary, "p": hidden_group}))
-        .await
-        .ok();
+    app.gql(
+        &cast.leader,
+        "mutation($id: ID!, $p: ID!) { updateCustomer(id: $id, input: {parentId: $p}) { id } }",
+        json!({"id": subsidiary, "p": hidden_group}),
+    )
+    .await
+    .ok();
     let query = "query($p: ID!) { customers(filter: {parentId: $p}) { totalCount edges { node { name } } } }";
 
     let hidden = app.gql(&cast.rep_a, query, json!({"p": hidden_group})).await;
@@ -103,7 +107,8 @@ async fn every_error_carries_a_code() {
         )
         .await;
     let unnamed = app.gql(&cast.rep_a, "query A { viewer { id } } query B { viewer { name } }", json!({})).await;
-    let coercion = app.gql(&cast.rep_a, "query($n: Int) { customers(first: $n) { totalCount } }", json!({"n": "x"})).await;
+    let coercion =
+        app.gql(&cast.rep_a, "query($n: Int) { customers(first: $n) { totalCount } }", json!({"n": "x"})).await;
     let bad_argument = app.gql(&cast.rep_a, "{ customers(first: 1000) { totalCount } }", json!({})).await;
     let bad_money = app
         .gql(&cast.rep_a, "mutation { upsertRevenueEntries(entries: [{customerId: \"x\", month: \"2026-01-01\", revenue: \"1.234\", grossProfit: \"0\"}]) { upserted } }", json!({}))

@@ -41,9 +41,13 @@ async fn a_deactivated_team_lead_is_disconnected_at_once_and_reads_nothing_more(
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     let started = Instant::now();
-    app.gql(&cast.admin, "mutation($id: ID!, $to: ID!) { deactivateUser(id: $id, reassignTo: $to) { active } }", json!({"id": cast.lead_a.gid, "to": cast.leader.gid}))
-        .await
-        .ok();
+    app.gql(
+        &cast.admin,
+        "mutation($id: ID!, $to: ID!) { deactivateUser(id: $id, reassignTo: $to) { active } }",
+        json!({"id": cast.lead_a.gid, "to": cast.leader.gid}),
+    )
+    .await
+    .ok();
     ticket(&app, &cast.rep_a, &customer, "After the deactivation").await;
     let first = ws.next_within(Duration::from_secs(1)).await;
 

@@ -98,3 +98,57 @@ async fn supply_priorities_are_one_per_customer_and_product_line() {
     assert_eq!(order, [first.as_str(), second.as_str()]);
     assert_eq!(bad.code(), Some("BAD_USER_INPUT"));
 }
+
+#[tokio::test]
+async fn concurrent_partnership_writers_with_the_same_version_cannot_both_win() {
+    let app = TestApp::spawn().await;
+    let cast = app.cast().await;
+    let customer = app.customer(&cast.rep_a, "Acme").await;
+    let set = "mutation($c: ID!, $v: Int, $d: Float) { setPartnership(customerId: $c, expectedVersion: $v, input: {tier: PRICE, discountPercent: $d}) { version discountPercent } }";
+    app.gql(&cast.rep_a, set, json!({"c": customer, "d": 1.0})).await.ok();
+
+    let writers = (0..8).map(|i| app.gql(&cast.rep_a, set, json!({"c": customer, "v": 1, "d": f64::from(i) + 2.0})));
+    let replies = futures_util::future::join_all(writers).await;
+
+    let won: Vec<_> = replies.iter().filter(|r| r.code().is_none()).collect();
+    assert_eq!(won.len(), 1, "exactly one writer wins");
+    assert!(replies.iter().filter(|r| r.code().is_some()).all(|r| r.code() == Some("CONFLICT")));
+    assert_eq!(won[0].ok()["setPartnership"]["version"], 2);
+    let current = app
+        .gql(
+            &cast.rep_a,
+            "query($id: ID!) { customer(id: $id) { partnership { version discountPercent } } }",
+            json!({"id": customer}),
+        )
+        .await;
+    assert_eq!(current.ok()["customer"]["partnership"], won[0].ok()["setPartnership"]);
+}
+
+#[tokio::test]
+async fn the_audit_trail_keeps_old_and_new_terms_priorities_and_revenue() {
+    let app = TestApp::spawn().await;
+    let cast = app.cast().await;
+    let customer = app.customer(&cast.rep_a, "Acme").await;
+    let set = "mutation($c: ID!, $d: Float, $t: PartnershipTier!) { setPartnership(customerId: $c, input: {tier: $t, discountPercent: $d, serviceLevel: \"gold\"}) { id } }";
+    app.gql(&cast.rep_a, set, json!({"c": customer, "t": "PRICE", "d": 5.0})).await.ok();
+    app.gql(&cast.rep_a, set, json!({"c": customer, "t": "SERVICE", "d": 2.5})).await.ok();
+    let supply = "mutation($c: ID!, $r: Int!) { setSupplyPriority(input: {customerId: $c, productLine: \"Tyres\", priorityRank: $r}) { id } }";
+    app.gql(&cast.rep_a, supply, json!({"c": customer, "r": 3})).await.ok();
+    app.gql(&cast.rep_a, supply, json!({"c": customer, "r": 1})).await.ok();
+    let revenue = "mutation($c: ID!, $r: Money!) { upsertRevenueEntries(entries: [{customerId: $c, month: \"2026-03-01\", revenue: $r, grossProfit: \"1\"}]) { upserted } }";
+    app.gql(&cast.rep_a, revenue, json!({"c": customer, "r": "100"})).await.ok();
+    app.gql(&cast.rep_a, revenue, json!({"c": customer, "r": "120.50"})).await.ok();
+    let log = "query($e: String!) { auditLog(filter: {entity: $e}) { edges { node { changes } } } }";
+
+    let terms = app.gql(&cast.leader, log, json!({"e": "partnership"})).await;
+    let priorities = app.gql(&cast.leader, log, json!({"e": "supply_priority"})).await;
+    let rows = app.gql(&cast.leader, log, json!({"e": "revenue_entry"})).await;
+
+    let latest = |reply: &crate::helpers::Reply| reply.ok()["auditLog"]["edges"][0]["node"]["changes"].clone();
+    assert_eq!(latest(&terms)["discount_bps"], json!([500, 250]));
+    assert_eq!(latest(&terms)["tier"], json!(["PRICE", "SERVICE"]));
+    assert_eq!(latest(&priorities)["priority_rank"], json!([3, 1]));
+    assert_eq!(latest(&rows)["changed"][0]["revenueCents"], json!([10000, 12050]));
+    let first_push = &rows.ok()["auditLog"]["edges"][1]["node"]["changes"]["changed"][0];
+    assert_eq!(first_push["revenueCents"], json!([null, 10000]));
+}

@@ -66,3 +66,18 @@ async fn every_type_field_argument_and_enum_value_is_described() {
     }
     assert!(missing.is_empty(), "{} items have no description:\n{}", missing.len(), missing.join("\n"));
 }
+
+/// The README's table of error codes lists exactly the codes the server sends.
+#[test]
+fn the_readme_lists_every_error_code() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let section = readme.split("### Error codes").nth(1).expect("an Error codes section");
+    let documented: Vec<&str> = section
+        .lines()
+        .skip_while(|line| !line.starts_with('|'))
+        .take_while(|line| line.starts_with('|'))
+        .filter_map(|line| line.split('`').nth(1))
+        .collect();
+
+    assert_eq!(documented, rapport::error::codes::ALL, "README.md and src/error.rs disagree");
+}

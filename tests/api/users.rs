@@ -20,7 +20,8 @@ async fn colleagues_see_each_others_names_but_details_only_along_the_hierarchy()
     let as_rep = app.gql(&cast.rep_a, &query, json!({})).await;
     let as_lead = app.gql(&cast.lead_a, &query, json!({})).await;
     let as_leader = app.gql(&cast.leader, &query, json!({})).await;
-    let rep_b_by_node = app.gql(&cast.rep_a, "query($id: ID!) { node(id: $id) { id } }", json!({"id": cast.rep_b.gid})).await;
+    let rep_b_by_node =
+        app.gql(&cast.rep_a, "query($id: ID!) { node(id: $id) { id } }", json!({"id": cast.rep_b.gid})).await;
     let users_as_rep = app.gql(&cast.rep_a, "{ users { totalCount } }", json!({})).await;
 
     let node = &as_rep.ok()["tickets"]["edges"][0]["node"];
@@ -57,9 +58,8 @@ async fn only_an_admin_updates_users_and_bad_changes_write_nothing() {
         )
         .await;
     let stale = app.gql(&cast.admin, update, json!({"id": cast.rep_a.gid, "v": 1, "input": {"name": "Late"}})).await;
-    let narrowed = app
-        .gql(&cast.admin, update, json!({"id": cast.integration.gid, "input": {"scopes": ["tickets:read"]}}))
-        .await;
+    let narrowed =
+        app.gql(&cast.admin, update, json!({"id": cast.integration.gid, "input": {"scopes": ["tickets:read"]}})).await;
 
     assert_eq!(by_leader.code(), Some("FORBIDDEN"));
     assert_eq!(unknown_scope.code(), Some("BAD_USER_INPUT"));
