@@ -85,8 +85,11 @@ fn protocol(headers: &HeaderMap) -> Protocol {
         .unwrap_or(Protocol::Transport)
 }
 
+/// `GET /graphql/ws`. An upgrade that offers neither subprotocol is refused
+/// with 400 (async-graphql-axum's `GraphQLProtocol` extractor decides).
 pub async fn upgrade(
     State(state): State<AppState>,
+    _offered: async_graphql_axum::GraphQLProtocol,
     headers: HeaderMap,
     extensions: Extensions,
     ws: WebSocketUpgrade,
