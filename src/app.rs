@@ -49,6 +49,8 @@ impl AppState {
     /// Resolves once the listener listens.
     pub async fn start_background(&self) -> anyhow::Result<()> {
         crate::service::sessions::warm_up().await;
+        let keeper = self.services.segments.clone();
+        tokio::spawn(keeper.run(self.services.db.clone(), self.services.config.segment_rules));
         let mut changes = self.services.feed.user_changes();
         let authenticator = self.services.authenticator.clone();
         tokio::spawn(async move {

@@ -7,7 +7,7 @@ use std::{
 
 use anyhow::{Context, bail};
 
-use crate::{auth::jwt::IdentityProvider, service::sla::SlaPolicy};
+use crate::{analytics::segments::SegmentRules, auth::jwt::IdentityProvider, service::sla::SlaPolicy};
 
 /// NOTIFY channel of the ticket feed unless `RAPPORT_NOTIFY_CHANNEL` says otherwise.
 pub const DEFAULT_NOTIFY_CHANNEL: &str = "rapport_ticket_events";
@@ -127,6 +127,8 @@ pub struct Config {
     pub trusted_proxies: Vec<IpNet>,
     /// Key of the HMAC that signs pagination cursors.
     pub cursor_secret: String,
+    /// Thresholds of the computed customer segments.
+    pub segment_rules: SegmentRules,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -182,6 +184,8 @@ impl Config {
             ws_idle_timeout: Duration::from_secs(parsed("RAPPORT_WS_IDLE_TIMEOUT_SECONDS", 60)?),
             trusted_proxies: trusted_proxies(var("RAPPORT_TRUSTED_PROXIES"))?,
             cursor_secret: var("RAPPORT_CURSOR_SECRET").unwrap_or_else(|| format!("cursor:{jwt_secret}")),
+            segment_rules: SegmentRules::parse(var("RAPPORT_SEGMENT_RULES").as_deref())
+                .map_err(|e| anyhow::anyhow!("RAPPORT_SEGMENT_RULES: {e}"))?,
             limits: Limits {
                 max_depth: parsed("RAPPORT_MAX_DEPTH", 12)?,
                 max_complexity: parsed("RAPPORT_MAX_COMPLEXITY", 20_000)?,
@@ -211,6 +215,7 @@ impl Config {
             ws_idle_timeout: Duration::from_secs(60),
             trusted_proxies: Vec::new(),
             cursor_secret: format!("cursor:{DEV_JWT_SECRET}"),
+            segment_rules: SegmentRules::default(),
             limits: Limits {
                 max_depth: 12,
                 max_complexity: 20_000,

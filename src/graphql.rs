@@ -18,6 +18,8 @@ pub mod loaders;
 
 /// The audit trail.
 pub mod audit;
+/// The computed reports: retention, Pareto, segments, error audit, aggregates.
+pub mod analytics;
 /// Churn events: customers lost and won back.
 pub mod churn;
 /// Promises made to customers.
@@ -46,6 +48,10 @@ pub mod tickets;
 pub mod users;
 
 use self::{
+    analytics::{
+        aggregates::AggregateQuery, error_audit::ErrorAuditQuery, pareto::ParetoQuery,
+        retention::RetentionQueryRoot, segments::SegmentQuery,
+    },
     audit::AuditQuery,
     churn::ChurnQuery,
     commitments::{CommitmentMutation, CommitmentQuery},
@@ -80,7 +86,12 @@ pub struct Query(
     LinkQuery,
     SurveyQuery,
     AuditQuery,
+    Reports,
 );
+
+/// The computed reports (a root of its own: merged objects nest at most 16 deep).
+#[derive(MergedObject, Default)]
+pub struct Reports(RetentionQueryRoot, ParetoQuery, SegmentQuery, ErrorAuditQuery, AggregateQuery);
 
 /// Every mutation of the API.
 #[derive(MergedObject, Default)]

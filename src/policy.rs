@@ -132,7 +132,16 @@ pub fn visible_customers(viewer: &Viewer) -> Condition {
 
 /// The visible customers' ids, as a subquery.
 pub fn visible_customer_ids(viewer: &Viewer) -> SelectStatement {
-    customer::Entity::find().select_only().column(customer::Column::Id).filter(visible_customers(viewer)).into_query()
+    visible_customer_ids_for(viewer, Resource::Customers)
+}
+
+/// The ids of the customers whose `resource` the viewer may read, as a subquery.
+pub fn visible_customer_ids_for(viewer: &Viewer, resource: Resource) -> SelectStatement {
+    customer::Entity::find()
+        .select_only()
+        .column(customer::Column::Id)
+        .filter(scope_condition(customer_scope(viewer, resource)))
+        .into_query()
 }
 
 /// Condition on a table whose `customer_column` refers to a customer, for a

@@ -281,7 +281,7 @@ pub async fn seed_demo(db: &DatabaseConnection) -> AppResult<Seeded> {
                 kind: Set(ChurnKind::Lost),
                 occurred_on: Set(nth_month(lost)),
                 reason: Set(Some(reason)),
-                controllable: Set(Some(reason.is_controllable())),
+                controllable: Set(reason.controllability()),
                 competitor: Set(matches!(reason, ChurnReason::CompetitorOffer | ChurnReason::Price)
                     .then(|| "Discount Direct".to_owned())),
                 notes: Set(None),

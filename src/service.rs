@@ -31,6 +31,8 @@ pub mod links;
 pub mod partnerships;
 /// Monthly revenue and gross profit.
 pub mod revenue;
+/// Keeping stored segments and trailing revenue current.
+pub mod segments;
 /// Password sign-in, refresh tokens, throttling.
 pub mod sessions;
 /// Ticket SLA targets and states.
@@ -59,6 +61,8 @@ pub struct Services {
     pub throttle: Arc<sessions::LoginThrottle>,
     /// Bulk reads of customers, audited as exports.
     pub exports: Arc<exports::ExportWatch>,
+    /// Recomputes stored segments after changes.
+    pub segments: segments::SegmentKeeper,
 }
 
 impl Services {
@@ -74,6 +78,7 @@ impl Services {
                 config.limits.export_threshold,
                 std::time::Duration::from_secs(3600),
             )),
+            segments: segments::SegmentKeeper::default(),
             db,
             config,
         }

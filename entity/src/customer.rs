@@ -18,7 +18,14 @@ pub struct Model {
     pub tier: Option<PartnershipTier>,
     pub purchasing_fit: Option<PurchasingFit>,
     pub strategic_importance: StrategicImportance,
+    /// Computed from revenue, gross profit and strategic importance (see the segment recompute).
     pub segment: Option<Segment>,
+    /// Order of `segment` for sorting: 1 LARGE_QUALITY .. 5 BLEEDING, 6 none.
+    pub segment_rank: i32,
+    /// Revenue of the last 12 months, kept by the segment recompute.
+    pub revenue_t12m_cents: i64,
+    /// Gross profit of the last 12 months, kept by the segment recompute.
+    pub gross_profit_t12m_cents: i64,
     pub customer_since: Option<Date>,
     pub next_review_on: Option<Date>,
     pub version: i32,

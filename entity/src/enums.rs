@@ -175,10 +175,16 @@ string_enum!(
 );
 
 impl ChurnReason {
-    /// Only a change of the customer's own business is beyond our control;
-    /// OTHER counts as controllable so that unexplained losses are not excused.
-    pub fn is_controllable(self) -> bool {
-        !matches!(self, Self::ChangedBusiness | Self::BecameCompetitor)
+    /// Whether the cause was in our hands: price, quality, service,
+    /// communication, a competitor's offer, a broken promise or a rep's
+    /// departure were; the customer changing business or becoming a competitor
+    /// were not; OTHER is unknown (`None`), and reports say so.
+    pub fn controllability(self) -> Option<bool> {
+        match self {
+            Self::ChangedBusiness | Self::BecameCompetitor => Some(false),
+            Self::Other => None,
+            _ => Some(true),
+        }
     }
 }
 

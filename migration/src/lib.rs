@@ -7,6 +7,7 @@ mod m20261123_000001_create_domain;
 mod m20261123_000002_audit_client;
 mod m20261123_000003_refresh_tokens;
 mod m20261128_000004_user_phone_group_hierarchy;
+mod m20261128_000005_analytics;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_audit_client::Migration),
             Box::new(m20261123_000003_refresh_tokens::Migration),
             Box::new(m20261128_000004_user_phone_group_hierarchy::Migration),
+            Box::new(m20261128_000005_analytics::Migration),
         ]
     }
 }

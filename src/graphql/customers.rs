@@ -23,7 +23,7 @@ use crate::{
         support::ids,
         support::pagination::{Conn, PageArgs, Sort, connection},
         support::patch::patch,
-        support::scalars::Date,
+        support::scalars::{Date, Money},
         tickets::Ticket,
         users::User,
     },
@@ -83,9 +83,19 @@ impl Customer {
     async fn strategic_importance(&self) -> StrategicImportance {
         self.model.strategic_importance.into()
     }
-    /// Impact segment (80/20).
+    /// Impact segment (80/20), computed from the last 12 months' revenue rank, gross profit and strategic
+    /// importance (see `segmentationSummary` for the thresholds); null without revenue in those months.
+    /// Kept current within seconds of a revenue change and every day.
     async fn segment(&self) -> Option<Segment> {
         self.model.segment.map(Into::into)
+    }
+    /// Revenue of the last 12 months (as of the last segment computation).
+    async fn revenue_last_12_months(&self) -> Money {
+        Money(self.model.revenue_t12m_cents)
+    }
+    /// Gross profit of the last 12 months (as of the last segment computation).
+    async fn gross_profit_last_12_months(&self) -> Money {
+        Money(self.model.gross_profit_t12m_cents)
     }
     /// When the customer first bought from us (its anniversary).
     async fn customer_since(&self) -> Option<Date> {
@@ -257,7 +267,7 @@ pub struct CustomerFilterInput {
 }
 
 impl CustomerFilterInput {
-    fn into_domain(self) -> crate::error::AppResult<CustomerFilter> {
+    pub fn into_domain(self) -> crate::error::AppResult<CustomerFilter> {
         Ok(CustomerFilter {
             statuses: to_domain(self.statuses),
             tiers: to_domain(self.tiers),
@@ -285,6 +295,10 @@ pub enum CustomerOrderField {
     CreatedAt,
     /// By last change.
     UpdatedAt,
+    /// By segment: LARGE_QUALITY first, BLEEDING last, none after.
+    Segment,
+    /// By revenue over the last 12 months.
+    RevenueLast12Months,
 }
 
 /// Sort order of the customer list.
@@ -321,6 +335,8 @@ impl CustomerQuery {
         let column = match order.field {
             CustomerOrderField::Name => customer::Column::Name,
             CustomerOrderField::CreatedAt => customer::Column::CreatedAt,
+            CustomerOrderField::Segment => customer::Column::SegmentRank,
+            CustomerOrderField::RevenueLast12Months => customer::Column::RevenueT12mCents,
             CustomerOrderField::UpdatedAt => customer::Column::UpdatedAt,
         };
         let sort = Sort {
@@ -366,8 +382,6 @@ pub struct CreateCustomerInput {
     pub purchasing_fit: Option<PurchasingFit>,
     /// Strategic importance (default MEDIUM).
     pub strategic_importance: Option<StrategicImportance>,
-    /// Impact segment.
-    pub segment: Option<Segment>,
     /// First purchase date.
     pub customer_since: Option<Date>,
     /// Next account review.
@@ -393,8 +407,6 @@ pub struct UpdateCustomerInput {
     pub purchasing_fit: MaybeUndefined<PurchasingFit>,
     /// Strategic importance.
     pub strategic_importance: Option<StrategicImportance>,
-    /// Impact segment.
-    pub segment: MaybeUndefined<Segment>,
     /// First purchase date.
     pub customer_since: MaybeUndefined<Date>,
     /// Next account review.
@@ -431,7 +443,6 @@ impl CustomerMutation {
             parent_id: ids::decode_opt("Customer", "parentId", input.parent_id.as_ref())?,
             purchasing_fit: input.purchasing_fit.map(Into::into),
             strategic_importance: input.strategic_importance.map(Into::into),
-            segment: input.segment.map(Into::into),
             customer_since: input.customer_since.map(Into::into),
             next_review_on: input.next_review_on.map(Into::into),
         };
@@ -466,18 +477,17 @@ impl CustomerMutation {
             parent_id,
             purchasing_fit: patch(input.purchasing_fit, Into::into),
             strategic_importance: input.strategic_importance.map(Into::into),
-            segment: patch(input.segment, Into::into),
             customer_since: patch(input.customer_since, |v| v.0),
             next_review_on: patch(input.next_review_on, |v| v.0),
         };
-        Ok(Customer::one(service::update(&rc.db, &rc.viewer(), id, expected_version, changes).await?))
+        Ok(Customer::one(service::update(&rc.services, &rc.viewer(), id, expected_version, changes).await?))
     }
 
     /// Archives a customer (it is never deleted).
     async fn archive_customer(&self, ctx: &Context<'_>, #[graphql(desc = "The customer.")] id: ID) -> Result<Customer> {
         let rc = request(ctx)?;
         let id = ids::decode("Customer", "id", &id)?;
-        Ok(Customer::one(service::archive(&rc.db, &rc.viewer(), id).await?))
+        Ok(Customer::one(service::archive(&rc.services, &rc.viewer(), id).await?))
     }
 
     /// Marks an ACTIVE or WON_BACK customer LOST and records why, in one transaction.

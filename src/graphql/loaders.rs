@@ -98,6 +98,15 @@ loader!(
 );
 
 loader!(
+    /// Tickets by id, only those the viewer may read.
+    TicketById, i64 => ticket::Model, |self, viewer, keys| {
+        let select = ticket::Entity::find().filter(policy::visible_tickets(&viewer));
+        let rows = by_ids(&self.0.db, select, ticket::Column::Id, keys).await?;
+        Ok(rows.into_iter().map(|t| (t.id, t)).collect())
+    }
+);
+
+loader!(
     /// Contacts by id, only those of visible customers.
     ContactById, i64 => contact::Model, |self, viewer, keys| {
         let select = contact::Entity::find().filter(policy::visible_through(&viewer, contact::Column::CustomerId));
@@ -321,6 +330,7 @@ pub struct Loaders {
     pub team_by_id: Cached<TeamById>,
     pub customer_by_id: Cached<CustomerById>,
     pub contact_by_id: Cached<ContactById>,
+    pub ticket_by_id: Cached<TicketById>,
     pub contacts_by_customer_id: Cached<ContactsByCustomerId>,
     pub subsidiaries_by_parent_id: Cached<SubsidiariesByParentId>,
     pub ancestors_by_customer_id: Cached<AncestorsByCustomerId>,
@@ -345,6 +355,7 @@ impl Loaders {
             team_by_id: make!(TeamById),
             customer_by_id: make!(CustomerById),
             contact_by_id: make!(ContactById),
+            ticket_by_id: make!(TicketById),
             contacts_by_customer_id: make!(ContactsByCustomerId),
             subsidiaries_by_parent_id: make!(SubsidiariesByParentId),
             ancestors_by_customer_id: make!(AncestorsByCustomerId),
@@ -365,6 +376,7 @@ impl Loaders {
         self.team_by_id.enable_all_cache(false);
         self.customer_by_id.enable_all_cache(false);
         self.contact_by_id.enable_all_cache(false);
+        self.ticket_by_id.enable_all_cache(false);
         self.contacts_by_customer_id.enable_all_cache(false);
         self.subsidiaries_by_parent_id.enable_all_cache(false);
         self.ancestors_by_customer_id.enable_all_cache(false);

@@ -134,7 +134,7 @@ impl RevenueMutation {
                 })
             })
             .collect::<crate::error::AppResult<Vec<_>>>()?;
-        let upserted = service::upsert(&rc.db, &rc.viewer(), rows).await?;
+        let upserted = service::upsert(&rc.services, &rc.viewer(), rows).await?;
         Ok(UpsertRevenuePayload { upserted: i32::try_from(upserted).unwrap_or(i32::MAX) })
     }
 }

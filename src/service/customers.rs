@@ -105,7 +105,6 @@ pub struct NewCustomer {
     pub parent_id: Option<i64>,
     pub purchasing_fit: Option<PurchasingFit>,
     pub strategic_importance: Option<StrategicImportance>,
-    pub segment: Option<Segment>,
     pub customer_since: Option<NaiveDate>,
     pub next_review_on: Option<NaiveDate>,
 }
@@ -121,7 +120,6 @@ pub struct CustomerChanges {
     pub parent_id: Option<Option<i64>>,
     pub purchasing_fit: Option<Option<PurchasingFit>>,
     pub strategic_importance: Option<StrategicImportance>,
-    pub segment: Option<Option<Segment>>,
     pub customer_since: Option<Option<NaiveDate>>,
     pub next_review_on: Option<Option<NaiveDate>>,
 }
@@ -237,7 +235,7 @@ pub async fn create(db: &DatabaseConnection, viewer: &Viewer, input: NewCustomer
         tier: Set(None),
         purchasing_fit: Set(input.purchasing_fit),
         strategic_importance: Set(input.strategic_importance.unwrap_or(StrategicImportance::Medium)),
-        segment: Set(input.segment),
+        segment: Set(None),
         customer_since: Set(input.customer_since),
         next_review_on: Set(input.next_review_on),
         version: Set(1),
@@ -254,14 +252,17 @@ pub async fn create(db: &DatabaseConnection, viewer: &Viewer, input: NewCustomer
     Ok(model)
 }
 
+/// Updates a customer; a new strategic importance asks for a segment recompute.
 pub async fn update(
-    db: &DatabaseConnection,
+    svc: &crate::service::Services,
     viewer: &Viewer,
     id: i64,
     expected_version: Option<i32>,
     changes: CustomerChanges,
 ) -> AppResult<customer::Model> {
     policy::ensure_can_write(viewer)?;
+    let db = &svc.db;
+    let importance_changed = changes.strategic_importance.is_some();
     let txn = crate::db::write(db).await?;
     let current = policy::visible_customer(&txn, viewer, id).await?;
     validate::version("customer", expected_version, current.version)?;
@@ -301,9 +302,6 @@ pub async fn update(
     if let Some(importance) = changes.strategic_importance {
         row.strategic_importance = Set(importance);
     }
-    if let Some(segment) = changes.segment {
-        row.segment = Set(segment);
-    }
     if let Some(since) = changes.customer_since {
         row.customer_since = Set(since);
     }
@@ -322,12 +320,16 @@ pub async fn update(
     .await?;
     audit::record(&txn, viewer, "update", "customer", id, audit::diff(&current, &updated)).await?;
     txn.commit().await?;
+    if importance_changed {
+        svc.segments.request();
+    }
     Ok(updated)
 }
 
 /// Archives (never deletes) a customer: it leaves lists but stays in history and reports.
-pub async fn archive(db: &DatabaseConnection, viewer: &Viewer, id: i64) -> AppResult<customer::Model> {
+pub async fn archive(svc: &crate::service::Services, viewer: &Viewer, id: i64) -> AppResult<customer::Model> {
     policy::ensure_can_write(viewer)?;
+    let db = &svc.db;
     let txn = crate::db::write(db).await?;
     let current = policy::writable_customer(&txn, viewer, id).await?;
     if current.archived_at.is_some() {
@@ -351,6 +353,8 @@ pub async fn archive(db: &DatabaseConnection, viewer: &Viewer, id: i64) -> AppRe
     .await?;
     audit::record(&txn, viewer, "archive", "customer", id, json!({})).await?;
     txn.commit().await?;
+    // The book changed: ranks and shares move.
+    svc.segments.request();
     Ok(updated)
 }
 
@@ -389,7 +393,7 @@ pub async fn mark_lost(
         churn_event::ActiveModel {
             kind: Set(ChurnKind::Lost),
             reason: Set(Some(loss.reason)),
-            controllable: Set(Some(loss.reason.is_controllable())),
+            controllable: Set(loss.reason.controllability()),
             competitor: Set(competitor),
             notes: Set(notes),
             occurred_on: Set(loss.occurred_on.unwrap_or_else(|| now().date_naive())),

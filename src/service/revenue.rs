@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use chrono::{Datelike, NaiveDate};
 use entity::{customer, revenue_entry};
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, Select, Set, sea_query::OnConflict,
+    ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Select, Set, sea_query::OnConflict,
 };
 use serde_json::json;
 
@@ -52,7 +52,9 @@ pub struct RevenueRow {
 
 /// Inserts or replaces every row in one transaction; returns the number of rows.
 /// The audit entry keeps the old and new figures of every row that changed.
-pub async fn upsert(db: &DatabaseConnection, viewer: &Viewer, rows: Vec<RevenueRow>) -> AppResult<usize> {
+/// Segments and trailing revenue are recomputed soon after (`crate::service::segments`).
+pub async fn upsert(svc: &crate::service::Services, viewer: &Viewer, rows: Vec<RevenueRow>) -> AppResult<usize> {
+    let db = &svc.db;
     let scope = policy::revenue_writable_customers(viewer)?;
     if rows.is_empty() {
         return Err(AppError::bad_input("entries", "at least one entry is required"));
@@ -134,5 +136,6 @@ pub async fn upsert(db: &DatabaseConnection, viewer: &Viewer, rows: Vec<RevenueR
     let summary = json!({"rows": count, "customers": customer_ids.len(), "changed": changes});
     audit::record(&txn, viewer, "upsert", "revenue_entry", 0, summary).await?;
     txn.commit().await?;
+    svc.segments.request();
     Ok(count)
 }

@@ -1,0 +1,133 @@
+//! Customer aggregates for dashboards: counts and trailing-12-month revenue
+//! and gross profit of the viewer's customers, per combination of the chosen
+//! dimensions, under the same filter as the customer list.
+
+use entity::{
+    customer,
+    enums::{CustomerStatus, PartnershipTier, Segment},
+    user,
+};
+use sea_orm::{
+    ActiveEnum, ConnectionTrait, EntityTrait, JoinType, QueryOrder, QuerySelect, QueryTrait,
+    RelationDef, sea_query::Expr,
+};
+
+use crate::{
+    analytics::sql::{int, text},
+    auth::Viewer,
+    error::{AppError, AppResult},
+    service::customers::{CustomerFilter, select},
+};
+
+/// Most combinations one call returns (the largest first).
+pub const MAX_GROUPS: u64 = 1000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Dimension {
+    Status,
+    Tier,
+    Segment,
+    Region,
+    Industry,
+    Owner,
+    Team,
+}
+
+impl Dimension {
+    fn alias(self) -> &'static str {
+        match self {
+            Self::Status => "d_status",
+            Self::Tier => "d_tier",
+            Self::Segment => "d_segment",
+            Self::Region => "d_region",
+            Self::Industry => "d_industry",
+            Self::Owner => "d_owner",
+            Self::Team => "d_team",
+        }
+    }
+}
+
+/// One combination of dimension values and its figures; a dimension not asked
+/// for is `None`, as is an unset value.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Aggregate {
+    pub status: Option<CustomerStatus>,
+    pub tier: Option<PartnershipTier>,
+    pub segment: Option<Segment>,
+    pub region: Option<String>,
+    pub industry: Option<String>,
+    pub owner_id: Option<i64>,
+    pub team_id: Option<i64>,
+    pub customers: i64,
+    pub revenue_cents: i64,
+    pub gross_profit_cents: i64,
+}
+
+fn owner_join() -> RelationDef {
+    customer::Entity::belongs_to(user::Entity).from(customer::Column::OwnerId).to(user::Column::Id).into()
+}
+
+/// The aggregates of the viewer's customers matching `filter`, by `dimensions`.
+pub async fn aggregates(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    filter: &CustomerFilter,
+    dimensions: &[Dimension],
+) -> AppResult<Vec<Aggregate>> {
+    let dims = dimensions.to_vec();
+    let distinct: std::collections::HashSet<_> = dims.iter().collect();
+    if distinct.len() != dims.len() {
+        return Err(AppError::bad_input("groupBy", "each dimension at most once"));
+    }
+    let mut query = select(viewer, filter)
+        .select_only()
+        .expr_as(Expr::cust("COUNT(*)"), "customers")
+        .expr_as(Expr::cust("CAST(SUM(customer.revenue_t12m_cents) AS BIGINT)"), "revenue")
+        .expr_as(Expr::cust("CAST(SUM(customer.gross_profit_t12m_cents) AS BIGINT)"), "gross_profit");
+    if dims.contains(&Dimension::Team) {
+        query = query.join(JoinType::InnerJoin, owner_join());
+    }
+    for dim in &dims {
+        let column = match dim {
+            Dimension::Status => Expr::col((customer::Entity, customer::Column::Status)),
+            Dimension::Tier => Expr::col((customer::Entity, customer::Column::Tier)),
+            Dimension::Segment => Expr::col((customer::Entity, customer::Column::Segment)),
+            Dimension::Region => Expr::col((customer::Entity, customer::Column::Region)),
+            Dimension::Industry => Expr::col((customer::Entity, customer::Column::Industry)),
+            Dimension::Owner => Expr::col((customer::Entity, customer::Column::OwnerId)),
+            Dimension::Team => Expr::col((user::Entity, user::Column::TeamId)),
+        };
+        query = query.expr_as(column.clone(), dim.alias()).group_by(column);
+    }
+    let statement = query.order_by_desc(Expr::cust("COUNT(*)")).limit(MAX_GROUPS).into_query();
+    let rows = db.query_all_raw(db.get_database_backend().build(&statement)).await?;
+    let mut result = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let mut aggregate = Aggregate {
+            customers: int(row, "customers")?,
+            revenue_cents: int(row, "revenue")?,
+            gross_profit_cents: int(row, "gross_profit")?,
+            ..Default::default()
+        };
+        for dim in &dims {
+            let alias = dim.alias();
+            match dim {
+                Dimension::Status => {
+                    aggregate.status = text(row, alias)?.and_then(|v| CustomerStatus::try_from_value(&v).ok());
+                }
+                Dimension::Tier => {
+                    aggregate.tier = text(row, alias)?.and_then(|v| PartnershipTier::try_from_value(&v).ok());
+                }
+                Dimension::Segment => {
+                    aggregate.segment = text(row, alias)?.and_then(|v| Segment::try_from_value(&v).ok());
+                }
+                Dimension::Region => aggregate.region = text(row, alias)?,
+                Dimension::Industry => aggregate.industry = text(row, alias)?,
+                Dimension::Owner => aggregate.owner_id = row.try_get::<Option<i64>>("", alias)?,
+                Dimension::Team => aggregate.team_id = row.try_get::<Option<i64>>("", alias)?,
+            }
+        }
+        result.push(aggregate);
+    }
+    Ok(result)
+}

@@ -1,0 +1,158 @@
+//! The error audit: failures counted by category over time, how fast they were
+//! resolved, how often deadlines were missed, and recurrences — the same kind
+//! of failure hitting a second customer soon after it was fixed for a first,
+//! which is how one unlearnt lesson loses two accounts.
+
+use chrono::{Days, NaiveDate};
+use entity::enums::TicketCategory;
+use sea_orm::{ActiveEnum, ConnectionTrait};
+
+use crate::{
+    analytics::sql::{Dialect, date, float, int, ratio, text},
+    auth::Viewer,
+    error::{AppError, AppResult},
+    policy::{self, Resource},
+};
+
+/// A ticket opened this many days after another customer's ticket of the same
+/// category was resolved is a recurrence.
+pub const RECURRENCE_DAYS: u32 = 90;
+/// Most recurrences one audit lists.
+pub const MAX_RECURRENCES: u32 = 200;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Period {
+    Month,
+    Quarter,
+}
+
+/// One category in one period.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CategoryFigure {
+    /// First day of the month or quarter.
+    pub period: NaiveDate,
+    pub category: TicketCategory,
+    /// Tickets opened in the period.
+    pub tickets: i64,
+    /// Of those, resolved (so far).
+    pub resolved: i64,
+    /// Of those, with a deadline missed (first response or resolution, late or overdue).
+    pub breached: i64,
+    pub median_resolution_hours: Option<f64>,
+    pub p90_resolution_hours: Option<f64>,
+}
+
+impl CategoryFigure {
+    pub fn breach_rate(&self) -> Option<f64> {
+        ratio(self.breached as f64, self.tickets as f64)
+    }
+}
+
+/// A failure that came back: `second` opened at another customer within
+/// [`RECURRENCE_DAYS`] of `first`'s resolution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Recurrence {
+    pub first_ticket_id: i64,
+    pub second_ticket_id: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ErrorAudit {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub period: Period,
+    pub figures: Vec<CategoryFigure>,
+    /// The most recent recurrences of the window, newest first.
+    pub recurrences: Vec<Recurrence>,
+}
+
+/// The error audit of the tickets the viewer can see, opened in `[from, to]`.
+pub async fn audit(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    from: NaiveDate,
+    to: NaiveDate,
+    period: Period,
+    recurrences: u32,
+) -> AppResult<ErrorAudit> {
+    crate::analytics::retention::check_window(from, to)?;
+    if recurrences > MAX_RECURRENCES {
+        return Err(AppError::bad_input("recurrences", format!("at most {MAX_RECURRENCES} recurrences")));
+    }
+    let dialect = Dialect::of(db);
+    let visible = dialect.subquery(&policy::visible_customer_ids_for(viewer, Resource::Tickets));
+    let (start, end) = (dialect.timestamp(from), dialect.timestamp(to.checked_add_days(Days::new(1)).unwrap_or(to)));
+    let bucket = match period {
+        Period::Month => dialect.month_of("t.created_at"),
+        Period::Quarter => dialect.quarter_of("t.created_at"),
+    };
+    let hours = format!("{} / 3600.0", dialect.seconds_between("t.created_at", "t.resolved_at"));
+    let now = dialect.now();
+    let sql = format!(
+        "WITH tk AS ( \
+           SELECT {bucket} AS period, t.category, \
+             CASE WHEN t.resolved_at IS NOT NULL THEN {hours} END AS hours, \
+             CASE WHEN (t.first_responded_at IS NULL AND t.first_response_due_at < {now}) \
+                    OR t.first_responded_at > t.first_response_due_at \
+                    OR (t.resolved_at IS NULL AND t.resolution_due_at < {now}) \
+                    OR t.resolved_at > t.resolution_due_at THEN 1 ELSE 0 END AS breached \
+           FROM ticket t WHERE t.archived_at IS NULL AND t.created_at >= {start} AND t.created_at < {end} \
+             AND t.customer_id IN ({visible})), \
+         ranked AS ( \
+           SELECT period, category, hours, \
+             ROW_NUMBER() OVER (PARTITION BY period, category ORDER BY hours) AS rn, \
+             COUNT(*) OVER (PARTITION BY period, category) AS n \
+           FROM tk WHERE hours IS NOT NULL), \
+         quantiles AS ( \
+           SELECT period, category, \
+             MAX(CASE WHEN rn = (n * 50 + 99) / 100 THEN hours END) AS median, \
+             MAX(CASE WHEN rn = (n * 90 + 99) / 100 THEN hours END) AS p90 \
+           FROM ranked GROUP BY period, category) \
+         SELECT a.period, a.category, a.tickets, a.resolved, a.breached, q.median, q.p90 FROM ( \
+           SELECT period, category, COUNT(*) AS tickets, \
+             CAST(SUM(CASE WHEN hours IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS resolved, \
+             CAST(SUM(breached) AS BIGINT) AS breached \
+           FROM tk GROUP BY period, category) a \
+         LEFT JOIN quantiles q ON q.period = a.period AND q.category = a.category \
+         ORDER BY a.period, a.category"
+    );
+    let mut figures = Vec::new();
+    for row in dialect.rows(db, sql).await? {
+        let (Some(period), Some(category)) = (date(&row, "period")?, text(&row, "category")?) else { continue };
+        let Ok(category) = TicketCategory::try_from_value(&category) else { continue };
+        figures.push(CategoryFigure {
+            period,
+            category,
+            tickets: int(&row, "tickets")?,
+            resolved: int(&row, "resolved")?,
+            breached: int(&row, "breached")?,
+            median_resolution_hours: float(&row, "median")?,
+            p90_resolution_hours: float(&row, "p90")?,
+        });
+    }
+
+    // Newest first, so the walk stops after `recurrences` finds; each probe
+    // is one backward index scan of (category, resolved_at).
+    let earlier = |columns: &str| {
+        format!(
+            "SELECT {columns} FROM ticket a WHERE a.category = b.category AND a.customer_id <> b.customer_id \
+               AND a.resolved_at IS NOT NULL AND a.resolved_at < b.created_at AND {within} \
+               AND a.archived_at IS NULL AND a.customer_id IN ({visible}) \
+             ORDER BY a.resolved_at DESC, a.id DESC LIMIT 1",
+            within = dialect.within_days_before("a.resolved_at", "b.created_at", RECURRENCE_DAYS),
+        )
+    };
+    let sql = format!(
+        "SELECT b.id AS second_id, ({first}) AS first_id FROM ticket b \
+         WHERE b.archived_at IS NULL AND b.created_at >= {start} AND b.created_at < {end} \
+           AND b.customer_id IN ({visible}) AND EXISTS ({exists}) \
+         ORDER BY b.created_at DESC, b.id DESC LIMIT {recurrences}",
+        first = earlier("a.id"),
+        exists = earlier("1"),
+    );
+    let mut found = Vec::new();
+    for row in dialect.rows(db, sql).await? {
+        found.push(Recurrence { first_ticket_id: int(&row, "first_id")?, second_ticket_id: int(&row, "second_id")? });
+    }
+    Ok(ErrorAudit { from, to, period, figures, recurrences: found })
+}

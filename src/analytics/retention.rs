@@ -1,0 +1,622 @@
+//! The retention report: who the company kept, gained, lost and won back over
+//! a window, what the lost ones were worth, why they left, and whether the
+//! causes were in its hands. Everything is counted in SQL over the viewer's
+//! customers (a rep's report covers the rep's customers); Rust only divides.
+//!
+//! Two definitions of "active on day d" (the report's `basis`):
+//! - EVENTS: `customer_since <= d`, not archived, and the latest churn event on
+//!   or before d is not LOST (archived customers are left out entirely:
+//!   archiving withdraws a record, losing a customer is `markCustomerLost`).
+//! - ACTIVITY: some revenue in the `inactive_months` months up to d, whatever
+//!   churn events say (most companies never record a loss; customers just stop).
+//!
+//! The window is `(from, to]`: a customer gained or lost on `from` belongs to
+//! the previous window. "The 12 months before `from`" are the months dated in
+//! `[from - 12 months, from)`; "the last 12 months of the window" those in
+//! `(to - 12 months, to]`.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use entity::enums::{ChurnReason, PartnershipTier, Segment};
+use sea_orm::{ActiveEnum, ConnectionTrait};
+
+use crate::{
+    analytics::{
+        segments::{SegmentRules, segment_sql},
+        sql::{Dialect, add_months, date, int, month_end, month_start, ratio, text},
+    },
+    auth::Viewer,
+    error::{AppError, AppResult},
+    policy,
+};
+
+/// Longest window a report covers (its points stay a chart, not a table).
+pub const MAX_MONTHS: i32 = 120;
+
+/// How a report is split.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupBy {
+    None,
+    Owner,
+    Team,
+    Tier,
+    /// The segment each customer had on `from` (its rank in the 12 months before).
+    Segment,
+    Region,
+    Industry,
+}
+
+/// What "active" means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Basis {
+    Events,
+    Activity { inactive_months: u32 },
+}
+
+/// What the viewer asks for.
+#[derive(Debug, Clone, Copy)]
+pub struct RetentionQuery {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub group_by: GroupBy,
+    pub basis: Basis,
+}
+
+/// The counts and sums of one set of customers (the whole report or a group).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub at_start: i64,
+    pub gained: i64,
+    pub lost: i64,
+    /// Lost customers who were customers at the start (the churn rate's numerator).
+    pub lost_from_start: i64,
+    pub won_back: i64,
+    pub retained: i64,
+    pub at_end: i64,
+    pub revenue_before: i64,
+    pub lost_revenue_before: i64,
+    pub gained_revenue: i64,
+    /// Last 12 months of the window, customers at start.
+    pub revenue_after: i64,
+    /// The same, each customer capped at its revenue before.
+    pub revenue_after_capped: i64,
+}
+
+impl Counts {
+    fn add(&mut self, other: &Self) {
+        self.at_start += other.at_start;
+        self.gained += other.gained;
+        self.lost += other.lost;
+        self.lost_from_start += other.lost_from_start;
+        self.won_back += other.won_back;
+        self.retained += other.retained;
+        self.at_end += other.at_end;
+        self.revenue_before += other.revenue_before;
+        self.lost_revenue_before += other.lost_revenue_before;
+        self.gained_revenue += other.gained_revenue;
+        self.revenue_after += other.revenue_after;
+        self.revenue_after_capped += other.revenue_after_capped;
+    }
+
+    pub fn retention_rate(&self) -> Option<f64> {
+        ratio(self.retained as f64, self.at_start as f64)
+    }
+    pub fn churn_rate(&self) -> Option<f64> {
+        ratio(self.lost_from_start as f64, self.at_start as f64)
+    }
+    pub fn gain_rate(&self) -> Option<f64> {
+        ratio(self.gained as f64, self.at_start as f64)
+    }
+    pub fn net_change_rate(&self) -> Option<f64> {
+        ratio((self.at_end - self.at_start) as f64, self.at_start as f64)
+    }
+    pub fn lost_revenue_share(&self) -> Option<f64> {
+        ratio(self.lost_revenue_before as f64, self.revenue_before as f64)
+    }
+    /// Mean revenue of a gained customer over mean revenue of a lost one.
+    pub fn new_customer_revenue_ratio(&self) -> Option<f64> {
+        let gained_mean = ratio(self.gained_revenue as f64, self.gained as f64)?;
+        let lost_mean = ratio(self.lost_revenue_before as f64, self.lost_from_start as f64)?;
+        ratio(gained_mean, lost_mean)
+    }
+    pub fn gross_revenue_retention(&self) -> Option<f64> {
+        ratio(self.revenue_after_capped as f64, self.revenue_before as f64)
+    }
+    pub fn net_revenue_retention(&self) -> Option<f64> {
+        ratio(self.revenue_after as f64, self.revenue_before as f64)
+    }
+}
+
+/// One group of a split report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Group {
+    /// Stable key: a user or team id (`User:`/`Team:` + id), an enum name, or the text; `NONE` when unset.
+    pub key: String,
+    pub label: String,
+    pub counts: Counts,
+}
+
+/// Lost customers by the reason of their loss.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReasonFigure {
+    /// None: no churn event recorded (activity basis).
+    pub reason: Option<ChurnReason>,
+    pub controllable: Option<bool>,
+    pub count: i64,
+    pub lost_revenue_before: i64,
+}
+
+/// One month of the window, for charts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Point {
+    pub month: NaiveDate,
+    /// Active at the month's end (or at `to`, for the last month).
+    pub customers: i64,
+    pub gained: i64,
+    pub lost: i64,
+    pub revenue: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetentionReport {
+    pub query: RetentionQuery,
+    pub total: Counts,
+    pub groups: Vec<Group>,
+    pub reasons: Vec<ReasonFigure>,
+    pub points: Vec<Point>,
+}
+
+impl PartialEq for RetentionQuery {
+    fn eq(&self, other: &Self) -> bool {
+        (self.from, self.to, self.group_by, self.basis) == (other.from, other.to, other.group_by, other.basis)
+    }
+}
+
+impl RetentionReport {
+    /// Share of the lost customers whose reason was in our hands.
+    pub fn controllable_share(&self) -> Option<f64> {
+        let controllable: i64 = self.reasons.iter().filter(|r| r.controllable == Some(true)).map(|r| r.count).sum();
+        ratio(controllable as f64, self.total.lost as f64)
+    }
+}
+
+/// The SQL of the report, for one query.
+struct Plan {
+    dialect: Dialect,
+    query: RetentionQuery,
+    visible: String,
+    rules: SegmentRules,
+}
+
+impl Plan {
+    fn d(&self, date: NaiveDate) -> String {
+        self.dialect.date(date)
+    }
+
+    /// The viewer's customers the report looks at, as the CTE `vc`.
+    fn customers(&self) -> String {
+        let since = match self.query.basis {
+            Basis::Events => {
+                format!("AND c.customer_since IS NOT NULL AND c.customer_since <= {}", self.d(self.query.to))
+            }
+            Basis::Activity { .. } => String::new(),
+        };
+        format!(
+            "vc AS (SELECT c.id, c.owner_id, c.customer_since, c.tier, c.region, c.industry FROM customer c \
+             WHERE c.archived_at IS NULL AND c.id IN ({visible}) {since})",
+            visible = self.visible
+        )
+    }
+
+    /// The latest churn event of each customer in a date range, as a CTE.
+    fn latest_event(&self, name: &str, range: &str) -> String {
+        format!(
+            "{name} AS (SELECT customer_id, kind, reason, occurred_on FROM ( \
+               SELECT e.customer_id, e.kind, e.reason, e.occurred_on, \
+                 ROW_NUMBER() OVER (PARTITION BY e.customer_id ORDER BY e.occurred_on DESC, e.id DESC) AS rn \
+               FROM churn_event e JOIN vc ON vc.id = e.customer_id WHERE {range} \
+             ) ranked WHERE rn = 1)"
+        )
+    }
+
+    /// Per customer: revenue before the window and in its last 12 months (and,
+    /// on the activity basis, whether it bought around `from`, `to` and in the window).
+    fn revenue(&self) -> String {
+        let RetentionQuery { from, to, .. } = self.query;
+        let (before_from, last_from) = (self.d(add_months(from, -12)), self.d(add_months(to, -12)));
+        let (from, to) = (self.d(from), self.d(to));
+        let mut columns = format!(
+            "CAST(SUM(CASE WHEN r.month >= {before_from} AND r.month < {from} THEN r.revenue_cents ELSE 0 END) AS BIGINT) AS rb, \
+             CAST(SUM(CASE WHEN r.month > {last_from} AND r.month <= {to} THEN r.revenue_cents ELSE 0 END) AS BIGINT) AS rl"
+        );
+        let mut range = format!("(r.month >= {before_from} AND r.month < {from}) OR (r.month > {last_from} AND r.month <= {to})");
+        if let Basis::Activity { inactive_months } = self.query.basis {
+            let months = i32::try_from(inactive_months).unwrap_or(MAX_MONTHS);
+            let start_from = self.d(add_months(self.query.from, -months));
+            let start_to = self.d(add_months(self.query.to, -months));
+            columns.push_str(&format!(
+                ", MAX(CASE WHEN r.month > {start_from} AND r.month <= {from} AND r.revenue_cents > 0 THEN 1 ELSE 0 END) AS act_from, \
+                 MAX(CASE WHEN r.month > {start_to} AND r.month <= {to} AND r.revenue_cents > 0 THEN 1 ELSE 0 END) AS act_to, \
+                 MAX(CASE WHEN r.month > {from} AND r.month <= {to} AND r.revenue_cents > 0 THEN 1 ELSE 0 END) AS act_win, \
+                 MAX(CASE WHEN r.month <= {to} AND r.revenue_cents > 0 THEN r.month END) AS last_month"
+            ));
+            range = format!("({range}) OR (r.month > {start_from} AND r.month <= {to})");
+        }
+        format!(
+            "rv AS (SELECT r.customer_id, {columns} FROM revenue_entry r JOIN vc ON vc.id = r.customer_id \
+             WHERE {range} GROUP BY r.customer_id)"
+        )
+    }
+
+    /// Everything the report counts, one row per customer, as the CTE `facts`.
+    fn facts(&self) -> String {
+        let (from, to) = (self.d(self.query.from), self.d(self.query.to));
+        let mut ctes = vec![
+            self.customers(),
+            self.latest_event("ev_from", &format!("e.occurred_on <= {from}")),
+            self.latest_event("ev_win", &format!("e.occurred_on > {from} AND e.occurred_on <= {to}")),
+            self.revenue(),
+        ];
+        let states = match self.query.basis {
+            Basis::Events => format!(
+                "CASE WHEN vc.customer_since <= {from} AND (f.kind IS NULL OR f.kind <> 'LOST') THEN 1 ELSE 0 END AS at_start, \
+                 CASE WHEN COALESCE(w.kind, f.kind, 'NONE') <> 'LOST' THEN 1 ELSE 0 END AS at_end, \
+                 CASE WHEN vc.customer_since > {from} THEN 1 ELSE 0 END AS gained, \
+                 CASE WHEN w.kind = 'LOST' THEN 1 ELSE 0 END AS lost, \
+                 CASE WHEN vc.customer_since <= {from} AND f.kind = 'LOST' AND w.kind = 'WON_BACK' THEN 1 ELSE 0 END AS won_back, \
+                 CASE WHEN w.kind = 'LOST' THEN w.occurred_on END AS lost_on, \
+                 CASE WHEN vc.customer_since > {from} THEN vc.customer_since END AS gained_on"
+            ),
+            Basis::Activity { inactive_months } => {
+                ctes.push(format!(
+                    "firsts AS (SELECT r.customer_id, MIN(r.month) AS first_month FROM revenue_entry r \
+                     JOIN vc ON vc.id = r.customer_id WHERE r.revenue_cents > 0 GROUP BY r.customer_id)"
+                ));
+                let lost_on = self.dialect.plus_months("rv.last_month", inactive_months);
+                format!(
+                    "COALESCE(rv.act_from, 0) AS at_start, COALESCE(rv.act_to, 0) AS at_end, \
+                     CASE WHEN fm.first_month > {from} AND fm.first_month <= {to} THEN 1 ELSE 0 END AS gained, \
+                     CASE WHEN (COALESCE(rv.act_from, 0) = 1 OR COALESCE(rv.act_win, 0) = 1) AND COALESCE(rv.act_to, 0) = 0 \
+                       THEN 1 ELSE 0 END AS lost, \
+                     CASE WHEN COALESCE(rv.act_from, 0) = 0 AND fm.first_month <= {from} AND COALESCE(rv.act_win, 0) = 1 \
+                       THEN 1 ELSE 0 END AS won_back, \
+                     CASE WHEN (COALESCE(rv.act_from, 0) = 1 OR COALESCE(rv.act_win, 0) = 1) AND COALESCE(rv.act_to, 0) = 0 \
+                       THEN {lost_on} END AS lost_on, \
+                     CASE WHEN fm.first_month > {from} AND fm.first_month <= {to} THEN fm.first_month END AS gained_on"
+                )
+            }
+        };
+        let firsts_join = match self.query.basis {
+            Basis::Activity { .. } => "LEFT JOIN firsts fm ON fm.customer_id = vc.id",
+            Basis::Events => "",
+        };
+        let (segment_cte, segment_join, segment_column) = if self.query.group_by == GroupBy::Segment {
+            (
+                // The segment a customer had on `from`: its rank over the 12 months before.
+                Some(format!("seg AS ({})", segment_sql(self.dialect, self.rules, self.query.from.pred_opt().unwrap_or(self.query.from)))),
+                "LEFT JOIN seg ON seg.customer_id = vc.id",
+                ", seg.segment AS segment",
+            )
+        } else {
+            (None, "", "")
+        };
+        ctes.extend(segment_cte);
+        ctes.push(format!(
+            "facts AS (SELECT vc.id, vc.owner_id, u.team_id, vc.tier, vc.region, vc.industry{segment_column}, \
+               {states}, COALESCE(rv.rb, 0) AS rb, COALESCE(rv.rl, 0) AS rl, \
+               CASE WHEN w.kind = 'LOST' THEN w.reason END AS reason \
+             FROM vc JOIN app_user u ON u.id = vc.owner_id \
+               LEFT JOIN ev_from f ON f.customer_id = vc.id \
+               LEFT JOIN ev_win w ON w.customer_id = vc.id \
+               LEFT JOIN rv ON rv.customer_id = vc.id {firsts_join} {segment_join})"
+        ));
+        format!("WITH {}", ctes.join(", "))
+    }
+
+    fn group_key(&self) -> &'static str {
+        match self.query.group_by {
+            GroupBy::None => "'ALL'",
+            GroupBy::Owner => "CAST(owner_id AS TEXT)",
+            GroupBy::Team => "CAST(team_id AS TEXT)",
+            GroupBy::Tier => "tier",
+            GroupBy::Segment => "segment",
+            GroupBy::Region => "region",
+            GroupBy::Industry => "industry",
+        }
+    }
+
+    fn groups_sql(&self) -> String {
+        format!(
+            "{facts} SELECT {key} AS gkey, \
+               CAST(SUM(at_start) AS BIGINT) AS at_start, CAST(SUM(gained) AS BIGINT) AS gained, \
+               CAST(SUM(lost) AS BIGINT) AS lost, CAST(SUM(lost * at_start) AS BIGINT) AS lost_from_start, \
+               CAST(SUM(won_back) AS BIGINT) AS won_back, CAST(SUM(at_start * at_end) AS BIGINT) AS retained, \
+               CAST(SUM(at_end) AS BIGINT) AS at_end, \
+               CAST(SUM(at_start * rb) AS BIGINT) AS revenue_before, \
+               CAST(SUM(at_start * lost * rb) AS BIGINT) AS lost_revenue_before, \
+               CAST(SUM(gained * rl) AS BIGINT) AS gained_revenue, \
+               CAST(SUM(at_start * rl) AS BIGINT) AS revenue_after, \
+               CAST(SUM(at_start * (CASE WHEN rl < rb THEN rl ELSE rb END)) AS BIGINT) AS revenue_after_capped \
+             FROM facts GROUP BY {key}",
+            facts = self.facts(),
+            key = self.group_key(),
+        )
+    }
+
+    fn reasons_sql(&self) -> String {
+        format!(
+            "{facts} SELECT reason, COUNT(*) AS n, CAST(SUM(at_start * rb) AS BIGINT) AS lost_before \
+             FROM facts WHERE lost = 1 GROUP BY reason",
+            facts = self.facts()
+        )
+    }
+
+    /// Per month: gained and lost (as counted by the report) and, on the
+    /// events basis, the deltas that give the active count at each month's end.
+    fn monthly_sql(&self) -> String {
+        let dialect = self.dialect;
+        let month = |expr: &str| dialect.month_of(expr);
+        format!(
+            "{facts} SELECT m, CAST(SUM(gained) AS BIGINT) AS gained, CAST(SUM(lost) AS BIGINT) AS lost FROM ( \
+               SELECT {gained_month} AS m, 1 AS gained, 0 AS lost FROM facts WHERE gained = 1 \
+               UNION ALL SELECT {lost_month} AS m, 0 AS gained, 1 AS lost FROM facts WHERE lost = 1 \
+             ) x GROUP BY m",
+            facts = self.facts(),
+            gained_month = month("gained_on"),
+            lost_month = month("lost_on"),
+        )
+    }
+}
+
+/// Months of the window: the month of `from` to the month of `to`.
+fn months(from: NaiveDate, to: NaiveDate) -> Vec<NaiveDate> {
+    let mut months = Vec::new();
+    let mut month = month_start(from);
+    while month <= to {
+        months.push(month);
+        month = add_months(month, 1);
+    }
+    months
+}
+
+fn counts(row: &sea_orm::QueryResult) -> AppResult<Counts> {
+    Ok(Counts {
+        at_start: int(row, "at_start")?,
+        gained: int(row, "gained")?,
+        lost: int(row, "lost")?,
+        lost_from_start: int(row, "lost_from_start")?,
+        won_back: int(row, "won_back")?,
+        retained: int(row, "retained")?,
+        at_end: int(row, "at_end")?,
+        revenue_before: int(row, "revenue_before")?,
+        lost_revenue_before: int(row, "lost_revenue_before")?,
+        gained_revenue: int(row, "gained_revenue")?,
+        revenue_after: int(row, "revenue_after")?,
+        revenue_after_capped: int(row, "revenue_after_capped")?,
+    })
+}
+
+/// Checks a report's window.
+pub fn check_window(from: NaiveDate, to: NaiveDate) -> AppResult<()> {
+    if to < from {
+        return Err(AppError::bad_input("to", "`to` must not be before `from`"));
+    }
+    if add_months(from, MAX_MONTHS) < to {
+        return Err(AppError::bad_input("to", format!("a report covers at most {MAX_MONTHS} months")));
+    }
+    Ok(())
+}
+
+/// Computes the report for the viewer's customers.
+pub async fn report(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    rules: SegmentRules,
+    query: RetentionQuery,
+) -> AppResult<RetentionReport> {
+    check_window(query.from, query.to)?;
+    if let Basis::Activity { inactive_months } = query.basis
+        && !(1..=36).contains(&inactive_months)
+    {
+        return Err(AppError::bad_input("inactiveMonths", "inactiveMonths must be between 1 and 36"));
+    }
+    let dialect = Dialect::of(db);
+    let plan = Plan { dialect, query, visible: dialect.subquery(&policy::visible_customer_ids(viewer)), rules };
+
+    let mut groups = Vec::new();
+    let mut total = Counts::default();
+    for row in dialect.rows(db, plan.groups_sql()).await? {
+        let counts = counts(&row)?;
+        total.add(&counts);
+        groups.push((text(&row, "gkey")?, counts));
+    }
+    let groups = if query.group_by == GroupBy::None { Vec::new() } else { label(db, dialect, query.group_by, groups).await? };
+
+    let mut reasons = Vec::new();
+    for row in dialect.rows(db, plan.reasons_sql()).await? {
+        let reason = text(&row, "reason")?.and_then(|r| ChurnReason::try_from_value(&r).ok());
+        reasons.push(ReasonFigure {
+            reason,
+            controllable: reason.and_then(ChurnReason::controllability),
+            count: int(&row, "n")?,
+            lost_revenue_before: int(&row, "lost_before")?,
+        });
+    }
+    reasons.sort_by(|a, b| b.count.cmp(&a.count).then(a.reason.map(|r| r.as_str()).cmp(&b.reason.map(|r| r.as_str()))));
+
+    let points = points(db, &plan).await?;
+    Ok(RetentionReport { query, total, groups, reasons, points })
+}
+
+/// Labels and sorts the groups: owners and teams by name, the rest by key.
+async fn label(
+    db: &impl ConnectionTrait,
+    dialect: Dialect,
+    group_by: GroupBy,
+    groups: Vec<(Option<String>, Counts)>,
+) -> AppResult<Vec<Group>> {
+    let table = match group_by {
+        GroupBy::Owner => Some(("app_user", "User", "No owner")),
+        GroupBy::Team => Some(("team", "Team", "No team")),
+        _ => None,
+    };
+    let mut names: HashMap<String, String> = HashMap::new();
+    if let Some((table, _, _)) = table {
+        let ids: Vec<String> = groups.iter().filter_map(|(k, _)| k.clone()).filter(|k| k.parse::<i64>().is_ok()).collect();
+        if !ids.is_empty() {
+            let sql = format!("SELECT CAST(id AS TEXT) AS id, name FROM {table} WHERE id IN ({})", ids.join(","));
+            for row in dialect.rows(db, sql).await? {
+                if let (Some(id), Some(name)) = (text(&row, "id")?, text(&row, "name")?) {
+                    names.insert(id, name);
+                }
+            }
+        }
+    }
+    let mut labelled: Vec<Group> = groups
+        .into_iter()
+        .map(|(key, counts)| {
+            let (key, label) = match (key, table) {
+                (None, Some((_, _, missing))) => ("NONE".to_owned(), missing.to_owned()),
+                (None, None) => ("NONE".to_owned(), "Not set".to_owned()),
+                (Some(id), Some((_, kind, _))) => {
+                    let label = names.get(&id).cloned().unwrap_or_else(|| id.clone());
+                    (format!("{kind}:{id}"), label)
+                }
+                (Some(value), None) => {
+                    let label = match group_by {
+                        GroupBy::Tier => PartnershipTier::try_from_value(&value).map_or(value.clone(), |t| title(t.as_str())),
+                        GroupBy::Segment => Segment::try_from_value(&value).map_or(value.clone(), |s| title(s.as_str())),
+                        _ => value.clone(),
+                    };
+                    (value, label)
+                }
+            };
+            Group { key, label, counts }
+        })
+        .collect();
+    labelled.sort_by(|a, b| (a.key == "NONE").cmp(&(b.key == "NONE")).then(a.label.to_lowercase().cmp(&b.label.to_lowercase())));
+    Ok(labelled)
+}
+
+/// `LARGE_QUALITY` as "Large quality".
+fn title(name: &str) -> String {
+    let words = name.to_lowercase().replace('_', " ");
+    let mut chars = words.chars();
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
+
+/// The chart of the window: one point per month.
+async fn points(db: &impl ConnectionTrait, plan: &Plan) -> AppResult<Vec<Point>> {
+    let RetentionQuery { from, to, basis, .. } = plan.query;
+    let dialect = plan.dialect;
+    let months = months(from, to);
+    let ends: Vec<NaiveDate> = months.iter().map(|m| month_end(*m).min(to)).collect();
+
+    let mut gained = HashMap::new();
+    let mut lost = HashMap::new();
+    for row in dialect.rows(db, plan.monthly_sql()).await? {
+        if let Some(month) = date(&row, "m")? {
+            gained.insert(month, int(&row, "gained")?);
+            lost.insert(month, int(&row, "lost")?);
+        }
+    }
+
+    let mut revenue = HashMap::new();
+    let sql = format!(
+        "WITH {customers} SELECT r.month AS m, CAST(SUM(r.revenue_cents) AS BIGINT) AS rev FROM revenue_entry r \
+         JOIN vc ON vc.id = r.customer_id WHERE r.month >= {first} AND r.month <= {to} GROUP BY r.month",
+        customers = plan.customers(),
+        first = dialect.date(month_start(from)),
+        to = dialect.date(to),
+    );
+    for row in dialect.rows(db, sql).await? {
+        if let Some(month) = date(&row, "m")? {
+            *revenue.entry(month_start(month)).or_insert(0) += int(&row, "rev")?;
+        }
+    }
+
+    let active = match basis {
+        Basis::Events => active_by_events(db, plan, &months, &ends).await?,
+        Basis::Activity { inactive_months } => active_by_activity(db, plan, &ends, inactive_months).await?,
+    };
+    Ok(months
+        .iter()
+        .zip(active)
+        .map(|(month, customers)| Point {
+            month: *month,
+            customers,
+            gained: gained.get(month).copied().unwrap_or(0),
+            lost: lost.get(month).copied().unwrap_or(0),
+            revenue: revenue.get(month).copied().unwrap_or(0),
+        })
+        .collect())
+}
+
+/// Active customers at each month's end on the events basis, from monthly
+/// deltas: +1 when a customer starts, +1/-1 when a LOST state begins/ends.
+async fn active_by_events(
+    db: &impl ConnectionTrait,
+    plan: &Plan,
+    months: &[NaiveDate],
+    ends: &[NaiveDate],
+) -> AppResult<Vec<i64>> {
+    let dialect = plan.dialect;
+    let to = dialect.date(plan.query.to);
+    let sql = format!(
+        "WITH {customers}, spans AS ( \
+           SELECT e.kind, e.occurred_on, \
+             LEAD(e.occurred_on) OVER (PARTITION BY e.customer_id ORDER BY e.occurred_on, e.id) AS next_on \
+           FROM churn_event e JOIN vc ON vc.id = e.customer_id WHERE e.occurred_on <= {to}) \
+         SELECT m, CAST(SUM(delta) AS BIGINT) AS delta FROM ( \
+           SELECT {since} AS m, 1 AS delta FROM vc \
+           UNION ALL SELECT {occurred} AS m, -1 AS delta FROM spans WHERE kind = 'LOST' \
+           UNION ALL SELECT {next} AS m, 1 AS delta FROM spans WHERE kind = 'LOST' AND next_on IS NOT NULL AND next_on <= {to} \
+         ) x GROUP BY m",
+        customers = plan.customers(),
+        since = dialect.month_of("customer_since"),
+        occurred = dialect.month_of("occurred_on"),
+        next = dialect.month_of("next_on"),
+    );
+    let mut deltas: Vec<(NaiveDate, i64)> = Vec::new();
+    for row in dialect.rows(db, sql).await? {
+        if let Some(month) = date(&row, "m")? {
+            deltas.push((month_start(month), int(&row, "delta")?));
+        }
+    }
+    Ok(months
+        .iter()
+        .zip(ends)
+        .map(|(month, _)| deltas.iter().filter(|(m, _)| m <= month).map(|(_, d)| d).sum())
+        .collect())
+}
+
+/// Active customers at each month's end on the activity basis: those with
+/// revenue in the `inactive_months` months up to it.
+async fn active_by_activity(
+    db: &impl ConnectionTrait,
+    plan: &Plan,
+    ends: &[NaiveDate],
+    inactive_months: u32,
+) -> AppResult<Vec<i64>> {
+    let dialect = plan.dialect;
+    let months = i32::try_from(inactive_months).unwrap_or(MAX_MONTHS);
+    let ends_table = ends
+        .iter()
+        .map(|end| format!("SELECT {} AS d, {} AS lo", dialect.date(*end), dialect.date(add_months(*end, -months))))
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ");
+    let sql = format!(
+        "WITH {customers} SELECT p.d AS d, COUNT(DISTINCT r.customer_id) AS n FROM ({ends_table}) p \
+         JOIN revenue_entry r ON r.month > p.lo AND r.month <= p.d JOIN vc ON vc.id = r.customer_id \
+         WHERE r.revenue_cents > 0 GROUP BY p.d",
+        customers = plan.customers(),
+    );
+    let mut active = HashMap::new();
+    for row in dialect.rows(db, sql).await? {
+        if let Some(end) = date(&row, "d")? {
+            active.insert(end, int(&row, "n")?);
+        }
+    }
+    Ok(ends.iter().map(|end| active.get(end).copied().unwrap_or(0)).collect())
+}

@@ -1,0 +1,191 @@
+//! Segments: the 80/20 split of the customer base, computed from each
+//! customer's trailing-12-month revenue rank, gross profit and strategic
+//! importance. The rules, in order:
+//!
+//! 1. BLEEDING: negative gross profit over the 12 months, whatever the size.
+//! 2. No revenue in the 12 months: no segment.
+//! 3. LARGE_QUALITY: in the top `large_percent` of revenue-earning customers
+//!    by revenue, with a gross margin of at least `large_margin_percent`.
+//! 4. AVERAGE: otherwise within the top `average_percent`.
+//! 5. SMALL_QUALITY: the rest, with a margin of at least
+//!    `quality_margin_percent` or HIGH strategic importance.
+//! 6. SMALL_ORDINARY: everything else.
+//!
+//! Ranks are company-wide (a rep's customer is large or small against the
+//! whole book, not against the rep's own), over customers not archived.
+//! Segments as of today are stored on the customer (filterable, sortable) and
+//! kept fresh by `crate::service::segments`; any other date is computed on read.
+
+use chrono::NaiveDate;
+use entity::enums::Segment;
+use sea_orm::ConnectionTrait;
+
+use crate::{
+    analytics::sql::{Dialect, add_months, int, ratio, text},
+    auth::Viewer,
+    error::AppResult,
+    policy,
+};
+
+/// Thresholds of the segments, in percent (configuration: `RAPPORT_SEGMENT_RULES`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SegmentRules {
+    /// Top share of revenue-earning customers (by revenue) that can be LARGE_QUALITY.
+    pub large_percent: u32,
+    /// Top share that is at least AVERAGE.
+    pub average_percent: u32,
+    /// Gross margin a large customer needs to be LARGE_QUALITY.
+    pub large_margin_percent: u32,
+    /// Gross margin that makes a small customer SMALL_QUALITY.
+    pub quality_margin_percent: u32,
+}
+
+impl Default for SegmentRules {
+    fn default() -> Self {
+        Self { large_percent: 20, average_percent: 50, large_margin_percent: 10, quality_margin_percent: 25 }
+    }
+}
+
+impl SegmentRules {
+    /// Parses `LARGE=20,AVERAGE=50,LARGE_MARGIN=10,QUALITY_MARGIN=25` (any subset).
+    pub fn parse(text: Option<&str>) -> Result<Self, String> {
+        let mut rules = Self::default();
+        for pair in text.unwrap_or_default().split(',').filter(|p| !p.trim().is_empty()) {
+            let (key, value) = pair.split_once('=').ok_or_else(|| format!("{pair:?} is not KEY=percent"))?;
+            let value: u32 =
+                value.trim().parse().ok().filter(|v| *v <= 100).ok_or_else(|| format!("{pair:?}: 0 to 100"))?;
+            match key.trim() {
+                "LARGE" => rules.large_percent = value,
+                "AVERAGE" => rules.average_percent = value,
+                "LARGE_MARGIN" => rules.large_margin_percent = value,
+                "QUALITY_MARGIN" => rules.quality_margin_percent = value,
+                other => return Err(format!("unknown segment rule {other:?}")),
+            }
+        }
+        if rules.average_percent < rules.large_percent {
+            return Err("AVERAGE must be at least LARGE".to_owned());
+        }
+        Ok(rules)
+    }
+}
+
+/// The order of segments, for sorting (1 first).
+pub fn rank(segment: Segment) -> i32 {
+    match segment {
+        Segment::LargeQuality => 1,
+        Segment::Average => 2,
+        Segment::SmallQuality => 3,
+        Segment::SmallOrdinary => 4,
+        Segment::Bleeding => 5,
+    }
+}
+
+/// One row per customer not archived: `customer_id`, `rev`, `gp` (trailing 12
+/// months up to `as_of`, cents), `segment` (text or NULL) and `segment_rank`.
+pub fn segment_sql(dialect: Dialect, rules: SegmentRules, as_of: NaiveDate) -> String {
+    let (after, until) = (dialect.date(add_months(as_of, -12)), dialect.date(as_of));
+    let SegmentRules { large_percent, average_percent, large_margin_percent, quality_margin_percent } = rules;
+    format!(
+        "SELECT c.id AS customer_id, COALESCE(t.rev, 0) AS rev, COALESCE(t.gp, 0) AS gp, \
+           CASE WHEN t.gp < 0 THEN 'BLEEDING' \
+                WHEN t.rev IS NULL OR t.rev <= 0 THEN NULL \
+                WHEN (t.rnk - 1) * 100 < t.n * {large_percent} AND t.gp * 100 >= t.rev * {large_margin_percent} \
+                  THEN 'LARGE_QUALITY' \
+                WHEN (t.rnk - 1) * 100 < t.n * {average_percent} THEN 'AVERAGE' \
+                WHEN t.gp * 100 >= t.rev * {quality_margin_percent} OR c.strategic_importance = 'HIGH' \
+                  THEN 'SMALL_QUALITY' \
+                ELSE 'SMALL_ORDINARY' END AS segment \
+         FROM customer c LEFT JOIN ( \
+           SELECT customer_id, rev, gp, \
+             ROW_NUMBER() OVER (ORDER BY rev DESC, customer_id) AS rnk, \
+             SUM(CASE WHEN rev > 0 THEN 1 ELSE 0 END) OVER () AS n \
+           FROM ( \
+             SELECT r.customer_id, CAST(SUM(r.revenue_cents) AS BIGINT) AS rev, \
+               CAST(SUM(r.gross_profit_cents) AS BIGINT) AS gp \
+             FROM revenue_entry r JOIN customer k ON k.id = r.customer_id AND k.archived_at IS NULL \
+             WHERE r.month > {after} AND r.month <= {until} GROUP BY r.customer_id \
+           ) totals \
+         ) t ON t.customer_id = c.id \
+         WHERE c.archived_at IS NULL"
+    )
+}
+
+/// One segment's share of the (visible) book.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SegmentFigure {
+    /// None: customers without revenue in the 12 months.
+    pub segment: Option<Segment>,
+    pub customers: i64,
+    pub revenue_cents: i64,
+    pub gross_profit_cents: i64,
+    pub customer_share: Option<f64>,
+    pub revenue_share: Option<f64>,
+    pub gross_profit_share: Option<f64>,
+}
+
+/// Per segment, the visible customers' count, revenue and gross profit, and shares of the visible totals.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SegmentationSummary {
+    pub as_of: NaiveDate,
+    pub rules: SegmentRules,
+    pub segments: Vec<SegmentFigure>,
+}
+
+fn parse_segment(text: Option<String>) -> Option<Segment> {
+    use sea_orm::ActiveEnum;
+    text.and_then(|t| Segment::try_from_value(&t).ok())
+}
+
+/// The segments of the viewer's customers as of a date (ranked company-wide).
+pub async fn summary(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    rules: SegmentRules,
+    as_of: NaiveDate,
+) -> AppResult<SegmentationSummary> {
+    let dialect = Dialect::of(db);
+    let visible = dialect.subquery(&policy::visible_customer_ids(viewer));
+    let sql = format!(
+        "SELECT s.segment, COUNT(*) AS customers, CAST(SUM(s.rev) AS BIGINT) AS rev, CAST(SUM(s.gp) AS BIGINT) AS gp \
+         FROM ({segments}) s WHERE s.customer_id IN ({visible}) GROUP BY s.segment",
+        segments = segment_sql(dialect, rules, as_of)
+    );
+    let rows = dialect.rows(db, sql).await?;
+    let mut figures = Vec::with_capacity(rows.len());
+    for row in &rows {
+        figures.push((parse_segment(text(row, "segment")?), int(row, "customers")?, int(row, "rev")?, int(row, "gp")?));
+    }
+    let (customers, revenue, profit) = figures
+        .iter()
+        .fold((0, 0, 0), |(c, r, g), (_, customers, rev, gp)| (c + customers, r + rev, g + gp));
+    let order = |s: &Option<Segment>| s.map_or(6, rank);
+    figures.sort_by_key(|(segment, ..)| order(segment));
+    let segments = figures
+        .into_iter()
+        .map(|(segment, count, rev, gp)| SegmentFigure {
+            segment,
+            customers: count,
+            revenue_cents: rev,
+            gross_profit_cents: gp,
+            customer_share: ratio(count as f64, customers as f64),
+            revenue_share: ratio(rev as f64, revenue as f64),
+            gross_profit_share: ratio(gp as f64, profit as f64),
+        })
+        .collect();
+    Ok(SegmentationSummary { as_of, rules, segments })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_parse_with_defaults_and_refuse_nonsense() {
+        assert_eq!(SegmentRules::parse(None), Ok(SegmentRules::default()));
+        let custom = SegmentRules::parse(Some("LARGE=10, QUALITY_MARGIN=30")).unwrap_or_default();
+        assert_eq!((custom.large_percent, custom.quality_margin_percent, custom.average_percent), (10, 30, 50));
+        assert!(SegmentRules::parse(Some("LARGE=60,AVERAGE=50")).is_err());
+        assert!(SegmentRules::parse(Some("HUGE=1")).is_err());
+        assert!(SegmentRules::parse(Some("LARGE=101")).is_err());
+    }
+}

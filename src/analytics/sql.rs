@@ -1,0 +1,193 @@
+//! The little SQL the reports need that SQLite and PostgreSQL spell
+//! differently, and the plumbing to run a report's statement.
+//!
+//! Reports are written as SQL text because they are window functions and
+//! CTEs that a query builder only obscures. Every value they inline is one the
+//! server made itself (dates, integers, enum names, the visibility subquery
+//! rendered by sea-query); nothing a client sent is ever spliced in.
+
+use chrono::{Datelike, Months, NaiveDate};
+use sea_orm::{
+    ConnectionTrait, DatabaseBackend, QueryResult, Statement,
+    sea_query::{PostgresQueryBuilder, SelectStatement, SqliteQueryBuilder},
+};
+
+use crate::error::AppResult;
+
+/// The backend a report runs on, and its spellings.
+#[derive(Debug, Clone, Copy)]
+pub struct Dialect(pub DatabaseBackend);
+
+impl Dialect {
+    pub fn of(db: &impl ConnectionTrait) -> Self {
+        Self(db.get_database_backend())
+    }
+
+    fn postgres(self) -> bool {
+        self.0 == DatabaseBackend::Postgres
+    }
+
+    /// A date literal comparable with `date` columns.
+    pub fn date(self, date: NaiveDate) -> String {
+        let text = date.format("%Y-%m-%d");
+        if self.postgres() { format!("DATE '{text}'") } else { format!("'{text}'") }
+    }
+
+    /// A timestamp literal (start of the day, UTC) comparable with timestamp columns.
+    pub fn timestamp(self, date: NaiveDate) -> String {
+        let text = date.format("%Y-%m-%d");
+        if self.postgres() { format!("TIMESTAMPTZ '{text} 00:00:00+00'") } else { format!("'{text}T00:00:00+00:00'") }
+    }
+
+    /// Seconds from timestamp `from` to timestamp `to`, as a float.
+    pub fn seconds_between(self, from: &str, to: &str) -> String {
+        if self.postgres() {
+            format!("EXTRACT(EPOCH FROM ({to} - {from}))")
+        } else {
+            format!("((julianday({to}) - julianday({from})) * 86400.0)")
+        }
+    }
+
+    /// The first day of the month of a date or timestamp expression, as a date.
+    pub fn month_of(self, expr: &str) -> String {
+        if self.postgres() {
+            format!("CAST(date_trunc('month', {expr}) AS DATE)")
+        } else {
+            format!("date({expr}, 'start of month')")
+        }
+    }
+
+    /// The first day of the quarter of a date or timestamp expression, as a date.
+    pub fn quarter_of(self, expr: &str) -> String {
+        if self.postgres() {
+            format!("CAST(date_trunc('quarter', {expr}) AS DATE)")
+        } else {
+            format!(
+                "date({expr}, 'start of month', '-' || ((CAST(strftime('%m', {expr}) AS INTEGER) - 1) % 3) || ' months')"
+            )
+        }
+    }
+
+    /// Condition: timestamp `a` is at most `days` days before timestamp `b`.
+    pub fn within_days_before(self, a: &str, b: &str, days: u32) -> String {
+        if self.postgres() {
+            format!("{a} >= {b} - INTERVAL '{days} days'")
+        } else {
+            format!("julianday({a}) >= julianday({b}) - {days}")
+        }
+    }
+
+    /// The current time, comparable with timestamp columns.
+    pub fn now(self) -> String {
+        let now = chrono::Utc::now();
+        if self.postgres() {
+            format!("TIMESTAMPTZ '{}'", now.format("%Y-%m-%d %H:%M:%S%.6f+00"))
+        } else {
+            format!("'{}'", now.to_rfc3339_opts(chrono::SecondsFormat::Micros, false))
+        }
+    }
+
+    /// A date expression moved by whole months.
+    pub fn plus_months(self, expr: &str, months: u32) -> String {
+        if self.postgres() {
+            format!("CAST({expr} + INTERVAL '{months} months' AS DATE)")
+        } else {
+            format!("date({expr}, '+{months} months')")
+        }
+    }
+
+    /// A date expression moved back by whole months.
+    pub fn plus_months_back(self, expr: &str, months: u32) -> String {
+        if self.postgres() {
+            format!("CAST({expr} - INTERVAL '{months} months' AS DATE)")
+        } else {
+            format!("date({expr}, '-{months} months')")
+        }
+    }
+
+    /// A sub-select rendered with its values inlined (they are server-made).
+    pub fn subquery(self, statement: &SelectStatement) -> String {
+        if self.postgres() {
+            statement.to_string(PostgresQueryBuilder)
+        } else {
+            statement.to_string(SqliteQueryBuilder)
+        }
+    }
+
+    /// Runs a report statement.
+    pub async fn rows(self, db: &impl ConnectionTrait, sql: String) -> AppResult<Vec<QueryResult>> {
+        Ok(db.query_all_raw(Statement::from_string(self.0, sql)).await?)
+    }
+}
+
+/// `date` moved by whole months (clamped to the month's end).
+pub fn add_months(date: NaiveDate, months: i32) -> NaiveDate {
+    let step = Months::new(months.unsigned_abs());
+    let moved = if months >= 0 { date.checked_add_months(step) } else { date.checked_sub_months(step) };
+    moved.unwrap_or(date)
+}
+
+/// The first day of `date`'s month.
+pub fn month_start(date: NaiveDate) -> NaiveDate {
+    date.with_day(1).unwrap_or(date)
+}
+
+/// The last day of `date`'s month.
+pub fn month_end(date: NaiveDate) -> NaiveDate {
+    add_months(month_start(date), 1).pred_opt().unwrap_or(date)
+}
+
+/// Reads an integer column, whatever integer type the backend returned.
+pub fn int(row: &QueryResult, column: &str) -> AppResult<i64> {
+    if let Ok(value) = row.try_get::<Option<i64>>("", column) {
+        return Ok(value.unwrap_or(0));
+    }
+    if let Ok(value) = row.try_get::<Option<i32>>("", column) {
+        return Ok(value.map(i64::from).unwrap_or(0));
+    }
+    Ok(row.try_get::<Option<f64>>("", column)?.map(|v| v.round() as i64).unwrap_or(0))
+}
+
+/// Reads a float column (a count or an average).
+pub fn float(row: &QueryResult, column: &str) -> AppResult<Option<f64>> {
+    if let Ok(value) = row.try_get::<Option<f64>>("", column) {
+        return Ok(value);
+    }
+    Ok(row.try_get::<Option<i64>>("", column)?.map(|v| v as f64))
+}
+
+/// Reads a text column.
+pub fn text(row: &QueryResult, column: &str) -> AppResult<Option<String>> {
+    Ok(row.try_get::<Option<String>>("", column)?)
+}
+
+/// Reads a date column (a `date` on PostgreSQL, text on SQLite).
+pub fn date(row: &QueryResult, column: &str) -> AppResult<Option<NaiveDate>> {
+    if let Ok(value) = row.try_get::<Option<NaiveDate>>("", column) {
+        return Ok(value);
+    }
+    let text = row.try_get::<Option<String>>("", column)?;
+    Ok(text.and_then(|t| NaiveDate::parse_from_str(&t[..t.len().min(10)], "%Y-%m-%d").ok()))
+}
+
+/// `part / whole`, or `None` when the whole is zero.
+pub fn ratio(part: f64, whole: f64) -> Option<f64> {
+    (whole != 0.0).then(|| part / whole)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap_or_default()
+    }
+
+    #[test]
+    fn month_arithmetic_clamps_to_the_month_end() {
+        assert_eq!(add_months(d(2024, 1, 31), 1), d(2024, 2, 29));
+        assert_eq!(add_months(d(2024, 3, 15), -12), d(2023, 3, 15));
+        assert_eq!(month_end(d(2023, 2, 10)), d(2023, 2, 28));
+        assert_eq!(month_start(d(2023, 2, 10)), d(2023, 2, 1));
+    }
+}

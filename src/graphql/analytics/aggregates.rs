@@ -1,0 +1,126 @@
+//! `customerAggregates`.
+
+use async_graphql::{Context, Enum, Object, Result};
+
+use crate::{
+    analytics::aggregates::{self as report, Dimension},
+    graphql::{
+        customers::CustomerFilterInput,
+        loaders::load_error,
+        support::{
+            context::request,
+            enums::{CustomerStatus, PartnershipTier, Segment},
+            guards, ids,
+            scalars::Money,
+        },
+        users::{Team, User},
+    },
+};
+
+/// A dimension to aggregate customers by.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum CustomerDimension {
+    /// Life-cycle status.
+    Status,
+    /// Partnership tier.
+    Tier,
+    /// Computed segment (as of today).
+    Segment,
+    /// Sales region.
+    Region,
+    /// Industry.
+    Industry,
+    /// Account owner.
+    Owner,
+    /// The owner's team.
+    Team,
+}
+
+/// One combination of dimension values.
+pub struct CustomerAggregate(report::Aggregate);
+
+/// Customers sharing one combination of the requested dimensions; dimensions not requested are null.
+#[Object]
+impl CustomerAggregate {
+    /// Status, when grouped by STATUS.
+    async fn status(&self) -> Option<CustomerStatus> {
+        self.0.status.map(Into::into)
+    }
+    /// Tier, when grouped by TIER (null also for customers without one).
+    async fn tier(&self) -> Option<PartnershipTier> {
+        self.0.tier.map(Into::into)
+    }
+    /// Segment, when grouped by SEGMENT (null also for customers without one).
+    async fn segment(&self) -> Option<Segment> {
+        self.0.segment.map(Into::into)
+    }
+    /// Region, when grouped by REGION.
+    async fn region(&self) -> Option<&str> {
+        self.0.region.as_deref()
+    }
+    /// Industry, when grouped by INDUSTRY.
+    async fn industry(&self) -> Option<&str> {
+        self.0.industry.as_deref()
+    }
+    /// The owner, when grouped by OWNER.
+    async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        let Some(id) = self.0.owner_id else { return Ok(None) };
+        let rc = request(ctx)?;
+        Ok(rc.loaders.user_by_id.load_one(id).await.map_err(load_error)?.map(User::one))
+    }
+    /// The owner's team, when grouped by TEAM (null also for owners without one).
+    async fn team(&self, ctx: &Context<'_>) -> Result<Option<Team>> {
+        let Some(id) = self.0.team_id else { return Ok(None) };
+        let rc = request(ctx)?;
+        Ok(rc.loaders.team_by_id.load_one(id).await.map_err(load_error)?.map(Team::from))
+    }
+    /// Owner's global ID, when grouped by OWNER (to group without loading the user).
+    async fn owner_id(&self) -> Option<async_graphql::ID> {
+        self.0.owner_id.map(|id| ids::encode("User", id))
+    }
+    /// Customers in the combination.
+    async fn customers(&self) -> i64 {
+        self.0.customers
+    }
+    /// Their revenue over the last 12 months.
+    async fn revenue(&self) -> Money {
+        Money(self.0.revenue_cents)
+    }
+    /// Their gross profit over the last 12 months.
+    async fn gross_profit(&self) -> Money {
+        Money(self.0.gross_profit_cents)
+    }
+}
+
+#[derive(Default)]
+pub struct AggregateQuery;
+
+#[Object]
+impl AggregateQuery {
+    /// Counts and trailing-12-month revenue and gross profit of your customers matching `filter`, per
+    /// combination of `groupBy` (at most 1,000 combinations, the largest first).
+    #[graphql(guard = "guards::CUSTOMERS")]
+    async fn customer_aggregates(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The customers to count, as for the customer list.")] filter: Option<CustomerFilterInput>,
+        #[graphql(desc = "The dimensions, each at most once; none gives one total.")] group_by: Vec<CustomerDimension>,
+    ) -> Result<Vec<CustomerAggregate>> {
+        let rc = request(ctx)?;
+        let filter = filter.unwrap_or_default().into_domain()?;
+        let dimensions: Vec<Dimension> = group_by
+            .into_iter()
+            .map(|d| match d {
+                CustomerDimension::Status => Dimension::Status,
+                CustomerDimension::Tier => Dimension::Tier,
+                CustomerDimension::Segment => Dimension::Segment,
+                CustomerDimension::Region => Dimension::Region,
+                CustomerDimension::Industry => Dimension::Industry,
+                CustomerDimension::Owner => Dimension::Owner,
+                CustomerDimension::Team => Dimension::Team,
+            })
+            .collect();
+        let rows = report::aggregates(&rc.db, &rc.viewer(), &filter, &dimensions).await?;
+        Ok(rows.into_iter().map(CustomerAggregate).collect())
+    }
+}

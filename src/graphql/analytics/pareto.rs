@@ -1,0 +1,100 @@
+//! `paretoReport`.
+
+use async_graphql::{Context, Object, Result, SimpleObject};
+
+use crate::{
+    analytics::pareto as report,
+    graphql::support::{
+        context::request,
+        guards,
+        scalars::{Date, Money},
+    },
+};
+
+/// One point of the Lorenz curve.
+#[derive(SimpleObject)]
+pub struct LorenzPoint {
+    /// Share of the customers, smallest first (0 to 1).
+    pub customer_share: f64,
+    /// Share of the revenue they bring (0 to 1).
+    pub revenue_share: f64,
+}
+
+/// The 80/20 report.
+pub struct ParetoReport(report::ParetoReport);
+
+/// How concentrated revenue and profit are: the top fifth's shares, the loss makers, the Lorenz curve.
+#[Object]
+impl ParetoReport {
+    /// First day of the period.
+    async fn from(&self) -> Date {
+        Date(self.0.from)
+    }
+    /// Last day of the period.
+    async fn to(&self) -> Date {
+        Date(self.0.to)
+    }
+    /// Customers with revenue or gross profit in the period.
+    async fn customers(&self) -> i64 {
+        self.0.customers
+    }
+    /// Their revenue.
+    async fn revenue(&self) -> Money {
+        Money(self.0.revenue_cents)
+    }
+    /// Their gross profit.
+    async fn gross_profit(&self) -> Money {
+        Money(self.0.gross_profit_cents)
+    }
+    /// The top 20% of customers by revenue: `ceil(customers × 0.2)`.
+    async fn top_customers(&self) -> i64 {
+        self.0.top_customers
+    }
+    /// Share of the revenue from the top 20%; null without revenue.
+    async fn top_revenue_share(&self) -> Option<f64> {
+        self.0.top_revenue_share()
+    }
+    /// Share of the gross profit from the top 20%; null without gross profit.
+    async fn top_gross_profit_share(&self) -> Option<f64> {
+        self.0.top_gross_profit_share()
+    }
+    /// Customers with negative gross profit in the period.
+    async fn loss_making_customers(&self) -> i64 {
+        self.0.loss_making_customers
+    }
+    /// Their losses over the gross profit of the profitable customers: the share of profit they eat;
+    /// null when no customer made a profit.
+    async fn profit_eaten_by_loss_makers(&self) -> Option<f64> {
+        self.0.profit_eaten_share()
+    }
+    /// The fewest customers (largest first) that make 80% of the revenue.
+    async fn customers_for_80_percent_revenue(&self) -> i64 {
+        self.0.customers_for_80_percent
+    }
+    /// The Lorenz curve: customers sorted by revenue ascending, at most 101 points from (0, 0) to (1, 1).
+    async fn points(&self) -> Vec<LorenzPoint> {
+        self.0
+            .points
+            .iter()
+            .map(|p| LorenzPoint { customer_share: p.customer_share, revenue_share: p.revenue_share })
+            .collect()
+    }
+}
+
+#[derive(Default)]
+pub struct ParetoQuery;
+
+#[Object]
+impl ParetoQuery {
+    /// The 80/20 report of your customers over the months of `[from, to]`.
+    #[graphql(guard = "guards::CUSTOMERS")]
+    async fn pareto_report(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "First day of the period (its month counts whole).")] from: Date,
+        #[graphql(desc = "Last day of the period.")] to: Date,
+    ) -> Result<ParetoReport> {
+        let rc = request(ctx)?;
+        Ok(ParetoReport(report::report(&rc.db, &rc.viewer(), from.0, to.0).await?))
+    }
+}

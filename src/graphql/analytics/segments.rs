@@ -1,0 +1,107 @@
+//! `segmentationSummary`.
+
+use async_graphql::{Context, Object, Result, SimpleObject};
+
+use crate::{
+    analytics::segments::{self as report, SegmentRules},
+    graphql::support::{
+        context::request,
+        enums::Segment,
+        guards,
+        scalars::{Date, Money},
+    },
+};
+
+/// The thresholds segments are computed with (configuration: `RAPPORT_SEGMENT_RULES`).
+#[derive(SimpleObject)]
+pub struct SegmentThresholds {
+    /// Top share of revenue-earning customers, by revenue, that can be LARGE_QUALITY (percent).
+    pub large_percent: u32,
+    /// Top share that is at least AVERAGE (percent).
+    pub average_percent: u32,
+    /// Gross margin a large customer needs to be LARGE_QUALITY (percent).
+    pub large_margin_percent: u32,
+    /// Gross margin that makes a small customer SMALL_QUALITY (percent); HIGH strategic importance does too.
+    pub quality_margin_percent: u32,
+    /// Negative gross profit over the 12 months makes a customer BLEEDING, whatever its size.
+    pub bleeding_below_gross_profit: Money,
+}
+
+impl From<SegmentRules> for SegmentThresholds {
+    fn from(r: SegmentRules) -> Self {
+        Self {
+            large_percent: r.large_percent,
+            average_percent: r.average_percent,
+            large_margin_percent: r.large_margin_percent,
+            quality_margin_percent: r.quality_margin_percent,
+            bleeding_below_gross_profit: Money(0),
+        }
+    }
+}
+
+/// One segment of your customers.
+#[derive(SimpleObject)]
+pub struct SegmentFigure {
+    /// The segment; null for customers without revenue in the 12 months.
+    pub segment: Option<Segment>,
+    /// Customers in it.
+    pub customers: i64,
+    /// Their revenue over the 12 months.
+    pub revenue: Money,
+    /// Their gross profit over the 12 months.
+    pub gross_profit: Money,
+    /// Share of your customers; null when you have none.
+    pub customer_share: Option<f64>,
+    /// Share of your customers' revenue; null when there is none.
+    pub revenue_share: Option<f64>,
+    /// Share of your customers' gross profit (negative for BLEEDING); null when it is zero.
+    pub gross_profit_share: Option<f64>,
+}
+
+/// Your customers by segment as of a date.
+#[derive(SimpleObject)]
+pub struct SegmentationSummary {
+    /// The date: segments rank the 12 months up to it.
+    pub as_of: Date,
+    /// The thresholds used.
+    pub thresholds: SegmentThresholds,
+    /// One entry per segment present, LARGE_QUALITY first, no segment last.
+    pub segments: Vec<SegmentFigure>,
+}
+
+#[derive(Default)]
+pub struct SegmentQuery;
+
+#[Object]
+impl SegmentQuery {
+    /// Your customers by segment (ranked against the whole book) as of a date: counts, revenue, gross
+    /// profit and their shares, with the thresholds used.
+    #[graphql(guard = "guards::CUSTOMERS")]
+    async fn segmentation_summary(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The date (default: today); segments rank the 12 months up to it.")] as_of: Option<Date>,
+    ) -> Result<SegmentationSummary> {
+        let rc = request(ctx)?;
+        let as_of = as_of.map_or_else(|| chrono::Utc::now().date_naive(), |d| d.0);
+        let rules = rc.services.config.segment_rules;
+        let summary = report::summary(&rc.db, &rc.viewer(), rules, as_of).await?;
+        Ok(SegmentationSummary {
+            as_of: Date(summary.as_of),
+            thresholds: summary.rules.into(),
+            segments: summary
+                .segments
+                .into_iter()
+                .map(|s| SegmentFigure {
+                    segment: s.segment.map(Into::into),
+                    customers: s.customers,
+                    revenue: Money(s.revenue_cents),
+                    gross_profit: Money(s.gross_profit_cents),
+                    customer_share: s.customer_share,
+                    revenue_share: s.revenue_share,
+                    gross_profit_share: s.gross_profit_share,
+                })
+                .collect(),
+        })
+    }
+}

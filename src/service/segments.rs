@@ -1,0 +1,89 @@
+//! Keeps each customer's stored segment, segment rank and trailing-12-month
+//! revenue and gross profit current (`crate::analytics::segments` defines
+//! them). They are derived data, so a recompute changes neither `version` nor
+//! `updatedAt`.
+//!
+//! Stored rather than computed on every read, because `segment` is a filter and
+//! a sort of the customer list, and a segment depends on the whole book (a
+//! rank): computing it per request would scan every customer's revenue. A
+//! recompute is one UPDATE over the book. It runs at start, after every revenue
+//! push, archive or strategic-importance change (coalesced: a burst of pushes
+//! costs one recompute), and when the date changes (the 12 months move).
+
+use std::{sync::Arc, time::Duration};
+
+use chrono::NaiveDate;
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+use tokio::sync::Notify;
+
+use crate::{
+    analytics::{
+        segments::{SegmentRules, segment_sql},
+        sql::Dialect,
+    },
+    error::AppResult,
+};
+
+/// Recomputes every customer's segment as of `today`; returns the rows changed.
+pub async fn recompute(db: &impl ConnectionTrait, rules: SegmentRules, today: NaiveDate) -> AppResult<u64> {
+    let dialect = Dialect::of(db);
+    let differs = |column: &str, value: &str| {
+        if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+            format!("customer.{column} IS DISTINCT FROM {value}")
+        } else {
+            format!("customer.{column} IS NOT {value}")
+        }
+    };
+    let sql = format!(
+        "UPDATE customer SET segment = s.segment, \
+           segment_rank = CASE s.segment WHEN 'LARGE_QUALITY' THEN 1 WHEN 'AVERAGE' THEN 2 \
+             WHEN 'SMALL_QUALITY' THEN 3 WHEN 'SMALL_ORDINARY' THEN 4 WHEN 'BLEEDING' THEN 5 ELSE 6 END, \
+           revenue_t12m_cents = s.rev, gross_profit_t12m_cents = s.gp \
+         FROM ({segments}) AS s \
+         WHERE customer.id = s.customer_id AND ({segment_changed} OR {rev_changed} OR {gp_changed})",
+        segments = segment_sql(dialect, rules, today),
+        segment_changed = differs("segment", "s.segment"),
+        rev_changed = differs("revenue_t12m_cents", "s.rev"),
+        gp_changed = differs("gross_profit_t12m_cents", "s.gp"),
+    );
+    let result = db.execute_raw(sea_orm::Statement::from_string(dialect.0, sql)).await?;
+    Ok(result.rows_affected())
+}
+
+/// Coalesces requests for a recompute into one background run at a time.
+#[derive(Clone, Default)]
+pub struct SegmentKeeper {
+    wanted: Arc<Notify>,
+}
+
+impl SegmentKeeper {
+    /// Asks for a recompute soon (after a short quiet period).
+    pub fn request(&self) {
+        self.wanted.notify_one();
+    }
+
+    /// Runs forever: at start, on request (debounced), and when the date changes.
+    pub async fn run(self, db: DatabaseConnection, rules: SegmentRules) {
+        let mut computed_for = None;
+        loop {
+            let today = chrono::Utc::now().date_naive();
+            if computed_for != Some(today) {
+                match recompute(&db, rules, today).await {
+                    Ok(changed) => {
+                        tracing::debug!(changed, "segments recomputed");
+                        computed_for = Some(today);
+                    }
+                    Err(err) => tracing::warn!(error = %err, "recomputing segments failed; retrying"),
+                }
+            }
+            tokio::select! {
+                () = self.wanted.notified() => {
+                    // A burst of pushes asks many times; answer once it is over.
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                    computed_for = None;
+                }
+                () = tokio::time::sleep(Duration::from_secs(600)) => {}
+            }
+        }
+    }
+}
