@@ -3,17 +3,17 @@
 //! every other read. Read-only: nothing here writes, and nothing here knows
 //! about GraphQL (its adapters live in the schema layer).
 
-/// SQL spellings of the two backends, and reading report rows.
-pub mod sql;
-/// The 80/20 segments: rules, and the summary of a date.
-pub mod segments;
-/// Retention and churn over a window, with their revenue impact.
-pub mod retention;
-/// The 80/20 rule: top customers' shares, loss makers, the Lorenz curve.
-pub mod pareto;
-/// Failures by category over time, resolution times, recurrences.
-pub mod error_audit;
 /// Counts and trailing revenue per combination of dimensions.
 pub mod aggregates;
+/// Failures by category over time, resolution times, recurrences.
+pub mod error_audit;
+/// The 80/20 rule: top customers' shares, loss makers, the Lorenz curve.
+pub mod pareto;
+/// Retention and churn over a window, with their revenue impact.
+pub mod retention;
+/// The 80/20 segments: rules, and the summary of a date.
+pub mod segments;
 /// Customers that stopped buying without a recorded loss.
 pub mod silent_churn;
+/// SQL spellings of the two backends, and reading report rows.
+pub mod sql;

@@ -16,10 +16,10 @@ pub mod support;
 /// One DataLoader per relation, scoped to the viewer, built per request.
 pub mod loaders;
 
-/// The audit trail.
-pub mod audit;
 /// The computed reports: retention, Pareto, segments, error audit, aggregates.
 pub mod analytics;
+/// The audit trail.
+pub mod audit;
 /// Churn events: customers lost and won back.
 pub mod churn;
 /// Promises made to customers.
@@ -49,8 +49,8 @@ pub mod users;
 
 use self::{
     analytics::{
-        aggregates::AggregateQuery, error_audit::ErrorAuditQuery, pareto::ParetoQuery,
-        retention::RetentionQueryRoot, segments::SegmentQuery,
+        aggregates::AggregateQuery, error_audit::ErrorAuditQuery, pareto::ParetoQuery, retention::RetentionQueryRoot,
+        segments::SegmentQuery,
     },
     audit::AuditQuery,
     churn::ChurnQuery,
@@ -169,6 +169,7 @@ fn describe_builtins(
         tickets::Ticket => "tickets",
         tickets::TicketEvent => "ticket history entries",
         users::User => "users",
+        analytics::retention::SilentChurn => "customers that went quiet",
     )
 }
 

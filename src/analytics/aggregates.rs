@@ -8,8 +8,8 @@ use entity::{
     user,
 };
 use sea_orm::{
-    ActiveEnum, ConnectionTrait, EntityTrait, JoinType, QueryOrder, QuerySelect, QueryTrait,
-    RelationDef, sea_query::Expr,
+    ActiveEnum, ConnectionTrait, EntityTrait, JoinType, QueryOrder, QuerySelect, QueryTrait, RelationDef,
+    sea_query::Expr,
 };
 
 use crate::{

@@ -66,6 +66,11 @@ pub struct ErrorAudit {
     pub recurrences: Vec<Recurrence>,
 }
 
+/// Hours to a hundredth (36 seconds): SQLite's day arithmetic is a float.
+fn hundredths(hours: f64) -> f64 {
+    (hours * 100.0).round() / 100.0
+}
+
 /// The error audit of the tickets the viewer can see, opened in `[from, to]`.
 pub async fn audit(
     db: &impl ConnectionTrait,
@@ -126,8 +131,8 @@ pub async fn audit(
             tickets: int(&row, "tickets")?,
             resolved: int(&row, "resolved")?,
             breached: int(&row, "breached")?,
-            median_resolution_hours: float(&row, "median")?,
-            p90_resolution_hours: float(&row, "p90")?,
+            median_resolution_hours: float(&row, "median")?.map(hundredths),
+            p90_resolution_hours: float(&row, "p90")?.map(hundredths),
         });
     }
 

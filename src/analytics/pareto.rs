@@ -59,7 +59,12 @@ impl ParetoReport {
 }
 
 /// The 80/20 report of the viewer's customers over the months of `[from, to]`.
-pub async fn report(db: &impl ConnectionTrait, viewer: &Viewer, from: NaiveDate, to: NaiveDate) -> AppResult<ParetoReport> {
+pub async fn report(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> AppResult<ParetoReport> {
     crate::analytics::retention::check_window(from, to)?;
     let dialect = Dialect::of(db);
     let visible = dialect.subquery(&policy::visible_customer_ids(viewer));

@@ -230,7 +230,8 @@ impl Plan {
             "CAST(SUM(CASE WHEN r.month >= {before_from} AND r.month < {from} THEN r.revenue_cents ELSE 0 END) AS BIGINT) AS rb, \
              CAST(SUM(CASE WHEN r.month > {last_from} AND r.month <= {to} THEN r.revenue_cents ELSE 0 END) AS BIGINT) AS rl"
         );
-        let mut range = format!("(r.month >= {before_from} AND r.month < {from}) OR (r.month > {last_from} AND r.month <= {to})");
+        let mut range =
+            format!("(r.month >= {before_from} AND r.month < {from}) OR (r.month > {last_from} AND r.month <= {to})");
         if let Basis::Activity { inactive_months } = self.query.basis {
             let months = i32::try_from(inactive_months).unwrap_or(MAX_MONTHS);
             let start_from = self.d(add_months(self.query.from, -months));
@@ -269,10 +270,11 @@ impl Plan {
                  CASE WHEN vc.customer_since > {from} THEN vc.customer_since END AS gained_on"
             ),
             Basis::Activity { inactive_months } => {
-                ctes.push(format!(
+                ctes.push(
                     "firsts AS (SELECT r.customer_id, MIN(r.month) AS first_month FROM revenue_entry r \
                      JOIN vc ON vc.id = r.customer_id WHERE r.revenue_cents > 0 GROUP BY r.customer_id)"
-                ));
+                        .to_owned(),
+                );
                 let lost_on = self.dialect.plus_months("rv.last_month", inactive_months);
                 format!(
                     "COALESCE(rv.act_from, 0) AS at_start, COALESCE(rv.act_to, 0) AS at_end, \
@@ -294,7 +296,10 @@ impl Plan {
         let (segment_cte, segment_join, segment_column) = if self.query.group_by == GroupBy::Segment {
             (
                 // The segment a customer had on `from`: its rank over the 12 months before.
-                Some(format!("seg AS ({})", segment_sql(self.dialect, self.rules, self.query.from.pred_opt().unwrap_or(self.query.from)))),
+                Some(format!(
+                    "seg AS ({})",
+                    segment_sql(self.dialect, self.rules, self.query.from.pred_opt().unwrap_or(self.query.from))
+                )),
                 "LEFT JOIN seg ON seg.customer_id = vc.id",
                 ", seg.segment AS segment",
             )
@@ -338,9 +343,15 @@ impl Plan {
                CAST(SUM(gained * rl) AS BIGINT) AS gained_revenue, \
                CAST(SUM(at_start * rl) AS BIGINT) AS revenue_after, \
                CAST(SUM(at_start * (CASE WHEN rl < rb THEN rl ELSE rb END)) AS BIGINT) AS revenue_after_capped \
-             FROM facts GROUP BY {key}",
+             FROM facts {group}",
             facts = self.facts(),
             key = self.group_key(),
+            // PostgreSQL refuses to group by a constant: no split, no GROUP BY.
+            group = if self.query.group_by == GroupBy::None {
+                String::new()
+            } else {
+                format!("GROUP BY {}", self.group_key())
+            },
         )
     }
 
@@ -431,7 +442,8 @@ pub async fn report(
         total.add(&counts);
         groups.push((text(&row, "gkey")?, counts));
     }
-    let groups = if query.group_by == GroupBy::None { Vec::new() } else { label(db, dialect, query.group_by, groups).await? };
+    let groups =
+        if query.group_by == GroupBy::None { Vec::new() } else { label(db, dialect, query.group_by, groups).await? };
 
     let mut reasons = Vec::new();
     for row in dialect.rows(db, plan.reasons_sql()).await? {
@@ -463,7 +475,8 @@ async fn label(
     };
     let mut names: HashMap<String, String> = HashMap::new();
     if let Some((table, _, _)) = table {
-        let ids: Vec<String> = groups.iter().filter_map(|(k, _)| k.clone()).filter(|k| k.parse::<i64>().is_ok()).collect();
+        let ids: Vec<String> =
+            groups.iter().filter_map(|(k, _)| k.clone()).filter(|k| k.parse::<i64>().is_ok()).collect();
         if !ids.is_empty() {
             let sql = format!("SELECT CAST(id AS TEXT) AS id, name FROM {table} WHERE id IN ({})", ids.join(","));
             for row in dialect.rows(db, sql).await? {
@@ -485,8 +498,12 @@ async fn label(
                 }
                 (Some(value), None) => {
                     let label = match group_by {
-                        GroupBy::Tier => PartnershipTier::try_from_value(&value).map_or(value.clone(), |t| title(t.as_str())),
-                        GroupBy::Segment => Segment::try_from_value(&value).map_or(value.clone(), |s| title(s.as_str())),
+                        GroupBy::Tier => {
+                            PartnershipTier::try_from_value(&value).map_or(value.clone(), |t| title(t.as_str()))
+                        }
+                        GroupBy::Segment => {
+                            Segment::try_from_value(&value).map_or(value.clone(), |s| title(s.as_str()))
+                        }
                         _ => value.clone(),
                     };
                     (value, label)
@@ -495,7 +512,9 @@ async fn label(
             Group { key, label, counts }
         })
         .collect();
-    labelled.sort_by(|a, b| (a.key == "NONE").cmp(&(b.key == "NONE")).then(a.label.to_lowercase().cmp(&b.label.to_lowercase())));
+    labelled.sort_by(|a, b| {
+        (a.key == "NONE").cmp(&(b.key == "NONE")).then(a.label.to_lowercase().cmp(&b.label.to_lowercase()))
+    });
     Ok(labelled)
 }
 

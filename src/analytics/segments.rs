@@ -155,9 +155,8 @@ pub async fn summary(
     for row in &rows {
         figures.push((parse_segment(text(row, "segment")?), int(row, "customers")?, int(row, "rev")?, int(row, "gp")?));
     }
-    let (customers, revenue, profit) = figures
-        .iter()
-        .fold((0, 0, 0), |(c, r, g), (_, customers, rev, gp)| (c + customers, r + rev, g + gp));
+    let (customers, revenue, profit) =
+        figures.iter().fold((0, 0, 0), |(c, r, g), (_, customers, rev, gp)| (c + customers, r + rev, g + gp));
     let order = |s: &Option<Segment>| s.map_or(6, rank);
     figures.sort_by_key(|(segment, ..)| order(segment));
     let segments = figures

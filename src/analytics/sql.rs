@@ -42,7 +42,7 @@ impl Dialect {
     /// Seconds from timestamp `from` to timestamp `to`, as a float.
     pub fn seconds_between(self, from: &str, to: &str) -> String {
         if self.postgres() {
-            format!("EXTRACT(EPOCH FROM ({to} - {from}))")
+            format!("CAST(EXTRACT(EPOCH FROM ({to} - {from})) AS DOUBLE PRECISION)")
         } else {
             format!("((julianday({to}) - julianday({from})) * 86400.0)")
         }

@@ -2,13 +2,13 @@
 //! one per report. Every report is scoped by the viewer like every list: a
 //! rep's report covers the rep's customers.
 
-/// `retentionReport` and `silentChurn`.
-pub mod retention;
-/// `paretoReport`.
-pub mod pareto;
-/// `segmentationSummary`.
-pub mod segments;
-/// `errorAudit`.
-pub mod error_audit;
 /// `customerAggregates`.
 pub mod aggregates;
+/// `errorAudit`.
+pub mod error_audit;
+/// `paretoReport`.
+pub mod pareto;
+/// `retentionReport` and `silentChurn`.
+pub mod retention;
+/// `segmentationSummary`.
+pub mod segments;

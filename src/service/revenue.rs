@@ -5,9 +5,7 @@ use std::collections::HashSet;
 
 use chrono::{Datelike, NaiveDate};
 use entity::{customer, revenue_entry};
-use sea_orm::{
-    ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Select, Set, sea_query::OnConflict,
-};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Select, Set, sea_query::OnConflict};
 use serde_json::json;
 
 use crate::{

@@ -63,6 +63,13 @@ impl TestApp {
 
     /// Like [`TestApp::spawn`], with configuration changes.
     pub async fn spawn_with(configure: impl FnOnce(&mut Config)) -> Self {
+        // `RUST_LOG=error cargo test` shows what the server logged (internal errors are masked in responses).
+        if std::env::var("RUST_LOG").is_ok() {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+                .with_test_writer()
+                .try_init();
+        }
         let statements = Arc::new(AtomicUsize::new(0));
         let mut config = Config::for_database("test");
         config.ws_init_timeout = std::time::Duration::from_millis(700);

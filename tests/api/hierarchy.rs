@@ -71,7 +71,7 @@ async fn subsidiary_links_are_gone_and_old_ones_became_parents() {
         String::from_utf8(raw).unwrap().rsplit(':').next().unwrap().parse().unwrap()
     };
     // A database from before the change: a SUBSIDIARY_OF link and no parent.
-    Migrator::down(&app.db, Some(1)).await.unwrap();
+    Migrator::down(&app.db, Some(2)).await.unwrap();
     app.db
         .execute_unprepared(&format!(
             "INSERT INTO customer_link (from_customer_id, to_customer_id, kind, created_at, updated_at) \

@@ -19,6 +19,7 @@ mod live_sessions;
 mod matrix;
 mod partnerships;
 mod relations;
+mod reports;
 mod retention;
 mod revenue;
 mod schema;

@@ -305,6 +305,46 @@ fn queries() -> Vec<(&'static str, Case)> {
             case("{ surveyResponses { totalCount edges { node { comment } } } }", none, customer_reader),
         ),
         ("auditLog", case("{ auditLog(first: 1) { totalCount } }", none, leadership)),
+        (
+            "retentionReport",
+            case(
+                "{ retentionReport(from: \"2020-01-01\", to: \"2030-01-01\", groupBy: OWNER) { total { customersAtStart lostCustomersRevenueBefore } groups { label } reasons { reason } } }",
+                none,
+                customer_reader,
+            ),
+        ),
+        (
+            "silentChurn",
+            case("{ silentChurn { totalCount edges { node { customer { name } } } } }", none, customer_reader),
+        ),
+        (
+            "paretoReport",
+            case(
+                "{ paretoReport(from: \"2020-01-01\", to: \"2030-01-01\") { customers revenue } }",
+                none,
+                customer_reader,
+            ),
+        ),
+        (
+            "segmentationSummary",
+            case("{ segmentationSummary { segments { customers revenue } } }", none, customer_reader),
+        ),
+        (
+            "errorAudit",
+            case(
+                "{ errorAudit(from: \"2020-01-01\", to: \"2030-01-01\") { figures { tickets } recurrences { first { title } } } }",
+                none,
+                customer_reader,
+            ),
+        ),
+        (
+            "customerAggregates",
+            case(
+                "{ customerAggregates(groupBy: [OWNER]) { owner { name } customers revenue } }",
+                none,
+                customer_reader,
+            ),
+        ),
     ]
 }
 

@@ -171,9 +171,13 @@ async fn book() -> Book {
     let gained_b = customer(&app, b, "Gained by B", "2024-07-01").await;
     lose(&app, a, &lost, "QUALITY", "2024-05-10").await;
     lose(&app, a, &back, "PRICE", "2023-06-01").await;
-    app.gql(a, "mutation($id: ID!) { markCustomerWonBack(id: $id, occurredOn: \"2024-02-01\") { customer { id } } }", json!({"id": back}))
-        .await
-        .ok();
+    app.gql(
+        a,
+        "mutation($id: ID!) { markCustomerWonBack(id: $id, occurredOn: \"2024-02-01\") { customer { id } } }",
+        json!({"id": back}),
+    )
+    .await
+    .ok();
     lose(&app, a, &flash, "BROKEN_PROMISE", "2024-09-01").await;
     lose(&app, b, &before, "PRICE", "2023-03-01").await;
     app.gql(&cast.leader, "mutation($id: ID!) { archiveCustomer(id: $id) { id } }", json!({"id": archived})).await.ok();
@@ -258,7 +262,8 @@ async fn every_split_adds_up_to_the_total() {
 async fn the_activity_basis_ignores_churn_events_and_silent_churn_lists_the_quiet_ones() {
     let Book { app, cast } = book().await;
 
-    let r = report(&app, &cast.leader, json!({"from": "2024-01-01", "to": "2024-12-31", "b": "ACTIVITY", "n": 3})).await;
+    let r =
+        report(&app, &cast.leader, json!({"from": "2024-01-01", "to": "2024-12-31", "b": "ACTIVITY", "n": 3})).await;
     let silent = app
         .gql(&cast.leader, "{ silentChurn(inactiveMonths: 6) { totalCount edges { node { customer { name } lastRevenueMonth revenueBefore } } } }", json!({}))
         .await;
@@ -288,7 +293,8 @@ async fn bad_windows_are_refused() {
 
     let backwards = app.gql(&cast.leader, REPORT, json!({"from": "2024-01-01", "to": "2023-01-01"})).await;
     let too_long = app.gql(&cast.leader, REPORT, json!({"from": "2000-01-01", "to": "2024-01-01"})).await;
-    let bad_months = app.gql(&cast.leader, REPORT, json!({"from": "2023-01-01", "to": "2024-01-01", "b": "ACTIVITY", "n": 0})).await;
+    let bad_months =
+        app.gql(&cast.leader, REPORT, json!({"from": "2023-01-01", "to": "2024-01-01", "b": "ACTIVITY", "n": 0})).await;
     let empty = report(&app, &cast.leader, json!({"from": "2024-01-01", "to": "2024-01-01"})).await;
 
     assert_eq!(backwards.code(), Some("BAD_USER_INPUT"));

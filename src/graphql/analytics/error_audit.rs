@@ -92,7 +92,10 @@ impl ErrorAuditQuery {
         #[graphql(desc = "Last day.")] to: Date,
         #[graphql(desc = "Period to count by (default MONTH).", default_with = "Some(ErrorAuditGroupBy::Month)")]
         group_by: Option<ErrorAuditGroupBy>,
-        #[graphql(desc = "How many recurrences to list, newest first (0 to 200, default 50).", default_with = "Some(50)")]
+        #[graphql(
+            desc = "How many recurrences to list, newest first (0 to 200, default 50).",
+            default_with = "Some(50)"
+        )]
         recurrences: Option<i32>,
     ) -> Result<ErrorAudit> {
         let rc = request(ctx)?;

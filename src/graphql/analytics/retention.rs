@@ -276,7 +276,10 @@ impl RetentionQueryRoot {
         group_by: Option<RetentionGroupBy>,
         #[graphql(desc = "What \"active\" means (default EVENTS).", default_with = "Some(RetentionBasis::Events)")]
         basis: Option<RetentionBasis>,
-        #[graphql(desc = "Activity basis: months without revenue after which a customer counts as lost (1 to 36, default 6).", default_with = "Some(6)")]
+        #[graphql(
+            desc = "Activity basis: months without revenue after which a customer counts as lost (1 to 36, default 6).",
+            default_with = "Some(6)"
+        )]
         inactive_months: Option<i32>,
     ) -> Result<RetentionReport> {
         let rc = request(ctx)?;
@@ -293,7 +296,9 @@ impl RetentionQueryRoot {
         };
         let basis = match basis {
             RetentionBasis::Events => Basis::Events,
-            RetentionBasis::Activity => Basis::Activity { inactive_months: u32::try_from(inactive_months).unwrap_or(0) },
+            RetentionBasis::Activity => {
+                Basis::Activity { inactive_months: u32::try_from(inactive_months).unwrap_or(0) }
+            }
         };
         let query = RetentionQuery { from: from.0, to: to.0, group_by, basis };
         let rules = rc.services.config.segment_rules;
@@ -302,7 +307,10 @@ impl RetentionQueryRoot {
 
     /// Your customers still ACTIVE (or WON_BACK) that bought nothing for `inactiveMonths` whole months,
     /// without a recorded loss: the most valuable first. Confirm each with `markCustomerLost`.
-    #[graphql(guard = "guards::CUSTOMERS", complexity = "crate::graphql::loaders::page_cost(first, None, child_complexity)")]
+    #[graphql(
+        guard = "guards::CUSTOMERS",
+        complexity = "crate::graphql::loaders::page_cost(first, None, child_complexity)"
+    )]
     async fn silent_churn(
         &self,
         ctx: &Context<'_>,
@@ -315,7 +323,11 @@ impl RetentionQueryRoot {
         let viewer = rc.viewer();
         let size = first.unwrap_or(20);
         if !(0..=MAX_PAGE_SIZE as i32).contains(&size) {
-            return Err(crate::error::AppError::bad_input("first", format!("first must be between 0 and {MAX_PAGE_SIZE}")).into());
+            return Err(crate::error::AppError::bad_input(
+                "first",
+                format!("first must be between 0 and {MAX_PAGE_SIZE}"),
+            )
+            .into());
         }
         let cursors = Cursors::new(&rc.services.config.cursor_secret, "silent_churn", viewer.user_id);
         let offset = after.as_deref().map(|c| cursors.decode("after", c)).transpose()?.map_or(0, |o| o + 1);
