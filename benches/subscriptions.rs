@@ -89,7 +89,6 @@ async fn run(subscribers: usize, updates: usize, interval: Duration) {
         parent_id: None,
         purchasing_fit: None,
         strategic_importance: None,
-        segment: None,
         customer_since: None,
         next_review_on: None,
     };
