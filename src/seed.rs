@@ -59,10 +59,92 @@ fn at(date: NaiveDate) -> DateTime<Utc> {
     Utc.from_utc_datetime(&date.and_hms_opt(10, 0, 0).unwrap_or_default())
 }
 
-/// Dec 2023 + `i` months.
-fn nth_month(i: u32) -> NaiveDate {
-    let total = 2023 * 12 + 11 + i;
-    month((total / 12) as i32, total % 12 + 1)
+/// Dec 2023 + `i` months (negative: before).
+fn nth_month(i: impl Into<i64>) -> NaiveDate {
+    let total = 2023 * 12 + 11 + i.into();
+    month(total.div_euclid(12) as i32, (total.rem_euclid(12) + 1) as u32)
+}
+
+/// A seeded customer, for the ticket history.
+struct Account {
+    id: i64,
+    owner: i64,
+    tier: PartnershipTier,
+    /// Months (from Dec 2023) during which it was a customer.
+    from: u32,
+    until: u32,
+}
+
+/// Three years of resolved complaints: a few a month, deliveries worst in the
+/// winter peak, and the same failures coming back at other customers weeks
+/// after they were fixed for one (what the error audit's recurrences show).
+async fn history(db: &impl sea_orm::ConnectionTrait, rng: &mut Rng, accounts: &[Account]) -> AppResult<()> {
+    const CATEGORIES: [TicketCategory; 6] = [
+        TicketCategory::Delivery,
+        TicketCategory::Quality,
+        TicketCategory::Quantity,
+        TicketCategory::Packaging,
+        TicketCategory::PaymentTerms,
+        TicketCategory::Communication,
+    ];
+    for m in 0..35u32 {
+        let peak = matches!(nth_month(m).month(), 11 | 12 | 1);
+        let count = 3 + rng.below(if peak { 6 } else { 3 });
+        for _ in 0..count {
+            let customers: Vec<&Account> = accounts.iter().filter(|a| a.from <= m && m < a.until).collect();
+            if customers.is_empty() {
+                continue;
+            }
+            let account = *rng.pick(&customers);
+            let category = if peak && rng.chance(50) { TicketCategory::Delivery } else { *rng.pick(&CATEGORIES) };
+            let priority = *rng.pick(&[TicketPriority::Low, TicketPriority::Medium, TicketPriority::High]);
+            let opened = at(nth_month(m)) + Duration::days(rng.below(27) as i64) + Duration::hours(rng.below(8) as i64);
+            let (response_due, resolution_due) = SlaPolicy::default().due(priority, Some(account.tier), opened);
+            // Most are fixed in time; a fifth run late.
+            let hours = if rng.chance(20) { 150 + rng.below(200) } else { 4 + rng.below(100) } as i64;
+            let resolved = opened + Duration::hours(hours);
+            let t = ticket::ActiveModel {
+                customer_id: Set(account.id),
+                contact_id: Set(None),
+                assignee_id: Set(Some(account.owner)),
+                title: Set(format!("{} problem", category.as_str().to_lowercase().replace('_', " "))),
+                description: Set("Logged from the customer's call.".into()),
+                category: Set(category),
+                priority: Set(priority),
+                status: Set(TicketStatus::Closed),
+                first_response_due_at: Set(response_due),
+                resolution_due_at: Set(resolution_due),
+                first_responded_at: Set(Some(opened + Duration::hours(1))),
+                resolved_at: Set(Some(resolved)),
+                version: Set(3),
+                archived_at: Set(None),
+                created_at: Set(opened),
+                updated_at: Set(resolved),
+                ..Default::default()
+            }
+            .insert(db)
+            .await?;
+            for (kind, when, change) in [
+                (TicketEventKind::Created, opened, None),
+                (TicketEventKind::StatusChange, resolved, Some(("OPEN", "RESOLVED"))),
+            ] {
+                ticket_event::ActiveModel {
+                    ticket_id: Set(t.id),
+                    kind: Set(kind),
+                    actor_id: Set(account.owner),
+                    body: Set(None),
+                    from_value: Set(change.map(|c| c.0.to_owned())),
+                    to_value: Set(change.map(|c| c.1.to_owned())),
+                    created_at: Set(when),
+                    updated_at: Set(when),
+                    ..Default::default()
+                }
+                .insert(db)
+                .await?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The demo users' e-mails and roles, printed after seeding.
@@ -191,6 +273,7 @@ pub async fn seed_demo(db: &DatabaseConnection) -> AppResult<Seeded> {
     const INDUSTRIES: [&str; 4] = ["Grocery", "Hardware", "Pharmacy", "Fashion"];
     const LINES: [&str; 2] = ["Winter tyres", "Garden furniture"];
     let mut revenue = Vec::new();
+    let mut accounts = Vec::new();
     for (i, p) in plans.iter().enumerate() {
         let owner = rng.pick(&reps).clone();
         let status = match (p.lost_in_month, p.new_in_month) {
@@ -212,14 +295,8 @@ pub async fn seed_demo(db: &DatabaseConnection) -> AppResult<Seeded> {
             tier: Set(Some(tier)),
             purchasing_fit: Set(Some(*rng.pick(&[PurchasingFit::Safe, PurchasingFit::Warning, PurchasingFit::Alarm]))),
             strategic_importance: Set(if i < 36 { StrategicImportance::High } else { StrategicImportance::Medium }),
-            segment: Set(Some(match i {
-                0..=35 => Segment::LargeQuality,
-                36..=99 => Segment::Average,
-                100..=139 => Segment::SmallQuality,
-                _ if i >= STARTING => Segment::SmallOrdinary,
-                _ if rng.chance(30) => Segment::Bleeding,
-                _ => Segment::SmallOrdinary,
-            })),
+            // Computed from revenue below (`service::segments::recompute`).
+            segment: Set(None),
             customer_since: Set(Some(p.since)),
             next_review_on: Set(Some(today + Duration::days(rng.below(120) as i64))),
             version: Set(1),
@@ -250,16 +327,22 @@ pub async fn seed_demo(db: &DatabaseConnection) -> AppResult<Seeded> {
         }
         .insert(&txn)
         .await?;
-        let first = p.new_in_month.unwrap_or(0);
-        let last = p.lost_in_month.unwrap_or(36);
+        // Starting customers bought for a year before the three years too: the
+        // retention report compares the lost ones' revenue of that year.
+        let first = p.new_in_month.map_or(-12, i64::from);
+        let last = p.lost_in_month.map_or(36, i64::from);
+        // Some small accounts cost more than they bring: rebates, returns, rush deliveries.
+        let bleeding = (140..STARTING).contains(&i) && rng.chance(30);
+        accounts.push(Account { id: c.id, owner: owner.id, tier, from: first.max(0) as u32, until: last as u32 });
         for m in first..last {
             let wobble = 90 + rng.below(21) as i64;
             let cents = p.monthly_cents * wobble / 100;
+            let margin = if bleeding { -(5 + rng.below(10) as i64) } else { 10 + rng.below(25) as i64 };
             revenue.push(revenue_entry::ActiveModel {
                 customer_id: Set(c.id),
                 month: Set(nth_month(m)),
                 revenue_cents: Set(cents),
-                gross_profit_cents: Set(cents * (10 + rng.below(25) as i64) / 100),
+                gross_profit_cents: Set(cents * margin / 100),
                 created_at: Set(now),
                 updated_at: Set(now),
                 ..Default::default()
@@ -461,6 +544,9 @@ pub async fn seed_demo(db: &DatabaseConnection) -> AppResult<Seeded> {
     for chunk in revenue.chunks(500) {
         revenue_entry::Entity::insert_many(chunk.to_vec()).exec_without_returning(&txn).await?;
     }
+    history(&txn, &mut rng, &accounts).await?;
+    crate::service::rollups::rebuild(&txn).await?;
     txn.commit().await?;
+    crate::service::segments::recompute(db, Default::default(), chrono::Utc::now().date_naive()).await?;
     Ok(Seeded { users: users.into_iter().map(|u| (u.email, u.role)).collect(), customers: plans.len() })
 }

@@ -33,6 +33,8 @@ pub mod partnerships;
 pub mod revenue;
 /// Keeping stored segments and trailing revenue current.
 pub mod segments;
+/// Keeping the revenue rollups current on every write that changes them.
+pub mod rollups;
 /// Password sign-in, refresh tokens, throttling.
 pub mod sessions;
 /// Ticket SLA targets and states.

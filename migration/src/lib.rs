@@ -3,6 +3,7 @@
 pub use sea_orm_migration::prelude::*;
 
 mod builders;
+pub mod rollups;
 mod m20261123_000001_create_domain;
 mod m20261123_000002_audit_client;
 mod m20261123_000003_refresh_tokens;

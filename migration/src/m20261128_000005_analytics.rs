@@ -1,17 +1,34 @@
 //! What the analytics read fast: each customer's trailing-12-month revenue and
-//! gross profit and its computed segment (kept by the segment recompute), and
-//! the indexes the reports scan by.
+//! gross profit and its computed segment (kept by the segment recompute), the
+//! revenue rollups (`crate::rollups`), and the indexes the reports scan by.
+//!
+//! The rollups are derived data, rebuilt from `revenue_entry` at will, so
+//! unlike the domain tables they carry no id or timestamps: their key is
+//! their identity.
 
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::schema::{big_integer, integer};
+use sea_orm_migration::schema::{big_integer, date, integer};
 
 use crate::builders::index;
 
-const INDEXES: [(&str, &[&str]); 6] = [
+fn rollup(name: &'static str, key: &'static str) -> TableCreateStatement {
+    Table::create()
+        .table(name)
+        .col(big_integer(key))
+        .col(date("month"))
+        .col(big_integer("revenue_cents"))
+        .col(big_integer("gross_profit_cents"))
+        .primary_key(Index::create().col("month").col(key))
+        .take()
+}
+
+const INDEXES: [(&str, &[&str]); 7] = [
     // Index-only scans of revenue by month for the reports.
     ("revenue_entry", &["month", "customer_id", "revenue_cents", "gross_profit_cents"]),
     ("churn_event", &["customer_id", "occurred_on", "id"]),
     ("ticket", &["category", "created_at"]),
+    // The error audit's recurrences: the last resolution of a category before a date.
+    ("ticket", &["category", "resolved_at"]),
     ("ticket", &["customer_id", "created_at"]),
     ("customer", &["segment_rank", "id"]),
     ("customer", &["revenue_t12m_cents", "id"]),
@@ -34,10 +51,15 @@ impl MigrationTrait for Migration {
         for (table, columns) in INDEXES {
             manager.create_index(index(table, columns)).await?;
         }
-        Ok(())
+        manager.create_table(rollup("revenue_t12", "customer_id")).await?;
+        manager.create_table(rollup("revenue_by_owner", "owner_id")).await?;
+        crate::rollups::rebuild(manager.get_connection()).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for table in ["revenue_t12", "revenue_by_owner"] {
+            manager.drop_table(Table::drop().table(table).take()).await?;
+        }
         for (table, columns) in INDEXES {
             let name = format!("ix_{table}_{}", columns.join("_"));
             manager.drop_index(Index::drop().name(name).table(table).to_owned()).await?;

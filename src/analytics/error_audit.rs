@@ -5,13 +5,13 @@
 
 use chrono::{Days, NaiveDate};
 use entity::enums::TicketCategory;
-use sea_orm::{ActiveEnum, ConnectionTrait};
+use sea_orm::{ActiveEnum, DatabaseConnection};
 
 use crate::{
-    analytics::sql::{Dialect, date, float, int, ratio, text},
+    analytics::sql::{Dialect, begin, date, float, int, ratio, text},
     auth::Viewer,
     error::{AppError, AppResult},
-    policy::{self, Resource},
+    policy::Resource,
 };
 
 /// A ticket opened this many days after another customer's ticket of the same
@@ -73,7 +73,7 @@ fn hundredths(hours: f64) -> f64 {
 
 /// The error audit of the tickets the viewer can see, opened in `[from, to]`.
 pub async fn audit(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
     viewer: &Viewer,
     from: NaiveDate,
     to: NaiveDate,
@@ -84,8 +84,10 @@ pub async fn audit(
     if recurrences > MAX_RECURRENCES {
         return Err(AppError::bad_input("recurrences", format!("at most {MAX_RECURRENCES} recurrences")));
     }
+    let txn = begin(db).await?;
+    let db = &txn;
     let dialect = Dialect::of(db);
-    let visible = dialect.subquery(&policy::visible_customer_ids_for(viewer, Resource::Tickets));
+    let visible = |column: &str| dialect.visible(viewer, Resource::Tickets, column);
     let (start, end) = (dialect.timestamp(from), dialect.timestamp(to.checked_add_days(Days::new(1)).unwrap_or(to)));
     let bucket = match period {
         Period::Month => dialect.month_of("t.created_at"),
@@ -102,7 +104,7 @@ pub async fn audit(
                     OR (t.resolved_at IS NULL AND t.resolution_due_at < {now}) \
                     OR t.resolved_at > t.resolution_due_at THEN 1 ELSE 0 END AS breached \
            FROM ticket t WHERE t.archived_at IS NULL AND t.created_at >= {start} AND t.created_at < {end} \
-             AND t.customer_id IN ({visible})), \
+             {visible_t}), \
          ranked AS ( \
            SELECT period, category, hours, \
              ROW_NUMBER() OVER (PARTITION BY period, category ORDER BY hours) AS rn, \
@@ -119,7 +121,8 @@ pub async fn audit(
              CAST(SUM(breached) AS BIGINT) AS breached \
            FROM tk GROUP BY period, category) a \
          LEFT JOIN quantiles q ON q.period = a.period AND q.category = a.category \
-         ORDER BY a.period, a.category"
+         ORDER BY a.period, a.category",
+        visible_t = visible("t.customer_id"),
     );
     let mut figures = Vec::new();
     for row in dialect.rows(db, sql).await? {
@@ -142,18 +145,23 @@ pub async fn audit(
         format!(
             "SELECT {columns} FROM ticket a WHERE a.category = b.category AND a.customer_id <> b.customer_id \
                AND a.resolved_at IS NOT NULL AND a.resolved_at < b.created_at AND {within} \
-               AND a.archived_at IS NULL AND a.customer_id IN ({visible}) \
+               AND a.archived_at IS NULL {visible_a} \
              ORDER BY a.resolved_at DESC, a.id DESC LIMIT 1",
             within = dialect.within_days_before("a.resolved_at", "b.created_at", RECURRENCE_DAYS),
+            visible_a = visible("a.customer_id"),
         )
     };
     let sql = format!(
-        "SELECT b.id AS second_id, ({first}) AS first_id FROM ticket b \
-         WHERE b.archived_at IS NULL AND b.created_at >= {start} AND b.created_at < {end} \
-           AND b.customer_id IN ({visible}) AND EXISTS ({exists}) \
-         ORDER BY b.created_at DESC, b.id DESC LIMIT {recurrences}",
+        // The probe sits in the select list and is filtered outside, so the
+        // planner walks the window newest first and stops after enough finds
+        // (an EXISTS would be turned into a semi-join over every ticket).
+        "SELECT second_id, first_id FROM ( \
+           SELECT b.id AS second_id, ({first}) AS first_id FROM ticket b \
+           WHERE b.archived_at IS NULL AND b.created_at >= {start} AND b.created_at < {end} {visible_b} \
+           ORDER BY b.created_at DESC, b.id DESC) probed \
+         WHERE first_id IS NOT NULL LIMIT {recurrences}",
         first = earlier("a.id"),
-        exists = earlier("1"),
+        visible_b = visible("b.customer_id"),
     );
     let mut found = Vec::new();
     for row in dialect.rows(db, sql).await? {

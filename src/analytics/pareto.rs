@@ -4,13 +4,13 @@
 //! Counted over the viewer's customers with revenue in the period.
 
 use chrono::NaiveDate;
-use sea_orm::ConnectionTrait;
+use sea_orm::DatabaseConnection;
 
 use crate::{
-    analytics::sql::{Dialect, float, int, month_start, ratio},
+    analytics::sql::{Dialect, add_months, begin, float, int, month_start, ratio, text},
     auth::Viewer,
     error::AppResult,
-    policy,
+    policy::Resource,
 };
 
 /// The share of customers called "the top" (the 20 of 80/20).
@@ -60,20 +60,41 @@ impl ParetoReport {
 
 /// The 80/20 report of the viewer's customers over the months of `[from, to]`.
 pub async fn report(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
     viewer: &Viewer,
     from: NaiveDate,
     to: NaiveDate,
 ) -> AppResult<ParetoReport> {
     crate::analytics::retention::check_window(from, to)?;
+    let txn = begin(db).await?;
+    let db = &txn;
     let dialect = Dialect::of(db);
-    let visible = dialect.subquery(&policy::visible_customer_ids(viewer));
-    let ranked = format!(
-        "WITH totals AS ( \
-           SELECT r.customer_id, CAST(SUM(r.revenue_cents) AS BIGINT) AS rev, CAST(SUM(r.gross_profit_cents) AS BIGINT) AS gp \
-           FROM revenue_entry r JOIN customer c ON c.id = r.customer_id \
-           WHERE r.month >= {first} AND r.month <= {to} AND c.archived_at IS NULL AND c.id IN ({visible}) \
-           GROUP BY r.customer_id HAVING SUM(r.revenue_cents) <> 0 OR SUM(r.gross_profit_cents) <> 0), \
+    let visible = dialect.visible(viewer, Resource::Customers, "c.id");
+    // Exactly the 12 months up to a month: one row of the rollup per customer;
+    // any other period sums the revenue rows.
+    let (first, last) = (month_start(from), month_start(to));
+    let totals = if add_months(first, 11) == last {
+        format!(
+            "SELECT r.customer_id, r.revenue_cents AS rev, r.gross_profit_cents AS gp \
+             FROM revenue_t12 r JOIN customer c ON c.id = r.customer_id \
+             WHERE r.month = {month} AND c.archived_at IS NULL {visible} \
+               AND (r.revenue_cents <> 0 OR r.gross_profit_cents <> 0)",
+            month = dialect.date(last),
+        )
+    } else {
+        format!(
+            "SELECT r.customer_id, CAST(SUM(r.revenue_cents) AS BIGINT) AS rev, CAST(SUM(r.gross_profit_cents) AS BIGINT) AS gp \
+             FROM revenue_entry r JOIN customer c ON c.id = r.customer_id \
+             WHERE r.month >= {first} AND r.month <= {to} AND c.archived_at IS NULL {visible} \
+             GROUP BY r.customer_id HAVING SUM(r.revenue_cents) <> 0 OR SUM(r.gross_profit_cents) <> 0",
+            first = dialect.date(first),
+            to = dialect.date(to),
+        )
+    };
+    // One statement: the summary (`part` S) and one curve row where the whole
+    // percentile changes (C: at most 100 points, plus the origin added below).
+    let sql = format!(
+        "WITH totals AS ({totals}), \
          ranked AS ( \
            SELECT rev, gp, \
              ROW_NUMBER() OVER (ORDER BY rev DESC, customer_id) AS rn_desc, \
@@ -81,36 +102,37 @@ pub async fn report(
              ROW_NUMBER() OVER (ORDER BY rev, customer_id) AS rn_asc, \
              CAST(SUM(rev) OVER (ORDER BY rev, customer_id ROWS UNBOUNDED PRECEDING) AS BIGINT) AS cum_asc, \
              COUNT(*) OVER () AS n, CAST(SUM(rev) OVER () AS BIGINT) AS total \
-           FROM totals)",
-        first = dialect.date(month_start(from)),
-        to = dialect.date(to),
-    );
-    let summary = format!(
-        "{ranked} SELECT COUNT(*) AS n, CAST(COALESCE(SUM(rev), 0) AS BIGINT) AS rev, CAST(COALESCE(SUM(gp), 0) AS BIGINT) AS gp, \
+           FROM totals) \
+         SELECT 'S' AS part, COUNT(*) AS n, CAST(COALESCE(SUM(rev), 0) AS BIGINT) AS rev, \
+           CAST(COALESCE(SUM(gp), 0) AS BIGINT) AS gp, \
            CAST(COALESCE(SUM(CASE WHEN (rn_desc - 1) * 100 < n * {TOP_PERCENT} THEN rev ELSE 0 END), 0) AS BIGINT) AS top_rev, \
            CAST(COALESCE(SUM(CASE WHEN (rn_desc - 1) * 100 < n * {TOP_PERCENT} THEN gp ELSE 0 END), 0) AS BIGINT) AS top_gp, \
            CAST(COALESCE(SUM(CASE WHEN gp < 0 THEN 1 ELSE 0 END), 0) AS BIGINT) AS loss_makers, \
            CAST(COALESCE(SUM(CASE WHEN gp < 0 THEN -gp ELSE 0 END), 0) AS BIGINT) AS losses, \
            CAST(COALESCE(SUM(CASE WHEN gp > 0 THEN gp ELSE 0 END), 0) AS BIGINT) AS profits, \
            CAST(COALESCE(MIN(CASE WHEN cum_desc * 10 >= total * 8 THEN rn_desc END), 0) AS BIGINT) AS for_80 \
-         FROM ranked"
+         FROM ranked \
+         UNION ALL SELECT 'C', n, cum_asc, total, rn_asc, 0, 0, 0, 0, 0 FROM ranked \
+         WHERE rn_asc = n OR (rn_asc * 100) / n <> ((rn_asc - 1) * 100) / n"
     );
-    // One row where the whole percentile changes: at most 100 points, plus the origin.
-    let curve = format!(
-        "{ranked} SELECT rn_asc, n, cum_asc, total FROM ranked \
-         WHERE rn_asc = n OR (rn_asc * 100) / n <> ((rn_asc - 1) * 100) / n ORDER BY rn_asc"
-    );
-    let rows = dialect.rows(db, summary).await?;
-    let row = rows.first();
-    let get = |column: &str| row.map_or(Ok(0), |r| int(r, column));
+    let rows = dialect.rows(db, sql).await?;
+    let mut summary = None;
+    let mut curve = Vec::new();
+    for row in &rows {
+        match text(row, "part")?.as_deref() {
+            Some("S") => summary = Some(row),
+            Some("C") => curve.push((int(row, "top_rev")?, int(row, "n")?, float(row, "rev")?, float(row, "gp")?)),
+            _ => {}
+        }
+    }
+    curve.sort_by_key(|point| point.0);
+    let get = |column: &str| summary.map_or(Ok(0), |r| int(r, column));
     let customers = get("n")?;
     let mut points = vec![LorenzPoint { customer_share: 0.0, revenue_share: 0.0 }];
-    for row in dialect.rows(db, curve).await? {
-        let (rn, n) = (int(&row, "rn_asc")?, int(&row, "n")?);
-        let (cumulative, total) = (float(&row, "cum_asc")?.unwrap_or(0.0), float(&row, "total")?.unwrap_or(0.0));
+    for (rn, n, cumulative, total) in curve {
         points.push(LorenzPoint {
             customer_share: ratio(rn as f64, n as f64).unwrap_or(0.0),
-            revenue_share: ratio(cumulative, total).unwrap_or(0.0),
+            revenue_share: ratio(cumulative.unwrap_or(0.0), total.unwrap_or(0.0)).unwrap_or(0.0),
         });
     }
     Ok(ParetoReport {

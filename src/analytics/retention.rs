@@ -19,16 +19,16 @@ use std::collections::HashMap;
 
 use chrono::NaiveDate;
 use entity::enums::{ChurnReason, PartnershipTier, Segment};
-use sea_orm::{ActiveEnum, ConnectionTrait};
+use sea_orm::{ActiveEnum, ConnectionTrait, DatabaseConnection};
 
 use crate::{
     analytics::{
         segments::{SegmentRules, segment_sql},
-        sql::{Dialect, add_months, date, int, month_end, month_start, ratio, text},
+        sql::{Dialect, add_months, begin, date, int, month_end, month_start, ratio, text},
     },
     auth::Viewer,
     error::{AppError, AppResult},
-    policy,
+    policy::Resource,
 };
 
 /// Longest window a report covers (its points stay a chart, not a table).
@@ -185,7 +185,10 @@ impl RetentionReport {
 struct Plan {
     dialect: Dialect,
     query: RetentionQuery,
-    visible: String,
+    /// `AND <customer> IN (...)` for the viewer, on the customer table (`c.id`) and on revenue (`r.customer_id`).
+    visible: (String, String),
+    /// The same, on the owner of a per-owner rollup (`o.owner_id`).
+    visible_owner: String,
     rules: SegmentRules,
 }
 
@@ -204,8 +207,8 @@ impl Plan {
         };
         format!(
             "vc AS (SELECT c.id, c.owner_id, c.customer_since, c.tier, c.region, c.industry FROM customer c \
-             WHERE c.archived_at IS NULL AND c.id IN ({visible}) {since})",
-            visible = self.visible
+             WHERE c.archived_at IS NULL {visible} {since})",
+            visible = self.visible.0
         )
     }
 
@@ -220,33 +223,40 @@ impl Plan {
         )
     }
 
-    /// Per customer: revenue before the window and in its last 12 months (and,
-    /// on the activity basis, whether it bought around `from`, `to` and in the window).
+    /// Per customer: revenue in the 12 months before `from` (`rb`) and in the
+    /// window's last 12 months (`rl`), as the CTE `rv`. Each is one row of the
+    /// 12-month rollup: the months before `from` end with the month of the day
+    /// before it; the window's last ones with the month of `to`. On the activity
+    /// basis the revenue rows are read too, for who bought when.
     fn revenue(&self) -> String {
         let RetentionQuery { from, to, .. } = self.query;
-        let (before_from, last_from) = (self.d(add_months(from, -12)), self.d(add_months(to, -12)));
-        let (from, to) = (self.d(from), self.d(to));
-        let mut columns = format!(
-            "CAST(SUM(CASE WHEN r.month >= {before_from} AND r.month < {from} THEN r.revenue_cents ELSE 0 END) AS BIGINT) AS rb, \
-             CAST(SUM(CASE WHEN r.month > {last_from} AND r.month <= {to} THEN r.revenue_cents ELSE 0 END) AS BIGINT) AS rl"
+        let before = self.d(month_start(from.pred_opt().unwrap_or(from)));
+        let last = self.d(month_start(to));
+        let rollup = format!(
+            "SELECT t.customer_id, \
+               CAST(SUM(CASE WHEN t.month = {before} THEN t.revenue_cents ELSE 0 END) AS BIGINT) AS rb, \
+               CAST(SUM(CASE WHEN t.month = {last} THEN t.revenue_cents ELSE 0 END) AS BIGINT) AS rl \
+             FROM revenue_t12 t WHERE t.month IN ({before}, {last}) {visible} GROUP BY t.customer_id",
+            visible = self.visible.1.replace("r.customer_id", "t.customer_id"),
         );
-        let mut range =
-            format!("(r.month >= {before_from} AND r.month < {from}) OR (r.month > {last_from} AND r.month <= {to})");
-        if let Basis::Activity { inactive_months } = self.query.basis {
-            let months = i32::try_from(inactive_months).unwrap_or(MAX_MONTHS);
-            let start_from = self.d(add_months(self.query.from, -months));
-            let start_to = self.d(add_months(self.query.to, -months));
-            columns.push_str(&format!(
-                ", MAX(CASE WHEN r.month > {start_from} AND r.month <= {from} AND r.revenue_cents > 0 THEN 1 ELSE 0 END) AS act_from, \
-                 MAX(CASE WHEN r.month > {start_to} AND r.month <= {to} AND r.revenue_cents > 0 THEN 1 ELSE 0 END) AS act_to, \
-                 MAX(CASE WHEN r.month > {from} AND r.month <= {to} AND r.revenue_cents > 0 THEN 1 ELSE 0 END) AS act_win, \
-                 MAX(CASE WHEN r.month <= {to} AND r.revenue_cents > 0 THEN r.month END) AS last_month"
-            ));
-            range = format!("({range}) OR (r.month > {start_from} AND r.month <= {to})");
-        }
+        let Basis::Activity { inactive_months } = self.query.basis else {
+            return format!("rv AS ({rollup})");
+        };
+        let months = i32::try_from(inactive_months).unwrap_or(MAX_MONTHS);
+        let (start_from, start_to) = (self.d(add_months(from, -months)), self.d(add_months(to, -months)));
+        let (from, to) = (self.d(from), self.d(to));
         format!(
-            "rv AS (SELECT r.customer_id, {columns} FROM revenue_entry r JOIN vc ON vc.id = r.customer_id \
-             WHERE {range} GROUP BY r.customer_id)"
+            "sums AS ({rollup}), \
+             activity AS (SELECT r.customer_id, \
+               MAX(CASE WHEN r.month > {start_from} AND r.month <= {from} AND r.revenue_cents > 0 THEN 1 ELSE 0 END) AS act_from, \
+               MAX(CASE WHEN r.month > {start_to} AND r.month <= {to} AND r.revenue_cents > 0 THEN 1 ELSE 0 END) AS act_to, \
+               MAX(CASE WHEN r.month > {from} AND r.month <= {to} AND r.revenue_cents > 0 THEN 1 ELSE 0 END) AS act_win, \
+               MAX(CASE WHEN r.month <= {to} AND r.revenue_cents > 0 THEN r.month END) AS last_month \
+             FROM revenue_entry r WHERE r.month > {start_from} AND r.month <= {to} {visible} GROUP BY r.customer_id), \
+             rv AS (SELECT COALESCE(a.customer_id, s.customer_id) AS customer_id, COALESCE(s.rb, 0) AS rb, \
+               COALESCE(s.rl, 0) AS rl, a.act_from, a.act_to, a.act_win, a.last_month \
+             FROM activity a FULL OUTER JOIN sums s ON s.customer_id = a.customer_id)",
+            visible = self.visible.1,
         )
     }
 
@@ -331,49 +341,33 @@ impl Plan {
         }
     }
 
-    fn groups_sql(&self) -> String {
+    /// Everything counted from the facts, in one pass: the figures per group
+    /// (`part` G), the lost customers per reason (R) and gains and losses per
+    /// month (M), as rows of one shape (`k` and up to 12 numbers).
+    fn figures_sql(&self) -> String {
+        let key = self.group_key();
+        let group = if self.query.group_by == GroupBy::None { String::new() } else { format!("GROUP BY {key}") };
+        let month = |expr: &str| format!("CAST({} AS TEXT)", self.dialect.month_of(expr));
+        let pad = |n: usize| vec!["0"; n].join(", ");
         format!(
-            "{facts} SELECT {key} AS gkey, \
-               CAST(SUM(at_start) AS BIGINT) AS at_start, CAST(SUM(gained) AS BIGINT) AS gained, \
-               CAST(SUM(lost) AS BIGINT) AS lost, CAST(SUM(lost * at_start) AS BIGINT) AS lost_from_start, \
-               CAST(SUM(won_back) AS BIGINT) AS won_back, CAST(SUM(at_start * at_end) AS BIGINT) AS retained, \
-               CAST(SUM(at_end) AS BIGINT) AS at_end, \
-               CAST(SUM(at_start * rb) AS BIGINT) AS revenue_before, \
-               CAST(SUM(at_start * lost * rb) AS BIGINT) AS lost_revenue_before, \
-               CAST(SUM(gained * rl) AS BIGINT) AS gained_revenue, \
-               CAST(SUM(at_start * rl) AS BIGINT) AS revenue_after, \
-               CAST(SUM(at_start * (CASE WHEN rl < rb THEN rl ELSE rb END)) AS BIGINT) AS revenue_after_capped \
-             FROM facts {group}",
+            "{facts} \
+             SELECT 'G' AS part, {key} AS k, \
+               CAST(SUM(at_start) AS BIGINT) AS v1, CAST(SUM(gained) AS BIGINT) AS v2, \
+               CAST(SUM(lost) AS BIGINT) AS v3, CAST(SUM(lost * at_start) AS BIGINT) AS v4, \
+               CAST(SUM(won_back) AS BIGINT) AS v5, CAST(SUM(at_start * at_end) AS BIGINT) AS v6, \
+               CAST(SUM(at_end) AS BIGINT) AS v7, CAST(SUM(at_start * rb) AS BIGINT) AS v8, \
+               CAST(SUM(at_start * lost * rb) AS BIGINT) AS v9, CAST(SUM(gained * rl) AS BIGINT) AS v10, \
+               CAST(SUM(at_start * rl) AS BIGINT) AS v11, \
+               CAST(SUM(at_start * (CASE WHEN rl < rb THEN rl ELSE rb END)) AS BIGINT) AS v12 \
+             FROM facts {group} \
+             UNION ALL SELECT 'R', reason, COUNT(*), CAST(SUM(at_start * rb) AS BIGINT), {pad10} \
+             FROM facts WHERE lost = 1 GROUP BY reason \
+             UNION ALL SELECT 'M', m, CAST(SUM(g) AS BIGINT), CAST(SUM(l) AS BIGINT), {pad10} FROM ( \
+               SELECT {gained_month} AS m, 1 AS g, 0 AS l FROM facts WHERE gained = 1 \
+               UNION ALL SELECT {lost_month} AS m, 0 AS g, 1 AS l FROM facts WHERE lost = 1 \
+             ) monthly GROUP BY m",
             facts = self.facts(),
-            key = self.group_key(),
-            // PostgreSQL refuses to group by a constant: no split, no GROUP BY.
-            group = if self.query.group_by == GroupBy::None {
-                String::new()
-            } else {
-                format!("GROUP BY {}", self.group_key())
-            },
-        )
-    }
-
-    fn reasons_sql(&self) -> String {
-        format!(
-            "{facts} SELECT reason, COUNT(*) AS n, CAST(SUM(at_start * rb) AS BIGINT) AS lost_before \
-             FROM facts WHERE lost = 1 GROUP BY reason",
-            facts = self.facts()
-        )
-    }
-
-    /// Per month: gained and lost (as counted by the report) and, on the
-    /// events basis, the deltas that give the active count at each month's end.
-    fn monthly_sql(&self) -> String {
-        let dialect = self.dialect;
-        let month = |expr: &str| dialect.month_of(expr);
-        format!(
-            "{facts} SELECT m, CAST(SUM(gained) AS BIGINT) AS gained, CAST(SUM(lost) AS BIGINT) AS lost FROM ( \
-               SELECT {gained_month} AS m, 1 AS gained, 0 AS lost FROM facts WHERE gained = 1 \
-               UNION ALL SELECT {lost_month} AS m, 0 AS gained, 1 AS lost FROM facts WHERE lost = 1 \
-             ) x GROUP BY m",
-            facts = self.facts(),
+            pad10 = pad(10),
             gained_month = month("gained_on"),
             lost_month = month("lost_on"),
         )
@@ -393,18 +387,18 @@ fn months(from: NaiveDate, to: NaiveDate) -> Vec<NaiveDate> {
 
 fn counts(row: &sea_orm::QueryResult) -> AppResult<Counts> {
     Ok(Counts {
-        at_start: int(row, "at_start")?,
-        gained: int(row, "gained")?,
-        lost: int(row, "lost")?,
-        lost_from_start: int(row, "lost_from_start")?,
-        won_back: int(row, "won_back")?,
-        retained: int(row, "retained")?,
-        at_end: int(row, "at_end")?,
-        revenue_before: int(row, "revenue_before")?,
-        lost_revenue_before: int(row, "lost_revenue_before")?,
-        gained_revenue: int(row, "gained_revenue")?,
-        revenue_after: int(row, "revenue_after")?,
-        revenue_after_capped: int(row, "revenue_after_capped")?,
+        at_start: int(row, "v1")?,
+        gained: int(row, "v2")?,
+        lost: int(row, "v3")?,
+        lost_from_start: int(row, "v4")?,
+        won_back: int(row, "v5")?,
+        retained: int(row, "v6")?,
+        at_end: int(row, "v7")?,
+        revenue_before: int(row, "v8")?,
+        lost_revenue_before: int(row, "v9")?,
+        gained_revenue: int(row, "v10")?,
+        revenue_after: int(row, "v11")?,
+        revenue_after_capped: int(row, "v12")?,
     })
 }
 
@@ -421,43 +415,60 @@ pub fn check_window(from: NaiveDate, to: NaiveDate) -> AppResult<()> {
 
 /// Computes the report for the viewer's customers.
 pub async fn report(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
     viewer: &Viewer,
     rules: SegmentRules,
     query: RetentionQuery,
 ) -> AppResult<RetentionReport> {
     check_window(query.from, query.to)?;
+    let txn = begin(db).await?;
+    let db = &txn;
     if let Basis::Activity { inactive_months } = query.basis
         && !(1..=36).contains(&inactive_months)
     {
         return Err(AppError::bad_input("inactiveMonths", "inactiveMonths must be between 1 and 36"));
     }
     let dialect = Dialect::of(db);
-    let plan = Plan { dialect, query, visible: dialect.subquery(&policy::visible_customer_ids(viewer)), rules };
+    let visible = (
+        dialect.visible(viewer, Resource::Customers, "c.id"),
+        dialect.visible(viewer, Resource::Customers, "r.customer_id"),
+    );
+    let visible_owner = dialect.visible_owner(viewer, Resource::Customers, "o.owner_id");
+    let plan = Plan { dialect, query, visible, visible_owner, rules };
 
     let mut groups = Vec::new();
     let mut total = Counts::default();
-    for row in dialect.rows(db, plan.groups_sql()).await? {
-        let counts = counts(&row)?;
-        total.add(&counts);
-        groups.push((text(&row, "gkey")?, counts));
-    }
-    let groups =
-        if query.group_by == GroupBy::None { Vec::new() } else { label(db, dialect, query.group_by, groups).await? };
-
     let mut reasons = Vec::new();
-    for row in dialect.rows(db, plan.reasons_sql()).await? {
-        let reason = text(&row, "reason")?.and_then(|r| ChurnReason::try_from_value(&r).ok());
-        reasons.push(ReasonFigure {
-            reason,
-            controllable: reason.and_then(ChurnReason::controllability),
-            count: int(&row, "n")?,
-            lost_revenue_before: int(&row, "lost_before")?,
-        });
+    let mut monthly = HashMap::new();
+    for row in dialect.rows(db, plan.figures_sql()).await? {
+        let key = text(&row, "k")?;
+        match text(&row, "part")?.as_deref() {
+            Some("G") => {
+                let counts = counts(&row)?;
+                total.add(&counts);
+                groups.push((key, counts));
+            }
+            Some("R") => {
+                let reason = key.and_then(|r| ChurnReason::try_from_value(&r).ok());
+                reasons.push(ReasonFigure {
+                    reason,
+                    controllable: reason.and_then(ChurnReason::controllability),
+                    count: int(&row, "v1")?,
+                    lost_revenue_before: int(&row, "v2")?,
+                });
+            }
+            Some("M") => {
+                if let Some(month) = key.and_then(|k| NaiveDate::parse_from_str(&k[..k.len().min(10)], "%Y-%m-%d").ok()) {
+                    monthly.insert(month_start(month), (int(&row, "v1")?, int(&row, "v2")?));
+                }
+            }
+            _ => {}
+        }
     }
+    let groups = if query.group_by == GroupBy::None { Vec::new() } else { label(db, dialect, query.group_by, groups).await? };
     reasons.sort_by(|a, b| b.count.cmp(&a.count).then(a.reason.map(|r| r.as_str()).cmp(&b.reason.map(|r| r.as_str()))));
 
-    let points = points(db, &plan).await?;
+    let points = points(db, &plan, &monthly).await?;
     Ok(RetentionReport { query, total, groups, reasons, points })
 }
 
@@ -526,26 +537,22 @@ fn title(name: &str) -> String {
 }
 
 /// The chart of the window: one point per month.
-async fn points(db: &impl ConnectionTrait, plan: &Plan) -> AppResult<Vec<Point>> {
+async fn points(
+    db: &impl ConnectionTrait,
+    plan: &Plan,
+    monthly: &HashMap<NaiveDate, (i64, i64)>,
+) -> AppResult<Vec<Point>> {
     let RetentionQuery { from, to, basis, .. } = plan.query;
     let dialect = plan.dialect;
     let months = months(from, to);
     let ends: Vec<NaiveDate> = months.iter().map(|m| month_end(*m).min(to)).collect();
 
-    let mut gained = HashMap::new();
-    let mut lost = HashMap::new();
-    for row in dialect.rows(db, plan.monthly_sql()).await? {
-        if let Some(month) = date(&row, "m")? {
-            gained.insert(month, int(&row, "gained")?);
-            lost.insert(month, int(&row, "lost")?);
-        }
-    }
-
     let mut revenue = HashMap::new();
+    // The owners' monthly rollup: a handful of rows per month, whatever the book's size.
     let sql = format!(
-        "WITH {customers} SELECT r.month AS m, CAST(SUM(r.revenue_cents) AS BIGINT) AS rev FROM revenue_entry r \
-         JOIN vc ON vc.id = r.customer_id WHERE r.month >= {first} AND r.month <= {to} GROUP BY r.month",
-        customers = plan.customers(),
+        "SELECT o.month AS m, CAST(SUM(o.revenue_cents) AS BIGINT) AS rev FROM revenue_by_owner o \
+         WHERE o.month >= {first} AND o.month <= {to} {visible} GROUP BY o.month",
+        visible = plan.visible_owner,
         first = dialect.date(month_start(from)),
         to = dialect.date(to),
     );
@@ -565,8 +572,8 @@ async fn points(db: &impl ConnectionTrait, plan: &Plan) -> AppResult<Vec<Point>>
         .map(|(month, customers)| Point {
             month: *month,
             customers,
-            gained: gained.get(month).copied().unwrap_or(0),
-            lost: lost.get(month).copied().unwrap_or(0),
+            gained: monthly.get(month).map_or(0, |m| m.0),
+            lost: monthly.get(month).map_or(0, |m| m.1),
             revenue: revenue.get(month).copied().unwrap_or(0),
         })
         .collect())

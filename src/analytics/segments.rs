@@ -18,13 +18,13 @@
 
 use chrono::NaiveDate;
 use entity::enums::Segment;
-use sea_orm::ConnectionTrait;
+use sea_orm::DatabaseConnection;
 
 use crate::{
-    analytics::sql::{Dialect, add_months, int, ratio, text},
+    analytics::sql::{Dialect, begin, int, month_start, ratio, text},
     auth::Viewer,
     error::AppResult,
-    policy,
+    policy::Resource,
 };
 
 /// Thresholds of the segments, in percent (configuration: `RAPPORT_SEGMENT_RULES`).
@@ -83,7 +83,8 @@ pub fn rank(segment: Segment) -> i32 {
 /// One row per customer not archived: `customer_id`, `rev`, `gp` (trailing 12
 /// months up to `as_of`, cents), `segment` (text or NULL) and `segment_rank`.
 pub fn segment_sql(dialect: Dialect, rules: SegmentRules, as_of: NaiveDate) -> String {
-    let (after, until) = (dialect.date(add_months(as_of, -12)), dialect.date(as_of));
+    // The 12 months up to `as_of` are one row of the rollup per customer.
+    let month = dialect.date(month_start(as_of));
     let SegmentRules { large_percent, average_percent, large_margin_percent, quality_margin_percent } = rules;
     format!(
         "SELECT c.id AS customer_id, COALESCE(t.rev, 0) AS rev, COALESCE(t.gp, 0) AS gp, \
@@ -96,15 +97,11 @@ pub fn segment_sql(dialect: Dialect, rules: SegmentRules, as_of: NaiveDate) -> S
                   THEN 'SMALL_QUALITY' \
                 ELSE 'SMALL_ORDINARY' END AS segment \
          FROM customer c LEFT JOIN ( \
-           SELECT customer_id, rev, gp, \
-             ROW_NUMBER() OVER (ORDER BY rev DESC, customer_id) AS rnk, \
-             SUM(CASE WHEN rev > 0 THEN 1 ELSE 0 END) OVER () AS n \
-           FROM ( \
-             SELECT r.customer_id, CAST(SUM(r.revenue_cents) AS BIGINT) AS rev, \
-               CAST(SUM(r.gross_profit_cents) AS BIGINT) AS gp \
-             FROM revenue_entry r JOIN customer k ON k.id = r.customer_id AND k.archived_at IS NULL \
-             WHERE r.month > {after} AND r.month <= {until} GROUP BY r.customer_id \
-           ) totals \
+           SELECT r.customer_id, r.revenue_cents AS rev, r.gross_profit_cents AS gp, \
+             ROW_NUMBER() OVER (ORDER BY r.revenue_cents DESC, r.customer_id) AS rnk, \
+             SUM(CASE WHEN r.revenue_cents > 0 THEN 1 ELSE 0 END) OVER () AS n \
+           FROM revenue_t12 r JOIN customer k ON k.id = r.customer_id AND k.archived_at IS NULL \
+           WHERE r.month = {month} \
          ) t ON t.customer_id = c.id \
          WHERE c.archived_at IS NULL"
     )
@@ -138,16 +135,18 @@ fn parse_segment(text: Option<String>) -> Option<Segment> {
 
 /// The segments of the viewer's customers as of a date (ranked company-wide).
 pub async fn summary(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
     viewer: &Viewer,
     rules: SegmentRules,
     as_of: NaiveDate,
 ) -> AppResult<SegmentationSummary> {
+    let txn = begin(db).await?;
+    let db = &txn;
     let dialect = Dialect::of(db);
-    let visible = dialect.subquery(&policy::visible_customer_ids(viewer));
+    let visible = dialect.visible(viewer, Resource::Customers, "s.customer_id");
     let sql = format!(
         "SELECT s.segment, COUNT(*) AS customers, CAST(SUM(s.rev) AS BIGINT) AS rev, CAST(SUM(s.gp) AS BIGINT) AS gp \
-         FROM ({segments}) s WHERE s.customer_id IN ({visible}) GROUP BY s.segment",
+         FROM ({segments}) s WHERE 1 = 1 {visible} GROUP BY s.segment",
         segments = segment_sql(dialect, rules, as_of)
     );
     let rows = dialect.rows(db, sql).await?;

@@ -3,13 +3,13 @@
 //! list lets a rep confirm each one and record its reason.
 
 use chrono::NaiveDate;
-use sea_orm::ConnectionTrait;
+use sea_orm::DatabaseConnection;
 
 use crate::{
-    analytics::sql::{Dialect, add_months, date, int, month_start},
+    analytics::sql::{Dialect, add_months, begin, date, int, month_start},
     auth::Viewer,
     error::{AppError, AppResult},
-    policy,
+    policy::Resource,
 };
 
 /// One customer that went quiet.
@@ -27,7 +27,7 @@ pub struct Silent {
 /// whose latest churn event (if any) is not a loss; the most valuable first.
 /// `offset`/`limit` page through them (the list is computed, not stored).
 pub async fn silent_churn(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
     viewer: &Viewer,
     inactive_months: u32,
     today: NaiveDate,
@@ -37,8 +37,10 @@ pub async fn silent_churn(
     if !(1..=36).contains(&inactive_months) {
         return Err(AppError::bad_input("inactiveMonths", "inactiveMonths must be between 1 and 36"));
     }
+    let txn = begin(db).await?;
+    let db = &txn;
     let dialect = Dialect::of(db);
-    let visible = dialect.subquery(&policy::visible_customer_ids(viewer));
+    let visible = dialect.visible(viewer, Resource::Customers, "c.id");
     let months = i32::try_from(inactive_months).unwrap_or(36);
     let quiet_since = dialect.date(add_months(month_start(today), -months));
     let sql = format!(
@@ -46,7 +48,7 @@ pub async fn silent_churn(
            SELECT r.customer_id, MAX(r.month) AS last_month FROM revenue_entry r \
            JOIN customer c ON c.id = r.customer_id \
            WHERE r.revenue_cents > 0 AND c.archived_at IS NULL AND c.status IN ('ACTIVE', 'WON_BACK') \
-             AND c.id IN ({visible}) \
+             {visible} \
              AND NOT EXISTS (SELECT 1 FROM churn_event e WHERE e.customer_id = c.id AND e.kind = 'LOST' \
                AND NOT EXISTS (SELECT 1 FROM churn_event w WHERE w.customer_id = c.id AND w.kind = 'WON_BACK' \
                  AND (w.occurred_on > e.occurred_on OR (w.occurred_on = e.occurred_on AND w.id > e.id)))) \

@@ -318,6 +318,9 @@ pub async fn update(
         "customer",
     )
     .await?;
+    if updated.owner_id != current.owner_id && updated.archived_at.is_none() {
+        crate::service::rollups::move_customers(&txn, &[id], current.owner_id, Some(updated.owner_id)).await?;
+    }
     audit::record(&txn, viewer, "update", "customer", id, audit::diff(&current, &updated)).await?;
     txn.commit().await?;
     if importance_changed {
@@ -343,6 +346,8 @@ pub async fn archive(svc: &crate::service::Services, viewer: &Viewer, id: i64) -
         version: Set(current.version + 1),
         ..Default::default()
     };
+    // Before the row says archived: its revenue leaves its owner's totals.
+    crate::service::rollups::move_customers(&txn, &[id], current.owner_id, None).await?;
     let updated = update_versioned::<customer::Entity>(
         &txn,
         row,

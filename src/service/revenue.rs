@@ -12,7 +12,10 @@ use crate::{
     auth::Viewer,
     error::{AppError, AppResult},
     policy,
-    service::{audit, now},
+    service::{
+        audit, now,
+        rollups::{self, RevenueDelta},
+    },
 };
 
 /// Most rows accepted by one `upsertRevenueEntries` call.
@@ -71,17 +74,21 @@ pub async fn upsert(svc: &crate::service::Services, viewer: &Viewer, rows: Vec<R
     }
     let customer_ids: HashSet<i64> = rows.iter().map(|r| r.customer_id).collect();
     let txn = crate::db::write(db).await?;
-    let found: HashSet<i64> = customer::Entity::find()
+    // Owners (of customers not archived: archived ones count in no rollup).
+    let found: std::collections::HashMap<i64, Option<i64>> = customer::Entity::find()
         .select_only()
         .column(customer::Column::Id)
+        .column(customer::Column::OwnerId)
+        .column(customer::Column::ArchivedAt)
         .filter(customer::Column::Id.is_in(customer_ids.iter().copied()))
         .filter(scope)
-        .into_tuple::<i64>()
+        .into_tuple::<(i64, i64, Option<chrono::DateTime<chrono::Utc>>)>()
         .all(&txn)
         .await?
         .into_iter()
+        .map(|(id, owner, archived)| (id, archived.is_none().then_some(owner)))
         .collect();
-    if let Some(i) = rows.iter().position(|r| !found.contains(&r.customer_id)) {
+    if let Some(i) = rows.iter().position(|r| !found.contains_key(&r.customer_id)) {
         return Err(AppError::bad_input(&format!("entries[{i}].customerId"), "customer not found"));
     }
     let months: HashSet<NaiveDate> = rows.iter().map(|r| r.month).collect();
@@ -131,6 +138,21 @@ pub async fn upsert(svc: &crate::service::Services, viewer: &Viewer, rows: Vec<R
         .exec_without_returning(&txn)
         .await?;
     }
+    let deltas: Vec<RevenueDelta> = rows
+        .iter()
+        .filter_map(|r| {
+            let owner_id = found.get(&r.customer_id).copied().flatten()?;
+            let (old_revenue, old_profit) = before.get(&(r.customer_id, r.month)).copied().unwrap_or((0, 0));
+            Some(RevenueDelta {
+                customer_id: r.customer_id,
+                owner_id,
+                month: r.month,
+                revenue_cents: r.revenue_cents - old_revenue,
+                gross_profit_cents: r.gross_profit_cents - old_profit,
+            })
+        })
+        .collect();
+    rollups::apply(&txn, &deltas).await?;
     let summary = json!({"rows": count, "customers": customer_ids.len(), "changed": changes});
     audit::record(&txn, viewer, "upsert", "revenue_entry", 0, summary).await?;
     txn.commit().await?;

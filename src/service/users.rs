@@ -292,6 +292,7 @@ async fn reassign_in(
         .filter(customer::Column::Id.is_in(moved.iter().copied()))
         .exec(txn)
         .await?;
+    crate::service::rollups::move_customers(txn, &moved, from_user_id, Some(to_user_id)).await?;
     // Promises and open complaints follow the account, so none is orphaned.
     commitment::Entity::update_many()
         .col_expr(commitment::Column::OwnerId, Expr::value(to_user_id))

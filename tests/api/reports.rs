@@ -297,3 +297,81 @@ async fn customer_aggregates_count_and_sum_per_combination() {
     );
     assert_eq!(twice.code(), Some("BAD_USER_INPUT"));
 }
+
+#[tokio::test]
+async fn a_period_other_than_twelve_months_sums_the_revenue_rows() {
+    let app = TestApp::spawn().await;
+    let cast = app.cast().await;
+    let a = customer(&app, &cast.rep_a, "A", "MEDIUM").await;
+    let b = customer(&app, &cast.rep_a, "B", "MEDIUM").await;
+    let rows = vec![row(&a, "2025-01-01", 100, 10), row(&a, "2025-02-01", 100, 10), row(&b, "2025-03-01", 50, -5), row(&a, "2025-04-01", 999, 9)];
+    app.gql(&cast.integration, UPSERT, json!({"e": rows})).await.ok();
+
+    let q1 = app.gql(&cast.rep_a, "{ paretoReport(from: \"2025-01-01\", to: \"2025-03-31\") { customers revenue grossProfit lossMakingCustomers } }", json!({})).await;
+
+    assert_eq!(q1.ok()["paretoReport"], json!({"customers": 2, "revenue": "250.00", "grossProfit": "15.00", "lossMakingCustomers": 1}));
+}
+
+/// Reads a rollup as a sorted list of its rows.
+async fn rollup(app: &TestApp, table: &str, key: &str) -> Vec<(i64, String, i64, i64)> {
+    use sea_orm::ConnectionTrait;
+    let sql = format!(
+        "SELECT {key} AS k, CAST(month AS TEXT) AS m, revenue_cents AS r, gross_profit_cents AS g FROM {table} \
+         WHERE revenue_cents <> 0 OR gross_profit_cents <> 0 ORDER BY {key}, month"
+    );
+    let rows = app.db.query_all_raw(sea_orm::Statement::from_string(app.db.get_database_backend(), sql)).await.unwrap();
+    rows.iter()
+        .map(|r| {
+            let m: String = r.try_get("", "m").unwrap();
+            (r.try_get("", "k").unwrap(), m[..10].to_owned(), r.try_get("", "r").unwrap(), r.try_get("", "g").unwrap())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_revenue_rollups_stay_equal_to_a_rebuild_through_pushes_moves_and_archives() {
+    let app = TestApp::spawn().await;
+    let cast = app.cast().await;
+    let (a, b, c) = (
+        customer(&app, &cast.rep_a, "A", "MEDIUM").await,
+        customer(&app, &cast.rep_a, "B", "MEDIUM").await,
+        customer(&app, &cast.rep_b, "C", "MEDIUM").await,
+    );
+    let push = |rows: Vec<Value>| {
+        let app = &app;
+        let who = cast.integration.clone();
+        async move { app.gql(&who, UPSERT, json!({"e": rows})).await.ok().clone() }
+    };
+    push(vec![row(&a, "2024-01-01", 100, 10), row(&a, "2024-06-01", 50, 5), row(&b, "2024-12-01", 70, -7), row(&c, "2025-01-01", 30, 3)]).await;
+    push(vec![row(&a, "2024-06-01", 80, 8), row(&b, "2025-02-01", 20, 2)]).await; // a correction and a new month
+    app.gql(&cast.leader, "mutation($f: ID!, $t: ID!, $ids: [ID!]) { reassignCustomers(fromUserId: $f, toUserId: $t, customerIds: $ids) }", json!({"f": cast.rep_a.gid, "t": cast.rep_a2.gid, "ids": [b]}))
+        .await
+        .ok();
+    app.gql(&cast.leader, "mutation($id: ID!, $o: ID!) { updateCustomer(id: $id, input: {ownerId: $o}) { id } }", json!({"id": c, "o": cast.rep_a.gid}))
+        .await
+        .ok();
+    app.gql(&cast.leader, "mutation($id: ID!) { archiveCustomer(id: $id) { id } }", json!({"id": a})).await.ok();
+    push(vec![row(&a, "2024-07-01", 5, 1)]).await; // archived: counts nowhere
+    let (t12, owners) = (rollup(&app, "revenue_t12", "customer_id").await, rollup(&app, "revenue_by_owner", "owner_id").await);
+
+    rapport::service::rollups::rebuild(&app.db).await.unwrap();
+
+    let owners_rebuilt = rollup(&app, "revenue_by_owner", "owner_id").await;
+    assert_eq!(owners, owners_rebuilt);
+    assert!(owners.iter().all(|(owner, ..)| *owner != cast.rep_b.id), "C's revenue moved to rep A");
+    assert_eq!(owners.iter().filter(|(o, ..)| *o == cast.rep_a2.id).count(), 2, "B's two months moved to rep A2");
+    // The 12-month sums of customers not archived are as rebuilt (archived ones are read by nobody).
+    let live = |rows: &[(i64, String, i64, i64)]| -> Vec<(i64, String, i64, i64)> {
+        rows.iter().filter(|(id, ..)| gid_of(&a) != *id).cloned().collect()
+    };
+    assert_eq!(live(&t12), live(&rollup(&app, "revenue_t12", "customer_id").await));
+    let b_months: Vec<_> = t12.iter().filter(|(id, ..)| *id == gid_of(&b)).collect();
+    assert_eq!(b_months.len(), 14, "Dec 2024 counts in 12 sums, Feb 2025 in 12, overlapping from Feb to Nov");
+    assert_eq!(b_months[2].2, 9000, "Feb 2025: 70 + 20");
+}
+
+fn gid_of(id: &str) -> i64 {
+    use base64::Engine;
+    let text = String::from_utf8(base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(id).unwrap()).unwrap();
+    text.rsplit(':').next().unwrap().parse().unwrap()
+}

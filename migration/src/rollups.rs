@@ -1,0 +1,44 @@
+//! The revenue rollups the reports read instead of scanning every revenue row:
+//!
+//! - `revenue_t12`: for each customer and month M, the revenue and gross profit
+//!   of the 12 months M-11..M (a row only where that is not nothing). Any
+//!   "12 months up to a date" of any customer is one row.
+//! - `revenue_by_owner`: per account owner and month, the revenue and gross
+//!   profit of the owner's customers that are not archived (a month's total for
+//!   a rep, a team or everyone is a few rows).
+//!
+//! They are derived data: `rebuild` recomputes both from `revenue_entry` and
+//! `customer`; the service keeps them current on every write that changes them
+//! (revenue pushes, reassignment, archiving).
+
+use sea_orm_migration::prelude::*;
+use sea_orm_migration::sea_orm::{ConnectionTrait, DatabaseBackend};
+
+/// Recomputes both rollups from scratch (in the caller's transaction, if any).
+pub async fn rebuild(db: &impl ConnectionTrait) -> Result<(), DbErr> {
+    let postgres = db.get_database_backend() == DatabaseBackend::Postgres;
+    let (offsets, shifted) = if postgres {
+        ("generate_series(0, 11) AS k(k)", "CAST(r.month + k.k * INTERVAL '1 month' AS DATE)")
+    } else {
+        (
+            "(WITH RECURSIVE o(k) AS (SELECT 0 UNION ALL SELECT k + 1 FROM o WHERE k < 11) SELECT k FROM o) AS k",
+            "date(r.month, '+' || k.k || ' months')",
+        )
+    };
+    db.execute_unprepared("DELETE FROM revenue_t12").await?;
+    db.execute_unprepared("DELETE FROM revenue_by_owner").await?;
+    db.execute_unprepared(&format!(
+        "INSERT INTO revenue_t12 (customer_id, month, revenue_cents, gross_profit_cents) \
+         SELECT r.customer_id, {shifted}, CAST(SUM(r.revenue_cents) AS BIGINT), CAST(SUM(r.gross_profit_cents) AS BIGINT) \
+         FROM revenue_entry r CROSS JOIN {offsets} GROUP BY r.customer_id, {shifted}"
+    ))
+    .await?;
+    db.execute_unprepared(
+        "INSERT INTO revenue_by_owner (owner_id, month, revenue_cents, gross_profit_cents) \
+         SELECT c.owner_id, r.month, CAST(SUM(r.revenue_cents) AS BIGINT), CAST(SUM(r.gross_profit_cents) AS BIGINT) \
+         FROM revenue_entry r JOIN customer c ON c.id = r.customer_id WHERE c.archived_at IS NULL \
+         GROUP BY c.owner_id, r.month",
+    )
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,89 @@
+//! Keeps the revenue rollups (`migration::rollups`) current inside the
+//! transaction of every write that changes them: a revenue push adds its
+//! differences, a reassignment moves the customers' revenue from one owner to
+//! another, archiving takes a customer's revenue off its owner.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use sea_orm::ConnectionTrait;
+
+use crate::{analytics::sql::add_months, error::AppResult};
+
+pub use migration::rollups::rebuild;
+
+/// A change of one customer's revenue for one month.
+#[derive(Debug, Clone, Copy)]
+pub struct RevenueDelta {
+    pub customer_id: i64,
+    pub owner_id: i64,
+    pub month: NaiveDate,
+    pub revenue_cents: i64,
+    pub gross_profit_cents: i64,
+}
+
+/// Adds `(key, month, revenue, profit)` increments to a rollup, in chunks.
+async fn add(db: &impl ConnectionTrait, table: &str, key: &str, rows: HashMap<(i64, NaiveDate), (i64, i64)>) -> AppResult<()> {
+    let rows: Vec<_> = rows.into_iter().filter(|(_, (r, g))| *r != 0 || *g != 0).collect();
+    for chunk in rows.chunks(500) {
+        let values = chunk
+            .iter()
+            .map(|((id, month), (revenue, profit))| format!("({id}, '{}', {revenue}, {profit})", month.format("%Y-%m-%d")))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "INSERT INTO {table} ({key}, month, revenue_cents, gross_profit_cents) VALUES {values} \
+             ON CONFLICT (month, {key}) DO UPDATE SET \
+               revenue_cents = {table}.revenue_cents + excluded.revenue_cents, \
+               gross_profit_cents = {table}.gross_profit_cents + excluded.gross_profit_cents"
+        );
+        db.execute_unprepared(&sql).await?;
+    }
+    Ok(())
+}
+
+/// Applies revenue changes: each month counts in its customer's 12-month sums
+/// of that month and the 11 after, and in its owner's month.
+pub async fn apply(db: &impl ConnectionTrait, deltas: &[RevenueDelta]) -> AppResult<()> {
+    let mut t12: HashMap<(i64, NaiveDate), (i64, i64)> = HashMap::new();
+    let mut owners: HashMap<(i64, NaiveDate), (i64, i64)> = HashMap::new();
+    for d in deltas {
+        for k in 0..12 {
+            let entry = t12.entry((d.customer_id, add_months(d.month, k))).or_default();
+            entry.0 += d.revenue_cents;
+            entry.1 += d.gross_profit_cents;
+        }
+        let entry = owners.entry((d.owner_id, d.month)).or_default();
+        entry.0 += d.revenue_cents;
+        entry.1 += d.gross_profit_cents;
+    }
+    add(db, "revenue_t12", "customer_id", t12).await?;
+    add(db, "revenue_by_owner", "owner_id", owners).await
+}
+
+/// Moves customers' revenue between owners (`to: None` takes it off: call it
+/// before archiving). Archived customers count in no owner's revenue, so they are skipped.
+pub async fn move_customers(db: &impl ConnectionTrait, customers: &[i64], from: i64, to: Option<i64>) -> AppResult<()> {
+    if customers.is_empty() {
+        return Ok(());
+    }
+    let ids = customers.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    let sql = format!(
+        "SELECT r.month AS month, CAST(SUM(r.revenue_cents) AS BIGINT) AS rev, CAST(SUM(r.gross_profit_cents) AS BIGINT) AS gp \
+         FROM revenue_entry r JOIN customer c ON c.id = r.customer_id \
+         WHERE r.customer_id IN ({ids}) AND c.archived_at IS NULL GROUP BY r.month"
+    );
+    let rows = db.query_all_raw(sea_orm::Statement::from_string(db.get_database_backend(), sql)).await?;
+    let mut changes: HashMap<(i64, NaiveDate), (i64, i64)> = HashMap::new();
+    for row in &rows {
+        let Some(month) = crate::analytics::sql::date(row, "month")? else { continue };
+        let (revenue, profit) = (crate::analytics::sql::int(row, "rev")?, crate::analytics::sql::int(row, "gp")?);
+        *changes.entry((from, month)).or_default() = (-revenue, -profit);
+        if let Some(to) = to {
+            let entry = changes.entry((to, month)).or_default();
+            entry.0 += revenue;
+            entry.1 += profit;
+        }
+    }
+    add(db, "revenue_by_owner", "owner_id", changes).await
+}
