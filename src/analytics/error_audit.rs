@@ -19,6 +19,9 @@ use crate::{
 pub const RECURRENCE_DAYS: u32 = 90;
 /// Most recurrences one audit lists.
 pub const MAX_RECURRENCES: u32 = 200;
+/// Recurrences are looked for among the newest `PROBES_PER_RECURRENCE ×
+/// recurrences` tickets of the window (1,000 for the default 50).
+pub const PROBES_PER_RECURRENCE: u32 = 20;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Period {
@@ -152,14 +155,17 @@ pub async fn audit(
         )
     };
     let sql = format!(
-        // The probe sits in the select list and is filtered outside, so the
-        // planner walks the window newest first and stops after enough finds
-        // (an EXISTS would be turned into a semi-join over every ticket).
+        // The newest tickets of the window are probed, each with one backward
+        // index scan: the work is bounded whatever the window's size (an EXISTS
+        // would become a semi-join over every ticket, a probe in an ordered
+        // query would run for every ticket before the sort).
         "SELECT second_id, first_id FROM ( \
-           SELECT b.id AS second_id, ({first}) AS first_id FROM ticket b \
-           WHERE b.archived_at IS NULL AND b.created_at >= {start} AND b.created_at < {end} {visible_b} \
-           ORDER BY b.created_at DESC, b.id DESC) probed \
-         WHERE first_id IS NOT NULL LIMIT {recurrences}",
+           SELECT b.id AS second_id, b.created_at, ({first}) AS first_id FROM ( \
+             SELECT b.id, b.category, b.customer_id, b.created_at FROM ticket b \
+             WHERE b.archived_at IS NULL AND b.created_at >= {start} AND b.created_at < {end} {visible_b} \
+             ORDER BY b.created_at DESC, b.id DESC LIMIT {scan}) b) probed \
+         WHERE first_id IS NOT NULL ORDER BY created_at DESC, second_id DESC LIMIT {recurrences}",
+        scan = recurrences.saturating_mul(PROBES_PER_RECURRENCE),
         first = earlier("a.id"),
         visible_b = visible("b.customer_id"),
     );

@@ -230,33 +230,34 @@ impl Plan {
     /// basis the revenue rows are read too, for who bought when.
     fn revenue(&self) -> String {
         let RetentionQuery { from, to, .. } = self.query;
-        let before = self.d(month_start(from.pred_opt().unwrap_or(from)));
-        let last = self.d(month_start(to));
-        let rollup = format!(
-            "SELECT t.customer_id, \
-               CAST(SUM(CASE WHEN t.month = {before} THEN t.revenue_cents ELSE 0 END) AS BIGINT) AS rb, \
-               CAST(SUM(CASE WHEN t.month = {last} THEN t.revenue_cents ELSE 0 END) AS BIGINT) AS rl \
-             FROM revenue_t12 t WHERE t.month IN ({before}, {last}) {visible} GROUP BY t.customer_id",
-            visible = self.visible.1.replace("r.customer_id", "t.customer_id"),
-        );
         let Basis::Activity { inactive_months } = self.query.basis else {
-            return format!("rv AS ({rollup})");
+            return String::new();
         };
         let months = i32::try_from(inactive_months).unwrap_or(MAX_MONTHS);
         let (start_from, start_to) = (self.d(add_months(from, -months)), self.d(add_months(to, -months)));
         let (from, to) = (self.d(from), self.d(to));
         format!(
-            "sums AS ({rollup}), \
-             activity AS (SELECT r.customer_id, \
+            "rv AS (SELECT r.customer_id, \
                MAX(CASE WHEN r.month > {start_from} AND r.month <= {from} AND r.revenue_cents > 0 THEN 1 ELSE 0 END) AS act_from, \
                MAX(CASE WHEN r.month > {start_to} AND r.month <= {to} AND r.revenue_cents > 0 THEN 1 ELSE 0 END) AS act_to, \
                MAX(CASE WHEN r.month > {from} AND r.month <= {to} AND r.revenue_cents > 0 THEN 1 ELSE 0 END) AS act_win, \
                MAX(CASE WHEN r.month <= {to} AND r.revenue_cents > 0 THEN r.month END) AS last_month \
-             FROM revenue_entry r WHERE r.month > {start_from} AND r.month <= {to} {visible} GROUP BY r.customer_id), \
-             rv AS (SELECT COALESCE(a.customer_id, s.customer_id) AS customer_id, COALESCE(s.rb, 0) AS rb, \
-               COALESCE(s.rl, 0) AS rl, a.act_from, a.act_to, a.act_win, a.last_month \
-             FROM activity a FULL OUTER JOIN sums s ON s.customer_id = a.customer_id)",
+             FROM revenue_entry r WHERE r.month > {start_from} AND r.month <= {to} {visible} GROUP BY r.customer_id)",
             visible = self.visible.1,
+        )
+    }
+
+    /// Joins of each customer's revenue in the 12 months before `from` (`rb`)
+    /// and in the window's last 12 months (`rl`): one row of the 12-month
+    /// rollup each (the months before `from` end with the month of the day
+    /// before it; the window's last ones with the month of `to`).
+    fn revenue_joins(&self) -> String {
+        let RetentionQuery { from, to, .. } = self.query;
+        let before = self.d(month_start(from.pred_opt().unwrap_or(from)));
+        let last = self.d(month_start(to));
+        format!(
+            "LEFT JOIN revenue_t12 tb ON tb.month = {before} AND tb.customer_id = vc.id \
+             LEFT JOIN revenue_t12 tl ON tl.month = {last} AND tl.customer_id = vc.id"
         )
     }
 
@@ -267,8 +268,10 @@ impl Plan {
             self.customers(),
             self.latest_event("ev_from", &format!("e.occurred_on <= {from}")),
             self.latest_event("ev_win", &format!("e.occurred_on > {from} AND e.occurred_on <= {to}")),
-            self.revenue(),
         ];
+        if let Basis::Activity { .. } = self.query.basis {
+            ctes.push(self.revenue());
+        }
         let states = match self.query.basis {
             Basis::Events => format!(
                 "CASE WHEN vc.customer_since <= {from} AND (f.kind IS NULL OR f.kind <> 'LOST') THEN 1 ELSE 0 END AS at_start, \
@@ -317,14 +320,19 @@ impl Plan {
             (None, "", "")
         };
         ctes.extend(segment_cte);
+        let revenue_joins = self.revenue_joins();
+        let activity_join = match self.query.basis {
+            Basis::Activity { .. } => "LEFT JOIN rv ON rv.customer_id = vc.id",
+            Basis::Events => "",
+        };
         ctes.push(format!(
             "facts AS (SELECT vc.id, vc.owner_id, u.team_id, vc.tier, vc.region, vc.industry{segment_column}, \
-               {states}, COALESCE(rv.rb, 0) AS rb, COALESCE(rv.rl, 0) AS rl, \
+               {states}, COALESCE(tb.revenue_cents, 0) AS rb, COALESCE(tl.revenue_cents, 0) AS rl, \
                CASE WHEN w.kind = 'LOST' THEN w.reason END AS reason \
              FROM vc JOIN app_user u ON u.id = vc.owner_id \
                LEFT JOIN ev_from f ON f.customer_id = vc.id \
                LEFT JOIN ev_win w ON w.customer_id = vc.id \
-               LEFT JOIN rv ON rv.customer_id = vc.id {firsts_join} {segment_join})"
+               {revenue_joins} {activity_join} {firsts_join} {segment_join})"
         ));
         format!("WITH {}", ctes.join(", "))
     }
