@@ -107,24 +107,33 @@ pub async fn audit(
                     OR (t.resolved_at IS NULL AND t.resolution_due_at < {now}) \
                     OR t.resolved_at > t.resolution_due_at THEN 1 ELSE 0 END AS breached \
            FROM ticket t WHERE t.archived_at IS NULL AND t.created_at >= {start} AND t.created_at < {end} \
-             {visible_t}), \
-         ranked AS ( \
-           SELECT period, category, hours, \
-             ROW_NUMBER() OVER (PARTITION BY period, category ORDER BY hours) AS rn, \
-             COUNT(*) OVER (PARTITION BY period, category) AS n \
-           FROM tk WHERE hours IS NOT NULL), \
-         quantiles AS ( \
-           SELECT period, category, \
-             MAX(CASE WHEN rn = (n * 50 + 99) / 100 THEN hours END) AS median, \
-             MAX(CASE WHEN rn = (n * 90 + 99) / 100 THEN hours END) AS p90 \
-           FROM ranked GROUP BY period, category) \
-         SELECT a.period, a.category, a.tickets, a.resolved, a.breached, q.median, q.p90 FROM ( \
-           SELECT period, category, COUNT(*) AS tickets, \
-             CAST(SUM(CASE WHEN hours IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS resolved, \
-             CAST(SUM(breached) AS BIGINT) AS breached \
-           FROM tk GROUP BY period, category) a \
-         LEFT JOIN quantiles q ON q.period = a.period AND q.category = a.category \
-         ORDER BY a.period, a.category",
+             {visible_t}) \
+         {figures}",
+        figures = if dialect.0 == sea_orm::DatabaseBackend::Postgres {
+            // Nearest-rank percentiles are PostgreSQL's percentile_disc: one sort per group.
+            "SELECT period, category, COUNT(*) AS tickets, \
+               CAST(SUM(CASE WHEN hours IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS resolved, \
+               CAST(SUM(breached) AS BIGINT) AS breached, \
+               percentile_disc(0.5) WITHIN GROUP (ORDER BY hours) AS median, \
+               percentile_disc(0.9) WITHIN GROUP (ORDER BY hours) AS p90 \
+             FROM tk GROUP BY period, category ORDER BY period, category"
+        } else {
+            "SELECT a.period, a.category, a.tickets, a.resolved, a.breached, q.median, q.p90 FROM ( \
+               SELECT period, category, COUNT(*) AS tickets, \
+                 CAST(SUM(CASE WHEN hours IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS resolved, \
+                 CAST(SUM(breached) AS BIGINT) AS breached \
+               FROM tk GROUP BY period, category) a \
+             LEFT JOIN ( \
+               SELECT period, category, \
+                 MAX(CASE WHEN rn = (n * 50 + 99) / 100 THEN hours END) AS median, \
+                 MAX(CASE WHEN rn = (n * 90 + 99) / 100 THEN hours END) AS p90 \
+               FROM (SELECT period, category, hours, \
+                   ROW_NUMBER() OVER (PARTITION BY period, category ORDER BY hours) AS rn, \
+                   COUNT(*) OVER (PARTITION BY period, category) AS n \
+                 FROM tk WHERE hours IS NOT NULL) ranked \
+               GROUP BY period, category) q ON q.period = a.period AND q.category = a.category \
+             ORDER BY a.period, a.category"
+        },
         visible_t = visible("t.customer_id"),
     );
     let mut figures = Vec::new();

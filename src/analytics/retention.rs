@@ -205,8 +205,15 @@ impl Plan {
             }
             Basis::Activity { .. } => String::new(),
         };
+        // Only the columns the report needs: the facts are materialised, row by row.
+        let extra = match self.query.group_by {
+            GroupBy::Tier => ", c.tier",
+            GroupBy::Region => ", c.region",
+            GroupBy::Industry => ", c.industry",
+            _ => "",
+        };
         format!(
-            "vc AS (SELECT c.id, c.owner_id, c.customer_since, c.tier, c.region, c.industry FROM customer c \
+            "vc AS (SELECT c.id, c.owner_id, c.customer_since{extra} FROM customer c \
              WHERE c.archived_at IS NULL {visible} {since})",
             visible = self.visible.0
         )
@@ -218,8 +225,9 @@ impl Plan {
             "{name} AS (SELECT customer_id, kind, reason, occurred_on FROM ( \
                SELECT e.customer_id, e.kind, e.reason, e.occurred_on, \
                  ROW_NUMBER() OVER (PARTITION BY e.customer_id ORDER BY e.occurred_on DESC, e.id DESC) AS rn \
-               FROM churn_event e JOIN vc ON vc.id = e.customer_id WHERE {range} \
-             ) ranked WHERE rn = 1)"
+               FROM churn_event e WHERE {range} {visible} \
+             ) ranked WHERE rn = 1)",
+            visible = self.visible.1.replace("r.customer_id", "e.customer_id"),
         )
     }
 
@@ -306,7 +314,7 @@ impl Plan {
             Basis::Activity { .. } => "LEFT JOIN firsts fm ON fm.customer_id = vc.id",
             Basis::Events => "",
         };
-        let (segment_cte, segment_join, segment_column) = if self.query.group_by == GroupBy::Segment {
+        let (segment_cte, segment_join) = if self.query.group_by == GroupBy::Segment {
             (
                 // The segment a customer had on `from`: its rank over the 12 months before.
                 Some(format!(
@@ -314,10 +322,9 @@ impl Plan {
                     segment_sql(self.dialect, self.rules, self.query.from.pred_opt().unwrap_or(self.query.from))
                 )),
                 "LEFT JOIN seg ON seg.customer_id = vc.id",
-                ", seg.segment AS segment",
             )
         } else {
-            (None, "", "")
+            (None, "")
         };
         ctes.extend(segment_cte);
         let revenue_joins = self.revenue_joins();
@@ -325,11 +332,20 @@ impl Plan {
             Basis::Activity { .. } => "LEFT JOIN rv ON rv.customer_id = vc.id",
             Basis::Events => "",
         };
+        let (key, team_join) = match self.query.group_by {
+            GroupBy::None => ("'ALL'", ""),
+            GroupBy::Owner => ("CAST(vc.owner_id AS TEXT)", ""),
+            GroupBy::Team => ("CAST(u.team_id AS TEXT)", "JOIN app_user u ON u.id = vc.owner_id"),
+            GroupBy::Tier => ("vc.tier", ""),
+            GroupBy::Segment => ("seg.segment", ""),
+            GroupBy::Region => ("vc.region", ""),
+            GroupBy::Industry => ("vc.industry", ""),
+        };
         ctes.push(format!(
-            "facts AS (SELECT vc.id, vc.owner_id, u.team_id, vc.tier, vc.region, vc.industry{segment_column}, \
+            "facts AS (SELECT vc.id, {key} AS gkey, \
                {states}, COALESCE(tb.revenue_cents, 0) AS rb, COALESCE(tl.revenue_cents, 0) AS rl, \
                CASE WHEN w.kind = 'LOST' THEN w.reason END AS reason \
-             FROM vc JOIN app_user u ON u.id = vc.owner_id \
+             FROM vc {team_join} \
                LEFT JOIN ev_from f ON f.customer_id = vc.id \
                LEFT JOIN ev_win w ON w.customer_id = vc.id \
                {revenue_joins} {activity_join} {firsts_join} {segment_join})"
@@ -338,15 +354,8 @@ impl Plan {
     }
 
     fn group_key(&self) -> &'static str {
-        match self.query.group_by {
-            GroupBy::None => "'ALL'",
-            GroupBy::Owner => "CAST(owner_id AS TEXT)",
-            GroupBy::Team => "CAST(team_id AS TEXT)",
-            GroupBy::Tier => "tier",
-            GroupBy::Segment => "segment",
-            GroupBy::Region => "region",
-            GroupBy::Industry => "industry",
-        }
+        // Without a split there is no GROUP BY, and a column may not be selected bare.
+        if self.query.group_by == GroupBy::None { "'ALL'" } else { "gkey" }
     }
 
     /// Everything counted from the facts, in one pass: the figures per group
