@@ -91,6 +91,7 @@ pub async fn audit(
     let db = &txn;
     let dialect = Dialect::of(db);
     let visible = |column: &str| dialect.visible(viewer, Resource::Tickets, column);
+    let owners = dialect.visible_owner(viewer, Resource::Tickets, "ac.owner_id");
     let (start, end) = (dialect.timestamp(from), dialect.timestamp(to.checked_add_days(Days::new(1)).unwrap_or(to)));
     let bucket = match period {
         Period::Month => dialect.month_of("t.created_at"),
@@ -155,12 +156,14 @@ pub async fn audit(
     // is one backward index scan of (category, resolved_at).
     let earlier = |columns: &str| {
         format!(
-            "SELECT {columns} FROM ticket a WHERE a.category = b.category AND a.customer_id <> b.customer_id \
+            "SELECT {columns} FROM ticket a {owner_join} WHERE a.category = b.category AND a.customer_id <> b.customer_id \
                AND a.resolved_at IS NOT NULL AND a.resolved_at < b.created_at AND {within} \
                AND a.archived_at IS NULL {visible_a} \
              ORDER BY a.resolved_at DESC, a.id DESC LIMIT 1",
             within = dialect.within_days_before("a.resolved_at", "b.created_at", RECURRENCE_DAYS),
-            visible_a = visible("a.customer_id"),
+            // By owner, not by a list of customers: SQLite would rebuild that list for every probe.
+            owner_join = if owners.is_empty() { "" } else { "JOIN customer ac ON ac.id = a.customer_id" },
+            visible_a = owners,
         )
     };
     let sql = format!(

@@ -276,18 +276,25 @@ impl Plan {
             self.customers(),
             self.latest_event("ev_from", &format!("e.occurred_on <= {from}")),
             self.latest_event("ev_win", &format!("e.occurred_on > {from} AND e.occurred_on <= {to}")),
+            // One row per customer with both (one join: SQLite indexes it; two it may scan).
+            "ev AS (SELECT customer_id, MAX(f_kind) AS f_kind, MAX(w_kind) AS w_kind, MAX(w_reason) AS w_reason, \
+               MAX(w_on) AS w_on FROM ( \
+               SELECT customer_id, kind AS f_kind, NULL AS w_kind, NULL AS w_reason, NULL AS w_on FROM ev_from \
+               UNION ALL SELECT customer_id, NULL, kind, reason, occurred_on FROM ev_win) both_events \
+             GROUP BY customer_id)"
+                .to_owned(),
         ];
         if let Basis::Activity { .. } = self.query.basis {
             ctes.push(self.revenue());
         }
         let states = match self.query.basis {
             Basis::Events => format!(
-                "CASE WHEN vc.customer_since <= {from} AND (f.kind IS NULL OR f.kind <> 'LOST') THEN 1 ELSE 0 END AS at_start, \
-                 CASE WHEN COALESCE(w.kind, f.kind, 'NONE') <> 'LOST' THEN 1 ELSE 0 END AS at_end, \
+                "CASE WHEN vc.customer_since <= {from} AND (ev.f_kind IS NULL OR ev.f_kind <> 'LOST') THEN 1 ELSE 0 END AS at_start, \
+                 CASE WHEN COALESCE(ev.w_kind, ev.f_kind, 'NONE') <> 'LOST' THEN 1 ELSE 0 END AS at_end, \
                  CASE WHEN vc.customer_since > {from} THEN 1 ELSE 0 END AS gained, \
-                 CASE WHEN w.kind = 'LOST' THEN 1 ELSE 0 END AS lost, \
-                 CASE WHEN vc.customer_since <= {from} AND f.kind = 'LOST' AND w.kind = 'WON_BACK' THEN 1 ELSE 0 END AS won_back, \
-                 CASE WHEN w.kind = 'LOST' THEN w.occurred_on END AS lost_on, \
+                 CASE WHEN ev.w_kind = 'LOST' THEN 1 ELSE 0 END AS lost, \
+                 CASE WHEN vc.customer_since <= {from} AND ev.f_kind = 'LOST' AND ev.w_kind = 'WON_BACK' THEN 1 ELSE 0 END AS won_back, \
+                 CASE WHEN ev.w_kind = 'LOST' THEN ev.w_on END AS lost_on, \
                  CASE WHEN vc.customer_since > {from} THEN vc.customer_since END AS gained_on"
             ),
             Basis::Activity { inactive_months } => {
@@ -344,10 +351,9 @@ impl Plan {
         ctes.push(format!(
             "facts AS (SELECT vc.id, {key} AS gkey, \
                {states}, COALESCE(tb.revenue_cents, 0) AS rb, COALESCE(tl.revenue_cents, 0) AS rl, \
-               CASE WHEN w.kind = 'LOST' THEN w.reason END AS reason \
+               CASE WHEN ev.w_kind = 'LOST' THEN ev.w_reason END AS reason \
              FROM vc {team_join} \
-               LEFT JOIN ev_from f ON f.customer_id = vc.id \
-               LEFT JOIN ev_win w ON w.customer_id = vc.id \
+               LEFT JOIN ev ON ev.customer_id = vc.id \
                {revenue_joins} {activity_join} {firsts_join} {segment_join})"
         ));
         format!("WITH {}", ctes.join(", "))
