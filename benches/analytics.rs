@@ -37,7 +37,9 @@ impl Gen {
         if self.postgres {
             format!("generate_series(CAST(1 AS BIGINT), {n}) AS g(n)")
         } else {
-            format!("(WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < {n}) SELECT n FROM s) AS g")
+            format!(
+                "(WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < {n}) SELECT n FROM s) AS g"
+            )
         }
     }
     fn date_plus_days(&self, date: &str, days: &str) -> String {
@@ -77,16 +79,28 @@ async fn exec(db: &DatabaseConnection, sql: String) {
 async fn load(db: &DatabaseConnection, customers: u64, tickets: u64) {
     let g = Gen { postgres: db.get_database_backend() == DatabaseBackend::Postgres };
     let now = g.now();
-    exec(db, format!("INSERT INTO team (name, created_at, updated_at) SELECT 'Team ' || n, {now}, {now} FROM {}", g.numbers(10))).await;
+    exec(
+        db,
+        format!(
+            "INSERT INTO team (name, created_at, updated_at) SELECT 'Team ' || n, {now}, {now} FROM {}",
+            g.numbers(10)
+        ),
+    )
+    .await;
     exec(db, format!(
         "INSERT INTO app_user (email, name, role, team_id, active, scopes, version, created_at, updated_at) \
          SELECT 'rep' || n || '@bench.example', 'Rep ' || n, 'REP', (SELECT MIN(id) FROM team) + n % 10, {t}, '', 1, {now}, {now} \
          FROM {}", g.numbers(100), t = if g.postgres { "TRUE" } else { "1" })).await;
-    exec(db, format!(
-        "INSERT INTO app_user (email, name, role, team_id, active, scopes, version, created_at, updated_at) VALUES \
+    exec(
+        db,
+        format!(
+            "INSERT INTO app_user (email, name, role, team_id, active, scopes, version, created_at, updated_at) VALUES \
          ('leader@bench.example', 'Leader', 'LEADER', NULL, {t}, '', 1, {now}, {now}), \
          ('lead@bench.example', 'Lead', 'TEAM_LEAD', (SELECT MIN(id) FROM team), {t}, '', 1, {now}, {now})",
-        t = if g.postgres { "TRUE" } else { "1" })).await;
+            t = if g.postgres { "TRUE" } else { "1" }
+        ),
+    )
+    .await;
     // A tenth joined during the window, a quarter were lost in it, a tenth of those won back.
     let since = format!(
         "CASE WHEN n % 10 = 0 THEN {} ELSE {} END",
@@ -119,8 +133,10 @@ async fn load(db: &DatabaseConnection, customers: u64, tickets: u64) {
         back = if g.postgres { "e.occurred_on + 120".to_owned() } else { "date(e.occurred_on, '+120 days')".to_owned() })).await;
     // 48 months from Dec 2022; a few large accounts, some loss makers; none after a loss.
     let month = g.date_plus_months("2022-12-01", "m.n - 1");
-    exec(db, format!(
-        "INSERT INTO revenue_entry (customer_id, month, revenue_cents, gross_profit_cents, created_at, updated_at) \
+    exec(
+        db,
+        format!(
+            "INSERT INTO revenue_entry (customer_id, month, revenue_cents, gross_profit_cents, created_at, updated_at) \
          SELECT c.id, {month}, \
            (100000 + (c.id * 7 + m.n * 13) % 500000) * (CASE WHEN c.id % 100 < 5 THEN 20 ELSE 1 END), \
            (100000 + (c.id * 7 + m.n * 13) % 500000) * (CASE WHEN c.id % 100 < 5 THEN 20 ELSE 1 END) \
@@ -130,10 +146,15 @@ async fn load(db: &DatabaseConnection, customers: u64, tickets: u64) {
          WHERE {month} >= c.customer_since \
            AND NOT EXISTS (SELECT 1 FROM churn_event e WHERE e.customer_id = c.id AND e.kind = 'LOST' \
              AND e.occurred_on <= {month} AND c.status = 'LOST')",
-        months = g.numbers(48).replace(" g(n)", " m(n)").replace(") AS g", ") AS m"))).await;
+            months = g.numbers(48).replace(" g(n)", " m(n)").replace(") AS g", ") AS m")
+        ),
+    )
+    .await;
     let opened = g.ts_plus_hours("2023-12-01", "(t.n * 7) % 26300");
-    exec(db, format!(
-        "INSERT INTO ticket (customer_id, title, description, category, priority, status, first_response_due_at, \
+    exec(
+        db,
+        format!(
+            "INSERT INTO ticket (customer_id, title, description, category, priority, status, first_response_due_at, \
            resolution_due_at, first_responded_at, resolved_at, version, created_at, updated_at) \
          SELECT (SELECT MIN(id) FROM customer) + (t.n * 7919) % {customers}, 'Ticket ' || t.n, 'd', \
            CASE t.n % 10 WHEN 0 THEN 'QUALITY' WHEN 1 THEN 'DELIVERY' WHEN 2 THEN 'PACKAGING' WHEN 3 THEN 'QUANTITY' \
@@ -143,12 +164,14 @@ async fn load(db: &DatabaseConnection, customers: u64, tickets: u64) {
            {due_response}, {due_resolution}, {responded}, \
            CASE WHEN t.n % 10 = 9 THEN NULL ELSE {resolved} END, 1, {opened}, {opened} \
          FROM {numbers}",
-        numbers = g.numbers(tickets).replace(" g(n)", " t(n)").replace(") AS g", ") AS t"),
-        due_response = g.ts_plus_hours("2023-12-01", "(t.n * 7) % 26300 + 8"),
-        due_resolution = g.ts_plus_hours("2023-12-01", "(t.n * 7) % 26300 + 120"),
-        responded = g.ts_plus_hours("2023-12-01", "(t.n * 7) % 26300 + (t.n % 12)"),
-        resolved = g.ts_plus_hours("2023-12-01", "(t.n * 7) % 26300 + 2 + (t.n * 13) % 200"),
-    )).await;
+            numbers = g.numbers(tickets).replace(" g(n)", " t(n)").replace(") AS g", ") AS t"),
+            due_response = g.ts_plus_hours("2023-12-01", "(t.n * 7) % 26300 + 8"),
+            due_resolution = g.ts_plus_hours("2023-12-01", "(t.n * 7) % 26300 + 120"),
+            responded = g.ts_plus_hours("2023-12-01", "(t.n * 7) % 26300 + (t.n % 12)"),
+            resolved = g.ts_plus_hours("2023-12-01", "(t.n * 7) % 26300 + 2 + (t.n * 13) % 200"),
+        ),
+    )
+    .await;
     let started = Instant::now();
     rapport::service::rollups::rebuild(db).await.unwrap();
     eprintln!("  rollups rebuilt in {:.1?}", started.elapsed());
@@ -173,10 +196,7 @@ const REPORTS: [(&str, &str); 5] = [
         "errorAudit (3 years, by MONTH)",
         "{ errorAudit(from: \"2023-12-01\", to: \"2026-11-30\") { figures { tickets medianResolutionHours } recurrences { first { id } second { id } } } }",
     ),
-    (
-        "customerAggregates (TEAM, SEGMENT)",
-        "{ customerAggregates(groupBy: [TEAM, SEGMENT]) { customers revenue } }",
-    ),
+    ("customerAggregates (TEAM, SEGMENT)", "{ customerAggregates(groupBy: [TEAM, SEGMENT]) { customers revenue } }"),
 ];
 
 #[tokio::main]
@@ -193,7 +213,10 @@ async fn main() {
     db::migrate(&conn).await.expect("migrate");
     let started = Instant::now();
     let loaded = conn
-        .query_one_raw(sea_orm::Statement::from_string(conn.get_database_backend(), "SELECT COUNT(*) AS n FROM customer"))
+        .query_one_raw(sea_orm::Statement::from_string(
+            conn.get_database_backend(),
+            "SELECT COUNT(*) AS n FROM customer",
+        ))
         .await
         .unwrap()
         .and_then(|r| r.try_get::<i64>("", "n").ok())

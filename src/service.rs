@@ -31,10 +31,10 @@ pub mod links;
 pub mod partnerships;
 /// Monthly revenue and gross profit.
 pub mod revenue;
-/// Keeping stored segments and trailing revenue current.
-pub mod segments;
 /// Keeping the revenue rollups current on every write that changes them.
 pub mod rollups;
+/// Keeping stored segments and trailing revenue current.
+pub mod segments;
 /// Password sign-in, refresh tokens, throttling.
 pub mod sessions;
 /// Ticket SLA targets and states.

@@ -3,12 +3,12 @@
 pub use sea_orm_migration::prelude::*;
 
 mod builders;
-pub mod rollups;
 mod m20261123_000001_create_domain;
 mod m20261123_000002_audit_client;
 mod m20261123_000003_refresh_tokens;
 mod m20261128_000004_user_phone_group_hierarchy;
 mod m20261128_000005_analytics;
+pub mod rollups;
 
 pub struct Migrator;
 

@@ -19,7 +19,9 @@ fn rollup(postgres: bool, name: &str, key: &str) -> String {
         "{key} BIGINT NOT NULL, month DATE NOT NULL, revenue_cents BIGINT NOT NULL, gross_profit_cents BIGINT NOT NULL"
     );
     if postgres {
-        format!("CREATE TABLE {name} ({columns}, PRIMARY KEY (month, {key}) INCLUDE (revenue_cents, gross_profit_cents))")
+        format!(
+            "CREATE TABLE {name} ({columns}, PRIMARY KEY (month, {key}) INCLUDE (revenue_cents, gross_profit_cents))"
+        )
     } else {
         format!("CREATE TABLE {name} ({columns}, PRIMARY KEY (month, {key})) WITHOUT ROWID")
     }

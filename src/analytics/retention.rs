@@ -349,7 +349,7 @@ impl Plan {
             GroupBy::Industry => ("vc.industry", ""),
         };
         ctes.push(format!(
-            "facts AS (SELECT vc.id, {key} AS gkey, \
+            "facts AS MATERIALIZED (SELECT vc.id, {key} AS gkey, \
                {states}, COALESCE(tb.revenue_cents, 0) AS rb, COALESCE(tl.revenue_cents, 0) AS rl, \
                CASE WHEN ev.w_kind = 'LOST' THEN ev.w_reason END AS reason \
              FROM vc {team_join} \
@@ -481,14 +481,16 @@ pub async fn report(
                 });
             }
             Some("M") => {
-                if let Some(month) = key.and_then(|k| NaiveDate::parse_from_str(&k[..k.len().min(10)], "%Y-%m-%d").ok()) {
+                if let Some(month) = key.and_then(|k| NaiveDate::parse_from_str(&k[..k.len().min(10)], "%Y-%m-%d").ok())
+                {
                     monthly.insert(month_start(month), (int(&row, "v1")?, int(&row, "v2")?));
                 }
             }
             _ => {}
         }
     }
-    let groups = if query.group_by == GroupBy::None { Vec::new() } else { label(db, dialect, query.group_by, groups).await? };
+    let groups =
+        if query.group_by == GroupBy::None { Vec::new() } else { label(db, dialect, query.group_by, groups).await? };
     reasons.sort_by(|a, b| b.count.cmp(&a.count).then(a.reason.map(|r| r.as_str()).cmp(&b.reason.map(|r| r.as_str()))));
 
     let points = points(db, &plan, &monthly).await?;

@@ -23,12 +23,19 @@ pub struct RevenueDelta {
 }
 
 /// Adds `(key, month, revenue, profit)` increments to a rollup, in chunks.
-async fn add(db: &impl ConnectionTrait, table: &str, key: &str, rows: HashMap<(i64, NaiveDate), (i64, i64)>) -> AppResult<()> {
+async fn add(
+    db: &impl ConnectionTrait,
+    table: &str,
+    key: &str,
+    rows: HashMap<(i64, NaiveDate), (i64, i64)>,
+) -> AppResult<()> {
     let rows: Vec<_> = rows.into_iter().filter(|(_, (r, g))| *r != 0 || *g != 0).collect();
     for chunk in rows.chunks(500) {
         let values = chunk
             .iter()
-            .map(|((id, month), (revenue, profit))| format!("({id}, '{}', {revenue}, {profit})", month.format("%Y-%m-%d")))
+            .map(|((id, month), (revenue, profit))| {
+                format!("({id}, '{}', {revenue}, {profit})", month.format("%Y-%m-%d"))
+            })
             .collect::<Vec<_>>()
             .join(", ");
         let sql = format!(

@@ -304,12 +304,20 @@ async fn a_period_other_than_twelve_months_sums_the_revenue_rows() {
     let cast = app.cast().await;
     let a = customer(&app, &cast.rep_a, "A", "MEDIUM").await;
     let b = customer(&app, &cast.rep_a, "B", "MEDIUM").await;
-    let rows = vec![row(&a, "2025-01-01", 100, 10), row(&a, "2025-02-01", 100, 10), row(&b, "2025-03-01", 50, -5), row(&a, "2025-04-01", 999, 9)];
+    let rows = vec![
+        row(&a, "2025-01-01", 100, 10),
+        row(&a, "2025-02-01", 100, 10),
+        row(&b, "2025-03-01", 50, -5),
+        row(&a, "2025-04-01", 999, 9),
+    ];
     app.gql(&cast.integration, UPSERT, json!({"e": rows})).await.ok();
 
     let q1 = app.gql(&cast.rep_a, "{ paretoReport(from: \"2025-01-01\", to: \"2025-03-31\") { customers revenue grossProfit lossMakingCustomers } }", json!({})).await;
 
-    assert_eq!(q1.ok()["paretoReport"], json!({"customers": 2, "revenue": "250.00", "grossProfit": "15.00", "lossMakingCustomers": 1}));
+    assert_eq!(
+        q1.ok()["paretoReport"],
+        json!({"customers": 2, "revenue": "250.00", "grossProfit": "15.00", "lossMakingCustomers": 1})
+    );
 }
 
 /// Reads a rollup as a sorted list of its rows.
@@ -342,17 +350,28 @@ async fn the_revenue_rollups_stay_equal_to_a_rebuild_through_pushes_moves_and_ar
         let who = cast.integration.clone();
         async move { app.gql(&who, UPSERT, json!({"e": rows})).await.ok().clone() }
     };
-    push(vec![row(&a, "2024-01-01", 100, 10), row(&a, "2024-06-01", 50, 5), row(&b, "2024-12-01", 70, -7), row(&c, "2025-01-01", 30, 3)]).await;
+    push(vec![
+        row(&a, "2024-01-01", 100, 10),
+        row(&a, "2024-06-01", 50, 5),
+        row(&b, "2024-12-01", 70, -7),
+        row(&c, "2025-01-01", 30, 3),
+    ])
+    .await;
     push(vec![row(&a, "2024-06-01", 80, 8), row(&b, "2025-02-01", 20, 2)]).await; // a correction and a new month
     app.gql(&cast.leader, "mutation($f: ID!, $t: ID!, $ids: [ID!]) { reassignCustomers(fromUserId: $f, toUserId: $t, customerIds: $ids) }", json!({"f": cast.rep_a.gid, "t": cast.rep_a2.gid, "ids": [b]}))
         .await
         .ok();
-    app.gql(&cast.leader, "mutation($id: ID!, $o: ID!) { updateCustomer(id: $id, input: {ownerId: $o}) { id } }", json!({"id": c, "o": cast.rep_a.gid}))
-        .await
-        .ok();
+    app.gql(
+        &cast.leader,
+        "mutation($id: ID!, $o: ID!) { updateCustomer(id: $id, input: {ownerId: $o}) { id } }",
+        json!({"id": c, "o": cast.rep_a.gid}),
+    )
+    .await
+    .ok();
     app.gql(&cast.leader, "mutation($id: ID!) { archiveCustomer(id: $id) { id } }", json!({"id": a})).await.ok();
     push(vec![row(&a, "2024-07-01", 5, 1)]).await; // archived: counts nowhere
-    let (t12, owners) = (rollup(&app, "revenue_t12", "customer_id").await, rollup(&app, "revenue_by_owner", "owner_id").await);
+    let (t12, owners) =
+        (rollup(&app, "revenue_t12", "customer_id").await, rollup(&app, "revenue_by_owner", "owner_id").await);
 
     rapport::service::rollups::rebuild(&app.db).await.unwrap();
 
