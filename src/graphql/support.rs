@@ -14,6 +14,8 @@ pub mod ids;
 pub mod limits;
 /// The Relay `Node` interface.
 pub mod node;
+/// Response maps in the order fields were asked for.
+pub mod order;
 /// Relay connections with signed keyset cursors.
 pub mod pagination;
 /// Patch semantics of update inputs: omitted keeps, null clears.

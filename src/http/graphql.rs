@@ -24,7 +24,7 @@ use crate::{
         support::{
             context::RequestContext,
             errors::{finish, is_request_error},
-            limits,
+            limits, order,
         },
     },
 };
@@ -223,14 +223,16 @@ async fn execute(
         return response;
     }
     let mut request = async_graphql::Request::new(query).variables(variables).data(client);
+    let selection = doc.clone();
     request.set_parsed_query(doc);
     if let Some(viewer) = viewer {
         request = request.data(RequestContext::new(&state.services, LiveViewer::new(viewer)));
     }
-    if let Some(name) = params.operation_name {
+    if let Some(name) = &params.operation_name {
         request = request.operation_name(name);
     }
-    let response = finish(state.schema.execute(request).await);
+    let mut response = finish(state.schema.execute(request).await);
+    order::reorder(&mut response.data, &selection, params.operation_name.as_deref());
     if is_request_error(&response) && media == MediaType::GraphqlResponse {
         // A request error means nothing executed: no `data` key, and 400.
         reply(StatusCode::BAD_REQUEST, media, &response, false)

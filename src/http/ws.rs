@@ -254,12 +254,14 @@ impl Connection {
             RequestContext::new(services, live.clone())
         };
         let mut request = async_graphql::Request::new(query).variables(variables).data(context);
+        let selection = (doc.clone(), operation_name.clone());
         request.set_parsed_query(doc);
         if let Some(name) = operation_name {
             request = request.operation_name(name);
         }
         let stream = self.state.schema.execute_stream(request);
         let operation = Operation {
+            selection,
             id: id.clone(),
             protocol: self.protocol,
             outbox: self.outbox.clone(),
@@ -291,6 +293,8 @@ fn is_subscription(doc: &ExecutableDocument, operation_name: Option<&str>) -> bo
 
 /// One running operation of a connection.
 struct Operation {
+    /// The document and operation name, to put each response in selection order.
+    selection: (ExecutableDocument, Option<String>),
     id: String,
     protocol: Protocol,
     outbox: mpsc::Sender<Message>,
@@ -302,7 +306,8 @@ impl Operation {
     async fn run(mut self, mut stream: futures_util::stream::BoxStream<'static, Response>) {
         let mut first = true;
         while let Some(response) = stream.next().await {
-            let response = finish(response);
+            let mut response = finish(response);
+            crate::graphql::support::order::reorder(&mut response.data, &self.selection.0, self.selection.1.as_deref());
             if first && is_request_error(&response) {
                 // Validation failed: nothing ran. The protocol reports it as
                 // `error`, with no `complete` after it.
