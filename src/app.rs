@@ -20,6 +20,8 @@ pub struct AppState {
     pub schema: AppSchema,
     /// Requests (and WebSocket operations) per user per minute.
     pub limiter: Arc<governor::DefaultKeyedRateLimiter<i64>>,
+    /// Renders the metrics (`GET /metrics`).
+    pub metrics: metrics_exporter_prometheus::PrometheusHandle,
 }
 
 impl AppState {
@@ -31,6 +33,7 @@ impl AppState {
         Self {
             schema: graphql::build_schema(&config.limits, Some(services.clone())),
             limiter: Arc::new(governor::RateLimiter::keyed(governor::Quota::per_minute(per_minute))),
+            metrics: crate::telemetry::install(),
             services,
         }
     }

@@ -8,10 +8,31 @@ use sea_orm::{
     TransactionOptions, TransactionTrait,
 };
 
+/// A PostgreSQL URL on the loopback without an `sslmode` gets `sslmode=disable`:
+/// TLS to a database on the same machine costs throughput and protects nothing.
+/// Any explicit `sslmode` is kept.
+fn without_loopback_tls(url: &str) -> String {
+    let postgres = url.starts_with("postgres://") || url.starts_with("postgresql://");
+    let host = url.split('@').nth(1).unwrap_or_else(|| url.split("://").nth(1).unwrap_or_default());
+    let loopback = ["localhost", "127.0.0.1", "[::1]"].iter().any(|h| host.starts_with(h));
+    if postgres && loopback && !url.contains("sslmode=") {
+        let separator = if url.contains('?') { '&' } else { '?' };
+        format!("{url}{separator}sslmode=disable")
+    } else {
+        url.to_owned()
+    }
+}
+
 /// Connects to `url` (SQLite or PostgreSQL) with Rapport's pool settings.
 pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
-    let mut options = ConnectOptions::new(url.to_owned());
-    options.max_connections(max_connections).acquire_timeout(Duration::from_secs(10)).sqlx_logging(false);
+    let mut options = ConnectOptions::new(without_loopback_tls(url));
+    // No ping before each use (a round trip per statement), only for a
+    // connection idle long enough to have been cut (a restart, a failover).
+    options
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(10))
+        .test_before_acquire_if_idle_for(Duration::from_secs(30))
+        .sqlx_logging(false);
     if url.starts_with("sqlite:") {
         // WAL lets readers run beside the single writer; the busy timeout makes
         // concurrent writers wait their turn instead of failing.
@@ -21,7 +42,11 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
                 .foreign_keys(true)
         });
     }
-    Database::connect(options).await
+    let mut db = Database::connect(options).await?;
+    db.set_metric_callback(|info| {
+        crate::telemetry::record_statement(&info.statement.sql, info.elapsed.as_secs_f64(), info.failed);
+    });
+    Ok(db)
 }
 
 /// Applies every pending migration.
@@ -38,4 +63,27 @@ pub async fn write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr
         ..Default::default()
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_postgres_goes_without_tls_unless_asked() {
+        assert_eq!(
+            without_loopback_tls("postgres://u@127.0.0.1:5432/db"),
+            "postgres://u@127.0.0.1:5432/db?sslmode=disable"
+        );
+        assert_eq!(
+            without_loopback_tls("postgres://u@localhost/db?x=1"),
+            "postgres://u@localhost/db?x=1&sslmode=disable"
+        );
+        assert_eq!(
+            without_loopback_tls("postgres://u@127.0.0.1/db?sslmode=require"),
+            "postgres://u@127.0.0.1/db?sslmode=require"
+        );
+        assert_eq!(without_loopback_tls("postgres://u@db.example.com/db"), "postgres://u@db.example.com/db");
+        assert_eq!(without_loopback_tls("sqlite://x.db"), "sqlite://x.db");
+    }
 }

@@ -27,9 +27,15 @@ pub fn router(state: AppState) -> Router {
         .route("/graphql/ws", get(ws::upgrade))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
+        .route("/metrics", get(metrics))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// The metrics, in the Prometheus text format.
+async fn metrics(State(state): State<AppState>) -> ([(header::HeaderName, &'static str); 1], String) {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render())
 }
 
 /// Ready when the database answers.

@@ -34,3 +34,5 @@ pub mod policy;
 pub mod seed;
 /// Business rules, queries and their side effects, free of GraphQL.
 pub mod service;
+/// Metrics in the Prometheus text format.
+pub mod telemetry;

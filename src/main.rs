@@ -3,6 +3,11 @@
 use clap::Parser;
 use rapport::{cli, config::Config};
 
+/// mimalloc: allocation is a large share of each request's CPU (many small,
+/// short-lived objects per response), and it keeps the resident set small.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     dotenvy::dotenv().ok();

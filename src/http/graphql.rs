@@ -27,6 +27,7 @@ use crate::{
             limits, order,
         },
     },
+    telemetry,
 };
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
@@ -160,6 +161,27 @@ async fn execute(
     params: Params,
     method: &Method,
 ) -> HttpResponse {
+    let started = std::time::Instant::now();
+    let operation = telemetry::operation_label(params.operation_name.as_deref());
+    let response = run(state, headers, extensions, media, params, method).await;
+    let outcome = match response.status() {
+        StatusCode::OK => "ok",
+        StatusCode::UNAUTHORIZED => "unauthenticated",
+        StatusCode::TOO_MANY_REQUESTS => "rate_limited",
+        _ => "rejected",
+    };
+    telemetry::record_request(&operation, outcome, started.elapsed().as_secs_f64());
+    response
+}
+
+async fn run(
+    state: &AppState,
+    headers: &HeaderMap,
+    extensions: &Extensions,
+    media: MediaType,
+    params: Params,
+    method: &Method,
+) -> HttpResponse {
     let Some(query) = params.query.filter(|q| !q.trim().is_empty()) else {
         return bad_request(media, "the request has no `query`");
     };
@@ -233,6 +255,11 @@ async fn execute(
     }
     let mut response = finish(state.schema.execute(request).await);
     order::reorder(&mut response.data, &selection, params.operation_name.as_deref());
+    for error in &response.errors {
+        if let Some(async_graphql::Value::String(code)) = error.extensions.as_ref().and_then(|e| e.get("code")) {
+            telemetry::record_error(code);
+        }
+    }
     if is_request_error(&response) && media == MediaType::GraphqlResponse {
         // A request error means nothing executed: no `data` key, and 400.
         reply(StatusCode::BAD_REQUEST, media, &response, false)

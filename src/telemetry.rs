@@ -1,0 +1,97 @@
+//! Metrics in the Prometheus text format (`GET /metrics`), through the
+//! `metrics` facade: any module records with `metrics::counter!` and friends,
+//! this one installs the process-wide recorder and names what is recorded.
+//!
+//! Label values are bounded: statement kinds are a fixed set, error codes are
+//! the API's, and operation names are recorded only for named operations, at
+//! most [`MAX_OPERATION_NAMES`] distinct ones per process (then `other`).
+
+use std::{
+    collections::HashSet,
+    sync::{Mutex, OnceLock},
+};
+
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+
+/// Distinct operation names recorded before the rest count as `other`.
+pub const MAX_OPERATION_NAMES: usize = 200;
+
+/// Seconds buckets of the latency histograms: 0.5 ms to 10 s.
+const BUCKETS: [f64; 14] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+
+/// The recorder of this process (installed once; later calls share it).
+pub fn install() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let builder = PrometheusBuilder::new().set_buckets(&BUCKETS).unwrap_or_else(|_| PrometheusBuilder::new());
+            match builder.install_recorder() {
+                Ok(handle) => handle,
+                // Another recorder is installed (an embedding program's): render an empty one.
+                Err(_) => PrometheusBuilder::new().build_recorder().handle(),
+            }
+        })
+        .clone()
+}
+
+/// The kind of a SQL statement, from its first word.
+pub fn statement_kind(sql: &str) -> &'static str {
+    let word = sql.trim_start().split(|c: char| c.is_whitespace() || c == '(').next().unwrap_or_default();
+    match word.to_ascii_uppercase().as_str() {
+        "SELECT" | "WITH" => "select",
+        "INSERT" => "insert",
+        "UPDATE" => "update",
+        "DELETE" => "delete",
+        "BEGIN" | "COMMIT" | "ROLLBACK" | "SAVEPOINT" | "RELEASE" => "transaction",
+        _ => "other",
+    }
+}
+
+/// Records one SQL statement and its duration.
+pub fn record_statement(sql: &str, seconds: f64, failed: bool) {
+    let kind = statement_kind(sql);
+    metrics::counter!("rapport_sql_statements_total", "kind" => kind).increment(1);
+    metrics::histogram!("rapport_sql_statement_seconds", "kind" => kind).record(seconds);
+    if failed {
+        metrics::counter!("rapport_sql_errors_total", "kind" => kind).increment(1);
+    }
+}
+
+/// The label an operation name is recorded under.
+pub fn operation_label(name: Option<&str>) -> String {
+    static SEEN: OnceLock<Mutex<HashSet<String>>> = OnceLock::new();
+    let Some(name) = name.filter(|n| n.len() <= 64 && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')) else {
+        return "anonymous".to_owned();
+    };
+    let mut seen = SEEN.get_or_init(Mutex::default).lock().unwrap_or_else(|p| p.into_inner());
+    if seen.contains(name) || seen.len() < MAX_OPERATION_NAMES {
+        seen.insert(name.to_owned());
+        name.to_owned()
+    } else {
+        "other".to_owned()
+    }
+}
+
+/// Records one GraphQL request over HTTP.
+pub fn record_request(operation: &str, outcome: &'static str, seconds: f64) {
+    metrics::counter!("rapport_http_requests_total", "operation" => operation.to_owned(), "outcome" => outcome)
+        .increment(1);
+    metrics::histogram!("rapport_http_request_seconds", "operation" => operation.to_owned()).record(seconds);
+}
+
+/// Records the errors of a response by code.
+pub fn record_error(code: &str) {
+    metrics::counter!("rapport_graphql_errors_total", "code" => code.to_owned()).increment(1);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statements_are_counted_by_kind() {
+        assert_eq!(statement_kind("  WITH x AS (SELECT 1) SELECT * FROM x"), "select");
+        assert_eq!(statement_kind("insert into t values (1)"), "insert");
+        assert_eq!(statement_kind("VACUUM"), "other");
+    }
+}
