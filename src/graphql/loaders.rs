@@ -15,9 +15,9 @@ use entity::{
     commitment, communication, communication_contact, contact, customer, partnership, team, ticket, ticket_event, user,
 };
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, FromQueryResult, JoinType, QueryFilter, QueryOrder, QuerySelect,
-    QueryTrait, RelationDef, Select,
-    sea_query::{Alias, Asterisk, Expr, ExprTrait, Query},
+    ColumnTrait, DatabaseConnection, DbBackend, EntityTrait, FromQueryResult, JoinType, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait, RelationDef, Select, Statement,
+    sea_query::{Alias, Asterisk, Expr, ExprTrait, PostgresQueryBuilder, Query},
 };
 use tokio::sync::OnceCell;
 
@@ -25,7 +25,7 @@ use crate::{
     auth::LiveViewer,
     error::{AppError, AppResult},
     policy,
-    service::{exports::ExportWatch, tickets::OPEN_STATUSES},
+    service::{exports::ExportWatch, tickets::OPEN_STATUS_CONDITION},
 };
 
 /// Loader errors must be cloneable; the cause is logged by the error extension.
@@ -143,12 +143,19 @@ pub struct LatestOf {
     pub limit: u8,
 }
 
-/// The first `limit` rows of each parent, ranked by `order` within
-/// `partition`, in one statement per distinct limit (a window function).
+/// The first `limit` rows of each parent, in `order` within the parent
+/// column `partition`, in one statement per distinct limit.
+///
+/// On PostgreSQL each parent is one index-ordered probe that stops after
+/// `limit` rows (a LATERAL join over the page's parent IDs, passed as one
+/// parameter so the statement text, and its prepared plan, is the same for
+/// every page). SQLite has no LATERAL: it ranks the page's children with a
+/// window function. `select_for` gets the parent IDs when they must be in
+/// the statement (SQLite) and `None` when the join supplies them.
 async fn latest<E>(
     db: &DatabaseConnection,
     keys: &[LatestOf],
-    select_for: impl Fn(Vec<i64>) -> Select<E>,
+    select_for: impl Fn(Option<Vec<i64>>) -> Select<E>,
     (partition, order): (&str, &str),
     parent_of: impl Fn(&E::Model) -> i64,
 ) -> Result<HashMap<LatestOf, Vec<E::Model>>, LoadError>
@@ -160,19 +167,37 @@ where
     let mut limits: Vec<u8> = keys.iter().map(|k| k.limit).collect();
     limits.sort_unstable();
     limits.dedup();
+    let backend = db.get_database_backend();
     for limit in limits {
         let parents: Vec<i64> = keys.iter().filter(|k| k.limit == limit).map(|k| k.parent_id).collect();
-        let window = format!("ROW_NUMBER() OVER (PARTITION BY {partition} ORDER BY {order})");
-        let ranked = select_for(parents).expr_as(Expr::cust(window), "rn").into_query();
-        let outer = Query::select()
-            .column(Asterisk)
-            .from_subquery(ranked, Alias::new("ranked"))
-            .and_where(Expr::col(Alias::new("rn")).lte(i64::from(limit)))
-            .order_by(Alias::new(partition), sea_orm::Order::Asc)
-            .order_by(Alias::new("rn"), sea_orm::Order::Asc)
-            .to_owned();
-        let backend = db.get_database_backend();
-        let rows = E::Model::find_by_statement(backend.build(&outer)).all(db).await.map_err(|e| Arc::new(e.into()))?;
+        let statement = if backend == DbBackend::Postgres {
+            let table = E::default().table_name().to_owned();
+            let probe = select_for(None)
+                .filter(Expr::cust(format!(r#""{table}"."{partition}" = page_parent.parent_key"#)))
+                .into_query();
+            let (probe, mut values) = probe.build(PostgresQueryBuilder);
+            let parameter = values.0.len() + 1;
+            // The nested loop keeps each probe's rows in its ORDER BY; parents are grouped below.
+            let sql = format!(
+                "SELECT child.* FROM unnest(CAST(string_to_array(${parameter}, ',') AS bigint[])) \
+                 AS page_parent(parent_key) CROSS JOIN LATERAL ({probe} ORDER BY {order} LIMIT {limit}) AS child"
+            );
+            let ids = parents.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+            values.0.push(ids.into());
+            Statement::from_sql_and_values(backend, sql, values)
+        } else {
+            let window = format!("ROW_NUMBER() OVER (PARTITION BY {partition} ORDER BY {order})");
+            let ranked = select_for(Some(parents)).expr_as(Expr::cust(window), "rn").into_query();
+            let outer = Query::select()
+                .column(Asterisk)
+                .from_subquery(ranked, Alias::new("ranked"))
+                .and_where(Expr::col(Alias::new("rn")).lte(i64::from(limit)))
+                .order_by(Alias::new(partition), sea_orm::Order::Asc)
+                .order_by(Alias::new("rn"), sea_orm::Order::Asc)
+                .to_owned();
+            backend.build(&outer)
+        };
+        let rows = E::Model::find_by_statement(statement).all(db).await.map_err(|e| Arc::new(e.into()))?;
         for row in rows {
             result.entry(LatestOf { parent_id: parent_of(&row), limit }).or_default().push(row);
         }
@@ -180,14 +205,23 @@ where
     Ok(result)
 }
 
+/// `column IN ids`, or no condition when the ids come from the LATERAL join.
+fn among<C: ColumnTrait>(column: C, ids: Option<Vec<i64>>) -> sea_orm::Condition {
+    let condition = sea_orm::Condition::all();
+    match ids {
+        Some(ids) => condition.add(column.is_in(ids)),
+        None => condition,
+    }
+}
+
 loader!(
     /// The first N current (not archived) contacts of each customer, by name.
     ContactsByCustomerId, LatestOf => Vec<contact::Model>, |self, viewer, keys| {
-        let select = |ids: Vec<i64>| {
+        let select = |ids: Option<Vec<i64>>| {
             contact::Entity::find()
                 .filter(policy::visible_through(&viewer, contact::Column::CustomerId))
                 .filter(contact::Column::ArchivedAt.is_null())
-                .filter(contact::Column::CustomerId.is_in(ids))
+                .filter(among(contact::Column::CustomerId, ids))
         };
         latest(&self.0.db, keys, select, ("customer_id", "lower(name), id"), |c| c.customer_id).await
     }
@@ -196,11 +230,11 @@ loader!(
 loader!(
     /// The first N subsidiaries of each customer (visible, not archived), by name.
     SubsidiariesByParentId, LatestOf => Vec<customer::Model>, |self, viewer, keys| {
-        let select = |ids: Vec<i64>| {
+        let select = |ids: Option<Vec<i64>>| {
             customer::Entity::find()
                 .filter(policy::visible_customers(&viewer))
                 .filter(customer::Column::ArchivedAt.is_null())
-                .filter(customer::Column::ParentId.is_in(ids))
+                .filter(among(customer::Column::ParentId, ids))
         };
         let rows = latest(&self.0.db, keys, select, ("parent_id", "lower(name), id"), |c| c.parent_id.unwrap_or(0)).await?;
         self.0.exports.record(&self.0.db, &viewer, rows.values().map(Vec::len).sum()).await.map_err(Arc::new)?;
@@ -221,11 +255,11 @@ loader!(
 loader!(
     /// The N most recent communications of each customer.
     LatestCommunicationsByCustomerId, LatestOf => Vec<communication::Model>, |self, viewer, keys| {
-        let select = |ids: Vec<i64>| {
+        let select = |ids: Option<Vec<i64>>| {
             communication::Entity::find()
                 .filter(policy::visible_through(&viewer, communication::Column::CustomerId))
                 .filter(communication::Column::ArchivedAt.is_null())
-                .filter(communication::Column::CustomerId.is_in(ids))
+                .filter(among(communication::Column::CustomerId, ids))
         };
         latest(&self.0.db, keys, select, ("customer_id", "occurred_at DESC, id DESC"), |c| c.customer_id).await
     }
@@ -234,12 +268,12 @@ loader!(
 loader!(
     /// The N most recent history entries of each ticket.
     RecentEventsByTicketId, LatestOf => Vec<ticket_event::Model>, |self, viewer, keys| {
-        let select = |ids: Vec<i64>| {
+        let select = |ids: Option<Vec<i64>>| {
             let visible = ticket::Entity::find()
                 .select_only()
                 .column(ticket::Column::Id)
                 .filter(policy::visible_tickets(&viewer))
-                .filter(ticket::Column::Id.is_in(ids.iter().copied()))
+                .filter(among(ticket::Column::Id, ids))
                 .into_query();
             ticket_event::Entity::find().filter(ticket_event::Column::TicketId.in_subquery(visible))
         };
@@ -279,12 +313,12 @@ loader!(
 loader!(
     /// The first N tickets of each customer that still need work, oldest first.
     OpenTicketsByCustomerId, LatestOf => Vec<ticket::Model>, |self, viewer, keys| {
-        let select = |ids: Vec<i64>| {
+        let select = |ids: Option<Vec<i64>>| {
             ticket::Entity::find()
                 .filter(policy::visible_tickets(&viewer))
                 .filter(ticket::Column::ArchivedAt.is_null())
-                .filter(ticket::Column::Status.is_in(OPEN_STATUSES))
-                .filter(ticket::Column::CustomerId.is_in(ids))
+                .filter(Expr::cust(OPEN_STATUS_CONDITION))
+                .filter(among(ticket::Column::CustomerId, ids))
         };
         latest(&self.0.db, keys, select, ("customer_id", "created_at, id"), |t| t.customer_id).await
     }
@@ -293,12 +327,12 @@ loader!(
 loader!(
     /// The first N promises of each customer not yet kept, soonest due first.
     OpenCommitmentsByCustomerId, LatestOf => Vec<commitment::Model>, |self, viewer, keys| {
-        let select = |ids: Vec<i64>| {
+        let select = |ids: Option<Vec<i64>>| {
             commitment::Entity::find()
                 .filter(policy::visible_through(&viewer, commitment::Column::CustomerId))
                 .filter(commitment::Column::ArchivedAt.is_null())
                 .filter(commitment::Column::FulfilledOn.is_null())
-                .filter(commitment::Column::CustomerId.is_in(ids))
+                .filter(among(commitment::Column::CustomerId, ids))
         };
         latest(&self.0.db, keys, select, ("customer_id", "due_on, id"), |c| c.customer_id).await
     }

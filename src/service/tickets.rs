@@ -25,6 +25,11 @@ use crate::{
 pub const OPEN_STATUSES: [TicketStatus; 4] =
     [TicketStatus::Open, TicketStatus::InProgress, TicketStatus::WaitingOnCustomer, TicketStatus::Reopened];
 
+/// [`OPEN_STATUSES`] as a literal SQL condition: the partial index of open
+/// tickets (`ix_ticket_open_by_customer`) serves only queries whose condition
+/// implies its own, which a bound parameter never does.
+pub const OPEN_STATUS_CONDITION: &str = "ticket.status IN ('OPEN', 'IN_PROGRESS', 'WAITING_ON_CUSTOMER', 'REOPENED')";
+
 /// The life cycle: which statuses may follow each status.
 pub fn allowed_next(from: TicketStatus) -> &'static [TicketStatus] {
     use TicketStatus::*;
@@ -100,7 +105,7 @@ pub fn select(viewer: &Viewer, filter: &TicketFilter) -> Select<ticket::Entity> 
         query = query.filter(ticket::Column::Status.is_in(filter.statuses.iter().copied()));
     }
     if filter.open_only {
-        query = query.filter(ticket::Column::Status.is_in(OPEN_STATUSES));
+        query = query.filter(Expr::cust(OPEN_STATUS_CONDITION));
     }
     if !filter.categories.is_empty() {
         query = query.filter(ticket::Column::Category.is_in(filter.categories.iter().copied()));
@@ -418,5 +423,11 @@ mod tests {
         }
         assert!(allowed_next(TicketStatus::Resolved).contains(&TicketStatus::Closed));
         assert!(allowed_next(TicketStatus::Closed).contains(&TicketStatus::Reopened));
+    }
+
+    #[test]
+    fn the_literal_open_condition_names_exactly_the_open_statuses() {
+        let listed: Vec<String> = OPEN_STATUSES.iter().map(|s| format!("'{}'", s.as_str())).collect();
+        assert_eq!(OPEN_STATUS_CONDITION, format!("ticket.status IN ({})", listed.join(", ")));
     }
 }
