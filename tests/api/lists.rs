@@ -97,3 +97,21 @@ async fn responses_keep_the_order_in_which_fields_were_asked_for() {
     assert!(at("\"role\"") < at("\"name\"") && at("\"name\"") < at("\"id\""), "{text}");
     assert!(at("\"zeta\"") < at("\"alpha\""), "{text}");
 }
+
+#[tokio::test]
+async fn nested_objects_keep_field_order_even_when_relations_finish_last() {
+    let app = TestApp::spawn().await;
+    let cast = app.cast().await;
+    for name in ["Alpha", "Beta", "Gamma"] {
+        app.customer(&cast.leader, name).await;
+    }
+
+    // `owner` is loaded in a batch and finishes after `name`, yet comes first.
+    let reply = app
+        .gql(&cast.leader, "{ customers(first: 3) { edges { node { owner { name } ...More } } } } fragment More on Customer { name }", json!({}))
+        .await;
+
+    let text = &reply.text;
+    assert_eq!(text.matches(r#"{"node":{"owner":{"name":"#).count(), 3, "{text}");
+    assert_eq!(reply.ok()["customers"]["edges"][2]["node"]["name"], "Gamma");
+}

@@ -11,9 +11,90 @@ use async_graphql::{
 
 type Fragments = std::collections::HashMap<Name, async_graphql::Positioned<FragmentDefinition>>;
 
+/// The shape of a response: each object's keys in selection order, with the
+/// shape of the value under each key (a field's sub-selections, merged over
+/// every place the key is selected, fragments included). Built once per
+/// request, then applied to every object of a list.
+#[derive(Default)]
+struct Shape<'a> {
+    keys: Vec<(&'a str, Shape<'a>)>,
+}
+
+/// Deeper than any document the depth limit lets through; guards against a
+/// fragment cycle (validation rejects those before anything runs).
+const MAX_DEPTH: usize = 64;
+
+impl<'a> Shape<'a> {
+    fn of(sets: &[&'a SelectionSet], fragments: &'a Fragments, depth: usize) -> Self {
+        let mut keys: Vec<(&'a str, Vec<&'a SelectionSet>)> = Vec::new();
+        for set in sets {
+            collect(set, fragments, &mut keys, depth);
+        }
+        let keys = keys
+            .into_iter()
+            .map(|(key, children)| {
+                let shape = if depth < MAX_DEPTH && children.iter().any(|c| !c.items.is_empty()) {
+                    Shape::of(&children, fragments, depth + 1)
+                } else {
+                    Shape::default()
+                };
+                (key, shape)
+            })
+            .collect();
+        Self { keys }
+    }
+
+    fn apply(&self, value: &mut Value) {
+        match value {
+            Value::List(items) => items.iter_mut().for_each(|item| self.apply(item)),
+            Value::Object(map) => {
+                if !self.matches(map) {
+                    let mut taken = std::mem::take(map);
+                    let mut sorted = IndexMap::with_capacity(taken.len());
+                    for (key, _) in &self.keys {
+                        if let Some((name, child)) = taken.swap_remove_entry(*key) {
+                            sorted.insert(name, child);
+                        }
+                    }
+                    // Anything not in the selection (there should be nothing) keeps its place at the end.
+                    sorted.extend(taken);
+                    *map = sorted;
+                }
+                for (key, shape) in &self.keys {
+                    if !shape.keys.is_empty()
+                        && let Some(child) = map.get_mut(*key)
+                    {
+                        shape.apply(child);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Whether the object's keys are already in selection order (most are:
+    /// fields that resolve at once finish in the order they were started).
+    fn matches(&self, map: &IndexMap<Name, Value>) -> bool {
+        let mut next = 0;
+        for (key, _) in &self.keys {
+            match map.get_index_of(*key) {
+                Some(at) if at == next => next += 1,
+                Some(_) => return false,
+                None => {}
+            }
+        }
+        next == map.len()
+    }
+}
+
 /// The response keys of a selection set in order of first appearance, each
 /// with every sub-selection set that contributes to it.
-fn collect<'a>(set: &'a SelectionSet, fragments: &'a Fragments, out: &mut Vec<(&'a str, Vec<&'a SelectionSet>)>) {
+fn collect<'a>(
+    set: &'a SelectionSet,
+    fragments: &'a Fragments,
+    out: &mut Vec<(&'a str, Vec<&'a SelectionSet>)>,
+    depth: usize,
+) {
     for item in &set.items {
         match &item.node {
             Selection::Field(field) => {
@@ -25,51 +106,30 @@ fn collect<'a>(set: &'a SelectionSet, fragments: &'a Fragments, out: &mut Vec<(&
                     None => out.push((key, vec![children])),
                 }
             }
-            Selection::InlineFragment(fragment) => collect(&fragment.node.selection_set.node, fragments, out),
+            Selection::InlineFragment(fragment) => collect(&fragment.node.selection_set.node, fragments, out, depth),
             Selection::FragmentSpread(spread) => {
-                if let Some(fragment) = fragments.get(&spread.node.fragment_name.node) {
-                    collect(&fragment.node.selection_set.node, fragments, out);
+                if depth < MAX_DEPTH
+                    && let Some(fragment) = fragments.get(&spread.node.fragment_name.node)
+                {
+                    collect(&fragment.node.selection_set.node, fragments, out, depth + 1);
                 }
             }
         }
-    }
-}
-
-fn reorder_value(value: &mut Value, sets: &[&SelectionSet], fragments: &Fragments) {
-    match value {
-        Value::List(items) => items.iter_mut().for_each(|item| reorder_value(item, sets, fragments)),
-        Value::Object(map) => {
-            let mut order = Vec::new();
-            for set in sets {
-                collect(set, fragments, &mut order);
-            }
-            let mut taken = std::mem::take(map);
-            let mut sorted = IndexMap::with_capacity(taken.len());
-            for (key, children) in &order {
-                if let Some((name, mut child)) = taken.swap_remove_entry(*key) {
-                    if children.iter().any(|c| !c.items.is_empty()) {
-                        reorder_value(&mut child, children, fragments);
-                    }
-                    sorted.insert(name, child);
-                }
-            }
-            // Anything not in the selection (there should be nothing) keeps its place at the end.
-            sorted.extend(taken);
-            *map = sorted;
-        }
-        _ => {}
     }
 }
 
 /// Puts every object of `data` in the order its fields were selected by the
 /// operation the request ran.
 pub fn reorder(data: &mut Value, doc: &ExecutableDocument, operation_name: Option<&str>) {
+    if matches!(data, Value::Null) {
+        return;
+    }
     let mut operations = doc.operations.iter();
     let operation = match operation_name {
         Some(name) => operations.find(|(n, _)| n.map(|n| n.as_str()) == Some(name)),
         None => operations.next(),
     };
     if let Some((_, operation)) = operation {
-        reorder_value(data, &[&operation.node.selection_set.node], &doc.fragments);
+        Shape::of(&[&operation.node.selection_set.node], &doc.fragments, 0).apply(data);
     }
 }
