@@ -48,19 +48,19 @@ impl AppState {
 
     /// Starts what runs beside the requests: on PostgreSQL, the feed's
     /// listener (ticket events and user changes from every instance), and the
-    /// task that drops changed users from this instance's viewer cache.
+    /// task that drops changed users from this instance's caches.
     /// Resolves once the listener listens.
     pub async fn start_background(&self) -> anyhow::Result<()> {
         crate::service::sessions::warm_up().await;
         let keeper = self.services.segments.clone();
         tokio::spawn(keeper.run(self.services.db.clone(), self.services.config.segment_rules));
         let mut changes = self.services.feed.user_changes();
-        let authenticator = self.services.authenticator.clone();
+        let services = self.services.clone();
         tokio::spawn(async move {
             loop {
                 match changes.recv().await {
-                    Ok(user_id) => authenticator.invalidate(user_id),
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => authenticator.clear(),
+                    Ok(user_id) => services.forget_user(user_id),
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => services.forget_users(),
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
                 }
             }

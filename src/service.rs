@@ -23,6 +23,8 @@ pub mod communications;
 pub mod contacts;
 /// Customers, their group hierarchy and their life cycle.
 pub mod customers;
+/// Colleagues' user records, kept in memory.
+pub mod directory;
 /// Bulk reads of customers, audited as exports.
 pub mod exports;
 /// Typed links between customers.
@@ -65,6 +67,8 @@ pub struct Services {
     pub exports: Arc<exports::ExportWatch>,
     /// Recomputes stored segments after changes.
     pub segments: segments::SegmentKeeper,
+    /// Users by id, for every field that names one.
+    pub users: Arc<directory::UserDirectory>,
 }
 
 impl Services {
@@ -81,6 +85,7 @@ impl Services {
                 std::time::Duration::from_secs(3600),
             )),
             segments: segments::SegmentKeeper::default(),
+            users: Arc::default(),
             db,
             config,
         }
@@ -89,8 +94,20 @@ impl Services {
     /// Makes a change of a user effective everywhere: this instance's cache
     /// at once, other instances and open connections through the feed.
     pub async fn user_changed(&self, user_id: i64) {
-        self.authenticator.invalidate(user_id);
+        self.forget_user(user_id);
         self.feed.user_changed(user_id).await;
+    }
+
+    /// Drops a user from this instance's caches (viewer and directory).
+    pub fn forget_user(&self, user_id: i64) {
+        self.authenticator.invalidate(user_id);
+        self.users.invalidate(user_id);
+    }
+
+    /// Drops every user from this instance's caches.
+    pub fn forget_users(&self) {
+        self.authenticator.clear();
+        self.users.clear();
     }
 }
 

@@ -13,7 +13,7 @@ use crate::{
         commitments::Commitment,
         communications::Communication,
         contacts::Contact,
-        loaders::{LatestOf, bounded, bounded_cost, listed, load, load_error, load_list},
+        loaders::{LatestOf, bounded, bounded_cost, fetch_one, listed, load, load_list},
         partnerships::Partnership,
         support::context::request,
         support::enums::{
@@ -358,7 +358,7 @@ impl CustomerQuery {
         let rc = request(ctx)?;
         let id = ids::decode("Customer", "id", &id)?;
         // Through the loader, so this read counts toward the export audit like every other.
-        let found = rc.loaders.customer_by_id.load_one(id).await.map_err(load_error)?;
+        let found = fetch_one(&rc.loaders.customer_by_id, id).await?;
         Ok(Customer::one(found.ok_or(AppError::NotFound("customer"))?))
     }
 }

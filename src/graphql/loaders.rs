@@ -25,7 +25,7 @@ use crate::{
     auth::LiveViewer,
     error::{AppError, AppResult},
     policy,
-    service::{exports::ExportWatch, tickets::OPEN_STATUS_CONDITION},
+    service::{Services, directory::UserDirectory, exports::ExportWatch, tickets::OPEN_STATUS_CONDITION},
 };
 
 /// Loader errors must be cloneable; the cause is logged by the error extension.
@@ -51,6 +51,7 @@ pub struct Scope {
     db: DatabaseConnection,
     viewer: LiveViewer,
     exports: Arc<ExportWatch>,
+    users: Arc<UserDirectory>,
 }
 
 macro_rules! loader {
@@ -72,10 +73,11 @@ macro_rules! loader {
 }
 
 loader!(
-    /// Users by id. Colleagues' names are not customer data, so users are not scoped.
+    /// Users by id, through the in-memory directory. Colleagues' names are not
+    /// customer data, so users are not scoped (their details are, by the `User` type).
     UserById, i64 => user::Model, |self, viewer, keys| {
-        let rows = by_ids(&self.0.db, user::Entity::find(), user::Column::Id, keys).await?;
-        Ok(rows.into_iter().map(|u| (u.id, u)).collect())
+        let rows = self.0.users.get_many(&self.0.db, keys).await.map_err(|e| Arc::new(e.into()))?;
+        Ok(rows.into_iter().map(|(id, user)| (id, user::Model::clone(&user))).collect())
     }
 );
 
@@ -377,8 +379,9 @@ pub struct Loaders {
 }
 
 impl Loaders {
-    pub fn new(db: DatabaseConnection, viewer: LiveViewer, exports: Arc<ExportWatch>) -> Self {
-        let scope = Scope { db, viewer, exports };
+    pub fn new(services: &Services, viewer: LiveViewer) -> Self {
+        let scope =
+            Scope { db: services.db.clone(), viewer, exports: services.exports.clone(), users: services.users.clone() };
         macro_rules! make {
             ($t:ident) => {
                 cached($t(scope.clone()))
@@ -444,8 +447,27 @@ impl<M> Siblings<M> {
     }
 }
 
-/// Loads `key` through `loader`, first loading the keys of every sibling row
-/// (once per page and relation) when the row came from a list.
+/// The distinct keys of a page, for one batch.
+fn distinct<K: Hash + Eq + Clone>(keys: Vec<K>) -> Vec<K> {
+    let mut seen = std::collections::HashSet::with_capacity(keys.len());
+    keys.into_iter().filter(|k| seen.insert(k.clone())).collect()
+}
+
+/// One row by key, straight from the loader's batch function (one statement,
+/// no batching window): for a lookup that is alone in its request, such as a
+/// root `customer(id:)`.
+pub async fn fetch_one<L, K>(loader: &Cached<L>, key: K) -> AppResult<Option<L::Value>>
+where
+    L: Loader<K, Error = LoadError>,
+    K: Send + Sync + Hash + Eq + Clone + 'static,
+{
+    let mut rows = loader.loader().load(std::slice::from_ref(&key)).await.map_err(load_error)?;
+    Ok(rows.remove(&key))
+}
+
+/// Loads `key` through `loader`. A row that came from a list loads the keys
+/// of every sibling row at once, with one call of the loader's batch function
+/// for the whole page and relation; the other rows of the page read the result.
 pub async fn load<M, L, K>(
     siblings: Option<&Siblings<M>>,
     relation: &'static str,
@@ -457,18 +479,21 @@ where
     L: Loader<K, Error = LoadError>,
     K: Send + Sync + Hash + Eq + Clone + 'static,
 {
-    if let Some(siblings) = siblings {
-        siblings
-            .cell::<()>(relation)
-            .get_or_try_init(|| async { loader.load_many(keys_of(&siblings.rows)).await.map(|_| ()) })
-            .await
-            .map_err(load_error)?;
-    }
-    loader.load_one(key).await.map_err(load_error)
+    let Some(siblings) = siblings else {
+        return loader.load_one(key).await.map_err(load_error);
+    };
+    let loaded = siblings
+        .cell::<HashMap<K, L::Value>>(relation)
+        .get_or_try_init(|| async { loader.loader().load(&distinct(keys_of(&siblings.rows))).await })
+        .await
+        .map_err(load_error)?
+        .get(&key)
+        .cloned();
+    Ok(loaded)
 }
 
 /// Like [`load`] for a to-many relation. The children of the whole page become
-/// siblings of each other, so their own relations are primed page-wide too.
+/// siblings of each other, so their own relations are loaded page-wide too.
 pub async fn load_list<M, L, K, C>(
     siblings: Option<&Siblings<M>>,
     relation: &'static str,
@@ -485,17 +510,16 @@ where
         let rows = loader.load_one(key).await.map_err(load_error)?.unwrap_or_default();
         return Ok((rows.clone(), Siblings::new(rows)));
     };
-    let children = siblings
-        .cell::<Arc<Siblings<C>>>(relation)
+    let cell = siblings.cell::<(HashMap<K, Vec<C>>, Arc<Siblings<C>>)>(relation);
+    let (by_parent, children) = cell
         .get_or_try_init(|| async {
-            let all = loader.load_many(keys_of(&siblings.rows)).await?;
-            Ok::<_, LoadError>(Siblings::new(all.into_values().flatten().collect()))
+            let by_parent = loader.loader().load(&distinct(keys_of(&siblings.rows))).await?;
+            let children = Siblings::new(by_parent.values().flatten().cloned().collect());
+            Ok::<_, LoadError>((by_parent, children))
         })
         .await
-        .map_err(load_error)?
-        .clone();
-    let rows = loader.load_one(key).await.map_err(load_error)?.unwrap_or_default();
-    Ok((rows, children))
+        .map_err(load_error)?;
+    Ok((by_parent.get(&key).cloned().unwrap_or_default(), children.clone()))
 }
 
 /// Wraps the rows of a page, giving each wrapper the shared siblings.

@@ -108,7 +108,11 @@ async fn nested_objects_keep_field_order_even_when_relations_finish_last() {
 
     // `owner` is loaded in a batch and finishes after `name`, yet comes first.
     let reply = app
-        .gql(&cast.leader, "{ customers(first: 3) { edges { node { owner { name } ...More } } } } fragment More on Customer { name }", json!({}))
+        .gql(
+            &cast.leader,
+            "{ customers(first: 3) { edges { node { owner { name } ...More } } } } fragment More on Customer { name }",
+            json!({}),
+        )
         .await;
 
     let text = &reply.text;

@@ -25,7 +25,7 @@ impl RequestContext {
     pub fn new(services: &Services, viewer: LiveViewer) -> Self {
         Self {
             db: services.db.clone(),
-            loaders: Loaders::new(services.db.clone(), viewer.clone(), services.exports.clone()),
+            loaders: Loaders::new(services, viewer.clone()),
             services: services.clone(),
             viewer,
         }
