@@ -22,6 +22,8 @@ pub struct AppState {
     pub limiter: Arc<governor::DefaultKeyedRateLimiter<i64>>,
     /// Renders the metrics (`GET /metrics`).
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+    /// Documents already parsed and checked, by their text.
+    pub documents: Arc<crate::graphql::support::limits::Documents>,
 }
 
 impl AppState {
@@ -34,6 +36,7 @@ impl AppState {
             schema: graphql::build_schema(&config.limits, Some(services.clone())),
             limiter: Arc::new(governor::RateLimiter::keyed(governor::Quota::per_minute(per_minute))),
             metrics: crate::telemetry::install(),
+            documents: Arc::default(),
             services,
         }
     }

@@ -14,6 +14,7 @@ use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use entity::{
     commitment, communication, communication_contact, contact, customer, partnership, team, ticket, ticket_event, user,
 };
+use futures_util::future::BoxFuture;
 use sea_orm::{
     ColumnTrait, DatabaseConnection, DbBackend, EntityTrait, FromQueryResult, JoinType, QueryFilter, QueryOrder,
     QuerySelect, QueryTrait, RelationDef, Select, Statement,
@@ -468,58 +469,68 @@ where
 /// Loads `key` through `loader`. A row that came from a list loads the keys
 /// of every sibling row at once, with one call of the loader's batch function
 /// for the whole page and relation; the other rows of the page read the result.
-pub async fn load<M, L, K>(
-    siblings: Option<&Siblings<M>>,
+///
+/// The future is boxed: a resolver's future is as large as the largest of its
+/// fields', and async-graphql allocates and moves one per resolved field, so
+/// a loading field must not make every plain field's future that large.
+pub fn load<'a, M, L, K>(
+    siblings: Option<&'a Siblings<M>>,
     relation: &'static str,
-    loader: &Cached<L>,
-    keys_of: impl FnOnce(&[M]) -> Vec<K>,
+    loader: &'a Cached<L>,
+    keys_of: impl FnOnce(&[M]) -> Vec<K> + Send + 'a,
     key: K,
-) -> AppResult<Option<L::Value>>
+) -> BoxFuture<'a, AppResult<Option<L::Value>>>
 where
+    M: Send + Sync,
     L: Loader<K, Error = LoadError>,
     K: Send + Sync + Hash + Eq + Clone + 'static,
 {
-    let Some(siblings) = siblings else {
-        return loader.load_one(key).await.map_err(load_error);
-    };
-    let loaded = siblings
-        .cell::<HashMap<K, L::Value>>(relation)
-        .get_or_try_init(|| async { loader.loader().load(&distinct(keys_of(&siblings.rows))).await })
-        .await
-        .map_err(load_error)?
-        .get(&key)
-        .cloned();
-    Ok(loaded)
+    Box::pin(async move {
+        let Some(siblings) = siblings else {
+            return loader.load_one(key).await.map_err(load_error);
+        };
+        let loaded = siblings
+            .cell::<HashMap<K, L::Value>>(relation)
+            .get_or_try_init(|| async { loader.loader().load(&distinct(keys_of(&siblings.rows))).await })
+            .await
+            .map_err(load_error)?
+            .get(&key)
+            .cloned();
+        Ok(loaded)
+    })
 }
 
 /// Like [`load`] for a to-many relation. The children of the whole page become
 /// siblings of each other, so their own relations are loaded page-wide too.
-pub async fn load_list<M, L, K, C>(
-    siblings: Option<&Siblings<M>>,
+pub fn load_list<'a, M, L, K, C>(
+    siblings: Option<&'a Siblings<M>>,
     relation: &'static str,
-    loader: &Cached<L>,
-    keys_of: impl FnOnce(&[M]) -> Vec<K>,
+    loader: &'a Cached<L>,
+    keys_of: impl FnOnce(&[M]) -> Vec<K> + Send + 'a,
     key: K,
-) -> AppResult<(Vec<C>, Arc<Siblings<C>>)>
+) -> BoxFuture<'a, AppResult<(Vec<C>, Arc<Siblings<C>>)>>
 where
+    M: Send + Sync,
     L: Loader<K, Value = Vec<C>, Error = LoadError>,
     K: Send + Sync + Hash + Eq + Clone + 'static,
     C: Clone + Send + Sync + 'static,
 {
-    let Some(siblings) = siblings else {
-        let rows = loader.load_one(key).await.map_err(load_error)?.unwrap_or_default();
-        return Ok((rows.clone(), Siblings::new(rows)));
-    };
-    let cell = siblings.cell::<(HashMap<K, Vec<C>>, Arc<Siblings<C>>)>(relation);
-    let (by_parent, children) = cell
-        .get_or_try_init(|| async {
-            let by_parent = loader.loader().load(&distinct(keys_of(&siblings.rows))).await?;
-            let children = Siblings::new(by_parent.values().flatten().cloned().collect());
-            Ok::<_, LoadError>((by_parent, children))
-        })
-        .await
-        .map_err(load_error)?;
-    Ok((by_parent.get(&key).cloned().unwrap_or_default(), children.clone()))
+    Box::pin(async move {
+        let Some(siblings) = siblings else {
+            let rows = loader.load_one(key).await.map_err(load_error)?.unwrap_or_default();
+            return Ok((rows.clone(), Siblings::new(rows)));
+        };
+        let cell = siblings.cell::<(HashMap<K, Vec<C>>, Arc<Siblings<C>>)>(relation);
+        let (by_parent, children) = cell
+            .get_or_try_init(|| async {
+                let by_parent = loader.loader().load(&distinct(keys_of(&siblings.rows))).await?;
+                let children = Siblings::new(by_parent.values().flatten().cloned().collect());
+                Ok::<_, LoadError>((by_parent, children))
+            })
+            .await
+            .map_err(load_error)?;
+        Ok((by_parent.get(&key).cloned().unwrap_or_default(), children.clone()))
+    })
 }
 
 /// Wraps the rows of a page, giving each wrapper the shared siblings.

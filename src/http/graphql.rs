@@ -24,7 +24,7 @@ use crate::{
         support::{
             context::RequestContext,
             errors::{finish, is_request_error},
-            limits, order,
+            order,
         },
     },
     telemetry,
@@ -194,7 +194,7 @@ async fn run(
         return bad_request(media, "`extensions` must be an object");
     }
     let config = state.config();
-    let doc = match limits::prepare(&query, &config.limits) {
+    let doc = match state.documents.prepare(&query, &config.limits) {
         Ok(doc) => doc,
         Err(err) => {
             let status = if media == MediaType::GraphqlResponse { StatusCode::BAD_REQUEST } else { StatusCode::OK };

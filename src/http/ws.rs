@@ -46,7 +46,6 @@ use crate::{
     graphql::support::{
         context::{ClientInfo, RequestContext},
         errors::{finish, is_request_error, request_error},
-        limits,
     },
 };
 
@@ -230,7 +229,7 @@ impl Connection {
             self.refuse(&id, errors).await;
             return Next::Continue;
         }
-        let doc = match limits::prepare(query, limits) {
+        let doc = match self.state.documents.prepare(query, limits) {
             Ok(doc) => doc,
             Err(err) => {
                 self.refuse(&id, serde_json::to_value([err]).unwrap_or_default()).await;

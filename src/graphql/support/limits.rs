@@ -5,6 +5,11 @@
 //! would quietly answer `null`). Both transports run these checks through
 //! [`prepare`], so a WebSocket operation obeys the same limits as HTTP.
 
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
+
 use async_graphql::{
     ServerError,
     parser::types::{ExecutableDocument, Selection, SelectionSet},
@@ -60,4 +65,35 @@ pub fn prepare(query: &str, limits: &Limits) -> Result<ExecutableDocument, Serve
         return Err(request_error("introspection is disabled on this server", codes::GRAPHQL_VALIDATION_FAILED));
     }
     Ok(doc)
+}
+
+/// Documents longer than this are parsed every time (clients send the same
+/// few short documents over and over; a huge one is rarely repeated).
+const MAX_CACHED_QUERY_BYTES: usize = 16 * 1024;
+/// Distinct documents kept; beyond it the cache starts over.
+const MAX_CACHED_DOCUMENTS: usize = 1_000;
+
+/// Documents that passed [`prepare`], by their text: parsing is a large share
+/// of a small request's CPU, and copying a parsed document is much cheaper.
+#[derive(Default)]
+pub struct Documents {
+    parsed: Mutex<HashMap<Box<str>, Arc<ExecutableDocument>>>,
+}
+
+impl Documents {
+    /// [`prepare`], from the cache when this text passed before.
+    pub fn prepare(&self, query: &str, limits: &Limits) -> Result<ExecutableDocument, ServerError> {
+        if let Some(doc) = self.parsed.lock().unwrap_or_else(|p| p.into_inner()).get(query) {
+            return Ok(ExecutableDocument::clone(doc));
+        }
+        let doc = prepare(query, limits)?;
+        if query.len() <= MAX_CACHED_QUERY_BYTES {
+            let mut parsed = self.parsed.lock().unwrap_or_else(|p| p.into_inner());
+            if parsed.len() >= MAX_CACHED_DOCUMENTS {
+                parsed.clear();
+            }
+            parsed.insert(query.into(), Arc::new(doc.clone()));
+        }
+        Ok(doc)
+    }
 }

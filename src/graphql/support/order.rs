@@ -77,10 +77,11 @@ impl<'a> Shape<'a> {
     fn matches(&self, map: &IndexMap<Name, Value>) -> bool {
         let mut next = 0;
         for (key, _) in &self.keys {
-            match map.get_index_of(*key) {
-                Some(at) if at == next => next += 1,
-                Some(_) => return false,
-                None => {}
+            // The common case, compared without hashing: the next key is this one.
+            if map.get_index(next).is_some_and(|(name, _)| name.as_str() == *key) {
+                next += 1;
+            } else if map.contains_key(*key) {
+                return false;
             }
         }
         next == map.len()
