@@ -24,6 +24,8 @@ pub struct AppState {
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
     /// Documents already parsed and checked, by their text.
     pub documents: Arc<crate::graphql::support::limits::Documents>,
+    /// Running subscriptions, shared by subscribers who would get the same results.
+    pub fanout: Arc<crate::http::fanout::Fanout>,
 }
 
 impl AppState {
@@ -37,6 +39,7 @@ impl AppState {
             limiter: Arc::new(governor::RateLimiter::keyed(governor::Quota::per_minute(per_minute))),
             metrics: crate::telemetry::install(),
             documents: Arc::default(),
+            fanout: Arc::default(),
             services,
         }
     }

@@ -14,6 +14,8 @@ use tower_http::trace::TraceLayer;
 
 use crate::{app::AppState, config::Config, graphql::support::context::ClientInfo};
 
+/// Shared execution of subscriptions: one execution per distinct subscription per event.
+pub mod fanout;
 /// GraphQL over HTTP (`POST` and `GET /graphql`).
 pub mod graphql;
 /// GraphQL over WebSocket (`/graphql/ws`).

@@ -282,6 +282,30 @@ pub fn sees_user_details(viewer: &Viewer, user: &user::Model) -> bool {
     }
 }
 
+/// What decides everything a viewer may read: two viewers with the same class
+/// see the same customers, tickets and user details, so a subscription's
+/// results computed for one are right for the other (`crate::http::fanout`).
+/// It follows [`customer_scope`] and [`sees_user_details`]: leadership sees
+/// everything; a team lead sees their team; reps, team leads without a team
+/// and service accounts see what is theirs (their own user details included),
+/// service accounts also by their scopes.
+pub fn visibility_class(viewer: &Viewer) -> String {
+    match viewer.role {
+        Role::Admin => "ADMIN".to_owned(),
+        Role::Leader => "LEADER".to_owned(),
+        Role::TeamLead => match viewer.team_id {
+            Some(team) => format!("TEAM_LEAD:team:{team}"),
+            None => format!("TEAM_LEAD:user:{}", viewer.user_id),
+        },
+        Role::Rep => format!("REP:user:{}", viewer.user_id),
+        Role::Integration => {
+            let mut scopes = viewer.scopes.clone();
+            scopes.sort();
+            format!("INTEGRATION:user:{}:{}", viewer.user_id, scopes.join(" "))
+        }
+    }
+}
+
 /// The user `id` if the viewer may give them work (own a customer, be
 /// assigned a ticket, own a commitment): an active person whose details the
 /// viewer sees. Reps give work to themselves, team leads within their team,
@@ -304,4 +328,36 @@ pub async fn assignable_user(
         return Err(refused());
     }
     Ok(user)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn viewer(user_id: i64, role: Role, team_id: Option<i64>, scopes: &[&str]) -> Viewer {
+        let scopes = scopes.iter().map(|s| (*s).to_owned()).collect();
+        Viewer { user_id, role, team_id, scopes, client: None }
+    }
+
+    #[test]
+    fn viewers_share_a_visibility_class_only_when_they_see_the_same_data() {
+        let class = |v: Viewer| visibility_class(&v);
+        // Leadership and a team's leads see the same whoever they are.
+        assert_eq!(class(viewer(1, Role::Leader, None, &[])), class(viewer(2, Role::Leader, Some(3), &[])));
+        assert_eq!(class(viewer(1, Role::TeamLead, Some(7), &[])), class(viewer(2, Role::TeamLead, Some(7), &[])));
+        assert_ne!(class(viewer(1, Role::TeamLead, Some(7), &[])), class(viewer(1, Role::TeamLead, Some(8), &[])));
+        assert_ne!(class(viewer(1, Role::Admin, None, &[])), class(viewer(1, Role::Leader, None, &[])));
+        // What is one's own is not shared.
+        assert_ne!(class(viewer(1, Role::Rep, Some(7), &[])), class(viewer(2, Role::Rep, Some(7), &[])));
+        assert_ne!(class(viewer(1, Role::TeamLead, None, &[])), class(viewer(2, Role::TeamLead, None, &[])));
+        // Scopes are a set.
+        assert_eq!(
+            class(viewer(5, Role::Integration, None, &["read:tickets", "read:customers"])),
+            class(viewer(5, Role::Integration, None, &["read:customers", "read:tickets"]))
+        );
+        assert_ne!(
+            class(viewer(5, Role::Integration, None, &["read:customers"])),
+            class(viewer(5, Role::Integration, None, &["read:customers", "read:tickets"]))
+        );
+    }
 }

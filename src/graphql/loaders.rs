@@ -500,6 +500,10 @@ where
     })
 }
 
+/// The children of one parent, with every parent's children on the page as
+/// their siblings.
+pub type ListLoad<C> = (Vec<C>, Arc<Siblings<C>>);
+
 /// Like [`load`] for a to-many relation. The children of the whole page become
 /// siblings of each other, so their own relations are loaded page-wide too.
 pub fn load_list<'a, M, L, K, C>(
@@ -508,7 +512,7 @@ pub fn load_list<'a, M, L, K, C>(
     loader: &'a Cached<L>,
     keys_of: impl FnOnce(&[M]) -> Vec<K> + Send + 'a,
     key: K,
-) -> BoxFuture<'a, AppResult<(Vec<C>, Arc<Siblings<C>>)>>
+) -> BoxFuture<'a, AppResult<ListLoad<C>>>
 where
     M: Send + Sync,
     L: Loader<K, Value = Vec<C>, Error = LoadError>,

@@ -39,6 +39,8 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 
+use tokio::sync::broadcast::error::RecvError;
+
 use crate::{
     app::AppState,
     auth::{LiveViewer, viewer::Ended},
@@ -47,6 +49,7 @@ use crate::{
         context::{ClientInfo, RequestContext},
         errors::{finish, is_request_error, request_error},
     },
+    http::fanout::{Fanout, GroupKey, Start, Subscription},
 };
 
 /// Messages waiting to be written to one client.
@@ -236,22 +239,29 @@ impl Connection {
                 return Next::Continue;
             }
         };
-        let variables = match variables {
-            Value::Null => Variables::default(),
-            vars @ Value::Object(_) => Variables::from_json(vars),
-            _ => {
-                let err = request_error("`variables` must be an object", codes::BAD_REQUEST);
-                self.refuse(&id, serde_json::to_value([err]).unwrap_or_default()).await;
-                return Next::Continue;
-            }
-        };
-        let subscription = is_subscription(&doc, operation_name.as_deref());
-        let services = &self.state.services;
-        let context = if subscription {
-            RequestContext::for_subscriptions(services, live.clone())
-        } else {
-            RequestContext::new(services, live.clone())
-        };
+        if !matches!(variables, Value::Null | Value::Object(_)) {
+            let err = request_error("`variables` must be an object", codes::BAD_REQUEST);
+            self.refuse(&id, serde_json::to_value([err]).unwrap_or_default()).await;
+            return Next::Continue;
+        }
+        if is_subscription(&doc, operation_name.as_deref()) {
+            let subscription = Subscription { query: query.to_owned(), operation_name, variables };
+            let member = Member {
+                state: self.state.clone(),
+                id: id.clone(),
+                protocol: self.protocol,
+                outbox: self.outbox.clone(),
+                viewer: live,
+                finished: self.finished.clone(),
+                // Listen before the checks, so no change slips in between.
+                changes: self.state.services.feed.subscribe(),
+                subscription,
+            };
+            self.operations.insert(id, tokio::spawn(member.run()));
+            return Next::Continue;
+        }
+        let context = RequestContext::new(&self.state.services, live.clone());
+        let variables = if variables.is_null() { Variables::default() } else { Variables::from_json(variables) };
         let mut request = async_graphql::Request::new(query).variables(variables).data(context);
         let selection = (doc.clone(), operation_name.clone());
         request.set_parsed_query(doc);
@@ -329,6 +339,99 @@ impl Operation {
                 return;
             }
         }
+        if self.viewer.ended().is_none() {
+            let _ = self.outbox.send(text(&json!({"id": self.id, "type": "complete"}))).await;
+        }
+        let _ = self.finished.send(self.id);
+    }
+}
+
+/// One subscriber: reads the feed, re-checks its own viewer before every
+/// change, and writes the result its class shares (`crate::http::fanout`).
+struct Member {
+    state: AppState,
+    id: String,
+    protocol: Protocol,
+    outbox: mpsc::Sender<Message>,
+    viewer: LiveViewer,
+    finished: tokio::sync::mpsc::UnboundedSender<String>,
+    changes: tokio::sync::broadcast::Receiver<std::sync::Arc<crate::feed::TicketChange>>,
+    subscription: Subscription,
+}
+
+/// Counts a subscriber in its group for as long as it is in it.
+struct Seat<'a> {
+    fanout: &'a Fanout,
+    key: GroupKey,
+}
+
+impl Drop for Seat<'_> {
+    fn drop(&mut self) {
+        self.fanout.leave(&self.key);
+    }
+}
+
+impl Member {
+    async fn run(mut self) {
+        let state = self.state.clone();
+        let fanout = &*state.fanout;
+        match self.subscription.start(&state, (*self.viewer.get()).clone()).await {
+            Start::Running => {}
+            Start::Refused(errors) => {
+                // Validation failed: nothing ran. The protocol reports it as `error`, with no `complete`.
+                let payload = match self.protocol {
+                    Protocol::Transport => errors,
+                    Protocol::Legacy => errors.get(0).cloned().unwrap_or_default(),
+                };
+                let _ = self.outbox.send(text(&json!({"id": self.id, "type": "error", "payload": payload}))).await;
+                let _ = self.finished.send(self.id);
+                return;
+            }
+            Start::Failed(response) => {
+                let _ = self.send(&json!({"id": self.id, "type": self.protocol.data(), "payload": response})).await;
+                return self.complete().await;
+            }
+        }
+        let mut viewer = self.viewer.get();
+        let mut seat = Seat { fanout, key: self.subscription.key(&viewer) };
+        fanout.join(&seat.key);
+        loop {
+            let change = match self.changes.recv().await {
+                Ok(change) => change,
+                Err(RecvError::Lagged(missed)) => {
+                    let lagged = crate::error::AppError::Lagged(missed);
+                    let payload = json!({"data": null, "errors": [request_error(lagged.to_string(), lagged.code())]});
+                    let _ = self.send(&json!({"id": self.id, "type": self.protocol.data(), "payload": payload})).await;
+                    return self.complete().await;
+                }
+                Err(RecvError::Closed) => return self.complete().await,
+            };
+            // Nothing more for a user whose session ended; the connection closes.
+            let Ok(current) = self.viewer.refresh().await else { return };
+            if !std::sync::Arc::ptr_eq(&current, &viewer) {
+                viewer = current;
+                let key = self.subscription.key(&viewer);
+                if key != seat.key {
+                    fanout.join(&key);
+                    seat = Seat { fanout, key };
+                }
+            }
+            let Some(payload) = fanout.result(&state, &seat.key, &self.subscription, &viewer, &change).await else {
+                continue;
+            };
+            let id = serde_json::to_string(&self.id).unwrap_or_default();
+            let message = format!(r#"{{"id":{id},"type":"{}","payload":{payload}}}"#, self.protocol.data());
+            if self.outbox.send(Message::Text(message.into())).await.is_err() {
+                return;
+            }
+        }
+    }
+
+    async fn send(&mut self, message: &Value) -> Result<(), mpsc::SendError> {
+        self.outbox.send(text(message)).await
+    }
+
+    async fn complete(mut self) {
         if self.viewer.ended().is_none() {
             let _ = self.outbox.send(text(&json!({"id": self.id, "type": "complete"}))).await;
         }

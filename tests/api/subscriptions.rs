@@ -233,3 +233,108 @@ async fn the_legacy_graphql_ws_protocol_is_served() {
     assert_eq!(data["type"], "data");
     assert_eq!(data["payload"]["data"]["ticketEvents"]["ticket"]["title"], "Legacy");
 }
+
+/// The shared-execution document: the ticket's customer and owner come from the database.
+const WATCH: &str = "subscription($id: ID!) { ticketUpdated(id: $id) { event { kind } ticket { status customer { name owner { name } } } } }";
+
+async fn watchers(app: &TestApp, who: &Person, ticket: &str, count: usize) -> Vec<WsClient> {
+    let mut sockets = Vec::new();
+    for n in 0..count {
+        let mut ws = WsClient::connect(app.listen().await, "graphql-transport-ws").await;
+        ws.init(&who.token).await;
+        ws.subscribe(&n.to_string(), WATCH, json!({"id": ticket})).await;
+        sockets.push(ws);
+    }
+    sockets
+}
+
+async fn settle(app: &TestApp, groups: usize) {
+    for _ in 0..100 {
+        if app.state.fanout.groups() == groups {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("expected {groups} groups, found {}", app.state.fanout.groups());
+}
+
+#[tokio::test]
+async fn each_event_is_executed_once_per_distinct_subscription_whatever_the_subscribers() {
+    let app = TestApp::spawn().await;
+    let cast = app.cast().await;
+    let second_leader = app.person("leader.two@t.example", entity::enums::Role::Leader, None, &[]).await;
+    let customer = app.customer(&cast.rep_a, "Acme").await;
+    let id = ticket(&app, &cast.rep_a, &customer, "Broken pallet").await;
+
+    // Two leaders share one execution, the team lead has another: two groups.
+    let mut sockets = watchers(&app, &cast.leader, &id, 12).await;
+    sockets.extend(watchers(&app, &second_leader, &id, 12).await);
+    sockets.extend(watchers(&app, &cast.lead_a, &id, 6).await);
+    settle(&app, 2).await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    // A first event warms what is kept in memory (the owner's record).
+    comment(&app, &cast.rep_a, &id).await;
+    for (n, ws) in sockets.iter_mut().enumerate() {
+        ws.next_data(&(n % 12).to_string()).await;
+    }
+
+    let executions = app.state.fanout.executions();
+    app.reset_statements();
+    comment(&app, &cast.rep_a, &id).await;
+    let mut payloads = Vec::new();
+    for (n, ws) in sockets.iter_mut().enumerate() {
+        payloads.push(ws.next_data(&(n % 12).to_string()).await);
+    }
+    let with_thirty = app.statements();
+    let executed = app.state.fanout.executions() - executions;
+
+    // The same event with one subscriber per group costs the same statements.
+    let mut kept = Vec::new();
+    for (n, ws) in sockets.into_iter().enumerate() {
+        if n == 0 || n == 24 {
+            kept.push(ws);
+        }
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    settle(&app, 2).await;
+    app.reset_statements();
+    comment(&app, &cast.rep_a, &id).await;
+    for ws in &mut kept {
+        ws.next_data("0").await;
+    }
+    let with_two = app.statements();
+
+    assert_eq!(executed, 2, "one execution per group for one event");
+    assert_eq!(with_thirty, with_two, "statements with 30 subscribers: {with_thirty}, with 2: {with_two}");
+    let expected = json!({"kind": "COMMENT"});
+    assert!(payloads.iter().all(|p| p["data"]["ticketUpdated"]["event"] == expected));
+    assert!(payloads.iter().all(|p| p["data"]["ticketUpdated"]["ticket"]["customer"]["owner"]["name"] == "rep.a"));
+}
+
+#[tokio::test]
+async fn a_shared_subscription_follows_each_members_own_access() {
+    let app = TestApp::spawn().await;
+    let cast = app.cast().await;
+    let customer = app.customer(&cast.rep_a, "Acme").await;
+    let id = ticket(&app, &cast.rep_a, &customer, "Broken pallet").await;
+    let mut leaders = watchers(&app, &cast.leader, &id, 2).await;
+    let mut lead = watchers(&app, &cast.lead_a, &id, 1).await;
+    settle(&app, 2).await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+
+    // The team lead moves to team B: the ticket is no longer theirs to see.
+    // The leaders' shared execution goes on; the lead's next result comes
+    // from their new class, which does not see the ticket.
+    app.gql(
+        &cast.admin,
+        "mutation($id: ID!, $t: ID!) { updateUser(id: $id, input: {teamId: $t}) { id } }",
+        json!({"id": cast.lead_a.gid, "t": crate::helpers::gid("Team", cast.team_b)}),
+    )
+    .await
+    .ok();
+    comment(&app, &cast.rep_a, &id).await;
+
+    assert_eq!(leaders[0].next_data("0").await["data"]["ticketUpdated"]["event"]["kind"], "COMMENT");
+    assert_eq!(leaders[1].next_data("1").await["data"]["ticketUpdated"]["event"]["kind"], "COMMENT");
+    lead[0].expect_silence().await;
+}

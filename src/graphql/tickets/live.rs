@@ -3,12 +3,17 @@
 //! applies at once), then visibility is checked with the same policy as
 //! queries, against the customer's owner at the time of the event: after an
 //! account is reassigned away, its next event no longer reaches the old owner.
+//!
+//! The WebSocket transport shares executions between subscribers
+//! (`crate::http::fanout`): it runs a subscription for one change at a time,
+//! given as [`OneChange`], and once with no change when a subscriber
+//! subscribes, for the checks alone (an invisible ticket is NOT_FOUND then).
 
 use std::sync::Arc;
 
 use async_graphql::{Context, ID, InputObject, Result, SimpleObject, Subscription};
 use entity::ticket;
-use futures_util::{Stream, stream};
+use futures_util::{Stream, StreamExt, stream, stream::BoxStream};
 use sea_orm::{ColumnTrait, QueryFilter};
 use tokio::sync::broadcast::error::RecvError;
 
@@ -51,20 +56,50 @@ pub struct TicketEventFilterInput {
 
 type Keep = Arc<dyn Fn(&TicketChange) -> bool + Send + Sync>;
 
+/// Request data of a shared execution: the one change to run the
+/// subscription for, or `None` to run only its checks.
+pub struct OneChange(pub Option<Arc<TicketChange>>);
+
+type Changes = BoxStream<'static, Result<Arc<TicketChange>, RecvError>>;
+
+/// The changes a subscription reads: the feed from now on, or the one change
+/// of a shared execution. `check` runs first, except for a shared execution's
+/// change (its subscribers passed it when they subscribed).
+async fn changes<F>(ctx: &Context<'_>, check: F) -> Result<Changes>
+where
+    F: std::future::Future<Output = Result<()>>,
+{
+    match ctx.data_opt::<OneChange>() {
+        Some(OneChange(Some(change))) => Ok(stream::iter([Ok(change.clone())]).boxed()),
+        Some(OneChange(None)) => {
+            check.await?;
+            Ok(stream::empty().boxed())
+        }
+        None => {
+            // Listen before checking, so no event slips in between.
+            let receiver = request(ctx)?.services.feed.subscribe();
+            check.await?;
+            Ok(stream::unfold(receiver, |mut receiver| async move {
+                match receiver.recv().await {
+                    Err(RecvError::Closed) => None,
+                    item => Some((item, receiver)),
+                }
+            })
+            .boxed())
+        }
+    }
+}
+
 /// The changes a viewer may see and wants, ending with SUBSCRIPTION_LAGGED when
 /// the subscriber falls too far behind, and without a word when the viewer's
 /// session ended (the connection closes with its code).
-fn updates(
-    receiver: tokio::sync::broadcast::Receiver<Arc<TicketChange>>,
-    viewer: LiveViewer,
-    keep: Keep,
-) -> impl Stream<Item = Result<TicketUpdate>> {
-    stream::unfold(Some(receiver), move |state| {
+fn updates(changes: Changes, viewer: LiveViewer, keep: Keep) -> impl Stream<Item = Result<TicketUpdate>> {
+    stream::unfold(Some(changes), move |state| {
         let (keep, viewer) = (keep.clone(), viewer.clone());
         async move {
-            let mut receiver = state?;
+            let mut changes = state?;
             loop {
-                let change = receiver.recv().await;
+                let change = changes.next().await?;
                 let scope = match &change {
                     Ok(_) => match viewer.refresh().await {
                         Ok(current) => policy::customer_scope(&current, Resource::Tickets),
@@ -78,7 +113,7 @@ fn updates(
                             event: change.event.clone().into(),
                             ticket: Ticket::one(change.ticket.clone()),
                         };
-                        return Some((Ok(update), Some(receiver)));
+                        return Some((Ok(update), Some(changes)));
                     }
                     Ok(_) => {}
                     Err(RecvError::Lagged(missed)) => return Some((Err(AppError::Lagged(missed).into()), None)),
@@ -103,17 +138,19 @@ impl TicketSubscription {
     ) -> Result<impl Stream<Item = Result<TicketUpdate>>> {
         let rc = request(ctx)?;
         let id = ids::decode("Ticket", "id", &id)?;
-        // Listen before checking, so no event slips in between.
-        let receiver = rc.services.feed.subscribe();
-        let filter = TicketFilter { include_archived: true, ..Default::default() };
-        tickets::select(&rc.viewer(), &filter)
-            .filter(ticket::Column::Id.eq(id))
-            .one(&rc.db)
-            .await
-            .map_err(AppError::from)?
-            .ok_or(AppError::NotFound("ticket"))?;
+        let check = async {
+            let filter = TicketFilter { include_archived: true, ..Default::default() };
+            tickets::select(&rc.viewer(), &filter)
+                .filter(ticket::Column::Id.eq(id))
+                .one(&rc.db)
+                .await
+                .map_err(AppError::from)?
+                .ok_or(AppError::NotFound("ticket"))?;
+            Ok(())
+        };
+        let changes = changes(ctx, check).await?;
         let keep: Keep = Arc::new(move |change| change.ticket.id == id);
-        Ok(updates(receiver, rc.live_viewer().clone(), keep))
+        Ok(updates(changes, rc.live_viewer().clone(), keep))
     }
 
     /// Changes of every ticket you can see, optionally narrowed by `filter`.
@@ -124,12 +161,15 @@ impl TicketSubscription {
         #[graphql(desc = "Which changes; all given conditions must hold.")] filter: Option<TicketEventFilterInput>,
     ) -> Result<impl Stream<Item = Result<TicketUpdate>>> {
         let rc = request(ctx)?;
-        let receiver = rc.services.feed.subscribe();
         let filter = filter.unwrap_or_default();
         let customer_id = ids::decode_opt("Customer", "customerId", filter.customer_id.as_ref())?;
-        if let Some(customer_id) = customer_id {
-            policy::visible_customer(&rc.db, &rc.viewer(), customer_id).await?;
-        }
+        let check = async {
+            if let Some(customer_id) = customer_id {
+                policy::visible_customer(&rc.db, &rc.viewer(), customer_id).await?;
+            }
+            Ok(())
+        };
+        let changes = changes(ctx, check).await?;
         let categories: Vec<entity::enums::TicketCategory> = to_domain(filter.categories);
         let me = filter.assigned_to_me.then_some(rc.viewer().user_id);
         let keep: Keep = Arc::new(move |change| {
@@ -138,6 +178,6 @@ impl TicketSubscription {
                 && me.is_none_or(|me| t.assignee_id == Some(me))
                 && (categories.is_empty() || categories.contains(&t.category))
         });
-        Ok(updates(receiver, rc.live_viewer().clone(), keep))
+        Ok(updates(changes, rc.live_viewer().clone(), keep))
     }
 }

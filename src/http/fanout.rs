@@ -1,0 +1,222 @@
+//! Shared execution of subscriptions. Subscribers of the same document,
+//! operation and variables whose viewers see exactly the same data (the same
+//! [`policy::visibility_class`]) share one execution per event: the first of
+//! them to reach an event runs the subscription for it and serialises the
+//! result once; the others wait for that result and write it to their
+//! sockets. Thousands of people watching one ticket cost one execution per
+//! change, not thousands.
+//!
+//! Each subscriber still reads the feed itself, in order, and re-checks its
+//! own viewer before every event, so a subscriber whose class changes (a new
+//! role, team or scope set) simply takes its next result from the executions
+//! of its new class, without missing an event; a subscriber whose session
+//! ended gets nothing more.
+
+use std::{
+    collections::{HashMap, VecDeque},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
+};
+
+use async_graphql::{Request, parser::types::ExecutableDocument};
+use futures_util::StreamExt;
+use tokio::sync::OnceCell;
+
+use crate::{
+    app::AppState,
+    auth::{LiveViewer, Viewer},
+    feed::TicketChange,
+    graphql::{
+        support::{
+            context::RequestContext,
+            errors::{finish, is_request_error},
+            order,
+        },
+        tickets::live::OneChange,
+    },
+    policy,
+};
+
+/// Results kept per subscription: subscribers a little behind the others
+/// still find theirs; one further behind runs its own execution.
+const RECENT_RESULTS: usize = 64;
+
+/// What makes two subscriptions the same: the request as sent, and who may see what.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct GroupKey {
+    pub query: String,
+    pub operation_name: Option<String>,
+    /// The variables as JSON.
+    pub variables: String,
+    pub class: String,
+}
+
+impl GroupKey {
+    /// The key of a subscription for `viewer`. A document that filters by the
+    /// viewer's own identity (`assignedToMe`) is shared only by that user.
+    pub fn new(query: &str, operation_name: Option<&str>, variables: &serde_json::Value, viewer: &Viewer) -> Self {
+        let mut class = policy::visibility_class(viewer);
+        if query.contains("assignedToMe") {
+            class = format!("{class}/user:{}", viewer.user_id);
+        }
+        Self {
+            query: query.to_owned(),
+            operation_name: operation_name.map(str::to_owned),
+            variables: variables.to_string(),
+            class,
+        }
+    }
+}
+
+/// The serialised response for one change (`{"data": ...}`, maybe with
+/// `errors`), or `None` when the change is not for this subscription.
+pub type Payload = Option<Arc<str>>;
+
+/// How a subscription went when it started.
+pub enum Start {
+    /// It runs; the changes to come will tell.
+    Running,
+    /// Validation failed, nothing ran: the errors, as JSON.
+    Refused(serde_json::Value),
+    /// Its checks failed (NOT_FOUND, FORBIDDEN...): the response, as JSON; it is over.
+    Failed(serde_json::Value),
+}
+
+#[derive(Default)]
+struct Group {
+    members: usize,
+    recent: VecDeque<(i64, Arc<OnceCell<Payload>>)>,
+}
+
+/// The subscriptions of this process.
+#[derive(Default)]
+pub struct Fanout {
+    groups: Mutex<HashMap<GroupKey, Group>>,
+    executions: AtomicU64,
+}
+
+/// A subscription as a client asked for it.
+#[derive(Clone)]
+pub struct Subscription {
+    pub query: String,
+    pub operation_name: Option<String>,
+    pub variables: serde_json::Value,
+}
+
+impl Subscription {
+    pub fn key(&self, viewer: &Viewer) -> GroupKey {
+        GroupKey::new(&self.query, self.operation_name.as_deref(), &self.variables, viewer)
+    }
+
+    /// Runs the subscription as `viewer` for `change` (or, with `None`, only
+    /// its checks), and returns the first response, finished and in order.
+    async fn execute(
+        &self,
+        state: &AppState,
+        viewer: Viewer,
+        change: Option<Arc<TicketChange>>,
+    ) -> Option<async_graphql::Response> {
+        let variables = if self.variables.is_null() {
+            async_graphql::Variables::default()
+        } else {
+            async_graphql::Variables::from_json(self.variables.clone())
+        };
+        let context = RequestContext::for_subscriptions(&state.services, LiveViewer::new(viewer));
+        let mut request = Request::new(self.query.clone()).variables(variables).data(context).data(OneChange(change));
+        if let Some(name) = &self.operation_name {
+            request = request.operation_name(name);
+        }
+        // The document passed the checks when the subscriber subscribed; this copy comes from the cache.
+        let doc: Option<ExecutableDocument> = state.documents.prepare(&self.query, &state.config().limits).ok();
+        if let Some(doc) = &doc {
+            request.set_parsed_query(doc.clone());
+        }
+        let mut response = finish(state.schema.execute_stream(request).next().await?);
+        if let Some(doc) = &doc {
+            order::reorder(&mut response.data, doc, self.operation_name.as_deref());
+        }
+        Some(response)
+    }
+
+    /// Runs the subscription's checks for a new subscriber.
+    pub async fn start(&self, state: &AppState, viewer: Viewer) -> Start {
+        match self.execute(state, viewer, None).await {
+            None => Start::Running,
+            Some(response) if is_request_error(&response) => {
+                Start::Refused(serde_json::to_value(&response.errors).unwrap_or_default())
+            }
+            Some(response) => Start::Failed(serde_json::to_value(&response).unwrap_or_default()),
+        }
+    }
+}
+
+impl Fanout {
+    /// Executions for changes so far (one per distinct subscription per change).
+    pub fn executions(&self) -> u64 {
+        self.executions.load(Ordering::Relaxed)
+    }
+
+    /// Distinct subscriptions with subscribers now.
+    pub fn groups(&self) -> usize {
+        self.groups.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    /// Counts a subscriber of `key` (see [`Fanout::leave`]).
+    pub fn join(&self, key: &GroupKey) {
+        self.groups.lock().unwrap_or_else(|p| p.into_inner()).entry(key.clone()).or_default().members += 1;
+    }
+
+    /// A subscriber of `key` is gone; the last one takes the results with it.
+    pub fn leave(&self, key: &GroupKey) {
+        let mut groups = self.groups.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(group) = groups.get_mut(key) {
+            group.members = group.members.saturating_sub(1);
+            if group.members == 0 {
+                groups.remove(key);
+            }
+        }
+    }
+
+    /// The result of `subscription` for `change` as seen by `viewer`'s class
+    /// (`key`): computed by the first subscriber that asks, shared with the rest.
+    pub async fn result(
+        &self,
+        state: &AppState,
+        key: &GroupKey,
+        subscription: &Subscription,
+        viewer: &Viewer,
+        change: &Arc<TicketChange>,
+    ) -> Payload {
+        let event = change.event.id;
+        let cell = {
+            let mut groups = self.groups.lock().unwrap_or_else(|p| p.into_inner());
+            let group = groups.entry(key.clone()).or_default();
+            match group.recent.iter().find(|(id, _)| *id == event) {
+                Some((_, cell)) => cell.clone(),
+                None => {
+                    let cell = Arc::new(OnceCell::new());
+                    if group.recent.len() >= RECENT_RESULTS {
+                        group.recent.pop_front();
+                    }
+                    group.recent.push_back((event, cell.clone()));
+                    cell
+                }
+            }
+        };
+        cell.get_or_init(|| async {
+            self.executions.fetch_add(1, Ordering::Relaxed);
+            let response = subscription.execute(state, viewer.clone(), Some(change.clone())).await?;
+            match serde_json::to_string(&response) {
+                Ok(payload) => Some(payload.into()),
+                Err(err) => {
+                    tracing::error!(error = %err, "serialising a subscription response failed");
+                    None
+                }
+            }
+        })
+        .await
+        .clone()
+    }
+}
