@@ -51,6 +51,16 @@ async fn post(addr: SocketAddr, token: &str, body: &str) -> String {
     response
 }
 
+/// User and system CPU time of a process, in clock ticks (100 per second).
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The fields after the command name, which may hold spaces, in parentheses.
+    let fields: Vec<&str> =
+        stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or_default().split_whitespace().collect();
+    fields.get(11).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
+        + fields.get(12).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
+}
+
 fn rss_kib(pid: u32, field: &str) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
@@ -117,6 +127,9 @@ async fn run(subscribers: usize, updates: usize, interval: Duration) {
         .env("DATABASE_URL", &url)
         .env("RAPPORT_BIND", addr.to_string())
         .env("RUST_LOG", "error")
+        // Every subscriber is the same user here, and subscribing counts
+        // against the per-user rate limit.
+        .env("RAPPORT_RATE_LIMIT_PER_MINUTE", "1000000000")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .kill_on_drop(true)
@@ -155,6 +168,7 @@ async fn run(subscribers: usize, updates: usize, interval: Duration) {
             while received < updates {
                 let Some(Ok(Message::Text(text))) = ws.next().await else { break };
                 let at = Instant::now();
+                assert!(text.contains(r#""type":"next""#), "subscriber {n} got {text}");
                 // A substring search keeps the clients' share of the two cores small.
                 let Some(k) = text
                     .split_once(r#""body":""#)
@@ -177,6 +191,7 @@ async fn run(subscribers: usize, updates: usize, interval: Duration) {
     tokio::time::sleep(Duration::from_millis(500)).await;
     let subscribed_rss = rss_kib(pid, "VmRSS:");
 
+    let (server_cpu, clients_cpu) = (cpu_ticks(pid), cpu_ticks(std::process::id()));
     for k in 0..updates {
         let body = json!({
             "query": "mutation($id: ID!, $v: Int!, $b: String!) { commentOnTicket(id: $id, expectedVersion: $v, body: $b) { ticket { version } } }",
@@ -190,6 +205,9 @@ async fn run(subscribers: usize, updates: usize, interval: Duration) {
     }
     let wait = tokio::time::timeout(Duration::from_secs(30), futures_util::future::join_all(clients)).await;
     let peak_rss = rss_kib(pid, "VmHWM:");
+    let tick_ms = 1000.0 / 100.0;
+    let server_cpu = (cpu_ticks(pid) - server_cpu) as f64 * tick_ms / updates as f64;
+    let clients_cpu = (cpu_ticks(std::process::id()) - clients_cpu) as f64 * tick_ms / updates as f64;
     server.kill().await.ok();
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
@@ -211,6 +229,7 @@ async fn run(subscribers: usize, updates: usize, interval: Duration) {
         pct(0.99),
         latencies.last().copied().unwrap_or_default()
     );
+    println!("  CPU per update: server {server_cpu:.1} ms, the subscribers' clients {clients_cpu:.1} ms");
     println!(
         "  server RSS idle {} MiB, subscribed {} MiB, peak {} MiB",
         idle_rss / 1024,

@@ -84,16 +84,16 @@ pub enum Start {
     Failed(serde_json::Value),
 }
 
+/// The results of one distinct subscription, shared by its subscribers.
 #[derive(Default)]
-struct Group {
-    members: usize,
-    recent: VecDeque<(i64, Arc<OnceCell<Payload>>)>,
+pub struct Group {
+    recent: Mutex<VecDeque<(i64, Arc<OnceCell<Payload>>)>>,
 }
 
-/// The subscriptions of this process.
+/// The subscriptions of this process: each distinct one with its subscriber count.
 #[derive(Default)]
 pub struct Fanout {
-    groups: Mutex<HashMap<GroupKey, Group>>,
+    groups: Mutex<HashMap<GroupKey, (usize, Arc<Group>)>>,
     executions: AtomicU64,
 }
 
@@ -163,44 +163,48 @@ impl Fanout {
         self.groups.lock().unwrap_or_else(|p| p.into_inner()).len()
     }
 
-    /// Counts a subscriber of `key` (see [`Fanout::leave`]).
-    pub fn join(&self, key: &GroupKey) {
-        self.groups.lock().unwrap_or_else(|p| p.into_inner()).entry(key.clone()).or_default().members += 1;
+    /// Counts a subscriber of `key` (see [`Fanout::leave`]) and returns the
+    /// group it shares results with.
+    pub fn join(&self, key: &GroupKey) -> Arc<Group> {
+        let mut groups = self.groups.lock().unwrap_or_else(|p| p.into_inner());
+        let (members, group) = groups.entry(key.clone()).or_default();
+        *members += 1;
+        group.clone()
     }
 
     /// A subscriber of `key` is gone; the last one takes the results with it.
     pub fn leave(&self, key: &GroupKey) {
         let mut groups = self.groups.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(group) = groups.get_mut(key) {
-            group.members = group.members.saturating_sub(1);
-            if group.members == 0 {
+        if let Some((members, _)) = groups.get_mut(key) {
+            *members = members.saturating_sub(1);
+            if *members == 0 {
                 groups.remove(key);
             }
         }
     }
 
-    /// The result of `subscription` for `change` as seen by `viewer`'s class
-    /// (`key`): computed by the first subscriber that asks, shared with the rest.
+    /// The result of `subscription` for `change` as seen by the viewers of
+    /// `group`: computed by the first subscriber that asks, shared with the rest.
     pub async fn result(
         &self,
         state: &AppState,
-        key: &GroupKey,
+        group: &Group,
         subscription: &Subscription,
         viewer: &Viewer,
         change: &Arc<TicketChange>,
     ) -> Payload {
         let event = change.event.id;
         let cell = {
-            let mut groups = self.groups.lock().unwrap_or_else(|p| p.into_inner());
-            let group = groups.entry(key.clone()).or_default();
-            match group.recent.iter().find(|(id, _)| *id == event) {
+            let mut recent = group.recent.lock().unwrap_or_else(|p| p.into_inner());
+            // Subscribers ask in feed order, so the newest entries are the likely hits.
+            match recent.iter().rev().find(|(id, _)| *id == event) {
                 Some((_, cell)) => cell.clone(),
                 None => {
                     let cell = Arc::new(OnceCell::new());
-                    if group.recent.len() >= RECENT_RESULTS {
-                        group.recent.pop_front();
+                    if recent.len() >= RECENT_RESULTS {
+                        recent.pop_front();
                     }
-                    group.recent.push_back((event, cell.clone()));
+                    recent.push_back((event, cell.clone()));
                     cell
                 }
             }

@@ -20,7 +20,7 @@
 //! send stops reading the feed, and once too far behind its subscription ends
 //! with SUBSCRIPTION_LAGGED, without slowing anyone else.
 
-use std::{collections::HashMap, time::Duration};
+use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use async_graphql::{
     Response, Variables,
@@ -49,7 +49,7 @@ use crate::{
         context::{ClientInfo, RequestContext},
         errors::{finish, is_request_error, request_error},
     },
-    http::fanout::{Fanout, GroupKey, Start, Subscription},
+    http::fanout::{Fanout, Group, GroupKey, Start, Subscription},
 };
 
 /// Messages waiting to be written to one client.
@@ -355,7 +355,7 @@ struct Member {
     outbox: mpsc::Sender<Message>,
     viewer: LiveViewer,
     finished: tokio::sync::mpsc::UnboundedSender<String>,
-    changes: tokio::sync::broadcast::Receiver<std::sync::Arc<crate::feed::TicketChange>>,
+    changes: tokio::sync::broadcast::Receiver<Arc<crate::feed::TicketChange>>,
     subscription: Subscription,
 }
 
@@ -363,6 +363,14 @@ struct Member {
 struct Seat<'a> {
     fanout: &'a Fanout,
     key: GroupKey,
+    group: Arc<Group>,
+}
+
+impl<'a> Seat<'a> {
+    fn take(fanout: &'a Fanout, key: GroupKey) -> Self {
+        let group = fanout.join(&key);
+        Self { fanout, key, group }
+    }
 }
 
 impl Drop for Seat<'_> {
@@ -393,8 +401,7 @@ impl Member {
             }
         }
         let mut viewer = self.viewer.get();
-        let mut seat = Seat { fanout, key: self.subscription.key(&viewer) };
-        fanout.join(&seat.key);
+        let mut seat = Seat::take(fanout, self.subscription.key(&viewer));
         loop {
             let change = match self.changes.recv().await {
                 Ok(change) => change,
@@ -408,15 +415,14 @@ impl Member {
             };
             // Nothing more for a user whose session ended; the connection closes.
             let Ok(current) = self.viewer.refresh().await else { return };
-            if !std::sync::Arc::ptr_eq(&current, &viewer) {
+            if !Arc::ptr_eq(&current, &viewer) {
                 viewer = current;
                 let key = self.subscription.key(&viewer);
                 if key != seat.key {
-                    fanout.join(&key);
-                    seat = Seat { fanout, key };
+                    seat = Seat::take(fanout, key);
                 }
             }
-            let Some(payload) = fanout.result(&state, &seat.key, &self.subscription, &viewer, &change).await else {
+            let Some(payload) = fanout.result(&state, &seat.group, &self.subscription, &viewer, &change).await else {
                 continue;
             };
             let id = serde_json::to_string(&self.id).unwrap_or_default();
