@@ -26,6 +26,8 @@ pub struct AppState {
     pub documents: Arc<crate::graphql::support::limits::Documents>,
     /// Running subscriptions, shared by subscribers who would get the same results.
     pub fanout: Arc<crate::http::fanout::Fanout>,
+    /// Documents of automatic persisted queries, by hash.
+    pub persisted: Arc<crate::http::persisted::PersistedQueries>,
 }
 
 impl AppState {
@@ -40,6 +42,7 @@ impl AppState {
             metrics: crate::telemetry::install(),
             documents: Arc::default(),
             fanout: Arc::default(),
+            persisted: Arc::new(crate::http::persisted::PersistedQueries::new(config.limits.persisted_query_bytes)),
             services,
         }
     }

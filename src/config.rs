@@ -35,6 +35,8 @@ pub struct Limits {
     pub requests_per_minute: u32,
     /// Customers one user may list per hour before it is audited as an export.
     pub export_threshold: u64,
+    /// Bytes of documents kept for automatic persisted queries.
+    pub persisted_query_bytes: usize,
 }
 
 impl Limits {
@@ -48,6 +50,7 @@ impl Limits {
             max_aliases: 1,
             requests_per_minute: 1,
             export_threshold: 1,
+            persisted_query_bytes: 0,
         }
     }
 }
@@ -194,6 +197,7 @@ impl Config {
                 max_aliases: parsed("RAPPORT_MAX_ALIASES", 30)?,
                 requests_per_minute: parsed("RAPPORT_RATE_LIMIT_PER_MINUTE", 600)?,
                 export_threshold: parsed("RAPPORT_EXPORT_THRESHOLD", 1000)?,
+                persisted_query_bytes: parsed("RAPPORT_PERSISTED_QUERY_BYTES", 8 * 1024 * 1024)?,
             },
         })
     }
@@ -224,6 +228,7 @@ impl Config {
                 max_aliases: 30,
                 requests_per_minute: 100_000,
                 export_threshold: 1000,
+                persisted_query_bytes: 8 * 1024 * 1024,
             },
         }
     }

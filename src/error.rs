@@ -24,13 +24,15 @@ pub mod codes {
     pub const BAD_REQUEST: &str = "BAD_REQUEST";
     /// Too many requests or failed logins.
     pub const RATE_LIMITED: &str = "RATE_LIMITED";
+    /// A persisted query's hash is not known here: send the document with it.
+    pub const PERSISTED_QUERY_NOT_FOUND: &str = "PERSISTED_QUERY_NOT_FOUND";
     /// A subscriber fell too far behind; the subscription ended.
     pub const SUBSCRIPTION_LAGGED: &str = "SUBSCRIPTION_LAGGED";
     /// Anything else; details are logged, never sent.
     pub const INTERNAL_SERVER_ERROR: &str = "INTERNAL_SERVER_ERROR";
 
     /// Every code above, in the order of the README's table.
-    pub const ALL: [&str; 11] = [
+    pub const ALL: [&str; 12] = [
         UNAUTHENTICATED,
         FORBIDDEN,
         NOT_FOUND,
@@ -40,6 +42,7 @@ pub mod codes {
         GRAPHQL_VALIDATION_FAILED,
         BAD_REQUEST,
         RATE_LIMITED,
+        PERSISTED_QUERY_NOT_FOUND,
         SUBSCRIPTION_LAGGED,
         INTERNAL_SERVER_ERROR,
     ];

@@ -18,6 +18,7 @@ use crate::{app::AppState, config::Config, graphql::support::context::ClientInfo
 pub mod fanout;
 /// GraphQL over HTTP (`POST` and `GET /graphql`).
 pub mod graphql;
+pub mod persisted;
 /// GraphQL over WebSocket (`/graphql/ws`).
 pub mod ws;
 

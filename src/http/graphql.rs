@@ -27,6 +27,7 @@ use crate::{
             order,
         },
     },
+    http::persisted::{self, Persisted},
     telemetry,
 };
 
@@ -174,6 +175,28 @@ async fn execute(
     response
 }
 
+/// The request's document: as sent, or by its persisted-query hash; with
+/// the hash to keep it under when it came with one.
+fn document(
+    state: &AppState,
+    query: Option<String>,
+    extensions: Option<&Value>,
+) -> Result<(String, Option<String>), persisted::Refusal> {
+    let query = query.filter(|q| !q.trim().is_empty());
+    match (query, persisted::requested(extensions)?) {
+        (Some(query), Persisted::No) => Ok((query, None)),
+        (Some(query), Persisted::Hash(hash)) => {
+            persisted::verify(&query, &hash)?;
+            Ok((query, Some(hash)))
+        }
+        (None, Persisted::Hash(hash)) => match state.persisted.get(&hash) {
+            Some(query) => Ok((query.to_string(), None)),
+            None => Err(persisted::NOT_FOUND),
+        },
+        (None, Persisted::No) => Err(persisted::Refusal { message: "the request has no `query`", code: BAD_REQUEST }),
+    }
+}
+
 async fn run(
     state: &AppState,
     headers: &HeaderMap,
@@ -182,17 +205,23 @@ async fn run(
     params: Params,
     method: &Method,
 ) -> HttpResponse {
-    let Some(query) = params.query.filter(|q| !q.trim().is_empty()) else {
-        return bad_request(media, "the request has no `query`");
+    if params.extensions.as_ref().is_some_and(|e| !e.is_object() && !e.is_null()) {
+        return bad_request(media, "`extensions` must be an object");
+    }
+    let (query, to_keep) = match document(state, params.query, params.extensions.as_ref()) {
+        Ok(found) => found,
+        Err(refusal) if refusal.code == BAD_REQUEST => return bad_request(media, refusal.message),
+        Err(refusal) => {
+            // Like a document that fails validation: nothing ran.
+            let status = if media == MediaType::GraphqlResponse { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+            return refuse(status, media, refusal.message, refusal.code);
+        }
     };
     let variables = match params.variables {
         None | Some(Value::Null) => Variables::default(),
         Some(vars @ Value::Object(_)) => Variables::from_json(vars),
         Some(_) => return bad_request(media, "`variables` must be an object"),
     };
-    if params.extensions.as_ref().is_some_and(|e| !e.is_object() && !e.is_null()) {
-        return bad_request(media, "`extensions` must be an object");
-    }
     let config = state.config();
     let doc = match state.documents.prepare(&query, &config.limits) {
         Ok(doc) => doc,
@@ -244,6 +273,8 @@ async fn run(
         response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         return response;
     }
+    // Kept only once it passed every check, from someone signed in.
+    let to_keep = to_keep.map(|hash| (hash, query.clone()));
     let mut request = async_graphql::Request::new(query).variables(variables).data(client);
     let selection = doc.clone();
     request.set_parsed_query(doc);
@@ -255,6 +286,11 @@ async fn run(
     }
     let mut response = finish(state.schema.execute(request).await);
     order::reorder(&mut response.data, &selection, params.operation_name.as_deref());
+    if let Some((hash, query)) = to_keep
+        && !is_request_error(&response)
+    {
+        state.persisted.put(hash, &query);
+    }
     for error in &response.errors {
         if let Some(async_graphql::Value::String(code)) = error.extensions.as_ref().and_then(|e| e.get("code")) {
             telemetry::record_error(code);
@@ -334,9 +370,22 @@ pub async fn get(
         Some(Ok(v)) => Some(v),
         Some(Err(_)) => return bad_request(media, "`variables` is not valid JSON"),
     };
-    let params =
-        Params { query: lookup("query"), operation_name: lookup("operationName"), variables, extensions: None };
-    execute(&state, &headers, &extensions, media, params, &method).await
+    let extensions_param = match lookup("extensions").map(|v| serde_json::from_str::<Value>(&v)) {
+        None => None,
+        Some(Ok(v)) => Some(v),
+        Some(Err(_)) => return bad_request(media, "`extensions` is not valid JSON"),
+    };
+    let params = Params {
+        query: lookup("query"),
+        operation_name: lookup("operationName"),
+        variables,
+        extensions: extensions_param,
+    };
+    let mut response = execute(&state, &headers, &extensions, media, params, &method).await;
+    // Answers depend on who asks: no shared cache may keep them, and nothing
+    // stores them (see the README, "Persisted queries").
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    response
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ mod lists;
 mod live_sessions;
 mod matrix;
 mod partnerships;
+mod persisted;
 mod relations;
 mod reports;
 mod retention;
