@@ -284,7 +284,7 @@ pub fn sees_user_details(viewer: &Viewer, user: &user::Model) -> bool {
 
 /// What decides everything a viewer may read: two viewers with the same class
 /// see the same customers, tickets and user details, so a subscription's
-/// results computed for one are right for the other (`crate::http::fanout`).
+/// results computed for one are right for the other (shared subscription execution relies on it).
 /// It follows [`customer_scope`] and [`sees_user_details`]: leadership sees
 /// everything; a team lead sees their team; reps, team leads without a team
 /// and service accounts see what is theirs (their own user details included),

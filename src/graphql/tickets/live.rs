@@ -5,7 +5,7 @@
 //! account is reassigned away, its next event no longer reaches the old owner.
 //!
 //! The WebSocket transport shares executions between subscribers
-//! (`crate::http::fanout`): it runs a subscription for one change at a time,
+//! (its `fanout` module): it runs a subscription for one change at a time,
 //! given as [`OneChange`], and once with no change when a subscriber
 //! subscribes, for the checks alone (an invisible ticket is NOT_FOUND then).
 
