@@ -17,3 +17,5 @@ pub mod segments;
 pub mod silent_churn;
 /// SQL spellings of the two backends, and reading report rows.
 pub mod sql;
+/// Who gets scarce stock of a product line, and the rule that decided it.
+pub mod supply_plan;

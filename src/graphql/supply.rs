@@ -1,10 +1,11 @@
 //! Supply priorities in the API.
 
-use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
+use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::supply_priority;
 
 use crate::{
+    analytics::supply_plan::{self, Demand, Rule},
     graphql::loaders::page_cost,
     graphql::support::guards,
     graphql::{
@@ -15,6 +16,82 @@ use crate::{
     },
     service::supply::{self as service, SupplyFilter, SupplyTerms},
 };
+
+/// What a customer asks for in a supply allocation plan.
+#[derive(InputObject)]
+pub struct SupplyDemandInput {
+    /// The customer (one line per customer).
+    pub customer_id: ID,
+    /// Units demanded (not negative).
+    pub quantity: i64,
+}
+
+/// What decided a customer's allocation.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum AllocationRule {
+    /// The whole demand was within the customer's guaranteed quantity.
+    Guarantee,
+    /// The customer's priority rank placed it (it is first, or ranked below the customer before it).
+    PriorityRank,
+    /// Same rank as the customer before it; the partnership tier (STRATEGIC, SERVICE, PRICE, none) placed it.
+    PartnershipTier,
+    /// Same rank and tier as the customer before it; the higher revenue of the last 12 months went first.
+    Revenue,
+    /// No supply priority for the line: served after every customer with one.
+    NoPriority,
+}
+
+impl From<Rule> for AllocationRule {
+    fn from(rule: Rule) -> Self {
+        match rule {
+            Rule::Guarantee => Self::Guarantee,
+            Rule::PriorityRank => Self::PriorityRank,
+            Rule::PartnershipTier => Self::PartnershipTier,
+            Rule::Revenue => Self::Revenue,
+            Rule::NoPriority => Self::NoPriority,
+        }
+    }
+}
+
+/// One customer's line of a supply allocation plan.
+#[derive(SimpleObject)]
+pub struct SupplyAllocation {
+    /// The customer.
+    pub customer_id: ID,
+    /// The customer's name.
+    pub customer_name: String,
+    /// Serving order, 1 first.
+    pub position: i32,
+    /// Units demanded.
+    pub demanded: i64,
+    /// Guaranteed quantity on record for the line (0 without a supply priority).
+    pub guaranteed: i64,
+    /// Units allocated: guaranteed units first, then the rest in serving order.
+    pub allocated: i64,
+    /// Demanded but not allocated.
+    pub unmet: i64,
+    /// What decided the allocation.
+    pub rule: AllocationRule,
+    /// One sentence with the numbers: position, why, guaranteed and further units.
+    pub explanation: String,
+}
+
+/// Who gets how much of a product line's available stock, in serving order.
+#[derive(SimpleObject)]
+pub struct SupplyAllocationPlan {
+    /// The product line.
+    pub product_line: String,
+    /// Units available.
+    pub available: i64,
+    /// Units allocated in all.
+    pub allocated: i64,
+    /// Units left after every demand was served.
+    pub remaining: i64,
+    /// Units demanded but not allocated, in all.
+    pub unmet: i64,
+    /// Every demand line, in serving order.
+    pub lines: Vec<SupplyAllocation>,
+}
 
 /// Who gets scarce stock of a product line first, and how much is guaranteed.
 #[derive(SimpleObject)]
@@ -100,6 +177,56 @@ impl SupplyQuery {
         let args = PageArgs::new(first, after, last, before);
         let wrap = |rows: Vec<supply_priority::Model>| rows.into_iter().map(Into::into).collect();
         Ok(connection(ctx, &rc.db, service::select(&rc.viewer(), &filter), sort, args, |s| s.id, wrap).await?)
+    }
+
+    /// Who would get how much of `available` units of a product line, for the
+    /// given demand, and why. Guaranteed quantities are served first, then the
+    /// rest of the demand, both in serving order: customers with a supply
+    /// priority for the line by rank (1 first), then partnership tier
+    /// (STRATEGIC, SERVICE, PRICE, none), then revenue of the last 12 months
+    /// (highest first); customers without a priority for the line come after
+    /// them all. Read-only: nothing is booked. A customer you cannot see is NOT_FOUND.
+    #[graphql(guard = "guards::CUSTOMERS")]
+    async fn supply_allocation_plan(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The product line.")] product_line: String,
+        #[graphql(desc = "Units available to allocate (not negative).")] available: i64,
+        #[graphql(desc = "What each customer asks for; at most 1000 lines, one per customer.")] demand: Vec<
+            SupplyDemandInput,
+        >,
+    ) -> Result<SupplyAllocationPlan> {
+        let rc = request(ctx)?;
+        let demand = demand
+            .iter()
+            .map(|d| {
+                Ok(Demand { customer_id: ids::decode("Customer", "customerId", &d.customer_id)?, quantity: d.quantity })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let plan = supply_plan::plan(&rc.db, &rc.viewer(), &product_line, available, &demand).await?;
+        let lines = plan
+            .lines
+            .into_iter()
+            .map(|l| SupplyAllocation {
+                customer_id: ids::encode("Customer", l.customer_id),
+                customer_name: l.customer_name,
+                position: i32::try_from(l.position).unwrap_or(i32::MAX),
+                demanded: l.demanded,
+                guaranteed: l.guaranteed,
+                allocated: l.allocated,
+                unmet: l.unmet,
+                rule: l.rule.into(),
+                explanation: l.explanation,
+            })
+            .collect();
+        Ok(SupplyAllocationPlan {
+            product_line,
+            available: plan.available,
+            allocated: plan.allocated,
+            remaining: plan.remaining,
+            unmet: plan.unmet,
+            lines,
+        })
     }
 }
 

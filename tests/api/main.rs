@@ -28,6 +28,7 @@ mod scopes;
 mod sessions;
 mod statements;
 mod subscriptions;
+mod supply_plan;
 mod ticket_lifecycle;
 mod tickets;
 mod users;

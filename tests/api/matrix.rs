@@ -280,6 +280,14 @@ fn queries() -> Vec<(&'static str, Case)> {
             case("{ partnershipChanges { totalCount edges { node { customerId toTier } } } }", none, customer_reader),
         ),
         (
+            "supplyAllocationPlan",
+            case(
+                "query($id: ID!) { supplyAllocationPlan(productLine: \"L\", available: 5, demand: [{customerId: $id, quantity: 3}]) { lines { customerName allocated } } }",
+                |s, _, _| json!({"id": s.customer}),
+                reader_of_b,
+            ),
+        ),
+        (
             "supplyPriorities",
             case("{ supplyPriorities { totalCount edges { node { productLine } } } }", none, customer_reader),
         ),
