@@ -5,6 +5,8 @@
 
 /// Counts and trailing revenue per combination of dimensions.
 pub mod aggregates;
+/// Birthdays and customer anniversaries coming up.
+pub mod care_dates;
 /// Failures by category over time, resolution times, recurrences.
 pub mod error_audit;
 /// The 80/20 rule: top customers' shares, loss makers, the Lorenz curve.

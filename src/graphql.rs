@@ -49,8 +49,8 @@ pub mod users;
 
 use self::{
     analytics::{
-        aggregates::AggregateQuery, error_audit::ErrorAuditQuery, pareto::ParetoQuery, retention::RetentionQueryRoot,
-        segments::SegmentQuery,
+        aggregates::AggregateQuery, care_dates::CareDateQuery, error_audit::ErrorAuditQuery, pareto::ParetoQuery,
+        retention::RetentionQueryRoot, segments::SegmentQuery,
     },
     audit::AuditQuery,
     churn::ChurnQuery,
@@ -91,7 +91,7 @@ pub struct Query(
 
 /// The computed reports (a root of its own: merged objects nest at most 16 deep).
 #[derive(MergedObject, Default)]
-pub struct Reports(RetentionQueryRoot, ParetoQuery, SegmentQuery, ErrorAuditQuery, AggregateQuery);
+pub struct Reports(RetentionQueryRoot, ParetoQuery, SegmentQuery, ErrorAuditQuery, AggregateQuery, CareDateQuery);
 
 /// Every mutation of the API.
 #[derive(MergedObject, Default)]

@@ -4,6 +4,8 @@
 
 /// `customerAggregates`.
 pub mod aggregates;
+/// `upcomingCareDates`.
+pub mod care_dates;
 /// `errorAudit`.
 pub mod error_audit;
 /// `paretoReport`.

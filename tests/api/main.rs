@@ -5,6 +5,7 @@
 
 mod accountability;
 mod authorization;
+mod care_dates;
 mod commitments;
 mod communications;
 mod contacts;

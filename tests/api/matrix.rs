@@ -280,6 +280,10 @@ fn queries() -> Vec<(&'static str, Case)> {
             case("{ partnershipChanges { totalCount edges { node { customerId toTier } } } }", none, customer_reader),
         ),
         (
+            "upcomingCareDates",
+            case("{ upcomingCareDates(days: 366) { customerName contactName } }", none, customer_reader),
+        ),
+        (
             "supplyAllocationPlan",
             case(
                 "query($id: ID!) { supplyAllocationPlan(productLine: \"L\", available: 5, demand: [{customerId: $id, quantity: 3}]) { lines { customerName allocated } } }",

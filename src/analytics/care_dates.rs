@@ -1,0 +1,161 @@
+//! Care dates: the days a rep should call without being asked. These are the
+//! birthdays of current contacts and the anniversaries of customers
+//! (`customer_since`) in a window of days, for the viewer's customers,
+//! soonest first.
+//!
+//! A date recurs on the same month and day every year. A 29 February falls on
+//! 28 February in years without one, so it is never skipped. The window runs
+//! from `from` (inclusive) for `days` days, across a year end if need be.
+
+use chrono::{Datelike, Duration, NaiveDate};
+use entity::{contact, customer};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
+
+use crate::{
+    auth::Viewer,
+    error::{AppError, AppResult},
+    policy,
+};
+
+/// The longest window, in days: a year and a day covers every date once.
+pub const MAX_DAYS: i64 = 366;
+
+/// What kind of day it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CareKind {
+    /// A current contact's birthday.
+    Birthday,
+    /// The anniversary of the day the customer first bought from us.
+    CustomerAnniversary,
+}
+
+/// One day to remember.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CareDate {
+    pub date: NaiveDate,
+    pub kind: CareKind,
+    pub customer_id: i64,
+    pub customer_name: String,
+    pub contact_id: Option<i64>,
+    pub contact_name: Option<String>,
+    /// The date on record (a birthday, the first purchase).
+    pub since: NaiveDate,
+    /// Years completed on `date` (the age turned, the years as a customer).
+    pub years: i32,
+}
+
+/// The day `original` recurs in `year` (29 February on 28 February when `year` has none).
+fn in_year(original: NaiveDate, year: i32) -> Option<NaiveDate> {
+    NaiveDate::from_ymd_opt(year, original.month(), original.day())
+        .or_else(|| NaiveDate::from_ymd_opt(year, original.month(), original.day() - 1))
+}
+
+/// The first time `original` recurs on or after `from`, if it is before `until` (exclusive).
+pub fn next_occurrence(original: NaiveDate, from: NaiveDate, until: NaiveDate) -> Option<NaiveDate> {
+    [from.year(), from.year() + 1]
+        .into_iter()
+        .filter_map(|year| in_year(original, year))
+        .find(|date| *date >= from && *date > original)
+        .filter(|date| *date < until)
+}
+
+/// The care dates of the viewer's customers from `from` for `days` days, soonest first
+/// (then by customer name and contact name). Two statements.
+pub async fn upcoming(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    from: NaiveDate,
+    days: i64,
+) -> AppResult<Vec<CareDate>> {
+    if !(1..=MAX_DAYS).contains(&days) {
+        return Err(AppError::bad_input("days", format!("from 1 to {MAX_DAYS}")));
+    }
+    let until = from + Duration::days(days);
+    let customers: Vec<(i64, String, Option<NaiveDate>)> = customer::Entity::find()
+        .select_only()
+        .columns([customer::Column::Id, customer::Column::Name, customer::Column::CustomerSince])
+        .filter(policy::visible_customers(viewer))
+        .filter(customer::Column::ArchivedAt.is_null())
+        .into_tuple()
+        .all(db)
+        .await?;
+    let contacts: Vec<(i64, i64, String, Option<NaiveDate>)> = contact::Entity::find()
+        .select_only()
+        .columns([contact::Column::Id, contact::Column::CustomerId, contact::Column::Name, contact::Column::Birthday])
+        .filter(policy::visible_through(viewer, contact::Column::CustomerId))
+        .filter(contact::Column::ArchivedAt.is_null())
+        .filter(contact::Column::EndedOn.is_null())
+        .filter(contact::Column::Birthday.is_not_null())
+        .into_tuple()
+        .all(db)
+        .await?;
+    let names: std::collections::HashMap<i64, &str> =
+        customers.iter().map(|(id, name, _)| (*id, name.as_str())).collect();
+    let mut dates = Vec::new();
+    for (id, name, since) in &customers {
+        let Some(since) = since else { continue };
+        if let Some(date) = next_occurrence(*since, from, until) {
+            dates.push(CareDate {
+                date,
+                kind: CareKind::CustomerAnniversary,
+                customer_id: *id,
+                customer_name: name.clone(),
+                contact_id: None,
+                contact_name: None,
+                since: *since,
+                years: date.year() - since.year(),
+            });
+        }
+    }
+    for (id, customer_id, name, birthday) in contacts {
+        // Contacts of archived customers leave with their customer.
+        let (Some(birthday), Some(customer_name)) = (birthday, names.get(&customer_id)) else { continue };
+        if let Some(date) = next_occurrence(birthday, from, until) {
+            dates.push(CareDate {
+                date,
+                kind: CareKind::Birthday,
+                customer_id,
+                customer_name: (*customer_name).to_owned(),
+                contact_id: Some(id),
+                contact_name: Some(name),
+                since: birthday,
+                years: date.year() - birthday.year(),
+            });
+        }
+    }
+    dates.sort_by(|a, b| {
+        (a.date, &a.customer_name, &a.contact_name, a.customer_id).cmp(&(
+            b.date,
+            &b.customer_name,
+            &b.contact_name,
+            b.customer_id,
+        ))
+    });
+    Ok(dates)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap_or(NaiveDate::MIN)
+    }
+
+    #[test]
+    fn dates_recur_across_the_year_end_and_on_leap_days() {
+        let window = |from: NaiveDate, days: i64| (from, from + Duration::days(days));
+        let (from, until) = window(d(2026, 12, 25), 14);
+        assert_eq!(next_occurrence(d(1980, 1, 3), from, until), Some(d(2027, 1, 3)));
+        assert_eq!(next_occurrence(d(1980, 12, 25), from, until), Some(d(2026, 12, 25)), "today counts");
+        assert_eq!(next_occurrence(d(1980, 1, 8), from, until), None, "the 8th is the 15th day");
+        // 29 February: on the 28th in 2027, on the 29th in 2028.
+        let (from, until) = window(d(2027, 2, 20), 14);
+        assert_eq!(next_occurrence(d(1992, 2, 29), from, until), Some(d(2027, 2, 28)));
+        let (from, until) = window(d(2028, 2, 20), 14);
+        assert_eq!(next_occurrence(d(1992, 2, 29), from, until), Some(d(2028, 2, 29)));
+        // A date recorded in the future, or today, is no anniversary yet.
+        let (from, until) = window(d(2026, 3, 1), 30);
+        assert_eq!(next_occurrence(d(2026, 3, 10), from, until), None);
+    }
+}
