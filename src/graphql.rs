@@ -49,8 +49,12 @@ pub mod users;
 
 use self::{
     analytics::{
-        aggregates::AggregateQuery, care_dates::CareDateQuery, error_audit::ErrorAuditQuery, pareto::ParetoQuery,
-        retention::RetentionQueryRoot, segments::SegmentQuery,
+        aggregates::AggregateQuery,
+        care_dates::{CareDateQuery, KeyDateMutation},
+        error_audit::ErrorAuditQuery,
+        pareto::ParetoQuery,
+        retention::RetentionQueryRoot,
+        segments::SegmentQuery,
     },
     audit::AuditQuery,
     churn::ChurnQuery,
@@ -104,6 +108,7 @@ pub struct Mutation(
     TicketMutation,
     PartnershipMutation,
     SupplyMutation,
+    KeyDateMutation,
     CommitmentMutation,
     RevenueMutation,
     LinkMutation,

@@ -27,6 +27,8 @@ pub mod customers;
 pub mod directory;
 /// Bulk reads of customers, audited as exports.
 pub mod exports;
+/// Key dates on customers and contacts: project starts, renewals.
+pub mod key_dates;
 /// Typed links between customers.
 pub mod links;
 /// Partnership tiers and terms.

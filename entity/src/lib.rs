@@ -12,6 +12,7 @@ pub mod communication_contact;
 pub mod contact;
 pub mod customer;
 pub mod customer_link;
+pub mod key_date;
 pub mod partnership;
 pub mod partnership_change;
 pub mod refresh_token;

@@ -9,6 +9,7 @@ mod m20261123_000003_refresh_tokens;
 mod m20261128_000004_user_phone_group_hierarchy;
 mod m20261128_000005_analytics;
 mod m20261128_000006_hot_path_indexes;
+mod m20261128_000007_key_dates;
 pub mod rollups;
 
 pub struct Migrator;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000004_user_phone_group_hierarchy::Migration),
             Box::new(m20261128_000005_analytics::Migration),
             Box::new(m20261128_000006_hot_path_indexes::Migration),
+            Box::new(m20261128_000007_key_dates::Migration),
         ]
     }
 }

@@ -8,8 +8,10 @@
 //! from `from` (inclusive) for `days` days, across a year end if need be.
 
 use chrono::{Datelike, Duration, NaiveDate};
-use entity::{contact, customer};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
+use std::collections::HashMap;
+
+use entity::{contact, customer, key_date};
+use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
 
 use crate::{
     auth::Viewer,
@@ -27,6 +29,8 @@ pub enum CareKind {
     Birthday,
     /// The anniversary of the day the customer first bought from us.
     CustomerAnniversary,
+    /// A key date recorded on the customer or a contact.
+    KeyDate,
 }
 
 /// One day to remember.
@@ -42,6 +46,8 @@ pub struct CareDate {
     pub since: NaiveDate,
     /// Years completed on `date` (the age turned, the years as a customer).
     pub years: i32,
+    /// For a key date: its id, kind and note.
+    pub key_date: Option<(i64, String, Option<String>)>,
 }
 
 /// The day `original` recurs in `year` (29 February on 28 February when `year` has none).
@@ -51,16 +57,18 @@ fn in_year(original: NaiveDate, year: i32) -> Option<NaiveDate> {
 }
 
 /// The first time `original` recurs on or after `from`, if it is before `until` (exclusive).
-pub fn next_occurrence(original: NaiveDate, from: NaiveDate, until: NaiveDate) -> Option<NaiveDate> {
+/// A birth or a first purchase is not its own anniversary; a recurring key
+/// date counts on its first day too (`itself`).
+pub fn next_occurrence(original: NaiveDate, from: NaiveDate, until: NaiveDate, itself: bool) -> Option<NaiveDate> {
     [from.year(), from.year() + 1]
         .into_iter()
         .filter_map(|year| in_year(original, year))
-        .find(|date| *date >= from && *date > original)
+        .find(|date| *date >= from && (*date > original || (itself && *date == original)))
         .filter(|date| *date < until)
 }
 
 /// The care dates of the viewer's customers from `from` for `days` days, soonest first
-/// (then by customer name and contact name). Two statements.
+/// (then by customer name and contact name). Three statements.
 pub async fn upcoming(
     db: &DatabaseConnection,
     viewer: &Viewer,
@@ -79,22 +87,28 @@ pub async fn upcoming(
         .into_tuple()
         .all(db)
         .await?;
-    let contacts: Vec<(i64, i64, String, Option<NaiveDate>)> = contact::Entity::find()
-        .select_only()
-        .columns([contact::Column::Id, contact::Column::CustomerId, contact::Column::Name, contact::Column::Birthday])
-        .filter(policy::visible_through(viewer, contact::Column::CustomerId))
-        .filter(contact::Column::ArchivedAt.is_null())
-        .filter(contact::Column::EndedOn.is_null())
-        .filter(contact::Column::Birthday.is_not_null())
-        .into_tuple()
+    let key_dates: Vec<key_date::Model> = key_date::Entity::find()
+        .filter(policy::visible_through(viewer, key_date::Column::CustomerId))
+        .filter(key_date::Column::ArchivedAt.is_null())
         .all(db)
         .await?;
-    let names: std::collections::HashMap<i64, &str> =
-        customers.iter().map(|(id, name, _)| (*id, name.as_str())).collect();
+    let named: Vec<i64> = key_dates.iter().filter_map(|k| k.contact_id).collect();
+    // Current contacts with a birthday, and the contacts key dates name.
+    let current = Condition::all()
+        .add(contact::Column::ArchivedAt.is_null())
+        .add(contact::Column::EndedOn.is_null())
+        .add(contact::Column::Birthday.is_not_null());
+    let contacts: Vec<contact::Model> = contact::Entity::find()
+        .filter(policy::visible_through(viewer, contact::Column::CustomerId))
+        .filter(Condition::any().add(current).add(contact::Column::Id.is_in(named)))
+        .all(db)
+        .await?;
+    let names: HashMap<i64, &str> = customers.iter().map(|(id, name, _)| (*id, name.as_str())).collect();
+    let contact_names: HashMap<i64, &str> = contacts.iter().map(|c| (c.id, c.name.as_str())).collect();
     let mut dates = Vec::new();
     for (id, name, since) in &customers {
         let Some(since) = since else { continue };
-        if let Some(date) = next_occurrence(*since, from, until) {
+        if let Some(date) = next_occurrence(*since, from, until, false) {
             dates.push(CareDate {
                 date,
                 kind: CareKind::CustomerAnniversary,
@@ -104,22 +118,48 @@ pub async fn upcoming(
                 contact_name: None,
                 since: *since,
                 years: date.year() - since.year(),
+                key_date: None,
             });
         }
     }
-    for (id, customer_id, name, birthday) in contacts {
-        // Contacts of archived customers leave with their customer.
-        let (Some(birthday), Some(customer_name)) = (birthday, names.get(&customer_id)) else { continue };
-        if let Some(date) = next_occurrence(birthday, from, until) {
+    for c in &contacts {
+        // Contacts of archived customers leave with their customer; those who left are not called.
+        let (Some(birthday), Some(customer_name)) = (c.birthday, names.get(&c.customer_id)) else { continue };
+        if c.archived_at.is_some() || c.ended_on.is_some() {
+            continue;
+        }
+        if let Some(date) = next_occurrence(birthday, from, until, false) {
             dates.push(CareDate {
                 date,
                 kind: CareKind::Birthday,
-                customer_id,
+                customer_id: c.customer_id,
                 customer_name: (*customer_name).to_owned(),
-                contact_id: Some(id),
-                contact_name: Some(name),
+                contact_id: Some(c.id),
+                contact_name: Some(c.name.clone()),
                 since: birthday,
                 years: date.year() - birthday.year(),
+                key_date: None,
+            });
+        }
+    }
+    for k in key_dates {
+        let Some(customer_name) = names.get(&k.customer_id) else { continue };
+        let date = if k.recurring {
+            next_occurrence(k.on_date, from, until, true)
+        } else {
+            Some(k.on_date).filter(|d| (from..until).contains(d))
+        };
+        if let Some(date) = date {
+            dates.push(CareDate {
+                date,
+                kind: CareKind::KeyDate,
+                customer_id: k.customer_id,
+                customer_name: (*customer_name).to_owned(),
+                contact_id: k.contact_id,
+                contact_name: k.contact_id.and_then(|id| contact_names.get(&id).map(|n| (*n).to_owned())),
+                since: k.on_date,
+                years: date.year() - k.on_date.year(),
+                key_date: Some((k.id, k.kind, k.note)),
             });
         }
     }
@@ -146,16 +186,18 @@ mod tests {
     fn dates_recur_across_the_year_end_and_on_leap_days() {
         let window = |from: NaiveDate, days: i64| (from, from + Duration::days(days));
         let (from, until) = window(d(2026, 12, 25), 14);
-        assert_eq!(next_occurrence(d(1980, 1, 3), from, until), Some(d(2027, 1, 3)));
-        assert_eq!(next_occurrence(d(1980, 12, 25), from, until), Some(d(2026, 12, 25)), "today counts");
-        assert_eq!(next_occurrence(d(1980, 1, 8), from, until), None, "the 8th is the 15th day");
+        assert_eq!(next_occurrence(d(1980, 1, 3), from, until, false), Some(d(2027, 1, 3)));
+        assert_eq!(next_occurrence(d(1980, 12, 25), from, until, false), Some(d(2026, 12, 25)), "today counts");
+        assert_eq!(next_occurrence(d(1980, 1, 8), from, until, false), None, "the 8th is the 15th day");
         // 29 February: on the 28th in 2027, on the 29th in 2028.
         let (from, until) = window(d(2027, 2, 20), 14);
-        assert_eq!(next_occurrence(d(1992, 2, 29), from, until), Some(d(2027, 2, 28)));
+        assert_eq!(next_occurrence(d(1992, 2, 29), from, until, false), Some(d(2027, 2, 28)));
         let (from, until) = window(d(2028, 2, 20), 14);
-        assert_eq!(next_occurrence(d(1992, 2, 29), from, until), Some(d(2028, 2, 29)));
+        assert_eq!(next_occurrence(d(1992, 2, 29), from, until, false), Some(d(2028, 2, 29)));
         // A date recorded in the future, or today, is no anniversary yet.
         let (from, until) = window(d(2026, 3, 1), 30);
-        assert_eq!(next_occurrence(d(2026, 3, 10), from, until), None);
+        assert_eq!(next_occurrence(d(2026, 3, 10), from, until, false), None);
+        // A recurring key date counts on its first day.
+        assert_eq!(next_occurrence(d(2026, 3, 10), from, until, true), Some(d(2026, 3, 10)));
     }
 }

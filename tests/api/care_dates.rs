@@ -114,3 +114,40 @@ async fn bad_windows_are_refused_and_others_customers_stay_hidden() {
     assert_eq!(summary(mine.ok()), vec![]);
     assert_eq!(summary(owner.ok()).len(), 1);
 }
+
+#[tokio::test]
+async fn key_dates_show_once_or_every_year_until_archived() {
+    let app = TestApp::spawn().await;
+    let cast = app.cast().await;
+    let acme = app.customer(&cast.rep_a, "Acme").await;
+    let pat = app.contact(&cast.rep_a, &acme, "Pat", "MANAGEMENT").await;
+    let record = |kind: &str, date: &str, recurring: bool, contact: Option<&str>| json!({"input": {"customerId": acme, "contactId": contact, "kind": kind, "date": date, "recurring": recurring, "note": "call"}});
+    let mutation = "mutation($input: KeyDateInput!) { recordKeyDate(input: $input) { id kind date recurring } }";
+    let renewal = app.gql(&cast.rep_a, mutation, record("CONTRACT_RENEWAL", "2025-01-05", true, Some(&pat))).await;
+    let renewal = renewal.ok()["recordKeyDate"]["id"].as_str().unwrap().to_owned();
+    app.gql(&cast.rep_a, mutation, record("PROJECT_START", "2027-01-02", false, None)).await.ok();
+    // Once, and already past: never again.
+    app.gql(&cast.rep_a, mutation, record("OTHER", "2025-12-30", false, None)).await.ok();
+    let query = "query($from: Date!) { upcomingCareDates(from: $from, days: 14) { date kind contactName years keyDate { kind note } } }";
+
+    let before = app.gql(&cast.rep_a, query, json!({"from": "2026-12-25"})).await;
+    let archived = app
+        .gql(&cast.rep_a, "mutation($id: ID!) { archiveKeyDate(id: $id) { archivedAt } }", json!({"id": renewal}))
+        .await;
+    let after = app.gql(&cast.rep_a, query, json!({"from": "2026-12-25"})).await;
+    let audited = app.count("audit_log WHERE entity = 'key_date'").await;
+    let intruder =
+        app.gql(&cast.rep_b, "mutation($id: ID!) { archiveKeyDate(id: $id) { id } }", json!({"id": renewal})).await;
+
+    assert_eq!(
+        before.ok()["upcomingCareDates"],
+        json!([
+            {"date": "2027-01-02", "kind": "KEY_DATE", "contactName": null, "years": 0, "keyDate": {"kind": "PROJECT_START", "note": "call"}},
+            {"date": "2027-01-05", "kind": "KEY_DATE", "contactName": "Pat", "years": 2, "keyDate": {"kind": "CONTRACT_RENEWAL", "note": "call"}},
+        ])
+    );
+    assert!(archived.ok()["archiveKeyDate"]["archivedAt"].is_string());
+    assert_eq!(after.ok()["upcomingCareDates"].as_array().unwrap().len(), 1);
+    assert_eq!(audited, 4, "three recorded, one archived");
+    assert_eq!(intruder.code(), Some("NOT_FOUND"));
+}

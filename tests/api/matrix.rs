@@ -164,6 +164,7 @@ struct Target {
     ticket: String,
     commitment: String,
     supply: String,
+    key_date: String,
     link: String,
     leaving: String,
 }
@@ -201,9 +202,10 @@ async fn target(app: &TestApp, cast: &Cast, n: usize) -> Target {
     let ticket = id(app.gql(leader, "mutation($c: ID!) { createTicket(input: {customerId: $c, title: \"t\", description: \"d\", category: QUALITY}) { id } }", json!({"c": customer})).await, "createTicket");
     let commitment = id(app.gql(leader, "mutation($c: ID!) { createCommitment(customerId: $c, input: {kind: REBATE, description: \"r\", dueOn: \"2030-01-01\"}) { id } }", json!({"c": customer})).await, "createCommitment");
     let supply = id(app.gql(leader, "mutation($c: ID!) { setSupplyPriority(input: {customerId: $c, productLine: \"L\", priorityRank: 1}) { id } }", json!({"c": customer})).await, "setSupplyPriority");
+    let key_date = id(app.gql(leader, "mutation($c: ID!) { recordKeyDate(input: {customerId: $c, kind: CONTRACT_RENEWAL, date: \"2027-03-01\", recurring: true}) { id } }", json!({"c": customer})).await, "recordKeyDate");
     let link = id(app.gql(leader, "mutation($a: ID!, $b: ID!) { linkCustomers(fromCustomerId: $a, toCustomerId: $b, kind: REFERRED_BY) { id } }", json!({"a": customer, "b": other})).await, "linkCustomers");
     let leaving = app.person(&format!("leaving{n}@t.example"), entity::enums::Role::Rep, None, &[]).await.gid;
-    Target { customer, lost, other, contact, communication, ticket, commitment, supply, link, leaving }
+    Target { customer, lost, other, contact, communication, ticket, commitment, supply, key_date, link, leaving }
 }
 
 struct Case {
@@ -556,6 +558,22 @@ fn mutations() -> Vec<(&'static str, Case)> {
             case(
                 "mutation($id: ID!) { setSupplyPriority(input: {customerId: $id, productLine: \"M\", priorityRank: 2}) { id } }",
                 with_target!(|t, _| json!({"id": t.customer})),
+                writer_of_a,
+            ),
+        ),
+        (
+            "recordKeyDate",
+            case(
+                "mutation($id: ID!) { recordKeyDate(input: {customerId: $id, kind: PROJECT_START, date: \"2027-01-01\", recurring: false}) { id } }",
+                with_target!(|t, _| json!({"id": t.customer})),
+                writer_of_a,
+            ),
+        ),
+        (
+            "archiveKeyDate",
+            case(
+                "mutation($id: ID!) { archiveKeyDate(id: $id) { id } }",
+                with_target!(|t, _| json!({"id": t.key_date})),
                 writer_of_a,
             ),
         ),
