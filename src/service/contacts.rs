@@ -2,7 +2,9 @@
 
 use chrono::NaiveDate;
 use entity::{contact, enums::OrgLevel};
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Select, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Select, Set,
+};
 use serde_json::json;
 
 use crate::{
@@ -203,4 +205,15 @@ pub async fn archive(db: &DatabaseConnection, viewer: &Viewer, id: i64) -> AppRe
     let updated = contact::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound("contact"))?;
     txn.commit().await?;
     Ok(updated)
+}
+
+/// Refuses a contact that is not the customer's (`BAD_USER_INPUT` on `contactId`),
+/// for the records that may name one of the customer's contacts.
+pub async fn ensure_of_customer(db: &impl ConnectionTrait, customer_id: i64, contact_id: i64) -> AppResult<()> {
+    contact::Entity::find_by_id(contact_id)
+        .filter(contact::Column::CustomerId.eq(customer_id))
+        .one(db)
+        .await?
+        .map(|_| ())
+        .ok_or_else(|| AppError::bad_input("contactId", "the contact must belong to the customer"))
 }

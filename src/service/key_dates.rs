@@ -2,15 +2,15 @@
 //! renewals, once or every year. They show up among the care dates.
 
 use chrono::NaiveDate;
-use entity::{contact, key_date};
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
+use entity::key_date;
+use sea_orm::{ActiveModelTrait, DatabaseConnection, Set};
 use serde_json::json;
 
 use crate::{
     auth::Viewer,
     error::{AppError, AppResult},
     policy,
-    service::{audit, now, validate},
+    service::{audit, contacts, now, validate},
 };
 
 /// The kinds of key date, as stored.
@@ -36,11 +36,7 @@ pub async fn record(db: &DatabaseConnection, viewer: &Viewer, input: NewKeyDate)
     let txn = crate::db::write(db).await?;
     policy::writable_customer(&txn, viewer, input.customer_id).await?;
     if let Some(contact_id) = input.contact_id {
-        contact::Entity::find_by_id(contact_id)
-            .filter(contact::Column::CustomerId.eq(input.customer_id))
-            .one(&txn)
-            .await?
-            .ok_or_else(|| AppError::bad_input("contactId", "the contact must belong to the customer"))?;
+        contacts::ensure_of_customer(&txn, input.customer_id, contact_id).await?;
     }
     let at = now();
     let model = key_date::ActiveModel {

@@ -1,15 +1,15 @@
 //! Survey responses: satisfaction (0-10) from a customer's contacts.
 
 use chrono::NaiveDate;
-use entity::{contact, survey_response};
+use entity::survey_response;
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Select, Set};
 use serde_json::json;
 
 use crate::{
     auth::Viewer,
-    error::{AppError, AppResult},
+    error::AppResult,
     policy,
-    service::{audit, now, validate},
+    service::{audit, contacts, now, validate},
 };
 
 pub fn select(viewer: &Viewer, customer_id: Option<i64>) -> Select<survey_response::Entity> {
@@ -41,11 +41,7 @@ pub async fn record(
     let txn = crate::db::write(db).await?;
     policy::writable_customer(&txn, viewer, input.customer_id).await?;
     if let Some(contact_id) = input.contact_id {
-        contact::Entity::find_by_id(contact_id)
-            .filter(contact::Column::CustomerId.eq(input.customer_id))
-            .one(&txn)
-            .await?
-            .ok_or_else(|| AppError::bad_input("contactId", "the contact must belong to the customer"))?;
+        contacts::ensure_of_customer(&txn, input.customer_id, contact_id).await?;
     }
     let at = now();
     let model = survey_response::ActiveModel {

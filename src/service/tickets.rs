@@ -3,7 +3,6 @@
 
 use chrono::{DateTime, Utc};
 use entity::{
-    contact,
     enums::{TicketCategory, TicketEventKind, TicketPriority, TicketStatus},
     ticket, ticket_event,
 };
@@ -18,7 +17,7 @@ use crate::{
     db,
     error::{AppError, AppResult},
     policy,
-    service::{Services, audit, now, update_versioned, validate},
+    service::{Services, audit, contacts, now, update_versioned, validate},
 };
 
 /// Statuses in which a ticket still needs work.
@@ -151,15 +150,6 @@ pub struct TicketChanges {
 /// A ticket after a change, with the history entries the change wrote.
 pub type Changed = (ticket::Model, Vec<ticket_event::Model>);
 
-async fn check_contact(db: &impl ConnectionTrait, customer_id: i64, contact_id: i64) -> AppResult<()> {
-    contact::Entity::find_by_id(contact_id)
-        .filter(contact::Column::CustomerId.eq(customer_id))
-        .one(db)
-        .await?
-        .map(|_| ())
-        .ok_or_else(|| AppError::bad_input("contactId", "the contact must belong to the ticket's customer"))
-}
-
 async fn check_assignee(db: &impl ConnectionTrait, viewer: &Viewer, assignee_id: i64) -> AppResult<()> {
     policy::assignable_user(db, viewer, assignee_id, "assigneeId").await.map(|_| ())
 }
@@ -202,7 +192,7 @@ pub async fn create(
     let txn = db::write(&svc.db).await?;
     let customer = policy::writable_customer(&txn, viewer, input.customer_id).await?;
     if let Some(contact_id) = input.contact_id {
-        check_contact(&txn, customer.id, contact_id).await?;
+        contacts::ensure_of_customer(&txn, customer.id, contact_id).await?;
     }
     if let Some(assignee) = input.assignee_id {
         check_assignee(&txn, viewer, assignee).await?;
