@@ -3,12 +3,20 @@
 //! every other read. Read-only: nothing here writes, and nothing here knows
 //! about GraphQL (its adapters live in the schema layer).
 
+/// One account at a glance, for mobile.
+pub mod account_status;
 /// Counts and trailing revenue per combination of dimensions.
 pub mod aggregates;
+/// The accounts slipping, worst first.
+pub mod at_risk;
 /// Birthdays and customer anniversaries coming up.
 pub mod care_dates;
 /// Failures by category over time, resolution times, recurrences.
 pub mod error_audit;
+/// Explainable account health: the score, its level and its signals.
+pub mod health;
+/// The measured facts account health is computed from.
+pub mod health_facts;
 /// The 80/20 rule: top customers' shares, loss makers, the Lorenz curve.
 pub mod pareto;
 /// Retention and churn over a window, with their revenue impact.

@@ -63,6 +63,7 @@ impl AppState {
         crate::service::sessions::warm_up().await;
         let keeper = self.services.segments.clone();
         tokio::spawn(keeper.run(self.services.db.clone(), self.services.config.segment_rules));
+        tokio::spawn(self.services.health.clone().run(self.services.db.clone()));
         let mut changes = self.services.feed.user_changes();
         let services = self.services.clone();
         tokio::spawn(async move {

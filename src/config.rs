@@ -7,7 +7,10 @@ use std::{
 
 use anyhow::{Context, bail};
 
-use crate::{analytics::segments::SegmentRules, auth::jwt::IdentityProvider, service::sla::SlaPolicy};
+use crate::{
+    analytics::health::HealthRules, analytics::segments::SegmentRules, auth::jwt::IdentityProvider,
+    service::sla::SlaPolicy,
+};
 
 /// NOTIFY channel of the ticket feed unless `RAPPORT_NOTIFY_CHANNEL` says otherwise.
 pub const DEFAULT_NOTIFY_CHANNEL: &str = "rapport_ticket_events";
@@ -132,6 +135,10 @@ pub struct Config {
     pub cursor_secret: String,
     /// Thresholds of the computed customer segments.
     pub segment_rules: SegmentRules,
+    /// Weights of the account-health signals and thresholds of its levels.
+    pub health_rules: HealthRules,
+    /// How often the whole book's health snapshot is recomputed (time passing changes it).
+    pub health_sweep: Duration,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -189,6 +196,12 @@ impl Config {
             cursor_secret: var("RAPPORT_CURSOR_SECRET").unwrap_or_else(|| format!("cursor:{jwt_secret}")),
             segment_rules: SegmentRules::parse(var("RAPPORT_SEGMENT_RULES").as_deref())
                 .map_err(|e| anyhow::anyhow!("RAPPORT_SEGMENT_RULES: {e}"))?,
+            health_rules: HealthRules::parse(
+                var("RAPPORT_HEALTH_WEIGHTS").as_deref(),
+                var("RAPPORT_HEALTH_LEVELS").as_deref(),
+            )
+            .map_err(|e| anyhow::anyhow!("account health configuration: {e}"))?,
+            health_sweep: Duration::from_secs(parsed("RAPPORT_HEALTH_SWEEP_SECS", 600)?),
             limits: Limits {
                 max_depth: parsed("RAPPORT_MAX_DEPTH", 12)?,
                 max_complexity: parsed("RAPPORT_MAX_COMPLEXITY", 20_000)?,
@@ -220,6 +233,8 @@ impl Config {
             trusted_proxies: Vec::new(),
             cursor_secret: format!("cursor:{DEV_JWT_SECRET}"),
             segment_rules: SegmentRules::default(),
+            health_rules: HealthRules::default(),
+            health_sweep: Duration::from_secs(600),
             limits: Limits {
                 max_depth: 12,
                 max_complexity: 20_000,

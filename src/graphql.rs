@@ -52,6 +52,7 @@ use self::{
         aggregates::AggregateQuery,
         care_dates::{CareDateQuery, KeyDateMutation},
         error_audit::ErrorAuditQuery,
+        health::{HealthMutation, HealthQuery},
         pareto::ParetoQuery,
         retention::RetentionQueryRoot,
         segments::SegmentQuery,
@@ -95,7 +96,15 @@ pub struct Query(
 
 /// The computed reports (a root of its own: merged objects nest at most 16 deep).
 #[derive(MergedObject, Default)]
-pub struct Reports(RetentionQueryRoot, ParetoQuery, SegmentQuery, ErrorAuditQuery, AggregateQuery, CareDateQuery);
+pub struct Reports(
+    RetentionQueryRoot,
+    ParetoQuery,
+    SegmentQuery,
+    ErrorAuditQuery,
+    AggregateQuery,
+    CareDateQuery,
+    HealthQuery,
+);
 
 /// Every mutation of the API.
 #[derive(MergedObject, Default)]
@@ -109,6 +118,7 @@ pub struct Mutation(
     PartnershipMutation,
     SupplyMutation,
     KeyDateMutation,
+    HealthMutation,
     CommitmentMutation,
     RevenueMutation,
     LinkMutation,

@@ -27,6 +27,8 @@ pub mod customers;
 pub mod directory;
 /// Bulk reads of customers, audited as exports.
 pub mod exports;
+/// The account-health snapshot the at-risk list ranks.
+pub mod health;
 /// Key dates on customers and contacts: project starts, renewals.
 pub mod key_dates;
 /// Typed links between customers.
@@ -71,6 +73,8 @@ pub struct Services {
     pub segments: segments::SegmentKeeper,
     /// Users by id, for every field that names one.
     pub users: Arc<directory::UserDirectory>,
+    /// Keeps the account-health snapshot.
+    pub health: health::HealthKeeper,
 }
 
 impl Services {
@@ -87,6 +91,7 @@ impl Services {
                 std::time::Duration::from_secs(3600),
             )),
             segments: segments::SegmentKeeper::default(),
+            health: health::HealthKeeper::new(config.health_rules, config.health_sweep),
             users: Arc::default(),
             db,
             config,

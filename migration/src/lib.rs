@@ -10,6 +10,7 @@ mod m20261128_000004_user_phone_group_hierarchy;
 mod m20261128_000005_analytics;
 mod m20261128_000006_hot_path_indexes;
 mod m20261128_000007_key_dates;
+mod m20261129_000008_account_health;
 pub mod rollups;
 
 pub struct Migrator;
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000005_analytics::Migration),
             Box::new(m20261128_000006_hot_path_indexes::Migration),
             Box::new(m20261128_000007_key_dates::Migration),
+            Box::new(m20261129_000008_account_health::Migration),
         ]
     }
 }

@@ -11,7 +11,7 @@ use chrono::{Datelike, Duration, NaiveDate};
 use std::collections::HashMap;
 
 use entity::{contact, customer, key_date};
-use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, QueryTrait};
 
 use crate::{
     auth::Viewer,
@@ -78,18 +78,40 @@ pub async fn upcoming(
     if !(1..=MAX_DAYS).contains(&days) {
         return Err(AppError::bad_input("days", format!("from 1 to {MAX_DAYS}")));
     }
+    collect(db, viewer, from, days, None).await
+}
+
+/// The next care date of one customer within a year from `from`, if the viewer sees it. Three statements.
+pub async fn next_of(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    customer_id: i64,
+    from: NaiveDate,
+) -> AppResult<Option<CareDate>> {
+    Ok(collect(db, viewer, from, MAX_DAYS, Some(customer_id)).await?.into_iter().next())
+}
+
+async fn collect(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    from: NaiveDate,
+    days: i64,
+    only: Option<i64>,
+) -> AppResult<Vec<CareDate>> {
     let until = from + Duration::days(days);
     let customers: Vec<(i64, String, Option<NaiveDate>)> = customer::Entity::find()
         .select_only()
         .columns([customer::Column::Id, customer::Column::Name, customer::Column::CustomerSince])
         .filter(policy::visible_customers(viewer))
         .filter(customer::Column::ArchivedAt.is_null())
+        .apply_if(only, |q, id| q.filter(customer::Column::Id.eq(id)))
         .into_tuple()
         .all(db)
         .await?;
     let key_dates: Vec<key_date::Model> = key_date::Entity::find()
         .filter(policy::visible_through(viewer, key_date::Column::CustomerId))
         .filter(key_date::Column::ArchivedAt.is_null())
+        .apply_if(only, |q, id| q.filter(key_date::Column::CustomerId.eq(id)))
         .all(db)
         .await?;
     let named: Vec<i64> = key_dates.iter().filter_map(|k| k.contact_id).collect();
@@ -101,6 +123,7 @@ pub async fn upcoming(
     let contacts: Vec<contact::Model> = contact::Entity::find()
         .filter(policy::visible_through(viewer, contact::Column::CustomerId))
         .filter(Condition::any().add(current).add(contact::Column::Id.is_in(named)))
+        .apply_if(only, |q, id| q.filter(contact::Column::CustomerId.eq(id)))
         .all(db)
         .await?;
     let names: HashMap<i64, &str> = customers.iter().map(|(id, name, _)| (*id, name.as_str())).collect();

@@ -98,11 +98,24 @@ impl Dialect {
 
     /// The current time, comparable with timestamp columns.
     pub fn now(self) -> String {
-        let now = chrono::Utc::now();
+        self.instant(chrono::Utc::now())
+    }
+
+    /// A point in time, comparable with timestamp columns.
+    pub fn instant(self, at: chrono::DateTime<chrono::Utc>) -> String {
         if self.postgres() {
-            format!("TIMESTAMPTZ '{}'", now.format("%Y-%m-%d %H:%M:%S%.6f+00"))
+            format!("TIMESTAMPTZ '{}'", at.format("%Y-%m-%d %H:%M:%S%.6f+00"))
         } else {
-            format!("'{}'", now.to_rfc3339_opts(chrono::SecondsFormat::Micros, false))
+            format!("'{}'", at.to_rfc3339_opts(chrono::SecondsFormat::Micros, false))
+        }
+    }
+
+    /// The distinct values of a text expression over the rows, joined by commas.
+    pub fn distinct_list(self, expr: &str) -> String {
+        if self.postgres() {
+            format!("string_agg(DISTINCT {expr}, ',')")
+        } else {
+            format!("group_concat(DISTINCT {expr})")
         }
     }
 
@@ -210,6 +223,28 @@ pub fn date(row: &QueryResult, column: &str) -> AppResult<Option<NaiveDate>> {
     }
     let text = row.try_get::<Option<String>>("", column)?;
     Ok(text.and_then(|t| NaiveDate::parse_from_str(&t[..t.len().min(10)], "%Y-%m-%d").ok()))
+}
+
+/// Reads a timestamp column (a `timestamptz` on PostgreSQL, RFC 3339 text on SQLite).
+pub fn timestamp(row: &QueryResult, column: &str) -> AppResult<Option<chrono::DateTime<chrono::Utc>>> {
+    if let Ok(value) = row.try_get::<Option<chrono::DateTime<chrono::Utc>>>("", column) {
+        return Ok(value);
+    }
+    let text = row.try_get::<Option<String>>("", column)?;
+    Ok(text.and_then(|t| {
+        chrono::DateTime::parse_from_rfc3339(&t)
+            .or_else(|_| chrono::DateTime::parse_from_str(&t, "%Y-%m-%d %H:%M:%S%.f%:z"))
+            .ok()
+            .map(|at| at.with_timezone(&chrono::Utc))
+    }))
+}
+
+/// Reads a boolean column (an integer on SQLite).
+pub fn flag(row: &QueryResult, column: &str) -> AppResult<Option<bool>> {
+    if let Ok(value) = row.try_get::<Option<bool>>("", column) {
+        return Ok(value);
+    }
+    Ok(row.try_get::<Option<i64>>("", column)?.map(|v| v != 0))
 }
 
 /// `part / whole`, or `None` when the whole is zero.

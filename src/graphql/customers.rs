@@ -227,6 +227,11 @@ impl Customer {
         let rows = load(self.siblings.as_deref(), relation, loader, keys, key).await?.unwrap_or_default();
         Ok(rows.into_iter().map(Commitment::from).collect())
     }
+    /// Account health now: a 0–100 score with its level and every signal explained. Computed at the time of
+    /// the request, for a whole page of customers in one statement.
+    async fn health(&self, ctx: &Context<'_>) -> Result<crate::graphql::analytics::health::AccountHealth> {
+        crate::graphql::analytics::health::of_customer(ctx, self).await
+    }
     /// The partnership and its terms, if any.
     async fn partnership(&self, ctx: &Context<'_>) -> Result<Option<Partnership>> {
         let rc = request(ctx)?;

@@ -23,6 +23,10 @@ use sea_orm::{
 use tokio::sync::OnceCell;
 
 use crate::{
+    analytics::{
+        health::{AccountHealth, HealthRules, assess},
+        health_facts::{self, Customers},
+    },
     auth::LiveViewer,
     error::{AppError, AppResult},
     policy,
@@ -53,6 +57,7 @@ pub struct Scope {
     viewer: LiveViewer,
     exports: Arc<ExportWatch>,
     users: Arc<UserDirectory>,
+    health: HealthRules,
 }
 
 macro_rules! loader {
@@ -355,6 +360,17 @@ loader!(
     }
 );
 
+loader!(
+    /// Account health computed now, for the whole page in one statement; only visible customers.
+    HealthByCustomerId, i64 => Arc<AccountHealth>, |self, viewer, keys| {
+        let now = crate::service::now();
+        let facts = health_facts::load(&self.0.db, Some(&viewer), Customers::Ids(keys), now)
+            .await
+            .map_err(Arc::new)?;
+        Ok(facts.iter().map(|f| (f.customer_id, Arc::new(assess(f, &self.0.health)))).collect())
+    }
+);
+
 pub type Cached<L> = DataLoader<L, HashMapCache>;
 
 fn cached<L: Send + Sync + 'static>(loader: L) -> Cached<L> {
@@ -377,12 +393,18 @@ pub struct Loaders {
     pub open_tickets_by_customer_id: Cached<OpenTicketsByCustomerId>,
     pub open_commitments_by_customer_id: Cached<OpenCommitmentsByCustomerId>,
     pub partnership_by_customer_id: Cached<PartnershipByCustomerId>,
+    pub health_by_customer_id: Cached<HealthByCustomerId>,
 }
 
 impl Loaders {
     pub fn new(services: &Services, viewer: LiveViewer) -> Self {
-        let scope =
-            Scope { db: services.db.clone(), viewer, exports: services.exports.clone(), users: services.users.clone() };
+        let scope = Scope {
+            db: services.db.clone(),
+            viewer,
+            exports: services.exports.clone(),
+            users: services.users.clone(),
+            health: *services.health.rules(),
+        };
         macro_rules! make {
             ($t:ident) => {
                 cached($t(scope.clone()))
@@ -403,6 +425,7 @@ impl Loaders {
             open_tickets_by_customer_id: make!(OpenTicketsByCustomerId),
             open_commitments_by_customer_id: make!(OpenCommitmentsByCustomerId),
             partnership_by_customer_id: make!(PartnershipByCustomerId),
+            health_by_customer_id: make!(HealthByCustomerId),
         }
     }
 }
@@ -424,6 +447,7 @@ impl Loaders {
         self.open_tickets_by_customer_id.enable_all_cache(false);
         self.open_commitments_by_customer_id.enable_all_cache(false);
         self.partnership_by_customer_id.enable_all_cache(false);
+        self.health_by_customer_id.enable_all_cache(false);
     }
 }
 

@@ -149,6 +149,19 @@ impl TestApp {
         self.gql_as(Some(&user.token), query, variables).await
     }
 
+    /// Sets a timestamp column of the rows matching `condition`, to back-date fixtures.
+    pub async fn set_time(&self, table: &str, column: &str, at: chrono::DateTime<chrono::Utc>, condition: &str) {
+        let at = at.to_rfc3339_opts(chrono::SecondsFormat::Micros, false);
+        let value = match self.db.get_database_backend() {
+            sea_orm::DatabaseBackend::Postgres => format!("'{at}'::timestamptz"),
+            _ => format!("'{at}'"),
+        };
+        self.db
+            .execute_unprepared(&format!("UPDATE {table} SET {column} = {value} WHERE {condition}"))
+            .await
+            .expect("set time");
+    }
+
     /// Runs a raw SQL scalar query (for asserting on the database itself).
     pub async fn count(&self, table: &str) -> i64 {
         let backend = self.db.get_database_backend();
@@ -203,6 +216,14 @@ pub struct Cast {
     pub integration: Person,
     pub integration_unscoped: Person,
     pub team_b: i64,
+}
+
+/// The database id inside a global ID.
+pub fn raw_id(gid: &str) -> i64 {
+    use base64::Engine;
+    let text = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(gid).expect("global id");
+    let text = String::from_utf8(text).expect("utf-8");
+    text.rsplit(':').next().and_then(|id| id.parse().ok()).expect("id")
 }
 
 pub fn gid(kind: &str, id: i64) -> String {

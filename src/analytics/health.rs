@@ -1,0 +1,520 @@
+//! Explainable account health: a 0–100 score per customer (higher is
+//! healthier) made of signals, each with its weight, the number it measured,
+//! the points it took off (or added) and one sentence with the numbers in it.
+//!
+//! The score is 100 plus the sum of the signals' impacts, clamped to 0–100, so
+//! a reader can check it by hand. A signal's impact is its weight times its
+//! severity (0 to 1); the severity curves are below, next to each signal. The
+//! weights and level thresholds are configuration (`RAPPORT_HEALTH_WEIGHTS`,
+//! `RAPPORT_HEALTH_LEVELS`); the windows (90 days, 6 months) are fixed.
+
+use chrono::{DateTime, Utc};
+
+use crate::analytics::health_facts::{
+    CHAMPION_WINDOW_DAYS, COMPLAINT_WINDOW_DAYS, Facts, LEVELS, REVENUE_WINDOW_MONTHS,
+};
+
+/// Where a score stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum HealthLevel {
+    Critical,
+    AtRisk,
+    Watch,
+    Healthy,
+}
+
+impl HealthLevel {
+    pub const ALL: [HealthLevel; 4] = [Self::Critical, Self::AtRisk, Self::Watch, Self::Healthy];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Critical => "CRITICAL",
+            Self::AtRisk => "AT_RISK",
+            Self::Watch => "WATCH",
+            Self::Healthy => "HEALTHY",
+        }
+    }
+
+    /// 1 (CRITICAL) to 4 (HEALTHY): "at least at risk" is `rank <= 2`.
+    pub fn rank(self) -> i32 {
+        self as i32 + 1
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|l| l.as_str() == text)
+    }
+}
+
+/// What a signal measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SignalKind {
+    RelationshipBreadth,
+    ChampionLeft,
+    ExecutiveContact,
+    CommunicationRecency,
+    TicketsPastSla,
+    ComplaintTrend,
+    OverdueCommitments,
+    RevenueTrend,
+    PurchasingFit,
+    Satisfaction,
+    OwnerInactive,
+    PartnershipTier,
+}
+
+impl SignalKind {
+    pub const ALL: [SignalKind; 12] = [
+        Self::RelationshipBreadth,
+        Self::ChampionLeft,
+        Self::ExecutiveContact,
+        Self::CommunicationRecency,
+        Self::TicketsPastSla,
+        Self::ComplaintTrend,
+        Self::OverdueCommitments,
+        Self::RevenueTrend,
+        Self::PurchasingFit,
+        Self::Satisfaction,
+        Self::OwnerInactive,
+        Self::PartnershipTier,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::RelationshipBreadth => "RELATIONSHIP_BREADTH",
+            Self::ChampionLeft => "CHAMPION_LEFT",
+            Self::ExecutiveContact => "EXECUTIVE_CONTACT",
+            Self::CommunicationRecency => "COMMUNICATION_RECENCY",
+            Self::TicketsPastSla => "TICKETS_PAST_SLA",
+            Self::ComplaintTrend => "COMPLAINT_TREND",
+            Self::OverdueCommitments => "OVERDUE_COMMITMENTS",
+            Self::RevenueTrend => "REVENUE_TREND",
+            Self::PurchasingFit => "PURCHASING_FIT",
+            Self::Satisfaction => "SATISFACTION",
+            Self::OwnerInactive => "OWNER_INACTIVE",
+            Self::PartnershipTier => "PARTNERSHIP_TIER",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Weights (the most points a signal can take off) and level thresholds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HealthRules {
+    weights: [f64; 12],
+    /// A score below this is WATCH (at or above: HEALTHY).
+    pub watch_below: i32,
+    /// A score below this is AT_RISK.
+    pub at_risk_below: i32,
+    /// A score below this is CRITICAL.
+    pub critical_below: i32,
+}
+
+impl Default for HealthRules {
+    fn default() -> Self {
+        let mut weights = [0.0; 12];
+        for (kind, weight) in [
+            (SignalKind::RelationshipBreadth, 20.0),
+            (SignalKind::ChampionLeft, 15.0),
+            (SignalKind::ExecutiveContact, 10.0),
+            (SignalKind::CommunicationRecency, 15.0),
+            (SignalKind::TicketsPastSla, 15.0),
+            (SignalKind::ComplaintTrend, 10.0),
+            (SignalKind::OverdueCommitments, 15.0),
+            (SignalKind::RevenueTrend, 20.0),
+            (SignalKind::PurchasingFit, 15.0),
+            (SignalKind::Satisfaction, 15.0),
+            (SignalKind::OwnerInactive, 10.0),
+            (SignalKind::PartnershipTier, 10.0),
+        ] {
+            weights[kind.index()] = weight;
+        }
+        Self { weights, watch_below: 75, at_risk_below: 55, critical_below: 35 }
+    }
+}
+
+impl HealthRules {
+    pub fn weight(&self, kind: SignalKind) -> f64 {
+        self.weights[kind.index()]
+    }
+
+    /// The level of a score.
+    pub fn level(&self, score: i32) -> HealthLevel {
+        if score < self.critical_below {
+            HealthLevel::Critical
+        } else if score < self.at_risk_below {
+            HealthLevel::AtRisk
+        } else if score < self.watch_below {
+            HealthLevel::Watch
+        } else {
+            HealthLevel::Healthy
+        }
+    }
+
+    /// Parses `RAPPORT_HEALTH_WEIGHTS` (`KIND=points,...`, 0 to 100 each) and
+    /// `RAPPORT_HEALTH_LEVELS` (`WATCH=75,AT_RISK=55,CRITICAL=35`: the score a
+    /// level starts below); entries not given keep their defaults.
+    pub fn parse(weights: Option<&str>, levels: Option<&str>) -> Result<Self, String> {
+        let mut rules = Self::default();
+        for (key, value) in pairs(weights)? {
+            let kind = SignalKind::parse(key).ok_or_else(|| format!("unknown health signal {key:?}"))?;
+            rules.weights[kind.index()] = f64::from(value);
+        }
+        for (key, value) in pairs(levels)? {
+            let value = value as i32;
+            match key {
+                "WATCH" => rules.watch_below = value,
+                "AT_RISK" => rules.at_risk_below = value,
+                "CRITICAL" => rules.critical_below = value,
+                other => return Err(format!("unknown health level {other:?} (WATCH, AT_RISK, CRITICAL)")),
+            }
+        }
+        if !(rules.watch_below >= rules.at_risk_below && rules.at_risk_below >= rules.critical_below) {
+            return Err("levels must be WATCH >= AT_RISK >= CRITICAL".to_owned());
+        }
+        Ok(rules)
+    }
+}
+
+fn pairs(text: Option<&str>) -> Result<Vec<(&str, u32)>, String> {
+    let mut out = Vec::new();
+    for pair in text.unwrap_or_default().split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').ok_or_else(|| format!("{pair:?} is not KEY=number"))?;
+        let value: u32 =
+            value.trim().parse().ok().filter(|v| *v <= 100).ok_or_else(|| format!("{pair:?}: 0 to 100"))?;
+        out.push((key.trim(), value));
+    }
+    Ok(out)
+}
+
+/// One explained contribution to a score.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Signal {
+    pub kind: String,
+    pub weight: f64,
+    /// The measured number; `None` when there is nothing to measure.
+    pub value: Option<f64>,
+    /// Points taken off (negative) or added, one decimal.
+    pub impact: f64,
+    pub explanation: String,
+}
+
+/// A customer's health as of `computed_at`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccountHealth {
+    pub customer_id: i64,
+    pub score: i32,
+    pub level: HealthLevel,
+    pub computed_at: DateTime<Utc>,
+    /// Worst first: by impact ascending, then in the order of [`SignalKind::ALL`].
+    pub signals: Vec<Signal>,
+}
+
+impl AccountHealth {
+    /// The signals that moved the score, worst first, at most `n`.
+    pub fn top(&self, n: usize) -> impl Iterator<Item = &Signal> {
+        self.signals.iter().filter(|s| s.impact != 0.0).take(n)
+    }
+}
+
+/// Scores one customer's facts.
+pub fn assess(facts: &Facts, rules: &HealthRules) -> AccountHealth {
+    let mut signals: Vec<(SignalKind, Signal)> = SignalKind::ALL
+        .into_iter()
+        .map(|kind| {
+            let (severity, value, explanation) = measure(kind, facts);
+            let weight = rules.weight(kind);
+            let impact = round1(-weight * severity);
+            (kind, Signal { kind: kind.as_str().to_owned(), weight, value, impact, explanation })
+        })
+        .collect();
+    signals.sort_by(|(ka, a), (kb, b)| a.impact.total_cmp(&b.impact).then(ka.index().cmp(&kb.index())));
+    let total: f64 = signals.iter().map(|(_, s)| s.impact).sum();
+    let score = (100.0 + total).round().clamp(0.0, 100.0) as i32;
+    AccountHealth {
+        customer_id: facts.customer_id,
+        score,
+        level: rules.level(score),
+        computed_at: facts.now,
+        signals: signals.into_iter().map(|(_, s)| s).collect(),
+    }
+}
+
+fn round1(value: f64) -> f64 {
+    let rounded = (value * 10.0).round() / 10.0;
+    if rounded == 0.0 { 0.0 } else { rounded }
+}
+
+/// `from` at 0, rising linearly to 1 at `to`.
+fn ramp(value: f64, from: f64, to: f64) -> f64 {
+    ((value - from) / (to - from)).clamp(0.0, 1.0)
+}
+
+/// Cents as `1,234.50`.
+pub fn money(cents: i64) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let cents = cents.unsigned_abs();
+    let units = (cents / 100).to_string();
+    let mut grouped = String::new();
+    for (i, digit) in units.chars().enumerate() {
+        if i > 0 && (units.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    format!("{sign}{grouped}.{:02}", cents % 100)
+}
+
+fn days(facts: &Facts, at: Option<DateTime<Utc>>) -> Option<i64> {
+    at.map(|at| (facts.now - at).num_days().max(0))
+}
+
+fn plural(n: i64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// (severity 0..=1, measured value, explanation) of one signal.
+fn measure(kind: SignalKind, f: &Facts) -> (f64, Option<f64>, String) {
+    match kind {
+        // Breadth: several people at several levels keep the account when one
+        // of them leaves; one thread is lost with that one person.
+        SignalKind::RelationshipBreadth => {
+            let levels = f.levels.len() as i64;
+            let value = Some(levels as f64);
+            let total = LEVELS.len();
+            let covered = f.levels.join(", ");
+            if f.current_contacts == 0 {
+                (1.0, value, "No current contact at the customer: nobody to call".to_owned())
+            } else if f.current_contacts == 1 {
+                (
+                    0.75,
+                    value,
+                    format!(
+                        "Single-threaded: one current contact, in {covered}; 1 of {total} organisational levels covered"
+                    ),
+                )
+            } else if levels == 1 {
+                (0.75, value, format!("Only 1 of {total} organisational levels covered: every contact is in {covered}"))
+            } else {
+                let severity = match levels {
+                    2 => 0.4,
+                    3 => 0.15,
+                    _ => 0.0,
+                };
+                let contacts = f.current_contacts;
+                (
+                    severity,
+                    value,
+                    format!(
+                        "{levels} of {total} organisational levels covered ({covered}) by {contacts} current contacts"
+                    ),
+                )
+            }
+        }
+        // A champion's departure is the moment a competitor gets in.
+        SignalKind::ChampionLeft => {
+            let n = f.champions_left;
+            match (&f.last_champion_left, n) {
+                (Some(d), 1) => {
+                    let ago = (f.now.date_naive() - d.ended_on).num_days();
+                    (
+                        1.0,
+                        Some(1.0),
+                        format!("Champion {} ({}) left {} ago", d.name, d.org_level, plural(ago, "day", "days")),
+                    )
+                }
+                (Some(d), _) => {
+                    let ago = (f.now.date_naive() - d.ended_on).num_days();
+                    (
+                        1.0,
+                        Some(n as f64),
+                        format!(
+                            "{n} key contacts left in the last {CHAMPION_WINDOW_DAYS} days, the latest {} ({}) {} ago",
+                            d.name,
+                            d.org_level,
+                            plural(ago, "day", "days")
+                        ),
+                    )
+                }
+                _ => (0.0, Some(0.0), format!("No key contact left in the last {CHAMPION_WINDOW_DAYS} days")),
+            }
+        }
+        // Executive access: none for a quarter starts to cost, none for half a year costs all.
+        SignalKind::ExecutiveContact => match days(f, f.last_executive_at) {
+            None => (1.0, None, "No executive-level communication on record".to_owned()),
+            Some(d) => (
+                ramp(d as f64, 90.0, 180.0),
+                Some(d as f64),
+                format!("Last executive-level communication {} ago", plural(d, "day", "days")),
+            ),
+        },
+        // Any touchpoint: a month of silence is normal, a quarter is neglect.
+        SignalKind::CommunicationRecency => match days(f, f.last_communication_at) {
+            None => (1.0, None, "No communication on record".to_owned()),
+            Some(d) => (
+                ramp(d as f64, 30.0, 90.0),
+                Some(d as f64),
+                format!("Last communication {} ago", plural(d, "day", "days")),
+            ),
+        },
+        // Each unanswered complaint past its deadline; three take the full weight.
+        SignalKind::TicketsPastSla => {
+            let n = f.tickets_past_sla;
+            let text = if n == 0 {
+                format!("No open ticket past its SLA ({} open)", f.open_tickets)
+            } else {
+                format!("{} past their SLA, of {} open", plural(n, "open ticket", "open tickets"), f.open_tickets)
+            };
+            ((n as f64 / 3.0).min(1.0), Some(n as f64), text)
+        }
+        // Complaints rising: the growth over the earlier window (at least 2), doubling takes the full weight.
+        SignalKind::ComplaintTrend => {
+            let (recent, prior) = (f.tickets_recent, f.tickets_prior);
+            let severity = if recent > prior { ((recent - prior) as f64 / prior.max(2) as f64).min(1.0) } else { 0.0 };
+            (
+                severity,
+                Some(recent as f64),
+                format!(
+                    "{} in the last {COMPLAINT_WINDOW_DAYS} days against {prior} in the {COMPLAINT_WINDOW_DAYS} before",
+                    plural(recent, "ticket", "tickets")
+                ),
+            )
+        }
+        // Broken promises: each overdue commitment a third of the weight.
+        SignalKind::OverdueCommitments => {
+            let n = f.overdue_commitments;
+            let text = if n == 0 {
+                "No overdue commitment".to_owned()
+            } else if f.overdue_amount_cents != 0 {
+                format!("{} overdue, worth {}", plural(n, "commitment", "commitments"), money(f.overdue_amount_cents))
+            } else {
+                format!("{} overdue", plural(n, "commitment", "commitments"))
+            };
+            ((n as f64 / 3.0).min(1.0), Some(n as f64), text)
+        }
+        // Falling revenue: purchases moving elsewhere; a 50% fall takes the full weight.
+        SignalKind::RevenueTrend => {
+            let (recent, prior) = (f.revenue_recent_cents, f.revenue_prior_cents);
+            let m = REVENUE_WINDOW_MONTHS;
+            if prior <= 0 {
+                let text = if recent > 0 {
+                    format!("Revenue of {} in the last {m} months, none in the {m} before", money(recent))
+                } else {
+                    format!("No revenue in the last {} months", 2 * m)
+                };
+                (0.0, None, text)
+            } else {
+                let change = round1((recent - prior) as f64 * 100.0 / prior as f64);
+                let direction = if change < 0.0 { "down" } else { "up" };
+                (
+                    ramp(-change, 0.0, 50.0),
+                    Some(change),
+                    format!(
+                        "Revenue of the last {m} months {direction} {:.1}% on the {m} before ({} against {})",
+                        change.abs(),
+                        money(recent),
+                        money(prior)
+                    ),
+                )
+            }
+        }
+        // Only competitors meeting the standard is the alarm; both meeting it leaves price to decide.
+        SignalKind::PurchasingFit => match f.purchasing_fit.as_deref() {
+            Some("ALARM") => {
+                (1.0, Some(2.0), "ALARM: only competitors' offers meet the customer's purchasing standard".to_owned())
+            }
+            Some("WARNING") => (
+                0.5,
+                Some(1.0),
+                "WARNING: our offer and competitors' both meet the customer's purchasing standard".to_owned(),
+            ),
+            Some(_) => (
+                0.0,
+                Some(0.0),
+                "SAFE: our offer meets the customer's purchasing standard and competitors' do not".to_owned(),
+            ),
+            None => (0.0, None, "Purchasing-criteria fit not assessed".to_owned()),
+        },
+        // Satisfaction below 8 of 10 starts to cost (4 or less: all of it), and a fall adds an eighth per point.
+        SignalKind::Satisfaction => match (f.satisfaction_latest, f.satisfaction_previous) {
+            (None, _) => (0.0, None, "No satisfaction survey answered".to_owned()),
+            (Some(latest), previous) => {
+                let fall = previous.map_or(0, |p| (p - latest).max(0));
+                let severity = (ramp(-(latest as f64), -8.0, -4.0) + fall as f64 / 8.0).min(1.0);
+                let change = match previous {
+                    Some(p) if p > latest => format!(", down {} from {p}", p - latest),
+                    Some(p) if p < latest => format!(", up {} from {p}", latest - p),
+                    Some(p) => format!(", as before ({p})"),
+                    None => String::new(),
+                };
+                (severity, Some(latest as f64), format!("Latest satisfaction {latest}/10{change}"))
+            }
+        },
+        // Nobody active looks after the account.
+        SignalKind::OwnerInactive => {
+            let owner = f.owner_name.clone().unwrap_or_else(|| "unknown".to_owned());
+            if f.owner_active {
+                (0.0, Some(0.0), format!("Owner {owner} is active"))
+            } else {
+                (1.0, Some(1.0), format!("Owner {owner} is deactivated: nobody looks after the account"))
+            }
+        }
+        // What holds the customer: discounts are copied overnight, lock-in costs both sides to leave.
+        SignalKind::PartnershipTier => match f.tier.as_deref() {
+            Some("PRICE") => (
+                1.0,
+                Some(1.0),
+                "PRICE partnership: held by discounts, the easiest for a competitor to copy".to_owned(),
+            ),
+            Some("SERVICE") => {
+                (0.3, Some(2.0), "SERVICE partnership: held by personal service and relationships".to_owned())
+            }
+            Some(_) => {
+                (-0.5, Some(3.0), "STRATEGIC partnership: lock-in makes leaving costly for both sides".to_owned())
+            }
+            None => (0.5, None, "No partnership tier: nothing but the last order holds the customer".to_owned()),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn levels_start_below_their_thresholds() {
+        let rules = HealthRules::default();
+        assert_eq!(rules.level(100), HealthLevel::Healthy);
+        assert_eq!(rules.level(75), HealthLevel::Healthy);
+        assert_eq!(rules.level(74), HealthLevel::Watch);
+        assert_eq!(rules.level(55), HealthLevel::Watch);
+        assert_eq!(rules.level(54), HealthLevel::AtRisk);
+        assert_eq!(rules.level(35), HealthLevel::AtRisk);
+        assert_eq!(rules.level(34), HealthLevel::Critical);
+        assert_eq!(rules.level(0), HealthLevel::Critical);
+    }
+
+    #[test]
+    fn rules_parse_with_defaults_and_refuse_nonsense() {
+        let rules = HealthRules::parse(Some("REVENUE_TREND=30"), Some("WATCH=80")).unwrap_or_default();
+        assert_eq!(rules.weight(SignalKind::RevenueTrend), 30.0);
+        assert_eq!(rules.weight(SignalKind::ChampionLeft), 15.0);
+        assert_eq!(rules.watch_below, 80);
+        assert!(HealthRules::parse(Some("MOOD=3"), None).is_err());
+        assert!(HealthRules::parse(Some("REVENUE_TREND=101"), None).is_err());
+        assert!(HealthRules::parse(None, Some("WATCH=30")).is_err());
+    }
+
+    #[test]
+    fn money_groups_thousands() {
+        assert_eq!(money(150_000), "1,500.00");
+        assert_eq!(money(123_456_789), "1,234,567.89");
+        assert_eq!(money(-5), "-0.05");
+    }
+}

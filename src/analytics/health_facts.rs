@@ -1,0 +1,251 @@
+//! What account health is computed from: one row of measured facts per
+//! customer, read by one statement for a whole page (or a chunk of the book)
+//! of customers. Every figure is a scalar subquery on an index made for it, so
+//! a page of 100 costs one statement and about as much as 100 lookups.
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use sea_orm::ConnectionTrait;
+
+use crate::{
+    analytics::sql::{Dialect, add_months, flag, int, month_start, text, timestamp},
+    auth::Viewer,
+    error::AppResult,
+    policy::Resource,
+};
+
+/// Days a contact who left still counts as "our champion left".
+pub const CHAMPION_WINDOW_DAYS: i64 = 90;
+/// Days of each half of the complaint trend.
+pub const COMPLAINT_WINDOW_DAYS: i64 = 90;
+/// Months of each half of the revenue trend.
+pub const REVENUE_WINDOW_MONTHS: i32 = 6;
+
+/// A contact whose departure is its own risk: an EXECUTIVE, or anyone with
+/// influence or relationship strength of 4 or 5.
+const CHAMPION: &str = "(k.org_level = 'EXECUTIVE' OR k.influence >= 4 OR k.relationship_strength >= 4)";
+
+/// The champion who left last.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Departure {
+    pub name: String,
+    pub org_level: String,
+    pub ended_on: NaiveDate,
+}
+
+/// The measured facts of one customer, as of `now`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Facts {
+    pub customer_id: i64,
+    pub name: String,
+    pub status: String,
+    pub tier: Option<String>,
+    pub segment: Option<String>,
+    pub purchasing_fit: Option<String>,
+    /// Revenue of the 12 months up to this month (the rollup, current within the push's transaction).
+    pub revenue_t12m_cents: i64,
+    pub owner_id: i64,
+    pub owner_name: Option<String>,
+    pub owner_phone: Option<String>,
+    pub owner_active: bool,
+    /// Contacts not archived whose relationship has not ended.
+    pub current_contacts: i64,
+    /// Organisational levels of the current contacts, sorted.
+    pub levels: Vec<String>,
+    /// Champions who left in the last [`CHAMPION_WINDOW_DAYS`] days.
+    pub champions_left: i64,
+    pub last_champion_left: Option<Departure>,
+    pub last_communication_at: Option<DateTime<Utc>>,
+    /// Last EXECUTIVE_MEETING, or communication with an EXECUTIVE contact.
+    pub last_executive_at: Option<DateTime<Utc>>,
+    pub open_tickets: i64,
+    pub tickets_past_sla: i64,
+    /// Tickets opened in the last [`COMPLAINT_WINDOW_DAYS`] days, and in the as many days before.
+    pub tickets_recent: i64,
+    pub tickets_prior: i64,
+    pub overdue_commitments: i64,
+    pub overdue_amount_cents: i64,
+    /// Revenue of the last [`REVENUE_WINDOW_MONTHS`] full months, and of the as many before.
+    pub revenue_recent_cents: i64,
+    pub revenue_prior_cents: i64,
+    pub satisfaction_latest: Option<i64>,
+    pub satisfaction_previous: Option<i64>,
+    pub now: DateTime<Utc>,
+}
+
+/// Which customers to read.
+pub enum Customers<'a> {
+    /// These, if the viewer sees them (the others are left out).
+    Ids(&'a [i64]),
+    /// Every customer not archived with an id in `(after, up_to]`, whoever may see them (the snapshot's sweep).
+    Range { after: i64, up_to: i64 },
+}
+
+/// The facts of the given customers as of `now`, in one statement.
+pub async fn load(
+    db: &impl ConnectionTrait,
+    viewer: Option<&Viewer>,
+    customers: Customers<'_>,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<Facts>> {
+    let dialect = Dialect::of(db);
+    let filter = match customers {
+        Customers::Ids([]) => return Ok(Vec::new()),
+        Customers::Ids(ids) => {
+            let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+            let visible = viewer.map(|v| dialect.visible(v, Resource::Customers, "c.id")).unwrap_or_default();
+            format!("c.id IN ({list}) {visible}")
+        }
+        Customers::Range { after, up_to } => format!("c.archived_at IS NULL AND c.id > {after} AND c.id <= {up_to}"),
+    };
+    let rows = dialect.rows(db, facts_sql(dialect, &filter, now)).await?;
+    let mut facts = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let levels = text(row, "levels")?.unwrap_or_default();
+        let mut levels: Vec<String> = levels.split(',').filter(|l| !l.is_empty()).map(str::to_owned).collect();
+        levels.sort_by_key(|l| level_order(l));
+        facts.push(Facts {
+            customer_id: int(row, "customer_id")?,
+            name: text(row, "name")?.unwrap_or_default(),
+            status: text(row, "status")?.unwrap_or_default(),
+            tier: text(row, "tier")?,
+            segment: text(row, "segment")?,
+            purchasing_fit: text(row, "purchasing_fit")?,
+            revenue_t12m_cents: int(row, "revenue_t12m")?,
+            owner_id: int(row, "owner_id")?,
+            owner_name: text(row, "owner_name")?,
+            owner_phone: text(row, "owner_phone")?,
+            owner_active: flag(row, "owner_active")?.unwrap_or(false),
+            current_contacts: int(row, "current_contacts")?,
+            levels,
+            champions_left: int(row, "champions_left")?,
+            last_champion_left: text(row, "champion")?.and_then(|t| parse_departure(&t)),
+            last_communication_at: timestamp(row, "last_communication")?,
+            last_executive_at: later(
+                timestamp(row, "last_executive_meeting")?,
+                timestamp(row, "last_executive_contact")?,
+            ),
+            open_tickets: int(row, "open_tickets")?,
+            tickets_past_sla: int(row, "past_sla")?,
+            tickets_recent: int(row, "tickets_recent")?,
+            tickets_prior: int(row, "tickets_prior")?,
+            overdue_commitments: int(row, "overdue")?,
+            overdue_amount_cents: int(row, "overdue_amount")?,
+            revenue_recent_cents: int(row, "revenue_recent")?,
+            revenue_prior_cents: int(row, "revenue_prior")?,
+            satisfaction_latest: opt_int(row, "sat_latest"),
+            satisfaction_previous: opt_int(row, "sat_previous"),
+            now,
+        });
+    }
+    Ok(facts)
+}
+
+/// An integer column that may be NULL (a score, not a count).
+fn opt_int(row: &sea_orm::QueryResult, column: &str) -> Option<i64> {
+    row.try_get::<Option<i64>>("", column)
+        .ok()
+        .flatten()
+        .or_else(|| row.try_get::<Option<i32>>("", column).ok().flatten().map(i64::from))
+}
+
+fn later(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
+    a.max(b)
+}
+
+/// `name|LEVEL|YYYY-MM-DD`; the name may itself hold `|`.
+fn parse_departure(text: &str) -> Option<Departure> {
+    let mut parts = text.rsplitn(3, '|');
+    let ended_on = parts.next()?;
+    let org_level = parts.next()?.to_owned();
+    let name = parts.next()?.to_owned();
+    let ended_on = NaiveDate::parse_from_str(&ended_on[..ended_on.len().min(10)], "%Y-%m-%d").ok()?;
+    Some(Departure { name, org_level, ended_on })
+}
+
+/// The organisational levels from the top down.
+pub const LEVELS: [&str; 5] = ["EXECUTIVE", "MANAGEMENT", "PURCHASING", "TECHNICAL", "END_USER"];
+
+fn level_order(level: &str) -> usize {
+    LEVELS.iter().position(|l| *l == level).unwrap_or(LEVELS.len())
+}
+
+fn facts_sql(dialect: Dialect, filter: &str, now: DateTime<Utc>) -> String {
+    let today = now.date_naive();
+    let day = dialect.date(today);
+    let champion_since = dialect.date(today - Duration::days(CHAMPION_WINDOW_DAYS));
+    let at = dialect.instant(now);
+    let recent = dialect.instant(now - Duration::days(COMPLAINT_WINDOW_DAYS));
+    let prior = dialect.instant(now - Duration::days(2 * COMPLAINT_WINDOW_DAYS));
+    let month = month_start(today);
+    let month_now = dialect.date(month);
+    let month_recent = dialect.date(add_months(month, -REVENUE_WINDOW_MONTHS));
+    let month_prior = dialect.date(add_months(month, -2 * REVENUE_WINDOW_MONTHS));
+    let levels = dialect.distinct_list("k.org_level");
+    let current =
+        format!("k.customer_id = c.id AND k.archived_at IS NULL AND (k.ended_on IS NULL OR k.ended_on > {day})");
+    let left = format!(
+        "k.customer_id = c.id AND k.archived_at IS NULL AND k.ended_on > {champion_since} AND k.ended_on <= {day} \
+         AND {CHAMPION}"
+    );
+    let open = "t.customer_id = c.id AND t.archived_at IS NULL \
+                AND t.status IN ('OPEN', 'IN_PROGRESS', 'WAITING_ON_CUSTOMER', 'REOPENED')";
+    let tickets = "t.customer_id = c.id AND t.archived_at IS NULL";
+    let overdue =
+        format!("o.customer_id = c.id AND o.fulfilled_on IS NULL AND o.archived_at IS NULL AND o.due_on < {day}");
+    let latest_survey =
+        "FROM survey_response s WHERE s.customer_id = c.id ORDER BY s.responded_on DESC, s.id DESC LIMIT 1";
+    format!(
+        "SELECT c.id AS customer_id, c.name, c.status, c.tier, c.segment, c.purchasing_fit, \
+           COALESCE((SELECT r.revenue_cents FROM revenue_t12 r WHERE r.customer_id = c.id AND r.month = {month_now}), 0) \
+             AS revenue_t12m, c.owner_id, u.name AS owner_name, u.phone AS owner_phone, u.active AS owner_active, \
+           (SELECT COUNT(*) FROM contact k WHERE {current}) AS current_contacts, \
+           (SELECT {levels} FROM contact k WHERE {current}) AS levels, \
+           (SELECT COUNT(*) FROM contact k WHERE {left}) AS champions_left, \
+           (SELECT k.name || '|' || k.org_level || '|' || CAST(k.ended_on AS TEXT) FROM contact k WHERE {left} \
+              ORDER BY k.ended_on DESC, k.id DESC LIMIT 1) AS champion, \
+           (SELECT MAX(m.occurred_at) FROM communication m WHERE m.customer_id = c.id AND m.archived_at IS NULL) \
+              AS last_communication, \
+           (SELECT MAX(m.occurred_at) FROM communication m WHERE m.customer_id = c.id \
+              AND m.channel = 'EXECUTIVE_MEETING' AND m.archived_at IS NULL) AS last_executive_meeting, \
+           (SELECT MAX(m.occurred_at) FROM contact k \
+              JOIN communication_contact cc ON cc.contact_id = k.id \
+              JOIN communication m ON m.id = cc.communication_id AND m.archived_at IS NULL \
+              WHERE k.customer_id = c.id AND k.org_level = 'EXECUTIVE') AS last_executive_contact, \
+           (SELECT COUNT(*) FROM ticket t WHERE {open}) AS open_tickets, \
+           (SELECT COUNT(*) FROM ticket t WHERE {open} \
+              AND (COALESCE(t.first_responded_at, {at}) > t.first_response_due_at OR t.resolution_due_at < {at})) \
+              AS past_sla, \
+           (SELECT COUNT(*) FROM ticket t WHERE {tickets} AND t.created_at >= {recent}) AS tickets_recent, \
+           (SELECT COUNT(*) FROM ticket t WHERE {tickets} AND t.created_at >= {prior} AND t.created_at < {recent}) \
+              AS tickets_prior, \
+           (SELECT COUNT(*) FROM commitment o WHERE {overdue}) AS overdue, \
+           (SELECT CAST(COALESCE(SUM(o.amount_cents), 0) AS BIGINT) FROM commitment o WHERE {overdue}) AS overdue_amount, \
+           (SELECT CAST(COALESCE(SUM(r.revenue_cents), 0) AS BIGINT) FROM revenue_entry r WHERE r.customer_id = c.id \
+              AND r.month >= {month_recent} AND r.month < {month_now}) AS revenue_recent, \
+           (SELECT CAST(COALESCE(SUM(r.revenue_cents), 0) AS BIGINT) FROM revenue_entry r WHERE r.customer_id = c.id \
+              AND r.month >= {month_prior} AND r.month < {month_recent}) AS revenue_prior, \
+           (SELECT s.score {latest_survey}) AS sat_latest, \
+           (SELECT s.score {latest_survey} OFFSET 1) AS sat_previous \
+         FROM customer c LEFT JOIN app_user u ON u.id = c.owner_id \
+         WHERE {filter} ORDER BY c.id"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_departure_keeps_a_name_with_bars() {
+        let parsed = parse_departure("Ann | Bo|EXECUTIVE|2026-11-01");
+        assert_eq!(
+            parsed,
+            NaiveDate::from_ymd_opt(2026, 11, 1).map(|ended_on| Departure {
+                name: "Ann | Bo".into(),
+                org_level: "EXECUTIVE".into(),
+                ended_on
+            })
+        );
+        assert_eq!(parse_departure("garbage"), None);
+    }
+}

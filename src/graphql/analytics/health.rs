@@ -1,0 +1,366 @@
+//! Account health in the API: `Customer.health`, `atRiskCustomers`,
+//! `accountStatus` and `refreshAccountHealth`.
+
+use async_graphql::{
+    ComplexObject, Context, Enum, ID, Object, Result, SimpleObject,
+    connection::{Connection, Edge},
+};
+use chrono::{DateTime, Utc};
+
+use crate::{
+    analytics::{
+        account_status, at_risk,
+        health::{self as model, SignalKind},
+    },
+    error::AppError,
+    graphql::{
+        analytics::care_dates::CareDateKind,
+        customers::Customer,
+        loaders::{fetch_one, load_error},
+        support::{
+            context::request,
+            enums::{PartnershipTier, Segment},
+            guards, ids,
+            pagination::{Conn, ConnectionTotals, Cursors, MAX_PAGE_SIZE, wants_total},
+            scalars::{Date, Money},
+        },
+    },
+    policy,
+};
+
+/// Where a health score stands, from best to worst (thresholds: `RAPPORT_HEALTH_LEVELS`).
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum HealthLevel {
+    /// 75 to 100 by default: nothing needs attention.
+    Healthy,
+    /// 55 to 74 by default: something is slipping; look at the signals.
+    Watch,
+    /// 35 to 54 by default: the account may be lost without action.
+    AtRisk,
+    /// Below 35 by default: act now.
+    Critical,
+}
+
+impl From<model::HealthLevel> for HealthLevel {
+    fn from(level: model::HealthLevel) -> Self {
+        match level {
+            model::HealthLevel::Healthy => Self::Healthy,
+            model::HealthLevel::Watch => Self::Watch,
+            model::HealthLevel::AtRisk => Self::AtRisk,
+            model::HealthLevel::Critical => Self::Critical,
+        }
+    }
+}
+
+impl From<HealthLevel> for model::HealthLevel {
+    fn from(level: HealthLevel) -> Self {
+        match level {
+            HealthLevel::Healthy => Self::Healthy,
+            HealthLevel::Watch => Self::Watch,
+            HealthLevel::AtRisk => Self::AtRisk,
+            HealthLevel::Critical => Self::Critical,
+        }
+    }
+}
+
+/// What a health signal measures. Default weights (the most points each can take off) in brackets.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum HealthSignalKind {
+    /// [20] Organisational levels with a current contact; single-threaded (one contact or one level) costs 75%.
+    RelationshipBreadth,
+    /// [15] A key contact (EXECUTIVE, or influence or relationship strength 4+) left in the last 90 days.
+    ChampionLeft,
+    /// [10] Days since the last EXECUTIVE_MEETING or communication with an EXECUTIVE contact (90 to 180 days ramps up).
+    ExecutiveContact,
+    /// [15] Days since the last communication of any kind (30 to 90 days ramps up).
+    CommunicationRecency,
+    /// [15] Open tickets past their first-response or resolution deadline (a third per ticket).
+    TicketsPastSla,
+    /// [10] Tickets opened in the last 90 days against the 90 before (doubling costs all).
+    ComplaintTrend,
+    /// [15] Open commitments past their due date, with their amount (a third per commitment).
+    OverdueCommitments,
+    /// [20] Revenue of the last 6 full months against the 6 before, in percent (a 50% fall costs all).
+    RevenueTrend,
+    /// [15] Purchasing-criteria fit: SAFE 0, WARNING half, ALARM all.
+    PurchasingFit,
+    /// [15] Latest satisfaction score (below 8 of 10 ramps up to 4) and its fall since the previous one.
+    Satisfaction,
+    /// [10] The owner is deactivated.
+    OwnerInactive,
+    /// [10] Partnership tier: PRICE all, SERVICE 30%, none half; STRATEGIC adds half the weight.
+    PartnershipTier,
+}
+
+impl HealthSignalKind {
+    fn of(kind: &str) -> Self {
+        match SignalKind::parse(kind) {
+            Some(SignalKind::RelationshipBreadth) | None => Self::RelationshipBreadth,
+            Some(SignalKind::ChampionLeft) => Self::ChampionLeft,
+            Some(SignalKind::ExecutiveContact) => Self::ExecutiveContact,
+            Some(SignalKind::CommunicationRecency) => Self::CommunicationRecency,
+            Some(SignalKind::TicketsPastSla) => Self::TicketsPastSla,
+            Some(SignalKind::ComplaintTrend) => Self::ComplaintTrend,
+            Some(SignalKind::OverdueCommitments) => Self::OverdueCommitments,
+            Some(SignalKind::RevenueTrend) => Self::RevenueTrend,
+            Some(SignalKind::PurchasingFit) => Self::PurchasingFit,
+            Some(SignalKind::Satisfaction) => Self::Satisfaction,
+            Some(SignalKind::OwnerInactive) => Self::OwnerInactive,
+            Some(SignalKind::PartnershipTier) => Self::PartnershipTier,
+        }
+    }
+}
+
+/// One explained contribution to a health score.
+#[derive(SimpleObject, Clone)]
+pub struct HealthSignal {
+    /// What it measures.
+    pub kind: HealthSignalKind,
+    /// The most points it can take off (configuration: `RAPPORT_HEALTH_WEIGHTS`).
+    pub weight: f64,
+    /// The measured number: levels covered, days, tickets, commitments, percent change, satisfaction score,
+    /// 0/1/2 for SAFE/WARNING/ALARM, 1/2/3 for PRICE/SERVICE/STRATEGIC, 1 for an inactive owner; null when there
+    /// is nothing to measure (no communication, no survey, no revenue to compare).
+    pub value: Option<f64>,
+    /// Points it took off (negative) or added (positive), one decimal.
+    pub impact: f64,
+    /// One sentence with the numbers in it.
+    pub explanation: String,
+}
+
+impl From<&model::Signal> for HealthSignal {
+    fn from(s: &model::Signal) -> Self {
+        Self {
+            kind: HealthSignalKind::of(&s.kind),
+            weight: s.weight,
+            value: s.value,
+            impact: s.impact,
+            explanation: s.explanation.clone(),
+        }
+    }
+}
+
+/// A customer's health: a 0–100 score (higher is healthier) made of explained signals.
+/// The score is 100 plus the sum of the impacts, kept within 0 and 100.
+#[derive(SimpleObject)]
+pub struct AccountHealth {
+    /// 0 to 100, higher is healthier.
+    pub score: i32,
+    /// Where the score stands.
+    pub level: HealthLevel,
+    /// When it was computed.
+    pub computed_at: DateTime<Utc>,
+    /// Every signal, worst first (by impact ascending).
+    pub signals: Vec<HealthSignal>,
+}
+
+impl From<&model::AccountHealth> for AccountHealth {
+    fn from(h: &model::AccountHealth) -> Self {
+        Self {
+            score: h.score,
+            level: h.level.into(),
+            computed_at: h.computed_at,
+            signals: h.signals.iter().map(HealthSignal::from).collect(),
+        }
+    }
+}
+
+/// A customer on the at-risk list, with the signals that hurt it most.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct AtRiskCustomer {
+    #[graphql(skip)]
+    pub customer_id: i64,
+    /// Health score, 0 to 100.
+    pub score: i32,
+    /// Where the score stands.
+    pub level: HealthLevel,
+    /// Revenue of the last 12 months: of two equal scores, the bigger account comes first.
+    pub revenue_last_12_months: Money,
+    /// When this score was computed (the list ranks the health snapshot; see `atRiskCustomers`).
+    pub computed_at: DateTime<Utc>,
+    /// The three signals that took the most points off, worst first.
+    pub top_signals: Vec<HealthSignal>,
+}
+
+#[ComplexObject]
+impl AtRiskCustomer {
+    /// The customer.
+    async fn customer(&self, ctx: &Context<'_>) -> Result<Customer> {
+        let rc = request(ctx)?;
+        let row = rc.loaders.customer_by_id.load_one(self.customer_id).await.map_err(load_error)?;
+        Ok(Customer::one(row.ok_or(AppError::NotFound("customer"))?))
+    }
+}
+
+/// The next care date of an account.
+#[derive(SimpleObject)]
+pub struct NextCareDate {
+    /// The day.
+    pub date: Date,
+    /// What kind of day.
+    pub kind: CareDateKind,
+    /// The contact it concerns; null for the customer's own anniversary.
+    pub contact_name: Option<String>,
+}
+
+/// One account at a glance, small enough for a phone on a slow network.
+#[derive(SimpleObject)]
+pub struct AccountStatus {
+    /// The customer's global ID.
+    pub customer_id: ID,
+    /// Trading name.
+    pub name: String,
+    /// Partnership tier, if any.
+    pub tier: Option<PartnershipTier>,
+    /// Impact segment (80/20), null without revenue in the last 12 months.
+    pub segment: Option<Segment>,
+    /// Health score now, 0 to 100.
+    pub health_score: i32,
+    /// Where the score stands.
+    pub health_level: HealthLevel,
+    /// The explanation of the signal that took the most points off; null when none did.
+    pub top_signal: Option<String>,
+    /// Open tickets.
+    pub open_tickets: i32,
+    /// Open tickets past their SLA.
+    pub sla_breached_tickets: i32,
+    /// Open commitments past their due date.
+    pub overdue_commitments: i32,
+    /// The next birthday, anniversary or key date within a year.
+    pub next_care_date: Option<NextCareDate>,
+    /// The owner's name.
+    pub owner_name: Option<String>,
+    /// The owner's phone.
+    pub owner_phone: Option<String>,
+    /// The day of the last communication (UTC).
+    pub last_contact_on: Option<Date>,
+}
+
+#[derive(Default)]
+pub struct HealthQuery;
+
+#[Object]
+impl HealthQuery {
+    /// Your live accounts (ACTIVE or WON_BACK) at `minLevel` or worse, worst first: score ascending, then
+    /// revenue of the last 12 months descending. The list ranks the health snapshot: each customer's row is
+    /// recomputed as soon as a change to it is committed (the list catches up before it answers) and the whole
+    /// book every 10 minutes for what time alone changes; `computedAt` says when. `customer { health }` is
+    /// always computed at the time of the request.
+    #[graphql(guard = "guards::CUSTOMERS")]
+    async fn at_risk_customers(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "The best level listed (default or null: AT_RISK, listing AT_RISK and CRITICAL).",
+            default_with = "Some(HealthLevel::AtRisk)"
+        )]
+        min_level: Option<HealthLevel>,
+        #[graphql(desc = "How many, 0 to 100 (default or null: 20).", default_with = "Some(20)")] first: Option<i32>,
+        #[graphql(desc = "The cursor of the last customer of the previous page.")] after: Option<String>,
+    ) -> Result<Conn<AtRiskCustomer>> {
+        let rc = request(ctx)?;
+        let min_level = min_level.unwrap_or(HealthLevel::AtRisk);
+        let first = u64::try_from(first.unwrap_or(20))
+            .ok()
+            .filter(|f| *f <= MAX_PAGE_SIZE as u64)
+            .ok_or_else(|| AppError::bad_input("first", format!("first must be between 0 and {MAX_PAGE_SIZE}")))?;
+        let viewer = rc.viewer();
+        let cursors = Cursors::new(&rc.services.config.cursor_secret, "at_risk_customers", viewer.user_id);
+        let after_id = after.as_deref().map(|c| cursors.decode("after", c)).transpose()?;
+        let keeper = &rc.services.health;
+        keeper.catch_up(&rc.db).await?;
+        let page =
+            at_risk::page(&rc.db, &viewer, keeper.rules(), min_level.into(), first, after_id, wants_total(ctx)).await?;
+        let totals = ConnectionTotals { total_count: page.total.unwrap_or(0).max(0) as u64 };
+        let mut conn = Connection::with_additional_fields(after_id.is_some(), page.has_next, totals);
+        conn.edges.extend(page.rows.iter().map(|(health, revenue)| {
+            Edge::new(
+                cursors.encode(health.customer_id),
+                AtRiskCustomer {
+                    customer_id: health.customer_id,
+                    score: health.score,
+                    level: health.level.into(),
+                    revenue_last_12_months: Money(*revenue),
+                    computed_at: health.computed_at,
+                    top_signals: health.top(3).map(HealthSignal::from).collect(),
+                },
+            )
+        }));
+        Ok(conn)
+    }
+
+    /// How one account stands, in one small answer for a phone: health, open tickets, overdue promises, the
+    /// next care date and whom to call. Computed at the time of the request. NOT_FOUND for a customer you
+    /// cannot see.
+    #[graphql(guard = "guards::CUSTOMERS")]
+    async fn account_status(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The customer.")] customer_id: ID,
+    ) -> Result<AccountStatus> {
+        let rc = request(ctx)?;
+        let id = ids::decode("Customer", "customerId", &customer_id)?;
+        let status = account_status::of(&rc.db, &rc.viewer(), rc.services.health.rules(), id).await?;
+        let f = &status.facts;
+        use sea_orm::ActiveEnum;
+        Ok(AccountStatus {
+            customer_id,
+            name: f.name.clone(),
+            tier: f
+                .tier
+                .as_deref()
+                .and_then(|t| entity::enums::PartnershipTier::try_from_value(&t.to_owned()).ok())
+                .map(Into::into),
+            segment: f
+                .segment
+                .as_deref()
+                .and_then(|s| entity::enums::Segment::try_from_value(&s.to_owned()).ok())
+                .map(Into::into),
+            health_score: status.health.score,
+            health_level: status.health.level.into(),
+            top_signal: status.health.top(1).next().map(|s| s.explanation.clone()),
+            open_tickets: f.open_tickets as i32,
+            sla_breached_tickets: f.tickets_past_sla as i32,
+            overdue_commitments: f.overdue_commitments as i32,
+            next_care_date: status.next_care_date.as_ref().map(|c| NextCareDate {
+                date: Date(c.date),
+                kind: c.kind.into(),
+                contact_name: c.contact_name.clone(),
+            }),
+            owner_name: f.owner_name.clone(),
+            owner_phone: f.owner_phone.clone(),
+            last_contact_on: status.last_contact().map(|at| Date(at.date_naive())),
+        })
+    }
+}
+
+#[derive(Default)]
+pub struct HealthMutation;
+
+#[Object]
+impl HealthMutation {
+    /// Recomputes the health snapshot of the whole book now (ADMIN), for example after data was loaded
+    /// outside the API. Returns how many customers' figures changed.
+    async fn refresh_account_health(&self, ctx: &Context<'_>) -> Result<i32> {
+        let rc = request(ctx)?;
+        policy::ensure_admin(&rc.viewer())?;
+        let changed = rc.services.health.sweep(&rc.db).await?;
+        Ok(i32::try_from(changed).unwrap_or(i32::MAX))
+    }
+}
+
+/// `Customer.health`: computed for the whole page in one statement.
+pub async fn of_customer(ctx: &Context<'_>, customer: &Customer) -> Result<AccountHealth> {
+    let rc = request(ctx)?;
+    let loader = &rc.loaders.health_by_customer_id;
+    let health = match customer.siblings.as_deref() {
+        Some(siblings) => {
+            let ids = |rows: &[entity::customer::Model]| rows.iter().map(|c| c.id).collect();
+            crate::graphql::loaders::load(Some(siblings), "health", loader, ids, customer.model.id).await?
+        }
+        None => fetch_one(loader, customer.model.id).await?,
+    };
+    let health = health.ok_or(AppError::NotFound("customer"))?;
+    Ok(AccountHealth::from(health.as_ref()))
+}

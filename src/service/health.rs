@@ -1,0 +1,249 @@
+//! The health snapshot: every customer's score, level and signals, stored in
+//! `customer_health` so that the at-risk list can rank the whole book with an
+//! index instead of scoring 100,000 customers per request.
+//!
+//! `customer.health` and `accountStatus` are computed per request and are
+//! always current; the snapshot follows them closely:
+//! - a customer's row is recomputed once any change to it is committed: the
+//!   keeper reads the audit trail (every write records one row there, in its
+//!   own transaction) for changes it has not seen, every 2 seconds and before
+//!   each at-risk list, so a list reflects every change committed before it;
+//! - the whole book is recomputed at start, every `RAPPORT_HEALTH_SWEEP_SECS`
+//!   seconds (default 600) for what time alone changes (days since the last
+//!   communication, deadlines passing), and on `refreshAccountHealth`;
+//! - a row is only written when its figures changed, so `computedAt` is when
+//!   its current figures were first computed.
+//!
+//! Every instance keeps the snapshot (it is in the database, shared); two
+//! instances doing the same work twice is harmless.
+
+use std::{
+    collections::{BTreeSet, HashSet},
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement, Value};
+use tokio::sync::Mutex;
+
+use crate::{
+    analytics::{
+        health::{AccountHealth, HealthRules, assess},
+        health_facts::{self, Customers},
+        sql::{Dialect, int, text},
+    },
+    error::AppResult,
+};
+
+/// Customers scored per statement by a sweep.
+const SWEEP_CHUNK: i64 = 1000;
+/// Rows per upsert statement (7 parameters each, under every backend's limit).
+const WRITE_CHUNK: usize = 500;
+/// How far back the audit trail is re-read: a write whose audit row was
+/// stamped before this but committed after the last read is still seen.
+const LOOKBACK: chrono::Duration = chrono::Duration::seconds(15);
+
+#[derive(Default)]
+struct Progress {
+    /// When the last whole-book sweep started; `None` before the first.
+    swept: Option<Instant>,
+    /// Audit rows read from (minus [`LOOKBACK`]) at the next catch-up.
+    read_up_to: Option<DateTime<Utc>>,
+    /// Audit rows already applied within the lookback window.
+    applied: HashSet<i64>,
+}
+
+/// Keeps the snapshot; cheap to clone.
+#[derive(Clone)]
+pub struct HealthKeeper {
+    rules: HealthRules,
+    sweep_every: Duration,
+    progress: Arc<Mutex<Progress>>,
+}
+
+impl HealthKeeper {
+    pub fn new(rules: HealthRules, sweep_every: Duration) -> Self {
+        Self { rules, sweep_every, progress: Arc::default() }
+    }
+
+    pub fn rules(&self) -> &HealthRules {
+        &self.rules
+    }
+
+    /// Brings the snapshot up to date with every committed change: the first
+    /// call sweeps the whole book, later ones recompute the changed customers.
+    pub async fn catch_up(&self, db: &DatabaseConnection) -> AppResult<usize> {
+        let mut progress = self.progress.lock().await;
+        if progress.swept.is_none() {
+            return self.sweep_locked(db, &mut progress).await;
+        }
+        let now = crate::service::now();
+        let since = progress.read_up_to.map_or(now - LOOKBACK, |at| at - LOOKBACK);
+        let (audit_ids, customers) = changed_since(db, since).await?;
+        let fresh: BTreeSet<i64> = audit_ids
+            .iter()
+            .zip(&customers)
+            .filter(|(id, _)| !progress.applied.contains(id))
+            .flat_map(|(_, c)| c.iter().copied())
+            .collect();
+        let changed =
+            if fresh.is_empty() { 0 } else { refresh(db, &self.rules, &fresh.into_iter().collect::<Vec<_>>()).await? };
+        progress.applied = audit_ids.into_iter().collect();
+        progress.read_up_to = Some(now);
+        Ok(changed)
+    }
+
+    /// Recomputes the whole book now; returns the rows that changed.
+    pub async fn sweep(&self, db: &DatabaseConnection) -> AppResult<usize> {
+        let mut progress = self.progress.lock().await;
+        self.sweep_locked(db, &mut progress).await
+    }
+
+    async fn sweep_locked(&self, db: &DatabaseConnection, progress: &mut Progress) -> AppResult<usize> {
+        let started = Instant::now();
+        // Changes committed while the sweep runs are read at the next catch-up.
+        let read_from = crate::service::now();
+        let dialect = Dialect::of(db);
+        let last = dialect.rows(db, "SELECT MAX(id) AS n FROM customer".to_owned()).await?;
+        let last = last.first().map(|r| int(r, "n")).transpose()?.unwrap_or(0);
+        let mut changed = 0;
+        let mut after = 0;
+        while after < last {
+            let up_to = after + SWEEP_CHUNK;
+            let facts = health_facts::load(db, None, Customers::Range { after, up_to }, crate::service::now()).await?;
+            let scored: Vec<_> = facts.iter().map(|f| (assess(f, &self.rules), f.revenue_t12m_cents)).collect();
+            changed += write(db, &scored).await?;
+            after = up_to;
+        }
+        progress.swept = Some(started);
+        progress.read_up_to = Some(read_from);
+        progress.applied.clear();
+        tracing::info!(changed, elapsed_ms = started.elapsed().as_millis() as u64, "account health swept");
+        Ok(changed)
+    }
+
+    /// Runs forever: catches up every 2 seconds, sweeps every `sweep_every`.
+    pub async fn run(self, db: DatabaseConnection) {
+        loop {
+            let due = self.progress.lock().await.swept.is_none_or(|at| at.elapsed() >= self.sweep_every);
+            let result = if due { self.sweep(&db).await } else { self.catch_up(&db).await };
+            if let Err(err) = result {
+                tracing::warn!(error = %err, "keeping account health failed; retrying");
+            }
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+    }
+}
+
+/// Recomputes these customers' rows; returns the rows that changed.
+pub async fn refresh(db: &impl ConnectionTrait, rules: &HealthRules, ids: &[i64]) -> AppResult<usize> {
+    let mut changed = 0;
+    for chunk in ids.chunks(SWEEP_CHUNK as usize) {
+        let facts = health_facts::load(db, None, Customers::Ids(chunk), crate::service::now()).await?;
+        let scored: Vec<_> = facts.iter().map(|f| (assess(f, rules), f.revenue_t12m_cents)).collect();
+        changed += write(db, &scored).await?;
+    }
+    Ok(changed)
+}
+
+/// Audit rows stamped at or after `since`, each with the customers it touched.
+async fn changed_since(db: &impl ConnectionTrait, since: DateTime<Utc>) -> AppResult<(Vec<i64>, Vec<Vec<i64>>)> {
+    let dialect = Dialect::of(db);
+    let owned = |table: &str| format!("(SELECT x.customer_id FROM {table} x WHERE x.id = a.entity_id)");
+    let sql = format!(
+        "SELECT a.id, a.entity, a.entity_id, a.changes, CASE a.entity \
+           WHEN 'customer' THEN a.entity_id \
+           WHEN 'contact' THEN {contact} WHEN 'communication' THEN {communication} \
+           WHEN 'ticket' THEN {ticket} WHEN 'commitment' THEN {commitment} \
+           WHEN 'survey_response' THEN {survey} WHEN 'partnership' THEN {partnership} END AS customer_id \
+         FROM audit_log a WHERE a.created_at >= {since} ORDER BY a.id",
+        contact = owned("contact"),
+        communication = owned("communication"),
+        ticket = owned("ticket"),
+        commitment = owned("commitment"),
+        survey = owned("survey_response"),
+        partnership = owned("partnership"),
+        since = dialect.instant(since),
+    );
+    let rows = dialect.rows(db, sql).await?;
+    let mut ids = Vec::with_capacity(rows.len());
+    let mut customers = Vec::with_capacity(rows.len());
+    let mut owners = Vec::new();
+    for row in &rows {
+        ids.push(int(row, "id")?);
+        let entity = text(row, "entity")?.unwrap_or_default();
+        let touched = match entity.as_str() {
+            // A user's change (deactivation) shows on the customers they own.
+            "user" => {
+                owners.push((customers.len(), int(row, "entity_id")?));
+                Vec::new()
+            }
+            // A revenue push names the customers whose figures changed.
+            "revenue_entry" => {
+                let changes: serde_json::Value =
+                    serde_json::from_str(&text(row, "changes")?.unwrap_or_default()).unwrap_or_default();
+                changes["changed"]
+                    .as_array()
+                    .map(|rows| rows.iter().filter_map(|r| r["customerId"].as_i64()).collect())
+                    .unwrap_or_default()
+            }
+            _ => row.try_get::<Option<i64>>("", "customer_id").ok().flatten().into_iter().collect(),
+        };
+        customers.push(touched);
+    }
+    if !owners.is_empty() {
+        let list = owners.iter().map(|(_, id)| id.to_string()).collect::<Vec<_>>().join(", ");
+        let owned = dialect.rows(db, format!("SELECT id, owner_id FROM customer WHERE owner_id IN ({list})")).await?;
+        for row in &owned {
+            let (id, owner) = (int(row, "id")?, int(row, "owner_id")?);
+            for (at, _) in owners.iter().filter(|(_, o)| *o == owner) {
+                customers[*at].push(id);
+            }
+        }
+    }
+    Ok((ids, customers))
+}
+
+/// Upserts scored rows, writing only those whose figures changed.
+async fn write(db: &impl ConnectionTrait, scored: &[(AccountHealth, i64)]) -> AppResult<usize> {
+    let backend = db.get_database_backend();
+    let postgres = backend == DatabaseBackend::Postgres;
+    let differs = if postgres { "IS DISTINCT FROM" } else { "IS NOT" };
+    let mut changed = 0;
+    for chunk in scored.chunks(WRITE_CHUNK) {
+        let mut values = Vec::with_capacity(chunk.len() * 7);
+        let mut tuples = Vec::with_capacity(chunk.len());
+        for (health, revenue) in chunk {
+            let n = values.len();
+            tuples.push(if postgres {
+                format!("(${}, ${}, ${}, ${}, ${}, ${}, ${})", n + 1, n + 2, n + 3, n + 4, n + 5, n + 6, n + 7)
+            } else {
+                "(?, ?, ?, ?, ?, ?, ?)".to_owned()
+            });
+            let signals = serde_json::to_string(&health.signals).unwrap_or_else(|_| "[]".to_owned());
+            values.extend::<[Value; 7]>([
+                health.customer_id.into(),
+                health.score.into(),
+                health.level.as_str().into(),
+                health.level.rank().into(),
+                (*revenue).into(),
+                signals.into(),
+                health.computed_at.into(),
+            ]);
+        }
+        let sql = format!(
+            "INSERT INTO customer_health (customer_id, score, level, level_rank, revenue_t12m_cents, signals, computed_at) \
+             VALUES {} ON CONFLICT (customer_id) DO UPDATE SET score = excluded.score, level = excluded.level, \
+               level_rank = excluded.level_rank, revenue_t12m_cents = excluded.revenue_t12m_cents, \
+               signals = excluded.signals, computed_at = excluded.computed_at \
+             WHERE customer_health.signals {differs} excluded.signals \
+               OR customer_health.level {differs} excluded.level \
+               OR customer_health.revenue_t12m_cents {differs} excluded.revenue_t12m_cents",
+            tuples.join(", ")
+        );
+        let result = db.execute_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
+        changed += result.rows_affected() as usize;
+    }
+    Ok(changed)
+}
