@@ -244,7 +244,7 @@ fn queries() -> Vec<(&'static str, Case)> {
         (
             "customers",
             case(
-                "{ customers(filter: {includeArchived: true}) { totalCount edges { node { name contacts { name } latestCommunications { summary } openCommitments { description } partnership { serviceLevel } parent { name } } } } }",
+                "{ customers(filter: {includeArchived: true}) { totalCount edges { node { name contacts { name } latestCommunications { summary } openCommitments { description } partnership { serviceLevel } parent { name } health { score signals { explanation } } } } } }",
                 none,
                 customer_reader,
             ),
@@ -284,6 +284,22 @@ fn queries() -> Vec<(&'static str, Case)> {
         (
             "upcomingCareDates",
             case("{ upcomingCareDates(days: 366) { customerName contactName } }", none, customer_reader),
+        ),
+        (
+            "atRiskCustomers",
+            case(
+                "{ atRiskCustomers(minLevel: HEALTHY) { totalCount edges { node { score topSignals { explanation } customer { name } } } } }",
+                none,
+                customer_reader,
+            ),
+        ),
+        (
+            "accountStatus",
+            case(
+                "query($id: ID!) { accountStatus(customerId: $id) { name topSignal ownerName nextCareDate { contactName } } }",
+                |s, _, _| json!({"id": s.customer}),
+                reader_of_b,
+            ),
         ),
         (
             "supplyAllocationPlan",
@@ -399,6 +415,7 @@ fn mutations() -> Vec<(&'static str, Case)> {
             ),
         ),
         ("createTeam", case("mutation { createTeam(name: \"New team\") { id } }", none, admin)),
+        ("refreshAccountHealth", case("mutation { refreshAccountHealth }", none, admin)),
         (
             "updateUser",
             case(
