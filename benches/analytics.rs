@@ -1,6 +1,8 @@
 //! Benchmark of the reports on a large book: 100,000 customers, 48 months of
 //! revenue (the 36 of a three-year window and the 12 before it), churn events
-//! for a quarter of the customers, 300,000 tickets. The data is generated in SQL
+//! for a quarter of the customers, 300,000 tickets, and what account health
+//! reads: 300,000 contacts, 500,000 communications, 25,000 commitments and
+//! 40,000 survey answers. The data is generated in SQL
 //! (seconds on PostgreSQL, about a minute on SQLite), then each report is sent
 //! through the real router as LEADER (the whole book) and as one TEAM_LEAD,
 //! `BENCH_RUNS` times (default 5); the median and the slowest run are printed.
@@ -61,6 +63,22 @@ impl Gen {
             format!("(TIMESTAMPTZ '{date} 00:00:00+00' + ({hours}) * INTERVAL '1 hour')")
         } else {
             format!("strftime('%Y-%m-%dT%H:%M:%S+00:00', '{date}', '+' || ({hours}) || ' hours')")
+        }
+    }
+    /// A timestamp `seconds` before now.
+    fn seconds_ago(&self, seconds: &str) -> String {
+        if self.postgres {
+            format!("(NOW() - ({seconds}) * INTERVAL '1 second')")
+        } else {
+            format!("strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now', '-' || ({seconds}) || ' seconds')")
+        }
+    }
+    /// The date `days` before today (negative: after).
+    fn days_ago(&self, days: &str) -> String {
+        if self.postgres {
+            format!("(CURRENT_DATE - CAST({days} AS INTEGER))")
+        } else {
+            format!("date('now', (-({days})) || ' days')")
         }
     }
     fn now(&self) -> &'static str {
@@ -172,6 +190,54 @@ async fn load(db: &DatabaseConnection, customers: u64, tickets: u64) {
         ),
     )
     .await;
+    // What account health reads: 3 contacts per customer (a quarter only in
+    // PURCHASING, one in 50 gone), 5 communications in the last 400 days, an
+    // open commitment for a quarter of the customers (half of them overdue),
+    // two survey answers for a fifth, a purchasing fit for three in ten.
+    let numbers = |n: u64| g.numbers(n).replace(" g(n)", " k(n)").replace(") AS g", ") AS k");
+    exec(db, format!(
+        "INSERT INTO contact (customer_id, name, org_level, influence, relationship_strength, ended_on, version, created_at, updated_at) \
+         SELECT c.id, 'Contact ' || c.id || '-' || k.n, \
+           CASE WHEN c.id % 4 = 0 THEN 'PURCHASING' ELSE CASE (c.id + k.n) % 5 WHEN 0 THEN 'EXECUTIVE' \
+             WHEN 1 THEN 'MANAGEMENT' WHEN 2 THEN 'PURCHASING' WHEN 3 THEN 'TECHNICAL' ELSE 'END_USER' END END, \
+           1 + (c.id * k.n) % 5, 1 + (c.id + k.n) % 5, \
+           CASE WHEN (c.id + k.n) % 50 = 0 THEN {ended} ELSE NULL END, 1, {now}, {now} \
+         FROM customer c CROSS JOIN {three}",
+        ended = g.days_ago("c.id % 120"), three = numbers(3))).await;
+    exec(db, format!(
+        "INSERT INTO communication (customer_id, user_id, channel, direction, occurred_at, summary, created_at, updated_at) \
+         SELECT c.id, c.owner_id, CASE WHEN (c.id + k.n) % 20 = 0 THEN 'EXECUTIVE_MEETING' ELSE 'CALL' END, 'OUTBOUND', \
+           {at}, 'Talked about the next order', {now}, {now} \
+         FROM customer c CROSS JOIN {five}",
+        at = g.seconds_ago("(c.id * 7919 + k.n * 104729) % (400 * 86400)"), five = numbers(5))).await;
+    exec(
+        db,
+        "INSERT INTO communication_contact (communication_id, contact_id) \
+         SELECT m.id, (SELECT MIN(k.id) FROM contact k WHERE k.customer_id = m.customer_id) FROM communication m"
+            .to_owned(),
+    )
+    .await;
+    exec(db, format!(
+        "INSERT INTO commitment (customer_id, kind, description, amount_cents, due_on, owner_id, version, created_at, updated_at) \
+         SELECT c.id, 'REBATE', 'Year-end rebate', 250000, {due}, c.owner_id, 1, {now}, {now} FROM customer c WHERE c.id % 4 = 0",
+        due = g.days_ago("(c.id % 60) - 30"))).await;
+    exec(
+        db,
+        format!(
+            "INSERT INTO survey_response (customer_id, score, responded_on, created_at, updated_at) \
+         SELECT c.id, (c.id * k.n) % 11, {on}, {now}, {now} FROM customer c CROSS JOIN {two} WHERE c.id % 5 = 0",
+            on = g.days_ago("k.n * 40 + c.id % 30"),
+            two = numbers(2)
+        ),
+    )
+    .await;
+    exec(
+        db,
+        "UPDATE customer SET purchasing_fit = CASE id % 10 WHEN 0 THEN 'ALARM' WHEN 1 THEN 'WARNING' \
+         WHEN 2 THEN 'SAFE' ELSE NULL END"
+            .to_owned(),
+    )
+    .await;
     let started = Instant::now();
     rapport::service::rollups::rebuild(db).await.unwrap();
     eprintln!("  rollups rebuilt in {:.1?}", started.elapsed());
@@ -182,7 +248,7 @@ async fn load(db: &DatabaseConnection, customers: u64, tickets: u64) {
     exec(db, if g.postgres { "VACUUM ANALYZE".to_owned() } else { "ANALYZE".to_owned() }).await;
 }
 
-const REPORTS: [(&str, &str); 5] = [
+const REPORTS: [(&str, &str); 6] = [
     (
         "retentionReport (3 years, by TEAM)",
         "{ retentionReport(from: \"2023-11-30\", to: \"2026-11-30\", groupBy: TEAM) { total { customersAtStart lost churnRate lostRevenueShare } groups { label } reasons { count } points { customers } revenueRetention { net } } }",
@@ -197,6 +263,10 @@ const REPORTS: [(&str, &str); 5] = [
         "{ errorAudit(from: \"2023-12-01\", to: \"2026-11-30\") { figures { tickets medianResolutionHours } recurrences { first { id } second { id } } } }",
     ),
     ("customerAggregates (TEAM, SEGMENT)", "{ customerAggregates(groupBy: [TEAM, SEGMENT]) { customers revenue } }"),
+    (
+        "atRiskCustomers (first 100)",
+        "{ atRiskCustomers(first: 100) { totalCount edges { node { score level topSignals { kind impact explanation } customer { name } } } } }",
+    ),
 ];
 
 #[tokio::main]
@@ -235,6 +305,11 @@ async fn main() {
     eprintln!("loaded in {:.1?}; segments recomputed in {recompute:.1?}", started.elapsed());
 
     let state = AppState::new(conn.clone(), Config::for_database(&url));
+    // What a server does once at start (and every 10 minutes) for the at-risk list.
+    let sweep = Instant::now();
+    let scored = state.services.health.sweep(&conn).await.unwrap();
+    let sweep = sweep.elapsed();
+    eprintln!("account health swept in {sweep:.1?} ({scored} rows written)");
     let token = |email: &str| {
         let conn = conn.clone();
         let email = email.to_owned();
@@ -254,7 +329,9 @@ async fn main() {
     let viewers = [("LEADER", token("leader@bench.example").await), ("TEAM_LEAD", token("lead@bench.example").await)];
     let app = router(state);
     println!("backend: {}", if url.starts_with("sqlite") { "SQLite" } else { "PostgreSQL" });
-    println!("book: {customers} customers, {tickets} tickets; segment recompute {recompute:.0?}");
+    println!(
+        "book: {customers} customers, {tickets} tickets; segment recompute {recompute:.0?}; health sweep {sweep:.1?}"
+    );
     println!("| report | viewer | median | slowest |");
     println!("|---|---|---|---|");
     for (name, query) in REPORTS {

@@ -42,6 +42,12 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
                 .foreign_keys(true)
         });
     }
+    if url.starts_with("postgres") {
+        // No JIT: it compiles any plan whose estimated cost passes a threshold,
+        // which a page of per-customer health subqueries does on estimates
+        // alone, and then spends about 150 ms compiling to save nothing.
+        options.map_sqlx_postgres_opts(|opts| opts.options([("jit", "off")]));
+    }
     let mut db = Database::connect(options).await?;
     db.set_metric_callback(|info| {
         crate::telemetry::record_statement(&info.statement.sql, info.elapsed.as_secs_f64(), info.failed);
