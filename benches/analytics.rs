@@ -310,6 +310,8 @@ async fn main() {
     let scored = state.services.health.sweep(&conn).await.unwrap();
     let sweep = sweep.elapsed();
     eprintln!("account health swept in {sweep:.1?} ({scored} rows written)");
+    // As autovacuum does soon after a table fills.
+    exec(&conn, "ANALYZE customer_health".to_owned()).await;
     let token = |email: &str| {
         let conn = conn.clone();
         let email = email.to_owned();

@@ -3,7 +3,7 @@
 //! read per customer.
 
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::schema::{big_integer, integer, string_len, text, timestamp_with_time_zone};
+use sea_orm_migration::schema::{big_integer, boolean, integer, string_len, text, timestamp_with_time_zone};
 
 pub struct Migration;
 
@@ -15,9 +15,12 @@ impl MigrationName for Migration {
 
 /// (name, table, key, predicate or ""). Predicates are literals the signal
 /// queries also write as literals, so a planner can use the partial indexes.
-const INDEXES: [(&str, &str, &str, &str); 5] = [
-    // The at-risk order: score ascending, then revenue descending.
-    ("ix_customer_health_rank", "customer_health", "score, revenue_t12m_cents DESC, customer_id", ""),
+const INDEXES: [(&str, &str, &str, &str); 6] = [
+    // The at-risk order (score ascending, then revenue descending) of live
+    // accounts, for the whole book and per owner: the list's page and count
+    // read these alone, never the wide rows with the signals.
+    ("ix_customer_health_rank", "customer_health", "score, revenue_t12m_cents DESC, customer_id", "live"),
+    ("ix_customer_health_owner", "customer_health", "owner_id, score, revenue_t12m_cents DESC, customer_id", "live"),
     (
         "ix_communication_executive",
         "communication",
@@ -46,6 +49,8 @@ impl MigrationTrait for Migration {
                     .col(string_len("level", 16))
                     .col(integer("level_rank"))
                     .col(big_integer("revenue_t12m_cents"))
+                    .col(big_integer("owner_id"))
+                    .col(boolean("live"))
                     .col(text("signals"))
                     .col(timestamp_with_time_zone("computed_at"))
                     .foreign_key(

@@ -1,8 +1,11 @@
 //! The at-risk list: the viewer's live accounts (ACTIVE or WON_BACK, not
 //! archived) at or below a health level, worst first (score ascending, then
 //! revenue descending: of two equally sick accounts the bigger one first).
-//! It ranks the health snapshot (`customer_health`), read through the index
-//! on (score, revenue descending, customer).
+//! It ranks the health snapshot (`customer_health`), read through its indexes
+//! on (score, revenue descending, customer) and (owner, the same) of live
+//! accounts. `totalCount` counts the snapshot (owner and status as of each
+//! row's last computation, which changes through the API reach before the list
+//! answers).
 
 use chrono::{DateTime, Utc};
 use sea_orm::ConnectionTrait;
@@ -47,15 +50,21 @@ pub async fn page(
     with_total: bool,
 ) -> AppResult<AtRiskPage> {
     let dialect = Dialect::of(db);
-    let filter = format!(
-        "FROM customer_health h JOIN customer c ON c.id = h.customer_id \
-         WHERE h.score < {ceiling} AND c.archived_at IS NULL AND c.status IN ('ACTIVE', 'WON_BACK') {visible}",
+    // The candidates come from the narrow indexes alone (owner, live and the
+    // order are in the snapshot); the page's rows are then checked against the
+    // customers as they are now, so a row the snapshot has not caught up with
+    // is never shown to someone who may no longer see it.
+    let candidates = format!(
+        "FROM customer_health h WHERE h.live AND h.score < {ceiling} {owners}",
         ceiling = ceiling(rules, min_level),
-        visible = dialect.visible(viewer, Resource::Customers, "h.customer_id"),
+        owners = dialect.visible_owner(viewer, Resource::Customers, "h.owner_id"),
     );
+    let mut values: Vec<sea_orm::Value> = Vec::new();
     let past = match after {
         None => String::new(),
-        Some(id) => {
+        Some(cursor) => {
+            values.push(cursor.into());
+            let id = dialect.param(1);
             // The cursor row's place, read from the snapshot as it is now.
             let at = |column: &str| format!("(SELECT x.{column} FROM customer_health x WHERE x.customer_id = {id})");
             let (score, revenue) = (at("score"), at("revenue_t12m_cents"));
@@ -66,11 +75,17 @@ pub async fn page(
         }
     };
     let sql = format!(
-        "SELECT h.customer_id, h.score, h.level, h.revenue_t12m_cents, h.signals, h.computed_at {filter} {past} \
-         ORDER BY h.score, h.revenue_t12m_cents DESC, h.customer_id LIMIT {}",
-        first + 1
+        "SELECT p.customer_id, p.score, h.level, p.revenue_t12m_cents, h.signals, h.computed_at \
+         FROM (SELECT h.customer_id, h.score, h.revenue_t12m_cents {candidates} {past} \
+               ORDER BY h.score, h.revenue_t12m_cents DESC, h.customer_id LIMIT {limit}) p \
+         JOIN customer_health h ON h.customer_id = p.customer_id \
+         JOIN customer c ON c.id = p.customer_id AND c.archived_at IS NULL AND c.status IN ('ACTIVE', 'WON_BACK') \
+         WHERE 1 = 1 {visible} \
+         ORDER BY p.score, p.revenue_t12m_cents DESC, p.customer_id",
+        limit = first + 1,
+        visible = dialect.visible(viewer, Resource::Customers, "c.id"),
     );
-    let rows = dialect.rows(db, sql).await?;
+    let rows = dialect.rows_with(db, sql, values).await?;
     let mut out = Vec::with_capacity(rows.len());
     for row in &rows {
         let signals: Vec<Signal> = serde_json::from_str(&text(row, "signals")?.unwrap_or_default())
@@ -89,7 +104,7 @@ pub async fn page(
     let has_next = out.len() as u64 > first;
     out.truncate(first as usize);
     let total = if with_total {
-        let rows = dialect.rows(db, format!("SELECT COUNT(*) AS n {filter}")).await?;
+        let rows = dialect.rows(db, format!("SELECT COUNT(*) AS n {candidates}")).await?;
         Some(rows.first().map(|r| int(r, "n")).transpose()?.unwrap_or(0))
     } else {
         None

@@ -38,6 +38,7 @@ pub struct Facts {
     pub customer_id: i64,
     pub name: String,
     pub status: String,
+    pub archived: bool,
     pub tier: Option<String>,
     pub segment: Option<String>,
     pub purchasing_fit: Option<String>,
@@ -72,6 +73,13 @@ pub struct Facts {
     pub now: DateTime<Utc>,
 }
 
+impl Facts {
+    /// An account the at-risk list can hold: ACTIVE or WON_BACK, not archived.
+    pub fn live(&self) -> bool {
+        !self.archived && matches!(self.status.as_str(), "ACTIVE" | "WON_BACK")
+    }
+}
+
 /// Which customers to read.
 pub enum Customers<'a> {
     /// These, if the viewer sees them (the others are left out).
@@ -88,16 +96,30 @@ pub async fn load(
     now: DateTime<Utc>,
 ) -> AppResult<Vec<Facts>> {
     let dialect = Dialect::of(db);
-    let filter = match customers {
+    let (filter, keys): (String, Vec<sea_orm::Value>) = match customers {
         Customers::Ids([]) => return Ok(Vec::new()),
-        Customers::Ids(ids) => {
-            let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+        // One customer (an account status): a plain key, so the plan is the same every time.
+        Customers::Ids([id]) => {
             let visible = viewer.map(|v| dialect.visible(v, Resource::Customers, "c.id")).unwrap_or_default();
-            format!("c.id IN ({list}) {visible}")
+            (format!("c.id = {} {visible}", dialect.param(PARAMS + 1)), vec![(*id).into()])
         }
-        Customers::Range { after, up_to } => format!("c.archived_at IS NULL AND c.id > {after} AND c.id <= {up_to}"),
+        Customers::Ids(ids) => {
+            let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+            let visible = viewer.map(|v| dialect.visible(v, Resource::Customers, "c.id")).unwrap_or_default();
+            (format!("{} {visible}", dialect.in_id_list("c.id", PARAMS + 1)), vec![list.into()])
+        }
+        Customers::Range { after, up_to } => (
+            format!(
+                "c.archived_at IS NULL AND c.id > {} AND c.id <= {}",
+                dialect.param(PARAMS + 1),
+                dialect.param(PARAMS + 2)
+            ),
+            vec![after.into(), up_to.into()],
+        ),
     };
-    let rows = dialect.rows(db, facts_sql(dialect, &filter, now)).await?;
+    let mut values = params(now);
+    values.extend(keys);
+    let rows = dialect.rows_with(db, facts_sql(dialect, &filter), values).await?;
     let mut facts = Vec::with_capacity(rows.len());
     for row in &rows {
         let levels = text(row, "levels")?.unwrap_or_default();
@@ -107,6 +129,7 @@ pub async fn load(
             customer_id: int(row, "customer_id")?,
             name: text(row, "name")?.unwrap_or_default(),
             status: text(row, "status")?.unwrap_or_default(),
+            archived: int(row, "archived")? != 0,
             tier: text(row, "tier")?,
             segment: text(row, "segment")?,
             purchasing_fit: text(row, "purchasing_fit")?,
@@ -169,17 +192,30 @@ fn level_order(level: &str) -> usize {
     LEVELS.iter().position(|l| *l == level).unwrap_or(LEVELS.len())
 }
 
-fn facts_sql(dialect: Dialect, filter: &str, now: DateTime<Utc>) -> String {
+/// Parameters every facts statement binds first, in this order.
+const PARAMS: usize = 8;
+
+/// The instants and days the facts are measured against: bound, not written
+/// into the text, so that the statement is prepared and planned once.
+fn params(now: DateTime<Utc>) -> Vec<sea_orm::Value> {
     let today = now.date_naive();
-    let day = dialect.date(today);
-    let champion_since = dialect.date(today - Duration::days(CHAMPION_WINDOW_DAYS));
-    let at = dialect.instant(now);
-    let recent = dialect.instant(now - Duration::days(COMPLAINT_WINDOW_DAYS));
-    let prior = dialect.instant(now - Duration::days(2 * COMPLAINT_WINDOW_DAYS));
     let month = month_start(today);
-    let month_now = dialect.date(month);
-    let month_recent = dialect.date(add_months(month, -REVENUE_WINDOW_MONTHS));
-    let month_prior = dialect.date(add_months(month, -2 * REVENUE_WINDOW_MONTHS));
+    vec![
+        now.into(),
+        today.into(),
+        (today - Duration::days(CHAMPION_WINDOW_DAYS)).into(),
+        (now - Duration::days(COMPLAINT_WINDOW_DAYS)).into(),
+        (now - Duration::days(2 * COMPLAINT_WINDOW_DAYS)).into(),
+        month.into(),
+        add_months(month, -REVENUE_WINDOW_MONTHS).into(),
+        add_months(month, -2 * REVENUE_WINDOW_MONTHS).into(),
+    ]
+}
+
+fn facts_sql(dialect: Dialect, filter: &str) -> String {
+    let p = |n| dialect.param(n);
+    let (at, day, champion_since, recent, prior) = (p(1), p(2), p(3), p(4), p(5));
+    let (month_now, month_recent, month_prior) = (p(6), p(7), p(8));
     let levels = dialect.distinct_list("k.org_level");
     let current =
         format!("k.customer_id = c.id AND k.archived_at IS NULL AND (k.ended_on IS NULL OR k.ended_on > {day})");
@@ -195,7 +231,8 @@ fn facts_sql(dialect: Dialect, filter: &str, now: DateTime<Utc>) -> String {
     let latest_survey =
         "FROM survey_response s WHERE s.customer_id = c.id ORDER BY s.responded_on DESC, s.id DESC LIMIT 1";
     format!(
-        "SELECT c.id AS customer_id, c.name, c.status, c.tier, c.segment, c.purchasing_fit, \
+        "SELECT c.id AS customer_id, c.name, c.status, \
+           CASE WHEN c.archived_at IS NULL THEN 0 ELSE 1 END AS archived, c.tier, c.segment, c.purchasing_fit, \
            COALESCE((SELECT r.revenue_cents FROM revenue_t12 r WHERE r.customer_id = c.id AND r.month = {month_now}), 0) \
              AS revenue_t12m, c.owner_id, u.name AS owner_name, u.phone AS owner_phone, u.active AS owner_active, \
            (SELECT COUNT(*) FROM contact k WHERE {current}) AS current_contacts, \

@@ -166,6 +166,35 @@ impl Dialect {
         }
     }
 
+    /// The `n`th bound parameter (1-based): `$n` or `?n`.
+    pub fn param(self, n: usize) -> String {
+        if self.postgres() { format!("${n}") } else { format!("?{n}") }
+    }
+
+    /// `{column}` is one of the ids listed, comma-separated, in bound parameter `n`.
+    pub fn in_id_list(self, column: &str, n: usize) -> String {
+        let p = self.param(n);
+        if self.postgres() {
+            format!("{column} = ANY(CAST(string_to_array({p}, ',') AS BIGINT[]))")
+        } else {
+            format!("{column} IN (SELECT CAST(value AS INTEGER) FROM json_each('[' || {p} || ']'))")
+        }
+    }
+
+    /// Runs a statement with bound values: its text stays the same from one
+    /// request to the next, so the prepared statement and its plan are reused.
+    pub async fn rows_with(
+        self,
+        db: &impl ConnectionTrait,
+        sql: String,
+        values: Vec<sea_orm::Value>,
+    ) -> AppResult<Vec<QueryResult>> {
+        let started = std::time::Instant::now();
+        let rows = db.query_all_raw(Statement::from_sql_and_values(self.0, sql.clone(), values)).await?;
+        tracing::debug!(elapsed_ms = started.elapsed().as_secs_f64() * 1000.0, rows = rows.len(), %sql, "report statement");
+        Ok(rows)
+    }
+
     /// Runs a report statement.
     pub async fn rows(self, db: &impl ConnectionTrait, sql: String) -> AppResult<Vec<QueryResult>> {
         let started = std::time::Instant::now();

@@ -30,7 +30,7 @@ use tokio::sync::Mutex;
 use crate::{
     analytics::{
         health::{AccountHealth, HealthRules, assess},
-        health_facts::{self, Customers},
+        health_facts::{self, Customers, Facts},
         sql::{Dialect, int, text},
     },
     error::AppResult,
@@ -71,15 +71,13 @@ impl HealthKeeper {
         &self.rules
     }
 
-    /// Brings the snapshot up to date with every committed change: the first
-    /// call sweeps the whole book, later ones recompute the changed customers.
+    /// Brings the snapshot up to date with every committed change: recomputes
+    /// the customers named by audit rows not applied yet. Catch-ups run one at
+    /// a time; a sweep running beside them does not hold them up.
     pub async fn catch_up(&self, db: &DatabaseConnection) -> AppResult<usize> {
         let mut progress = self.progress.lock().await;
-        if progress.swept.is_none() {
-            return self.sweep_locked(db, &mut progress).await;
-        }
         let now = crate::service::now();
-        let since = progress.read_up_to.map_or(now - LOOKBACK, |at| at - LOOKBACK);
+        let since = progress.read_up_to.unwrap_or(now) - LOOKBACK;
         let (audit_ids, customers) = changed_since(db, since).await?;
         let fresh: BTreeSet<i64> = audit_ids
             .iter()
@@ -94,15 +92,10 @@ impl HealthKeeper {
         Ok(changed)
     }
 
-    /// Recomputes the whole book now; returns the rows that changed.
+    /// Recomputes the whole book now, a chunk of customers per statement;
+    /// returns the rows that changed.
     pub async fn sweep(&self, db: &DatabaseConnection) -> AppResult<usize> {
-        let mut progress = self.progress.lock().await;
-        self.sweep_locked(db, &mut progress).await
-    }
-
-    async fn sweep_locked(&self, db: &DatabaseConnection, progress: &mut Progress) -> AppResult<usize> {
         let started = Instant::now();
-        // Changes committed while the sweep runs are read at the next catch-up.
         let read_from = crate::service::now();
         let dialect = Dialect::of(db);
         let last = dialect.rows(db, "SELECT MAX(id) AS n FROM customer".to_owned()).await?;
@@ -112,10 +105,13 @@ impl HealthKeeper {
         while after < last {
             let up_to = after + SWEEP_CHUNK;
             let facts = health_facts::load(db, None, Customers::Range { after, up_to }, crate::service::now()).await?;
-            let scored: Vec<_> = facts.iter().map(|f| (assess(f, &self.rules), f.revenue_t12m_cents)).collect();
-            changed += write(db, &scored).await?;
+            changed += write(db, &scored(&facts, &self.rules)).await?;
             after = up_to;
         }
+        // A chunk scored before a change and written after the change's
+        // catch-up holds stale figures: the changes made since the sweep began
+        // are applied again.
+        let mut progress = self.progress.lock().await;
         progress.swept = Some(started);
         progress.read_up_to = Some(read_from);
         progress.applied.clear();
@@ -141,8 +137,7 @@ pub async fn refresh(db: &impl ConnectionTrait, rules: &HealthRules, ids: &[i64]
     let mut changed = 0;
     for chunk in ids.chunks(SWEEP_CHUNK as usize) {
         let facts = health_facts::load(db, None, Customers::Ids(chunk), crate::service::now()).await?;
-        let scored: Vec<_> = facts.iter().map(|f| (assess(f, rules), f.revenue_t12m_cents)).collect();
-        changed += write(db, &scored).await?;
+        changed += write(db, &scored(&facts, rules)).await?;
     }
     Ok(changed)
 }
@@ -205,41 +200,67 @@ async fn changed_since(db: &impl ConnectionTrait, since: DateTime<Utc>) -> AppRe
     Ok((ids, customers))
 }
 
+/// A snapshot row: the health, and what the list filters and sorts on.
+struct Row {
+    health: AccountHealth,
+    revenue_cents: i64,
+    owner_id: i64,
+    live: bool,
+}
+
+fn scored(facts: &[Facts], rules: &HealthRules) -> Vec<Row> {
+    facts
+        .iter()
+        .map(|f| Row {
+            health: assess(f, rules),
+            revenue_cents: f.revenue_t12m_cents,
+            owner_id: f.owner_id,
+            live: f.live(),
+        })
+        .collect()
+}
+
+/// Columns of a snapshot row, in the order they are bound.
+const COLUMNS: [&str; 9] =
+    ["customer_id", "score", "level", "level_rank", "revenue_t12m_cents", "owner_id", "live", "signals", "computed_at"];
+
 /// Upserts scored rows, writing only those whose figures changed.
-async fn write(db: &impl ConnectionTrait, scored: &[(AccountHealth, i64)]) -> AppResult<usize> {
+async fn write(db: &impl ConnectionTrait, rows: &[Row]) -> AppResult<usize> {
     let backend = db.get_database_backend();
-    let postgres = backend == DatabaseBackend::Postgres;
-    let differs = if postgres { "IS DISTINCT FROM" } else { "IS NOT" };
+    let dialect = Dialect::of(db);
+    let differs = if backend == DatabaseBackend::Postgres { "IS DISTINCT FROM" } else { "IS NOT" };
+    let updates = COLUMNS[1..].iter().map(|c| format!("{c} = excluded.{c}")).collect::<Vec<_>>().join(", ");
+    let changed_when = ["signals", "level", "revenue_t12m_cents", "owner_id", "live"]
+        .iter()
+        .map(|c| format!("customer_health.{c} {differs} excluded.{c}"))
+        .collect::<Vec<_>>()
+        .join(" OR ");
     let mut changed = 0;
-    for chunk in scored.chunks(WRITE_CHUNK) {
-        let mut values = Vec::with_capacity(chunk.len() * 7);
+    for chunk in rows.chunks(WRITE_CHUNK) {
+        let mut values = Vec::with_capacity(chunk.len() * COLUMNS.len());
         let mut tuples = Vec::with_capacity(chunk.len());
-        for (health, revenue) in chunk {
+        for row in chunk {
             let n = values.len();
-            tuples.push(if postgres {
-                format!("(${}, ${}, ${}, ${}, ${}, ${}, ${})", n + 1, n + 2, n + 3, n + 4, n + 5, n + 6, n + 7)
-            } else {
-                "(?, ?, ?, ?, ?, ?, ?)".to_owned()
-            });
+            let params: Vec<String> = (1..=COLUMNS.len()).map(|i| dialect.param(n + i)).collect();
+            tuples.push(format!("({})", params.join(", ")));
+            let health = &row.health;
             let signals = serde_json::to_string(&health.signals).unwrap_or_else(|_| "[]".to_owned());
-            values.extend::<[Value; 7]>([
+            values.extend::<[Value; 9]>([
                 health.customer_id.into(),
                 health.score.into(),
                 health.level.as_str().into(),
                 health.level.rank().into(),
-                (*revenue).into(),
+                row.revenue_cents.into(),
+                row.owner_id.into(),
+                row.live.into(),
                 signals.into(),
                 health.computed_at.into(),
             ]);
         }
         let sql = format!(
-            "INSERT INTO customer_health (customer_id, score, level, level_rank, revenue_t12m_cents, signals, computed_at) \
-             VALUES {} ON CONFLICT (customer_id) DO UPDATE SET score = excluded.score, level = excluded.level, \
-               level_rank = excluded.level_rank, revenue_t12m_cents = excluded.revenue_t12m_cents, \
-               signals = excluded.signals, computed_at = excluded.computed_at \
-             WHERE customer_health.signals {differs} excluded.signals \
-               OR customer_health.level {differs} excluded.level \
-               OR customer_health.revenue_t12m_cents {differs} excluded.revenue_t12m_cents",
+            "INSERT INTO customer_health ({}) VALUES {} ON CONFLICT (customer_id) DO UPDATE SET {updates} \
+             WHERE {changed_when}",
+            COLUMNS.join(", "),
             tuples.join(", ")
         );
         let result = db.execute_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
