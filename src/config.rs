@@ -139,6 +139,8 @@ pub struct Config {
     pub health_rules: HealthRules,
     /// How often the whole book's health snapshot is recomputed (time passing changes it).
     pub health_sweep: Duration,
+    /// How often the health snapshot reads the audit trail for changes (the at-risk list also does before it answers).
+    pub health_poll: Duration,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -202,6 +204,7 @@ impl Config {
             )
             .map_err(|e| anyhow::anyhow!("account health configuration: {e}"))?,
             health_sweep: Duration::from_secs(parsed("RAPPORT_HEALTH_SWEEP_SECS", 600)?),
+            health_poll: Duration::from_secs(parsed("RAPPORT_HEALTH_POLL_SECS", 2)?),
             limits: Limits {
                 max_depth: parsed("RAPPORT_MAX_DEPTH", 12)?,
                 max_complexity: parsed("RAPPORT_MAX_COMPLEXITY", 20_000)?,
@@ -235,6 +238,7 @@ impl Config {
             segment_rules: SegmentRules::default(),
             health_rules: HealthRules::default(),
             health_sweep: Duration::from_secs(600),
+            health_poll: Duration::from_secs(2),
             limits: Limits {
                 max_depth: 12,
                 max_complexity: 20_000,

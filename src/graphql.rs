@@ -185,6 +185,7 @@ fn describe_builtins(
         tickets::TicketEvent => "ticket history entries",
         users::User => "users",
         analytics::retention::SilentChurn => "customers that went quiet",
+        analytics::health::AtRiskCustomer => "at-risk customers, worst first (`after` only: the list moves forward)",
     )
 }
 

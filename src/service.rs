@@ -91,7 +91,7 @@ impl Services {
                 std::time::Duration::from_secs(3600),
             )),
             segments: segments::SegmentKeeper::default(),
-            health: health::HealthKeeper::new(config.health_rules, config.health_sweep),
+            health: health::HealthKeeper::new(config.health_rules, config.health_sweep, config.health_poll),
             users: Arc::default(),
             db,
             config,

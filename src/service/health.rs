@@ -59,12 +59,13 @@ struct Progress {
 pub struct HealthKeeper {
     rules: HealthRules,
     sweep_every: Duration,
+    poll_every: Duration,
     progress: Arc<Mutex<Progress>>,
 }
 
 impl HealthKeeper {
-    pub fn new(rules: HealthRules, sweep_every: Duration) -> Self {
-        Self { rules, sweep_every, progress: Arc::default() }
+    pub fn new(rules: HealthRules, sweep_every: Duration, poll_every: Duration) -> Self {
+        Self { rules, sweep_every, poll_every, progress: Arc::default() }
     }
 
     pub fn rules(&self) -> &HealthRules {
@@ -119,7 +120,7 @@ impl HealthKeeper {
         Ok(changed)
     }
 
-    /// Runs forever: catches up every 2 seconds, sweeps every `sweep_every`.
+    /// Runs forever: catches up every `poll_every` (2 s by default), sweeps every `sweep_every`.
     pub async fn run(self, db: DatabaseConnection) {
         loop {
             let due = self.progress.lock().await.swept.is_none_or(|at| at.elapsed() >= self.sweep_every);
@@ -127,7 +128,7 @@ impl HealthKeeper {
             if let Err(err) = result {
                 tracing::warn!(error = %err, "keeping account health failed; retrying");
             }
-            tokio::time::sleep(Duration::from_secs(2)).await;
+            tokio::time::sleep(self.poll_every).await;
         }
     }
 }
