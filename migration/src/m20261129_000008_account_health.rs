@@ -47,7 +47,6 @@ impl MigrationTrait for Migration {
                     .col(big_integer("customer_id").primary_key())
                     .col(integer("score"))
                     .col(string_len("level", 16))
-                    .col(integer("level_rank"))
                     .col(big_integer("revenue_t12m_cents"))
                     .col(big_integer("owner_id"))
                     .col(boolean("live"))

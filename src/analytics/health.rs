@@ -35,11 +35,6 @@ impl HealthLevel {
         }
     }
 
-    /// 1 (CRITICAL) to 4 (HEALTHY): "at least at risk" is `rank <= 2`.
-    pub fn rank(self) -> i32 {
-        self as i32 + 1
-    }
-
     pub fn parse(text: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|l| l.as_str() == text)
     }

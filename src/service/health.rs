@@ -222,8 +222,8 @@ fn scored(facts: &[Facts], rules: &HealthRules) -> Vec<Row> {
 }
 
 /// Columns of a snapshot row, in the order they are bound.
-const COLUMNS: [&str; 9] =
-    ["customer_id", "score", "level", "level_rank", "revenue_t12m_cents", "owner_id", "live", "signals", "computed_at"];
+const COLUMNS: [&str; 8] =
+    ["customer_id", "score", "level", "revenue_t12m_cents", "owner_id", "live", "signals", "computed_at"];
 
 /// Upserts scored rows, writing only those whose figures changed.
 async fn write(db: &impl ConnectionTrait, rows: &[Row]) -> AppResult<usize> {
@@ -246,11 +246,10 @@ async fn write(db: &impl ConnectionTrait, rows: &[Row]) -> AppResult<usize> {
             tuples.push(format!("({})", params.join(", ")));
             let health = &row.health;
             let signals = serde_json::to_string(&health.signals).unwrap_or_else(|_| "[]".to_owned());
-            values.extend::<[Value; 9]>([
+            values.extend::<[Value; 8]>([
                 health.customer_id.into(),
                 health.score.into(),
                 health.level.as_str().into(),
-                health.level.rank().into(),
                 row.revenue_cents.into(),
                 row.owner_id.into(),
                 row.live.into(),
