@@ -19,6 +19,8 @@ pub mod health;
 pub mod health_facts;
 /// The 80/20 rule: top customers' shares, loss makers, the Lorenz curve.
 pub mod pareto;
+/// The relationship network around a customer, paged and bounded.
+pub mod relationship_graph;
 /// Retention and churn over a window, with their revenue impact.
 pub mod retention;
 /// The 80/20 segments: rules, and the summary of a date.

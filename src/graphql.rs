@@ -52,6 +52,7 @@ use self::{
         aggregates::AggregateQuery,
         care_dates::{CareDateQuery, KeyDateMutation},
         error_audit::ErrorAuditQuery,
+        graph::GraphQuery,
         health::{HealthMutation, HealthQuery},
         pareto::ParetoQuery,
         retention::RetentionQueryRoot,
@@ -104,6 +105,7 @@ pub struct Reports(
     AggregateQuery,
     CareDateQuery,
     HealthQuery,
+    GraphQuery,
 );
 
 /// Every mutation of the API.

@@ -8,6 +8,8 @@ pub mod aggregates;
 pub mod care_dates;
 /// `errorAudit`.
 pub mod error_audit;
+/// `relationshipGraph`.
+pub mod graph;
 /// `Customer.health`, `atRiskCustomers`, `accountStatus`, `refreshAccountHealth`.
 pub mod health;
 /// `paretoReport`.

@@ -11,6 +11,7 @@ mod communications;
 mod contacts;
 mod customers;
 mod existence;
+mod graph;
 mod health;
 mod helpers;
 mod hierarchy;

@@ -302,6 +302,14 @@ fn queries() -> Vec<(&'static str, Case)> {
             ),
         ),
         (
+            "relationshipGraph",
+            case(
+                "query($id: ID!) { relationshipGraph(rootId: $id, depth: 3) { nodes { id ... on Customer { name } ... on Contact { name } } edges { kind from to } truncated } }",
+                |s, _, _| json!({"id": s.customer}),
+                reader_of_b,
+            ),
+        ),
+        (
             "supplyAllocationPlan",
             case(
                 "query($id: ID!) { supplyAllocationPlan(productLine: \"L\", available: 5, demand: [{customerId: $id, quantity: 3}]) { lines { customerName allocated } } }",
