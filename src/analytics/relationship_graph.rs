@@ -128,7 +128,7 @@ impl Graph {
                 (offset..end).contains(&late).then_some((late, early, e))
             })
             .collect();
-        edges.sort_by(|x, y| (x.0, x.1, x.2.kind).cmp(&(y.0, y.1, y.2.kind)));
+        edges.sort_by_key(|x| (x.0, x.1, x.2.kind));
         GraphPage {
             offset,
             nodes: self.nodes[offset..end].to_vec(),
