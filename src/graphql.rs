@@ -20,6 +20,8 @@ pub mod loaders;
 pub mod analytics;
 /// The audit trail.
 pub mod audit;
+/// The change feed.
+pub mod changes;
 /// Churn events: customers lost and won back.
 pub mod churn;
 /// Promises made to customers.
@@ -59,6 +61,7 @@ use self::{
         segments::SegmentQuery,
     },
     audit::AuditQuery,
+    changes::ChangeQuery,
     churn::ChurnQuery,
     commitments::{CommitmentMutation, CommitmentQuery},
     communications::{CommunicationMutation, CommunicationQuery},
@@ -106,7 +109,12 @@ pub struct Reports(
     CareDateQuery,
     HealthQuery,
     GraphQuery,
+    Integrations,
 );
+
+/// What integrations read beside the lists: the change feed.
+#[derive(MergedObject, Default)]
+pub struct Integrations(ChangeQuery);
 
 /// Every mutation of the API.
 #[derive(MergedObject, Default)]

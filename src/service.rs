@@ -13,6 +13,8 @@ use crate::{auth::Authenticator, auth::TokenService, config::Config, feed::Feed}
 
 /// The audit trail every mutation writes.
 pub mod audit;
+/// The change feed: every change of the synced tables, in commit order.
+pub mod changes;
 /// Churn events.
 pub mod churn;
 /// Promises made to customers.

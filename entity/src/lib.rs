@@ -5,6 +5,7 @@
 pub mod enums;
 
 pub mod audit_log;
+pub mod change_log;
 pub mod churn_event;
 pub mod commitment;
 pub mod communication;

@@ -11,6 +11,7 @@ mod m20261128_000005_analytics;
 mod m20261128_000006_hot_path_indexes;
 mod m20261128_000007_key_dates;
 mod m20261129_000008_account_health;
+mod m20261129_000009_change_feed;
 pub mod rollups;
 
 pub struct Migrator;
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000006_hot_path_indexes::Migration),
             Box::new(m20261128_000007_key_dates::Migration),
             Box::new(m20261129_000008_account_health::Migration),
+            Box::new(m20261129_000009_change_feed::Migration),
         ]
     }
 }

@@ -12,7 +12,11 @@ use crate::{
     auth::Viewer,
     error::{AppError, AppResult},
     policy,
-    service::{audit, now, update_versioned, validate},
+    service::{
+        audit,
+        changes::{self, Change, ChangeEntity, Operation},
+        now, update_versioned, validate,
+    },
 };
 
 #[derive(Debug, Default, Clone)]
@@ -123,6 +127,7 @@ pub async fn create(
     apply(&mut row, fields)?;
     let model = row.insert(&txn).await?;
     audit::record(&txn, viewer, "create", "commitment", model.id, json!({"customerId": customer_id})).await?;
+    changes::record(&txn, &[Change::new(ChangeEntity::Commitment, model.id, Operation::Created, customer_id)]).await?;
     txn.commit().await?;
     Ok(model)
 }
@@ -156,6 +161,12 @@ async fn change(
     )
     .await?;
     audit::record(&txn, viewer, action, "commitment", id, audit::diff(&current, &updated)).await?;
+    let operation = if updated.archived_at.is_some() && current.archived_at.is_none() {
+        Operation::Archived
+    } else {
+        Operation::Updated
+    };
+    changes::record(&txn, &[Change::new(ChangeEntity::Commitment, id, operation, current.customer_id)]).await?;
     txn.commit().await?;
     Ok(updated)
 }

@@ -15,7 +15,11 @@ use crate::{
     auth::Viewer,
     error::{AppError, AppResult},
     policy,
-    service::{audit, now, validate},
+    service::{
+        audit,
+        changes::{self, Change, ChangeEntity, Operation},
+        now, validate,
+    },
 };
 
 /// At most this many contacts per communication.
@@ -170,6 +174,8 @@ pub async fn log(db: &DatabaseConnection, viewer: &Viewer, input: NewCommunicati
         json!({"customerId": input.customer_id, "contactIds": contact_ids}),
     )
     .await?;
+    let created = Change::new(ChangeEntity::Communication, model.id, Operation::Created, input.customer_id);
+    changes::record(&txn, &[created]).await?;
     txn.commit().await?;
     Ok(model)
 }
@@ -221,6 +227,8 @@ pub async fn update(
         map.insert("contactIds".to_owned(), json!(ids));
     }
     audit::record(&txn, viewer, "update", "communication", id, changes).await?;
+    let change = Change::new(ChangeEntity::Communication, id, Operation::Updated, updated.customer_id);
+    changes::record(&txn, &[change]).await?;
     txn.commit().await?;
     Ok(updated)
 }
@@ -238,6 +246,8 @@ pub async fn archive(db: &DatabaseConnection, viewer: &Viewer, id: i64) -> AppRe
     row.updated_at = Set(at);
     let updated = row.update(&txn).await?;
     audit::record(&txn, viewer, "archive", "communication", id, json!({})).await?;
+    let change = Change::new(ChangeEntity::Communication, id, Operation::Archived, updated.customer_id);
+    changes::record(&txn, &[change]).await?;
     txn.commit().await?;
     Ok(updated)
 }

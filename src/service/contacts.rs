@@ -11,7 +11,12 @@ use crate::{
     auth::Viewer,
     error::{AppError, AppResult},
     policy,
-    service::{audit, customers::name_contains, now, update_versioned, validate},
+    service::{
+        audit,
+        changes::{self, Change, ChangeEntity, Operation},
+        customers::name_contains,
+        now, update_versioned, validate,
+    },
 };
 
 #[derive(Debug, Default, Clone)]
@@ -142,6 +147,7 @@ pub async fn create(
     let model = row.insert(&txn).await?;
     check_dates(&model)?;
     audit::record(&txn, viewer, "create", "contact", model.id, json!({"customerId": customer_id})).await?;
+    changes::record(&txn, &[Change::new(ChangeEntity::Contact, model.id, Operation::Created, customer_id)]).await?;
     txn.commit().await?;
     Ok(model)
 }
@@ -176,6 +182,7 @@ pub async fn update(
     .await?;
     check_dates(&updated)?;
     audit::record(&txn, viewer, "update", "contact", id, audit::diff(&current, &updated)).await?;
+    changes::record(&txn, &[Change::new(ChangeEntity::Contact, id, Operation::Updated, current.customer_id)]).await?;
     txn.commit().await?;
     Ok(updated)
 }
@@ -201,6 +208,8 @@ pub async fn archive(db: &DatabaseConnection, viewer: &Viewer, id: i64) -> AppRe
         )
         .await?;
         audit::record(&txn, viewer, "archive", "contact", id, json!({})).await?;
+        changes::record(&txn, &[Change::new(ChangeEntity::Contact, id, Operation::Archived, current.customer_id)])
+            .await?;
     }
     let updated = contact::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound("contact"))?;
     txn.commit().await?;

@@ -17,7 +17,11 @@ use crate::{
     auth::Viewer,
     error::{AppError, AppResult},
     policy,
-    service::{audit, now, update_versioned, validate},
+    service::{
+        audit,
+        changes::{self, Change, Operation},
+        now, update_versioned, validate,
+    },
 };
 
 /// Filters of the customer list; empty vectors mean "any".
@@ -248,6 +252,7 @@ pub async fn create(db: &DatabaseConnection, viewer: &Viewer, input: NewCustomer
     .await?;
     audit::record(&txn, viewer, "create", "customer", model.id, json!({"name": model.name, "ownerId": owner_id}))
         .await?;
+    changes::record(&txn, &[Change::customer(model.id, Operation::Created, None)]).await?;
     txn.commit().await?;
     Ok(model)
 }
@@ -322,6 +327,8 @@ pub async fn update(
         crate::service::rollups::move_customers(&txn, &[id], current.owner_id, Some(updated.owner_id)).await?;
     }
     audit::record(&txn, viewer, "update", "customer", id, audit::diff(&current, &updated)).await?;
+    let moved_from = (updated.owner_id != current.owner_id).then_some(current.owner_id);
+    changes::record(&txn, &[Change::customer(id, Operation::Updated, moved_from)]).await?;
     txn.commit().await?;
     if importance_changed {
         svc.segments.request();
@@ -357,6 +364,7 @@ pub async fn archive(svc: &crate::service::Services, viewer: &Viewer, id: i64) -
     )
     .await?;
     audit::record(&txn, viewer, "archive", "customer", id, json!({})).await?;
+    changes::record(&txn, &[Change::customer(id, Operation::Archived, None)]).await?;
     txn.commit().await?;
     // The book changed: ranks and shares move.
     svc.segments.request();
@@ -484,5 +492,6 @@ async fn record_churn(
         json!({"status": [current.status.as_str(), status.as_str()], "churnEventId": event.id}),
     )
     .await?;
+    changes::record(txn, &[Change::customer(current.id, Operation::Updated, None)]).await?;
     Ok((updated, event))
 }

@@ -8,7 +8,11 @@ use crate::{
     auth::Viewer,
     error::{AppError, AppResult},
     policy,
-    service::{audit, now},
+    service::{
+        audit,
+        changes::{self, Change, Operation},
+        now,
+    },
 };
 
 /// Links whose both ends the viewer can see: an edge never reveals a hidden customer.
@@ -76,6 +80,7 @@ pub async fn link(
         }
     };
     audit::record(&txn, viewer, "create", "customer_link", model.id, json!({"from": from, "to": to})).await?;
+    changes::record(&txn, &[Change::link(model.id, Operation::Created, from, to)]).await?;
     txn.commit().await?;
     Ok(model)
 }
@@ -94,6 +99,8 @@ pub async fn archive(db: &DatabaseConnection, viewer: &Viewer, id: i64) -> AppRe
     row.updated_at = Set(at);
     let model = row.update(&txn).await?;
     audit::record(&txn, viewer, "archive", "customer_link", id, json!({})).await?;
+    changes::record(&txn, &[Change::link(id, Operation::Archived, model.from_customer_id, model.to_customer_id)])
+        .await?;
     txn.commit().await?;
     Ok(model)
 }

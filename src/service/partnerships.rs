@@ -13,7 +13,11 @@ use crate::{
     auth::Viewer,
     error::{AppError, AppResult},
     policy,
-    service::{audit, now, validate},
+    service::{
+        audit,
+        changes::{self, Change, Operation},
+        now, validate,
+    },
 };
 
 #[derive(Debug, Clone)]
@@ -139,6 +143,9 @@ pub async fn set(
         row.update(&txn).await?;
     }
     audit::record(&txn, viewer, "set_partnership", "partnership", model.id, changes).await?;
+    if previous_tier != Some(terms.tier) {
+        changes::record(&txn, &[Change::customer(customer_id, Operation::Updated, None)]).await?;
+    }
     txn.commit().await?;
     Ok(model)
 }

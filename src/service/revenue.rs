@@ -13,7 +13,9 @@ use crate::{
     error::{AppError, AppResult},
     policy,
     service::{
-        audit, now,
+        audit,
+        changes::{self, Change, ChangeEntity, Operation},
+        now,
         rollups::{self, RevenueDelta},
     },
 };
@@ -100,7 +102,7 @@ pub async fn upsert(svc: &crate::service::Services, viewer: &Viewer, rows: Vec<R
         .into_iter()
         .map(|e| ((e.customer_id, e.month), (e.revenue_cents, e.gross_profit_cents)))
         .collect();
-    let changes: Vec<serde_json::Value> = rows
+    let changed: Vec<serde_json::Value> = rows
         .iter()
         .filter(|r| before.get(&(r.customer_id, r.month)) != Some(&(r.revenue_cents, r.gross_profit_cents)))
         .map(|r| {
@@ -153,8 +155,34 @@ pub async fn upsert(svc: &crate::service::Services, viewer: &Viewer, rows: Vec<R
         })
         .collect();
     rollups::apply(&txn, &deltas).await?;
-    let summary = json!({"rows": count, "customers": customer_ids.len(), "changed": changes});
+    let summary = json!({"rows": count, "customers": customer_ids.len(), "changed": changed});
     audit::record(&txn, viewer, "upsert", "revenue_entry", 0, summary).await?;
+    // Rows whose figures did not change are no change for the feed either.
+    let fresh: std::collections::HashMap<(i64, NaiveDate), bool> = rows
+        .iter()
+        .filter(|r| before.get(&(r.customer_id, r.month)) != Some(&(r.revenue_cents, r.gross_profit_cents)))
+        .map(|r| ((r.customer_id, r.month), !before.contains_key(&(r.customer_id, r.month))))
+        .collect();
+    if !fresh.is_empty() {
+        let stored: Vec<(i64, i64, NaiveDate)> = revenue_entry::Entity::find()
+            .select_only()
+            .columns([revenue_entry::Column::Id, revenue_entry::Column::CustomerId, revenue_entry::Column::Month])
+            .filter(revenue_entry::Column::CustomerId.is_in(customer_ids.iter().copied()))
+            .filter(revenue_entry::Column::Month.is_in(months.iter().copied()))
+            .into_tuple()
+            .all(&txn)
+            .await?;
+        let mut feed: Vec<Change> = stored
+            .into_iter()
+            .filter_map(|(id, customer, month)| {
+                let created = *fresh.get(&(customer, month))?;
+                let operation = if created { Operation::Created } else { Operation::Updated };
+                Some(Change::new(ChangeEntity::RevenueEntry, id, operation, customer))
+            })
+            .collect();
+        feed.sort_by_key(|c| c.id);
+        changes::record(&txn, &feed).await?;
+    }
     txn.commit().await?;
     svc.segments.request();
     Ok(count)

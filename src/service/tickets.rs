@@ -17,7 +17,11 @@ use crate::{
     db,
     error::{AppError, AppResult},
     policy,
-    service::{Services, audit, contacts, now, update_versioned, validate},
+    service::{
+        Services, audit,
+        changes::{self, Change, ChangeEntity, Operation},
+        contacts, now, update_versioned, validate,
+    },
 };
 
 /// Statuses in which a ticket still needs work.
@@ -222,6 +226,7 @@ pub async fn create(
     .await?;
     let event = add_event(&txn, viewer, model.id, TicketEventKind::Created, None, None).await?;
     audit::record(&txn, viewer, "create", "ticket", model.id, json!({"customerId": customer.id})).await?;
+    changes::record(&txn, &[Change::new(ChangeEntity::Ticket, model.id, Operation::Created, customer.id)]).await?;
     txn.commit().await?;
     svc.feed.announce(&[event.id]).await;
     Ok((model, event))
@@ -301,6 +306,7 @@ pub async fn update(
     }
     let updated = save(&txn, row, &current).await?;
     audit::record(&txn, viewer, "update", "ticket", id, audit::diff(&current, &updated)).await?;
+    changes::record(&txn, &[Change::new(ChangeEntity::Ticket, id, Operation::Updated, current.customer_id)]).await?;
     txn.commit().await?;
     publish(svc, &events).await;
     Ok((updated, events))
@@ -326,6 +332,7 @@ pub async fn comment(
     let event = add_event(&txn, viewer, id, TicketEventKind::Comment, Some(body), None).await?;
     let updated = save(&txn, row, &current).await?;
     audit::record(&txn, viewer, "comment", "ticket", id, json!({"eventId": event.id})).await?;
+    changes::record(&txn, &[Change::new(ChangeEntity::Ticket, id, Operation::Updated, current.customer_id)]).await?;
     txn.commit().await?;
     publish(svc, std::slice::from_ref(&event)).await;
     Ok((updated, event))
@@ -386,6 +393,7 @@ pub async fn change_status(
         json!({"status": [current.status.as_str(), status.as_str()]}),
     )
     .await?;
+    changes::record(&txn, &[Change::new(ChangeEntity::Ticket, id, Operation::Updated, current.customer_id)]).await?;
     txn.commit().await?;
     publish(svc, &events).await;
     Ok((updated, events))

@@ -10,7 +10,12 @@ use crate::{
     auth::Viewer,
     error::{AppError, AppResult},
     policy,
-    service::{Services, audit, customers::name_contains, now, update_versioned, validate},
+    service::{
+        Services, audit,
+        changes::{self, Change, ChangeEntity, Operation},
+        customers::name_contains,
+        now, update_versioned, validate,
+    },
 };
 
 #[derive(Debug, Default, Clone)]
@@ -294,6 +299,15 @@ async fn reassign_in(
         .await?;
     crate::service::rollups::move_customers(txn, &moved, from_user_id, Some(to_user_id)).await?;
     // Promises and open complaints follow the account, so none is orphaned.
+    let promises: Vec<(i64, i64)> = commitment::Entity::find()
+        .select_only()
+        .columns([commitment::Column::Id, commitment::Column::CustomerId])
+        .filter(commitment::Column::CustomerId.is_in(moved.iter().copied()))
+        .filter(commitment::Column::OwnerId.eq(from_user_id))
+        .filter(commitment::Column::FulfilledOn.is_null())
+        .into_tuple()
+        .all(txn)
+        .await?;
     commitment::Entity::update_many()
         .col_expr(commitment::Column::OwnerId, Expr::value(to_user_id))
         .col_expr(commitment::Column::UpdatedAt, Expr::value(at))
@@ -302,9 +316,9 @@ async fn reassign_in(
         .filter(commitment::Column::FulfilledOn.is_null())
         .exec(txn)
         .await?;
-    let tickets: Vec<i64> = ticket::Entity::find()
+    let tickets: Vec<(i64, i64)> = ticket::Entity::find()
         .select_only()
-        .column(ticket::Column::Id)
+        .columns([ticket::Column::Id, ticket::Column::CustomerId])
         .filter(ticket::Column::CustomerId.is_in(moved.iter().copied()))
         .filter(ticket::Column::AssigneeId.eq(from_user_id))
         .filter(ticket::Column::Status.is_in(crate::service::tickets::OPEN_STATUSES))
@@ -317,11 +331,11 @@ async fn reassign_in(
             .col_expr(ticket::Column::AssigneeId, Expr::value(to_user_id))
             .col_expr(ticket::Column::Version, Expr::col(ticket::Column::Version).add(1))
             .col_expr(ticket::Column::UpdatedAt, Expr::value(at))
-            .filter(ticket::Column::Id.is_in(tickets.iter().copied()))
+            .filter(ticket::Column::Id.is_in(tickets.iter().map(|t| t.0)))
             .exec(txn)
             .await?;
         // The history stays gap-free: every moved ticket records its new assignee.
-        for ticket_id in &tickets {
+        for (ticket_id, _) in &tickets {
             let change = (from_user_id.to_string(), to_user_id.to_string());
             let event = crate::service::tickets::add_event(
                 txn,
@@ -338,6 +352,13 @@ async fn reassign_in(
     for id in &moved {
         audit::record(txn, viewer, "reassign", "customer", *id, json!({"ownerId": [from_user_id, to_user_id]})).await?;
     }
+    let changed = moved
+        .iter()
+        .map(|id| Change::customer(*id, Operation::Updated, Some(from_user_id)))
+        .chain(promises.iter().map(|(id, c)| Change::new(ChangeEntity::Commitment, *id, Operation::Updated, *c)))
+        .chain(tickets.iter().map(|(id, c)| Change::new(ChangeEntity::Ticket, *id, Operation::Updated, *c)))
+        .collect::<Vec<_>>();
+    changes::record(txn, &changed).await?;
     Ok((moved, events))
 }
 

@@ -6,6 +6,7 @@
 mod accountability;
 mod authorization;
 mod care_dates;
+mod changes;
 mod commitments;
 mod communications;
 mod contacts;

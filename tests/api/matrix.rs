@@ -302,6 +302,14 @@ fn queries() -> Vec<(&'static str, Case)> {
             ),
         ),
         (
+            "changes",
+            case(
+                "{ changes(first: 1000) { changes { id operation node { id ... on Customer { name } ... on Contact { name } ... on Ticket { title } } } nextPosition } }",
+                none,
+                customer_reader,
+            ),
+        ),
+        (
             "relationshipGraph",
             case(
                 "query($id: ID!) { relationshipGraph(rootId: $id, depth: 3) { nodes { id ... on Customer { name } ... on Contact { name } } edges { kind from to } truncated } }",

@@ -1,0 +1,319 @@
+//! The change feed integrations keep their copies in sync with: every
+//! created, updated and archived row of the synced tables, in commit order,
+//! deletions included (as tombstones).
+//!
+//! Each write records its changes with [`record`] inside its own transaction,
+//! last thing before the commit: the position it takes from `change_clock`
+//! locks the clock until the commit, so positions follow commit order (the
+//! migration explains why that matters) and the lock is held for the shortest
+//! time. A reader is then never handed a position past a change that is not
+//! yet visible to it.
+//!
+//! A reader sees the changes of the rows it may see *now*. A customer taken
+//! away from a rep by a reassignment shows in that rep's feed as a tombstone
+//! (operation DELETED) at the reassignment's position, and nothing of it after.
+
+use chrono::{DateTime, Utc};
+use entity::{change_log, customer, user};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set,
+    Statement, sea_query::Expr,
+};
+
+use crate::{
+    auth::Viewer,
+    error::{AppError, AppResult},
+    policy::{self, CustomerScope, Resource},
+    service::now,
+};
+
+/// The synced tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ChangeEntity {
+    Customer,
+    Contact,
+    Communication,
+    Ticket,
+    Commitment,
+    RevenueEntry,
+    CustomerLink,
+}
+
+impl ChangeEntity {
+    pub const ALL: [Self; 7] = [
+        Self::Customer,
+        Self::Contact,
+        Self::Communication,
+        Self::Ticket,
+        Self::Commitment,
+        Self::RevenueEntry,
+        Self::CustomerLink,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Customer => "CUSTOMER",
+            Self::Contact => "CONTACT",
+            Self::Communication => "COMMUNICATION",
+            Self::Ticket => "TICKET",
+            Self::Commitment => "COMMITMENT",
+            Self::RevenueEntry => "REVENUE_ENTRY",
+            Self::CustomerLink => "CUSTOMER_LINK",
+        }
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|e| e.as_str() == text)
+    }
+
+    /// What a service account needs to read it.
+    pub fn resource(self) -> Resource {
+        if self == Self::Ticket { Resource::Tickets } else { Resource::Customers }
+    }
+}
+
+/// What happened to the row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    Created,
+    Updated,
+    Archived,
+    /// Gone from the reader's view (a customer reassigned away from them).
+    Deleted,
+}
+
+impl Operation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Created => "CREATED",
+            Self::Updated => "UPDATED",
+            Self::Archived => "ARCHIVED",
+            Self::Deleted => "DELETED",
+        }
+    }
+
+    fn parse(text: &str) -> Self {
+        match text {
+            "CREATED" => Self::Created,
+            "ARCHIVED" => Self::Archived,
+            "DELETED" => Self::Deleted,
+            _ => Self::Updated,
+        }
+    }
+
+    /// The row is gone: the change carries a tombstone, not the row.
+    pub fn is_tombstone(self) -> bool {
+        matches!(self, Self::Archived | Self::Deleted)
+    }
+}
+
+/// A change to record.
+#[derive(Debug, Clone, Copy)]
+pub struct Change {
+    pub entity: ChangeEntity,
+    pub id: i64,
+    pub operation: Operation,
+    /// The customer the row belongs to (a link's `from` end).
+    pub customer_id: i64,
+    /// A link's `to` end.
+    pub other_customer_id: Option<i64>,
+    /// A customer's owner before this change reassigned it.
+    pub previous_owner_id: Option<i64>,
+}
+
+impl Change {
+    pub fn new(entity: ChangeEntity, id: i64, operation: Operation, customer_id: i64) -> Self {
+        Self { entity, id, operation, customer_id, other_customer_id: None, previous_owner_id: None }
+    }
+
+    /// A customer change; `previous_owner` when it moved the customer to another owner.
+    pub fn customer(id: i64, operation: Operation, previous_owner: Option<i64>) -> Self {
+        Self { previous_owner_id: previous_owner, ..Self::new(ChangeEntity::Customer, id, operation, id) }
+    }
+
+    /// A customer link change.
+    pub fn link(id: i64, operation: Operation, from: i64, to: i64) -> Self {
+        Self { other_customer_id: Some(to), ..Self::new(ChangeEntity::CustomerLink, id, operation, from) }
+    }
+}
+
+/// Records changes in the write's transaction; call it last, just before the commit.
+pub async fn record(txn: &impl ConnectionTrait, changes: &[Change]) -> AppResult<()> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let count = i64::try_from(changes.len()).unwrap_or(i64::MAX);
+    let backend = txn.get_database_backend();
+    let tick = Statement::from_sql_and_values(
+        backend,
+        if backend == sea_orm::DatabaseBackend::Postgres {
+            "UPDATE change_clock SET position = position + $1 WHERE id = 1 RETURNING position"
+        } else {
+            "UPDATE change_clock SET position = position + ?1 WHERE id = 1 RETURNING position"
+        },
+        [count.into()],
+    );
+    let last: i64 = txn
+        .query_one_raw(tick)
+        .await?
+        .ok_or_else(|| AppError::Internal("the change clock is missing".to_owned()))?
+        .try_get("", "position")?;
+    let at = now();
+    let first = last - count + 1;
+    let rows: Vec<change_log::ActiveModel> = changes
+        .iter()
+        .zip(first..)
+        .map(|(c, position)| change_log::ActiveModel {
+            position: Set(position),
+            entity_type: Set(c.entity.as_str().to_owned()),
+            entity_id: Set(c.id),
+            operation: Set(c.operation.as_str().to_owned()),
+            customer_id: Set(c.customer_id),
+            other_customer_id: Set(c.other_customer_id),
+            previous_owner_id: Set(c.previous_owner_id),
+            occurred_at: Set(at),
+        })
+        .collect();
+    for chunk in rows.chunks(500) {
+        change_log::Entity::insert_many(chunk.to_vec()).exec_without_returning(txn).await?;
+    }
+    Ok(())
+}
+
+/// A change as a reader sees it.
+#[derive(Debug, Clone)]
+pub struct SeenChange {
+    pub position: i64,
+    pub entity: ChangeEntity,
+    pub id: i64,
+    pub operation: Operation,
+    pub occurred_at: DateTime<Utc>,
+}
+
+/// One page of the feed.
+#[derive(Debug, Clone)]
+pub struct FeedPage {
+    pub changes: Vec<SeenChange>,
+    /// Where to read on from: the last change's position, or `since` when there was none.
+    pub next: i64,
+    pub has_more: bool,
+}
+
+/// The entity types a read covers: those asked for (FORBIDDEN when the
+/// viewer may not read one), or every one the viewer may read.
+pub fn readable(viewer: &Viewer, asked: Option<&[ChangeEntity]>) -> AppResult<Vec<ChangeEntity>> {
+    match asked {
+        Some(asked) => {
+            for entity in asked {
+                policy::ensure_can_read(viewer, entity.resource())?;
+            }
+            Ok(asked.to_vec())
+        }
+        None => {
+            let readable: Vec<ChangeEntity> = ChangeEntity::ALL
+                .into_iter()
+                .filter(|e| policy::ensure_can_read(viewer, e.resource()).is_ok())
+                .collect();
+            if readable.is_empty() {
+                policy::ensure_can_read(viewer, Resource::Customers)?;
+            }
+            Ok(readable)
+        }
+    }
+}
+
+/// The rows of `resource` the viewer sees now, on the change's customer (and a link's other end).
+fn visible(viewer: &Viewer, resource: Resource) -> Condition {
+    Condition::all().add(policy::visible_through_for(viewer, resource, change_log::Column::CustomerId)).add(
+        Condition::any().add(change_log::Column::OtherCustomerId.is_null()).add(policy::visible_through_for(
+            viewer,
+            resource,
+            change_log::Column::OtherCustomerId,
+        )),
+    )
+}
+
+/// Reassignments that took a customer out of the viewer's sight.
+fn taken_away(viewer: &Viewer) -> Condition {
+    let owners = match policy::customer_scope(viewer, Resource::Customers) {
+        CustomerScope::Owner(owner) => change_log::Column::PreviousOwnerId.eq(owner),
+        CustomerScope::Team(team) => change_log::Column::PreviousOwnerId.in_subquery(
+            user::Entity::find()
+                .select_only()
+                .column(user::Column::Id)
+                .filter(user::Column::TeamId.eq(team))
+                .into_query(),
+        ),
+        CustomerScope::All | CustomerScope::Nothing => return Condition::all().add(Expr::cust("1 = 0")),
+    };
+    Condition::all()
+        .add(change_log::Column::EntityType.eq(ChangeEntity::Customer.as_str()))
+        .add(owners)
+        .add(Condition::all().add(policy::visible_through(viewer, change_log::Column::CustomerId)).not())
+}
+
+/// Up to `first` changes after position `since`, of the given entity types, as the viewer sees them.
+pub async fn read(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    since: i64,
+    first: u64,
+    entities: &[ChangeEntity],
+) -> AppResult<FeedPage> {
+    let mut seen = Condition::any();
+    for resource in [Resource::Customers, Resource::Tickets] {
+        let types: Vec<&str> = entities.iter().filter(|e| e.resource() == resource).map(|e| e.as_str()).collect();
+        if !types.is_empty() {
+            seen = seen
+                .add(Condition::all().add(change_log::Column::EntityType.is_in(types)).add(visible(viewer, resource)));
+        }
+    }
+    if entities.contains(&ChangeEntity::Customer) {
+        seen = seen.add(taken_away(viewer));
+    }
+    let rows = change_log::Entity::find()
+        .filter(change_log::Column::Position.gt(since))
+        .filter(seen)
+        .order_by_asc(change_log::Column::Position)
+        .limit(first + 1)
+        .all(db)
+        .await?;
+    let has_more = rows.len() as u64 > first;
+    let rows: Vec<change_log::Model> = rows.into_iter().take(usize::try_from(first).unwrap_or(usize::MAX)).collect();
+    // A customer change of a customer the viewer no longer sees is the reassignment that took it away.
+    let customers: Vec<i64> = rows
+        .iter()
+        .filter(|r| r.previous_owner_id.is_some() && r.entity_type == ChangeEntity::Customer.as_str())
+        .map(|r| r.customer_id)
+        .collect();
+    let still_visible: std::collections::HashSet<i64> = if customers.is_empty() {
+        Default::default()
+    } else {
+        customer::Entity::find()
+            .select_only()
+            .column(customer::Column::Id)
+            .filter(customer::Column::Id.is_in(customers))
+            .filter(policy::visible_customers(viewer))
+            .into_tuple::<i64>()
+            .all(db)
+            .await?
+            .into_iter()
+            .collect()
+    };
+    let next = rows.last().map_or(since, |r| r.position);
+    let changes = rows
+        .into_iter()
+        .filter_map(|r| {
+            let entity = ChangeEntity::parse(&r.entity_type)?;
+            let mut operation = Operation::parse(&r.operation);
+            if r.previous_owner_id.is_some()
+                && entity == ChangeEntity::Customer
+                && !still_visible.contains(&r.customer_id)
+            {
+                operation = Operation::Deleted;
+            }
+            Some(SeenChange { position: r.position, entity, id: r.entity_id, operation, occurred_at: r.occurred_at })
+        })
+        .collect();
+    Ok(FeedPage { changes, next, has_more })
+}

@@ -1,0 +1,268 @@
+//! The change feed: commit order, tombstones, visibility, scopes and concurrent writers.
+
+use std::collections::{BTreeSet, HashMap};
+
+use entity::enums::Role;
+use rapport::service::changes::{Change, Operation};
+use serde_json::{Value, json};
+
+use crate::helpers::{Person, TestApp, raw_id};
+
+const FEED: &str = r#"query($since: String, $first: Int, $types: [ChangeEntity!]) {
+  changes(since: $since, first: $first, entityTypes: $types) {
+    changes { position entityType id operation occurredAt
+      node { id ... on Customer { name owner { id } } ... on Contact { name } }
+      tombstone { id type archivedAt } }
+    nextPosition hasMore } }"#;
+
+/// Reads the feed from `since` to its end, a page of `first` at a time.
+async fn drain(app: &TestApp, who: &Person, since: Value, first: i32) -> (Vec<Value>, Value) {
+    let (mut all, mut since) = (Vec::new(), since);
+    loop {
+        let reply = app.gql(who, FEED, json!({ "since": since, "first": first })).await;
+        let feed = reply.ok()["changes"].clone();
+        all.extend(feed["changes"].as_array().unwrap().iter().cloned());
+        since = feed["nextPosition"].clone();
+        if !feed["hasMore"].as_bool().unwrap() {
+            return (all, since);
+        }
+    }
+}
+
+fn summary(changes: &[Value]) -> Vec<(String, String, String)> {
+    changes
+        .iter()
+        .map(|c| {
+            (
+                c["entityType"].as_str().unwrap().to_owned(),
+                c["id"].as_str().unwrap().to_owned(),
+                c["operation"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn row(entity: &str, id: &str, operation: &str) -> (String, String, String) {
+    (entity.to_owned(), id.to_owned(), operation.to_owned())
+}
+
+#[tokio::test]
+async fn a_client_gets_everything_then_only_what_changed_with_tombstones_for_archived_rows() {
+    let app = TestApp::spawn().await;
+    let cast = app.cast().await;
+    let erp = &cast.integration;
+
+    let (nothing, start) = drain(&app, erp, Value::Null, 100).await;
+    assert!(nothing.is_empty());
+
+    let acme = app.customer(&cast.rep_a, "Acme").await;
+    let other = app.customer(&cast.rep_a, "Other").await;
+    let ann = app.contact(&cast.rep_a, &acme, "Ann", "EXECUTIVE").await;
+    app.gql(
+        &cast.rep_a,
+        "mutation($id: ID!) { updateContact(id: $id, input: {title: \"CEO\"}) { id } }",
+        json!({"id": ann}),
+    )
+    .await
+    .ok();
+    let link = app
+        .gql(&cast.rep_a, "mutation($a: ID!, $b: ID!) { linkCustomers(fromCustomerId: $a, toCustomerId: $b, kind: REFERRED_BY) { id } }", json!({"a": acme, "b": other}))
+        .await;
+    let link = link.ok()["linkCustomers"]["id"].as_str().unwrap().to_owned();
+    app.gql(&cast.rep_a, "mutation($id: ID!) { archiveCustomerLink(id: $id) { id } }", json!({"id": link})).await.ok();
+    app.gql(&cast.rep_a, "mutation($id: ID!) { archiveContact(id: $id) { id } }", json!({"id": ann})).await.ok();
+    let ticket = app
+        .gql(&cast.rep_a, "mutation($c: ID!) { createTicket(input: {customerId: $c, title: \"t\", description: \"d\", category: QUALITY}) { id } }", json!({"c": acme}))
+        .await;
+    let ticket = ticket.ok()["createTicket"]["id"].as_str().unwrap().to_owned();
+
+    // From the start, two at a time: everything, in commit order, once.
+    let (changes, next) = drain(&app, erp, Value::Null, 2).await;
+    assert_eq!(
+        summary(&changes),
+        vec![
+            row("CUSTOMER", &acme, "CREATED"),
+            row("CUSTOMER", &other, "CREATED"),
+            row("CONTACT", &ann, "CREATED"),
+            row("CONTACT", &ann, "UPDATED"),
+            row("CUSTOMER_LINK", &link, "CREATED"),
+            row("CUSTOMER_LINK", &link, "ARCHIVED"),
+            row("CONTACT", &ann, "ARCHIVED"),
+            row("TICKET", &ticket, "CREATED"),
+        ]
+    );
+    let positions: Vec<&str> = changes.iter().map(|c| c["position"].as_str().unwrap()).collect();
+    assert_eq!(positions.iter().collect::<BTreeSet<_>>().len(), positions.len());
+    // A live row carries its current state; a tombstone carries no row.
+    assert_eq!(changes[0]["node"]["name"], "Acme");
+    assert!(changes[0]["tombstone"].is_null());
+    for archived in [&changes[5], &changes[6]] {
+        assert!(archived["node"].is_null());
+        assert_eq!(archived["tombstone"]["id"], archived["id"]);
+        assert!(archived["tombstone"]["archivedAt"].is_string());
+    }
+    assert_eq!(changes[6]["tombstone"]["type"], "CONTACT");
+
+    // Nothing new: nothing returned, the position stays.
+    let (again, same) = drain(&app, erp, next.clone(), 100).await;
+    assert!(again.is_empty());
+    assert_eq!(same, next);
+    // Then only what changed; a filter on the type.
+    app.gql(
+        &cast.rep_a,
+        "mutation($id: ID!) { updateCustomer(id: $id, input: {region: \"North\"}) { id } }",
+        json!({"id": acme}),
+    )
+    .await
+    .ok();
+    let (fresh, _) = drain(&app, erp, next.clone(), 100).await;
+    assert_eq!(summary(&fresh), vec![row("CUSTOMER", &acme, "UPDATED")]);
+    let only = app.gql(erp, FEED, json!({ "since": start, "types": ["TICKET"] })).await;
+    assert_eq!(summary(only.ok()["changes"]["changes"].as_array().unwrap()), vec![row("TICKET", &ticket, "CREATED")]);
+
+    // Bad positions are refused.
+    for since in ["nonsense", "Y2hhbmdlczotMQ"] {
+        let reply = app.gql(erp, FEED, json!({ "since": since })).await;
+        assert_eq!(reply.code(), Some("BAD_USER_INPUT"));
+    }
+}
+
+#[tokio::test]
+async fn the_feed_shows_only_what_the_reader_sees_and_a_customer_reassigned_away_as_a_tombstone() {
+    let app = TestApp::spawn().await;
+    let cast = app.cast().await;
+    let acme = app.customer(&cast.rep_a, "Acme").await;
+    app.contact(&cast.rep_a, &acme, "Ann", "EXECUTIVE").await;
+    let beta = app.customer(&cast.rep_b, "Beta").await;
+    app.gql(&cast.rep_b, "mutation($c: ID!) { createTicket(input: {customerId: $c, title: \"t\", description: \"d\", category: QUALITY}) { id } }", json!({"c": beta}))
+        .await
+        .ok();
+
+    let (a_first, a_pos) = drain(&app, &cast.rep_a, Value::Null, 100).await;
+    assert_eq!(a_first.len(), 2);
+    assert!(a_first.iter().all(|c| c["id"] != beta.as_str()));
+    let (b_first, b_pos) = drain(&app, &cast.rep_b, Value::Null, 100).await;
+    assert_eq!(b_first.len(), 2);
+
+    // Leadership hands Acme to rep B.
+    app.gql(
+        &cast.leader,
+        "mutation($id: ID!, $o: ID!) { updateCustomer(id: $id, input: {ownerId: $o}) { id } }",
+        json!({"id": acme, "o": cast.rep_b.gid}),
+    )
+    .await
+    .ok();
+    let (a_next, _) = drain(&app, &cast.rep_a, a_pos, 100).await;
+    assert_eq!(summary(&a_next), vec![row("CUSTOMER", &acme, "DELETED")]);
+    assert!(a_next[0]["node"].is_null());
+    assert_eq!(a_next[0]["tombstone"]["type"], "CUSTOMER");
+    let (b_next, _) = drain(&app, &cast.rep_b, b_pos, 100).await;
+    assert_eq!(summary(&b_next), vec![row("CUSTOMER", &acme, "UPDATED")]);
+    assert_eq!(b_next[0]["node"]["owner"]["id"], cast.rep_b.gid.as_str());
+    // Rep A reading from the start no longer sees Acme's history, only its tombstone.
+    let (a_all, _) = drain(&app, &cast.rep_a, Value::Null, 100).await;
+    assert_eq!(summary(&a_all), vec![row("CUSTOMER", &acme, "DELETED")]);
+
+    // Service accounts: by scope.
+    let customers_only = app.person("crm@t.example", Role::Integration, None, &["customers:read"]).await;
+    let (seen, _) = drain(&app, &customers_only, Value::Null, 100).await;
+    assert!(seen.iter().all(|c| c["entityType"] != "TICKET"));
+    assert_eq!(seen.len(), 4);
+    let reply = app.gql(&customers_only, FEED, json!({ "types": ["TICKET"] })).await;
+    assert_eq!(reply.code(), Some("FORBIDDEN"));
+    let reply = app.gql(&cast.integration_unscoped, FEED, json!({})).await;
+    assert_eq!(reply.code(), Some("FORBIDDEN"));
+}
+
+#[tokio::test]
+async fn a_change_committing_late_is_never_skipped_by_a_reader_that_read_past_it() {
+    let app = TestApp::spawn().await;
+    let cast = app.cast().await;
+    let acme = app.customer(&cast.rep_a, "Acme").await;
+    let (_, pos) = drain(&app, &cast.integration, Value::Null, 100).await;
+
+    // A writer takes its position and has not committed yet...
+    let slow = rapport::db::write(&app.db).await.unwrap();
+    let change = Change::customer(raw_id(&acme), Operation::Updated, None);
+    rapport::service::changes::record(&slow, &[change]).await.unwrap();
+    // ...while another one commits a new customer.
+    let fast = {
+        let (router_app, rep) = (app.router.clone(), cast.rep_a.token.clone());
+        tokio::spawn(async move {
+            let body = json!({"query": "mutation { createCustomer(input: {name: \"Late\", status: ACTIVE}) { id } }"});
+            let request = axum::http::Request::post("/graphql")
+                .header("content-type", "application/json")
+                .header("authorization", format!("Bearer {rep}"))
+                .body(axum::body::Body::from(body.to_string()))
+                .unwrap();
+            tower::ServiceExt::oneshot(router_app, request).await.unwrap().status()
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // Whatever a reader sees now, it is handed no position past the slow writer's.
+    let (meanwhile, pos_meanwhile) = drain(&app, &cast.integration, pos.clone(), 100).await;
+    assert!(meanwhile.is_empty(), "{meanwhile:?}");
+    assert_eq!(pos_meanwhile, pos);
+    slow.commit().await.unwrap();
+    assert!(fast.await.unwrap().is_success());
+    let (after, _) = drain(&app, &cast.integration, pos, 100).await;
+    let entities: Vec<(String, String)> = summary(&after).into_iter().map(|(e, _, op)| (e, op)).collect();
+    assert_eq!(
+        entities,
+        vec![("CUSTOMER".to_owned(), "UPDATED".to_owned()), ("CUSTOMER".to_owned(), "CREATED".to_owned())]
+    );
+    assert_eq!(after[0]["id"], acme.as_str());
+}
+
+#[tokio::test]
+async fn concurrent_writers_and_a_polling_reader_see_every_change_once() {
+    let app = TestApp::spawn().await;
+    let cast = app.cast().await;
+    let reader = async {
+        let (mut seen, mut since) = (Vec::new(), Value::Null);
+        for _ in 0..40 {
+            let (page, next) = drain(&app, &cast.integration, since, 7).await;
+            seen.extend(page);
+            since = next;
+            tokio::time::sleep(std::time::Duration::from_millis(15)).await;
+        }
+        (seen, since)
+    };
+    let writers = futures_util::future::join_all((0..6).map(|w| {
+        let app = &app;
+        let rep = if w % 2 == 0 { &cast.rep_a } else { &cast.rep_b };
+        async move {
+            let mut made = Vec::new();
+            for i in 0..8 {
+                let customer = app.customer(rep, &format!("W{w} C{i}")).await;
+                if i % 4 == 3 {
+                    app.gql(rep, "mutation($id: ID!) { archiveCustomer(id: $id) { id } }", json!({"id": customer}))
+                        .await
+                        .ok();
+                }
+                made.push(customer);
+            }
+            made
+        }
+    }));
+    let ((mut seen, since), made) = tokio::join!(reader, writers);
+    let (rest, _) = drain(&app, &cast.integration, since, 100).await;
+    seen.extend(rest);
+    let made: Vec<String> = made.into_iter().flatten().collect();
+    assert_eq!(made.len(), 48);
+
+    let mut count: HashMap<(String, String), usize> = HashMap::new();
+    for c in &seen {
+        *count
+            .entry((c["id"].as_str().unwrap().to_owned(), c["operation"].as_str().unwrap().to_owned()))
+            .or_default() += 1;
+    }
+    for id in &made {
+        assert_eq!(count.get(&(id.clone(), "CREATED".to_owned())), Some(&1), "{id} created seen once");
+    }
+    let archived = count.keys().filter(|(_, op)| op == "ARCHIVED").count();
+    assert_eq!(archived, 12, "tombstones present");
+    assert_eq!(seen.len(), 48 + 12, "nothing duplicated");
+    let positions: Vec<String> = seen.iter().map(|c| c["position"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(positions.iter().collect::<BTreeSet<_>>().len(), positions.len());
+}
