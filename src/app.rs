@@ -64,6 +64,12 @@ impl AppState {
         let keeper = self.services.segments.clone();
         tokio::spawn(keeper.run(self.services.db.clone(), self.services.config.segment_rules));
         tokio::spawn(self.services.health.clone().run(self.services.db.clone()));
+        let worker = crate::webhooks::worker::Worker::new(
+            self.services.db.clone(),
+            self.services.config.webhook.clone(),
+            self.services.webhooks.clone(),
+        )?;
+        tokio::spawn(worker.run());
         let mut changes = self.services.feed.user_changes();
         let services = self.services.clone();
         tokio::spawn(async move {

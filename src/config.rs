@@ -141,6 +141,59 @@ pub struct Config {
     pub health_sweep: Duration,
     /// How often the health snapshot reads the audit trail for changes (the at-risk list also does before it answers).
     pub health_poll: Duration,
+    /// Webhook delivery.
+    pub webhook: WebhookConfig,
+}
+
+/// How webhooks are delivered.
+#[derive(Debug, Clone)]
+pub struct WebhookConfig {
+    /// Endpoints may point at loopback and private addresses
+    /// (`RAPPORT_WEBHOOK_ALLOW_PRIVATE`; for a receiver in development or tests).
+    pub allow_private: bool,
+    /// The waits before each retry (`RAPPORT_WEBHOOK_RETRY_SCHEDULE`, e.g.
+    /// `5s,5m,30m,2h,5h,10h,10h`: about 28 hours over 8 attempts).
+    pub retries: Vec<Duration>,
+    /// How long one attempt may take (`RAPPORT_WEBHOOK_TIMEOUT_SECS`, 10).
+    pub timeout: Duration,
+    /// How often the worker looks for due deliveries (`RAPPORT_WEBHOOK_POLL_MS`, 1000).
+    pub poll: Duration,
+    /// How often it looks for breached SLAs and overdue promises (`RAPPORT_WEBHOOK_SWEEP_SECS`, 60).
+    pub sweep: Duration,
+}
+
+/// The retry schedule of the Standard Webhooks recommendations.
+pub const DEFAULT_RETRY_SCHEDULE: &str = "5s,5m,30m,2h,5h,10h,10h";
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        Self {
+            allow_private: false,
+            retries: parse_schedule(DEFAULT_RETRY_SCHEDULE).unwrap_or_default(),
+            timeout: Duration::from_secs(10),
+            poll: Duration::from_secs(1),
+            sweep: Duration::from_secs(60),
+        }
+    }
+}
+
+/// `5s,5m,2h` (units ms, s, m, h) to durations.
+pub fn parse_schedule(text: &str) -> anyhow::Result<Vec<Duration>> {
+    text.split(',')
+        .map(|part| {
+            let part = part.trim();
+            let split = part.find(|c: char| !c.is_ascii_digit()).unwrap_or(part.len());
+            let (number, unit) = part.split_at(split);
+            let n: u64 = number.parse().map_err(|_| anyhow::anyhow!("{part:?} is not a number and a unit"))?;
+            Ok(match unit {
+                "ms" => Duration::from_millis(n),
+                "s" => Duration::from_secs(n),
+                "m" => Duration::from_secs(n * 60),
+                "h" => Duration::from_secs(n * 3600),
+                other => bail!("unit {other:?} in {part:?}: use ms, s, m or h"),
+            })
+        })
+        .collect()
 }
 
 fn var(name: &str) -> Option<String> {
@@ -205,6 +258,16 @@ impl Config {
             .map_err(|e| anyhow::anyhow!("account health configuration: {e}"))?,
             health_sweep: Duration::from_secs(parsed("RAPPORT_HEALTH_SWEEP_SECS", 600)?),
             health_poll: Duration::from_secs(parsed("RAPPORT_HEALTH_POLL_SECS", 2)?),
+            webhook: WebhookConfig {
+                allow_private: parsed("RAPPORT_WEBHOOK_ALLOW_PRIVATE", false)?,
+                retries: parse_schedule(
+                    &var("RAPPORT_WEBHOOK_RETRY_SCHEDULE").unwrap_or_else(|| DEFAULT_RETRY_SCHEDULE.to_owned()),
+                )
+                .context("RAPPORT_WEBHOOK_RETRY_SCHEDULE")?,
+                timeout: Duration::from_secs(parsed("RAPPORT_WEBHOOK_TIMEOUT_SECS", 10)?),
+                poll: Duration::from_millis(parsed("RAPPORT_WEBHOOK_POLL_MS", 1000)?),
+                sweep: Duration::from_secs(parsed("RAPPORT_WEBHOOK_SWEEP_SECS", 60)?),
+            },
             limits: Limits {
                 max_depth: parsed("RAPPORT_MAX_DEPTH", 12)?,
                 max_complexity: parsed("RAPPORT_MAX_COMPLEXITY", 20_000)?,
@@ -239,6 +302,7 @@ impl Config {
             health_rules: HealthRules::default(),
             health_sweep: Duration::from_secs(600),
             health_poll: Duration::from_secs(2),
+            webhook: WebhookConfig::default(),
             limits: Limits {
                 max_depth: 12,
                 max_complexity: 20_000,

@@ -48,6 +48,8 @@ pub mod surveys;
 pub mod tickets;
 /// Employees, teams and service accounts.
 pub mod users;
+/// Webhook endpoints and deliveries.
+pub mod webhooks;
 
 use self::{
     analytics::{
@@ -76,6 +78,7 @@ use self::{
     surveys::{SurveyMutation, SurveyQuery},
     tickets::{TicketMutation, TicketQuery, live::TicketSubscription},
     users::{UserMutation, UserQuery},
+    webhooks::{WebhookMutation, WebhookQuery},
 };
 
 /// Every query of the API.
@@ -112,9 +115,9 @@ pub struct Reports(
     Integrations,
 );
 
-/// What integrations read beside the lists: the change feed.
+/// What integrations read beside the lists: the change feed, webhooks.
 #[derive(MergedObject, Default)]
-pub struct Integrations(ChangeQuery);
+pub struct Integrations(ChangeQuery, WebhookQuery);
 
 /// Every mutation of the API.
 #[derive(MergedObject, Default)]
@@ -133,6 +136,7 @@ pub struct Mutation(
     RevenueMutation,
     LinkMutation,
     SurveyMutation,
+    WebhookMutation,
 );
 
 /// Every subscription of the API.
@@ -194,6 +198,8 @@ fn describe_builtins(
         tickets::Ticket => "tickets",
         tickets::TicketEvent => "ticket history entries",
         users::User => "users",
+        webhooks::WebhookEndpoint => "webhook endpoints",
+        webhooks::WebhookDelivery => "webhook deliveries",
         analytics::retention::SilentChurn => "customers that went quiet",
         analytics::health::AtRiskCustomer => "at-risk customers, worst first (`after` only: the list moves forward)",
     )

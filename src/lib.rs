@@ -5,7 +5,7 @@
 //! `http -> graphql -> service / analytics -> policy / entity`.
 //! The transport knows the schema; the schema knows the services; the
 //! services know the policy and the database, and nothing above them
-//! (`.ci/run` fails when `service`, `policy`, `analytics` or `feed` import
+//! (`.ci/run` fails when `service`, `policy`, `analytics`, `feed` or `webhooks` import
 //! async-graphql or the GraphQL layer, or when `graphql` imports `app`).
 
 /// Computed reports and scores, in SQL over whole pages; read-only.
@@ -24,6 +24,8 @@ pub mod db;
 pub mod error;
 /// Live changes across instances: ticket events and user changes.
 pub mod feed;
+/// Global IDs, as clients and webhook receivers see them.
+pub mod gid;
 /// The GraphQL schema: one adapter per service module.
 pub mod graphql;
 /// Transport: the router, health checks, GraphQL over HTTP and WebSocket.
@@ -36,3 +38,5 @@ pub mod seed;
 pub mod service;
 /// Metrics in the Prometheus text format.
 pub mod telemetry;
+/// Delivering webhooks: signing, address checks, the retrying worker.
+pub mod webhooks;

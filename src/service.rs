@@ -57,6 +57,8 @@ pub mod tickets;
 pub mod users;
 /// Input checks shared by every service.
 pub mod validate;
+/// Webhook endpoints, and the outbox changes announce events through.
+pub mod webhooks;
 
 /// What the services need beside the database: configuration, the live feed,
 /// token signing and the process-wide watches. Cheap to clone.
@@ -77,6 +79,8 @@ pub struct Services {
     pub users: Arc<directory::UserDirectory>,
     /// Keeps the account-health snapshot.
     pub health: health::HealthKeeper,
+    /// Wakes and stops the webhook delivery worker.
+    pub webhooks: crate::webhooks::worker::WebhookHandle,
 }
 
 impl Services {
@@ -95,6 +99,7 @@ impl Services {
             segments: segments::SegmentKeeper::default(),
             health: health::HealthKeeper::new(config.health_rules, config.health_sweep, config.health_poll),
             users: Arc::default(),
+            webhooks: crate::webhooks::worker::WebhookHandle::default(),
             db,
             config,
         }

@@ -24,3 +24,7 @@ pub mod team;
 pub mod ticket;
 pub mod ticket_event;
 pub mod user;
+pub mod webhook_attempt;
+pub mod webhook_delivery;
+pub mod webhook_endpoint;
+pub mod webhook_event;

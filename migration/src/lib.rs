@@ -12,6 +12,7 @@ mod m20261128_000006_hot_path_indexes;
 mod m20261128_000007_key_dates;
 mod m20261129_000008_account_health;
 mod m20261129_000009_change_feed;
+mod m20261129_000010_webhooks;
 pub mod rollups;
 
 pub struct Migrator;
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000007_key_dates::Migration),
             Box::new(m20261129_000008_account_health::Migration),
             Box::new(m20261129_000009_change_feed::Migration),
+            Box::new(m20261129_000010_webhooks::Migration),
         ]
     }
 }

@@ -166,6 +166,11 @@ impl Dialect {
         }
     }
 
+    /// A date column as `YYYY-MM-DD` text.
+    pub fn text_of_date(self, column: &str) -> String {
+        if self.postgres() { format!("to_char({column}, 'YYYY-MM-DD')") } else { format!("CAST({column} AS TEXT)") }
+    }
+
     /// The `n`th bound parameter (1-based): `$n` or `?n`.
     pub fn param(self, n: usize) -> String {
         if self.postgres() { format!("${n}") } else { format!("?{n}") }

@@ -21,6 +21,7 @@ use crate::{
         audit,
         changes::{self, Change, Operation},
         now, update_versioned, validate,
+        webhooks::{self, Event, EventType},
     },
 };
 
@@ -329,6 +330,9 @@ pub async fn update(
     audit::record(&txn, viewer, "update", "customer", id, audit::diff(&current, &updated)).await?;
     let moved_from = (updated.owner_id != current.owner_id).then_some(current.owner_id);
     changes::record(&txn, &[Change::customer(id, Operation::Updated, moved_from)]).await?;
+    if let Some(from) = moved_from {
+        webhooks::emit(&txn, &[Event::customer_reassigned(id, from, updated.owner_id)]).await?;
+    }
     txn.commit().await?;
     if importance_changed {
         svc.segments.request();
@@ -493,5 +497,15 @@ async fn record_churn(
     )
     .await?;
     changes::record(txn, &[Change::customer(current.id, Operation::Updated, None)]).await?;
+    let announced = match status {
+        CustomerStatus::Lost => Some(Event::customer_status(
+            EventType::CustomerLost,
+            current.id,
+            json!({"reason": event.reason.map(|r| r.as_str()), "controllable": event.controllable}),
+        )),
+        CustomerStatus::WonBack => Some(Event::customer_status(EventType::CustomerWonBack, current.id, json!({}))),
+        _ => None,
+    };
+    webhooks::emit(txn, announced.as_slice()).await?;
     Ok((updated, event))
 }

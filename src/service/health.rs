@@ -34,7 +34,9 @@ use crate::{
         sql::{Dialect, int, text},
     },
     error::AppResult,
+    service::webhooks::{self, Event, EventType},
 };
+use serde_json::json;
 
 /// Customers scored per statement by a sweep.
 const SWEEP_CHUNK: i64 = 1000;
@@ -134,7 +136,7 @@ impl HealthKeeper {
 }
 
 /// Recomputes these customers' rows; returns the rows that changed.
-pub async fn refresh(db: &impl ConnectionTrait, rules: &HealthRules, ids: &[i64]) -> AppResult<usize> {
+pub async fn refresh(db: &DatabaseConnection, rules: &HealthRules, ids: &[i64]) -> AppResult<usize> {
     let mut changed = 0;
     for chunk in ids.chunks(SWEEP_CHUNK as usize) {
         let facts = health_facts::load(db, None, Customers::Ids(chunk), crate::service::now()).await?;
@@ -225,8 +227,11 @@ fn scored(facts: &[Facts], rules: &HealthRules) -> Vec<Row> {
 const COLUMNS: [&str; 8] =
     ["customer_id", "score", "level", "revenue_t12m_cents", "owner_id", "live", "signals", "computed_at"];
 
-/// Upserts scored rows, writing only those whose figures changed.
-async fn write(db: &impl ConnectionTrait, rows: &[Row]) -> AppResult<usize> {
+/// Upserts scored rows, writing only those whose figures changed, and
+/// announces each level change (`health.level_changed`) in the same
+/// transaction. On PostgreSQL the chunk's rows are locked first, so two
+/// instances scoring the same change announce it once.
+async fn write(db: &DatabaseConnection, rows: &[Row]) -> AppResult<usize> {
     let backend = db.get_database_backend();
     let dialect = Dialect::of(db);
     let differs = if backend == DatabaseBackend::Postgres { "IS DISTINCT FROM" } else { "IS NOT" };
@@ -238,6 +243,37 @@ async fn write(db: &impl ConnectionTrait, rows: &[Row]) -> AppResult<usize> {
         .join(" OR ");
     let mut changed = 0;
     for chunk in rows.chunks(WRITE_CHUNK) {
+        let txn = crate::db::write(db).await?;
+        let ids: Vec<String> = chunk.iter().map(|r| r.health.customer_id.to_string()).collect();
+        let lock = if backend == DatabaseBackend::Postgres { " FOR UPDATE" } else { "" };
+        let before = dialect
+            .rows_with(
+                &txn,
+                format!(
+                    "SELECT customer_id, level FROM customer_health WHERE {}{lock}",
+                    dialect.in_id_list("customer_id", 1)
+                ),
+                vec![ids.join(",").into()],
+            )
+            .await?;
+        let mut levels = std::collections::HashMap::new();
+        for row in &before {
+            levels.insert(int(row, "customer_id")?, text(row, "level")?.unwrap_or_default());
+        }
+        let announced: Vec<Event> = chunk
+            .iter()
+            .filter_map(|row| {
+                let health = &row.health;
+                let from = levels.get(&health.customer_id).filter(|l| l.as_str() != health.level.as_str())?;
+                let data = json!({
+                    "customerId": crate::gid::encode("Customer", health.customer_id),
+                    "from": from,
+                    "to": health.level.as_str(),
+                    "score": health.score,
+                });
+                Some(Event::new(EventType::HealthLevelChanged, health.customer_id, data))
+            })
+            .collect();
         let mut values = Vec::with_capacity(chunk.len() * COLUMNS.len());
         let mut tuples = Vec::with_capacity(chunk.len());
         for row in chunk {
@@ -263,8 +299,10 @@ async fn write(db: &impl ConnectionTrait, rows: &[Row]) -> AppResult<usize> {
             COLUMNS.join(", "),
             tuples.join(", ")
         );
-        let result = db.execute_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
+        let result = txn.execute_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
         changed += result.rows_affected() as usize;
+        webhooks::emit(&txn, &announced).await?;
+        txn.commit().await?;
     }
     Ok(changed)
 }

@@ -21,6 +21,7 @@ use crate::{
         Services, audit,
         changes::{self, Change, ChangeEntity, Operation},
         contacts, now, update_versioned, validate,
+        webhooks::{self, Event},
     },
 };
 
@@ -227,6 +228,7 @@ pub async fn create(
     let event = add_event(&txn, viewer, model.id, TicketEventKind::Created, None, None).await?;
     audit::record(&txn, viewer, "create", "ticket", model.id, json!({"customerId": customer.id})).await?;
     changes::record(&txn, &[Change::new(ChangeEntity::Ticket, model.id, Operation::Created, customer.id)]).await?;
+    webhooks::emit(&txn, &[Event::ticket_created(&model)]).await?;
     txn.commit().await?;
     svc.feed.announce(&[event.id]).await;
     Ok((model, event))
@@ -394,6 +396,7 @@ pub async fn change_status(
     )
     .await?;
     changes::record(&txn, &[Change::new(ChangeEntity::Ticket, id, Operation::Updated, current.customer_id)]).await?;
+    webhooks::emit(&txn, &[Event::ticket_status_changed(&updated, current.status.as_str())]).await?;
     txn.commit().await?;
     publish(svc, &events).await;
     Ok((updated, events))

@@ -15,6 +15,7 @@ use crate::{
         changes::{self, Change, ChangeEntity, Operation},
         customers::name_contains,
         now, update_versioned, validate,
+        webhooks::{self, Event},
     },
 };
 
@@ -359,6 +360,9 @@ async fn reassign_in(
         .chain(tickets.iter().map(|(id, c)| Change::new(ChangeEntity::Ticket, *id, Operation::Updated, *c)))
         .collect::<Vec<_>>();
     changes::record(txn, &changed).await?;
+    let announced: Vec<Event> =
+        moved.iter().map(|id| Event::customer_reassigned(*id, from_user_id, to_user_id)).collect();
+    webhooks::emit(txn, &announced).await?;
     Ok((moved, events))
 }
 

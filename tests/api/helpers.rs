@@ -76,6 +76,9 @@ impl TestApp {
         // Statement counts must not include the health keeper's polling; the
         // at-risk list still catches up before it answers.
         config.health_poll = std::time::Duration::from_secs(3600);
+        // Nor the webhook worker's; webhook tests poll fast.
+        config.webhook.poll = std::time::Duration::from_secs(3600);
+        config.webhook.sweep = std::time::Duration::from_secs(3600);
         configure(&mut config);
         let (mut db, sqlite_file) = match std::env::var("TEST_DATABASE_URL") {
             Ok(url) if !url.is_empty() => {
@@ -100,6 +103,21 @@ impl TestApp {
         let state = AppState::new(db.clone(), config);
         state.start_background().await.expect("ticket feed");
         Self { router: router(state.clone()), db, state, statements, sqlite_file }
+    }
+
+    /// Stops this instance's background work and starts a new instance on the
+    /// same database, as a restart would.
+    pub async fn restart(&self) -> TestApp {
+        self.state.services.webhooks.stop();
+        let state = AppState::new(self.db.clone(), self.state.config().clone());
+        state.start_background().await.expect("background");
+        TestApp {
+            router: router(state.clone()),
+            db: self.db.clone(),
+            state,
+            statements: self.statements.clone(),
+            sqlite_file: None,
+        }
     }
 
     /// Serves the router on a real port (for WebSocket clients); returns its address.

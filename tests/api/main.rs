@@ -36,4 +36,5 @@ mod supply_plan;
 mod ticket_lifecycle;
 mod tickets;
 mod users;
+mod webhooks;
 mod ws_client;

@@ -167,6 +167,8 @@ struct Target {
     key_date: String,
     link: String,
     leaving: String,
+    endpoint: String,
+    delivery: String,
 }
 
 async fn target(app: &TestApp, cast: &Cast, n: usize) -> Target {
@@ -205,7 +207,35 @@ async fn target(app: &TestApp, cast: &Cast, n: usize) -> Target {
     let key_date = id(app.gql(leader, "mutation($c: ID!) { recordKeyDate(input: {customerId: $c, kind: CONTRACT_RENEWAL, date: \"2027-03-01\", recurring: true}) { id } }", json!({"c": customer})).await, "recordKeyDate");
     let link = id(app.gql(leader, "mutation($a: ID!, $b: ID!) { linkCustomers(fromCustomerId: $a, toCustomerId: $b, kind: REFERRED_BY) { id } }", json!({"a": customer, "b": other})).await, "linkCustomers");
     let leaving = app.person(&format!("leaving{n}@t.example"), entity::enums::Role::Rep, None, &[]).await.gid;
-    Target { customer, lost, other, contact, communication, ticket, commitment, supply, key_date, link, leaving }
+    // An endpoint hearing only this target's tickets (the worker is idle in tests: nothing is posted).
+    let endpoint = app
+        .gql(&cast.admin, "mutation { createWebhookEndpoint(url: \"https://93.184.216.34/hook\", eventTypes: [TICKET_CREATED]) { endpoint { id } } }", json!({}))
+        .await;
+    let endpoint = endpoint.ok()["createWebhookEndpoint"]["endpoint"]["id"].as_str().unwrap().to_owned();
+    app.gql(leader, "mutation($c: ID!) { createTicket(input: {customerId: $c, title: \"t\", description: \"d\", category: QUALITY}) { id } }", json!({"c": customer})).await.ok();
+    let delivery = app
+        .gql(
+            &cast.admin,
+            "query($e: ID!) { webhookDeliveries(endpointId: $e) { edges { node { id } } } }",
+            json!({"e": endpoint}),
+        )
+        .await;
+    let delivery = delivery.ok()["webhookDeliveries"]["edges"][0]["node"]["id"].as_str().unwrap().to_owned();
+    Target {
+        customer,
+        lost,
+        other,
+        contact,
+        communication,
+        ticket,
+        commitment,
+        supply,
+        key_date,
+        link,
+        leaving,
+        endpoint,
+        delivery,
+    }
 }
 
 struct Case {
@@ -300,6 +330,11 @@ fn queries() -> Vec<(&'static str, Case)> {
                 |s, _, _| json!({"id": s.customer}),
                 reader_of_b,
             ),
+        ),
+        ("webhookEndpoints", case("{ webhookEndpoints { totalCount edges { node { id url } } } }", none, admin)),
+        (
+            "webhookDeliveries",
+            case("{ webhookDeliveries { totalCount edges { node { id payload attempts { number } } } } }", none, admin),
         ),
         (
             "changes",
@@ -672,6 +707,46 @@ fn mutations() -> Vec<(&'static str, Case)> {
                 "mutation($id: ID!) { archiveCustomerLink(id: $id) { id } }",
                 with_target!(|t, _| json!({"id": t.link})),
                 writer_of_a,
+            ),
+        ),
+        (
+            "createWebhookEndpoint",
+            case(
+                "mutation { createWebhookEndpoint(url: \"https://93.184.216.34/other\", eventTypes: [CUSTOMER_LOST]) { secret } }",
+                none,
+                admin,
+            ),
+        ),
+        (
+            "updateWebhookEndpoint",
+            case(
+                "mutation($id: ID!) { updateWebhookEndpoint(id: $id, input: {description: \"ERP\"}) { id } }",
+                with_target!(|t, _| json!({"id": t.endpoint})),
+                admin,
+            ),
+        ),
+        (
+            "rotateWebhookSecret",
+            case(
+                "mutation($id: ID!) { rotateWebhookSecret(id: $id) { secret } }",
+                with_target!(|t, _| json!({"id": t.endpoint})),
+                admin,
+            ),
+        ),
+        (
+            "redeliverWebhook",
+            case(
+                "mutation($id: ID!) { redeliverWebhook(deliveryId: $id) { status } }",
+                with_target!(|t, _| json!({"id": t.delivery})),
+                admin,
+            ),
+        ),
+        (
+            "disableWebhookEndpoint",
+            case(
+                "mutation($id: ID!) { disableWebhookEndpoint(id: $id) { active } }",
+                with_target!(|t, _| json!({"id": t.endpoint})),
+                admin,
             ),
         ),
         (

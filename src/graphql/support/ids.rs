@@ -7,7 +7,7 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use crate::error::{AppError, AppResult};
 
 pub fn encode(kind: &str, id: i64) -> ID {
-    ID(URL_SAFE_NO_PAD.encode(format!("{kind}:{id}")))
+    ID(crate::gid::encode(kind, id))
 }
 
 /// Splits a global ID into its type name and row id.

@@ -1,0 +1,437 @@
+//! Webhook endpoints (ADMIN only), and the outbox every change that announces
+//! an event writes to in its own transaction ([`emit`]), so an event is
+//! recorded exactly when its change commits, and delivered at least once by
+//! the worker (`crate::webhooks::worker`) even across restarts.
+//!
+//! Payloads are thin: global IDs and the fields that changed, never contact
+//! details. Endpoints are the company's integrations, configured by an
+//! ADMIN; a receiver reads anything more through the API with its own token,
+//! under that token's scopes.
+
+use chrono::{DateTime, Utc};
+use entity::{webhook_attempt, webhook_delivery, webhook_endpoint};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Select,
+    Set, Statement,
+};
+use serde_json::{Value, json};
+
+use crate::{
+    auth::Viewer,
+    error::{AppError, AppResult},
+    gid, policy,
+    service::{Services, audit, now, update_versioned, validate},
+    webhooks::{address, signing},
+};
+
+/// How long the secret before a rotation keeps signing beside the new one.
+pub const ROTATION_GRACE: chrono::Duration = chrono::Duration::hours(24);
+
+/// What a webhook announces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventType {
+    TicketCreated,
+    TicketStatusChanged,
+    TicketSlaBreached,
+    CustomerLost,
+    CustomerWonBack,
+    CustomerReassigned,
+    CommitmentOverdue,
+    HealthLevelChanged,
+}
+
+impl EventType {
+    pub const ALL: [Self; 8] = [
+        Self::TicketCreated,
+        Self::TicketStatusChanged,
+        Self::TicketSlaBreached,
+        Self::CustomerLost,
+        Self::CustomerWonBack,
+        Self::CustomerReassigned,
+        Self::CommitmentOverdue,
+        Self::HealthLevelChanged,
+    ];
+
+    /// The `type` of the payload.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::TicketCreated => "ticket.created",
+            Self::TicketStatusChanged => "ticket.status_changed",
+            Self::TicketSlaBreached => "ticket.sla_breached",
+            Self::CustomerLost => "customer.lost",
+            Self::CustomerWonBack => "customer.won_back",
+            Self::CustomerReassigned => "customer.reassigned",
+            Self::CommitmentOverdue => "commitment.overdue",
+            Self::HealthLevelChanged => "health.level_changed",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.name() == name)
+    }
+}
+
+/// An event to announce.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub kind: EventType,
+    /// The row it is about.
+    pub subject_id: i64,
+    /// For events a sweep finds: which occurrence (an event is written once per subject and occurrence).
+    pub occurrence: Option<String>,
+    /// The payload's `data`.
+    pub data: Value,
+}
+
+impl Event {
+    pub fn new(kind: EventType, subject_id: i64, data: Value) -> Self {
+        Self { kind, subject_id, occurrence: None, data }
+    }
+
+    pub fn ticket_created(ticket: &entity::ticket::Model) -> Self {
+        Self::new(
+            EventType::TicketCreated,
+            ticket.id,
+            json!({
+                "ticketId": gid::encode("Ticket", ticket.id),
+                "customerId": gid::encode("Customer", ticket.customer_id),
+                "category": ticket.category.as_str(),
+                "priority": ticket.priority.as_str(),
+                "status": ticket.status.as_str(),
+            }),
+        )
+    }
+
+    pub fn ticket_status_changed(ticket: &entity::ticket::Model, from: &str) -> Self {
+        Self::new(
+            EventType::TicketStatusChanged,
+            ticket.id,
+            json!({
+                "ticketId": gid::encode("Ticket", ticket.id),
+                "customerId": gid::encode("Customer", ticket.customer_id),
+                "from": from,
+                "to": ticket.status.as_str(),
+            }),
+        )
+    }
+
+    pub fn customer_status(kind: EventType, customer_id: i64, detail: Value) -> Self {
+        let mut data = json!({ "customerId": gid::encode("Customer", customer_id) });
+        if let (Some(map), Value::Object(extra)) = (data.as_object_mut(), detail) {
+            map.extend(extra);
+        }
+        Self::new(kind, customer_id, data)
+    }
+
+    pub fn customer_reassigned(customer_id: i64, from: i64, to: i64) -> Self {
+        Self::new(
+            EventType::CustomerReassigned,
+            customer_id,
+            json!({
+                "customerId": gid::encode("Customer", customer_id),
+                "fromOwnerId": gid::encode("User", from),
+                "toOwnerId": gid::encode("User", to),
+            }),
+        )
+    }
+}
+
+/// Writes events to the outbox, each with a delivery to every active
+/// endpoint subscribed to its type. Call it inside the change's transaction.
+/// An event whose (type, subject, occurrence) was already written is skipped.
+pub async fn emit(txn: &impl ConnectionTrait, events: &[Event]) -> AppResult<usize> {
+    if events.is_empty() {
+        return Ok(0);
+    }
+    let endpoints = webhook_endpoint::Entity::find().filter(webhook_endpoint::Column::Active.eq(true)).all(txn).await?;
+    let backend = txn.get_database_backend();
+    let postgres = backend == sea_orm::DatabaseBackend::Postgres;
+    let sql = if postgres {
+        "INSERT INTO webhook_event (event_type, subject_id, occurrence, payload, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT DO NOTHING RETURNING id"
+    } else {
+        "INSERT INTO webhook_event (event_type, subject_id, occurrence, payload, created_at, updated_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT DO NOTHING RETURNING id"
+    };
+    let at = now();
+    let mut deliveries = Vec::new();
+    let mut written = 0;
+    for event in events {
+        let payload = json!({ "type": event.kind.name(), "timestamp": at.to_rfc3339(), "data": event.data });
+        let values: Vec<sea_orm::Value> = vec![
+            event.kind.name().into(),
+            event.subject_id.into(),
+            event.occurrence.clone().into(),
+            payload.to_string().into(),
+            at.into(),
+        ];
+        let Some(row) = txn.query_one_raw(Statement::from_sql_and_values(backend, sql, values)).await? else {
+            continue;
+        };
+        written += 1;
+        let event_id: i64 = row.try_get("", "id")?;
+        for endpoint in endpoints.iter().filter(|e| subscribed(e, event.kind)) {
+            deliveries.push(webhook_delivery::ActiveModel {
+                endpoint_id: Set(endpoint.id),
+                event_id: Set(event_id),
+                status: Set(DeliveryStatus::Pending.as_str().to_owned()),
+                attempts: Set(0),
+                next_attempt_at: Set(at),
+                created_at: Set(at),
+                updated_at: Set(at),
+                ..Default::default()
+            });
+        }
+    }
+    for chunk in deliveries.chunks(500) {
+        webhook_delivery::Entity::insert_many(chunk.to_vec()).exec_without_returning(txn).await?;
+    }
+    Ok(written)
+}
+
+fn subscribed(endpoint: &webhook_endpoint::Model, kind: EventType) -> bool {
+    endpoint.event_types.trim().is_empty() || endpoint.event_types.split_whitespace().any(|t| t == kind.name())
+}
+
+/// Where a delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryStatus {
+    /// Waiting for its next attempt.
+    Pending,
+    Succeeded,
+    /// Given up (retries exhausted, or the receiver refused it for good).
+    Failed,
+}
+
+impl DeliveryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "PENDING",
+            Self::Succeeded => "SUCCEEDED",
+            Self::Failed => "FAILED",
+        }
+    }
+
+    pub fn parse(text: &str) -> Self {
+        match text {
+            "SUCCEEDED" => Self::Succeeded,
+            "FAILED" => Self::Failed,
+            _ => Self::Pending,
+        }
+    }
+}
+
+fn event_types_text(types: Option<Vec<EventType>>) -> AppResult<String> {
+    match types {
+        None => Ok(String::new()),
+        Some(types) if types.is_empty() => {
+            Err(AppError::bad_input("eventTypes", "name at least one event type, or omit it for every type"))
+        }
+        Some(mut types) => {
+            types.sort_by_key(|t| t.name());
+            types.dedup();
+            Ok(types.iter().map(|t| t.name()).collect::<Vec<_>>().join(" "))
+        }
+    }
+}
+
+async fn checked_url(svc: &Services, url: &str) -> AppResult<String> {
+    let url = validate::required_text("url", url, 2000)?;
+    address::check(&url, svc.config.webhook.allow_private).await.map_err(|e| AppError::bad_input("url", e))?;
+    Ok(url)
+}
+
+/// Creates an endpoint; returns it with its secret (shown only here and at rotations).
+pub async fn create(
+    svc: &Services,
+    viewer: &Viewer,
+    url: &str,
+    event_types: Option<Vec<EventType>>,
+    description: Option<String>,
+) -> AppResult<(webhook_endpoint::Model, String)> {
+    policy::ensure_admin(viewer)?;
+    let url = checked_url(svc, url).await?;
+    let event_types = event_types_text(event_types)?;
+    let description = validate::optional_text("description", description, 500)?;
+    let secret = signing::new_secret();
+    let txn = crate::db::write(&svc.db).await?;
+    let at = now();
+    let model = webhook_endpoint::ActiveModel {
+        url: Set(url.clone()),
+        description: Set(description),
+        event_types: Set(event_types.clone()),
+        secret: Set(secret.clone()),
+        previous_secret: Set(None),
+        previous_secret_until: Set(None),
+        active: Set(true),
+        created_by: Set(viewer.user_id),
+        version: Set(1),
+        created_at: Set(at),
+        updated_at: Set(at),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    audit::record(&txn, viewer, "create", "webhook_endpoint", model.id, json!({"url": url, "eventTypes": event_types}))
+        .await?;
+    txn.commit().await?;
+    Ok((model, secret))
+}
+
+/// Changes to an endpoint; `None` leaves a field as it is.
+#[derive(Debug, Default)]
+pub struct EndpointChanges {
+    pub url: Option<String>,
+    /// `Some(None)`: every event type.
+    pub event_types: Option<Option<Vec<EventType>>>,
+    pub description: Option<Option<String>>,
+    pub active: Option<bool>,
+}
+
+async fn admin_endpoint(db: &impl ConnectionTrait, viewer: &Viewer, id: i64) -> AppResult<webhook_endpoint::Model> {
+    policy::ensure_admin(viewer)?;
+    webhook_endpoint::Entity::find_by_id(id).one(db).await?.ok_or(AppError::NotFound("webhook endpoint"))
+}
+
+pub async fn update(
+    svc: &Services,
+    viewer: &Viewer,
+    id: i64,
+    expected_version: Option<i32>,
+    changes: EndpointChanges,
+) -> AppResult<webhook_endpoint::Model> {
+    policy::ensure_admin(viewer)?;
+    let url = match &changes.url {
+        Some(url) => Some(checked_url(svc, url).await?),
+        None => None,
+    };
+    let txn = crate::db::write(&svc.db).await?;
+    let current = admin_endpoint(&txn, viewer, id).await?;
+    validate::version("webhook endpoint", expected_version, current.version)?;
+    let mut row = webhook_endpoint::ActiveModel { ..Default::default() };
+    if let Some(url) = url {
+        row.url = Set(url);
+    }
+    if let Some(types) = changes.event_types {
+        row.event_types = Set(event_types_text(types)?);
+    }
+    if let Some(description) = changes.description {
+        row.description = Set(validate::optional_text("description", description, 500)?);
+    }
+    if let Some(active) = changes.active {
+        row.active = Set(active);
+    }
+    row.version = Set(current.version + 1);
+    row.updated_at = Set(now());
+    let updated = update_versioned::<webhook_endpoint::Entity>(
+        &txn,
+        row,
+        (webhook_endpoint::Column::Id, id),
+        (webhook_endpoint::Column::Version, current.version),
+        "webhook endpoint",
+    )
+    .await?;
+    let diff = json!({
+        "url": [current.url, updated.url],
+        "eventTypes": [current.event_types, updated.event_types],
+        "active": [current.active, updated.active],
+    });
+    audit::record(&txn, viewer, "update", "webhook_endpoint", id, diff).await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// Stops deliveries to an endpoint; its pending deliveries wait until it is enabled again.
+pub async fn disable(svc: &Services, viewer: &Viewer, id: i64) -> AppResult<webhook_endpoint::Model> {
+    update(svc, viewer, id, None, EndpointChanges { active: Some(false), ..Default::default() }).await
+}
+
+/// A new secret; the previous one keeps signing beside it for [`ROTATION_GRACE`],
+/// so receivers can switch without losing a message.
+pub async fn rotate_secret(svc: &Services, viewer: &Viewer, id: i64) -> AppResult<(webhook_endpoint::Model, String)> {
+    let txn = crate::db::write(&svc.db).await?;
+    let current = admin_endpoint(&txn, viewer, id).await?;
+    let secret = signing::new_secret();
+    let at = now();
+    let row = webhook_endpoint::ActiveModel {
+        secret: Set(secret.clone()),
+        previous_secret: Set(Some(current.secret.clone())),
+        previous_secret_until: Set(Some(at + ROTATION_GRACE)),
+        version: Set(current.version + 1),
+        updated_at: Set(at),
+        ..Default::default()
+    };
+    let updated = update_versioned::<webhook_endpoint::Entity>(
+        &txn,
+        row,
+        (webhook_endpoint::Column::Id, id),
+        (webhook_endpoint::Column::Version, current.version),
+        "webhook endpoint",
+    )
+    .await?;
+    audit::record(&txn, viewer, "rotate_secret", "webhook_endpoint", id, json!({})).await?;
+    txn.commit().await?;
+    Ok((updated, secret))
+}
+
+/// The endpoints (ADMIN).
+pub fn select_endpoints(viewer: &Viewer) -> AppResult<Select<webhook_endpoint::Entity>> {
+    policy::ensure_admin(viewer)?;
+    Ok(webhook_endpoint::Entity::find())
+}
+
+/// The deliveries (ADMIN), of one endpoint and in one status if given.
+pub fn select_deliveries(
+    viewer: &Viewer,
+    endpoint_id: Option<i64>,
+    status: Option<DeliveryStatus>,
+) -> AppResult<Select<webhook_delivery::Entity>> {
+    policy::ensure_admin(viewer)?;
+    let mut query = webhook_delivery::Entity::find();
+    if let Some(endpoint) = endpoint_id {
+        query = query.filter(webhook_delivery::Column::EndpointId.eq(endpoint));
+    }
+    if let Some(status) = status {
+        query = query.filter(webhook_delivery::Column::Status.eq(status.as_str()));
+    }
+    Ok(query)
+}
+
+/// Every attempt of these deliveries, oldest first, in one statement.
+pub async fn attempts_of(db: &DatabaseConnection, deliveries: &[i64]) -> AppResult<Vec<webhook_attempt::Model>> {
+    if deliveries.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(webhook_attempt::Entity::find()
+        .filter(webhook_attempt::Column::DeliveryId.is_in(deliveries.iter().copied()))
+        .order_by_asc(webhook_attempt::Column::DeliveryId)
+        .order_by_asc(webhook_attempt::Column::Number)
+        .all(db)
+        .await?)
+}
+
+/// Sends a delivery again now (one more attempt; retried no further if it fails).
+pub async fn redeliver(svc: &Services, viewer: &Viewer, id: i64) -> AppResult<webhook_delivery::Model> {
+    policy::ensure_admin(viewer)?;
+    let txn = crate::db::write(&svc.db).await?;
+    let current =
+        webhook_delivery::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound("webhook delivery"))?;
+    let mut row: webhook_delivery::ActiveModel = current.into();
+    let at = now();
+    row.status = Set(DeliveryStatus::Pending.as_str().to_owned());
+    row.next_attempt_at = Set(at);
+    row.updated_at = Set(at);
+    let updated = row.update(&txn).await?;
+    audit::record(&txn, viewer, "redeliver", "webhook_delivery", id, json!({})).await?;
+    txn.commit().await?;
+    svc.webhooks.wake();
+    Ok(updated)
+}
+
+/// When the previous secret stops signing, if it still does.
+pub fn previous_secret(endpoint: &webhook_endpoint::Model, at: DateTime<Utc>) -> Option<&str> {
+    match (&endpoint.previous_secret, endpoint.previous_secret_until) {
+        (Some(secret), Some(until)) if until > at => Some(secret.as_str()),
+        _ => None,
+    }
+}

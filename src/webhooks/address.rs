@@ -1,0 +1,129 @@
+//! Endpoint URLs: http or https only, and (unless allowed for development)
+//! never an address inside our own network: loopback, private, link-local
+//! (which holds the cloud metadata service), carrier-grade NAT, unique-local,
+//! multicast, unspecified. A host name is resolved and every address it
+//! resolves to is checked, when the endpoint is saved and again before each
+//! delivery, so a name later pointed inside is caught.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// Why an address is refused, for the error message.
+pub fn refused_reason(ip: IpAddr) -> Option<&'static str> {
+    match ip {
+        IpAddr::V4(v4) => refused_v4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => refused_v4(v4),
+            None => refused_v6(v6),
+        },
+    }
+}
+
+fn refused_v4(ip: Ipv4Addr) -> Option<&'static str> {
+    let [a, b, ..] = ip.octets();
+    if ip.is_loopback() {
+        Some("a loopback address")
+    } else if ip.is_private() {
+        Some("a private address")
+    } else if ip.is_link_local() {
+        Some("a link-local address (where cloud metadata lives)")
+    } else if a == 100 && (64..128).contains(&b) {
+        Some("a carrier-grade NAT address")
+    } else if ip.is_unspecified() || ip.is_broadcast() || ip.is_multicast() || a == 0 {
+        Some("not a unicast address")
+    } else {
+        None
+    }
+}
+
+fn refused_v6(ip: Ipv6Addr) -> Option<&'static str> {
+    let first = ip.segments()[0];
+    if ip.is_loopback() {
+        Some("a loopback address")
+    } else if first & 0xfe00 == 0xfc00 {
+        Some("a unique-local (private) address")
+    } else if first & 0xffc0 == 0xfe80 {
+        Some("a link-local address")
+    } else if ip.is_unspecified() || ip.is_multicast() {
+        Some("not a unicast address")
+    } else {
+        None
+    }
+}
+
+/// Checks an endpoint URL; the error says what is wrong with it.
+pub async fn check(url: &str, allow_private: bool) -> Result<reqwest::Url, String> {
+    let parsed = reqwest::Url::parse(url).map_err(|e| format!("url is not a valid URL: {e}"))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err("url must be http or https".to_owned());
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err("url must not carry credentials; the signature authenticates the sender".to_owned());
+    }
+    let host = parsed.host_str().ok_or("url has no host")?.to_owned();
+    if allow_private {
+        return Ok(parsed);
+    }
+    let port = parsed.port_or_known_default().unwrap_or(443);
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let addresses: Vec<IpAddr> = match bare.parse::<IpAddr>() {
+        Ok(ip) => vec![ip],
+        Err(_) => tokio::net::lookup_host((bare, port))
+            .await
+            .map_err(|e| format!("url's host {host} does not resolve: {e}"))?
+            .map(|a| a.ip())
+            .collect(),
+    };
+    for ip in addresses {
+        if let Some(reason) = refused_reason(ip) {
+            return Err(format!(
+                "url's host {host} is {reason} ({ip}); set RAPPORT_WEBHOOK_ALLOW_PRIVATE=true in development"
+            ));
+        }
+    }
+    Ok(parsed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(ip: &str) -> bool {
+        refused_reason(ip.parse().unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))).is_some()
+    }
+
+    #[test]
+    fn inside_addresses_are_refused_and_public_ones_pass() {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+            "::ffff:169.254.169.254",
+            "224.0.0.1",
+        ] {
+            assert!(refused(ip), "{ip} should be refused");
+        }
+        for ip in ["93.184.216.34", "8.8.8.8", "2606:4700::1111", "172.32.0.1"] {
+            assert!(!refused(ip), "{ip} should pass");
+        }
+    }
+
+    #[tokio::test]
+    async fn urls_are_checked_for_scheme_credentials_and_address() {
+        assert!(check("ftp://example.com/x", true).await.is_err());
+        assert!(check("https://user:pw@example.com/x", true).await.is_err());
+        assert!(check("not a url", true).await.is_err());
+        assert!(check("http://127.0.0.1:9/x", false).await.is_err());
+        assert!(check("http://[::1]:9/x", false).await.is_err());
+        assert!(check("http://localhost:9/x", false).await.is_err());
+        assert!(check("http://127.0.0.1:9/x", true).await.is_ok());
+        assert!(check("https://93.184.216.34/hook", false).await.is_ok());
+    }
+}

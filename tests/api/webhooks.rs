@@ -1,0 +1,339 @@
+//! Webhooks end to end: a real receiver on a local port verifies every
+//! message with the Standard Webhooks algorithm, fails on purpose, and the
+//! deliveries, attempts, retries, restarts and rotations are checked.
+
+use std::{
+    collections::VecDeque,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use axum::{
+    Router,
+    body::Bytes,
+    extract::State,
+    http::{HeaderMap, StatusCode},
+    routing::post,
+};
+use base64::{Engine, engine::general_purpose::STANDARD};
+use hmac::{Hmac, Mac};
+use serde_json::{Value, json};
+use sha2::Sha256;
+
+use crate::helpers::{Cast, TestApp};
+
+/// One request the receiver got.
+#[derive(Debug, Clone)]
+struct Received {
+    id: String,
+    timestamp: i64,
+    signatures: Vec<String>,
+    body: String,
+    at: std::time::Instant,
+}
+
+impl Received {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap()
+    }
+}
+
+/// A local receiver answering with the scripted statuses, then 200.
+#[derive(Clone, Default)]
+struct Receiver {
+    got: Arc<Mutex<Vec<Received>>>,
+    script: Arc<Mutex<VecDeque<u16>>>,
+}
+
+impl Receiver {
+    async fn start(script: &[u16]) -> (Self, String) {
+        let receiver = Self::default();
+        receiver.script.lock().unwrap().extend(script);
+        let app = Router::new().route("/hook", post(receive)).with_state(receiver.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (receiver, url)
+    }
+
+    fn got(&self) -> Vec<Received> {
+        self.got.lock().unwrap().clone()
+    }
+
+    fn answer(&self, script: &[u16]) {
+        let mut queue = self.script.lock().unwrap();
+        queue.clear();
+        queue.extend(script);
+    }
+
+    async fn wait_for(&self, count: usize) -> Vec<Received> {
+        for _ in 0..300 {
+            if self.got().len() >= count {
+                return self.got();
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("the receiver got {} requests, not {count}", self.got().len());
+    }
+}
+
+async fn receive(State(receiver): State<Receiver>, headers: HeaderMap, body: Bytes) -> StatusCode {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    receiver.got.lock().unwrap().push(Received {
+        id: header("webhook-id"),
+        timestamp: header("webhook-timestamp").parse().unwrap_or(0),
+        signatures: header("webhook-signature").split(' ').map(str::to_owned).collect(),
+        body: String::from_utf8(body.to_vec()).unwrap(),
+        at: std::time::Instant::now(),
+    });
+    let status = receiver.script.lock().unwrap().pop_front().unwrap_or(200);
+    StatusCode::from_u16(status).unwrap()
+}
+
+/// The Standard Webhooks verification, as its libraries do it: the HMAC-SHA256
+/// of `id.timestamp.body` under the base64 key after `whsec_`, compared with
+/// each `v1,` signature of the header, and a timestamp within five minutes.
+fn verifies(secret: &str, message: &Received) -> bool {
+    let key = STANDARD.decode(secret.strip_prefix("whsec_").unwrap()).unwrap();
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key).unwrap();
+    mac.update(format!("{}.{}.{}", message.id, message.timestamp, message.body).as_bytes());
+    let expected = STANDARD.encode(mac.finalize().into_bytes());
+    let fresh = (chrono::Utc::now().timestamp() - message.timestamp).abs() < 300;
+    fresh && message.signatures.iter().any(|s| s.strip_prefix("v1,") == Some(expected.as_str()))
+}
+
+async fn app_with_webhooks(retries: &[u64], sweep_ms: u64) -> TestApp {
+    let retries: Vec<Duration> = retries.iter().map(|ms| Duration::from_millis(*ms)).collect();
+    TestApp::spawn_with(move |c| {
+        c.webhook.allow_private = true;
+        c.webhook.retries = retries;
+        c.webhook.poll = Duration::from_millis(40);
+        c.webhook.sweep = Duration::from_millis(sweep_ms);
+        c.webhook.timeout = Duration::from_secs(2);
+    })
+    .await
+}
+
+const CREATE: &str = r#"mutation($url: String!, $types: [WebhookEventType!]) {
+  createWebhookEndpoint(url: $url, eventTypes: $types, description: "ERP") { secret endpoint { id url eventTypes active } } }"#;
+
+const DELIVERIES: &str = r#"query($e: ID) { webhookDeliveries(endpointId: $e) { totalCount edges { node {
+  id messageId eventType status attemptCount lastStatusCode deliveredAt payload
+  attempts { number statusCode succeeded error attemptedAt durationMs } } } } }"#;
+
+async fn endpoint(app: &TestApp, cast: &Cast, url: &str, types: Value) -> (String, String) {
+    let reply = app.gql(&cast.admin, CREATE, json!({ "url": url, "types": types })).await;
+    let created = &reply.ok()["createWebhookEndpoint"];
+    (created["endpoint"]["id"].as_str().unwrap().to_owned(), created["secret"].as_str().unwrap().to_owned())
+}
+
+async fn ticket(app: &TestApp, cast: &Cast, customer: &str) -> String {
+    let reply = app
+        .gql(&cast.rep_a, "mutation($c: ID!) { createTicket(input: {customerId: $c, title: \"t\", description: \"d\", category: QUALITY}) { id } }", json!({"c": customer}))
+        .await;
+    reply.ok()["createTicket"]["id"].as_str().unwrap().to_owned()
+}
+
+async fn deliveries(app: &TestApp, cast: &Cast, endpoint: &str) -> Vec<Value> {
+    let reply = app.gql(&cast.admin, DELIVERIES, json!({ "e": endpoint })).await;
+    reply.ok()["webhookDeliveries"]["edges"].as_array().unwrap().iter().map(|e| e["node"].clone()).collect()
+}
+
+#[tokio::test]
+async fn endpoints_are_for_admins_and_their_urls_are_checked() {
+    let app = TestApp::spawn().await;
+    let cast = app.cast().await;
+    for url in [
+        "http://127.0.0.1:9/hook",
+        "http://169.254.169.254/latest",
+        "http://[::1]/x",
+        "ftp://93.184.216.34/x",
+        "nonsense",
+    ] {
+        let reply = app.gql(&cast.admin, CREATE, json!({ "url": url })).await;
+        assert_eq!(reply.code(), Some("BAD_USER_INPUT"), "{url}: {}", reply.text);
+    }
+    let reply = app.gql(&cast.rep_a, CREATE, json!({ "url": "https://93.184.216.34/hook" })).await;
+    assert_eq!(reply.code(), Some("FORBIDDEN"));
+    let reply = app.gql(&cast.admin, CREATE, json!({ "url": "https://93.184.216.34/hook", "types": [] })).await;
+    assert_eq!(reply.code(), Some("BAD_USER_INPUT"));
+
+    let (id, secret) = endpoint(&app, &cast, "https://93.184.216.34/hook", Value::Null).await;
+    assert!(secret.starts_with("whsec_"));
+    assert_eq!(STANDARD.decode(&secret[6..]).unwrap().len(), 32);
+    let list = app
+        .gql(&cast.admin, "{ webhookEndpoints { totalCount edges { node { id eventTypes active } } } }", json!({}))
+        .await;
+    assert_eq!(list.ok()["webhookEndpoints"]["edges"][0]["node"]["eventTypes"], Value::Null);
+    let updated = app
+        .gql(&cast.admin, "mutation($id: ID!) { updateWebhookEndpoint(id: $id, input: {eventTypes: [CUSTOMER_LOST]}) { eventTypes } }", json!({"id": id}))
+        .await;
+    assert_eq!(updated.ok()["updateWebhookEndpoint"]["eventTypes"], json!(["CUSTOMER_LOST"]));
+    let disabled = app
+        .gql(&cast.admin, "mutation($id: ID!) { disableWebhookEndpoint(id: $id) { active } }", json!({"id": id}))
+        .await;
+    assert_eq!(disabled.ok()["disableWebhookEndpoint"]["active"], false);
+    // The secret is never stored in the audit trail.
+    let audit = app.gql(&cast.admin, "{ auditLog(first: 50) { edges { node { changes } } } }", json!({})).await;
+    assert!(!audit.text.contains(&secret[6..]));
+}
+
+#[tokio::test]
+async fn a_receiver_failing_then_accepting_gets_the_event_once_signed_with_every_attempt_recorded() {
+    let app = app_with_webhooks(&[150, 300, 600], 3_600_000).await;
+    let cast = app.cast().await;
+    let (tickets, tickets_url) = Receiver::start(&[500, 503]).await;
+    let (losses, losses_url) = Receiver::start(&[]).await;
+    let (endpoint_id, secret) = endpoint(&app, &cast, &tickets_url, json!(["TICKET_CREATED"])).await;
+    let (losses_id, losses_secret) = endpoint(&app, &cast, &losses_url, json!(["CUSTOMER_LOST"])).await;
+
+    let customer = app.customer(&cast.rep_a, "Acme").await;
+    let ticket_id = ticket(&app, &cast, &customer).await;
+    let got = tickets.wait_for(3).await;
+    // Three attempts of one message, each signed; the backoff between them grows.
+    assert!(got.iter().all(|m| m.id == got[0].id && m.body == got[0].body));
+    assert!(got.iter().all(|m| verifies(&secret, m)), "a signature does not verify");
+    assert!(!verifies(&losses_secret, &got[0]));
+    let body = got[0].json();
+    assert_eq!(body["type"], "ticket.created");
+    assert_eq!(body["data"]["ticketId"], ticket_id.as_str());
+    assert_eq!(body["data"]["customerId"], customer.as_str());
+    assert!(got[1].at - got[0].at >= Duration::from_millis(110));
+    assert!(got[2].at - got[1].at >= Duration::from_millis(230));
+
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let list = deliveries(&app, &cast, &endpoint_id).await;
+    assert_eq!(list.len(), 1);
+    let delivery = &list[0];
+    assert_eq!(delivery["status"], "SUCCEEDED");
+    assert_eq!(delivery["eventType"], "TICKET_CREATED");
+    assert_eq!(delivery["messageId"], got[0].id.as_str());
+    assert_eq!(delivery["attemptCount"], 3);
+    let codes: Vec<Value> = delivery["attempts"].as_array().unwrap().iter().map(|a| a["statusCode"].clone()).collect();
+    assert_eq!(codes, vec![json!(500), json!(503), json!(200)]);
+    assert_eq!(delivery["attempts"][0]["error"], "the receiver answered 500");
+    assert!(delivery["deliveredAt"].is_string());
+    // Nothing more comes.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(tickets.got().len(), 3);
+
+    // The other endpoint only hears what it subscribed to.
+    assert!(losses.got().is_empty());
+    app.gql(
+        &cast.rep_a,
+        "mutation($c: ID!) { markCustomerLost(id: $c, reason: PRICE) { customer { id } } }",
+        json!({"c": customer}),
+    )
+    .await
+    .ok();
+    let lost = losses.wait_for(1).await;
+    assert_eq!(lost[0].json()["type"], "customer.lost");
+    assert_eq!(lost[0].json()["data"]["reason"], "PRICE");
+    assert!(verifies(&losses_secret, &lost[0]));
+    assert_eq!(deliveries(&app, &cast, &losses_id).await.len(), 1);
+    assert_eq!(tickets.got().len(), 3);
+
+    // Deliveries are for admins only.
+    let reply = app.gql(&cast.leader, DELIVERIES, json!({ "e": endpoint_id })).await;
+    assert_eq!(reply.code(), Some("FORBIDDEN"));
+}
+
+#[tokio::test]
+async fn a_delivery_pending_at_a_restart_is_delivered_by_the_next_instance() {
+    let app = app_with_webhooks(&[400, 400, 400, 400, 400, 400], 3_600_000).await;
+    let cast = app.cast().await;
+    let (receiver, url) = Receiver::start(&[503; 50]).await;
+    let (endpoint_id, secret) = endpoint(&app, &cast, &url, Value::Null).await;
+    let customer = app.customer(&cast.rep_a, "Acme").await;
+    ticket(&app, &cast, &customer).await;
+    receiver.wait_for(1).await;
+
+    // The instance goes away between attempts; the receiver recovers; a new instance starts.
+    let restarted = app.restart().await;
+    receiver.answer(&[]);
+    let got = receiver.wait_for(2).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let list = deliveries(&restarted, &cast, &endpoint_id).await;
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["status"], "SUCCEEDED");
+    assert_eq!(list[0]["attemptCount"].as_i64().unwrap() as usize, receiver.got().len());
+    assert!(got.iter().all(|m| m.id == got[0].id && verifies(&secret, m)));
+}
+
+#[tokio::test]
+async fn a_refused_delivery_fails_at_once_and_is_redelivered_signed_with_the_new_and_the_previous_secret() {
+    let app = app_with_webhooks(&[100, 100], 3_600_000).await;
+    let cast = app.cast().await;
+    let (receiver, url) = Receiver::start(&[410]).await;
+    let (endpoint_id, old_secret) = endpoint(&app, &cast, &url, Value::Null).await;
+    let customer = app.customer(&cast.rep_a, "Acme").await;
+    ticket(&app, &cast, &customer).await;
+    receiver.wait_for(1).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let list = deliveries(&app, &cast, &endpoint_id).await;
+    assert_eq!(list[0]["status"], "FAILED");
+    assert_eq!(list[0]["attemptCount"], 1);
+    assert_eq!(receiver.got().len(), 1);
+
+    let rotated = app
+        .gql(
+            &cast.admin,
+            "mutation($id: ID!) { rotateWebhookSecret(id: $id) { secret endpoint { previousSecretExpiresAt } } }",
+            json!({"id": endpoint_id}),
+        )
+        .await;
+    let new_secret = rotated.ok()["rotateWebhookSecret"]["secret"].as_str().unwrap().to_owned();
+    assert_ne!(new_secret, old_secret);
+    assert!(rotated.ok()["rotateWebhookSecret"]["endpoint"]["previousSecretExpiresAt"].is_string());
+
+    let again = app
+        .gql(
+            &cast.admin,
+            "mutation($id: ID!) { redeliverWebhook(deliveryId: $id) { status } }",
+            json!({"id": list[0]["id"]}),
+        )
+        .await;
+    assert_eq!(again.ok()["redeliverWebhook"]["status"], "PENDING");
+    let got = receiver.wait_for(2).await;
+    assert_eq!(got[1].signatures.len(), 2);
+    assert!(verifies(&new_secret, &got[1]) && verifies(&old_secret, &got[1]));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let list = deliveries(&app, &cast, &endpoint_id).await;
+    assert_eq!(list[0]["status"], "SUCCEEDED");
+    assert_eq!(list[0]["attemptCount"], 2);
+}
+
+#[tokio::test]
+async fn breached_slas_and_overdue_promises_are_announced_once() {
+    let app = app_with_webhooks(&[100], 100).await;
+    let cast = app.cast().await;
+    let (receiver, url) = Receiver::start(&[]).await;
+    endpoint(&app, &cast, &url, json!(["TICKET_SLA_BREACHED", "COMMITMENT_OVERDUE"])).await;
+    let customer = app.customer(&cast.rep_a, "Acme").await;
+    let ticket_id = ticket(&app, &cast, &customer).await;
+    let promise = app
+        .gql(&cast.rep_a, "mutation($c: ID!) { createCommitment(customerId: $c, input: {kind: REBATE, description: \"2% rebate\", dueOn: \"2099-01-01\"}) { id } }", json!({"c": customer}))
+        .await;
+    let promise = promise.ok()["createCommitment"]["id"].as_str().unwrap().to_owned();
+    let past = chrono::Utc::now() - chrono::Duration::hours(1);
+    let ticket_row = crate::helpers::raw_id(&ticket_id);
+    app.set_time("ticket", "first_response_due_at", past, &format!("id = {ticket_row}")).await;
+    app.db
+        .execute_unprepared(&format!(
+            "UPDATE commitment SET due_on = '2020-01-01' WHERE id = {}",
+            crate::helpers::raw_id(&promise)
+        ))
+        .await
+        .unwrap();
+    let got = receiver.wait_for(2).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(receiver.got().len(), 2, "announced more than once");
+    let mut types: Vec<String> = got.iter().map(|m| m.json()["type"].as_str().unwrap().to_owned()).collect();
+    types.sort();
+    assert_eq!(types, vec!["commitment.overdue", "ticket.sla_breached"]);
+    let breach = got.iter().map(Received::json).find(|b| b["type"] == "ticket.sla_breached").unwrap();
+    assert_eq!(breach["data"]["ticketId"], ticket_id.as_str());
+    assert_eq!(breach["data"]["target"], "FIRST_RESPONSE");
+}
+
+use sea_orm::ConnectionTrait;
