@@ -18,6 +18,8 @@ pub mod loaders;
 
 /// The computed reports: retention, Pareto, segments, error audit, aggregates.
 pub mod analytics;
+/// API tokens of service accounts.
+pub mod api_tokens;
 /// The audit trail.
 pub mod audit;
 /// The change feed.
@@ -62,6 +64,7 @@ use self::{
         retention::RetentionQueryRoot,
         segments::SegmentQuery,
     },
+    api_tokens::{ApiTokenMutation, ApiTokenQuery},
     audit::AuditQuery,
     changes::ChangeQuery,
     churn::ChurnQuery,
@@ -115,9 +118,9 @@ pub struct Reports(
     Integrations,
 );
 
-/// What integrations read beside the lists: the change feed, webhooks.
+/// What integrations read beside the lists: the change feed, webhooks, API tokens.
 #[derive(MergedObject, Default)]
-pub struct Integrations(ChangeQuery, WebhookQuery);
+pub struct Integrations(ChangeQuery, WebhookQuery, ApiTokenQuery);
 
 /// Every mutation of the API.
 #[derive(MergedObject, Default)]
@@ -136,8 +139,12 @@ pub struct Mutation(
     RevenueMutation,
     LinkMutation,
     SurveyMutation,
-    WebhookMutation,
+    IntegrationMutation,
 );
+
+/// What integrations and their administrators write: webhooks, API tokens.
+#[derive(MergedObject, Default)]
+pub struct IntegrationMutation(WebhookMutation, ApiTokenMutation);
 
 /// Every subscription of the API.
 #[derive(MergedSubscription, Default)]
@@ -199,6 +206,7 @@ fn describe_builtins(
         tickets::TicketEvent => "ticket history entries",
         users::User => "users",
         webhooks::WebhookEndpoint => "webhook endpoints",
+        api_tokens::ApiToken => "API tokens",
         webhooks::WebhookDelivery => "webhook deliveries",
         analytics::retention::SilentChurn => "customers that went quiet",
         analytics::health::AtRiskCustomer => "at-risk customers, worst first (`after` only: the list moves forward)",

@@ -11,6 +11,8 @@ use sea_orm::DatabaseConnection;
 
 use crate::{auth::Authenticator, auth::TokenService, config::Config, feed::Feed};
 
+/// API tokens of service accounts.
+pub mod api_tokens;
 /// The audit trail every mutation writes.
 pub mod audit;
 /// The change feed: every change of the synced tables, in commit order.

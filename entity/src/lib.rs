@@ -4,6 +4,7 @@
 
 pub mod enums;
 
+pub mod api_token;
 pub mod audit_log;
 pub mod change_log;
 pub mod churn_event;

@@ -13,6 +13,7 @@ mod m20261128_000007_key_dates;
 mod m20261129_000008_account_health;
 mod m20261129_000009_change_feed;
 mod m20261129_000010_webhooks;
+mod m20261129_000011_api_tokens;
 pub mod rollups;
 
 pub struct Migrator;
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000008_account_health::Migration),
             Box::new(m20261129_000009_change_feed::Migration),
             Box::new(m20261129_000010_webhooks::Migration),
+            Box::new(m20261129_000011_api_tokens::Migration),
         ]
     }
 }

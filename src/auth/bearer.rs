@@ -17,7 +17,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::{
     auth::{
-        TokenService, Viewer,
+        TokenService, Viewer, api_tokens,
         jwt::{Subject, Verified},
     },
     error::{AppError, AppResult},
@@ -32,6 +32,8 @@ const VIEWER_CACHE_SIZE: usize = 10_000;
 #[derive(Debug, Clone)]
 pub struct Authenticated {
     pub viewer: Viewer,
+    /// What the token names, for re-checks of long-lived connections.
+    pub subject: Subject,
     /// Unix time (seconds) at which the token expires.
     pub expires_at: i64,
 }
@@ -56,9 +58,15 @@ impl Authenticator {
             .strip_prefix("Bearer ")
             .or_else(|| header.strip_prefix("bearer "))
             .ok_or_else(|| AppError::Unauthenticated("the Authorization header must be `Bearer <token>`".to_owned()))?;
-        let Verified { subject, expires_at } = self.tokens.verify(token.trim())?;
+        let token = token.trim();
+        if api_tokens::is_api_token(token) {
+            let hash = api_tokens::hash(token);
+            let (viewer, expires_at) = api_tokens::viewer(&self.db, &hash).await?;
+            return Ok(Authenticated { viewer, subject: Subject::ApiToken(hash), expires_at });
+        }
+        let Verified { subject, expires_at } = self.tokens.verify(token)?;
         let viewer = self.viewer(&subject).await?;
-        Ok(Authenticated { viewer, expires_at })
+        Ok(Authenticated { viewer, subject, expires_at })
     }
 
     /// The active user a token names, from the cache when fresh.
@@ -90,8 +98,13 @@ impl Authenticator {
         self.cache.lock().unwrap_or_else(|p| p.into_inner()).clear();
     }
 
-    /// The user loaded fresh, bypassing the cache (for re-checks of long-lived connections).
-    pub async fn reload(&self, user_id: i64) -> AppResult<Viewer> {
+    /// The viewer loaded fresh, bypassing the cache (for re-checks of
+    /// long-lived connections): an API token is checked again (revoked,
+    /// expired, narrowed), anything else re-reads the user.
+    pub async fn reload(&self, subject: &Subject, user_id: i64) -> AppResult<Viewer> {
+        if let Subject::ApiToken(hash) = subject {
+            return Ok(api_tokens::viewer(&self.db, hash).await?.0);
+        }
         self.invalidate(user_id);
         self.viewer(&Subject::UserId(user_id)).await
     }

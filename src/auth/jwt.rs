@@ -58,6 +58,8 @@ impl IdentityProvider {
 pub enum Subject {
     UserId(i64),
     Email(String),
+    /// An API token, by its SHA-256 (never cached: see `crate::auth::api_tokens`).
+    ApiToken(String),
 }
 
 /// A token that passed every check: who it names and until when it is valid.

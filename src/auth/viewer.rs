@@ -28,6 +28,9 @@ impl Viewer {
         let query = match subject {
             Subject::UserId(id) => user::Entity::find_by_id(*id),
             Subject::Email(email) => user::Entity::find().filter(user::Column::Email.eq(email.as_str())),
+            Subject::ApiToken(_) => {
+                return Err(AppError::Internal("API tokens are read by crate::auth::api_tokens".to_owned()));
+            }
         };
         let user = query
             .one(db)
@@ -102,6 +105,8 @@ impl Ended {
 /// What a connection's viewer needs to stay current.
 struct Session {
     authenticator: Arc<crate::auth::Authenticator>,
+    /// What the connection's token names, re-read at each refresh.
+    subject: Subject,
     /// Users changed since the last refresh (from `crate::feed`).
     changes: tokio::sync::Mutex<tokio::sync::broadcast::Receiver<i64>>,
     /// Unix time (seconds) at which the token expires.
@@ -119,11 +124,13 @@ impl LiveViewer {
     /// A connection's viewer, kept current by `changes` until the token expires.
     pub fn session(
         viewer: Viewer,
+        subject: Subject,
         authenticator: Arc<crate::auth::Authenticator>,
         changes: tokio::sync::broadcast::Receiver<i64>,
         expires_at: i64,
     ) -> Self {
         let session = Session {
+            subject,
             authenticator,
             changes: tokio::sync::Mutex::new(changes),
             expires_at,
@@ -214,7 +221,7 @@ impl LiveViewer {
             return Err(self.end(Ended::Expired));
         }
         let user_id = self.get().user_id;
-        match session.authenticator.reload(user_id).await {
+        match session.authenticator.reload(&session.subject, user_id).await {
             Ok(viewer) => {
                 self.set(viewer);
                 Ok(self.get())

@@ -198,6 +198,7 @@ impl Connection {
                 viewer.client = self.client.description.clone();
                 self.viewer = Some(LiveViewer::session(
                     viewer,
+                    authenticated.subject,
                     services.authenticator.clone(),
                     services.feed.user_changes(),
                     authenticated.expires_at,

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod accountability;
+mod api_tokens;
 mod authorization;
 mod care_dates;
 mod changes;

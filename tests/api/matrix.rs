@@ -169,6 +169,7 @@ struct Target {
     leaving: String,
     endpoint: String,
     delivery: String,
+    api_token: String,
 }
 
 async fn target(app: &TestApp, cast: &Cast, n: usize) -> Target {
@@ -221,6 +222,14 @@ async fn target(app: &TestApp, cast: &Cast, n: usize) -> Target {
         )
         .await;
     let delivery = delivery.ok()["webhookDeliveries"]["edges"][0]["node"]["id"].as_str().unwrap().to_owned();
+    let api_token = app
+        .gql(
+            &cast.admin,
+            "mutation($u: ID!) { createApiToken(userId: $u, name: \"target\") { apiToken { id } } }",
+            json!({"u": cast.integration.gid}),
+        )
+        .await;
+    let api_token = api_token.ok()["createApiToken"]["apiToken"]["id"].as_str().unwrap().to_owned();
     Target {
         customer,
         lost,
@@ -235,6 +244,7 @@ async fn target(app: &TestApp, cast: &Cast, n: usize) -> Target {
         leaving,
         endpoint,
         delivery,
+        api_token,
     }
 }
 
@@ -336,6 +346,7 @@ fn queries() -> Vec<(&'static str, Case)> {
             "webhookDeliveries",
             case("{ webhookDeliveries { totalCount edges { node { id payload attempts { number } } } } }", none, admin),
         ),
+        ("apiTokens", case("{ apiTokens { totalCount edges { node { id name scopes } } } }", none, admin)),
         (
             "changes",
             case(
@@ -746,6 +757,22 @@ fn mutations() -> Vec<(&'static str, Case)> {
             case(
                 "mutation($id: ID!) { disableWebhookEndpoint(id: $id) { active } }",
                 with_target!(|t, _| json!({"id": t.endpoint})),
+                admin,
+            ),
+        ),
+        (
+            "createApiToken",
+            case(
+                "mutation($u: ID!) { createApiToken(userId: $u, name: \"m\", scopes: [\"customers:read\"]) { token } }",
+                with_target!(|_, c| json!({"u": c.integration.gid})),
+                admin,
+            ),
+        ),
+        (
+            "revokeApiToken",
+            case(
+                "mutation($id: ID!) { revokeApiToken(id: $id) { active } }",
+                with_target!(|t, _| json!({"id": t.api_token})),
                 admin,
             ),
         ),
