@@ -64,6 +64,10 @@ pub enum AppError {
     /// Input failed validation: `BAD_USER_INPUT`, with the offending field.
     #[error("{message}")]
     BadInput { field: String, message: String },
+    /// Rows of a batch failed validation: `BAD_USER_INPUT`, with every bad
+    /// row's index (0-based, in the input list), field and reason; nothing was written.
+    #[error("{message}")]
+    BadRows { field: String, message: String, rows: Vec<RowError> },
     /// Version mismatch, duplicate or invalid state transition: `CONFLICT`,
     /// with the row's current version or the allowed next states when known.
     #[error("{message}")]
@@ -79,6 +83,16 @@ pub enum AppError {
     Internal(String),
 }
 
+/// What is wrong with one row of a batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowError {
+    /// Position of the row in the input list, from 0.
+    pub index: usize,
+    /// The field at fault, as the client named it.
+    pub field: String,
+    pub message: String,
+}
+
 /// Result of every service call.
 pub type AppResult<T> = Result<T, AppError>;
 
@@ -89,7 +103,7 @@ impl AppError {
             Self::Unauthenticated(_) => codes::UNAUTHENTICATED,
             Self::Forbidden(_) => codes::FORBIDDEN,
             Self::NotFound(_) => codes::NOT_FOUND,
-            Self::BadInput { .. } => codes::BAD_USER_INPUT,
+            Self::BadInput { .. } | Self::BadRows { .. } => codes::BAD_USER_INPUT,
             Self::Conflict { .. } => codes::CONFLICT,
             Self::RateLimited(_) => codes::RATE_LIMITED,
             Self::Lagged(_) => codes::SUBSCRIPTION_LAGGED,

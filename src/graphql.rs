@@ -34,6 +34,8 @@ pub mod communications;
 pub mod contacts;
 /// Customers, their group hierarchy and their life cycle.
 pub mod customers;
+/// Upserts of master data by other systems' ids.
+pub mod external;
 /// Typed links between customers.
 pub mod links;
 /// Partnership tiers and their terms.
@@ -72,6 +74,7 @@ use self::{
     communications::{CommunicationMutation, CommunicationQuery},
     contacts::{ContactMutation, ContactQuery},
     customers::{CustomerMutation, CustomerQuery},
+    external::ExternalMutation,
     links::{LinkMutation, LinkQuery},
     partnerships::{PartnershipMutation, PartnershipQuery},
     revenue::{RevenueMutation, RevenueQuery},
@@ -142,9 +145,9 @@ pub struct Mutation(
     IntegrationMutation,
 );
 
-/// What integrations and their administrators write: webhooks, API tokens.
+/// What integrations and their administrators write: webhooks, API tokens, master data by external id.
 #[derive(MergedObject, Default)]
-pub struct IntegrationMutation(WebhookMutation, ApiTokenMutation);
+pub struct IntegrationMutation(WebhookMutation, ApiTokenMutation, ExternalMutation);
 
 /// Every subscription of the API.
 #[derive(MergedSubscription, Default)]

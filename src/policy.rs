@@ -8,7 +8,9 @@
 //! - Service accounts (INTEGRATION) see what their scopes name, nothing else:
 //!   `customers:read` customers and everything under them except tickets,
 //!   `tickets:read` tickets (with their history), `graph:read` the relationship
-//!   graph, `revenue:write` pushing revenue. They never edit customer data.
+//!   graph, `revenue:write` pushing revenue, `customers:write` pushing
+//!   customers and contacts by their own ids. They never edit customer data
+//!   otherwise.
 //! - A row outside the view is reported exactly like a row that does not exist.
 
 use entity::{customer, enums::Role, user};
@@ -30,8 +32,11 @@ pub const SCOPE_GRAPH_READ: &str = "graph:read";
 pub const SCOPE_TICKETS_READ: &str = "tickets:read";
 /// Scope of a service account: push revenue entries.
 pub const SCOPE_REVENUE_WRITE: &str = "revenue:write";
+/// Scope of a service account: push customers and contacts by their external ids.
+pub const SCOPE_CUSTOMERS_WRITE: &str = "customers:write";
 /// Every scope a service account may hold.
-pub const SCOPES: [&str; 4] = [SCOPE_CUSTOMERS_READ, SCOPE_GRAPH_READ, SCOPE_REVENUE_WRITE, SCOPE_TICKETS_READ];
+pub const SCOPES: [&str; 5] =
+    [SCOPE_CUSTOMERS_READ, SCOPE_CUSTOMERS_WRITE, SCOPE_GRAPH_READ, SCOPE_REVENUE_WRITE, SCOPE_TICKETS_READ];
 
 /// The kind of customer data a read touches; a service account needs the
 /// matching scope, a person's role decides alone.

@@ -31,6 +31,8 @@ pub mod customers;
 pub mod directory;
 /// Bulk reads of customers, audited as exports.
 pub mod exports;
+/// Customers and contacts pushed by other systems, keyed by their ids.
+pub mod external;
 /// The account-health snapshot the at-risk list ranks.
 pub mod health;
 /// Key dates on customers and contacts: project starts, renewals.

@@ -3,6 +3,7 @@
 //! carry a `version` for optimistic locking; user data is archived, never deleted.
 
 pub mod enums;
+pub mod external_ref;
 
 pub mod api_token;
 pub mod audit_log;

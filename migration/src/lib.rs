@@ -14,6 +14,7 @@ mod m20261129_000008_account_health;
 mod m20261129_000009_change_feed;
 mod m20261129_000010_webhooks;
 mod m20261129_000011_api_tokens;
+mod m20261129_000012_external_ids;
 pub mod rollups;
 
 pub struct Migrator;
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000009_change_feed::Migration),
             Box::new(m20261129_000010_webhooks::Migration),
             Box::new(m20261129_000011_api_tokens::Migration),
+            Box::new(m20261129_000012_external_ids::Migration),
         ]
     }
 }

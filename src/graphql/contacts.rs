@@ -94,6 +94,14 @@ impl Contact {
     async fn archived_at(&self) -> Option<DateTime<Utc>> {
         self.model.archived_at
     }
+    /// The ids other systems know this contact by (see `upsertContacts`).
+    async fn external_ids(&self, ctx: &Context<'_>) -> Result<Vec<crate::graphql::external::ExternalId>> {
+        let rc = request(ctx)?;
+        let keys = |rows: &[contact::Model]| rows.iter().map(|c| c.id).collect();
+        let loader = &rc.loaders.external_ids_by_contact_id;
+        let refs = load(self.siblings.as_deref(), "externalIds", loader, keys, self.model.id).await?;
+        Ok(refs.unwrap_or_default().into_iter().map(Into::into).collect())
+    }
     /// The customer this person works for.
     async fn customer(&self, ctx: &Context<'_>) -> Result<Option<Customer>> {
         let rc = request(ctx)?;

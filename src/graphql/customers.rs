@@ -232,6 +232,13 @@ impl Customer {
     async fn health(&self, ctx: &Context<'_>) -> Result<crate::graphql::analytics::health::AccountHealth> {
         crate::graphql::analytics::health::of_customer(ctx, self).await
     }
+    /// The ids other systems know this customer by (see `upsertCustomers`).
+    async fn external_ids(&self, ctx: &Context<'_>) -> Result<Vec<crate::graphql::external::ExternalId>> {
+        let rc = request(ctx)?;
+        let loader = &rc.loaders.external_ids_by_customer_id;
+        let refs = load(self.siblings.as_deref(), "externalIds", loader, Self::ids, self.model.id).await?;
+        Ok(refs.unwrap_or_default().into_iter().map(Into::into).collect())
+    }
     /// The partnership and its terms, if any.
     async fn partnership(&self, ctx: &Context<'_>) -> Result<Option<Partnership>> {
         let rc = request(ctx)?;

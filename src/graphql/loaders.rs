@@ -12,7 +12,8 @@ use std::{
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use entity::{
-    commitment, communication, communication_contact, contact, customer, partnership, team, ticket, ticket_event, user,
+    commitment, communication, communication_contact, contact, customer, external_ref, partnership, team, ticket,
+    ticket_event, user,
 };
 use futures_util::future::BoxFuture;
 use sea_orm::{
@@ -30,7 +31,7 @@ use crate::{
     auth::LiveViewer,
     error::{AppError, AppResult},
     policy,
-    service::{Services, directory::UserDirectory, exports::ExportWatch, tickets::OPEN_STATUS_CONDITION},
+    service::{Services, directory::UserDirectory, exports::ExportWatch, external, tickets::OPEN_STATUS_CONDITION},
 };
 
 /// Loader errors must be cloneable; the cause is logged by the error extension.
@@ -371,6 +372,22 @@ loader!(
     }
 );
 
+loader!(
+    /// The ids other systems know customers by (the customers are visible: the parent field checked).
+    ExternalIdsByCustomerId, i64 => Vec<external_ref::Model>, |self, viewer, keys| {
+        let mut found = external::of_rows(&self.0.db, external::Kind::Customer, keys).await.map_err(Arc::new)?;
+        Ok(keys.iter().map(|k| (*k, found.remove(k).unwrap_or_default())).collect())
+    }
+);
+
+loader!(
+    /// The ids other systems know contacts by (the contacts are visible: the parent field checked).
+    ExternalIdsByContactId, i64 => Vec<external_ref::Model>, |self, viewer, keys| {
+        let mut found = external::of_rows(&self.0.db, external::Kind::Contact, keys).await.map_err(Arc::new)?;
+        Ok(keys.iter().map(|k| (*k, found.remove(k).unwrap_or_default())).collect())
+    }
+);
+
 pub type Cached<L> = DataLoader<L, HashMapCache>;
 
 fn cached<L: Send + Sync + 'static>(loader: L) -> Cached<L> {
@@ -394,6 +411,8 @@ pub struct Loaders {
     pub open_commitments_by_customer_id: Cached<OpenCommitmentsByCustomerId>,
     pub partnership_by_customer_id: Cached<PartnershipByCustomerId>,
     pub health_by_customer_id: Cached<HealthByCustomerId>,
+    pub external_ids_by_customer_id: Cached<ExternalIdsByCustomerId>,
+    pub external_ids_by_contact_id: Cached<ExternalIdsByContactId>,
 }
 
 impl Loaders {
@@ -425,6 +444,8 @@ impl Loaders {
             open_tickets_by_customer_id: make!(OpenTicketsByCustomerId),
             open_commitments_by_customer_id: make!(OpenCommitmentsByCustomerId),
             partnership_by_customer_id: make!(PartnershipByCustomerId),
+            external_ids_by_customer_id: make!(ExternalIdsByCustomerId),
+            external_ids_by_contact_id: make!(ExternalIdsByContactId),
             health_by_customer_id: make!(HealthByCustomerId),
         }
     }

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use entity::revenue_entry;
 
 use crate::{
+    error::AppError,
     graphql::loaders::page_cost,
     graphql::support::guards,
     graphql::{
@@ -92,8 +93,10 @@ impl RevenueQuery {
 /// One month of revenue for a customer.
 #[derive(InputObject)]
 pub struct RevenueEntryInput {
-    /// The customer.
-    pub customer_id: ID,
+    /// The customer; or give `customerExternalId` instead.
+    pub customer_id: Option<ID>,
+    /// The customer's id in the `source` system (see `upsertCustomers`), instead of `customerId`.
+    pub customer_external_id: Option<String>,
     /// First day of the month.
     pub month: Date,
     /// Revenue.
@@ -120,14 +123,40 @@ impl RevenueMutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The rows, at most 1,000; all are written or none.")] entries: Vec<RevenueEntryInput>,
+        #[graphql(desc = "The system whose ids `customerExternalId` gives (required with them).")] source: Option<
+            String,
+        >,
     ) -> Result<UpsertRevenuePayload> {
         let rc = request(ctx)?;
+        let external: Vec<String> = entries.iter().filter_map(|e| e.customer_external_id.clone()).collect();
+        let known = match (&source, external.is_empty()) {
+            (_, true) => Default::default(),
+            (Some(source), false) => {
+                crate::service::external::resolve(&rc.db, crate::service::external::Kind::Customer, source, external)
+                    .await?
+            }
+            (None, false) => {
+                return Err(AppError::bad_input("source", "source is required with customerExternalId").into());
+            }
+        };
         let rows = entries
             .into_iter()
             .enumerate()
             .map(|(i, e)| {
+                let customer_id = match (&e.customer_id, &e.customer_external_id) {
+                    (Some(id), None) => ids::decode("Customer", &format!("entries[{i}].customerId"), id)?,
+                    (None, Some(external)) => *known.get(external).ok_or_else(|| {
+                        AppError::bad_input(&format!("entries[{i}].customerExternalId"), "customer not found")
+                    })?,
+                    _ => {
+                        return Err(AppError::bad_input(
+                            &format!("entries[{i}]"),
+                            "give exactly one of customerId and customerExternalId",
+                        ));
+                    }
+                };
                 Ok(RevenueRow {
-                    customer_id: ids::decode("Customer", &format!("entries[{i}].customerId"), &e.customer_id)?,
+                    customer_id,
                     month: e.month.into(),
                     revenue_cents: e.revenue.cents(),
                     gross_profit_cents: e.gross_profit.cents(),

@@ -13,6 +13,7 @@ mod communications;
 mod contacts;
 mod customers;
 mod existence;
+mod external;
 mod graph;
 mod health;
 mod helpers;

@@ -777,6 +777,22 @@ fn mutations() -> Vec<(&'static str, Case)> {
             ),
         ),
         (
+            "upsertCustomers",
+            case(
+                "mutation($o: ID!) { upsertCustomers(source: \"erp\", customers: [{externalId: \"M-1\", name: \"Pushed\", ownerId: $o}]) { created updated unchanged } }",
+                with_target!(|_, c| json!({"o": c.rep_a.gid})),
+                leadership,
+            ),
+        ),
+        (
+            "upsertContacts",
+            case(
+                "mutation($c: ID!) { upsertContacts(source: \"erp\", contacts: [{externalId: \"P-1\", customerId: $c, name: \"Pat\", orgLevel: TECHNICAL}]) { created } }",
+                with_target!(|t, _| json!({"c": t.customer})),
+                leadership,
+            ),
+        ),
+        (
             "recordSurveyResponse",
             case(
                 "mutation($id: ID!) { recordSurveyResponse(input: {customerId: $id, score: 8}) { id } }",

@@ -68,6 +68,19 @@ fn classify(err: &mut ServerError, request_failed: bool) {
 fn details(err: &AppError) -> Vec<(&'static str, Value)> {
     match err {
         AppError::BadInput { field, .. } => vec![("field", Value::from(field.as_str()))],
+        AppError::BadRows { field, rows, .. } => {
+            let rows = rows
+                .iter()
+                .map(|r| {
+                    let mut row = async_graphql::indexmap::IndexMap::new();
+                    row.insert(async_graphql::Name::new("index"), Value::from(r.index as u64));
+                    row.insert(async_graphql::Name::new("field"), Value::from(r.field.as_str()));
+                    row.insert(async_graphql::Name::new("message"), Value::from(r.message.as_str()));
+                    Value::Object(row)
+                })
+                .collect();
+            vec![("field", Value::from(field.as_str())), ("rows", Value::List(rows))]
+        }
         AppError::Conflict { current_version, allowed, .. } => {
             let mut extras = Vec::new();
             if let Some(v) = current_version {

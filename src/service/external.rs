@@ -1,0 +1,509 @@
+//! Master data pushed by other systems, keyed by their own ids: customers and
+//! contacts are created or updated by (source, external id), in batches of up
+//! to 1,000, all or nothing. Pushing the same data twice changes nothing (and
+//! records no change); a batch with a bad row writes nothing and names every
+//! bad row by its index.
+//!
+//! An upsert sets a customer's owner and status only when it creates it:
+//! afterwards they change through reassignment and the churn mutations,
+//! which keep the history (rollups, churn events, change feed, webhooks) right.
+
+use std::collections::{HashMap, HashSet};
+
+use entity::{
+    contact, customer,
+    enums::{CustomerStatus, OrgLevel, Role, StrategicImportance},
+    external_ref, user,
+};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
+use serde_json::json;
+
+use crate::{
+    auth::Viewer,
+    error::{AppError, AppResult, RowError},
+    policy,
+    service::{
+        Services, audit,
+        changes::{self, Change, ChangeEntity, Operation},
+        now, validate,
+    },
+};
+
+/// Most rows one call accepts.
+pub const MAX_BATCH: usize = 1000;
+
+/// The kinds of rows with external ids.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Customer,
+    Contact,
+}
+
+impl Kind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Customer => "CUSTOMER",
+            Self::Contact => "CONTACT",
+        }
+    }
+}
+
+/// A customer as the source system sends it.
+#[derive(Debug, Clone)]
+pub struct CustomerRecord {
+    pub external_id: String,
+    pub name: String,
+    pub industry: Option<String>,
+    pub region: Option<String>,
+    /// At creation only (default ACTIVE).
+    pub status: Option<CustomerStatus>,
+    /// At creation only: the owner by id or by e-mail (one is required to create).
+    pub owner_id: Option<i64>,
+    pub owner_email: Option<String>,
+}
+
+/// A contact as the source system sends it.
+#[derive(Debug, Clone)]
+pub struct ContactRecord {
+    pub external_id: String,
+    /// The customer, by our id or by its external id in the same source.
+    pub customer_id: Option<i64>,
+    pub customer_external_id: Option<String>,
+    pub name: String,
+    pub title: Option<String>,
+    pub department: Option<String>,
+    pub org_level: OrgLevel,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
+/// What an upsert did, rows in input order.
+#[derive(Debug)]
+pub struct Upserted<M> {
+    pub rows: Vec<M>,
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+}
+
+/// Service accounts with `customers:write`, and leadership (who see every customer).
+fn ensure_writer(viewer: &Viewer) -> AppResult<()> {
+    match viewer.role {
+        Role::Integration => policy::ensure_scope(viewer, policy::SCOPE_CUSTOMERS_WRITE),
+        _ => policy::ensure_leadership(viewer),
+    }
+}
+
+fn valid_source(source: &str) -> AppResult<String> {
+    let source = source.trim();
+    let ok = !source.is_empty()
+        && source.len() <= 50
+        && source.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if ok {
+        Ok(source.to_owned())
+    } else {
+        Err(AppError::bad_input("source", "source must be 1 to 50 letters, digits, '-', '_' or '.'"))
+    }
+}
+
+/// Row checks: each failure is noted against its row; the batch goes on being checked.
+struct Checks {
+    list: &'static str,
+    errors: Vec<RowError>,
+}
+
+impl Checks {
+    fn new(list: &'static str) -> Self {
+        Self { list, errors: Vec::new() }
+    }
+
+    fn note<T>(&mut self, index: usize, result: AppResult<T>) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(AppError::BadInput { field, message }) => {
+                self.errors.push(RowError { index, field, message });
+                None
+            }
+            Err(other) => {
+                self.errors.push(RowError { index, field: String::new(), message: other.to_string() });
+                None
+            }
+        }
+    }
+
+    fn fail(&mut self, index: usize, field: &str, message: impl Into<String>) {
+        self.errors.push(RowError { index, field: field.to_owned(), message: message.into() });
+    }
+
+    fn finish(self) -> AppResult<()> {
+        if self.errors.is_empty() {
+            return Ok(());
+        }
+        let bad: HashSet<usize> = self.errors.iter().map(|e| e.index).collect();
+        Err(AppError::BadRows {
+            field: self.list.to_owned(),
+            message: format!("{} of the rows are invalid; nothing was written", bad.len()),
+            rows: self.errors,
+        })
+    }
+}
+
+fn batch_size(list: &str, len: usize) -> AppResult<()> {
+    if len == 0 || len > MAX_BATCH {
+        return Err(AppError::bad_input(list, format!("send 1 to {MAX_BATCH} rows")));
+    }
+    Ok(())
+}
+
+/// Our ids of the rows a source knows by these external ids.
+pub async fn resolve(
+    db: &impl ConnectionTrait,
+    kind: Kind,
+    source: &str,
+    external_ids: impl IntoIterator<Item = String>,
+) -> AppResult<HashMap<String, i64>> {
+    let wanted: Vec<String> = external_ids.into_iter().collect();
+    let mut found = HashMap::new();
+    for chunk in wanted.chunks(500) {
+        let rows = external_ref::Entity::find()
+            .filter(external_ref::Column::Entity.eq(kind.as_str()))
+            .filter(external_ref::Column::Source.eq(source))
+            .filter(external_ref::Column::ExternalId.is_in(chunk.iter().cloned()))
+            .all(db)
+            .await?;
+        found.extend(rows.into_iter().map(|r| (r.external_id, r.entity_id)));
+    }
+    Ok(found)
+}
+
+/// Every (source, external id) of these rows, by row.
+pub async fn of_rows(
+    db: &impl ConnectionTrait,
+    kind: Kind,
+    ids: &[i64],
+) -> AppResult<HashMap<i64, Vec<external_ref::Model>>> {
+    let rows = external_ref::Entity::find()
+        .filter(external_ref::Column::Entity.eq(kind.as_str()))
+        .filter(external_ref::Column::EntityId.is_in(ids.iter().copied()))
+        .all(db)
+        .await?;
+    let mut by_row: HashMap<i64, Vec<external_ref::Model>> = HashMap::new();
+    for row in rows {
+        by_row.entry(row.entity_id).or_default().push(row);
+    }
+    for refs in by_row.values_mut() {
+        refs.sort_by(|a, b| a.source.cmp(&b.source));
+    }
+    Ok(by_row)
+}
+
+fn reference(kind: Kind, id: i64, source: &str, external_id: &str) -> external_ref::ActiveModel {
+    let at = now();
+    external_ref::ActiveModel {
+        entity: Set(kind.as_str().to_owned()),
+        entity_id: Set(id),
+        source: Set(source.to_owned()),
+        external_id: Set(external_id.to_owned()),
+        created_at: Set(at),
+        updated_at: Set(at),
+        ..Default::default()
+    }
+}
+
+/// Validated text fields of a customer row.
+struct CustomerFields {
+    external_id: String,
+    name: String,
+    industry: Option<String>,
+    region: Option<String>,
+}
+
+pub async fn upsert_customers(
+    svc: &Services,
+    viewer: &Viewer,
+    source: &str,
+    records: Vec<CustomerRecord>,
+) -> AppResult<Upserted<customer::Model>> {
+    ensure_writer(viewer)?;
+    let source = valid_source(source)?;
+    batch_size("customers", records.len())?;
+    let mut checks = Checks::new("customers");
+    let mut seen = HashSet::new();
+    let mut fields = Vec::with_capacity(records.len());
+    for (i, r) in records.iter().enumerate() {
+        let external_id = checks.note(i, validate::required_text("externalId", &r.external_id, 200));
+        if let Some(id) = &external_id
+            && !seen.insert(id.clone())
+        {
+            checks.fail(i, "externalId", format!("externalId {id:?} appears twice in the batch"));
+        }
+        let name = checks.note(i, validate::required_text("name", &r.name, 200));
+        let industry = checks.note(i, validate::optional_text("industry", r.industry.clone(), 100));
+        let region = checks.note(i, validate::optional_text("region", r.region.clone(), 100));
+        if let (Some(external_id), Some(name), Some(industry), Some(region)) = (external_id, name, industry, region) {
+            fields.push(Some(CustomerFields { external_id, name, industry, region }));
+        } else {
+            fields.push(None);
+        }
+    }
+    let txn = crate::db::write(&svc.db).await?;
+    let known = resolve(&txn, Kind::Customer, &source, fields.iter().flatten().map(|f| f.external_id.clone())).await?;
+    let existing: HashMap<i64, customer::Model> = customer::Entity::find()
+        .filter(customer::Column::Id.is_in(known.values().copied()))
+        .all(&txn)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
+    // Owners of the rows to create, by id and by e-mail, in one statement.
+    let creating: Vec<usize> = (0..records.len())
+        .filter(|i| fields[*i].as_ref().is_some_and(|f| !known.contains_key(&f.external_id)))
+        .collect();
+    let owner_ids: Vec<i64> = creating.iter().filter_map(|i| records[*i].owner_id).collect();
+    let owner_emails: Vec<String> =
+        creating.iter().filter_map(|i| records[*i].owner_email.as_ref().map(|e| e.trim().to_lowercase())).collect();
+    let owners: Vec<user::Model> = if owner_ids.is_empty() && owner_emails.is_empty() {
+        Vec::new()
+    } else {
+        user::Entity::find()
+            .filter(
+                sea_orm::Condition::any()
+                    .add(user::Column::Id.is_in(owner_ids))
+                    .add(user::Column::Email.is_in(owner_emails)),
+            )
+            .filter(user::Column::Active.eq(true))
+            .filter(user::Column::Role.ne(Role::Integration))
+            .all(&txn)
+            .await?
+    };
+    let mut owner_of = HashMap::new();
+    for &i in &creating {
+        let r = &records[i];
+        let owner = owners.iter().find(|u| {
+            Some(u.id) == r.owner_id || r.owner_email.as_ref().is_some_and(|e| e.trim().eq_ignore_ascii_case(&u.email))
+        });
+        match (owner, r.owner_id.is_some() || r.owner_email.is_some()) {
+            (Some(owner), _) => {
+                owner_of.insert(i, owner.id);
+            }
+            (None, true) => checks.fail(i, "owner", "the owner must be an active employee"),
+            (None, false) => checks.fail(i, "owner", "ownerId or ownerEmail is required to create a customer"),
+        }
+    }
+    if let Err(err) = checks.finish() {
+        txn.rollback().await?;
+        return Err(err);
+    }
+    let at = now();
+    let (mut created, mut updated, mut unchanged) = (0, 0, 0);
+    let mut rows = Vec::with_capacity(records.len());
+    let mut feed = Vec::new();
+    let mut refs = Vec::new();
+    for (i, f) in fields.into_iter().enumerate() {
+        let Some(f) = f else { continue };
+        if let Some(current) = known.get(&f.external_id).and_then(|id| existing.get(id)) {
+            if current.name == f.name && current.industry == f.industry && current.region == f.region {
+                unchanged += 1;
+                rows.push(current.clone());
+                continue;
+            }
+            let mut row: customer::ActiveModel = current.clone().into();
+            row.name = Set(f.name);
+            row.industry = Set(f.industry);
+            row.region = Set(f.region);
+            row.version = Set(current.version + 1);
+            row.updated_at = Set(at);
+            let model = row.update(&txn).await?;
+            audit::record(&txn, viewer, "upsert", "customer", model.id, audit::diff(current, &model)).await?;
+            feed.push(Change::customer(model.id, Operation::Updated, None));
+            updated += 1;
+            rows.push(model);
+        } else {
+            let owner_id = owner_of.get(&i).copied().ok_or_else(|| AppError::Internal("owner not resolved".into()))?;
+            let model = customer::ActiveModel {
+                name: Set(f.name),
+                industry: Set(f.industry),
+                region: Set(f.region),
+                status: Set(records[i].status.unwrap_or(CustomerStatus::Active)),
+                owner_id: Set(owner_id),
+                parent_id: Set(None),
+                tier: Set(None),
+                purchasing_fit: Set(None),
+                strategic_importance: Set(StrategicImportance::Medium),
+                segment: Set(None),
+                customer_since: Set(None),
+                next_review_on: Set(None),
+                version: Set(1),
+                archived_at: Set(None),
+                created_at: Set(at),
+                updated_at: Set(at),
+                ..Default::default()
+            }
+            .insert(&txn)
+            .await?;
+            let fields = json!({"source": source, "externalId": f.external_id, "ownerId": owner_id});
+            audit::record(&txn, viewer, "create", "customer", model.id, fields).await?;
+            refs.push(reference(Kind::Customer, model.id, &source, &f.external_id));
+            feed.push(Change::customer(model.id, Operation::Created, None));
+            created += 1;
+            rows.push(model);
+        }
+    }
+    for chunk in refs.chunks(500) {
+        external_ref::Entity::insert_many(chunk.to_vec()).exec_without_returning(&txn).await?;
+    }
+    changes::record(&txn, &feed).await?;
+    txn.commit().await?;
+    if created > 0 {
+        svc.segments.request();
+    }
+    Ok(Upserted { rows, created, updated, unchanged })
+}
+
+pub async fn upsert_contacts(
+    svc: &Services,
+    viewer: &Viewer,
+    source: &str,
+    records: Vec<ContactRecord>,
+) -> AppResult<Upserted<contact::Model>> {
+    ensure_writer(viewer)?;
+    let source = valid_source(source)?;
+    batch_size("contacts", records.len())?;
+    let mut checks = Checks::new("contacts");
+    let mut seen = HashSet::new();
+    let mut valid = Vec::with_capacity(records.len());
+    for (i, r) in records.iter().enumerate() {
+        let external_id = checks.note(i, validate::required_text("externalId", &r.external_id, 200));
+        if let Some(id) = &external_id
+            && !seen.insert(id.clone())
+        {
+            checks.fail(i, "externalId", format!("externalId {id:?} appears twice in the batch"));
+        }
+        if r.customer_id.is_some() == r.customer_external_id.is_some() {
+            checks.fail(i, "customer", "give exactly one of customerId and customerExternalId");
+        }
+        let name = checks.note(i, validate::required_text("name", &r.name, 200));
+        let title = checks.note(i, validate::optional_text("title", r.title.clone(), 200));
+        let department = checks.note(i, validate::optional_text("department", r.department.clone(), 200));
+        let email = checks.note(i, validate::optional_email("email", r.email.clone()));
+        let phone = checks.note(i, validate::optional_text("phone", r.phone.clone(), 50));
+        valid.push(match (external_id, name, title, department, email, phone) {
+            (Some(external_id), Some(name), Some(title), Some(department), Some(email), Some(phone)) => {
+                Some(contact::Model {
+                    id: 0,
+                    customer_id: r.customer_id.unwrap_or(0),
+                    name,
+                    title,
+                    department,
+                    org_level: r.org_level,
+                    influence: None,
+                    relationship_strength: None,
+                    birthday: None,
+                    email,
+                    phone: phone.map(|p| p.trim().to_owned()),
+                    started_on: None,
+                    ended_on: None,
+                    version: 1,
+                    archived_at: None,
+                    created_at: now(),
+                    updated_at: now(),
+                })
+                .map(|m| (external_id, m))
+            }
+            _ => None,
+        });
+    }
+    let txn = crate::db::write(&svc.db).await?;
+    let by_external =
+        resolve(&txn, Kind::Customer, &source, records.iter().filter_map(|r| r.customer_external_id.clone())).await?;
+    let named: Vec<i64> = records.iter().filter_map(|r| r.customer_id).collect();
+    let live: HashSet<i64> = customer::Entity::find()
+        .filter(customer::Column::Id.is_in(named.into_iter().chain(by_external.values().copied())))
+        .filter(customer::Column::ArchivedAt.is_null())
+        .all(&txn)
+        .await?
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    for (i, r) in records.iter().enumerate() {
+        let customer =
+            r.customer_id.or_else(|| r.customer_external_id.as_ref().and_then(|e| by_external.get(e).copied()));
+        match customer.filter(|c| live.contains(c)) {
+            Some(customer) => {
+                if let Some((_, model)) = valid[i].as_mut() {
+                    model.customer_id = customer;
+                }
+            }
+            None if r.customer_id.is_some() || r.customer_external_id.is_some() => {
+                checks.fail(i, "customer", "customer not found");
+            }
+            None => {}
+        }
+    }
+    let known = resolve(&txn, Kind::Contact, &source, valid.iter().flatten().map(|(e, _)| e.clone())).await?;
+    let existing: HashMap<i64, contact::Model> = contact::Entity::find()
+        .filter(contact::Column::Id.is_in(known.values().copied()))
+        .all(&txn)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
+    if let Err(err) = checks.finish() {
+        txn.rollback().await?;
+        return Err(err);
+    }
+    let at = now();
+    let (mut created, mut updated, mut unchanged) = (0, 0, 0);
+    let mut rows = Vec::with_capacity(records.len());
+    let mut feed = Vec::new();
+    let mut refs = Vec::new();
+    for (external_id, wanted) in valid.into_iter().flatten() {
+        if let Some(current) = known.get(&external_id).and_then(|id| existing.get(id)) {
+            let same = current.customer_id == wanted.customer_id
+                && current.name == wanted.name
+                && current.title == wanted.title
+                && current.department == wanted.department
+                && current.org_level == wanted.org_level
+                && current.email == wanted.email
+                && current.phone == wanted.phone;
+            if same {
+                unchanged += 1;
+                rows.push(current.clone());
+                continue;
+            }
+            let mut row: contact::ActiveModel = current.clone().into();
+            row.customer_id = Set(wanted.customer_id);
+            row.name = Set(wanted.name);
+            row.title = Set(wanted.title);
+            row.department = Set(wanted.department);
+            row.org_level = Set(wanted.org_level);
+            row.email = Set(wanted.email);
+            row.phone = Set(wanted.phone);
+            row.version = Set(current.version + 1);
+            row.updated_at = Set(at);
+            let model = row.update(&txn).await?;
+            audit::record(&txn, viewer, "upsert", "contact", model.id, audit::diff(current, &model)).await?;
+            feed.push(Change::new(ChangeEntity::Contact, model.id, Operation::Updated, model.customer_id));
+            updated += 1;
+            rows.push(model);
+        } else {
+            let mut row = wanted.into_active_model().reset_all();
+            row.id = sea_orm::ActiveValue::NotSet;
+            row.created_at = Set(at);
+            row.updated_at = Set(at);
+            let model = row.insert(&txn).await?;
+            let fields = json!({"source": source, "externalId": external_id, "customerId": model.customer_id});
+            audit::record(&txn, viewer, "create", "contact", model.id, fields).await?;
+            refs.push(reference(Kind::Contact, model.id, &source, &external_id));
+            feed.push(Change::new(ChangeEntity::Contact, model.id, Operation::Created, model.customer_id));
+            created += 1;
+            rows.push(model);
+        }
+    }
+    for chunk in refs.chunks(500) {
+        external_ref::Entity::insert_many(chunk.to_vec()).exec_without_returning(&txn).await?;
+    }
+    changes::record(&txn, &feed).await?;
+    txn.commit().await?;
+    Ok(Upserted { rows, created, updated, unchanged })
+}
