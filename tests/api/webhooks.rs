@@ -73,7 +73,8 @@ impl Receiver {
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
-        panic!("the receiver got {} requests, not {count}", self.got().len());
+        let types: Vec<String> = self.got().iter().map(|m| m.json()["type"].to_string()).collect();
+        panic!("the receiver got {} requests, not {count}: {types:?}", types.len());
     }
 }
 
@@ -337,3 +338,93 @@ async fn breached_slas_and_overdue_promises_are_announced_once() {
 }
 
 use sea_orm::ConnectionTrait;
+
+#[tokio::test]
+async fn every_kind_of_change_event_reaches_an_endpoint_listening_to_everything() {
+    let app = app_with_webhooks(&[100], 3_600_000).await;
+    let cast = app.cast().await;
+    let (receiver, url) = Receiver::start(&[]).await;
+    let (_, secret) = endpoint(&app, &cast, &url, Value::Null).await;
+    let acme = app.customer(&cast.rep_a, "Acme").await;
+    // The first score of a customer is no change of level.
+    app.gql(&cast.admin, "mutation { refreshAccountHealth }", json!({})).await.ok();
+    let before = app
+        .gql(
+            &cast.rep_a,
+            "query($id: ID!) { node(id: $id) { ... on Customer { health { level } } } }",
+            json!({"id": acme}),
+        )
+        .await;
+    let before = before.ok()["node"]["health"]["level"].as_str().unwrap().to_owned();
+
+    let ticket_id = ticket(&app, &cast, &acme).await;
+    app.gql(
+        &cast.rep_a,
+        "mutation($id: ID!) { changeTicketStatus(id: $id, expectedVersion: 1, status: IN_PROGRESS) { id } }",
+        json!({"id": ticket_id}),
+    )
+    .await
+    .ok();
+    // Contacts at two levels, an executive meeting and a strategic tier lift the account's health.
+    let ana = app.contact(&cast.rep_a, &acme, "Ana", "PURCHASING").await;
+    let cy = app.contact(&cast.rep_a, &acme, "Cy", "EXECUTIVE").await;
+    app.gql(&cast.rep_a, r#"mutation($c: ID!, $k: [ID!]!) { logCommunication(input: {customerId: $c, channel: EXECUTIVE_MEETING, summary: "s", contactIds: $k}) { id } }"#, json!({"c": acme, "k": [ana, cy]}))
+        .await
+        .ok();
+    app.gql(
+        &cast.rep_a,
+        "mutation($id: ID!) { setPartnership(customerId: $id, input: {tier: STRATEGIC}) { id } }",
+        json!({"id": acme}),
+    )
+    .await
+    .ok();
+    app.gql(&cast.admin, "mutation { refreshAccountHealth }", json!({})).await.ok();
+    let after = app
+        .gql(
+            &cast.rep_a,
+            "query($id: ID!) { node(id: $id) { ... on Customer { health { level } } } }",
+            json!({"id": acme}),
+        )
+        .await;
+    let after = after.ok()["node"]["health"]["level"].as_str().unwrap().to_owned();
+    assert_ne!(before, after);
+
+    app.gql(
+        &cast.leader,
+        "mutation($f: ID!, $t: ID!) { reassignCustomers(fromUserId: $f, toUserId: $t) }",
+        json!({"f": cast.rep_a.gid, "t": cast.rep_a2.gid}),
+    )
+    .await
+    .ok();
+    app.gql(
+        &cast.leader,
+        "mutation($c: ID!) { markCustomerLost(id: $c, reason: SERVICE) { customer { id } } }",
+        json!({"c": acme}),
+    )
+    .await
+    .ok();
+    app.gql(&cast.leader, "mutation($c: ID!) { markCustomerWonBack(id: $c) { customer { id } } }", json!({"c": acme}))
+        .await
+        .ok();
+
+    let got = receiver.wait_for(6).await;
+    assert!(got.iter().all(|m| verifies(&secret, m)));
+    let bodies: Vec<Value> = got.iter().map(Received::json).collect();
+    let of = |kind: &str| {
+        bodies.iter().find(|b| b["type"] == kind).cloned().unwrap_or_else(|| panic!("no {kind}: {bodies:?}"))
+    };
+    assert_eq!(of("ticket.created")["data"]["ticketId"], ticket_id.as_str());
+    assert_eq!(of("ticket.status_changed")["data"]["from"], "OPEN");
+    assert_eq!(of("ticket.status_changed")["data"]["to"], "IN_PROGRESS");
+    assert_eq!(of("health.level_changed")["data"]["from"], before.as_str());
+    assert_eq!(of("health.level_changed")["data"]["to"], after.as_str());
+    assert_eq!(of("customer.reassigned")["data"]["fromOwnerId"], cast.rep_a.gid.as_str());
+    assert_eq!(of("customer.reassigned")["data"]["toOwnerId"], cast.rep_a2.gid.as_str());
+    assert_eq!(of("customer.lost")["data"]["reason"], "SERVICE");
+    assert_eq!(of("customer.won_back")["data"]["customerId"], acme.as_str());
+    // Each event once, each with its own message id.
+    let ids: std::collections::BTreeSet<&str> = got.iter().map(|m| m.id.as_str()).collect();
+    assert_eq!(ids.len(), got.len());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(receiver.got().len(), 6);
+}
