@@ -103,6 +103,39 @@ fn verifies(secret: &str, message: &Received) -> bool {
     fresh && message.signatures.iter().any(|s| s.strip_prefix("v1,") == Some(expected.as_str()))
 }
 
+/// CI (`.ci/run`) also has the published Python library (`standardwebhooks`)
+/// verify what the receiver got, as a real receiver would; set
+/// `RAPPORT_VERIFY_WITH_STANDARDWEBHOOKS=1` (with the package installed) to do the same.
+fn verify_with_published_library(secret: &str, messages: &[Received]) {
+    if std::env::var("RAPPORT_VERIFY_WITH_STANDARDWEBHOOKS").is_err() {
+        return;
+    }
+    let captured: Vec<Value> = messages
+        .iter()
+        .map(|m| {
+            json!({
+                "secret": secret,
+                "body": m.body,
+                "headers": {
+                    "webhook-id": m.id,
+                    "webhook-timestamp": m.timestamp.to_string(),
+                    "webhook-signature": m.signatures.join(" "),
+                },
+            })
+        })
+        .collect();
+    let file = std::env::temp_dir().join(format!("rapport-webhooks-{}.json", uuid::Uuid::new_v4()));
+    std::fs::write(&file, serde_json::to_vec(&captured).unwrap()).unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/verify_standard_webhooks.py");
+    let output = std::process::Command::new("python3").arg(script).arg(&file).output().expect("python3");
+    let _ = std::fs::remove_file(&file);
+    assert!(
+        output.status.success(),
+        "standardwebhooks refused our messages: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 async fn app_with_webhooks(retries: &[u64], sweep_ms: u64) -> TestApp {
     let retries: Vec<Duration> = retries.iter().map(|ms| Duration::from_millis(*ms)).collect();
     TestApp::spawn_with(move |c| {
@@ -194,6 +227,7 @@ async fn a_receiver_failing_then_accepting_gets_the_event_once_signed_with_every
     // Three attempts of one message, each signed; the backoff between them grows.
     assert!(got.iter().all(|m| m.id == got[0].id && m.body == got[0].body));
     assert!(got.iter().all(|m| verifies(&secret, m)), "a signature does not verify");
+    verify_with_published_library(&secret, &got);
     assert!(!verifies(&losses_secret, &got[0]));
     let body = got[0].json();
     assert_eq!(body["type"], "ticket.created");
@@ -298,6 +332,8 @@ async fn a_refused_delivery_fails_at_once_and_is_redelivered_signed_with_the_new
     let got = receiver.wait_for(2).await;
     assert_eq!(got[1].signatures.len(), 2);
     assert!(verifies(&new_secret, &got[1]) && verifies(&old_secret, &got[1]));
+    verify_with_published_library(&new_secret, &got[1..]);
+    verify_with_published_library(&old_secret, &got[1..]);
     tokio::time::sleep(Duration::from_millis(200)).await;
     let list = deliveries(&app, &cast, &endpoint_id).await;
     assert_eq!(list[0]["status"], "SUCCEEDED");
