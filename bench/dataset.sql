@@ -63,6 +63,19 @@ SELECT i, t.created, t.created, 1 + i % 10000, NULL, 2 + (1 + i % 10000) % 100,
 FROM generate_series(1, 100000) i,
      LATERAL (SELECT timestamptz '2026-11-01' - ((hashint4(i + 3) & 2147483647) % (2 * 365 * 86400)) * interval '1 second' AS created) t;
 
+-- Every communication has one participant, a contact of its customer.
+INSERT INTO communication_contact (communication_id, contact_id)
+SELECT i, (i % 10000) + 10000 * (1 + i % 4) FROM generate_series(1, 500000) i;
+
+-- The change feed as the writes above would have left it: one CREATED per row, in id order per table.
+INSERT INTO change_log (position, entity_type, entity_id, operation, customer_id, occurred_at)
+SELECT row_number() OVER (ORDER BY o, id), kind, id, 'CREATED', customer_id, now()
+FROM (SELECT 1 AS o, 'CUSTOMER' AS kind, id, id AS customer_id FROM customer
+      UNION ALL SELECT 2, 'CONTACT', id, customer_id FROM contact
+      UNION ALL SELECT 3, 'COMMUNICATION', id, customer_id FROM communication
+      UNION ALL SELECT 4, 'TICKET', id, customer_id FROM ticket) rows;
+UPDATE change_clock SET position = (SELECT max(position) FROM change_log);
+
 SELECT setval(pg_get_serial_sequence('team', 'id'), 100);
 SELECT setval(pg_get_serial_sequence('app_user', 'id'), 1000);
 SELECT setval(pg_get_serial_sequence('customer', 'id'), 100000);
