@@ -396,16 +396,21 @@ impl Explorer<'_> {
             return Ok(Vec::new());
         }
         let d = self.dialect;
+        // One index-driven branch per side (an OR across the two tables would
+        // scan both); UNION keeps a communication met from both sides once.
         let sql = format!(
-            "SELECT m.user_id, cc.contact_id, COUNT(*) AS n, MAX(m.occurred_at) AS last_at \
-             FROM communication_contact cc \
-             JOIN communication m ON m.id = cc.communication_id AND m.archived_at IS NULL \
-             JOIN contact k ON k.id = cc.contact_id AND k.archived_at IS NULL \
-             WHERE ({} OR {}) {} {} \
-             GROUP BY m.user_id, cc.contact_id",
+            "SELECT x.user_id, x.contact_id, COUNT(*) AS n, MAX(x.occurred_at) AS last_at FROM ( \
+               SELECT m.id, m.user_id, cc.contact_id, m.occurred_at, m.customer_id FROM communication_contact cc \
+               JOIN communication m ON m.id = cc.communication_id AND m.archived_at IS NULL WHERE {} \
+               UNION \
+               SELECT m.id, m.user_id, cc.contact_id, m.occurred_at, m.customer_id FROM communication m \
+               JOIN communication_contact cc ON cc.communication_id = m.id WHERE m.archived_at IS NULL AND {} \
+             ) x JOIN contact k ON k.id = x.contact_id AND k.archived_at IS NULL \
+             WHERE 1 = 1 {} {} \
+             GROUP BY x.user_id, x.contact_id",
             d.in_id_list("cc.contact_id", 2),
             d.in_id_list("m.user_id", 3),
-            self.live("m.customer_id"),
+            self.live("x.customer_id"),
             self.live("k.customer_id"),
         );
         self.rows(db, sql, ring)

@@ -329,10 +329,10 @@ pub async fn update(
     }
     audit::record(&txn, viewer, "update", "customer", id, audit::diff(&current, &updated)).await?;
     let moved_from = (updated.owner_id != current.owner_id).then_some(current.owner_id);
-    changes::record(&txn, &[Change::customer(id, Operation::Updated, moved_from)]).await?;
     if let Some(from) = moved_from {
         webhooks::emit(&txn, &[Event::customer_reassigned(id, from, updated.owner_id)]).await?;
     }
+    changes::record(&txn, &[Change::customer(id, Operation::Updated, moved_from)]).await?;
     txn.commit().await?;
     if importance_changed {
         svc.segments.request();
@@ -496,7 +496,6 @@ async fn record_churn(
         json!({"status": [current.status.as_str(), status.as_str()], "churnEventId": event.id}),
     )
     .await?;
-    changes::record(txn, &[Change::customer(current.id, Operation::Updated, None)]).await?;
     let announced = match status {
         CustomerStatus::Lost => Some(Event::customer_status(
             EventType::CustomerLost,
@@ -507,5 +506,6 @@ async fn record_churn(
         _ => None,
     };
     webhooks::emit(txn, announced.as_slice()).await?;
+    changes::record(txn, &[Change::customer(current.id, Operation::Updated, None)]).await?;
     Ok((updated, event))
 }

@@ -15,7 +15,9 @@ use entity::{
     enums::{CustomerStatus, OrgLevel, Role, StrategicImportance},
     external_ref, user,
 };
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter, Set,
+};
 use serde_json::json;
 
 use crate::{
@@ -110,11 +112,28 @@ fn valid_source(source: &str) -> AppResult<String> {
 struct Checks {
     list: &'static str,
     errors: Vec<RowError>,
+    /// External ids met so far: one may appear once per batch.
+    keys: HashSet<String>,
 }
 
 impl Checks {
-    fn new(list: &'static str) -> Self {
-        Self { list, errors: Vec::new() }
+    /// Checks who may push and the batch as a whole; returns the source and the row checks.
+    fn start(viewer: &Viewer, source: &str, list: &'static str, len: usize) -> AppResult<(String, Self)> {
+        ensure_writer(viewer)?;
+        let source = valid_source(source)?;
+        if len == 0 || len > MAX_BATCH {
+            return Err(AppError::bad_input(list, format!("send 1 to {MAX_BATCH} rows")));
+        }
+        Ok((source, Self { list, errors: Vec::new(), keys: HashSet::new() }))
+    }
+
+    /// A row's external id: present, not too long, not seen before in the batch.
+    fn key(&mut self, index: usize, external_id: &str) -> Option<String> {
+        let key = self.note(index, validate::required_text("externalId", external_id, 200))?;
+        if !self.keys.insert(key.clone()) {
+            self.fail(index, "externalId", format!("externalId {key:?} appears twice in the batch"));
+        }
+        Some(key)
     }
 
     fn note<T>(&mut self, index: usize, result: AppResult<T>) -> Option<T> {
@@ -146,13 +165,6 @@ impl Checks {
             rows: self.errors,
         })
     }
-}
-
-fn batch_size(list: &str, len: usize) -> AppResult<()> {
-    if len == 0 || len > MAX_BATCH {
-        return Err(AppError::bad_input(list, format!("send 1 to {MAX_BATCH} rows")));
-    }
-    Ok(())
 }
 
 /// Our ids of the rows a source knows by these external ids.
@@ -197,6 +209,16 @@ pub async fn of_rows(
     Ok(by_row)
 }
 
+/// Writes the new rows' external ids and the batch's changes, and commits.
+async fn settle(txn: DatabaseTransaction, refs: Vec<external_ref::ActiveModel>, feed: &[Change]) -> AppResult<()> {
+    for chunk in refs.chunks(500) {
+        external_ref::Entity::insert_many(chunk.to_vec()).exec_without_returning(&txn).await?;
+    }
+    changes::record(&txn, feed).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
 fn reference(kind: Kind, id: i64, source: &str, external_id: &str) -> external_ref::ActiveModel {
     let at = now();
     external_ref::ActiveModel {
@@ -224,19 +246,10 @@ pub async fn upsert_customers(
     source: &str,
     records: Vec<CustomerRecord>,
 ) -> AppResult<Upserted<customer::Model>> {
-    ensure_writer(viewer)?;
-    let source = valid_source(source)?;
-    batch_size("customers", records.len())?;
-    let mut checks = Checks::new("customers");
-    let mut seen = HashSet::new();
+    let (source, mut checks) = Checks::start(viewer, source, "customers", records.len())?;
     let mut fields = Vec::with_capacity(records.len());
     for (i, r) in records.iter().enumerate() {
-        let external_id = checks.note(i, validate::required_text("externalId", &r.external_id, 200));
-        if let Some(id) = &external_id
-            && !seen.insert(id.clone())
-        {
-            checks.fail(i, "externalId", format!("externalId {id:?} appears twice in the batch"));
-        }
+        let external_id = checks.key(i, &r.external_id);
         let name = checks.note(i, validate::required_text("name", &r.name, 200));
         let industry = checks.note(i, validate::optional_text("industry", r.industry.clone(), 100));
         let region = checks.note(i, validate::optional_text("region", r.region.clone(), 100));
@@ -349,11 +362,7 @@ pub async fn upsert_customers(
             rows.push(model);
         }
     }
-    for chunk in refs.chunks(500) {
-        external_ref::Entity::insert_many(chunk.to_vec()).exec_without_returning(&txn).await?;
-    }
-    changes::record(&txn, &feed).await?;
-    txn.commit().await?;
+    settle(txn, refs, &feed).await?;
     if created > 0 {
         svc.segments.request();
     }
@@ -366,19 +375,10 @@ pub async fn upsert_contacts(
     source: &str,
     records: Vec<ContactRecord>,
 ) -> AppResult<Upserted<contact::Model>> {
-    ensure_writer(viewer)?;
-    let source = valid_source(source)?;
-    batch_size("contacts", records.len())?;
-    let mut checks = Checks::new("contacts");
-    let mut seen = HashSet::new();
+    let (source, mut checks) = Checks::start(viewer, source, "contacts", records.len())?;
     let mut valid = Vec::with_capacity(records.len());
     for (i, r) in records.iter().enumerate() {
-        let external_id = checks.note(i, validate::required_text("externalId", &r.external_id, 200));
-        if let Some(id) = &external_id
-            && !seen.insert(id.clone())
-        {
-            checks.fail(i, "externalId", format!("externalId {id:?} appears twice in the batch"));
-        }
+        let external_id = checks.key(i, &r.external_id);
         if r.customer_id.is_some() == r.customer_external_id.is_some() {
             checks.fail(i, "customer", "give exactly one of customerId and customerExternalId");
         }
@@ -500,10 +500,6 @@ pub async fn upsert_contacts(
             rows.push(model);
         }
     }
-    for chunk in refs.chunks(500) {
-        external_ref::Entity::insert_many(chunk.to_vec()).exec_without_returning(&txn).await?;
-    }
-    changes::record(&txn, &feed).await?;
-    txn.commit().await?;
+    settle(txn, refs, &feed).await?;
     Ok(Upserted { rows, created, updated, unchanged })
 }

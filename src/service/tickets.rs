@@ -227,8 +227,8 @@ pub async fn create(
     .await?;
     let event = add_event(&txn, viewer, model.id, TicketEventKind::Created, None, None).await?;
     audit::record(&txn, viewer, "create", "ticket", model.id, json!({"customerId": customer.id})).await?;
-    changes::record(&txn, &[Change::new(ChangeEntity::Ticket, model.id, Operation::Created, customer.id)]).await?;
     webhooks::emit(&txn, &[Event::ticket_created(&model)]).await?;
+    changes::record(&txn, &[Change::new(ChangeEntity::Ticket, model.id, Operation::Created, customer.id)]).await?;
     txn.commit().await?;
     svc.feed.announce(&[event.id]).await;
     Ok((model, event))
@@ -395,8 +395,8 @@ pub async fn change_status(
         json!({"status": [current.status.as_str(), status.as_str()]}),
     )
     .await?;
-    changes::record(&txn, &[Change::new(ChangeEntity::Ticket, id, Operation::Updated, current.customer_id)]).await?;
     webhooks::emit(&txn, &[Event::ticket_status_changed(&updated, current.status.as_str())]).await?;
+    changes::record(&txn, &[Change::new(ChangeEntity::Ticket, id, Operation::Updated, current.customer_id)]).await?;
     txn.commit().await?;
     publish(svc, &events).await;
     Ok((updated, events))

@@ -359,10 +359,10 @@ async fn reassign_in(
         .chain(promises.iter().map(|(id, c)| Change::new(ChangeEntity::Commitment, *id, Operation::Updated, *c)))
         .chain(tickets.iter().map(|(id, c)| Change::new(ChangeEntity::Ticket, *id, Operation::Updated, *c)))
         .collect::<Vec<_>>();
-    changes::record(txn, &changed).await?;
     let announced: Vec<Event> =
         moved.iter().map(|id| Event::customer_reassigned(*id, from_user_id, to_user_id)).collect();
     webhooks::emit(txn, &announced).await?;
+    changes::record(txn, &changed).await?;
     Ok((moved, events))
 }
 

@@ -288,6 +288,23 @@ pub struct EndpointChanges {
     pub active: Option<bool>,
 }
 
+/// Writes an endpoint's changes if nobody changed it meanwhile (CONFLICT otherwise).
+async fn save(
+    txn: &impl ConnectionTrait,
+    mut row: webhook_endpoint::ActiveModel,
+    current: &webhook_endpoint::Model,
+) -> AppResult<webhook_endpoint::Model> {
+    row.version = Set(current.version + 1);
+    update_versioned::<webhook_endpoint::Entity>(
+        txn,
+        row,
+        (webhook_endpoint::Column::Id, current.id),
+        (webhook_endpoint::Column::Version, current.version),
+        "webhook endpoint",
+    )
+    .await
+}
+
 async fn admin_endpoint(db: &impl ConnectionTrait, viewer: &Viewer, id: i64) -> AppResult<webhook_endpoint::Model> {
     policy::ensure_admin(viewer)?;
     webhook_endpoint::Entity::find_by_id(id).one(db).await?.ok_or(AppError::NotFound("webhook endpoint"))
@@ -321,16 +338,8 @@ pub async fn update(
     if let Some(active) = changes.active {
         row.active = Set(active);
     }
-    row.version = Set(current.version + 1);
     row.updated_at = Set(now());
-    let updated = update_versioned::<webhook_endpoint::Entity>(
-        &txn,
-        row,
-        (webhook_endpoint::Column::Id, id),
-        (webhook_endpoint::Column::Version, current.version),
-        "webhook endpoint",
-    )
-    .await?;
+    let updated = save(&txn, row, &current).await?;
     let diff = json!({
         "url": [current.url, updated.url],
         "eventTypes": [current.event_types, updated.event_types],
@@ -357,18 +366,10 @@ pub async fn rotate_secret(svc: &Services, viewer: &Viewer, id: i64) -> AppResul
         secret: Set(secret.clone()),
         previous_secret: Set(Some(current.secret.clone())),
         previous_secret_until: Set(Some(at + ROTATION_GRACE)),
-        version: Set(current.version + 1),
         updated_at: Set(at),
         ..Default::default()
     };
-    let updated = update_versioned::<webhook_endpoint::Entity>(
-        &txn,
-        row,
-        (webhook_endpoint::Column::Id, id),
-        (webhook_endpoint::Column::Version, current.version),
-        "webhook endpoint",
-    )
-    .await?;
+    let updated = save(&txn, row, &current).await?;
     audit::record(&txn, viewer, "rotate_secret", "webhook_endpoint", id, json!({})).await?;
     txn.commit().await?;
     Ok((updated, secret))
