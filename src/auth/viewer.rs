@@ -91,13 +91,15 @@ pub enum Ended {
     Expired,
     /// The user was deactivated: 4403.
     Deactivated,
+    /// The API token was revoked or expired, or its account deactivated: 4403.
+    Revoked,
 }
 
 impl Ended {
     pub fn close_code(self) -> u16 {
         match self {
             Self::Expired => 4401,
-            Self::Deactivated => 4403,
+            Self::Deactivated | Self::Revoked => 4403,
         }
     }
 }
@@ -226,7 +228,13 @@ impl LiveViewer {
                 self.set(viewer);
                 Ok(self.get())
             }
-            Err(crate::error::AppError::Unauthenticated(_)) => Err(self.end(Ended::Deactivated)),
+            Err(crate::error::AppError::Unauthenticated(_)) => {
+                let why = match session.subject {
+                    Subject::ApiToken(_) => Ended::Revoked,
+                    _ => Ended::Deactivated,
+                };
+                Err(self.end(why))
+            }
             // A database hiccup is not a deactivation: keep the last known viewer.
             Err(err) => {
                 tracing::warn!(error = %err, user_id, "re-reading a connection's user failed");

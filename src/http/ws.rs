@@ -287,6 +287,7 @@ fn closing(why: Ended) -> Next {
     let reason = match why {
         Ended::Expired => "Unauthorized: the token expired",
         Ended::Deactivated => "Forbidden: the user was deactivated",
+        Ended::Revoked => "Forbidden: the API token was revoked",
     };
     Next::Close(why.close_code(), reason.to_owned())
 }

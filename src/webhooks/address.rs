@@ -3,7 +3,10 @@
 //! (which holds the cloud metadata service), carrier-grade NAT, unique-local,
 //! multicast, unspecified. A host name is resolved and every address it
 //! resolves to is checked, when the endpoint is saved and again before each
-//! delivery, so a name later pointed inside is caught.
+//! delivery; the delivery then connects to the addresses checked (not to a
+//! second resolution), so a name pointed inside in between is caught too.
+
+use std::net::SocketAddr;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -50,8 +53,16 @@ fn refused_v6(ip: Ipv6Addr) -> Option<&'static str> {
     }
 }
 
+/// An endpoint URL that passed, and for a host name the addresses it was
+/// checked at (a delivery must connect to those).
+#[derive(Debug)]
+pub struct Checked {
+    pub url: reqwest::Url,
+    pub pinned: Option<(String, Vec<SocketAddr>)>,
+}
+
 /// Checks an endpoint URL; the error says what is wrong with it.
-pub async fn check(url: &str, allow_private: bool) -> Result<reqwest::Url, String> {
+pub async fn check(url: &str, allow_private: bool) -> Result<Checked, String> {
     let parsed = reqwest::Url::parse(url).map_err(|e| format!("url is not a valid URL: {e}"))?;
     if !matches!(parsed.scheme(), "http" | "https") {
         return Err("url must be http or https".to_owned());
@@ -61,26 +72,29 @@ pub async fn check(url: &str, allow_private: bool) -> Result<reqwest::Url, Strin
     }
     let host = parsed.host_str().ok_or("url has no host")?.to_owned();
     if allow_private {
-        return Ok(parsed);
+        return Ok(Checked { url: parsed, pinned: None });
     }
     let port = parsed.port_or_known_default().unwrap_or(443);
     let bare = host.trim_start_matches('[').trim_end_matches(']');
-    let addresses: Vec<IpAddr> = match bare.parse::<IpAddr>() {
-        Ok(ip) => vec![ip],
-        Err(_) => tokio::net::lookup_host((bare, port))
-            .await
-            .map_err(|e| format!("url's host {host} does not resolve: {e}"))?
-            .map(|a| a.ip())
-            .collect(),
+    let (addresses, named): (Vec<SocketAddr>, bool) = match bare.parse::<IpAddr>() {
+        Ok(ip) => (vec![SocketAddr::new(ip, port)], false),
+        Err(_) => {
+            let resolved = tokio::net::lookup_host((bare, port))
+                .await
+                .map_err(|e| format!("url's host {host} does not resolve: {e}"))?;
+            (resolved.collect(), true)
+        }
     };
-    for ip in addresses {
+    for address in &addresses {
+        let ip = address.ip();
         if let Some(reason) = refused_reason(ip) {
             return Err(format!(
                 "url's host {host} is {reason} ({ip}); set RAPPORT_WEBHOOK_ALLOW_PRIVATE=true in development"
             ));
         }
     }
-    Ok(parsed)
+    let pinned = (named && !addresses.is_empty()).then(|| (bare.to_owned(), addresses));
+    Ok(Checked { url: parsed, pinned })
 }
 
 #[cfg(test)]

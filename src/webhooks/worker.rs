@@ -99,12 +99,7 @@ impl Outcome {
 
 impl Worker {
     pub fn new(db: DatabaseConnection, config: WebhookConfig, handle: WebhookHandle) -> anyhow::Result<Self> {
-        let client = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .connect_timeout(config.timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent("Rapport-Webhooks/1")
-            .build()?;
+        let client = client(&config, None)?;
         Ok(Self { db, config, client, handle })
     }
 
@@ -213,17 +208,27 @@ impl Worker {
     async fn post(&self, event: &webhook_event::Model, endpoint: &webhook_endpoint::Model) -> Outcome {
         let started = std::time::Instant::now();
         let elapsed = |started: std::time::Instant| i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
-        if let Err(reason) = address::check(&endpoint.url, self.config.allow_private).await {
-            return Outcome { status_code: None, error: Some(reason), duration_ms: elapsed(started) };
-        }
+        let checked = match address::check(&endpoint.url, self.config.allow_private).await {
+            Ok(checked) => checked,
+            Err(reason) => return Outcome { status_code: None, error: Some(reason), duration_ms: elapsed(started) },
+        };
+        // A host name connects to the addresses just checked, not to a fresh resolution.
+        let client = match &checked.pinned {
+            None => self.client.clone(),
+            Some((host, addresses)) => match client(&self.config, Some((host, addresses))) {
+                Ok(client) => client,
+                Err(err) => {
+                    return Outcome { status_code: None, error: Some(err.to_string()), duration_ms: elapsed(started) };
+                }
+            },
+        };
         let at = now();
         let id = format!("msg_{}", event.id);
         let timestamp = at.timestamp();
         let secrets = std::iter::once(endpoint.secret.as_str()).chain(previous_secret(endpoint, at));
         let signature = signing::signature_header(secrets, &id, timestamp, &event.payload);
-        let sent = self
-            .client
-            .post(&endpoint.url)
+        let sent = client
+            .post(checked.url)
             .header("content-type", "application/json")
             .header("webhook-id", &id)
             .header("webhook-timestamp", timestamp.to_string())
@@ -379,6 +384,22 @@ impl Worker {
         txn.commit().await?;
         Ok(written)
     }
+}
+
+/// The HTTP client of deliveries, optionally held to checked addresses of a host.
+fn client(
+    config: &WebhookConfig,
+    pinned: Option<(&String, &Vec<std::net::SocketAddr>)>,
+) -> reqwest::Result<reqwest::Client> {
+    let mut builder = reqwest::Client::builder()
+        .timeout(config.timeout)
+        .connect_timeout(config.timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent("Rapport-Webhooks/1");
+    if let Some((host, addresses)) = pinned {
+        builder = builder.resolve_to_addrs(host, addresses);
+    }
+    builder.build()
 }
 
 /// A wait stretched or shrunk by up to 20%, so retries of many deliveries spread out.
