@@ -28,6 +28,8 @@ pub struct AppState {
     pub fanout: Arc<crate::http::fanout::Fanout>,
     /// Documents of automatic persisted queries, by hash.
     pub persisted: Arc<crate::http::persisted::PersistedQueries>,
+    /// Begun on SIGTERM: readiness fails and WebSockets close.
+    pub shutdown: crate::http::shutdown::Shutdown,
 }
 
 impl AppState {
@@ -43,6 +45,7 @@ impl AppState {
             documents: Arc::default(),
             fanout: Arc::default(),
             persisted: Arc::new(crate::http::persisted::PersistedQueries::new(config.limits.persisted_query_bytes)),
+            shutdown: crate::http::shutdown::Shutdown::default(),
             services,
         }
     }

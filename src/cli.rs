@@ -137,15 +137,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let bind = config.bind;
     let state = AppState::new(db, config);
     state.start_background().await?;
-    let router = crate::http::router(state);
     let listener = tokio::net::TcpListener::bind(bind).await?;
     tracing::info!("Rapport listening on http://{}/graphql", listener.local_addr()?);
-    axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown())
-        .await?;
+    crate::http::shutdown::serve(listener, state, crate::http::shutdown::signal()).await?;
+    tracing::info!("stopped");
     Ok(())
-}
-
-async fn shutdown() {
-    let _ = tokio::signal::ctrl_c().await;
 }

@@ -143,6 +143,8 @@ pub struct Config {
     pub health_poll: Duration,
     /// Webhook delivery.
     pub webhook: WebhookConfig,
+    /// How long requests in flight may run once a shutdown begins (`RAPPORT_SHUTDOWN_GRACE_SECONDS`, 20).
+    pub shutdown_grace: Duration,
 }
 
 /// How webhooks are delivered.
@@ -268,6 +270,7 @@ impl Config {
                 poll: Duration::from_millis(parsed("RAPPORT_WEBHOOK_POLL_MS", 1000)?),
                 sweep: Duration::from_secs(parsed("RAPPORT_WEBHOOK_SWEEP_SECS", 60)?),
             },
+            shutdown_grace: Duration::from_secs(parsed("RAPPORT_SHUTDOWN_GRACE_SECONDS", 20)?),
             limits: Limits {
                 max_depth: parsed("RAPPORT_MAX_DEPTH", 12)?,
                 max_complexity: parsed("RAPPORT_MAX_COMPLEXITY", 20_000)?,
@@ -303,6 +306,7 @@ impl Config {
             health_sweep: Duration::from_secs(600),
             health_poll: Duration::from_secs(2),
             webhook: WebhookConfig::default(),
+            shutdown_grace: Duration::from_secs(20),
             limits: Limits {
                 max_depth: 12,
                 max_complexity: 20_000,

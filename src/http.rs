@@ -19,6 +19,8 @@ pub mod fanout;
 /// GraphQL over HTTP (`POST` and `GET /graphql`).
 pub mod graphql;
 pub mod persisted;
+/// Stopping without losing a request.
+pub mod shutdown;
 /// GraphQL over WebSocket (`/graphql/ws`).
 pub mod ws;
 
@@ -41,8 +43,11 @@ async fn metrics(State(state): State<AppState>) -> ([(header::HeaderName, &'stat
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render())
 }
 
-/// Ready when the database answers.
+/// Ready when the database answers and the server is not shutting down.
 async fn ready(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    if state.shutdown.begun() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "shutting down");
+    }
     match state.db().ping().await {
         Ok(()) => (StatusCode::OK, "ready"),
         Err(err) => {

@@ -490,6 +490,7 @@ async fn serve(socket: WebSocket, state: AppState, protocol: Protocol, client: C
 
     let (finished, mut finished_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
     let mut users = state.services.feed.user_changes();
+    let shutdown = state.shutdown.clone();
     let init_timeout = state.config().ws_init_timeout;
     let idle_timeout = state.config().ws_idle_timeout;
     let mut connection = Connection {
@@ -513,6 +514,7 @@ async fn serve(socket: WebSocket, state: AppState, protocol: Protocol, client: C
                 Next::Close(4408, "Connection initialisation timeout".to_owned())
             }
             () = idle => Next::Close(1000, "idle timeout".to_owned()),
+            () = shutdown.wait() => Next::Close(1001, "the server is shutting down; reconnect".to_owned()),
             why = session_end(viewer.clone()) => closing(why),
             () = token_expiry(viewer.clone()) => {
                 closing(viewer.map_or(Ended::Expired, |v| v.expire()))

@@ -130,6 +130,18 @@ impl TestApp {
         addr
     }
 
+    /// Serves the app as `rapport serve` does, until `stop` resolves; returns
+    /// the address and the server's task (which ends when the shutdown is done).
+    pub async fn serve_until(
+        &self,
+        stop: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> (std::net::SocketAddr, tokio::task::JoinHandle<anyhow::Result<()>>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let server = tokio::spawn(rapport::http::shutdown::serve(listener, self.state.clone(), stop));
+        (addr, server)
+    }
+
     pub fn reset_statements(&self) {
         self.statements.store(0, Ordering::SeqCst);
     }

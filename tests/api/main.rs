@@ -32,6 +32,7 @@ mod revenue;
 mod schema;
 mod scopes;
 mod sessions;
+mod shutdown;
 mod statements;
 mod subscriptions;
 mod supply_plan;
