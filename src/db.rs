@@ -24,6 +24,20 @@ fn without_loopback_tls(url: &str) -> String {
 }
 
 /// Connects to `url` (SQLite or PostgreSQL) with Rapport's pool settings.
+/// Connections the pool holds, and how many of them are idle.
+pub fn pool_stats(db: &DatabaseConnection) -> (u32, usize) {
+    match db.get_database_backend() {
+        sea_orm::DatabaseBackend::Postgres => {
+            let pool = db.get_postgres_connection_pool();
+            (pool.size(), pool.num_idle())
+        }
+        _ => {
+            let pool = db.get_sqlite_connection_pool();
+            (pool.size(), pool.num_idle())
+        }
+    }
+}
+
 pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(without_loopback_tls(url));
     // No ping before each use (a round trip per statement), only for a

@@ -91,6 +91,7 @@ impl Feed {
         if event_ids.is_empty() {
             return;
         }
+        metrics::counter!("rapport_ticket_events_published_total").increment(event_ids.len() as u64);
         let result = match &self.channel {
             Some(channel) => {
                 let payload = event_ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");

@@ -57,6 +57,20 @@ pub fn record_statement(sql: &str, seconds: f64, failed: bool) {
     }
 }
 
+/// The name of a document's first operation (`query Name`, `mutation Name`,
+/// `subscription Name`) when the document starts with it, for requests that
+/// do not send `operationName`.
+pub fn operation_name_of(document: &str) -> Option<&str> {
+    let text = document.trim_start();
+    let rest = ["query", "mutation", "subscription"].iter().find_map(|keyword| text.strip_prefix(keyword))?;
+    if !rest.starts_with(char::is_whitespace) {
+        return None;
+    }
+    let rest = rest.trim_start();
+    let end = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(rest.len());
+    (end > 0).then(|| &rest[..end])
+}
+
 /// The label an operation name is recorded under.
 pub fn operation_label(name: Option<&str>) -> String {
     static SEEN: OnceLock<Mutex<HashSet<String>>> = OnceLock::new();
@@ -84,9 +98,43 @@ pub fn record_error(code: &str) {
     metrics::counter!("rapport_graphql_errors_total", "code" => code.to_owned()).increment(1);
 }
 
+/// A gauge held up by one while this lives: an open WebSocket, a running subscription.
+pub struct Held(&'static str);
+
+impl Held {
+    pub fn new(name: &'static str) -> Self {
+        metrics::gauge!(name).increment(1.0);
+        Self(name)
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        metrics::gauge!(self.0).decrement(1.0);
+    }
+}
+
+/// What `/metrics` samples when it is scraped: the pool and the webhook queue.
+pub fn record_gauges(pool_size: u32, pool_idle: usize, webhook_queue: Option<i64>) {
+    metrics::gauge!("rapport_db_pool_connections", "state" => "in_use").set(f64::from(pool_size) - pool_idle as f64);
+    metrics::gauge!("rapport_db_pool_connections", "state" => "idle").set(pool_idle as f64);
+    if let Some(depth) = webhook_queue {
+        metrics::gauge!("rapport_webhook_queue_depth").set(depth as f64);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_documents_operation_name_is_its_first_named_operation() {
+        assert_eq!(operation_name_of("query Status($id: ID!) { a }"), Some("Status"));
+        assert_eq!(operation_name_of("  mutation Save { a }"), Some("Save"));
+        assert_eq!(operation_name_of("{ customers { totalCount } }"), None);
+        assert_eq!(operation_name_of("query { a }"), None);
+        assert_eq!(operation_name_of("queryX { a }"), None);
+    }
 
     #[test]
     fn statements_are_counted_by_kind() {

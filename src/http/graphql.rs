@@ -163,7 +163,9 @@ async fn execute(
     method: &Method,
 ) -> HttpResponse {
     let started = std::time::Instant::now();
-    let operation = telemetry::operation_label(params.operation_name.as_deref());
+    let named =
+        params.operation_name.as_deref().or_else(|| params.query.as_deref().and_then(telemetry::operation_name_of));
+    let operation = telemetry::operation_label(named);
     let response = run(state, headers, extensions, media, params, method).await;
     let outcome = match response.status() {
         StatusCode::OK => "ok",
@@ -269,6 +271,7 @@ async fn run(
         && state.limiter.check_key(&viewer.user_id).is_err()
     {
         let message = format!("at most {} requests a minute; slow down", config.limits.requests_per_minute);
+        metrics::counter!("rapport_rate_limited_total", "transport" => "http").increment(1);
         let mut response = refuse(StatusCode::TOO_MANY_REQUESTS, media, &message, RATE_LIMITED);
         response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         return response;

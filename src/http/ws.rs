@@ -228,6 +228,7 @@ impl Connection {
         };
         let limits = &self.state.config().limits;
         if self.state.limiter.check_key(&viewer.user_id).is_err() {
+            metrics::counter!("rapport_rate_limited_total", "transport" => "websocket").increment(1);
             let message = format!("at most {} requests a minute; slow down", limits.requests_per_minute);
             let errors = serde_json::to_value([request_error(message, codes::RATE_LIMITED)]).unwrap_or_default();
             self.refuse(&id, errors).await;
@@ -402,12 +403,14 @@ impl Member {
                 return self.complete().await;
             }
         }
+        let _active = crate::telemetry::Held::new("rapport_subscriptions_active");
         let mut viewer = self.viewer.get();
         let mut seat = Seat::take(fanout, self.subscription.key(&viewer));
         loop {
             let change = match self.changes.recv().await {
                 Ok(change) => change,
                 Err(RecvError::Lagged(missed)) => {
+                    metrics::counter!("rapport_ticket_events_dropped_total").increment(missed);
                     let lagged = crate::error::AppError::Lagged(missed);
                     let payload = json!({"data": null, "errors": [request_error(lagged.to_string(), lagged.code())]});
                     let _ = self.send(&json!({"id": self.id, "type": self.protocol.data(), "payload": payload})).await;
@@ -432,6 +435,7 @@ impl Member {
             if self.outbox.send(Message::Text(message.into())).await.is_err() {
                 return;
             }
+            metrics::counter!("rapport_ticket_events_delivered_total").increment(1);
         }
     }
 
@@ -474,6 +478,7 @@ async fn token_expiry(viewer: Option<LiveViewer>) {
 }
 
 async fn serve(socket: WebSocket, state: AppState, protocol: Protocol, client: ClientInfo) {
+    let _open = crate::telemetry::Held::new("rapport_websockets_open");
     let (mut socket_out, mut socket_in) = socket.split();
     let (outbox, mut outbox_rx) = mpsc::channel::<Message>(OUTBOX);
 

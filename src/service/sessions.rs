@@ -210,6 +210,7 @@ pub async fn login(svc: &Services, email: &str, password: String, client: &Clien
     if throttle.count(&account_key) >= throttle.per_account || throttle.count(&address_key) >= throttle.per_address {
         let details = serde_json::json!({"email": email, "reason": "throttled", "address": client.address});
         record(db, None, "login_refused", 0, client, details).await?;
+        metrics::counter!("rapport_sign_in_failures_total", "reason" => "throttled").increment(1);
         return Err(AppError::RateLimited("too many failed logins; try again later".to_owned()));
     }
     let user = user::Entity::find().filter(user::Column::Email.eq(email.as_str())).one(db).await?;
@@ -222,6 +223,7 @@ pub async fn login(svc: &Services, email: &str, password: String, client: &Clien
         let details =
             serde_json::json!({"email": email, "reason": "wrong e-mail or password", "address": client.address});
         record(db, None, "login_refused", 0, client, details).await?;
+        metrics::counter!("rapport_sign_in_failures_total", "reason" => "wrong_password").increment(1);
         return Err(AppError::Unauthenticated("wrong e-mail or password".to_owned()));
     };
     throttle.clear(&account_key);

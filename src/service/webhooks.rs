@@ -429,6 +429,16 @@ pub async fn redeliver(svc: &Services, viewer: &Viewer, id: i64) -> AppResult<we
     Ok(updated)
 }
 
+/// Deliveries waiting for an attempt.
+pub async fn queue_depth(db: &DatabaseConnection) -> AppResult<i64> {
+    use sea_orm::PaginatorTrait;
+    let pending = webhook_delivery::Entity::find()
+        .filter(webhook_delivery::Column::Status.eq(DeliveryStatus::Pending.as_str()))
+        .count(db)
+        .await?;
+    Ok(i64::try_from(pending).unwrap_or(i64::MAX))
+}
+
 /// When the previous secret stops signing, if it still does.
 pub fn previous_secret(endpoint: &webhook_endpoint::Model, at: DateTime<Utc>) -> Option<&str> {
     match (&endpoint.previous_secret, endpoint.previous_secret_until) {

@@ -97,8 +97,9 @@ impl TestApp {
         };
         db::migrate(&db).await.expect("migrations");
         let counter = statements.clone();
-        db.set_metric_callback(move |_| {
+        db.set_metric_callback(move |info| {
             counter.fetch_add(1, Ordering::SeqCst);
+            rapport::telemetry::record_statement(&info.statement.sql, info.elapsed.as_secs_f64(), info.failed);
         });
         let state = AppState::new(db.clone(), config);
         state.start_background().await.expect("ticket feed");

@@ -23,6 +23,7 @@ mod instances;
 mod lists;
 mod live_sessions;
 mod matrix;
+mod metrics;
 mod partnerships;
 mod persisted;
 mod relations;
