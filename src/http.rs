@@ -19,6 +19,8 @@ pub mod fanout;
 /// GraphQL over HTTP (`POST` and `GET /graphql`).
 pub mod graphql;
 pub mod persisted;
+/// Request ids and the request span.
+pub mod request_id;
 /// Stopping without losing a request.
 pub mod shutdown;
 /// GraphQL over WebSocket (`/graphql/ws`).
@@ -34,7 +36,8 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics))
         .layer(DefaultBodyLimit::max(body_limit))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_id::span))
+        .layer(axum::middleware::from_fn(request_id::assign))
         .with_state(state)
 }
 

@@ -50,6 +50,9 @@ pub fn statement_kind(sql: &str) -> &'static str {
 /// Records one SQL statement and its duration.
 pub fn record_statement(sql: &str, seconds: f64, failed: bool) {
     let kind = statement_kind(sql);
+    // Kind and time only, in the span of the request that ran it: the text can
+    // be long and the values are bound, so neither is logged.
+    tracing::trace!(kind, elapsed_ms = seconds * 1000.0, failed, "sql statement");
     metrics::counter!("rapport_sql_statements_total", "kind" => kind).increment(1);
     metrics::histogram!("rapport_sql_statement_seconds", "kind" => kind).record(seconds);
     if failed {

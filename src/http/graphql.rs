@@ -166,6 +166,7 @@ async fn execute(
     let named =
         params.operation_name.as_deref().or_else(|| params.query.as_deref().and_then(telemetry::operation_name_of));
     let operation = telemetry::operation_label(named);
+    tracing::Span::current().record("operation", operation.as_str());
     let response = run(state, headers, extensions, media, params, method).await;
     let outcome = match response.status() {
         StatusCode::OK => "ok",
@@ -258,6 +259,7 @@ async fn run(
             Ok(authenticated) => {
                 let mut viewer = authenticated.viewer;
                 viewer.client = client.description.clone();
+                tracing::Span::current().record("viewer_id", viewer.user_id);
                 Some(viewer)
             }
             Err(err) => {

@@ -28,6 +28,7 @@ mod partnerships;
 mod persisted;
 mod relations;
 mod reports;
+mod request_ids;
 mod retention;
 mod revenue;
 mod schema;
