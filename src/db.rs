@@ -44,7 +44,9 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
     // connection idle long enough to have been cut (a restart, a failover).
     options
         .max_connections(max_connections)
-        .acquire_timeout(Duration::from_secs(10))
+        // Fail fast when the database is down: a request waits at most this
+        // long for a connection, then answers SERVICE_UNAVAILABLE (503).
+        .acquire_timeout(Duration::from_secs(3))
         .test_before_acquire_if_idle_for(Duration::from_secs(30))
         .sqlx_logging(false);
     if url.starts_with("sqlite:") {

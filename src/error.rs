@@ -28,11 +28,13 @@ pub mod codes {
     pub const PERSISTED_QUERY_NOT_FOUND: &str = "PERSISTED_QUERY_NOT_FOUND";
     /// A subscriber fell too far behind; the subscription ended.
     pub const SUBSCRIPTION_LAGGED: &str = "SUBSCRIPTION_LAGGED";
+    /// The database cannot be reached right now (HTTP 503); retry shortly.
+    pub const SERVICE_UNAVAILABLE: &str = "SERVICE_UNAVAILABLE";
     /// Anything else; details are logged, never sent.
     pub const INTERNAL_SERVER_ERROR: &str = "INTERNAL_SERVER_ERROR";
 
     /// Every code above, in the order of the README's table.
-    pub const ALL: [&str; 12] = [
+    pub const ALL: [&str; 13] = [
         UNAUTHENTICATED,
         FORBIDDEN,
         NOT_FOUND,
@@ -44,6 +46,7 @@ pub mod codes {
         RATE_LIMITED,
         PERSISTED_QUERY_NOT_FOUND,
         SUBSCRIPTION_LAGGED,
+        SERVICE_UNAVAILABLE,
         INTERNAL_SERVER_ERROR,
     ];
 }
@@ -78,6 +81,10 @@ pub enum AppError {
     /// A live subscriber fell too far behind and missed events: `SUBSCRIPTION_LAGGED`.
     #[error("this subscription fell {0} events behind and was ended; subscribe again and refetch")]
     Lagged(u64),
+    /// The database cannot be reached (down, restarting, pool exhausted):
+    /// `SERVICE_UNAVAILABLE`. The detail is logged, never sent.
+    #[error("the database is unavailable; retry shortly")]
+    Unavailable(String),
     /// Anything else; the detail is logged, never sent: `INTERNAL_SERVER_ERROR`.
     #[error("internal server error")]
     Internal(String),
@@ -107,6 +114,7 @@ impl AppError {
             Self::Conflict { .. } => codes::CONFLICT,
             Self::RateLimited(_) => codes::RATE_LIMITED,
             Self::Lagged(_) => codes::SUBSCRIPTION_LAGGED,
+            Self::Unavailable(_) => codes::SERVICE_UNAVAILABLE,
             Self::Internal(_) => codes::INTERNAL_SERVER_ERROR,
         }
     }
@@ -129,8 +137,34 @@ impl AppError {
     }
 }
 
+/// Whether a database error means the database cannot be reached (as
+/// opposed to a statement that failed): no connection to be had, a broken
+/// one, or a server shutting down.
+fn unreachable(err: &DbErr) -> bool {
+    use sea_orm::{RuntimeErr, sqlx::Error as Sqlx};
+    match err {
+        DbErr::ConnectionAcquire(_) => true,
+        DbErr::Conn(RuntimeErr::SqlxError(e))
+        | DbErr::Exec(RuntimeErr::SqlxError(e))
+        | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+            match &**e {
+                Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::Tls(_) | Sqlx::WorkerCrashed => true,
+                // Class 08 (connection exception) and 57P (operator intervention: shutdown, restart).
+                Sqlx::Database(db) => db.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+                _ => false,
+            }
+        }
+        DbErr::Conn(_) => true,
+        _ => false,
+    }
+}
+
 impl From<DbErr> for AppError {
     fn from(err: DbErr) -> Self {
+        if unreachable(&err) {
+            tracing::warn!(error = %err, "the database is unreachable");
+            return Self::Unavailable(err.to_string());
+        }
         match err.sql_err() {
             Some(SqlErr::UniqueConstraintViolation(_)) => {
                 Self::conflict("a row with the same unique key already exists")

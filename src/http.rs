@@ -54,7 +54,9 @@ async fn ready(State(state): State<AppState>) -> (StatusCode, &'static str) {
     if state.shutdown.begun() {
         return (StatusCode::SERVICE_UNAVAILABLE, "shutting down");
     }
-    match state.db().ping().await {
+    // A database that does not answer within a second is as good as down.
+    let ping = tokio::time::timeout(std::time::Duration::from_secs(1), state.db().ping()).await;
+    match ping.unwrap_or_else(|_| Err(sea_orm::DbErr::Custom("no answer within a second".to_owned()))) {
         Ok(()) => (StatusCode::OK, "ready"),
         Err(err) => {
             tracing::warn!(error = %err, "database not reachable");

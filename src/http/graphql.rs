@@ -18,7 +18,7 @@ use serde_json::Value;
 use crate::{
     app::AppState,
     auth::LiveViewer,
-    error::codes::{BAD_REQUEST, RATE_LIMITED},
+    error::codes::{BAD_REQUEST, RATE_LIMITED, SERVICE_UNAVAILABLE},
     graphql::{
         sessions::ANONYMOUS_FIELDS,
         support::{
@@ -263,7 +263,11 @@ async fn run(
                 Some(viewer)
             }
             Err(err) => {
-                let mut response = refuse(StatusCode::UNAUTHORIZED, media, &err.to_string(), err.code());
+                let status = match err {
+                    crate::error::AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+                    _ => StatusCode::UNAUTHORIZED,
+                };
+                let mut response = refuse(status, media, &err.to_string(), err.code());
                 response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
                 return response;
             }
@@ -301,12 +305,18 @@ async fn run(
             telemetry::record_error(code);
         }
     }
+    let unavailable = response.errors.iter().any(|e| {
+        e.extensions.as_ref().and_then(|x| x.get("code"))
+            == Some(&async_graphql::Value::String(SERVICE_UNAVAILABLE.to_owned()))
+    });
     if is_request_error(&response) && media == MediaType::GraphqlResponse {
         // A request error means nothing executed: no `data` key, and 400.
         reply(StatusCode::BAD_REQUEST, media, &response, false)
     } else {
+        // The database being down is the server's trouble, not the request's: 503, so proxies and clients retry.
+        let status = if unavailable { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::OK };
         let with_data = !is_request_error(&response);
-        reply(StatusCode::OK, media, &response, with_data)
+        reply(status, media, &response, with_data)
     }
 }
 

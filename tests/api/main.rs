@@ -24,6 +24,7 @@ mod lists;
 mod live_sessions;
 mod matrix;
 mod metrics;
+mod outage;
 mod partnerships;
 mod persisted;
 mod relations;

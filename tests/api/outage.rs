@@ -1,0 +1,133 @@
+//! A database that goes away and comes back: requests fail fast with
+//! SERVICE_UNAVAILABLE (503), readiness fails within a second, and the same
+//! server recovers without a restart. PostgreSQL only: the server reaches it
+//! through a TCP proxy that the test cuts and restores.
+
+use std::{
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use axum::{body::Body, http::Request};
+use rapport::app::AppState;
+use sea_orm::{ConnectOptions, Database};
+use serde_json::json;
+use tokio::task::JoinHandle;
+use tower::ServiceExt;
+
+use crate::helpers::TestApp;
+
+/// Forwards connections to PostgreSQL while it is up; `cut` drops every
+/// connection and refuses new ones, as a crashed database host would.
+struct Proxy {
+    port: u16,
+    up: Arc<AtomicBool>,
+    links: Arc<Mutex<Vec<JoinHandle<()>>>>,
+}
+
+impl Proxy {
+    async fn start(target: String) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let up = Arc::new(AtomicBool::new(true));
+        let links: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
+        let (up_, links_) = (up.clone(), links.clone());
+        tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                if !up_.load(Ordering::SeqCst) {
+                    continue;
+                }
+                let target = target.clone();
+                links_.lock().unwrap().push(tokio::spawn(async move {
+                    if let Ok(mut server) = tokio::net::TcpStream::connect(target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    }
+                }));
+            }
+        });
+        Self { port, up, links }
+    }
+
+    fn cut(&self) {
+        self.up.store(false, Ordering::SeqCst);
+        for link in self.links.lock().unwrap().drain(..) {
+            link.abort();
+        }
+    }
+
+    fn restore(&self) {
+        self.up.store(true, Ordering::SeqCst);
+    }
+}
+
+async fn ask(router: &axum::Router, token: &str) -> (u16, serde_json::Value) {
+    let request = Request::post("/graphql")
+        .header("content-type", "application/json")
+        .header("authorization", format!("Bearer {token}"))
+        .body(Body::from(json!({"query": "{ customers { totalCount } }"}).to_string()))
+        .unwrap();
+    let response = router.clone().oneshot(request).await.unwrap();
+    let status = response.status().as_u16();
+    let bytes = http_body_util::BodyExt::collect(response.into_body()).await.unwrap().to_bytes();
+    (status, serde_json::from_slice(&bytes).unwrap_or_default())
+}
+
+async fn ready(router: &axum::Router) -> u16 {
+    let response = router.clone().oneshot(Request::get("/readyz").body(Body::empty()).unwrap()).await.unwrap();
+    response.status().as_u16()
+}
+
+#[tokio::test]
+async fn a_database_outage_fails_requests_fast_and_the_server_recovers_without_a_restart() {
+    let Ok(url) = std::env::var("TEST_DATABASE_URL") else {
+        // SQLite is a file beside the server: it has no outage to survive.
+        return;
+    };
+    let app = TestApp::spawn().await;
+    let cast = app.cast().await;
+    app.customer(&cast.rep_a, "Acme").await;
+
+    // A second server instance on the same schema, reaching PostgreSQL through the proxy.
+    let target = url.split('@').nth(1).and_then(|rest| rest.split('/').next()).unwrap().to_owned();
+    let proxy = Proxy::start(target.clone()).await;
+    let proxied_url = url.replacen(&target, &format!("127.0.0.1:{}", proxy.port), 1);
+    let config = app.state.config().clone();
+    let mut options = ConnectOptions::new(proxied_url);
+    options
+        .max_connections(4)
+        .acquire_timeout(Duration::from_secs(3))
+        .sqlx_logging(false)
+        .set_schema_search_path(config.notify_channel.clone());
+    let db = Database::connect(options).await.unwrap();
+    let state = AppState::new(db, config);
+    let router = rapport::http::router(state);
+    let (status, body) = ask(&router, &cast.rep_a.token).await;
+    assert_eq!((status, body["data"]["customers"]["totalCount"].clone()), (200, json!(1)));
+
+    proxy.cut();
+    let started = Instant::now();
+    assert_eq!(ready(&router).await, 503);
+    assert!(started.elapsed() < Duration::from_millis(1500), "readiness took {:?}", started.elapsed());
+    let started = Instant::now();
+    let (status, body) = ask(&router, &cast.rep_a.token).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["errors"][0]["extensions"]["code"], "SERVICE_UNAVAILABLE");
+    assert!(started.elapsed() < Duration::from_secs(5), "the request hung for {:?}", started.elapsed());
+
+    proxy.restore();
+    let mut recovered = None;
+    for _ in 0..40 {
+        let (status, body) = ask(&router, &cast.rep_a.token).await;
+        if status == 200 {
+            recovered = Some(body);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let body = recovered.expect("the server recovers once the database is back");
+    assert_eq!(body["data"]["customers"]["totalCount"], 1);
+    assert_eq!(ready(&router).await, 200);
+}
