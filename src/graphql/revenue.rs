@@ -131,10 +131,7 @@ impl RevenueMutation {
         let external: Vec<String> = entries.iter().filter_map(|e| e.customer_external_id.clone()).collect();
         let known = match (&source, external.is_empty()) {
             (_, true) => Default::default(),
-            (Some(source), false) => {
-                crate::service::external::resolve(&rc.db, crate::service::external::Kind::Customer, source, external)
-                    .await?
-            }
+            (Some(source), false) => service::resolve_external(&rc.db, &rc.viewer(), source, external).await?,
             (None, false) => {
                 return Err(AppError::bad_input("source", "source is required with customerExternalId").into());
             }

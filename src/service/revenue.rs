@@ -53,6 +53,36 @@ pub struct RevenueRow {
     pub gross_profit_cents: i64,
 }
 
+/// Our ids of the customers a source knows by these external ids, among those
+/// the viewer may push revenue for (FORBIDDEN first for a service account
+/// without `revenue:write`): an external id of a customer outside that set is
+/// not found, exactly like one that does not exist.
+pub async fn resolve_external(
+    db: &sea_orm::DatabaseConnection,
+    viewer: &Viewer,
+    source: &str,
+    external_ids: Vec<String>,
+) -> AppResult<std::collections::HashMap<String, i64>> {
+    let scope = policy::revenue_writable_customers(viewer)?;
+    let mut known =
+        crate::service::external::resolve(db, crate::service::external::Kind::Customer, source, external_ids).await?;
+    if known.is_empty() {
+        return Ok(known);
+    }
+    let allowed: HashSet<i64> = customer::Entity::find()
+        .select_only()
+        .column(customer::Column::Id)
+        .filter(customer::Column::Id.is_in(known.values().copied()))
+        .filter(scope)
+        .into_tuple::<i64>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    known.retain(|_, id| allowed.contains(id));
+    Ok(known)
+}
+
 /// Inserts or replaces every row in one transaction; returns the number of rows.
 /// The audit entry keeps the old and new figures of every row that changed.
 /// Segments and trailing revenue are recomputed soon after (`crate::service::segments`).

@@ -138,7 +138,8 @@ impl Event {
 
 /// Writes events to the outbox, each with a delivery to every active
 /// endpoint subscribed to its type. Call it inside the change's transaction.
-/// An event whose (type, subject, occurrence) was already written is skipped.
+/// An event whose (type, subject, occurrence) was already written is skipped,
+/// and so is a change event no active endpoint subscribes to.
 pub async fn emit(txn: &impl ConnectionTrait, events: &[Event]) -> AppResult<usize> {
     if events.is_empty() {
         return Ok(0);
@@ -157,6 +158,12 @@ pub async fn emit(txn: &impl ConnectionTrait, events: &[Event]) -> AppResult<usi
     let mut deliveries = Vec::new();
     let mut written = 0;
     for event in events {
+        let listeners: Vec<&webhook_endpoint::Model> = endpoints.iter().filter(|e| subscribed(e, event.kind)).collect();
+        // A change nobody listens to costs no write; an event found by a sweep
+        // is written anyway, as the mark that it was announced.
+        if listeners.is_empty() && event.occurrence.is_none() {
+            continue;
+        }
         let payload = json!({ "type": event.kind.name(), "timestamp": at.to_rfc3339(), "data": event.data });
         let values: Vec<sea_orm::Value> = vec![
             event.kind.name().into(),
@@ -170,7 +177,7 @@ pub async fn emit(txn: &impl ConnectionTrait, events: &[Event]) -> AppResult<usi
         };
         written += 1;
         let event_id: i64 = row.try_get("", "id")?;
-        for endpoint in endpoints.iter().filter(|e| subscribed(e, event.kind)) {
+        for endpoint in listeners {
             deliveries.push(webhook_delivery::ActiveModel {
                 endpoint_id: Set(endpoint.id),
                 event_id: Set(event_id),

@@ -89,6 +89,12 @@ async fn pushing_master_data_twice_creates_nothing_twice() {
     let refused = app.gql(&erp, upsert, json!({"e": [entry, unknown], "s": "erp"})).await;
     assert_eq!(refused.code(), Some("BAD_USER_INPUT"));
     assert_eq!(refused.body["errors"][0]["extensions"]["field"], "entries[1].customerExternalId");
+    // Another rep's customer by its external id is not found, like an unknown one; without the scope, FORBIDDEN.
+    let hidden = app.gql(&cast.rep_b, upsert, json!({"e": [entry], "s": "erp"})).await;
+    assert_eq!(hidden.code(), Some("BAD_USER_INPUT"));
+    assert_eq!(hidden.body["errors"][0]["extensions"]["field"], "entries[0].customerExternalId");
+    let unscoped = app.gql(&cast.integration_unscoped, upsert, json!({"e": [entry], "s": "erp"})).await;
+    assert_eq!(unscoped.code(), Some("FORBIDDEN"));
 }
 
 #[tokio::test]

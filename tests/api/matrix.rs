@@ -111,6 +111,21 @@ struct Secret {
 async fn secret(app: &TestApp, cast: &Cast) -> Secret {
     let customer = app.customer(&cast.rep_b, "SECRET-B").await;
     let contact = app.contact(&cast.rep_b, &customer, "SECRET-CONTACT", "EXECUTIVE").await;
+    // Ids another system knows them by, pushed by leadership.
+    app.gql(
+        &cast.leader,
+        "mutation { upsertCustomers(source: \"erp\", customers: [{externalId: \"SECRET-EXT-CUSTOMER\", name: \"SECRET-B-2\", ownerEmail: \"rep.b@t.example\"}]) { created } }",
+        json!({}),
+    )
+    .await
+    .ok();
+    app.gql(
+        &cast.leader,
+        "mutation($c: ID!) { upsertContacts(source: \"erp\", contacts: [{externalId: \"SECRET-EXT-CONTACT\", customerId: $c, name: \"SECRET-CONTACT-2\", orgLevel: TECHNICAL}]) { created } }",
+        json!({"c": customer}),
+    )
+    .await
+    .ok();
     let rep_b = &cast.rep_b;
     let ticket = app
         .gql(rep_b, "mutation($c: ID!) { createTicket(input: {customerId: $c, title: \"SECRET-TICKET\", description: \"SECRET\", category: PRICE}) { id } }", json!({"c": customer}))
@@ -284,7 +299,7 @@ fn queries() -> Vec<(&'static str, Case)> {
         (
             "customers",
             case(
-                "{ customers(filter: {includeArchived: true}) { totalCount edges { node { name contacts { name } latestCommunications { summary } openCommitments { description } partnership { serviceLevel } parent { name } health { score signals { explanation } } } } } }",
+                "{ customers(filter: {includeArchived: true}) { totalCount edges { node { name contacts { name } latestCommunications { summary } openCommitments { description } partnership { serviceLevel } parent { name } health { score signals { explanation } } externalIds { externalId } } } } }",
                 none,
                 customer_reader,
             ),
@@ -296,7 +311,7 @@ fn queries() -> Vec<(&'static str, Case)> {
         (
             "contacts",
             case(
-                "{ contacts(filter: {includeArchived: true}) { totalCount edges { node { name customer { name } } } } }",
+                "{ contacts(filter: {includeArchived: true}) { totalCount edges { node { name customer { name } externalIds { externalId } } } } }",
                 none,
                 customer_reader,
             ),
