@@ -78,7 +78,8 @@ impl AppState {
         tokio::spawn(async move {
             loop {
                 match changes.recv().await {
-                    Ok(user_id) => services.forget_user(user_id),
+                    Ok(crate::feed::UserChange::One(user_id)) => services.forget_user(user_id),
+                    Ok(crate::feed::UserChange::Unknown) => services.forget_users(),
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => services.forget_users(),
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
                 }

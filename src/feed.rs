@@ -11,19 +11,29 @@
 //!
 //! Delivery is at most once: a subscriber that falls more than
 //! [`FEED_CAPACITY`] events behind is told so and its subscription ends
-//! (resubscribe and refetch); a notification sent while an instance's listener
-//! is reconnecting is lost to that instance.
+//! (resubscribe and refetch).
+//!
+//! When the listener loses its connection (a database restart or failover),
+//! the notifications sent meanwhile are lost to this instance, so once it
+//! listens again it catches up from the `ticket_event` table: every row after
+//! the last one it delivered (less an overlap for transactions that committed
+//! out of id order), in id order, skipping the ids it already delivered. Users
+//! changed meanwhile are unknown, so every session re-reads its user.
 //!
 //! A user change (deactivation, role, team or scopes) is broadcast to this
 //! instance's connections directly and announced to the others with a
 //! `NOTIFY` on the same channel (payload `user:<id>`).
 
-use std::{collections::HashMap, sync::Arc, time::Duration};
+use std::{
+    collections::{BTreeSet, HashMap},
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use entity::{customer, ticket, ticket_event, user};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    Statement,
+    QuerySelect, Statement,
 };
 use tokio::sync::broadcast;
 
@@ -32,6 +42,57 @@ pub const FEED_CAPACITY: usize = 4096;
 
 /// Prefix of the NOTIFY payload that announces a changed user.
 const USER_PREFIX: &str = "user:";
+
+/// How far below the last delivered id a catch-up starts: ids are taken at
+/// insert and become visible at commit, so a transaction that took a lower id
+/// may commit after a higher one was delivered. Far more than the number of
+/// writers that can be in flight at once.
+const CATCH_UP_OVERLAP: i64 = 1024;
+
+/// Ids remembered as delivered, so a catch-up never repeats one.
+const REMEMBERED: usize = 4 * CATCH_UP_OVERLAP as usize;
+
+/// Rows read per catch-up statement.
+const CATCH_UP_PAGE: u64 = 500;
+
+/// A change of users that sessions must notice.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UserChange {
+    /// This user was deactivated, or their role, team or scopes changed.
+    One(i64),
+    /// Some users may have changed unseen (the listener was away): every
+    /// session re-reads its user.
+    Unknown,
+}
+
+impl UserChange {
+    /// Whether a session of `user_id` must re-read its user.
+    pub fn concerns(self, user_id: i64) -> bool {
+        match self {
+            UserChange::One(id) => id == user_id,
+            UserChange::Unknown => true,
+        }
+    }
+}
+
+/// The ids this instance has delivered lately, and the highest of them.
+#[derive(Default)]
+struct Delivered {
+    recent: BTreeSet<i64>,
+    highest: i64,
+}
+
+impl Delivered {
+    fn remember(&mut self, ids: impl IntoIterator<Item = i64>) {
+        for id in ids {
+            self.recent.insert(id);
+            self.highest = self.highest.max(id);
+        }
+        while self.recent.len() > REMEMBERED {
+            self.recent.pop_first();
+        }
+    }
+}
 
 /// One change of a ticket: the history entry, the ticket as it is now, and who
 /// owns its customer (to check visibility per event without a query).
@@ -46,8 +107,9 @@ pub struct TicketChange {
 #[derive(Clone)]
 pub struct Feed {
     sender: broadcast::Sender<Arc<TicketChange>>,
-    users: broadcast::Sender<i64>,
+    users: broadcast::Sender<UserChange>,
     db: DatabaseConnection,
+    delivered: Arc<Mutex<Delivered>>,
     /// The NOTIFY channel on PostgreSQL; `None` on SQLite.
     channel: Option<String>,
 }
@@ -57,7 +119,7 @@ impl Feed {
         let (sender, _) = broadcast::channel(FEED_CAPACITY);
         let (users, _) = broadcast::channel(1024);
         let channel = (db.get_database_backend() == DatabaseBackend::Postgres).then(|| channel.to_owned());
-        Self { sender, users, db, channel }
+        Self { sender, users, db, channel, delivered: Arc::default() }
     }
 
     /// Ticket changes from now on.
@@ -66,13 +128,13 @@ impl Feed {
     }
 
     /// Ids of users changed from now on (deactivated, or their role, team or scopes).
-    pub fn user_changes(&self) -> broadcast::Receiver<i64> {
+    pub fn user_changes(&self) -> broadcast::Receiver<UserChange> {
         self.users.subscribe()
     }
 
     /// Announces a committed change of a user to every instance.
     pub async fn user_changed(&self, user_id: i64) {
-        let _ = self.users.send(user_id);
+        let _ = self.users.send(UserChange::One(user_id));
         if let Some(channel) = &self.channel {
             let stmt = Statement::from_sql_and_values(
                 DatabaseBackend::Postgres,
@@ -109,13 +171,22 @@ impl Feed {
         }
     }
 
-    /// Loads the changes and broadcasts them to this instance's subscribers.
+    /// Loads the changes not delivered yet and broadcasts them to this
+    /// instance's subscribers, in id order.
     async fn deliver(&self, event_ids: &[i64]) -> Result<(), DbErr> {
+        let fresh: Vec<i64> = {
+            let delivered = self.delivered.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            event_ids.iter().copied().filter(|id| !delivered.recent.contains(id)).collect()
+        };
+        if fresh.is_empty() {
+            return Ok(());
+        }
         if self.sender.receiver_count() == 0 {
+            self.remember(&fresh);
             return Ok(());
         }
         let events = ticket_event::Entity::find()
-            .filter(ticket_event::Column::Id.is_in(event_ids.iter().copied()))
+            .filter(ticket_event::Column::Id.is_in(fresh.iter().copied()))
             .order_by_asc(ticket_event::Column::Id)
             .all(&self.db)
             .await?;
@@ -147,39 +218,117 @@ impl Feed {
             // No receiver is not an error: nobody is listening right now.
             let _ = self.sender.send(Arc::new(TicketChange { event, ticket, owner_id, owner_team_id }));
         }
+        self.remember(&fresh);
+        Ok(())
+    }
+
+    fn remember(&self, ids: &[i64]) {
+        self.delivered.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remember(ids.iter().copied());
+    }
+
+    /// Delivers the history rows this instance may have missed while its
+    /// listener was away. Retries until the database answers.
+    async fn catch_up(&self) {
+        let _ = self.users.send(UserChange::Unknown);
+        loop {
+            match self.catch_up_once().await {
+                Ok(count) => {
+                    tracing::info!(events = count, "ticket feed caught up after reconnecting");
+                    return;
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, "ticket feed catch-up failed; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+    }
+
+    async fn catch_up_once(&self) -> Result<usize, DbErr> {
+        let mut after = self.delivered.lock().unwrap_or_else(std::sync::PoisonError::into_inner).highest - CATCH_UP_OVERLAP;
+        let mut count = 0;
+        loop {
+            let ids: Vec<i64> = ticket_event::Entity::find()
+                .select_only()
+                .column(ticket_event::Column::Id)
+                .filter(ticket_event::Column::Id.gt(after))
+                .order_by_asc(ticket_event::Column::Id)
+                .limit(CATCH_UP_PAGE)
+                .into_tuple()
+                .all(&self.db)
+                .await?;
+            let Some(&last) = ids.last() else { return Ok(count) };
+            count += ids.len();
+            self.deliver(&ids).await?;
+            after = last;
+        }
+    }
+
+    /// Starts the catch-up window at the newest history row, so a listener
+    /// that reconnects never replays what happened before it started.
+    async fn start_from_newest(&self) -> Result<(), DbErr> {
+        let newest: Option<i64> = ticket_event::Entity::find()
+            .select_only()
+            .column_as(ticket_event::Column::Id.max(), "newest")
+            .into_tuple::<Option<i64>>()
+            .one(&self.db)
+            .await?
+            .flatten();
+        self.delivered.lock().unwrap_or_else(std::sync::PoisonError::into_inner).highest = newest.unwrap_or(0);
         Ok(())
     }
 
     /// On PostgreSQL, listens for other instances' (and this one's)
-    /// announcements; resolves once the `LISTEN` is in place.
+    /// announcements; resolves once the `LISTEN` is in place. The listener
+    /// reconnects on its own and catches up on what it missed.
     pub async fn start_listening(&self, url: &str) -> anyhow::Result<()> {
         let Some(channel) = self.channel.clone() else { return Ok(()) };
-        let mut listener = sea_orm::sqlx::postgres::PgListener::connect(url).await?;
-        listener.listen(&channel).await?;
-        let feed = self.clone();
+        self.start_from_newest().await?;
+        let mut listener = listen(url, &channel).await?;
+        let (feed, url) = (self.clone(), url.to_owned());
         tokio::spawn(async move {
             loop {
-                match listener.recv().await {
-                    Ok(notification) => {
-                        if let Some(user) = notification.payload().strip_prefix(USER_PREFIX) {
-                            if let Ok(user_id) = user.trim().parse() {
-                                let _ = feed.users.send(user_id);
-                            }
-                            continue;
-                        }
-                        let ids: Vec<i64> =
-                            notification.payload().split(',').filter_map(|id| id.trim().parse().ok()).collect();
-                        if let Err(err) = feed.deliver(&ids).await {
-                            tracing::error!(error = %err, "loading announced ticket events failed");
-                        }
+                match listener.try_recv().await {
+                    Ok(Some(notification)) => feed.on_notification(notification.payload()).await,
+                    // The connection dropped and the listener has reconnected.
+                    Ok(None) => {
+                        tracing::warn!("ticket feed listener reconnected");
+                        feed.catch_up().await;
                     }
                     Err(err) => {
-                        tracing::warn!(error = %err, "ticket feed listener lost its connection; retrying");
-                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        tracing::warn!(error = %err, "ticket feed listener lost its connection; reconnecting");
+                        listener = loop {
+                            tokio::time::sleep(Duration::from_secs(1)).await;
+                            match listen(&url, &channel).await {
+                                Ok(listener) => break listener,
+                                Err(err) => tracing::debug!(error = %err, "ticket feed listener still away"),
+                            }
+                        };
+                        tracing::info!("ticket feed listener reconnected");
+                        feed.catch_up().await;
                     }
                 }
             }
         });
         Ok(())
     }
+
+    async fn on_notification(&self, payload: &str) {
+        if let Some(user) = payload.strip_prefix(USER_PREFIX) {
+            if let Ok(user_id) = user.trim().parse() {
+                let _ = self.users.send(UserChange::One(user_id));
+            }
+            return;
+        }
+        let ids: Vec<i64> = payload.split(',').filter_map(|id| id.trim().parse().ok()).collect();
+        if let Err(err) = self.deliver(&ids).await {
+            tracing::error!(error = %err, "loading announced ticket events failed");
+        }
+    }
+}
+
+async fn listen(url: &str, channel: &str) -> Result<sea_orm::sqlx::postgres::PgListener, sea_orm::sqlx::Error> {
+    let mut listener = sea_orm::sqlx::postgres::PgListener::connect(url).await?;
+    listener.listen(channel).await?;
+    Ok(listener)
 }

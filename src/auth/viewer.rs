@@ -110,7 +110,7 @@ struct Session {
     /// What the connection's token names, re-read at each refresh.
     subject: Subject,
     /// Users changed since the last refresh (from `crate::feed`).
-    changes: tokio::sync::Mutex<tokio::sync::broadcast::Receiver<i64>>,
+    changes: tokio::sync::Mutex<tokio::sync::broadcast::Receiver<crate::feed::UserChange>>,
     /// Unix time (seconds) at which the token expires.
     expires_at: i64,
     ended: std::sync::Mutex<Option<Ended>>,
@@ -128,7 +128,7 @@ impl LiveViewer {
         viewer: Viewer,
         subject: Subject,
         authenticator: Arc<crate::auth::Authenticator>,
-        changes: tokio::sync::broadcast::Receiver<i64>,
+        changes: tokio::sync::broadcast::Receiver<crate::feed::UserChange>,
         expires_at: i64,
     ) -> Self {
         let session = Session {
@@ -199,7 +199,7 @@ impl LiveViewer {
             let mut changed = false;
             loop {
                 match changes.try_recv() {
-                    Ok(id) => changed |= id == user_id,
+                    Ok(change) => changed |= change.concerns(user_id),
                     Err(tokio::sync::broadcast::error::TryRecvError::Lagged(_)) => changed = true,
                     Err(_) => break,
                 }

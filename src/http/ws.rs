@@ -526,7 +526,7 @@ async fn serve(socket: WebSocket, state: AppState, protocol: Protocol, client: C
             }
             changed = users.recv() => {
                 match (changed, &connection.viewer) {
-                    (Ok(user_id), Some(viewer)) if viewer.get().user_id == user_id => match viewer.reload().await {
+                    (Ok(change), Some(viewer)) if change.concerns(viewer.get().user_id) => match viewer.reload().await {
                         Ok(_) => Next::Continue,
                         Err(why) => closing(why),
                     },

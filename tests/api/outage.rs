@@ -1,7 +1,8 @@
 //! A database that goes away and comes back: requests fail fast with
 //! SERVICE_UNAVAILABLE (503), readiness fails within a second, and the same
-//! server recovers without a restart. PostgreSQL only: the server reaches it
-//! through a TCP proxy that the test cuts and restores.
+//! server recovers without a restart, and its subscribers get the ticket
+//! events committed while it could not listen. PostgreSQL only: the server
+//! reaches it through a TCP proxy that the test cuts and restores.
 
 use std::{
     sync::{
@@ -18,7 +19,7 @@ use serde_json::json;
 use tokio::task::JoinHandle;
 use tower::ServiceExt;
 
-use crate::helpers::TestApp;
+use crate::{helpers::TestApp, ws_client::WsClient};
 
 /// Forwards connections to PostgreSQL while it is up; `cut` drops every
 /// connection and refuses new ones, as a crashed database host would.
@@ -80,6 +81,23 @@ async fn ready(router: &axum::Router) -> u16 {
     response.status().as_u16()
 }
 
+/// A second server instance on the test's schema that reaches PostgreSQL
+/// through a proxy; returns the proxy, the instance and its database URL.
+async fn proxied_instance(app: &TestApp, url: &str) -> (Proxy, AppState, String) {
+    let target = url.split('@').nth(1).and_then(|rest| rest.split('/').next()).unwrap().to_owned();
+    let proxy = Proxy::start(target.clone()).await;
+    let proxied_url = url.replacen(&target, &format!("127.0.0.1:{}", proxy.port), 1);
+    let config = app.state.config().clone();
+    let mut options = ConnectOptions::new(&proxied_url);
+    options
+        .max_connections(4)
+        .acquire_timeout(Duration::from_secs(3))
+        .sqlx_logging(false)
+        .set_schema_search_path(config.notify_channel.clone());
+    let db = Database::connect(options).await.unwrap();
+    (proxy, AppState::new(db, config), proxied_url)
+}
+
 #[tokio::test]
 async fn a_database_outage_fails_requests_fast_and_the_server_recovers_without_a_restart() {
     let Ok(url) = std::env::var("TEST_DATABASE_URL") else {
@@ -89,20 +107,7 @@ async fn a_database_outage_fails_requests_fast_and_the_server_recovers_without_a
     let app = TestApp::spawn().await;
     let cast = app.cast().await;
     app.customer(&cast.rep_a, "Acme").await;
-
-    // A second server instance on the same schema, reaching PostgreSQL through the proxy.
-    let target = url.split('@').nth(1).and_then(|rest| rest.split('/').next()).unwrap().to_owned();
-    let proxy = Proxy::start(target.clone()).await;
-    let proxied_url = url.replacen(&target, &format!("127.0.0.1:{}", proxy.port), 1);
-    let config = app.state.config().clone();
-    let mut options = ConnectOptions::new(proxied_url);
-    options
-        .max_connections(4)
-        .acquire_timeout(Duration::from_secs(3))
-        .sqlx_logging(false)
-        .set_schema_search_path(config.notify_channel.clone());
-    let db = Database::connect(options).await.unwrap();
-    let state = AppState::new(db, config);
+    let (proxy, state, _) = proxied_instance(&app, &url).await;
     let router = rapport::http::router(state);
     let (status, body) = ask(&router, &cast.rep_a.token).await;
     assert_eq!((status, body["data"]["customers"]["totalCount"].clone()), (200, json!(1)));
@@ -130,4 +135,75 @@ async fn a_database_outage_fails_requests_fast_and_the_server_recovers_without_a
     let body = recovered.expect("the server recovers once the database is back");
     assert_eq!(body["data"]["customers"]["totalCount"], 1);
     assert_eq!(ready(&router).await, 200);
+}
+
+async fn open_ticket(app: &TestApp, who: &crate::helpers::Person, customer: &str, title: &str) -> String {
+    let reply = app
+        .gql(
+            who,
+            "mutation($c: ID!, $t: String!) { createTicket(input: {customerId: $c, title: $t, description: \"d\", category: QUALITY}) { id } }",
+            json!({"c": customer, "t": title}),
+        )
+        .await;
+    reply.ok()["createTicket"]["id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn subscribers_get_the_ticket_events_committed_while_the_feed_was_away_in_order_and_once() {
+    let Ok(url) = std::env::var("TEST_DATABASE_URL") else {
+        return;
+    };
+    let app = TestApp::spawn().await;
+    let cast = app.cast().await;
+    let customer = app.customer(&cast.rep_a, "Acme").await;
+    let (proxy, state, proxied_url) = proxied_instance(&app, &url).await;
+    state.services.feed.start_listening(&proxied_url).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let service = rapport::http::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, service).await });
+    let mut ws = WsClient::connect(addr, "graphql-transport-ws").await;
+    ws.init(&cast.rep_a.token).await;
+    ws.subscribe("1", "subscription { ticketEvents { event { id kind } ticket { title } } }", json!({})).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // The other instance (the test's own) keeps writing while this one is cut off.
+    open_ticket(&app, &cast.rep_a, &customer, "before").await;
+    let before = ws.next_data("1").await;
+    assert_eq!(before["data"]["ticketEvents"]["ticket"]["title"], "before");
+    proxy.cut();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for title in ["away 1", "away 2", "away 3"] {
+        open_ticket(&app, &cast.rep_a, &customer, title).await;
+    }
+    proxy.restore();
+
+    let mut received = vec![];
+    for _ in 0..3 {
+        let message = ws.next_within(Duration::from_secs(15)).await.expect("a caught-up event").expect("open");
+        assert_eq!(message["type"], "next", "{message}");
+        received.push(message["payload"]["data"]["ticketEvents"].clone());
+    }
+    let titles: Vec<_> = received.iter().map(|r| r["ticket"]["title"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(titles, ["away 1", "away 2", "away 3"]);
+    open_ticket(&app, &cast.rep_a, &customer, "after").await;
+    let after = ws.next_data("1").await;
+    assert_eq!(after["data"]["ticketEvents"]["ticket"]["title"], "after");
+    ws.expect_silence().await;
+
+    // Every history row, once and in order: checked against the table.
+    let mut ids: Vec<i64> = vec![rapport_raw(&before)];
+    ids.extend(received.iter().map(|r| crate::helpers::raw_id(r["event"]["id"].as_str().unwrap())));
+    ids.push(rapport_raw(&after));
+    let stored = app.count("ticket_event").await;
+    assert_eq!(stored, 5);
+    let mut sorted = ids.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    assert_eq!(ids, sorted, "events arrive once each, in id order");
+    assert_eq!(ids.len() as i64, stored);
+}
+
+fn rapport_raw(payload: &serde_json::Value) -> i64 {
+    crate::helpers::raw_id(payload["data"]["ticketEvents"]["event"]["id"].as_str().unwrap())
 }
