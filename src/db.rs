@@ -23,21 +23,24 @@ fn without_loopback_tls(url: &str) -> String {
     }
 }
 
-/// Connects to `url` (SQLite or PostgreSQL) with Rapport's pool settings.
-/// Connections the pool holds, and how many of them are idle.
-pub fn pool_stats(db: &DatabaseConnection) -> (u32, usize) {
+/// How long a SQLite statement waits for another writer's lock.
+pub const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Connections the pool holds, how many of them are idle, and the most it may hold.
+pub fn pool_stats(db: &DatabaseConnection) -> (u32, usize, u32) {
     match db.get_database_backend() {
         sea_orm::DatabaseBackend::Postgres => {
             let pool = db.get_postgres_connection_pool();
-            (pool.size(), pool.num_idle())
+            (pool.size(), pool.num_idle(), pool.options().get_max_connections())
         }
         _ => {
             let pool = db.get_sqlite_connection_pool();
-            (pool.size(), pool.num_idle())
+            (pool.size(), pool.num_idle(), pool.options().get_max_connections())
         }
     }
 }
 
+/// Connects to `url` (SQLite or PostgreSQL) with Rapport's pool settings.
 pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(without_loopback_tls(url));
     // No ping before each use (a round trip per statement), only for a
@@ -51,10 +54,12 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
         .sqlx_logging(false);
     if url.starts_with("sqlite:") {
         // WAL lets readers run beside the single writer; the busy timeout makes
-        // concurrent writers wait their turn instead of failing.
+        // concurrent writers wait their turn instead of failing. A lock held
+        // longer than that (another process, a long backup) answers
+        // SERVICE_UNAVAILABLE rather than hanging the request.
         options.map_sqlx_sqlite_opts(|opts| {
             opts.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
-                .busy_timeout(Duration::from_secs(30))
+                .busy_timeout(SQLITE_BUSY_TIMEOUT)
                 .foreign_keys(true)
         });
     }

@@ -51,8 +51,9 @@ pub mod codes {
     ];
 }
 
-/// Everything that can go wrong while serving a request.
-#[derive(Debug, thiserror::Error)]
+/// Everything that can go wrong while serving a request. Cloneable, so a
+/// DataLoader batch that fails hands every field waiting on it the same error.
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum AppError {
     /// No valid credentials: `UNAUTHENTICATED`.
     #[error("{0}")]
@@ -81,10 +82,12 @@ pub enum AppError {
     /// A live subscriber fell too far behind and missed events: `SUBSCRIPTION_LAGGED`.
     #[error("this subscription fell {0} events behind and was ended; subscribe again and refetch")]
     Lagged(u64),
-    /// The database cannot be reached (down, restarting, pool exhausted):
-    /// `SERVICE_UNAVAILABLE`. The detail is logged, never sent.
-    #[error("the database is unavailable; retry shortly")]
-    Unavailable(String),
+    /// The database cannot serve the request (down, restarting, pool
+    /// exhausted; on SQLite a file locked by another process, read-only or on
+    /// a full disk): `SERVICE_UNAVAILABLE`. The message says which; the detail
+    /// is logged, never sent.
+    #[error("{message}")]
+    Unavailable { message: &'static str, detail: String },
     /// Anything else; the detail is logged, never sent: `INTERNAL_SERVER_ERROR`.
     #[error("internal server error")]
     Internal(String),
@@ -114,7 +117,7 @@ impl AppError {
             Self::Conflict { .. } => codes::CONFLICT,
             Self::RateLimited(_) => codes::RATE_LIMITED,
             Self::Lagged(_) => codes::SUBSCRIPTION_LAGGED,
-            Self::Unavailable(_) => codes::SERVICE_UNAVAILABLE,
+            Self::Unavailable { .. } => codes::SERVICE_UNAVAILABLE,
             Self::Internal(_) => codes::INTERNAL_SERVER_ERROR,
         }
     }
@@ -137,33 +140,87 @@ impl AppError {
     }
 }
 
-/// Whether a database error means the database cannot be reached (as
-/// opposed to a statement that failed): no connection to be had, a broken
-/// one, or a server shutting down.
-fn unreachable(err: &DbErr) -> bool {
+/// Why the database cannot serve a request, as opposed to a statement that failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outage {
+    /// No connection to be had, a broken one, or a server shutting down.
+    Unreachable,
+    /// SQLite: another process holds the file's lock past the busy timeout.
+    Locked,
+    /// SQLite: the file (or its directory) cannot be written.
+    ReadOnly,
+    /// SQLite: the disk is full.
+    DiskFull,
+}
+
+impl Outage {
+    fn label(self) -> &'static str {
+        match self {
+            Outage::Unreachable => "unreachable",
+            Outage::Locked => "locked",
+            Outage::ReadOnly => "read_only",
+            Outage::DiskFull => "disk_full",
+        }
+    }
+
+    fn message(self) -> &'static str {
+        match self {
+            Outage::Unreachable => "the database is unavailable; retry shortly",
+            Outage::Locked => "the database file is locked by another process; retry shortly",
+            Outage::ReadOnly => "the database file is read-only: this server can read but not write",
+            Outage::DiskFull => "the database's disk is full: this server cannot write",
+        }
+    }
+}
+
+/// SQLite's primary result codes (the low byte of the extended code sqlx reports).
+const SQLITE_BUSY: i64 = 5;
+const SQLITE_LOCKED: i64 = 6;
+const SQLITE_READONLY: i64 = 8;
+const SQLITE_IOERR: i64 = 10;
+const SQLITE_FULL: i64 = 13;
+const SQLITE_CANTOPEN: i64 = 14;
+
+fn outage(err: &DbErr) -> Option<Outage> {
     use sea_orm::{RuntimeErr, sqlx::Error as Sqlx};
     match err {
-        DbErr::ConnectionAcquire(_) => true,
+        DbErr::ConnectionAcquire(_) => Some(Outage::Unreachable),
         DbErr::Conn(RuntimeErr::SqlxError(e))
         | DbErr::Exec(RuntimeErr::SqlxError(e))
-        | DbErr::Query(RuntimeErr::SqlxError(e)) => {
-            match &**e {
-                Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::Tls(_) | Sqlx::WorkerCrashed => true,
-                // Class 08 (connection exception) and 57P (operator intervention: shutdown, restart).
-                Sqlx::Database(db) => db.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
-                _ => false,
+        | DbErr::Query(RuntimeErr::SqlxError(e)) => match &**e {
+            Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::Tls(_) | Sqlx::WorkerCrashed => {
+                Some(Outage::Unreachable)
             }
-        }
-        DbErr::Conn(_) => true,
-        _ => false,
+            Sqlx::Database(db) => {
+                let code = db.code().unwrap_or_default();
+                // Class 08 (connection exception) and 57P (operator intervention: shutdown, restart).
+                if code.starts_with("08") || code.starts_with("57P") {
+                    return Some(Outage::Unreachable);
+                }
+                if db.try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>().is_none() {
+                    return None;
+                }
+                match code.parse::<i64>().ok()? & 0xff {
+                    SQLITE_BUSY | SQLITE_LOCKED => Some(Outage::Locked),
+                    SQLITE_READONLY => Some(Outage::ReadOnly),
+                    SQLITE_FULL => Some(Outage::DiskFull),
+                    SQLITE_IOERR | SQLITE_CANTOPEN => Some(Outage::Unreachable),
+                    _ => None,
+                }
+            }
+            _ => None,
+        },
+        DbErr::Conn(_) => Some(Outage::Unreachable),
+        _ => None,
     }
 }
 
 impl From<DbErr> for AppError {
     fn from(err: DbErr) -> Self {
-        if unreachable(&err) {
-            tracing::warn!(error = %err, "the database is unreachable");
-            return Self::Unavailable(err.to_string());
+        if let Some(outage) = outage(&err) {
+            tracing::warn!(error = %err, ?outage, "the database cannot serve the request");
+            metrics::counter!("rapport_db_unavailable_total", "reason" => outage.label()).increment(1);
+            return Self::Unavailable { message: outage.message(), detail: err.to_string() };
         }
         match err.sql_err() {
             Some(SqlErr::UniqueConstraintViolation(_)) => {

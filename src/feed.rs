@@ -245,7 +245,8 @@ impl Feed {
     }
 
     async fn catch_up_once(&self) -> Result<usize, DbErr> {
-        let mut after = self.delivered.lock().unwrap_or_else(std::sync::PoisonError::into_inner).highest - CATCH_UP_OVERLAP;
+        let mut after =
+            self.delivered.lock().unwrap_or_else(std::sync::PoisonError::into_inner).highest - CATCH_UP_OVERLAP;
         let mut count = 0;
         loop {
             let ids: Vec<i64> = ticket_event::Entity::find()

@@ -43,9 +43,9 @@ pub fn router(state: AppState) -> Router {
 
 /// The metrics, in the Prometheus text format; the pool and the webhook queue are sampled now.
 async fn metrics(State(state): State<AppState>) -> ([(header::HeaderName, &'static str); 1], String) {
-    let (size, idle) = crate::db::pool_stats(state.db());
+    let (size, idle, max) = crate::db::pool_stats(state.db());
     let queue = crate::service::webhooks::queue_depth(state.db()).await.ok();
-    crate::telemetry::record_gauges(size, idle, queue);
+    crate::telemetry::record_gauges(size, idle, max, queue);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render())
 }
 

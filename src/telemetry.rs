@@ -8,7 +8,11 @@
 
 use std::{
     collections::HashSet,
-    sync::{Mutex, OnceLock},
+    future::Future,
+    sync::{
+        Arc, Mutex, OnceLock,
+        atomic::{AtomicU64, Ordering},
+    },
 };
 
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
@@ -47,8 +51,37 @@ pub fn statement_kind(sql: &str) -> &'static str {
     }
 }
 
+/// The SQL statements one request ran and their summed time.
+#[derive(Default)]
+pub struct RequestSql {
+    statements: AtomicU64,
+    nanos: AtomicU64,
+}
+
+tokio::task_local! {
+    static REQUEST_SQL: Arc<RequestSql>;
+}
+
+/// Runs one request, counting the SQL statements that run in its task, and
+/// records how many there were and how long they took, beside its latency.
+/// (A DataLoader batch spawned onto another task is not counted.)
+pub async fn counting_statements<T>(operation: &str, request: impl Future<Output = T>) -> T {
+    let sql = Arc::new(RequestSql::default());
+    let output = REQUEST_SQL.scope(sql.clone(), request).await;
+    let statements = sql.statements.load(Ordering::Relaxed);
+    let seconds = sql.nanos.load(Ordering::Relaxed) as f64 / 1e9;
+    metrics::histogram!("rapport_request_sql_statements", "operation" => operation.to_owned())
+        .record(statements as f64);
+    metrics::histogram!("rapport_request_sql_seconds", "operation" => operation.to_owned()).record(seconds);
+    output
+}
+
 /// Records one SQL statement and its duration.
 pub fn record_statement(sql: &str, seconds: f64, failed: bool) {
+    let _ = REQUEST_SQL.try_with(|request| {
+        request.statements.fetch_add(1, Ordering::Relaxed);
+        request.nanos.fetch_add((seconds * 1e9) as u64, Ordering::Relaxed);
+    });
     let kind = statement_kind(sql);
     // Kind and time only, in the span of the request that ran it: the text can
     // be long and the values are bound, so neither is logged.
@@ -118,7 +151,8 @@ impl Drop for Held {
 }
 
 /// What `/metrics` samples when it is scraped: the pool and the webhook queue.
-pub fn record_gauges(pool_size: u32, pool_idle: usize, webhook_queue: Option<i64>) {
+pub fn record_gauges(pool_size: u32, pool_idle: usize, pool_max: u32, webhook_queue: Option<i64>) {
+    metrics::gauge!("rapport_db_pool_connections_max").set(f64::from(pool_max));
     metrics::gauge!("rapport_db_pool_connections", "state" => "in_use").set(f64::from(pool_size) - pool_idle as f64);
     metrics::gauge!("rapport_db_pool_connections", "state" => "idle").set(pool_idle as f64);
     if let Some(depth) = webhook_queue {

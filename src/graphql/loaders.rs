@@ -34,11 +34,13 @@ use crate::{
     service::{Services, directory::UserDirectory, exports::ExportWatch, external, tickets::OPEN_STATUS_CONDITION},
 };
 
-/// Loader errors must be cloneable; the cause is logged by the error extension.
+/// Loader errors must be cloneable; each waiting field gets the batch's own
+/// error back (so an outage still answers SERVICE_UNAVAILABLE, and an internal
+/// error keeps its logged cause).
 pub type LoadError = Arc<AppError>;
 
 pub fn load_error(err: LoadError) -> AppError {
-    AppError::Internal(err.to_string())
+    Arc::unwrap_or_clone(err)
 }
 
 async fn by_ids<E: EntityTrait>(

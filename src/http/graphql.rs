@@ -167,11 +167,13 @@ async fn execute(
         params.operation_name.as_deref().or_else(|| params.query.as_deref().and_then(telemetry::operation_name_of));
     let operation = telemetry::operation_label(named);
     tracing::Span::current().record("operation", operation.as_str());
-    let response = run(state, headers, extensions, media, params, method).await;
+    let response =
+        telemetry::counting_statements(&operation, run(state, headers, extensions, media, params, method)).await;
     let outcome = match response.status() {
         StatusCode::OK => "ok",
         StatusCode::UNAUTHORIZED => "unauthenticated",
         StatusCode::TOO_MANY_REQUESTS => "rate_limited",
+        StatusCode::SERVICE_UNAVAILABLE => "unavailable",
         _ => "rejected",
     };
     telemetry::record_request(&operation, outcome, started.elapsed().as_secs_f64());
@@ -264,7 +266,7 @@ async fn run(
             }
             Err(err) => {
                 let status = match err {
-                    crate::error::AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+                    crate::error::AppError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
                     _ => StatusCode::UNAUTHORIZED,
                 };
                 let mut response = refuse(status, media, &err.to_string(), err.code());

@@ -50,12 +50,17 @@ async fn the_counters_move_with_the_work_and_the_gauges_are_sampled() {
     assert!(moved("rapport_graphql_errors_total", &["code=\"UNAUTHENTICATED\""]) >= 1.0);
     assert!(moved("rapport_sign_in_failures_total", &["reason=\"wrong_password\""]) >= 1.0);
     assert!(moved("rapport_sql_statements_total", &[]) >= 1.0);
+    // The probe ran its statements in its own request: counted per request.
+    assert!(value(&after, "rapport_request_sql_statements_count", &["operation=\"MetricsProbe\""]) >= 1.0);
+    assert!(value(&after, "rapport_request_sql_statements_sum", &["operation=\"MetricsProbe\""]) >= 1.0, "{after}");
+    assert!(value(&after, "rapport_request_sql_seconds_sum", &["operation=\"MetricsProbe\""]) > 0.0);
     assert!(moved("rapport_ticket_events_published_total", &[]) >= 1.0);
     assert!(moved("rapport_ticket_events_delivered_total", &[]) >= 1.0);
     assert!(value(&after, "rapport_websockets_open", &[]) >= 1.0);
     assert!(value(&after, "rapport_subscriptions_active", &[]) >= 1.0);
     assert!(after.contains("rapport_db_pool_connections{state=\"idle\"}"));
     assert!(after.contains("rapport_webhook_queue_depth"));
+    assert!(value(&after, "rapport_db_pool_connections_max", &[]) >= 1.0);
     // Label values are bounded: no user ids, no documents.
     assert!(!after.contains("customers { totalCount }"));
 }

@@ -207,3 +207,68 @@ async fn subscribers_get_the_ticket_events_committed_while_the_feed_was_away_in_
 fn rapport_raw(payload: &serde_json::Value) -> i64 {
     crate::helpers::raw_id(payload["data"]["ticketEvents"]["event"]["id"].as_str().unwrap())
 }
+
+async fn create_customer(router: &axum::Router, token: &str, name: &str) -> (u16, serde_json::Value) {
+    let query = "mutation($n: String!) { createCustomer(input: {name: $n, status: ACTIVE}) { id } }";
+    let request = Request::post("/graphql")
+        .header("content-type", "application/json")
+        .header("authorization", format!("Bearer {token}"))
+        .body(Body::from(json!({"query": query, "variables": {"n": name}}).to_string()))
+        .unwrap();
+    let response = router.clone().oneshot(request).await.unwrap();
+    let status = response.status().as_u16();
+    let bytes = http_body_util::BodyExt::collect(response.into_body()).await.unwrap().to_bytes();
+    (status, serde_json::from_slice(&bytes).unwrap_or_default())
+}
+
+fn sqlite_url(app: &TestApp) -> Option<String> {
+    let url = app.state.config().database_url.clone();
+    url.starts_with("sqlite:").then_some(url)
+}
+
+#[tokio::test]
+async fn a_sqlite_file_locked_by_another_process_refuses_writes_clearly_and_recovers() {
+    use sea_orm::sqlx::{Connection, Executor};
+    let app = TestApp::spawn().await;
+    let Some(url) = sqlite_url(&app) else { return };
+    let cast = app.cast().await;
+    app.customer(&cast.rep_a, "Acme").await;
+
+    // Another process holds the write lock (a backup tool, a shell left open).
+    let mut other = sea_orm::sqlx::SqliteConnection::connect(&url).await.unwrap();
+    other.execute("BEGIN EXCLUSIVE").await.unwrap();
+    let (status, body) = ask(&app.router, &cast.rep_a.token).await;
+    assert_eq!((status, body["data"]["customers"]["totalCount"].clone()), (200, json!(1)), "reads go on");
+    let started = Instant::now();
+    let (status, body) = create_customer(&app.router, &cast.rep_a.token, "Blocked").await;
+    let waited = started.elapsed();
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["errors"][0]["extensions"]["code"], "SERVICE_UNAVAILABLE");
+    let message = body["errors"][0]["message"].as_str().unwrap();
+    assert!(message.contains("locked by another process"), "{message}");
+    assert!(waited < rapport::db::SQLITE_BUSY_TIMEOUT * 2, "the write waited {waited:?}");
+
+    other.execute("ROLLBACK").await.unwrap();
+    let (status, body) = create_customer(&app.router, &cast.rep_a.token, "Free").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(app.count("customer").await, 2, "nothing of the refused write remains");
+}
+
+#[tokio::test]
+async fn a_read_only_sqlite_file_serves_reads_and_refuses_writes_clearly() {
+    let app = TestApp::spawn().await;
+    let Some(url) = sqlite_url(&app) else { return };
+    let cast = app.cast().await;
+    app.customer(&cast.rep_a, "Acme").await;
+
+    let read_only = rapport::db::connect(&url.replace("mode=rwc", "mode=ro"), 2).await.unwrap();
+    let router = rapport::http::router(AppState::new(read_only, app.state.config().clone()));
+    let (status, body) = ask(&router, &cast.rep_a.token).await;
+    assert_eq!((status, body["data"]["customers"]["totalCount"].clone()), (200, json!(1)), "{body}");
+    let (status, body) = create_customer(&router, &cast.rep_a.token, "Refused").await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["errors"][0]["extensions"]["code"], "SERVICE_UNAVAILABLE");
+    let message = body["errors"][0]["message"].as_str().unwrap();
+    assert!(message.contains("read-only"), "{message}");
+    assert_eq!(app.count("customer").await, 1);
+}
