@@ -39,7 +39,7 @@ impl AppState {
         let per_minute =
             std::num::NonZeroU32::new(config.limits.requests_per_minute.max(1)).unwrap_or(std::num::NonZeroU32::MIN);
         Self {
-            schema: graphql::build_schema(&config.limits, Some(services.clone())),
+            schema: graphql::build_schema(&config.limits, config.slow_resolver, Some(services.clone())),
             limiter: Arc::new(governor::RateLimiter::keyed(governor::Quota::per_minute(per_minute))),
             metrics: crate::telemetry::install(),
             documents: Arc::default(),

@@ -145,6 +145,9 @@ pub struct Config {
     pub webhook: WebhookConfig,
     /// How long requests in flight may run once a shutdown begins (`RAPPORT_SHUTDOWN_GRACE_SECONDS`, 20).
     pub shutdown_grace: Duration,
+    /// Resolvers at least this slow are logged (`RAPPORT_SLOW_RESOLVER_MS`,
+    /// 250; 0 turns the watch off and takes it out of the resolvers' path).
+    pub slow_resolver: Option<Duration>,
 }
 
 /// How webhooks are delivered.
@@ -271,6 +274,8 @@ impl Config {
                 sweep: Duration::from_secs(parsed("RAPPORT_WEBHOOK_SWEEP_SECS", 60)?),
             },
             shutdown_grace: Duration::from_secs(parsed("RAPPORT_SHUTDOWN_GRACE_SECONDS", 20)?),
+            slow_resolver: Some(Duration::from_millis(parsed("RAPPORT_SLOW_RESOLVER_MS", 250)?))
+                .filter(|threshold| !threshold.is_zero()),
             limits: Limits {
                 max_depth: parsed("RAPPORT_MAX_DEPTH", 12)?,
                 max_complexity: parsed("RAPPORT_MAX_COMPLEXITY", 20_000)?,
@@ -307,6 +312,7 @@ impl Config {
             health_poll: Duration::from_secs(2),
             webhook: WebhookConfig::default(),
             shutdown_grace: Duration::from_secs(20),
+            slow_resolver: Some(Duration::from_millis(250)),
             limits: Limits {
                 max_depth: 12,
                 max_complexity: 20_000,

@@ -197,9 +197,8 @@ fn outage(err: &DbErr) -> Option<Outage> {
                 if code.starts_with("08") || code.starts_with("57P") {
                     return Some(Outage::Unreachable);
                 }
-                if db.try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>().is_none() {
-                    return None;
-                }
+                // Only SQLite's numeric result codes from here on.
+                db.try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>()?;
                 match code.parse::<i64>().ok()? & 0xff {
                     SQLITE_BUSY | SQLITE_LOCKED => Some(Outage::Locked),
                     SQLITE_READONLY => Some(Outage::ReadOnly),

@@ -157,10 +157,15 @@ pub type AppSchema = Schema<Query, Mutation, Subscription>;
 
 /// Builds the schema. The services are schema-wide data; the viewer and the
 /// loaders are added per request by the transport (`support::context`).
-/// No extension is registered: each would sit in the path of every resolved
-/// field. The transport checks documents (`support::limits::prepare`) and
-/// gives errors their codes (`support::errors::finish`) instead.
-pub fn build_schema(limits: &Limits, services: Option<Services>) -> AppSchema {
+/// The one extension is the slow-resolver watch, when a threshold is set: any
+/// other would sit in the path of every resolved field too. The transport
+/// checks documents (`support::limits::prepare`) and gives errors their codes
+/// (`support::errors::finish`) instead.
+pub fn build_schema(
+    limits: &Limits,
+    slow_resolver: Option<std::time::Duration>,
+    services: Option<Services>,
+) -> AppSchema {
     let mut builder = Schema::build(Query::default(), Mutation::default(), Subscription::default())
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
@@ -171,6 +176,9 @@ pub fn build_schema(limits: &Limits, services: Option<Services>) -> AppSchema {
     }
     if !limits.introspection {
         builder = builder.disable_introspection();
+    }
+    if let Some(threshold) = slow_resolver {
+        builder = builder.extension(support::slow::SlowResolvers { threshold });
     }
     builder.finish()
 }
@@ -218,5 +226,5 @@ fn describe_builtins(
 
 /// The SDL of the schema, as committed in `schema.graphql`.
 pub fn sdl() -> String {
-    build_schema(&Limits::for_sdl(), None).sdl()
+    build_schema(&Limits::for_sdl(), None, None).sdl()
 }

@@ -32,6 +32,7 @@ impl AccountStatus {
 }
 
 /// The status of a customer the viewer sees; NOT_FOUND otherwise.
+#[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id))]
 pub async fn of(
     db: &DatabaseConnection,
     viewer: &Viewer,

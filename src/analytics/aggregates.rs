@@ -68,6 +68,7 @@ fn owner_join() -> RelationDef {
 }
 
 /// The aggregates of the viewer's customers matching `filter`, by `dimensions`.
+#[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id))]
 pub async fn aggregates(
     db: &impl ConnectionTrait,
     viewer: &Viewer,

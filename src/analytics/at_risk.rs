@@ -40,6 +40,7 @@ fn ceiling(rules: &HealthRules, level: HealthLevel) -> i32 {
 }
 
 /// `first` accounts after the account `after` (a customer id of an earlier page).
+#[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id))]
 pub async fn page(
     db: &impl ConnectionTrait,
     viewer: &Viewer,

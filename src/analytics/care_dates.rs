@@ -69,6 +69,7 @@ pub fn next_occurrence(original: NaiveDate, from: NaiveDate, until: NaiveDate, i
 
 /// The care dates of the viewer's customers from `from` for `days` days, soonest first
 /// (then by customer name and contact name). Three statements.
+#[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id))]
 pub async fn upcoming(
     db: &DatabaseConnection,
     viewer: &Viewer,
@@ -82,6 +83,7 @@ pub async fn upcoming(
 }
 
 /// The next care date of one customer within a year from `from`, if the viewer sees it. Three statements.
+#[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id))]
 pub async fn next_of(
     db: &DatabaseConnection,
     viewer: &Viewer,

@@ -75,6 +75,7 @@ fn hundredths(hours: f64) -> f64 {
 }
 
 /// The error audit of the tickets the viewer can see, opened in `[from, to]`.
+#[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id))]
 pub async fn audit(
     db: &DatabaseConnection,
     viewer: &Viewer,

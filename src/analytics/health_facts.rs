@@ -89,6 +89,7 @@ pub enum Customers<'a> {
 }
 
 /// The facts of the given customers as of `now`, in one statement.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn load(
     db: &impl ConnectionTrait,
     viewer: Option<&Viewer>,

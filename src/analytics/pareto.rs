@@ -59,6 +59,7 @@ impl ParetoReport {
 }
 
 /// The 80/20 report of the viewer's customers over the months of `[from, to]`.
+#[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id))]
 pub async fn report(
     db: &DatabaseConnection,
     viewer: &Viewer,

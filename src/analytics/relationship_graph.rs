@@ -167,6 +167,7 @@ fn list(ids: &[i64]) -> sea_orm::Value {
 }
 
 /// Explores the network around `root` (a customer the viewer must see; NOT_FOUND otherwise).
+#[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id))]
 pub async fn explore(
     db: &impl ConnectionTrait,
     viewer: &Viewer,

@@ -437,6 +437,7 @@ pub fn check_window(from: NaiveDate, to: NaiveDate) -> AppResult<()> {
 }
 
 /// Computes the report for the viewer's customers.
+#[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id))]
 pub async fn report(
     db: &DatabaseConnection,
     viewer: &Viewer,

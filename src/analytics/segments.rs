@@ -134,6 +134,7 @@ fn parse_segment(text: Option<String>) -> Option<Segment> {
 }
 
 /// The segments of the viewer's customers as of a date (ranked company-wide).
+#[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id))]
 pub async fn summary(
     db: &DatabaseConnection,
     viewer: &Viewer,

@@ -26,6 +26,7 @@ pub struct Silent {
 /// months before `today` (but with some before), still ACTIVE or WON_BACK and
 /// whose latest churn event (if any) is not a loss; the most valuable first.
 /// `offset`/`limit` page through them (the list is computed, not stored).
+#[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id))]
 pub async fn silent_churn(
     db: &DatabaseConnection,
     viewer: &Viewer,

@@ -23,6 +23,7 @@ use crate::{
 /// sees the same snapshot. On PostgreSQL the report's big aggregates get room
 /// (`work_mem`) so they hash in memory instead of spilling to disk, and no JIT:
 /// compiling them costs more than it saves at this size (about a second).
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn begin(db: &DatabaseConnection) -> AppResult<DatabaseTransaction> {
     let txn = db.begin().await?;
     if db.get_database_backend() == DatabaseBackend::Postgres {
@@ -188,6 +189,7 @@ impl Dialect {
 
     /// Runs a statement with bound values: its text stays the same from one
     /// request to the next, so the prepared statement and its plan are reused.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn rows_with(
         self,
         db: &impl ConnectionTrait,
@@ -201,6 +203,7 @@ impl Dialect {
     }
 
     /// Runs a report statement.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn rows(self, db: &impl ConnectionTrait, sql: String) -> AppResult<Vec<QueryResult>> {
         let started = std::time::Instant::now();
         let rows = db.query_all_raw(Statement::from_string(self.0, sql.clone())).await?;

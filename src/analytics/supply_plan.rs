@@ -175,6 +175,7 @@ fn explain(c: &Claimant, position: usize, rule: Rule, from_guarantee: i64, more:
 
 /// The plan for `product_line`, with the viewer's access: a demanded customer
 /// the viewer cannot see is NOT_FOUND. Two statements whatever the demand.
+#[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id))]
 pub async fn plan(
     db: &DatabaseConnection,
     viewer: &Viewer,

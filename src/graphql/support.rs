@@ -22,3 +22,5 @@ pub mod pagination;
 pub mod patch;
 /// `Money` and `Date`.
 pub mod scalars;
+/// Slow resolvers, logged in their request's span.
+pub mod slow;

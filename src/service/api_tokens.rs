@@ -15,6 +15,7 @@ use crate::{
 
 /// Creates a token for a service account; returns it with the token, shown only here.
 /// `scopes` must be among the account's own (omitted: all of them).
+#[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id))]
 pub async fn create(
     svc: &Services,
     viewer: &Viewer,
@@ -89,6 +90,7 @@ pub fn select(viewer: &Viewer, user_id: Option<i64>) -> AppResult<Select<api_tok
 
 /// Ends a token at once, everywhere: its next use is refused, and open
 /// WebSocket connections made with it close.
+#[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id, id))]
 pub async fn revoke(svc: &Services, viewer: &Viewer, id: i64) -> AppResult<api_token::Model> {
     policy::ensure_admin(viewer)?;
     let txn = crate::db::write(&svc.db).await?;

@@ -7,6 +7,7 @@ use serde_json::Value;
 use crate::{auth::Viewer, error::AppResult, service::now};
 
 /// Appends one audit row; call it inside the mutation's transaction.
+#[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id))]
 pub async fn record(
     db: &impl ConnectionTrait,
     viewer: &Viewer,
@@ -19,6 +20,7 @@ pub async fn record(
 }
 
 /// Appends one audit row for an actor who may not be signed in (sign-ins).
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn record_as(
     db: &impl ConnectionTrait,
     actor: Option<i64>,

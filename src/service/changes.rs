@@ -138,6 +138,7 @@ impl Change {
 }
 
 /// Records changes in the write's transaction; call it last, just before the commit.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn record(txn: &impl ConnectionTrait, changes: &[Change]) -> AppResult<()> {
     if changes.is_empty() {
         return Ok(());
@@ -253,6 +254,7 @@ fn taken_away(viewer: &Viewer) -> Condition {
 }
 
 /// Up to `first` changes after position `since`, of the given entity types, as the viewer sees them.
+#[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id))]
 pub async fn read(
     db: &impl ConnectionTrait,
     viewer: &Viewer,

@@ -97,6 +97,7 @@ fn apply(row: &mut commitment::ActiveModel, fields: CommitmentFields) -> AppResu
     Ok(())
 }
 
+#[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id))]
 pub async fn create(
     db: &DatabaseConnection,
     viewer: &Viewer,
@@ -171,6 +172,7 @@ async fn change(
     Ok(updated)
 }
 
+#[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id, id))]
 pub async fn update(
     db: &DatabaseConnection,
     viewer: &Viewer,
@@ -186,6 +188,7 @@ pub async fn update(
 }
 
 /// Records that the promise was kept; fulfilling twice is a CONFLICT.
+#[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id, id))]
 pub async fn fulfil(
     db: &DatabaseConnection,
     viewer: &Viewer,
@@ -208,6 +211,7 @@ pub async fn fulfil(
     .await
 }
 
+#[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id, id))]
 pub async fn archive(db: &DatabaseConnection, viewer: &Viewer, id: i64) -> AppResult<commitment::Model> {
     policy::ensure_can_write(viewer)?;
     change(db, viewer, id, None, "archive", |current, row| {

@@ -135,6 +135,7 @@ fn not_in_future(at: DateTime<Utc>) -> AppResult<()> {
 }
 
 /// Logs a touchpoint and its participants in one transaction.
+#[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id))]
 pub async fn log(db: &DatabaseConnection, viewer: &Viewer, input: NewCommunication) -> AppResult<communication::Model> {
     policy::ensure_can_write(viewer)?;
     let summary = validate::required_text("summary", &input.summary, 10_000)?;
@@ -186,6 +187,7 @@ async fn writable(txn: &impl sea_orm::ConnectionTrait, viewer: &Viewer, id: i64)
 }
 
 /// Corrects a logged touchpoint; new participants replace the old ones.
+#[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id, id))]
 pub async fn update(
     db: &DatabaseConnection,
     viewer: &Viewer,
@@ -233,6 +235,7 @@ pub async fn update(
     Ok(updated)
 }
 
+#[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id, id))]
 pub async fn archive(db: &DatabaseConnection, viewer: &Viewer, id: i64) -> AppResult<communication::Model> {
     policy::ensure_can_write(viewer)?;
     let txn = crate::db::write(db).await?;

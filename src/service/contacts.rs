@@ -113,6 +113,7 @@ fn check_dates(model: &contact::Model) -> AppResult<()> {
     }
 }
 
+#[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id))]
 pub async fn create(
     db: &DatabaseConnection,
     viewer: &Viewer,
@@ -157,6 +158,7 @@ async fn writable(txn: &impl sea_orm::ConnectionTrait, viewer: &Viewer, id: i64)
     policy::writable::<contact::Entity>(txn, viewer, columns, id, "contact").await
 }
 
+#[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id, id))]
 pub async fn update(
     db: &DatabaseConnection,
     viewer: &Viewer,
@@ -187,6 +189,7 @@ pub async fn update(
     Ok(updated)
 }
 
+#[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id, id))]
 pub async fn archive(db: &DatabaseConnection, viewer: &Viewer, id: i64) -> AppResult<contact::Model> {
     policy::ensure_can_write(viewer)?;
     let txn = crate::db::write(db).await?;
@@ -218,6 +221,7 @@ pub async fn archive(db: &DatabaseConnection, viewer: &Viewer, id: i64) -> AppRe
 
 /// Refuses a contact that is not the customer's (`BAD_USER_INPUT` on `contactId`),
 /// for the records that may name one of the customer's contacts.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn ensure_of_customer(db: &impl ConnectionTrait, customer_id: i64, contact_id: i64) -> AppResult<()> {
     contact::Entity::find_by_id(contact_id)
         .filter(contact::Column::CustomerId.eq(customer_id))

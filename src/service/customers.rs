@@ -182,6 +182,7 @@ async fn ancestor_ids(db: &impl ConnectionTrait, id: i64) -> AppResult<Vec<i64>>
 /// The groups above each customer, nearest first, as far as the viewer sees
 /// them: the walk stops at the first ancestor outside the view, so a hidden
 /// group neither appears nor reveals what is above it.
+#[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id))]
 pub async fn ancestors(
     db: &impl ConnectionTrait,
     viewer: &Viewer,
@@ -218,6 +219,7 @@ pub async fn ancestors(
     Ok(result)
 }
 
+#[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id))]
 pub async fn create(db: &DatabaseConnection, viewer: &Viewer, input: NewCustomer) -> AppResult<customer::Model> {
     policy::ensure_can_write(viewer)?;
     let name = validate::required_text("name", &input.name, 200)?;
@@ -259,6 +261,7 @@ pub async fn create(db: &DatabaseConnection, viewer: &Viewer, input: NewCustomer
 }
 
 /// Updates a customer; a new strategic importance asks for a segment recompute.
+#[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id, id))]
 pub async fn update(
     svc: &crate::service::Services,
     viewer: &Viewer,
@@ -341,6 +344,7 @@ pub async fn update(
 }
 
 /// Archives (never deletes) a customer: it leaves lists but stays in history and reports.
+#[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id, id))]
 pub async fn archive(svc: &crate::service::Services, viewer: &Viewer, id: i64) -> AppResult<customer::Model> {
     policy::ensure_can_write(viewer)?;
     let db = &svc.db;
@@ -385,6 +389,7 @@ pub struct Loss {
 }
 
 /// Marks the customer LOST and records the churn event, in one transaction.
+#[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id, id))]
 pub async fn mark_lost(
     db: &DatabaseConnection,
     viewer: &Viewer,
@@ -423,6 +428,7 @@ pub async fn mark_lost(
 }
 
 /// Marks a LOST customer WON_BACK and records the churn event, in one transaction.
+#[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id, id))]
 pub async fn mark_won_back(
     db: &DatabaseConnection,
     viewer: &Viewer,

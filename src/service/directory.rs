@@ -30,6 +30,7 @@ pub struct UserDirectory {
 impl UserDirectory {
     /// The users with these ids that exist, from memory when fresh and from
     /// one statement for the rest.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn get_many(
         &self,
         db: &DatabaseConnection,

@@ -41,6 +41,7 @@ impl ExportWatch {
     }
 
     /// Records the read, writing an `export` audit entry when it crosses the threshold.
+    #[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id))]
     pub async fn record(&self, db: &impl ConnectionTrait, viewer: &Viewer, rows: usize) -> AppResult<()> {
         if let Some(total) = self.count(viewer.user_id, rows as u64) {
             let changes =

@@ -168,6 +168,7 @@ impl Checks {
 }
 
 /// Our ids of the rows a source knows by these external ids.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn resolve(
     db: &impl ConnectionTrait,
     kind: Kind,
@@ -189,6 +190,7 @@ pub async fn resolve(
 }
 
 /// Every (source, external id) of these rows, by row.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn of_rows(
     db: &impl ConnectionTrait,
     kind: Kind,
@@ -240,6 +242,7 @@ struct CustomerFields {
     region: Option<String>,
 }
 
+#[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id))]
 pub async fn upsert_customers(
     svc: &Services,
     viewer: &Viewer,
@@ -369,6 +372,7 @@ pub async fn upsert_customers(
     Ok(Upserted { rows, created, updated, unchanged })
 }
 
+#[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id))]
 pub async fn upsert_contacts(
     svc: &Services,
     viewer: &Viewer,

@@ -77,6 +77,7 @@ impl HealthKeeper {
     /// Brings the snapshot up to date with every committed change: recomputes
     /// the customers named by audit rows not applied yet. Catch-ups run one at
     /// a time; a sweep running beside them does not hold them up.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn catch_up(&self, db: &DatabaseConnection) -> AppResult<usize> {
         let mut progress = self.progress.lock().await;
         let now = crate::service::now();
@@ -97,6 +98,7 @@ impl HealthKeeper {
 
     /// Recomputes the whole book now, a chunk of customers per statement;
     /// returns the rows that changed.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn sweep(&self, db: &DatabaseConnection) -> AppResult<usize> {
         let started = Instant::now();
         let read_from = crate::service::now();
@@ -136,6 +138,7 @@ impl HealthKeeper {
 }
 
 /// Recomputes these customers' rows; returns the rows that changed.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn refresh(db: &DatabaseConnection, rules: &HealthRules, ids: &[i64]) -> AppResult<usize> {
     let mut changed = 0;
     for chunk in ids.chunks(SWEEP_CHUNK as usize) {

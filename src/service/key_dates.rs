@@ -27,6 +27,7 @@ pub struct NewKeyDate {
 }
 
 /// Records a key date on a customer the viewer may write to.
+#[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id))]
 pub async fn record(db: &DatabaseConnection, viewer: &Viewer, input: NewKeyDate) -> AppResult<key_date::Model> {
     policy::ensure_can_write(viewer)?;
     if !KINDS.contains(&input.kind) {
@@ -59,6 +60,7 @@ pub async fn record(db: &DatabaseConnection, viewer: &Viewer, input: NewKeyDate)
 }
 
 /// Archives a key date: it leaves the care dates and keeps its history.
+#[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id, id))]
 pub async fn archive(db: &DatabaseConnection, viewer: &Viewer, id: i64) -> AppResult<key_date::Model> {
     policy::ensure_can_write(viewer)?;
     let txn = crate::db::write(db).await?;

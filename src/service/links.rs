@@ -34,6 +34,7 @@ pub fn select(viewer: &Viewer, customer_id: Option<i64>, kinds: &[CustomerLinkKi
     query
 }
 
+#[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id))]
 pub async fn link(
     db: &DatabaseConnection,
     viewer: &Viewer,
@@ -85,6 +86,7 @@ pub async fn link(
     Ok(model)
 }
 
+#[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id, id))]
 pub async fn archive(db: &DatabaseConnection, viewer: &Viewer, id: i64) -> AppResult<customer_link::Model> {
     policy::ensure_can_write(viewer)?;
     let txn = crate::db::write(db).await?;

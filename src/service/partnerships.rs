@@ -52,6 +52,7 @@ pub fn encode_lock_ins(lock_ins: &[LockIn]) -> String {
 
 /// Creates or replaces the customer's partnership; a tier change is recorded in
 /// the history and mirrored on the customer, all in one transaction.
+#[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id))]
 pub async fn set(
     db: &DatabaseConnection,
     viewer: &Viewer,

@@ -57,6 +57,7 @@ pub struct RevenueRow {
 /// the viewer may push revenue for (FORBIDDEN first for a service account
 /// without `revenue:write`): an external id of a customer outside that set is
 /// not found, exactly like one that does not exist.
+#[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id))]
 pub async fn resolve_external(
     db: &sea_orm::DatabaseConnection,
     viewer: &Viewer,
@@ -86,6 +87,7 @@ pub async fn resolve_external(
 /// Inserts or replaces every row in one transaction; returns the number of rows.
 /// The audit entry keeps the old and new figures of every row that changed.
 /// Segments and trailing revenue are recomputed soon after (`crate::service::segments`).
+#[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id))]
 pub async fn upsert(svc: &crate::service::Services, viewer: &Viewer, rows: Vec<RevenueRow>) -> AppResult<usize> {
     let db = &svc.db;
     let scope = policy::revenue_writable_customers(viewer)?;

@@ -51,6 +51,7 @@ async fn add(
 
 /// Applies revenue changes: each month counts in its customer's 12-month sums
 /// of that month and the 11 after, and in its owner's month.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn apply(db: &impl ConnectionTrait, deltas: &[RevenueDelta]) -> AppResult<()> {
     let mut t12: HashMap<(i64, NaiveDate), (i64, i64)> = HashMap::new();
     let mut owners: HashMap<(i64, NaiveDate), (i64, i64)> = HashMap::new();
@@ -70,6 +71,7 @@ pub async fn apply(db: &impl ConnectionTrait, deltas: &[RevenueDelta]) -> AppRes
 
 /// Moves customers' revenue between owners (`to: None` takes it off: call it
 /// before archiving). Archived customers count in no owner's revenue, so they are skipped.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn move_customers(db: &impl ConnectionTrait, customers: &[i64], from: i64, to: Option<i64>) -> AppResult<()> {
     if customers.is_empty() {
         return Ok(());

@@ -25,6 +25,7 @@ use crate::{
 };
 
 /// Recomputes every customer's segment as of `today`; returns the rows changed.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn recompute(db: &impl ConnectionTrait, rules: SegmentRules, today: NaiveDate) -> AppResult<u64> {
     let dialect = Dialect::of(db);
     let differs = |column: &str, value: &str| {

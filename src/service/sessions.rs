@@ -145,6 +145,7 @@ pub async fn warm_up() {
 }
 
 /// Sets a user's password (for `rapport user set-password`).
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn set_password(db: &DatabaseConnection, email: &str, password: String) -> AppResult<()> {
     let hash = hash_password(password).await?;
     let user = user::Entity::find()
@@ -202,6 +203,7 @@ async fn record(
 /// Signs in with e-mail and password. Every failure looks the same and takes
 /// as long (an unknown e-mail is checked against a dummy hash), is throttled,
 /// and is recorded in the audit trail with the e-mail that was tried.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn login(svc: &Services, email: &str, password: String, client: &Client) -> AppResult<Session> {
     let (db, throttle) = (&svc.db, &svc.throttle);
     let email = email.trim().to_lowercase();
@@ -238,6 +240,7 @@ pub async fn login(svc: &Services, email: &str, password: String, client: &Clien
 
 /// Trades a refresh token for a new session; the old token is spent. Presenting
 /// a spent token revokes its whole family: it was stolen, or the client is broken.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn refresh(svc: &Services, token: &str) -> AppResult<Session> {
     let (tokens, access_ttl) = (&svc.tokens, svc.config.access_token_ttl);
     let refused = || AppError::Unauthenticated("the refresh token is invalid, expired or revoked".to_owned());
@@ -282,6 +285,7 @@ async fn revoke_family(db: &impl ConnectionTrait, family: &str) -> AppResult<()>
 
 /// Ends the session the refresh token belongs to, and records it. Unknown
 /// tokens are ignored.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn logout(svc: &Services, token: &str, client: &Client) -> AppResult<()> {
     let txn = db::write(&svc.db).await?;
     let found = refresh_token::Entity::find()
@@ -298,6 +302,7 @@ pub async fn logout(svc: &Services, token: &str, client: &Client) -> AppResult<(
 }
 
 /// Revokes every refresh token of a user (on deactivation).
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn revoke_all(db: &impl ConnectionTrait, user_id: i64) -> AppResult<()> {
     refresh_token::Entity::update_many()
         .col_expr(refresh_token::Column::RevokedAt, Expr::value(now()))

@@ -45,6 +45,7 @@ pub struct SupplyTerms {
 }
 
 /// Creates or replaces the priority of a customer for a product line (one per pair).
+#[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id))]
 pub async fn upsert(db: &DatabaseConnection, viewer: &Viewer, terms: SupplyTerms) -> AppResult<supply_priority::Model> {
     policy::ensure_can_write(viewer)?;
     let product_line = validate::required_text("productLine", &terms.product_line, 100)?;
@@ -111,6 +112,7 @@ pub async fn upsert(db: &DatabaseConnection, viewer: &Viewer, terms: SupplyTerms
     Ok(model)
 }
 
+#[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id, id))]
 pub async fn archive(db: &DatabaseConnection, viewer: &Viewer, id: i64) -> AppResult<supply_priority::Model> {
     policy::ensure_can_write(viewer)?;
     let txn = crate::db::write(db).await?;

@@ -30,6 +30,7 @@ pub struct NewSurveyResponse {
     pub responded_on: Option<NaiveDate>,
 }
 
+#[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id))]
 pub async fn record(
     db: &DatabaseConnection,
     viewer: &Viewer,

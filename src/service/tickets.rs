@@ -186,6 +186,7 @@ pub(crate) async fn add_event(
 }
 
 /// Opens a ticket, writes its first history entry and publishes it.
+#[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id))]
 pub async fn create(
     svc: &Services,
     viewer: &Viewer,
@@ -261,6 +262,7 @@ async fn save(
     .await
 }
 
+#[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id, id))]
 pub async fn update(
     svc: &Services,
     viewer: &Viewer,
@@ -315,6 +317,7 @@ pub async fn update(
 }
 
 /// Adds a comment; the first comment from our side is the first response.
+#[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id, id))]
 pub async fn comment(
     svc: &Services,
     viewer: &Viewer,
@@ -342,6 +345,7 @@ pub async fn comment(
 
 /// Moves a ticket through its life cycle; an optional comment is recorded with it.
 /// A transition outside [`allowed_next`] is a CONFLICT naming the allowed states.
+#[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id, id))]
 pub async fn change_status(
     svc: &Services,
     viewer: &Viewer,

@@ -84,6 +84,7 @@ async fn existing_team(db: &impl ConnectionTrait, team_id: i64) -> AppResult<()>
 }
 
 /// Creates a user without an access check: for the CLI and the demo seed.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn insert_user(db: &impl ConnectionTrait, input: NewUser) -> AppResult<user::Model> {
     let email = validate::email("email", &input.email)?;
     let name = validate::required_text("name", &input.name, 200)?;
@@ -124,6 +125,7 @@ pub struct UserChanges {
 /// Changes a user's name, role, team, scopes or phone (ADMIN). The change
 /// takes effect at once: over HTTP from the next request, on open WebSocket
 /// connections from their next operation or event, on every instance.
+#[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id, id))]
 pub async fn update_user(
     svc: &Services,
     viewer: &Viewer,
@@ -191,6 +193,7 @@ pub async fn update_user(
     Ok(updated)
 }
 
+#[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id))]
 pub async fn create_user(db: &DatabaseConnection, viewer: &Viewer, input: NewUser) -> AppResult<user::Model> {
     policy::ensure_admin(viewer)?;
     let txn = crate::db::write(db).await?;
@@ -202,6 +205,7 @@ pub async fn create_user(db: &DatabaseConnection, viewer: &Viewer, input: NewUse
 }
 
 /// Creates a team without an access check: for the demo seed.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn insert_team(db: &impl ConnectionTrait, name: &str) -> AppResult<team::Model> {
     let name = validate::required_text("name", name, 200)?;
     let at = now();
@@ -217,6 +221,7 @@ pub async fn insert_team(db: &impl ConnectionTrait, name: &str) -> AppResult<tea
     .await?)
 }
 
+#[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id))]
 pub async fn create_team(
     db: &DatabaseConnection,
     viewer: &Viewer,
@@ -239,6 +244,7 @@ pub async fn create_team(
 
 /// Moves customers from one owner to another (all of them, or only `customer_ids`),
 /// with their open commitments and assigned open tickets. Leadership only.
+#[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id))]
 pub async fn reassign_customers(
     svc: &Services,
     viewer: &Viewer,
@@ -368,6 +374,7 @@ async fn reassign_in(
 
 /// Deactivates a user and hands all their customers to `reassign_to`, in one
 /// transaction, so no customer is ever owned by an inactive user.
+#[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id, id))]
 pub async fn deactivate(svc: &Services, viewer: &Viewer, id: i64, reassign_to: i64) -> AppResult<user::Model> {
     policy::ensure_leadership(viewer)?;
     if id == viewer.user_id {

@@ -140,6 +140,7 @@ impl Event {
 /// endpoint subscribed to its type. Call it inside the change's transaction.
 /// An event whose (type, subject, occurrence) was already written is skipped,
 /// and so is a change event no active endpoint subscribes to.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn emit(txn: &impl ConnectionTrait, events: &[Event]) -> AppResult<usize> {
     if events.is_empty() {
         return Ok(0);
@@ -249,6 +250,7 @@ async fn checked_url(svc: &Services, url: &str) -> AppResult<String> {
 }
 
 /// Creates an endpoint; returns it with its secret (shown only here and at rotations).
+#[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id))]
 pub async fn create(
     svc: &Services,
     viewer: &Viewer,
@@ -317,6 +319,7 @@ async fn admin_endpoint(db: &impl ConnectionTrait, viewer: &Viewer, id: i64) -> 
     webhook_endpoint::Entity::find_by_id(id).one(db).await?.ok_or(AppError::NotFound("webhook endpoint"))
 }
 
+#[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id, id))]
 pub async fn update(
     svc: &Services,
     viewer: &Viewer,
@@ -358,12 +361,14 @@ pub async fn update(
 }
 
 /// Stops deliveries to an endpoint; its pending deliveries wait until it is enabled again.
+#[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id, id))]
 pub async fn disable(svc: &Services, viewer: &Viewer, id: i64) -> AppResult<webhook_endpoint::Model> {
     update(svc, viewer, id, None, EndpointChanges { active: Some(false), ..Default::default() }).await
 }
 
 /// A new secret; the previous one keeps signing beside it for [`ROTATION_GRACE`],
 /// so receivers can switch without losing a message.
+#[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id, id))]
 pub async fn rotate_secret(svc: &Services, viewer: &Viewer, id: i64) -> AppResult<(webhook_endpoint::Model, String)> {
     let txn = crate::db::write(&svc.db).await?;
     let current = admin_endpoint(&txn, viewer, id).await?;
@@ -406,6 +411,7 @@ pub fn select_deliveries(
 }
 
 /// Every attempt of these deliveries, oldest first, in one statement.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn attempts_of(db: &DatabaseConnection, deliveries: &[i64]) -> AppResult<Vec<webhook_attempt::Model>> {
     if deliveries.is_empty() {
         return Ok(Vec::new());
@@ -419,6 +425,7 @@ pub async fn attempts_of(db: &DatabaseConnection, deliveries: &[i64]) -> AppResu
 }
 
 /// Sends a delivery again now (one more attempt; retried no further if it fails).
+#[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id, id))]
 pub async fn redeliver(svc: &Services, viewer: &Viewer, id: i64) -> AppResult<webhook_delivery::Model> {
     policy::ensure_admin(viewer)?;
     let txn = crate::db::write(&svc.db).await?;
@@ -437,6 +444,7 @@ pub async fn redeliver(svc: &Services, viewer: &Viewer, id: i64) -> AppResult<we
 }
 
 /// Deliveries waiting for an attempt.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn queue_depth(db: &DatabaseConnection) -> AppResult<i64> {
     use sea_orm::PaginatorTrait;
     let pending = webhook_delivery::Entity::find()
