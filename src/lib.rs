@@ -30,6 +30,8 @@ pub mod gid;
 pub mod graphql;
 /// Transport: the router, health checks, GraphQL over HTTP and WebSocket.
 pub mod http;
+/// Logs and traces: stderr as text or JSON, OpenTelemetry with the `otel` feature.
+pub mod logs;
 /// The one place that decides which rows and scopes a viewer may use.
 pub mod policy;
 /// The demo dataset.

@@ -29,26 +29,15 @@ fn main() -> anyhow::Result<()> {
             };
         }
     })?;
-    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(run())
+    dotenvy::dotenv().ok();
+    // Held until the runtime is done: dropping it flushes the traces not exported yet.
+    let logs = rapport::logs::init()?;
+    let result = tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(run());
+    drop(logs);
+    result
 }
 
 async fn run() -> anyhow::Result<()> {
-    dotenvy::dotenv().ok();
-    let filter = || tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into());
-    // One JSON object per line for log collectors; readable text otherwise.
-    match std::env::var("RAPPORT_LOG_FORMAT").ok().as_deref() {
-        Some("json") => tracing_subscriber::fmt()
-            .json()
-            .with_current_span(true)
-            .with_span_list(false)
-            .with_env_filter(filter())
-            .with_writer(std::io::stderr)
-            .init(),
-        None | Some("text" | "") => {
-            tracing_subscriber::fmt().with_env_filter(filter()).with_writer(std::io::stderr).init();
-        }
-        Some(other) => anyhow::bail!("RAPPORT_LOG_FORMAT must be json or text, not {other:?}"),
-    }
     let cli = cli::Cli::parse();
     let config = Config::from_env()?;
     cli::run(cli, config).await

@@ -25,6 +25,73 @@ use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
+/// Every test's server logs, as the JSON lines a log collector would get;
+/// only what the tests read (request spans and slow resolvers) is kept.
+#[derive(Clone, Default)]
+pub struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+impl Captured {
+    /// The captured lines whose span has this request id.
+    pub fn of_request(&self, request_id: &str) -> Vec<Value> {
+        let text = String::from_utf8(self.0.lock().unwrap().clone()).unwrap();
+        text.lines()
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+            .filter(|line| line["span"]["request_id"] == request_id)
+            .collect()
+    }
+}
+
+/// The logs of every test server in this process.
+pub fn logs() -> &'static Captured {
+    static LOGS: std::sync::OnceLock<Captured> = std::sync::OnceLock::new();
+    LOGS.get_or_init(Captured::default)
+}
+
+/// One subscriber for the whole process (a scoped one would miss callsites
+/// that other tests' threads cached first). `RUST_LOG=error cargo test` also
+/// shows what the servers logged (internal errors are masked in responses).
+fn install_logs() {
+    use tracing_subscriber::{Layer, filter::Targets, layer::SubscriberExt, util::SubscriberInitExt};
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let captured = tracing_subscriber::fmt::layer()
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .with_writer(logs().clone())
+            .with_filter(
+                Targets::new()
+                    .with_target("rapport::http::request_id", tracing::Level::INFO)
+                    .with_target("rapport::graphql::support::slow", tracing::Level::INFO),
+            );
+        let shown = std::env::var("RUST_LOG").is_ok().then(|| {
+            tracing_subscriber::fmt::layer()
+                .with_test_writer()
+                .with_filter(tracing_subscriber::EnvFilter::from_default_env())
+        });
+        let _ = tracing_subscriber::registry().with(captured).with(shown).try_init();
+    });
+}
+
 pub struct TestApp {
     pub router: Router,
     pub db: DatabaseConnection,
@@ -63,13 +130,7 @@ impl TestApp {
 
     /// Like [`TestApp::spawn`], with configuration changes.
     pub async fn spawn_with(configure: impl FnOnce(&mut Config)) -> Self {
-        // `RUST_LOG=error cargo test` shows what the server logged (internal errors are masked in responses).
-        if std::env::var("RUST_LOG").is_ok() {
-            let _ = tracing_subscriber::fmt()
-                .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-                .with_test_writer()
-                .try_init();
-        }
+        install_logs();
         let statements = Arc::new(AtomicUsize::new(0));
         let mut config = Config::for_database("test");
         config.ws_init_timeout = std::time::Duration::from_millis(700);
