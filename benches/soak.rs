@@ -221,8 +221,7 @@ async fn subscribe(
     let init = json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {token}")}});
     ws.send(Message::Text(init.to_string().into())).await.unwrap();
     ws.next().await.unwrap().unwrap();
-    let subscribe =
-        json!({"id": "s", "type": "subscribe", "payload": {"query": "subscription { ticketEvents { event { id } } }"}});
+    let subscribe = json!({"id": "s", "type": "subscribe", "payload": {"query": "subscription { ticketEvents { event { id } ticket { id } } }"}});
     ws.send(Message::Text(subscribe.to_string().into())).await.unwrap();
     ready.send(()).await.unwrap();
     // The server closes connections silent for a minute: ping well within it.

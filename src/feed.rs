@@ -75,11 +75,14 @@ impl UserChange {
     }
 }
 
-/// The ids this instance has delivered lately, and the highest of them.
+/// The ids this instance has delivered lately, the highest of them, and the
+/// newest id when it started listening (a catch-up never goes below it: what
+/// was committed before is not this instance's to deliver).
 #[derive(Default)]
 struct Delivered {
     recent: BTreeSet<i64>,
     highest: i64,
+    floor: i64,
 }
 
 impl Delivered {
@@ -245,8 +248,10 @@ impl Feed {
     }
 
     async fn catch_up_once(&self) -> Result<usize, DbErr> {
-        let mut after =
-            self.delivered.lock().unwrap_or_else(std::sync::PoisonError::into_inner).highest - CATCH_UP_OVERLAP;
+        let mut after = {
+            let delivered = self.delivered.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            (delivered.highest - CATCH_UP_OVERLAP).max(delivered.floor)
+        };
         let mut count = 0;
         loop {
             let ids: Vec<i64> = ticket_event::Entity::find()
@@ -275,7 +280,9 @@ impl Feed {
             .one(&self.db)
             .await?
             .flatten();
-        self.delivered.lock().unwrap_or_else(std::sync::PoisonError::into_inner).highest = newest.unwrap_or(0);
+        let mut delivered = self.delivered.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        delivered.highest = newest.unwrap_or(0);
+        delivered.floor = delivered.highest;
         Ok(())
     }
 

@@ -23,6 +23,9 @@ pub const MAX_OPERATION_NAMES: usize = 200;
 /// Seconds buckets of the latency histograms: 0.5 ms to 10 s.
 const BUCKETS: [f64; 14] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 
+/// How often recorded histogram samples are folded into their buckets.
+const UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The recorder of this process (installed once; later calls share it).
 pub fn install() -> PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
@@ -30,7 +33,23 @@ pub fn install() -> PrometheusHandle {
         .get_or_init(|| {
             let builder = PrometheusBuilder::new().set_buckets(&BUCKETS).unwrap_or_else(|_| PrometheusBuilder::new());
             match builder.install_recorder() {
-                Ok(handle) => handle,
+                Ok(handle) => {
+                    // Histogram samples wait in a queue until upkeep folds them
+                    // into buckets; a scrape does it too, but a server nobody
+                    // scrapes would otherwise keep every sample it ever took
+                    // (the soak test saw RSS grow by 14 MiB in 8 minutes).
+                    let upkeep = handle.clone();
+                    let spawned = std::thread::Builder::new().name("metrics-upkeep".into()).spawn(move || {
+                        loop {
+                            std::thread::sleep(UPKEEP_EVERY);
+                            upkeep.run_upkeep();
+                        }
+                    });
+                    if let Err(err) = spawned {
+                        tracing::error!(error = %err, "could not start the metrics upkeep");
+                    }
+                    handle
+                }
                 // Another recorder is installed (an embedding program's): render an empty one.
                 Err(_) => PrometheusBuilder::new().build_recorder().handle(),
             }
