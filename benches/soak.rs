@@ -342,6 +342,7 @@ async fn main() {
     let running: Vec<_> = (0..workers).map(|w| tokio::spawn(load.clone().work(w + 1, every, until))).collect();
 
     let cpu_at_start = cpu_ticks(pid);
+    let rss_at_start = rss_kib(pid);
     let mut per_minute = Vec::new();
     let mut ticks =
         tokio::time::interval_at(tokio::time::Instant::now() + Duration::from_secs(60), Duration::from_secs(60));
@@ -356,6 +357,7 @@ async fn main() {
     }
     // Let the last events reach every subscriber, then stop listening.
     tokio::time::sleep(Duration::from_secs(5)).await;
+    let rss_after = rss_kib(pid);
     stop.notify_waiters();
     let mut seen = Vec::new();
     for listener in listeners {
@@ -384,6 +386,11 @@ async fn main() {
             sample.fds
         );
     }
+    println!(
+        "\nServer RSS: {:.1} MiB with the subscribers connected before the load, {:.1} MiB 5 s after it",
+        rss_at_start as f64 / 1024.0,
+        rss_after as f64 / 1024.0
+    );
     let mut outcomes: BTreeMap<(String, bool), usize> = BTreeMap::new();
     for sample in &samples {
         *outcomes.entry((sample.outcome.clone(), sample.deliberate)).or_default() += 1;
