@@ -24,9 +24,8 @@ use rapport::{app::AppState, config::Config, db, http::router};
 use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection};
 use tower::ServiceExt;
 
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
+mod support;
+use support::env_or;
 
 /// The SQL spellings that differ.
 struct Gen {

@@ -25,16 +25,15 @@ use rapport::{app::AppState, config::Config, db, http::router, seed};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use tower::ServiceExt;
 
+mod support;
+use support::env_or;
+
 const QUERY: &str = "{ customers(first: 50, filter: {statuses: [ACTIVE]}) { totalCount edges { node {
     name tier owner { name }
     contacts { name orgLevel }
     latestCommunications(first: 5) { channel occurredAt summary }
     openTickets { title priority status }
 } } } }";
-
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
 
 #[tokio::main]
 async fn main() {

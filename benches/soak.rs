@@ -23,23 +23,17 @@ use std::{
 
 use futures_util::{SinkExt, StreamExt};
 use rand::{Rng, SeedableRng, rngs::SmallRng};
-use rapport::{auth::TokenService, config::DEV_JWT_SECRET, db};
+use rapport::{auth::TokenService, config::DEV_JWT_SECRET, db, gid};
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
 
+mod support;
+use support::{cpu_ticks, env_or, memory_kib, open_fds};
+
 const LEADER: i64 = 1;
 /// The reps whose customers the writes go to and whose sessions subscribe.
 const REPS: std::ops::RangeInclusive<i64> = 2..=11;
-
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-fn gid(kind: &str, id: i64) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{kind}:{id}"))
-}
 
 fn raw_id(gid: &str) -> Option<i64> {
     use base64::Engine;
@@ -60,28 +54,6 @@ struct Minute {
     rss_kib: u64,
     fds: usize,
     cpu_ticks: u64,
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
-
-fn fds(pid: u32) -> usize {
-    std::fs::read_dir(format!("/proc/{pid}/fd")).map(|d| d.count()).unwrap_or(0)
-}
-
-fn cpu_ticks(pid: u32) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> =
-        stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or_default().split_whitespace().collect();
-    fields.get(11).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
-        + fields.get(12).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
 }
 
 /// The rows of `sql`, every column a BIGINT.
@@ -158,15 +130,19 @@ impl Load {
             let started = Instant::now();
             let (result, deliberate) = match pick {
                 0..35 => (self.post(&http, user, NESTED, json!({})).await, false),
-                35..65 => (self.post(&http, user, STATUS, json!({"id": gid("Customer", customer)})).await, false),
-                65..85 => (self.post(&http, user, BY_ID, json!({"id": gid("Customer", customer)})).await, false),
+                35..65 => {
+                    (self.post(&http, user, STATUS, json!({"id": gid::encode("Customer", customer)})).await, false)
+                }
+                65..85 => {
+                    (self.post(&http, user, BY_ID, json!({"id": gid::encode("Customer", customer)})).await, false)
+                }
                 85..92 => {
                     let reply = self
                         .post(
                             &http,
                             LEADER,
                             CREATE,
-                            json!({"c": gid("Customer", customer), "t": format!("soak {seed}")}),
+                            json!({"c": gid::encode("Customer", customer), "t": format!("soak {seed}")}),
                         )
                         .await;
                     if let (Some(id), Some(version)) = (
@@ -187,8 +163,10 @@ impl Load {
                     }
                     (reply, false)
                 }
-                92..99 => (self.post(&http, user, BY_ID, json!({"id": gid("Customer", customer)})).await, false),
-                _ => (self.post(&http, user, STATUS, json!({"id": gid("Customer", 987_654_321)})).await, true),
+                92..99 => {
+                    (self.post(&http, user, BY_ID, json!({"id": gid::encode("Customer", customer)})).await, false)
+                }
+                _ => (self.post(&http, user, STATUS, json!({"id": gid::encode("Customer", 987_654_321)})).await, true),
             };
             let latency = started.elapsed();
             let minute = (started - self.started).as_secs() as usize / 60;
@@ -342,22 +320,22 @@ async fn main() {
     let running: Vec<_> = (0..workers).map(|w| tokio::spawn(load.clone().work(w + 1, every, until))).collect();
 
     let cpu_at_start = cpu_ticks(pid);
-    let rss_at_start = rss_kib(pid);
+    let rss_at_start = memory_kib(pid, "VmRSS:");
     let mut per_minute = Vec::new();
     let mut ticks =
         tokio::time::interval_at(tokio::time::Instant::now() + Duration::from_secs(60), Duration::from_secs(60));
     for minute in 0..minutes {
         ticks.tick().await;
-        per_minute.push(Minute { rss_kib: rss_kib(pid), fds: fds(pid), cpu_ticks: cpu_ticks(pid) });
+        per_minute.push(Minute { rss_kib: memory_kib(pid, "VmRSS:"), fds: open_fds(pid), cpu_ticks: cpu_ticks(pid) });
         let done = load.samples.lock().unwrap().len();
-        eprintln!("minute {}: {done} requests so far, RSS {} MiB", minute + 1, rss_kib(pid) / 1024);
+        eprintln!("minute {}: {done} requests so far, RSS {} MiB", minute + 1, memory_kib(pid, "VmRSS:") / 1024);
     }
     for worker in running {
         worker.await.unwrap();
     }
     // Let the last events reach every subscriber, then stop listening.
     tokio::time::sleep(Duration::from_secs(5)).await;
-    let rss_after = rss_kib(pid);
+    let rss_after = memory_kib(pid, "VmRSS:");
     stop.notify_waiters();
     let mut seen = Vec::new();
     for listener in listeners {

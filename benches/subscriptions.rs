@@ -35,9 +35,8 @@ use tokio::{
 };
 use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
 
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
+mod support;
+use support::{cpu_ticks, env_or, memory_kib};
 
 async fn post(addr: SocketAddr, token: &str, body: &str) -> String {
     let mut stream = TcpStream::connect(addr).await.unwrap();
@@ -49,26 +48,6 @@ async fn post(addr: SocketAddr, token: &str, body: &str) -> String {
     let mut response = String::new();
     stream.read_to_string(&mut response).await.unwrap();
     response
-}
-
-/// User and system CPU time of a process, in clock ticks (100 per second).
-fn cpu_ticks(pid: u32) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // The fields after the command name, which may hold spaces, in parentheses.
-    let fields: Vec<&str> =
-        stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or_default().split_whitespace().collect();
-    fields.get(11).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
-        + fields.get(12).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
-}
-
-fn rss_kib(pid: u32, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with(field))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
 }
 
 async fn run(subscribers: usize, updates: usize, interval: Duration) {
@@ -139,7 +118,7 @@ async fn run(subscribers: usize, updates: usize, interval: Duration) {
     while TcpStream::connect(addr).await.is_err() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let idle_rss = rss_kib(pid, "VmRSS:");
+    let idle_rss = memory_kib(pid, "VmRSS:");
 
     let sent_at: Arc<Mutex<Vec<Option<Instant>>>> = Arc::new(Mutex::new(vec![None; updates]));
     let latencies: Arc<Mutex<Vec<Duration>>> = Arc::new(Mutex::new(Vec::with_capacity(subscribers * updates)));
@@ -189,7 +168,7 @@ async fn run(subscribers: usize, updates: usize, interval: Duration) {
     }
     let connect_time = connect_started.elapsed();
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let subscribed_rss = rss_kib(pid, "VmRSS:");
+    let subscribed_rss = memory_kib(pid, "VmRSS:");
 
     let (server_cpu, clients_cpu) = (cpu_ticks(pid), cpu_ticks(std::process::id()));
     for k in 0..updates {
@@ -204,7 +183,7 @@ async fn run(subscribers: usize, updates: usize, interval: Duration) {
         tokio::time::sleep(interval).await;
     }
     let wait = tokio::time::timeout(Duration::from_secs(30), futures_util::future::join_all(clients)).await;
-    let peak_rss = rss_kib(pid, "VmHWM:");
+    let peak_rss = memory_kib(pid, "VmHWM:");
     let tick_ms = 1000.0 / 100.0;
     let server_cpu = (cpu_ticks(pid) - server_cpu) as f64 * tick_ms / updates as f64;
     let clients_cpu = (cpu_ticks(std::process::id()) - clients_cpu) as f64 * tick_ms / updates as f64;

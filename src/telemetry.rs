@@ -72,7 +72,7 @@ pub fn statement_kind(sql: &str) -> &'static str {
 
 /// The SQL statements one request ran and their summed time.
 #[derive(Default)]
-pub struct RequestSql {
+struct RequestSql {
     statements: AtomicU64,
     nanos: AtomicU64,
 }

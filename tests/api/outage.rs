@@ -64,16 +64,26 @@ impl Proxy {
     }
 }
 
-async fn ask(router: &axum::Router, token: &str) -> (u16, serde_json::Value) {
+/// Posts a GraphQL request to `router`; the status and the JSON answer.
+async fn post(
+    router: &axum::Router,
+    token: &str,
+    query: &str,
+    variables: serde_json::Value,
+) -> (u16, serde_json::Value) {
     let request = Request::post("/graphql")
         .header("content-type", "application/json")
         .header("authorization", format!("Bearer {token}"))
-        .body(Body::from(json!({"query": "{ customers { totalCount } }"}).to_string()))
+        .body(Body::from(json!({"query": query, "variables": variables}).to_string()))
         .unwrap();
     let response = router.clone().oneshot(request).await.unwrap();
     let status = response.status().as_u16();
     let bytes = http_body_util::BodyExt::collect(response.into_body()).await.unwrap().to_bytes();
     (status, serde_json::from_slice(&bytes).unwrap_or_default())
+}
+
+async fn ask(router: &axum::Router, token: &str) -> (u16, serde_json::Value) {
+    post(router, token, "{ customers { totalCount } }", json!({})).await
 }
 
 async fn ready(router: &axum::Router) -> u16 {
@@ -212,15 +222,7 @@ fn rapport_raw(payload: &serde_json::Value) -> i64 {
 
 async fn create_customer(router: &axum::Router, token: &str, name: &str) -> (u16, serde_json::Value) {
     let query = "mutation($n: String!) { createCustomer(input: {name: $n, status: ACTIVE}) { id } }";
-    let request = Request::post("/graphql")
-        .header("content-type", "application/json")
-        .header("authorization", format!("Bearer {token}"))
-        .body(Body::from(json!({"query": query, "variables": {"n": name}}).to_string()))
-        .unwrap();
-    let response = router.clone().oneshot(request).await.unwrap();
-    let status = response.status().as_u16();
-    let bytes = http_body_util::BodyExt::collect(response.into_body()).await.unwrap().to_bytes();
-    (status, serde_json::from_slice(&bytes).unwrap_or_default())
+    post(router, token, query, json!({"n": name})).await
 }
 
 fn sqlite_url(app: &TestApp) -> Option<String> {
