@@ -36,9 +36,52 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics))
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn(transport_limits))
         .layer(TraceLayer::new_for_http().make_span_with(request_id::span))
         .layer(axum::middleware::from_fn(request_id::assign))
         .with_state(state)
+}
+
+/// Longest request target accepted (path and query string): a GET carries
+/// its document in the URL, and 16 KiB holds any document a client would
+/// send that way (longer ones belong in a POST body or a persisted query).
+pub const MAX_URI_BYTES: usize = 16 * 1024;
+/// Most header bytes (names and values) one request may carry.
+pub const MAX_HEADER_BYTES: usize = 32 * 1024;
+
+/// A refusal by the transport, as a GraphQL error body with its code, so a
+/// client reads every refusal the same way.
+pub fn refusal(status: StatusCode, message: &str) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let body = serde_json::json!({
+        "errors": [{ "message": message, "extensions": { "code": crate::error::codes::BAD_REQUEST } }]
+    });
+    (status, [(header::CONTENT_TYPE, "application/json; charset=utf-8")], body.to_string()).into_response()
+}
+
+/// Refuses request targets and headers beyond [`MAX_URI_BYTES`] and
+/// [`MAX_HEADER_BYTES`] (414, 431) with a GraphQL error body. The HTTP layer
+/// underneath refuses far larger ones on its own (about 64 KiB of target,
+/// 400 KB of headers) with a bare status line, before any of this runs.
+async fn transport_limits(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let target = request.uri().path_and_query().map_or(0, |p| p.as_str().len());
+    if target > MAX_URI_BYTES {
+        return refusal(
+            StatusCode::URI_TOO_LONG,
+            &format!("the request target is {target} bytes; at most {MAX_URI_BYTES} are accepted: POST long documents"),
+        );
+    }
+    let headers: usize = request.headers().iter().map(|(name, value)| name.as_str().len() + value.len()).sum();
+    if headers > MAX_HEADER_BYTES {
+        return refusal(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            &format!("the request headers are {headers} bytes; at most {MAX_HEADER_BYTES} are accepted"),
+        );
+    }
+    next.run(request).await
 }
 
 /// The metrics, in the Prometheus text format; the pool and the webhook queue are sampled now.

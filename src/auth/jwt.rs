@@ -79,8 +79,37 @@ pub struct TokenService {
     provider: Option<IdentityProvider>,
 }
 
-fn rejected(e: impl std::fmt::Display) -> AppError {
-    AppError::Unauthenticated(format!("invalid token: {e}"))
+fn rejected(reason: &str) -> AppError {
+    AppError::Unauthenticated(format!("the token was refused: {reason}"))
+}
+
+/// Why a token failed, in words a client can act on; the library's own text
+/// (base64 offsets, serde messages, variant names) says nothing useful and
+/// tells an attacker which check came first.
+fn refused(err: jsonwebtoken::errors::Error) -> AppError {
+    use jsonwebtoken::errors::ErrorKind;
+    rejected(match err.kind() {
+        ErrorKind::ExpiredSignature => "it has expired; sign in again or refresh it",
+        ErrorKind::ImmatureSignature => "it is not valid yet (nbf)",
+        ErrorKind::InvalidSignature => "its signature does not match",
+        ErrorKind::InvalidIssuer => "it was issued by someone else (iss)",
+        ErrorKind::InvalidAudience => "it is meant for another audience (aud)",
+        ErrorKind::MissingRequiredClaim(_) | ErrorKind::InvalidClaimFormat(_) | ErrorKind::InvalidSubject => {
+            "its claims are missing or malformed (exp, iss, aud and sub are required)"
+        }
+        ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName | ErrorKind::MissingAlgorithm => {
+            "its algorithm is not accepted (HS256, or RS256 from the configured identity provider)"
+        }
+        ErrorKind::Json(_) if is_header_algorithm_error(&err) => {
+            "its algorithm is not accepted (HS256, or RS256 from the configured identity provider)"
+        }
+        _ => "it is not a well-formed JWT (three base64url parts separated by dots)",
+    })
+}
+
+/// `alg: none` and other unknown algorithms fail while the header is read.
+fn is_header_algorithm_error(err: &jsonwebtoken::errors::Error) -> bool {
+    err.to_string().contains("unknown variant")
 }
 
 impl TokenService {
@@ -121,7 +150,7 @@ impl TokenService {
 
     /// The subject and expiry of a valid token; anything else is UNAUTHENTICATED.
     pub fn verify(&self, token: &str) -> AppResult<Verified> {
-        let header = decode_header(token).map_err(rejected)?;
+        let header = decode_header(token).map_err(refused)?;
         let validation = |alg: Algorithm, issuer: &str, audience: &str| {
             let mut validation = Validation::new(alg);
             validation.set_issuer(&[issuer]);
@@ -134,17 +163,19 @@ impl TokenService {
         match (header.alg, &self.provider) {
             (Algorithm::HS256, _) => {
                 let data = decode::<Claims>(token, &self.decoding, &validation(Algorithm::HS256, ISSUER, AUDIENCE))
-                    .map_err(rejected)?;
-                let subject = data.claims.sub.parse().map(Subject::UserId).map_err(|_| rejected("bad subject"))?;
+                    .map_err(refused)?;
+                let subject = data.claims.sub.parse().map(Subject::UserId).map_err(|_| rejected("its subject is not a user of this server"))?;
                 Ok(Verified { subject, expires_at: data.claims.exp })
             }
             (Algorithm::RS256, Some(provider)) => {
                 let rules = validation(Algorithm::RS256, &provider.issuer, &provider.audience);
-                let data = decode::<Claims>(token, &provider.key, &rules).map_err(rejected)?;
-                let email = data.claims.email.ok_or_else(|| rejected("no email claim"))?;
+                let data = decode::<Claims>(token, &provider.key, &rules).map_err(refused)?;
+                let email = data.claims.email.ok_or_else(|| rejected("it names no user (an email claim is required)"))?;
                 Ok(Verified { subject: Subject::Email(email.to_lowercase()), expires_at: data.claims.exp })
             }
-            (alg, _) => Err(rejected(format!("{alg:?} tokens are not accepted"))),
+            (_, _) => Err(rejected(
+                "its algorithm is not accepted (HS256, or RS256 from the configured identity provider)",
+            )),
         }
     }
 }

@@ -18,6 +18,7 @@ use crate::{
         support::scalars::Date,
     },
     service::contacts::{self as service, ContactFields, ContactFilter},
+    service::validate,
 };
 
 listed!(
@@ -171,7 +172,7 @@ impl ContactQuery {
         let filter = ContactFilter {
             customer_id: ids::decode_opt("Customer", "customerId", f.customer_id.as_ref())?,
             org_levels: to_domain(f.org_levels),
-            search: f.search,
+            search: validate::filter_text("filter.search", f.search)?,
             current_only: f.current_only,
             include_archived: f.include_archived,
         };

@@ -28,6 +28,7 @@ use crate::{
         users::User,
     },
     service::customers::{self as service, CustomerChanges, CustomerFilter, Loss, NewCustomer},
+    service::validate,
 };
 
 /// Most communications `latestCommunications` returns per customer.
@@ -287,9 +288,9 @@ impl CustomerFilterInput {
             owner_id: ids::decode_opt("User", "ownerId", self.owner_id.as_ref())?,
             team_id: ids::decode_opt("Team", "teamId", self.team_id.as_ref())?,
             parent_id: ids::decode_opt("Customer", "parentId", self.parent_id.as_ref())?,
-            region: self.region,
-            industry: self.industry,
-            search: self.search,
+            region: validate::filter_text("filter.region", self.region)?,
+            industry: validate::filter_text("filter.industry", self.industry)?,
+            search: validate::filter_text("filter.search", self.search)?,
             created_after: self.created_after,
             created_before: self.created_before,
             include_archived: self.include_archived,

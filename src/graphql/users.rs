@@ -18,6 +18,7 @@ use crate::{
     },
     policy,
     service::users::{self as service, NewUser, UserChanges, UserFilter},
+    service::validate,
 };
 
 /// An employee of our company, or a service account.
@@ -195,7 +196,7 @@ impl UserQuery {
             team_id: ids::decode_opt("Team", "teamId", f.team_id.as_ref())?,
             roles: to_domain(f.roles),
             active: f.active,
-            search: f.search,
+            search: validate::filter_text("filter.search", f.search)?,
         };
         let sort = order_by.unwrap_or_default().sort(user::Column::Id);
         let args = PageArgs::new(first, after, last, before);

@@ -24,7 +24,7 @@ use crate::{
         support::{
             context::RequestContext,
             errors::{finish, is_request_error},
-            order,
+            limits, order,
         },
     },
     http::persisted::{self, Persisted},
@@ -129,21 +129,9 @@ struct Params {
     extensions: Option<Value>,
 }
 
-/// The operation a request would run, if the name picks one.
-fn selected<'a>(
-    doc: &'a ExecutableDocument,
-    operation_name: Option<&str>,
-) -> Option<&'a async_graphql::parser::types::OperationDefinition> {
-    let mut operations = doc.operations.iter();
-    match operation_name {
-        Some(name) => operations.find(|(n, _)| n.map(|n| n.as_str()) == Some(name)).map(|(_, op)| &op.node),
-        None => operations.next().map(|(_, op)| &op.node),
-    }
-}
-
 /// Whether the request is a mutation made only of `login`, `refreshToken` and `logout`.
 fn signs_in_only(doc: &ExecutableDocument, operation_name: Option<&str>) -> bool {
-    let Some(operation) = selected(doc, operation_name) else { return false };
+    let Some(operation) = limits::selected_operation(doc, operation_name) else { return false };
     operation.ty == OperationType::Mutation
         && operation.selection_set.node.items.iter().all(|item| match &item.node {
             Selection::Field(field) => {
@@ -237,7 +225,7 @@ async fn run(
     };
     if method == Method::GET
         && matches!(
-            selected(&doc, params.operation_name.as_deref()).map(|op| op.ty),
+            limits::selected_operation(&doc, params.operation_name.as_deref()).map(|op| op.ty),
             Some(OperationType::Mutation | OperationType::Subscription)
         )
     {
@@ -249,6 +237,10 @@ async fn run(
         );
         response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
+    }
+    if let Err(err) = limits::check_variables(&doc, params.operation_name.as_deref(), &variables) {
+        let status = if media == MediaType::GraphqlResponse { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+        return reply(status, media, &Response::from_errors(vec![err]), false);
     }
     let authorization = headers.get(header::AUTHORIZATION).map(|h| h.to_str().unwrap_or_default());
     // Signing in is the one thing done without a token.
@@ -322,6 +314,14 @@ async fn run(
     }
 }
 
+/// 406, in the JSON a client can read whatever it asked for.
+fn not_acceptable() -> HttpResponse {
+    crate::http::refusal(
+        StatusCode::NOT_ACCEPTABLE,
+        "supported response types: application/graphql-response+json, application/json",
+    )
+}
+
 fn is_json_content(headers: &HeaderMap) -> bool {
     headers
         .get(header::CONTENT_TYPE)
@@ -335,11 +335,19 @@ pub async fn post(
     State(state): State<AppState>,
     headers: HeaderMap,
     extensions: Extensions,
-    body: Bytes,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> HttpResponse {
     let Some(media) = negotiate(&headers) else {
-        return (StatusCode::NOT_ACCEPTABLE, "supported: application/graphql-response+json, application/json")
-            .into_response();
+        return not_acceptable();
+    };
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            let limit = state.config().limits.max_body_bytes;
+            let message = format!("the body is larger than {limit} bytes (RAPPORT_MAX_BODY_BYTES)");
+            return refuse(StatusCode::PAYLOAD_TOO_LARGE, media, &message, BAD_REQUEST);
+        }
+        Err(_) => return bad_request(media, "the body could not be read"),
     };
     if !is_json_content(&headers) {
         let mut response =
@@ -374,8 +382,7 @@ pub async fn get(
         return Html(async_graphql::http::GraphiQLSource::build().endpoint("/graphql").finish()).into_response();
     }
     let Some(media) = negotiate(&headers) else {
-        return (StatusCode::NOT_ACCEPTABLE, "supported: application/graphql-response+json, application/json")
-            .into_response();
+        return not_acceptable();
     };
     let pairs: Vec<(String, String)> = match serde_urlencoded::from_str(raw.as_deref().unwrap_or_default()) {
         Ok(pairs) => pairs,

@@ -48,6 +48,7 @@ use crate::{
     graphql::support::{
         context::{ClientInfo, RequestContext},
         errors::{finish, is_request_error, request_error},
+        limits::check_variables,
     },
     http::fanout::{Fanout, Group, GroupKey, Start, Subscription},
 };
@@ -243,6 +244,11 @@ impl Connection {
         };
         if !matches!(variables, Value::Null | Value::Object(_)) {
             let err = request_error("`variables` must be an object", codes::BAD_REQUEST);
+            self.refuse(&id, serde_json::to_value([err]).unwrap_or_default()).await;
+            return Next::Continue;
+        }
+        let given = if variables.is_null() { Variables::default() } else { Variables::from_json(variables.clone()) };
+        if let Err(err) = check_variables(&doc, operation_name.as_deref(), &given) {
             self.refuse(&id, serde_json::to_value([err]).unwrap_or_default()).await;
             return Next::Continue;
         }

@@ -22,6 +22,23 @@ pub fn optional_text(field: &str, value: Option<String>, max: usize) -> AppResul
     }
 }
 
+/// Longest search term or exact-match filter value: the longest name a
+/// customer, contact or user may have.
+pub const MAX_FILTER_CHARS: usize = 200;
+
+/// A search term or exact-match filter value of a list: at most
+/// [`MAX_FILTER_CHARS`] characters (a longer one can match nothing, and a
+/// huge `LIKE` pattern is refused by SQLite as too complex).
+pub fn filter_text(field: &str, value: Option<String>) -> AppResult<Option<String>> {
+    match value {
+        Some(v) if v.chars().count() > MAX_FILTER_CHARS => Err(AppError::bad_input(
+            field,
+            format!("{field} must be at most {MAX_FILTER_CHARS} characters"),
+        )),
+        other => Ok(other),
+    }
+}
+
 /// A plausible e-mail address (one `@`, a dot in the domain, no spaces).
 pub fn email(field: &str, value: &str) -> AppResult<String> {
     let value = required_text(field, value, 254)?.to_lowercase();

@@ -15,6 +15,7 @@ mod customers;
 mod existence;
 mod external;
 mod graph;
+mod hardening;
 mod health;
 mod helpers;
 mod hierarchy;

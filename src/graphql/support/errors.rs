@@ -34,6 +34,38 @@ fn is_coercion_error(err: &ServerError) -> bool {
         && (err.message.starts_with("Failed to parse") || err.message.starts_with("Expected input type"))
 }
 
+/// What a scalar must look like, in the project's words, for the built-in
+/// scalars whose library messages say little ("input is out of range").
+fn scalar_rule(scalar: &str) -> Option<&'static str> {
+    Some(match scalar {
+        "Int" => "an Int is a whole number from -2147483648 to 2147483647",
+        "Float" => "a Float is a finite number",
+        "Boolean" => "a Boolean is true or false",
+        "String" => "a String is text in double quotes",
+        "ID" => "an ID is a string the API handed out",
+        "DateTime" => "a DateTime is written in ISO 8601 with its offset, like 2026-11-28T09:30:00Z",
+        _ => return None,
+    })
+}
+
+/// Rewrites async-graphql's coercion messages (`Failed to parse "DateTime":
+/// input contains invalid characters (occurred while parsing "X")`) into a
+/// sentence that says what is expected; the project's own scalars already
+/// say it, so only the prefix goes.
+fn reword(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("Failed to parse \"")?;
+    let (scalar, detail) = rest.split_once("\": ")?;
+    let (detail, inside) = match detail.split_once(" (occurred while parsing \"") {
+        Some((detail, inside)) => (detail, inside.strip_suffix("\")").or(Some(inside))),
+        None => (detail, None),
+    };
+    let rule = scalar_rule(scalar).map_or_else(|| detail.to_owned(), str::to_owned);
+    Some(match inside {
+        Some(input) => format!("{rule} (in {input})"),
+        None => rule,
+    })
+}
+
 /// Gives one error its code. `request_failed`: nothing executed (no `data`),
 /// so a code-less error is about the request itself (the operation name, the
 /// variables), not about a field.
@@ -54,8 +86,14 @@ fn classify(err: &mut ServerError, request_failed: bool) {
             err.extensions.get_or_insert_with(Default::default).set(key, value);
         }
     } else if request_failed && err.path.is_empty() {
+        if let Some(message) = reword(&err.message) {
+            err.message = message;
+        }
         set_code(err, codes::GRAPHQL_VALIDATION_FAILED);
     } else if is_coercion_error(err) {
+        if let Some(message) = reword(&err.message) {
+            err.message = message;
+        }
         set_code(err, codes::BAD_USER_INPUT);
     } else {
         tracing::error!(path = ?err.path, error = %err.message, "internal error");
@@ -114,4 +152,23 @@ pub fn is_request_error(response: &Response) -> bool {
                 matches!(code, Value::String(s) if s == codes::GRAPHQL_PARSE_FAILED || s == codes::GRAPHQL_VALIDATION_FAILED)
             })
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn library_coercion_messages_are_said_in_the_projects_words() {
+        assert_eq!(
+            reword("Failed to parse \"DateTime\": input is out of range (occurred while parsing \"CustomerFilterInput\")"),
+            Some("a DateTime is written in ISO 8601 with its offset, like 2026-11-28T09:30:00Z (in CustomerFilterInput)".into())
+        );
+        assert_eq!(
+            reword("Failed to parse \"Int\": Only integers from -2147483648 to 2147483647 are accepted."),
+            Some("an Int is a whole number from -2147483648 to 2147483647".into())
+        );
+        assert_eq!(reword("Failed to parse \"Date\": a Date is written YYYY-MM-DD"), Some("a Date is written YYYY-MM-DD".into()));
+        assert_eq!(reword("Unknown field"), None);
+    }
 }

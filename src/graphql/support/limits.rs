@@ -1,9 +1,18 @@
 //! Checks on a request's document before it runs: it must parse, it may not
 //! use more aliases than allowed (aliases let one request multiply an
-//! expensive field; depth and complexity are capped by the schema itself), and
-//! introspection is refused with a clear error when it is off (async-graphql
-//! would quietly answer `null`). Both transports run these checks through
-//! [`prepare`], so a WebSocket operation obeys the same limits as HTTP.
+//! expensive field; depth and complexity are capped by the schema itself), its
+//! fragments may not expand beyond what the complexity limit could ever
+//! accept, and introspection is refused with a clear error when it is off
+//! (async-graphql would quietly answer `null`). Both transports run these
+//! checks through [`prepare`], so a WebSocket operation, a persisted query and
+//! a sign-in document obey the same limits as any HTTP request.
+//!
+//! The expansion check exists because the schema's own depth and complexity
+//! checks walk every fragment spread as if it were written out: ten fragments
+//! that each spread the next twice are 2^10 fields, forty are 2^40, and such a
+//! walk never ends. Here each fragment's expanded size is computed once
+//! (memoised, without recursion over fragments), so the check costs what the
+//! document's text costs.
 
 use std::{
     collections::HashMap,
@@ -11,8 +20,8 @@ use std::{
 };
 
 use async_graphql::{
-    ServerError,
-    parser::types::{ExecutableDocument, Selection, SelectionSet},
+    ServerError, Variables,
+    parser::types::{ExecutableDocument, OperationDefinition, Selection, SelectionSet},
 };
 
 use crate::{config::Limits, error::codes, graphql::support::errors::request_error};
@@ -46,6 +55,88 @@ pub fn count_aliases(doc: &ExecutableDocument) -> usize {
     in_operations + in_fragments
 }
 
+/// What a selection set expands to, as far as it is known: its field count
+/// with every fragment spread written out, or the fragments it spreads whose
+/// size is not known yet.
+enum Measured<'a> {
+    Fields(u64),
+    Waiting(Vec<&'a str>),
+}
+
+/// The fields in `set` with its fragments expanded, from the sizes known so
+/// far (`None`: being measured, a cycle, which validation reports; a spread of
+/// a fragment that does not exist counts nothing, validation reports it too).
+fn measure<'a>(set: &'a SelectionSet, doc: &'a ExecutableDocument, sizes: &HashMap<&'a str, Option<u64>>) -> Measured<'a> {
+    let mut fields = 0u64;
+    let mut waiting = Vec::new();
+    let mut add = |measured: Measured<'a>| match measured {
+        Measured::Fields(n) => fields = fields.saturating_add(n),
+        Measured::Waiting(names) => waiting.extend(names),
+    };
+    for item in &set.items {
+        match &item.node {
+            Selection::Field(field) => {
+                add(Measured::Fields(1));
+                add(measure(&field.node.selection_set.node, doc, sizes));
+            }
+            Selection::InlineFragment(fragment) => add(measure(&fragment.node.selection_set.node, doc, sizes)),
+            Selection::FragmentSpread(spread) => {
+                let name = spread.node.fragment_name.node.as_str();
+                match sizes.get(name) {
+                    Some(Some(size)) => add(Measured::Fields(*size)),
+                    Some(None) => {}
+                    None if doc.fragments.contains_key(name) => add(Measured::Waiting(vec![name])),
+                    None => {}
+                }
+            }
+        }
+    }
+    if waiting.is_empty() { Measured::Fields(fields) } else { Measured::Waiting(waiting) }
+}
+
+/// The number of fields the document's operations select once every fragment
+/// spread is written out, saturating. Each fragment is measured at most twice
+/// (once to find the fragments it waits for, once they are known), with an
+/// explicit stack, so neither a chain of fragments nor their doubling can
+/// make this slow or deep.
+pub fn expanded_fields(doc: &ExecutableDocument) -> u64 {
+    let mut sizes: HashMap<&str, Option<u64>> = HashMap::with_capacity(doc.fragments.len());
+    for root in doc.fragments.keys() {
+        let mut stack = vec![root.as_str()];
+        while let Some(&name) = stack.last() {
+            if matches!(sizes.get(name), Some(Some(_))) {
+                stack.pop();
+                continue;
+            }
+            let Some(fragment) = doc.fragments.get(name) else {
+                stack.pop();
+                continue;
+            };
+            let first_visit = !sizes.contains_key(name);
+            sizes.insert(name, None);
+            match measure(&fragment.node.selection_set.node, doc, &sizes) {
+                Measured::Fields(n) => {
+                    sizes.insert(name, Some(n));
+                    stack.pop();
+                }
+                Measured::Waiting(names) if first_visit => stack.extend(names),
+                // Everything it waits for is on the stack below it: a cycle.
+                Measured::Waiting(_) => {
+                    sizes.insert(name, Some(0));
+                    stack.pop();
+                }
+            }
+        }
+    }
+    doc.operations
+        .iter()
+        .map(|(_, op)| match measure(&op.node.selection_set.node, doc, &sizes) {
+            Measured::Fields(n) => n,
+            Measured::Waiting(_) => 0,
+        })
+        .fold(0u64, u64::saturating_add)
+}
+
 /// Parses a document and applies the limits that are not the schema's own;
 /// the error carries its code.
 pub fn prepare(query: &str, limits: &Limits) -> Result<ExecutableDocument, ServerError> {
@@ -54,6 +145,20 @@ pub fn prepare(query: &str, limits: &Limits) -> Result<ExecutableDocument, Serve
         super::errors::set_code(&mut err, codes::GRAPHQL_PARSE_FAILED);
         err
     })?;
+    // Every field costs at least 1, so a document that expands to more fields
+    // than the complexity limit could never run; refusing it here keeps the
+    // schema's own checks from walking it.
+    let fields = expanded_fields(&doc);
+    let max_fields = limits.max_complexity.max(1) as u64;
+    if fields > max_fields {
+        return Err(request_error(
+            format!(
+                "the query selects more than {max_fields} fields once its fragments are expanded; \
+                 write the fields it needs out instead of spreading fragments into each other"
+            ),
+            codes::GRAPHQL_VALIDATION_FAILED,
+        ));
+    }
     let count = count_aliases(&doc);
     if count > limits.max_aliases {
         return Err(request_error(
@@ -65,6 +170,39 @@ pub fn prepare(query: &str, limits: &Limits) -> Result<ExecutableDocument, Serve
         return Err(request_error("introspection is disabled on this server", codes::GRAPHQL_VALIDATION_FAILED));
     }
     Ok(doc)
+}
+
+/// The operation a request runs: the one named, or the first.
+pub fn selected_operation<'a>(doc: &'a ExecutableDocument, operation_name: Option<&str>) -> Option<&'a OperationDefinition> {
+    let mut operations = doc.operations.iter();
+    match operation_name {
+        Some(name) => operations.find(|(n, _)| n.map(|n| n.as_str()) == Some(name)).map(|(_, op)| &op.node),
+        None => operations.next().map(|(_, op)| &op.node),
+    }
+}
+
+/// Every variable the operation requires (non-null, without a default) must
+/// be given: left out of `variables`, it would otherwise reach a resolver as
+/// nothing at all. The same refusal as an explicit `null`.
+pub fn check_variables(
+    doc: &ExecutableDocument,
+    operation_name: Option<&str>,
+    variables: &Variables,
+) -> Result<(), ServerError> {
+    let Some(operation) = selected_operation(doc, operation_name) else { return Ok(()) };
+    for definition in &operation.variable_definitions {
+        let definition = &definition.node;
+        let name = definition.name.node.as_str();
+        let required = !definition.var_type.node.nullable && definition.default_value.is_none();
+        let given = variables.get(name).is_some_and(|v| *v != async_graphql::Value::Null);
+        if required && !given {
+            return Err(request_error(
+                format!("the variable ${name} is required (type {}) but was not given", definition.var_type.node),
+                codes::GRAPHQL_VALIDATION_FAILED,
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Documents longer than this are parsed every time (clients send the same
