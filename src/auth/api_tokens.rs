@@ -4,10 +4,10 @@
 //! intersection, taken at every use, so narrowing the account narrows its
 //! tokens at once. Tokens are not cached: every use reads the token and its
 //! account (two statements on unique keys), so a revocation takes effect at once on
-//! every instance.
+//! every instance. Only an active INTEGRATION account's tokens authenticate.
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use entity::{api_token, user};
+use entity::{api_token, enums::Role, user};
 use rand::RngCore;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, sea_query::Expr};
 use sha2::{Digest, Sha256};
@@ -54,7 +54,10 @@ pub async fn viewer(db: &DatabaseConnection, token_hash: &str) -> AppResult<(Vie
         .ok_or_else(unknown)?;
     let account = user::Entity::find_by_id(token.user_id).one(db).await?.ok_or_else(unknown)?;
     let now = crate::service::now();
-    if token.expires_at.is_some_and(|at| at <= now) || !account.active {
+    // A token is an integration credential: it stops working the moment its
+    // account is no longer an active service account (a role change also
+    // revokes it, `crate::service::users::update_user`).
+    if token.expires_at.is_some_and(|at| at <= now) || !account.active || account.role != Role::Integration {
         return Err(unknown());
     }
     let mut viewer = Viewer::from_model(&account);

@@ -246,7 +246,8 @@ pub struct CreateUserInput {
 pub struct UpdateUserInput {
     /// Full name.
     pub name: Option<String>,
-    /// Role; takes effect at once, also on open WebSocket connections.
+    /// Role; takes effect at once, also on open WebSocket connections. A service account given a
+    /// person's role loses its API tokens in the same change (they are revoked, not restored).
     pub role: Option<Role>,
     /// Sales team; `null` takes the user out of every team.
     pub team_id: MaybeUndefined<ID>,

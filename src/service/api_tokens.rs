@@ -88,6 +88,20 @@ pub fn select(viewer: &Viewer, user_id: Option<i64>) -> AppResult<Select<api_tok
     Ok(query)
 }
 
+/// Revokes every live token of an account, inside the caller's transaction;
+/// returns how many.
+pub async fn revoke_all_of(db: &impl sea_orm::ConnectionTrait, user_id: i64) -> AppResult<u64> {
+    let at = now();
+    let result = api_token::Entity::update_many()
+        .col_expr(api_token::Column::RevokedAt, sea_orm::sea_query::Expr::value(at))
+        .col_expr(api_token::Column::UpdatedAt, sea_orm::sea_query::Expr::value(at))
+        .filter(api_token::Column::UserId.eq(user_id))
+        .filter(api_token::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected)
+}
+
 /// Ends a token at once, everywhere: its next use is refused, and open
 /// WebSocket connections made with it close.
 #[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id, id))]

@@ -177,6 +177,14 @@ pub async fn update_user(
         }
         row.role = Set(role);
     }
+    // A person signs in; an account that stops being a service account loses
+    // its API tokens in this transaction, so none outlives the role it was
+    // issued under (its open connections close on the announcement below).
+    let revoked_tokens = if current.role == Role::Integration && role != Role::Integration {
+        crate::service::api_tokens::revoke_all_of(&txn, id).await?
+    } else {
+        0
+    };
     row.version = Set(current.version + 1);
     row.updated_at = Set(now());
     let updated = update_versioned::<user::Entity>(
@@ -187,7 +195,11 @@ pub async fn update_user(
         "user",
     )
     .await?;
-    audit::record(&txn, viewer, "update", "user", id, audit::diff(&current, &updated)).await?;
+    let mut diff = audit::diff(&current, &updated);
+    if revoked_tokens > 0 {
+        diff["revokedApiTokens"] = serde_json::json!(revoked_tokens);
+    }
+    audit::record(&txn, viewer, "update", "user", id, diff).await?;
     txn.commit().await?;
     svc.user_changed(id).await;
     Ok(updated)

@@ -150,3 +150,68 @@ async fn revoking_a_token_closes_its_open_websocket_connections() {
     let closed = ws.next_within(std::time::Duration::from_secs(2)).await;
     assert_eq!(closed, Some(Err((4403, "Forbidden: the API token was revoked".to_owned()))));
 }
+
+#[tokio::test]
+async fn a_token_stops_working_when_its_account_stops_being_a_service_account() {
+    let app = TestApp::spawn().await;
+    let cast = app.cast().await;
+    let reply = app.gql(&cast.admin, CREATE, json!({"u": cast.integration.gid, "name": "erp"})).await;
+    let token = reply.ok()["createApiToken"]["token"].as_str().unwrap().to_owned();
+    let addr = app.listen().await;
+    let mut ws = crate::ws_client::WsClient::connect(addr, "graphql-transport-ws").await;
+    ws.init(&token).await;
+    assert!(app.gql_as(Some(&token), "{ customers { totalCount } }", json!({})).await.code().is_none());
+
+    // Made a LEADER: the token does not become a LEADER's credential.
+    let promoted = app
+        .gql(
+            &cast.admin,
+            "mutation($id: ID!) { updateUser(id: $id, input: {role: LEADER}) { role } }",
+            json!({"id": cast.integration.gid}),
+        )
+        .await;
+    assert_eq!(promoted.ok()["updateUser"]["role"], "LEADER");
+    for query in ["{ auditLog { totalCount } }", "{ users { edges { node { email phone } } } }", "{ viewer { name } }"] {
+        let reply = app.gql_as(Some(&token), query, json!({})).await;
+        assert_eq!(reply.code(), Some("UNAUTHENTICATED"), "{query}: {}", reply.body);
+    }
+    // Revoked in the same change, and recorded with it.
+    let tokens = app.gql(&cast.admin, "{ apiTokens { edges { node { active revokedAt } } } }", json!({})).await;
+    assert_eq!(tokens.ok()["apiTokens"]["edges"][0]["node"]["active"], false);
+    let audit = app.gql(&cast.admin, "{ auditLog(first: 5) { edges { node { entity action changes } } } }", json!({})).await;
+    let update = audit.ok()["auditLog"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["node"]["entity"] == "user" && e["node"]["action"] == "update")
+        .cloned()
+        .unwrap();
+    assert_eq!(update["node"]["changes"]["revokedApiTokens"], 1);
+    // Its open socket closes.
+    assert_eq!(ws.expect_close().await, 4403);
+    // Made a service account again, the old token stays dead.
+    app.gql(
+        &cast.admin,
+        "mutation($id: ID!) { updateUser(id: $id, input: {role: INTEGRATION, scopes: [\"customers:read\"]}) { role } }",
+        json!({"id": cast.integration.gid}),
+    )
+    .await
+    .ok();
+    let reply = app.gql_as(Some(&token), "{ customers { totalCount } }", json!({})).await;
+    assert_eq!(reply.code(), Some("UNAUTHENTICATED"));
+}
+
+#[tokio::test]
+async fn a_token_of_an_account_changed_outside_the_api_authenticates_nobody() {
+    let app = TestApp::spawn().await;
+    let cast = app.cast().await;
+    let reply = app.gql(&cast.admin, CREATE, json!({"u": cast.integration.gid, "name": "erp"})).await;
+    let token = reply.ok()["createApiToken"]["token"].as_str().unwrap().to_owned();
+    // A role changed by SQL, behind the API's back, revokes nothing; the token still may not act as a person.
+    app.db
+        .execute_unprepared(&format!("UPDATE app_user SET role = 'LEADER' WHERE id = {}", cast.integration.id))
+        .await
+        .unwrap();
+    let reply = app.gql_as(Some(&token), "{ auditLog { totalCount } }", json!({})).await;
+    assert_eq!(reply.code(), Some("UNAUTHENTICATED"), "{}", reply.body);
+}
