@@ -276,21 +276,43 @@ pub fn visible_users(viewer: &Viewer) -> Condition {
     }
 }
 
-/// In-memory twin of [`visible_users`]. Anyone else's record shows only its
-/// id, name, team and whether it is active: enough to know who owns an
-/// account or works on a ticket, nothing to contact or impersonate them with.
-pub fn sees_user_details(viewer: &Viewer, user: &user::Model) -> bool {
+/// A detail of a user's record that not everyone who meets the user may read.
+/// Anyone who meets a user (an account's owner, a ticket's assignee, an
+/// event's actor, a graph node) sees the id, name, team and whether they are
+/// active: enough to know who owns an account or works on a ticket, nothing to
+/// contact or impersonate them with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserDetail {
+    Email,
+    Phone,
+    Role,
+    Scopes,
+    Version,
+}
+
+/// The one field rule for people's details, on every path that shows one (the
+/// `User` type, the account status's owner phone, anything later): a detail
+/// of the user `user_id` (a member of `user_team`) is readable by leadership,
+/// by a team lead for their team and themselves, and by anyone for
+/// themselves. In-memory twin of [`visible_users`]; every detail follows the
+/// same rule today, and field-level permissions extend this function.
+pub fn may_read_user_detail(viewer: &Viewer, user_id: i64, user_team: Option<i64>, _detail: UserDetail) -> bool {
     match viewer.role {
         Role::Admin | Role::Leader => true,
-        Role::TeamLead => user.id == viewer.user_id || (user.team_id.is_some() && user.team_id == viewer.team_id),
-        Role::Rep | Role::Integration => user.id == viewer.user_id,
+        Role::TeamLead => user_id == viewer.user_id || (user_team.is_some() && user_team == viewer.team_id),
+        Role::Rep | Role::Integration => user_id == viewer.user_id,
     }
+}
+
+/// [`may_read_user_detail`] for a loaded user: the detail, or `None`.
+pub fn user_detail<T>(viewer: &Viewer, user: &user::Model, detail: UserDetail, value: impl FnOnce(&user::Model) -> T) -> Option<T> {
+    may_read_user_detail(viewer, user.id, user.team_id, detail).then(|| value(user))
 }
 
 /// What decides everything a viewer may read: two viewers with the same class
 /// see the same customers, tickets and user details, so a subscription's
 /// results computed for one are right for the other (shared subscription execution relies on it).
-/// It follows [`customer_scope`] and [`sees_user_details`]: leadership sees
+/// It follows [`customer_scope`] and [`may_read_user_detail`]: leadership sees
 /// everything; a team lead sees their team; reps, team leads without a team
 /// and service accounts see what is theirs (their own user details included),
 /// service accounts also by their scopes.

@@ -14,6 +14,7 @@ use crate::{
     },
     auth::Viewer,
     error::{AppError, AppResult},
+    policy::{self, UserDetail},
 };
 
 /// One account at a glance.
@@ -41,7 +42,11 @@ pub async fn of(
 ) -> AppResult<AccountStatus> {
     let now = Utc::now();
     let facts = health_facts::load(db, Some(viewer), Customers::Ids(&[customer_id]), now).await?;
-    let facts = facts.into_iter().next().ok_or(AppError::NotFound("customer"))?;
+    let mut facts = facts.into_iter().next().ok_or(AppError::NotFound("customer"))?;
+    // Whom to call follows the one rule for people's details.
+    if !policy::may_read_user_detail(viewer, facts.owner_id, facts.owner_team, UserDetail::Phone) {
+        facts.owner_phone = None;
+    }
     let health = assess(&facts, rules);
     let next_care_date = care_dates::next_of(db, viewer, customer_id, now.date_naive()).await?;
     Ok(AccountStatus { facts, health, next_care_date })

@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sea_orm::ConnectionTrait;
 
 use crate::{
-    analytics::sql::{Dialect, add_months, flag, int, month_start, text, timestamp},
+    analytics::sql::{Dialect, add_months, flag, int, month_start, opt_int, text, timestamp},
     auth::Viewer,
     error::AppResult,
     policy::Resource,
@@ -47,6 +47,7 @@ pub struct Facts {
     pub owner_id: i64,
     pub owner_name: Option<String>,
     pub owner_phone: Option<String>,
+    pub owner_team: Option<i64>,
     pub owner_active: bool,
     /// Contacts not archived whose relationship has not ended.
     pub current_contacts: i64,
@@ -138,6 +139,7 @@ pub async fn load(
             owner_id: int(row, "owner_id")?,
             owner_name: text(row, "owner_name")?,
             owner_phone: text(row, "owner_phone")?,
+            owner_team: opt_int(row, "owner_team")?,
             owner_active: flag(row, "owner_active")?.unwrap_or(false),
             current_contacts: int(row, "current_contacts")?,
             levels,
@@ -156,20 +158,12 @@ pub async fn load(
             overdue_amount_cents: int(row, "overdue_amount")?,
             revenue_recent_cents: int(row, "revenue_recent")?,
             revenue_prior_cents: int(row, "revenue_prior")?,
-            satisfaction_latest: opt_int(row, "sat_latest"),
-            satisfaction_previous: opt_int(row, "sat_previous"),
+            satisfaction_latest: opt_int(row, "sat_latest")?,
+            satisfaction_previous: opt_int(row, "sat_previous")?,
             now,
         });
     }
     Ok(facts)
-}
-
-/// An integer column that may be NULL (a score, not a count).
-fn opt_int(row: &sea_orm::QueryResult, column: &str) -> Option<i64> {
-    row.try_get::<Option<i64>>("", column)
-        .ok()
-        .flatten()
-        .or_else(|| row.try_get::<Option<i32>>("", column).ok().flatten().map(i64::from))
 }
 
 fn later(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
@@ -235,7 +229,7 @@ fn facts_sql(dialect: Dialect, filter: &str) -> String {
         "SELECT c.id AS customer_id, c.name, c.status, \
            CASE WHEN c.archived_at IS NULL THEN 0 ELSE 1 END AS archived, c.tier, c.segment, c.purchasing_fit, \
            COALESCE((SELECT r.revenue_cents FROM revenue_t12 r WHERE r.customer_id = c.id AND r.month = {month_now}), 0) \
-             AS revenue_t12m, c.owner_id, u.name AS owner_name, u.phone AS owner_phone, u.active AS owner_active, \
+             AS revenue_t12m, c.owner_id, u.name AS owner_name, u.phone AS owner_phone, u.team_id AS owner_team, u.active AS owner_active, \
            (SELECT COUNT(*) FROM contact k WHERE {current}) AS current_contacts, \
            (SELECT {levels} FROM contact k WHERE {current}) AS levels, \
            (SELECT COUNT(*) FROM contact k WHERE {left}) AS champions_left, \

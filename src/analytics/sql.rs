@@ -240,6 +240,14 @@ pub fn int(row: &QueryResult, column: &str) -> AppResult<i64> {
     Ok(row.try_get::<Option<f64>>("", column)?.map(|v| v.round() as i64).unwrap_or(0))
 }
 
+/// Reads a nullable integer column, whatever integer type the backend returned.
+pub fn opt_int(row: &QueryResult, column: &str) -> AppResult<Option<i64>> {
+    if let Ok(value) = row.try_get::<Option<i64>>("", column) {
+        return Ok(value);
+    }
+    Ok(row.try_get::<Option<i32>>("", column)?.map(i64::from))
+}
+
 /// Reads a float column (a count or an average).
 pub fn float(row: &QueryResult, column: &str) -> AppResult<Option<f64>> {
     if let Ok(value) = row.try_get::<Option<f64>>("", column) {

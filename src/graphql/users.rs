@@ -16,7 +16,7 @@ use crate::{
         support::pagination::{Conn, PageArgs, connection, order_by},
         support::patch::patch,
     },
-    policy,
+    policy::{self, UserDetail},
     service::users::{self as service, NewUser, UserChanges, UserFilter},
     service::validate,
 };
@@ -43,10 +43,17 @@ impl User {
         Self { model, own: true }
     }
 
-    /// The detail, when the viewer may see this user's details.
-    fn detail<T>(&self, ctx: &Context<'_>, value: impl FnOnce(&user::Model) -> T) -> Result<Option<T>> {
-        let visible = self.own || policy::sees_user_details(&request(ctx)?.viewer(), &self.model);
-        Ok(visible.then(|| value(&self.model)))
+    /// The detail, when the viewer may read it (`policy::may_read_user_detail`).
+    fn detail<T>(
+        &self,
+        ctx: &Context<'_>,
+        detail: UserDetail,
+        value: impl FnOnce(&user::Model) -> T,
+    ) -> Result<Option<T>> {
+        if self.own {
+            return Ok(Some(value(&self.model)));
+        }
+        Ok(policy::user_detail(&request(ctx)?.viewer(), &self.model, detail, value))
     }
 }
 
@@ -68,23 +75,23 @@ impl User {
     }
     /// E-mail address (login). Null unless you may see this user's details.
     async fn email(&self, ctx: &Context<'_>) -> Result<Option<String>> {
-        self.detail(ctx, |u| u.email.clone())
+        self.detail(ctx, UserDetail::Email, |u| u.email.clone())
     }
     /// Phone number. Null unless you may see this user's details (or none is recorded).
     async fn phone(&self, ctx: &Context<'_>) -> Result<Option<String>> {
-        Ok(self.detail(ctx, |u| u.phone.clone())?.flatten())
+        Ok(self.detail(ctx, UserDetail::Phone, |u| u.phone.clone())?.flatten())
     }
     /// What the user may do. Null unless you may see this user's details.
     async fn role(&self, ctx: &Context<'_>) -> Result<Option<Role>> {
-        self.detail(ctx, |u| u.role.into())
+        self.detail(ctx, UserDetail::Role, |u| u.role.into())
     }
     /// Scopes of a service account (empty for people). Null unless you may see this user's details.
     async fn scopes(&self, ctx: &Context<'_>) -> Result<Option<Vec<String>>> {
-        self.detail(ctx, |u| u.scopes.split_whitespace().map(str::to_owned).collect())
+        self.detail(ctx, UserDetail::Scopes, |u| u.scopes.split_whitespace().map(str::to_owned).collect())
     }
     /// Optimistic-locking version; pass it back as `expectedVersion`. Null unless you may see this user's details.
     async fn version(&self, ctx: &Context<'_>) -> Result<Option<i32>> {
-        self.detail(ctx, |u| u.version)
+        self.detail(ctx, UserDetail::Version, |u| u.version)
     }
     /// When the user was created.
     async fn created_at(&self) -> DateTime<Utc> {

@@ -42,6 +42,7 @@ mod subscriptions;
 mod supply_plan;
 mod ticket_lifecycle;
 mod tickets;
+mod user_details;
 mod users;
 mod webhooks;
 mod ws_client;

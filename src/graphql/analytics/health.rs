@@ -231,7 +231,7 @@ pub struct AccountStatus {
     pub next_care_date: Option<NextCareDate>,
     /// The owner's name.
     pub owner_name: Option<String>,
-    /// The owner's phone.
+    /// The owner's phone; null unless you may see the owner's details (as `User.phone`), or none is recorded.
     pub owner_phone: Option<String>,
     /// The day of the last communication (UTC).
     pub last_contact_on: Option<Date>,
