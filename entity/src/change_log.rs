@@ -13,7 +13,14 @@ pub struct Model {
     pub operation: String,
     pub customer_id: i64,
     pub other_customer_id: Option<i64>,
+    /// A customer's owner before this change moved it (a reassignment, or a team change of its owner).
     pub previous_owner_id: Option<i64>,
+    /// A customer change: its owner after the change.
+    pub owner_id: Option<i64>,
+    /// A customer change: the owner's team after the change.
+    pub owner_team_id: Option<i64>,
+    /// A change that moved the customer: the previous owner's team before it.
+    pub previous_team_id: Option<i64>,
     pub occurred_at: DateTimeUtc,
 }
 

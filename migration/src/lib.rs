@@ -15,6 +15,7 @@ mod m20261129_000009_change_feed;
 mod m20261129_000010_webhooks;
 mod m20261129_000011_api_tokens;
 mod m20261129_000012_external_ids;
+mod m20261204_000013_change_visibility;
 pub mod rollups;
 
 pub struct Migrator;
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000010_webhooks::Migration),
             Box::new(m20261129_000011_api_tokens::Migration),
             Box::new(m20261129_000012_external_ids::Migration),
+            Box::new(m20261204_000013_change_visibility::Migration),
         ]
     }
 }

@@ -9,14 +9,23 @@
 //! time. A reader is then never handed a position past a change that is not
 //! yet visible to it.
 //!
-//! A reader sees the changes of the rows it may see *now*. A customer taken
-//! away from a rep by a reassignment shows in that rep's feed as a tombstone
-//! (operation DELETED) at the reassignment's position, and nothing of it after.
+//! Who sees a change:
+//! - A customer change records what decided its visibility: the owner and
+//!   the owner's team after it, and, when it moved the customer (a
+//!   reassignment, or its owner moving to another team), the owner and team
+//!   before it. A reader who could see the customer before such a move and
+//!   not after reads a tombstone (operation DELETED) at its position,
+//!   whatever they see now; one who could see it after reads the recorded
+//!   operation, as long as they still see the customer (its row, `node`, is
+//!   read as it is now). Later changes to other users' teams do not rewrite
+//!   which tombstones a reader gets.
+//! - Every other change follows the reader's access as it is now (DESIGN.md
+//!   §4), like the rows each change points at (`node`).
 
 use chrono::{DateTime, Utc};
 use entity::{change_log, customer, user};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
     Statement, sea_query::Expr,
 };
 
@@ -119,11 +128,32 @@ pub struct Change {
     pub other_customer_id: Option<i64>,
     /// A customer's owner before this change reassigned it.
     pub previous_owner_id: Option<i64>,
+    /// The previous owner's team before this change, when the change itself
+    /// moved the owner to another team; otherwise it is read at the change.
+    pub previous_team_id: Option<Option<i64>>,
 }
 
 impl Change {
     pub fn new(entity: ChangeEntity, id: i64, operation: Operation, customer_id: i64) -> Self {
-        Self { entity, id, operation, customer_id, other_customer_id: None, previous_owner_id: None }
+        Self {
+            entity,
+            id,
+            operation,
+            customer_id,
+            other_customer_id: None,
+            previous_owner_id: None,
+            previous_team_id: None,
+        }
+    }
+
+    /// A customer whose owner moved from team `from` to another team: it
+    /// leaves the old team's view and enters the new one's.
+    pub fn owner_moved_team(customer_id: i64, owner_id: i64, from: Option<i64>) -> Self {
+        Self {
+            previous_owner_id: Some(owner_id),
+            previous_team_id: Some(from),
+            ..Self::new(ChangeEntity::Customer, customer_id, Operation::Updated, customer_id)
+        }
     }
 
     /// A customer change; `previous_owner` when it moved the customer to another owner.
@@ -161,24 +191,85 @@ pub async fn record(txn: &impl ConnectionTrait, changes: &[Change]) -> AppResult
         .try_get("", "position")?;
     let at = now();
     let first = last - count + 1;
+    let owners = owners_of(txn, changes).await?;
     let rows: Vec<change_log::ActiveModel> = changes
         .iter()
         .zip(first..)
-        .map(|(c, position)| change_log::ActiveModel {
-            position: Set(position),
-            entity_type: Set(c.entity.as_str().to_owned()),
-            entity_id: Set(c.id),
-            operation: Set(c.operation.as_str().to_owned()),
-            customer_id: Set(c.customer_id),
-            other_customer_id: Set(c.other_customer_id),
-            previous_owner_id: Set(c.previous_owner_id),
-            occurred_at: Set(at),
+        .map(|(c, position)| {
+            let customer = c.entity == ChangeEntity::Customer;
+            let (owner, team) = owners.customers.get(&c.customer_id).copied().filter(|_| customer).unzip();
+            let previous_team = match (c.previous_team_id, c.previous_owner_id) {
+                (Some(explicit), _) => explicit,
+                (None, Some(previous)) => owners.teams.get(&previous).copied().flatten(),
+                (None, None) => None,
+            };
+            change_log::ActiveModel {
+                position: Set(position),
+                entity_type: Set(c.entity.as_str().to_owned()),
+                entity_id: Set(c.id),
+                operation: Set(c.operation.as_str().to_owned()),
+                customer_id: Set(c.customer_id),
+                other_customer_id: Set(c.other_customer_id),
+                previous_owner_id: Set(c.previous_owner_id),
+                owner_id: Set(owner),
+                owner_team_id: Set(team.flatten()),
+                previous_team_id: Set(previous_team.filter(|_| customer)),
+                occurred_at: Set(at),
+            }
         })
         .collect();
     for chunk in rows.chunks(500) {
         change_log::Entity::insert_many(chunk.to_vec()).exec_without_returning(txn).await?;
     }
     Ok(())
+}
+
+/// Who owned the changed customers, and the teams of their previous owners,
+/// as the writing transaction sees them.
+struct Owners {
+    /// Customer id -> (owner, owner's team).
+    customers: std::collections::HashMap<i64, (i64, Option<i64>)>,
+    /// Previous owner id -> team.
+    teams: std::collections::HashMap<i64, Option<i64>>,
+}
+
+async fn owners_of(txn: &impl ConnectionTrait, changes: &[Change]) -> AppResult<Owners> {
+    let customer_ids: Vec<i64> =
+        changes.iter().filter(|c| c.entity == ChangeEntity::Customer).map(|c| c.customer_id).collect();
+    let mut owner_of = std::collections::HashMap::new();
+    for chunk in customer_ids.chunks(500) {
+        let rows: Vec<(i64, i64)> = customer::Entity::find()
+            .select_only()
+            .column(customer::Column::Id)
+            .column(customer::Column::OwnerId)
+            .filter(customer::Column::Id.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(txn)
+            .await?;
+        owner_of.extend(rows);
+    }
+    let people: Vec<i64> = owner_of
+        .values()
+        .copied()
+        .chain(changes.iter().filter_map(|c| c.previous_owner_id))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let mut teams = std::collections::HashMap::new();
+    for chunk in people.chunks(500) {
+        let rows: Vec<(i64, Option<i64>)> = user::Entity::find()
+            .select_only()
+            .column(user::Column::Id)
+            .column(user::Column::TeamId)
+            .filter(user::Column::Id.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(txn)
+            .await?;
+        teams.extend(rows);
+    }
+    let customers =
+        owner_of.into_iter().map(|(id, owner)| (id, (owner, teams.get(&owner).copied().flatten()))).collect();
+    Ok(Owners { customers, teams })
 }
 
 /// A change as a reader sees it.
@@ -234,23 +325,42 @@ fn visible(viewer: &Viewer, resource: Resource) -> Condition {
     )
 }
 
-/// Reassignments that took a customer out of the viewer's sight.
-fn taken_away(viewer: &Viewer) -> Condition {
-    let owners = match policy::customer_scope(viewer, Resource::Customers) {
-        CustomerScope::Owner(owner) => change_log::Column::PreviousOwnerId.eq(owner),
-        CustomerScope::Team(team) => change_log::Column::PreviousOwnerId.in_subquery(
-            user::Entity::find()
-                .select_only()
-                .column(user::Column::Id)
-                .filter(user::Column::TeamId.eq(team))
-                .into_query(),
+/// Customer changes the viewer could see when they were made and can still
+/// see now, and those that took a customer the viewer could see out of their
+/// sight (read as tombstones, whatever the viewer sees now).
+fn customer_changes(viewer: &Viewer) -> Condition {
+    let customers = Condition::all().add(change_log::Column::EntityType.eq(ChangeEntity::Customer.as_str()));
+    let now_visible = || policy::visible_through(viewer, change_log::Column::CustomerId);
+    let (after, before) = match policy::customer_scope(viewer, Resource::Customers) {
+        CustomerScope::All => return customers,
+        CustomerScope::Nothing => return Condition::all().add(Expr::cust("1 = 0")),
+        CustomerScope::Team(team) => (
+            (change_log::Column::OwnerTeamId, team),
+            (change_log::Column::PreviousTeamId, team),
         ),
-        CustomerScope::All | CustomerScope::Nothing => return Condition::all().add(Expr::cust("1 = 0")),
+        CustomerScope::Owner(owner) => (
+            (change_log::Column::OwnerId, owner),
+            (change_log::Column::PreviousOwnerId, owner),
+        ),
     };
-    Condition::all()
-        .add(change_log::Column::EntityType.eq(ChangeEntity::Customer.as_str()))
-        .add(owners)
-        .add(Condition::all().add(policy::visible_through(viewer, change_log::Column::CustomerId)).not())
+    let seen_after = Condition::all().add(after.0.eq(after.1));
+    let not_seen_after = Condition::any().add(after.0.is_null()).add(after.0.ne(after.1));
+    customers.add(
+        Condition::any()
+            .add(seen_after.add(now_visible()))
+            .add(Condition::all().add(before.0.eq(before.1)).add(not_seen_after)),
+    )
+}
+
+/// Whether the viewer could see a customer change's customer right after it
+/// (from its record); `false` makes it a tombstone for this viewer.
+fn seen_after(scope: CustomerScope, row: &change_log::Model) -> bool {
+    match scope {
+        CustomerScope::All => true,
+        CustomerScope::Team(team) => row.owner_team_id == Some(team),
+        CustomerScope::Owner(owner) => row.owner_id == Some(owner),
+        CustomerScope::Nothing => false,
+    }
 }
 
 /// Up to `first` changes after position `since`, of the given entity types, as the viewer sees them.
@@ -264,14 +374,18 @@ pub async fn read(
 ) -> AppResult<FeedPage> {
     let mut seen = Condition::any();
     for resource in [Resource::Customers, Resource::Tickets] {
-        let types: Vec<&str> = entities.iter().filter(|e| e.resource() == resource).map(|e| e.as_str()).collect();
+        let types: Vec<&str> = entities
+            .iter()
+            .filter(|e| e.resource() == resource && **e != ChangeEntity::Customer)
+            .map(|e| e.as_str())
+            .collect();
         if !types.is_empty() {
             seen = seen
                 .add(Condition::all().add(change_log::Column::EntityType.is_in(types)).add(visible(viewer, resource)));
         }
     }
     if entities.contains(&ChangeEntity::Customer) {
-        seen = seen.add(taken_away(viewer));
+        seen = seen.add(customer_changes(viewer));
     }
     let rows = change_log::Entity::find()
         .filter(change_log::Column::Position.gt(since))
@@ -282,36 +396,14 @@ pub async fn read(
         .await?;
     let has_more = rows.len() as u64 > first;
     let rows: Vec<change_log::Model> = rows.into_iter().take(usize::try_from(first).unwrap_or(usize::MAX)).collect();
-    // A customer change of a customer the viewer no longer sees is the reassignment that took it away.
-    let customers: Vec<i64> = rows
-        .iter()
-        .filter(|r| r.previous_owner_id.is_some() && r.entity_type == ChangeEntity::Customer.as_str())
-        .map(|r| r.customer_id)
-        .collect();
-    let still_visible: std::collections::HashSet<i64> = if customers.is_empty() {
-        Default::default()
-    } else {
-        customer::Entity::find()
-            .select_only()
-            .column(customer::Column::Id)
-            .filter(customer::Column::Id.is_in(customers))
-            .filter(policy::visible_customers(viewer))
-            .into_tuple::<i64>()
-            .all(db)
-            .await?
-            .into_iter()
-            .collect()
-    };
+    let scope = policy::customer_scope(viewer, Resource::Customers);
     let next = rows.last().map_or(since, |r| r.position);
     let changes = rows
         .into_iter()
         .filter_map(|r| {
             let entity = ChangeEntity::parse(&r.entity_type)?;
             let mut operation = Operation::parse(&r.operation);
-            if r.previous_owner_id.is_some()
-                && entity == ChangeEntity::Customer
-                && !still_visible.contains(&r.customer_id)
-            {
+            if entity == ChangeEntity::Customer && !seen_after(scope, &r) {
                 operation = Operation::Deleted;
             }
             Some(SeenChange { position: r.position, entity, id: r.entity_id, operation, occurred_at: r.occurred_at })

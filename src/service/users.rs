@@ -2,7 +2,8 @@
 
 use entity::{enums::Role, team, user};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Select, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, Select,
+    Set,
 };
 use serde_json::json;
 
@@ -200,6 +201,20 @@ pub async fn update_user(
         diff["revokedApiTokens"] = serde_json::json!(revoked_tokens);
     }
     audit::record(&txn, viewer, "update", "user", id, diff).await?;
+    if updated.team_id != current.team_id {
+        // A team change moves the user's customers out of one lead's view and
+        // into another's: the change feed says so, one entry per customer.
+        let owned: Vec<i64> = entity::customer::Entity::find()
+            .select_only()
+            .column(entity::customer::Column::Id)
+            .filter(entity::customer::Column::OwnerId.eq(id))
+            .filter(entity::customer::Column::ArchivedAt.is_null())
+            .into_tuple()
+            .all(&txn)
+            .await?;
+        let moved: Vec<Change> = owned.into_iter().map(|c| Change::owner_moved_team(c, id, current.team_id)).collect();
+        changes::record(&txn, &moved).await?;
+    }
     txn.commit().await?;
     svc.user_changed(id).await;
     Ok(updated)

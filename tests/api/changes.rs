@@ -266,3 +266,88 @@ async fn concurrent_writers_and_a_polling_reader_see_every_change_once() {
     let positions: Vec<String> = seen.iter().map(|c| c["position"].as_str().unwrap().to_owned()).collect();
     assert_eq!(positions.iter().collect::<BTreeSet<_>>().len(), positions.len());
 }
+
+const MOVE_TEAM: &str = "mutation($id: ID!, $t: ID) { updateUser(id: $id, input: {teamId: $t}) { id } }";
+const REASSIGN: &str = "mutation($id: ID!, $o: ID!) { updateCustomer(id: $id, input: {ownerId: $o}) { id } }";
+
+fn team_gid(id: i64) -> String {
+    crate::helpers::gid("Team", id)
+}
+
+/// The CUSTOMER entries of a feed, as (id, operation).
+fn customer_ops(changes: &[Value]) -> Vec<(String, String)> {
+    summary(changes).into_iter().filter(|(e, _, _)| e == "CUSTOMER").map(|(_, id, op)| (id, op)).collect()
+}
+
+#[tokio::test]
+async fn a_lead_gets_no_tombstone_for_a_customer_their_team_never_had_when_its_former_owner_joins_them() {
+    let app = TestApp::spawn().await;
+    let cast = app.cast().await;
+    let lead_b = app.person("lead.b@t.example", Role::TeamLead, Some(cast.team_b), &[]).await;
+    let acme = app.customer(&cast.rep_a, "Acme").await;
+    // Acme moves within team A; its former owner later joins team B.
+    app.gql(&cast.leader, REASSIGN, json!({"id": acme, "o": cast.rep_a2.gid})).await.ok();
+    app.gql(&cast.admin, MOVE_TEAM, json!({"id": cast.rep_a.gid, "t": team_gid(cast.team_b)})).await.ok();
+    let (seen, _) = drain(&app, &lead_b, Value::Null, 100).await;
+    assert!(
+        seen.iter().all(|c| c["id"] != acme.as_str()),
+        "team B never had Acme, yet its lead reads {:?}",
+        summary(&seen)
+    );
+}
+
+#[tokio::test]
+async fn a_lead_reading_on_keeps_the_tombstone_of_a_customer_moved_away_after_its_former_owner_left_the_team() {
+    let app = TestApp::spawn().await;
+    let cast = app.cast().await;
+    let acme = app.customer(&cast.rep_a, "Acme").await;
+    let (first, position) = drain(&app, &cast.lead_a, Value::Null, 100).await;
+    assert_eq!(customer_ops(&first), vec![(acme.clone(), "CREATED".to_owned())]);
+    // Acme goes to team B; its former owner then leaves team A too.
+    app.gql(&cast.leader, REASSIGN, json!({"id": acme, "o": cast.rep_b.gid})).await.ok();
+    app.gql(&cast.admin, MOVE_TEAM, json!({"id": cast.rep_a.gid, "t": team_gid(cast.team_b)})).await.ok();
+    let (next, _) = drain(&app, &cast.lead_a, position, 100).await;
+    assert_eq!(customer_ops(&next), vec![(acme.clone(), "DELETED".to_owned())]);
+    assert!(next[0]["node"].is_null());
+}
+
+#[tokio::test]
+async fn a_rep_moved_between_teams_takes_their_customers_out_of_one_leads_copy_and_into_the_others() {
+    let app = TestApp::spawn().await;
+    let cast = app.cast().await;
+    let lead_b = app.person("lead.b@t.example", Role::TeamLead, Some(cast.team_b), &[]).await;
+    let mut mine = BTreeSet::new();
+    for name in ["One", "Two", "Three"] {
+        mine.insert(app.customer(&cast.rep_a, name).await);
+    }
+    let team_a = {
+        let reply = app.gql(&cast.rep_a, "{ viewer { team { id } } }", json!({})).await;
+        reply.ok()["viewer"]["team"]["id"].as_str().unwrap().to_owned()
+    };
+    let (_, mut pos_a) = drain(&app, &cast.lead_a, Value::Null, 100).await;
+    let (_, mut pos_b) = drain(&app, &lead_b, Value::Null, 100).await;
+    for (to, leaving, joining) in [(team_gid(cast.team_b), "A", "B"), (team_a.clone(), "B", "A")] {
+        app.gql(&cast.admin, MOVE_TEAM, json!({"id": cast.rep_a.gid, "t": to})).await.ok();
+        let (a, next_a) = drain(&app, &cast.lead_a, pos_a.clone(), 2).await;
+        let (b, next_b) = drain(&app, &lead_b, pos_b.clone(), 2).await;
+        pos_a = next_a;
+        pos_b = next_b;
+        let (left, joined) = if leaving == "A" { (&a, &b) } else { (&b, &a) };
+        let deleted: BTreeSet<String> =
+            customer_ops(left).into_iter().filter(|(_, op)| op == "DELETED").map(|(id, _)| id).collect();
+        let updated: BTreeSet<String> =
+            customer_ops(joined).into_iter().filter(|(_, op)| op == "UPDATED").map(|(id, _)| id).collect();
+        assert_eq!(deleted, mine, "team {leaving}'s lead reads a tombstone for each customer");
+        assert_eq!(left.len(), 3, "and nothing else: {:?}", summary(left));
+        assert_eq!(updated, mine, "team {joining}'s lead reads each customer");
+        assert_eq!(joined.len(), 3);
+        assert!(joined.iter().all(|c| c["node"]["owner"]["id"] == cast.rep_a.gid.as_str()));
+    }
+    // Reading from the start, each lead's copy ends as the teams are now.
+    let last_op = |changes: &[Value]| -> HashMap<String, String> { customer_ops(changes).into_iter().collect() };
+    let (all_a, _) = drain(&app, &cast.lead_a, Value::Null, 100).await;
+    let (all_b, _) = drain(&app, &lead_b, Value::Null, 100).await;
+    assert!(last_op(&all_a).iter().all(|(id, op)| mine.contains(id) && op != "DELETED"), "{:?}", summary(&all_a));
+    assert_eq!(last_op(&all_a).len(), 3);
+    assert!(last_op(&all_b).values().all(|op| op == "DELETED"), "{:?}", summary(&all_b));
+}
