@@ -1,7 +1,9 @@
 //! Endpoint URLs: http or https only, and (unless allowed for development)
 //! never an address inside our own network: loopback, private, link-local
 //! (which holds the cloud metadata service), carrier-grade NAT, unique-local,
-//! multicast, unspecified. A host name is resolved and every address it
+//! multicast, unspecified; nor an IPv6 address that reaches one of those
+//! through translation or a tunnel (IPv4-compatible, NAT64, 6to4, Teredo).
+//! A host name is resolved and every address it
 //! resolves to is checked, when the endpoint is saved and again before each
 //! delivery; the delivery then connects to the addresses checked (not to a
 //! second resolution), so a name pointed inside in between is caught too.
@@ -16,8 +18,27 @@ pub fn refused_reason(ip: IpAddr) -> Option<&'static str> {
         IpAddr::V4(v4) => refused_v4(v4),
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
             Some(v4) => refused_v4(v4),
-            None => refused_v6(v6),
+            None => refused_v6(v6).or_else(|| embedded_v4(v6).into_iter().find_map(refused_v4)),
         },
+    }
+}
+
+/// The IPv4 addresses an IPv6 address reaches through a translation or
+/// tunnel, which must pass like the addresses they embed: IPv4-compatible
+/// `::a.b.c.d`, NAT64 `64:ff9b::/96`, 6to4 `2002::/16` (bits 16 to 48) and
+/// Teredo `2001::/32` (the server at bits 32 to 64, the client inverted in
+/// the last 32).
+fn embedded_v4(ip: Ipv6Addr) -> Vec<Ipv4Addr> {
+    let s = ip.segments();
+    let v4 = |high: u16, low: u16| Ipv4Addr::from((u32::from(high) << 16) | u32::from(low));
+    match s {
+        [0, 0, 0, 0, 0, 0, high, low] => vec![v4(high, low)],
+        [0x64, 0xff9b, 0, 0, 0, 0, high, low] => vec![v4(high, low)],
+        [0x2002, high, low, ..] => vec![v4(high, low)],
+        [0x2001, 0, server_high, server_low, _, _, client_high, client_low] => {
+            vec![v4(server_high, server_low), v4(!client_high, !client_low)]
+        }
+        _ => Vec::new(),
     }
 }
 
@@ -46,8 +67,14 @@ fn refused_v6(ip: Ipv6Addr) -> Option<&'static str> {
         Some("a unique-local (private) address")
     } else if first & 0xffc0 == 0xfe80 {
         Some("a link-local address")
+    } else if first & 0xffc0 == 0xfec0 {
+        Some("a site-local (private) address")
     } else if ip.is_unspecified() || ip.is_multicast() {
         Some("not a unicast address")
+    } else if matches!(ip.segments(), [0x64, 0xff9b, 1, ..]) {
+        Some("a local-use NAT64 address (it reaches IPv4 inside a network)")
+    } else if matches!(ip.segments(), [0x100, 0, 0, 0, ..]) || matches!(ip.segments(), [0x2001, 0xdb8, ..]) {
+        Some("not a routable address")
     } else {
         None
     }
@@ -125,6 +152,33 @@ mod tests {
             assert!(refused(ip), "{ip} should be refused");
         }
         for ip in ["93.184.216.34", "8.8.8.8", "2606:4700::1111", "172.32.0.1"] {
+            assert!(!refused(ip), "{ip} should pass");
+        }
+    }
+
+    #[test]
+    fn ipv6_forms_that_embed_an_inside_ipv4_address_are_refused_like_it() {
+        for ip in [
+            "::127.0.0.1",
+            "::10.0.0.1",
+            "::169.254.169.254",
+            "64:ff9b::127.0.0.1",
+            "64:ff9b::a9fe:a9fe",
+            "64:ff9b::192.168.0.1",
+            "64:ff9b:1::1",
+            "2002:7f00:1::",
+            "2002:a9fe:a9fe::1",
+            "2002:c0a8:101::",
+            // Teredo: server 65.54.227.120, client 127.0.0.1 (inverted: 80ff:fffe).
+            "2001:0:4136:e378:8000:63bf:80ff:fffe",
+            // Teredo whose server is inside.
+            "2001:0:a00:1::1",
+            "fec0::1",
+        ] {
+            assert!(refused(ip), "{ip} should be refused");
+        }
+        // The same forms around public addresses pass.
+        for ip in ["64:ff9b::808:808", "2002:808:808::1", "2001:0:4136:e378:8000:63bf:f7f7:f7f7"] {
             assert!(!refused(ip), "{ip} should pass");
         }
     }

@@ -183,6 +183,11 @@ async fn endpoints_are_for_admins_and_their_urls_are_checked() {
         "http://[::1]/x",
         "ftp://93.184.216.34/x",
         "nonsense",
+        // IPv6 forms that reach an inside IPv4 address through translation.
+        "http://[::127.0.0.1]/x",
+        "http://[64:ff9b::a9fe:a9fe]/latest",
+        "http://[2002:7f00:1::1]/x",
+        "http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/x",
     ] {
         let reply = app.gql(&cast.admin, CREATE, json!({ "url": url })).await;
         assert_eq!(reply.code(), Some("BAD_USER_INPUT"), "{url}: {}", reply.text);
