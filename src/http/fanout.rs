@@ -54,11 +54,19 @@ pub struct GroupKey {
 }
 
 impl GroupKey {
-    /// The key of a subscription for `viewer`. A document that filters by the
-    /// viewer's own identity (`assignedToMe`) is shared only by that user.
-    pub fn new(query: &str, operation_name: Option<&str>, variables: &serde_json::Value, viewer: &Viewer) -> Self {
+    /// The key of a subscription for `viewer`. A subscription that sets an
+    /// argument whose meaning depends on who asks (`assignedToMe`, by the
+    /// schema's list `VIEWER_DEPENDENT_ARGUMENTS`, with its variables
+    /// resolved) is shared only by that user.
+    pub fn new(
+        query: &str,
+        operation_name: Option<&str>,
+        variables: &serde_json::Value,
+        personal: bool,
+        viewer: &Viewer,
+    ) -> Self {
         let mut class = policy::visibility_class(viewer);
-        if query.contains("assignedToMe") {
+        if personal {
             class = format!("{class}/user:{}", viewer.user_id);
         }
         Self {
@@ -103,11 +111,32 @@ pub struct Subscription {
     pub query: String,
     pub operation_name: Option<String>,
     pub variables: serde_json::Value,
+    /// It sets an argument whose results depend on who asks: never shared with another user.
+    pub personal: bool,
 }
 
 impl Subscription {
+    /// A subscription of the parsed `doc`; whether it is personal is read from
+    /// its resolved arguments once, here.
+    pub fn new(
+        query: String,
+        doc: &ExecutableDocument,
+        operation_name: Option<String>,
+        variables: serde_json::Value,
+    ) -> Self {
+        let resolved =
+            if variables.is_null() { async_graphql::Variables::default() } else { async_graphql::Variables::from_json(variables.clone()) };
+        let personal = crate::graphql::support::limits::sets_viewer_dependent_argument(
+            doc,
+            operation_name.as_deref(),
+            &resolved,
+            crate::graphql::tickets::live::VIEWER_DEPENDENT_ARGUMENTS,
+        );
+        Self { query, operation_name, variables, personal }
+    }
+
     pub fn key(&self, viewer: &Viewer) -> GroupKey {
-        GroupKey::new(&self.query, self.operation_name.as_deref(), &self.variables, viewer)
+        GroupKey::new(&self.query, self.operation_name.as_deref(), &self.variables, self.personal, viewer)
     }
 
     /// Runs the subscription as `viewer` for `change` (or, with `None`, only

@@ -253,7 +253,7 @@ impl Connection {
             return Next::Continue;
         }
         if is_subscription(&doc, operation_name.as_deref()) {
-            let subscription = Subscription { query: query.to_owned(), operation_name, variables };
+            let subscription = Subscription::new(query.to_owned(), &doc, operation_name, variables);
             let member = Member {
                 state: self.state.clone(),
                 id: id.clone(),

@@ -338,3 +338,32 @@ async fn a_shared_subscription_follows_each_members_own_access() {
     assert_eq!(leaders[1].next_data("1").await["data"]["ticketUpdated"]["event"]["kind"], "COMMENT");
     lead[0].expect_silence().await;
 }
+
+#[tokio::test]
+async fn two_leaders_filtering_by_assigned_to_me_through_a_variable_each_get_only_their_own_tickets() {
+    let app = TestApp::spawn().await;
+    let cast = app.cast().await;
+    let leader2 = app.person("leader2@t.example", entity::enums::Role::Leader, None, &[]).await;
+    let acme = app.customer(&cast.leader, "Acme").await;
+    let addr = app.listen().await;
+    let mut first = WsClient::connect(addr, "graphql-transport-ws").await;
+    first.init(&cast.leader.token).await;
+    let mut second = WsClient::connect(addr, "graphql-transport-ws").await;
+    second.init(&leader2.token).await;
+    // The same document and variables, and the same visibility class: only the resolved argument tells.
+    let mine = json!({"f": {"assignedToMe": true}});
+    first.subscribe("mine", EVENTS, mine.clone()).await;
+    second.subscribe("mine", EVENTS, mine).await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+
+    let create = "mutation($c: ID!, $a: ID!, $t: String!) { createTicket(input: {customerId: $c, assigneeId: $a, title: $t, description: \"d\", category: DELIVERY}) { id } }";
+    app.gql(&cast.leader, create, json!({"c": acme, "a": cast.leader.gid, "t": "for the first"})).await.ok();
+    let got = first.next_data("mine").await;
+    assert_eq!(got["data"]["ticketEvents"]["ticket"]["title"], "for the first");
+    second.expect_silence().await;
+
+    app.gql(&cast.leader, create, json!({"c": acme, "a": leader2.gid, "t": "for the second"})).await.ok();
+    let got = second.next_data("mine").await;
+    assert_eq!(got["data"]["ticketEvents"]["ticket"]["title"], "for the second");
+    first.expect_silence().await;
+}

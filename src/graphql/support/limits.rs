@@ -205,6 +205,59 @@ pub fn check_variables(
     Ok(())
 }
 
+/// Whether the selected operation sets, once its variables are resolved, an
+/// argument listed in `dependent` (root field, argument path) to anything but
+/// `null` or `false`: its results then depend on who asks, not only on what
+/// they may see. Root fields are found through inline fragments and fragment
+/// spreads too.
+pub fn sets_viewer_dependent_argument(
+    doc: &ExecutableDocument,
+    operation_name: Option<&str>,
+    variables: &Variables,
+    dependent: &[(&str, &[&str])],
+) -> bool {
+    use async_graphql::{Value as ConstValue, parser::types::Field};
+
+    fn root_fields<'a>(set: &'a SelectionSet, doc: &'a ExecutableDocument, depth: usize, out: &mut Vec<&'a Field>) {
+        if depth > 16 {
+            return;
+        }
+        for item in &set.items {
+            match &item.node {
+                Selection::Field(field) => out.push(&field.node),
+                Selection::InlineFragment(fragment) => {
+                    root_fields(&fragment.node.selection_set.node, doc, depth + 1, out)
+                }
+                Selection::FragmentSpread(spread) => {
+                    if let Some(fragment) = doc.fragments.get(&spread.node.fragment_name.node) {
+                        root_fields(&fragment.node.selection_set.node, doc, depth + 1, out);
+                    }
+                }
+            }
+        }
+    }
+    let Some(operation) = selected_operation(doc, operation_name) else { return false };
+    let mut fields = Vec::new();
+    root_fields(&operation.selection_set.node, doc, 0, &mut fields);
+    fields.iter().any(|field| {
+        dependent.iter().filter(|(name, _)| field.name.node == *name).any(|(_, path)| {
+            let Some((argument, rest)) = path.split_first() else { return false };
+            let Some(value) = field.get_argument(argument) else { return false };
+            let resolved = value.node.clone().into_const_with(|name| {
+                Ok::<_, std::convert::Infallible>(variables.get(&name).cloned().unwrap_or(ConstValue::Null))
+            });
+            let Ok(mut value) = resolved;
+            for key in rest {
+                value = match value {
+                    ConstValue::Object(mut map) => map.swap_remove(*key).unwrap_or(ConstValue::Null),
+                    _ => ConstValue::Null,
+                };
+            }
+            !matches!(value, ConstValue::Null | ConstValue::Boolean(false))
+        })
+    })
+}
+
 /// Documents longer than this are parsed every time (clients send the same
 /// few short documents over and over; a huge one is rarely repeated).
 const MAX_CACHED_QUERY_BYTES: usize = 16 * 1024;

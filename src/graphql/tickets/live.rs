@@ -42,6 +42,12 @@ pub struct TicketUpdate {
     pub ticket: Ticket,
 }
 
+/// Arguments of the subscription fields whose meaning depends on who asks
+/// (root field, path of the argument): two viewers who see the same data but
+/// set one of these get different results, so they never share an execution
+/// (`crate::http::fanout`). Every such argument is listed here.
+pub const VIEWER_DEPENDENT_ARGUMENTS: &[(&str, &[&str])] = &[("ticketEvents", &["filter", "assignedToMe"])];
+
 /// Which ticket changes to receive; all given conditions must hold.
 #[derive(InputObject, Default)]
 pub struct TicketEventFilterInput {
