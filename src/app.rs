@@ -67,6 +67,7 @@ impl AppState {
         let keeper = self.services.segments.clone();
         tokio::spawn(keeper.run(self.services.db.clone(), self.services.config.segment_rules));
         tokio::spawn(self.services.health.clone().run(self.services.db.clone()));
+        tokio::spawn(self.services.exports.clone().run(self.services.db.clone()));
         let worker = crate::webhooks::worker::Worker::new(
             self.services.db.clone(),
             self.services.config.webhook.clone(),

@@ -16,6 +16,7 @@ mod m20261129_000010_webhooks;
 mod m20261129_000011_api_tokens;
 mod m20261129_000012_external_ids;
 mod m20261204_000013_change_visibility;
+mod m20261204_000014_export_window;
 pub mod rollups;
 
 pub struct Migrator;
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000011_api_tokens::Migration),
             Box::new(m20261129_000012_external_ids::Migration),
             Box::new(m20261204_000013_change_visibility::Migration),
+            Box::new(m20261204_000014_export_window::Migration),
         ]
     }
 }

@@ -161,6 +161,8 @@ impl ChangeQuery {
         let entities = service::readable(&viewer, asked.as_deref())?;
         let page = service::read(&rc.db, &viewer, since, u64::try_from(first).unwrap_or(100), &entities).await?;
         let nodes = load_nodes(&rc.db, &viewer, &page.changes).await?;
+        // Paging the feed over a whole book is a bulk read like any list.
+        rc.services.exports.record(&rc.db, &viewer, page.changes.len()).await?;
         let changes = page
             .changes
             .into_iter()

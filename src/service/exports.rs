@@ -1,53 +1,130 @@
-//! Bulk-read detection: a user who reads more than a threshold of customers
-//! within a window is recorded in the audit trail as an export, once per window,
-//! so a departing rep walking off with the customer list leaves a trace.
+//! Bulk-read detection: a user who reads more than a threshold of rows of
+//! customer data within a window (customer lists and pages of customers by
+//! id, the change feed's rows, the relationship graph's nodes) is recorded in
+//! the audit trail as an export, once per window, so a departing rep walking
+//! off with the customer list leaves a trace.
+//!
+//! The count is kept in the database (`export_window`, one row per user), so
+//! reads spread over several instances add up to one count. Each instance
+//! adds its reads there in batches: at once when a user's pending reads reach
+//! a quarter of the threshold, and every second otherwise
+//! ([`ExportWatch::run`]), so a request pays for a write only now and then.
 
-use std::{
-    collections::HashMap,
-    sync::Mutex,
-    time::{Duration, Instant},
-};
+use std::{collections::HashMap, sync::Mutex, time::Duration};
 
-use sea_orm::ConnectionTrait;
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 use serde_json::json;
 
 use crate::{auth::Viewer, error::AppResult, service::audit};
 
+/// Reads not yet added to the database, per user.
+#[derive(Default)]
+struct Pending {
+    rows: u64,
+    /// The client of the latest read, for the audit entry.
+    client: Option<String>,
+}
+
 pub struct ExportWatch {
-    reads: Mutex<HashMap<i64, (u64, Instant, bool)>>,
+    pending: Mutex<HashMap<i64, Pending>>,
     threshold: u64,
     window: Duration,
 }
 
 impl ExportWatch {
     pub fn new(threshold: u64, window: Duration) -> Self {
-        Self { reads: Mutex::new(HashMap::new()), threshold, window }
+        Self { pending: Mutex::new(HashMap::new()), threshold, window }
     }
 
-    /// Counts `rows` customers read by the viewer; returns the window's total when
-    /// this read crossed the threshold.
-    fn count(&self, user_id: i64, rows: u64) -> Option<u64> {
-        let mut reads = self.reads.lock().unwrap_or_else(|p| p.into_inner());
-        let entry = reads.entry(user_id).or_insert((0, Instant::now(), false));
-        if entry.1.elapsed() >= self.window {
-            *entry = (0, Instant::now(), false);
-        }
-        entry.0 += rows;
-        if entry.0 > self.threshold && !entry.2 {
-            entry.2 = true;
-            return Some(entry.0);
-        }
-        None
+    /// Pending reads that are added to the database at once.
+    fn batch(&self) -> u64 {
+        (self.threshold / 4).max(1)
     }
 
-    /// Records the read, writing an `export` audit entry when it crosses the threshold.
+    /// Counts `rows` rows of customer data read by the viewer; adds the user's
+    /// pending reads to the database at once when they reach a batch.
     #[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id))]
     pub async fn record(&self, db: &impl ConnectionTrait, viewer: &Viewer, rows: usize) -> AppResult<()> {
-        if let Some(total) = self.count(viewer.user_id, rows as u64) {
-            let changes =
-                json!({"customersRead": total, "windowSeconds": self.window.as_secs(), "threshold": self.threshold});
-            audit::record(db, viewer, "export", "customer", 0, changes).await?;
+        if rows == 0 {
+            return Ok(());
+        }
+        let due = {
+            let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+            let entry = pending.entry(viewer.user_id).or_default();
+            entry.rows += rows as u64;
+            entry.client.clone_from(&viewer.client);
+            (entry.rows >= self.batch()).then(|| pending.remove(&viewer.user_id)).flatten()
+        };
+        match due {
+            Some(batch) => self.add(db, viewer.user_id, batch).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Adds every user's pending reads to the database.
+    pub async fn flush(&self, db: &impl ConnectionTrait) -> AppResult<()> {
+        let pending = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()));
+        for (user_id, batch) in pending {
+            self.add(db, user_id, batch).await?;
         }
         Ok(())
     }
+
+    /// Flushes every second, for ever (a task of the server).
+    pub async fn run(self: std::sync::Arc<Self>, db: DatabaseConnection) {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(err) = self.flush(&db).await {
+                tracing::warn!(error = %err, "counting bulk reads failed");
+            }
+        }
+    }
+
+    /// Adds one user's reads to their window in the database (a new window
+    /// when the last one is over), and audits the export when this crossed
+    /// the threshold for the first time in the window. One statement, plus
+    /// two when it audits; the claim on `audited` makes one instance write it.
+    async fn add(&self, db: &impl ConnectionTrait, user_id: i64, batch: Pending) -> AppResult<()> {
+        let backend = db.get_database_backend();
+        let now = chrono::Utc::now().timestamp();
+        let expired = now - i64::try_from(self.window.as_secs()).unwrap_or(i64::MAX / 2);
+        let rows = i64::try_from(batch.rows).unwrap_or(i64::MAX);
+        let sql = placeholders(
+            backend,
+            "INSERT INTO export_window (user_id, window_start, rows_read, audited) VALUES ($1, $2, $3, FALSE) \
+             ON CONFLICT (user_id) DO UPDATE SET \
+               rows_read = CASE WHEN export_window.window_start <= $4 THEN excluded.rows_read \
+                           ELSE export_window.rows_read + excluded.rows_read END, \
+               audited = CASE WHEN export_window.window_start <= $4 THEN FALSE ELSE export_window.audited END, \
+               window_start = CASE WHEN export_window.window_start <= $4 THEN excluded.window_start \
+                              ELSE export_window.window_start END \
+             RETURNING rows_read, audited",
+        );
+        let statement =
+            Statement::from_sql_and_values(backend, sql, [user_id.into(), now.into(), rows.into(), expired.into()]);
+        let Some(row) = db.query_one_raw(statement).await? else { return Ok(()) };
+        let total: i64 = row.try_get("", "rows_read")?;
+        let audited = crate::analytics::sql::flag(&row, "audited")?.unwrap_or(false);
+        if audited || u64::try_from(total).unwrap_or(0) <= self.threshold {
+            return Ok(());
+        }
+        let claim = Statement::from_sql_and_values(
+            backend,
+            placeholders(backend, "UPDATE export_window SET audited = TRUE WHERE user_id = $1 AND audited = FALSE"),
+            [user_id.into()],
+        );
+        if db.execute_raw(claim).await?.rows_affected() == 1 {
+            let changes =
+                json!({"customersRead": total, "windowSeconds": self.window.as_secs(), "threshold": self.threshold});
+            audit::record_as(db, Some(user_id), batch.client, "export", "customer", 0, changes).await?;
+        }
+        Ok(())
+    }
+}
+
+/// `$n` placeholders as the backend spells them (`?n` on SQLite).
+fn placeholders(backend: DbBackend, sql: &str) -> String {
+    if backend == DbBackend::Postgres { sql.to_owned() } else { sql.replace('$', "?") }
 }

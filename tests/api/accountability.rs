@@ -1,7 +1,7 @@
 //! Reassignment, deactivation, the audit trail and abuse limits.
 
 use axum::http::StatusCode;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::helpers::TestApp;
 
@@ -213,4 +213,86 @@ async fn customers_read_by_any_path_count_toward_the_export_audit() {
 
     assert_eq!(before.ok()["auditLog"]["totalCount"], 0);
     assert_eq!(after.ok()["auditLog"]["totalCount"], 1, "one at a time, by id, still adds up to an export");
+}
+
+const EXPORTS: &str = "{ auditLog(filter: {actions: [\"export\"]}) { totalCount edges { node { actorId changes } } } }";
+
+#[tokio::test]
+async fn paging_the_change_feed_and_the_graph_counts_toward_the_export_audit() {
+    let app = TestApp::spawn_with(|config| config.limits.export_threshold = 8).await;
+    let cast = app.cast().await;
+    let root = app.customer(&cast.rep_a, "Root").await;
+    for i in 0..6 {
+        let c = app.customer(&cast.rep_a, &format!("C{i}")).await;
+        app.contact(&cast.rep_a, &c, &format!("P{i}"), "PURCHASING").await;
+    }
+    for i in 0..4 {
+        app.contact(&cast.rep_a, &root, &format!("R{i}"), "TECHNICAL").await;
+    }
+    // The feed: 16 rows in pages of 3 crosses a threshold of 8.
+    let mut since = Value::Null;
+    loop {
+        let reply = app
+            .gql(
+                &cast.rep_a,
+                "query($s: String) { changes(since: $s, first: 3) { changes { id } nextPosition hasMore } }",
+                json!({ "s": since }),
+            )
+            .await;
+        let feed = reply.ok()["changes"].clone();
+        since = feed["nextPosition"].clone();
+        if !feed["hasMore"].as_bool().unwrap() {
+            break;
+        }
+    }
+    let after_feed = app.gql(&cast.leader, EXPORTS, json!({})).await;
+    assert_eq!(after_feed.ok()["auditLog"]["totalCount"], 1);
+    assert_eq!(after_feed.ok()["auditLog"]["edges"][0]["node"]["actorId"], cast.rep_a.gid.as_str());
+
+    // The graph, for another user in the same window.
+    let graph = "query($r: ID!, $a: String) { relationshipGraph(rootId: $r, first: 2, after: $a) { nodes { id } pageInfo { endCursor hasNextPage } } }";
+    let mut after = Value::Null;
+    loop {
+        let reply = app.gql(&cast.lead_a, graph, json!({ "r": root, "a": after })).await;
+        let page = reply.ok()["relationshipGraph"]["pageInfo"].clone();
+        after = page["endCursor"].clone();
+        if !page["hasNextPage"].as_bool().unwrap() {
+            break;
+        }
+    }
+    let after_graph = app.gql(&cast.leader, EXPORTS, json!({})).await;
+    assert_eq!(after_graph.ok()["auditLog"]["totalCount"], 2);
+    let actors: Vec<&str> = after_graph.ok()["auditLog"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["actorId"].as_str().unwrap())
+        .collect();
+    assert!(actors.contains(&cast.lead_a.gid.as_str()));
+}
+
+#[tokio::test]
+async fn reads_spread_over_two_instances_add_up_to_one_export() {
+    let app = TestApp::spawn_with(|config| config.limits.export_threshold = 40).await;
+    let other = app.restart().await;
+    let cast = app.cast().await;
+    for i in 0..25 {
+        app.customer(&cast.rep_a, &format!("C{i}")).await;
+    }
+    let list = "{ customers(first: 25) { edges { node { id } } } }";
+    // 25 on each instance: below the threshold on each, above it together.
+    app.gql(&cast.rep_a, list, json!({})).await.ok();
+    other.gql(&cast.rep_a, list, json!({})).await.ok();
+    let mut total = Value::Null;
+    for _ in 0..40 {
+        let reply = app.gql(&cast.leader, EXPORTS, json!({})).await;
+        total = reply.ok()["auditLog"]["totalCount"].clone();
+        if total == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(total, 1, "one export for the reads of both instances");
+    let reply = app.gql(&cast.leader, EXPORTS, json!({})).await;
+    assert_eq!(reply.ok()["auditLog"]["edges"][0]["node"]["changes"]["customersRead"], 50);
 }

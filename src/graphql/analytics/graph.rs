@@ -167,6 +167,8 @@ impl GraphQuery {
         let graph = model::explore(&rc.db, &viewer, root, depth, &kinds).await?;
         let page = graph.page(offset, first);
         let nodes = load_nodes(&rc.db, &page.nodes).await?;
+        // Paging the network of a whole book is a bulk read like any list.
+        rc.services.exports.record(&rc.db, &viewer, nodes.len()).await?;
         let edges = page
             .edges
             .into_iter()
