@@ -11,15 +11,28 @@ use tokio::sync::watch;
 
 use crate::app::AppState;
 
-/// Whether the server is stopping; cheap to clone.
+/// Whether the server is stopping, and the WebSockets still open; cheap to clone.
 #[derive(Clone)]
 pub struct Shutdown {
     stopping: Arc<watch::Sender<bool>>,
+    /// Open WebSocket connections. The HTTP server forgets a connection once
+    /// it is upgraded, so its drain does not wait for them: this does, so
+    /// that every socket has written its close frame before the process exits.
+    sockets: Arc<watch::Sender<usize>>,
 }
 
 impl Default for Shutdown {
     fn default() -> Self {
-        Self { stopping: Arc::new(watch::channel(false).0) }
+        Self { stopping: Arc::new(watch::channel(false).0), sockets: Arc::new(watch::channel(0).0) }
+    }
+}
+
+/// Held by a WebSocket connection until its last frame is written.
+pub struct OpenSocket(Arc<watch::Sender<usize>>);
+
+impl Drop for OpenSocket {
+    fn drop(&mut self) {
+        self.0.send_modify(|open| *open = open.saturating_sub(1));
     }
 }
 
@@ -37,6 +50,23 @@ impl Shutdown {
     pub async fn wait(&self) {
         let mut stopping = self.stopping.subscribe();
         let _ = stopping.wait_for(|stopping| *stopping).await;
+    }
+
+    /// Counts a WebSocket connection as open until the guard is dropped.
+    pub fn socket_opened(&self) -> OpenSocket {
+        self.sockets.send_modify(|open| *open += 1);
+        OpenSocket(self.sockets.clone())
+    }
+
+    /// WebSocket connections still open.
+    pub fn open_sockets(&self) -> usize {
+        *self.sockets.borrow()
+    }
+
+    /// Resolves once no WebSocket connection is open.
+    pub async fn sockets_closed(&self) {
+        let mut open = self.sockets.subscribe();
+        let _ = open.wait_for(|open| *open == 0).await;
     }
 }
 
@@ -79,8 +109,13 @@ pub async fn serve(
             tracing::info!("shutting down: draining requests and closing WebSockets");
             begin.begin();
         });
+    // Requests in flight and open sockets (each closing with 1001) both
+    // finish within the grace period.
     let drained = tokio::select! {
-        served = server.into_future() => { served?; true }
+        served = async { server.into_future().await?; shutdown.sockets_closed().await; anyhow::Ok(()) } => {
+            served?;
+            true
+        }
         () = async { shutdown.wait().await; tokio::time::sleep(grace).await } => false,
     };
     if !drained {

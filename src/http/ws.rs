@@ -99,11 +99,14 @@ pub async fn upgrade(
 ) -> HttpResponse {
     let protocol = protocol(&headers);
     let client = crate::http::client_info(state.config(), &extensions, &headers);
+    // Counted from the handshake (while the HTTP server still tracks the
+    // connection) until the close frame is flushed: a shutdown waits for it.
+    let counted = state.shutdown.socket_opened();
     // Small buffers: thousands of mostly idle subscribers each hold one.
     ws.protocols(["graphql-transport-ws", "graphql-ws"])
         .read_buffer_size(4 * 1024)
         .write_buffer_size(4 * 1024)
-        .on_upgrade(move |socket| serve(socket, state, protocol, client))
+        .on_upgrade(move |socket| serve(socket, state, protocol, client, counted))
 }
 
 fn close(code: u16, reason: &str) -> Message {
@@ -483,7 +486,13 @@ async fn token_expiry(viewer: Option<LiveViewer>) {
     tokio::time::sleep(Duration::from_secs(u64::try_from(left).unwrap_or(0))).await;
 }
 
-async fn serve(socket: WebSocket, state: AppState, protocol: Protocol, client: ClientInfo) {
+async fn serve(
+    socket: WebSocket,
+    state: AppState,
+    protocol: Protocol,
+    client: ClientInfo,
+    _counted: crate::http::shutdown::OpenSocket,
+) {
     let _open = crate::telemetry::Held::new("rapport_websockets_open");
     let (mut socket_out, mut socket_in) = socket.split();
     let (outbox, mut outbox_rx) = mpsc::channel::<Message>(OUTBOX);

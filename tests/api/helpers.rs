@@ -204,6 +204,19 @@ impl TestApp {
         (addr, server)
     }
 
+    /// The `DATABASE_URL` (and notify channel) under which a `rapport` process
+    /// of its own reaches this test's database.
+    pub fn process_env(&self) -> Vec<(&'static str, String)> {
+        let config = self.state.config();
+        let url = if config.database_url.starts_with("postgres") {
+            let separator = if config.database_url.contains('?') { '&' } else { '?' };
+            format!("{}{separator}options=-csearch_path%3D{}", config.database_url, config.notify_channel)
+        } else {
+            config.database_url.clone()
+        };
+        vec![("DATABASE_URL", url), ("RAPPORT_NOTIFY_CHANNEL", config.notify_channel.clone())]
+    }
+
     pub fn reset_statements(&self) {
         self.statements.store(0, Ordering::SeqCst);
     }
