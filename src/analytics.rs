@@ -13,6 +13,8 @@ pub mod at_risk;
 pub mod care_dates;
 /// Failures by category over time, resolution times, recurrences.
 pub mod error_audit;
+/// Customers a report left out, and why.
+pub mod excluded;
 /// Explainable account health: the score, its level and its signals.
 pub mod health;
 /// The measured facts account health is computed from.

@@ -141,6 +141,8 @@ pub struct Config {
     pub health_sweep: Duration,
     /// How often the health snapshot reads the audit trail for changes (the at-risk list also does before it answers).
     pub health_poll: Duration,
+    /// How often bulk reads counted here are added to the shared count (`RAPPORT_EXPORT_FLUSH_MS`, 1000).
+    pub export_flush: Duration,
     /// Webhook delivery.
     pub webhook: WebhookConfig,
     /// How long requests in flight may run once a shutdown begins (`RAPPORT_SHUTDOWN_GRACE_SECONDS`, 20).
@@ -264,6 +266,7 @@ impl Config {
             .map_err(|e| anyhow::anyhow!("account health configuration: {e}"))?,
             health_sweep: Duration::from_secs(parsed("RAPPORT_HEALTH_SWEEP_SECS", 600)?),
             health_poll: Duration::from_secs(parsed("RAPPORT_HEALTH_POLL_SECS", 2)?),
+            export_flush: Duration::from_millis(parsed("RAPPORT_EXPORT_FLUSH_MS", 1000)?),
             webhook: WebhookConfig {
                 allow_private: parsed("RAPPORT_WEBHOOK_ALLOW_PRIVATE", false)?,
                 retries: parse_schedule(
@@ -311,6 +314,7 @@ impl Config {
             health_rules: HealthRules::default(),
             health_sweep: Duration::from_secs(600),
             health_poll: Duration::from_secs(2),
+            export_flush: Duration::from_secs(1),
             webhook: WebhookConfig::default(),
             shutdown_grace: Duration::from_secs(20),
             slow_resolver: None,

@@ -63,10 +63,7 @@ pub fn refusal(status: StatusCode, message: &str) -> axum::response::Response {
 /// [`MAX_HEADER_BYTES`] (414, 431) with a GraphQL error body. The HTTP layer
 /// underneath refuses far larger ones on its own (about 64 KiB of target,
 /// 400 KB of headers) with a bare status line, before any of this runs.
-async fn transport_limits(
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
+async fn transport_limits(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
     let target = request.uri().path_and_query().map_or(0, |p| p.as_str().len());
     if target > MAX_URI_BYTES {
         return refusal(

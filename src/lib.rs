@@ -34,6 +34,8 @@ pub mod http;
 pub mod logs;
 /// The one place that decides which rows and scopes a viewer may use.
 pub mod policy;
+/// The domain rules every figure shares: live customers, the last 12 months.
+pub mod rules;
 /// The demo dataset.
 pub mod seed;
 /// Business rules, queries and their side effects, free of GraphQL.

@@ -305,7 +305,12 @@ pub fn may_read_user_detail(viewer: &Viewer, user_id: i64, user_team: Option<i64
 }
 
 /// [`may_read_user_detail`] for a loaded user: the detail, or `None`.
-pub fn user_detail<T>(viewer: &Viewer, user: &user::Model, detail: UserDetail, value: impl FnOnce(&user::Model) -> T) -> Option<T> {
+pub fn user_detail<T>(
+    viewer: &Viewer,
+    user: &user::Model,
+    detail: UserDetail,
+    value: impl FnOnce(&user::Model) -> T,
+) -> Option<T> {
     may_read_user_detail(viewer, user.id, user.team_id, detail).then(|| value(user))
 }
 

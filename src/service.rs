@@ -99,6 +99,7 @@ impl Services {
             exports: Arc::new(exports::ExportWatch::new(
                 config.limits.export_threshold,
                 std::time::Duration::from_secs(3600),
+                config.export_flush,
             )),
             segments: segments::SegmentKeeper::default(),
             health: health::HealthKeeper::new(config.health_rules, config.health_sweep, config.health_poll),

@@ -25,9 +25,7 @@ impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         // One column per statement: SQLite alters one thing at a time.
         for column in ["owner_id", "owner_team_id", "previous_team_id"] {
-            manager
-                .alter_table(Table::alter().table("change_log").add_column(big_integer_null(column)).take())
-                .await?;
+            manager.alter_table(Table::alter().table("change_log").add_column(big_integer_null(column)).take()).await?;
         }
         let db = manager.get_connection();
         db.execute_unprepared(
@@ -52,6 +50,13 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for name in [
+            "ix_change_log_owner_id_position",
+            "ix_change_log_owner_team_id_position",
+            "ix_change_log_previous_team_id",
+        ] {
+            manager.drop_index(Index::drop().name(name).table("change_log").to_owned()).await?;
+        }
         for column in ["owner_id", "owner_team_id", "previous_team_id"] {
             manager.alter_table(Table::alter().table("change_log").drop_column(column).take()).await?;
         }

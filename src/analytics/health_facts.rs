@@ -42,7 +42,7 @@ pub struct Facts {
     pub tier: Option<String>,
     pub segment: Option<String>,
     pub purchasing_fit: Option<String>,
-    /// Revenue of the 12 months up to this month (the rollup, current within the push's transaction).
+    /// Revenue of the last 12 complete months (`crate::rules`; the rollup, current within the push's transaction).
     pub revenue_t12m_cents: i64,
     pub owner_id: i64,
     pub owner_name: Option<String>,
@@ -188,7 +188,7 @@ fn level_order(level: &str) -> usize {
 }
 
 /// Parameters every facts statement binds first, in this order.
-const PARAMS: usize = 8;
+const PARAMS: usize = 9;
 
 /// The instants and days the facts are measured against: bound, not written
 /// into the text, so that the statement is prepared and planned once.
@@ -204,13 +204,14 @@ fn params(now: DateTime<Utc>) -> Vec<sea_orm::Value> {
         month.into(),
         add_months(month, -REVENUE_WINDOW_MONTHS).into(),
         add_months(month, -2 * REVENUE_WINDOW_MONTHS).into(),
+        crate::rules::last_12_complete_months(today).last.into(),
     ]
 }
 
 fn facts_sql(dialect: Dialect, filter: &str) -> String {
     let p = |n| dialect.param(n);
     let (at, day, champion_since, recent, prior) = (p(1), p(2), p(3), p(4), p(5));
-    let (month_now, month_recent, month_prior) = (p(6), p(7), p(8));
+    let (month_now, month_recent, month_prior, last_complete) = (p(6), p(7), p(8), p(9));
     let levels = dialect.distinct_list("k.org_level");
     let current =
         format!("k.customer_id = c.id AND k.archived_at IS NULL AND (k.ended_on IS NULL OR k.ended_on > {day})");
@@ -228,7 +229,7 @@ fn facts_sql(dialect: Dialect, filter: &str) -> String {
     format!(
         "SELECT c.id AS customer_id, c.name, c.status, \
            CASE WHEN c.archived_at IS NULL THEN 0 ELSE 1 END AS archived, c.tier, c.segment, c.purchasing_fit, \
-           COALESCE((SELECT r.revenue_cents FROM revenue_t12 r WHERE r.customer_id = c.id AND r.month = {month_now}), 0) \
+           COALESCE((SELECT r.revenue_cents FROM revenue_t12 r WHERE r.customer_id = c.id AND r.month = {last_complete}), 0) \
              AS revenue_t12m, c.owner_id, u.name AS owner_name, u.phone AS owner_phone, u.team_id AS owner_team, u.active AS owner_active, \
            (SELECT COUNT(*) FROM contact k WHERE {current}) AS current_contacts, \
            (SELECT {levels} FROM contact k WHERE {current}) AS levels, \

@@ -23,7 +23,7 @@ use sea_orm::{ActiveEnum, ConnectionTrait, DatabaseConnection};
 
 use crate::{
     analytics::{
-        segments::{SegmentRules, segment_sql},
+        segments::{Ranked, SegmentRules, segment_sql},
         sql::{Dialect, add_months, begin, date, int, month_end, month_start, ratio, text},
     },
     auth::Viewer,
@@ -323,10 +323,11 @@ impl Plan {
         };
         let (segment_cte, segment_join) = if self.query.group_by == GroupBy::Segment {
             (
-                // The segment a customer had on `from`: its rank over the 12 months before.
+                // The segment a customer had on `from`: its rank over the last 12
+                // complete months then, among the customers live then.
                 Some(format!(
                     "seg AS ({})",
-                    segment_sql(self.dialect, self.rules, self.query.from.pred_opt().unwrap_or(self.query.from))
+                    segment_sql(self.dialect, self.rules, self.query.from, Ranked::LiveOn(self.query.from))
                 )),
                 "LEFT JOIN seg ON seg.customer_id = vc.id",
             )

@@ -6,7 +6,7 @@
 //! server made itself (dates, integers, enum names, the visibility subquery
 //! rendered by sea-query); nothing a client sent is ever spliced in.
 
-use chrono::{Datelike, Months, NaiveDate};
+use chrono::NaiveDate;
 use sea_orm::{
     ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction, QueryResult, Statement,
     TransactionTrait,
@@ -212,17 +212,7 @@ impl Dialect {
     }
 }
 
-/// `date` moved by whole months (clamped to the month's end).
-pub fn add_months(date: NaiveDate, months: i32) -> NaiveDate {
-    let step = Months::new(months.unsigned_abs());
-    let moved = if months >= 0 { date.checked_add_months(step) } else { date.checked_sub_months(step) };
-    moved.unwrap_or(date)
-}
-
-/// The first day of `date`'s month.
-pub fn month_start(date: NaiveDate) -> NaiveDate {
-    date.with_day(1).unwrap_or(date)
-}
+pub use crate::rules::{add_months, month_start};
 
 /// The last day of `date`'s month.
 pub fn month_end(date: NaiveDate) -> NaiveDate {

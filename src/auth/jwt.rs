@@ -164,18 +164,24 @@ impl TokenService {
             (Algorithm::HS256, _) => {
                 let data = decode::<Claims>(token, &self.decoding, &validation(Algorithm::HS256, ISSUER, AUDIENCE))
                     .map_err(refused)?;
-                let subject = data.claims.sub.parse().map(Subject::UserId).map_err(|_| rejected("its subject is not a user of this server"))?;
+                let subject = data
+                    .claims
+                    .sub
+                    .parse()
+                    .map(Subject::UserId)
+                    .map_err(|_| rejected("its subject is not a user of this server"))?;
                 Ok(Verified { subject, expires_at: data.claims.exp })
             }
             (Algorithm::RS256, Some(provider)) => {
                 let rules = validation(Algorithm::RS256, &provider.issuer, &provider.audience);
                 let data = decode::<Claims>(token, &provider.key, &rules).map_err(refused)?;
-                let email = data.claims.email.ok_or_else(|| rejected("it names no user (an email claim is required)"))?;
+                let email =
+                    data.claims.email.ok_or_else(|| rejected("it names no user (an email claim is required)"))?;
                 Ok(Verified { subject: Subject::Email(email.to_lowercase()), expires_at: data.claims.exp })
             }
-            (_, _) => Err(rejected(
-                "its algorithm is not accepted (HS256, or RS256 from the configured identity provider)",
-            )),
+            (_, _) => {
+                Err(rejected("its algorithm is not accepted (HS256, or RS256 from the configured identity provider)"))
+            }
         }
     }
 }

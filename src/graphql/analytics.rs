@@ -8,6 +8,8 @@ pub mod aggregates;
 pub mod care_dates;
 /// `errorAudit`.
 pub mod error_audit;
+/// `excluded { reason count }` of the reports.
+pub mod excluded;
 /// `relationshipGraph`.
 pub mod graph;
 /// `Customer.health`, `atRiskCustomers`, `accountStatus`, `refreshAccountHealth`.

@@ -84,17 +84,18 @@ impl Customer {
     async fn strategic_importance(&self) -> StrategicImportance {
         self.model.strategic_importance.into()
     }
-    /// Impact segment (80/20), computed from the last 12 months' revenue rank, gross profit and strategic
+    /// Impact segment (80/20), computed from the last 12 complete months' revenue rank, gross profit and strategic
     /// importance (see `segmentationSummary` for the thresholds); null without revenue in those months.
     /// Kept current within seconds of a revenue change and every day.
     async fn segment(&self) -> Option<Segment> {
         self.model.segment.map(Into::into)
     }
-    /// Revenue of the last 12 months (as of the last segment computation).
+    /// Revenue of the last 12 complete months (the month in progress does not count), as of the last
+    /// segment computation.
     async fn revenue_last_12_months(&self) -> Money {
         Money(self.model.revenue_t12m_cents)
     }
-    /// Gross profit of the last 12 months (as of the last segment computation).
+    /// Gross profit of the last 12 complete months, as of the last segment computation.
     async fn gross_profit_last_12_months(&self) -> Money {
         Money(self.model.gross_profit_t12m_cents)
     }
@@ -310,7 +311,7 @@ pub enum CustomerOrderField {
     UpdatedAt,
     /// By segment: LARGE_QUALITY first, BLEEDING last, none after.
     Segment,
-    /// By revenue over the last 12 months.
+    /// By revenue over the last 12 complete months.
     RevenueLast12Months,
 }
 

@@ -124,8 +124,11 @@ impl Subscription {
         operation_name: Option<String>,
         variables: serde_json::Value,
     ) -> Self {
-        let resolved =
-            if variables.is_null() { async_graphql::Variables::default() } else { async_graphql::Variables::from_json(variables.clone()) };
+        let resolved = if variables.is_null() {
+            async_graphql::Variables::default()
+        } else {
+            async_graphql::Variables::from_json(variables.clone())
+        };
         let personal = crate::graphql::support::limits::sets_viewer_dependent_argument(
             doc,
             operation_name.as_deref(),

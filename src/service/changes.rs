@@ -25,8 +25,8 @@
 use chrono::{DateTime, Utc};
 use entity::{change_log, customer, user};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-    Statement, sea_query::Expr,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement,
+    sea_query::Expr,
 };
 
 use crate::{
@@ -334,14 +334,12 @@ fn customer_changes(viewer: &Viewer) -> Condition {
     let (after, before) = match policy::customer_scope(viewer, Resource::Customers) {
         CustomerScope::All => return customers,
         CustomerScope::Nothing => return Condition::all().add(Expr::cust("1 = 0")),
-        CustomerScope::Team(team) => (
-            (change_log::Column::OwnerTeamId, team),
-            (change_log::Column::PreviousTeamId, team),
-        ),
-        CustomerScope::Owner(owner) => (
-            (change_log::Column::OwnerId, owner),
-            (change_log::Column::PreviousOwnerId, owner),
-        ),
+        CustomerScope::Team(team) => {
+            ((change_log::Column::OwnerTeamId, team), (change_log::Column::PreviousTeamId, team))
+        }
+        CustomerScope::Owner(owner) => {
+            ((change_log::Column::OwnerId, owner), (change_log::Column::PreviousOwnerId, owner))
+        }
     };
     let seen_after = Condition::all().add(after.0.eq(after.1));
     let not_seen_after = Condition::any().add(after.0.is_null()).add(after.0.ne(after.1));

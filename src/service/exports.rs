@@ -7,7 +7,7 @@
 //! The count is kept in the database (`export_window`, one row per user), so
 //! reads spread over several instances add up to one count. Each instance
 //! adds its reads there in batches: at once when a user's pending reads reach
-//! a quarter of the threshold, and every second otherwise
+//! a quarter of the threshold, and every second otherwise (`RAPPORT_EXPORT_FLUSH_MS`)
 //! ([`ExportWatch::run`]), so a request pays for a write only now and then.
 
 use std::{collections::HashMap, sync::Mutex, time::Duration};
@@ -29,11 +29,12 @@ pub struct ExportWatch {
     pending: Mutex<HashMap<i64, Pending>>,
     threshold: u64,
     window: Duration,
+    flush_every: Duration,
 }
 
 impl ExportWatch {
-    pub fn new(threshold: u64, window: Duration) -> Self {
-        Self { pending: Mutex::new(HashMap::new()), threshold, window }
+    pub fn new(threshold: u64, window: Duration, flush_every: Duration) -> Self {
+        Self { pending: Mutex::new(HashMap::new()), threshold, window, flush_every }
     }
 
     /// Pending reads that are added to the database at once.
@@ -70,9 +71,9 @@ impl ExportWatch {
         Ok(())
     }
 
-    /// Flushes every second, for ever (a task of the server).
+    /// Flushes every `flush_every` (a second by default), for ever (a task of the server).
     pub async fn run(self: std::sync::Arc<Self>, db: DatabaseConnection) {
-        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        let mut tick = tokio::time::interval(self.flush_every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;

@@ -18,7 +18,7 @@ use tokio::sync::Notify;
 
 use crate::{
     analytics::{
-        segments::{SegmentRules, segment_sql},
+        segments::{Ranked, SegmentRules, segment_sql},
         sql::Dialect,
     },
     error::AppResult,
@@ -42,7 +42,7 @@ pub async fn recompute(db: &impl ConnectionTrait, rules: SegmentRules, today: Na
            revenue_t12m_cents = s.rev, gross_profit_t12m_cents = s.gp \
          FROM ({segments}) AS s \
          WHERE customer.id = s.customer_id AND ({segment_changed} OR {rev_changed} OR {gp_changed})",
-        segments = segment_sql(dialect, rules, today),
+        segments = segment_sql(dialect, rules, today, Ranked::LiveNow),
         segment_changed = differs("segment", "s.segment"),
         rev_changed = differs("revenue_t12m_cents", "s.rev"),
         gp_changed = differs("gross_profit_t12m_cents", "s.gp"),

@@ -31,10 +31,9 @@ pub const MAX_FILTER_CHARS: usize = 200;
 /// huge `LIKE` pattern is refused by SQLite as too complex).
 pub fn filter_text(field: &str, value: Option<String>) -> AppResult<Option<String>> {
     match value {
-        Some(v) if v.chars().count() > MAX_FILTER_CHARS => Err(AppError::bad_input(
-            field,
-            format!("{field} must be at most {MAX_FILTER_CHARS} characters"),
-        )),
+        Some(v) if v.chars().count() > MAX_FILTER_CHARS => {
+            Err(AppError::bad_input(field, format!("{field} must be at most {MAX_FILTER_CHARS} characters")))
+        }
         other => Ok(other),
     }
 }

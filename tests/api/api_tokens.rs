@@ -171,14 +171,16 @@ async fn a_token_stops_working_when_its_account_stops_being_a_service_account() 
         )
         .await;
     assert_eq!(promoted.ok()["updateUser"]["role"], "LEADER");
-    for query in ["{ auditLog { totalCount } }", "{ users { edges { node { email phone } } } }", "{ viewer { name } }"] {
+    for query in ["{ auditLog { totalCount } }", "{ users { edges { node { email phone } } } }", "{ viewer { name } }"]
+    {
         let reply = app.gql_as(Some(&token), query, json!({})).await;
         assert_eq!(reply.code(), Some("UNAUTHENTICATED"), "{query}: {}", reply.body);
     }
     // Revoked in the same change, and recorded with it.
     let tokens = app.gql(&cast.admin, "{ apiTokens { edges { node { active revokedAt } } } }", json!({})).await;
     assert_eq!(tokens.ok()["apiTokens"]["edges"][0]["node"]["active"], false);
-    let audit = app.gql(&cast.admin, "{ auditLog(first: 5) { edges { node { entity action changes } } } }", json!({})).await;
+    let audit =
+        app.gql(&cast.admin, "{ auditLog(first: 5) { edges { node { entity action changes } } } }", json!({})).await;
     let update = audit.ok()["auditLog"]["edges"]
         .as_array()
         .unwrap()

@@ -156,14 +156,12 @@ async fn every_root_field_refuses_a_required_variable_left_out_as_a_validation_e
             }
             let name = field["name"].as_str().unwrap();
             let (_, kind, _) = type_ref(&field["type"]);
-            let selection = if matches!(kind.as_str(), "OBJECT" | "INTERFACE" | "UNION") { "{ __typename }" } else { "" };
+            let selection =
+                if matches!(kind.as_str(), "OBJECT" | "INTERFACE" | "UNION") { "{ __typename }" } else { "" };
             let definitions: Vec<String> = required.iter().map(|(arg, ty)| format!("${arg}: {ty}")).collect();
             let arguments: Vec<String> = required.iter().map(|(arg, _)| format!("{arg}: ${arg}")).collect();
-            let doc = format!(
-                "{operation}({}) {{ {name}({}) {selection} }}",
-                definitions.join(", "),
-                arguments.join(", ")
-            );
+            let doc =
+                format!("{operation}({}) {{ {name}({}) {selection} }}", definitions.join(", "), arguments.join(", "));
             let reply = app.gql(&cast.admin, &doc, json!({})).await;
             assert_eq!(reply.code(), Some("GRAPHQL_VALIDATION_FAILED"), "{name} over HTTP: {}", reply.body);
             assert!(reply.body.get("data").is_none_or(Value::is_null), "{name}: nothing ran");
@@ -194,7 +192,11 @@ async fn an_overlong_search_is_bad_user_input() {
     }
     // At the bound, a search still runs.
     let reply = app
-        .gql(&cast.admin, "query($s: String) { customers(filter: {search: $s}) { totalCount } }", json!({"s": "a".repeat(200)}))
+        .gql(
+            &cast.admin,
+            "query($s: String) { customers(filter: {search: $s}) { totalCount } }",
+            json!({"s": "a".repeat(200)}),
+        )
         .await;
     assert_eq!(reply.ok()["customers"]["totalCount"], 0);
 }
@@ -234,7 +236,8 @@ async fn transport_refusals_answer_a_graphql_error_with_a_code() {
 async fn error_messages_say_what_was_wrong_in_the_projects_words() {
     let app = TestApp::spawn().await;
     let cast = app.cast().await;
-    let library_words = ["input is out of range", "InvalidSignature", "Invalid symbol", "unknown variant", "JSON error", "Base64"];
+    let library_words =
+        ["input is out of range", "InvalidSignature", "Invalid symbol", "unknown variant", "JSON error", "Base64"];
     let mut messages = Vec::new();
     let reply = app
         .gql(&cast.admin, r#"{ customers(filter: {createdAfter: "2026-13-45T00:00:00Z"}) { totalCount } }"#, json!({}))

@@ -140,6 +140,9 @@ impl TestApp {
         // Nor the webhook worker's; webhook tests poll fast.
         config.webhook.poll = std::time::Duration::from_secs(3600);
         config.webhook.sweep = std::time::Duration::from_secs(3600);
+        // Nor bulk-read counting, unless a test asks for it (by a threshold of its own).
+        config.limits.export_threshold = u64::MAX / 4;
+        config.export_flush = std::time::Duration::from_secs(3600);
         configure(&mut config);
         let (mut db, sqlite_file) = match std::env::var("TEST_DATABASE_URL") {
             Ok(url) if !url.is_empty() => {

@@ -88,7 +88,7 @@ async fn start_process(app: &TestApp) -> (std::process::Child, std::net::SocketA
         let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         probe.local_addr().unwrap()
     };
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_rapport"))
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_rapport"))
         .envs(app.process_env())
         .env("RAPPORT_BIND", addr.to_string())
         .env("RUST_LOG", "error")
@@ -103,6 +103,8 @@ async fn start_process(app: &TestApp) -> (std::process::Child, std::net::SocketA
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("rapport did not start listening on {addr}");
 }
 

@@ -62,24 +62,15 @@ async fn every_path_to_a_user_shows_details_exactly_when_the_rule_allows() {
 
     let paths: Vec<(&str, String)> = vec![
         ("customer.owner", format!("query($c: ID!) {{ customer(id: $c) {{ owner {{ {DETAILS} }} }} }}")),
-        (
-            "customers.owner",
-            format!("{{ customers {{ edges {{ node {{ owner {{ {DETAILS} }} }} }} }} }}"),
-        ),
+        ("customers.owner", format!("{{ customers {{ edges {{ node {{ owner {{ {DETAILS} }} }} }} }} }}")),
         (
             "ticket.assignee and event actors",
             format!(
                 "{{ tickets {{ edges {{ node {{ assignee {{ {DETAILS} }} recentEvents {{ actor {{ {DETAILS} }} }} }} }} }} }}"
             ),
         ),
-        (
-            "communication.user",
-            format!("{{ communications {{ edges {{ node {{ user {{ {DETAILS} }} }} }} }} }}"),
-        ),
-        (
-            "node(id:) of the user",
-            format!("query($u: ID!) {{ node(id: $u) {{ ... on User {{ {DETAILS} }} }} }}"),
-        ),
+        ("communication.user", format!("{{ communications {{ edges {{ node {{ user {{ {DETAILS} }} }} }} }} }}")),
+        ("node(id:) of the user", format!("query($u: ID!) {{ node(id: $u) {{ ... on User {{ {DETAILS} }} }} }}")),
         (
             "relationshipGraph nodes",
             format!("query($c: ID!) {{ relationshipGraph(rootId: $c) {{ nodes {{ ... on User {{ {DETAILS} }} }} }} }}"),
@@ -88,10 +79,7 @@ async fn every_path_to_a_user_shows_details_exactly_when_the_rule_allows() {
             "changes nodes",
             format!("{{ changes {{ changes {{ node {{ ... on Customer {{ owner {{ {DETAILS} }} }} }} }} }} }}"),
         ),
-        (
-            "customerAggregates owner",
-            format!("{{ customerAggregates(groupBy: [OWNER]) {{ owner {{ {DETAILS} }} }} }}"),
-        ),
+        ("customerAggregates owner", format!("{{ customerAggregates(groupBy: [OWNER]) {{ owner {{ {DETAILS} }} }} }}")),
     ];
 
     // (who, may see the account, may read the owner's details)

@@ -88,8 +88,8 @@ impl ErrorAuditQuery {
     async fn error_audit(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "First day.")] from: Date,
-        #[graphql(desc = "Last day.")] to: Date,
+        #[graphql(desc = "First day (default: the first day of the last 12 complete months).")] from: Option<Date>,
+        #[graphql(desc = "Last day (default: the last day of the last complete month).")] to: Option<Date>,
         #[graphql(desc = "Period to count by (default MONTH).", default_with = "Some(ErrorAuditGroupBy::Month)")]
         group_by: Option<ErrorAuditGroupBy>,
         #[graphql(
@@ -105,7 +105,9 @@ impl ErrorAuditQuery {
         };
         let limit = u32::try_from(recurrences.unwrap_or(50))
             .map_err(|_| crate::error::AppError::bad_input("recurrences", "recurrences must not be negative"))?;
-        let audit = report::audit(&rc.db, &rc.viewer(), from.0, to.0, period, limit).await?;
+        let (first, last) = crate::rules::default_window(chrono::Utc::now().date_naive());
+        let (from, to) = (from.map_or(first, |d| d.0), to.map_or(last, |d| d.0));
+        let audit = report::audit(&rc.db, &rc.viewer(), from, to, period, limit).await?;
         Ok(ErrorAudit {
             from: Date(audit.from),
             to: Date(audit.to),

@@ -91,10 +91,16 @@ impl ParetoQuery {
     async fn pareto_report(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "First day of the period (its month counts whole).")] from: Date,
-        #[graphql(desc = "Last day of the period.")] to: Date,
+        #[graphql(desc = "First day of the period (its month counts whole; default: the first day of the last 12 \
+                           complete months).")]
+        from: Option<Date>,
+        #[graphql(desc = "Last day of the period (default: the last day of the last complete month).")] to: Option<
+            Date,
+        >,
     ) -> Result<ParetoReport> {
         let rc = request(ctx)?;
-        Ok(ParetoReport(report::report(&rc.db, &rc.viewer(), from.0, to.0).await?))
+        let (first, last) = crate::rules::default_window(chrono::Utc::now().date_naive());
+        let (from, to) = (from.map_or(first, |d| d.0), to.map_or(last, |d| d.0));
+        Ok(ParetoReport(report::report(&rc.db, &rc.viewer(), from, to).await?))
     }
 }

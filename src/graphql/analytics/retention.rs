@@ -32,7 +32,8 @@ pub enum RetentionGroupBy {
     Team,
     /// By partnership tier.
     Tier,
-    /// By the segment each customer had on `from` (ranked over the 12 months before).
+    /// By the segment each customer had on `from` (ranked over the last 12 complete months then, among the
+    /// customers live then).
     Segment,
     /// By sales region.
     Region,
@@ -270,8 +271,12 @@ impl RetentionQueryRoot {
     async fn retention_report(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "Start of the window.")] from: Date,
-        #[graphql(desc = "End of the window (at most 120 months after `from`).")] to: Date,
+        #[graphql(desc = "Start of the window, excluded: the window is `(from, to]` (default: the day before the \
+                           last 12 complete months).")]
+        from: Option<Date>,
+        #[graphql(desc = "End of the window (at most 120 months after `from`; default: the last day of the last \
+                           complete month).")]
+        to: Option<Date>,
         #[graphql(desc = "How to split the report (default NONE).", default_with = "Some(RetentionGroupBy::None)")]
         group_by: Option<RetentionGroupBy>,
         #[graphql(desc = "What \"active\" means (default EVENTS).", default_with = "Some(RetentionBasis::Events)")]
@@ -300,7 +305,9 @@ impl RetentionQueryRoot {
                 Basis::Activity { inactive_months: u32::try_from(inactive_months).unwrap_or(0) }
             }
         };
-        let query = RetentionQuery { from: from.0, to: to.0, group_by, basis };
+        let (first, last) = crate::rules::default_window(chrono::Utc::now().date_naive());
+        let from = from.map_or(first.pred_opt().unwrap_or(first), |d| d.0);
+        let query = RetentionQuery { from, to: to.map_or(last, |d| d.0), group_by, basis };
         let rules = rc.services.config.segment_rules;
         Ok(RetentionReport(report::report(&rc.db, &rc.viewer(), rules, query).await?))
     }

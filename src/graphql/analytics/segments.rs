@@ -61,12 +61,15 @@ pub struct SegmentFigure {
 /// Your customers by segment as of a date.
 #[derive(SimpleObject)]
 pub struct SegmentationSummary {
-    /// The date: segments rank the 12 months up to it.
+    /// The date: segments rank the last 12 complete months before its month.
     pub as_of: Date,
     /// The thresholds used.
     pub thresholds: SegmentThresholds,
-    /// One entry per segment present, LARGE_QUALITY first, no segment last.
+    /// One entry per segment present among your live customers (ACTIVE or WON_BACK, not archived),
+    /// LARGE_QUALITY first, no segment (no revenue in the 12 months) last.
     pub segments: Vec<SegmentFigure>,
+    /// Your customers that take no segment slot (lost, archived, not a customer yet), by reason.
+    pub excluded: Vec<super::excluded::ExcludedCustomers>,
 }
 
 #[derive(Default)]
@@ -80,7 +83,8 @@ impl SegmentQuery {
     async fn segmentation_summary(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "The date (default: today); segments rank the 12 months up to it.")] as_of: Option<Date>,
+        #[graphql(desc = "The date (default: today); segments rank the last 12 complete months before its month.")]
+        as_of: Option<Date>,
     ) -> Result<SegmentationSummary> {
         let rc = request(ctx)?;
         let as_of = as_of.map_or_else(|| chrono::Utc::now().date_naive(), |d| d.0);
@@ -102,6 +106,7 @@ impl SegmentQuery {
                     gross_profit_share: s.gross_profit_share,
                 })
                 .collect(),
+            excluded: super::excluded::excluded(summary.excluded),
         })
     }
 }

@@ -161,14 +161,22 @@ mod tests {
     #[test]
     fn library_coercion_messages_are_said_in_the_projects_words() {
         assert_eq!(
-            reword("Failed to parse \"DateTime\": input is out of range (occurred while parsing \"CustomerFilterInput\")"),
-            Some("a DateTime is written in ISO 8601 with its offset, like 2026-11-28T09:30:00Z (in CustomerFilterInput)".into())
+            reword(
+                "Failed to parse \"DateTime\": input is out of range (occurred while parsing \"CustomerFilterInput\")"
+            ),
+            Some(
+                "a DateTime is written in ISO 8601 with its offset, like 2026-11-28T09:30:00Z (in CustomerFilterInput)"
+                    .into()
+            )
         );
         assert_eq!(
             reword("Failed to parse \"Int\": Only integers from -2147483648 to 2147483647 are accepted."),
             Some("an Int is a whole number from -2147483648 to 2147483647".into())
         );
-        assert_eq!(reword("Failed to parse \"Date\": a Date is written YYYY-MM-DD"), Some("a Date is written YYYY-MM-DD".into()));
+        assert_eq!(
+            reword("Failed to parse \"Date\": a Date is written YYYY-MM-DD"),
+            Some("a Date is written YYYY-MM-DD".into())
+        );
         assert_eq!(reword("Unknown field"), None);
     }
 }

@@ -66,7 +66,11 @@ enum Measured<'a> {
 /// The fields in `set` with its fragments expanded, from the sizes known so
 /// far (`None`: being measured, a cycle, which validation reports; a spread of
 /// a fragment that does not exist counts nothing, validation reports it too).
-fn measure<'a>(set: &'a SelectionSet, doc: &'a ExecutableDocument, sizes: &HashMap<&'a str, Option<u64>>) -> Measured<'a> {
+fn measure<'a>(
+    set: &'a SelectionSet,
+    doc: &'a ExecutableDocument,
+    sizes: &HashMap<&'a str, Option<u64>>,
+) -> Measured<'a> {
     let mut fields = 0u64;
     let mut waiting = Vec::new();
     let mut add = |measured: Measured<'a>| match measured {
@@ -173,7 +177,10 @@ pub fn prepare(query: &str, limits: &Limits) -> Result<ExecutableDocument, Serve
 }
 
 /// The operation a request runs: the one named, or the first.
-pub fn selected_operation<'a>(doc: &'a ExecutableDocument, operation_name: Option<&str>) -> Option<&'a OperationDefinition> {
+pub fn selected_operation<'a>(
+    doc: &'a ExecutableDocument,
+    operation_name: Option<&str>,
+) -> Option<&'a OperationDefinition> {
     let mut operations = doc.operations.iter();
     match operation_name {
         Some(name) => operations.find(|(n, _)| n.map(|n| n.as_str()) == Some(name)).map(|(_, op)| &op.node),

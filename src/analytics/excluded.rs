@@ -1,0 +1,62 @@
+//! Customers a report left out, and why: a report that silently counts fewer
+//! customers than the viewer has looks like good news. Each report answers
+//! its own exclusions with these reasons, counted over the customers the
+//! viewer may see.
+
+/// Why a customer is not in a report's figures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Exclusion {
+    /// Archived: the record was withdrawn; it counts nowhere.
+    Archived,
+    /// Lost (by its churn events, on the report's date): it takes no segment slot.
+    Lost,
+    /// Not a customer (yet) on the report's date: a PROSPECT, or started after it.
+    NotACustomer,
+    /// Neither `customerSince` nor any revenue: where its history starts is unknown.
+    NoStartDate,
+    /// No revenue in the report's months.
+    NoRevenueInWindow,
+    /// Never bought anything, so it cannot have stopped buying.
+    NeverBought,
+}
+
+impl Exclusion {
+    /// The name reports use in SQL and the API shows.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Archived => "ARCHIVED",
+            Self::Lost => "LOST",
+            Self::NotACustomer => "NOT_A_CUSTOMER",
+            Self::NoStartDate => "NO_START_DATE",
+            Self::NoRevenueInWindow => "NO_REVENUE_IN_WINDOW",
+            Self::NeverBought => "NEVER_BOUGHT",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Archived, Self::Lost, Self::NotACustomer, Self::NoStartDate, Self::NoRevenueInWindow, Self::NeverBought]
+            .into_iter()
+            .find(|e| e.as_str() == text)
+    }
+}
+
+/// How many customers a report left out for one reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Excluded {
+    pub reason: Exclusion,
+    pub count: i64,
+}
+
+/// Reads `(reason, n)` rows into exclusions, dropping zeros and unknown reasons, in reason order.
+pub fn read(rows: &[sea_orm::QueryResult]) -> crate::error::AppResult<Vec<Excluded>> {
+    let mut excluded = Vec::new();
+    for row in rows {
+        let reason = crate::analytics::sql::text(row, "reason")?.as_deref().and_then(Exclusion::parse);
+        let count = crate::analytics::sql::int(row, "n")?;
+        if let Some(reason) = reason.filter(|_| count > 0) {
+            excluded.push(Excluded { reason, count });
+        }
+    }
+    excluded.sort_by_key(|e| e.reason);
+    Ok(excluded)
+}

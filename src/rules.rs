@@ -1,0 +1,112 @@
+//! The domain rules every figure shares, each defined once, below both the
+//! services and the reports: what a live customer is, what "the last 12
+//! months" are, where a customer's history starts. SQL conditions are
+//! rendered from here, never re-spelled.
+
+use chrono::{Datelike, NaiveDate};
+
+/// Statuses of a live customer: one the company still serves.
+pub const LIVE_STATUSES: [&str; 2] = ["ACTIVE", "WON_BACK"];
+
+/// Whether a customer is live: ACTIVE or WON_BACK, and not archived. Lost,
+/// archived and prospective customers take no segment slot and are on no
+/// at-risk list.
+pub fn is_live(status: &str, archived: bool) -> bool {
+    !archived && LIVE_STATUSES.contains(&status)
+}
+
+/// [`is_live`] as a SQL condition on the customer table aliased `alias`.
+pub fn live_customer_sql(alias: &str) -> String {
+    format!("{alias}.archived_at IS NULL AND {alias}.status IN ('ACTIVE', 'WON_BACK')")
+}
+
+/// A run of whole months, by their first days, both ends included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Months {
+    pub first: NaiveDate,
+    pub last: NaiveDate,
+}
+
+impl Months {
+    /// The first day after the run.
+    pub fn end_exclusive(self) -> NaiveDate {
+        add_months(self.last, 1)
+    }
+
+    /// The last day of the run.
+    pub fn last_day(self) -> NaiveDate {
+        self.end_exclusive().pred_opt().unwrap_or(self.last)
+    }
+}
+
+/// "The last 12 months" as of `today`: the 12 complete months before the
+/// current one (on 2026-12-04, December 2025 to November 2026). The month in
+/// progress never counts, so a figure does not sag through the month and jump
+/// on its first day. Used by segments, health, the account status,
+/// `Customer.revenueLast12Months` and every report's default window.
+pub fn last_12_complete_months(today: NaiveDate) -> Months {
+    let current = month_start(today);
+    Months { first: add_months(current, -12), last: add_months(current, -1) }
+}
+
+/// The default window of a report whose days are inclusive (`[from, to]`):
+/// the last 12 complete months, from the first day of the first to the last
+/// day of the last.
+pub fn default_window(today: NaiveDate) -> (NaiveDate, NaiveDate) {
+    let months = last_12_complete_months(today);
+    (months.first, months.last_day())
+}
+
+/// The first day of `date`'s month.
+pub fn month_start(date: NaiveDate) -> NaiveDate {
+    date.with_day(1).unwrap_or(date)
+}
+
+/// `date` moved by whole months, clamped to the end of shorter months.
+pub fn add_months(date: NaiveDate, months: i32) -> NaiveDate {
+    use chrono::Months as M;
+    if months >= 0 {
+        date.checked_add_months(M::new(months.unsigned_abs())).unwrap_or(date)
+    } else {
+        date.checked_sub_months(M::new(months.unsigned_abs())).unwrap_or(date)
+    }
+}
+
+/// Where a customer's history starts when `customer_since` is not set: the
+/// first month in which it had revenue. As SQL on the customer aliased
+/// `alias`: its own date, else that month (NULL when it never bought). A book
+/// whose revenue history starts inside a report's window therefore counts
+/// its customers as gained in that month.
+pub fn customer_start_sql(alias: &str) -> String {
+    format!(
+        "COALESCE({alias}.customer_since, (SELECT MIN(fr.month) FROM revenue_entry fr \
+           WHERE fr.customer_id = {alias}.id AND fr.revenue_cents > 0))"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap_or_default()
+    }
+
+    #[test]
+    fn the_last_12_months_are_the_complete_ones_before_this_month() {
+        let months = last_12_complete_months(d(2026, 12, 4));
+        assert_eq!(months, Months { first: d(2025, 12, 1), last: d(2026, 11, 1) });
+        assert_eq!(months.last_day(), d(2026, 11, 30));
+        // On the first day of a month the month before is complete.
+        assert_eq!(last_12_complete_months(d(2026, 1, 1)), Months { first: d(2025, 1, 1), last: d(2025, 12, 1) });
+    }
+
+    #[test]
+    fn live_means_served_and_not_archived() {
+        assert!(is_live("ACTIVE", false));
+        assert!(is_live("WON_BACK", false));
+        assert!(!is_live("LOST", false));
+        assert!(!is_live("PROSPECT", false));
+        assert!(!is_live("ACTIVE", true));
+    }
+}
