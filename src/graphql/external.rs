@@ -10,11 +10,12 @@ use crate::{
         customers::Customer,
         support::{
             context::request,
-            enums::{CustomerStatus, OrgLevel},
+            enums::{ChurnKind, ChurnReason, CustomerStatus, OrgLevel},
             ids,
+            scalars::Date,
         },
     },
-    service::external::{self as service, ContactRecord, CustomerRecord},
+    service::external::{self as service, ChurnRecord, ContactRecord, CustomerRecord},
 };
 
 /// The id another system knows a row by.
@@ -43,8 +44,12 @@ pub struct CustomerUpsertInput {
     pub industry: Option<String>,
     /// Region (null clears it).
     pub region: Option<String>,
-    /// Status when it is created (default ACTIVE); ignored afterwards (use the churn mutations).
+    /// Status when it is created: ACTIVE (the default) or PROSPECT; ignored afterwards. LOST and WON_BACK come
+    /// with their dated events (`upsertChurnEvents`), never alone.
     pub status: Option<CustomerStatus>,
+    /// When it became a customer (not in the future); set when given, left as it is when not. Without it,
+    /// reports start its history at its first month with revenue.
+    pub customer_since: Option<Date>,
     /// Owner when it is created, by ID; ignored afterwards (use `reassignCustomers`).
     pub owner_id: Option<ID>,
     /// Owner when it is created, by e-mail, instead of `ownerId`.
@@ -72,6 +77,40 @@ pub struct ContactUpsertInput {
     pub email: Option<String>,
     /// Phone (null clears it).
     pub phone: Option<String>,
+}
+
+/// A loss or win-back as the source system has it.
+#[derive(InputObject)]
+pub struct ChurnEventUpsertInput {
+    /// Its id in the source system: the key of the upsert.
+    pub external_id: String,
+    /// The customer, by ID; or give `customerExternalId`.
+    pub customer_id: Option<ID>,
+    /// The customer's id in the same source system, instead of `customerId`.
+    pub customer_external_id: Option<String>,
+    /// LOST or WON_BACK.
+    pub kind: ChurnKind,
+    /// The day it happened (not in the future). A customer's events alternate, a loss first, in date order.
+    pub occurred_on: Date,
+    /// Why it was lost: required for a loss, absent for a win-back.
+    pub reason: Option<ChurnReason>,
+    /// The competitor it went to, if known.
+    pub competitor: Option<String>,
+    /// Notes.
+    pub notes: Option<String>,
+}
+
+/// What `upsertChurnEvents` did.
+#[derive(SimpleObject)]
+pub struct UpsertChurnEventsPayload {
+    /// The events, in the order sent.
+    pub events: Vec<crate::graphql::churn::ChurnEvent>,
+    /// Events recorded.
+    pub created: i32,
+    /// Known events whose reason, competitor or notes changed.
+    pub updated: i32,
+    /// Known events already as sent.
+    pub unchanged: i32,
 }
 
 /// What `upsertCustomers` did.
@@ -129,6 +168,7 @@ impl ExternalMutation {
                 industry: c.industry,
                 region: c.region,
                 status: c.status.map(Into::into),
+                customer_since: c.customer_since.map(|d| d.0),
                 owner_id,
                 owner_email: c.owner_email,
             });
@@ -136,6 +176,42 @@ impl ExternalMutation {
         let done = service::upsert_customers(&rc.services, &rc.viewer(), &source, records).await?;
         Ok(UpsertCustomersPayload {
             customers: Customer::page(done.rows),
+            created: count(done.created),
+            updated: count(done.updated),
+            unchanged: count(done.unchanged),
+        })
+    }
+
+    /// Records up to 1,000 losses and win-backs by their id in `source`, all or nothing, like
+    /// `upsertCustomers`: a company's churn history, with its dates. Each customer's events, stored and sent,
+    /// must alternate (a loss first) in date order, none in the future and no loss before `customerSince`;
+    /// a known event may have its reason, competitor and notes corrected, not its kind or date. Each
+    /// customer's status follows its latest event in the same transaction (LOST or WON_BACK). Service
+    /// accounts need `customers:write`; people must be ADMIN or LEADER.
+    async fn upsert_churn_events(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The system the ids come from (e.g. `crm`).")] source: String,
+        #[graphql(desc = "The events, at most 1,000.")] events: Vec<ChurnEventUpsertInput>,
+    ) -> Result<UpsertChurnEventsPayload> {
+        let rc = request(ctx)?;
+        let mut records = Vec::with_capacity(events.len());
+        for (i, e) in events.into_iter().enumerate() {
+            let customer_id = ids::decode_opt("Customer", &format!("events[{i}].customerId"), e.customer_id.as_ref())?;
+            records.push(ChurnRecord {
+                external_id: e.external_id,
+                customer_id,
+                customer_external_id: e.customer_external_id,
+                kind: e.kind.into(),
+                occurred_on: e.occurred_on.0,
+                reason: e.reason.map(Into::into),
+                competitor: e.competitor,
+                notes: e.notes,
+            });
+        }
+        let done = service::upsert_churn_events(&rc.services, &rc.viewer(), &source, records).await?;
+        Ok(UpsertChurnEventsPayload {
+            events: done.rows.into_iter().map(Into::into).collect(),
             created: count(done.created),
             updated: count(done.updated),
             unchanged: count(done.unchanged),

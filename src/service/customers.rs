@@ -225,6 +225,8 @@ pub async fn create(db: &DatabaseConnection, viewer: &Viewer, input: NewCustomer
     let name = validate::required_text("name", &input.name, 200)?;
     let industry = validate::optional_text("industry", input.industry, 100)?;
     let region = validate::optional_text("region", input.region, 100)?;
+    let status = input.status.unwrap_or(CustomerStatus::Prospect);
+    crate::service::churn::check_status_write("status", None, status)?;
     let txn = crate::db::write(db).await?;
     let owner_id = input.owner_id.unwrap_or(viewer.user_id);
     policy::assignable_user(&txn, viewer, owner_id, "ownerId").await?;
@@ -236,7 +238,7 @@ pub async fn create(db: &DatabaseConnection, viewer: &Viewer, input: NewCustomer
         name: Set(name),
         industry: Set(industry),
         region: Set(region),
-        status: Set(input.status.unwrap_or(CustomerStatus::Prospect)),
+        status: Set(status),
         owner_id: Set(owner_id),
         parent_id: Set(input.parent_id),
         tier: Set(None),
@@ -287,12 +289,7 @@ pub async fn update(
         row.region = Set(validate::optional_text("region", region, 100)?);
     }
     if let Some(status) = changes.status {
-        if matches!(status, CustomerStatus::Lost | CustomerStatus::WonBack) && status != current.status {
-            return Err(AppError::bad_input(
-                "status",
-                "use markCustomerLost or markCustomerWonBack, which record the churn event",
-            ));
-        }
+        crate::service::churn::check_status_write("status", Some(current.status), status)?;
         row.status = Set(status);
     }
     if let Some(owner) = changes.owner_id.filter(|o| *o != current.owner_id) {
@@ -407,6 +404,12 @@ pub async fn mark_lost(
             current.status.as_str()
         )));
     }
+    let occurred_on = loss.occurred_on.unwrap_or_else(|| now().date_naive());
+    // The status said it may be lost; the last event only bounds the date
+    // (older data may hold a status without its event).
+    let last = crate::service::churn::latest(&txn, id).await?.map(|(_, on)| (ChurnKind::WonBack, on));
+    crate::service::churn::check_next(last, current.customer_since, ChurnKind::Lost, occurred_on, now().date_naive())
+        .map_err(|message| AppError::bad_input("occurredOn", message))?;
     let (updated, event) = record_churn(
         &txn,
         viewer,
@@ -418,7 +421,7 @@ pub async fn mark_lost(
             controllable: Set(loss.reason.controllability()),
             competitor: Set(competitor),
             notes: Set(notes),
-            occurred_on: Set(loss.occurred_on.unwrap_or_else(|| now().date_naive())),
+            occurred_on: Set(occurred_on),
             ..Default::default()
         },
     )
@@ -446,6 +449,17 @@ pub async fn mark_won_back(
             current.status.as_str()
         )));
     }
+    let occurred_on = occurred_on.unwrap_or_else(|| now().date_naive());
+    let last_on = crate::service::churn::latest(&txn, id).await?.map_or(NaiveDate::MIN, |(_, on)| on);
+    let last = Some((ChurnKind::Lost, last_on));
+    crate::service::churn::check_next(
+        last,
+        current.customer_since,
+        ChurnKind::WonBack,
+        occurred_on,
+        now().date_naive(),
+    )
+    .map_err(|message| AppError::bad_input("occurredOn", message))?;
     let (updated, event) = record_churn(
         &txn,
         viewer,
@@ -457,7 +471,7 @@ pub async fn mark_won_back(
             controllable: Set(None),
             competitor: Set(None),
             notes: Set(notes),
-            occurred_on: Set(occurred_on.unwrap_or_else(|| now().date_naive())),
+            occurred_on: Set(occurred_on),
             ..Default::default()
         },
     )

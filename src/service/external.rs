@@ -11,8 +11,8 @@
 use std::collections::{HashMap, HashSet};
 
 use entity::{
-    contact, customer,
-    enums::{CustomerStatus, OrgLevel, Role, StrategicImportance},
+    churn_event, contact, customer,
+    enums::{ChurnKind, CustomerStatus, OrgLevel, Role, StrategicImportance},
     external_ref, user,
 };
 use sea_orm::{
@@ -39,6 +39,7 @@ pub const MAX_BATCH: usize = 1000;
 pub enum Kind {
     Customer,
     Contact,
+    ChurnEvent,
 }
 
 impl Kind {
@@ -46,6 +47,7 @@ impl Kind {
         match self {
             Self::Customer => "CUSTOMER",
             Self::Contact => "CONTACT",
+            Self::ChurnEvent => "CHURN_EVENT",
         }
     }
 }
@@ -57,8 +59,12 @@ pub struct CustomerRecord {
     pub name: String,
     pub industry: Option<String>,
     pub region: Option<String>,
-    /// At creation only (default ACTIVE).
+    /// At creation only (default ACTIVE); never LOST or WON_BACK, which
+    /// come with their dated churn events (`upsert_churn_events`).
     pub status: Option<CustomerStatus>,
+    /// When it became a customer; given, it is set (on creation and after),
+    /// absent, it is left as it is.
+    pub customer_since: Option<chrono::NaiveDate>,
     /// At creation only: the owner by id or by e-mail (one is required to create).
     pub owner_id: Option<i64>,
     pub owner_email: Option<String>,
@@ -234,12 +240,13 @@ fn reference(kind: Kind, id: i64, source: &str, external_id: &str) -> external_r
     }
 }
 
-/// Validated text fields of a customer row.
+/// Validated fields of a customer row.
 struct CustomerFields {
     external_id: String,
     name: String,
     industry: Option<String>,
     region: Option<String>,
+    customer_since: Option<chrono::NaiveDate>,
 }
 
 #[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id))]
@@ -256,8 +263,14 @@ pub async fn upsert_customers(
         let name = checks.note(i, validate::required_text("name", &r.name, 200));
         let industry = checks.note(i, validate::optional_text("industry", r.industry.clone(), 100));
         let region = checks.note(i, validate::optional_text("region", r.region.clone(), 100));
+        if let Some(status) = r.status {
+            checks.note(i, crate::service::churn::check_status_write("status", None, status));
+        }
+        if let Some(since) = r.customer_since.filter(|since| *since > now().date_naive()) {
+            checks.fail(i, "customerSince", format!("customerSince {since} is in the future"));
+        }
         if let (Some(external_id), Some(name), Some(industry), Some(region)) = (external_id, name, industry, region) {
-            fields.push(Some(CustomerFields { external_id, name, industry, region }));
+            fields.push(Some(CustomerFields { external_id, name, industry, region, customer_since: r.customer_since }));
         } else {
             fields.push(None);
         }
@@ -292,6 +305,17 @@ pub async fn upsert_customers(
             .all(&txn)
             .await?
     };
+    // A customer cannot have become one after it was first lost.
+    let first_losses = first_losses(&txn, existing.keys().copied()).await?;
+    for (i, f) in fields.iter().enumerate() {
+        let Some(f) = f else { continue };
+        let current = known.get(&f.external_id).and_then(|id| existing.get(id));
+        if let (Some(since), Some(current)) = (f.customer_since, current)
+            && let Some(lost) = first_losses.get(&current.id).filter(|lost| **lost < since)
+        {
+            checks.fail(i, "customerSince", format!("customerSince {since} is after the customer was lost ({lost})"));
+        }
+    }
     let mut owner_of = HashMap::new();
     for &i in &creating {
         let r = &records[i];
@@ -316,7 +340,12 @@ pub async fn upsert_customers(
     for (i, f) in fields.into_iter().enumerate() {
         let Some(f) = f else { continue };
         if let Some(current) = known.get(&f.external_id).and_then(|id| existing.get(id)) {
-            if current.name == f.name && current.industry == f.industry && current.region == f.region {
+            let since = f.customer_since.or(current.customer_since);
+            if current.name == f.name
+                && current.industry == f.industry
+                && current.region == f.region
+                && current.customer_since == since
+            {
                 unchanged += 1;
                 rows.push(current.clone());
                 continue;
@@ -325,6 +354,7 @@ pub async fn upsert_customers(
             row.name = Set(f.name);
             row.industry = Set(f.industry);
             row.region = Set(f.region);
+            row.customer_since = Set(since);
             row.version = Set(current.version + 1);
             row.updated_at = Set(at);
             let model = row.update(&txn).await?;
@@ -345,7 +375,7 @@ pub async fn upsert_customers(
                 purchasing_fit: Set(None),
                 strategic_importance: Set(StrategicImportance::Medium),
                 segment: Set(None),
-                customer_since: Set(None),
+                customer_since: Set(f.customer_since),
                 next_review_on: Set(None),
                 version: Set(1),
                 archived_at: Set(None),
@@ -368,6 +398,30 @@ pub async fn upsert_customers(
         svc.segments.request();
     }
     Ok(Upserted { rows, created, updated, unchanged })
+}
+
+/// The date of each customer's first loss, for those that have one.
+async fn first_losses(
+    db: &impl ConnectionTrait,
+    customers: impl IntoIterator<Item = i64>,
+) -> AppResult<HashMap<i64, chrono::NaiveDate>> {
+    use sea_orm::QuerySelect;
+    let ids: Vec<i64> = customers.into_iter().collect();
+    let mut found = HashMap::new();
+    for chunk in ids.chunks(500) {
+        let rows: Vec<(i64, Option<chrono::NaiveDate>)> = churn_event::Entity::find()
+            .select_only()
+            .column(churn_event::Column::CustomerId)
+            .column_as(churn_event::Column::OccurredOn.min(), "first")
+            .filter(churn_event::Column::CustomerId.is_in(chunk.iter().copied()))
+            .filter(churn_event::Column::Kind.eq(ChurnKind::Lost))
+            .group_by(churn_event::Column::CustomerId)
+            .into_tuple()
+            .all(db)
+            .await?;
+        found.extend(rows.into_iter().filter_map(|(id, first)| first.map(|f| (id, f))));
+    }
+    Ok(found)
 }
 
 #[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id))]
@@ -503,3 +557,224 @@ pub async fn upsert_contacts(
     settle(txn, refs, &feed).await?;
     Ok(Upserted { rows, created, updated, unchanged })
 }
+
+/// A churn event as the source system sends it.
+#[derive(Debug, Clone)]
+pub struct ChurnRecord {
+    pub external_id: String,
+    /// The customer, by our id or by its external id in the same source.
+    pub customer_id: Option<i64>,
+    pub customer_external_id: Option<String>,
+    pub kind: ChurnKind,
+    pub occurred_on: chrono::NaiveDate,
+    /// Required for a loss.
+    pub reason: Option<entity::enums::ChurnReason>,
+    pub competitor: Option<String>,
+    pub notes: Option<String>,
+}
+
+/// Records losses and win-backs by their id in `source`, up to 1,000, all or
+/// nothing: the history a CRM or ERP holds, loaded with its dates. Each
+/// customer's events, old and new, must alternate (a loss first), in date
+/// order, none in the future, no loss before the customer became one; a
+/// known event may have its reason, competitor and notes corrected, never its
+/// kind or date. Each customer's status follows its latest event, in the same
+/// transaction (audited, in the change feed, announced to webhooks).
+#[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id))]
+pub async fn upsert_churn_events(
+    svc: &Services,
+    viewer: &Viewer,
+    source: &str,
+    records: Vec<ChurnRecord>,
+) -> AppResult<Upserted<churn_event::Model>> {
+    use sea_orm::QueryOrder;
+
+    let (source, mut checks) = Checks::start(viewer, source, "events", records.len())?;
+    let today = now().date_naive();
+    let mut keys = Vec::with_capacity(records.len());
+    for (i, r) in records.iter().enumerate() {
+        keys.push(checks.key(i, &r.external_id));
+        if r.customer_id.is_some() == r.customer_external_id.is_some() {
+            checks.fail(i, "customer", "give exactly one of customerId and customerExternalId");
+        }
+        match (r.kind, r.reason) {
+            (ChurnKind::Lost, None) => checks.fail(i, "reason", "a loss needs its reason"),
+            (ChurnKind::WonBack, Some(_)) => checks.fail(i, "reason", "a win-back has no reason"),
+            _ => {}
+        }
+        checks.note(i, validate::optional_text("competitor", r.competitor.clone(), 200));
+        checks.note(i, validate::optional_text("notes", r.notes.clone(), 4000));
+    }
+    let txn = crate::db::write(&svc.db).await?;
+    let by_external =
+        resolve(&txn, Kind::Customer, &source, records.iter().filter_map(|r| r.customer_external_id.clone())).await?;
+    let named: Vec<i64> = records.iter().filter_map(|r| r.customer_id).collect();
+    let customers: HashMap<i64, customer::Model> = customer::Entity::find()
+        .filter(customer::Column::Id.is_in(named.into_iter().chain(by_external.values().copied())))
+        .filter(customer::Column::ArchivedAt.is_null())
+        .all(&txn)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
+    let mut customer_of = vec![None; records.len()];
+    for (i, r) in records.iter().enumerate() {
+        let customer =
+            r.customer_id.or_else(|| r.customer_external_id.as_ref().and_then(|e| by_external.get(e).copied()));
+        match customer.filter(|c| customers.contains_key(c)) {
+            Some(c) => customer_of[i] = Some(c),
+            None if r.customer_id.is_some() || r.customer_external_id.is_some() => {
+                checks.fail(i, "customer", "customer not found");
+            }
+            None => {}
+        }
+    }
+    let known = resolve(&txn, Kind::ChurnEvent, &source, keys.iter().flatten().cloned()).await?;
+    let existing: HashMap<i64, churn_event::Model> = churn_event::Entity::find()
+        .filter(churn_event::Column::Id.is_in(known.values().copied()))
+        .all(&txn)
+        .await?
+        .into_iter()
+        .map(|e| (e.id, e))
+        .collect();
+    // Every event of the customers concerned, to check each one's sequence whole.
+    let mut history: HashMap<i64, Vec<(NaiveSeq, ChurnKind)>> = HashMap::new();
+    let involved: Vec<i64> = customer_of.iter().flatten().copied().collect();
+    for chunk in involved.chunks(500) {
+        let events = churn_event::Entity::find()
+            .filter(churn_event::Column::CustomerId.is_in(chunk.iter().copied()))
+            .order_by_asc(churn_event::Column::OccurredOn)
+            .order_by_asc(churn_event::Column::Id)
+            .all(&txn)
+            .await?;
+        for e in events {
+            history.entry(e.customer_id).or_default().push(((e.occurred_on, None), e.kind));
+        }
+    }
+    for (i, r) in records.iter().enumerate() {
+        let Some(key) = &keys[i] else { continue };
+        match known.get(key).and_then(|id| existing.get(id)) {
+            Some(current) => {
+                if Some(current.customer_id) != customer_of[i] && customer_of[i].is_some() {
+                    checks.fail(i, "customer", "a known event cannot move to another customer");
+                }
+                if current.kind != r.kind || current.occurred_on != r.occurred_on {
+                    checks.fail(i, "occurredOn", "a known event's kind and date cannot change");
+                }
+            }
+            None => {
+                if let Some(customer) = customer_of[i] {
+                    history.entry(customer).or_default().push(((r.occurred_on, Some(i)), r.kind));
+                }
+            }
+        }
+    }
+    for (customer, events) in &mut history {
+        events.sort_by_key(|((on, index), _)| (*on, index.map_or(0, |i| i + 1)));
+        let since = customers.get(customer).and_then(|c| c.customer_since);
+        let mut last = None;
+        for ((on, index), kind) in events.iter() {
+            if let Some(i) = index
+                && let Err(message) = crate::service::churn::check_next(last, since, *kind, *on, today)
+            {
+                checks.fail(*i, "occurredOn", message);
+            }
+            last = Some((*kind, *on));
+        }
+    }
+    checks.finish()?;
+
+    let at = now();
+    let (mut created, mut updated, mut unchanged) = (0, 0, 0);
+    let mut rows = Vec::with_capacity(records.len());
+    let mut refs = Vec::new();
+    let mut touched = HashSet::new();
+    for (i, r) in records.into_iter().enumerate() {
+        let (Some(key), Some(customer_id)) = (keys[i].clone(), customer_of[i]) else { continue };
+        let competitor = validate::optional_text("competitor", r.competitor, 200)?;
+        let notes = validate::optional_text("notes", r.notes, 4000)?;
+        if let Some(current) = known.get(&key).and_then(|id| existing.get(id)) {
+            if current.reason == r.reason && current.competitor == competitor && current.notes == notes {
+                unchanged += 1;
+                rows.push(current.clone());
+                continue;
+            }
+            let mut row: churn_event::ActiveModel = current.clone().into();
+            row.reason = Set(r.reason);
+            row.controllable = Set(r.reason.and_then(|reason| reason.controllability()));
+            row.competitor = Set(competitor);
+            row.notes = Set(notes);
+            row.updated_at = Set(at);
+            let model = row.update(&txn).await?;
+            audit::record(&txn, viewer, "upsert", "churn_event", model.id, audit::diff(current, &model)).await?;
+            updated += 1;
+            rows.push(model);
+            continue;
+        }
+        let model = churn_event::ActiveModel {
+            customer_id: Set(customer_id),
+            kind: Set(r.kind),
+            occurred_on: Set(r.occurred_on),
+            reason: Set(r.reason),
+            controllable: Set(r.reason.and_then(|reason| reason.controllability())),
+            competitor: Set(competitor),
+            notes: Set(notes),
+            recorded_by: Set(viewer.user_id),
+            created_at: Set(at),
+            updated_at: Set(at),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        let fields = json!({"source": source, "externalId": key, "customerId": customer_id,
+            "kind": r.kind.as_str(), "occurredOn": r.occurred_on.to_string()});
+        audit::record(&txn, viewer, "create", "churn_event", model.id, fields).await?;
+        refs.push(reference(Kind::ChurnEvent, model.id, &source, &key));
+        touched.insert(customer_id);
+        created += 1;
+        rows.push(model);
+    }
+    // Each customer's status follows its latest event.
+    let mut feed = Vec::new();
+    let mut announced = Vec::new();
+    for customer_id in touched {
+        let Some(current) = customers.get(&customer_id) else { continue };
+        let Some(event) = crate::service::churn::latest_event(&txn, customer_id).await? else { continue };
+        let status = if event.kind == ChurnKind::Lost { CustomerStatus::Lost } else { CustomerStatus::WonBack };
+        if current.status == status {
+            continue;
+        }
+        let mut row: customer::ActiveModel = current.clone().into();
+        row.status = Set(status);
+        row.version = Set(current.version + 1);
+        row.updated_at = Set(at);
+        row.update(&txn).await?;
+        audit::record(
+            &txn,
+            viewer,
+            "status_change",
+            "customer",
+            customer_id,
+            json!({"status": [current.status.as_str(), status.as_str()], "source": source}),
+        )
+        .await?;
+        use crate::service::webhooks::{Event, EventType};
+        announced.push(match status {
+            CustomerStatus::Lost => Event::customer_status(
+                EventType::CustomerLost,
+                customer_id,
+                json!({"reason": event.reason.map(|r| r.as_str()), "controllable": event.controllable}),
+            ),
+            _ => Event::customer_status(EventType::CustomerWonBack, customer_id, json!({})),
+        });
+        feed.push(Change::customer(customer_id, Operation::Updated, None));
+    }
+    crate::service::webhooks::emit(&txn, &announced).await?;
+    settle(txn, refs, &feed).await?;
+    svc.segments.request();
+    Ok(Upserted { rows, created, updated, unchanged })
+}
+
+/// An event's date, and for a new one its index in the batch (which orders
+/// events of the same day after the stored ones, in the order sent).
+type NaiveSeq = (chrono::NaiveDate, Option<usize>);

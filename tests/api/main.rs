@@ -8,6 +8,7 @@ mod api_tokens;
 mod authorization;
 mod care_dates;
 mod changes;
+mod churn_rules;
 mod commitments;
 mod communications;
 mod contacts;

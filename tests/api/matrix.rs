@@ -808,6 +808,14 @@ fn mutations() -> Vec<(&'static str, Case)> {
             ),
         ),
         (
+            "upsertChurnEvents",
+            case(
+                "mutation($c: ID!, $k: String!) { upsertChurnEvents(source: \"crm\", events: [{externalId: $k, customerId: $c, kind: LOST, occurredOn: \"2026-01-05\", reason: PRICE}]) { created unchanged } }",
+                with_target!(|t, _| json!({"c": t.customer, "k": format!("L-{}", t.customer)})),
+                leadership,
+            ),
+        ),
+        (
             "recordSurveyResponse",
             case(
                 "mutation($id: ID!) { recordSurveyResponse(input: {customerId: $id, score: 8}) { id } }",
