@@ -80,11 +80,12 @@ pub async fn page(
          FROM (SELECT h.customer_id, h.score, h.revenue_t12m_cents {candidates} {past} \
                ORDER BY h.score, h.revenue_t12m_cents DESC, h.customer_id LIMIT {limit}) p \
          JOIN customer_health h ON h.customer_id = p.customer_id \
-         JOIN customer c ON c.id = p.customer_id AND c.archived_at IS NULL AND c.status IN ('ACTIVE', 'WON_BACK') \
+         JOIN customer c ON c.id = p.customer_id AND {live} \
          WHERE 1 = 1 {visible} \
          ORDER BY p.score, p.revenue_t12m_cents DESC, p.customer_id",
         limit = first + 1,
         visible = dialect.visible(viewer, Resource::Customers, "c.id"),
+        live = crate::rules::live_customer_sql("c"),
     );
     let rows = dialect.rows_with(db, sql, values).await?;
     let mut out = Vec::with_capacity(rows.len());

@@ -60,3 +60,19 @@ pub fn read(rows: &[sea_orm::QueryResult]) -> crate::error::AppResult<Vec<Exclud
     excluded.sort_by_key(|e| e.reason);
     Ok(excluded)
 }
+
+/// Counts the viewer's customers by the reason `reason_sql` gives each (a SQL
+/// expression on the customer aliased `c`, NULL for those the report counts).
+pub async fn count(
+    db: &impl sea_orm::ConnectionTrait,
+    dialect: crate::analytics::sql::Dialect,
+    viewer: &crate::auth::Viewer,
+    reason_sql: &str,
+) -> crate::error::AppResult<Vec<Excluded>> {
+    let visible = dialect.visible(viewer, crate::policy::Resource::Customers, "c.id");
+    let sql = format!(
+        "SELECT reason, COUNT(*) AS n FROM (SELECT {reason_sql} AS reason FROM customer c WHERE 1 = 1 {visible}) x \
+         WHERE reason IS NOT NULL GROUP BY reason"
+    );
+    read(&dialect.rows(db, sql).await?)
+}

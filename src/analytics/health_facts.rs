@@ -75,9 +75,9 @@ pub struct Facts {
 }
 
 impl Facts {
-    /// An account the at-risk list can hold: ACTIVE or WON_BACK, not archived.
+    /// An account the at-risk list can hold: a live customer (`crate::rules::is_live`).
     pub fn live(&self) -> bool {
-        !self.archived && matches!(self.status.as_str(), "ACTIVE" | "WON_BACK")
+        crate::rules::is_live(&self.status, self.archived)
     }
 }
 

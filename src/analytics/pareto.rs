@@ -43,6 +43,8 @@ pub struct ParetoReport {
     pub profits_cents: i64,
     pub customers_for_80_percent: i64,
     pub points: Vec<LorenzPoint>,
+    /// The viewer's customers left out (archived, or without revenue or gross profit in the period).
+    pub excluded: Vec<crate::analytics::excluded::Excluded>,
 }
 
 impl ParetoReport {
@@ -136,7 +138,22 @@ pub async fn report(
             revenue_share: ratio(cumulative.unwrap_or(0.0), total.unwrap_or(0.0)).unwrap_or(0.0),
         });
     }
+    let mut excluded = crate::analytics::excluded::count(
+        db,
+        dialect,
+        viewer,
+        "CASE WHEN c.archived_at IS NOT NULL THEN 'ARCHIVED' ELSE 'NO_REVENUE_IN_WINDOW' END",
+    )
+    .await?;
+    // Every customer not archived is counted or has nothing in the period.
+    for e in &mut excluded {
+        if e.reason == crate::analytics::excluded::Exclusion::NoRevenueInWindow {
+            e.count -= customers;
+        }
+    }
+    excluded.retain(|e| e.count > 0);
     Ok(ParetoReport {
+        excluded,
         from,
         to,
         customers,

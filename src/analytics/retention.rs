@@ -161,6 +161,8 @@ pub struct Point {
 #[derive(Debug, Clone, PartialEq)]
 pub struct RetentionReport {
     pub query: RetentionQuery,
+    /// The viewer's customers the report left out, by reason.
+    pub excluded: Vec<crate::analytics::excluded::Excluded>,
     pub total: Counts,
     pub groups: Vec<Group>,
     pub reasons: Vec<ReasonFigure>,
@@ -197,11 +199,13 @@ impl Plan {
         self.dialect.date(date)
     }
 
-    /// The viewer's customers the report looks at, as the CTE `vc`.
+    /// The viewer's customers the report looks at, as the CTE `vc`. Their
+    /// `customer_since` is where their history starts (`crate::rules`: the
+    /// date set, else the first month with revenue).
     fn customers(&self) -> String {
         let since = match self.query.basis {
             Basis::Events => {
-                format!("AND c.customer_since IS NOT NULL AND c.customer_since <= {}", self.d(self.query.to))
+                format!("WHERE s.customer_since IS NOT NULL AND s.customer_since <= {}", self.d(self.query.to))
             }
             Basis::Activity { .. } => String::new(),
         };
@@ -213,10 +217,27 @@ impl Plan {
             _ => "",
         };
         format!(
-            "vc AS (SELECT c.id, c.owner_id, c.customer_since{extra} FROM customer c \
-             WHERE c.archived_at IS NULL {visible} {since})",
+            "vc AS (SELECT * FROM (SELECT c.id, c.owner_id, {start} AS customer_since{extra} FROM customer c \
+             WHERE c.archived_at IS NULL {visible}) s {since})",
+            start = crate::rules::customer_start_sql("c"),
             visible = self.visible.0
         )
+    }
+
+    /// Why the viewer's customers left out of the report are: archived ones
+    /// count nowhere; on the events basis those without a start (no
+    /// `customerSince`, no revenue), on the activity basis those that never bought.
+    fn exclusions(&self) -> String {
+        match self.query.basis {
+            Basis::Events => format!(
+                "CASE WHEN c.archived_at IS NOT NULL THEN 'ARCHIVED' WHEN {start} IS NULL THEN 'NO_START_DATE' END",
+                start = crate::rules::customer_start_sql("c")
+            ),
+            Basis::Activity { .. } => "CASE WHEN c.archived_at IS NOT NULL THEN 'ARCHIVED' \
+                 WHEN NOT EXISTS (SELECT 1 FROM revenue_entry r WHERE r.customer_id = c.id AND r.revenue_cents > 0) \
+                 THEN 'NEVER_BOUGHT' END"
+                .to_owned(),
+        }
     }
 
     /// The latest churn event of each customer in a date range, as a CTE.
@@ -496,7 +517,8 @@ pub async fn report(
     reasons.sort_by(|a, b| b.count.cmp(&a.count).then(a.reason.map(|r| r.as_str()).cmp(&b.reason.map(|r| r.as_str()))));
 
     let points = points(db, &plan, &monthly).await?;
-    Ok(RetentionReport { query, total, groups, reasons, points })
+    let excluded = crate::analytics::excluded::count(db, dialect, viewer, &plan.exclusions()).await?;
+    Ok(RetentionReport { query, excluded, total, groups, reasons, points })
 }
 
 /// Labels and sorts the groups: owners and teams by name, the rest by key.

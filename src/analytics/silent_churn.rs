@@ -48,7 +48,7 @@ pub async fn silent_churn(
         "WITH last AS ( \
            SELECT r.customer_id, MAX(r.month) AS last_month FROM revenue_entry r \
            JOIN customer c ON c.id = r.customer_id \
-           WHERE r.revenue_cents > 0 AND c.archived_at IS NULL AND c.status IN ('ACTIVE', 'WON_BACK') \
+           WHERE r.revenue_cents > 0 AND {live} \
              {visible} \
              AND NOT EXISTS (SELECT 1 FROM churn_event e WHERE e.customer_id = c.id AND e.kind = 'LOST' \
                AND NOT EXISTS (SELECT 1 FROM churn_event w WHERE w.customer_id = c.id AND w.kind = 'WON_BACK' \
@@ -63,6 +63,7 @@ pub async fn silent_churn(
          SELECT customer_id, last_month, revenue_before, total FROM candidates \
          ORDER BY revenue_before DESC, customer_id LIMIT {limit} OFFSET {offset}",
         year_before = dialect.plus_months_back("last.last_month", 12),
+        live = crate::rules::live_customer_sql("c"),
     );
     let rows = dialect.rows(db, sql).await?;
     let total = rows.first().map(|r| int(r, "total")).transpose()?.unwrap_or(0);
@@ -76,4 +77,25 @@ pub async fn silent_churn(
         });
     }
     Ok((found, total))
+}
+
+/// The viewer's live customers that cannot be silent churn because they
+/// never bought anything (a book loaded without its revenue shows none).
+#[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id))]
+pub async fn excluded(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+) -> AppResult<Vec<crate::analytics::excluded::Excluded>> {
+    let dialect = Dialect::of(db);
+    let live = crate::rules::live_customer_sql("c");
+    crate::analytics::excluded::count(
+        db,
+        dialect,
+        viewer,
+        &format!(
+            "CASE WHEN {live} AND NOT EXISTS (SELECT 1 FROM revenue_entry r WHERE r.customer_id = c.id \
+               AND r.revenue_cents > 0) THEN 'NEVER_BOUGHT' END"
+        ),
+    )
+    .await
 }

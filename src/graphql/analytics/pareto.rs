@@ -38,6 +38,10 @@ impl ParetoReport {
     async fn customers(&self) -> i64 {
         self.0.customers
     }
+    /// Your customers left out, by reason: archived, or without revenue or gross profit in the period.
+    async fn excluded(&self) -> Vec<super::excluded::ExcludedCustomers> {
+        super::excluded::excluded(self.0.excluded.clone())
+    }
     /// Their revenue.
     async fn revenue(&self) -> Money {
         Money(self.0.revenue_cents)

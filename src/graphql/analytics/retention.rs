@@ -1,6 +1,9 @@
 //! `retentionReport` and `silentChurn`.
 
-use async_graphql::{Context, Enum, Object, Result, SimpleObject};
+use async_graphql::{
+    Context, Enum, Object, Result, SimpleObject,
+    connection::{Connection, EmptyFields},
+};
 
 use crate::{
     analytics::{
@@ -14,7 +17,7 @@ use crate::{
             context::request,
             enums::ChurnReason,
             guards,
-            pagination::{Conn, ConnectionTotals, Cursors, MAX_PAGE_SIZE},
+            pagination::{Cursors, MAX_PAGE_SIZE},
             scalars::{Date, Money},
         },
     },
@@ -238,6 +241,12 @@ impl RetentionReport {
             })
             .collect()
     }
+    /// Your customers the report left out, by reason (archived; on the EVENTS basis those without a start,
+    /// neither `customerSince` nor revenue; on the ACTIVITY basis those that never bought). Empty when every
+    /// customer counts.
+    async fn excluded(&self) -> Vec<super::excluded::ExcludedCustomers> {
+        super::excluded::excluded(self.0.excluded.clone())
+    }
     /// Gross and net revenue retention of the customers at start.
     async fn revenue_retention(&self) -> RevenueRetention {
         let t = &self.0.total;
@@ -259,6 +268,16 @@ pub struct SilentChurn {
     pub last_revenue_month: Date,
     /// Revenue in the 12 months up to and including that month.
     pub revenue_before: Money,
+}
+
+/// The list's totals: how many went quiet, and who could not be judged.
+#[derive(SimpleObject)]
+pub struct SilentChurnTotals {
+    /// Number of rows that match the filter, ignoring pagination.
+    pub total_count: u64,
+    /// Your live customers left out, by reason: those that never bought anything cannot have stopped
+    /// (a book loaded without its revenue shows no silent churn at all).
+    pub excluded: Vec<super::excluded::ExcludedCustomers>,
 }
 
 #[derive(Default)]
@@ -325,7 +344,7 @@ impl RetentionQueryRoot {
         inactive_months: Option<i32>,
         #[graphql(desc = "How many rows from the start of the list (0 to 100; default 20).")] first: Option<i32>,
         #[graphql(desc = "Cursor of the row to start after (from a previous page).")] after: Option<String>,
-    ) -> Result<Conn<SilentChurn>> {
+    ) -> Result<Connection<String, SilentChurn, SilentChurnTotals, EmptyFields>> {
         let rc = request(ctx)?;
         let viewer = rc.viewer();
         let size = first.unwrap_or(20);
@@ -353,10 +372,14 @@ impl RetentionQueryRoot {
         let rows: Vec<_> = rows.into_iter().take(usize::try_from(size).unwrap_or(0)).collect();
         let ids: Vec<i64> = rows.iter().map(|r| r.customer_id).collect();
         let customers = rc.loaders.customer_by_id.load_many(ids).await.map_err(load_error)?;
-        let mut connection = Conn::with_additional_fields(
+        let excluded = silent_churn::excluded(&rc.db, &viewer).await?;
+        let mut connection = Connection::with_additional_fields(
             offset > 0,
             has_next,
-            ConnectionTotals { total_count: u64::try_from(total).unwrap_or(0) },
+            SilentChurnTotals {
+                total_count: u64::try_from(total).unwrap_or(0),
+                excluded: super::excluded::excluded(excluded),
+            },
         );
         for (i, row) in rows.into_iter().enumerate() {
             let Some(customer) = customers.get(&row.customer_id).cloned() else { continue };
