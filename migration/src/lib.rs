@@ -17,6 +17,7 @@ mod m20261129_000011_api_tokens;
 mod m20261129_000012_external_ids;
 mod m20261204_000013_change_visibility;
 mod m20261204_000014_export_window;
+mod m20261204_000015_history;
 pub mod rollups;
 
 pub struct Migrator;
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000012_external_ids::Migration),
             Box::new(m20261204_000013_change_visibility::Migration),
             Box::new(m20261204_000014_export_window::Migration),
+            Box::new(m20261204_000015_history::Migration),
         ]
     }
 }

@@ -211,7 +211,6 @@ impl Plan {
         };
         // Only the columns the report needs: the facts are materialised, row by row.
         let extra = match self.query.group_by {
-            GroupBy::Tier => ", c.tier",
             GroupBy::Region => ", c.region",
             GroupBy::Industry => ", c.industry",
             _ => "",
@@ -361,11 +360,15 @@ impl Plan {
             Basis::Activity { .. } => "LEFT JOIN rv ON rv.customer_id = vc.id",
             Basis::Events => "",
         };
+        // Owner, team and tier as they were at the start of the window.
+        if matches!(self.query.group_by, GroupBy::Owner | GroupBy::Team | GroupBy::Tier) {
+            ctes.push(self.as_of_start());
+        }
         let (key, team_join) = match self.query.group_by {
             GroupBy::None => ("'ALL'", ""),
-            GroupBy::Owner => ("CAST(vc.owner_id AS TEXT)", ""),
-            GroupBy::Team => ("CAST(u.team_id AS TEXT)", "JOIN app_user u ON u.id = vc.owner_id"),
-            GroupBy::Tier => ("vc.tier", ""),
+            GroupBy::Owner => ("CAST(st.owner_id AS TEXT)", "JOIN st ON st.id = vc.id"),
+            GroupBy::Team => ("CAST(st.team_id AS TEXT)", "JOIN st ON st.id = vc.id"),
+            GroupBy::Tier => ("st.tier", "JOIN st ON st.id = vc.id"),
             GroupBy::Segment => ("seg.segment", ""),
             GroupBy::Region => ("vc.region", ""),
             GroupBy::Industry => ("vc.industry", ""),
@@ -379,6 +382,34 @@ impl Plan {
                {revenue_joins} {activity_join} {firsts_join} {segment_join})"
         ));
         format!("WITH {}", ctes.join(", "))
+    }
+
+    /// Each customer's owner, owner's team and tier at the start of the
+    /// window (the end of `from`), as the CTE `st`: from the history the
+    /// database keeps (`customer_history`, `user_team_history`), the row in
+    /// force then, or, for a customer or user whose history starts later,
+    /// its first row; without any history, the values as they are now.
+    fn as_of_start(&self) -> String {
+        let start = self.dialect.timestamp(self.query.from.succ_opt().unwrap_or(self.query.from));
+        let customer_row = format!(
+            "COALESCE( \
+               (SELECT hh.id FROM customer_history hh WHERE hh.customer_id = vc.id AND hh.valid_from < {start} \
+                ORDER BY hh.valid_from DESC, hh.id DESC LIMIT 1), \
+               (SELECT hh.id FROM customer_history hh WHERE hh.customer_id = vc.id ORDER BY hh.valid_from, hh.id LIMIT 1))"
+        );
+        let team_row = format!(
+            "COALESCE( \
+               (SELECT tt.id FROM user_team_history tt WHERE tt.user_id = o.owner_id AND tt.valid_from < {start} \
+                ORDER BY tt.valid_from DESC, tt.id DESC LIMIT 1), \
+               (SELECT tt.id FROM user_team_history tt WHERE tt.user_id = o.owner_id ORDER BY tt.valid_from, tt.id LIMIT 1))"
+        );
+        format!(
+            "own AS (SELECT vc.id, COALESCE(h.owner_id, c.owner_id) AS owner_id, \
+               CASE WHEN h.id IS NULL THEN c.tier ELSE h.tier END AS tier \
+             FROM vc JOIN customer c ON c.id = vc.id LEFT JOIN customer_history h ON h.id = {customer_row}), \
+             st AS (SELECT o.id, o.owner_id, o.tier, CASE WHEN t.id IS NULL THEN u.team_id ELSE t.team_id END AS team_id \
+             FROM own o LEFT JOIN app_user u ON u.id = o.owner_id LEFT JOIN user_team_history t ON t.id = {team_row})"
+        )
     }
 
     fn group_key(&self) -> &'static str {

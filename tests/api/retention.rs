@@ -303,3 +303,67 @@ async fn bad_windows_are_refused() {
     assert_eq!(empty["total"]["customersAtStart"], 0);
     assert_eq!(empty["points"].as_array().unwrap().len(), 1);
 }
+
+/// The keys of a grouped report with their at-start and lost counts.
+fn by_group(report: &Value) -> Vec<(String, i64, i64)> {
+    report["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            (
+                g["label"].as_str().unwrap().to_owned(),
+                g["figures"]["customersAtStart"].as_i64().unwrap(),
+                g["figures"]["lost"].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn groups_are_what_was_true_at_the_start_of_the_window() {
+    let app = TestApp::spawn().await;
+    let cast = app.cast().await;
+    let acme = customer(&app, &cast.rep_a, "Acme", "2020-01-01").await;
+    let beta = customer(&app, &cast.rep_b, "Beta", "2020-01-01").await;
+    let tier = "mutation($c: ID!, $t: PartnershipTier!) { setPartnership(customerId: $c, input: {tier: $t}) { id } }";
+    app.gql(&cast.leader, tier, json!({"c": acme, "t": "SERVICE"})).await.ok();
+    app.gql(&cast.leader, tier, json!({"c": beta, "t": "PRICE"})).await.ok();
+    // All of that held long before the window: the history says since when.
+    let long_ago = chrono::DateTime::parse_from_rfc3339("2025-06-01T00:00:00Z").unwrap().to_utc();
+    app.set_time("customer_history", "valid_from", long_ago, "1 = 1").await;
+    app.set_time("user_team_history", "valid_from", long_ago, "1 = 1").await;
+
+    // Inside the window: Acme is handed to rep B, goes STRATEGIC, its former owner joins team B; then it is lost.
+    app.gql(
+        &cast.leader,
+        "mutation($id: ID!, $o: ID!) { updateCustomer(id: $id, input: {ownerId: $o}) { id } }",
+        json!({"id": acme, "o": cast.rep_b.gid}),
+    )
+    .await
+    .ok();
+    app.gql(&cast.leader, tier, json!({"c": acme, "t": "STRATEGIC"})).await.ok();
+    app.gql(
+        &cast.admin,
+        "mutation($id: ID!, $t: ID) { updateUser(id: $id, input: {teamId: $t}) { id } }",
+        json!({"id": cast.rep_a.gid, "t": crate::helpers::gid("Team", cast.team_b)}),
+    )
+    .await
+    .ok();
+    let today = chrono::Utc::now().date_naive().to_string();
+    lose(&app, &cast.rep_b, &acme, "REP_DEPARTURE", &today).await;
+
+    let report = |group: &'static str| {
+        let app = &app;
+        let leader = &cast.leader;
+        let today = today.clone();
+        async move {
+            let reply = app.gql(leader, REPORT, json!({"from": "2026-01-01", "to": today, "g": group})).await;
+            reply.ok()["retentionReport"].clone()
+        }
+    };
+    // The departed owner's loss stays with them, their team then, and the tier the account had then.
+    assert_eq!(by_group(&report("OWNER").await), vec![("rep.a".to_owned(), 1, 1), ("rep.b".to_owned(), 1, 0)]);
+    assert_eq!(by_group(&report("TEAM").await), vec![("Team A".to_owned(), 1, 1), ("Team B".to_owned(), 1, 0)]);
+    assert_eq!(by_group(&report("TIER").await), vec![("Price".to_owned(), 1, 0), ("Service".to_owned(), 1, 1)]);
+}
