@@ -33,6 +33,9 @@ impl MigrationName for Migration {
 
 type At = ChronoDateTimeUtc;
 
+/// A change of a customer at an instant: its new owner, its new tier (or neither).
+type CustomerChange = (At, Option<Option<i64>>, Option<Option<String>>);
+
 /// One change read from the past: when, and the value before and after.
 struct Step<T> {
     at: At,
@@ -120,7 +123,7 @@ async fn backfill_customers(db: &impl ConnectionTrait) -> Result<(), DbErr> {
         };
         let first_change = owner_steps.iter().map(|s| s.at).chain(tier_steps.iter().map(|s| s.at)).min();
         let start = first_change.map_or(created, |at| Ord::min(at, created));
-        let mut changes: Vec<(At, Option<Option<i64>>, Option<Option<String>>)> = owner_steps
+        let mut changes: Vec<CustomerChange> = owner_steps
             .into_iter()
             .map(|s| (s.at, Some(s.to), None))
             .chain(tier_steps.into_iter().map(|s| (s.at, None, Some(s.to))))
