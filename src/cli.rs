@@ -1,5 +1,5 @@
 //! The command line: `serve` (the default), `migrate`, `schema`, `seed-demo`,
-//! `token` and `user`.
+//! `token`, `user` and `rollups`.
 
 use clap::{Parser, Subcommand};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -37,6 +37,17 @@ enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Check or rebuild the revenue rollups the reports read.
+    #[command(subcommand)]
+    Rollups(RollupsCommand),
+}
+
+#[derive(Subcommand)]
+enum RollupsCommand {
+    /// Compare the rollups with the revenue rows; exit 1 when they drifted.
+    Check,
+    /// Recompute the rollups from the revenue rows, in one transaction.
+    Rebuild,
 }
 
 #[derive(Subcommand)]
@@ -109,6 +120,29 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             let db = app::prepare(&config).await?;
             crate::service::sessions::set_password(&db, &email, password).await?;
             println!("password set for {email}");
+            Ok(())
+        }
+        Command::Rollups(RollupsCommand::Check) => {
+            let db = app::prepare(&config).await?;
+            let drift = crate::service::rollups::check(&db).await?;
+            if drift.is_none() {
+                println!("rollups match the revenue rows");
+                Ok(())
+            } else {
+                // An error exits 1: monitoring can run the check on a schedule.
+                anyhow::bail!(
+                    "rollups drifted: {} rows of revenue_t12 and {} of revenue_by_owner differ; run `rapport rollups rebuild`",
+                    drift.trailing_12,
+                    drift.by_owner
+                )
+            }
+        }
+        Command::Rollups(RollupsCommand::Rebuild) => {
+            let db = app::prepare(&config).await?;
+            let txn = crate::db::write(&db).await?;
+            crate::service::rollups::rebuild(&txn).await?;
+            txn.commit().await?;
+            println!("rollups rebuilt");
             Ok(())
         }
         Command::User(UserCommand::Create { email, name, role, scopes }) => {

@@ -14,10 +14,10 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{ConnectionTrait, DatabaseBackend};
 
-/// Recomputes both rollups from scratch (in the caller's transaction, if any).
-pub async fn rebuild(db: &impl ConnectionTrait) -> Result<(), DbErr> {
-    let postgres = db.get_database_backend() == DatabaseBackend::Postgres;
-    let (offsets, shifted) = if postgres {
+/// The 12-month rollup as `revenue_entry` says it should be: `customer_id,
+/// month, revenue_cents, gross_profit_cents`.
+pub fn expected_t12(backend: DatabaseBackend) -> String {
+    let (offsets, shifted) = if backend == DatabaseBackend::Postgres {
         ("generate_series(0, 11) AS k(k)", "CAST(r.month + k.k * INTERVAL '1 month' AS DATE)")
     } else {
         (
@@ -25,20 +25,36 @@ pub async fn rebuild(db: &impl ConnectionTrait) -> Result<(), DbErr> {
             "date(r.month, '+' || k.k || ' months')",
         )
     };
+    format!(
+        "SELECT r.customer_id, {shifted} AS month, CAST(SUM(r.revenue_cents) AS BIGINT) AS revenue_cents, \
+           CAST(SUM(r.gross_profit_cents) AS BIGINT) AS gross_profit_cents \
+         FROM revenue_entry r CROSS JOIN {offsets} GROUP BY r.customer_id, {shifted}"
+    )
+}
+
+/// The per-owner rollup as `revenue_entry` and `customer` say it should be:
+/// `owner_id, month, revenue_cents, gross_profit_cents`.
+pub fn expected_by_owner() -> &'static str {
+    "SELECT c.owner_id, r.month, CAST(SUM(r.revenue_cents) AS BIGINT) AS revenue_cents, \
+       CAST(SUM(r.gross_profit_cents) AS BIGINT) AS gross_profit_cents \
+     FROM revenue_entry r JOIN customer c ON c.id = r.customer_id WHERE c.archived_at IS NULL \
+     GROUP BY c.owner_id, r.month"
+}
+
+/// Recomputes both rollups from scratch (in the caller's transaction, if any).
+pub async fn rebuild(db: &impl ConnectionTrait) -> Result<(), DbErr> {
+    let backend = db.get_database_backend();
     db.execute_unprepared("DELETE FROM revenue_t12").await?;
     db.execute_unprepared("DELETE FROM revenue_by_owner").await?;
     db.execute_unprepared(&format!(
-        "INSERT INTO revenue_t12 (customer_id, month, revenue_cents, gross_profit_cents) \
-         SELECT r.customer_id, {shifted}, CAST(SUM(r.revenue_cents) AS BIGINT), CAST(SUM(r.gross_profit_cents) AS BIGINT) \
-         FROM revenue_entry r CROSS JOIN {offsets} GROUP BY r.customer_id, {shifted}"
+        "INSERT INTO revenue_t12 (customer_id, month, revenue_cents, gross_profit_cents) {}",
+        expected_t12(backend)
     ))
     .await?;
-    db.execute_unprepared(
-        "INSERT INTO revenue_by_owner (owner_id, month, revenue_cents, gross_profit_cents) \
-         SELECT c.owner_id, r.month, CAST(SUM(r.revenue_cents) AS BIGINT), CAST(SUM(r.gross_profit_cents) AS BIGINT) \
-         FROM revenue_entry r JOIN customer c ON c.id = r.customer_id WHERE c.archived_at IS NULL \
-         GROUP BY c.owner_id, r.month",
-    )
+    db.execute_unprepared(&format!(
+        "INSERT INTO revenue_by_owner (owner_id, month, revenue_cents, gross_profit_cents) {}",
+        expected_by_owner()
+    ))
     .await?;
     Ok(())
 }

@@ -108,6 +108,11 @@ pub async fn upsert(svc: &crate::service::Services, viewer: &Viewer, rows: Vec<R
     }
     let customer_ids: HashSet<i64> = rows.iter().map(|r| r.customer_id).collect();
     let txn = crate::db::write(db).await?;
+    // Before anything is read: a concurrent push of the same customers waits,
+    // and then reads this one's figures as its "before" (`crate::service::rollups`).
+    let mut locked: Vec<i64> = customer_ids.iter().copied().collect();
+    locked.sort_unstable();
+    rollups::lock_customers(&txn, &locked).await?;
     // Owners (of customers not archived: archived ones count in no rollup).
     let found: std::collections::HashMap<i64, Option<i64>> = customer::Entity::find()
         .select_only()

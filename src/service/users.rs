@@ -324,6 +324,7 @@ async fn reassign_in(
         return Ok((moved, Vec::new()));
     }
     let at = now();
+    crate::service::rollups::lock_customers(txn, &moved).await?;
     customer::Entity::update_many()
         .col_expr(customer::Column::OwnerId, Expr::value(to_user_id))
         .col_expr(customer::Column::Version, Expr::col(customer::Column::Version).add(1))

@@ -1,5 +1,6 @@
 //! Bulk revenue: idempotent on customer and month, all or nothing, capped.
 
+use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
 use crate::helpers::TestApp;
@@ -87,4 +88,65 @@ async fn a_thousand_rows_are_accepted_and_more_are_refused() {
     assert_eq!(thousand.ok()["upsertRevenueEntries"]["upserted"], 1000);
     assert_eq!(too_many.code(), Some("BAD_USER_INPUT"));
     assert_eq!(app.count("revenue_entry").await, 1000);
+}
+
+/// Runs `rapport <args>` on this test's database; its exit status and output.
+fn rapport(app: &TestApp, args: &[&str]) -> (bool, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_rapport"))
+        .args(args)
+        .envs(app.process_env())
+        .env("RUST_LOG", "error")
+        .output()
+        .expect("rapport runs");
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    (output.status.success(), text)
+}
+
+#[tokio::test]
+async fn concurrent_overlapping_pushes_leave_the_rollups_equal_to_a_rebuild() {
+    let app = TestApp::spawn().await;
+    let cast = app.cast().await;
+    let mut customers = Vec::new();
+    for name in ["A", "B", "C"] {
+        customers.push(app.customer(&cast.rep_a, name).await);
+    }
+    // Eight pushes at once, each over the same customers and overlapping months, with its own figures.
+    let pushes = (0..8).map(|p| {
+        let rows: Vec<Value> = customers
+            .iter()
+            .flat_map(|c| {
+                (0..6).map(move |m| {
+                    let month = (p / 2 + m) % 12 + 1;
+                    json!({"customerId": c, "month": format!("2025-{month:02}-01"),
+                           "revenue": format!("{}.00", 100 * (p + 1) + m), "grossProfit": format!("{}.00", p + m)})
+                })
+            })
+            .collect();
+        let app = &app;
+        let who = &cast.leader;
+        async move {
+            app.gql(
+                who,
+                "mutation($e: [RevenueEntryInput!]!) { upsertRevenueEntries(entries: $e) { upserted } }",
+                json!({"e": rows}),
+            )
+            .await
+        }
+    });
+    for reply in futures_util::future::join_all(pushes).await {
+        assert!(reply.code().is_none() || reply.code() == Some("SERVICE_UNAVAILABLE"), "{}", reply.body);
+    }
+    let drift = rapport::service::rollups::check(&app.db).await.unwrap();
+    assert!(drift.is_none(), "the rollups drifted: {drift:?}");
+
+    // The operators' commands say the same, and repair a drift.
+    let (ok, text) = rapport(&app, &["rollups", "check"]);
+    assert!(ok, "{text}");
+    app.db.execute_unprepared("UPDATE revenue_t12 SET revenue_cents = revenue_cents + 1").await.unwrap();
+    let (ok, text) = rapport(&app, &["rollups", "check"]);
+    assert!(!ok, "a drift fails the check: {text}");
+    assert!(text.contains("drifted"), "{text}");
+    let (ok, text) = rapport(&app, &["rollups", "rebuild"]);
+    assert!(ok, "{text}");
+    assert!(rapport::service::rollups::check(&app.db).await.unwrap().is_none());
 }
