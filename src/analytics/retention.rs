@@ -77,10 +77,14 @@ pub struct Counts {
     pub revenue_before: i64,
     pub lost_revenue_before: i64,
     pub gained_revenue: i64,
-    /// Last 12 months of the window, customers at start.
+    /// Revenue retention's later period (the window's last L months, L the
+    /// window's length in whole months), customers at start.
     pub revenue_after: i64,
-    /// The same, each customer capped at its revenue before.
+    /// The same, each customer capped at its revenue in the earlier period.
     pub revenue_after_capped: i64,
+    /// Revenue retention's earlier period: the L months before `from`,
+    /// customers at start (`revenue_before` for a 12-month window).
+    pub retention_base: i64,
 }
 
 impl Counts {
@@ -97,6 +101,7 @@ impl Counts {
         self.gained_revenue += other.gained_revenue;
         self.revenue_after += other.revenue_after;
         self.revenue_after_capped += other.revenue_after_capped;
+        self.retention_base += other.retention_base;
     }
 
     pub fn retention_rate(&self) -> Option<f64> {
@@ -121,10 +126,10 @@ impl Counts {
         ratio(gained_mean, lost_mean)
     }
     pub fn gross_revenue_retention(&self) -> Option<f64> {
-        ratio(self.revenue_after_capped as f64, self.revenue_before as f64)
+        ratio(self.revenue_after_capped as f64, self.retention_base as f64)
     }
     pub fn net_revenue_retention(&self) -> Option<f64> {
-        ratio(self.revenue_after as f64, self.revenue_before as f64)
+        ratio(self.revenue_after as f64, self.retention_base as f64)
     }
 }
 
@@ -289,6 +294,34 @@ impl Plan {
         )
     }
 
+    /// The window's length in whole months (at least 1): revenue retention
+    /// compares the L months of the window's end with the L months before
+    /// `from`, two periods of the same length that never overlap.
+    fn window_months(&self) -> i32 {
+        let RetentionQuery { from, to, .. } = self.query;
+        (1..=MAX_MONTHS).take_while(|n| add_months(from, *n) <= to).last().unwrap_or(1)
+    }
+
+    /// For a window of other than 12 months, each customer's revenue in the L
+    /// months before `from` (`rrb`) and in the window's last L months (`rra`),
+    /// as the CTE `rr`; a 12-month window reads both from the rollup.
+    fn retention_periods(&self) -> Option<String> {
+        let months = self.window_months();
+        if months == 12 {
+            return None;
+        }
+        let RetentionQuery { from, to, .. } = self.query;
+        let (before, after) = (self.d(add_months(from, -months)), self.d(add_months(to, -months)));
+        let (from, to) = (self.d(from), self.d(to));
+        Some(format!(
+            "rr AS (SELECT r.customer_id, \
+               CAST(SUM(CASE WHEN r.month >= {before} AND r.month < {from} THEN r.revenue_cents ELSE 0 END) AS BIGINT) AS rrb, \
+               CAST(SUM(CASE WHEN r.month > {after} AND r.month <= {to} THEN r.revenue_cents ELSE 0 END) AS BIGINT) AS rra \
+             FROM revenue_entry r WHERE r.month >= {before} AND r.month <= {to} {visible} GROUP BY r.customer_id)",
+            visible = self.visible.1,
+        ))
+    }
+
     /// Everything the report counts, one row per customer, as the CTE `facts`.
     fn facts(&self) -> String {
         let (from, to) = (self.d(self.query.from), self.d(self.query.to));
@@ -356,6 +389,18 @@ impl Plan {
         };
         ctes.extend(segment_cte);
         let revenue_joins = self.revenue_joins();
+        let (retention_columns, retention_join) = match self.retention_periods() {
+            None => {
+                ("COALESCE(tb.revenue_cents, 0) AS rrb, COALESCE(tl.revenue_cents, 0) AS rra".to_owned(), String::new())
+            }
+            Some(cte) => {
+                ctes.push(cte);
+                (
+                    "COALESCE(rr.rrb, 0) AS rrb, COALESCE(rr.rra, 0) AS rra".to_owned(),
+                    "LEFT JOIN rr ON rr.customer_id = vc.id".to_owned(),
+                )
+            }
+        };
         let activity_join = match self.query.basis {
             Basis::Activity { .. } => "LEFT JOIN rv ON rv.customer_id = vc.id",
             Basis::Events => "",
@@ -376,10 +421,11 @@ impl Plan {
         ctes.push(format!(
             "facts AS MATERIALIZED (SELECT vc.id, {key} AS gkey, \
                {states}, COALESCE(tb.revenue_cents, 0) AS rb, COALESCE(tl.revenue_cents, 0) AS rl, \
+               {retention_columns}, \
                CASE WHEN ev.w_kind = 'LOST' THEN ev.w_reason END AS reason \
              FROM vc {team_join} \
                LEFT JOIN ev ON ev.customer_id = vc.id \
-               {revenue_joins} {activity_join} {firsts_join} {segment_join})"
+               {revenue_joins} {activity_join} {firsts_join} {segment_join} {retention_join})"
         ));
         format!("WITH {}", ctes.join(", "))
     }
@@ -433,8 +479,9 @@ impl Plan {
                CAST(SUM(won_back) AS BIGINT) AS v5, CAST(SUM(at_start * at_end) AS BIGINT) AS v6, \
                CAST(SUM(at_end) AS BIGINT) AS v7, CAST(SUM(at_start * rb) AS BIGINT) AS v8, \
                CAST(SUM(at_start * lost * rb) AS BIGINT) AS v9, CAST(SUM(gained * rl) AS BIGINT) AS v10, \
-               CAST(SUM(at_start * rl) AS BIGINT) AS v11, \
-               CAST(SUM(at_start * (CASE WHEN rl < rb THEN rl ELSE rb END)) AS BIGINT) AS v12 \
+               CAST(SUM(at_start * rra) AS BIGINT) AS v11, \
+               CAST(SUM(at_start * (CASE WHEN rra < rrb THEN rra ELSE rrb END)) AS BIGINT) AS v12, \
+               CAST(SUM(at_start * rrb) AS BIGINT) AS v13 \
              FROM facts {group} \
              UNION ALL SELECT 'R', reason, COUNT(*), CAST(SUM(at_start * rb) AS BIGINT), {pad10} \
              FROM facts WHERE lost = 1 GROUP BY reason \
@@ -443,7 +490,7 @@ impl Plan {
                UNION ALL SELECT {lost_month} AS m, 0 AS g, 1 AS l FROM facts WHERE lost = 1 \
              ) monthly GROUP BY m",
             facts = self.facts(),
-            pad10 = pad(10),
+            pad10 = pad(11),
             gained_month = month("gained_on"),
             lost_month = month("lost_on"),
         )
@@ -475,6 +522,7 @@ fn counts(row: &sea_orm::QueryResult) -> AppResult<Counts> {
         gained_revenue: int(row, "v10")?,
         revenue_after: int(row, "v11")?,
         revenue_after_capped: int(row, "v12")?,
+        retention_base: int(row, "v13")?,
     })
 }
 

@@ -6,6 +6,12 @@
 //! them, by the same tier, revenue and id. Guaranteed quantities are served
 //! first, in that order; what is left goes to the remaining demand, in the
 //! same order. Read-only: it plans, it books nothing.
+//!
+//! Only live customers are served (`crate::rules::is_live`): a lost or
+//! archived customer's line gets nothing (rule NOT_LIVE) and comes last. A
+//! priority with a peak-season window holds on the days of its window (both
+//! ends included; an open end is open); on another day the customer is
+//! served as one without a priority for the line.
 
 use std::collections::{HashMap, HashSet};
 
@@ -38,6 +44,8 @@ pub struct Claimant {
     pub priority: Option<(i32, i64)>,
     pub tier: Option<PartnershipTier>,
     pub revenue_cents: i64,
+    /// A live customer: only those are served.
+    pub live: bool,
 }
 
 /// What decided a customer's allocation.
@@ -51,8 +59,11 @@ pub enum Rule {
     PartnershipTier,
     /// Same rank and tier as the customer before it: its revenue placed it.
     Revenue,
-    /// It has no priority for the line, so it was served after every customer who has one.
+    /// It has no priority for the line (or its priority's peak season does
+    /// not hold on the plan's day), so it was served after every customer who has one.
     NoPriority,
+    /// It is not a live customer (lost or archived): served nothing.
+    NotLive,
 }
 
 /// One customer's line of the plan.
@@ -103,6 +114,7 @@ fn tier_name(tier: Option<PartnershipTier>) -> &'static str {
 pub fn allocate(available: i64, mut claimants: Vec<Claimant>) -> Plan {
     claimants.sort_by_key(|c| {
         (
+            !c.live,
             c.priority.is_none(),
             c.priority.map_or(0, |(rank, _)| rank),
             tier_order(c.tier),
@@ -113,7 +125,7 @@ pub fn allocate(available: i64, mut claimants: Vec<Claimant>) -> Plan {
     let mut left = available;
     let mut from_guarantee = Vec::with_capacity(claimants.len());
     for c in &claimants {
-        let guaranteed = c.priority.map_or(0, |(_, g)| g);
+        let guaranteed = if c.live { c.priority.map_or(0, |(_, g)| g) } else { 0 };
         let take = c.demanded.min(guaranteed).min(left);
         left -= take;
         from_guarantee.push(take);
@@ -121,12 +133,13 @@ pub fn allocate(available: i64, mut claimants: Vec<Claimant>) -> Plan {
     let mut lines = Vec::with_capacity(claimants.len());
     for (i, c) in claimants.iter().enumerate() {
         let first = from_guarantee[i];
-        let more = (c.demanded - first).min(left);
+        let more = if c.live { (c.demanded - first).min(left) } else { 0 };
         left -= more;
         let allocated = first + more;
         let guaranteed = c.priority.map_or(0, |(_, g)| g);
         let previous = i.checked_sub(1).map(|p| &claimants[p]);
         let rule = match (c.priority, previous) {
+            _ if !c.live => Rule::NotLive,
             _ if c.priority.is_some() && c.demanded <= guaranteed => Rule::Guarantee,
             (None, _) => Rule::NoPriority,
             (Some(_), None) => Rule::PriorityRank,
@@ -164,6 +177,12 @@ fn explain(c: &Claimant, position: usize, rule: Rule, from_guarantee: i64, more:
             tier_name(c.tier),
             c.revenue_cents as f64 / 100.0
         ),
+        _ if rule == Rule::NotLive => {
+            return format!(
+                "Not served (#{position}): a lost or archived customer gets no stock; 0 of {} demanded.",
+                c.demanded
+            );
+        }
         _ => "no supply priority for this line: served after every customer with one".to_owned(),
     };
     format!(
@@ -182,6 +201,7 @@ pub async fn plan(
     product_line: &str,
     available: i64,
     demand: &[Demand],
+    on: chrono::NaiveDate,
 ) -> AppResult<Plan> {
     if product_line.trim().is_empty() {
         return Err(AppError::bad_input("productLine", "must not be empty"));
@@ -223,6 +243,7 @@ pub async fn plan(
         .all(db)
         .await?
         .into_iter()
+        .filter(|p| p.peak_starts_on.is_none_or(|s| s <= on) && p.peak_ends_on.is_none_or(|e| on <= e))
         .map(|p| (p.customer_id, p))
         .collect();
     let claimants = demand
@@ -236,6 +257,7 @@ pub async fn plan(
                 priority: priorities.get(&d.customer_id).map(|p| (p.priority_rank, p.guaranteed_quantity)),
                 tier: c.tier,
                 revenue_cents: c.revenue_t12m_cents,
+                live: crate::rules::is_live(c.status.as_str(), c.archived_at.is_some()),
             }
         })
         .collect();
@@ -247,7 +269,15 @@ mod tests {
     use super::*;
 
     fn claimant(id: i64, demanded: i64, priority: Option<(i32, i64)>, tier: Option<PartnershipTier>) -> Claimant {
-        Claimant { customer_id: id, customer_name: format!("C{id}"), demanded, priority, tier, revenue_cents: 0 }
+        Claimant {
+            customer_id: id,
+            customer_name: format!("C{id}"),
+            demanded,
+            priority,
+            tier,
+            revenue_cents: 0,
+            live: true,
+        }
     }
 
     #[test]
@@ -299,5 +329,28 @@ mod tests {
         let plan = allocate(30, vec![claimant(1, 100, Some((1, 0)), None), claimant(2, 30, Some((5, 30)), None)]);
         assert_eq!(plan.lines[0].allocated, 0);
         assert_eq!((plan.lines[1].allocated, plan.lines[1].rule), (30, Rule::Guarantee));
+    }
+}
+
+#[cfg(test)]
+mod live_tests {
+    use super::*;
+
+    #[test]
+    fn a_customer_that_is_not_live_gets_nothing_even_with_the_best_rank() {
+        let lost = Claimant {
+            customer_id: 1,
+            customer_name: "Gone".into(),
+            demanded: 10,
+            priority: Some((1, 10)),
+            tier: Some(PartnershipTier::Strategic),
+            revenue_cents: 0,
+            live: false,
+        };
+        let live = Claimant { customer_id: 2, live: true, priority: None, tier: None, ..lost.clone() };
+        let plan = allocate(15, vec![lost, live]);
+        let got: Vec<(i64, i64, Rule)> = plan.lines.iter().map(|l| (l.customer_id, l.allocated, l.rule)).collect();
+        assert_eq!(got, vec![(2, 10, Rule::NoPriority), (1, 0, Rule::NotLive)]);
+        assert_eq!(plan.remaining, 5);
     }
 }

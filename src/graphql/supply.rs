@@ -37,8 +37,11 @@ pub enum AllocationRule {
     PartnershipTier,
     /// Same rank and tier as the customer before it; the higher revenue of the last 12 months went first.
     Revenue,
-    /// No supply priority for the line: served after every customer with one.
+    /// No supply priority for the line, or its peak-season window does not hold on the plan's day: served
+    /// after every customer with one.
     NoPriority,
+    /// Not a live customer (LOST, or archived): served nothing, listed last.
+    NotLive,
 }
 
 impl From<Rule> for AllocationRule {
@@ -49,6 +52,7 @@ impl From<Rule> for AllocationRule {
             Rule::PartnershipTier => Self::PartnershipTier,
             Rule::Revenue => Self::Revenue,
             Rule::NoPriority => Self::NoPriority,
+            Rule::NotLive => Self::NotLive,
         }
     }
 }
@@ -185,7 +189,9 @@ impl SupplyQuery {
     /// priority for the line by rank (1 first), then partnership tier
     /// (STRATEGIC, SERVICE, PRICE, none), then revenue of the last 12 months
     /// (highest first); customers without a priority for the line come after
-    /// them all. Read-only: nothing is booked. A customer you cannot see is NOT_FOUND.
+    /// them all. A priority with a peak-season window holds on the days of its window only. Lost and archived
+    /// customers are served nothing (rule NOT_LIVE). Read-only: nothing is booked. A customer you cannot see
+    /// is NOT_FOUND.
     #[graphql(guard = "guards::CUSTOMERS")]
     async fn supply_allocation_plan(
         &self,
@@ -195,6 +201,8 @@ impl SupplyQuery {
         #[graphql(desc = "What each customer asks for; at most 1000 lines, one per customer.")] demand: Vec<
             SupplyDemandInput,
         >,
+        #[graphql(desc = "The day the stock is allocated on, for the peak-season windows (default: today, UTC).")]
+        on: Option<Date>,
     ) -> Result<SupplyAllocationPlan> {
         let rc = request(ctx)?;
         let demand = demand
@@ -203,7 +211,8 @@ impl SupplyQuery {
                 Ok(Demand { customer_id: ids::decode("Customer", "customerId", &d.customer_id)?, quantity: d.quantity })
             })
             .collect::<Result<Vec<_>>>()?;
-        let plan = supply_plan::plan(&rc.db, &rc.viewer(), &product_line, available, &demand).await?;
+        let on = on.map_or_else(|| chrono::Utc::now().date_naive(), |d| d.0);
+        let plan = supply_plan::plan(&rc.db, &rc.viewer(), &product_line, available, &demand, on).await?;
         let lines = plan
             .lines
             .into_iter()

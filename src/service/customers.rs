@@ -327,13 +327,21 @@ pub async fn update(
     if updated.owner_id != current.owner_id && updated.archived_at.is_none() {
         crate::service::rollups::move_customers(&txn, &[id], current.owner_id, Some(updated.owner_id)).await?;
     }
-    audit::record(&txn, viewer, "update", "customer", id, audit::diff(&current, &updated)).await?;
     let moved_from = (updated.owner_id != current.owner_id).then_some(current.owner_id);
+    // A new owner takes the account's open promises and complaints, as a reassignment does.
+    let work = match moved_from {
+        Some(from) => crate::service::users::move_open_work(&txn, viewer, &[id], from, updated.owner_id).await?,
+        None => Default::default(),
+    };
+    audit::record(&txn, viewer, "update", "customer", id, audit::diff(&current, &updated)).await?;
     if let Some(from) = moved_from {
         webhooks::emit(&txn, &[Event::customer_reassigned(id, from, updated.owner_id)]).await?;
     }
-    changes::record(&txn, &[Change::customer(id, Operation::Updated, moved_from)]).await?;
+    let feed: Vec<Change> =
+        std::iter::once(Change::customer(id, Operation::Updated, moved_from)).chain(work.changes()).collect();
+    changes::record(&txn, &feed).await?;
     txn.commit().await?;
+    svc.feed.announce(&work.events).await;
     if importance_changed {
         svc.segments.request();
     }

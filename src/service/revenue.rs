@@ -98,9 +98,16 @@ pub async fn upsert(svc: &crate::service::Services, viewer: &Viewer, rows: Vec<R
         return Err(AppError::bad_input("entries", format!("at most {MAX_BATCH} entries per call")));
     }
     let mut seen = HashSet::new();
+    let this_month = crate::rules::month_start(now().date_naive());
     for (i, row) in rows.iter().enumerate() {
         if row.month.day() != 1 {
             return Err(AppError::bad_input(&format!("entries[{i}].month"), "month must be the first day of a month"));
+        }
+        if row.month > this_month {
+            return Err(AppError::bad_input(
+                &format!("entries[{i}].month"),
+                format!("{} has not begun: revenue is pushed for the current month or earlier", row.month),
+            ));
         }
         if !seen.insert((row.customer_id, row.month)) {
             return Err(AppError::bad_input(&format!("entries[{i}]"), "the same customer and month appear twice"));

@@ -82,6 +82,26 @@ impl SlaPolicy {
     }
 }
 
+/// The deadlines of a ticket whose priority changes: each one still open
+/// (its response or resolution not given, its time not passed) is set for
+/// the new priority from the ticket's opening, but never before `now` (a new
+/// priority cannot make a ticket late in the past); a deadline already met or
+/// already missed stays as it was, so a breach already recorded stays.
+pub fn reprioritised(
+    policy: &SlaPolicy,
+    t: &ticket::Model,
+    priority: TicketPriority,
+    tier: Option<PartnershipTier>,
+    now: DateTime<Utc>,
+) -> (DateTime<Utc>, DateTime<Utc>) {
+    let (response, resolution) = policy.due(priority, tier, t.created_at);
+    let open = |due: DateTime<Utc>, done: Option<DateTime<Utc>>| done.is_none() && due >= now;
+    let response =
+        if open(t.first_response_due_at, t.first_responded_at) { response.max(now) } else { t.first_response_due_at };
+    let resolution = if open(t.resolution_due_at, t.resolved_at) { resolution.max(now) } else { t.resolution_due_at };
+    (response, resolution)
+}
+
 /// Where a ticket stands against its SLA.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SlaState {

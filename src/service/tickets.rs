@@ -292,6 +292,12 @@ pub async fn update(
     if let Some(priority) = changes.priority.filter(|p| *p != current.priority) {
         row.priority = Set(priority);
         changed.push("priority");
+        // The deadlines follow the new priority (`sla::reprioritised`).
+        let tier = entity::customer::Entity::find_by_id(current.customer_id).one(&txn).await?.and_then(|c| c.tier);
+        let (response, resolution) =
+            crate::service::sla::reprioritised(&svc.config.sla, &current, priority, tier, now());
+        row.first_response_due_at = Set(response);
+        row.resolution_due_at = Set(resolution);
         let change = (current.priority.as_str().to_owned(), priority.as_str().to_owned());
         events.push(add_event(&txn, viewer, id, TicketEventKind::PriorityChange, None, Some(change)).await?);
     }

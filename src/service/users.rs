@@ -296,7 +296,7 @@ async fn reassign_in(
     to_user_id: i64,
     customer_ids: Option<Vec<i64>>,
 ) -> AppResult<(Vec<i64>, Vec<i64>)> {
-    use entity::{commitment, customer, ticket};
+    use entity::customer;
     use sea_orm::{
         QuerySelect,
         sea_query::{Expr, ExprTrait},
@@ -333,7 +333,59 @@ async fn reassign_in(
         .exec(txn)
         .await?;
     crate::service::rollups::move_customers(txn, &moved, from_user_id, Some(to_user_id)).await?;
-    // Promises and open complaints follow the account, so none is orphaned.
+    let work = move_open_work(txn, viewer, &moved, from_user_id, to_user_id).await?;
+    for id in &moved {
+        audit::record(txn, viewer, "reassign", "customer", *id, json!({"ownerId": [from_user_id, to_user_id]})).await?;
+    }
+    let changed = moved
+        .iter()
+        .map(|id| Change::customer(*id, Operation::Updated, Some(from_user_id)))
+        .chain(work.changes())
+        .collect::<Vec<_>>();
+    let announced: Vec<Event> =
+        moved.iter().map(|id| Event::customer_reassigned(*id, from_user_id, to_user_id)).collect();
+    webhooks::emit(txn, &announced).await?;
+    changes::record(txn, &changed).await?;
+    Ok((moved, work.events))
+}
+
+/// What followed accounts to their new owner.
+#[derive(Debug, Default)]
+pub struct MovedWork {
+    /// Commitments, as (id, customer id).
+    pub commitments: Vec<(i64, i64)>,
+    /// Tickets, as (id, customer id).
+    pub tickets: Vec<(i64, i64)>,
+    /// The ASSIGNMENT ticket events written, to publish after commit.
+    pub events: Vec<i64>,
+}
+
+impl MovedWork {
+    /// The change-feed entries of what moved.
+    pub fn changes(&self) -> impl Iterator<Item = Change> + '_ {
+        self.commitments
+            .iter()
+            .map(|(id, c)| Change::new(ChangeEntity::Commitment, *id, Operation::Updated, *c))
+            .chain(self.tickets.iter().map(|(id, c)| Change::new(ChangeEntity::Ticket, *id, Operation::Updated, *c)))
+    }
+}
+
+/// Open promises and open complaints follow an account to its new owner, so
+/// none is orphaned: the open commitments `from` owned and the open tickets
+/// assigned to `from`, on these customers, go to `to`.
+pub async fn move_open_work(
+    txn: &impl ConnectionTrait,
+    viewer: &Viewer,
+    moved: &[i64],
+    from_user_id: i64,
+    to_user_id: i64,
+) -> AppResult<MovedWork> {
+    use entity::{commitment, ticket};
+    use sea_orm::{
+        QuerySelect,
+        sea_query::{Expr, ExprTrait},
+    };
+    let at = now();
     let promises: Vec<(i64, i64)> = commitment::Entity::find()
         .select_only()
         .columns([commitment::Column::Id, commitment::Column::CustomerId])
@@ -384,20 +436,7 @@ async fn reassign_in(
             events.push(event.id);
         }
     }
-    for id in &moved {
-        audit::record(txn, viewer, "reassign", "customer", *id, json!({"ownerId": [from_user_id, to_user_id]})).await?;
-    }
-    let changed = moved
-        .iter()
-        .map(|id| Change::customer(*id, Operation::Updated, Some(from_user_id)))
-        .chain(promises.iter().map(|(id, c)| Change::new(ChangeEntity::Commitment, *id, Operation::Updated, *c)))
-        .chain(tickets.iter().map(|(id, c)| Change::new(ChangeEntity::Ticket, *id, Operation::Updated, *c)))
-        .collect::<Vec<_>>();
-    let announced: Vec<Event> =
-        moved.iter().map(|id| Event::customer_reassigned(*id, from_user_id, to_user_id)).collect();
-    webhooks::emit(txn, &announced).await?;
-    changes::record(txn, &changed).await?;
-    Ok((moved, events))
+    Ok(MovedWork { commitments: promises, tickets, events })
 }
 
 /// Deactivates a user and hands all their customers to `reassign_to`, in one

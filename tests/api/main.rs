@@ -15,6 +15,7 @@ mod contacts;
 mod customers;
 mod existence;
 mod external;
+mod figures;
 mod graph;
 mod hardening;
 mod health;

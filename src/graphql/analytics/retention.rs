@@ -167,8 +167,9 @@ pub struct RetentionPoint {
     pub revenue: Money,
 }
 
-/// Revenue kept from the customers at start: their revenue in the last 12 months of the window against
-/// their revenue in the 12 months before `from`.
+/// Revenue kept from the customers at start: their revenue in the window's last L months against their
+/// revenue in the L months before `from`, where L is the window's length in whole months (at least 1): two
+/// periods of the same length that never overlap (12 and 12 for a one-year window).
 #[derive(SimpleObject)]
 pub struct RevenueRetention {
     /// Each customer's later revenue capped at its earlier revenue, over the earlier revenue (at most 1);
@@ -176,9 +177,9 @@ pub struct RevenueRetention {
     pub gross: Option<f64>,
     /// Later revenue over earlier revenue, uncapped (above 1 when customers grew); null when there was none.
     pub net: Option<f64>,
-    /// Revenue of the customers at start in the 12 months before `from`.
+    /// Revenue of the customers at start in the L months before `from`.
     pub revenue_before: Money,
-    /// Their revenue in the last 12 months of the window.
+    /// Their revenue in the window's last L months.
     pub revenue_after: Money,
 }
 
@@ -253,7 +254,7 @@ impl RetentionReport {
         RevenueRetention {
             gross: t.gross_revenue_retention(),
             net: t.net_revenue_retention(),
-            revenue_before: Money(t.revenue_before),
+            revenue_before: Money(t.retention_base),
             revenue_after: Money(t.revenue_after),
         }
     }
