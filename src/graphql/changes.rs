@@ -19,7 +19,7 @@ use crate::{
     },
     policy,
     service::{
-        changes::{self as service, ChangeEntity as Entity},
+        changes::{self as service, ChangeEntity as Entity, Position},
         links,
     },
 };
@@ -105,15 +105,30 @@ pub struct ChangeFeed {
     pub has_more: bool,
 }
 
-fn encode(position: i64) -> String {
-    URL_SAFE_NO_PAD.encode(format!("changes:{position}"))
+fn encode(position: Position) -> String {
+    match position {
+        Position::Feed(at) => URL_SAFE_NO_PAD.encode(format!("changes:{at}")),
+        Position::Snapshot { at, entity, after } => {
+            URL_SAFE_NO_PAD.encode(format!("changes:{at}:{}:{after}", entity.as_str()))
+        }
+    }
 }
 
-fn decode(since: &str) -> AppResult<i64> {
+fn decode(since: &str) -> AppResult<Position> {
     let invalid = || AppError::bad_input("since", "since is not a position of this feed");
     let raw = URL_SAFE_NO_PAD.decode(since).map_err(|_| invalid())?;
     let text = String::from_utf8(raw).map_err(|_| invalid())?;
-    text.strip_prefix("changes:").and_then(|n| n.parse().ok()).filter(|n: &i64| *n >= 0).ok_or_else(invalid)
+    let parts: Vec<&str> = text.strip_prefix("changes:").ok_or_else(invalid)?.split(':').collect();
+    let number = |n: &str| n.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(invalid);
+    match parts.as_slice() {
+        [at] => Ok(Position::Feed(number(at)?)),
+        [at, entity, after] => Ok(Position::Snapshot {
+            at: number(at)?,
+            entity: Entity::parse(entity).ok_or_else(invalid)?,
+            after: number(after)?,
+        }),
+        _ => Err(invalid()),
+    }
 }
 
 fn kind(entity: Entity) -> &'static str {
@@ -135,11 +150,13 @@ pub struct ChangeQuery;
 impl ChangeQuery {
     /// Every created, updated and archived row of customers, contacts,
     /// communications, tickets, commitments, revenue entries and customer
-    /// links since `since`, in commit order: start with no position to get
-    /// everything, then pass `nextPosition` back. Only the rows you may see
-    /// now appear; a customer reassigned away from you appears once as a
-    /// DELETED tombstone. Each change carries the row as it is now, so a row
-    /// changed twice shows its latest state twice.
+    /// links since `since`, in commit order, then pass `nextPosition` back.
+    /// Start with no position: you first get every row you may see as it is
+    /// (operation CREATED, table by table, by id, whatever wrote the row),
+    /// then every change after the moment that copy began; a row changed
+    /// while you page may come twice, none is missed. A customer that leaves
+    /// your view appears once as a DELETED tombstone. Each change carries
+    /// the row as it is now, so a row changed twice shows its latest state twice.
     #[graphql(complexity = "first.unwrap_or(100).max(1) as usize * child_complexity")]
     async fn changes(
         &self,
@@ -152,7 +169,7 @@ impl ChangeQuery {
     ) -> Result<ChangeFeed> {
         let rc = request(ctx)?;
         let viewer = rc.viewer();
-        let since = since.as_deref().map(decode).transpose()?.unwrap_or(0);
+        let since = since.as_deref().map(decode).transpose()?;
         let first = first.unwrap_or(100);
         if !(1..=MAX_CHANGES).contains(&first) {
             return Err(AppError::bad_input("first", format!("first must be between 1 and {MAX_CHANGES}")).into());

@@ -71,7 +71,7 @@ impl ChangeEntity {
         }
     }
 
-    fn parse(text: &str) -> Option<Self> {
+    pub fn parse(text: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|e| e.as_str() == text)
     }
 
@@ -272,10 +272,21 @@ async fn owners_of(txn: &impl ConnectionTrait, changes: &[Change]) -> AppResult<
     Ok(Owners { customers, teams })
 }
 
+/// Where a reader stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Position {
+    /// Copying the rows as they are: the feed's position `at` was taken
+    /// before the first row; rows of `entity` after id `after` come next,
+    /// then the following tables, then the feed from `at`.
+    Snapshot { at: i64, entity: ChangeEntity, after: i64 },
+    /// Following the feed after this position.
+    Feed(i64),
+}
+
 /// A change as a reader sees it.
 #[derive(Debug, Clone)]
 pub struct SeenChange {
-    pub position: i64,
+    pub position: Position,
     pub entity: ChangeEntity,
     pub id: i64,
     pub operation: Operation,
@@ -287,8 +298,125 @@ pub struct SeenChange {
 pub struct FeedPage {
     pub changes: Vec<SeenChange>,
     /// Where to read on from: the last change's position, or `since` when there was none.
-    pub next: i64,
+    pub next: Position,
     pub has_more: bool,
+}
+
+/// The position of the latest committed change.
+async fn current_position(db: &impl ConnectionTrait) -> AppResult<i64> {
+    let row = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT position FROM change_clock WHERE id = 1",
+        ))
+        .await?
+        .ok_or_else(|| AppError::Internal("the change clock is missing".to_owned()))?;
+    Ok(row.try_get("", "position")?)
+}
+
+/// Up to `limit` rows of one table the viewer may see (not archived), after
+/// id `after`, by id: (id, last change).
+async fn rows_of(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    entity: ChangeEntity,
+    after: i64,
+    limit: u64,
+) -> AppResult<Vec<(i64, DateTime<Utc>)>> {
+    use entity::{commitment, communication, contact, customer_link, revenue_entry, ticket};
+    macro_rules! ids {
+        ($e:ident, $query:expr) => {{
+            $query
+                .select_only()
+                .column($e::Column::Id)
+                .column($e::Column::UpdatedAt)
+                .filter($e::Column::Id.gt(after))
+                .order_by_asc($e::Column::Id)
+                .limit(limit)
+                .into_tuple::<(i64, DateTime<Utc>)>()
+                .all(db)
+                .await?
+        }};
+        ($e:ident, $query:expr, archived) => {
+            ids!($e, $query.filter($e::Column::ArchivedAt.is_null()))
+        };
+    }
+    Ok(match entity {
+        ChangeEntity::Customer => {
+            ids!(customer, customer::Entity::find().filter(policy::visible_customers(viewer)), archived)
+        }
+        ChangeEntity::Contact => ids!(
+            contact,
+            contact::Entity::find().filter(policy::visible_through(viewer, contact::Column::CustomerId)),
+            archived
+        ),
+        ChangeEntity::Communication => ids!(
+            communication,
+            communication::Entity::find().filter(policy::visible_through(viewer, communication::Column::CustomerId)),
+            archived
+        ),
+        ChangeEntity::Ticket => ids!(ticket, ticket::Entity::find().filter(policy::visible_tickets(viewer)), archived),
+        ChangeEntity::Commitment => ids!(
+            commitment,
+            commitment::Entity::find().filter(policy::visible_through(viewer, commitment::Column::CustomerId)),
+            archived
+        ),
+        ChangeEntity::RevenueEntry => ids!(
+            revenue_entry,
+            revenue_entry::Entity::find().filter(policy::visible_through(viewer, revenue_entry::Column::CustomerId))
+        ),
+        ChangeEntity::CustomerLink => {
+            ids!(customer_link, crate::service::links::select(viewer, None, &[]))
+        }
+    })
+}
+
+/// A page of the copy a reader starts with: every row of the tables asked
+/// for that the viewer may see, not archived, as it is when its page is
+/// read, table by table (in [`ChangeEntity::ALL`]'s order) and by id. When
+/// the last table is done, the reader follows the feed from `at`.
+async fn snapshot(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    (at, mut entity, mut after): (i64, ChangeEntity, i64),
+    first: u64,
+    entities: &[ChangeEntity],
+) -> AppResult<FeedPage> {
+    let order: Vec<ChangeEntity> = ChangeEntity::ALL.into_iter().filter(|e| entities.contains(e)).collect();
+    let mut index = order.iter().position(|e| *e == entity).unwrap_or(order.len());
+    let mut changes = Vec::new();
+    while index < order.len() {
+        entity = order[index];
+        let wanted = first - changes.len() as u64;
+        let rows = rows_of(db, viewer, entity, after, wanted + 1).await?;
+        let more_here = rows.len() as u64 > wanted;
+        for (id, updated_at) in rows.into_iter().take(usize::try_from(wanted).unwrap_or(usize::MAX)) {
+            after = id;
+            changes.push(SeenChange {
+                position: Position::Snapshot { at, entity, after: id },
+                entity,
+                id,
+                operation: Operation::Created,
+                occurred_at: updated_at,
+            });
+        }
+        if more_here || changes.len() as u64 >= first {
+            // The page is full: read on in this table, or from the next one.
+            let next = if more_here {
+                Position::Snapshot { at, entity, after }
+            } else {
+                match order.get(index + 1) {
+                    Some(following) => Position::Snapshot { at, entity: *following, after: 0 },
+                    None => Position::Feed(at),
+                }
+            };
+            return Ok(FeedPage { changes, next, has_more: true });
+        }
+        index += 1;
+        after = 0;
+    }
+    // The copy is complete; what changed since `at` follows.
+    Ok(FeedPage { changes, next: Position::Feed(at), has_more: true })
 }
 
 /// The entity types a read covers: those asked for (FORBIDDEN when the
@@ -361,15 +489,30 @@ fn seen_after(scope: CustomerScope, row: &change_log::Model) -> bool {
     }
 }
 
-/// Up to `first` changes after position `since`, of the given entity types, as the viewer sees them.
+/// Up to `first` changes of the given entity types after `since`, as the
+/// viewer sees them. Without a position, the reader first gets a copy of
+/// every row it may see ([`snapshot`]), then the feed from the position
+/// taken before that copy began: a row changed while the copy is paged may
+/// come twice, none is missed.
 #[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id))]
 pub async fn read(
     db: &impl ConnectionTrait,
     viewer: &Viewer,
-    since: i64,
+    since: Option<Position>,
     first: u64,
     entities: &[ChangeEntity],
 ) -> AppResult<FeedPage> {
+    let since = match since {
+        None => {
+            let at = current_position(db).await?;
+            let start = ChangeEntity::ALL.into_iter().find(|e| entities.contains(e)).unwrap_or(ChangeEntity::Customer);
+            return snapshot(db, viewer, (at, start, 0), first, entities).await;
+        }
+        Some(Position::Snapshot { at, entity, after }) => {
+            return snapshot(db, viewer, (at, entity, after), first, entities).await;
+        }
+        Some(Position::Feed(since)) => since,
+    };
     let mut seen = Condition::any();
     for resource in [Resource::Customers, Resource::Tickets] {
         let types: Vec<&str> = entities
@@ -395,7 +538,7 @@ pub async fn read(
     let has_more = rows.len() as u64 > first;
     let rows: Vec<change_log::Model> = rows.into_iter().take(usize::try_from(first).unwrap_or(usize::MAX)).collect();
     let scope = policy::customer_scope(viewer, Resource::Customers);
-    let next = rows.last().map_or(since, |r| r.position);
+    let next = Position::Feed(rows.last().map_or(since, |r| r.position));
     let changes = rows
         .into_iter()
         .filter_map(|r| {
@@ -404,7 +547,13 @@ pub async fn read(
             if entity == ChangeEntity::Customer && !seen_after(scope, &r) {
                 operation = Operation::Deleted;
             }
-            Some(SeenChange { position: r.position, entity, id: r.entity_id, operation, occurred_at: r.occurred_at })
+            Some(SeenChange {
+                position: Position::Feed(r.position),
+                entity,
+                id: r.entity_id,
+                operation,
+                occurred_at: r.occurred_at,
+            })
         })
         .collect();
     Ok(FeedPage { changes, next, has_more })

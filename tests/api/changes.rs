@@ -11,9 +11,13 @@ use crate::helpers::{Person, TestApp, raw_id};
 const FEED: &str = r#"query($since: String, $first: Int, $types: [ChangeEntity!]) {
   changes(since: $since, first: $first, entityTypes: $types) {
     changes { position entityType id operation occurredAt
-      node { id ... on Customer { name owner { id } } ... on Contact { name } }
+      node { id ... on Customer { name owner { id } } ... on Contact { name customer { id } } }
       tombstone { id type archivedAt } }
     nextPosition hasMore } }"#;
+
+/// The position of the feed's very beginning: the changes recorded since the
+/// feed began, without the copy of every row that `since: null` starts with.
+const BEGINNING: &str = "Y2hhbmdlczow";
 
 /// Reads the feed from `since` to its end, a page of `first` at a time.
 async fn drain(app: &TestApp, who: &Person, since: Value, first: i32) -> (Vec<Value>, Value) {
@@ -77,7 +81,8 @@ async fn a_client_gets_everything_then_only_what_changed_with_tombstones_for_arc
     let ticket = ticket.ok()["createTicket"]["id"].as_str().unwrap().to_owned();
 
     // From the start, two at a time: everything, in commit order, once.
-    let (changes, next) = drain(&app, erp, Value::Null, 2).await;
+    assert_eq!(start, BEGINNING, "an empty book's copy is empty, and the feed begins");
+    let (changes, next) = drain(&app, erp, start.clone(), 2).await;
     assert_eq!(
         summary(&changes),
         vec![
@@ -159,13 +164,13 @@ async fn the_feed_shows_only_what_the_reader_sees_and_a_customer_reassigned_away
     let (b_next, _) = drain(&app, &cast.rep_b, b_pos, 100).await;
     assert_eq!(summary(&b_next), vec![row("CUSTOMER", &acme, "UPDATED")]);
     assert_eq!(b_next[0]["node"]["owner"]["id"], cast.rep_b.gid.as_str());
-    // Rep A reading from the start no longer sees Acme's history, only its tombstone.
-    let (a_all, _) = drain(&app, &cast.rep_a, Value::Null, 100).await;
+    // Rep A reading the feed from its beginning no longer sees Acme's history, only its tombstone.
+    let (a_all, _) = drain(&app, &cast.rep_a, json!(BEGINNING), 100).await;
     assert_eq!(summary(&a_all), vec![row("CUSTOMER", &acme, "DELETED")]);
 
     // Service accounts: by scope.
     let customers_only = app.person("crm@t.example", Role::Integration, None, &["customers:read"]).await;
-    let (seen, _) = drain(&app, &customers_only, Value::Null, 100).await;
+    let (seen, _) = drain(&app, &customers_only, json!(BEGINNING), 100).await;
     assert!(seen.iter().all(|c| c["entityType"] != "TICKET"));
     assert_eq!(seen.len(), 4);
     let reply = app.gql(&customers_only, FEED, json!({ "types": ["TICKET"] })).await;
@@ -219,7 +224,7 @@ async fn concurrent_writers_and_a_polling_reader_see_every_change_once() {
     let app = TestApp::spawn().await;
     let cast = app.cast().await;
     let reader = async {
-        let (mut seen, mut since) = (Vec::new(), Value::Null);
+        let (mut seen, mut since) = (Vec::new(), json!(BEGINNING));
         for _ in 0..40 {
             let (page, next) = drain(&app, &cast.integration, since, 7).await;
             seen.extend(page);
@@ -350,4 +355,167 @@ async fn a_rep_moved_between_teams_takes_their_customers_out_of_one_leads_copy_a
     assert!(last_op(&all_a).iter().all(|(id, op)| mine.contains(id) && op != "DELETED"), "{:?}", summary(&all_a));
     assert_eq!(last_op(&all_a).len(), 3);
     assert!(last_op(&all_b).values().all(|op| op == "DELETED"), "{:?}", summary(&all_b));
+}
+
+/// The (table, id) of every row a viewer may copy, counted in the database.
+async fn copyable(app: &TestApp) -> BTreeSet<(String, i64)> {
+    use sea_orm::ConnectionTrait;
+    let mut rows = BTreeSet::new();
+    for (entity, table, archived) in [
+        ("CUSTOMER", "customer", true),
+        ("CONTACT", "contact", true),
+        ("COMMUNICATION", "communication", true),
+        ("TICKET", "ticket", true),
+        ("COMMITMENT", "commitment", true),
+        ("REVENUE_ENTRY", "revenue_entry", false),
+        ("CUSTOMER_LINK", "customer_link", true),
+    ] {
+        let filter = if archived { "WHERE archived_at IS NULL" } else { "" };
+        let sql = format!("SELECT id FROM {table} {filter}");
+        let found =
+            app.db.query_all_raw(sea_orm::Statement::from_string(app.db.get_database_backend(), sql)).await.unwrap();
+        rows.extend(found.iter().map(|r| (entity.to_owned(), r.try_get::<i64>("", "id").unwrap())));
+    }
+    rows
+}
+
+fn received(changes: &[Value]) -> Vec<(String, i64)> {
+    changes.iter().map(|c| (c["entityType"].as_str().unwrap().to_owned(), raw_id(c["id"].as_str().unwrap()))).collect()
+}
+
+#[tokio::test]
+async fn a_reader_without_a_position_first_gets_every_row_it_may_see_once_then_the_changes() {
+    let app = TestApp::spawn().await;
+    rapport::seed::seed_demo(&app.db).await.unwrap();
+    let admin = {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        let admin = entity::user::Entity::find()
+            .filter(entity::user::Column::Email.eq("admin@rapport.demo"))
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap();
+        Person { id: admin.id, gid: crate::helpers::gid("User", admin.id), token: app.token(admin.id) }
+    };
+    // The demo was loaded behind the API's back: the feed itself has nothing of it.
+    let (feed, _) = drain(&app, &admin, json!(BEGINNING), 1000).await;
+    assert!(feed.is_empty());
+    let (copy, position) = drain(&app, &admin, Value::Null, 500).await;
+    let got = received(&copy);
+    let unique: BTreeSet<(String, i64)> = got.iter().cloned().collect();
+    assert_eq!(unique.len(), got.len(), "each row once");
+    assert_eq!(unique, copyable(&app).await, "every row, and only those");
+    assert!(copy.iter().all(|c| c["operation"] == "CREATED" && !c["node"].is_null()));
+    // Then the feed: a change made now arrives, once.
+    let some = copy.iter().find(|c| c["entityType"] == "CUSTOMER").unwrap()["id"].as_str().unwrap().to_owned();
+    app.gql(
+        &admin,
+        "mutation($id: ID!) { updateCustomer(id: $id, input: {region: \"Far\"}) { id } }",
+        json!({"id": some}),
+    )
+    .await
+    .ok();
+    let (after, _) = drain(&app, &admin, position, 500).await;
+    assert_eq!(summary(&after), vec![row("CUSTOMER", &some, "UPDATED")]);
+
+    // A rep copies exactly the rows of their own customers.
+    let rep = {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        let rep = entity::user::Entity::find()
+            .filter(entity::user::Column::Email.eq("rep1.north@rapport.demo"))
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap();
+        Person { id: rep.id, gid: crate::helpers::gid("User", rep.id), token: app.token(rep.id) }
+    };
+    let (mine, _) = drain(&app, &rep, Value::Null, 500).await;
+    let customers: BTreeSet<i64> =
+        received(&mine).into_iter().filter(|(e, _)| e == "CUSTOMER").map(|(_, id)| id).collect();
+    let owned: BTreeSet<i64> = {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+        entity::customer::Entity::find()
+            .select_only()
+            .column(entity::customer::Column::Id)
+            .filter(entity::customer::Column::OwnerId.eq(rep.id))
+            .filter(entity::customer::Column::ArchivedAt.is_null())
+            .into_tuple::<i64>()
+            .all(&app.db)
+            .await
+            .unwrap()
+            .into_iter()
+            .collect()
+    };
+    assert!(!owned.is_empty());
+    assert_eq!(customers, owned);
+    let contacts_of_others = mine
+        .iter()
+        .filter(|c| c["entityType"] == "CONTACT")
+        .filter(|c| !owned.contains(&raw_id(c["node"]["customer"]["id"].as_str().unwrap())))
+        .count();
+    assert_eq!(contacts_of_others, 0);
+}
+
+#[tokio::test]
+async fn writes_made_while_a_reader_pages_its_copy_are_never_missed() {
+    let app = TestApp::spawn().await;
+    let cast = app.cast().await;
+    let erp = app.person("bulk@t.example", Role::Integration, None, &["customers:write", "customers:read"]).await;
+    for batch in 0..3 {
+        let rows: Vec<Value> = (0..1000)
+            .map(|i| json!({"externalId": format!("C{batch}-{i}"), "name": format!("Customer {batch}-{i}"), "ownerEmail": "rep.a@t.example"}))
+            .collect();
+        app.gql(
+            &cast.leader,
+            "mutation($rows: [CustomerUpsertInput!]!) { upsertCustomers(source: \"erp\", customers: $rows) { created } }",
+            json!({"rows": rows}),
+        )
+        .await
+        .ok();
+    }
+    let all = app.gql(&cast.leader, "{ customers(first: 2) { edges { node { id } } } }", json!({})).await;
+    let first_customer = all.ok()["customers"]["edges"][0]["node"]["id"].as_str().unwrap().to_owned();
+
+    let (mut seen, mut since, mut writes) = (Vec::new(), Value::Null, Vec::new());
+    let mut page = 0;
+    loop {
+        let reply = app.gql(&erp, FEED, json!({ "since": since, "first": 250 })).await;
+        let feed = reply.ok()["changes"].clone();
+        let offset = seen.len();
+        seen.extend(feed["changes"].as_array().unwrap().iter().cloned());
+        since = feed["nextPosition"].clone();
+        // Between pages: a new customer, a change to one already copied, an archive.
+        if page < 8 {
+            let made = app.customer(&cast.rep_a, &format!("Late {page}")).await;
+            app.gql(
+                &cast.rep_a,
+                "mutation($id: ID!, $r: String!) { updateCustomer(id: $id, input: {region: $r}) { id } }",
+                json!({"id": first_customer, "r": format!("R{page}")}),
+            )
+            .await
+            .ok();
+            writes.push((seen.len(), made, offset));
+        }
+        if page == 3 {
+            app.gql(&cast.rep_a, "mutation($id: ID!) { archiveCustomer(id: $id) { id } }", json!({"id": writes[0].1}))
+                .await
+                .ok();
+        }
+        page += 1;
+        if !feed["hasMore"].as_bool().unwrap() {
+            break;
+        }
+    }
+    // Every row there is now was received; the archived one last as a tombstone.
+    let got: BTreeSet<(String, i64)> = received(&seen).into_iter().collect();
+    assert!(copyable(&app).await.is_subset(&got));
+    // Each write arrives after it was made; the last region is what the copy ends with.
+    for (after, made, _) in &writes {
+        assert!(seen[*after..].iter().any(|c| c["id"] == made.as_str()), "{made} arrives after its creation");
+    }
+    let last_of_first = seen.iter().rev().find(|c| c["id"] == first_customer.as_str()).unwrap();
+    assert_eq!(last_of_first["operation"], "UPDATED");
+    let last_of_archived = seen.iter().rev().find(|c| c["id"] == writes[0].1.as_str()).unwrap();
+    assert_eq!(last_of_archived["operation"], "ARCHIVED");
+    assert!(seen.len() < 3000 + 3 * 8 + 10, "at most the changed rows twice: {}", seen.len());
 }
