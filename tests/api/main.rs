@@ -11,6 +11,7 @@ mod changes;
 mod churn_rules;
 mod commitments;
 mod communications;
+mod company_fixture;
 mod contacts;
 mod customers;
 mod existence;
