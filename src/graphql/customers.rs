@@ -517,7 +517,7 @@ impl CustomerMutation {
         let rc = request(ctx)?;
         let id = ids::decode("Customer", "id", &id)?;
         let loss = Loss { reason: reason.into(), competitor, notes, occurred_on: occurred_on.map(Into::into) };
-        let (customer, event) = service::mark_lost(&rc.db, &rc.viewer(), id, loss).await?;
+        let (customer, event) = service::mark_lost(&rc.services, &rc.viewer(), id, loss).await?;
         Ok(ChurnPayload { customer: Customer::one(customer), churn_event: ChurnEvent::from(event) })
     }
 
@@ -532,7 +532,7 @@ impl CustomerMutation {
         let rc = request(ctx)?;
         let id = ids::decode("Customer", "id", &id)?;
         let (customer, event) =
-            service::mark_won_back(&rc.db, &rc.viewer(), id, notes, occurred_on.map(Into::into)).await?;
+            service::mark_won_back(&rc.services, &rc.viewer(), id, notes, occurred_on.map(Into::into)).await?;
         Ok(ChurnPayload { customer: Customer::one(customer), churn_event: ChurnEvent::from(event) })
     }
 }

@@ -396,11 +396,12 @@ pub struct Loss {
 /// Marks the customer LOST and records the churn event, in one transaction.
 #[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id, id))]
 pub async fn mark_lost(
-    db: &DatabaseConnection,
+    svc: &crate::service::Services,
     viewer: &Viewer,
     id: i64,
     loss: Loss,
 ) -> AppResult<(customer::Model, churn_event::Model)> {
+    let db = &svc.db;
     policy::ensure_can_write(viewer)?;
     let competitor = validate::optional_text("competitor", loss.competitor, 200)?;
     let notes = validate::optional_text("notes", loss.notes, 4000)?;
@@ -435,18 +436,21 @@ pub async fn mark_lost(
     )
     .await?;
     txn.commit().await?;
+    // A loss or a win-back changes who takes a segment slot.
+    svc.segments.request();
     Ok((updated, event))
 }
 
 /// Marks a LOST customer WON_BACK and records the churn event, in one transaction.
 #[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id, id))]
 pub async fn mark_won_back(
-    db: &DatabaseConnection,
+    svc: &crate::service::Services,
     viewer: &Viewer,
     id: i64,
     notes: Option<String>,
     occurred_on: Option<NaiveDate>,
 ) -> AppResult<(customer::Model, churn_event::Model)> {
+    let db = &svc.db;
     policy::ensure_can_write(viewer)?;
     let notes = validate::optional_text("notes", notes, 4000)?;
     let txn = crate::db::write(db).await?;
@@ -485,6 +489,8 @@ pub async fn mark_won_back(
     )
     .await?;
     txn.commit().await?;
+    // A loss or a win-back changes who takes a segment slot.
+    svc.segments.request();
     Ok((updated, event))
 }
 
