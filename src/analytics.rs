@@ -29,7 +29,10 @@ pub mod retention;
 pub mod segments;
 /// Customers that stopped buying without a recorded loss.
 pub mod silent_churn;
-/// SQL spellings of the two backends, and reading report rows.
-pub mod sql;
 /// Who gets scarce stock of a product line, and the rule that decided it.
 pub mod supply_plan;
+
+/// `part / whole`, or `None` when the whole is zero.
+pub fn ratio(part: f64, whole: f64) -> Option<f64> {
+    (whole != 0.0).then(|| part / whole)
+}

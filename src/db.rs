@@ -1,10 +1,19 @@
-//! Opening the database and bringing its schema up to date.
+//! The database: opening it and bringing its schema up to date, starting
+//! transactions, the clock, the dialect helper and the row readers that
+//! everything above uses.
+
+/// SQL spelled for SQLite or PostgreSQL.
+pub mod dialect;
+/// Reading columns of rows of statements written as text.
+pub mod rows;
+
+pub use dialect::Dialect;
 
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
-    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr, SqliteTransactionMode,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbErr, SqliteTransactionMode,
     TransactionOptions, TransactionTrait,
 };
 
@@ -79,6 +88,26 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
 /// Applies every pending migration.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     Migrator::up(db, None).await
+}
+
+/// Starts the read transaction a report runs in: every statement of a report
+/// sees the same snapshot. On PostgreSQL the report's big aggregates get room
+/// (`work_mem`) so they hash in memory instead of spilling to disk, and no JIT:
+/// compiling them costs more than it saves at this size (about a second).
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn begin_read(db: &DatabaseConnection) -> crate::error::AppResult<DatabaseTransaction> {
+    let txn = db.begin().await?;
+    if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        txn.execute_unprepared("SET LOCAL jit = off; SET LOCAL work_mem = '64MB'").await?;
+    }
+    Ok(txn)
+}
+
+/// The current time, truncated to microseconds so that values read back from
+/// PostgreSQL compare equal to the ones written.
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    use chrono::SubsecRound;
+    chrono::Utc::now().trunc_subsecs(6)
 }
 
 /// Starts a write transaction. On SQLite it takes the write lock at `BEGIN`

@@ -121,7 +121,7 @@ impl Feed {
     pub fn new(db: DatabaseConnection, channel: &str) -> Self {
         let (sender, _) = broadcast::channel(FEED_CAPACITY);
         let (users, _) = broadcast::channel(1024);
-        let channel = (db.get_database_backend() == DatabaseBackend::Postgres).then(|| channel.to_owned());
+        let channel = crate::db::Dialect::of(&db).postgres().then(|| channel.to_owned());
         Self { sender, users, db, channel, delivered: Arc::default() }
     }
 

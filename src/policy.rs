@@ -21,6 +21,7 @@ use sea_orm::{
 
 use crate::{
     auth::Viewer,
+    db::Dialect,
     error::{AppError, AppResult},
 };
 
@@ -174,6 +175,26 @@ pub fn visible_through(viewer: &Viewer, customer_column: impl ColumnTrait) -> Co
 /// Condition on the `ticket` table.
 pub fn visible_tickets(viewer: &Viewer) -> Condition {
     visible_through_for(viewer, Resource::Tickets, entity::ticket::Column::CustomerId)
+}
+
+/// `AND {column} IN (the viewer's customers)` as SQL text, or nothing when the viewer
+/// sees every customer (the filter would only cost a join).
+pub fn visible_sql(dialect: Dialect, viewer: &Viewer, resource: Resource, column: &str) -> String {
+    match customer_scope(viewer, resource) {
+        CustomerScope::All => String::new(),
+        _ => format!("AND {column} IN ({})", dialect.subquery(&visible_customer_ids_for(viewer, resource))),
+    }
+}
+
+/// `AND {column} IN (the owners whose customers the viewer sees)`, for
+/// rollups kept per owner; nothing when the viewer sees every customer.
+pub fn visible_owner_sql(dialect: Dialect, viewer: &Viewer, resource: Resource, column: &str) -> String {
+    match customer_scope(viewer, resource) {
+        CustomerScope::All => String::new(),
+        CustomerScope::Team(team) => format!("AND {column} IN ({})", dialect.subquery(&team_members(team))),
+        CustomerScope::Owner(owner) => format!("AND {column} = {owner}"),
+        CustomerScope::Nothing => "AND 1 = 0".to_owned(),
+    }
 }
 
 /// The customer with this id, if the viewer can see it; NOT_FOUND otherwise.

@@ -62,6 +62,11 @@ pub fn month_start(date: NaiveDate) -> NaiveDate {
     date.with_day(1).unwrap_or(date)
 }
 
+/// The last day of `date`'s month.
+pub fn month_end(date: NaiveDate) -> NaiveDate {
+    add_months(month_start(date), 1).pred_opt().unwrap_or(date)
+}
+
 /// `date` moved by whole months, clamped to the end of shorter months.
 pub fn add_months(date: NaiveDate, months: i32) -> NaiveDate {
     use chrono::Months as M;
@@ -99,6 +104,14 @@ mod tests {
         assert_eq!(months.last_day(), d(2026, 11, 30));
         // On the first day of a month the month before is complete.
         assert_eq!(last_12_complete_months(d(2026, 1, 1)), Months { first: d(2025, 1, 1), last: d(2025, 12, 1) });
+    }
+
+    #[test]
+    fn month_arithmetic_clamps_to_the_month_end() {
+        assert_eq!(add_months(d(2024, 1, 31), 1), d(2024, 2, 29));
+        assert_eq!(add_months(d(2024, 3, 15), -12), d(2023, 3, 15));
+        assert_eq!(month_end(d(2023, 2, 10)), d(2023, 2, 28));
+        assert_eq!(month_start(d(2023, 2, 10)), d(2023, 2, 1));
     }
 
     #[test]

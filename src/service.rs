@@ -130,12 +130,8 @@ impl Services {
     }
 }
 
-/// The current time, truncated to microseconds so that values read back from
-/// PostgreSQL compare equal to the ones written.
-pub fn now() -> chrono::DateTime<chrono::Utc> {
-    use chrono::SubsecRound;
-    chrono::Utc::now().trunc_subsecs(6)
-}
+/// The clock every write stamps its rows with.
+pub use crate::db::now;
 
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 

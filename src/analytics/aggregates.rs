@@ -12,8 +12,8 @@ use sea_orm::{
     sea_query::Expr,
 };
 
+use crate::db::rows::{int, text};
 use crate::{
-    analytics::sql::{int, text},
     auth::Viewer,
     error::{AppError, AppResult},
     service::customers::{CustomerFilter, select},

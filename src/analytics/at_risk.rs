@@ -10,11 +10,10 @@
 use chrono::{DateTime, Utc};
 use sea_orm::ConnectionTrait;
 
+use crate::db::Dialect;
+use crate::db::rows::{int, text, timestamp};
 use crate::{
-    analytics::{
-        health::{AccountHealth, HealthLevel, HealthRules, Signal},
-        sql::{Dialect, int, text, timestamp},
-    },
+    analytics::health::{AccountHealth, HealthLevel, HealthRules, Signal},
     auth::Viewer,
     error::{AppError, AppResult},
     policy::Resource,
@@ -58,7 +57,7 @@ pub async fn page(
     let candidates = format!(
         "FROM customer_health h WHERE h.live AND h.score < {ceiling} {owners}",
         ceiling = ceiling(rules, min_level),
-        owners = dialect.visible_owner(viewer, Resource::Customers, "h.owner_id"),
+        owners = crate::policy::visible_owner_sql(dialect, viewer, Resource::Customers, "h.owner_id"),
     );
     let mut values: Vec<sea_orm::Value> = Vec::new();
     let past = match after {
@@ -84,7 +83,7 @@ pub async fn page(
          WHERE 1 = 1 {visible} \
          ORDER BY p.score, p.revenue_t12m_cents DESC, p.customer_id",
         limit = first + 1,
-        visible = dialect.visible(viewer, Resource::Customers, "c.id"),
+        visible = crate::policy::visible_sql(dialect, viewer, Resource::Customers, "c.id"),
         live = crate::rules::live_customer_sql("c"),
     );
     let rows = dialect.rows_with(db, sql, values).await?;

@@ -7,8 +7,10 @@ use chrono::{Days, NaiveDate};
 use entity::enums::TicketCategory;
 use sea_orm::{ActiveEnum, DatabaseConnection};
 
+use crate::analytics::ratio;
+use crate::db::rows::{date, float, int, text};
+use crate::db::{Dialect, begin_read};
 use crate::{
-    analytics::sql::{Dialect, begin, date, float, int, ratio, text},
     auth::Viewer,
     error::{AppError, AppResult},
     policy::Resource,
@@ -88,11 +90,11 @@ pub async fn audit(
     if recurrences > MAX_RECURRENCES {
         return Err(AppError::bad_input("recurrences", format!("at most {MAX_RECURRENCES} recurrences")));
     }
-    let txn = begin(db).await?;
+    let txn = begin_read(db).await?;
     let db = &txn;
     let dialect = Dialect::of(db);
-    let visible = |column: &str| dialect.visible(viewer, Resource::Tickets, column);
-    let owners = dialect.visible_owner(viewer, Resource::Tickets, "ac.owner_id");
+    let visible = |column: &str| crate::policy::visible_sql(dialect, viewer, Resource::Tickets, column);
+    let owners = crate::policy::visible_owner_sql(dialect, viewer, Resource::Tickets, "ac.owner_id");
     let (start, end) = (dialect.timestamp(from), dialect.timestamp(to.checked_add_days(Days::new(1)).unwrap_or(to)));
     let bucket = match period {
         Period::Month => dialect.month_of("t.created_at"),
@@ -111,7 +113,7 @@ pub async fn audit(
            FROM ticket t WHERE t.archived_at IS NULL AND t.created_at >= {start} AND t.created_at < {end} \
              {visible_t}) \
          {figures}",
-        figures = if dialect.0 == sea_orm::DatabaseBackend::Postgres {
+        figures = if dialect.postgres() {
             // Nearest-rank percentiles are PostgreSQL's percentile_disc: one sort per group.
             "SELECT period, category, COUNT(*) AS tickets, \
                CAST(SUM(CASE WHEN hours IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS resolved, \

@@ -51,8 +51,8 @@ pub struct Excluded {
 pub fn read(rows: &[sea_orm::QueryResult]) -> crate::error::AppResult<Vec<Excluded>> {
     let mut excluded = Vec::new();
     for row in rows {
-        let reason = crate::analytics::sql::text(row, "reason")?.as_deref().and_then(Exclusion::parse);
-        let count = crate::analytics::sql::int(row, "n")?;
+        let reason = crate::db::rows::text(row, "reason")?.as_deref().and_then(Exclusion::parse);
+        let count = crate::db::rows::int(row, "n")?;
         if let Some(reason) = reason.filter(|_| count > 0) {
             excluded.push(Excluded { reason, count });
         }
@@ -65,11 +65,11 @@ pub fn read(rows: &[sea_orm::QueryResult]) -> crate::error::AppResult<Vec<Exclud
 /// expression on the customer aliased `c`, NULL for those the report counts).
 pub async fn count(
     db: &impl sea_orm::ConnectionTrait,
-    dialect: crate::analytics::sql::Dialect,
+    dialect: crate::db::Dialect,
     viewer: &crate::auth::Viewer,
     reason_sql: &str,
 ) -> crate::error::AppResult<Vec<Excluded>> {
-    let visible = dialect.visible(viewer, crate::policy::Resource::Customers, "c.id");
+    let visible = crate::policy::visible_sql(dialect, viewer, crate::policy::Resource::Customers, "c.id");
     let sql = format!(
         "SELECT reason, COUNT(*) AS n FROM (SELECT {reason_sql} AS reason FROM customer c WHERE 1 = 1 {visible}) x \
          WHERE reason IS NOT NULL GROUP BY reason"

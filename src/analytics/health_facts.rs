@@ -6,12 +6,10 @@
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sea_orm::ConnectionTrait;
 
-use crate::{
-    analytics::sql::{Dialect, add_months, flag, int, month_start, opt_int, text, timestamp},
-    auth::Viewer,
-    error::AppResult,
-    policy::Resource,
-};
+use crate::db::Dialect;
+use crate::db::rows::{flag, int, opt_int, text, timestamp};
+use crate::rules::{add_months, month_start};
+use crate::{auth::Viewer, error::AppResult, policy::Resource};
 
 /// Days a contact who left still counts as "our champion left".
 pub const CHAMPION_WINDOW_DAYS: i64 = 90;
@@ -102,12 +100,14 @@ pub async fn load(
         Customers::Ids([]) => return Ok(Vec::new()),
         // One customer (an account status): a plain key, so the plan is the same every time.
         Customers::Ids([id]) => {
-            let visible = viewer.map(|v| dialect.visible(v, Resource::Customers, "c.id")).unwrap_or_default();
+            let visible =
+                viewer.map(|v| crate::policy::visible_sql(dialect, v, Resource::Customers, "c.id")).unwrap_or_default();
             (format!("c.id = {} {visible}", dialect.param(PARAMS + 1)), vec![(*id).into()])
         }
         Customers::Ids(ids) => {
             let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-            let visible = viewer.map(|v| dialect.visible(v, Resource::Customers, "c.id")).unwrap_or_default();
+            let visible =
+                viewer.map(|v| crate::policy::visible_sql(dialect, v, Resource::Customers, "c.id")).unwrap_or_default();
             (format!("{} {visible}", dialect.in_id_list("c.id", PARAMS + 1)), vec![list.into()])
         }
         Customers::Range { after, up_to } => (

@@ -6,12 +6,11 @@
 use chrono::NaiveDate;
 use sea_orm::DatabaseConnection;
 
-use crate::{
-    analytics::sql::{Dialect, add_months, begin, float, int, month_start, ratio, text},
-    auth::Viewer,
-    error::AppResult,
-    policy::Resource,
-};
+use crate::analytics::ratio;
+use crate::db::rows::{float, int, text};
+use crate::db::{Dialect, begin_read};
+use crate::rules::{add_months, month_start};
+use crate::{auth::Viewer, error::AppResult, policy::Resource};
 
 /// The share of customers called "the top" (the 20 of 80/20).
 pub const TOP_PERCENT: i64 = 20;
@@ -69,10 +68,10 @@ pub async fn report(
     to: NaiveDate,
 ) -> AppResult<ParetoReport> {
     crate::analytics::retention::check_window(from, to)?;
-    let txn = begin(db).await?;
+    let txn = begin_read(db).await?;
     let db = &txn;
     let dialect = Dialect::of(db);
-    let visible = dialect.visible(viewer, Resource::Customers, "c.id");
+    let visible = crate::policy::visible_sql(dialect, viewer, Resource::Customers, "c.id");
     // Exactly the 12 months up to a month: one row of the rollup per customer;
     // any other period sums the revenue rows.
     let (first, last) = (month_start(from), month_start(to));

@@ -23,8 +23,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use entity::enums::OrgLevel;
 use sea_orm::{ActiveEnum, ConnectionTrait, QueryResult};
 
+use crate::db::Dialect;
+use crate::db::rows::{date, int, text, timestamp};
 use crate::{
-    analytics::sql::{Dialect, date, int, text, timestamp},
     auth::Viewer,
     error::{AppError, AppResult},
     policy::{self, Resource},
@@ -240,7 +241,7 @@ impl Explorer<'_> {
     fn live(&self, column: &str) -> String {
         format!(
             "AND {column} IN (SELECT id FROM customer WHERE archived_at IS NULL {visible})",
-            visible = self.dialect.visible(self.viewer, Resource::Graph, "id")
+            visible = crate::policy::visible_sql(self.dialect, self.viewer, Resource::Graph, "id")
         )
     }
 

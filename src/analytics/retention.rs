@@ -21,11 +21,12 @@ use chrono::NaiveDate;
 use entity::enums::{ChurnReason, PartnershipTier, Segment};
 use sea_orm::{ActiveEnum, ConnectionTrait, DatabaseConnection};
 
+use crate::analytics::ratio;
+use crate::db::rows::{date, int, text};
+use crate::db::{Dialect, begin_read};
+use crate::rules::{add_months, month_end, month_start};
 use crate::{
-    analytics::{
-        segments::{Ranked, SegmentRules, segment_sql},
-        sql::{Dialect, add_months, begin, date, int, month_end, month_start, ratio, text},
-    },
+    analytics::segments::{Ranked, SegmentRules, segment_sql},
     auth::Viewer,
     error::{AppError, AppResult},
     policy::Resource,
@@ -546,7 +547,7 @@ pub async fn report(
     query: RetentionQuery,
 ) -> AppResult<RetentionReport> {
     check_window(query.from, query.to)?;
-    let txn = begin(db).await?;
+    let txn = begin_read(db).await?;
     let db = &txn;
     if let Basis::Activity { inactive_months } = query.basis
         && !(1..=36).contains(&inactive_months)
@@ -555,10 +556,10 @@ pub async fn report(
     }
     let dialect = Dialect::of(db);
     let visible = (
-        dialect.visible(viewer, Resource::Customers, "c.id"),
-        dialect.visible(viewer, Resource::Customers, "r.customer_id"),
+        crate::policy::visible_sql(dialect, viewer, Resource::Customers, "c.id"),
+        crate::policy::visible_sql(dialect, viewer, Resource::Customers, "r.customer_id"),
     );
-    let visible_owner = dialect.visible_owner(viewer, Resource::Customers, "o.owner_id");
+    let visible_owner = crate::policy::visible_owner_sql(dialect, viewer, Resource::Customers, "o.owner_id");
     let plan = Plan { dialect, query, visible, visible_owner, rules };
 
     let mut groups = Vec::new();

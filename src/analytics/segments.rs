@@ -22,12 +22,10 @@ use chrono::NaiveDate;
 use entity::enums::Segment;
 use sea_orm::DatabaseConnection;
 
-use crate::{
-    analytics::sql::{Dialect, begin, int, ratio, text},
-    auth::Viewer,
-    error::AppResult,
-    policy::Resource,
-};
+use crate::analytics::ratio;
+use crate::db::rows::{int, text};
+use crate::db::{Dialect, begin_read};
+use crate::{auth::Viewer, error::AppResult, policy::Resource};
 
 /// Thresholds of the segments, in percent (configuration: `RAPPORT_SEGMENT_RULES`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -189,10 +187,10 @@ pub async fn summary(
     rules: SegmentRules,
     as_of: NaiveDate,
 ) -> AppResult<SegmentationSummary> {
-    let txn = begin(db).await?;
+    let txn = begin_read(db).await?;
     let db = &txn;
     let dialect = Dialect::of(db);
-    let visible = dialect.visible(viewer, Resource::Customers, "s.customer_id");
+    let visible = crate::policy::visible_sql(dialect, viewer, Resource::Customers, "s.customer_id");
     // The stored segments rank who is live now; another date ranks who was live then.
     let today = chrono::Utc::now().date_naive();
     let ranked = if as_of == today { Ranked::LiveNow } else { Ranked::LiveOn(as_of) };

@@ -5,8 +5,10 @@
 use chrono::NaiveDate;
 use sea_orm::DatabaseConnection;
 
+use crate::db::rows::{date, int};
+use crate::db::{Dialect, begin_read};
+use crate::rules::{add_months, month_start};
 use crate::{
-    analytics::sql::{Dialect, add_months, begin, date, int, month_start},
     auth::Viewer,
     error::{AppError, AppResult},
     policy::Resource,
@@ -38,10 +40,10 @@ pub async fn silent_churn(
     if !(1..=36).contains(&inactive_months) {
         return Err(AppError::bad_input("inactiveMonths", "inactiveMonths must be between 1 and 36"));
     }
-    let txn = begin(db).await?;
+    let txn = begin_read(db).await?;
     let db = &txn;
     let dialect = Dialect::of(db);
-    let visible = dialect.visible(viewer, Resource::Customers, "c.id");
+    let visible = crate::policy::visible_sql(dialect, viewer, Resource::Customers, "c.id");
     let months = i32::try_from(inactive_months).unwrap_or(36);
     let quiet_since = dialect.date(add_months(month_start(today), -months));
     let sql = format!(

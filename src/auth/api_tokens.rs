@@ -53,7 +53,7 @@ pub async fn viewer(db: &DatabaseConnection, token_hash: &str) -> AppResult<(Vie
         .await?
         .ok_or_else(unknown)?;
     let account = user::Entity::find_by_id(token.user_id).one(db).await?.ok_or_else(unknown)?;
-    let now = crate::service::now();
+    let now = crate::db::now();
     // A token is an integration credential: it stops working the moment its
     // account is no longer an active service account (a role change also
     // revokes it, `crate::service::users::update_user`).

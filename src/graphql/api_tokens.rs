@@ -41,7 +41,7 @@ pub struct ApiToken {
 
 impl From<api_token::Model> for ApiToken {
     fn from(m: api_token::Model) -> Self {
-        let now = crate::service::now();
+        let now = crate::db::now();
         Self {
             id: ids::encode("ApiToken", m.id),
             user_id: ids::encode("User", m.user_id),

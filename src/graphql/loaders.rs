@@ -17,8 +17,8 @@ use entity::{
 };
 use futures_util::future::BoxFuture;
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, DbBackend, EntityTrait, FromQueryResult, JoinType, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait, RelationDef, Select, Statement,
+    ColumnTrait, DatabaseConnection, EntityTrait, FromQueryResult, JoinType, QueryFilter, QueryOrder, QuerySelect,
+    QueryTrait, RelationDef, Select, Statement,
     sea_query::{Alias, Asterisk, Expr, ExprTrait, PostgresQueryBuilder, Query},
 };
 use tokio::sync::OnceCell;
@@ -178,10 +178,11 @@ where
     let mut limits: Vec<u8> = keys.iter().map(|k| k.limit).collect();
     limits.sort_unstable();
     limits.dedup();
-    let backend = db.get_database_backend();
+    let dialect = crate::db::Dialect::of(db);
+    let (backend, postgres) = (dialect.0, dialect.postgres());
     for limit in limits {
         let parents: Vec<i64> = keys.iter().filter(|k| k.limit == limit).map(|k| k.parent_id).collect();
-        let statement = if backend == DbBackend::Postgres {
+        let statement = if postgres {
             let table = E::default().table_name().to_owned();
             let probe = select_for(None)
                 .filter(Expr::cust(format!(r#""{table}"."{partition}" = page_parent.parent_key"#)))
@@ -366,7 +367,7 @@ loader!(
 loader!(
     /// Account health computed now, for the whole page in one statement; only visible customers.
     HealthByCustomerId, i64 => Arc<AccountHealth>, |self, viewer, keys| {
-        let now = crate::service::now();
+        let now = crate::db::now();
         let facts = health_facts::load(&self.0.db, Some(&viewer), Customers::Ids(keys), now)
             .await
             .map_err(Arc::new)?;

@@ -86,7 +86,7 @@ impl WebhookEndpoint {
     }
     /// Until when the secret before the last rotation also signs (null when none does).
     async fn previous_secret_expires_at(&self) -> Option<DateTime<Utc>> {
-        service::previous_secret(&self.0, crate::service::now()).and(self.0.previous_secret_until)
+        service::previous_secret(&self.0, crate::db::now()).and(self.0.previous_secret_until)
     }
     /// Version, for optimistic locking.
     async fn version(&self) -> i32 {

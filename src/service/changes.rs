@@ -174,14 +174,10 @@ pub async fn record(txn: &impl ConnectionTrait, changes: &[Change]) -> AppResult
         return Ok(());
     }
     let count = i64::try_from(changes.len()).unwrap_or(i64::MAX);
-    let backend = txn.get_database_backend();
+    let dialect = crate::db::Dialect::of(txn);
     let tick = Statement::from_sql_and_values(
-        backend,
-        if backend == sea_orm::DatabaseBackend::Postgres {
-            "UPDATE change_clock SET position = position + $1 WHERE id = 1 RETURNING position"
-        } else {
-            "UPDATE change_clock SET position = position + ?1 WHERE id = 1 RETURNING position"
-        },
+        dialect.0,
+        dialect.numbered("UPDATE change_clock SET position = position + $1 WHERE id = 1 RETURNING position"),
         [count.into()],
     );
     let last: i64 = txn

@@ -12,7 +12,7 @@
 
 use std::{collections::HashMap, sync::Mutex, time::Duration};
 
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
+use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use serde_json::json;
 
 use crate::{auth::Viewer, error::AppResult, service::audit};
@@ -92,8 +92,7 @@ impl ExportWatch {
         let now = chrono::Utc::now().timestamp();
         let expired = now - i64::try_from(self.window.as_secs()).unwrap_or(i64::MAX / 2);
         let rows = i64::try_from(batch.rows).unwrap_or(i64::MAX);
-        let sql = placeholders(
-            backend,
+        let sql = crate::db::Dialect(backend).numbered(
             "INSERT INTO export_window (user_id, window_start, rows_read, audited) VALUES ($1, $2, $3, FALSE) \
              ON CONFLICT (user_id) DO UPDATE SET \
                rows_read = CASE WHEN export_window.window_start <= $4 THEN excluded.rows_read \
@@ -107,13 +106,14 @@ impl ExportWatch {
             Statement::from_sql_and_values(backend, sql, [user_id.into(), now.into(), rows.into(), expired.into()]);
         let Some(row) = db.query_one_raw(statement).await? else { return Ok(()) };
         let total: i64 = row.try_get("", "rows_read")?;
-        let audited = crate::analytics::sql::flag(&row, "audited")?.unwrap_or(false);
+        let audited = crate::db::rows::flag(&row, "audited")?.unwrap_or(false);
         if audited || u64::try_from(total).unwrap_or(0) <= self.threshold {
             return Ok(());
         }
         let claim = Statement::from_sql_and_values(
             backend,
-            placeholders(backend, "UPDATE export_window SET audited = TRUE WHERE user_id = $1 AND audited = FALSE"),
+            crate::db::Dialect(backend)
+                .numbered("UPDATE export_window SET audited = TRUE WHERE user_id = $1 AND audited = FALSE"),
             [user_id.into()],
         );
         if db.execute_raw(claim).await?.rows_affected() == 1 {
@@ -123,9 +123,4 @@ impl ExportWatch {
         }
         Ok(())
     }
-}
-
-/// `$n` placeholders as the backend spells them (`?n` on SQLite).
-fn placeholders(backend: DbBackend, sql: &str) -> String {
-    if backend == DbBackend::Postgres { sql.to_owned() } else { sql.replace('$', "?") }
 }

@@ -24,14 +24,15 @@ use std::{
 };
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement, Value};
+use sea_orm::{ConnectionTrait, DatabaseConnection, Statement, Value};
 use tokio::sync::Mutex;
 
+use crate::db::Dialect;
+use crate::db::rows::{int, text};
 use crate::{
     analytics::{
         health::{AccountHealth, HealthRules, assess},
         health_facts::{self, Customers, Facts},
-        sql::{Dialect, int, text},
     },
     error::AppResult,
     service::webhooks::{self, Event, EventType},
@@ -80,7 +81,7 @@ impl HealthKeeper {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn catch_up(&self, db: &DatabaseConnection) -> AppResult<usize> {
         let mut progress = self.progress.lock().await;
-        let now = crate::service::now();
+        let now = crate::db::now();
         let since = progress.read_up_to.unwrap_or(now) - LOOKBACK;
         let (audit_ids, customers) = changed_since(db, since).await?;
         let fresh: BTreeSet<i64> = audit_ids
@@ -101,7 +102,7 @@ impl HealthKeeper {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn sweep(&self, db: &DatabaseConnection) -> AppResult<usize> {
         let started = Instant::now();
-        let read_from = crate::service::now();
+        let read_from = crate::db::now();
         let dialect = Dialect::of(db);
         let last = dialect.rows(db, "SELECT MAX(id) AS n FROM customer".to_owned()).await?;
         let last = last.first().map(|r| int(r, "n")).transpose()?.unwrap_or(0);
@@ -109,7 +110,7 @@ impl HealthKeeper {
         let mut after = 0;
         while after < last {
             let up_to = after + SWEEP_CHUNK;
-            let facts = health_facts::load(db, None, Customers::Range { after, up_to }, crate::service::now()).await?;
+            let facts = health_facts::load(db, None, Customers::Range { after, up_to }, crate::db::now()).await?;
             changed += write(db, &scored(&facts, &self.rules)).await?;
             after = up_to;
         }
@@ -142,7 +143,7 @@ impl HealthKeeper {
 pub async fn refresh(db: &DatabaseConnection, rules: &HealthRules, ids: &[i64]) -> AppResult<usize> {
     let mut changed = 0;
     for chunk in ids.chunks(SWEEP_CHUNK as usize) {
-        let facts = health_facts::load(db, None, Customers::Ids(chunk), crate::service::now()).await?;
+        let facts = health_facts::load(db, None, Customers::Ids(chunk), crate::db::now()).await?;
         changed += write(db, &scored(&facts, rules)).await?;
     }
     Ok(changed)
@@ -235,20 +236,18 @@ const COLUMNS: [&str; 8] =
 /// transaction. On PostgreSQL the chunk's rows are locked first, so two
 /// instances scoring the same change announce it once.
 async fn write(db: &DatabaseConnection, rows: &[Row]) -> AppResult<usize> {
-    let backend = db.get_database_backend();
     let dialect = Dialect::of(db);
-    let differs = if backend == DatabaseBackend::Postgres { "IS DISTINCT FROM" } else { "IS NOT" };
     let updates = COLUMNS[1..].iter().map(|c| format!("{c} = excluded.{c}")).collect::<Vec<_>>().join(", ");
     let changed_when = ["signals", "level", "revenue_t12m_cents", "owner_id", "live"]
         .iter()
-        .map(|c| format!("customer_health.{c} {differs} excluded.{c}"))
+        .map(|c| dialect.distinct(&format!("customer_health.{c}"), &format!("excluded.{c}")))
         .collect::<Vec<_>>()
         .join(" OR ");
     let mut changed = 0;
     for chunk in rows.chunks(WRITE_CHUNK) {
         let txn = crate::db::write(db).await?;
         let ids: Vec<String> = chunk.iter().map(|r| r.health.customer_id.to_string()).collect();
-        let lock = if backend == DatabaseBackend::Postgres { " FOR UPDATE" } else { "" };
+        let lock = dialect.for_update();
         let before = dialect
             .rows_with(
                 &txn,
@@ -302,7 +301,7 @@ async fn write(db: &DatabaseConnection, rows: &[Row]) -> AppResult<usize> {
             COLUMNS.join(", "),
             tuples.join(", ")
         );
-        let result = txn.execute_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
+        let result = txn.execute_raw(Statement::from_sql_and_values(dialect.0, sql, values)).await?;
         changed += result.rows_affected() as usize;
         webhooks::emit(&txn, &announced).await?;
         txn.commit().await?;

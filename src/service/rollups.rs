@@ -17,7 +17,8 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use sea_orm::ConnectionTrait;
 
-use crate::{analytics::sql::add_months, error::AppResult};
+use crate::error::AppResult;
+use crate::rules::add_months;
 
 pub use migration::rollups::rebuild;
 
@@ -82,7 +83,7 @@ pub async fn apply(db: &impl ConnectionTrait, deltas: &[RevenueDelta]) -> AppRes
 /// SQLite write transaction holds the whole database already), in id order.
 pub async fn lock_customers(db: &impl ConnectionTrait, customers: &[i64]) -> AppResult<()> {
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
-    if customers.is_empty() || db.get_database_backend() != sea_orm::DatabaseBackend::Postgres {
+    if customers.is_empty() || !crate::db::Dialect::of(db).postgres() {
         return Ok(());
     }
     for chunk in customers.chunks(1000) {
@@ -131,7 +132,7 @@ pub async fn check(db: &impl ConnectionTrait) -> AppResult<Drift> {
     };
     let count = |sql: String| async move {
         let row = db.query_one_raw(sea_orm::Statement::from_string(backend, sql)).await?;
-        row.map_or(Ok(0), |r| crate::analytics::sql::int(&r, "n"))
+        row.map_or(Ok(0), |r| crate::db::rows::int(&r, "n"))
     };
     Ok(Drift {
         trailing_12: count(differ(migration::rollups::expected_t12(backend), "revenue_t12", "customer_id")).await?,
@@ -157,8 +158,8 @@ pub async fn move_customers(db: &impl ConnectionTrait, customers: &[i64], from: 
     let rows = db.query_all_raw(sea_orm::Statement::from_string(db.get_database_backend(), sql)).await?;
     let mut changes: HashMap<(i64, NaiveDate), (i64, i64)> = HashMap::new();
     for row in &rows {
-        let Some(month) = crate::analytics::sql::date(row, "month")? else { continue };
-        let (revenue, profit) = (crate::analytics::sql::int(row, "rev")?, crate::analytics::sql::int(row, "gp")?);
+        let Some(month) = crate::db::rows::date(row, "month")? else { continue };
+        let (revenue, profit) = (crate::db::rows::int(row, "rev")?, crate::db::rows::int(row, "gp")?);
         *changes.entry((from, month)).or_default() = (-revenue, -profit);
         if let Some(to) = to {
             let entry = changes.entry((to, month)).or_default();

@@ -17,10 +17,8 @@ use sea_orm::{ConnectionTrait, DatabaseConnection};
 use tokio::sync::Notify;
 
 use crate::{
-    analytics::{
-        segments::{Ranked, SegmentRules, segment_sql},
-        sql::Dialect,
-    },
+    analytics::segments::{Ranked, SegmentRules, segment_sql},
+    db::Dialect,
     error::AppResult,
 };
 
@@ -28,13 +26,7 @@ use crate::{
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn recompute(db: &impl ConnectionTrait, rules: SegmentRules, today: NaiveDate) -> AppResult<u64> {
     let dialect = Dialect::of(db);
-    let differs = |column: &str, value: &str| {
-        if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
-            format!("customer.{column} IS DISTINCT FROM {value}")
-        } else {
-            format!("customer.{column} IS NOT {value}")
-        }
-    };
+    let differs = |column: &str, value: &str| dialect.distinct(&format!("customer.{column}"), value);
     let sql = format!(
         "UPDATE customer SET segment = s.segment, \
            segment_rank = CASE s.segment WHEN 'LARGE_QUALITY' THEN 1 WHEN 'AVERAGE' THEN 2 \

@@ -146,15 +146,12 @@ pub async fn emit(txn: &impl ConnectionTrait, events: &[Event]) -> AppResult<usi
         return Ok(0);
     }
     let endpoints = webhook_endpoint::Entity::find().filter(webhook_endpoint::Column::Active.eq(true)).all(txn).await?;
-    let backend = txn.get_database_backend();
-    let postgres = backend == sea_orm::DatabaseBackend::Postgres;
-    let sql = if postgres {
+    let dialect = crate::db::Dialect::of(txn);
+    let backend = dialect.0;
+    let sql = dialect.numbered(
         "INSERT INTO webhook_event (event_type, subject_id, occurrence, payload, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT DO NOTHING RETURNING id"
-    } else {
-        "INSERT INTO webhook_event (event_type, subject_id, occurrence, payload, created_at, updated_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT DO NOTHING RETURNING id"
-    };
+         VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT DO NOTHING RETURNING id",
+    );
     let at = now();
     let mut deliveries = Vec::new();
     let mut written = 0;
@@ -173,7 +170,7 @@ pub async fn emit(txn: &impl ConnectionTrait, events: &[Event]) -> AppResult<usi
             payload.to_string().into(),
             at.into(),
         ];
-        let Some(row) = txn.query_one_raw(Statement::from_sql_and_values(backend, sql, values)).await? else {
+        let Some(row) = txn.query_one_raw(Statement::from_sql_and_values(backend, sql.clone(), values)).await? else {
             continue;
         };
         written += 1;

@@ -18,15 +18,15 @@ use chrono::{DateTime, Utc};
 use entity::{webhook_attempt, webhook_delivery, webhook_endpoint, webhook_event};
 use rand::Rng;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseBackend, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
     sea_query::{LockBehavior, LockType},
 };
 use serde_json::json;
 use tokio::sync::{Notify, watch};
 
+use crate::db::Dialect;
+use crate::db::rows::{date, int, timestamp};
 use crate::{
-    analytics::sql::{Dialect, date, int, timestamp},
     config::WebhookConfig,
     error::AppResult,
     gid,
@@ -187,7 +187,7 @@ impl Worker {
             .order_by_asc(webhook_delivery::Column::NextAttemptAt)
             .order_by_asc(webhook_delivery::Column::Id)
             .limit(BATCH);
-        if self.db.get_database_backend() == DatabaseBackend::Postgres {
+        if Dialect::of(&self.db).postgres() {
             query = query.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
         }
         let claimed = query.all(&txn).await?;

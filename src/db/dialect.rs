@@ -1,38 +1,20 @@
-//! The little SQL the reports need that SQLite and PostgreSQL spell
-//! differently, and the plumbing to run a report's statement.
+//! The little SQL that SQLite and PostgreSQL spell differently, and running
+//! a statement written as text. Every backend difference is decided here.
 //!
-//! Reports are written as SQL text because they are window functions and
-//! CTEs that a query builder only obscures. Every value they inline is one the
-//! server made itself (dates, integers, enum names, the visibility subquery
-//! rendered by sea-query); nothing a client sent is ever spliced in.
+//! Reports and set-based writes are written as SQL text because they are
+//! window functions and CTEs that a query builder only obscures. Every value
+//! they inline is one the server made itself (dates, integers, enum names,
+//! subqueries rendered by sea-query); nothing a client sent is ever spliced in.
 
 use chrono::NaiveDate;
 use sea_orm::{
-    ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction, QueryResult, Statement,
-    TransactionTrait,
+    ConnectionTrait, DatabaseBackend, QueryResult, Statement,
     sea_query::{PostgresQueryBuilder, SelectStatement, SqliteQueryBuilder},
 };
 
-use crate::{
-    auth::Viewer,
-    error::AppResult,
-    policy::{self, CustomerScope, Resource},
-};
+use crate::error::AppResult;
 
-/// Starts the read transaction a report runs in: every statement of a report
-/// sees the same snapshot. On PostgreSQL the report's big aggregates get room
-/// (`work_mem`) so they hash in memory instead of spilling to disk, and no JIT:
-/// compiling them costs more than it saves at this size (about a second).
-#[tracing::instrument(level = "debug", skip_all)]
-pub async fn begin(db: &DatabaseConnection) -> AppResult<DatabaseTransaction> {
-    let txn = db.begin().await?;
-    if db.get_database_backend() == DatabaseBackend::Postgres {
-        txn.execute_unprepared("SET LOCAL jit = off; SET LOCAL work_mem = '64MB'").await?;
-    }
-    Ok(txn)
-}
-
-/// The backend a report runs on, and its spellings.
+/// The backend a statement runs on, and its spellings.
 #[derive(Debug, Clone, Copy)]
 pub struct Dialect(pub DatabaseBackend);
 
@@ -41,7 +23,7 @@ impl Dialect {
         Self(db.get_database_backend())
     }
 
-    fn postgres(self) -> bool {
+    pub fn postgres(self) -> bool {
         self.0 == DatabaseBackend::Postgres
     }
 
@@ -138,26 +120,6 @@ impl Dialect {
         }
     }
 
-    /// `AND {column} IN (the viewer's customers)`, or nothing when the viewer
-    /// sees every customer (the filter would only cost a join).
-    pub fn visible(self, viewer: &Viewer, resource: Resource, column: &str) -> String {
-        match policy::customer_scope(viewer, resource) {
-            CustomerScope::All => String::new(),
-            _ => format!("AND {column} IN ({})", self.subquery(&policy::visible_customer_ids_for(viewer, resource))),
-        }
-    }
-
-    /// `AND {column} IN (the owners whose customers the viewer sees)`, for
-    /// rollups kept per owner; nothing when the viewer sees every customer.
-    pub fn visible_owner(self, viewer: &Viewer, resource: Resource, column: &str) -> String {
-        match policy::customer_scope(viewer, resource) {
-            CustomerScope::All => String::new(),
-            CustomerScope::Team(team) => format!("AND {column} IN (SELECT id FROM app_user WHERE team_id = {team})"),
-            CustomerScope::Owner(owner) => format!("AND {column} = {owner}"),
-            CustomerScope::Nothing => "AND 1 = 0".to_owned(),
-        }
-    }
-
     /// A sub-select rendered with its values inlined (they are server-made).
     pub fn subquery(self, statement: &SelectStatement) -> String {
         if self.postgres() {
@@ -170,6 +132,21 @@ impl Dialect {
     /// A date column as `YYYY-MM-DD` text.
     pub fn text_of_date(self, column: &str) -> String {
         if self.postgres() { format!("to_char({column}, 'YYYY-MM-DD')") } else { format!("CAST({column} AS TEXT)") }
+    }
+
+    /// `a` and `b` differ, NULLs included.
+    pub fn distinct(self, a: &str, b: &str) -> String {
+        if self.postgres() { format!("{a} IS DISTINCT FROM {b}") } else { format!("{a} IS NOT {b}") }
+    }
+
+    /// ` FOR UPDATE` where rows can be locked (a SQLite write transaction holds the whole database).
+    pub fn for_update(self) -> &'static str {
+        if self.postgres() { " FOR UPDATE" } else { "" }
+    }
+
+    /// SQL written with `$n` placeholders, as this backend numbers them.
+    pub fn numbered(self, sql: &str) -> String {
+        if self.postgres() { sql.to_owned() } else { sql.replace('$', "?") }
     }
 
     /// The `n`th bound parameter (1-based): `$n` or `?n`.
@@ -209,97 +186,5 @@ impl Dialect {
         let rows = db.query_all_raw(Statement::from_string(self.0, sql.clone())).await?;
         tracing::debug!(elapsed_ms = started.elapsed().as_secs_f64() * 1000.0, rows = rows.len(), %sql, "report statement");
         Ok(rows)
-    }
-}
-
-pub use crate::rules::{add_months, month_start};
-
-/// The last day of `date`'s month.
-pub fn month_end(date: NaiveDate) -> NaiveDate {
-    add_months(month_start(date), 1).pred_opt().unwrap_or(date)
-}
-
-/// Reads an integer column, whatever integer type the backend returned.
-pub fn int(row: &QueryResult, column: &str) -> AppResult<i64> {
-    if let Ok(value) = row.try_get::<Option<i64>>("", column) {
-        return Ok(value.unwrap_or(0));
-    }
-    if let Ok(value) = row.try_get::<Option<i32>>("", column) {
-        return Ok(value.map(i64::from).unwrap_or(0));
-    }
-    Ok(row.try_get::<Option<f64>>("", column)?.map(|v| v.round() as i64).unwrap_or(0))
-}
-
-/// Reads a nullable integer column, whatever integer type the backend returned.
-pub fn opt_int(row: &QueryResult, column: &str) -> AppResult<Option<i64>> {
-    if let Ok(value) = row.try_get::<Option<i64>>("", column) {
-        return Ok(value);
-    }
-    Ok(row.try_get::<Option<i32>>("", column)?.map(i64::from))
-}
-
-/// Reads a float column (a count or an average).
-pub fn float(row: &QueryResult, column: &str) -> AppResult<Option<f64>> {
-    if let Ok(value) = row.try_get::<Option<f64>>("", column) {
-        return Ok(value);
-    }
-    Ok(row.try_get::<Option<i64>>("", column)?.map(|v| v as f64))
-}
-
-/// Reads a text column.
-pub fn text(row: &QueryResult, column: &str) -> AppResult<Option<String>> {
-    Ok(row.try_get::<Option<String>>("", column)?)
-}
-
-/// Reads a date column (a `date` on PostgreSQL, text on SQLite).
-pub fn date(row: &QueryResult, column: &str) -> AppResult<Option<NaiveDate>> {
-    if let Ok(value) = row.try_get::<Option<NaiveDate>>("", column) {
-        return Ok(value);
-    }
-    let text = row.try_get::<Option<String>>("", column)?;
-    Ok(text.and_then(|t| NaiveDate::parse_from_str(&t[..t.len().min(10)], "%Y-%m-%d").ok()))
-}
-
-/// Reads a timestamp column (a `timestamptz` on PostgreSQL, RFC 3339 text on SQLite).
-pub fn timestamp(row: &QueryResult, column: &str) -> AppResult<Option<chrono::DateTime<chrono::Utc>>> {
-    if let Ok(value) = row.try_get::<Option<chrono::DateTime<chrono::Utc>>>("", column) {
-        return Ok(value);
-    }
-    let text = row.try_get::<Option<String>>("", column)?;
-    Ok(text.and_then(|t| {
-        chrono::DateTime::parse_from_rfc3339(&t)
-            .or_else(|_| chrono::DateTime::parse_from_str(&t, "%Y-%m-%d %H:%M:%S%.f%:z"))
-            .ok()
-            .map(|at| at.with_timezone(&chrono::Utc))
-    }))
-}
-
-/// Reads a boolean column (an integer on SQLite).
-pub fn flag(row: &QueryResult, column: &str) -> AppResult<Option<bool>> {
-    if let Ok(value) = row.try_get::<Option<bool>>("", column) {
-        return Ok(value);
-    }
-    Ok(row.try_get::<Option<i64>>("", column)?.map(|v| v != 0))
-}
-
-/// `part / whole`, or `None` when the whole is zero.
-pub fn ratio(part: f64, whole: f64) -> Option<f64> {
-    (whole != 0.0).then(|| part / whole)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
-        NaiveDate::from_ymd_opt(y, m, day).unwrap_or_default()
-    }
-
-    #[test]
-    fn month_arithmetic_clamps_to_the_month_end() {
-        assert_eq!(add_months(d(2024, 1, 31), 1), d(2024, 2, 29));
-        assert_eq!(add_months(d(2024, 3, 15), -12), d(2023, 3, 15));
-        assert_eq!(month_end(d(2023, 2, 10)), d(2023, 2, 28));
-        assert_eq!(month_start(d(2023, 2, 10)), d(2023, 2, 1));
     }
 }
