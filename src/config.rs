@@ -9,7 +9,7 @@ use anyhow::{Context, bail};
 
 use crate::{
     analytics::health::HealthRules, analytics::segments::SegmentRules, auth::jwt::IdentityProvider,
-    service::sla::SlaPolicy,
+    rules::sla::SlaPolicy,
 };
 
 /// NOTIFY channel of the ticket feed unless `RAPPORT_NOTIFY_CHANNEL` says otherwise.

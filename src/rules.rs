@@ -5,6 +5,13 @@
 
 use chrono::{Datelike, NaiveDate};
 
+/// Account health: its signals, their weights, its levels.
+pub mod health;
+/// Customer segments: their thresholds.
+pub mod segments;
+/// Ticket SLAs: deadlines, and what a breach is.
+pub mod sla;
+
 /// Statuses of a live customer: one the company still serves.
 pub const LIVE_STATUSES: [&str; 2] = ["ACTIVE", "WON_BACK"];
 

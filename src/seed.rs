@@ -12,9 +12,9 @@ use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
 
 use crate::{
     error::{AppError, AppResult},
+    rules::sla::SlaPolicy,
     service::{
         partnerships::encode_lock_ins,
-        sla::SlaPolicy,
         users::{NewUser, insert_team, insert_user},
     },
 };

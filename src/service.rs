@@ -49,8 +49,6 @@ pub mod rollups;
 pub mod segments;
 /// Password sign-in, refresh tokens, throttling.
 pub mod sessions;
-/// Ticket SLA targets and states.
-pub mod sla;
 /// Supply priorities.
 pub mod supply;
 /// Satisfaction surveys.

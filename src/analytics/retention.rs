@@ -231,12 +231,15 @@ impl Plan {
 
     /// Why the viewer's customers left out of the report are: archived ones
     /// count nowhere; on the events basis those without a start (no
-    /// `customerSince`, no revenue), on the activity basis those that never bought.
+    /// `customerSince`, no revenue) or starting after `to`, on the activity
+    /// basis those that never bought.
     fn exclusions(&self) -> String {
         match self.query.basis {
             Basis::Events => format!(
-                "CASE WHEN c.archived_at IS NOT NULL THEN 'ARCHIVED' WHEN {start} IS NULL THEN 'NO_START_DATE' END",
-                start = crate::rules::customer_start_sql("c")
+                "CASE WHEN c.archived_at IS NOT NULL THEN 'ARCHIVED' WHEN {start} IS NULL THEN 'NO_START_DATE' \
+                 WHEN {start} > {to} THEN 'NOT_A_CUSTOMER' END",
+                start = crate::rules::customer_start_sql("c"),
+                to = self.d(self.query.to),
             ),
             Basis::Activity { .. } => "CASE WHEN c.archived_at IS NOT NULL THEN 'ARCHIVED' \
                  WHEN NOT EXISTS (SELECT 1 FROM revenue_entry r WHERE r.customer_id = c.id AND r.revenue_cents > 0) \
@@ -312,7 +315,8 @@ impl Plan {
             return None;
         }
         let RetentionQuery { from, to, .. } = self.query;
-        let (before, after) = (self.d(add_months(from, -months)), self.d(add_months(to, -months)));
+        // The later period never starts before `from`, so the two cannot overlap.
+        let (before, after) = (self.d(add_months(from, -months)), self.d(add_months(to, -months).max(from)));
         let (from, to) = (self.d(from), self.d(to));
         Some(format!(
             "rr AS (SELECT r.customer_id, \

@@ -7,8 +7,9 @@
 //! first, in that order; what is left goes to the remaining demand, in the
 //! same order. Read-only: it plans, it books nothing.
 //!
-//! Only live customers are served (`crate::rules::is_live`): a lost or
-//! archived customer's line gets nothing (rule NOT_LIVE) and comes last. A
+//! Only live customers are served (`crate::rules::is_live`): a lost,
+//! archived or prospective customer's line gets nothing (rule NOT_LIVE) and
+//! comes last. A
 //! priority with a peak-season window holds on the days of its window (both
 //! ends included; an open end is open); on another day the customer is
 //! served as one without a priority for the line.
@@ -62,7 +63,7 @@ pub enum Rule {
     /// It has no priority for the line (or its priority's peak season does
     /// not hold on the plan's day), so it was served after every customer who has one.
     NoPriority,
-    /// It is not a live customer (lost or archived): served nothing.
+    /// It is not a live customer (lost, archived or a prospect): served nothing.
     NotLive,
 }
 
@@ -179,7 +180,7 @@ fn explain(c: &Claimant, position: usize, rule: Rule, from_guarantee: i64, more:
         ),
         _ if rule == Rule::NotLive => {
             return format!(
-                "Not served (#{position}): a lost or archived customer gets no stock; 0 of {} demanded.",
+                "Not served (#{position}): only live customers get stock (not lost, archived or prospects); 0 of {} demanded.",
                 c.demanded
             );
         }

@@ -105,29 +105,47 @@ pub struct ChangeFeed {
     pub has_more: bool,
 }
 
-fn encode(position: Position) -> String {
+/// What the viewer may see, in a few characters: a position carries the one
+/// its copy was made under, and a position read under another (a new role,
+/// team or scope set) is refused, because the copy no longer matches.
+fn access_tag(viewer: &crate::auth::Viewer) -> String {
+    use sha2::Digest;
+    hex::encode(&sha2::Sha256::digest(policy::visibility_class(viewer).as_bytes())[..4])
+}
+
+fn encode(position: Position, tag: &str) -> String {
     match position {
-        Position::Feed(at) => URL_SAFE_NO_PAD.encode(format!("changes:{at}")),
+        Position::Feed(at) => URL_SAFE_NO_PAD.encode(format!("changes:{at}~{tag}")),
         Position::Snapshot { at, entity, after } => {
-            URL_SAFE_NO_PAD.encode(format!("changes:{at}:{}:{after}", entity.as_str()))
+            URL_SAFE_NO_PAD.encode(format!("changes:{at}:{}:{after}~{tag}", entity.as_str()))
         }
     }
 }
 
-fn decode(since: &str) -> AppResult<Position> {
+/// A position, and the access tag it was handed out under (positions made
+/// by hand, such as the feed's beginning `changes:0`, carry none).
+fn decode(since: &str) -> AppResult<(Position, Option<String>)> {
     let invalid = || AppError::bad_input("since", "since is not a position of this feed");
     let raw = URL_SAFE_NO_PAD.decode(since).map_err(|_| invalid())?;
     let text = String::from_utf8(raw).map_err(|_| invalid())?;
-    let parts: Vec<&str> = text.strip_prefix("changes:").ok_or_else(invalid)?.split(':').collect();
-    let number = |n: &str| n.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(invalid);
+    let text = text.strip_prefix("changes:").ok_or_else(invalid)?;
+    let (text, tag) = match text.split_once('~') {
+        Some((text, tag)) => (text, Some(tag.to_owned())),
+        None => (text, None),
+    };
+    let position = decode_position(text).ok_or_else(invalid)?;
+    Ok((position, tag))
+}
+
+fn decode_position(text: &str) -> Option<Position> {
+    let parts: Vec<&str> = text.split(':').collect();
+    let number = |n: &str| n.parse::<i64>().ok().filter(|n| *n >= 0);
     match parts.as_slice() {
-        [at] => Ok(Position::Feed(number(at)?)),
-        [at, entity, after] => Ok(Position::Snapshot {
-            at: number(at)?,
-            entity: Entity::parse(entity).ok_or_else(invalid)?,
-            after: number(after)?,
-        }),
-        _ => Err(invalid()),
+        [at] => Some(Position::Feed(number(at)?)),
+        [at, entity, after] => {
+            Some(Position::Snapshot { at: number(at)?, entity: Entity::parse(entity)?, after: number(after)? })
+        }
+        _ => None,
     }
 }
 
@@ -169,7 +187,17 @@ impl ChangeQuery {
     ) -> Result<ChangeFeed> {
         let rc = request(ctx)?;
         let viewer = rc.viewer();
-        let since = since.as_deref().map(decode).transpose()?;
+        let tag = access_tag(&viewer);
+        let since = match since.as_deref().map(decode).transpose()? {
+            Some((_, Some(handed_out))) if handed_out != tag => {
+                return Err(AppError::conflict(
+                    "your access changed since this position was handed out (role, team or scopes): drop your copy \
+                     and read again from no position",
+                )
+                .into());
+            }
+            since => since.map(|(position, _)| position),
+        };
         let first = first.unwrap_or(100);
         if !(1..=MAX_CHANGES).contains(&first) {
             return Err(AppError::bad_input("first", format!("first must be between 1 and {MAX_CHANGES}")).into());
@@ -192,7 +220,7 @@ impl ChangeQuery {
                 });
                 let node = if c.operation.is_tombstone() { None } else { nodes.node(&(c.entity, c.id)) };
                 Change {
-                    position: encode(c.position),
+                    position: encode(c.position, &tag),
                     entity_type: c.entity.into(),
                     id,
                     operation: c.operation.into(),
@@ -202,7 +230,7 @@ impl ChangeQuery {
                 }
             })
             .collect();
-        Ok(ChangeFeed { changes, next_position: encode(page.next), has_more: page.has_more })
+        Ok(ChangeFeed { changes, next_position: encode(page.next, &tag), has_more: page.has_more })
     }
 }
 

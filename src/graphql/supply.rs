@@ -40,7 +40,7 @@ pub enum AllocationRule {
     /// No supply priority for the line, or its peak-season window does not hold on the plan's day: served
     /// after every customer with one.
     NoPriority,
-    /// Not a live customer (LOST, or archived): served nothing, listed last.
+    /// Not a live customer (LOST, archived or a PROSPECT): served nothing, listed last.
     NotLive,
 }
 
@@ -189,8 +189,8 @@ impl SupplyQuery {
     /// priority for the line by rank (1 first), then partnership tier
     /// (STRATEGIC, SERVICE, PRICE, none), then revenue of the last 12 months
     /// (highest first); customers without a priority for the line come after
-    /// them all. A priority with a peak-season window holds on the days of its window only. Lost and archived
-    /// customers are served nothing (rule NOT_LIVE). Read-only: nothing is booked. A customer you cannot see
+    /// them all. A priority with a peak-season window holds on the days of its window only. Lost, archived and
+    /// prospective customers are served nothing (rule NOT_LIVE). Read-only: nothing is booked. A customer you cannot see
     /// is NOT_FOUND.
     #[graphql(guard = "guards::CUSTOMERS")]
     async fn supply_allocation_plan(

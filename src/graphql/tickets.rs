@@ -23,8 +23,9 @@ use crate::{
         support::pagination::{Conn, PageArgs, Sort, connection},
         users::User,
     },
+    rules::sla,
     service::{
-        now, sla,
+        now,
         tickets::{self as service, NewTicket, TicketChanges, TicketFilter},
     },
 };

@@ -122,5 +122,9 @@ pub async fn serve(
         tracing::warn!(grace_seconds = grace.as_secs(), "requests still running after the grace period were cut");
     }
     state.services.webhooks.stop();
+    // Bulk reads counted here and not yet added to the shared count.
+    if let Err(err) = state.services.exports.flush(&state.services.db).await {
+        tracing::warn!(error = %err, "counting the last bulk reads failed");
+    }
     Ok(())
 }

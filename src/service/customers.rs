@@ -8,7 +8,7 @@ use entity::{
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QuerySelect, QueryTrait, Select, Set,
+    QueryOrder, QuerySelect, QueryTrait, Select, Set,
     sea_query::{Expr, ExprTrait, Func},
 };
 use serde_json::json;
@@ -146,6 +146,28 @@ async fn valid_parent(
     Ok(())
 }
 
+/// A customer's `customerSince`: not in the future, and not after its first
+/// loss (a customer cannot become one after it was lost).
+async fn valid_since(db: &impl ConnectionTrait, id: Option<i64>, since: NaiveDate) -> AppResult<()> {
+    if since > now().date_naive() {
+        return Err(AppError::bad_input("customerSince", format!("customerSince {since} is in the future")));
+    }
+    let Some(id) = id else { return Ok(()) };
+    let first_loss = churn_event::Entity::find()
+        .filter(churn_event::Column::CustomerId.eq(id))
+        .filter(churn_event::Column::Kind.eq(ChurnKind::Lost))
+        .order_by_asc(churn_event::Column::OccurredOn)
+        .one(db)
+        .await?;
+    if let Some(loss) = first_loss.filter(|loss| loss.occurred_on < since) {
+        return Err(AppError::bad_input(
+            "customerSince",
+            format!("customerSince {since} is after the customer was lost ({})", loss.occurred_on),
+        ));
+    }
+    Ok(())
+}
+
 /// Deepest group hierarchy followed; deeper chains are cut (they cannot be
 /// built through the API, which refuses cycles).
 const MAX_GROUP_DEPTH: i32 = 64;
@@ -228,6 +250,9 @@ pub async fn create(db: &DatabaseConnection, viewer: &Viewer, input: NewCustomer
     let status = input.status.unwrap_or(CustomerStatus::Prospect);
     crate::service::churn::check_status_write("status", None, status)?;
     let txn = crate::db::write(db).await?;
+    if let Some(since) = input.customer_since {
+        valid_since(&txn, None, since).await?;
+    }
     let owner_id = input.owner_id.unwrap_or(viewer.user_id);
     policy::assignable_user(&txn, viewer, owner_id, "ownerId").await?;
     if let Some(parent) = input.parent_id {
@@ -273,7 +298,8 @@ pub async fn update(
 ) -> AppResult<customer::Model> {
     policy::ensure_can_write(viewer)?;
     let db = &svc.db;
-    let importance_changed = changes.strategic_importance.is_some();
+    // Importance and status (who is live) move segments.
+    let mut segments_move = changes.strategic_importance.is_some();
     let txn = crate::db::write(db).await?;
     let current = policy::visible_customer(&txn, viewer, id).await?;
     validate::version("customer", expected_version, current.version)?;
@@ -290,6 +316,7 @@ pub async fn update(
     }
     if let Some(status) = changes.status {
         crate::service::churn::check_status_write("status", Some(current.status), status)?;
+        segments_move |= status != current.status;
         row.status = Set(status);
     }
     if let Some(owner) = changes.owner_id.filter(|o| *o != current.owner_id) {
@@ -309,6 +336,9 @@ pub async fn update(
         row.strategic_importance = Set(importance);
     }
     if let Some(since) = changes.customer_since {
+        if let Some(since) = since {
+            valid_since(&txn, Some(id), since).await?;
+        }
         row.customer_since = Set(since);
     }
     if let Some(review) = changes.next_review_on {
@@ -342,7 +372,7 @@ pub async fn update(
     changes::record(&txn, &feed).await?;
     txn.commit().await?;
     svc.feed.announce(&work.events).await;
-    if importance_changed {
+    if segments_move {
         svc.segments.request();
     }
     Ok(updated)

@@ -73,7 +73,7 @@ impl ExportWatch {
 
     /// Flushes every `flush_every` (a second by default), for ever (a task of the server).
     pub async fn run(self: std::sync::Arc<Self>, db: DatabaseConnection) {
-        let mut tick = tokio::time::interval(self.flush_every);
+        let mut tick = tokio::time::interval(self.flush_every.max(Duration::from_millis(10)));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;

@@ -609,6 +609,11 @@ pub async fn upsert_churn_events(
     let by_external =
         resolve(&txn, Kind::Customer, &source, records.iter().filter_map(|r| r.customer_external_id.clone())).await?;
     let named: Vec<i64> = records.iter().filter_map(|r| r.customer_id).collect();
+    // Before reading their events: a concurrent loss or batch of the same customers waits.
+    let mut locked: Vec<i64> = named.iter().copied().chain(by_external.values().copied()).collect();
+    locked.sort_unstable();
+    locked.dedup();
+    crate::service::rollups::lock_customers(&txn, &locked).await?;
     let customers: HashMap<i64, customer::Model> = customer::Entity::find()
         .filter(customer::Column::Id.is_in(named.into_iter().chain(by_external.values().copied())))
         .filter(customer::Column::ArchivedAt.is_null())
@@ -672,14 +677,20 @@ pub async fn upsert_churn_events(
     for (customer, events) in &mut history {
         events.sort_by_key(|((on, index), _)| (*on, index.map_or(0, |i| i + 1)));
         let since = customers.get(customer).and_then(|c| c.customer_since);
+        // The whole sequence, stored events too: a new event may break the
+        // one stored after it. A pair that fails is charged to its new event
+        // (the later one when both are new); two stored events that disagree
+        // already are not this batch's doing.
         let mut last = None;
+        let mut previous_new = None;
         for ((on, index), kind) in events.iter() {
-            if let Some(i) = index
-                && let Err(message) = crate::service::churn::check_next(last, since, *kind, *on, today)
+            if let Err(message) = crate::service::churn::check_next(last, since, *kind, *on, today)
+                && let Some(i) = index.or(previous_new)
             {
-                checks.fail(*i, "occurredOn", message);
+                checks.fail(i, "occurredOn", message);
             }
             last = Some((*kind, *on));
+            previous_new = *index;
         }
     }
     checks.finish()?;
@@ -737,6 +748,8 @@ pub async fn upsert_churn_events(
     // Each customer's status follows its latest event.
     let mut feed = Vec::new();
     let mut announced = Vec::new();
+    let mut touched: Vec<i64> = touched.into_iter().collect();
+    touched.sort_unstable();
     for customer_id in touched {
         let Some(current) = customers.get(&customer_id) else { continue };
         let Some(event) = crate::service::churn::latest_event(&txn, customer_id).await? else { continue };
@@ -744,11 +757,20 @@ pub async fn upsert_churn_events(
         if current.status == status {
             continue;
         }
-        let mut row: customer::ActiveModel = current.clone().into();
-        row.status = Set(status);
-        row.version = Set(current.version + 1);
-        row.updated_at = Set(at);
-        row.update(&txn).await?;
+        let row = customer::ActiveModel {
+            status: Set(status),
+            version: Set(current.version + 1),
+            updated_at: Set(at),
+            ..Default::default()
+        };
+        crate::service::update_versioned::<customer::Entity>(
+            &txn,
+            row,
+            (customer::Column::Id, customer_id),
+            (customer::Column::Version, current.version),
+            "customer",
+        )
+        .await?;
         audit::record(
             &txn,
             viewer,

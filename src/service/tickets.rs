@@ -64,8 +64,8 @@ pub struct TicketFilter {
     pub include_archived: bool,
 }
 
-/// SQL twin of [`crate::service::sla::first_response_breached`] and
-/// [`crate::service::sla::resolution_breached`]: a deadline passed without the
+/// SQL twin of [`crate::rules::sla::first_response_breached`] and
+/// [`crate::rules::sla::resolution_breached`]: a deadline passed without the
 /// response or resolution, or it came late.
 fn breached_condition(at: DateTime<Utc>, breached: bool) -> Condition {
     let missed = |due: ticket::Column, done: ticket::Column| {
@@ -294,8 +294,7 @@ pub async fn update(
         changed.push("priority");
         // The deadlines follow the new priority (`sla::reprioritised`).
         let tier = entity::customer::Entity::find_by_id(current.customer_id).one(&txn).await?.and_then(|c| c.tier);
-        let (response, resolution) =
-            crate::service::sla::reprioritised(&svc.config.sla, &current, priority, tier, now());
+        let (response, resolution) = crate::rules::sla::reprioritised(&svc.config.sla, &current, priority, tier, now());
         row.first_response_due_at = Set(response);
         row.resolution_due_at = Set(resolution);
         let change = (current.priority.as_str().to_owned(), priority.as_str().to_owned());

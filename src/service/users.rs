@@ -2,8 +2,8 @@
 
 use entity::{enums::Role, team, user};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, Select,
-    Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Select, Set,
 };
 use serde_json::json;
 
@@ -307,14 +307,23 @@ async fn reassign_in(
     }
     user::Entity::find_by_id(from_user_id).one(txn).await?.ok_or(AppError::NotFound("user"))?;
     policy::assignable_user(txn, viewer, to_user_id, "toUserId").await?;
-    let mut query = customer::Entity::find()
-        .select_only()
-        .column(customer::Column::Id)
-        .filter(customer::Column::OwnerId.eq(from_user_id));
-    if let Some(ids) = &customer_ids {
-        query = query.filter(customer::Column::Id.is_in(ids.iter().copied()));
-    }
-    let moved: Vec<i64> = query.into_tuple().all(txn).await?;
+    let owned = || {
+        let mut query = customer::Entity::find()
+            .select_only()
+            .column(customer::Column::Id)
+            .filter(customer::Column::OwnerId.eq(from_user_id))
+            .order_by_asc(customer::Column::Id);
+        if let Some(ids) = &customer_ids {
+            query = query.filter(customer::Column::Id.is_in(ids.iter().copied()));
+        }
+        query.into_tuple::<i64>()
+    };
+    // Lock first (in id order), then read who still owns what: a concurrent
+    // reassignment of the same customers commits before, and this one moves
+    // only what is still `from`'s (`crate::service::rollups`).
+    let candidates: Vec<i64> = owned().all(txn).await?;
+    crate::service::rollups::lock_customers(txn, &candidates).await?;
+    let moved: Vec<i64> = owned().all(txn).await?;
     if let Some(ids) = &customer_ids
         && let Some(missing) = ids.iter().find(|id| !moved.contains(id))
     {
@@ -324,12 +333,12 @@ async fn reassign_in(
         return Ok((moved, Vec::new()));
     }
     let at = now();
-    crate::service::rollups::lock_customers(txn, &moved).await?;
     customer::Entity::update_many()
         .col_expr(customer::Column::OwnerId, Expr::value(to_user_id))
         .col_expr(customer::Column::Version, Expr::col(customer::Column::Version).add(1))
         .col_expr(customer::Column::UpdatedAt, Expr::value(at))
         .filter(customer::Column::Id.is_in(moved.iter().copied()))
+        .filter(customer::Column::OwnerId.eq(from_user_id))
         .exec(txn)
         .await?;
     crate::service::rollups::move_customers(txn, &moved, from_user_id, Some(to_user_id)).await?;

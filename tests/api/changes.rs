@@ -81,7 +81,6 @@ async fn a_client_gets_everything_then_only_what_changed_with_tombstones_for_arc
     let ticket = ticket.ok()["createTicket"]["id"].as_str().unwrap().to_owned();
 
     // From the start, two at a time: everything, in commit order, once.
-    assert_eq!(start, BEGINNING, "an empty book's copy is empty, and the feed begins");
     let (changes, next) = drain(&app, erp, start.clone(), 2).await;
     assert_eq!(
         summary(&changes),
@@ -518,4 +517,19 @@ async fn writes_made_while_a_reader_pages_its_copy_are_never_missed() {
     let last_of_archived = seen.iter().rev().find(|c| c["id"] == writes[0].1.as_str()).unwrap();
     assert_eq!(last_of_archived["operation"], "ARCHIVED");
     assert!(seen.len() < 3000 + 3 * 8 + 10, "at most the changed rows twice: {}", seen.len());
+}
+
+#[tokio::test]
+async fn a_reader_whose_access_changed_is_told_to_start_a_new_copy() {
+    let app = TestApp::spawn().await;
+    let cast = app.cast().await;
+    app.customer(&cast.rep_a, "Acme").await;
+    let (copy, position) = drain(&app, &cast.lead_a, Value::Null, 100).await;
+    assert_eq!(copy.len(), 1);
+    // The lead now leads team B: the copy of team A's customers is not theirs any more.
+    app.gql(&cast.admin, MOVE_TEAM, json!({"id": cast.lead_a.gid, "t": team_gid(cast.team_b)})).await.ok();
+    let reply = app.gql(&cast.lead_a, FEED, json!({ "since": position })).await;
+    assert_eq!(reply.code(), Some("CONFLICT"), "{}", reply.body);
+    let (fresh, _) = drain(&app, &cast.lead_a, Value::Null, 100).await;
+    assert!(fresh.is_empty(), "team B has no customers: {fresh:?}");
 }

@@ -137,6 +137,14 @@ async fn an_integration_pushes_losses_and_win_backs_by_external_id_and_status_fo
     let second = app.gql(&crm, UPSERT_EVENTS, json!({"rows": good})).await;
     assert_eq!(second.ok()["upsertChurnEvents"]["unchanged"], 3);
     assert_eq!(app.count("churn_event").await, 3);
+    // A new event must also fit before the events stored after it: a loss before C2's stored loss is two in a row.
+    let earlier = json!([
+        {"externalId": "E9", "customerExternalId": "C2", "kind": "LOST", "occurredOn": "2023-01-01", "reason": "PRICE"}
+    ]);
+    let reply = app.gql(&crm, UPSERT_EVENTS, json!({"rows": earlier})).await;
+    assert_eq!(reply.code(), Some("BAD_USER_INPUT"));
+    assert_eq!(rows_of(&reply), vec![(0, "occurredOn".to_owned())]);
+    assert_eq!(app.count("churn_event").await, 3);
 
     let statuses = app
         .gql(&cast.leader, "{ customers(orderBy: {field: NAME}) { edges { node { name status } } } }", json!({}))

@@ -138,6 +138,7 @@ async fn no_customer_silently_drops_out_of_a_report() {
         .await
         .ok();
     let archived = customer_since(&app, &cast.rep_a, "Archived", "2020-01-01").await;
+    customer_since(&app, &cast.rep_a, "Later", "2026-06-01").await;
     app.gql(&cast.rep_a, "mutation($id: ID!) { archiveCustomer(id: $id) { id } }", json!({"id": archived})).await.ok();
     let march = NaiveDate::from_ymd_opt(2025, 3, 1).unwrap();
     let rows: Vec<Value> = (0..6)
@@ -163,7 +164,11 @@ async fn no_customer_silently_drops_out_of_a_report() {
     assert_eq!(march_point["gained"], 1);
     assert_eq!(
         report["excluded"],
-        json!([{"reason": "ARCHIVED", "count": 1}, {"reason": "NO_START_DATE", "count": 1}])
+        json!([
+            {"reason": "ARCHIVED", "count": 1},
+            {"reason": "NOT_A_CUSTOMER", "count": 1},
+            {"reason": "NO_START_DATE", "count": 1}
+        ])
     );
 
     let pareto = app
@@ -177,13 +182,13 @@ async fn no_customer_silently_drops_out_of_a_report() {
     assert_eq!(pareto["customers"], 2);
     assert_eq!(
         pareto["excluded"],
-        json!([{"reason": "ARCHIVED", "count": 1}, {"reason": "NO_REVENUE_IN_WINDOW", "count": 1}])
+        json!([{"reason": "ARCHIVED", "count": 1}, {"reason": "NO_REVENUE_IN_WINDOW", "count": 2}])
     );
 
     let silent = app.gql(&cast.rep_a, "{ silentChurn { totalCount excluded { reason count } } }", json!({})).await;
     let silent = &silent.ok()["silentChurn"];
     assert_eq!(silent["totalCount"], 2);
-    assert_eq!(silent["excluded"], json!([{"reason": "NEVER_BOUGHT", "count": 1}]));
+    assert_eq!(silent["excluded"], json!([{"reason": "NEVER_BOUGHT", "count": 2}]));
 }
 
 #[tokio::test]

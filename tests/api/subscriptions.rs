@@ -366,4 +366,17 @@ async fn two_leaders_filtering_by_assigned_to_me_through_a_variable_each_get_onl
     let got = second.next_data("mine").await;
     assert_eq!(got["data"]["ticketEvents"]["ticket"]["title"], "for the second");
     first.expect_silence().await;
+
+    // The same through a variable's default, with no variables sent.
+    let by_default = "subscription($f: TicketEventFilterInput = {assignedToMe: true}) { ticketEvents(filter: $f) { event { kind } ticket { title customer { name } } } }";
+    first.subscribe("default", by_default, json!({})).await;
+    second.subscribe("default", by_default, json!({})).await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    app.gql(&cast.leader, create, json!({"c": acme, "a": cast.leader.gid, "t": "again the first"})).await.ok();
+    // The first leader gets it on both subscriptions; the second on neither.
+    for _ in 0..2 {
+        let message = first.next_json().await;
+        assert_eq!(message["payload"]["data"]["ticketEvents"]["ticket"]["title"], "again the first");
+    }
+    second.expect_silence().await;
 }

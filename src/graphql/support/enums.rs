@@ -300,7 +300,7 @@ api_enum!(
 
 /// Where a ticket stands against its SLA.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
-#[graphql(remote = "crate::service::sla::SlaState")]
+#[graphql(remote = "crate::rules::sla::SlaState")]
 pub enum SlaState {
     /// Deadlines met or comfortably ahead.
     OnTrack,

@@ -244,6 +244,15 @@ pub fn sets_viewer_dependent_argument(
         }
     }
     let Some(operation) = selected_operation(doc, operation_name) else { return false };
+    // A variable left out takes its default, as the executor will give it.
+    let default_of = |name: &str| {
+        operation
+            .variable_definitions
+            .iter()
+            .find(|d| d.node.name.node.as_str() == name)
+            .and_then(|d| d.node.default_value.as_ref())
+            .map(|v| v.node.clone())
+    };
     let mut fields = Vec::new();
     root_fields(&operation.selection_set.node, doc, 0, &mut fields);
     fields.iter().any(|field| {
@@ -251,7 +260,8 @@ pub fn sets_viewer_dependent_argument(
             let Some((argument, rest)) = path.split_first() else { return false };
             let Some(value) = field.get_argument(argument) else { return false };
             let resolved = value.node.clone().into_const_with(|name| {
-                Ok::<_, std::convert::Infallible>(variables.get(&name).cloned().unwrap_or(ConstValue::Null))
+                let given = variables.get(&name).cloned().or_else(|| default_of(name.as_str()));
+                Ok::<_, std::convert::Infallible>(given.unwrap_or(ConstValue::Null))
             });
             let Ok(mut value) = resolved;
             for key in rest {

@@ -1,5 +1,8 @@
 //! Service-level agreements of tickets: due times from priority and partnership
-//! tier, and the SLA state derived from them.
+//! tier, and the one definition of an SLA breach, in Rust (a ticket's state)
+//! and as SQL (lists, reports, health, the webhook sweep). A deadline is
+//! breached when it passed without the response or resolution, or when the
+//! response or resolution came after it.
 
 use std::collections::HashMap;
 
@@ -82,11 +85,13 @@ impl SlaPolicy {
     }
 }
 
-/// The deadlines of a ticket whose priority changes: each one still open
+/// The deadlines of a ticket whose priority changes. Each one still open
 /// (its response or resolution not given, its time not passed) is set for
-/// the new priority from the ticket's opening, but never before `now` (a new
-/// priority cannot make a ticket late in the past); a deadline already met or
-/// already missed stays as it was, so a breach already recorded stays.
+/// the new priority from the ticket's opening; when that moment has already
+/// passed (an old ticket escalated), the new target runs from the change
+/// instead, but never past the deadline it had. A new priority therefore
+/// cannot make a ticket late in the past. A deadline already met or already
+/// missed stays as it was, so a breach already recorded stays.
 pub fn reprioritised(
     policy: &SlaPolicy,
     t: &ticket::Model,
@@ -95,11 +100,20 @@ pub fn reprioritised(
     now: DateTime<Utc>,
 ) -> (DateTime<Utc>, DateTime<Utc>) {
     let (response, resolution) = policy.due(priority, tier, t.created_at);
-    let open = |due: DateTime<Utc>, done: Option<DateTime<Utc>>| done.is_none() && due >= now;
-    let response =
-        if open(t.first_response_due_at, t.first_responded_at) { response.max(now) } else { t.first_response_due_at };
-    let resolution = if open(t.resolution_due_at, t.resolved_at) { resolution.max(now) } else { t.resolution_due_at };
-    (response, resolution)
+    let (response_from_now, resolution_from_now) = policy.due(priority, tier, now);
+    let moved = |old: DateTime<Utc>, done: Option<DateTime<Utc>>, new: DateTime<Utc>, from_now: DateTime<Utc>| {
+        if done.is_some() || old < now {
+            old
+        } else if new >= now {
+            new
+        } else {
+            from_now.min(old)
+        }
+    };
+    (
+        moved(t.first_response_due_at, t.first_responded_at, response, response_from_now),
+        moved(t.resolution_due_at, t.resolved_at, resolution, resolution_from_now),
+    )
 }
 
 /// Where a ticket stands against its SLA.
@@ -140,6 +154,24 @@ pub fn state(t: &ticket::Model, now: DateTime<Utc>) -> SlaState {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_escalated_old_ticket_gets_the_new_target_from_the_change_and_keeps_a_recorded_breach() {
+        let policy = SlaPolicy::default();
+        let opened = Utc::now() - Duration::hours(10);
+        let mut t = ticket(opened, &policy);
+        t.priority = TicketPriority::Low;
+        (t.first_response_due_at, t.resolution_due_at) = policy.due(TicketPriority::Low, None, opened);
+        let now = Utc::now();
+        // LOW: 24 h / 240 h from the opening. URGENT from the opening (2 h, 24 h): the first has passed.
+        let (response, resolution) = reprioritised(&policy, &t, TicketPriority::Urgent, None, now);
+        assert_eq!(response, now + Duration::hours(2), "2 h from the change, not late already");
+        assert_eq!(resolution, opened + Duration::hours(24));
+        // A deadline already missed stays missed.
+        t.first_response_due_at = now - Duration::hours(1);
+        let (response, _) = reprioritised(&policy, &t, TicketPriority::Low, None, now);
+        assert_eq!(response, now - Duration::hours(1));
+    }
 
     fn ticket(opened: DateTime<Utc>, policy: &SlaPolicy) -> ticket::Model {
         let (response, resolution) = policy.due(TicketPriority::High, None, opened);
