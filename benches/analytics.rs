@@ -20,7 +20,7 @@ use axum::{
     http::{Request, header},
 };
 use http_body_util::BodyExt;
-use rapport::{app::AppState, config::Config, db, http::router};
+use rapport::{config::Config, db, http::AppState, http::router};
 use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection};
 use tower::ServiceExt;
 

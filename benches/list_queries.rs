@@ -21,7 +21,7 @@ use axum::{
     http::{Request, header},
 };
 use http_body_util::BodyExt;
-use rapport::{app::AppState, config::Config, db, http::router, seed};
+use rapport::{config::Config, db, http::AppState, http::router, seed};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use tower::ServiceExt;
 

@@ -19,9 +19,10 @@ use std::{
 use entity::enums::{Role, TicketCategory, TicketPriority};
 use futures_util::{SinkExt, StreamExt};
 use rapport::{
-    auth::{TokenService, Viewer},
+    auth::TokenService,
     config::DEV_JWT_SECRET,
     db,
+    policy::Viewer,
     service::{
         customers::{self, NewCustomer},
         tickets::{self, NewTicket},

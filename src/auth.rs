@@ -12,4 +12,4 @@ pub mod viewer;
 
 pub use bearer::Authenticator;
 pub use jwt::TokenService;
-pub use viewer::{LiveViewer, Viewer};
+pub use viewer::LiveViewer;

@@ -5,9 +5,9 @@ use clap::{Parser, Subcommand};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::{
-    app::{self, AppState},
     config::Config,
     graphql::sdl,
+    http::AppState,
     seed,
     service::users::{NewUser, insert_user},
 };
@@ -78,7 +78,7 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await,
         Command::Migrate => {
-            app::prepare(&config).await?;
+            open_database(&config).await?;
             println!("migrations applied");
             Ok(())
         }
@@ -87,7 +87,7 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::SeedDemo => {
-            let db = app::prepare(&config).await?;
+            let db = open_database(&config).await?;
             let seeded = seed::seed_demo(&db).await?;
             println!("loaded {} customers; demo users:", seeded.customers);
             for (email, role) in seeded.users {
@@ -97,7 +97,7 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Token { email } => {
-            let db = app::prepare(&config).await?;
+            let db = open_database(&config).await?;
             let user = entity::user::Entity::find()
                 .filter(entity::user::Column::Email.eq(email.to_lowercase()))
                 .filter(entity::user::Column::Active.eq(true))
@@ -117,13 +117,13 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
                     line.trim_end_matches(['\r', '\n']).to_owned()
                 }
             };
-            let db = app::prepare(&config).await?;
+            let db = open_database(&config).await?;
             crate::service::sessions::set_password(&db, &email, password).await?;
             println!("password set for {email}");
             Ok(())
         }
         Command::Rollups(RollupsCommand::Check) => {
-            let db = app::prepare(&config).await?;
+            let db = open_database(&config).await?;
             let drift = crate::service::rollups::check(&db).await?;
             if drift.is_none() {
                 println!("rollups match the revenue rows");
@@ -138,7 +138,7 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             }
         }
         Command::Rollups(RollupsCommand::Rebuild) => {
-            let db = app::prepare(&config).await?;
+            let db = open_database(&config).await?;
             let txn = crate::db::write(&db).await?;
             crate::service::rollups::rebuild(&txn).await?;
             txn.commit().await?;
@@ -146,7 +146,7 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::User(UserCommand::Create { email, name, role, scopes }) => {
-            let db = app::prepare(&config).await?;
+            let db = open_database(&config).await?;
             let user = insert_user(
                 &db,
                 NewUser {
@@ -167,7 +167,7 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     config.check_for_serving()?;
-    let db = app::prepare(&config).await?;
+    let db = open_database(&config).await?;
     let bind = config.bind;
     let state = AppState::new(db, config);
     state.start_background().await?;
@@ -176,4 +176,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     crate::http::shutdown::serve(listener, state, crate::http::shutdown::signal()).await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Connects to the configured database and applies pending migrations.
+async fn open_database(config: &Config) -> anyhow::Result<sea_orm::DatabaseConnection> {
+    crate::config::describe_database(&config.database_url)?;
+    let db = crate::db::connect(&config.database_url, config.db_max_connections).await?;
+    crate::db::migrate(&db).await?;
+    Ok(db)
 }

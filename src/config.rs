@@ -7,10 +7,33 @@ use std::{
 
 use anyhow::{Context, bail};
 
-use crate::{
-    analytics::health::HealthRules, analytics::segments::SegmentRules, auth::jwt::IdentityProvider,
-    rules::sla::SlaPolicy,
-};
+use jsonwebtoken::DecodingKey;
+
+use crate::rules::{health::HealthRules, segments::SegmentRules, sla::SlaPolicy};
+
+/// An external identity provider whose RS256 tokens are accepted.
+#[derive(Clone)]
+pub struct IdentityProvider {
+    pub key: DecodingKey,
+    pub issuer: String,
+    pub audience: String,
+}
+
+impl std::fmt::Debug for IdentityProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IdentityProvider").field("issuer", &self.issuer).field("audience", &self.audience).finish()
+    }
+}
+
+impl IdentityProvider {
+    pub fn from_pem(pem: &str, issuer: &str, audience: &str) -> anyhow::Result<Self> {
+        Ok(Self {
+            key: DecodingKey::from_rsa_pem(pem.as_bytes())?,
+            issuer: issuer.to_owned(),
+            audience: audience.to_owned(),
+        })
+    }
+}
 
 /// NOTIFY channel of the ticket feed unless `RAPPORT_NOTIFY_CHANNEL` says otherwise.
 pub const DEFAULT_NOTIFY_CHANNEL: &str = "rapport_ticket_events";

@@ -121,6 +121,18 @@ pub async fn write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr
     .await
 }
 
+/// Case-insensitive `LIKE %term%` on a column, with the wildcards in the term escaped.
+pub fn name_contains(column: impl sea_orm::ColumnTrait, term: &str) -> sea_orm::Condition {
+    use sea_orm::sea_query::ExprTrait;
+    let escaped = term.trim().to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    sea_orm::Condition::all().add(
+        sea_orm::sea_query::Expr::expr(sea_orm::sea_query::Func::lower(sea_orm::sea_query::Expr::col(
+            column.as_column_ref(),
+        )))
+        .like(sea_orm::sea_query::LikeExpr::new(format!("%{escaped}%")).escape('\\')),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,7 +12,9 @@ use axum::{
 };
 use tower_http::trace::TraceLayer;
 
-use crate::{app::AppState, config::Config, graphql::support::context::ClientInfo};
+use crate::{config::Config, graphql::support::context::ClientInfo};
+
+pub use state::AppState;
 
 /// Shared execution of subscriptions: one execution per distinct subscription per event.
 pub mod fanout;
@@ -23,6 +25,8 @@ pub mod persisted;
 pub mod request_id;
 /// Stopping without losing a request.
 pub mod shutdown;
+/// The state every request and connection shares.
+pub mod state;
 /// GraphQL over WebSocket (`/graphql/ws`).
 pub mod ws;
 

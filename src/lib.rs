@@ -10,8 +10,6 @@
 
 /// Computed reports and scores, in SQL over whole pages; read-only.
 pub mod analytics;
-/// Shared state and `prepare()`: what `serve`, the CLI and the tests build.
-pub mod app;
 /// Bearer tokens, and the viewer they name.
 pub mod auth;
 /// The command line: serve, migrate, schema, seed-demo, token, user.
@@ -30,6 +28,8 @@ pub mod gid;
 pub mod graphql;
 /// Transport: the router, health checks, GraphQL over HTTP and WebSocket.
 pub mod http;
+/// What runs beside the requests: webhook delivery, the keepers of derived data.
+pub mod jobs;
 /// Logs and traces: stderr as text or JSON, OpenTelemetry with the `otel` feature.
 pub mod logs;
 /// The one place that decides which rows and scopes a viewer may use.

@@ -20,10 +20,37 @@ use sea_orm::{
 };
 
 use crate::{
-    auth::Viewer,
     db::Dialect,
     error::{AppError, AppResult},
 };
+
+/// Who is asking: the signed-in user as the rules here see them. The
+/// transport makes one per request (`crate::auth`); every rule below decides
+/// from it.
+#[derive(Debug, Clone)]
+pub struct Viewer {
+    pub user_id: i64,
+    pub role: Role,
+    pub team_id: Option<i64>,
+    pub scopes: Vec<String>,
+    /// Who is calling, for the audit trail (set by the transport).
+    pub client: Option<String>,
+}
+
+impl Viewer {
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|s| s == scope)
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+
+    /// A person (not a service account).
+    pub fn is_person(&self) -> bool {
+        self.role != Role::Integration
+    }
+}
 
 /// Scope of a service account: read customers and everything under them (not tickets).
 pub const SCOPE_CUSTOMERS_READ: &str = "customers:read";
@@ -170,6 +197,16 @@ pub fn visible_through_for(viewer: &Viewer, resource: Resource, customer_column:
 /// [`visible_through_for`] customer data (contacts, communications, commitments, ...).
 pub fn visible_through(viewer: &Viewer, customer_column: impl ColumnTrait) -> Condition {
     visible_through_for(viewer, Resource::Customers, customer_column)
+}
+
+/// Condition on `customer_link`: a link is visible, and alive, when both its
+/// ends are.
+pub fn visible_links(viewer: &Viewer) -> Condition {
+    use entity::customer_link;
+    Condition::all()
+        .add(customer_link::Column::ArchivedAt.is_null())
+        .add(visible_through(viewer, customer_link::Column::FromCustomerId))
+        .add(visible_through(viewer, customer_link::Column::ToCustomerId))
 }
 
 /// Condition on the `ticket` table.

@@ -27,6 +27,8 @@ pub mod communications;
 pub mod contacts;
 /// Customers, their group hierarchy and their life cycle.
 pub mod customers;
+/// Webhook deliveries: claims, attempts, and the sweeps of timed events.
+pub mod deliveries;
 /// Colleagues' user records, kept in memory.
 pub mod directory;
 /// Bulk reads of customers, audited as exports.
@@ -39,6 +41,8 @@ pub mod health;
 pub mod key_dates;
 /// Typed links between customers.
 pub mod links;
+/// Who owns an account, and the open work that moves with it.
+pub mod ownership;
 /// Partnership tiers and terms.
 pub mod partnerships;
 /// Monthly revenue and gross profit.
@@ -82,7 +86,7 @@ pub struct Services {
     /// Keeps the account-health snapshot.
     pub health: health::HealthKeeper,
     /// Wakes and stops the webhook delivery worker.
-    pub webhooks: crate::webhooks::worker::WebhookHandle,
+    pub webhooks: deliveries::WebhookHandle,
 }
 
 impl Services {
@@ -102,7 +106,7 @@ impl Services {
             segments: segments::SegmentKeeper::default(),
             health: health::HealthKeeper::new(config.health_rules, config.health_sweep, config.health_poll),
             users: Arc::default(),
-            webhooks: crate::webhooks::worker::WebhookHandle::default(),
+            webhooks: deliveries::WebhookHandle::default(),
             db,
             config,
         }

@@ -4,12 +4,10 @@
 //! `webhook-signature`, signed with HMAC-SHA256 under a `whsec_` secret.
 //!
 //! Events are written to an outbox by the services, in the transaction of the
-//! change they announce (`crate::service::webhooks`); the [`worker`] posts
-//! them, retries, and records every attempt.
+//! change they announce (`crate::service::webhooks`); the delivery job
+//! (`crate::jobs::webhooks`) posts them, retries, and records every attempt.
 
 /// Which addresses an endpoint may point at.
 pub mod address;
 /// Secrets and signatures.
 pub mod signing;
-/// The delivery worker: claiming, posting, retrying, and the sweeps that find timed events.
-pub mod worker;

@@ -12,8 +12,8 @@ use crate::{
         health::{AccountHealth, HealthRules, assess},
         health_facts::{self, Customers, Facts},
     },
-    auth::Viewer,
     error::{AppError, AppResult},
+    policy::Viewer,
     policy::{self, UserDetail},
 };
 

@@ -14,9 +14,8 @@ use sea_orm::{
 
 use crate::db::rows::{int, text};
 use crate::{
-    auth::Viewer,
     error::{AppError, AppResult},
-    service::customers::{CustomerFilter, select},
+    policy::Viewer,
 };
 
 /// Most combinations one call returns (the largest first).
@@ -67,12 +66,13 @@ fn owner_join() -> RelationDef {
     customer::Entity::belongs_to(user::Entity).from(customer::Column::OwnerId).to(user::Column::Id).into()
 }
 
-/// The aggregates of the viewer's customers matching `filter`, by `dimensions`.
+/// The aggregates of `customers` (the viewer's customers matching the list's
+/// filter, as `crate::service::customers::select` makes them), by `dimensions`.
 #[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id))]
 pub async fn aggregates(
     db: &impl ConnectionTrait,
     viewer: &Viewer,
-    filter: &CustomerFilter,
+    customers: sea_orm::Select<customer::Entity>,
     dimensions: &[Dimension],
 ) -> AppResult<Vec<Aggregate>> {
     let dims = dimensions.to_vec();
@@ -80,7 +80,7 @@ pub async fn aggregates(
     if distinct.len() != dims.len() {
         return Err(AppError::bad_input("groupBy", "each dimension at most once"));
     }
-    let mut query = select(viewer, filter)
+    let mut query = customers
         .select_only()
         .expr_as(Expr::cust("COUNT(*)"), "customers")
         .expr_as(Expr::cust("CAST(SUM(customer.revenue_t12m_cents) AS BIGINT)"), "revenue")

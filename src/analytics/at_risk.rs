@@ -14,9 +14,9 @@ use crate::db::Dialect;
 use crate::db::rows::{int, text, timestamp};
 use crate::{
     analytics::health::{AccountHealth, HealthLevel, HealthRules, Signal},
-    auth::Viewer,
     error::{AppError, AppResult},
     policy::Resource,
+    policy::Viewer,
 };
 
 /// One page of the list.

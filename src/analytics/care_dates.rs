@@ -14,9 +14,9 @@ use entity::{contact, customer, key_date};
 use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, QueryTrait};
 
 use crate::{
-    auth::Viewer,
     error::{AppError, AppResult},
     policy,
+    policy::Viewer,
 };
 
 /// The longest window, in days: a year and a day covers every date once.

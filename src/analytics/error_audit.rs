@@ -11,9 +11,9 @@ use crate::analytics::ratio;
 use crate::db::rows::{date, float, int, text};
 use crate::db::{Dialect, begin_read};
 use crate::{
-    auth::Viewer,
     error::{AppError, AppResult},
     policy::Resource,
+    policy::Viewer,
 };
 
 /// A ticket opened this many days after another customer's ticket of the same
@@ -102,14 +102,12 @@ pub async fn audit(
     };
     let hours = format!("{} / 3600.0", dialect.seconds_between("t.created_at", "t.resolved_at"));
     let now = dialect.now();
+    let breached = crate::rules::sla::breached_flag_sql("t", &now);
     let sql = format!(
         "WITH tk AS ( \
            SELECT {bucket} AS period, t.category, \
              CASE WHEN t.resolved_at IS NOT NULL THEN {hours} END AS hours, \
-             CASE WHEN (t.first_responded_at IS NULL AND t.first_response_due_at < {now}) \
-                    OR t.first_responded_at > t.first_response_due_at \
-                    OR (t.resolved_at IS NULL AND t.resolution_due_at < {now}) \
-                    OR t.resolved_at > t.resolution_due_at THEN 1 ELSE 0 END AS breached \
+             {breached} AS breached \
            FROM ticket t WHERE t.archived_at IS NULL AND t.created_at >= {start} AND t.created_at < {end} \
              {visible_t}) \
          {figures}",

@@ -66,7 +66,7 @@ pub fn read(rows: &[sea_orm::QueryResult]) -> crate::error::AppResult<Vec<Exclud
 pub async fn count(
     db: &impl sea_orm::ConnectionTrait,
     dialect: crate::db::Dialect,
-    viewer: &crate::auth::Viewer,
+    viewer: &crate::policy::Viewer,
     reason_sql: &str,
 ) -> crate::error::AppResult<Vec<Excluded>> {
     let visible = crate::policy::visible_sql(dialect, viewer, crate::policy::Resource::Customers, "c.id");

@@ -9,7 +9,7 @@ use sea_orm::ConnectionTrait;
 use crate::db::Dialect;
 use crate::db::rows::{flag, int, opt_int, text, timestamp};
 use crate::rules::{add_months, month_start};
-use crate::{auth::Viewer, error::AppResult, policy::Resource};
+use crate::{error::AppResult, policy::Resource, policy::Viewer};
 
 /// Days a contact who left still counts as "our champion left".
 pub const CHAMPION_WINDOW_DAYS: i64 = 90;
@@ -219,8 +219,9 @@ fn facts_sql(dialect: Dialect, filter: &str) -> String {
         "k.customer_id = c.id AND k.archived_at IS NULL AND k.ended_on > {champion_since} AND k.ended_on <= {day} \
          AND {CHAMPION}"
     );
-    let open = "t.customer_id = c.id AND t.archived_at IS NULL \
-                AND t.status IN ('OPEN', 'IN_PROGRESS', 'WAITING_ON_CUSTOMER', 'REOPENED')";
+    let breached = crate::rules::sla::breached_flag_sql("t", &at);
+    let open =
+        format!("t.customer_id = c.id AND t.archived_at IS NULL AND {}", crate::rules::sla::open_ticket_sql("t"));
     let tickets = "t.customer_id = c.id AND t.archived_at IS NULL";
     let overdue =
         format!("o.customer_id = c.id AND o.fulfilled_on IS NULL AND o.archived_at IS NULL AND o.due_on < {day}");
@@ -246,7 +247,7 @@ fn facts_sql(dialect: Dialect, filter: &str) -> String {
               WHERE k.customer_id = c.id AND k.org_level = 'EXECUTIVE') AS last_executive_contact, \
            (SELECT COUNT(*) FROM ticket t WHERE {open}) AS open_tickets, \
            (SELECT COUNT(*) FROM ticket t WHERE {open} \
-              AND (COALESCE(t.first_responded_at, {at}) > t.first_response_due_at OR t.resolution_due_at < {at})) \
+              AND {breached} = 1) \
               AS past_sla, \
            (SELECT COUNT(*) FROM ticket t WHERE {tickets} AND t.created_at >= {recent}) AS tickets_recent, \
            (SELECT COUNT(*) FROM ticket t WHERE {tickets} AND t.created_at >= {prior} AND t.created_at < {recent}) \

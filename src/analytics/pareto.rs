@@ -10,7 +10,7 @@ use crate::analytics::ratio;
 use crate::db::rows::{float, int, text};
 use crate::db::{Dialect, begin_read};
 use crate::rules::{add_months, month_start};
-use crate::{auth::Viewer, error::AppResult, policy::Resource};
+use crate::{error::AppResult, policy::Resource, policy::Viewer};
 
 /// The share of customers called "the top" (the 20 of 80/20).
 pub const TOP_PERCENT: i64 = 20;

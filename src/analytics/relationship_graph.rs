@@ -26,8 +26,8 @@ use sea_orm::{ActiveEnum, ConnectionTrait, QueryResult};
 use crate::db::Dialect;
 use crate::db::rows::{date, int, text, timestamp};
 use crate::{
-    auth::Viewer,
     error::{AppError, AppResult},
+    policy::Viewer,
     policy::{self, Resource},
 };
 

@@ -27,9 +27,9 @@ use crate::db::{Dialect, begin_read};
 use crate::rules::{add_months, month_end, month_start};
 use crate::{
     analytics::segments::{Ranked, SegmentRules, segment_sql},
-    auth::Viewer,
     error::{AppError, AppResult},
     policy::Resource,
+    policy::Viewer,
 };
 
 /// Longest window a report covers (its points stay a chart, not a table).

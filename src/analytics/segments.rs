@@ -25,7 +25,7 @@ use sea_orm::DatabaseConnection;
 use crate::analytics::ratio;
 use crate::db::rows::{int, text};
 use crate::db::{Dialect, begin_read};
-use crate::{auth::Viewer, error::AppResult, policy::Resource};
+use crate::{error::AppResult, policy::Resource, policy::Viewer};
 
 pub use crate::rules::segments::{SegmentRules, rank};
 

@@ -9,9 +9,9 @@ use crate::db::rows::{date, int};
 use crate::db::{Dialect, begin_read};
 use crate::rules::{add_months, month_start};
 use crate::{
-    auth::Viewer,
     error::{AppError, AppResult},
     policy::Resource,
+    policy::Viewer,
 };
 
 /// One customer that went quiet.

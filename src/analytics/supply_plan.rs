@@ -20,9 +20,9 @@ use entity::{customer, enums::PartnershipTier, supply_priority};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
 use crate::{
-    auth::Viewer,
     error::{AppError, AppResult},
     policy,
+    policy::Viewer,
 };
 
 /// Most demand lines one plan takes.

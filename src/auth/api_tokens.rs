@@ -13,8 +13,8 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, sea_que
 use sha2::{Digest, Sha256};
 
 use crate::{
-    auth::Viewer,
     error::{AppError, AppResult},
+    policy::Viewer,
 };
 
 /// What every API token starts with (JWTs never do).

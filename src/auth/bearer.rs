@@ -17,10 +17,11 @@ use sea_orm::DatabaseConnection;
 
 use crate::{
     auth::{
-        TokenService, Viewer, api_tokens,
+        TokenService, api_tokens,
         jwt::{Subject, Verified},
     },
     error::{AppError, AppResult},
+    policy::Viewer,
 };
 
 /// How long a user looked up for a token is reused.

@@ -29,29 +29,7 @@ pub struct Claims {
     pub email: Option<String>,
 }
 
-/// An external identity provider whose RS256 tokens are accepted.
-#[derive(Clone)]
-pub struct IdentityProvider {
-    pub key: DecodingKey,
-    pub issuer: String,
-    pub audience: String,
-}
-
-impl std::fmt::Debug for IdentityProvider {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("IdentityProvider").field("issuer", &self.issuer).field("audience", &self.audience).finish()
-    }
-}
-
-impl IdentityProvider {
-    pub fn from_pem(pem: &str, issuer: &str, audience: &str) -> anyhow::Result<Self> {
-        Ok(Self {
-            key: DecodingKey::from_rsa_pem(pem.as_bytes())?,
-            issuer: issuer.to_owned(),
-            audience: audience.to_owned(),
-        })
-    }
-}
+pub use crate::config::IdentityProvider;
 
 /// Who a valid token names.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -4,23 +4,14 @@
 
 use std::sync::{Arc, RwLock};
 
-use entity::{enums::Role, user};
+use entity::user;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use crate::{
     auth::jwt::Subject,
     error::{AppError, AppResult},
+    policy::Viewer,
 };
-
-#[derive(Debug, Clone)]
-pub struct Viewer {
-    pub user_id: i64,
-    pub role: Role,
-    pub team_id: Option<i64>,
-    pub scopes: Vec<String>,
-    /// Who is calling, for the audit trail (set by the transport).
-    pub client: Option<String>,
-}
 
 impl Viewer {
     /// Loads the active user behind a verified token.
@@ -48,19 +39,6 @@ impl Viewer {
             scopes: user.scopes.split_whitespace().map(str::to_owned).collect(),
             client: None,
         }
-    }
-
-    pub fn has_scope(&self, scope: &str) -> bool {
-        self.scopes.iter().any(|s| s == scope)
-    }
-
-    pub fn is_admin(&self) -> bool {
-        self.role == Role::Admin
-    }
-
-    /// A person (not a service account).
-    pub fn is_person(&self) -> bool {
-        self.role != Role::Integration
     }
 }
 

@@ -108,7 +108,7 @@ pub struct ChangeFeed {
 /// What the viewer may see, in a few characters: a position carries the one
 /// its copy was made under, and a position read under another (a new role,
 /// team or scope set) is refused, because the copy no longer matches.
-fn access_tag(viewer: &crate::auth::Viewer) -> String {
+fn access_tag(viewer: &crate::policy::Viewer) -> String {
     use sha2::Digest;
     hex::encode(&sha2::Sha256::digest(policy::visibility_class(viewer).as_bytes())[..4])
 }
@@ -238,7 +238,7 @@ impl ChangeQuery {
 /// A row listed twice on the page is loaded once and its node built for each listing.
 async fn load_nodes(
     db: &DatabaseConnection,
-    viewer: &crate::auth::Viewer,
+    viewer: &crate::policy::Viewer,
     changes: &[service::SeenChange],
 ) -> AppResult<NodeSet> {
     let mut wanted: HashMap<Entity, Vec<i64>> = HashMap::new();

@@ -142,7 +142,7 @@ pub fn bounded_cost(first: i32, child_complexity: usize) -> usize {
 
 /// Query complexity of a connection: `first` (or `last`, or the default page) rows.
 pub fn page_cost(first: Option<i32>, last: Option<i32>, child_complexity: usize) -> usize {
-    let rows = first.or(last).unwrap_or(crate::graphql::support::pagination::DEFAULT_PAGE_SIZE as i32);
+    let rows = first.or(last).unwrap_or(crate::graphql::support::limits::DEFAULT_PAGE_SIZE as i32);
     bounded_cost(rows, child_complexity)
 }
 

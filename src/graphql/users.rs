@@ -331,7 +331,8 @@ impl UserMutation {
         let customer_ids = customer_ids
             .map(|list| list.iter().map(|id| ids::decode("Customer", "customerIds", id)).collect::<Result<Vec<_>, _>>())
             .transpose()?;
-        let moved = service::reassign_customers(&rc.services, &rc.viewer(), from, to, customer_ids).await?;
+        let moved =
+            crate::service::ownership::reassign_customers(&rc.services, &rc.viewer(), from, to, customer_ids).await?;
         Ok(moved.into_iter().map(|id| ids::encode("Customer", id)).collect())
     }
 

@@ -25,8 +25,7 @@ use futures_util::StreamExt;
 use tokio::sync::OnceCell;
 
 use crate::{
-    app::AppState,
-    auth::{LiveViewer, Viewer},
+    auth::LiveViewer,
     feed::TicketChange,
     graphql::{
         support::{
@@ -36,7 +35,9 @@ use crate::{
         },
         tickets::live::OneChange,
     },
+    http::AppState,
     policy,
+    policy::Viewer,
 };
 
 /// Results kept per subscription: subscribers a little behind the others

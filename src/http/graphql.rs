@@ -16,7 +16,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::{
-    app::AppState,
     auth::LiveViewer,
     error::codes::{BAD_REQUEST, RATE_LIMITED, SERVICE_UNAVAILABLE},
     graphql::{
@@ -27,6 +26,7 @@ use crate::{
             limits, order,
         },
     },
+    http::AppState,
     http::persisted::{self, Persisted},
     telemetry,
 };

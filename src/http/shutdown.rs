@@ -9,7 +9,7 @@ use std::{future::Future, net::SocketAddr, sync::Arc};
 
 use tokio::sync::watch;
 
-use crate::app::AppState;
+use crate::http::AppState;
 
 /// Whether the server is stopping, and the WebSockets still open; cheap to clone.
 #[derive(Clone)]

@@ -42,7 +42,6 @@ use tokio::task::JoinHandle;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::{
-    app::AppState,
     auth::{LiveViewer, viewer::Ended},
     error::codes,
     graphql::support::{
@@ -50,6 +49,7 @@ use crate::{
         errors::{finish, is_request_error, request_error},
         limits::check_variables,
     },
+    http::AppState,
     http::fanout::{Fanout, Group, GroupKey, Start, Subscription},
 };
 

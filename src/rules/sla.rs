@@ -12,6 +12,20 @@ use entity::{
     ticket,
 };
 
+/// Statuses in which a ticket still needs work.
+pub const OPEN_STATUSES: [TicketStatus; 4] =
+    [TicketStatus::Open, TicketStatus::InProgress, TicketStatus::WaitingOnCustomer, TicketStatus::Reopened];
+
+/// [`OPEN_STATUSES`] as a literal SQL condition on `ticket`: the partial
+/// index of open tickets (`ix_ticket_open_by_customer`) serves only queries
+/// whose condition implies its own, which a bound parameter never does.
+pub const OPEN_STATUS_CONDITION: &str = "ticket.status IN ('OPEN', 'IN_PROGRESS', 'WAITING_ON_CUSTOMER', 'REOPENED')";
+
+/// [`OPEN_STATUSES`] as a condition on the ticket aliased `t`.
+pub fn open_ticket_sql(t: &str) -> String {
+    OPEN_STATUS_CONDITION.replacen("ticket.", &format!("{t}."), 1)
+}
+
 /// First-response and resolution targets per priority, scaled per tier.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SlaPolicy {
@@ -130,6 +144,32 @@ fn missed(due: DateTime<Utc>, done: Option<DateTime<Utc>>, now: DateTime<Utc>) -
     done.map_or(now > due, |at| at > due)
 }
 
+/// [`missed`] as SQL on the ticket aliased `t`, for one deadline: `due` and
+/// `done` are the deadline's and the answer's columns, `now` an instant.
+fn missed_sql(t: &str, due: &str, done: &str, now: &str) -> String {
+    format!("(({t}.{done} IS NULL AND {t}.{due} < {now}) OR {t}.{done} > {t}.{due})")
+}
+
+/// [`first_response_breached`] as SQL (a condition) on the ticket aliased `t` at the instant `now`.
+pub fn first_response_breached_sql(t: &str, now: &str) -> String {
+    missed_sql(t, "first_response_due_at", "first_responded_at", now)
+}
+
+/// [`resolution_breached`] as SQL (a condition) on the ticket aliased `t` at the instant `now`.
+pub fn resolution_breached_sql(t: &str, now: &str) -> String {
+    missed_sql(t, "resolution_due_at", "resolved_at", now)
+}
+
+/// A breach of either deadline as 1 or 0 (never NULL, so it can be summed
+/// and negated safely) on the ticket aliased `t` at the instant `now`.
+pub fn breached_flag_sql(t: &str, now: &str) -> String {
+    format!(
+        "CASE WHEN {} OR {} THEN 1 ELSE 0 END",
+        first_response_breached_sql(t, now),
+        resolution_breached_sql(t, now)
+    )
+}
+
 pub fn first_response_breached(t: &ticket::Model, now: DateTime<Utc>) -> bool {
     missed(t.first_response_due_at, t.first_responded_at, now)
 }
@@ -154,6 +194,13 @@ pub fn state(t: &ticket::Model, now: DateTime<Utc>) -> SlaState {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_literal_open_condition_names_exactly_the_open_statuses() {
+        let listed: Vec<String> = OPEN_STATUSES.iter().map(|s| format!("'{}'", s.as_str())).collect();
+        assert_eq!(OPEN_STATUS_CONDITION, format!("ticket.status IN ({})", listed.join(", ")));
+        assert_eq!(open_ticket_sql("t"), format!("t.status IN ({})", listed.join(", ")));
+    }
 
     #[test]
     fn an_escalated_old_ticket_gets_the_new_target_from_the_change_and_keeps_a_recorded_breach() {

@@ -7,9 +7,10 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Select, S
 use serde_json::json;
 
 use crate::{
-    auth::{Viewer, api_tokens},
+    auth::api_tokens,
     error::{AppError, AppResult},
     policy,
+    policy::Viewer,
     service::{Services, audit, now, validate},
 };
 

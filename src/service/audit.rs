@@ -4,7 +4,7 @@ use entity::audit_log;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
 use serde_json::Value;
 
-use crate::{auth::Viewer, error::AppResult, service::now};
+use crate::{error::AppResult, policy::Viewer, service::now};
 
 /// Appends one audit row; call it inside the mutation's transaction.
 #[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id))]

@@ -30,8 +30,8 @@ use sea_orm::{
 };
 
 use crate::{
-    auth::Viewer,
     error::{AppError, AppResult},
+    policy::Viewer,
     policy::{self, CustomerScope, Resource},
     service::now,
 };
@@ -362,7 +362,7 @@ async fn rows_of(
             revenue_entry::Entity::find().filter(policy::visible_through(viewer, revenue_entry::Column::CustomerId))
         ),
         ChangeEntity::CustomerLink => {
-            ids!(customer_link, crate::service::links::select(viewer, None, &[]))
+            ids!(customer_link, customer_link::Entity::find().filter(policy::visible_links(viewer)))
         }
     })
 }

@@ -13,9 +13,9 @@ use entity::{
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Select};
 
 use crate::{
-    auth::Viewer,
     error::{AppError, AppResult},
     policy,
+    policy::Viewer,
 };
 
 /// What a write other than a churn event may do to a customer's status

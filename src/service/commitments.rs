@@ -9,9 +9,9 @@ use sea_orm::{
 use serde_json::json;
 
 use crate::{
-    auth::Viewer,
     error::{AppError, AppResult},
     policy,
+    policy::Viewer,
     service::{
         audit,
         changes::{self, Change, ChangeEntity, Operation},

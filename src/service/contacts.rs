@@ -8,13 +8,12 @@ use sea_orm::{
 use serde_json::json;
 
 use crate::{
-    auth::Viewer,
     error::{AppError, AppResult},
     policy,
+    policy::Viewer,
     service::{
         audit,
         changes::{self, Change, ChangeEntity, Operation},
-        customers::name_contains,
         now, update_versioned, validate,
     },
 };
@@ -41,7 +40,7 @@ pub fn select(viewer: &Viewer, filter: &ContactFilter) -> Select<contact::Entity
         query = query.filter(contact::Column::OrgLevel.is_in(filter.org_levels.iter().copied()));
     }
     if let Some(term) = filter.search.as_deref().filter(|t| !t.trim().is_empty()) {
-        query = query.filter(name_contains(contact::Column::Name, term));
+        query = query.filter(crate::db::name_contains(contact::Column::Name, term));
     }
     if filter.current_only {
         query = query.filter(contact::Column::EndedOn.is_null());

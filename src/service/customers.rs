@@ -7,16 +7,15 @@ use entity::{
     user,
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, QueryTrait, Select, Set,
-    sea_query::{Expr, ExprTrait, Func},
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait, Select, Set,
 };
 use serde_json::json;
 
 use crate::{
-    auth::Viewer,
     error::{AppError, AppResult},
     policy,
+    policy::Viewer,
     service::{
         audit,
         changes::{self, Change, Operation},
@@ -41,15 +40,6 @@ pub struct CustomerFilter {
     pub created_after: Option<DateTime<Utc>>,
     pub created_before: Option<DateTime<Utc>>,
     pub include_archived: bool,
-}
-
-/// Case-insensitive `LIKE %term%` on a column, with the wildcards in the term escaped.
-pub fn name_contains(column: impl ColumnTrait, term: &str) -> Condition {
-    let escaped = term.trim().to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-    Condition::all().add(
-        Expr::expr(Func::lower(Expr::col(column.as_column_ref())))
-            .like(sea_orm::sea_query::LikeExpr::new(format!("%{escaped}%")).escape('\\')),
-    )
 }
 
 /// The visible customers matching `filter`, unordered.
@@ -87,7 +77,7 @@ pub fn select(viewer: &Viewer, filter: &CustomerFilter) -> Select<customer::Enti
         query = query.filter(customer::Column::Industry.eq(industry.as_str()));
     }
     if let Some(term) = filter.search.as_deref().filter(|t| !t.trim().is_empty()) {
-        query = query.filter(name_contains(customer::Column::Name, term));
+        query = query.filter(crate::db::name_contains(customer::Column::Name, term));
     }
     if let Some(after) = filter.created_after {
         query = query.filter(customer::Column::CreatedAt.gte(after));
@@ -360,7 +350,7 @@ pub async fn update(
     let moved_from = (updated.owner_id != current.owner_id).then_some(current.owner_id);
     // A new owner takes the account's open promises and complaints, as a reassignment does.
     let work = match moved_from {
-        Some(from) => crate::service::users::move_open_work(&txn, viewer, &[id], from, updated.owner_id).await?,
+        Some(from) => crate::service::ownership::move_open_work(&txn, viewer, &[id], from, updated.owner_id).await?,
         None => Default::default(),
     };
     audit::record(&txn, viewer, "update", "customer", id, audit::diff(&current, &updated)).await?;

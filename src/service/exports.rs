@@ -8,14 +8,14 @@
 //! reads spread over several instances add up to one count. Each instance
 //! adds its reads there in batches: at once when a user's pending reads reach
 //! a quarter of the threshold, and every second otherwise (`RAPPORT_EXPORT_FLUSH_MS`)
-//! ([`ExportWatch::run`]), so a request pays for a write only now and then.
+//! (`crate::jobs::exports`), so a request pays for a write only now and then.
 
 use std::{collections::HashMap, sync::Mutex, time::Duration};
 
-use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+use sea_orm::{ConnectionTrait, Statement};
 use serde_json::json;
 
-use crate::{auth::Viewer, error::AppResult, service::audit};
+use crate::{error::AppResult, policy::Viewer, service::audit};
 
 /// Reads not yet added to the database, per user.
 #[derive(Default)]
@@ -71,16 +71,9 @@ impl ExportWatch {
         Ok(())
     }
 
-    /// Flushes every `flush_every` (a second by default), for ever (a task of the server).
-    pub async fn run(self: std::sync::Arc<Self>, db: DatabaseConnection) {
-        let mut tick = tokio::time::interval(self.flush_every.max(Duration::from_millis(10)));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            if let Err(err) = self.flush(&db).await {
-                tracing::warn!(error = %err, "counting bulk reads failed");
-            }
-        }
+    /// How often counts are flushed (`RAPPORT_EXPORT_FLUSH_MS`, at least 10 ms).
+    pub fn flush_every(&self) -> Duration {
+        self.flush_every.max(Duration::from_millis(10))
     }
 
     /// Adds one user's reads to their window in the database (a new window

@@ -21,9 +21,9 @@ use sea_orm::{
 use serde_json::json;
 
 use crate::{
-    auth::Viewer,
     error::{AppError, AppResult, RowError},
     policy,
+    policy::Viewer,
     service::{
         Services, audit,
         changes::{self, Change, ChangeEntity, Operation},

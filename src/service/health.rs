@@ -125,16 +125,14 @@ impl HealthKeeper {
         Ok(changed)
     }
 
-    /// Runs forever: catches up every `poll_every` (2 s by default), sweeps every `sweep_every`.
-    pub async fn run(self, db: DatabaseConnection) {
-        loop {
-            let due = self.progress.lock().await.swept.is_none_or(|at| at.elapsed() >= self.sweep_every);
-            let result = if due { self.sweep(&db).await } else { self.catch_up(&db).await };
-            if let Err(err) = result {
-                tracing::warn!(error = %err, "keeping account health failed; retrying");
-            }
-            tokio::time::sleep(self.poll_every).await;
-        }
+    /// Whether the whole book is due for a sweep (`RAPPORT_HEALTH_SWEEP_SECS`).
+    pub async fn sweep_due(&self) -> bool {
+        self.progress.lock().await.swept.is_none_or(|at| at.elapsed() >= self.sweep_every)
+    }
+
+    /// How often the audit trail is read for changes (`RAPPORT_HEALTH_POLL_SECS`).
+    pub fn poll_every(&self) -> Duration {
+        self.poll_every
     }
 }
 

@@ -7,9 +7,9 @@ use sea_orm::{ActiveModelTrait, DatabaseConnection, Set};
 use serde_json::json;
 
 use crate::{
-    auth::Viewer,
     error::{AppError, AppResult},
     policy,
+    policy::Viewer,
     service::{audit, contacts, now, validate},
 };
 

@@ -5,9 +5,9 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, Enti
 use serde_json::json;
 
 use crate::{
-    auth::Viewer,
     error::{AppError, AppResult},
     policy,
+    policy::Viewer,
     service::{
         audit,
         changes::{self, Change, Operation},
@@ -17,10 +17,7 @@ use crate::{
 
 /// Links whose both ends the viewer can see: an edge never reveals a hidden customer.
 pub fn select(viewer: &Viewer, customer_id: Option<i64>, kinds: &[CustomerLinkKind]) -> Select<customer_link::Entity> {
-    let mut query = customer_link::Entity::find()
-        .filter(customer_link::Column::ArchivedAt.is_null())
-        .filter(policy::visible_through(viewer, customer_link::Column::FromCustomerId))
-        .filter(policy::visible_through(viewer, customer_link::Column::ToCustomerId));
+    let mut query = customer_link::Entity::find().filter(policy::visible_links(viewer));
     if let Some(customer) = customer_id {
         query = query.filter(
             Condition::any()

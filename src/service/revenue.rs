@@ -9,9 +9,9 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Select, Set, s
 use serde_json::json;
 
 use crate::{
-    auth::Viewer,
     error::{AppError, AppResult},
     policy,
+    policy::Viewer,
     service::{
         audit,
         changes::{self, Change, ChangeEntity, Operation},

@@ -8,12 +8,13 @@
 //! rank): computing it per request would scan every customer's revenue. A
 //! recompute is one UPDATE over the book. It runs at start, after every revenue
 //! push, archive or strategic-importance change (coalesced: a burst of pushes
-//! costs one recompute), and when the date changes (the 12 months move).
+//! costs one recompute), and when the date changes (the 12 months move):
+//! `crate::jobs::segments` runs it.
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
 use chrono::NaiveDate;
-use sea_orm::{ConnectionTrait, DatabaseConnection};
+use sea_orm::ConnectionTrait;
 use tokio::sync::Notify;
 
 use crate::{
@@ -55,28 +56,8 @@ impl SegmentKeeper {
         self.wanted.notify_one();
     }
 
-    /// Runs forever: at start, on request (debounced), and when the date changes.
-    pub async fn run(self, db: DatabaseConnection, rules: SegmentRules) {
-        let mut computed_for = None;
-        loop {
-            let today = chrono::Utc::now().date_naive();
-            if computed_for != Some(today) {
-                match recompute(&db, rules, today).await {
-                    Ok(changed) => {
-                        tracing::debug!(changed, "segments recomputed");
-                        computed_for = Some(today);
-                    }
-                    Err(err) => tracing::warn!(error = %err, "recomputing segments failed; retrying"),
-                }
-            }
-            tokio::select! {
-                () = self.wanted.notified() => {
-                    // A burst of pushes asks many times; answer once it is over.
-                    tokio::time::sleep(Duration::from_millis(300)).await;
-                    computed_for = None;
-                }
-                () = tokio::time::sleep(Duration::from_secs(600)) => {}
-            }
-        }
+    /// Resolves at the next request.
+    pub async fn requested(&self) {
+        self.wanted.notified().await;
     }
 }

@@ -6,9 +6,9 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, Qu
 use serde_json::json;
 
 use crate::{
-    auth::Viewer,
     error::AppResult,
     policy,
+    policy::Viewer,
     service::{audit, contacts, now, validate},
 };
 

@@ -7,16 +7,15 @@ use entity::{
     ticket, ticket_event,
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, Select, Set,
-    sea_query::{Expr, ExprTrait},
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, Select, Set, sea_query::Expr,
 };
 use serde_json::json;
 
 use crate::{
-    auth::Viewer,
     db,
     error::{AppError, AppResult},
     policy,
+    policy::Viewer,
     service::{
         Services, audit,
         changes::{self, Change, ChangeEntity, Operation},
@@ -25,14 +24,7 @@ use crate::{
     },
 };
 
-/// Statuses in which a ticket still needs work.
-pub const OPEN_STATUSES: [TicketStatus; 4] =
-    [TicketStatus::Open, TicketStatus::InProgress, TicketStatus::WaitingOnCustomer, TicketStatus::Reopened];
-
-/// [`OPEN_STATUSES`] as a literal SQL condition: the partial index of open
-/// tickets (`ix_ticket_open_by_customer`) serves only queries whose condition
-/// implies its own, which a bound parameter never does.
-pub const OPEN_STATUS_CONDITION: &str = "ticket.status IN ('OPEN', 'IN_PROGRESS', 'WAITING_ON_CUSTOMER', 'REOPENED')";
+pub use crate::rules::sla::{OPEN_STATUS_CONDITION, OPEN_STATUSES};
 
 /// The life cycle: which statuses may follow each status.
 pub fn allowed_next(from: TicketStatus) -> &'static [TicketStatus] {
@@ -64,34 +56,11 @@ pub struct TicketFilter {
     pub include_archived: bool,
 }
 
-/// SQL twin of [`crate::rules::sla::first_response_breached`] and
-/// [`crate::rules::sla::resolution_breached`]: a deadline passed without the
-/// response or resolution, or it came late.
+/// Tickets breached (or not) at `at`, by the one rule (`crate::rules::sla`).
 fn breached_condition(at: DateTime<Utc>, breached: bool) -> Condition {
-    let missed = |due: ticket::Column, done: ticket::Column| {
-        Condition::any().add(Condition::all().add(done.is_null()).add(due.lt(at))).add(
-            Condition::all()
-                .add(done.is_not_null())
-                .add(Expr::col(done.as_column_ref()).gt(Expr::col(due.as_column_ref()))),
-        )
-    };
-    // Written out both ways: NOT over a NULL comparison would drop rows.
-    let kept = |due: ticket::Column, done: ticket::Column| {
-        Condition::any().add(Condition::all().add(done.is_null()).add(due.gte(at))).add(
-            Condition::all()
-                .add(done.is_not_null())
-                .add(Expr::col(done.as_column_ref()).lte(Expr::col(due.as_column_ref()))),
-        )
-    };
-    let (response, resolution) = (
-        (ticket::Column::FirstResponseDueAt, ticket::Column::FirstRespondedAt),
-        (ticket::Column::ResolutionDueAt, ticket::Column::ResolvedAt),
-    );
-    if breached {
-        Condition::any().add(missed(response.0, response.1)).add(missed(resolution.0, resolution.1))
-    } else {
-        Condition::all().add(kept(response.0, response.1)).add(kept(resolution.0, resolution.1))
-    }
+    let flag = crate::rules::sla::breached_flag_sql("ticket", "?");
+    let instants = vec![at; flag.matches('?').count()];
+    Condition::all().add(Expr::cust_with_values(format!("{flag} = {}", i32::from(breached)), instants))
 }
 
 pub fn select(viewer: &Viewer, filter: &TicketFilter) -> Select<ticket::Entity> {
@@ -433,11 +402,5 @@ mod tests {
         }
         assert!(allowed_next(TicketStatus::Resolved).contains(&TicketStatus::Closed));
         assert!(allowed_next(TicketStatus::Closed).contains(&TicketStatus::Reopened));
-    }
-
-    #[test]
-    fn the_literal_open_condition_names_exactly_the_open_statuses() {
-        let listed: Vec<String> = OPEN_STATUSES.iter().map(|s| format!("'{}'", s.as_str())).collect();
-        assert_eq!(OPEN_STATUS_CONDITION, format!("ticket.status IN ({})", listed.join(", ")));
     }
 }

@@ -17,9 +17,9 @@ use sea_orm::{
 use serde_json::{Value, json};
 
 use crate::{
-    auth::Viewer,
     error::{AppError, AppResult},
     gid, policy,
+    policy::Viewer,
     service::{Services, audit, now, update_versioned, validate},
     webhooks::{address, signing},
 };

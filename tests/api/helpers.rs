@@ -15,9 +15,9 @@ use axum::{
 use entity::enums::Role;
 use http_body_util::BodyExt;
 use rapport::{
-    app::AppState,
     config::Config,
     db,
+    http::AppState,
     http::router,
     service::users::{NewUser, insert_team, insert_user},
 };

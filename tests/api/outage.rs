@@ -13,7 +13,7 @@ use std::{
 };
 
 use axum::{body::Body, http::Request};
-use rapport::app::AppState;
+use rapport::http::AppState;
 use sea_orm::{ConnectOptions, Database};
 use serde_json::json;
 use tokio::task::JoinHandle;

@@ -120,7 +120,9 @@ impl AggregateQuery {
                 CustomerDimension::Team => Dimension::Team,
             })
             .collect();
-        let rows = report::aggregates(&rc.db, &rc.viewer(), &filter, &dimensions).await?;
+        let viewer = rc.viewer();
+        let customers = crate::service::customers::select(&viewer, &filter);
+        let rows = report::aggregates(&rc.db, &viewer, customers, &dimensions).await?;
         Ok(rows.into_iter().map(CustomerAggregate).collect())
     }
 }

@@ -7,11 +7,7 @@ use std::sync::Arc;
 use async_graphql::Context;
 use sea_orm::DatabaseConnection;
 
-use crate::{
-    auth::{LiveViewer, Viewer},
-    graphql::loaders::Loaders,
-    service::Services,
-};
+use crate::{auth::LiveViewer, graphql::loaders::Loaders, policy::Viewer, service::Services};
 
 /// Everything a resolver needs, built once per request (or per WebSocket operation).
 pub struct RequestContext {

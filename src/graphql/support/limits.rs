@@ -275,6 +275,11 @@ pub fn sets_viewer_dependent_argument(
     })
 }
 
+/// Page size when neither `first` nor `last` is given.
+pub const DEFAULT_PAGE_SIZE: usize = 20;
+/// Largest page a client may ask for.
+pub const MAX_PAGE_SIZE: usize = 100;
+
 /// Documents longer than this are parsed every time (clients send the same
 /// few short documents over and over; a huge one is rarely repeated).
 const MAX_CACHED_QUERY_BYTES: usize = 16 * 1024;

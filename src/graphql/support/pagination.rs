@@ -26,10 +26,7 @@ use crate::{
     graphql::support::context::request,
 };
 
-/// Page size when neither `first` nor `last` is given.
-pub const DEFAULT_PAGE_SIZE: usize = 20;
-/// Largest page a client may ask for.
-pub const MAX_PAGE_SIZE: usize = 100;
+pub use crate::graphql::support::limits::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 
 /// Extra fields of every connection.
 #[derive(SimpleObject)]

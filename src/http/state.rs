@@ -1,6 +1,6 @@
-//! The application: its shared state and [`prepare`], the one function that
-//! opens and migrates the database, used by `serve`, the CLI and the tests.
-//! It builds what the transport needs and imports no handler.
+//! The transport's shared state: what every request and connection uses
+//! (the services, the schema, the limiter, the caches), built once by
+//! `serve`, the tests and the benchmarks.
 
 use std::sync::Arc;
 
@@ -8,7 +8,6 @@ use sea_orm::DatabaseConnection;
 
 use crate::{
     config::Config,
-    db,
     graphql::{self, AppSchema},
     service::Services,
 };
@@ -58,42 +57,9 @@ impl AppState {
         &self.services.config
     }
 
-    /// Starts what runs beside the requests: on PostgreSQL, the feed's
-    /// listener (ticket events and user changes from every instance), and the
-    /// task that drops changed users from this instance's caches.
-    /// Resolves once the listener listens.
+    /// Starts what runs beside the requests (`crate::jobs`); resolves once
+    /// the ticket feed listens.
     pub async fn start_background(&self) -> anyhow::Result<()> {
-        crate::service::sessions::warm_up().await;
-        let keeper = self.services.segments.clone();
-        tokio::spawn(keeper.run(self.services.db.clone(), self.services.config.segment_rules));
-        tokio::spawn(self.services.health.clone().run(self.services.db.clone()));
-        tokio::spawn(self.services.exports.clone().run(self.services.db.clone()));
-        let worker = crate::webhooks::worker::Worker::new(
-            self.services.db.clone(),
-            self.services.config.webhook.clone(),
-            self.services.webhooks.clone(),
-        )?;
-        tokio::spawn(worker.run());
-        let mut changes = self.services.feed.user_changes();
-        let services = self.services.clone();
-        tokio::spawn(async move {
-            loop {
-                match changes.recv().await {
-                    Ok(crate::feed::UserChange::One(user_id)) => services.forget_user(user_id),
-                    Ok(crate::feed::UserChange::Unknown) => services.forget_users(),
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => services.forget_users(),
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
-                }
-            }
-        });
-        self.services.feed.start_listening(&self.services.config.database_url).await
+        crate::jobs::start(&self.services).await
     }
-}
-
-/// Connects to the configured database and applies pending migrations.
-pub async fn prepare(config: &Config) -> anyhow::Result<DatabaseConnection> {
-    crate::config::describe_database(&config.database_url)?;
-    let db = db::connect(&config.database_url, config.db_max_connections).await?;
-    db::migrate(&db).await?;
-    Ok(db)
 }

@@ -1,0 +1,200 @@
+//! Who owns an account, and what moves with it: reassigning customers from
+//! one owner to another moves their revenue in the rollups, their open
+//! promises and their open complaints assigned to the old owner, in one
+//! transaction, so no customer and no piece of open work is ever orphaned.
+//! Reassignment, deactivation and an owner change by `updateCustomer` all
+//! move work the same way.
+
+use entity::user;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use serde_json::json;
+
+use crate::{
+    error::{AppError, AppResult},
+    policy::{self, Viewer},
+    service::{
+        Services, audit,
+        changes::{self, Change, ChangeEntity, Operation},
+        now,
+        webhooks::{self, Event},
+    },
+};
+
+/// Moves customers from one owner to another (all of them, or only `customer_ids`),
+/// with their open commitments and assigned open tickets. Leadership only.
+#[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id))]
+pub async fn reassign_customers(
+    svc: &Services,
+    viewer: &Viewer,
+    from_user_id: i64,
+    to_user_id: i64,
+    customer_ids: Option<Vec<i64>>,
+) -> AppResult<Vec<i64>> {
+    policy::ensure_leadership(viewer)?;
+    let txn = crate::db::write(&svc.db).await?;
+    let (moved, events) = reassign_in(&txn, viewer, from_user_id, to_user_id, customer_ids).await?;
+    txn.commit().await?;
+    svc.feed.announce(&events).await;
+    Ok(moved)
+}
+
+/// Moves the customers and returns them with the ids of the ASSIGNMENT ticket
+/// events written for the tickets that moved with them (to publish after commit).
+pub(crate) async fn reassign_in(
+    txn: &impl ConnectionTrait,
+    viewer: &Viewer,
+    from_user_id: i64,
+    to_user_id: i64,
+    customer_ids: Option<Vec<i64>>,
+) -> AppResult<(Vec<i64>, Vec<i64>)> {
+    use entity::customer;
+    use sea_orm::{
+        QuerySelect,
+        sea_query::{Expr, ExprTrait},
+    };
+
+    if from_user_id == to_user_id {
+        return Err(AppError::bad_input("toUserId", "the new owner must be someone else"));
+    }
+    user::Entity::find_by_id(from_user_id).one(txn).await?.ok_or(AppError::NotFound("user"))?;
+    policy::assignable_user(txn, viewer, to_user_id, "toUserId").await?;
+    let owned = || {
+        let mut query = customer::Entity::find()
+            .select_only()
+            .column(customer::Column::Id)
+            .filter(customer::Column::OwnerId.eq(from_user_id))
+            .order_by_asc(customer::Column::Id);
+        if let Some(ids) = &customer_ids {
+            query = query.filter(customer::Column::Id.is_in(ids.iter().copied()));
+        }
+        query.into_tuple::<i64>()
+    };
+    // Lock first (in id order), then read who still owns what: a concurrent
+    // reassignment of the same customers commits before, and this one moves
+    // only what is still `from`'s (`crate::service::rollups`).
+    let candidates: Vec<i64> = owned().all(txn).await?;
+    crate::service::rollups::lock_customers(txn, &candidates).await?;
+    let moved: Vec<i64> = owned().all(txn).await?;
+    if let Some(ids) = &customer_ids
+        && let Some(missing) = ids.iter().find(|id| !moved.contains(id))
+    {
+        return Err(AppError::bad_input("customerIds", format!("customer {missing} is not owned by that user")));
+    }
+    if moved.is_empty() {
+        return Ok((moved, Vec::new()));
+    }
+    let at = now();
+    customer::Entity::update_many()
+        .col_expr(customer::Column::OwnerId, Expr::value(to_user_id))
+        .col_expr(customer::Column::Version, Expr::col(customer::Column::Version).add(1))
+        .col_expr(customer::Column::UpdatedAt, Expr::value(at))
+        .filter(customer::Column::Id.is_in(moved.iter().copied()))
+        .filter(customer::Column::OwnerId.eq(from_user_id))
+        .exec(txn)
+        .await?;
+    crate::service::rollups::move_customers(txn, &moved, from_user_id, Some(to_user_id)).await?;
+    let work = move_open_work(txn, viewer, &moved, from_user_id, to_user_id).await?;
+    for id in &moved {
+        audit::record(txn, viewer, "reassign", "customer", *id, json!({"ownerId": [from_user_id, to_user_id]})).await?;
+    }
+    let changed = moved
+        .iter()
+        .map(|id| Change::customer(*id, Operation::Updated, Some(from_user_id)))
+        .chain(work.changes())
+        .collect::<Vec<_>>();
+    let announced: Vec<Event> =
+        moved.iter().map(|id| Event::customer_reassigned(*id, from_user_id, to_user_id)).collect();
+    webhooks::emit(txn, &announced).await?;
+    changes::record(txn, &changed).await?;
+    Ok((moved, work.events))
+}
+
+/// What followed accounts to their new owner.
+#[derive(Debug, Default)]
+pub struct MovedWork {
+    /// Commitments, as (id, customer id).
+    pub commitments: Vec<(i64, i64)>,
+    /// Tickets, as (id, customer id).
+    pub tickets: Vec<(i64, i64)>,
+    /// The ASSIGNMENT ticket events written, to publish after commit.
+    pub events: Vec<i64>,
+}
+
+impl MovedWork {
+    /// The change-feed entries of what moved.
+    pub fn changes(&self) -> impl Iterator<Item = Change> + '_ {
+        self.commitments
+            .iter()
+            .map(|(id, c)| Change::new(ChangeEntity::Commitment, *id, Operation::Updated, *c))
+            .chain(self.tickets.iter().map(|(id, c)| Change::new(ChangeEntity::Ticket, *id, Operation::Updated, *c)))
+    }
+}
+
+/// Open promises and open complaints follow an account to its new owner, so
+/// none is orphaned: the open commitments `from` owned and the open tickets
+/// assigned to `from`, on these customers, go to `to`.
+pub async fn move_open_work(
+    txn: &impl ConnectionTrait,
+    viewer: &Viewer,
+    moved: &[i64],
+    from_user_id: i64,
+    to_user_id: i64,
+) -> AppResult<MovedWork> {
+    use entity::{commitment, ticket};
+    use sea_orm::{
+        QuerySelect,
+        sea_query::{Expr, ExprTrait},
+    };
+    let at = now();
+    let promises: Vec<(i64, i64)> = commitment::Entity::find()
+        .select_only()
+        .columns([commitment::Column::Id, commitment::Column::CustomerId])
+        .filter(commitment::Column::CustomerId.is_in(moved.iter().copied()))
+        .filter(commitment::Column::OwnerId.eq(from_user_id))
+        .filter(commitment::Column::FulfilledOn.is_null())
+        .into_tuple()
+        .all(txn)
+        .await?;
+    commitment::Entity::update_many()
+        .col_expr(commitment::Column::OwnerId, Expr::value(to_user_id))
+        .col_expr(commitment::Column::UpdatedAt, Expr::value(at))
+        .filter(commitment::Column::CustomerId.is_in(moved.iter().copied()))
+        .filter(commitment::Column::OwnerId.eq(from_user_id))
+        .filter(commitment::Column::FulfilledOn.is_null())
+        .exec(txn)
+        .await?;
+    let tickets: Vec<(i64, i64)> = ticket::Entity::find()
+        .select_only()
+        .columns([ticket::Column::Id, ticket::Column::CustomerId])
+        .filter(ticket::Column::CustomerId.is_in(moved.iter().copied()))
+        .filter(ticket::Column::AssigneeId.eq(from_user_id))
+        .filter(ticket::Column::Status.is_in(crate::service::tickets::OPEN_STATUSES))
+        .into_tuple()
+        .all(txn)
+        .await?;
+    let mut events = Vec::with_capacity(tickets.len());
+    if !tickets.is_empty() {
+        ticket::Entity::update_many()
+            .col_expr(ticket::Column::AssigneeId, Expr::value(to_user_id))
+            .col_expr(ticket::Column::Version, Expr::col(ticket::Column::Version).add(1))
+            .col_expr(ticket::Column::UpdatedAt, Expr::value(at))
+            .filter(ticket::Column::Id.is_in(tickets.iter().map(|t| t.0)))
+            .exec(txn)
+            .await?;
+        // The history stays gap-free: every moved ticket records its new assignee.
+        for (ticket_id, _) in &tickets {
+            let change = (from_user_id.to_string(), to_user_id.to_string());
+            let event = crate::service::tickets::add_event(
+                txn,
+                viewer,
+                *ticket_id,
+                entity::enums::TicketEventKind::Assignment,
+                None,
+                Some(change),
+            )
+            .await?;
+            events.push(event.id);
+        }
+    }
+    Ok(MovedWork { commitments: promises, tickets, events })
+}
