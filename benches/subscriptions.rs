@@ -82,7 +82,9 @@ async fn run(subscribers: usize, updates: usize, interval: Duration) {
         customer_since: None,
         next_review_on: None,
     };
-    let customer = customers::create(&conn, &viewer, new_customer).await.unwrap();
+    let services =
+        rapport::service::Services::new(conn.clone(), std::sync::Arc::new(rapport::config::Config::for_database(&url)));
+    let customer = customers::create(&services, &viewer, new_customer).await.unwrap();
     let ticket = NewTicket {
         customer_id: customer.id,
         contact_id: None,
@@ -92,8 +94,6 @@ async fn run(subscribers: usize, updates: usize, interval: Duration) {
         category: TicketCategory::Delivery,
         priority: TicketPriority::High,
     };
-    let services =
-        rapport::service::Services::new(conn.clone(), std::sync::Arc::new(rapport::config::Config::for_database(&url)));
     let (ticket, _) = tickets::create(&services, &viewer, ticket).await.unwrap();
     conn.close().await.ok();
     let token = TokenService::new(DEV_JWT_SECRET, Duration::from_secs(3600)).issue(user.id).unwrap();

@@ -65,6 +65,8 @@ pub mod users;
 pub mod validate;
 /// Webhook endpoints, and the outbox changes announce events through.
 pub mod webhooks;
+/// The unit of work every write ends through: audit, outbox, change feed, effects.
+pub mod write;
 
 /// What the services need beside the database: configuration, the live feed,
 /// token signing and the process-wide watches. Cheap to clone.

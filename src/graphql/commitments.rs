@@ -182,7 +182,7 @@ impl CommitmentMutation {
     ) -> Result<Commitment> {
         let rc = request(ctx)?;
         let customer_id = ids::decode("Customer", "customerId", &customer_id)?;
-        Ok(service::create(&rc.db, &rc.viewer(), customer_id, input.into_fields()?).await?.into())
+        Ok(service::create(&rc.services, &rc.viewer(), customer_id, input.into_fields()?).await?.into())
     }
 
     /// Updates a commitment.
@@ -199,7 +199,7 @@ impl CommitmentMutation {
     ) -> Result<Commitment> {
         let rc = request(ctx)?;
         let id = ids::decode("Commitment", "id", &id)?;
-        Ok(service::update(&rc.db, &rc.viewer(), id, expected_version, input.into_fields()?).await?.into())
+        Ok(service::update(&rc.services, &rc.viewer(), id, expected_version, input.into_fields()?).await?.into())
     }
 
     /// Records that a promise was kept (default today); twice is a CONFLICT.
@@ -215,7 +215,9 @@ impl CommitmentMutation {
     ) -> Result<Commitment> {
         let rc = request(ctx)?;
         let id = ids::decode("Commitment", "id", &id)?;
-        Ok(service::fulfil(&rc.db, &rc.viewer(), id, expected_version, fulfilled_on.map(Into::into)).await?.into())
+        Ok(service::fulfil(&rc.services, &rc.viewer(), id, expected_version, fulfilled_on.map(Into::into))
+            .await?
+            .into())
     }
 
     /// Archives a commitment.
@@ -226,6 +228,6 @@ impl CommitmentMutation {
     ) -> Result<Commitment> {
         let rc = request(ctx)?;
         let id = ids::decode("Commitment", "id", &id)?;
-        Ok(service::archive(&rc.db, &rc.viewer(), id).await?.into())
+        Ok(service::archive(&rc.services, &rc.viewer(), id).await?.into())
     }
 }

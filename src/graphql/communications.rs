@@ -226,7 +226,7 @@ impl CommunicationMutation {
             follow_up_on: input.follow_up_on.map(Into::into),
             contact_ids,
         };
-        Ok(Communication::one(service::log(&rc.db, &rc.viewer(), new).await?))
+        Ok(Communication::one(service::log(&rc.services, &rc.viewer(), new).await?))
     }
 
     /// Corrects a logged touchpoint.
@@ -246,7 +246,7 @@ impl CommunicationMutation {
             follow_up_on: patch(input.follow_up_on, |v| v.0),
             contact_ids: input.contact_ids.as_deref().map(contact_ids).transpose()?,
         };
-        Ok(Communication::one(service::update(&rc.db, &rc.viewer(), id, changes).await?))
+        Ok(Communication::one(service::update(&rc.services, &rc.viewer(), id, changes).await?))
     }
 
     /// Archives a communication.
@@ -257,6 +257,6 @@ impl CommunicationMutation {
     ) -> Result<Communication> {
         let rc = request(ctx)?;
         let id = ids::decode("Communication", "id", &id)?;
-        Ok(Communication::one(service::archive(&rc.db, &rc.viewer(), id).await?))
+        Ok(Communication::one(service::archive(&rc.services, &rc.viewer(), id).await?))
     }
 }

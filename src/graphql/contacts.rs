@@ -252,7 +252,7 @@ impl ContactMutation {
     ) -> Result<Contact> {
         let rc = request(ctx)?;
         let customer_id = ids::decode("Customer", "customerId", &customer_id)?;
-        Ok(Contact::one(service::create(&rc.db, &rc.viewer(), customer_id, input.into()).await?))
+        Ok(Contact::one(service::create(&rc.services, &rc.viewer(), customer_id, input.into()).await?))
     }
 
     /// Updates a contact. With `expectedVersion`, a stale version is a CONFLICT.
@@ -268,13 +268,13 @@ impl ContactMutation {
     ) -> Result<Contact> {
         let rc = request(ctx)?;
         let id = ids::decode("Contact", "id", &id)?;
-        Ok(Contact::one(service::update(&rc.db, &rc.viewer(), id, expected_version, input.into()).await?))
+        Ok(Contact::one(service::update(&rc.services, &rc.viewer(), id, expected_version, input.into()).await?))
     }
 
     /// Archives a contact (kept for history).
     async fn archive_contact(&self, ctx: &Context<'_>, #[graphql(desc = "The contact.")] id: ID) -> Result<Contact> {
         let rc = request(ctx)?;
         let id = ids::decode("Contact", "id", &id)?;
-        Ok(Contact::one(service::archive(&rc.db, &rc.viewer(), id).await?))
+        Ok(Contact::one(service::archive(&rc.services, &rc.viewer(), id).await?))
     }
 }

@@ -460,7 +460,7 @@ impl CustomerMutation {
             customer_since: input.customer_since.map(Into::into),
             next_review_on: input.next_review_on.map(Into::into),
         };
-        Ok(Customer::one(service::create(&rc.db, &rc.viewer(), new).await?))
+        Ok(Customer::one(service::create(&rc.services, &rc.viewer(), new).await?))
     }
 
     /// Updates a customer. With `expectedVersion`, a stale version is a CONFLICT.

@@ -101,7 +101,7 @@ impl LinkMutation {
         let rc = request(ctx)?;
         let from = ids::decode("Customer", "fromCustomerId", &from_customer_id)?;
         let to = ids::decode("Customer", "toCustomerId", &to_customer_id)?;
-        Ok(service::link(&rc.db, &rc.viewer(), from, to, kind.into()).await?.into())
+        Ok(service::link(&rc.services, &rc.viewer(), from, to, kind.into()).await?.into())
     }
 
     /// Archives a link.
@@ -112,6 +112,6 @@ impl LinkMutation {
     ) -> Result<CustomerLink> {
         let rc = request(ctx)?;
         let id = ids::decode("CustomerLink", "id", &id)?;
-        Ok(service::archive(&rc.db, &rc.viewer(), id).await?.into())
+        Ok(service::archive(&rc.services, &rc.viewer(), id).await?.into())
     }
 }

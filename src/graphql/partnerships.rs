@@ -205,7 +205,7 @@ impl PartnershipMutation {
             review_on: input.review_on.map(Into::into),
             reason: input.reason,
         };
-        Ok(service::set(&rc.db, &rc.viewer(), customer_id, expected_version, terms).await?.into())
+        Ok(service::set(&rc.services, &rc.viewer(), customer_id, expected_version, terms).await?.into())
     }
 }
 

@@ -69,7 +69,7 @@ impl SessionMutation {
         #[graphql(desc = "The refresh token of the current session.")] refresh_token: String,
     ) -> Result<Session> {
         let svc = services(ctx)?;
-        Ok(sessions::refresh(svc, &refresh_token).await?.into())
+        Ok(sessions::refresh(svc, &refresh_token, &client(ctx)).await?.into())
     }
 
     /// Ends the login the refresh token belongs to.

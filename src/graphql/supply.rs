@@ -280,7 +280,7 @@ impl SupplyMutation {
             peak_starts_on: input.peak_starts_on.map(Into::into),
             peak_ends_on: input.peak_ends_on.map(Into::into),
         };
-        Ok(service::upsert(&rc.db, &rc.viewer(), terms).await?.into())
+        Ok(service::upsert(&rc.services, &rc.viewer(), terms).await?.into())
     }
 
     /// Archives a supply priority.
@@ -291,6 +291,6 @@ impl SupplyMutation {
     ) -> Result<SupplyPriority> {
         let rc = request(ctx)?;
         let id = ids::decode("SupplyPriority", "id", &id)?;
-        Ok(service::archive(&rc.db, &rc.viewer(), id).await?.into())
+        Ok(service::archive(&rc.services, &rc.viewer(), id).await?.into())
     }
 }

@@ -120,6 +120,6 @@ impl SurveyMutation {
             comment: input.comment,
             responded_on: input.responded_on.map(Into::into),
         };
-        Ok(service::record(&rc.db, &rc.viewer(), new).await?.into())
+        Ok(service::record(&rc.services, &rc.viewer(), new).await?.into())
     }
 }

@@ -284,7 +284,7 @@ impl UserMutation {
             scopes: input.scopes,
             phone: input.phone,
         };
-        Ok(User::one(service::create_user(&rc.db, &rc.viewer(), new).await?))
+        Ok(User::one(service::create_user(&rc.services, &rc.viewer(), new).await?))
     }
 
     /// Changes a user's name, role, team, scopes or phone (ADMIN only). Effective at once:
@@ -359,6 +359,6 @@ impl UserMutation {
     ) -> Result<Team> {
         let rc = request(ctx)?;
         let lead_id = ids::decode_opt("User", "leadId", lead_id.as_ref())?;
-        Ok(service::create_team(&rc.db, &rc.viewer(), &name, lead_id).await?.into())
+        Ok(service::create_team(&rc.services, &rc.viewer(), &name, lead_id).await?.into())
     }
 }

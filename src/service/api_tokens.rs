@@ -6,12 +6,13 @@ use entity::{api_token, enums::Role, user};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Select, Set};
 use serde_json::json;
 
+use crate::service::write::{Effect, Write};
 use crate::{
     auth::api_tokens,
     error::{AppError, AppResult},
     policy,
     policy::Viewer,
-    service::{Services, audit, now, validate},
+    service::{Services, now, validate},
 };
 
 /// Creates a token for a service account; returns it with the token, shown only here.
@@ -30,8 +31,8 @@ pub async fn create(
     if expires_at.is_some_and(|at| at <= now()) {
         return Err(AppError::bad_input("expiresAt", "expiresAt must be in the future"));
     }
-    let txn = crate::db::write(&svc.db).await?;
-    let account = user::Entity::find_by_id(user_id).one(&txn).await?.ok_or(AppError::NotFound("user"))?;
+    let mut w = Write::begin(svc, viewer).await?;
+    let account = user::Entity::find_by_id(user_id).one(&*w).await?.ok_or(AppError::NotFound("user"))?;
     if account.role != Role::Integration {
         return Err(AppError::bad_input("userId", "API tokens are for INTEGRATION accounts; people sign in"));
     }
@@ -64,18 +65,10 @@ pub async fn create(
         updated_at: Set(at),
         ..Default::default()
     }
-    .insert(&txn)
+    .insert(&*w)
     .await?;
-    audit::record(
-        &txn,
-        viewer,
-        "create",
-        "api_token",
-        model.id,
-        json!({"userId": user_id, "name": name, "scopes": scopes}),
-    )
-    .await?;
-    txn.commit().await?;
+    w.audit("create", "api_token", model.id, json!({"userId": user_id, "name": name, "scopes": scopes}));
+    w.commit(svc).await?;
     Ok((model, token))
 }
 
@@ -108,8 +101,8 @@ pub async fn revoke_all_of(db: &impl sea_orm::ConnectionTrait, user_id: i64) -> 
 #[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id, id))]
 pub async fn revoke(svc: &Services, viewer: &Viewer, id: i64) -> AppResult<api_token::Model> {
     policy::ensure_admin(viewer)?;
-    let txn = crate::db::write(&svc.db).await?;
-    let current = api_token::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound("API token"))?;
+    let mut w = Write::begin(svc, viewer).await?;
+    let current = api_token::Entity::find_by_id(id).one(&*w).await?.ok_or(AppError::NotFound("API token"))?;
     if current.revoked_at.is_some() {
         return Ok(current);
     }
@@ -117,10 +110,10 @@ pub async fn revoke(svc: &Services, viewer: &Viewer, id: i64) -> AppResult<api_t
     let at = now();
     row.revoked_at = Set(Some(at));
     row.updated_at = Set(at);
-    let revoked = row.update(&txn).await?;
-    audit::record(&txn, viewer, "revoke", "api_token", id, json!({})).await?;
-    txn.commit().await?;
+    let revoked = row.update(&*w).await?;
+    w.audit("revoke", "api_token", id, json!({}));
     // Connections re-check their token when their user is announced as changed.
-    svc.user_changed(revoked.user_id).await;
+    w.after(Effect::UserChanged(revoked.user_id));
+    w.commit(svc).await?;
     Ok(revoked)
 }

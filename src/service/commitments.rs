@@ -3,18 +3,17 @@
 
 use chrono::NaiveDate;
 use entity::{commitment, enums::CommitmentKind};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Select, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Select, Set};
 use serde_json::json;
 
+use crate::service::write::Write;
 use crate::{
     error::{AppError, AppResult},
     policy,
     policy::Viewer,
     service::{
         audit,
-        changes::{self, Change, ChangeEntity, Operation},
+        changes::{Change, ChangeEntity, Operation},
         now, update_versioned, validate,
     },
 };
@@ -99,7 +98,7 @@ fn apply(row: &mut commitment::ActiveModel, fields: CommitmentFields) -> AppResu
 
 #[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id))]
 pub async fn create(
-    db: &DatabaseConnection,
+    svc: &crate::service::Services,
     viewer: &Viewer,
     customer_id: i64,
     fields: CommitmentFields,
@@ -108,10 +107,10 @@ pub async fn create(
     if fields.kind.is_none() || fields.description.is_none() || fields.due_on.is_none() {
         return Err(AppError::bad_input("description", "kind, description and dueOn are required"));
     }
-    let txn = crate::db::write(db).await?;
-    policy::writable_customer(&txn, viewer, customer_id).await?;
+    let mut w = Write::begin(svc, viewer).await?;
+    policy::writable_customer(&*w, viewer, customer_id).await?;
     if let Some(owner) = fields.owner_id {
-        policy::assignable_user(&txn, viewer, owner, "ownerId").await?;
+        policy::assignable_user(&*w, viewer, owner, "ownerId").await?;
     }
     let at = now();
     let mut row = commitment::ActiveModel {
@@ -126,10 +125,10 @@ pub async fn create(
         ..Default::default()
     };
     apply(&mut row, fields)?;
-    let model = row.insert(&txn).await?;
-    audit::record(&txn, viewer, "create", "commitment", model.id, json!({"customerId": customer_id})).await?;
-    changes::record(&txn, &[Change::new(ChangeEntity::Commitment, model.id, Operation::Created, customer_id)]).await?;
-    txn.commit().await?;
+    let model = row.insert(&*w).await?;
+    w.audit("create", "commitment", model.id, json!({"customerId": customer_id}));
+    w.changes([Change::new(ChangeEntity::Commitment, model.id, Operation::Created, customer_id)]);
+    w.commit(svc).await?;
     Ok(model)
 }
 
@@ -139,42 +138,42 @@ async fn writable(db: &impl ConnectionTrait, viewer: &Viewer, id: i64) -> AppRes
 }
 
 async fn change(
-    db: &DatabaseConnection,
+    svc: &crate::service::Services,
     viewer: &Viewer,
     id: i64,
     expected_version: Option<i32>,
     action: &str,
     edit: impl FnOnce(&commitment::Model, &mut commitment::ActiveModel) -> AppResult<()>,
 ) -> AppResult<commitment::Model> {
-    let txn = crate::db::write(db).await?;
-    let current = writable(&txn, viewer, id).await?;
+    let mut w = Write::begin(svc, viewer).await?;
+    let current = writable(&*w, viewer, id).await?;
     validate::version("commitment", expected_version, current.version)?;
     let mut row = commitment::ActiveModel { ..Default::default() };
     edit(&current, &mut row)?;
     row.version = Set(current.version + 1);
     row.updated_at = Set(now());
     let updated = update_versioned::<commitment::Entity>(
-        &txn,
+        &*w,
         row,
         (commitment::Column::Id, id),
         (commitment::Column::Version, current.version),
         "commitment",
     )
     .await?;
-    audit::record(&txn, viewer, action, "commitment", id, audit::diff(&current, &updated)).await?;
+    w.audit(action, "commitment", id, audit::diff(&current, &updated));
     let operation = if updated.archived_at.is_some() && current.archived_at.is_none() {
         Operation::Archived
     } else {
         Operation::Updated
     };
-    changes::record(&txn, &[Change::new(ChangeEntity::Commitment, id, operation, current.customer_id)]).await?;
-    txn.commit().await?;
+    w.changes([Change::new(ChangeEntity::Commitment, id, operation, current.customer_id)]);
+    w.commit(svc).await?;
     Ok(updated)
 }
 
 #[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id, id))]
 pub async fn update(
-    db: &DatabaseConnection,
+    svc: &crate::service::Services,
     viewer: &Viewer,
     id: i64,
     expected_version: Option<i32>,
@@ -182,22 +181,22 @@ pub async fn update(
 ) -> AppResult<commitment::Model> {
     policy::ensure_can_write(viewer)?;
     if let Some(owner) = fields.owner_id {
-        policy::assignable_user(db, viewer, owner, "ownerId").await?;
+        policy::assignable_user(&svc.db, viewer, owner, "ownerId").await?;
     }
-    change(db, viewer, id, expected_version, "update", |_, row| apply(row, fields)).await
+    change(svc, viewer, id, expected_version, "update", |_, row| apply(row, fields)).await
 }
 
 /// Records that the promise was kept; fulfilling twice is a CONFLICT.
 #[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id, id))]
 pub async fn fulfil(
-    db: &DatabaseConnection,
+    svc: &crate::service::Services,
     viewer: &Viewer,
     id: i64,
     expected_version: Option<i32>,
     fulfilled_on: Option<NaiveDate>,
 ) -> AppResult<commitment::Model> {
     policy::ensure_can_write(viewer)?;
-    change(db, viewer, id, expected_version, "fulfil", |current, row| {
+    change(svc, viewer, id, expected_version, "fulfil", |current, row| {
         if current.fulfilled_on.is_some() {
             return Err(AppError::conflict("the commitment is already fulfilled"));
         }
@@ -212,9 +211,9 @@ pub async fn fulfil(
 }
 
 #[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id, id))]
-pub async fn archive(db: &DatabaseConnection, viewer: &Viewer, id: i64) -> AppResult<commitment::Model> {
+pub async fn archive(svc: &crate::service::Services, viewer: &Viewer, id: i64) -> AppResult<commitment::Model> {
     policy::ensure_can_write(viewer)?;
-    change(db, viewer, id, None, "archive", |current, row| {
+    change(svc, viewer, id, None, "archive", |current, row| {
         row.archived_at = Set(Some(current.archived_at.unwrap_or_else(now)));
         Ok(())
     })

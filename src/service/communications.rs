@@ -6,18 +6,18 @@ use entity::{
     enums::{Channel, Direction},
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
-    QueryTrait, Select, Set,
+    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, QueryTrait, Select, Set,
 };
 use serde_json::json;
 
+use crate::service::write::Write;
 use crate::{
     error::{AppError, AppResult},
     policy,
     policy::Viewer,
     service::{
         audit,
-        changes::{self, Change, ChangeEntity, Operation},
+        changes::{Change, ChangeEntity, Operation},
         now, validate,
     },
 };
@@ -136,13 +136,17 @@ fn not_in_future(at: DateTime<Utc>) -> AppResult<()> {
 
 /// Logs a touchpoint and its participants in one transaction.
 #[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id))]
-pub async fn log(db: &DatabaseConnection, viewer: &Viewer, input: NewCommunication) -> AppResult<communication::Model> {
+pub async fn log(
+    svc: &crate::service::Services,
+    viewer: &Viewer,
+    input: NewCommunication,
+) -> AppResult<communication::Model> {
     policy::ensure_can_write(viewer)?;
     let summary = validate::required_text("summary", &input.summary, 10_000)?;
     not_in_future(input.occurred_at)?;
-    let txn = crate::db::write(db).await?;
-    policy::writable_customer(&txn, viewer, input.customer_id).await?;
-    let contact_ids = participants(&txn, input.customer_id, input.contact_ids).await?;
+    let mut w = Write::begin(svc, viewer).await?;
+    policy::writable_customer(&*w, viewer, input.customer_id).await?;
+    let contact_ids = participants(&*w, input.customer_id, input.contact_ids).await?;
     let at = now();
     let model = communication::ActiveModel {
         customer_id: Set(input.customer_id),
@@ -157,27 +161,19 @@ pub async fn log(db: &DatabaseConnection, viewer: &Viewer, input: NewCommunicati
         updated_at: Set(at),
         ..Default::default()
     }
-    .insert(&txn)
+    .insert(&*w)
     .await?;
     if !contact_ids.is_empty() {
         communication_contact::Entity::insert_many(contact_ids.iter().map(|contact_id| {
             communication_contact::ActiveModel { communication_id: Set(model.id), contact_id: Set(*contact_id) }
         }))
-        .exec(&txn)
+        .exec(&*w)
         .await?;
     }
-    audit::record(
-        &txn,
-        viewer,
-        "create",
-        "communication",
-        model.id,
-        json!({"customerId": input.customer_id, "contactIds": contact_ids}),
-    )
-    .await?;
+    w.audit("create", "communication", model.id, json!({"customerId": input.customer_id, "contactIds": contact_ids}));
     let created = Change::new(ChangeEntity::Communication, model.id, Operation::Created, input.customer_id);
-    changes::record(&txn, &[created]).await?;
-    txn.commit().await?;
+    w.changes([created]);
+    w.commit(svc).await?;
     Ok(model)
 }
 
@@ -189,14 +185,14 @@ async fn writable(txn: &impl sea_orm::ConnectionTrait, viewer: &Viewer, id: i64)
 /// Corrects a logged touchpoint; new participants replace the old ones.
 #[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id, id))]
 pub async fn update(
-    db: &DatabaseConnection,
+    svc: &crate::service::Services,
     viewer: &Viewer,
     id: i64,
     changes: CommunicationChanges,
 ) -> AppResult<communication::Model> {
     policy::ensure_can_write(viewer)?;
-    let txn = crate::db::write(db).await?;
-    let current = writable(&txn, viewer, id).await?;
+    let mut w = Write::begin(svc, viewer).await?;
+    let current = writable(&*w, viewer, id).await?;
     let customer_id = current.customer_id;
     let mut row: communication::ActiveModel = current.clone().into();
     let mut participants_changed = None;
@@ -214,32 +210,32 @@ pub async fn update(
         row.follow_up_on = Set(follow_up);
     }
     if let Some(contact_ids) = changes.contact_ids {
-        let contact_ids = participants(&txn, customer_id, contact_ids).await?;
+        let contact_ids = participants(&*w, customer_id, contact_ids).await?;
         communication_contact::Entity::delete_many()
             .filter(communication_contact::Column::CommunicationId.eq(id))
-            .exec(&txn)
+            .exec(&*w)
             .await?;
-        link_participants(&txn, id, &contact_ids).await?;
+        link_participants(&*w, id, &contact_ids).await?;
         participants_changed = Some(contact_ids);
     }
     row.updated_at = Set(now());
-    let updated = row.update(&txn).await?;
+    let updated = row.update(&*w).await?;
     let mut changes = audit::diff(&current, &updated);
     if let (Some(ids), Some(map)) = (participants_changed, changes.as_object_mut()) {
         map.insert("contactIds".to_owned(), json!(ids));
     }
-    audit::record(&txn, viewer, "update", "communication", id, changes).await?;
+    w.audit("update", "communication", id, changes);
     let change = Change::new(ChangeEntity::Communication, id, Operation::Updated, updated.customer_id);
-    changes::record(&txn, &[change]).await?;
-    txn.commit().await?;
+    w.changes([change]);
+    w.commit(svc).await?;
     Ok(updated)
 }
 
 #[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id, id))]
-pub async fn archive(db: &DatabaseConnection, viewer: &Viewer, id: i64) -> AppResult<communication::Model> {
+pub async fn archive(svc: &crate::service::Services, viewer: &Viewer, id: i64) -> AppResult<communication::Model> {
     policy::ensure_can_write(viewer)?;
-    let txn = crate::db::write(db).await?;
-    let current = writable(&txn, viewer, id).await?;
+    let mut w = Write::begin(svc, viewer).await?;
+    let current = writable(&*w, viewer, id).await?;
     if current.archived_at.is_some() {
         return Ok(current);
     }
@@ -247,10 +243,10 @@ pub async fn archive(db: &DatabaseConnection, viewer: &Viewer, id: i64) -> AppRe
     let at = now();
     row.archived_at = Set(Some(at));
     row.updated_at = Set(at);
-    let updated = row.update(&txn).await?;
-    audit::record(&txn, viewer, "archive", "communication", id, json!({})).await?;
+    let updated = row.update(&*w).await?;
+    w.audit("archive", "communication", id, json!({}));
     let change = Change::new(ChangeEntity::Communication, id, Operation::Archived, updated.customer_id);
-    changes::record(&txn, &[change]).await?;
-    txn.commit().await?;
+    w.changes([change]);
+    w.commit(svc).await?;
     Ok(updated)
 }

@@ -2,18 +2,17 @@
 
 use chrono::NaiveDate;
 use entity::{contact, enums::OrgLevel};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Select, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Select, Set};
 use serde_json::json;
 
+use crate::service::write::Write;
 use crate::{
     error::{AppError, AppResult},
     policy,
     policy::Viewer,
     service::{
         audit,
-        changes::{self, Change, ChangeEntity, Operation},
+        changes::{Change, ChangeEntity, Operation},
         now, update_versioned, validate,
     },
 };
@@ -114,7 +113,7 @@ fn check_dates(model: &contact::Model) -> AppResult<()> {
 
 #[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id))]
 pub async fn create(
-    db: &DatabaseConnection,
+    svc: &crate::service::Services,
     viewer: &Viewer,
     customer_id: i64,
     fields: ContactFields,
@@ -123,8 +122,8 @@ pub async fn create(
     if fields.name.is_none() || fields.org_level.is_none() {
         return Err(AppError::bad_input("name", "name and orgLevel are required"));
     }
-    let txn = crate::db::write(db).await?;
-    policy::writable_customer(&txn, viewer, customer_id).await?;
+    let mut w = Write::begin(svc, viewer).await?;
+    policy::writable_customer(&*w, viewer, customer_id).await?;
     let at = now();
     let mut row = contact::ActiveModel {
         customer_id: Set(customer_id),
@@ -144,11 +143,11 @@ pub async fn create(
         ..Default::default()
     };
     apply(&mut row, fields)?;
-    let model = row.insert(&txn).await?;
+    let model = row.insert(&*w).await?;
     check_dates(&model)?;
-    audit::record(&txn, viewer, "create", "contact", model.id, json!({"customerId": customer_id})).await?;
-    changes::record(&txn, &[Change::new(ChangeEntity::Contact, model.id, Operation::Created, customer_id)]).await?;
-    txn.commit().await?;
+    w.audit("create", "contact", model.id, json!({"customerId": customer_id}));
+    w.changes([Change::new(ChangeEntity::Contact, model.id, Operation::Created, customer_id)]);
+    w.commit(svc).await?;
     Ok(model)
 }
 
@@ -159,22 +158,22 @@ async fn writable(txn: &impl sea_orm::ConnectionTrait, viewer: &Viewer, id: i64)
 
 #[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id, id))]
 pub async fn update(
-    db: &DatabaseConnection,
+    svc: &crate::service::Services,
     viewer: &Viewer,
     id: i64,
     expected_version: Option<i32>,
     fields: ContactFields,
 ) -> AppResult<contact::Model> {
     policy::ensure_can_write(viewer)?;
-    let txn = crate::db::write(db).await?;
-    let current = writable(&txn, viewer, id).await?;
+    let mut w = Write::begin(svc, viewer).await?;
+    let current = writable(&*w, viewer, id).await?;
     validate::version("contact", expected_version, current.version)?;
     let mut row = contact::ActiveModel { ..Default::default() };
     apply(&mut row, fields)?;
     row.version = Set(current.version + 1);
     row.updated_at = Set(now());
     let updated = update_versioned::<contact::Entity>(
-        &txn,
+        &*w,
         row,
         (contact::Column::Id, id),
         (contact::Column::Version, current.version),
@@ -182,17 +181,17 @@ pub async fn update(
     )
     .await?;
     check_dates(&updated)?;
-    audit::record(&txn, viewer, "update", "contact", id, audit::diff(&current, &updated)).await?;
-    changes::record(&txn, &[Change::new(ChangeEntity::Contact, id, Operation::Updated, current.customer_id)]).await?;
-    txn.commit().await?;
+    w.audit("update", "contact", id, audit::diff(&current, &updated));
+    w.changes([Change::new(ChangeEntity::Contact, id, Operation::Updated, current.customer_id)]);
+    w.commit(svc).await?;
     Ok(updated)
 }
 
 #[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id, id))]
-pub async fn archive(db: &DatabaseConnection, viewer: &Viewer, id: i64) -> AppResult<contact::Model> {
+pub async fn archive(svc: &crate::service::Services, viewer: &Viewer, id: i64) -> AppResult<contact::Model> {
     policy::ensure_can_write(viewer)?;
-    let txn = crate::db::write(db).await?;
-    let current = writable(&txn, viewer, id).await?;
+    let mut w = Write::begin(svc, viewer).await?;
+    let current = writable(&*w, viewer, id).await?;
     if current.archived_at.is_none() {
         let at = now();
         let row = contact::ActiveModel {
@@ -202,19 +201,18 @@ pub async fn archive(db: &DatabaseConnection, viewer: &Viewer, id: i64) -> AppRe
             ..Default::default()
         };
         update_versioned::<contact::Entity>(
-            &txn,
+            &*w,
             row,
             (contact::Column::Id, id),
             (contact::Column::Version, current.version),
             "contact",
         )
         .await?;
-        audit::record(&txn, viewer, "archive", "contact", id, json!({})).await?;
-        changes::record(&txn, &[Change::new(ChangeEntity::Contact, id, Operation::Archived, current.customer_id)])
-            .await?;
+        w.audit("archive", "contact", id, json!({}));
+        w.changes([Change::new(ChangeEntity::Contact, id, Operation::Archived, current.customer_id)]);
     }
-    let updated = contact::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound("contact"))?;
-    txn.commit().await?;
+    let updated = contact::Entity::find_by_id(id).one(&*w).await?.ok_or(AppError::NotFound("contact"))?;
+    w.commit(svc).await?;
     Ok(updated)
 }
 

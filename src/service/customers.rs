@@ -7,20 +7,21 @@ use entity::{
     user,
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait, Select, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    Select, Set,
 };
 use serde_json::json;
 
+use crate::service::write::{Effect, Write};
 use crate::{
     error::{AppError, AppResult},
     policy,
     policy::Viewer,
     service::{
         audit,
-        changes::{self, Change, Operation},
+        changes::{Change, Operation},
         now, update_versioned, validate,
-        webhooks::{self, Event, EventType},
+        webhooks::{Event, EventType},
     },
 };
 
@@ -232,21 +233,21 @@ pub async fn ancestors(
 }
 
 #[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id))]
-pub async fn create(db: &DatabaseConnection, viewer: &Viewer, input: NewCustomer) -> AppResult<customer::Model> {
+pub async fn create(svc: &crate::service::Services, viewer: &Viewer, input: NewCustomer) -> AppResult<customer::Model> {
     policy::ensure_can_write(viewer)?;
     let name = validate::required_text("name", &input.name, 200)?;
     let industry = validate::optional_text("industry", input.industry, 100)?;
     let region = validate::optional_text("region", input.region, 100)?;
     let status = input.status.unwrap_or(CustomerStatus::Prospect);
     crate::service::churn::check_status_write("status", None, status)?;
-    let txn = crate::db::write(db).await?;
+    let mut w = Write::begin(svc, viewer).await?;
     if let Some(since) = input.customer_since {
-        valid_since(&txn, None, since).await?;
+        valid_since(&*w, None, since).await?;
     }
     let owner_id = input.owner_id.unwrap_or(viewer.user_id);
-    policy::assignable_user(&txn, viewer, owner_id, "ownerId").await?;
+    policy::assignable_user(&*w, viewer, owner_id, "ownerId").await?;
     if let Some(parent) = input.parent_id {
-        valid_parent(&txn, viewer, parent, None).await?;
+        valid_parent(&*w, viewer, parent, None).await?;
     }
     let at = now();
     let model = customer::ActiveModel {
@@ -268,12 +269,11 @@ pub async fn create(db: &DatabaseConnection, viewer: &Viewer, input: NewCustomer
         updated_at: Set(at),
         ..Default::default()
     }
-    .insert(&txn)
+    .insert(&*w)
     .await?;
-    audit::record(&txn, viewer, "create", "customer", model.id, json!({"name": model.name, "ownerId": owner_id}))
-        .await?;
-    changes::record(&txn, &[Change::customer(model.id, Operation::Created, None)]).await?;
-    txn.commit().await?;
+    w.audit("create", "customer", model.id, json!({"name": model.name, "ownerId": owner_id}));
+    w.changes([Change::customer(model.id, Operation::Created, None)]);
+    w.commit(svc).await?;
     Ok(model)
 }
 
@@ -287,11 +287,11 @@ pub async fn update(
     changes: CustomerChanges,
 ) -> AppResult<customer::Model> {
     policy::ensure_can_write(viewer)?;
-    let db = &svc.db;
+    let _db = &svc.db;
     // Importance and status (who is live) move segments.
     let mut segments_move = changes.strategic_importance.is_some();
-    let txn = crate::db::write(db).await?;
-    let current = policy::visible_customer(&txn, viewer, id).await?;
+    let mut w = Write::begin(svc, viewer).await?;
+    let current = policy::visible_customer(&*w, viewer, id).await?;
     validate::version("customer", expected_version, current.version)?;
     let mut row = customer::ActiveModel { ..Default::default() };
     if let Some(name) = changes.name {
@@ -310,12 +310,12 @@ pub async fn update(
         row.status = Set(status);
     }
     if let Some(owner) = changes.owner_id.filter(|o| *o != current.owner_id) {
-        policy::assignable_user(&txn, viewer, owner, "ownerId").await?;
+        policy::assignable_user(&*w, viewer, owner, "ownerId").await?;
         row.owner_id = Set(owner);
     }
     if let Some(parent) = changes.parent_id {
         if let Some(parent_id) = parent {
-            valid_parent(&txn, viewer, parent_id, Some(id)).await?;
+            valid_parent(&*w, viewer, parent_id, Some(id)).await?;
         }
         row.parent_id = Set(parent);
     }
@@ -327,7 +327,7 @@ pub async fn update(
     }
     if let Some(since) = changes.customer_since {
         if let Some(since) = since {
-            valid_since(&txn, Some(id), since).await?;
+            valid_since(&*w, Some(id), since).await?;
         }
         row.customer_since = Set(since);
     }
@@ -337,7 +337,7 @@ pub async fn update(
     row.version = Set(current.version + 1);
     row.updated_at = Set(now());
     let updated = update_versioned::<customer::Entity>(
-        &txn,
+        &*w,
         row,
         (customer::Column::Id, id),
         (customer::Column::Version, current.version),
@@ -345,26 +345,26 @@ pub async fn update(
     )
     .await?;
     if updated.owner_id != current.owner_id && updated.archived_at.is_none() {
-        crate::service::rollups::move_customers(&txn, &[id], current.owner_id, Some(updated.owner_id)).await?;
+        crate::service::rollups::move_customers(&*w, &[id], current.owner_id, Some(updated.owner_id)).await?;
     }
     let moved_from = (updated.owner_id != current.owner_id).then_some(current.owner_id);
     // A new owner takes the account's open promises and complaints, as a reassignment does.
     let work = match moved_from {
-        Some(from) => crate::service::ownership::move_open_work(&txn, viewer, &[id], from, updated.owner_id).await?,
+        Some(from) => crate::service::ownership::move_open_work(&*w, viewer, &[id], from, updated.owner_id).await?,
         None => Default::default(),
     };
-    audit::record(&txn, viewer, "update", "customer", id, audit::diff(&current, &updated)).await?;
+    w.audit("update", "customer", id, audit::diff(&current, &updated));
     if let Some(from) = moved_from {
-        webhooks::emit(&txn, &[Event::customer_reassigned(id, from, updated.owner_id)]).await?;
+        w.announce([Event::customer_reassigned(id, from, updated.owner_id)]);
     }
     let feed: Vec<Change> =
         std::iter::once(Change::customer(id, Operation::Updated, moved_from)).chain(work.changes()).collect();
-    changes::record(&txn, &feed).await?;
-    txn.commit().await?;
-    svc.feed.announce(&work.events).await;
+    w.changes(feed);
+    w.after(Effect::Publish(work.events));
     if segments_move {
-        svc.segments.request();
+        w.after(Effect::Segments);
     }
+    w.commit(svc).await?;
     Ok(updated)
 }
 
@@ -372,11 +372,11 @@ pub async fn update(
 #[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id, id))]
 pub async fn archive(svc: &crate::service::Services, viewer: &Viewer, id: i64) -> AppResult<customer::Model> {
     policy::ensure_can_write(viewer)?;
-    let db = &svc.db;
-    let txn = crate::db::write(db).await?;
-    let current = policy::writable_customer(&txn, viewer, id).await?;
+    let _db = &svc.db;
+    let mut w = Write::begin(svc, viewer).await?;
+    let current = policy::writable_customer(&*w, viewer, id).await?;
     if current.archived_at.is_some() {
-        txn.commit().await?;
+        w.commit(svc).await?;
         return Ok(current);
     }
     let at = now();
@@ -387,20 +387,20 @@ pub async fn archive(svc: &crate::service::Services, viewer: &Viewer, id: i64) -
         ..Default::default()
     };
     // Before the row says archived: its revenue leaves its owner's totals.
-    crate::service::rollups::move_customers(&txn, &[id], current.owner_id, None).await?;
+    crate::service::rollups::move_customers(&*w, &[id], current.owner_id, None).await?;
     let updated = update_versioned::<customer::Entity>(
-        &txn,
+        &*w,
         row,
         (customer::Column::Id, id),
         (customer::Column::Version, current.version),
         "customer",
     )
     .await?;
-    audit::record(&txn, viewer, "archive", "customer", id, json!({})).await?;
-    changes::record(&txn, &[Change::customer(id, Operation::Archived, None)]).await?;
-    txn.commit().await?;
+    w.audit("archive", "customer", id, json!({}));
+    w.changes([Change::customer(id, Operation::Archived, None)]);
     // The book changed: ranks and shares move.
-    svc.segments.request();
+    w.after(Effect::Segments);
+    w.commit(svc).await?;
     Ok(updated)
 }
 
@@ -421,12 +421,12 @@ pub async fn mark_lost(
     id: i64,
     loss: Loss,
 ) -> AppResult<(customer::Model, churn_event::Model)> {
-    let db = &svc.db;
+    let _db = &svc.db;
     policy::ensure_can_write(viewer)?;
     let competitor = validate::optional_text("competitor", loss.competitor, 200)?;
     let notes = validate::optional_text("notes", loss.notes, 4000)?;
-    let txn = crate::db::write(db).await?;
-    let current = policy::writable_customer(&txn, viewer, id).await?;
+    let mut w = Write::begin(svc, viewer).await?;
+    let current = policy::writable_customer(&*w, viewer, id).await?;
     if !matches!(current.status, CustomerStatus::Active | CustomerStatus::WonBack) {
         return Err(AppError::conflict(format!(
             "a {} customer cannot be lost; allowed from ACTIVE or WON_BACK",
@@ -436,11 +436,11 @@ pub async fn mark_lost(
     let occurred_on = loss.occurred_on.unwrap_or_else(|| now().date_naive());
     // The status said it may be lost; the last event only bounds the date
     // (older data may hold a status without its event).
-    let last = crate::service::churn::latest(&txn, id).await?.map(|(_, on)| (ChurnKind::WonBack, on));
+    let last = crate::service::churn::latest(&*w, id).await?.map(|(_, on)| (ChurnKind::WonBack, on));
     crate::service::churn::check_next(last, current.customer_since, ChurnKind::Lost, occurred_on, now().date_naive())
         .map_err(|message| AppError::bad_input("occurredOn", message))?;
     let (updated, event) = record_churn(
-        &txn,
+        &mut w,
         viewer,
         &current,
         CustomerStatus::Lost,
@@ -455,9 +455,9 @@ pub async fn mark_lost(
         },
     )
     .await?;
-    txn.commit().await?;
     // A loss or a win-back changes who takes a segment slot.
-    svc.segments.request();
+    w.after(Effect::Segments);
+    w.commit(svc).await?;
     Ok((updated, event))
 }
 
@@ -470,11 +470,11 @@ pub async fn mark_won_back(
     notes: Option<String>,
     occurred_on: Option<NaiveDate>,
 ) -> AppResult<(customer::Model, churn_event::Model)> {
-    let db = &svc.db;
+    let _db = &svc.db;
     policy::ensure_can_write(viewer)?;
     let notes = validate::optional_text("notes", notes, 4000)?;
-    let txn = crate::db::write(db).await?;
-    let current = policy::writable_customer(&txn, viewer, id).await?;
+    let mut w = Write::begin(svc, viewer).await?;
+    let current = policy::writable_customer(&*w, viewer, id).await?;
     if current.status != CustomerStatus::Lost {
         return Err(AppError::conflict(format!(
             "a {} customer cannot be won back; allowed from LOST",
@@ -482,7 +482,7 @@ pub async fn mark_won_back(
         )));
     }
     let occurred_on = occurred_on.unwrap_or_else(|| now().date_naive());
-    let last_on = crate::service::churn::latest(&txn, id).await?.map_or(NaiveDate::MIN, |(_, on)| on);
+    let last_on = crate::service::churn::latest(&*w, id).await?.map_or(NaiveDate::MIN, |(_, on)| on);
     let last = Some((ChurnKind::Lost, last_on));
     crate::service::churn::check_next(
         last,
@@ -493,7 +493,7 @@ pub async fn mark_won_back(
     )
     .map_err(|message| AppError::bad_input("occurredOn", message))?;
     let (updated, event) = record_churn(
-        &txn,
+        &mut w,
         viewer,
         &current,
         CustomerStatus::WonBack,
@@ -508,14 +508,14 @@ pub async fn mark_won_back(
         },
     )
     .await?;
-    txn.commit().await?;
     // A loss or a win-back changes who takes a segment slot.
-    svc.segments.request();
+    w.after(Effect::Segments);
+    w.commit(svc).await?;
     Ok((updated, event))
 }
 
 async fn record_churn(
-    txn: &impl ConnectionTrait,
+    w: &mut Write,
     viewer: &Viewer,
     current: &customer::Model,
     status: CustomerStatus,
@@ -529,7 +529,7 @@ async fn record_churn(
         ..Default::default()
     };
     let updated = update_versioned::<customer::Entity>(
-        txn,
+        &**w,
         row,
         (customer::Column::Id, current.id),
         (customer::Column::Version, current.version),
@@ -540,16 +540,13 @@ async fn record_churn(
     event.recorded_by = Set(viewer.user_id);
     event.created_at = Set(at);
     event.updated_at = Set(at);
-    let event = event.insert(txn).await?;
-    audit::record(
-        txn,
-        viewer,
+    let event = event.insert(&**w).await?;
+    w.audit(
         "status_change",
         "customer",
         current.id,
         json!({"status": [current.status.as_str(), status.as_str()], "churnEventId": event.id}),
-    )
-    .await?;
+    );
     let announced = match status {
         CustomerStatus::Lost => Some(Event::customer_status(
             EventType::CustomerLost,
@@ -559,7 +556,7 @@ async fn record_churn(
         CustomerStatus::WonBack => Some(Event::customer_status(EventType::CustomerWonBack, current.id, json!({}))),
         _ => None,
     };
-    webhooks::emit(txn, announced.as_slice()).await?;
-    changes::record(txn, &[Change::customer(current.id, Operation::Updated, None)]).await?;
+    w.announce(announced);
+    w.change(Change::customer(current.id, Operation::Updated, None));
     Ok((updated, event))
 }

@@ -15,18 +15,17 @@ use entity::{
     enums::{ChurnKind, CustomerStatus, OrgLevel, Role, StrategicImportance},
     external_ref, user,
 };
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
 use serde_json::json;
 
+use crate::service::write::Write;
 use crate::{
     error::{AppError, AppResult, RowError},
     policy,
     policy::Viewer,
     service::{
         Services, audit,
-        changes::{self, Change, ChangeEntity, Operation},
+        changes::{Change, ChangeEntity, Operation},
         now, validate,
     },
 };
@@ -217,14 +216,12 @@ pub async fn of_rows(
     Ok(by_row)
 }
 
-/// Writes the new rows' external ids and the batch's changes, and commits.
-async fn settle(txn: DatabaseTransaction, refs: Vec<external_ref::ActiveModel>, feed: &[Change]) -> AppResult<()> {
+/// Writes the new rows' external ids, and commits the batch.
+async fn settle(svc: &Services, w: Write, refs: Vec<external_ref::ActiveModel>) -> AppResult<()> {
     for chunk in refs.chunks(500) {
-        external_ref::Entity::insert_many(chunk.to_vec()).exec_without_returning(&txn).await?;
+        external_ref::Entity::insert_many(chunk.to_vec()).exec_without_returning(&*w).await?;
     }
-    changes::record(&txn, feed).await?;
-    txn.commit().await?;
-    Ok(())
+    w.commit(svc).await
 }
 
 fn reference(kind: Kind, id: i64, source: &str, external_id: &str) -> external_ref::ActiveModel {
@@ -275,11 +272,11 @@ pub async fn upsert_customers(
             fields.push(None);
         }
     }
-    let txn = crate::db::write(&svc.db).await?;
-    let known = resolve(&txn, Kind::Customer, &source, fields.iter().flatten().map(|f| f.external_id.clone())).await?;
+    let mut w = Write::begin(svc, viewer).await?;
+    let known = resolve(&*w, Kind::Customer, &source, fields.iter().flatten().map(|f| f.external_id.clone())).await?;
     let existing: HashMap<i64, customer::Model> = customer::Entity::find()
         .filter(customer::Column::Id.is_in(known.values().copied()))
-        .all(&txn)
+        .all(&*w)
         .await?
         .into_iter()
         .map(|c| (c.id, c))
@@ -302,11 +299,11 @@ pub async fn upsert_customers(
             )
             .filter(user::Column::Active.eq(true))
             .filter(user::Column::Role.ne(Role::Integration))
-            .all(&txn)
+            .all(&*w)
             .await?
     };
     // A customer cannot have become one after it was first lost.
-    let first_losses = first_losses(&txn, existing.keys().copied()).await?;
+    let first_losses = first_losses(&*w, existing.keys().copied()).await?;
     for (i, f) in fields.iter().enumerate() {
         let Some(f) = f else { continue };
         let current = known.get(&f.external_id).and_then(|id| existing.get(id));
@@ -357,8 +354,8 @@ pub async fn upsert_customers(
             row.customer_since = Set(since);
             row.version = Set(current.version + 1);
             row.updated_at = Set(at);
-            let model = row.update(&txn).await?;
-            audit::record(&txn, viewer, "upsert", "customer", model.id, audit::diff(current, &model)).await?;
+            let model = row.update(&*w).await?;
+            w.audit("upsert", "customer", model.id, audit::diff(current, &model));
             feed.push(Change::customer(model.id, Operation::Updated, None));
             updated += 1;
             rows.push(model);
@@ -383,17 +380,18 @@ pub async fn upsert_customers(
                 updated_at: Set(at),
                 ..Default::default()
             }
-            .insert(&txn)
+            .insert(&*w)
             .await?;
             let fields = json!({"source": source, "externalId": f.external_id, "ownerId": owner_id});
-            audit::record(&txn, viewer, "create", "customer", model.id, fields).await?;
+            w.audit("create", "customer", model.id, fields);
             refs.push(reference(Kind::Customer, model.id, &source, &f.external_id));
             feed.push(Change::customer(model.id, Operation::Created, None));
             created += 1;
             rows.push(model);
         }
     }
-    settle(txn, refs, &feed).await?;
+    w.changes(feed);
+    settle(svc, w, refs).await?;
     if created > 0 {
         svc.segments.request();
     }
@@ -469,14 +467,14 @@ pub async fn upsert_contacts(
             _ => None,
         });
     }
-    let txn = crate::db::write(&svc.db).await?;
+    let mut w = Write::begin(svc, viewer).await?;
     let by_external =
-        resolve(&txn, Kind::Customer, &source, records.iter().filter_map(|r| r.customer_external_id.clone())).await?;
+        resolve(&*w, Kind::Customer, &source, records.iter().filter_map(|r| r.customer_external_id.clone())).await?;
     let named: Vec<i64> = records.iter().filter_map(|r| r.customer_id).collect();
     let live: HashSet<i64> = customer::Entity::find()
         .filter(customer::Column::Id.is_in(named.into_iter().chain(by_external.values().copied())))
         .filter(customer::Column::ArchivedAt.is_null())
-        .all(&txn)
+        .all(&*w)
         .await?
         .into_iter()
         .map(|c| c.id)
@@ -496,10 +494,10 @@ pub async fn upsert_contacts(
             None => {}
         }
     }
-    let known = resolve(&txn, Kind::Contact, &source, valid.iter().flatten().map(|(e, _)| e.clone())).await?;
+    let known = resolve(&*w, Kind::Contact, &source, valid.iter().flatten().map(|(e, _)| e.clone())).await?;
     let existing: HashMap<i64, contact::Model> = contact::Entity::find()
         .filter(contact::Column::Id.is_in(known.values().copied()))
-        .all(&txn)
+        .all(&*w)
         .await?
         .into_iter()
         .map(|c| (c.id, c))
@@ -535,8 +533,8 @@ pub async fn upsert_contacts(
             row.phone = Set(wanted.phone);
             row.version = Set(current.version + 1);
             row.updated_at = Set(at);
-            let model = row.update(&txn).await?;
-            audit::record(&txn, viewer, "upsert", "contact", model.id, audit::diff(current, &model)).await?;
+            let model = row.update(&*w).await?;
+            w.audit("upsert", "contact", model.id, audit::diff(current, &model));
             feed.push(Change::new(ChangeEntity::Contact, model.id, Operation::Updated, model.customer_id));
             updated += 1;
             rows.push(model);
@@ -545,16 +543,17 @@ pub async fn upsert_contacts(
             row.id = sea_orm::ActiveValue::NotSet;
             row.created_at = Set(at);
             row.updated_at = Set(at);
-            let model = row.insert(&txn).await?;
+            let model = row.insert(&*w).await?;
             let fields = json!({"source": source, "externalId": external_id, "customerId": model.customer_id});
-            audit::record(&txn, viewer, "create", "contact", model.id, fields).await?;
+            w.audit("create", "contact", model.id, fields);
             refs.push(reference(Kind::Contact, model.id, &source, &external_id));
             feed.push(Change::new(ChangeEntity::Contact, model.id, Operation::Created, model.customer_id));
             created += 1;
             rows.push(model);
         }
     }
-    settle(txn, refs, &feed).await?;
+    w.changes(feed);
+    settle(svc, w, refs).await?;
     Ok(Upserted { rows, created, updated, unchanged })
 }
 
@@ -605,19 +604,19 @@ pub async fn upsert_churn_events(
         checks.note(i, validate::optional_text("competitor", r.competitor.clone(), 200));
         checks.note(i, validate::optional_text("notes", r.notes.clone(), 4000));
     }
-    let txn = crate::db::write(&svc.db).await?;
+    let mut w = Write::begin(svc, viewer).await?;
     let by_external =
-        resolve(&txn, Kind::Customer, &source, records.iter().filter_map(|r| r.customer_external_id.clone())).await?;
+        resolve(&*w, Kind::Customer, &source, records.iter().filter_map(|r| r.customer_external_id.clone())).await?;
     let named: Vec<i64> = records.iter().filter_map(|r| r.customer_id).collect();
     // Before reading their events: a concurrent loss or batch of the same customers waits.
     let mut locked: Vec<i64> = named.iter().copied().chain(by_external.values().copied()).collect();
     locked.sort_unstable();
     locked.dedup();
-    crate::service::rollups::lock_customers(&txn, &locked).await?;
+    crate::service::rollups::lock_customers(&*w, &locked).await?;
     let customers: HashMap<i64, customer::Model> = customer::Entity::find()
         .filter(customer::Column::Id.is_in(named.into_iter().chain(by_external.values().copied())))
         .filter(customer::Column::ArchivedAt.is_null())
-        .all(&txn)
+        .all(&*w)
         .await?
         .into_iter()
         .map(|c| (c.id, c))
@@ -634,10 +633,10 @@ pub async fn upsert_churn_events(
             None => {}
         }
     }
-    let known = resolve(&txn, Kind::ChurnEvent, &source, keys.iter().flatten().cloned()).await?;
+    let known = resolve(&*w, Kind::ChurnEvent, &source, keys.iter().flatten().cloned()).await?;
     let existing: HashMap<i64, churn_event::Model> = churn_event::Entity::find()
         .filter(churn_event::Column::Id.is_in(known.values().copied()))
-        .all(&txn)
+        .all(&*w)
         .await?
         .into_iter()
         .map(|e| (e.id, e))
@@ -650,7 +649,7 @@ pub async fn upsert_churn_events(
             .filter(churn_event::Column::CustomerId.is_in(chunk.iter().copied()))
             .order_by_asc(churn_event::Column::OccurredOn)
             .order_by_asc(churn_event::Column::Id)
-            .all(&txn)
+            .all(&*w)
             .await?;
         for e in events {
             history.entry(e.customer_id).or_default().push(((e.occurred_on, None), e.kind));
@@ -716,8 +715,8 @@ pub async fn upsert_churn_events(
             row.competitor = Set(competitor);
             row.notes = Set(notes);
             row.updated_at = Set(at);
-            let model = row.update(&txn).await?;
-            audit::record(&txn, viewer, "upsert", "churn_event", model.id, audit::diff(current, &model)).await?;
+            let model = row.update(&*w).await?;
+            w.audit("upsert", "churn_event", model.id, audit::diff(current, &model));
             updated += 1;
             rows.push(model);
             continue;
@@ -735,11 +734,11 @@ pub async fn upsert_churn_events(
             updated_at: Set(at),
             ..Default::default()
         }
-        .insert(&txn)
+        .insert(&*w)
         .await?;
         let fields = json!({"source": source, "externalId": key, "customerId": customer_id,
             "kind": r.kind.as_str(), "occurredOn": r.occurred_on.to_string()});
-        audit::record(&txn, viewer, "create", "churn_event", model.id, fields).await?;
+        w.audit("create", "churn_event", model.id, fields);
         refs.push(reference(Kind::ChurnEvent, model.id, &source, &key));
         touched.insert(customer_id);
         created += 1;
@@ -752,7 +751,7 @@ pub async fn upsert_churn_events(
     touched.sort_unstable();
     for customer_id in touched {
         let Some(current) = customers.get(&customer_id) else { continue };
-        let Some(event) = crate::service::churn::latest_event(&txn, customer_id).await? else { continue };
+        let Some(event) = crate::service::churn::latest_event(&*w, customer_id).await? else { continue };
         let status = if event.kind == ChurnKind::Lost { CustomerStatus::Lost } else { CustomerStatus::WonBack };
         if current.status == status {
             continue;
@@ -764,22 +763,19 @@ pub async fn upsert_churn_events(
             ..Default::default()
         };
         crate::service::update_versioned::<customer::Entity>(
-            &txn,
+            &*w,
             row,
             (customer::Column::Id, customer_id),
             (customer::Column::Version, current.version),
             "customer",
         )
         .await?;
-        audit::record(
-            &txn,
-            viewer,
+        w.audit(
             "status_change",
             "customer",
             customer_id,
             json!({"status": [current.status.as_str(), status.as_str()], "source": source}),
-        )
-        .await?;
+        );
         use crate::service::webhooks::{Event, EventType};
         announced.push(match status {
             CustomerStatus::Lost => Event::customer_status(
@@ -791,8 +787,9 @@ pub async fn upsert_churn_events(
         });
         feed.push(Change::customer(customer_id, Operation::Updated, None));
     }
-    crate::service::webhooks::emit(&txn, &announced).await?;
-    settle(txn, refs, &feed).await?;
+    w.announce(announced);
+    w.changes(feed);
+    settle(svc, w, refs).await?;
     svc.segments.request();
     Ok(Upserted { rows, created, updated, unchanged })
 }

@@ -3,14 +3,15 @@
 
 use chrono::NaiveDate;
 use entity::key_date;
-use sea_orm::{ActiveModelTrait, DatabaseConnection, Set};
+use sea_orm::{ActiveModelTrait, Set};
 use serde_json::json;
 
+use crate::service::write::Write;
 use crate::{
     error::{AppError, AppResult},
     policy,
     policy::Viewer,
-    service::{audit, contacts, now, validate},
+    service::{contacts, now, validate},
 };
 
 /// The kinds of key date, as stored.
@@ -28,16 +29,16 @@ pub struct NewKeyDate {
 
 /// Records a key date on a customer the viewer may write to.
 #[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id))]
-pub async fn record(db: &DatabaseConnection, viewer: &Viewer, input: NewKeyDate) -> AppResult<key_date::Model> {
+pub async fn record(svc: &crate::service::Services, viewer: &Viewer, input: NewKeyDate) -> AppResult<key_date::Model> {
     policy::ensure_can_write(viewer)?;
     if !KINDS.contains(&input.kind) {
         return Err(AppError::bad_input("kind", format!("one of {}", KINDS.join(", "))));
     }
     let note = validate::optional_text("note", input.note, 1000)?;
-    let txn = crate::db::write(db).await?;
-    policy::writable_customer(&txn, viewer, input.customer_id).await?;
+    let mut w = Write::begin(svc, viewer).await?;
+    policy::writable_customer(&*w, viewer, input.customer_id).await?;
     if let Some(contact_id) = input.contact_id {
-        contacts::ensure_of_customer(&txn, input.customer_id, contact_id).await?;
+        contacts::ensure_of_customer(&*w, input.customer_id, contact_id).await?;
     }
     let at = now();
     let model = key_date::ActiveModel {
@@ -51,27 +52,27 @@ pub async fn record(db: &DatabaseConnection, viewer: &Viewer, input: NewKeyDate)
         updated_at: Set(at),
         ..Default::default()
     }
-    .insert(&txn)
+    .insert(&*w)
     .await?;
     let fields = json!({"kind": input.kind, "on_date": input.on_date, "recurring": input.recurring});
-    audit::record(&txn, viewer, "create", "key_date", model.id, fields).await?;
-    txn.commit().await?;
+    w.audit("create", "key_date", model.id, fields);
+    w.commit(svc).await?;
     Ok(model)
 }
 
 /// Archives a key date: it leaves the care dates and keeps its history.
 #[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id, id))]
-pub async fn archive(db: &DatabaseConnection, viewer: &Viewer, id: i64) -> AppResult<key_date::Model> {
+pub async fn archive(svc: &crate::service::Services, viewer: &Viewer, id: i64) -> AppResult<key_date::Model> {
     policy::ensure_can_write(viewer)?;
-    let txn = crate::db::write(db).await?;
+    let mut w = Write::begin(svc, viewer).await?;
     let columns = (key_date::Column::Id, key_date::Column::CustomerId);
-    let current = policy::writable::<key_date::Entity>(&txn, viewer, columns, id, "key date").await?;
+    let current = policy::writable::<key_date::Entity>(&*w, viewer, columns, id, "key date").await?;
     let mut row: key_date::ActiveModel = current.clone().into();
     let at = now();
     row.archived_at = Set(Some(current.archived_at.unwrap_or(at)));
     row.updated_at = Set(at);
-    let model = row.update(&txn).await?;
-    audit::record(&txn, viewer, "archive", "key_date", id, json!({"archived_at": model.archived_at})).await?;
-    txn.commit().await?;
+    let model = row.update(&*w).await?;
+    w.audit("archive", "key_date", id, json!({"archived_at": model.archived_at}));
+    w.commit(svc).await?;
     Ok(model)
 }

@@ -1,16 +1,16 @@
 //! Customer links: groups, distributors and the end customers they serve, referrals.
 
 use entity::{customer_link, enums::CustomerLinkKind};
-use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, Select, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, EntityTrait, QueryFilter, Select, Set};
 use serde_json::json;
 
+use crate::service::write::Write;
 use crate::{
     error::{AppError, AppResult},
     policy,
     policy::Viewer,
     service::{
-        audit,
-        changes::{self, Change, Operation},
+        changes::{Change, Operation},
         now,
     },
 };
@@ -33,7 +33,7 @@ pub fn select(viewer: &Viewer, customer_id: Option<i64>, kinds: &[CustomerLinkKi
 
 #[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id))]
 pub async fn link(
-    db: &DatabaseConnection,
+    svc: &crate::service::Services,
     viewer: &Viewer,
     from: i64,
     to: i64,
@@ -43,14 +43,14 @@ pub async fn link(
     if from == to {
         return Err(AppError::bad_input("toCustomerId", "a customer cannot be linked to itself"));
     }
-    let txn = crate::db::write(db).await?;
-    policy::writable_customer(&txn, viewer, from).await?;
-    policy::visible_customer(&txn, viewer, to).await?;
+    let mut w = Write::begin(svc, viewer).await?;
+    policy::writable_customer(&*w, viewer, from).await?;
+    policy::visible_customer(&*w, viewer, to).await?;
     let existing = customer_link::Entity::find()
         .filter(customer_link::Column::FromCustomerId.eq(from))
         .filter(customer_link::Column::ToCustomerId.eq(to))
         .filter(customer_link::Column::Kind.eq(kind))
-        .one(&txn)
+        .one(&*w)
         .await?;
     let at = now();
     let model = match existing {
@@ -61,7 +61,7 @@ pub async fn link(
             let mut row: customer_link::ActiveModel = link.into();
             row.archived_at = Set(None);
             row.updated_at = Set(at);
-            row.update(&txn).await?
+            row.update(&*w).await?
         }
         None => {
             customer_link::ActiveModel {
@@ -73,33 +73,32 @@ pub async fn link(
                 updated_at: Set(at),
                 ..Default::default()
             }
-            .insert(&txn)
+            .insert(&*w)
             .await?
         }
     };
-    audit::record(&txn, viewer, "create", "customer_link", model.id, json!({"from": from, "to": to})).await?;
-    changes::record(&txn, &[Change::link(model.id, Operation::Created, from, to)]).await?;
-    txn.commit().await?;
+    w.audit("create", "customer_link", model.id, json!({"from": from, "to": to}));
+    w.changes([Change::link(model.id, Operation::Created, from, to)]);
+    w.commit(svc).await?;
     Ok(model)
 }
 
 #[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id, id))]
-pub async fn archive(db: &DatabaseConnection, viewer: &Viewer, id: i64) -> AppResult<customer_link::Model> {
+pub async fn archive(svc: &crate::service::Services, viewer: &Viewer, id: i64) -> AppResult<customer_link::Model> {
     policy::ensure_can_write(viewer)?;
-    let txn = crate::db::write(db).await?;
+    let mut w = Write::begin(svc, viewer).await?;
     let link = select(viewer, None, &[])
         .filter(customer_link::Column::Id.eq(id))
-        .one(&txn)
+        .one(&*w)
         .await?
         .ok_or(AppError::NotFound("customer link"))?;
     let mut row: customer_link::ActiveModel = link.into();
     let at = now();
     row.archived_at = Set(Some(at));
     row.updated_at = Set(at);
-    let model = row.update(&txn).await?;
-    audit::record(&txn, viewer, "archive", "customer_link", id, json!({})).await?;
-    changes::record(&txn, &[Change::link(id, Operation::Archived, model.from_customer_id, model.to_customer_id)])
-        .await?;
-    txn.commit().await?;
+    let model = row.update(&*w).await?;
+    w.audit("archive", "customer_link", id, json!({}));
+    w.changes([Change::link(id, Operation::Archived, model.from_customer_id, model.to_customer_id)]);
+    w.commit(svc).await?;
     Ok(model)
 }

@@ -9,14 +9,15 @@ use entity::user;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::json;
 
+use crate::service::write::{Effect, Write};
 use crate::{
     error::{AppError, AppResult},
     policy::{self, Viewer},
     service::{
-        Services, audit,
-        changes::{self, Change, ChangeEntity, Operation},
+        Services,
+        changes::{Change, ChangeEntity, Operation},
         now,
-        webhooks::{self, Event},
+        webhooks::Event,
     },
 };
 
@@ -31,17 +32,17 @@ pub async fn reassign_customers(
     customer_ids: Option<Vec<i64>>,
 ) -> AppResult<Vec<i64>> {
     policy::ensure_leadership(viewer)?;
-    let txn = crate::db::write(&svc.db).await?;
-    let (moved, events) = reassign_in(&txn, viewer, from_user_id, to_user_id, customer_ids).await?;
-    txn.commit().await?;
-    svc.feed.announce(&events).await;
+    let mut w = Write::begin(svc, viewer).await?;
+    let (moved, events) = reassign_in(&mut w, viewer, from_user_id, to_user_id, customer_ids).await?;
+    w.after(Effect::Publish(events));
+    w.commit(svc).await?;
     Ok(moved)
 }
 
 /// Moves the customers and returns them with the ids of the ASSIGNMENT ticket
 /// events written for the tickets that moved with them (to publish after commit).
 pub(crate) async fn reassign_in(
-    txn: &impl ConnectionTrait,
+    w: &mut Write,
     viewer: &Viewer,
     from_user_id: i64,
     to_user_id: i64,
@@ -56,8 +57,8 @@ pub(crate) async fn reassign_in(
     if from_user_id == to_user_id {
         return Err(AppError::bad_input("toUserId", "the new owner must be someone else"));
     }
-    user::Entity::find_by_id(from_user_id).one(txn).await?.ok_or(AppError::NotFound("user"))?;
-    policy::assignable_user(txn, viewer, to_user_id, "toUserId").await?;
+    user::Entity::find_by_id(from_user_id).one(&**w).await?.ok_or(AppError::NotFound("user"))?;
+    policy::assignable_user(&**w, viewer, to_user_id, "toUserId").await?;
     let owned = || {
         let mut query = customer::Entity::find()
             .select_only()
@@ -72,9 +73,9 @@ pub(crate) async fn reassign_in(
     // Lock first (in id order), then read who still owns what: a concurrent
     // reassignment of the same customers commits before, and this one moves
     // only what is still `from`'s (`crate::service::rollups`).
-    let candidates: Vec<i64> = owned().all(txn).await?;
-    crate::service::rollups::lock_customers(txn, &candidates).await?;
-    let moved: Vec<i64> = owned().all(txn).await?;
+    let candidates: Vec<i64> = owned().all(&**w).await?;
+    crate::service::rollups::lock_customers(&**w, &candidates).await?;
+    let moved: Vec<i64> = owned().all(&**w).await?;
     if let Some(ids) = &customer_ids
         && let Some(missing) = ids.iter().find(|id| !moved.contains(id))
     {
@@ -90,12 +91,12 @@ pub(crate) async fn reassign_in(
         .col_expr(customer::Column::UpdatedAt, Expr::value(at))
         .filter(customer::Column::Id.is_in(moved.iter().copied()))
         .filter(customer::Column::OwnerId.eq(from_user_id))
-        .exec(txn)
+        .exec(&**w)
         .await?;
-    crate::service::rollups::move_customers(txn, &moved, from_user_id, Some(to_user_id)).await?;
-    let work = move_open_work(txn, viewer, &moved, from_user_id, to_user_id).await?;
+    crate::service::rollups::move_customers(&**w, &moved, from_user_id, Some(to_user_id)).await?;
+    let work = move_open_work(&**w, viewer, &moved, from_user_id, to_user_id).await?;
     for id in &moved {
-        audit::record(txn, viewer, "reassign", "customer", *id, json!({"ownerId": [from_user_id, to_user_id]})).await?;
+        w.audit("reassign", "customer", *id, json!({"ownerId": [from_user_id, to_user_id]}));
     }
     let changed = moved
         .iter()
@@ -104,8 +105,8 @@ pub(crate) async fn reassign_in(
         .collect::<Vec<_>>();
     let announced: Vec<Event> =
         moved.iter().map(|id| Event::customer_reassigned(*id, from_user_id, to_user_id)).collect();
-    webhooks::emit(txn, &announced).await?;
-    changes::record(txn, &changed).await?;
+    w.announce(announced);
+    w.changes(changed);
     Ok((moved, work.events))
 }
 

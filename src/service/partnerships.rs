@@ -7,15 +7,16 @@ use entity::{
     enums::{LockIn, PartnershipTier},
     partnership, partnership_change,
 };
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Select, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Select, Set};
 
+use crate::service::write::Write;
 use crate::{
     error::{AppError, AppResult},
     policy,
     policy::Viewer,
     service::{
         audit,
-        changes::{self, Change, Operation},
+        changes::{Change, Operation},
         now, validate,
     },
 };
@@ -54,7 +55,7 @@ pub fn encode_lock_ins(lock_ins: &[LockIn]) -> String {
 /// the history and mirrored on the customer, all in one transaction.
 #[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id))]
 pub async fn set(
-    db: &DatabaseConnection,
+    svc: &crate::service::Services,
     viewer: &Viewer,
     customer_id: i64,
     expected_version: Option<i32>,
@@ -70,10 +71,9 @@ pub async fn set(
     if terms.tier != PartnershipTier::Strategic && !terms.lock_ins.is_empty() {
         return Err(AppError::bad_input("lockIns", "lock-in mechanisms belong to a STRATEGIC partnership"));
     }
-    let txn = crate::db::write(db).await?;
-    let customer = policy::writable_customer(&txn, viewer, customer_id).await?;
-    let existing =
-        partnership::Entity::find().filter(partnership::Column::CustomerId.eq(customer_id)).one(&txn).await?;
+    let mut w = Write::begin(svc, viewer).await?;
+    let customer = policy::writable_customer(&*w, viewer, customer_id).await?;
+    let existing = partnership::Entity::find().filter(partnership::Column::CustomerId.eq(customer_id)).one(&*w).await?;
     let at = now();
     let previous_tier = existing.as_ref().map(|p| p.tier);
     let (model, changes) = match existing {
@@ -94,7 +94,7 @@ pub async fn set(
             // The version check and the write are one statement: of two
             // concurrent writers with the same expectedVersion, one gets CONFLICT.
             let updated = crate::service::update_versioned::<partnership::Entity>(
-                &txn,
+                &*w,
                 row,
                 (partnership::Column::Id, current.id),
                 (partnership::Column::Version, expected_version.unwrap_or(current.version)),
@@ -119,7 +119,7 @@ pub async fn set(
                 updated_at: Set(at),
                 ..Default::default()
             }
-            .insert(&txn)
+            .insert(&*w)
             .await?;
             let changes = audit::created(&created);
             (created, changes)
@@ -136,17 +136,17 @@ pub async fn set(
             updated_at: Set(at),
             ..Default::default()
         }
-        .insert(&txn)
+        .insert(&*w)
         .await?;
         let mut row: customer::ActiveModel = customer.into();
         row.tier = Set(Some(terms.tier));
         row.updated_at = Set(at);
-        row.update(&txn).await?;
+        row.update(&*w).await?;
     }
-    audit::record(&txn, viewer, "set_partnership", "partnership", model.id, changes).await?;
+    w.audit("set_partnership", "partnership", model.id, changes);
     if previous_tier != Some(terms.tier) {
-        changes::record(&txn, &[Change::customer(customer_id, Operation::Updated, None)]).await?;
+        w.changes([Change::customer(customer_id, Operation::Updated, None)]);
     }
-    txn.commit().await?;
+    w.commit(svc).await?;
     Ok(model)
 }

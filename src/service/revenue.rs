@@ -8,13 +8,13 @@ use entity::{customer, revenue_entry};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Select, Set, sea_query::OnConflict};
 use serde_json::json;
 
+use crate::service::write::{Effect, Write};
 use crate::{
     error::{AppError, AppResult},
     policy,
     policy::Viewer,
     service::{
-        audit,
-        changes::{self, Change, ChangeEntity, Operation},
+        changes::{Change, ChangeEntity, Operation},
         now,
         rollups::{self, RevenueDelta},
     },
@@ -89,7 +89,7 @@ pub async fn resolve_external(
 /// Segments and trailing revenue are recomputed soon after (`crate::service::segments`).
 #[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id))]
 pub async fn upsert(svc: &crate::service::Services, viewer: &Viewer, rows: Vec<RevenueRow>) -> AppResult<usize> {
-    let db = &svc.db;
+    let _db = &svc.db;
     let scope = policy::revenue_writable_customers(viewer)?;
     if rows.is_empty() {
         return Err(AppError::bad_input("entries", "at least one entry is required"));
@@ -114,12 +114,12 @@ pub async fn upsert(svc: &crate::service::Services, viewer: &Viewer, rows: Vec<R
         }
     }
     let customer_ids: HashSet<i64> = rows.iter().map(|r| r.customer_id).collect();
-    let txn = crate::db::write(db).await?;
+    let mut w = Write::begin(svc, viewer).await?;
     // Before anything is read: a concurrent push of the same customers waits,
     // and then reads this one's figures as its "before" (`crate::service::rollups`).
     let mut locked: Vec<i64> = customer_ids.iter().copied().collect();
     locked.sort_unstable();
-    rollups::lock_customers(&txn, &locked).await?;
+    rollups::lock_customers(&*w, &locked).await?;
     // Owners (of customers not archived: archived ones count in no rollup).
     let found: std::collections::HashMap<i64, Option<i64>> = customer::Entity::find()
         .select_only()
@@ -129,7 +129,7 @@ pub async fn upsert(svc: &crate::service::Services, viewer: &Viewer, rows: Vec<R
         .filter(customer::Column::Id.is_in(customer_ids.iter().copied()))
         .filter(scope)
         .into_tuple::<(i64, i64, Option<chrono::DateTime<chrono::Utc>>)>()
-        .all(&txn)
+        .all(&*w)
         .await?
         .into_iter()
         .map(|(id, owner, archived)| (id, archived.is_none().then_some(owner)))
@@ -141,7 +141,7 @@ pub async fn upsert(svc: &crate::service::Services, viewer: &Viewer, rows: Vec<R
     let before: std::collections::HashMap<(i64, NaiveDate), (i64, i64)> = revenue_entry::Entity::find()
         .filter(revenue_entry::Column::CustomerId.is_in(customer_ids.iter().copied()))
         .filter(revenue_entry::Column::Month.is_in(months.iter().copied()))
-        .all(&txn)
+        .all(&*w)
         .await?
         .into_iter()
         .map(|e| ((e.customer_id, e.month), (e.revenue_cents, e.gross_profit_cents)))
@@ -181,7 +181,7 @@ pub async fn upsert(svc: &crate::service::Services, viewer: &Viewer, rows: Vec<R
                 ])
                 .to_owned(),
         )
-        .exec_without_returning(&txn)
+        .exec_without_returning(&*w)
         .await?;
     }
     let deltas: Vec<RevenueDelta> = rows
@@ -198,9 +198,9 @@ pub async fn upsert(svc: &crate::service::Services, viewer: &Viewer, rows: Vec<R
             })
         })
         .collect();
-    rollups::apply(&txn, &deltas).await?;
+    rollups::apply(&*w, &deltas).await?;
     let summary = json!({"rows": count, "customers": customer_ids.len(), "changed": changed});
-    audit::record(&txn, viewer, "upsert", "revenue_entry", 0, summary).await?;
+    w.audit("upsert", "revenue_entry", 0, summary);
     // Rows whose figures did not change are no change for the feed either.
     let fresh: std::collections::HashMap<(i64, NaiveDate), bool> = rows
         .iter()
@@ -214,7 +214,7 @@ pub async fn upsert(svc: &crate::service::Services, viewer: &Viewer, rows: Vec<R
             .filter(revenue_entry::Column::CustomerId.is_in(customer_ids.iter().copied()))
             .filter(revenue_entry::Column::Month.is_in(months.iter().copied()))
             .into_tuple()
-            .all(&txn)
+            .all(&*w)
             .await?;
         let mut feed: Vec<Change> = stored
             .into_iter()
@@ -225,9 +225,9 @@ pub async fn upsert(svc: &crate::service::Services, viewer: &Viewer, rows: Vec<R
             })
             .collect();
         feed.sort_by_key(|c| c.id);
-        changes::record(&txn, &feed).await?;
+        w.changes(feed);
     }
-    txn.commit().await?;
-    svc.segments.request();
+    w.after(Effect::Segments);
+    w.commit(svc).await?;
     Ok(count)
 }

@@ -20,11 +20,12 @@ use sea_orm::{
 };
 use sha2::{Digest, Sha256};
 
+use crate::service::write::Write;
 use crate::{
     auth::TokenService,
     db,
     error::{AppError, AppResult},
-    service::{Services, audit, now},
+    service::{Services, now},
 };
 
 /// Where a sign-in comes from: the client address (for throttling) and its
@@ -187,17 +188,12 @@ async fn start(
     Ok((Session { access_token, access_expires_at: expires, refresh_token: refresh, user }, row))
 }
 
-/// Records a sign-in event in the audit trail (in its own transaction, so a
-/// refused sign-in is recorded although nothing else is written).
-async fn record(
-    db: &impl ConnectionTrait,
-    actor: Option<i64>,
-    action: &str,
-    user_id: i64,
-    client: &Client,
-    details: serde_json::Value,
-) -> AppResult<()> {
-    audit::record_as(db, actor, client.description.clone(), action, "session", user_id, details).await
+/// Records a refused sign-in in the audit trail, in a write of its own:
+/// nothing else is written.
+async fn refused(svc: &Services, client: &Client, details: serde_json::Value) -> AppResult<()> {
+    let mut w = Write::begin_as(svc, None, client.description.clone()).await?;
+    w.audit("login_refused", "session", 0, details);
+    w.commit(svc).await
 }
 
 /// Signs in with e-mail and password. Every failure looks the same and takes
@@ -211,7 +207,7 @@ pub async fn login(svc: &Services, email: &str, password: String, client: &Clien
     let address_key = format!("address:{}", client.address.as_deref().unwrap_or("unknown"));
     if throttle.count(&account_key) >= throttle.per_account || throttle.count(&address_key) >= throttle.per_address {
         let details = serde_json::json!({"email": email, "reason": "throttled", "address": client.address});
-        record(db, None, "login_refused", 0, client, details).await?;
+        refused(svc, client, details).await?;
         metrics::counter!("rapport_sign_in_failures_total", "reason" => "throttled").increment(1);
         return Err(AppError::RateLimited("too many failed logins; try again later".to_owned()));
     }
@@ -224,24 +220,23 @@ pub async fn login(svc: &Services, email: &str, password: String, client: &Clien
         throttle.fail(address_key);
         let details =
             serde_json::json!({"email": email, "reason": "wrong e-mail or password", "address": client.address});
-        record(db, None, "login_refused", 0, client, details).await?;
+        refused(svc, client, details).await?;
         metrics::counter!("rapport_sign_in_failures_total", "reason" => "wrong_password").increment(1);
         return Err(AppError::Unauthenticated("wrong e-mail or password".to_owned()));
     };
     throttle.clear(&account_key);
-    let txn = db::write(db).await?;
     let user_id = user.id;
-    let (session, row) = start(&txn, &svc.tokens, svc.config.access_token_ttl, user, random_hex(16)).await?;
-    let details = serde_json::json!({"family": row.family, "address": client.address});
-    record(&txn, Some(user_id), "login", user_id, client, details).await?;
-    txn.commit().await?;
+    let mut w = Write::begin_as(svc, Some(user_id), client.description.clone()).await?;
+    let (session, row) = start(&*w, &svc.tokens, svc.config.access_token_ttl, user, random_hex(16)).await?;
+    w.audit("login", "session", user_id, serde_json::json!({"family": row.family, "address": client.address}));
+    w.commit(svc).await?;
     Ok(session)
 }
 
 /// Trades a refresh token for a new session; the old token is spent. Presenting
 /// a spent token revokes its whole family: it was stolen, or the client is broken.
 #[tracing::instrument(level = "debug", skip_all)]
-pub async fn refresh(svc: &Services, token: &str) -> AppResult<Session> {
+pub async fn refresh(svc: &Services, token: &str, client: &Client) -> AppResult<Session> {
     let (tokens, access_ttl) = (&svc.tokens, svc.config.access_token_ttl);
     let refused = || AppError::Unauthenticated("the refresh token is invalid, expired or revoked".to_owned());
     let txn = db::write(&svc.db).await?;
@@ -250,9 +245,13 @@ pub async fn refresh(svc: &Services, token: &str) -> AppResult<Session> {
         .one(&txn)
         .await?
         .ok_or_else(refused)?;
+    drop(txn);
+    let mut w = Write::begin_as(svc, Some(current.user_id), client.description.clone()).await?;
     if current.revoked_at.is_some() {
-        revoke_family(&txn, &current.family).await?;
-        txn.commit().await?;
+        // A spent token presented again: the whole login is revoked, as stolen or replayed.
+        revoke_family(&*w, &current.family).await?;
+        w.audit("refresh_refused", "session", current.user_id, serde_json::json!({"family": current.family}));
+        w.commit(svc).await?;
         return Err(refused());
     }
     if current.expires_at < now() {
@@ -260,16 +259,17 @@ pub async fn refresh(svc: &Services, token: &str) -> AppResult<Session> {
     }
     let user = user::Entity::find_by_id(current.user_id)
         .filter(user::Column::Active.eq(true))
-        .one(&txn)
+        .one(&*w)
         .await?
         .ok_or_else(refused)?;
-    let (session, next) = start(&txn, tokens, access_ttl, user, current.family.clone()).await?;
+    let (session, next) = start(&*w, tokens, access_ttl, user, current.family.clone()).await?;
+    w.audit("refresh", "session", current.user_id, serde_json::json!({"family": current.family}));
     let mut spent: refresh_token::ActiveModel = current.into();
     spent.revoked_at = Set(Some(now()));
     spent.replaced_by_id = Set(Some(next.id));
     spent.updated_at = Set(now());
-    spent.update(&txn).await?;
-    txn.commit().await?;
+    spent.update(&*w).await?;
+    w.commit(svc).await?;
     Ok(session)
 }
 
@@ -287,18 +287,15 @@ async fn revoke_family(db: &impl ConnectionTrait, family: &str) -> AppResult<()>
 /// tokens are ignored.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn logout(svc: &Services, token: &str, client: &Client) -> AppResult<()> {
-    let txn = db::write(&svc.db).await?;
     let found = refresh_token::Entity::find()
         .filter(refresh_token::Column::TokenHash.eq(sha256(token.trim())))
-        .one(&txn)
+        .one(&svc.db)
         .await?;
-    if let Some(row) = found {
-        revoke_family(&txn, &row.family).await?;
-        let details = serde_json::json!({"family": row.family, "address": client.address});
-        record(&txn, Some(row.user_id), "logout", row.user_id, client, details).await?;
-    }
-    txn.commit().await?;
-    Ok(())
+    let Some(row) = found else { return Ok(()) };
+    let mut w = Write::begin_as(svc, Some(row.user_id), client.description.clone()).await?;
+    revoke_family(&*w, &row.family).await?;
+    w.audit("logout", "session", row.user_id, serde_json::json!({"family": row.family, "address": client.address}));
+    w.commit(svc).await
 }
 
 /// Revokes every refresh token of a user (on deactivation).

@@ -2,8 +2,9 @@
 
 use chrono::NaiveDate;
 use entity::supply_priority;
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Select, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Select, Set};
 
+use crate::service::write::Write;
 use crate::{
     error::{AppError, AppResult},
     policy,
@@ -46,7 +47,11 @@ pub struct SupplyTerms {
 
 /// Creates or replaces the priority of a customer for a product line (one per pair).
 #[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id))]
-pub async fn upsert(db: &DatabaseConnection, viewer: &Viewer, terms: SupplyTerms) -> AppResult<supply_priority::Model> {
+pub async fn upsert(
+    svc: &crate::service::Services,
+    viewer: &Viewer,
+    terms: SupplyTerms,
+) -> AppResult<supply_priority::Model> {
     policy::ensure_can_write(viewer)?;
     let product_line = validate::required_text("productLine", &terms.product_line, 100)?;
     validate::in_range("priorityRank", terms.priority_rank, 1, 10_000)?;
@@ -59,12 +64,12 @@ pub async fn upsert(db: &DatabaseConnection, viewer: &Viewer, terms: SupplyTerms
     {
         return Err(AppError::bad_input("peakEndsOn", "the peak season ends before it starts"));
     }
-    let txn = crate::db::write(db).await?;
-    policy::writable_customer(&txn, viewer, terms.customer_id).await?;
+    let mut w = Write::begin(svc, viewer).await?;
+    policy::writable_customer(&*w, viewer, terms.customer_id).await?;
     let existing = supply_priority::Entity::find()
         .filter(supply_priority::Column::CustomerId.eq(terms.customer_id))
         .filter(supply_priority::Column::ProductLine.eq(product_line.as_str()))
-        .one(&txn)
+        .one(&*w)
         .await?;
     let at = now();
     let mut row = match &existing {
@@ -91,7 +96,7 @@ pub async fn upsert(db: &DatabaseConnection, viewer: &Viewer, terms: SupplyTerms
     let (model, changes) = match &existing {
         Some(current) => {
             let updated = crate::service::update_versioned::<supply_priority::Entity>(
-                &txn,
+                &*w,
                 row,
                 (supply_priority::Column::Id, current.id),
                 (supply_priority::Column::Version, current.version),
@@ -102,29 +107,29 @@ pub async fn upsert(db: &DatabaseConnection, viewer: &Viewer, terms: SupplyTerms
             (updated, changes)
         }
         None => {
-            let created = row.insert(&txn).await?;
+            let created = row.insert(&*w).await?;
             let changes = audit::created(&created);
             (created, changes)
         }
     };
-    audit::record(&txn, viewer, "upsert", "supply_priority", model.id, changes).await?;
-    txn.commit().await?;
+    w.audit("upsert", "supply_priority", model.id, changes);
+    w.commit(svc).await?;
     Ok(model)
 }
 
 #[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id, id))]
-pub async fn archive(db: &DatabaseConnection, viewer: &Viewer, id: i64) -> AppResult<supply_priority::Model> {
+pub async fn archive(svc: &crate::service::Services, viewer: &Viewer, id: i64) -> AppResult<supply_priority::Model> {
     policy::ensure_can_write(viewer)?;
-    let txn = crate::db::write(db).await?;
+    let mut w = Write::begin(svc, viewer).await?;
     let columns = (supply_priority::Column::Id, supply_priority::Column::CustomerId);
-    let current = policy::writable::<supply_priority::Entity>(&txn, viewer, columns, id, "supply priority").await?;
+    let current = policy::writable::<supply_priority::Entity>(&*w, viewer, columns, id, "supply priority").await?;
     let mut row: supply_priority::ActiveModel = current.clone().into();
     let at = now();
     row.archived_at = Set(Some(current.archived_at.unwrap_or(at)));
     row.updated_at = Set(at);
     row.version = Set(current.version + 1);
-    let model = row.update(&txn).await?;
-    audit::record(&txn, viewer, "archive", "supply_priority", id, audit::diff(&current, &model)).await?;
-    txn.commit().await?;
+    let model = row.update(&*w).await?;
+    w.audit("archive", "supply_priority", id, audit::diff(&current, &model));
+    w.commit(svc).await?;
     Ok(model)
 }

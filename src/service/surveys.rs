@@ -2,14 +2,15 @@
 
 use chrono::NaiveDate;
 use entity::survey_response;
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Select, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Select, Set};
 use serde_json::json;
 
+use crate::service::write::Write;
 use crate::{
     error::AppResult,
     policy,
     policy::Viewer,
-    service::{audit, contacts, now, validate},
+    service::{contacts, now, validate},
 };
 
 pub fn select(viewer: &Viewer, customer_id: Option<i64>) -> Select<survey_response::Entity> {
@@ -32,17 +33,17 @@ pub struct NewSurveyResponse {
 
 #[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id))]
 pub async fn record(
-    db: &DatabaseConnection,
+    svc: &crate::service::Services,
     viewer: &Viewer,
     input: NewSurveyResponse,
 ) -> AppResult<survey_response::Model> {
     policy::ensure_can_write(viewer)?;
     let score = validate::in_range("score", input.score, 0, 10)?;
     let comment = validate::optional_text("comment", input.comment, 4000)?;
-    let txn = crate::db::write(db).await?;
-    policy::writable_customer(&txn, viewer, input.customer_id).await?;
+    let mut w = Write::begin(svc, viewer).await?;
+    policy::writable_customer(&*w, viewer, input.customer_id).await?;
     if let Some(contact_id) = input.contact_id {
-        contacts::ensure_of_customer(&txn, input.customer_id, contact_id).await?;
+        contacts::ensure_of_customer(&*w, input.customer_id, contact_id).await?;
     }
     let at = now();
     let model = survey_response::ActiveModel {
@@ -55,9 +56,9 @@ pub async fn record(
         updated_at: Set(at),
         ..Default::default()
     }
-    .insert(&txn)
+    .insert(&*w)
     .await?;
-    audit::record(&txn, viewer, "create", "survey_response", model.id, json!({"score": score})).await?;
-    txn.commit().await?;
+    w.audit("create", "survey_response", model.id, json!({"score": score}));
+    w.commit(svc).await?;
     Ok(model)
 }

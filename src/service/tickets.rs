@@ -11,16 +11,16 @@ use sea_orm::{
 };
 use serde_json::json;
 
+use crate::service::write::{Effect, Write};
 use crate::{
-    db,
     error::{AppError, AppResult},
     policy,
     policy::Viewer,
     service::{
         Services, audit,
-        changes::{self, Change, ChangeEntity, Operation},
+        changes::{Change, ChangeEntity, Operation},
         contacts, now, update_versioned, validate,
-        webhooks::{self, Event},
+        webhooks::Event,
     },
 };
 
@@ -164,13 +164,13 @@ pub async fn create(
     policy::ensure_can_write(viewer)?;
     let title = validate::required_text("title", &input.title, 200)?;
     let description = validate::required_text("description", &input.description, 20_000)?;
-    let txn = db::write(&svc.db).await?;
-    let customer = policy::writable_customer(&txn, viewer, input.customer_id).await?;
+    let mut w = Write::begin(svc, viewer).await?;
+    let customer = policy::writable_customer(&*w, viewer, input.customer_id).await?;
     if let Some(contact_id) = input.contact_id {
-        contacts::ensure_of_customer(&txn, customer.id, contact_id).await?;
+        contacts::ensure_of_customer(&*w, customer.id, contact_id).await?;
     }
     if let Some(assignee) = input.assignee_id {
-        check_assignee(&txn, viewer, assignee).await?;
+        check_assignee(&*w, viewer, assignee).await?;
     }
     let at = now();
     let (response_due, resolution_due) = svc.config.sla.due(input.priority, customer.tier, at);
@@ -193,14 +193,14 @@ pub async fn create(
         updated_at: Set(at),
         ..Default::default()
     }
-    .insert(&txn)
+    .insert(&*w)
     .await?;
-    let event = add_event(&txn, viewer, model.id, TicketEventKind::Created, None, None).await?;
-    audit::record(&txn, viewer, "create", "ticket", model.id, json!({"customerId": customer.id})).await?;
-    webhooks::emit(&txn, &[Event::ticket_created(&model)]).await?;
-    changes::record(&txn, &[Change::new(ChangeEntity::Ticket, model.id, Operation::Created, customer.id)]).await?;
-    txn.commit().await?;
-    svc.feed.announce(&[event.id]).await;
+    let event = add_event(&*w, viewer, model.id, TicketEventKind::Created, None, None).await?;
+    w.audit("create", "ticket", model.id, json!({"customerId": customer.id}));
+    w.announce([Event::ticket_created(&model)]);
+    w.changes([Change::new(ChangeEntity::Ticket, model.id, Operation::Created, customer.id)]);
+    w.after(Effect::Publish(vec![event.id]));
+    w.commit(svc).await?;
     Ok((model, event))
 }
 
@@ -208,9 +208,9 @@ async fn writable(db: &impl ConnectionTrait, viewer: &Viewer, id: i64) -> AppRes
     policy::writable::<ticket::Entity>(db, viewer, (ticket::Column::Id, ticket::Column::CustomerId), id, "ticket").await
 }
 
-/// Publishes the history entries a committed change wrote.
-async fn publish(svc: &Services, events: &[ticket_event::Model]) {
-    svc.feed.announce(&events.iter().map(|e| e.id).collect::<Vec<_>>()).await;
+/// Publishes the history entries a change wrote, once it commits.
+fn publish(w: &mut Write, events: &[ticket_event::Model]) {
+    w.after(Effect::Publish(events.iter().map(|e| e.id).collect()));
 }
 
 /// Writes the ticket row (checked against `expected_version`), then reloads it.
@@ -240,8 +240,8 @@ pub async fn update(
     changes: TicketChanges,
 ) -> AppResult<Changed> {
     policy::ensure_can_write(viewer)?;
-    let txn = db::write(&svc.db).await?;
-    let current = writable(&txn, viewer, id).await?;
+    let mut w = Write::begin(svc, viewer).await?;
+    let current = writable(&*w, viewer, id).await?;
     validate::version("ticket", Some(expected_version), current.version)?;
     let mut row = ticket::ActiveModel { ..Default::default() };
     let mut changed = Vec::new();
@@ -262,31 +262,31 @@ pub async fn update(
         row.priority = Set(priority);
         changed.push("priority");
         // The deadlines follow the new priority (`sla::reprioritised`).
-        let tier = entity::customer::Entity::find_by_id(current.customer_id).one(&txn).await?.and_then(|c| c.tier);
+        let tier = entity::customer::Entity::find_by_id(current.customer_id).one(&*w).await?.and_then(|c| c.tier);
         let (response, resolution) = crate::rules::sla::reprioritised(&svc.config.sla, &current, priority, tier, now());
         row.first_response_due_at = Set(response);
         row.resolution_due_at = Set(resolution);
         let change = (current.priority.as_str().to_owned(), priority.as_str().to_owned());
-        events.push(add_event(&txn, viewer, id, TicketEventKind::PriorityChange, None, Some(change)).await?);
+        events.push(add_event(&*w, viewer, id, TicketEventKind::PriorityChange, None, Some(change)).await?);
     }
     if let Some(assignee) = changes.assignee_id.filter(|a| *a != current.assignee_id) {
         if let Some(user_id) = assignee {
-            check_assignee(&txn, viewer, user_id).await?;
+            check_assignee(&*w, viewer, user_id).await?;
         }
         row.assignee_id = Set(assignee);
         changed.push("assigneeId");
         let show = |v: Option<i64>| v.map_or_else(String::new, |v| v.to_string());
         let change = (show(current.assignee_id), show(assignee));
-        events.push(add_event(&txn, viewer, id, TicketEventKind::Assignment, None, Some(change)).await?);
+        events.push(add_event(&*w, viewer, id, TicketEventKind::Assignment, None, Some(change)).await?);
     }
     if changed.iter().any(|f| matches!(*f, "title" | "description" | "category")) {
-        events.push(add_event(&txn, viewer, id, TicketEventKind::Updated, None, None).await?);
+        events.push(add_event(&*w, viewer, id, TicketEventKind::Updated, None, None).await?);
     }
-    let updated = save(&txn, row, &current).await?;
-    audit::record(&txn, viewer, "update", "ticket", id, audit::diff(&current, &updated)).await?;
-    changes::record(&txn, &[Change::new(ChangeEntity::Ticket, id, Operation::Updated, current.customer_id)]).await?;
-    txn.commit().await?;
-    publish(svc, &events).await;
+    let updated = save(&*w, row, &current).await?;
+    w.audit("update", "ticket", id, audit::diff(&current, &updated));
+    w.changes([Change::new(ChangeEntity::Ticket, id, Operation::Updated, current.customer_id)]);
+    publish(&mut w, &events);
+    w.commit(svc).await?;
     Ok((updated, events))
 }
 
@@ -301,19 +301,19 @@ pub async fn comment(
 ) -> AppResult<(ticket::Model, ticket_event::Model)> {
     policy::ensure_can_write(viewer)?;
     let body = validate::required_text("body", &body, 20_000)?;
-    let txn = db::write(&svc.db).await?;
-    let current = writable(&txn, viewer, id).await?;
+    let mut w = Write::begin(svc, viewer).await?;
+    let current = writable(&*w, viewer, id).await?;
     validate::version("ticket", Some(expected_version), current.version)?;
     let row = ticket::ActiveModel {
         first_responded_at: Set(current.first_responded_at.or(Some(now()))),
         ..Default::default()
     };
-    let event = add_event(&txn, viewer, id, TicketEventKind::Comment, Some(body), None).await?;
-    let updated = save(&txn, row, &current).await?;
-    audit::record(&txn, viewer, "comment", "ticket", id, json!({"eventId": event.id})).await?;
-    changes::record(&txn, &[Change::new(ChangeEntity::Ticket, id, Operation::Updated, current.customer_id)]).await?;
-    txn.commit().await?;
-    publish(svc, std::slice::from_ref(&event)).await;
+    let event = add_event(&*w, viewer, id, TicketEventKind::Comment, Some(body), None).await?;
+    let updated = save(&*w, row, &current).await?;
+    w.audit("comment", "ticket", id, json!({"eventId": event.id}));
+    w.changes([Change::new(ChangeEntity::Ticket, id, Operation::Updated, current.customer_id)]);
+    publish(&mut w, std::slice::from_ref(&event));
+    w.commit(svc).await?;
     Ok((updated, event))
 }
 
@@ -330,8 +330,8 @@ pub async fn change_status(
 ) -> AppResult<Changed> {
     policy::ensure_can_write(viewer)?;
     let comment = validate::optional_text("comment", comment, 20_000)?;
-    let txn = db::write(&svc.db).await?;
-    let current = writable(&txn, viewer, id).await?;
+    let mut w = Write::begin(svc, viewer).await?;
+    let current = writable(&*w, viewer, id).await?;
     validate::version("ticket", Some(expected_version), current.version)?;
     let allowed = allowed_next(current.status);
     if !allowed.contains(&status) {
@@ -359,24 +359,16 @@ pub async fn change_status(
         ..Default::default()
     };
     let change = (current.status.as_str().to_owned(), status.as_str().to_owned());
-    let mut events = vec![add_event(&txn, viewer, id, TicketEventKind::StatusChange, None, Some(change)).await?];
+    let mut events = vec![add_event(&*w, viewer, id, TicketEventKind::StatusChange, None, Some(change)).await?];
     if let Some(body) = comment {
-        events.push(add_event(&txn, viewer, id, TicketEventKind::Comment, Some(body), None).await?);
+        events.push(add_event(&*w, viewer, id, TicketEventKind::Comment, Some(body), None).await?);
     }
-    let updated = save(&txn, row, &current).await?;
-    audit::record(
-        &txn,
-        viewer,
-        "status_change",
-        "ticket",
-        id,
-        json!({"status": [current.status.as_str(), status.as_str()]}),
-    )
-    .await?;
-    webhooks::emit(&txn, &[Event::ticket_status_changed(&updated, current.status.as_str())]).await?;
-    changes::record(&txn, &[Change::new(ChangeEntity::Ticket, id, Operation::Updated, current.customer_id)]).await?;
-    txn.commit().await?;
-    publish(svc, &events).await;
+    let updated = save(&*w, row, &current).await?;
+    w.audit("status_change", "ticket", id, json!({"status": [current.status.as_str(), status.as_str()]}));
+    w.announce([Event::ticket_status_changed(&updated, current.status.as_str())]);
+    w.changes([Change::new(ChangeEntity::Ticket, id, Operation::Updated, current.customer_id)]);
+    publish(&mut w, &events);
+    w.commit(svc).await?;
     Ok((updated, events))
 }
 

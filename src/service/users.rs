@@ -1,21 +1,15 @@
 //! Users and teams: the company's own people and service accounts.
 
 use entity::{enums::Role, team, user};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, Select,
-    Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Select, Set};
 use serde_json::json;
 
+use crate::service::write::{Effect, Write};
 use crate::{
     error::{AppError, AppResult},
     policy,
     policy::Viewer,
-    service::{
-        Services, audit,
-        changes::{self, Change},
-        now, update_versioned, validate,
-    },
+    service::{Services, audit, changes::Change, now, update_versioned, validate},
 };
 
 #[derive(Debug, Default, Clone)]
@@ -133,8 +127,8 @@ pub async fn update_user(
     changes: UserChanges,
 ) -> AppResult<user::Model> {
     policy::ensure_admin(viewer)?;
-    let txn = crate::db::write(&svc.db).await?;
-    let current = user::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound("user"))?;
+    let mut w = Write::begin(svc, viewer).await?;
+    let current = user::Entity::find_by_id(id).one(&*w).await?.ok_or(AppError::NotFound("user"))?;
     validate::version("user", expected_version, current.version)?;
     let role = changes.role.unwrap_or(current.role);
     if id == viewer.user_id && role != Role::Admin {
@@ -149,7 +143,7 @@ pub async fn update_user(
     }
     if let Some(team) = changes.team_id {
         if let Some(team_id) = team {
-            existing_team(&txn, team_id).await?;
+            existing_team(&*w, team_id).await?;
         }
         row.team_id = Set(team);
     }
@@ -167,7 +161,7 @@ pub async fn update_user(
     if role != current.role {
         if role == Role::Integration {
             let owned =
-                entity::customer::Entity::find().filter(entity::customer::Column::OwnerId.eq(id)).one(&txn).await?;
+                entity::customer::Entity::find().filter(entity::customer::Column::OwnerId.eq(id)).one(&*w).await?;
             if owned.is_some() {
                 return Err(AppError::conflict(
                     "the user owns customers: reassign them before making it a service account",
@@ -180,14 +174,14 @@ pub async fn update_user(
     // its API tokens in this transaction, so none outlives the role it was
     // issued under (its open connections close on the announcement below).
     let revoked_tokens = if current.role == Role::Integration && role != Role::Integration {
-        crate::service::api_tokens::revoke_all_of(&txn, id).await?
+        crate::service::api_tokens::revoke_all_of(&*w, id).await?
     } else {
         0
     };
     row.version = Set(current.version + 1);
     row.updated_at = Set(now());
     let updated = update_versioned::<user::Entity>(
-        &txn,
+        &*w,
         row,
         (user::Column::Id, id),
         (user::Column::Version, current.version),
@@ -198,7 +192,7 @@ pub async fn update_user(
     if revoked_tokens > 0 {
         diff["revokedApiTokens"] = serde_json::json!(revoked_tokens);
     }
-    audit::record(&txn, viewer, "update", "user", id, diff).await?;
+    w.audit("update", "user", id, diff);
     if updated.team_id != current.team_id {
         // A team change moves the user's customers out of one lead's view and
         // into another's: the change feed says so, one entry per customer.
@@ -208,24 +202,23 @@ pub async fn update_user(
             .filter(entity::customer::Column::OwnerId.eq(id))
             .filter(entity::customer::Column::ArchivedAt.is_null())
             .into_tuple()
-            .all(&txn)
+            .all(&*w)
             .await?;
         let moved: Vec<Change> = owned.into_iter().map(|c| Change::owner_moved_team(c, id, current.team_id)).collect();
-        changes::record(&txn, &moved).await?;
+        w.changes(moved);
     }
-    txn.commit().await?;
-    svc.user_changed(id).await;
+    w.after(Effect::UserChanged(id));
+    w.commit(svc).await?;
     Ok(updated)
 }
 
 #[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id))]
-pub async fn create_user(db: &DatabaseConnection, viewer: &Viewer, input: NewUser) -> AppResult<user::Model> {
+pub async fn create_user(svc: &crate::service::Services, viewer: &Viewer, input: NewUser) -> AppResult<user::Model> {
     policy::ensure_admin(viewer)?;
-    let txn = crate::db::write(db).await?;
-    let model = insert_user(&txn, input).await?;
-    audit::record(&txn, viewer, "create", "user", model.id, json!({"email": model.email, "role": model.role.as_str()}))
-        .await?;
-    txn.commit().await?;
+    let mut w = Write::begin(svc, viewer).await?;
+    let model = insert_user(&*w, input).await?;
+    w.audit("create", "user", model.id, json!({"email": model.email, "role": model.role.as_str()}));
+    w.commit(svc).await?;
     Ok(model)
 }
 
@@ -248,22 +241,22 @@ pub async fn insert_team(db: &impl ConnectionTrait, name: &str) -> AppResult<tea
 
 #[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id))]
 pub async fn create_team(
-    db: &DatabaseConnection,
+    svc: &crate::service::Services,
     viewer: &Viewer,
     name: &str,
     lead_id: Option<i64>,
 ) -> AppResult<team::Model> {
     policy::ensure_admin(viewer)?;
-    let txn = crate::db::write(db).await?;
-    let mut model = insert_team(&txn, name).await?;
+    let mut w = Write::begin(svc, viewer).await?;
+    let mut model = insert_team(&*w, name).await?;
     if let Some(lead) = lead_id {
-        user::Entity::find_by_id(lead).one(&txn).await?.ok_or_else(|| AppError::bad_input("leadId", "no such user"))?;
+        user::Entity::find_by_id(lead).one(&*w).await?.ok_or_else(|| AppError::bad_input("leadId", "no such user"))?;
         let mut row: team::ActiveModel = model.into();
         row.lead_id = Set(Some(lead));
-        model = row.update(&txn).await?;
+        model = row.update(&*w).await?;
     }
-    audit::record(&txn, viewer, "create", "team", model.id, json!({"name": model.name})).await?;
-    txn.commit().await?;
+    w.audit("create", "team", model.id, json!({"name": model.name}));
+    w.commit(svc).await?;
     Ok(model)
 }
 
@@ -275,32 +268,29 @@ pub async fn deactivate(svc: &Services, viewer: &Viewer, id: i64, reassign_to: i
     if id == viewer.user_id {
         return Err(AppError::bad_input("id", "you cannot deactivate yourself"));
     }
-    let txn = crate::db::write(&svc.db).await?;
-    let current = user::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound("user"))?;
+    let mut w = Write::begin(svc, viewer).await?;
+    let current = user::Entity::find_by_id(id).one(&*w).await?.ok_or(AppError::NotFound("user"))?;
     if !current.active {
         return Err(AppError::conflict("the user is already inactive"));
     }
     if current.role == Role::Admin && !viewer.is_admin() {
         return Err(AppError::Forbidden("only ADMIN may deactivate an ADMIN".to_owned()));
     }
-    let (moved, events) = crate::service::ownership::reassign_in(&txn, viewer, id, reassign_to, None).await?;
-    crate::service::sessions::revoke_all(&txn, id).await?;
+    let (moved, events) = crate::service::ownership::reassign_in(&mut w, viewer, id, reassign_to, None).await?;
+    crate::service::sessions::revoke_all(&*w, id).await?;
     let mut row: user::ActiveModel = current.clone().into();
     row.active = Set(false);
     row.version = Set(current.version + 1);
     row.updated_at = Set(now());
-    let updated = row.update(&txn).await?;
-    audit::record(
-        &txn,
-        viewer,
+    let updated = row.update(&*w).await?;
+    w.audit(
         "deactivate",
         "user",
         id,
         json!({"active": [true, false], "customersTo": reassign_to, "customers": moved.len()}),
-    )
-    .await?;
-    txn.commit().await?;
-    svc.user_changed(id).await;
-    svc.feed.announce(&events).await;
+    );
+    w.after(Effect::UserChanged(id));
+    w.after(Effect::Publish(events));
+    w.commit(svc).await?;
     Ok(updated)
 }

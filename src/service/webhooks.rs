@@ -16,11 +16,12 @@ use sea_orm::{
 };
 use serde_json::{Value, json};
 
+use crate::service::write::{Effect, Write};
 use crate::{
     error::{AppError, AppResult},
     gid, policy,
     policy::Viewer,
-    service::{Services, audit, now, update_versioned, validate},
+    service::{Services, now, update_versioned, validate},
     webhooks::{address, signing},
 };
 
@@ -260,7 +261,7 @@ pub async fn create(
     let event_types = event_types_text(event_types)?;
     let description = validate::optional_text("description", description, 500)?;
     let secret = signing::new_secret();
-    let txn = crate::db::write(&svc.db).await?;
+    let mut w = Write::begin(svc, viewer).await?;
     let at = now();
     let model = webhook_endpoint::ActiveModel {
         url: Set(url.clone()),
@@ -276,11 +277,10 @@ pub async fn create(
         updated_at: Set(at),
         ..Default::default()
     }
-    .insert(&txn)
+    .insert(&*w)
     .await?;
-    audit::record(&txn, viewer, "create", "webhook_endpoint", model.id, json!({"url": url, "eventTypes": event_types}))
-        .await?;
-    txn.commit().await?;
+    w.audit("create", "webhook_endpoint", model.id, json!({"url": url, "eventTypes": event_types}));
+    w.commit(svc).await?;
     Ok((model, secret))
 }
 
@@ -329,8 +329,8 @@ pub async fn update(
         Some(url) => Some(checked_url(svc, url).await?),
         None => None,
     };
-    let txn = crate::db::write(&svc.db).await?;
-    let current = admin_endpoint(&txn, viewer, id).await?;
+    let mut w = Write::begin(svc, viewer).await?;
+    let current = admin_endpoint(&*w, viewer, id).await?;
     validate::version("webhook endpoint", expected_version, current.version)?;
     let mut row = webhook_endpoint::ActiveModel { ..Default::default() };
     if let Some(url) = url {
@@ -346,14 +346,14 @@ pub async fn update(
         row.active = Set(active);
     }
     row.updated_at = Set(now());
-    let updated = save(&txn, row, &current).await?;
+    let updated = save(&*w, row, &current).await?;
     let diff = json!({
         "url": [current.url, updated.url],
         "eventTypes": [current.event_types, updated.event_types],
         "active": [current.active, updated.active],
     });
-    audit::record(&txn, viewer, "update", "webhook_endpoint", id, diff).await?;
-    txn.commit().await?;
+    w.audit("update", "webhook_endpoint", id, diff);
+    w.commit(svc).await?;
     Ok(updated)
 }
 
@@ -367,8 +367,8 @@ pub async fn disable(svc: &Services, viewer: &Viewer, id: i64) -> AppResult<webh
 /// so receivers can switch without losing a message.
 #[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id, id))]
 pub async fn rotate_secret(svc: &Services, viewer: &Viewer, id: i64) -> AppResult<(webhook_endpoint::Model, String)> {
-    let txn = crate::db::write(&svc.db).await?;
-    let current = admin_endpoint(&txn, viewer, id).await?;
+    let mut w = Write::begin(svc, viewer).await?;
+    let current = admin_endpoint(&*w, viewer, id).await?;
     let secret = signing::new_secret();
     let at = now();
     let row = webhook_endpoint::ActiveModel {
@@ -378,9 +378,9 @@ pub async fn rotate_secret(svc: &Services, viewer: &Viewer, id: i64) -> AppResul
         updated_at: Set(at),
         ..Default::default()
     };
-    let updated = save(&txn, row, &current).await?;
-    audit::record(&txn, viewer, "rotate_secret", "webhook_endpoint", id, json!({})).await?;
-    txn.commit().await?;
+    let updated = save(&*w, row, &current).await?;
+    w.audit("rotate_secret", "webhook_endpoint", id, json!({}));
+    w.commit(svc).await?;
     Ok((updated, secret))
 }
 
@@ -425,18 +425,18 @@ pub async fn attempts_of(db: &DatabaseConnection, deliveries: &[i64]) -> AppResu
 #[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id, id))]
 pub async fn redeliver(svc: &Services, viewer: &Viewer, id: i64) -> AppResult<webhook_delivery::Model> {
     policy::ensure_admin(viewer)?;
-    let txn = crate::db::write(&svc.db).await?;
+    let mut w = Write::begin(svc, viewer).await?;
     let current =
-        webhook_delivery::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound("webhook delivery"))?;
+        webhook_delivery::Entity::find_by_id(id).one(&*w).await?.ok_or(AppError::NotFound("webhook delivery"))?;
     let mut row: webhook_delivery::ActiveModel = current.into();
     let at = now();
     row.status = Set(DeliveryStatus::Pending.as_str().to_owned());
     row.next_attempt_at = Set(at);
     row.updated_at = Set(at);
-    let updated = row.update(&txn).await?;
-    audit::record(&txn, viewer, "redeliver", "webhook_delivery", id, json!({})).await?;
-    txn.commit().await?;
-    svc.webhooks.wake();
+    let updated = row.update(&*w).await?;
+    w.audit("redeliver", "webhook_delivery", id, json!({}));
+    w.after(Effect::WakeWebhooks);
+    w.commit(svc).await?;
     Ok(updated)
 }
 

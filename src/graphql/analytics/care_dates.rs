@@ -125,7 +125,7 @@ impl KeyDateMutation {
             on_date: input.date.0,
             recurring: input.recurring,
         };
-        Ok(service::record(&rc.db, &rc.viewer(), new).await?.into())
+        Ok(service::record(&rc.services, &rc.viewer(), new).await?.into())
     }
 
     /// Archives a key date: it leaves the care dates and stays in the audit trail.
@@ -136,7 +136,7 @@ impl KeyDateMutation {
     ) -> Result<RecordedKeyDate> {
         let rc = request(ctx)?;
         let id = ids::decode("KeyDate", "id", &id)?;
-        Ok(service::archive(&rc.db, &rc.viewer(), id).await?.into())
+        Ok(service::archive(&rc.services, &rc.viewer(), id).await?.into())
     }
 }
 

@@ -1,0 +1,153 @@
+//! The unit of work every write ends through. A write opens one
+//! ([`Write::begin`]), does its checks and saves inside its transaction
+//! (`&*write` is the transaction), and notes as it goes what the change
+//! means to the rest of the system:
+//!
+//! - audit entries ([`Write::audit`]): who changed what, for the audit trail;
+//! - change-feed entries ([`Write::change`]): what integrations must sync;
+//! - webhook events ([`Write::announce`]): what receivers are told;
+//! - effects after the commit ([`Write::after`]): ticket events published,
+//!   changed users announced, stored segments asked to recompute.
+//!
+//! [`Write::commit`] writes them in one fixed order: audit rows, the webhook
+//! outbox, the change feed last (its position comes from a clock row locked
+//! until the commit, so it is held for the shortest time), then commits and
+//! runs the effects. A write therefore cannot record one and forget another,
+//! and a write that fails at any point leaves nothing behind.
+
+use sea_orm::DatabaseTransaction;
+use serde_json::Value;
+
+use crate::{
+    error::AppResult,
+    policy::Viewer,
+    service::{
+        Services, audit,
+        changes::{self, Change},
+        webhooks::{self, Event},
+    },
+};
+
+/// What to do once a write has committed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Publish these ticket events to live subscribers on every instance.
+    Publish(Vec<i64>),
+    /// This user changed (role, team, scopes, activity): drop caches, tell open connections.
+    UserChanged(i64),
+    /// Stored segments may have moved: recompute them soon.
+    Segments,
+    /// A delivery was queued by hand: wake the webhook job.
+    WakeWebhooks,
+}
+
+/// One audit entry, written at commit.
+struct Entry {
+    action: String,
+    entity: String,
+    id: i64,
+    changes: Value,
+}
+
+/// A write in progress: its transaction and what it will record.
+pub struct Write {
+    txn: DatabaseTransaction,
+    /// Who writes, and from where, for the audit trail.
+    actor: Option<i64>,
+    client: Option<String>,
+    entries: Vec<Entry>,
+    changes: Vec<Change>,
+    events: Vec<Event>,
+    effects: Vec<Effect>,
+}
+
+impl std::ops::Deref for Write {
+    type Target = DatabaseTransaction;
+
+    fn deref(&self) -> &DatabaseTransaction {
+        &self.txn
+    }
+}
+
+impl Write {
+    /// Opens a write transaction (`crate::db::write`) on behalf of `viewer`.
+    pub async fn begin(svc: &Services, viewer: &Viewer) -> AppResult<Self> {
+        Self::begin_as(svc, Some(viewer.user_id), viewer.client.clone()).await
+    }
+
+    /// Opens a write for an actor who may not be signed in (a sign-in, a
+    /// refused one): the audit trail names `actor`, if known, and `client`.
+    pub async fn begin_as(svc: &Services, actor: Option<i64>, client: Option<String>) -> AppResult<Self> {
+        Ok(Self {
+            txn: crate::db::write(&svc.db).await?,
+            actor,
+            client,
+            entries: Vec::new(),
+            changes: Vec::new(),
+            events: Vec::new(),
+            effects: Vec::new(),
+        })
+    }
+
+    /// Notes an audit entry.
+    pub fn audit(&mut self, action: &str, entity: &str, id: i64, changes: Value) {
+        self.entries.push(Entry { action: action.to_owned(), entity: entity.to_owned(), id, changes });
+    }
+
+    /// Notes a change-feed entry.
+    pub fn change(&mut self, change: Change) {
+        self.changes.push(change);
+    }
+
+    /// Notes change-feed entries.
+    pub fn changes(&mut self, changes: impl IntoIterator<Item = Change>) {
+        self.changes.extend(changes);
+    }
+
+    /// Notes webhook events.
+    pub fn announce(&mut self, events: impl IntoIterator<Item = Event>) {
+        self.events.extend(events);
+    }
+
+    /// Notes something to do once the write has committed.
+    pub fn after(&mut self, effect: Effect) {
+        if !self.effects.contains(&effect) {
+            self.effects.push(effect);
+        }
+    }
+
+    /// Writes what was noted, in order (audit, outbox, change feed), commits,
+    /// then runs the effects.
+    pub async fn commit(self, svc: &Services) -> AppResult<()> {
+        let Self { txn, actor, client, entries, changes: feed, events, effects } = self;
+        for entry in entries {
+            audit::record_as(&txn, actor, client.clone(), &entry.action, &entry.entity, entry.id, entry.changes)
+                .await?;
+        }
+        webhooks::emit(&txn, &events).await?;
+        changes::record(&txn, &feed).await?;
+        txn.commit().await?;
+        for effect in effects {
+            match effect {
+                Effect::Publish(events) => svc.feed.announce(&events).await,
+                Effect::UserChanged(user_id) => svc.user_changed(user_id).await,
+                Effect::Segments => svc.segments.request(),
+                Effect::WakeWebhooks => svc.webhooks.wake(),
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends the write without writing anything (nothing changed after all).
+    pub async fn rollback(self) -> AppResult<()> {
+        self.txn.rollback().await?;
+        Ok(())
+    }
+}
+
+impl Write {
+    /// The transaction itself, for helpers that take a connection.
+    pub fn txn(&self) -> &DatabaseTransaction {
+        &self.txn
+    }
+}
