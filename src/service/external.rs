@@ -390,6 +390,13 @@ pub async fn upsert_customers(
             rows.push(model);
         }
     }
+    // The batch itself, beside an entry per row it created or changed (there may be none).
+    w.audit(
+        "upsert_batch",
+        "customer",
+        0,
+        json!({"source": source, "created": created, "updated": updated, "unchanged": unchanged}),
+    );
     w.changes(feed);
     settle(svc, w, refs).await?;
     if created > 0 {
@@ -552,6 +559,13 @@ pub async fn upsert_contacts(
             rows.push(model);
         }
     }
+    // The batch itself, beside an entry per row it created or changed (there may be none).
+    w.audit(
+        "upsert_batch",
+        "contact",
+        0,
+        json!({"source": source, "created": created, "updated": updated, "unchanged": unchanged}),
+    );
     w.changes(feed);
     settle(svc, w, refs).await?;
     Ok(Upserted { rows, created, updated, unchanged })
@@ -788,6 +802,13 @@ pub async fn upsert_churn_events(
         feed.push(Change::customer(customer_id, Operation::Updated, None));
     }
     w.announce(announced);
+    // The batch itself, beside an entry per row it created or changed (there may be none).
+    w.audit(
+        "upsert_batch",
+        "churn_event",
+        0,
+        json!({"source": source, "created": created, "updated": updated, "unchanged": unchanged}),
+    );
     w.changes(feed);
     settle(svc, w, refs).await?;
     svc.segments.request();

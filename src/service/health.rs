@@ -136,6 +136,18 @@ impl HealthKeeper {
     }
 }
 
+/// Recomputes the whole book's snapshot now (ADMIN), for data loaded outside
+/// the API; audited. Returns how many customers' figures changed.
+#[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id))]
+pub async fn refresh_all(svc: &crate::service::Services, viewer: &crate::policy::Viewer) -> AppResult<usize> {
+    crate::policy::ensure_admin(viewer)?;
+    let changed = svc.health.sweep(&svc.db).await?;
+    let mut w = crate::service::write::Write::begin(svc, viewer).await?;
+    w.audit("refresh", "account_health", 0, serde_json::json!({"changed": changed}));
+    w.commit(svc).await?;
+    Ok(changed)
+}
+
 /// Recomputes these customers' rows; returns the rows that changed.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn refresh(db: &DatabaseConnection, rules: &HealthRules, ids: &[i64]) -> AppResult<usize> {

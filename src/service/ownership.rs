@@ -34,6 +34,8 @@ pub async fn reassign_customers(
     policy::ensure_leadership(viewer)?;
     let mut w = Write::begin(svc, viewer).await?;
     let (moved, events) = reassign_in(&mut w, viewer, from_user_id, to_user_id, customer_ids).await?;
+    // The operation itself, beside an entry per customer moved (there may be none).
+    w.audit("reassign_customers", "user", from_user_id, json!({"to": to_user_id, "customers": moved.len()}));
     w.after(Effect::Publish(events));
     w.commit(svc).await?;
     Ok(moved)

@@ -283,15 +283,20 @@ async fn revoke_family(db: &impl ConnectionTrait, family: &str) -> AppResult<()>
     Ok(())
 }
 
-/// Ends the session the refresh token belongs to, and records it. Unknown
-/// tokens are ignored.
+/// Ends the session the refresh token belongs to, and records it. An
+/// unknown token ends nothing, and is recorded as such.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn logout(svc: &Services, token: &str, client: &Client) -> AppResult<()> {
     let found = refresh_token::Entity::find()
         .filter(refresh_token::Column::TokenHash.eq(sha256(token.trim())))
         .one(&svc.db)
         .await?;
-    let Some(row) = found else { return Ok(()) };
+    let Some(row) = found else {
+        // Nothing to end; the attempt is on record all the same.
+        let mut w = Write::begin_as(svc, None, client.description.clone()).await?;
+        w.audit("logout_unknown", "session", 0, serde_json::json!({"address": client.address}));
+        return w.commit(svc).await;
+    };
     let mut w = Write::begin_as(svc, Some(row.user_id), client.description.clone()).await?;
     revoke_family(&*w, &row.family).await?;
     w.audit("logout", "session", row.user_id, serde_json::json!({"family": row.family, "address": client.address}));

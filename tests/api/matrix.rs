@@ -794,16 +794,16 @@ fn mutations() -> Vec<(&'static str, Case)> {
         (
             "upsertCustomers",
             case(
-                "mutation($o: ID!) { upsertCustomers(source: \"erp\", customers: [{externalId: \"M-1\", name: \"Pushed\", ownerId: $o}]) { created updated unchanged } }",
-                with_target!(|_, c| json!({"o": c.rep_a.gid})),
+                "mutation($o: ID!, $k: String!) { upsertCustomers(source: \"erp\", customers: [{externalId: $k, name: \"Pushed\", ownerId: $o}]) { created updated unchanged } }",
+                with_target!(|t, c| json!({"o": c.rep_a.gid, "k": format!("M-{}", t.customer)})),
                 leadership,
             ),
         ),
         (
             "upsertContacts",
             case(
-                "mutation($c: ID!) { upsertContacts(source: \"erp\", contacts: [{externalId: \"P-1\", customerId: $c, name: \"Pat\", orgLevel: TECHNICAL}]) { created } }",
-                with_target!(|t, _| json!({"c": t.customer})),
+                "mutation($c: ID!, $k: String!) { upsertContacts(source: \"erp\", contacts: [{externalId: $k, customerId: $c, name: \"Pat\", orgLevel: TECHNICAL}]) { created } }",
+                with_target!(|t, _| json!({"c": t.customer, "k": format!("P-{}", t.customer)})),
                 leadership,
             ),
         ),
@@ -824,6 +824,89 @@ fn mutations() -> Vec<(&'static str, Case)> {
             ),
         ),
     ]
+}
+
+/// What each mutation writes beside its own rows, when it succeeds: an audit
+/// entry always, and change-feed entries for exactly these synced tables (a
+/// write that forgets its change-feed entry desynchronises every integration).
+fn feed_tables(mutation: &str) -> Option<&'static [&'static str]> {
+    Some(match mutation {
+        "login" | "refreshToken" | "logout" | "createUser" | "updateUser" | "createTeam" => &[],
+        "createCustomer"
+        | "updateCustomer"
+        | "archiveCustomer"
+        | "markCustomerLost"
+        | "markCustomerWonBack"
+        | "setPartnership"
+        | "upsertCustomers"
+        | "upsertChurnEvents" => &["CUSTOMER"],
+        // The user they start from owns no customers here (`changes` tests the reassignments that move some).
+        "reassignCustomers" | "deactivateUser" => &[],
+        "createContact" | "updateContact" | "archiveContact" | "upsertContacts" => &["CONTACT"],
+        "logCommunication" | "updateCommunication" | "archiveCommunication" => &["COMMUNICATION"],
+        "createTicket" | "updateTicket" | "commentOnTicket" | "changeTicketStatus" => &["TICKET"],
+        "createCommitment" | "updateCommitment" | "fulfilCommitment" | "archiveCommitment" => &["COMMITMENT"],
+        "upsertRevenueEntries" => &["REVENUE_ENTRY"],
+        "linkCustomers" | "archiveCustomerLink" => &["CUSTOMER_LINK"],
+        "setSupplyPriority"
+        | "archiveSupplyPriority"
+        | "recordKeyDate"
+        | "archiveKeyDate"
+        | "recordSurveyResponse"
+        | "createWebhookEndpoint"
+        | "updateWebhookEndpoint"
+        | "rotateWebhookSecret"
+        | "redeliverWebhook"
+        | "disableWebhookEndpoint"
+        | "createApiToken"
+        | "revokeApiToken"
+        | "refreshAccountHealth" => &[],
+        _ => return None,
+    })
+}
+
+/// The newest audit id and change-feed position.
+async fn marks(app: &TestApp) -> (i64, i64) {
+    use sea_orm::ConnectionTrait;
+    let row = app
+        .db
+        .query_one_raw(sea_orm::Statement::from_string(
+            app.db.get_database_backend(),
+            "SELECT (SELECT COALESCE(MAX(id), 0) FROM audit_log) AS a, (SELECT COALESCE(MAX(position), 0) FROM change_log) AS c",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    (row.try_get::<i64>("", "a").unwrap(), row.try_get::<i64>("", "c").unwrap())
+}
+
+/// What a write recorded after `marks`: audit entries, and the tables of its change-feed entries.
+async fn written_since(app: &TestApp, (audit, position): (i64, i64)) -> (i64, BTreeSet<String>) {
+    use sea_orm::ConnectionTrait;
+    let backend = app.db.get_database_backend();
+    let audits = app
+        .db
+        .query_one_raw(sea_orm::Statement::from_string(
+            backend,
+            format!("SELECT COUNT(*) AS n FROM audit_log WHERE id > {audit}"),
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get::<i64>("", "n")
+        .unwrap();
+    let tables = app
+        .db
+        .query_all_raw(sea_orm::Statement::from_string(
+            backend,
+            format!("SELECT DISTINCT entity_type FROM change_log WHERE position > {position}"),
+        ))
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.try_get::<String>("", "entity_type").unwrap())
+        .collect();
+    (audits, tables)
 }
 
 /// Subscriptions, each run by every role before rep B's ticket changes.
@@ -882,8 +965,10 @@ async fn every_operation_enforces_access_for_every_role() {
         }
     }
     for (n, (name, case)) in mutations.iter().enumerate() {
+        let expected = feed_tables(name).unwrap_or_else(|| panic!("{name}: list what it writes in feed_tables"));
         for (r, role) in ROLES.into_iter().enumerate() {
             let target = target(&app, &cast, n * ROLES.len() + r).await;
+            let before = marks(&app).await;
             let reply = app
                 .gql_as(
                     person(&cast, role).map(|p| p.token.as_str()),
@@ -892,6 +977,13 @@ async fn every_operation_enforces_access_for_every_role() {
                 )
                 .await;
             check(name, role, (case.expect)(role), &reply);
+            if reply.code().is_none() {
+                // Every mutation that succeeds is audited, and feeds exactly the tables it changed.
+                let (audits, tables) = written_since(&app, before).await;
+                assert!(audits > 0, "{name} as {role:?} wrote no audit entry");
+                let expected: BTreeSet<String> = expected.iter().map(|t| (*t).to_owned()).collect();
+                assert_eq!(tables, expected, "{name} as {role:?}: change-feed tables");
+            }
             runs += 1;
         }
     }
