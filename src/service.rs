@@ -43,6 +43,8 @@ pub mod key_dates;
 pub mod links;
 /// Who owns an account, and the open work that moves with it.
 pub mod ownership;
+/// One page of any list, by keyset.
+pub mod pages;
 /// Partnership tiers and terms.
 pub mod partnerships;
 /// Monthly revenue and gross profit.

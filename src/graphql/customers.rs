@@ -21,7 +21,7 @@ use crate::{
             to_domain,
         },
         support::ids,
-        support::pagination::{Conn, PageArgs, Sort, connection},
+        support::pagination::{Conn, PageArgs, Sort},
         support::patch::patch,
         support::scalars::{Date, Money},
         tickets::Ticket,
@@ -359,11 +359,10 @@ impl CustomerQuery {
             descending: order.direction.descending(),
             fold_case: order.field == CustomerOrderField::Name,
         };
-        let select = service::select(&rc.viewer(), &filter);
         let args = PageArgs::new(first, after, last, before);
-        let page = connection(ctx, &rc.db, select, sort, args, |c| c.id, Customer::page).await?;
-        rc.services.exports.record(&rc.db, &rc.viewer(), page.edges.len()).await?;
-        Ok(page)
+        let (window, cursors) = crate::graphql::support::pagination::window(ctx, rc, "customer", &args)?;
+        let page = service::page(&rc.services, &rc.viewer(), &filter, &sort, window).await?;
+        Ok(crate::graphql::support::pagination::wrap(page, &cursors, |c| c.id, Customer::page))
     }
 
     /// One customer you can see; NOT_FOUND otherwise.

@@ -89,6 +89,21 @@ pub fn select(viewer: &Viewer, filter: &CustomerFilter) -> Select<customer::Enti
     query
 }
 
+/// One page of the visible customers matching `filter`: a bulk read,
+/// counted toward the export audit (`crate::service::exports`).
+#[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id))]
+pub async fn page(
+    svc: &crate::service::Services,
+    viewer: &Viewer,
+    filter: &CustomerFilter,
+    sort: &crate::service::pages::Sort<customer::Column>,
+    window: crate::service::pages::Window,
+) -> AppResult<crate::service::pages::Page<customer::Model>> {
+    let page = crate::service::pages::fetch(&svc.db, select(viewer, filter), sort, window).await?;
+    svc.exports.record(&svc.db, viewer, page.rows.len()).await?;
+    Ok(page)
+}
+
 /// A new customer, before validation.
 #[derive(Debug, Clone)]
 pub struct NewCustomer {

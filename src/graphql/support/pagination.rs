@@ -1,6 +1,5 @@
-//! Relay cursor connections over any SeaORM query, with keyset pagination:
-//! the cursor names a row, and the sort value is read from that row in SQL,
-//! so pages stay stable under inserts and any sort column works.
+//! Relay cursor connections over the lists' pages (`crate::service::pages`,
+//! keyset pagination: the cursor names a row).
 //!
 //! Cursors are signed (HMAC-SHA256 over the list, the viewer and the row, with
 //! a server key): a client can only hand back cursors the server gave it, so a
@@ -12,11 +11,7 @@ use async_graphql::{
     connection::{Connection, Edge, EmptyFields},
 };
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait, Select,
-    sea_query::{Expr, ExprTrait, Func, QueryStatementBuilder},
-};
+use sea_orm::{DatabaseConnection, EntityTrait, Select};
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -24,7 +19,10 @@ use sha2::Sha256;
 use crate::{
     error::{AppError, AppResult},
     graphql::support::context::request,
+    service::pages::{self, Page, Window},
 };
+
+pub use crate::service::pages::Sort;
 
 pub use crate::graphql::support::limits::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 
@@ -116,52 +114,44 @@ impl<'a> Cursors<'a> {
     }
 }
 
-/// How a list is sorted: a column, then the id to break ties.
-pub struct Sort<C> {
-    pub column: C,
-    pub id: C,
-    pub descending: bool,
-    /// Compare `lower(column)`, so names sort the same on every backend and collation.
-    pub fold_case: bool,
-}
-
-impl<C: ColumnTrait> Sort<C> {
-    pub fn new(column: C, id: C, descending: bool) -> Self {
-        Self { column, id, descending, fold_case: false }
-    }
-
-    /// A case-insensitive sort on a text column (backed by a `lower(column)` index).
-    pub fn text(column: C, id: C, descending: bool) -> Self {
-        Self { column, id, descending, fold_case: true }
-    }
-
-    fn key(&self) -> Expr {
-        let column = Expr::col(self.column.as_column_ref());
-        if self.fold_case { Func::lower(column).into() } else { column }
-    }
-}
-
-/// Rows strictly after (or before) the cursor row in sort order.
-fn beyond<E: EntityTrait>(sort: &Sort<E::Column>, cursor: i64, forward: bool) -> Condition {
-    let value_at_cursor = E::find().select_only().expr(sort.key()).filter(sort.id.eq(cursor)).into_query();
-    let cursor_value = || Expr::SubQuery(None, Box::new(value_at_cursor.clone().into_sub_query_statement()));
-    let column = || sort.key();
-    let id = Expr::col(sort.id.as_column_ref());
-    let ascending = forward != sort.descending;
-    let (past, id_past) = if ascending {
-        (column().gt(cursor_value()), id.gt(cursor))
-    } else {
-        (column().lt(cursor_value()), id.lt(cursor))
-    };
-    Condition::any().add(past).add(Condition::all().add(column().eq(cursor_value())).add(id_past))
-}
-
 /// Whether the client selected `totalCount`, so the count query runs only when asked.
 pub fn wants_total(ctx: &Context<'_>) -> bool {
     ctx.look_ahead().field("totalCount").exists()
 }
 
-/// Runs one page of `select` and wraps it into a connection of `N`.
+/// The page a request asks for, with the cursors of its list: `list` names
+/// the list the cursors belong to (a cursor of one list is refused by another).
+pub fn window<'a>(
+    ctx: &Context<'_>,
+    rc: &'a crate::graphql::support::context::RequestContext,
+    list: &'a str,
+    args: &PageArgs,
+) -> AppResult<(Window, Cursors<'a>)> {
+    let (size, backwards) = args.window()?;
+    let cursors = Cursors::new(&rc.services.config.cursor_secret, list, rc.viewer().user_id);
+    let after = args.after.as_deref().map(|c| cursors.decode("after", c)).transpose()?;
+    let before = args.before.as_deref().map(|c| cursors.decode("before", c)).transpose()?;
+    Ok((Window { size, backwards, after, before, count: wants_total(ctx) }, cursors))
+}
+
+/// A page as a connection of `N`, each row with its signed cursor.
+pub fn wrap<M, N: async_graphql::OutputType>(
+    page: Page<M>,
+    cursors: &Cursors<'_>,
+    id_of: impl Fn(&M) -> i64,
+    wrap: impl FnOnce(Vec<M>) -> Vec<N>,
+) -> Conn<N> {
+    let edges: Vec<String> = page.rows.iter().map(|row| cursors.encode(id_of(row))).collect();
+    let mut conn = Connection::with_additional_fields(
+        page.has_previous,
+        page.has_next,
+        ConnectionTotals { total_count: page.total },
+    );
+    conn.edges.extend(edges.into_iter().zip(wrap(page.rows)).map(|(cursor, node)| Edge::new(cursor, node)));
+    conn
+}
+
+/// Runs one page of `select` (`crate::service::pages`) and wraps it into a connection of `N`.
 pub async fn connection<E, N>(
     ctx: &Context<'_>,
     db: &DatabaseConnection,
@@ -169,41 +159,18 @@ pub async fn connection<E, N>(
     sort: Sort<E::Column>,
     args: PageArgs,
     id_of: impl Fn(&E::Model) -> i64,
-    wrap: impl FnOnce(Vec<E::Model>) -> Vec<N>,
+    wrap_rows: impl FnOnce(Vec<E::Model>) -> Vec<N>,
 ) -> AppResult<Conn<N>>
 where
     E: EntityTrait,
     E::Model: Sync,
     N: async_graphql::OutputType,
 {
-    let (size, backwards) = args.window()?;
     let rc = request(ctx).map_err(|e| AppError::Internal(e.message))?;
     let list = E::default().table_name().to_owned();
-    let cursors = Cursors::new(&rc.services.config.cursor_secret, &list, rc.viewer().user_id);
-    let after = args.after.as_deref().map(|c| cursors.decode("after", c)).transpose()?;
-    let before = args.before.as_deref().map(|c| cursors.decode("before", c)).transpose()?;
-    let total_count = if wants_total(ctx) { select.clone().count(db).await? } else { 0 };
-
-    let mut query = select;
-    if let Some(after) = after {
-        query = query.filter(beyond::<E>(&sort, after, true));
-    }
-    if let Some(before) = before {
-        query = query.filter(beyond::<E>(&sort, before, false));
-    }
-    let order = if sort.descending != backwards { Order::Desc } else { Order::Asc };
-    let mut rows =
-        query.order_by(sort.key(), order.clone()).order_by(sort.id, order).limit(size as u64 + 1).all(db).await?;
-    let has_more = rows.len() > size;
-    rows.truncate(size);
-    if backwards {
-        rows.reverse();
-    }
-    let (has_previous, has_next) = if backwards { (has_more, before.is_some()) } else { (after.is_some(), has_more) };
-    let cursors: Vec<String> = rows.iter().map(|row| cursors.encode(id_of(row))).collect();
-    let mut conn = Connection::with_additional_fields(has_previous, has_next, ConnectionTotals { total_count });
-    conn.edges.extend(cursors.into_iter().zip(wrap(rows)).map(|(cursor, node)| Edge::new(cursor, node)));
-    Ok(conn)
+    let (window, cursors) = window(ctx, rc, &list, &args)?;
+    let page = pages::fetch(db, select, &sort, window).await?;
+    Ok(wrap(page, &cursors, id_of, wrap_rows))
 }
 
 /// Declares the `orderBy` input of a list: an enum of sortable fields, each
@@ -241,7 +208,7 @@ macro_rules! order_by {
 
         impl $input {
             /// The keyset sort of this order.
-            pub fn sort(&self, id: $column) -> $crate::graphql::support::pagination::Sort<$column> {
+            pub fn sort(&self, id: $column) -> $crate::service::pages::Sort<$column> {
                 let direction = self.direction.unwrap_or($crate::graphql::support::enums::OrderDirection::$direction);
                 let descending = direction.descending();
                 match self.field {
@@ -251,10 +218,10 @@ macro_rules! order_by {
         }
     };
     (@sort $col:expr, $id:expr, $descending:expr, text) => {
-        $crate::graphql::support::pagination::Sort::text($col, $id, $descending)
+        $crate::service::pages::Sort::text($col, $id, $descending)
     };
     (@sort $col:expr, $id:expr, $descending:expr) => {
-        $crate::graphql::support::pagination::Sort::new($col, $id, $descending)
+        $crate::service::pages::Sort::new($col, $id, $descending)
     };
 }
 pub(crate) use order_by;
