@@ -41,6 +41,8 @@ pub mod health;
 pub mod key_dates;
 /// Typed links between customers.
 pub mod links;
+/// The outbox changes announce webhook events through.
+pub mod outbox;
 /// Who owns an account, and the open work that moves with it.
 pub mod ownership;
 /// One page of any list, by keyset.
@@ -65,7 +67,7 @@ pub mod tickets;
 pub mod users;
 /// Input checks shared by every service.
 pub mod validate;
-/// Webhook endpoints, and the outbox changes announce events through.
+/// Webhook endpoints (ADMIN only).
 pub mod webhooks;
 /// The unit of work every write ends through: audit, outbox, change feed, effects.
 pub mod write;

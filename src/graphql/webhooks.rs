@@ -19,12 +19,15 @@ use crate::{
             patch::patch,
         },
     },
-    service::webhooks::{self as service, DeliveryStatus, EndpointChanges, EventType},
+    service::{
+        outbox::{DeliveryStatus, EventType},
+        webhooks::{self as service, EndpointChanges},
+    },
 };
 
 /// An event a webhook announces (the payload's `type` is in parentheses).
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
-#[graphql(remote = "crate::service::webhooks::EventType")]
+#[graphql(remote = "crate::service::outbox::EventType")]
 pub enum WebhookEventType {
     /// A ticket was opened (`ticket.created`).
     TicketCreated,
@@ -46,7 +49,7 @@ pub enum WebhookEventType {
 
 /// Where a delivery stands.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
-#[graphql(remote = "crate::service::webhooks::DeliveryStatus")]
+#[graphql(remote = "crate::service::outbox::DeliveryStatus")]
 pub enum WebhookDeliveryStatus {
     /// Waiting for its next attempt (see `nextAttemptAt`).
     Pending,

@@ -20,8 +20,9 @@ use crate::{
     service::{
         audit,
         changes::{Change, Operation},
-        now, update_versioned, validate,
-        webhooks::{Event, EventType},
+        now,
+        outbox::{Event, EventType},
+        update_versioned, validate,
     },
 };
 

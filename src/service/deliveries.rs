@@ -29,7 +29,7 @@ use crate::{
     rules::sla,
     service::{
         now,
-        webhooks::{DeliveryStatus, Event, EventType, emit},
+        outbox::{DeliveryStatus, Event, EventType, emit},
     },
 };
 

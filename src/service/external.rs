@@ -790,7 +790,7 @@ pub async fn upsert_churn_events(
             customer_id,
             json!({"status": [current.status.as_str(), status.as_str()], "source": source}),
         );
-        use crate::service::webhooks::{Event, EventType};
+        use crate::service::outbox::{Event, EventType};
         announced.push(match status {
             CustomerStatus::Lost => Event::customer_status(
                 EventType::CustomerLost,

@@ -35,7 +35,7 @@ use crate::{
         health_facts::{self, Customers, Facts},
     },
     error::AppResult,
-    service::webhooks::{self, Event, EventType},
+    service::outbox::{self, Event, EventType},
 };
 use serde_json::json;
 
@@ -313,7 +313,7 @@ async fn write(db: &DatabaseConnection, rows: &[Row]) -> AppResult<usize> {
         );
         let result = txn.execute_raw(Statement::from_sql_and_values(dialect.0, sql, values)).await?;
         changed += result.rows_affected() as usize;
-        webhooks::emit(&txn, &announced).await?;
+        outbox::emit(&txn, &announced).await?;
         txn.commit().await?;
     }
     Ok(changed)

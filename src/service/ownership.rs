@@ -17,7 +17,7 @@ use crate::{
         Services,
         changes::{Change, ChangeEntity, Operation},
         now,
-        webhooks::Event,
+        outbox::Event,
     },
 };
 

@@ -19,8 +19,9 @@ use crate::{
     service::{
         Services, audit,
         changes::{Change, ChangeEntity, Operation},
-        contacts, now, update_versioned, validate,
-        webhooks::Event,
+        contacts, now,
+        outbox::Event,
+        update_versioned, validate,
     },
 };
 

@@ -24,7 +24,7 @@ use crate::{
     service::{
         Services, audit,
         changes::{self, Change},
-        webhooks::{self, Event},
+        outbox::{self, Event},
     },
 };
 
@@ -124,7 +124,7 @@ impl Write {
             audit::record_as(&txn, actor, client.clone(), &entry.action, &entry.entity, entry.id, entry.changes)
                 .await?;
         }
-        webhooks::emit(&txn, &events).await?;
+        outbox::emit(&txn, &events).await?;
         changes::record(&txn, &feed).await?;
         txn.commit().await?;
         for effect in effects {
