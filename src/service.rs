@@ -41,6 +41,8 @@ pub mod health;
 pub mod key_dates;
 /// Typed links between customers.
 pub mod links;
+/// Rows by global-ID kind and id, through the policy.
+pub mod nodes;
 /// The outbox changes announce webhook events through.
 pub mod outbox;
 /// Who owns an account, and the open work that moves with it.
@@ -49,6 +51,8 @@ pub mod ownership;
 pub mod pages;
 /// Partnership tiers and terms.
 pub mod partnerships;
+/// The relations fields follow, read for a whole batch of parents at once.
+pub mod relations;
 /// Monthly revenue and gross profit.
 pub mod revenue;
 /// Keeping the revenue rollups current on every write that changes them.

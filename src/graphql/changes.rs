@@ -1,26 +1,16 @@
 //! `changes`: the change feed integrations sync from.
 
-use std::collections::HashMap;
-
 use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
-use entity::{commitment, communication, contact, customer, customer_link, revenue_entry, ticket};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
 use crate::{
     error::{AppError, AppResult},
-    graphql::{
-        communications::Communication,
-        contacts::Contact,
-        customers::Customer,
-        support::{context::request, node::Node},
-        tickets::Ticket,
-    },
+    graphql::support::{context::request, node::Node},
     policy,
     service::{
         changes::{self as service, ChangeEntity as Entity, Position},
-        links,
+        nodes::{self, Kind},
     },
 };
 
@@ -149,18 +139,6 @@ fn decode_position(text: &str) -> Option<Position> {
     }
 }
 
-fn kind(entity: Entity) -> &'static str {
-    match entity {
-        Entity::Customer => "Customer",
-        Entity::Contact => "Contact",
-        Entity::Communication => "Communication",
-        Entity::Ticket => "Ticket",
-        Entity::Commitment => "Commitment",
-        Entity::RevenueEntry => "RevenueEntry",
-        Entity::CustomerLink => "CustomerLink",
-    }
-}
-
 #[derive(Default)]
 pub struct ChangeQuery;
 
@@ -205,20 +183,25 @@ impl ChangeQuery {
         let asked: Option<Vec<Entity>> = entity_types.map(|t| t.into_iter().map(Into::into).collect());
         let entities = service::readable(&viewer, asked.as_deref())?;
         let page = service::read(&rc.db, &viewer, since, u64::try_from(first).unwrap_or(100), &entities).await?;
-        let nodes = load_nodes(&rc.db, &viewer, &page.changes).await?;
-        // Paging the feed over a whole book is a bulk read like any list.
-        rc.services.exports.record(&rc.db, &viewer, page.changes.len()).await?;
+        // A row listed twice on the page is loaded once and shown at each listing.
+        let wanted: Vec<_> =
+            page.changes.iter().filter(|c| !c.operation.is_tombstone()).map(|c| (Kind::from(c.entity), c.id)).collect();
+        let rows = nodes::fetch(&rc.services, &viewer, &wanted).await?;
         let changes = page
             .changes
             .into_iter()
             .map(|c| {
-                let id = crate::graphql::support::ids::encode(kind(c.entity), c.id);
+                let id = crate::graphql::support::ids::encode(Kind::from(c.entity).name(), c.id);
                 let tombstone = c.operation.is_tombstone().then(|| Tombstone {
                     id: id.clone(),
                     entity_type: c.entity.into(),
                     archived_at: c.occurred_at,
                 });
-                let node = if c.operation.is_tombstone() { None } else { nodes.node(&(c.entity, c.id)) };
+                let node = if c.operation.is_tombstone() {
+                    None
+                } else {
+                    rows.get(&(Kind::from(c.entity), c.id)).cloned().map(Node::from)
+                };
                 Change {
                     position: encode(c.position, &tag),
                     entity_type: c.entity.into(),
@@ -231,104 +214,5 @@ impl ChangeQuery {
             })
             .collect();
         Ok(ChangeFeed { changes, next_position: encode(page.next, &tag), has_more: page.has_more })
-    }
-}
-
-/// The rows behind a page's changes, one statement per table, each scoped to the viewer.
-/// A row listed twice on the page is loaded once and its node built for each listing.
-async fn load_nodes(
-    db: &DatabaseConnection,
-    viewer: &crate::policy::Viewer,
-    changes: &[service::SeenChange],
-) -> AppResult<NodeSet> {
-    let mut wanted: HashMap<Entity, Vec<i64>> = HashMap::new();
-    for c in changes.iter().filter(|c| !c.operation.is_tombstone()) {
-        wanted.entry(c.entity).or_default().push(c.id);
-    }
-    let mut set = NodeSet::default();
-    for (entity, ids) in wanted {
-        match entity {
-            Entity::Customer => {
-                let rows = customer::Entity::find()
-                    .filter(customer::Column::Id.is_in(ids))
-                    .filter(policy::visible_customers(viewer))
-                    .all(db)
-                    .await?;
-                set.customers.extend(rows.into_iter().map(|m| (m.id, m)));
-            }
-            Entity::Contact => {
-                let rows = contact::Entity::find()
-                    .filter(contact::Column::Id.is_in(ids))
-                    .filter(policy::visible_through(viewer, contact::Column::CustomerId))
-                    .all(db)
-                    .await?;
-                set.contacts.extend(rows.into_iter().map(|m| (m.id, m)));
-            }
-            Entity::Communication => {
-                let rows = communication::Entity::find()
-                    .filter(communication::Column::Id.is_in(ids))
-                    .filter(policy::visible_through(viewer, communication::Column::CustomerId))
-                    .all(db)
-                    .await?;
-                set.communications.extend(rows.into_iter().map(|m| (m.id, m)));
-            }
-            Entity::Ticket => {
-                let rows = ticket::Entity::find()
-                    .filter(ticket::Column::Id.is_in(ids))
-                    .filter(policy::visible_tickets(viewer))
-                    .all(db)
-                    .await?;
-                set.tickets.extend(rows.into_iter().map(|m| (m.id, m)));
-            }
-            Entity::Commitment => {
-                let rows = commitment::Entity::find()
-                    .filter(commitment::Column::Id.is_in(ids))
-                    .filter(policy::visible_through(viewer, commitment::Column::CustomerId))
-                    .all(db)
-                    .await?;
-                set.commitments.extend(rows.into_iter().map(|m| (m.id, m)));
-            }
-            Entity::RevenueEntry => {
-                let rows = revenue_entry::Entity::find()
-                    .filter(revenue_entry::Column::Id.is_in(ids))
-                    .filter(policy::visible_through(viewer, revenue_entry::Column::CustomerId))
-                    .all(db)
-                    .await?;
-                set.revenue.extend(rows.into_iter().map(|m| (m.id, m)));
-            }
-            Entity::CustomerLink => {
-                let rows =
-                    links::select(viewer, None, &[]).filter(customer_link::Column::Id.is_in(ids)).all(db).await?;
-                set.links.extend(rows.into_iter().map(|m| (m.id, m)));
-            }
-        }
-    }
-    Ok(set)
-}
-
-/// The loaded rows by table and id.
-#[derive(Default)]
-struct NodeSet {
-    customers: HashMap<i64, customer::Model>,
-    contacts: HashMap<i64, contact::Model>,
-    communications: HashMap<i64, communication::Model>,
-    tickets: HashMap<i64, ticket::Model>,
-    commitments: HashMap<i64, commitment::Model>,
-    revenue: HashMap<i64, revenue_entry::Model>,
-    links: HashMap<i64, customer_link::Model>,
-}
-
-impl NodeSet {
-    fn node(&self, key: &(Entity, i64)) -> Option<Node> {
-        let (entity, id) = *key;
-        Some(match entity {
-            Entity::Customer => Node::Customer(Customer::one(self.customers.get(&id)?.clone())),
-            Entity::Contact => Node::Contact(Contact::one(self.contacts.get(&id)?.clone())),
-            Entity::Communication => Node::Communication(Communication::one(self.communications.get(&id)?.clone())),
-            Entity::Ticket => Node::Ticket(Ticket::one(self.tickets.get(&id)?.clone())),
-            Entity::Commitment => Node::Commitment(self.commitments.get(&id)?.clone().into()),
-            Entity::RevenueEntry => Node::RevenueEntry(self.revenue.get(&id)?.clone().into()),
-            Entity::CustomerLink => Node::CustomerLink(self.links.get(&id)?.clone().into()),
-        })
     }
 }

@@ -13,7 +13,7 @@ use crate::{
         support::context::request,
         support::enums::{OrderDirection, OrgLevel, to_domain},
         support::ids,
-        support::pagination::{Conn, PageArgs, Sort, connection},
+        support::pagination::{self, Conn, PageArgs, Sort},
         support::patch::patch,
         support::scalars::Date,
     },
@@ -188,7 +188,9 @@ impl ContactQuery {
             fold_case: order.field == ContactOrderField::Name,
         };
         let args = PageArgs::new(first, after, last, before);
-        Ok(connection(ctx, &rc.db, service::select(&rc.viewer(), &filter), sort, args, |c| c.id, Contact::page).await?)
+        let (window, cursors) = pagination::window(ctx, rc, "contact", &args)?;
+        let page = service::page(&rc.services, &rc.viewer(), &filter, &sort, window).await?;
+        Ok(pagination::wrap(page, &cursors, |c| c.id, Contact::page))
     }
 }
 

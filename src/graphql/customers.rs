@@ -21,7 +21,7 @@ use crate::{
             to_domain,
         },
         support::ids,
-        support::pagination::{Conn, PageArgs, Sort},
+        support::pagination::{self, Conn, PageArgs, Sort},
         support::patch::patch,
         support::scalars::{Date, Money},
         tickets::Ticket,
@@ -360,9 +360,9 @@ impl CustomerQuery {
             fold_case: order.field == CustomerOrderField::Name,
         };
         let args = PageArgs::new(first, after, last, before);
-        let (window, cursors) = crate::graphql::support::pagination::window(ctx, rc, "customer", &args)?;
+        let (window, cursors) = pagination::window(ctx, rc, "customer", &args)?;
         let page = service::page(&rc.services, &rc.viewer(), &filter, &sort, window).await?;
-        Ok(crate::graphql::support::pagination::wrap(page, &cursors, |c| c.id, Customer::page))
+        Ok(pagination::wrap(page, &cursors, |c| c.id, Customer::page))
     }
 
     /// One customer you can see; NOT_FOUND otherwise.

@@ -3,7 +3,6 @@
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{enums as domain, partnership, partnership_change};
-use sea_orm::EntityTrait;
 
 use crate::{
     error::AppError,
@@ -207,17 +206,4 @@ impl PartnershipMutation {
         };
         Ok(service::set(&rc.services, &rc.viewer(), customer_id, expected_version, terms).await?.into())
     }
-}
-
-/// Loads a partnership by id for `node(id:)`, scoped to visible customers.
-pub async fn find(
-    rc: &crate::graphql::support::context::RequestContext,
-    id: i64,
-) -> crate::error::AppResult<Option<Partnership>> {
-    use sea_orm::QueryFilter;
-    let row = partnership::Entity::find_by_id(id)
-        .filter(crate::policy::visible_through(&rc.viewer(), partnership::Column::CustomerId))
-        .one(&rc.db)
-        .await?;
-    Ok(row.map(Into::into))
 }

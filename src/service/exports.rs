@@ -1,8 +1,11 @@
-//! Bulk-read detection: a user who reads more than a threshold of rows of
-//! customer data within a window (customer lists and pages of customers by
-//! id, the change feed's rows, the relationship graph's nodes) is recorded in
-//! the audit trail as an export, once per window, so a departing rep walking
-//! off with the customer list leaves a trace.
+//! Bulk-read detection: a user who reads more than a threshold of customers
+//! and contacts within a window, by whatever path (the lists, by id, `node`
+//! and `nodes`, nested under other rows, the change feed, the relationship
+//! graph: every read in `crate::service::{customers, contacts, relations,
+//! nodes}` records its rows here), is recorded in the audit trail as an
+//! export, once per window, so a departing rep walking off with the account
+//! book and its people leaves a trace. The audit entry's `customersRead`
+//! counts both.
 //!
 //! The count is kept in the database (`export_window`, one row per user), so
 //! reads spread over several instances add up to one count. Each instance

@@ -226,10 +226,10 @@ async fn paging_the_change_feed_and_the_graph_counts_toward_the_export_audit() {
         let c = app.customer(&cast.rep_a, &format!("C{i}")).await;
         app.contact(&cast.rep_a, &c, &format!("P{i}"), "PURCHASING").await;
     }
-    for i in 0..4 {
+    for i in 0..8 {
         app.contact(&cast.rep_a, &root, &format!("R{i}"), "TECHNICAL").await;
     }
-    // The feed: 16 rows in pages of 3 crosses a threshold of 8.
+    // The feed: 21 customers and contacts in pages of 3 cross a threshold of 8.
     let mut since = Value::Null;
     loop {
         let reply = app
@@ -249,7 +249,7 @@ async fn paging_the_change_feed_and_the_graph_counts_toward_the_export_audit() {
     assert_eq!(after_feed.ok()["auditLog"]["totalCount"], 1);
     assert_eq!(after_feed.ok()["auditLog"]["edges"][0]["node"]["actorId"], cast.rep_a.gid.as_str());
 
-    // The graph, for another user in the same window.
+    // The graph (the root and its 8 contacts), for another user in the same window.
     let graph = "query($r: ID!, $a: String) { relationshipGraph(rootId: $r, first: 2, after: $a) { nodes { id } pageInfo { endCursor hasNextPage } } }";
     let mut after = Value::Null;
     loop {
@@ -295,4 +295,46 @@ async fn reads_spread_over_two_instances_add_up_to_one_export() {
     assert_eq!(total, 1, "one export for the reads of both instances");
     let reply = app.gql(&cast.leader, EXPORTS, json!({})).await;
     assert_eq!(reply.ok()["auditLog"]["edges"][0]["node"]["changes"]["customersRead"], 50);
+}
+
+#[tokio::test]
+async fn contacts_read_by_any_path_count_toward_the_export_audit() {
+    let app = TestApp::spawn_with(|config| config.limits.export_threshold = 3).await;
+    let cast = app.cast().await;
+    let acme = app.customer(&cast.rep_a, "Acme").await;
+    let mut people = Vec::new();
+    // More than the threshold of 3.
+    for name in ["Ann", "Bob", "Cid", "Dee"] {
+        people.push(app.contact(&cast.rep_a, &acme, name, "PURCHASING").await);
+    }
+    let log = r#"mutation($c: ID!, $p: [ID!]!) { logCommunication(input: {customerId: $c, channel: CALL, summary: "s", contactIds: $p}) { id } }"#;
+    app.gql(&cast.rep_a, log, json!({"c": acme, "p": people})).await.ok();
+    let actors = |reply: &crate::helpers::Reply| -> Vec<String> {
+        reply.ok()["auditLog"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["node"]["actorId"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let before = app.gql(&cast.leader, EXPORTS, json!({})).await;
+
+    // Four users, four paths, each reading the four contacts (and at most one customer).
+    app.gql(&cast.rep_a, "{ contacts(first: 10) { edges { node { name } } } }", json!({})).await.ok();
+    app.gql(&cast.lead_a, "query($c: ID!) { customer(id: $c) { contacts(first: 10) { name } } }", json!({"c": acme}))
+        .await
+        .ok();
+    app.gql(&cast.admin, "query($ids: [ID!]!) { nodes(ids: $ids) { id } }", json!({"ids": people})).await.ok();
+    app.gql(&cast.leader, "{ communications(first: 5) { edges { node { contacts { name } } } } }", json!({}))
+        .await
+        .ok();
+    let after = app.gql(&cast.leader, EXPORTS, json!({})).await;
+
+    assert!(actors(&before).is_empty());
+    let mut exported = actors(&after);
+    exported.sort();
+    let mut expected =
+        vec![cast.rep_a.gid.clone(), cast.lead_a.gid.clone(), cast.admin.gid.clone(), cast.leader.gid.clone()];
+    expected.sort();
+    assert_eq!(exported, expected, "the list, a customer's contacts, nodes and participants all count");
 }

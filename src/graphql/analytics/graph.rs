@@ -1,22 +1,24 @@
 //! `relationshipGraph`: the network around a customer, for integrations.
 
-use std::collections::HashMap;
-
 use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject, connection::PageInfo};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, NaiveDate, Utc};
-use entity::{contact, customer, user};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use entity::user;
 
 use crate::{
     analytics::relationship_graph::{self as model, MAX_DEPTH, MAX_PAGE, NodeRef},
-    error::AppError,
+    error::{AppError, AppResult},
     graphql::{
-        contacts::Contact,
-        customers::Customer,
-        support::{context::request, enums::OrgLevel, guards, ids, node::Node},
+        support::{
+            context::{RequestContext, request},
+            enums::OrgLevel,
+            guards, ids,
+            node::Node,
+        },
         users::User,
     },
+    policy::Viewer,
+    service::nodes::{self, Kind},
 };
 
 /// The kind of a relationship edge, and its direction (`from` → `to`).
@@ -166,9 +168,7 @@ impl GraphQuery {
         let viewer = rc.viewer();
         let graph = model::explore(&rc.db, &viewer, root, depth, &kinds).await?;
         let page = graph.page(offset, first);
-        let nodes = load_nodes(&rc.db, &page.nodes).await?;
-        // Paging the network of a whole book is a bulk read like any list.
-        rc.services.exports.record(&rc.db, &viewer, nodes.len()).await?;
+        let nodes = load_nodes(rc, &viewer, &page.nodes).await?;
         let edges = page
             .edges
             .into_iter()
@@ -201,41 +201,28 @@ impl GraphQuery {
     }
 }
 
-/// The page's rows, three statements whatever its size, in page order.
-async fn load_nodes(db: &sea_orm::DatabaseConnection, page: &[NodeRef]) -> Result<Vec<Node>, AppError> {
-    let (mut customers, mut contacts, mut users) = (Vec::new(), Vec::new(), Vec::new());
+/// The page's rows, in page order, three statements whatever its size:
+/// customers and contacts through [`nodes::fetch`] (which counts them toward
+/// the bulk-read audit), the users the page meets through the directory.
+async fn load_nodes(rc: &RequestContext, viewer: &Viewer, page: &[NodeRef]) -> AppResult<Vec<Node>> {
+    let mut wanted = Vec::new();
+    let mut users = Vec::new();
     for node in page {
         match *node {
-            NodeRef::Customer(id) => customers.push(id),
-            NodeRef::Contact(id) => contacts.push(id),
+            NodeRef::Customer(id) => wanted.push((Kind::Customer, id)),
+            NodeRef::Contact(id) => wanted.push((Kind::Contact, id)),
             NodeRef::User(id) => users.push(id),
         }
     }
-    let mut customers: HashMap<i64, customer::Model> = if customers.is_empty() {
-        HashMap::new()
-    } else {
-        let rows = customer::Entity::find().filter(customer::Column::Id.is_in(customers)).all(db).await?;
-        rows.into_iter().map(|m| (m.id, m)).collect()
-    };
-    let mut contacts: HashMap<i64, contact::Model> = if contacts.is_empty() {
-        HashMap::new()
-    } else {
-        let rows = contact::Entity::find().filter(contact::Column::Id.is_in(contacts)).all(db).await?;
-        rows.into_iter().map(|m| (m.id, m)).collect()
-    };
-    let mut users: HashMap<i64, user::Model> = if users.is_empty() {
-        HashMap::new()
-    } else {
-        let rows = user::Entity::find().filter(user::Column::Id.is_in(users)).all(db).await?;
-        rows.into_iter().map(|m| (m.id, m)).collect()
-    };
+    let rows = nodes::fetch(&rc.services, viewer, &wanted).await?;
+    let users = rc.services.users.get_many(&rc.db, &users).await?;
     // A row archived between exploring and loading is simply left out.
     Ok(page
         .iter()
         .filter_map(|node| match *node {
-            NodeRef::Customer(id) => customers.remove(&id).map(|m| Node::Customer(Customer::one(m))),
-            NodeRef::Contact(id) => contacts.remove(&id).map(|m| Node::Contact(Contact::one(m))),
-            NodeRef::User(id) => users.remove(&id).map(|m| Node::User(User::one(m))),
+            NodeRef::Customer(id) => rows.get(&(Kind::Customer, id)).cloned().map(Node::from),
+            NodeRef::Contact(id) => rows.get(&(Kind::Contact, id)).cloned().map(Node::from),
+            NodeRef::User(id) => users.get(&id).map(|u| Node::User(User::one(user::Model::clone(u)))),
         })
         .collect())
 }

@@ -5,11 +5,6 @@
 //! name (tickets need `tickets:read`, everything else `customers:read`).
 
 use async_graphql::{Context, ID, Interface, Object, Result};
-use entity::{
-    churn_event, commitment, communication, customer_link, partnership_change, revenue_entry, supply_priority,
-    survey_response, team, ticket, ticket_event, user,
-};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::{
     error::{AppError, AppResult},
@@ -20,8 +15,7 @@ use crate::{
         contacts::Contact,
         customers::Customer,
         links::CustomerLink,
-        loaders::load_error,
-        partnerships::{self, Partnership, PartnershipChange},
+        partnerships::{Partnership, PartnershipChange},
         revenue::RevenueEntry,
         supply::SupplyPriority,
         support::context::{RequestContext, request},
@@ -30,9 +24,7 @@ use crate::{
         tickets::{Ticket, TicketEvent},
         users::{Team, User},
     },
-    policy,
-    policy::Resource,
-    service::{self, links},
+    service::nodes::{self, Kind, Row},
 };
 
 /// Most IDs `nodes` accepts at once.
@@ -59,83 +51,42 @@ pub enum Node {
     SurveyResponse(SurveyResponse),
 }
 
-/// Loads a row scoped to the viewer through its customer.
-macro_rules! through_customer {
-    ($rc:expr, $entity:ident, $id:expr) => {
-        $entity::Entity::find_by_id($id)
-            .filter(policy::visible_through(&$rc.viewer(), $entity::Column::CustomerId))
-            .one(&$rc.db)
-            .await?
-    };
-}
-
-/// The resource a node type belongs to, for service accounts' scopes.
-fn resource(kind: &str) -> Resource {
-    match kind {
-        "Ticket" | "TicketEvent" => Resource::Tickets,
-        _ => Resource::Customers,
+impl From<Row> for Node {
+    fn from(row: Row) -> Self {
+        match row {
+            Row::Customer(m) => Node::Customer(Customer::one(m)),
+            Row::Contact(m) => Node::Contact(Contact::one(m)),
+            Row::Communication(m) => Node::Communication(Communication::one(m)),
+            Row::Ticket(m) => Node::Ticket(Ticket::one(m)),
+            Row::TicketEvent(m) => Node::TicketEvent(m.into()),
+            Row::User(m) => Node::User(User::one(m)),
+            Row::Team(m) => Node::Team(m.into()),
+            Row::Partnership(m) => Node::Partnership(m.into()),
+            Row::PartnershipChange(m) => Node::PartnershipChange(m.into()),
+            Row::SupplyPriority(m) => Node::SupplyPriority(m.into()),
+            Row::Commitment(m) => Node::Commitment(m.into()),
+            Row::RevenueEntry(m) => Node::RevenueEntry(m.into()),
+            Row::ChurnEvent(m) => Node::ChurnEvent(m.into()),
+            Row::CustomerLink(m) => Node::CustomerLink(m.into()),
+            Row::SurveyResponse(m) => Node::SurveyResponse(m.into()),
+        }
     }
 }
 
-async fn fetch(rc: &RequestContext, id: &ID) -> AppResult<Option<Node>> {
-    let Ok((kind, key)) = ids::decode_any("id", id) else { return Ok(None) };
-    if policy::ensure_can_read(&rc.viewer(), resource(&kind)).is_err() {
-        return Ok(None);
-    }
-    let loaders = &rc.loaders;
-    Ok(match kind.as_str() {
-        "Customer" => {
-            loaders.customer_by_id.load_one(key).await.map_err(load_error)?.map(|m| Node::Customer(Customer::one(m)))
-        }
-        "Contact" => {
-            loaders.contact_by_id.load_one(key).await.map_err(load_error)?.map(|m| Node::Contact(Contact::one(m)))
-        }
-        "Communication" => {
-            through_customer!(rc, communication, key).map(|m| Node::Communication(Communication::one(m)))
-        }
-        "Ticket" => ticket::Entity::find_by_id(key)
-            .filter(policy::visible_tickets(&rc.viewer()))
-            .one(&rc.db)
-            .await?
-            .map(|m| Node::Ticket(Ticket::one(m))),
-        "TicketEvent" => {
-            let Some(event) = ticket_event::Entity::find_by_id(key).one(&rc.db).await? else {
-                return Ok(None);
-            };
-            let filter = service::tickets::TicketFilter { include_archived: true, ..Default::default() };
-            let ticket_visible = service::tickets::select(&rc.viewer(), &filter)
-                .filter(ticket::Column::Id.eq(event.ticket_id))
-                .one(&rc.db)
-                .await?
-                .is_some();
-            ticket_visible.then(|| Node::TicketEvent(event.into()))
-        }
-        "User" => user::Entity::find_by_id(key)
-            .filter(policy::visible_users(&rc.viewer()))
-            .one(&rc.db)
-            .await?
-            .map(|m| Node::User(User::one(m))),
-        "Team" => service::users::select_teams(&rc.viewer())
-            .filter(team::Column::Id.eq(key))
-            .one(&rc.db)
-            .await?
-            .map(|m| Node::Team(m.into())),
-        "Partnership" => partnerships::find(rc, key).await?.map(Node::Partnership),
-        "PartnershipChange" => {
-            through_customer!(rc, partnership_change, key).map(|m| Node::PartnershipChange(m.into()))
-        }
-        "SupplyPriority" => through_customer!(rc, supply_priority, key).map(|m| Node::SupplyPriority(m.into())),
-        "Commitment" => through_customer!(rc, commitment, key).map(|m| Node::Commitment(m.into())),
-        "RevenueEntry" => through_customer!(rc, revenue_entry, key).map(|m| Node::RevenueEntry(m.into())),
-        "ChurnEvent" => through_customer!(rc, churn_event, key).map(|m| Node::ChurnEvent(m.into())),
-        "CustomerLink" => links::select(&rc.viewer(), None, &[])
-            .filter(customer_link::Column::Id.eq(key))
-            .one(&rc.db)
-            .await?
-            .map(|m| Node::CustomerLink(m.into())),
-        "SurveyResponse" => through_customer!(rc, survey_response, key).map(|m| Node::SurveyResponse(m.into())),
-        _ => None,
-    })
+/// The objects behind global IDs, in their order; `None` for an ID that is
+/// malformed, names nothing, or names something the viewer may not see.
+async fn fetch(rc: &RequestContext, ids: &[ID]) -> AppResult<Vec<Option<Node>>> {
+    let keys: Vec<Option<(Kind, i64)>> = ids
+        .iter()
+        .map(|id| {
+            let (name, key) = ids::decode_any("id", id).ok()?;
+            Some((Kind::parse(&name)?, key))
+        })
+        .collect();
+    let wanted: Vec<(Kind, i64)> = keys.iter().flatten().copied().collect();
+    let rows = nodes::fetch(&rc.services, &rc.viewer(), &wanted).await?;
+    // The same ID twice gives the same object twice.
+    Ok(keys.iter().map(|key| key.and_then(|k| rows.get(&k).cloned()).map(Node::from)).collect())
 }
 
 #[derive(Default)]
@@ -146,7 +97,7 @@ impl NodeQuery {
     /// Any object by its global ID; null when it does not exist or you cannot see it.
     async fn node(&self, ctx: &Context<'_>, #[graphql(desc = "A global ID.")] id: ID) -> Result<Option<Node>> {
         let rc = request(ctx)?;
-        Ok(fetch(rc, &id).await?)
+        Ok(fetch(rc, std::slice::from_ref(&id)).await?.pop().flatten())
     }
 
     /// Several objects by global ID (at most 100), in the same order; null where
@@ -160,7 +111,6 @@ impl NodeQuery {
             return Err(AppError::bad_input("ids", format!("at most {MAX_NODES} ids")).into());
         }
         let rc = request(ctx)?;
-        let fetched = futures_util::future::try_join_all(ids.iter().map(|id| fetch(rc, id))).await?;
-        Ok(fetched)
+        Ok(fetch(rc, &ids).await?)
     }
 }
