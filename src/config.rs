@@ -264,22 +264,28 @@ impl Config {
                 Some(IdentityProvider::from_pem(&pem, &issuer, &audience).context("RAPPORT_JWT_PUBLIC_KEY")?)
             }
         };
+        // Every default lives in `Default`; the environment only overrides.
+        let d = Self::default();
+        let secs = |name: &str, default: Duration| parsed(name, default.as_secs()).map(Duration::from_secs);
+        let millis = |name: &str, default: Duration| {
+            parsed(name, u64::try_from(default.as_millis()).unwrap_or(u64::MAX)).map(Duration::from_millis)
+        };
         Ok(Self {
             environment,
-            database_url: var("DATABASE_URL").unwrap_or_else(|| "sqlite://rapport.db?mode=rwc".to_owned()),
-            db_max_connections: parsed("RAPPORT_DB_MAX_CONNECTIONS", 10)?,
-            bind: parsed("RAPPORT_BIND", SocketAddr::from(([127, 0, 0, 1], 8000)))?,
-            jwt_secret: jwt_secret.clone(),
+            database_url: var("DATABASE_URL").unwrap_or(d.database_url),
+            db_max_connections: parsed("RAPPORT_DB_MAX_CONNECTIONS", d.db_max_connections)?,
+            bind: parsed("RAPPORT_BIND", d.bind)?,
+            cursor_secret: var("RAPPORT_CURSOR_SECRET").unwrap_or_else(|| format!("cursor:{jwt_secret}")),
+            jwt_secret,
             identity_provider,
-            token_ttl: Duration::from_secs(parsed("RAPPORT_TOKEN_TTL_SECONDS", 8 * 3600)?),
-            access_token_ttl: Duration::from_secs(parsed("RAPPORT_ACCESS_TOKEN_TTL_SECONDS", 15 * 60)?),
+            token_ttl: secs("RAPPORT_TOKEN_TTL_SECONDS", d.token_ttl)?,
+            access_token_ttl: secs("RAPPORT_ACCESS_TOKEN_TTL_SECONDS", d.access_token_ttl)?,
             sla: SlaPolicy::parse(var("RAPPORT_SLA_HOURS").as_deref(), var("RAPPORT_SLA_TIER_PERCENT").as_deref())
                 .map_err(|e| anyhow::anyhow!("SLA configuration: {e}"))?,
-            notify_channel: var("RAPPORT_NOTIFY_CHANNEL").unwrap_or_else(|| DEFAULT_NOTIFY_CHANNEL.to_owned()),
-            ws_init_timeout: Duration::from_secs(parsed("RAPPORT_WS_INIT_TIMEOUT_SECONDS", 5)?),
-            ws_idle_timeout: Duration::from_secs(parsed("RAPPORT_WS_IDLE_TIMEOUT_SECONDS", 60)?),
+            notify_channel: var("RAPPORT_NOTIFY_CHANNEL").unwrap_or(d.notify_channel),
+            ws_init_timeout: secs("RAPPORT_WS_INIT_TIMEOUT_SECONDS", d.ws_init_timeout)?,
+            ws_idle_timeout: secs("RAPPORT_WS_IDLE_TIMEOUT_SECONDS", d.ws_idle_timeout)?,
             trusted_proxies: trusted_proxies(var("RAPPORT_TRUSTED_PROXIES"))?,
-            cursor_secret: var("RAPPORT_CURSOR_SECRET").unwrap_or_else(|| format!("cursor:{jwt_secret}")),
             segment_rules: SegmentRules::parse(var("RAPPORT_SEGMENT_RULES").as_deref())
                 .map_err(|e| anyhow::anyhow!("RAPPORT_SEGMENT_RULES: {e}"))?,
             health_rules: HealthRules::parse(
@@ -287,46 +293,60 @@ impl Config {
                 var("RAPPORT_HEALTH_LEVELS").as_deref(),
             )
             .map_err(|e| anyhow::anyhow!("account health configuration: {e}"))?,
-            health_sweep: Duration::from_secs(parsed("RAPPORT_HEALTH_SWEEP_SECS", 600)?),
-            health_poll: Duration::from_secs(parsed("RAPPORT_HEALTH_POLL_SECS", 2)?),
-            export_flush: Duration::from_millis(parsed("RAPPORT_EXPORT_FLUSH_MS", 1000)?),
+            health_sweep: secs("RAPPORT_HEALTH_SWEEP_SECS", d.health_sweep)?,
+            health_poll: secs("RAPPORT_HEALTH_POLL_SECS", d.health_poll)?,
+            export_flush: millis("RAPPORT_EXPORT_FLUSH_MS", d.export_flush)?,
             webhook: WebhookConfig {
-                allow_private: parsed("RAPPORT_WEBHOOK_ALLOW_PRIVATE", false)?,
+                allow_private: parsed("RAPPORT_WEBHOOK_ALLOW_PRIVATE", d.webhook.allow_private)?,
                 retries: parse_schedule(
                     &var("RAPPORT_WEBHOOK_RETRY_SCHEDULE").unwrap_or_else(|| DEFAULT_RETRY_SCHEDULE.to_owned()),
                 )
                 .context("RAPPORT_WEBHOOK_RETRY_SCHEDULE")?,
-                timeout: Duration::from_secs(parsed("RAPPORT_WEBHOOK_TIMEOUT_SECS", 10)?),
-                poll: Duration::from_millis(parsed("RAPPORT_WEBHOOK_POLL_MS", 1000)?),
-                sweep: Duration::from_secs(parsed("RAPPORT_WEBHOOK_SWEEP_SECS", 60)?),
+                timeout: secs("RAPPORT_WEBHOOK_TIMEOUT_SECS", d.webhook.timeout)?,
+                poll: millis("RAPPORT_WEBHOOK_POLL_MS", d.webhook.poll)?,
+                sweep: secs("RAPPORT_WEBHOOK_SWEEP_SECS", d.webhook.sweep)?,
             },
-            shutdown_grace: Duration::from_secs(parsed("RAPPORT_SHUTDOWN_GRACE_SECONDS", 20)?),
-            slow_resolver: Some(Duration::from_millis(parsed("RAPPORT_SLOW_RESOLVER_MS", 0)?))
+            shutdown_grace: secs("RAPPORT_SHUTDOWN_GRACE_SECONDS", d.shutdown_grace)?,
+            slow_resolver: Some(millis("RAPPORT_SLOW_RESOLVER_MS", Duration::ZERO)?)
                 .filter(|threshold| !threshold.is_zero()),
             limits: Limits {
-                max_depth: parsed("RAPPORT_MAX_DEPTH", 12)?,
-                max_complexity: parsed("RAPPORT_MAX_COMPLEXITY", 20_000)?,
-                max_body_bytes: parsed("RAPPORT_MAX_BODY_BYTES", 1024 * 1024)?,
+                max_depth: parsed("RAPPORT_MAX_DEPTH", d.limits.max_depth)?,
+                max_complexity: parsed("RAPPORT_MAX_COMPLEXITY", d.limits.max_complexity)?,
+                max_body_bytes: parsed("RAPPORT_MAX_BODY_BYTES", d.limits.max_body_bytes)?,
                 introspection: parsed("RAPPORT_INTROSPECTION", environment == Environment::Development)?,
-                max_aliases: parsed("RAPPORT_MAX_ALIASES", 30)?,
-                requests_per_minute: parsed("RAPPORT_RATE_LIMIT_PER_MINUTE", 600)?,
-                export_threshold: parsed("RAPPORT_EXPORT_THRESHOLD", 1000)?,
-                persisted_query_bytes: parsed("RAPPORT_PERSISTED_QUERY_BYTES", 8 * 1024 * 1024)?,
+                max_aliases: parsed("RAPPORT_MAX_ALIASES", d.limits.max_aliases)?,
+                requests_per_minute: parsed("RAPPORT_RATE_LIMIT_PER_MINUTE", d.limits.requests_per_minute)?,
+                export_threshold: parsed("RAPPORT_EXPORT_THRESHOLD", d.limits.export_threshold)?,
+                persisted_query_bytes: parsed("RAPPORT_PERSISTED_QUERY_BYTES", d.limits.persisted_query_bytes)?,
             },
         })
     }
 
-    /// A configuration for tests and tools: development defaults on the given database.
+    /// A configuration for tests and tools: the defaults on the given
+    /// database, on any free port, with a few connections and no rate limit
+    /// to speak of.
     pub fn for_database(database_url: &str) -> Self {
+        let mut config = Self { database_url: database_url.to_owned(), ..Self::default() };
+        config.db_max_connections = 5;
+        config.bind = SocketAddr::from(([127, 0, 0, 1], 0));
+        config.limits.requests_per_minute = 100_000;
+        config
+    }
+}
+
+impl Default for Config {
+    /// The defaults of every setting, in development: what runs when no
+    /// variable is set (`.env.example` lists them).
+    fn default() -> Self {
         Self {
             environment: Environment::Development,
-            database_url: database_url.to_owned(),
-            db_max_connections: 5,
-            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            database_url: "sqlite://rapport.db?mode=rwc".to_owned(),
+            db_max_connections: 10,
+            bind: SocketAddr::from(([127, 0, 0, 1], 8000)),
             jwt_secret: DEV_JWT_SECRET.to_owned(),
             identity_provider: None,
-            token_ttl: Duration::from_secs(3600),
-            access_token_ttl: Duration::from_secs(900),
+            token_ttl: Duration::from_secs(8 * 3600),
+            access_token_ttl: Duration::from_secs(15 * 60),
             sla: SlaPolicy::default(),
             notify_channel: DEFAULT_NOTIFY_CHANNEL.to_owned(),
             ws_init_timeout: Duration::from_secs(5),
@@ -347,13 +367,15 @@ impl Config {
                 max_body_bytes: 1024 * 1024,
                 introspection: true,
                 max_aliases: 30,
-                requests_per_minute: 100_000,
+                requests_per_minute: 600,
                 export_threshold: 1000,
                 persisted_query_bytes: 8 * 1024 * 1024,
             },
         }
     }
+}
 
+impl Config {
     /// Checks that must pass before `serve` listens.
     pub fn check_for_serving(&self) -> anyhow::Result<()> {
         if self.jwt_secret == DEV_JWT_SECRET {

@@ -32,6 +32,8 @@ pub mod http;
 pub mod jobs;
 /// Logs and traces: stderr as text or JSON, OpenTelemetry with the `otel` feature.
 pub mod logs;
+/// Closed sets of values with one spelling each.
+pub mod names;
 /// The one place that decides which rows and scopes a viewer may use.
 pub mod policy;
 /// The domain rules every figure shares: live customers, the last 12 months.

@@ -3,40 +3,21 @@
 //! its own exclusions with these reasons, counted over the customers the
 //! viewer may see.
 
-/// Why a customer is not in a report's figures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Exclusion {
-    /// Archived: the record was withdrawn; it counts nowhere.
-    Archived,
-    /// Lost (by its churn events, on the report's date): it takes no segment slot.
-    Lost,
-    /// Not a customer (yet) on the report's date: a PROSPECT, or started after it.
-    NotACustomer,
-    /// Neither `customerSince` nor any revenue: where its history starts is unknown.
-    NoStartDate,
-    /// No revenue in the report's months.
-    NoRevenueInWindow,
-    /// Never bought anything, so it cannot have stopped buying.
-    NeverBought,
-}
-
-impl Exclusion {
-    /// The name reports use in SQL and the API shows.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Archived => "ARCHIVED",
-            Self::Lost => "LOST",
-            Self::NotACustomer => "NOT_A_CUSTOMER",
-            Self::NoStartDate => "NO_START_DATE",
-            Self::NoRevenueInWindow => "NO_REVENUE_IN_WINDOW",
-            Self::NeverBought => "NEVER_BOUGHT",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        [Self::Archived, Self::Lost, Self::NotACustomer, Self::NoStartDate, Self::NoRevenueInWindow, Self::NeverBought]
-            .into_iter()
-            .find(|e| e.as_str() == text)
+crate::names::named! {
+    /// Why a customer is not in a report's figures.
+    pub enum Exclusion {
+        /// Archived: the record was withdrawn; it counts nowhere.
+        Archived = "ARCHIVED",
+        /// Lost (by its churn events, on the report's date): it takes no segment slot.
+        Lost = "LOST",
+        /// Not a customer (yet) on the report's date: a PROSPECT, or started after it.
+        NotACustomer = "NOT_A_CUSTOMER",
+        /// Neither `customerSince` nor any revenue: where its history starts is unknown.
+        NoStartDate = "NO_START_DATE",
+        /// No revenue in the report's months.
+        NoRevenueInWindow = "NO_REVENUE_IN_WINDOW",
+        /// Never bought anything, so it cannot have stopped buying.
+        NeverBought = "NEVER_BOUGHT",
     }
 }
 

@@ -49,7 +49,8 @@ impl AccountHealth {
 /// Scores one customer's facts.
 pub fn assess(facts: &Facts, rules: &HealthRules) -> AccountHealth {
     let mut signals: Vec<(SignalKind, Signal)> = SignalKind::ALL
-        .into_iter()
+        .iter()
+        .copied()
         .map(|kind| {
             let (severity, value, explanation) = measure(kind, facts);
             let weight = rules.weight(kind);

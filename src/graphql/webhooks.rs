@@ -223,7 +223,7 @@ impl WebhookDelivery {
     }
     /// Where it stands.
     async fn status(&self) -> WebhookDeliveryStatus {
-        DeliveryStatus::parse(&self.model.status).into()
+        DeliveryStatus::parse(&self.model.status).unwrap_or(DeliveryStatus::Pending).into()
     }
     /// Attempts made so far.
     async fn attempt_count(&self) -> i32 {
@@ -231,7 +231,8 @@ impl WebhookDelivery {
     }
     /// When the next attempt is due (PENDING only).
     async fn next_attempt_at(&self) -> Option<DateTime<Utc>> {
-        (DeliveryStatus::parse(&self.model.status) == DeliveryStatus::Pending).then_some(self.model.next_attempt_at)
+        (DeliveryStatus::parse(&self.model.status).unwrap_or(DeliveryStatus::Pending) == DeliveryStatus::Pending)
+            .then_some(self.model.next_attempt_at)
     }
     /// The receiver's HTTP status at the last attempt.
     async fn last_status_code(&self) -> Option<i32> {

@@ -3,86 +3,35 @@
 //! and the scores the levels start below (`RAPPORT_HEALTH_LEVELS`). The
 //! scoring itself is `crate::analytics::health`.
 
-/// Where a score stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum HealthLevel {
-    Critical,
-    AtRisk,
-    Watch,
-    Healthy,
-}
-
-impl HealthLevel {
-    pub const ALL: [HealthLevel; 4] = [Self::Critical, Self::AtRisk, Self::Watch, Self::Healthy];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Critical => "CRITICAL",
-            Self::AtRisk => "AT_RISK",
-            Self::Watch => "WATCH",
-            Self::Healthy => "HEALTHY",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|l| l.as_str() == text)
+crate::names::named! {
+    /// Where a score stands.
+    pub enum HealthLevel {
+        Critical = "CRITICAL",
+        AtRisk = "AT_RISK",
+        Watch = "WATCH",
+        Healthy = "HEALTHY",
     }
 }
 
-/// What a signal measures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum SignalKind {
-    RelationshipBreadth,
-    ChampionLeft,
-    ExecutiveContact,
-    CommunicationRecency,
-    TicketsPastSla,
-    ComplaintTrend,
-    OverdueCommitments,
-    RevenueTrend,
-    PurchasingFit,
-    Satisfaction,
-    OwnerInactive,
-    PartnershipTier,
+crate::names::named! {
+    /// What a signal measures.
+    pub enum SignalKind {
+        RelationshipBreadth = "RELATIONSHIP_BREADTH",
+        ChampionLeft = "CHAMPION_LEFT",
+        ExecutiveContact = "EXECUTIVE_CONTACT",
+        CommunicationRecency = "COMMUNICATION_RECENCY",
+        TicketsPastSla = "TICKETS_PAST_SLA",
+        ComplaintTrend = "COMPLAINT_TREND",
+        OverdueCommitments = "OVERDUE_COMMITMENTS",
+        RevenueTrend = "REVENUE_TREND",
+        PurchasingFit = "PURCHASING_FIT",
+        Satisfaction = "SATISFACTION",
+        OwnerInactive = "OWNER_INACTIVE",
+        PartnershipTier = "PARTNERSHIP_TIER",
+    }
 }
 
 impl SignalKind {
-    pub const ALL: [SignalKind; 12] = [
-        Self::RelationshipBreadth,
-        Self::ChampionLeft,
-        Self::ExecutiveContact,
-        Self::CommunicationRecency,
-        Self::TicketsPastSla,
-        Self::ComplaintTrend,
-        Self::OverdueCommitments,
-        Self::RevenueTrend,
-        Self::PurchasingFit,
-        Self::Satisfaction,
-        Self::OwnerInactive,
-        Self::PartnershipTier,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::RelationshipBreadth => "RELATIONSHIP_BREADTH",
-            Self::ChampionLeft => "CHAMPION_LEFT",
-            Self::ExecutiveContact => "EXECUTIVE_CONTACT",
-            Self::CommunicationRecency => "COMMUNICATION_RECENCY",
-            Self::TicketsPastSla => "TICKETS_PAST_SLA",
-            Self::ComplaintTrend => "COMPLAINT_TREND",
-            Self::OverdueCommitments => "OVERDUE_COMMITMENTS",
-            Self::RevenueTrend => "REVENUE_TREND",
-            Self::PurchasingFit => "PURCHASING_FIT",
-            Self::Satisfaction => "SATISFACTION",
-            Self::OwnerInactive => "OWNER_INACTIVE",
-            Self::PartnershipTier => "PARTNERSHIP_TIER",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.as_str() == text)
-    }
-
     pub(crate) fn index(self) -> usize {
         self as usize
     }

@@ -36,80 +36,38 @@ use crate::{
     service::now,
 };
 
-/// The synced tables.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ChangeEntity {
-    Customer,
-    Contact,
-    Communication,
-    Ticket,
-    Commitment,
-    RevenueEntry,
-    CustomerLink,
+crate::names::named! {
+    /// The synced tables.
+    pub enum ChangeEntity {
+        Customer = "CUSTOMER",
+        Contact = "CONTACT",
+        Communication = "COMMUNICATION",
+        Ticket = "TICKET",
+        Commitment = "COMMITMENT",
+        RevenueEntry = "REVENUE_ENTRY",
+        CustomerLink = "CUSTOMER_LINK",
+    }
 }
 
 impl ChangeEntity {
-    pub const ALL: [Self; 7] = [
-        Self::Customer,
-        Self::Contact,
-        Self::Communication,
-        Self::Ticket,
-        Self::Commitment,
-        Self::RevenueEntry,
-        Self::CustomerLink,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Customer => "CUSTOMER",
-            Self::Contact => "CONTACT",
-            Self::Communication => "COMMUNICATION",
-            Self::Ticket => "TICKET",
-            Self::Commitment => "COMMITMENT",
-            Self::RevenueEntry => "REVENUE_ENTRY",
-            Self::CustomerLink => "CUSTOMER_LINK",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|e| e.as_str() == text)
-    }
-
     /// What a service account needs to read it.
     pub fn resource(self) -> Resource {
         if self == Self::Ticket { Resource::Tickets } else { Resource::Customers }
     }
 }
 
-/// What happened to the row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Operation {
-    Created,
-    Updated,
-    Archived,
-    /// Gone from the reader's view (a customer reassigned away from them).
-    Deleted,
+crate::names::named! {
+    /// What happened to the row.
+    pub enum Operation {
+        Created = "CREATED",
+        Updated = "UPDATED",
+        Archived = "ARCHIVED",
+        /// Gone from the reader's view (a customer reassigned away from them).
+        Deleted = "DELETED",
+    }
 }
 
 impl Operation {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Created => "CREATED",
-            Self::Updated => "UPDATED",
-            Self::Archived => "ARCHIVED",
-            Self::Deleted => "DELETED",
-        }
-    }
-
-    fn parse(text: &str) -> Self {
-        match text {
-            "CREATED" => Self::Created,
-            "ARCHIVED" => Self::Archived,
-            "DELETED" => Self::Deleted,
-            _ => Self::Updated,
-        }
-    }
-
     /// The row is gone: the change carries a tombstone, not the row.
     pub fn is_tombstone(self) -> bool {
         matches!(self, Self::Archived | Self::Deleted)
@@ -378,7 +336,7 @@ async fn snapshot(
     first: u64,
     entities: &[ChangeEntity],
 ) -> AppResult<FeedPage> {
-    let order: Vec<ChangeEntity> = ChangeEntity::ALL.into_iter().filter(|e| entities.contains(e)).collect();
+    let order: Vec<ChangeEntity> = ChangeEntity::ALL.iter().copied().filter(|e| entities.contains(e)).collect();
     let mut index = order.iter().position(|e| *e == entity).unwrap_or(order.len());
     let mut changes = Vec::new();
     while index < order.len() {
@@ -427,7 +385,8 @@ pub fn readable(viewer: &Viewer, asked: Option<&[ChangeEntity]>) -> AppResult<Ve
         }
         None => {
             let readable: Vec<ChangeEntity> = ChangeEntity::ALL
-                .into_iter()
+                .iter()
+                .copied()
                 .filter(|e| policy::ensure_can_read(viewer, e.resource()).is_ok())
                 .collect();
             if readable.is_empty() {
@@ -501,7 +460,8 @@ pub async fn read(
     let since = match since {
         None => {
             let at = current_position(db).await?;
-            let start = ChangeEntity::ALL.into_iter().find(|e| entities.contains(e)).unwrap_or(ChangeEntity::Customer);
+            let start =
+                ChangeEntity::ALL.iter().copied().find(|e| entities.contains(e)).unwrap_or(ChangeEntity::Customer);
             return snapshot(db, viewer, (at, start, 0), first, entities).await;
         }
         Some(Position::Snapshot { at, entity, after }) => {
@@ -539,7 +499,7 @@ pub async fn read(
         .into_iter()
         .filter_map(|r| {
             let entity = ChangeEntity::parse(&r.entity_type)?;
-            let mut operation = Operation::parse(&r.operation);
+            let mut operation = Operation::parse(&r.operation).unwrap_or(Operation::Updated);
             if entity == ChangeEntity::Customer && !seen_after(scope, &r) {
                 operation = Operation::Deleted;
             }

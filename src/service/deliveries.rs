@@ -233,7 +233,7 @@ pub async fn sweep(db: &DatabaseConnection) -> AppResult<usize> {
         format!(
             "NOT EXISTS (SELECT 1 FROM webhook_event e WHERE e.event_type = '{}' AND e.subject_id = ticket.id \
              AND e.occurrence = {occurrence})",
-            kind.name()
+            kind.as_str()
         )
     };
     let now = dialect.instant(at);
@@ -285,7 +285,7 @@ pub async fn sweep(db: &DatabaseConnection) -> AppResult<usize> {
              AND e.subject_id = t.id AND e.occurrence = {occurrence}) \
          ORDER BY t.id LIMIT {SWEEP_BATCH}",
         today = dialect.date(at.date_naive()),
-        kind = EventType::CommitmentOverdue.name(),
+        kind = EventType::CommitmentOverdue.as_str(),
         occurrence = dialect.text_of_date("t.due_on"),
     );
     for row in dialect.rows(db, overdue).await? {

@@ -33,21 +33,12 @@ use crate::{
 /// Most rows one call accepts.
 pub const MAX_BATCH: usize = 1000;
 
-/// The kinds of rows with external ids.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Customer,
-    Contact,
-    ChurnEvent,
-}
-
-impl Kind {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Customer => "CUSTOMER",
-            Self::Contact => "CONTACT",
-            Self::ChurnEvent => "CHURN_EVENT",
-        }
+crate::names::named! {
+    /// The kinds of rows with external ids.
+    pub enum Kind {
+        Customer = "CUSTOMER",
+        Contact = "CONTACT",
+        ChurnEvent = "CHURN_EVENT",
     }
 }
 

@@ -13,47 +13,17 @@ use serde_json::{Value, json};
 
 use crate::{error::AppResult, gid, service::now};
 
-/// What a webhook announces.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum EventType {
-    TicketCreated,
-    TicketStatusChanged,
-    TicketSlaBreached,
-    CustomerLost,
-    CustomerWonBack,
-    CustomerReassigned,
-    CommitmentOverdue,
-    HealthLevelChanged,
-}
-
-impl EventType {
-    pub const ALL: [Self; 8] = [
-        Self::TicketCreated,
-        Self::TicketStatusChanged,
-        Self::TicketSlaBreached,
-        Self::CustomerLost,
-        Self::CustomerWonBack,
-        Self::CustomerReassigned,
-        Self::CommitmentOverdue,
-        Self::HealthLevelChanged,
-    ];
-
-    /// The `type` of the payload.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::TicketCreated => "ticket.created",
-            Self::TicketStatusChanged => "ticket.status_changed",
-            Self::TicketSlaBreached => "ticket.sla_breached",
-            Self::CustomerLost => "customer.lost",
-            Self::CustomerWonBack => "customer.won_back",
-            Self::CustomerReassigned => "customer.reassigned",
-            Self::CommitmentOverdue => "commitment.overdue",
-            Self::HealthLevelChanged => "health.level_changed",
-        }
-    }
-
-    pub fn parse(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|t| t.name() == name)
+crate::names::named! {
+    /// What a webhook announces.
+    pub enum EventType {
+        TicketCreated = "ticket.created",
+        TicketStatusChanged = "ticket.status_changed",
+        TicketSlaBreached = "ticket.sla_breached",
+        CustomerLost = "customer.lost",
+        CustomerWonBack = "customer.won_back",
+        CustomerReassigned = "customer.reassigned",
+        CommitmentOverdue = "commitment.overdue",
+        HealthLevelChanged = "health.level_changed",
     }
 }
 
@@ -148,9 +118,9 @@ pub async fn emit(txn: &impl ConnectionTrait, events: &[Event]) -> AppResult<usi
         if listeners.is_empty() && event.occurrence.is_none() {
             continue;
         }
-        let payload = json!({ "type": event.kind.name(), "timestamp": at.to_rfc3339(), "data": event.data });
+        let payload = json!({ "type": event.kind.as_str(), "timestamp": at.to_rfc3339(), "data": event.data });
         let values: Vec<sea_orm::Value> = vec![
-            event.kind.name().into(),
+            event.kind.as_str().into(),
             event.subject_id.into(),
             event.occurrence.clone().into(),
             payload.to_string().into(),
@@ -181,33 +151,18 @@ pub async fn emit(txn: &impl ConnectionTrait, events: &[Event]) -> AppResult<usi
 }
 
 fn subscribed(endpoint: &webhook_endpoint::Model, kind: EventType) -> bool {
-    endpoint.event_types.trim().is_empty() || endpoint.event_types.split_whitespace().any(|t| t == kind.name())
+    endpoint.event_types.trim().is_empty() || endpoint.event_types.split_whitespace().any(|t| t == kind.as_str())
 }
 
-/// Where a delivery stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DeliveryStatus {
-    /// Waiting for its next attempt.
-    Pending,
-    Succeeded,
-    /// Given up (retries exhausted, or the receiver refused it for good).
-    Failed,
-}
-
-impl DeliveryStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "PENDING",
-            Self::Succeeded => "SUCCEEDED",
-            Self::Failed => "FAILED",
-        }
-    }
-
-    pub fn parse(text: &str) -> Self {
-        match text {
-            "SUCCEEDED" => Self::Succeeded,
-            "FAILED" => Self::Failed,
-            _ => Self::Pending,
-        }
+crate::names::named! {
+    /// Where a delivery stands.
+    pub enum DeliveryStatus {
+        /// Waiting for its next attempt.
+        Pending = "PENDING",
+        Succeeded = "SUCCEEDED",
+        /// Given up (retries exhausted, or the receiver refused it for good).
+        Failed = "FAILED",
     }
 }
+
+impl DeliveryStatus {}

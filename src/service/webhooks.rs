@@ -33,9 +33,9 @@ fn event_types_text(types: Option<Vec<EventType>>) -> AppResult<String> {
             Err(AppError::bad_input("eventTypes", "name at least one event type, or omit it for every type"))
         }
         Some(mut types) => {
-            types.sort_by_key(|t| t.name());
+            types.sort_by_key(|t| t.as_str());
             types.dedup();
-            Ok(types.iter().map(|t| t.name()).collect::<Vec<_>>().join(" "))
+            Ok(types.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(" "))
         }
     }
 }

@@ -178,9 +178,9 @@ async fn too_deep_queries_are_refused_before_running() {
     assert_eq!(reply.code(), Some("GRAPHQL_VALIDATION_FAILED"));
 }
 
-const IDP_PRIVATE: &str = include_str!("../fixtures/idp-private.pem");
-const IDP_PUBLIC: &str = include_str!("../fixtures/idp-public.pem");
-const OTHER_PRIVATE: &str = include_str!("../fixtures/other-private.pem");
+const IDP_PRIVATE: &str = include_str!("../../fixtures/idp-private.pem");
+const IDP_PUBLIC: &str = include_str!("../../fixtures/idp-public.pem");
+const OTHER_PRIVATE: &str = include_str!("../../fixtures/other-private.pem");
 
 fn signed(alg: jsonwebtoken::Algorithm, key: &jsonwebtoken::EncodingKey, claims: serde_json::Value) -> String {
     jsonwebtoken::encode(&jsonwebtoken::Header::new(alg), &claims, key).unwrap()

@@ -1,0 +1,12 @@
+//! Who sees what: roles, scopes, tokens, sessions, the audit trail.
+
+mod accountability;
+mod api_tokens;
+mod authorization;
+mod existence;
+mod live_sessions;
+mod matrix;
+mod scopes;
+mod sessions;
+mod user_details;
+mod users;

@@ -1,0 +1,14 @@
+//! Customers and what hangs off them: contacts, hierarchy, links, communications, commitments, partnerships, pushes by external id, lists, the graph and the change feed.
+
+mod care_dates;
+mod changes;
+mod commitments;
+mod communications;
+mod contacts;
+mod customers;
+mod external;
+mod graph;
+mod hierarchy;
+mod lists;
+mod partnerships;
+mod relations;

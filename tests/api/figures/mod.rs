@@ -1,0 +1,10 @@
+//! Computed figures, each checked against a fixture worked out by hand.
+
+mod churn_rules;
+mod company_fixture;
+mod data_paths;
+mod health;
+mod reports;
+mod retention;
+mod revenue;
+mod supply_plan;

@@ -1,0 +1,13 @@
+//! The server itself: HTTP, limits, instances, metrics, outages, shutdown, statement counts, the exported schema.
+
+mod configuration;
+mod hardening;
+mod http;
+mod instances;
+mod metrics;
+mod outage;
+mod persisted;
+mod request_ids;
+mod schema;
+mod shutdown;
+mod statements;

@@ -1,0 +1,6 @@
+//! Tickets, their SLA and history, live subscriptions and webhooks.
+
+mod subscriptions;
+mod ticket_lifecycle;
+mod tickets;
+mod webhooks;
