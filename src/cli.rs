@@ -77,92 +77,116 @@ fn parse_role(role: &str) -> anyhow::Result<entity::enums::Role> {
 pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await,
-        Command::Migrate => {
-            open_database(&config).await?;
-            println!("migrations applied");
-            Ok(())
-        }
+        Command::Migrate => migrate(&config).await,
         Command::Schema => {
             print!("{}", sdl());
             Ok(())
         }
-        Command::SeedDemo => {
-            let db = open_database(&config).await?;
-            let seeded = seed::seed_demo(&db).await?;
-            println!("loaded {} customers; demo users:", seeded.customers);
-            for (email, role) in seeded.users {
-                println!("  {email:<28} {}", role.as_str());
-            }
-            println!("mint a token with: rapport token <email>");
-            Ok(())
-        }
-        Command::Token { email } => {
-            let db = open_database(&config).await?;
-            let user = entity::user::Entity::find()
-                .filter(entity::user::Column::Email.eq(email.to_lowercase()))
-                .filter(entity::user::Column::Active.eq(true))
-                .one(&db)
-                .await?
-                .ok_or_else(|| anyhow::anyhow!("no active user with e-mail {email}"))?;
-            let state = AppState::new(db, config);
-            println!("{}", state.services.tokens.issue(user.id)?);
-            Ok(())
-        }
-        Command::User(UserCommand::SetPassword { email }) => {
-            let password = match std::env::var("RAPPORT_PASSWORD") {
-                Ok(password) => password,
-                Err(_) => {
-                    let mut line = String::new();
-                    std::io::stdin().read_line(&mut line)?;
-                    line.trim_end_matches(['\r', '\n']).to_owned()
-                }
-            };
-            let db = open_database(&config).await?;
-            crate::service::sessions::set_password(&db, &email, password).await?;
-            println!("password set for {email}");
-            Ok(())
-        }
-        Command::Rollups(RollupsCommand::Check) => {
-            let db = open_database(&config).await?;
-            let drift = crate::service::rollups::check(&db).await?;
-            if drift.is_none() {
-                println!("rollups match the revenue rows");
-                Ok(())
-            } else {
-                // An error exits 1: monitoring can run the check on a schedule.
-                anyhow::bail!(
-                    "rollups drifted: {} rows of revenue_t12 and {} of revenue_by_owner differ; run `rapport rollups rebuild`",
-                    drift.trailing_12,
-                    drift.by_owner
-                )
-            }
-        }
-        Command::Rollups(RollupsCommand::Rebuild) => {
-            let db = open_database(&config).await?;
-            let txn = crate::db::write(&db).await?;
-            crate::service::rollups::rebuild(&txn).await?;
-            txn.commit().await?;
-            println!("rollups rebuilt");
-            Ok(())
-        }
+        Command::SeedDemo => seed_demo(&config).await,
+        Command::Token { email } => token(config, &email).await,
+        Command::User(UserCommand::SetPassword { email }) => set_password(&config, &email).await,
+        Command::Rollups(RollupsCommand::Check) => check_rollups(&config).await,
+        Command::Rollups(RollupsCommand::Rebuild) => rebuild_rollups(&config).await,
         Command::User(UserCommand::Create { email, name, role, scopes }) => {
-            let db = open_database(&config).await?;
-            let user = insert_user(
-                &db,
-                NewUser {
-                    email,
-                    name,
-                    role: parse_role(&role)?,
-                    team_id: None,
-                    scopes: scopes.split_whitespace().map(str::to_owned).collect(),
-                    phone: None,
-                },
-            )
-            .await?;
-            println!("created {} ({})", user.email, user.role.as_str());
-            Ok(())
+            create_user(&config, email, name, &role, &scopes).await
         }
     }
+}
+
+/// Opening the database is what migrates it; nothing else to do.
+async fn migrate(config: &Config) -> anyhow::Result<()> {
+    open_database(config).await?;
+    println!("migrations applied");
+    Ok(())
+}
+
+/// Prints the demo users, so whoever seeded knows whom to mint a token for.
+async fn seed_demo(config: &Config) -> anyhow::Result<()> {
+    let db = open_database(config).await?;
+    let seeded = seed::seed_demo(&db).await?;
+    println!("loaded {} customers; demo users:", seeded.customers);
+    for (email, role) in seeded.users {
+        println!("  {email:<28} {}", role.as_str());
+    }
+    println!("mint a token with: rapport token <email>");
+    Ok(())
+}
+
+/// A token without a sign-in, to try the API or wire an integration; only an active user gets one.
+async fn token(config: Config, email: &str) -> anyhow::Result<()> {
+    let db = open_database(&config).await?;
+    let user = entity::user::Entity::find()
+        .filter(entity::user::Column::Email.eq(email.to_lowercase()))
+        .filter(entity::user::Column::Active.eq(true))
+        .one(&db)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no active user with e-mail {email}"))?;
+    let state = AppState::new(db, config);
+    println!("{}", state.services.tokens.issue(user.id)?);
+    Ok(())
+}
+
+/// The password comes from the environment or standard input, never an
+/// argument, which would show in the process list and the shell history.
+async fn set_password(config: &Config, email: &str) -> anyhow::Result<()> {
+    let password = match std::env::var("RAPPORT_PASSWORD") {
+        Ok(password) => password,
+        Err(_) => {
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line)?;
+            line.trim_end_matches(['\r', '\n']).to_owned()
+        }
+    };
+    let db = open_database(config).await?;
+    crate::service::sessions::set_password(&db, email, password).await?;
+    println!("password set for {email}");
+    Ok(())
+}
+
+/// Drift is an error, so the exit code tells monitoring what the text tells a person.
+async fn check_rollups(config: &Config) -> anyhow::Result<()> {
+    let db = open_database(config).await?;
+    let drift = crate::service::rollups::check(&db).await?;
+    if drift.is_none() {
+        println!("rollups match the revenue rows");
+        Ok(())
+    } else {
+        // An error exits 1: monitoring can run the check on a schedule.
+        anyhow::bail!(
+            "rollups drifted: {} rows of revenue_t12 and {} of revenue_by_owner differ; run `rapport rollups rebuild`",
+            drift.trailing_12,
+            drift.by_owner
+        )
+    }
+}
+
+/// In one transaction: readers never see the rollups half rebuilt.
+async fn rebuild_rollups(config: &Config) -> anyhow::Result<()> {
+    let db = open_database(config).await?;
+    let txn = crate::db::write(&db).await?;
+    crate::service::rollups::rebuild(&txn).await?;
+    txn.commit().await?;
+    println!("rollups rebuilt");
+    Ok(())
+}
+
+/// Without an access check: how the first ADMIN comes to be, before anyone can sign in.
+async fn create_user(config: &Config, email: String, name: String, role: &str, scopes: &str) -> anyhow::Result<()> {
+    let db = open_database(config).await?;
+    let user = insert_user(
+        &db,
+        NewUser {
+            email,
+            name,
+            role: parse_role(role)?,
+            team_id: None,
+            scopes: scopes.split_whitespace().map(str::to_owned).collect(),
+            phone: None,
+        },
+    )
+    .await?;
+    println!("created {} ({})", user.email, user.role.as_str());
+    Ok(())
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {

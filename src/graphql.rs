@@ -10,50 +10,55 @@ use async_graphql::{MergedObject, MergedSubscription, Schema};
 
 use crate::{config::Limits, service::Services};
 
+// What every request passes through, then the relations it follows.
 /// Context, guards, ids, scalars, enums, pagination, errors, limits, the `Node` interface.
 pub mod support;
-
 /// One DataLoader per relation, scoped to the viewer, built per request.
 pub mod loaders;
 
-/// The computed reports: retention, Pareto, segments, error audit, aggregates.
-pub mod analytics;
-/// API tokens of service accounts.
-pub mod api_tokens;
-/// The audit trail.
-pub mod audit;
-/// The change feed.
-pub mod changes;
-/// Churn events: customers lost and won back.
-pub mod churn;
-/// Promises made to customers.
-pub mod commitments;
-/// Touchpoints with customers.
-pub mod communications;
-/// People at customers.
-pub mod contacts;
-/// Customers, their group hierarchy and their life cycle.
-pub mod customers;
-/// Upserts of master data by other systems' ids.
-pub mod external;
-/// Typed links between customers.
-pub mod links;
-/// Partnership tiers and their terms.
-pub mod partnerships;
-/// Monthly revenue and gross profit.
-pub mod revenue;
+// Signing in: the only operations that run without a token.
 /// Signing in and out: the only operations that run without a token.
 pub mod sessions;
-/// Supply priorities per product line.
-pub mod supply;
-/// Satisfaction surveys.
-pub mod surveys;
+
+// The domain, mirroring `crate::service` module by module.
+/// Customers, their group hierarchy and their life cycle.
+pub mod customers;
+/// People at customers.
+pub mod contacts;
+/// Touchpoints with customers.
+pub mod communications;
 /// Service tickets, their history and their live updates.
 pub mod tickets;
+/// Promises made to customers.
+pub mod commitments;
+/// Partnership tiers and their terms.
+pub mod partnerships;
+/// Supply priorities per product line.
+pub mod supply;
+/// Monthly revenue and gross profit.
+pub mod revenue;
+/// Churn events: customers lost and won back.
+pub mod churn;
+/// Satisfaction surveys.
+pub mod surveys;
+/// Typed links between customers.
+pub mod links;
+/// Upserts of master data by other systems' ids.
+pub mod external;
 /// Employees, teams and service accounts.
 pub mod users;
+/// API tokens of service accounts.
+pub mod api_tokens;
 /// Webhook endpoints and deliveries.
 pub mod webhooks;
+
+// What integrations and leaders read across the book.
+/// The change feed.
+pub mod changes;
+/// The computed reports: retention, Pareto, segments, error audit, aggregates.
+pub mod analytics;
+/// The audit trail.
+pub mod audit;
 
 use self::{
     analytics::{

@@ -1,48 +1,58 @@
 //! Rapport: a GraphQL backend for customer-relationship data.
 //!
-//! The modules below are listed in the order a request travels through them.
-//! Dependencies point one way, down this list:
-//! `http -> graphql -> service / analytics -> policy / entity`.
-//! The transport knows the schema; the schema knows the services; the
-//! services know the policy and the database, and nothing above them
-//! (`.ci/run` fails when `service`, `policy`, `analytics`, `feed` or `webhooks` import
-//! async-graphql or the GraphQL layer, or when `graphql` imports `app`).
+//! The modules are listed in the order a request travels through them, and
+//! dependencies point one way, down this list (`.ci/layers.py --check` fails
+//! CI on an import circle other than the GraphQL type graph, or on more than
+//! one arrow back up):
+//!
+//! ```text
+//! cli, seed                  the command line, the demo data
+//! http, jobs                 the transport; what runs beside the requests
+//! graphql                    the schema: one adapter per service module
+//! service, analytics         reads, writes and their rules; computed reports
+//! auth, webhooks             tokens and the viewer; webhook signing, addresses
+//! policy                     who sees what, as conditions and SQL text
+//! feed, db, config           live changes; the database and its dialect; settings
+//! rules, error, gid, ...     the domain rules every figure shares; the leaves
+//! ```
+//!
+//! The one arrow back up: `http::state` starts the background jobs it owns.
 
-/// Computed reports and scores, in SQL over whole pages; read-only.
-pub mod analytics;
-/// Bearer tokens, and the viewer they name.
-pub mod auth;
 /// The command line: serve, migrate, schema, seed-demo, token, user.
 pub mod cli;
-/// Every environment variable, read once and passed down.
-pub mod config;
-/// Opening and migrating the database.
-pub mod db;
-/// The service error type and every stable error code.
-pub mod error;
-/// Live changes across instances: ticket events and user changes.
-pub mod feed;
-/// Global IDs, as clients and webhook receivers see them.
-pub mod gid;
-/// The GraphQL schema: one adapter per service module.
-pub mod graphql;
+/// The demo dataset.
+pub mod seed;
 /// Transport: the router, health checks, GraphQL over HTTP and WebSocket.
 pub mod http;
 /// What runs beside the requests: webhook delivery, the keepers of derived data.
 pub mod jobs;
+/// The GraphQL schema: one adapter per service module.
+pub mod graphql;
+/// Reads and writes with their rules and side effects, free of GraphQL.
+pub mod service;
+/// Computed reports and scores, in SQL over whole pages; read-only.
+pub mod analytics;
+/// Bearer tokens, and the viewer they name.
+pub mod auth;
+/// Webhook signing and endpoint address checks (delivery is a job).
+pub mod webhooks;
+/// The one place that decides which rows and scopes a viewer may use.
+pub mod policy;
+/// Live changes across instances: ticket events and user changes.
+pub mod feed;
+/// Opening and migrating the database; its dialect, clock and row readers.
+pub mod db;
+/// Every environment variable, read once and passed down.
+pub mod config;
+/// The domain rules every figure shares: live customers, the last 12 months, SLA breaches.
+pub mod rules;
+/// The service error type and every stable error code.
+pub mod error;
+/// Global IDs, as clients and webhook receivers see them.
+pub mod gid;
+/// Metrics in the Prometheus text format.
+pub mod telemetry;
 /// Logs and traces: stderr as text or JSON, OpenTelemetry with the `otel` feature.
 pub mod logs;
 /// Closed sets of values with one spelling each.
 pub mod names;
-/// The one place that decides which rows and scopes a viewer may use.
-pub mod policy;
-/// The domain rules every figure shares: live customers, the last 12 months.
-pub mod rules;
-/// The demo dataset.
-pub mod seed;
-/// Business rules, queries and their side effects, free of GraphQL.
-pub mod service;
-/// Metrics in the Prometheus text format.
-pub mod telemetry;
-/// Delivering webhooks: signing, address checks, the retrying worker.
-pub mod webhooks;

@@ -6,9 +6,9 @@
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use entity::{
     churn_event, commitment, communication, communication_contact, contact, customer, enums::*, partnership,
-    revenue_entry, supply_priority, ticket, ticket_event,
+    revenue_entry, supply_priority, ticket, ticket_event, user,
 };
-use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, PaginatorTrait, Set};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, Set};
 
 use crate::{
     error::{AppError, AppResult},
@@ -78,7 +78,7 @@ struct Account {
 /// Three years of resolved complaints: a few a month, deliveries worst in the
 /// winter peak, and the same failures coming back at other customers weeks
 /// after they were fixed for one (what the error audit's recurrences show).
-async fn history(db: &impl sea_orm::ConnectionTrait, rng: &mut Rng, accounts: &[Account]) -> AppResult<()> {
+async fn history(db: &impl ConnectionTrait, rng: &mut Rng, accounts: &[Account]) -> AppResult<()> {
     const CATEGORIES: [TicketCategory; 6] = [
         TicketCategory::Delivery,
         TicketCategory::Quality,
@@ -211,6 +211,14 @@ fn plan(rng: &mut Rng) -> Vec<Plan> {
     plans
 }
 
+/// The demo's fixed "today": the same date on every run keeps the company
+/// the same, whenever it is seeded.
+#[derive(Clone, Copy)]
+struct Clock {
+    today: NaiveDate,
+    now: DateTime<Utc>,
+}
+
 /// Loads the demo company; refuses when it is already there.
 pub async fn seed_demo(db: &DatabaseConnection) -> AppResult<Seeded> {
     if entity::user::Entity::find().count(db).await? > 0 {
@@ -218,42 +226,43 @@ pub async fn seed_demo(db: &DatabaseConnection) -> AppResult<Seeded> {
     }
     let mut rng = Rng(0x5EED_2026);
     let txn = crate::db::write(db).await?;
-    let north = insert_team(&txn, "North").await?;
-    let south = insert_team(&txn, "South").await?;
-    let person = |email: &str, name: &str, role: Role, team: Option<i64>| NewUser {
-        email: email.to_owned(),
-        name: name.to_owned(),
-        role,
-        team_id: team,
-        scopes: Vec::new(),
-        phone: Some(format!("+44 20 7946 {:04}", email.len() * 37 % 10_000)),
-    };
-    let admin = insert_user(&txn, person("admin@rapport.demo", "Ada Admin", Role::Admin, None)).await?;
-    let leader = insert_user(&txn, person("leader@rapport.demo", "Lea Leader", Role::Leader, None)).await?;
-    let mut users = vec![admin.clone(), leader.clone()];
+    let (users, reps) = staff(&txn).await?;
+    let plans = plan(&mut rng);
+    let today = month(2026, 11) + Duration::days(22);
+    let clock = Clock { today, now: at(today) };
+    let mut revenue = Vec::new();
+    let mut accounts = Vec::new();
+    for (i, p) in plans.iter().enumerate() {
+        accounts.push(account(&txn, &mut rng, clock, &reps, i, p, &mut revenue).await?);
+    }
+    for chunk in revenue.chunks(500) {
+        revenue_entry::Entity::insert_many(chunk.to_vec()).exec_without_returning(&txn).await?;
+    }
+    history(&txn, &mut rng, &accounts).await?;
+    crate::service::rollups::rebuild(&txn).await?;
+    txn.commit().await?;
+    crate::service::segments::recompute(db, Default::default(), chrono::Utc::now().date_naive()).await?;
+    Ok(Seeded { users: users.into_iter().map(|u| (u.email, u.role)).collect(), customers: plans.len() })
+}
+
+/// One of each role to sign in as: leadership, two teams of a lead and three
+/// reps, and the ERP's service account. Returns everyone, and the reps apart
+/// (they own the customers).
+async fn staff(db: &impl ConnectionTrait) -> AppResult<(Vec<user::Model>, Vec<user::Model>)> {
+    let north = insert_team(db, "North").await?;
+    let south = insert_team(db, "South").await?;
+    let admin = insert_user(db, person("admin@rapport.demo", "Ada Admin", Role::Admin, None)).await?;
+    let leader = insert_user(db, person("leader@rapport.demo", "Lea Leader", Role::Leader, None)).await?;
+    let mut users = vec![admin, leader];
     let mut reps = Vec::new();
     for (team, label) in [(&north, "north"), (&south, "south")] {
-        let lead = insert_user(
-            &txn,
-            person(&format!("lead.{label}@rapport.demo"), &format!("Lead {label}"), Role::TeamLead, Some(team.id)),
-        )
-        .await?;
-        let mut row: entity::team::ActiveModel = team.clone().into();
-        row.lead_id = Set(Some(lead.id));
-        row.update(&txn).await?;
+        let (lead, members) = team_staff(db, team, label).await?;
         users.push(lead);
-        for n in 1..=3 {
-            let rep = insert_user(
-                &txn,
-                person(&format!("rep{n}.{label}@rapport.demo"), &format!("Rep {n} {label}"), Role::Rep, Some(team.id)),
-            )
-            .await?;
-            reps.push(rep.clone());
-            users.push(rep);
-        }
+        users.extend(members.iter().cloned());
+        reps.extend(members);
     }
     let integration = insert_user(
-        &txn,
+        db,
         NewUser {
             email: "integration@rapport.demo".into(),
             name: "ERP integration".into(),
@@ -265,288 +274,444 @@ pub async fn seed_demo(db: &DatabaseConnection) -> AppResult<Seeded> {
     )
     .await?;
     users.push(integration);
+    Ok((users, reps))
+}
 
-    let plans = plan(&mut rng);
-    let today = month(2026, 11) + Duration::days(22);
-    let now = at(today);
+/// A team's lead (named on the team, so the team lead's view has someone in
+/// it) and its three reps.
+async fn team_staff(
+    db: &impl ConnectionTrait,
+    team: &entity::team::Model,
+    label: &str,
+) -> AppResult<(user::Model, Vec<user::Model>)> {
+    let lead = insert_user(
+        db,
+        person(&format!("lead.{label}@rapport.demo"), &format!("Lead {label}"), Role::TeamLead, Some(team.id)),
+    )
+    .await?;
+    let mut row: entity::team::ActiveModel = team.clone().into();
+    row.lead_id = Set(Some(lead.id));
+    row.update(db).await?;
+    let mut reps = Vec::new();
+    for n in 1..=3 {
+        let rep = insert_user(
+            db,
+            person(&format!("rep{n}.{label}@rapport.demo"), &format!("Rep {n} {label}"), Role::Rep, Some(team.id)),
+        )
+        .await?;
+        reps.push(rep);
+    }
+    Ok((lead, reps))
+}
+
+/// A demo employee; the phone number follows from the e-mail, so it is the same on every run.
+fn person(email: &str, name: &str, role: Role, team: Option<i64>) -> NewUser {
+    NewUser {
+        email: email.to_owned(),
+        name: name.to_owned(),
+        role,
+        team_id: team,
+        scopes: Vec::new(),
+        phone: Some(format!("+44 20 7946 {:04}", email.len() * 37 % 10_000)),
+    }
+}
+
+/// The largest accounts stand on the closest partnerships.
+fn tier_of(rank: usize) -> PartnershipTier {
+    match rank {
+        0..=19 => PartnershipTier::Strategic,
+        20..=79 => PartnershipTier::Service,
+        _ => PartnershipTier::Price,
+    }
+}
+
+/// One customer's whole story: the account and its terms, its revenue (kept
+/// in `revenue` for one bulk insert), its loss, its people, and for one still
+/// with us the work in hand. The order of the steps is the order the
+/// generator is drawn from: changing it changes the company.
+async fn account(
+    db: &impl ConnectionTrait,
+    rng: &mut Rng,
+    clock: Clock,
+    reps: &[user::Model],
+    i: usize,
+    p: &Plan,
+    revenue: &mut Vec<revenue_entry::ActiveModel>,
+) -> AppResult<Account> {
+    let owner = rng.pick(reps).id;
+    let tier = tier_of(i);
+    let c = insert_customer(db, rng, clock, i, p, owner, tier).await?;
+    insert_partnership(db, c.id, tier, p.since).await?;
+    // Starting customers bought for a year before the three years too: the
+    // retention report compares the lost ones' revenue of that year.
+    let first = p.new_in_month.map_or(-12, i64::from);
+    let last = p.lost_in_month.map_or(36, i64::from);
+    // Some small accounts cost more than they bring: rebates, returns, rush deliveries.
+    let bleeding = (140..STARTING).contains(&i) && rng.chance(30);
+    revenue.extend(monthly_revenue(rng, clock, c.id, p.monthly_cents, first..last, bleeding));
+    if let Some(lost) = p.lost_in_month {
+        insert_loss(db, rng, c.id, owner, lost).await?;
+    }
+    let contact_ids = insert_contacts(db, rng, clock, c.id, p.since).await?;
+    let account = Account { id: c.id, owner, tier, from: first.max(0) as u32, until: last as u32 };
+    if c.status == CustomerStatus::Lost {
+        return Ok(account);
+    }
+    let contact_id = contact_ids.first().copied();
+    insert_communications(db, rng, clock, c.id, owner, contact_id).await?;
+    if rng.chance(35) {
+        insert_open_ticket(db, rng, clock, c.id, contact_id, owner, tier).await?;
+    }
+    if rng.chance(25) {
+        insert_commitment(db, rng, clock, c.id, owner, p.monthly_cents).await?;
+    }
+    if i < 40 {
+        insert_supply_priorities(db, clock, c.id, i).await?;
+    }
+    Ok(account)
+}
+
+/// The customer row: lost ones are LOST from the start, as the story ends.
+async fn insert_customer(
+    db: &impl ConnectionTrait,
+    rng: &mut Rng,
+    clock: Clock,
+    i: usize,
+    p: &Plan,
+    owner: i64,
+    tier: PartnershipTier,
+) -> AppResult<customer::Model> {
     const REGIONS: [&str; 4] = ["North", "South", "East", "West"];
     const INDUSTRIES: [&str; 4] = ["Grocery", "Hardware", "Pharmacy", "Fashion"];
-    const LINES: [&str; 2] = ["Winter tyres", "Garden furniture"];
-    let mut revenue = Vec::new();
-    let mut accounts = Vec::new();
-    for (i, p) in plans.iter().enumerate() {
-        let owner = rng.pick(&reps).clone();
-        let status = match (p.lost_in_month, p.new_in_month) {
-            (Some(_), _) => CustomerStatus::Lost,
-            _ => CustomerStatus::Active,
-        };
-        let tier = match i {
-            0..=19 => PartnershipTier::Strategic,
-            20..=79 => PartnershipTier::Service,
-            _ => PartnershipTier::Price,
-        };
-        let c = customer::ActiveModel {
-            name: Set(p.name.clone()),
-            industry: Set(Some(rng.pick(&INDUSTRIES).to_string())),
-            region: Set(Some(rng.pick(&REGIONS).to_string())),
-            status: Set(status),
-            owner_id: Set(owner.id),
-            parent_id: Set(None),
-            tier: Set(Some(tier)),
-            purchasing_fit: Set(Some(*rng.pick(&[PurchasingFit::Safe, PurchasingFit::Warning, PurchasingFit::Alarm]))),
-            strategic_importance: Set(if i < 36 { StrategicImportance::High } else { StrategicImportance::Medium }),
-            // Computed from revenue below (`service::segments::recompute`).
-            segment: Set(None),
-            customer_since: Set(Some(p.since)),
-            next_review_on: Set(Some(today + Duration::days(rng.below(120) as i64))),
-            version: Set(1),
-            archived_at: Set(None),
-            created_at: Set(at(p.since)),
-            updated_at: Set(now),
-            ..Default::default()
-        }
-        .insert(&txn)
-        .await?;
-        partnership::ActiveModel {
-            customer_id: Set(c.id),
-            tier: Set(tier),
-            discount_bps: Set(Some(if tier == PartnershipTier::Price { 800 } else { 300 })),
-            credit_terms_days: Set(Some(30)),
-            service_level: Set((tier != PartnershipTier::Price).then(|| "Next-day response".to_owned())),
-            lock_ins: Set(if tier == PartnershipTier::Strategic {
-                encode_lock_ins(&[LockIn::ExclusiveSupply, LockIn::SharedSystems])
-            } else {
-                String::new()
-            }),
-            since: Set(p.since),
-            review_on: Set(None),
-            version: Set(1),
-            created_at: Set(at(p.since)),
-            updated_at: Set(at(p.since)),
-            ..Default::default()
-        }
-        .insert(&txn)
-        .await?;
-        // Starting customers bought for a year before the three years too: the
-        // retention report compares the lost ones' revenue of that year.
-        let first = p.new_in_month.map_or(-12, i64::from);
-        let last = p.lost_in_month.map_or(36, i64::from);
-        // Some small accounts cost more than they bring: rebates, returns, rush deliveries.
-        let bleeding = (140..STARTING).contains(&i) && rng.chance(30);
-        accounts.push(Account { id: c.id, owner: owner.id, tier, from: first.max(0) as u32, until: last as u32 });
-        for m in first..last {
-            let wobble = 90 + rng.below(21) as i64;
-            let cents = p.monthly_cents * wobble / 100;
-            let margin = if bleeding { -(5 + rng.below(10) as i64) } else { 10 + rng.below(25) as i64 };
-            revenue.push(revenue_entry::ActiveModel {
-                customer_id: Set(c.id),
-                month: Set(nth_month(m)),
-                revenue_cents: Set(cents),
-                gross_profit_cents: Set(cents * margin / 100),
-                created_at: Set(now),
-                updated_at: Set(now),
-                ..Default::default()
-            });
-        }
-        if let Some(lost) = p.lost_in_month {
-            let reason = *rng.pick(&[
-                ChurnReason::Price,
-                ChurnReason::CompetitorOffer,
-                ChurnReason::RepDeparture,
-                ChurnReason::BrokenPromise,
-                ChurnReason::Service,
-                ChurnReason::Quality,
-                ChurnReason::ChangedBusiness,
-                ChurnReason::CompetitorOffer,
-            ]);
-            churn_event::ActiveModel {
-                customer_id: Set(c.id),
-                kind: Set(ChurnKind::Lost),
-                occurred_on: Set(nth_month(lost)),
-                reason: Set(Some(reason)),
-                controllable: Set(reason.controllability()),
-                competitor: Set(matches!(reason, ChurnReason::CompetitorOffer | ChurnReason::Price)
-                    .then(|| "Discount Direct".to_owned())),
-                notes: Set(None),
-                recorded_by: Set(owner.id),
-                created_at: Set(at(nth_month(lost))),
-                updated_at: Set(at(nth_month(lost))),
-                ..Default::default()
-            }
-            .insert(&txn)
-            .await?;
-        }
-        // Contacts: some accounts hang on a single purchasing manager.
-        let single_threaded = rng.chance(30);
-        let levels: &[OrgLevel] = if single_threaded {
-            &[OrgLevel::Purchasing]
+    let status = match (p.lost_in_month, p.new_in_month) {
+        (Some(_), _) => CustomerStatus::Lost,
+        _ => CustomerStatus::Active,
+    };
+    Ok(customer::ActiveModel {
+        name: Set(p.name.clone()),
+        industry: Set(Some(rng.pick(&INDUSTRIES).to_string())),
+        region: Set(Some(rng.pick(&REGIONS).to_string())),
+        status: Set(status),
+        owner_id: Set(owner),
+        parent_id: Set(None),
+        tier: Set(Some(tier)),
+        purchasing_fit: Set(Some(*rng.pick(&[PurchasingFit::Safe, PurchasingFit::Warning, PurchasingFit::Alarm]))),
+        strategic_importance: Set(if i < 36 { StrategicImportance::High } else { StrategicImportance::Medium }),
+        // Computed from revenue below (`service::segments::recompute`).
+        segment: Set(None),
+        customer_since: Set(Some(p.since)),
+        next_review_on: Set(Some(clock.today + Duration::days(rng.below(120) as i64))),
+        version: Set(1),
+        archived_at: Set(None),
+        created_at: Set(at(p.since)),
+        updated_at: Set(clock.now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?)
+}
+
+/// Terms by tier: price partners get the discount, the others the service,
+/// strategic ones the lock-ins that make leaving hard.
+async fn insert_partnership(
+    db: &impl ConnectionTrait,
+    customer_id: i64,
+    tier: PartnershipTier,
+    since: NaiveDate,
+) -> AppResult<()> {
+    partnership::ActiveModel {
+        customer_id: Set(customer_id),
+        tier: Set(tier),
+        discount_bps: Set(Some(if tier == PartnershipTier::Price { 800 } else { 300 })),
+        credit_terms_days: Set(Some(30)),
+        service_level: Set((tier != PartnershipTier::Price).then(|| "Next-day response".to_owned())),
+        lock_ins: Set(if tier == PartnershipTier::Strategic {
+            encode_lock_ins(&[LockIn::ExclusiveSupply, LockIn::SharedSystems])
         } else {
-            &[OrgLevel::Executive, OrgLevel::Management, OrgLevel::Purchasing, OrgLevel::Technical, OrgLevel::EndUser]
-        };
-        let mut contact_ids = Vec::new();
-        for (n, level) in levels.iter().enumerate() {
-            if n > 0 && rng.chance(30) {
-                continue;
-            }
-            let left = rng.chance(8);
-            let ct = contact::ActiveModel {
-                customer_id: Set(c.id),
-                name: Set(format!(
-                    "{} {}",
-                    rng.pick(&["Ana", "Ben", "Chloe", "Dan", "Eva", "Finn", "Gia"]),
-                    rng.pick(&["Moreau", "Schmidt", "Rossi", "Novak", "Silva"])
-                )),
-                title: Set(Some(format!("{level:?}"))),
-                department: Set(None),
-                org_level: Set(*level),
-                influence: Set(Some(1 + rng.below(5) as i32)),
-                relationship_strength: Set(Some(1 + rng.below(5) as i32)),
-                birthday: Set(Some(
-                    month(1965 + rng.below(35) as i32, 1 + rng.below(12) as u32) + Duration::days(rng.below(27) as i64),
-                )),
-                email: Set(Some(format!("contact{}.{}@customer{}.example", n, c.id, c.id))),
-                phone: Set(None),
-                started_on: Set(Some(p.since)),
-                ended_on: Set(left.then(|| today - Duration::days(30 + rng.below(300) as i64))),
-                version: Set(1),
-                archived_at: Set(None),
-                created_at: Set(at(p.since)),
-                updated_at: Set(now),
-                ..Default::default()
-            }
-            .insert(&txn)
-            .await?;
-            contact_ids.push(ct.id);
-        }
-        if status == CustomerStatus::Lost {
+            String::new()
+        }),
+        since: Set(since),
+        review_on: Set(None),
+        version: Set(1),
+        created_at: Set(at(since)),
+        updated_at: Set(at(since)),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+/// A month's figures wobble around the plan, so no two months look alike;
+/// a bleeding account sells at a loss.
+fn monthly_revenue(
+    rng: &mut Rng,
+    clock: Clock,
+    customer_id: i64,
+    monthly_cents: i64,
+    months: std::ops::Range<i64>,
+    bleeding: bool,
+) -> Vec<revenue_entry::ActiveModel> {
+    let mut rows = Vec::new();
+    for m in months {
+        let wobble = 90 + rng.below(21) as i64;
+        let cents = monthly_cents * wobble / 100;
+        let margin = if bleeding { -(5 + rng.below(10) as i64) } else { 10 + rng.below(25) as i64 };
+        rows.push(revenue_entry::ActiveModel {
+            customer_id: Set(customer_id),
+            month: Set(nth_month(m)),
+            revenue_cents: Set(cents),
+            gross_profit_cents: Set(cents * margin / 100),
+            created_at: Set(clock.now),
+            updated_at: Set(clock.now),
+            ..Default::default()
+        });
+    }
+    rows
+}
+
+/// The loss, with a reason: competitors' offers weigh double, as in the story.
+async fn insert_loss(
+    db: &impl ConnectionTrait,
+    rng: &mut Rng,
+    customer_id: i64,
+    owner: i64,
+    lost: u32,
+) -> AppResult<()> {
+    let reason = *rng.pick(&[
+        ChurnReason::Price,
+        ChurnReason::CompetitorOffer,
+        ChurnReason::RepDeparture,
+        ChurnReason::BrokenPromise,
+        ChurnReason::Service,
+        ChurnReason::Quality,
+        ChurnReason::ChangedBusiness,
+        ChurnReason::CompetitorOffer,
+    ]);
+    churn_event::ActiveModel {
+        customer_id: Set(customer_id),
+        kind: Set(ChurnKind::Lost),
+        occurred_on: Set(nth_month(lost)),
+        reason: Set(Some(reason)),
+        controllable: Set(reason.controllability()),
+        competitor: Set(
+            matches!(reason, ChurnReason::CompetitorOffer | ChurnReason::Price).then(|| "Discount Direct".to_owned())
+        ),
+        notes: Set(None),
+        recorded_by: Set(owner),
+        created_at: Set(at(nth_month(lost))),
+        updated_at: Set(at(nth_month(lost))),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+/// Contacts: some accounts hang on a single purchasing manager (what the
+/// relationship reports flag), and a few contacts have left. Returns their ids.
+async fn insert_contacts(
+    db: &impl ConnectionTrait,
+    rng: &mut Rng,
+    clock: Clock,
+    customer_id: i64,
+    since: NaiveDate,
+) -> AppResult<Vec<i64>> {
+    let single_threaded = rng.chance(30);
+    let levels: &[OrgLevel] = if single_threaded {
+        &[OrgLevel::Purchasing]
+    } else {
+        &[OrgLevel::Executive, OrgLevel::Management, OrgLevel::Purchasing, OrgLevel::Technical, OrgLevel::EndUser]
+    };
+    let mut contact_ids = Vec::new();
+    for (n, level) in levels.iter().enumerate() {
+        if n > 0 && rng.chance(30) {
             continue;
         }
-        for _ in 0..(1 + rng.below(4)) {
-            let channel = *rng.pick(&[
-                Channel::Visit,
-                Channel::Call,
-                Channel::Email,
-                Channel::Meeting,
-                Channel::ExecutiveMeeting,
-            ]);
-            let when = now - Duration::days(rng.below(200) as i64);
-            let comm = communication::ActiveModel {
-                customer_id: Set(c.id),
-                user_id: Set(owner.id),
-                channel: Set(channel),
-                direction: Set(Direction::Outbound),
-                occurred_at: Set(when),
-                summary: Set(format!("{channel:?} about next season's orders")),
-                follow_up_on: Set(rng.chance(30).then(|| today + Duration::days(rng.below(30) as i64))),
-                archived_at: Set(None),
-                created_at: Set(when),
-                updated_at: Set(when),
-                ..Default::default()
-            }
-            .insert(&txn)
-            .await?;
-            if let Some(&contact_id) = contact_ids.first() {
-                communication_contact::ActiveModel { communication_id: Set(comm.id), contact_id: Set(contact_id) }
-                    .insert(&txn)
-                    .await?;
-            }
+        let left = rng.chance(8);
+        let ct = contact::ActiveModel {
+            customer_id: Set(customer_id),
+            name: Set(format!(
+                "{} {}",
+                rng.pick(&["Ana", "Ben", "Chloe", "Dan", "Eva", "Finn", "Gia"]),
+                rng.pick(&["Moreau", "Schmidt", "Rossi", "Novak", "Silva"])
+            )),
+            title: Set(Some(format!("{level:?}"))),
+            department: Set(None),
+            org_level: Set(*level),
+            influence: Set(Some(1 + rng.below(5) as i32)),
+            relationship_strength: Set(Some(1 + rng.below(5) as i32)),
+            birthday: Set(Some(
+                month(1965 + rng.below(35) as i32, 1 + rng.below(12) as u32) + Duration::days(rng.below(27) as i64),
+            )),
+            email: Set(Some(format!("contact{}.{}@customer{}.example", n, customer_id, customer_id))),
+            phone: Set(None),
+            started_on: Set(Some(since)),
+            ended_on: Set(left.then(|| clock.today - Duration::days(30 + rng.below(300) as i64))),
+            version: Set(1),
+            archived_at: Set(None),
+            created_at: Set(at(since)),
+            updated_at: Set(clock.now),
+            ..Default::default()
         }
-        if rng.chance(35) {
-            let priority =
-                *rng.pick(&[TicketPriority::Low, TicketPriority::Medium, TicketPriority::High, TicketPriority::Urgent]);
-            let opened = now - Duration::days(rng.below(20) as i64);
-            let (response_due, resolution_due) = SlaPolicy::default().due(priority, Some(tier), opened);
-            let t = ticket::ActiveModel {
-                customer_id: Set(c.id),
-                contact_id: Set(contact_ids.first().copied()),
-                assignee_id: Set(Some(owner.id)),
-                title: Set("Complaint about the last delivery".into()),
-                description: Set("Reported by the customer's purchasing team.".into()),
-                category: Set(*rng.pick(&[
-                    TicketCategory::Delivery,
-                    TicketCategory::Quality,
-                    TicketCategory::Quantity,
-                    TicketCategory::PaymentTerms,
-                    TicketCategory::Packaging,
-                ])),
-                priority: Set(priority),
-                status: Set(*rng.pick(&[
-                    TicketStatus::Open,
-                    TicketStatus::InProgress,
-                    TicketStatus::WaitingOnCustomer,
-                ])),
-                first_response_due_at: Set(response_due),
-                resolution_due_at: Set(resolution_due),
-                first_responded_at: Set(None),
-                resolved_at: Set(None),
-                version: Set(1),
-                archived_at: Set(None),
-                created_at: Set(opened),
-                updated_at: Set(opened),
-                ..Default::default()
-            }
-            .insert(&txn)
-            .await?;
-            ticket_event::ActiveModel {
-                ticket_id: Set(t.id),
-                kind: Set(TicketEventKind::Created),
-                actor_id: Set(owner.id),
-                body: Set(None),
-                from_value: Set(None),
-                to_value: Set(None),
-                created_at: Set(opened),
-                updated_at: Set(opened),
-                ..Default::default()
-            }
-            .insert(&txn)
-            .await?;
+        .insert(db)
+        .await?;
+        contact_ids.push(ct.id);
+    }
+    Ok(contact_ids)
+}
+
+/// Recent touchpoints with the first contact, some with a follow-up ahead,
+/// so the care reports have something to show.
+async fn insert_communications(
+    db: &impl ConnectionTrait,
+    rng: &mut Rng,
+    clock: Clock,
+    customer_id: i64,
+    owner: i64,
+    contact_id: Option<i64>,
+) -> AppResult<()> {
+    for _ in 0..(1 + rng.below(4)) {
+        let channel =
+            *rng.pick(&[Channel::Visit, Channel::Call, Channel::Email, Channel::Meeting, Channel::ExecutiveMeeting]);
+        let when = clock.now - Duration::days(rng.below(200) as i64);
+        let comm = communication::ActiveModel {
+            customer_id: Set(customer_id),
+            user_id: Set(owner),
+            channel: Set(channel),
+            direction: Set(Direction::Outbound),
+            occurred_at: Set(when),
+            summary: Set(format!("{channel:?} about next season's orders")),
+            follow_up_on: Set(rng.chance(30).then(|| clock.today + Duration::days(rng.below(30) as i64))),
+            archived_at: Set(None),
+            created_at: Set(when),
+            updated_at: Set(when),
+            ..Default::default()
         }
-        if rng.chance(25) {
-            let due = today + Duration::days(rng.below(90) as i64) - Duration::days(45);
-            commitment::ActiveModel {
-                customer_id: Set(c.id),
-                kind: Set(*rng.pick(&[CommitmentKind::Rebate, CommitmentKind::Delivery, CommitmentKind::Service])),
-                description: Set("Year-end rebate as agreed at the review".into()),
-                amount_cents: Set(Some(p.monthly_cents / 20)),
-                due_on: Set(due),
-                fulfilled_on: Set(None),
-                owner_id: Set(owner.id),
-                version: Set(1),
-                archived_at: Set(None),
-                created_at: Set(now),
-                updated_at: Set(now),
-                ..Default::default()
-            }
-            .insert(&txn)
-            .await?;
-        }
-        if i < 40 {
-            for (rank_offset, line) in LINES.iter().enumerate() {
-                supply_priority::ActiveModel {
-                    customer_id: Set(c.id),
-                    product_line: Set((*line).to_owned()),
-                    priority_rank: Set((i + 1 + rank_offset) as i32),
-                    guaranteed_quantity: Set((500 - i as i64 * 10).max(20)),
-                    lead_time_days: Set(Some(7)),
-                    peak_starts_on: Set(Some(month(2026, 10))),
-                    peak_ends_on: Set(Some(month(2027, 2))),
-                    version: Set(1),
-                    archived_at: Set(None),
-                    created_at: Set(now),
-                    updated_at: Set(now),
-                    ..Default::default()
-                }
-                .insert(&txn)
+        .insert(db)
+        .await?;
+        if let Some(contact_id) = contact_id {
+            communication_contact::ActiveModel { communication_id: Set(comm.id), contact_id: Set(contact_id) }
+                .insert(db)
                 .await?;
-            }
         }
     }
-    for chunk in revenue.chunks(500) {
-        revenue_entry::Entity::insert_many(chunk.to_vec()).exec_without_returning(&txn).await?;
+    Ok(())
+}
+
+/// A complaint still open, due by the SLA of the customer's tier: the live
+/// queue beside the resolved history (`history`).
+async fn insert_open_ticket(
+    db: &impl ConnectionTrait,
+    rng: &mut Rng,
+    clock: Clock,
+    customer_id: i64,
+    contact_id: Option<i64>,
+    owner: i64,
+    tier: PartnershipTier,
+) -> AppResult<()> {
+    let priority =
+        *rng.pick(&[TicketPriority::Low, TicketPriority::Medium, TicketPriority::High, TicketPriority::Urgent]);
+    let opened = clock.now - Duration::days(rng.below(20) as i64);
+    let (response_due, resolution_due) = SlaPolicy::default().due(priority, Some(tier), opened);
+    let t = ticket::ActiveModel {
+        customer_id: Set(customer_id),
+        contact_id: Set(contact_id),
+        assignee_id: Set(Some(owner)),
+        title: Set("Complaint about the last delivery".into()),
+        description: Set("Reported by the customer's purchasing team.".into()),
+        category: Set(*rng.pick(&[
+            TicketCategory::Delivery,
+            TicketCategory::Quality,
+            TicketCategory::Quantity,
+            TicketCategory::PaymentTerms,
+            TicketCategory::Packaging,
+        ])),
+        priority: Set(priority),
+        status: Set(*rng.pick(&[TicketStatus::Open, TicketStatus::InProgress, TicketStatus::WaitingOnCustomer])),
+        first_response_due_at: Set(response_due),
+        resolution_due_at: Set(resolution_due),
+        first_responded_at: Set(None),
+        resolved_at: Set(None),
+        version: Set(1),
+        archived_at: Set(None),
+        created_at: Set(opened),
+        updated_at: Set(opened),
+        ..Default::default()
     }
-    history(&txn, &mut rng, &accounts).await?;
-    crate::service::rollups::rebuild(&txn).await?;
-    txn.commit().await?;
-    crate::service::segments::recompute(db, Default::default(), chrono::Utc::now().date_naive()).await?;
-    Ok(Seeded { users: users.into_iter().map(|u| (u.email, u.role)).collect(), customers: plans.len() })
+    .insert(db)
+    .await?;
+    ticket_event::ActiveModel {
+        ticket_id: Set(t.id),
+        kind: Set(TicketEventKind::Created),
+        actor_id: Set(owner),
+        body: Set(None),
+        from_value: Set(None),
+        to_value: Set(None),
+        created_at: Set(opened),
+        updated_at: Set(opened),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+/// A promise due within six weeks either side of today: some already overdue.
+async fn insert_commitment(
+    db: &impl ConnectionTrait,
+    rng: &mut Rng,
+    clock: Clock,
+    customer_id: i64,
+    owner: i64,
+    monthly_cents: i64,
+) -> AppResult<()> {
+    let due = clock.today + Duration::days(rng.below(90) as i64) - Duration::days(45);
+    commitment::ActiveModel {
+        customer_id: Set(customer_id),
+        kind: Set(*rng.pick(&[CommitmentKind::Rebate, CommitmentKind::Delivery, CommitmentKind::Service])),
+        description: Set("Year-end rebate as agreed at the review".into()),
+        amount_cents: Set(Some(monthly_cents / 20)),
+        due_on: Set(due),
+        fulfilled_on: Set(None),
+        owner_id: Set(owner),
+        version: Set(1),
+        archived_at: Set(None),
+        created_at: Set(clock.now),
+        updated_at: Set(clock.now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+/// The largest accounts come first in the coming peak season's supply plan,
+/// with more guaranteed the higher they rank.
+async fn insert_supply_priorities(
+    db: &impl ConnectionTrait,
+    clock: Clock,
+    customer_id: i64,
+    i: usize,
+) -> AppResult<()> {
+    const LINES: [&str; 2] = ["Winter tyres", "Garden furniture"];
+    for (rank_offset, line) in LINES.iter().enumerate() {
+        supply_priority::ActiveModel {
+            customer_id: Set(customer_id),
+            product_line: Set((*line).to_owned()),
+            priority_rank: Set((i + 1 + rank_offset) as i32),
+            guaranteed_quantity: Set((500 - i as i64 * 10).max(20)),
+            lead_time_days: Set(Some(7)),
+            peak_starts_on: Set(Some(month(2026, 10))),
+            peak_ends_on: Set(Some(month(2027, 2))),
+            version: Set(1),
+            archived_at: Set(None),
+            created_at: Set(clock.now),
+            updated_at: Set(clock.now),
+            ..Default::default()
+        }
+        .insert(db)
+        .await?;
+    }
+    Ok(())
 }

@@ -1,9 +1,11 @@
 //! Business rules and queries: `(db, viewer, validated input) -> AppResult<Model>`.
 //!
 //! Nothing here knows about GraphQL or HTTP (`.ci/run` checks it). Every
-//! operation starts with its access check (`crate::policy`), multi-row writes
-//! run in one transaction, and side effects follow the commit: ticket events
-//! and user changes are published by the service that committed them.
+//! operation starts with its access check (`crate::policy`). Reads go
+//! through the read modules below (a list's page, a relation's batch, rows by
+//! global ID); every write ends through [`write::Write`], which writes the
+//! audit entry, outbox events and change-feed rows in the write's own
+//! transaction and runs the effects (publishing, recomputing) after commit.
 
 use std::sync::Arc;
 
@@ -11,70 +13,79 @@ use sea_orm::DatabaseConnection;
 
 use crate::{auth::Authenticator, auth::TokenService, config::Config, feed::Feed};
 
-/// API tokens of service accounts.
-pub mod api_tokens;
-/// The audit trail every mutation writes.
-pub mod audit;
-/// The change feed: every change of the synced tables, in commit order.
-pub mod changes;
-/// Churn events.
-pub mod churn;
-/// Promises made to customers.
-pub mod commitments;
-/// Touchpoints with customers.
-pub mod communications;
-/// People at customers.
-pub mod contacts;
-/// Customers, their group hierarchy and their life cycle.
-pub mod customers;
-/// Webhook deliveries: claims, attempts, and the sweeps of timed events.
-pub mod deliveries;
+// How a request reads: lists by keyset, relations in batches, rows by
+// global ID; customers and contacts read count toward the export audit.
+/// Input checks shared by every service.
+pub mod validate;
+/// One page of any list, by keyset.
+pub mod pages;
+/// The relations fields follow, read for a whole batch of parents at once.
+pub mod relations;
+/// Rows by global-ID kind and id, through the policy.
+pub mod nodes;
+/// Bulk reads of customers and contacts, audited as exports.
+pub mod exports;
 /// Colleagues' user records, kept in memory.
 pub mod directory;
-/// Bulk reads of customers, audited as exports.
-pub mod exports;
-/// Customers and contacts pushed by other systems, keyed by their ids.
-pub mod external;
-/// The account-health snapshot the at-risk list ranks.
-pub mod health;
+
+// The domain, one module per kind of record.
+/// Customers, their group hierarchy and their life cycle.
+pub mod customers;
+/// People at customers.
+pub mod contacts;
+/// Touchpoints with customers.
+pub mod communications;
+/// Service tickets and their history.
+pub mod tickets;
+/// Promises made to customers.
+pub mod commitments;
+/// Partnership tiers and terms.
+pub mod partnerships;
+/// Supply priorities.
+pub mod supply;
+/// Monthly revenue and gross profit.
+pub mod revenue;
+/// Churn events.
+pub mod churn;
+/// Satisfaction surveys.
+pub mod surveys;
 /// Key dates on customers and contacts: project starts, renewals.
 pub mod key_dates;
 /// Typed links between customers.
 pub mod links;
-/// Rows by global-ID kind and id, through the policy.
-pub mod nodes;
-/// The outbox changes announce webhook events through.
-pub mod outbox;
-/// Who owns an account, and the open work that moves with it.
-pub mod ownership;
-/// One page of any list, by keyset.
-pub mod pages;
-/// Partnership tiers and terms.
-pub mod partnerships;
-/// The relations fields follow, read for a whole batch of parents at once.
-pub mod relations;
-/// Monthly revenue and gross profit.
-pub mod revenue;
-/// Keeping the revenue rollups current on every write that changes them.
-pub mod rollups;
-/// Keeping stored segments and trailing revenue current.
-pub mod segments;
-/// Password sign-in, refresh tokens, throttling.
-pub mod sessions;
-/// Supply priorities.
-pub mod supply;
-/// Satisfaction surveys.
-pub mod surveys;
-/// Service tickets and their history.
-pub mod tickets;
+/// Customers and contacts pushed by other systems, keyed by their ids.
+pub mod external;
 /// Employees, teams, service accounts; reassignment and deactivation.
 pub mod users;
-/// Input checks shared by every service.
-pub mod validate;
+/// Password sign-in, refresh tokens, throttling.
+pub mod sessions;
+/// API tokens of service accounts.
+pub mod api_tokens;
 /// Webhook endpoints (ADMIN only).
 pub mod webhooks;
+
+// Derived data kept current after writes.
+/// The account-health snapshot the at-risk list ranks.
+pub mod health;
+/// Keeping stored segments and trailing revenue current.
+pub mod segments;
+/// Keeping the revenue rollups current on every write that changes them.
+pub mod rollups;
+/// Who owns an account, and the open work that moves with it.
+pub mod ownership;
+
+// How every write ends: one unit of work writing the audit trail, the
+// outbox, the change feed, then the effects after commit.
 /// The unit of work every write ends through: audit, outbox, change feed, effects.
 pub mod write;
+/// The audit trail every mutation writes.
+pub mod audit;
+/// The outbox changes announce webhook events through.
+pub mod outbox;
+/// The change feed: every change of the synced tables, in commit order.
+pub mod changes;
+/// Webhook deliveries: claims, attempts, and the sweeps of timed events.
+pub mod deliveries;
 
 /// What the services need beside the database: configuration, the live feed,
 /// token signing and the process-wide watches. Cheap to clone.

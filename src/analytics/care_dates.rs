@@ -93,14 +93,16 @@ pub async fn next_of(
     Ok(collect(db, viewer, from, MAX_DAYS, Some(customer_id)).await?.into_iter().next())
 }
 
-async fn collect(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    from: NaiveDate,
-    days: i64,
-    only: Option<i64>,
-) -> AppResult<Vec<CareDate>> {
-    let until = from + Duration::days(days);
+/// What care dates are made of: the visible live customers, their key
+/// dates, and their contacts with a birthday or named by a key date.
+struct Sources {
+    customers: Vec<(i64, String, Option<NaiveDate>)>,
+    key_dates: Vec<key_date::Model>,
+    contacts: Vec<contact::Model>,
+}
+
+/// The sources of the viewer's care dates (of one customer with `only`), three statements.
+async fn sources(db: &DatabaseConnection, viewer: &Viewer, only: Option<i64>) -> AppResult<Sources> {
     let customers: Vec<(i64, String, Option<NaiveDate>)> = customer::Entity::find()
         .select_only()
         .columns([customer::Column::Id, customer::Column::Name, customer::Column::CustomerSince])
@@ -128,10 +130,35 @@ async fn collect(
         .apply_if(only, |q, id| q.filter(contact::Column::CustomerId.eq(id)))
         .all(db)
         .await?;
-    let names: HashMap<i64, &str> = customers.iter().map(|(id, name, _)| (*id, name.as_str())).collect();
-    let contact_names: HashMap<i64, &str> = contacts.iter().map(|c| (c.id, c.name.as_str())).collect();
+    Ok(Sources { customers, key_dates, contacts })
+}
+
+async fn collect(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    from: NaiveDate,
+    days: i64,
+    only: Option<i64>,
+) -> AppResult<Vec<CareDate>> {
+    let until = from + Duration::days(days);
+    let mut dates = dates_between(&sources(db, viewer, only).await?, from, until);
+    dates.sort_by(|a, b| {
+        (a.date, &a.customer_name, &a.contact_name, a.customer_id).cmp(&(
+            b.date,
+            &b.customer_name,
+            &b.contact_name,
+            b.customer_id,
+        ))
+    });
+    Ok(dates)
+}
+
+/// Every anniversary, birthday and key date in `[from, until)`, unsorted.
+fn dates_between(sources: &Sources, from: NaiveDate, until: NaiveDate) -> Vec<CareDate> {
+    let names: HashMap<i64, &str> = sources.customers.iter().map(|(id, name, _)| (*id, name.as_str())).collect();
+    let contact_names: HashMap<i64, &str> = sources.contacts.iter().map(|c| (c.id, c.name.as_str())).collect();
     let mut dates = Vec::new();
-    for (id, name, since) in &customers {
+    for (id, name, since) in &sources.customers {
         let Some(since) = since else { continue };
         if let Some(date) = next_occurrence(*since, from, until, false) {
             dates.push(CareDate {
@@ -147,7 +174,7 @@ async fn collect(
             });
         }
     }
-    for c in &contacts {
+    for c in &sources.contacts {
         // Contacts of archived customers leave with their customer; those who left are not called.
         let (Some(birthday), Some(customer_name)) = (c.birthday, names.get(&c.customer_id)) else { continue };
         if c.archived_at.is_some() || c.ended_on.is_some() {
@@ -167,7 +194,7 @@ async fn collect(
             });
         }
     }
-    for k in key_dates {
+    for k in &sources.key_dates {
         let Some(customer_name) = names.get(&k.customer_id) else { continue };
         let date = if k.recurring {
             next_occurrence(k.on_date, from, until, true)
@@ -184,19 +211,11 @@ async fn collect(
                 contact_name: k.contact_id.and_then(|id| contact_names.get(&id).map(|n| (*n).to_owned())),
                 since: k.on_date,
                 years: date.year() - k.on_date.year(),
-                key_date: Some((k.id, k.kind, k.note)),
+                key_date: Some((k.id, k.kind.clone(), k.note.clone())),
             });
         }
     }
-    dates.sort_by(|a, b| {
-        (a.date, &a.customer_name, &a.contact_name, a.customer_id).cmp(&(
-            b.date,
-            &b.customer_name,
-            &b.contact_name,
-            b.customer_id,
-        ))
-    });
-    Ok(dates)
+    dates
 }
 
 #[cfg(test)]

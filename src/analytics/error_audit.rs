@@ -5,7 +5,7 @@
 
 use chrono::{Days, NaiveDate};
 use entity::enums::TicketCategory;
-use sea_orm::{ActiveEnum, DatabaseConnection};
+use sea_orm::{ActiveEnum, ConnectionTrait, DatabaseConnection};
 
 use crate::analytics::ratio;
 use crate::db::rows::{date, float, int, text};
@@ -91,11 +91,23 @@ pub async fn audit(
         return Err(AppError::bad_input("recurrences", format!("at most {MAX_RECURRENCES} recurrences")));
     }
     let txn = begin_read(db).await?;
-    let db = &txn;
+    let window = (from, to.checked_add_days(Days::new(1)).unwrap_or(to));
+    let figures = category_figures(&txn, viewer, window, period).await?;
+    let found = recent_recurrences(&txn, viewer, window, recurrences).await?;
+    Ok(ErrorAudit { from, to, period, figures, recurrences: found })
+}
+
+/// Per period and category: tickets opened, resolved, past their SLA, and
+/// the median and 90th percentile of hours to resolution.
+async fn category_figures(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    (from, until): (NaiveDate, NaiveDate),
+    period: Period,
+) -> AppResult<Vec<CategoryFigure>> {
     let dialect = Dialect::of(db);
     let visible = |column: &str| crate::policy::visible_sql(dialect, viewer, Resource::Tickets, column);
-    let owners = crate::policy::visible_owner_sql(dialect, viewer, Resource::Tickets, "ac.owner_id");
-    let (start, end) = (dialect.timestamp(from), dialect.timestamp(to.checked_add_days(Days::new(1)).unwrap_or(to)));
+    let (start, end) = (dialect.timestamp(from), dialect.timestamp(until));
     let bucket = match period {
         Period::Month => dialect.month_of("t.created_at"),
         Period::Quarter => dialect.quarter_of("t.created_at"),
@@ -152,7 +164,21 @@ pub async fn audit(
             p90_resolution_hours: float(&row, "p90")?.map(hundredths),
         });
     }
+    Ok(figures)
+}
 
+/// The most recent recurrences of the window: a ticket whose category
+/// another customer's ticket was resolved in shortly before it was opened.
+async fn recent_recurrences(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    (from, until): (NaiveDate, NaiveDate),
+    recurrences: u32,
+) -> AppResult<Vec<Recurrence>> {
+    let dialect = Dialect::of(db);
+    let visible = crate::policy::visible_sql(dialect, viewer, Resource::Tickets, "b.customer_id");
+    let owners = crate::policy::visible_owner_sql(dialect, viewer, Resource::Tickets, "ac.owner_id");
+    let (start, end) = (dialect.timestamp(from), dialect.timestamp(until));
     // Newest first, so the walk stops after `recurrences` finds; each probe
     // is one backward index scan of (category, resolved_at).
     let earlier = |columns: &str| {
@@ -180,11 +206,11 @@ pub async fn audit(
          WHERE first_id IS NOT NULL ORDER BY created_at DESC, second_id DESC LIMIT {recurrences}",
         scan = recurrences.saturating_mul(PROBES_PER_RECURRENCE),
         first = earlier("a.id"),
-        visible_b = visible("b.customer_id"),
+        visible_b = visible,
     );
     let mut found = Vec::new();
     for row in dialect.rows(db, sql).await? {
         found.push(Recurrence { first_ticket_id: int(&row, "first_id")?, second_ticket_id: int(&row, "second_id")? });
     }
-    Ok(ErrorAudit { from, to, period, figures, recurrences: found })
+    Ok(found)
 }

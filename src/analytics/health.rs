@@ -104,206 +104,229 @@ fn plural(n: i64, one: &str, many: &str) -> String {
 }
 
 /// (severity 0..=1, measured value, explanation) of one signal.
-fn measure(kind: SignalKind, f: &Facts) -> (f64, Option<f64>, String) {
+type Measured = (f64, Option<f64>, String);
+
+/// Measures one signal: each has its own function below, with its reason.
+fn measure(kind: SignalKind, f: &Facts) -> Measured {
     match kind {
-        // Breadth: several people at several levels keep the account when one
-        // of them leaves; one thread is lost with that one person.
-        SignalKind::RelationshipBreadth => {
-            let levels = f.levels.len() as i64;
-            let value = Some(levels as f64);
-            let total = LEVELS.len();
-            let covered = f.levels.join(", ");
-            if f.current_contacts == 0 {
-                (1.0, value, "No current contact at the customer: nobody to call".to_owned())
-            } else if f.current_contacts == 1 {
-                (
-                    0.75,
-                    value,
-                    format!(
-                        "Single-threaded: one current contact, in {covered}; 1 of {total} organisational levels covered"
-                    ),
-                )
-            } else if levels == 1 {
-                (0.75, value, format!("Only 1 of {total} organisational levels covered: every contact is in {covered}"))
-            } else {
-                let severity = match levels {
-                    2 => 0.4,
-                    3 => 0.15,
-                    _ => 0.0,
-                };
-                let contacts = f.current_contacts;
-                (
-                    severity,
-                    value,
-                    format!(
-                        "{levels} of {total} organisational levels covered ({covered}) by {contacts} current contacts"
-                    ),
-                )
-            }
+        SignalKind::RelationshipBreadth => relationship_breadth(f),
+        SignalKind::ChampionLeft => champion_left(f),
+        SignalKind::ExecutiveContact => executive_contact(f),
+        SignalKind::CommunicationRecency => communication_recency(f),
+        SignalKind::TicketsPastSla => tickets_past_sla(f),
+        SignalKind::ComplaintTrend => complaint_trend(f),
+        SignalKind::OverdueCommitments => overdue_commitments(f),
+        SignalKind::RevenueTrend => revenue_trend(f),
+        SignalKind::PurchasingFit => purchasing_fit(f),
+        SignalKind::Satisfaction => satisfaction(f),
+        SignalKind::OwnerInactive => owner_inactive(f),
+        SignalKind::PartnershipTier => partnership_tier(f),
+    }
+}
+
+/// Breadth: several people at several levels keep the account when one
+/// of them leaves; one thread is lost with that one person.
+fn relationship_breadth(f: &Facts) -> Measured {
+    let levels = f.levels.len() as i64;
+    let value = Some(levels as f64);
+    let total = LEVELS.len();
+    let covered = f.levels.join(", ");
+    if f.current_contacts == 0 {
+        (1.0, value, "No current contact at the customer: nobody to call".to_owned())
+    } else if f.current_contacts == 1 {
+        (
+            0.75,
+            value,
+            format!("Single-threaded: one current contact, in {covered}; 1 of {total} organisational levels covered"),
+        )
+    } else if levels == 1 {
+        (0.75, value, format!("Only 1 of {total} organisational levels covered: every contact is in {covered}"))
+    } else {
+        let severity = match levels {
+            2 => 0.4,
+            3 => 0.15,
+            _ => 0.0,
+        };
+        let contacts = f.current_contacts;
+        (
+            severity,
+            value,
+            format!("{levels} of {total} organisational levels covered ({covered}) by {contacts} current contacts"),
+        )
+    }
+}
+
+/// A champion's departure is the moment a competitor gets in.
+fn champion_left(f: &Facts) -> Measured {
+    let n = f.champions_left;
+    match (&f.last_champion_left, n) {
+        (Some(d), 1) => {
+            let ago = (f.now.date_naive() - d.ended_on).num_days();
+            (1.0, Some(1.0), format!("Champion {} ({}) left {} ago", d.name, d.org_level, plural(ago, "day", "days")))
         }
-        // A champion's departure is the moment a competitor gets in.
-        SignalKind::ChampionLeft => {
-            let n = f.champions_left;
-            match (&f.last_champion_left, n) {
-                (Some(d), 1) => {
-                    let ago = (f.now.date_naive() - d.ended_on).num_days();
-                    (
-                        1.0,
-                        Some(1.0),
-                        format!("Champion {} ({}) left {} ago", d.name, d.org_level, plural(ago, "day", "days")),
-                    )
-                }
-                (Some(d), _) => {
-                    let ago = (f.now.date_naive() - d.ended_on).num_days();
-                    (
-                        1.0,
-                        Some(n as f64),
-                        format!(
-                            "{n} key contacts left in the last {CHAMPION_WINDOW_DAYS} days, the latest {} ({}) {} ago",
-                            d.name,
-                            d.org_level,
-                            plural(ago, "day", "days")
-                        ),
-                    )
-                }
-                _ => (0.0, Some(0.0), format!("No key contact left in the last {CHAMPION_WINDOW_DAYS} days")),
-            }
-        }
-        // Executive access: none for a quarter starts to cost, none for half a year costs all.
-        SignalKind::ExecutiveContact => match days(f, f.last_executive_at) {
-            None => (1.0, None, "No executive-level communication on record".to_owned()),
-            Some(d) => (
-                ramp(d as f64, 90.0, 180.0),
-                Some(d as f64),
-                format!("Last executive-level communication {} ago", plural(d, "day", "days")),
-            ),
-        },
-        // Any touchpoint: a month of silence is normal, a quarter is neglect.
-        SignalKind::CommunicationRecency => match days(f, f.last_communication_at) {
-            None => (1.0, None, "No communication on record".to_owned()),
-            Some(d) => (
-                ramp(d as f64, 30.0, 90.0),
-                Some(d as f64),
-                format!("Last communication {} ago", plural(d, "day", "days")),
-            ),
-        },
-        // Each unanswered complaint past its deadline; three take the full weight.
-        SignalKind::TicketsPastSla => {
-            let n = f.tickets_past_sla;
-            let text = if n == 0 {
-                format!("No open ticket past its SLA ({} open)", f.open_tickets)
-            } else {
-                format!("{} past their SLA, of {} open", plural(n, "open ticket", "open tickets"), f.open_tickets)
-            };
-            ((n as f64 / 3.0).min(1.0), Some(n as f64), text)
-        }
-        // Complaints rising: the growth over the earlier window (at least 2), doubling takes the full weight.
-        SignalKind::ComplaintTrend => {
-            let (recent, prior) = (f.tickets_recent, f.tickets_prior);
-            let severity = if recent > prior { ((recent - prior) as f64 / prior.max(2) as f64).min(1.0) } else { 0.0 };
+        (Some(d), _) => {
+            let ago = (f.now.date_naive() - d.ended_on).num_days();
             (
-                severity,
-                Some(recent as f64),
+                1.0,
+                Some(n as f64),
                 format!(
-                    "{} in the last {COMPLAINT_WINDOW_DAYS} days against {prior} in the {COMPLAINT_WINDOW_DAYS} before",
-                    plural(recent, "ticket", "tickets")
+                    "{n} key contacts left in the last {CHAMPION_WINDOW_DAYS} days, the latest {} ({}) {} ago",
+                    d.name,
+                    d.org_level,
+                    plural(ago, "day", "days")
                 ),
             )
         }
-        // Broken promises: each overdue commitment a third of the weight.
-        SignalKind::OverdueCommitments => {
-            let n = f.overdue_commitments;
-            let text = if n == 0 {
-                "No overdue commitment".to_owned()
-            } else if f.overdue_amount_cents != 0 {
-                format!("{} overdue, worth {}", plural(n, "commitment", "commitments"), money(f.overdue_amount_cents))
-            } else {
-                format!("{} overdue", plural(n, "commitment", "commitments"))
+        _ => (0.0, Some(0.0), format!("No key contact left in the last {CHAMPION_WINDOW_DAYS} days")),
+    }
+}
+
+/// Executive access: none for a quarter starts to cost, none for half a year costs all.
+fn executive_contact(f: &Facts) -> Measured {
+    match days(f, f.last_executive_at) {
+        None => (1.0, None, "No executive-level communication on record".to_owned()),
+        Some(d) => (
+            ramp(d as f64, 90.0, 180.0),
+            Some(d as f64),
+            format!("Last executive-level communication {} ago", plural(d, "day", "days")),
+        ),
+    }
+}
+
+/// Any touchpoint: a month of silence is normal, a quarter is neglect.
+fn communication_recency(f: &Facts) -> Measured {
+    match days(f, f.last_communication_at) {
+        None => (1.0, None, "No communication on record".to_owned()),
+        Some(d) => {
+            (ramp(d as f64, 30.0, 90.0), Some(d as f64), format!("Last communication {} ago", plural(d, "day", "days")))
+        }
+    }
+}
+
+/// Each unanswered complaint past its deadline; three take the full weight.
+fn tickets_past_sla(f: &Facts) -> Measured {
+    let n = f.tickets_past_sla;
+    let text = if n == 0 {
+        format!("No open ticket past its SLA ({} open)", f.open_tickets)
+    } else {
+        format!("{} past their SLA, of {} open", plural(n, "open ticket", "open tickets"), f.open_tickets)
+    };
+    ((n as f64 / 3.0).min(1.0), Some(n as f64), text)
+}
+
+/// Complaints rising: the growth over the earlier window (at least 2), doubling takes the full weight.
+fn complaint_trend(f: &Facts) -> Measured {
+    let (recent, prior) = (f.tickets_recent, f.tickets_prior);
+    let severity = if recent > prior { ((recent - prior) as f64 / prior.max(2) as f64).min(1.0) } else { 0.0 };
+    (
+        severity,
+        Some(recent as f64),
+        format!(
+            "{} in the last {COMPLAINT_WINDOW_DAYS} days against {prior} in the {COMPLAINT_WINDOW_DAYS} before",
+            plural(recent, "ticket", "tickets")
+        ),
+    )
+}
+
+/// Broken promises: each overdue commitment a third of the weight.
+fn overdue_commitments(f: &Facts) -> Measured {
+    let n = f.overdue_commitments;
+    let text = if n == 0 {
+        "No overdue commitment".to_owned()
+    } else if f.overdue_amount_cents != 0 {
+        format!("{} overdue, worth {}", plural(n, "commitment", "commitments"), money(f.overdue_amount_cents))
+    } else {
+        format!("{} overdue", plural(n, "commitment", "commitments"))
+    };
+    ((n as f64 / 3.0).min(1.0), Some(n as f64), text)
+}
+
+/// Falling revenue: purchases moving elsewhere; a 50% fall takes the full weight.
+fn revenue_trend(f: &Facts) -> Measured {
+    let (recent, prior) = (f.revenue_recent_cents, f.revenue_prior_cents);
+    let m = REVENUE_WINDOW_MONTHS;
+    if prior <= 0 {
+        let text = if recent > 0 {
+            format!("Revenue of {} in the last {m} months, none in the {m} before", money(recent))
+        } else {
+            format!("No revenue in the last {} months", 2 * m)
+        };
+        (0.0, None, text)
+    } else {
+        let change = round1((recent - prior) as f64 * 100.0 / prior as f64);
+        let direction = if change < 0.0 { "down" } else { "up" };
+        (
+            ramp(-change, 0.0, 50.0),
+            Some(change),
+            format!(
+                "Revenue of the last {m} months {direction} {:.1}% on the {m} before ({} against {})",
+                change.abs(),
+                money(recent),
+                money(prior)
+            ),
+        )
+    }
+}
+
+/// Only competitors meeting the standard is the alarm; both meeting it leaves price to decide.
+fn purchasing_fit(f: &Facts) -> Measured {
+    match f.purchasing_fit.as_deref() {
+        Some("ALARM") => {
+            (1.0, Some(2.0), "ALARM: only competitors' offers meet the customer's purchasing standard".to_owned())
+        }
+        Some("WARNING") => (
+            0.5,
+            Some(1.0),
+            "WARNING: our offer and competitors' both meet the customer's purchasing standard".to_owned(),
+        ),
+        Some(_) => (
+            0.0,
+            Some(0.0),
+            "SAFE: our offer meets the customer's purchasing standard and competitors' do not".to_owned(),
+        ),
+        None => (0.0, None, "Purchasing-criteria fit not assessed".to_owned()),
+    }
+}
+
+/// Satisfaction below 8 of 10 starts to cost (4 or less: all of it), and a fall adds an eighth per point.
+fn satisfaction(f: &Facts) -> Measured {
+    match (f.satisfaction_latest, f.satisfaction_previous) {
+        (None, _) => (0.0, None, "No satisfaction survey answered".to_owned()),
+        (Some(latest), previous) => {
+            let fall = previous.map_or(0, |p| (p - latest).max(0));
+            let severity = (ramp(-(latest as f64), -8.0, -4.0) + fall as f64 / 8.0).min(1.0);
+            let change = match previous {
+                Some(p) if p > latest => format!(", down {} from {p}", p - latest),
+                Some(p) if p < latest => format!(", up {} from {p}", latest - p),
+                Some(p) => format!(", as before ({p})"),
+                None => String::new(),
             };
-            ((n as f64 / 3.0).min(1.0), Some(n as f64), text)
+            (severity, Some(latest as f64), format!("Latest satisfaction {latest}/10{change}"))
         }
-        // Falling revenue: purchases moving elsewhere; a 50% fall takes the full weight.
-        SignalKind::RevenueTrend => {
-            let (recent, prior) = (f.revenue_recent_cents, f.revenue_prior_cents);
-            let m = REVENUE_WINDOW_MONTHS;
-            if prior <= 0 {
-                let text = if recent > 0 {
-                    format!("Revenue of {} in the last {m} months, none in the {m} before", money(recent))
-                } else {
-                    format!("No revenue in the last {} months", 2 * m)
-                };
-                (0.0, None, text)
-            } else {
-                let change = round1((recent - prior) as f64 * 100.0 / prior as f64);
-                let direction = if change < 0.0 { "down" } else { "up" };
-                (
-                    ramp(-change, 0.0, 50.0),
-                    Some(change),
-                    format!(
-                        "Revenue of the last {m} months {direction} {:.1}% on the {m} before ({} against {})",
-                        change.abs(),
-                        money(recent),
-                        money(prior)
-                    ),
-                )
-            }
+    }
+}
+
+/// Nobody active looks after the account.
+fn owner_inactive(f: &Facts) -> Measured {
+    let owner = f.owner_name.clone().unwrap_or_else(|| "unknown".to_owned());
+    if f.owner_active {
+        (0.0, Some(0.0), format!("Owner {owner} is active"))
+    } else {
+        (1.0, Some(1.0), format!("Owner {owner} is deactivated: nobody looks after the account"))
+    }
+}
+
+/// What holds the customer: discounts are copied overnight, lock-in costs both sides to leave.
+fn partnership_tier(f: &Facts) -> Measured {
+    match f.tier.as_deref() {
+        Some("PRICE") => {
+            (1.0, Some(1.0), "PRICE partnership: held by discounts, the easiest for a competitor to copy".to_owned())
         }
-        // Only competitors meeting the standard is the alarm; both meeting it leaves price to decide.
-        SignalKind::PurchasingFit => match f.purchasing_fit.as_deref() {
-            Some("ALARM") => {
-                (1.0, Some(2.0), "ALARM: only competitors' offers meet the customer's purchasing standard".to_owned())
-            }
-            Some("WARNING") => (
-                0.5,
-                Some(1.0),
-                "WARNING: our offer and competitors' both meet the customer's purchasing standard".to_owned(),
-            ),
-            Some(_) => (
-                0.0,
-                Some(0.0),
-                "SAFE: our offer meets the customer's purchasing standard and competitors' do not".to_owned(),
-            ),
-            None => (0.0, None, "Purchasing-criteria fit not assessed".to_owned()),
-        },
-        // Satisfaction below 8 of 10 starts to cost (4 or less: all of it), and a fall adds an eighth per point.
-        SignalKind::Satisfaction => match (f.satisfaction_latest, f.satisfaction_previous) {
-            (None, _) => (0.0, None, "No satisfaction survey answered".to_owned()),
-            (Some(latest), previous) => {
-                let fall = previous.map_or(0, |p| (p - latest).max(0));
-                let severity = (ramp(-(latest as f64), -8.0, -4.0) + fall as f64 / 8.0).min(1.0);
-                let change = match previous {
-                    Some(p) if p > latest => format!(", down {} from {p}", p - latest),
-                    Some(p) if p < latest => format!(", up {} from {p}", latest - p),
-                    Some(p) => format!(", as before ({p})"),
-                    None => String::new(),
-                };
-                (severity, Some(latest as f64), format!("Latest satisfaction {latest}/10{change}"))
-            }
-        },
-        // Nobody active looks after the account.
-        SignalKind::OwnerInactive => {
-            let owner = f.owner_name.clone().unwrap_or_else(|| "unknown".to_owned());
-            if f.owner_active {
-                (0.0, Some(0.0), format!("Owner {owner} is active"))
-            } else {
-                (1.0, Some(1.0), format!("Owner {owner} is deactivated: nobody looks after the account"))
-            }
+        Some("SERVICE") => {
+            (0.3, Some(2.0), "SERVICE partnership: held by personal service and relationships".to_owned())
         }
-        // What holds the customer: discounts are copied overnight, lock-in costs both sides to leave.
-        SignalKind::PartnershipTier => match f.tier.as_deref() {
-            Some("PRICE") => (
-                1.0,
-                Some(1.0),
-                "PRICE partnership: held by discounts, the easiest for a competitor to copy".to_owned(),
-            ),
-            Some("SERVICE") => {
-                (0.3, Some(2.0), "SERVICE partnership: held by personal service and relationships".to_owned())
-            }
-            Some(_) => {
-                (-0.5, Some(3.0), "STRATEGIC partnership: lock-in makes leaving costly for both sides".to_owned())
-            }
-            None => (0.5, None, "No partnership tier: nothing but the last order holds the customer".to_owned()),
-        },
+        Some(_) => (-0.5, Some(3.0), "STRATEGIC partnership: lock-in makes leaving costly for both sides".to_owned()),
+        None => (0.5, None, "No partnership tier: nothing but the last order holds the customer".to_owned()),
     }
 }
 

@@ -59,23 +59,12 @@ impl ParetoReport {
     }
 }
 
-/// The 80/20 report of the viewer's customers over the months of `[from, to]`.
-#[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id))]
-pub async fn report(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    from: NaiveDate,
-    to: NaiveDate,
-) -> AppResult<ParetoReport> {
-    crate::analytics::retention::check_window(from, to)?;
-    let txn = begin_read(db).await?;
-    let db = &txn;
-    let dialect = Dialect::of(db);
-    let visible = crate::policy::visible_sql(dialect, viewer, Resource::Customers, "c.id");
-    // Exactly the 12 months up to a month: one row of the rollup per customer;
-    // any other period sums the revenue rows.
+/// Each customer's revenue and gross profit over the months of `[from, to]`.
+/// Exactly the 12 months up to a month: one row of the rollup per customer;
+/// any other period sums the revenue rows.
+fn totals_sql(dialect: Dialect, visible: &str, from: NaiveDate, to: NaiveDate) -> String {
     let (first, last) = (month_start(from), month_start(to));
-    let totals = if add_months(first, 11) == last {
+    if add_months(first, 11) == last {
         format!(
             "SELECT r.customer_id, r.revenue_cents AS rev, r.gross_profit_cents AS gp \
              FROM revenue_t12 r JOIN customer c ON c.id = r.customer_id \
@@ -92,10 +81,13 @@ pub async fn report(
             first = dialect.date(first),
             to = dialect.date(to),
         )
-    };
-    // One statement: the summary (`part` S) and one curve row where the whole
-    // percentile changes (C: at most 100 points, plus the origin added below).
-    let sql = format!(
+    }
+}
+
+/// One statement over `totals`: the summary (`part` S) and one curve row
+/// where the whole percentile changes (C: at most 100 points).
+fn summary_and_curve_sql(totals: &str) -> String {
+    format!(
         "WITH totals AS ({totals}), \
          ranked AS ( \
            SELECT rev, gp, \
@@ -116,20 +108,18 @@ pub async fn report(
          FROM ranked \
          UNION ALL SELECT 'C', n, cum_asc, total, rn_asc, 0, 0, 0, 0, 0 FROM ranked \
          WHERE rn_asc = n OR (rn_asc * 100) / n <> ((rn_asc - 1) * 100) / n"
-    );
-    let rows = dialect.rows(db, sql).await?;
-    let mut summary = None;
+    )
+}
+
+/// The Lorenz curve from the statement's C rows, from the origin up.
+fn lorenz_curve(rows: &[sea_orm::QueryResult]) -> AppResult<Vec<LorenzPoint>> {
     let mut curve = Vec::new();
-    for row in &rows {
-        match text(row, "part")?.as_deref() {
-            Some("S") => summary = Some(row),
-            Some("C") => curve.push((int(row, "top_rev")?, int(row, "n")?, float(row, "rev")?, float(row, "gp")?)),
-            _ => {}
+    for row in rows {
+        if matches!(text(row, "part")?.as_deref(), Some("C")) {
+            curve.push((int(row, "top_rev")?, int(row, "n")?, float(row, "rev")?, float(row, "gp")?));
         }
     }
     curve.sort_by_key(|point| point.0);
-    let get = |column: &str| summary.map_or(Ok(0), |r| int(r, column));
-    let customers = get("n")?;
     let mut points = vec![LorenzPoint { customer_share: 0.0, revenue_share: 0.0 }];
     for (rn, n, cumulative, total) in curve {
         points.push(LorenzPoint {
@@ -137,6 +127,28 @@ pub async fn report(
             revenue_share: ratio(cumulative.unwrap_or(0.0), total.unwrap_or(0.0)).unwrap_or(0.0),
         });
     }
+    Ok(points)
+}
+
+/// The 80/20 report of the viewer's customers over the months of `[from, to]`.
+#[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id))]
+pub async fn report(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> AppResult<ParetoReport> {
+    crate::analytics::retention::check_window(from, to)?;
+    let txn = begin_read(db).await?;
+    let db = &txn;
+    let dialect = Dialect::of(db);
+    let visible = crate::policy::visible_sql(dialect, viewer, Resource::Customers, "c.id");
+    let sql = summary_and_curve_sql(&totals_sql(dialect, &visible, from, to));
+    let rows = dialect.rows(db, sql).await?;
+    let summary = rows.iter().find(|row| matches!(text(row, "part"), Ok(Some(part)) if part == "S"));
+    let points = lorenz_curve(&rows)?;
+    let get = |column: &str| summary.map_or(Ok(0), |r| int(r, column));
+    let customers = get("n")?;
     let mut excluded = crate::analytics::excluded::count(
         db,
         dialect,

@@ -345,7 +345,56 @@ impl Plan {
         if let Basis::Activity { .. } = self.query.basis {
             ctes.push(self.revenue());
         }
-        let states = match self.query.basis {
+        let states = self.life_cycle_columns(&mut ctes);
+        let (activity_join, firsts_join) = match self.query.basis {
+            Basis::Activity { .. } => {
+                ("LEFT JOIN rv ON rv.customer_id = vc.id", "LEFT JOIN firsts fm ON fm.customer_id = vc.id")
+            }
+            Basis::Events => ("", ""),
+        };
+        let segment_join = if self.query.group_by == GroupBy::Segment {
+            // The segment a customer had on `from`: its rank over the last 12
+            // complete months then, among the customers live then.
+            ctes.push(format!(
+                "seg AS ({})",
+                segment_sql(self.dialect, self.rules, self.query.from, Ranked::LiveOn(self.query.from))
+            ));
+            "LEFT JOIN seg ON seg.customer_id = vc.id"
+        } else {
+            ""
+        };
+        let revenue_joins = self.revenue_joins();
+        let (retention_columns, retention_join) = match self.retention_periods() {
+            None => {
+                ("COALESCE(tb.revenue_cents, 0) AS rrb, COALESCE(tl.revenue_cents, 0) AS rra".to_owned(), String::new())
+            }
+            Some(cte) => {
+                ctes.push(cte);
+                (
+                    "COALESCE(rr.rrb, 0) AS rrb, COALESCE(rr.rra, 0) AS rra".to_owned(),
+                    "LEFT JOIN rr ON rr.customer_id = vc.id".to_owned(),
+                )
+            }
+        };
+        let (key, team_join) = self.group_column(&mut ctes);
+        ctes.push(format!(
+            "facts AS MATERIALIZED (SELECT vc.id, {key} AS gkey, \
+               {states}, COALESCE(tb.revenue_cents, 0) AS rb, COALESCE(tl.revenue_cents, 0) AS rl, \
+               {retention_columns}, \
+               CASE WHEN ev.w_kind = 'LOST' THEN ev.w_reason END AS reason \
+             FROM vc {team_join} \
+               LEFT JOIN ev ON ev.customer_id = vc.id \
+               {revenue_joins} {activity_join} {firsts_join} {segment_join} {retention_join})"
+        ));
+        format!("WITH {}", ctes.join(", "))
+    }
+
+    /// The life-cycle flags of each customer over the window (`at_start`,
+    /// `at_end`, `gained`, `lost`, `won_back`, with their dates), by churn
+    /// events or by revenue activity; the activity basis adds the CTE `firsts`.
+    fn life_cycle_columns(&self, ctes: &mut Vec<String>) -> String {
+        let (from, to) = (self.d(self.query.from), self.d(self.query.to));
+        match self.query.basis {
             Basis::Events => format!(
                 "CASE WHEN vc.customer_since <= {from} AND (ev.f_kind IS NULL OR ev.f_kind <> 'LOST') THEN 1 ELSE 0 END AS at_start, \
                  CASE WHEN COALESCE(ev.w_kind, ev.f_kind, 'NONE') <> 'LOST' THEN 1 ELSE 0 END AS at_end, \
@@ -374,47 +423,16 @@ impl Plan {
                      CASE WHEN fm.first_month > {from} AND fm.first_month <= {to} THEN fm.first_month END AS gained_on"
                 )
             }
-        };
-        let firsts_join = match self.query.basis {
-            Basis::Activity { .. } => "LEFT JOIN firsts fm ON fm.customer_id = vc.id",
-            Basis::Events => "",
-        };
-        let (segment_cte, segment_join) = if self.query.group_by == GroupBy::Segment {
-            (
-                // The segment a customer had on `from`: its rank over the last 12
-                // complete months then, among the customers live then.
-                Some(format!(
-                    "seg AS ({})",
-                    segment_sql(self.dialect, self.rules, self.query.from, Ranked::LiveOn(self.query.from))
-                )),
-                "LEFT JOIN seg ON seg.customer_id = vc.id",
-            )
-        } else {
-            (None, "")
-        };
-        ctes.extend(segment_cte);
-        let revenue_joins = self.revenue_joins();
-        let (retention_columns, retention_join) = match self.retention_periods() {
-            None => {
-                ("COALESCE(tb.revenue_cents, 0) AS rrb, COALESCE(tl.revenue_cents, 0) AS rra".to_owned(), String::new())
-            }
-            Some(cte) => {
-                ctes.push(cte);
-                (
-                    "COALESCE(rr.rrb, 0) AS rrb, COALESCE(rr.rra, 0) AS rra".to_owned(),
-                    "LEFT JOIN rr ON rr.customer_id = vc.id".to_owned(),
-                )
-            }
-        };
-        let activity_join = match self.query.basis {
-            Basis::Activity { .. } => "LEFT JOIN rv ON rv.customer_id = vc.id",
-            Basis::Events => "",
-        };
-        // Owner, team and tier as they were at the start of the window.
+        }
+    }
+
+    /// The group a customer counts in, and the join it needs; owner, team
+    /// and tier are as they were at the start of the window (the CTE `st`).
+    fn group_column(&self, ctes: &mut Vec<String>) -> (&'static str, &'static str) {
         if matches!(self.query.group_by, GroupBy::Owner | GroupBy::Team | GroupBy::Tier) {
             ctes.push(self.as_of_start());
         }
-        let (key, team_join) = match self.query.group_by {
+        match self.query.group_by {
             GroupBy::None => ("'ALL'", ""),
             GroupBy::Owner => ("CAST(st.owner_id AS TEXT)", "JOIN st ON st.id = vc.id"),
             GroupBy::Team => ("CAST(st.team_id AS TEXT)", "JOIN st ON st.id = vc.id"),
@@ -422,17 +440,7 @@ impl Plan {
             GroupBy::Segment => ("seg.segment", ""),
             GroupBy::Region => ("vc.region", ""),
             GroupBy::Industry => ("vc.industry", ""),
-        };
-        ctes.push(format!(
-            "facts AS MATERIALIZED (SELECT vc.id, {key} AS gkey, \
-               {states}, COALESCE(tb.revenue_cents, 0) AS rb, COALESCE(tl.revenue_cents, 0) AS rl, \
-               {retention_columns}, \
-               CASE WHEN ev.w_kind = 'LOST' THEN ev.w_reason END AS reason \
-             FROM vc {team_join} \
-               LEFT JOIN ev ON ev.customer_id = vc.id \
-               {revenue_joins} {activity_join} {firsts_join} {segment_join} {retention_join})"
-        ));
-        format!("WITH {}", ctes.join(", "))
+        }
     }
 
     /// Each customer's owner, owner's team and tier at the start of the

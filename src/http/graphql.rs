@@ -21,13 +21,14 @@ use crate::{
     graphql::{
         sessions::ANONYMOUS_FIELDS,
         support::{
-            context::RequestContext,
+            context::{ClientInfo, RequestContext},
             errors::{finish, is_request_error},
             limits, order,
         },
     },
     http::AppState,
     http::persisted::{self, Persisted},
+    policy::Viewer,
     telemetry,
 };
 
@@ -198,19 +199,17 @@ async fn run(
     params: Params,
     method: &Method,
 ) -> HttpResponse {
-    if params.extensions.as_ref().is_some_and(|e| !e.is_object() && !e.is_null()) {
+    let Params { query, operation_name, variables, extensions: params_extensions } = params;
+    if params_extensions.as_ref().is_some_and(|e| !e.is_object() && !e.is_null()) {
         return bad_request(media, "`extensions` must be an object");
     }
-    let (query, to_keep) = match document(state, params.query, params.extensions.as_ref()) {
+    let (query, to_keep) = match document(state, query, params_extensions.as_ref()) {
         Ok(found) => found,
         Err(refusal) if refusal.code == BAD_REQUEST => return bad_request(media, refusal.message),
-        Err(refusal) => {
-            // Like a document that fails validation: nothing ran.
-            let status = if media == MediaType::GraphqlResponse { StatusCode::BAD_REQUEST } else { StatusCode::OK };
-            return refuse(status, media, refusal.message, refusal.code);
-        }
+        // Like a document that fails validation: nothing ran.
+        Err(refusal) => return refuse(invalid_status(media), media, refusal.message, refusal.code),
     };
-    let variables = match params.variables {
+    let variables = match variables {
         None | Some(Value::Null) => Variables::default(),
         Some(vars @ Value::Object(_)) => Variables::from_json(vars),
         Some(_) => return bad_request(media, "`variables` must be an object"),
@@ -218,63 +217,30 @@ async fn run(
     let config = state.config();
     let doc = match state.documents.prepare(&query, &config.limits) {
         Ok(doc) => doc,
-        Err(err) => {
-            let status = if media == MediaType::GraphqlResponse { StatusCode::BAD_REQUEST } else { StatusCode::OK };
-            return reply(status, media, &Response::from_errors(vec![err]), false);
-        }
+        Err(err) => return reply(invalid_status(media), media, &Response::from_errors(vec![err]), false),
     };
-    if method == Method::GET
-        && matches!(
-            limits::selected_operation(&doc, params.operation_name.as_deref()).map(|op| op.ty),
-            Some(OperationType::Mutation | OperationType::Subscription)
-        )
-    {
-        let mut response = refuse(
-            StatusCode::METHOD_NOT_ALLOWED,
-            media,
-            &format!("{method} cannot run a mutation; use POST"),
-            BAD_REQUEST,
-        );
-        response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
-        return response;
+    if let Some(refused) = refuse_method(method, media, &doc, operation_name.as_deref()) {
+        return refused;
     }
-    if let Err(err) = limits::check_variables(&doc, params.operation_name.as_deref(), &variables) {
-        let status = if media == MediaType::GraphqlResponse { StatusCode::BAD_REQUEST } else { StatusCode::OK };
-        return reply(status, media, &Response::from_errors(vec![err]), false);
+    if let Err(err) = limits::check_variables(&doc, operation_name.as_deref(), &variables) {
+        return reply(invalid_status(media), media, &Response::from_errors(vec![err]), false);
     }
     let authorization = headers.get(header::AUTHORIZATION).map(|h| h.to_str().unwrap_or_default());
     // Signing in is the one thing done without a token.
-    let anonymous = authorization.is_none() && signs_in_only(&doc, params.operation_name.as_deref());
+    let anonymous = authorization.is_none() && signs_in_only(&doc, operation_name.as_deref());
     let client = crate::http::client_info(config, extensions, headers);
     let viewer = if anonymous {
         None
     } else {
-        match state.services.authenticator.authenticate(authorization).await {
-            Ok(authenticated) => {
-                let mut viewer = authenticated.viewer;
-                viewer.client = client.description.clone();
-                tracing::Span::current().record("viewer_id", viewer.user_id);
-                Some(viewer)
-            }
-            Err(err) => {
-                let status = match err {
-                    crate::error::AppError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
-                    _ => StatusCode::UNAUTHORIZED,
-                };
-                let mut response = refuse(status, media, &err.to_string(), err.code());
-                response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-                return response;
-            }
+        match authenticate(state, media, authorization, &client).await {
+            Ok(viewer) => Some(viewer),
+            Err(refused) => return refused,
         }
     };
     if let Some(viewer) = &viewer
-        && state.limiter.check_key(&viewer.user_id).is_err()
+        && let Some(refused) = rate_limit(state, media, viewer)
     {
-        let message = format!("at most {} requests a minute; slow down", config.limits.requests_per_minute);
-        metrics::counter!("rapport_rate_limited_total", "transport" => "http").increment(1);
-        let mut response = refuse(StatusCode::TOO_MANY_REQUESTS, media, &message, RATE_LIMITED);
-        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-        return response;
+        return refused;
     }
     // Kept only once it passed every check, from someone signed in.
     let to_keep = to_keep.map(|hash| (hash, query.clone()));
@@ -284,16 +250,92 @@ async fn run(
     if let Some(viewer) = viewer {
         request = request.data(RequestContext::new(&state.services, LiveViewer::new(viewer)));
     }
-    if let Some(name) = &params.operation_name {
+    if let Some(name) = &operation_name {
         request = request.operation_name(name);
     }
     let mut response = finish(state.schema.execute(request).await);
-    order::reorder(&mut response.data, &selection, params.operation_name.as_deref());
+    order::reorder(&mut response.data, &selection, operation_name.as_deref());
     if let Some((hash, query)) = to_keep
         && !is_request_error(&response)
     {
         state.persisted.put(hash, &query);
     }
+    respond(media, &response)
+}
+
+/// A request that fails validation ran nothing: with the GraphQL response
+/// type that is a 400; plain JSON clients expect 200 and read the errors.
+fn invalid_status(media: MediaType) -> StatusCode {
+    if media == MediaType::GraphqlResponse { StatusCode::BAD_REQUEST } else { StatusCode::OK }
+}
+
+/// GET is safe, so it runs queries only: a mutation or subscription sent by
+/// GET gets 405, pointing at POST.
+fn refuse_method(
+    method: &Method,
+    media: MediaType,
+    doc: &ExecutableDocument,
+    operation_name: Option<&str>,
+) -> Option<HttpResponse> {
+    if method != Method::GET
+        || !matches!(
+            limits::selected_operation(doc, operation_name).map(|op| op.ty),
+            Some(OperationType::Mutation | OperationType::Subscription)
+        )
+    {
+        return None;
+    }
+    let mut response = refuse(
+        StatusCode::METHOD_NOT_ALLOWED,
+        media,
+        &format!("{method} cannot run a mutation; use POST"),
+        BAD_REQUEST,
+    );
+    response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+    Some(response)
+}
+
+/// The signed-in viewer, or the refusal: 401 with the Bearer challenge, or
+/// 503 when sessions cannot be checked (the database is down, not the token bad).
+async fn authenticate(
+    state: &AppState,
+    media: MediaType,
+    authorization: Option<&str>,
+    client: &ClientInfo,
+) -> Result<Viewer, HttpResponse> {
+    match state.services.authenticator.authenticate(authorization).await {
+        Ok(authenticated) => {
+            let mut viewer = authenticated.viewer;
+            viewer.client = client.description.clone();
+            tracing::Span::current().record("viewer_id", viewer.user_id);
+            Ok(viewer)
+        }
+        Err(err) => {
+            let status = match err {
+                crate::error::AppError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+                _ => StatusCode::UNAUTHORIZED,
+            };
+            let mut response = refuse(status, media, &err.to_string(), err.code());
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            Err(response)
+        }
+    }
+}
+
+/// The per-user rate limit: 429 with `Retry-After` once a viewer is over it.
+fn rate_limit(state: &AppState, media: MediaType, viewer: &Viewer) -> Option<HttpResponse> {
+    if state.limiter.check_key(&viewer.user_id).is_ok() {
+        return None;
+    }
+    let message = format!("at most {} requests a minute; slow down", state.config().limits.requests_per_minute);
+    metrics::counter!("rapport_rate_limited_total", "transport" => "http").increment(1);
+    let mut response = refuse(StatusCode::TOO_MANY_REQUESTS, media, &message, RATE_LIMITED);
+    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    Some(response)
+}
+
+/// The reply to a request that ran, its error codes counted.
+fn respond(media: MediaType, response: &Response) -> HttpResponse {
     for error in &response.errors {
         if let Some(async_graphql::Value::String(code)) = error.extensions.as_ref().and_then(|e| e.get("code")) {
             telemetry::record_error(code);
@@ -303,14 +345,14 @@ async fn run(
         e.extensions.as_ref().and_then(|x| x.get("code"))
             == Some(&async_graphql::Value::String(SERVICE_UNAVAILABLE.to_owned()))
     });
-    if is_request_error(&response) && media == MediaType::GraphqlResponse {
+    if is_request_error(response) && media == MediaType::GraphqlResponse {
         // A request error means nothing executed: no `data` key, and 400.
-        reply(StatusCode::BAD_REQUEST, media, &response, false)
+        reply(StatusCode::BAD_REQUEST, media, response, false)
     } else {
         // The database being down is the server's trouble, not the request's: 503, so proxies and clients retry.
         let status = if unavailable { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::OK };
-        let with_data = !is_request_error(&response);
-        reply(status, media, &response, with_data)
+        let with_data = !is_request_error(response);
+        reply(status, media, response, with_data)
     }
 }
 

@@ -35,7 +35,10 @@ use axum::{
     response::Response as HttpResponse,
 };
 use futures_channel::mpsc;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{
+    SinkExt, StreamExt,
+    stream::{SplitSink, SplitStream},
+};
 use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 
@@ -44,6 +47,7 @@ use tokio::sync::broadcast::error::RecvError;
 use crate::{
     auth::{LiveViewer, viewer::Ended},
     error::codes,
+    feed::UserChange,
     graphql::support::{
         context::{ClientInfo, RequestContext},
         errors::{finish, is_request_error, request_error},
@@ -494,25 +498,10 @@ async fn serve(
     _counted: crate::http::shutdown::OpenSocket,
 ) {
     let _open = crate::telemetry::Held::new("rapport_websockets_open");
-    let (mut socket_out, mut socket_in) = socket.split();
-    let (outbox, mut outbox_rx) = mpsc::channel::<Message>(OUTBOX);
-
-    // The only task that writes to the socket.
-    let writer = tokio::spawn(async move {
-        while let Some(message) = outbox_rx.next().await {
-            let closing = matches!(message, Message::Close(_));
-            if socket_out.send(message).await.is_err() || closing {
-                break;
-            }
-        }
-        let _ = socket_out.close().await;
-    });
-
-    let (finished, mut finished_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
-    let mut users = state.services.feed.user_changes();
-    let shutdown = state.shutdown.clone();
-    let init_timeout = state.config().ws_init_timeout;
-    let idle_timeout = state.config().ws_idle_timeout;
+    let (socket_out, socket_in) = socket.split();
+    let (outbox, outbox_rx) = mpsc::channel::<Message>(OUTBOX);
+    let writer = spawn_writer(socket_out, outbox_rx);
+    let (finished, finished_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
     let mut connection = Connection {
         state,
         protocol,
@@ -522,70 +511,109 @@ async fn serve(
         operations: HashMap::new(),
         finished,
     };
-    let init_deadline = tokio::time::sleep(init_timeout);
-    tokio::pin!(init_deadline);
-    let mut last_heard = tokio::time::Instant::now();
-
-    let verdict = loop {
-        let idle = tokio::time::sleep_until(last_heard + idle_timeout);
-        let viewer = connection.viewer.clone();
-        let next = tokio::select! {
-            () = &mut init_deadline, if connection.viewer.is_none() => {
-                Next::Close(4408, "Connection initialisation timeout".to_owned())
-            }
-            () = idle => Next::Close(1000, "idle timeout".to_owned()),
-            () = shutdown.wait() => Next::Close(1001, "the server is shutting down; reconnect".to_owned()),
-            why = session_end(viewer.clone()) => closing(why),
-            () = token_expiry(viewer.clone()) => {
-                closing(viewer.map_or(Ended::Expired, |v| v.expire()))
-            }
-            changed = users.recv() => {
-                match (changed, &connection.viewer) {
-                    (Ok(change), Some(viewer)) if change.concerns(viewer.get().user_id) => match viewer.reload().await {
-                        Ok(_) => Next::Continue,
-                        Err(why) => closing(why),
-                    },
-                    (Err(tokio::sync::broadcast::error::RecvError::Lagged(_)), Some(viewer)) => {
-                        match viewer.reload().await {
-                            Ok(_) => Next::Continue,
-                            Err(why) => closing(why),
-                        }
-                    }
-                    _ => Next::Continue,
-                }
-            }
-            Some(id) = finished_rx.recv() => {
-                connection.operations.remove(&id);
-                Next::Continue
-            }
-            message = socket_in.next() => {
-                last_heard = tokio::time::Instant::now();
-                match message {
-                    Some(Ok(Message::Text(raw))) => connection.handle(raw.as_str()).await,
-                    Some(Ok(Message::Binary(bytes))) => connection.handle(&String::from_utf8_lossy(&bytes)).await,
-                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => Next::Continue,
-                    Some(Ok(Message::Close(_)) | Err(_)) | None => break None,
-                }
-            }
-        };
-        if let Next::Close(code, reason) = next {
-            break Some((code, reason));
-        }
-    };
-
-    for (_, handle) in connection.operations.drain() {
-        handle.abort();
-    }
-    if let Some((code, reason)) = verdict {
-        if protocol == Protocol::Legacy && code >= 4400 && code != 4401 && code != 4403 {
-            let error = json!({"type": "connection_error", "payload": {"message": reason}});
-            let _ = connection.outbox.send(text(&error)).await;
-            let _ = connection.outbox.send(close(1000, "")).await;
-        } else {
-            let _ = connection.outbox.send(close(code, &reason)).await;
-        }
-    }
+    let verdict = connection.listen(socket_in, finished_rx).await;
+    connection.end(verdict).await;
     drop(connection);
     drop(outbox);
     let _ = writer.await;
+}
+
+/// The only task that writes to the socket: everyone else queues in the
+/// bounded outbox, so a slow client slows no one but itself.
+fn spawn_writer(
+    mut socket_out: SplitSink<WebSocket, Message>,
+    mut outbox_rx: mpsc::Receiver<Message>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        while let Some(message) = outbox_rx.next().await {
+            let closing = matches!(message, Message::Close(_));
+            if socket_out.send(message).await.is_err() || closing {
+                break;
+            }
+        }
+        let _ = socket_out.close().await;
+    })
+}
+
+impl Connection {
+    /// Serves the connection until it must close: returns the close code and
+    /// reason, `None` when the client went away first.
+    async fn listen(
+        &mut self,
+        mut socket_in: SplitStream<WebSocket>,
+        mut finished_rx: tokio::sync::mpsc::UnboundedReceiver<String>,
+    ) -> Option<(u16, String)> {
+        let mut users = self.state.services.feed.user_changes();
+        let shutdown = self.state.shutdown.clone();
+        let init_timeout = self.state.config().ws_init_timeout;
+        let idle_timeout = self.state.config().ws_idle_timeout;
+        let init_deadline = tokio::time::sleep(init_timeout);
+        tokio::pin!(init_deadline);
+        let mut last_heard = tokio::time::Instant::now();
+        loop {
+            let idle = tokio::time::sleep_until(last_heard + idle_timeout);
+            let viewer = self.viewer.clone();
+            let next = tokio::select! {
+                () = &mut init_deadline, if self.viewer.is_none() => {
+                    Next::Close(4408, "Connection initialisation timeout".to_owned())
+                }
+                () = idle => Next::Close(1000, "idle timeout".to_owned()),
+                () = shutdown.wait() => Next::Close(1001, "the server is shutting down; reconnect".to_owned()),
+                why = session_end(viewer.clone()) => closing(why),
+                () = token_expiry(viewer.clone()) => {
+                    closing(viewer.map_or(Ended::Expired, |v| v.expire()))
+                }
+                changed = users.recv() => self.user_changed(changed).await,
+                Some(id) = finished_rx.recv() => {
+                    self.operations.remove(&id);
+                    Next::Continue
+                }
+                message = socket_in.next() => {
+                    last_heard = tokio::time::Instant::now();
+                    match message {
+                        Some(Ok(Message::Text(raw))) => self.handle(raw.as_str()).await,
+                        Some(Ok(Message::Binary(bytes))) => self.handle(&String::from_utf8_lossy(&bytes)).await,
+                        Some(Ok(Message::Ping(_) | Message::Pong(_))) => Next::Continue,
+                        Some(Ok(Message::Close(_)) | Err(_)) | None => return None,
+                    }
+                }
+            };
+            if let Next::Close(code, reason) = next {
+                return Some((code, reason));
+            }
+        }
+    }
+
+    /// Re-reads the session when the feed says its user changed (or when too
+    /// many changes went by to tell): a deactivated user's connection closes.
+    async fn user_changed(&self, changed: Result<UserChange, RecvError>) -> Next {
+        match (changed, &self.viewer) {
+            (Ok(change), Some(viewer)) if change.concerns(viewer.get().user_id) => match viewer.reload().await {
+                Ok(_) => Next::Continue,
+                Err(why) => closing(why),
+            },
+            (Err(RecvError::Lagged(_)), Some(viewer)) => match viewer.reload().await {
+                Ok(_) => Next::Continue,
+                Err(why) => closing(why),
+            },
+            _ => Next::Continue,
+        }
+    }
+
+    /// Stops the operations, and says why the connection closes: the legacy
+    /// protocol reports its errors as `connection_error` before a plain close.
+    async fn end(&mut self, verdict: Option<(u16, String)>) {
+        for (_, handle) in self.operations.drain() {
+            handle.abort();
+        }
+        if let Some((code, reason)) = verdict {
+            if self.protocol == Protocol::Legacy && code >= 4400 && code != 4401 && code != 4403 {
+                let error = json!({"type": "connection_error", "payload": {"message": reason}});
+                let _ = self.outbox.send(text(&error)).await;
+                let _ = self.outbox.send(close(1000, "")).await;
+            } else {
+                let _ = self.outbox.send(close(code, &reason)).await;
+            }
+        }
+    }
 }

@@ -47,19 +47,6 @@ pub fn select(viewer: &Viewer, filter: &ContactFilter) -> Select<contact::Entity
     query
 }
 
-/// One page of the contacts list; the rows count toward the bulk-read audit.
-pub async fn page(
-    svc: &crate::service::Services,
-    viewer: &Viewer,
-    filter: &ContactFilter,
-    sort: &crate::service::pages::Sort<contact::Column>,
-    window: crate::service::pages::Window,
-) -> AppResult<crate::service::pages::Page<contact::Model>> {
-    let page = crate::service::pages::fetch(&svc.db, select(viewer, filter), sort, window).await?;
-    svc.exports.record(&svc.db, viewer, page.rows.len()).await?;
-    Ok(page)
-}
-
 /// The fields of a contact; on update `None` keeps and `Some(None)` clears.
 #[derive(Debug, Clone, Default)]
 pub struct ContactFields {

@@ -90,21 +90,6 @@ pub fn select(viewer: &Viewer, filter: &CustomerFilter) -> Select<customer::Enti
     query
 }
 
-/// One page of the visible customers matching `filter`: a bulk read,
-/// counted toward the export audit (`crate::service::exports`).
-#[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id))]
-pub async fn page(
-    svc: &crate::service::Services,
-    viewer: &Viewer,
-    filter: &CustomerFilter,
-    sort: &crate::service::pages::Sort<customer::Column>,
-    window: crate::service::pages::Window,
-) -> AppResult<crate::service::pages::Page<customer::Model>> {
-    let page = crate::service::pages::fetch(&svc.db, select(viewer, filter), sort, window).await?;
-    svc.exports.record(&svc.db, viewer, page.rows.len()).await?;
-    Ok(page)
-}
-
 /// A new customer, before validation.
 #[derive(Debug, Clone)]
 pub struct NewCustomer {
@@ -304,52 +289,13 @@ pub async fn update(
 ) -> AppResult<customer::Model> {
     policy::ensure_can_write(viewer)?;
     let _db = &svc.db;
-    // Importance and status (who is live) move segments.
-    let mut segments_move = changes.strategic_importance.is_some();
     let mut w = Write::begin(svc, viewer).await?;
     let current = policy::visible_customer(&*w, viewer, id).await?;
     validate::version("customer", expected_version, current.version)?;
-    let mut row = customer::ActiveModel { ..Default::default() };
-    if let Some(name) = changes.name {
-        let name = validate::required_text("name", &name, 200)?;
-        row.name = Set(name);
-    }
-    if let Some(industry) = changes.industry {
-        row.industry = Set(validate::optional_text("industry", industry, 100)?);
-    }
-    if let Some(region) = changes.region {
-        row.region = Set(validate::optional_text("region", region, 100)?);
-    }
-    if let Some(status) = changes.status {
-        crate::service::churn::check_status_write("status", Some(current.status), status)?;
-        segments_move |= status != current.status;
-        row.status = Set(status);
-    }
-    if let Some(owner) = changes.owner_id.filter(|o| *o != current.owner_id) {
-        policy::assignable_user(&*w, viewer, owner, "ownerId").await?;
-        row.owner_id = Set(owner);
-    }
-    if let Some(parent) = changes.parent_id {
-        if let Some(parent_id) = parent {
-            valid_parent(&*w, viewer, parent_id, Some(id)).await?;
-        }
-        row.parent_id = Set(parent);
-    }
-    if let Some(fit) = changes.purchasing_fit {
-        row.purchasing_fit = Set(fit);
-    }
-    if let Some(importance) = changes.strategic_importance {
-        row.strategic_importance = Set(importance);
-    }
-    if let Some(since) = changes.customer_since {
-        if let Some(since) = since {
-            valid_since(&*w, Some(id), since).await?;
-        }
-        row.customer_since = Set(since);
-    }
-    if let Some(review) = changes.next_review_on {
-        row.next_review_on = Set(review);
-    }
+    // Importance and status (who is live) move segments.
+    let segments_move =
+        changes.strategic_importance.is_some() || changes.status.is_some_and(|status| status != current.status);
+    let mut row = changed_row(&*w, viewer, &current, changes).await?;
     row.version = Set(current.version + 1);
     row.updated_at = Set(now());
     let updated = update_versioned::<customer::Entity>(
@@ -382,6 +328,58 @@ pub async fn update(
     }
     w.commit(svc).await?;
     Ok(updated)
+}
+
+/// The fields to write, each checked; an owner named again is no change
+/// (no reassignment, no open work moved).
+async fn changed_row(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    current: &customer::Model,
+    changes: CustomerChanges,
+) -> AppResult<customer::ActiveModel> {
+    let id = current.id;
+    let mut row = customer::ActiveModel { ..Default::default() };
+    if let Some(name) = changes.name {
+        let name = validate::required_text("name", &name, 200)?;
+        row.name = Set(name);
+    }
+    if let Some(industry) = changes.industry {
+        row.industry = Set(validate::optional_text("industry", industry, 100)?);
+    }
+    if let Some(region) = changes.region {
+        row.region = Set(validate::optional_text("region", region, 100)?);
+    }
+    if let Some(status) = changes.status {
+        crate::service::churn::check_status_write("status", Some(current.status), status)?;
+        row.status = Set(status);
+    }
+    if let Some(owner) = changes.owner_id.filter(|o| *o != current.owner_id) {
+        policy::assignable_user(db, viewer, owner, "ownerId").await?;
+        row.owner_id = Set(owner);
+    }
+    if let Some(parent) = changes.parent_id {
+        if let Some(parent_id) = parent {
+            valid_parent(db, viewer, parent_id, Some(id)).await?;
+        }
+        row.parent_id = Set(parent);
+    }
+    if let Some(fit) = changes.purchasing_fit {
+        row.purchasing_fit = Set(fit);
+    }
+    if let Some(importance) = changes.strategic_importance {
+        row.strategic_importance = Set(importance);
+    }
+    if let Some(since) = changes.customer_since {
+        if let Some(since) = since {
+            valid_since(db, Some(id), since).await?;
+        }
+        row.customer_since = Set(since);
+    }
+    if let Some(review) = changes.next_review_on {
+        row.next_review_on = Set(review);
+    }
+    Ok(row)
 }
 
 /// Archives (never deletes) a customer: it leaves lists but stays in history and reports.

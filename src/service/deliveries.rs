@@ -229,6 +229,20 @@ pub async fn record_attempt(
 pub async fn sweep(db: &DatabaseConnection) -> AppResult<usize> {
     let dialect = Dialect::of(db);
     let at = now();
+    let mut events = sla_breaches(db, dialect, at).await?;
+    events.extend(overdue_commitments(db, dialect, at).await?);
+    if events.is_empty() {
+        return Ok(0);
+    }
+    let txn = crate::db::write(db).await?;
+    let written = emit(&txn, &events).await?;
+    txn.commit().await?;
+    Ok(written)
+}
+
+/// The breaches of open tickets not yet announced, one event per ticket and
+/// target; the SQL narrows the candidates, the one rule decides.
+async fn sla_breaches(db: &DatabaseConnection, dialect: Dialect, at: DateTime<Utc>) -> AppResult<Vec<Event>> {
     let unannounced = |kind: EventType, occurrence: &str| {
         format!(
             "NOT EXISTS (SELECT 1 FROM webhook_event e WHERE e.event_type = '{}' AND e.subject_id = ticket.id \
@@ -278,6 +292,12 @@ pub async fn sweep(db: &DatabaseConnection) -> AppResult<usize> {
             breach("resolution", resolution_due);
         }
     }
+    Ok(events)
+}
+
+/// The unfulfilled promises past due not yet announced for their current due
+/// date: a promise moved to a later date and missed again is announced again.
+async fn overdue_commitments(db: &DatabaseConnection, dialect: Dialect, at: DateTime<Utc>) -> AppResult<Vec<Event>> {
     let overdue = format!(
         "SELECT t.id, t.customer_id, t.due_on, t.amount_cents FROM commitment t \
          WHERE t.archived_at IS NULL AND t.fulfilled_on IS NULL AND t.due_on < {today} \
@@ -288,6 +308,7 @@ pub async fn sweep(db: &DatabaseConnection) -> AppResult<usize> {
         kind = EventType::CommitmentOverdue.as_str(),
         occurrence = dialect.text_of_date("t.due_on"),
     );
+    let mut events = Vec::new();
     for row in dialect.rows(db, overdue).await? {
         let (id, customer) = (int(&row, "id")?, int(&row, "customer_id")?);
         let due = date(&row, "due_on")?;
@@ -303,11 +324,5 @@ pub async fn sweep(db: &DatabaseConnection) -> AppResult<usize> {
             ..Event::new(EventType::CommitmentOverdue, id, data)
         });
     }
-    if events.is_empty() {
-        return Ok(0);
-    }
-    let txn = crate::db::write(db).await?;
-    let written = emit(&txn, &events).await?;
-    txn.commit().await?;
-    Ok(written)
+    Ok(events)
 }

@@ -228,6 +228,63 @@ fn reference(kind: Kind, id: i64, source: &str, external_id: &str) -> external_r
     }
 }
 
+/// The stored row a source knows by this external id, if any.
+fn stored<'a, M>(known: &HashMap<String, i64>, existing: &'a HashMap<i64, M>, external_id: &str) -> Option<&'a M> {
+    known.get(external_id).and_then(|id| existing.get(id))
+}
+
+/// A batch as it is written: its rows in input order and their counts, and
+/// what the commit records beside them (change-feed entries, the external
+/// ids of the rows it created).
+struct Tally<M> {
+    done: Upserted<M>,
+    feed: Vec<Change>,
+    refs: Vec<external_ref::ActiveModel>,
+}
+
+impl<M> Tally<M> {
+    fn new(len: usize) -> Self {
+        Self {
+            done: Upserted { rows: Vec::with_capacity(len), created: 0, updated: 0, unchanged: 0 },
+            feed: Vec::new(),
+            refs: Vec::new(),
+        }
+    }
+
+    fn unchanged(&mut self, row: M) {
+        self.done.unchanged += 1;
+        self.done.rows.push(row);
+    }
+
+    fn updated(&mut self, row: M, change: Option<Change>) {
+        self.feed.extend(change);
+        self.done.updated += 1;
+        self.done.rows.push(row);
+    }
+
+    fn created(&mut self, row: M, change: Option<Change>, reference: external_ref::ActiveModel) {
+        self.refs.push(reference);
+        self.feed.extend(change);
+        self.done.created += 1;
+        self.done.rows.push(row);
+    }
+
+    /// Audits the batch itself, beside an entry per row it created or changed
+    /// (there may be none), and commits it with its feed and external ids.
+    async fn commit(self, svc: &Services, mut w: Write, entity: &str, source: &str) -> AppResult<Upserted<M>> {
+        let Upserted { created, updated, unchanged, .. } = self.done;
+        w.audit(
+            "upsert_batch",
+            entity,
+            0,
+            json!({"source": source, "created": created, "updated": updated, "unchanged": unchanged}),
+        );
+        w.changes(self.feed);
+        settle(svc, w, self.refs).await?;
+        Ok(self.done)
+    }
+}
+
 /// Validated fields of a customer row.
 struct CustomerFields {
     external_id: String,
@@ -245,6 +302,65 @@ pub async fn upsert_customers(
     records: Vec<CustomerRecord>,
 ) -> AppResult<Upserted<customer::Model>> {
     let (source, mut checks) = Checks::start(viewer, source, "customers", records.len())?;
+    let fields = check_customers(&mut checks, &records);
+    let mut w = Write::begin(svc, viewer).await?;
+    let known = resolve(&*w, Kind::Customer, &source, fields.iter().flatten().map(|f| f.external_id.clone())).await?;
+    let existing: HashMap<i64, customer::Model> = customer::Entity::find()
+        .filter(customer::Column::Id.is_in(known.values().copied()))
+        .all(&*w)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
+    let creating: Vec<usize> = (0..records.len())
+        .filter(|i| fields[*i].as_ref().is_some_and(|f| !known.contains_key(&f.external_id)))
+        .collect();
+    let owners = candidate_owners(&*w, &records, &creating).await?;
+    // A customer cannot have become one after it was first lost.
+    let first_losses = first_losses(&*w, existing.keys().copied()).await?;
+    for (i, f) in fields.iter().enumerate() {
+        let Some(f) = f else { continue };
+        if let (Some(since), Some(current)) = (f.customer_since, stored(&known, &existing, &f.external_id))
+            && let Some(lost) = first_losses.get(&current.id).filter(|lost| **lost < since)
+        {
+            checks.fail(i, "customerSince", format!("customerSince {since} is after the customer was lost ({lost})"));
+        }
+    }
+    let owner_of = match_owners(&mut checks, &records, &creating, &owners);
+    // Dropping the transaction rolls it back: nothing of a refused batch is written.
+    checks.finish()?;
+    let at = now();
+    let mut tally = Tally::new(records.len());
+    for (i, f) in fields.into_iter().enumerate() {
+        let Some(f) = f else { continue };
+        if let Some(current) = stored(&known, &existing, &f.external_id) {
+            match update_customer(&mut w, current, f, at).await? {
+                Some(model) => {
+                    let change = Change::customer(model.id, Operation::Updated, None);
+                    tally.updated(model, Some(change));
+                }
+                None => tally.unchanged(current.clone()),
+            }
+        } else {
+            let owner_id = owner_of.get(&i).copied().ok_or_else(|| AppError::Internal("owner not resolved".into()))?;
+            let status = records[i].status.unwrap_or(CustomerStatus::Active);
+            let external_id = f.external_id.clone();
+            let model = create_customer(&mut w, &source, f, status, owner_id, at).await?;
+            let reference = reference(Kind::Customer, model.id, &source, &external_id);
+            let change = Change::customer(model.id, Operation::Created, None);
+            tally.created(model, Some(change), reference);
+        }
+    }
+    let done = tally.commit(svc, w, "customer", &source).await?;
+    if done.created > 0 {
+        svc.segments.request();
+    }
+    Ok(done)
+}
+
+/// Each customer row on its own, before anything is read: the fields of the
+/// rows that pass, `None` for the others (their failures noted).
+fn check_customers(checks: &mut Checks, records: &[CustomerRecord]) -> Vec<Option<CustomerFields>> {
     let mut fields = Vec::with_capacity(records.len());
     for (i, r) in records.iter().enumerate() {
         let external_id = checks.key(i, &r.external_id);
@@ -263,49 +379,44 @@ pub async fn upsert_customers(
             fields.push(None);
         }
     }
-    let mut w = Write::begin(svc, viewer).await?;
-    let known = resolve(&*w, Kind::Customer, &source, fields.iter().flatten().map(|f| f.external_id.clone())).await?;
-    let existing: HashMap<i64, customer::Model> = customer::Entity::find()
-        .filter(customer::Column::Id.is_in(known.values().copied()))
-        .all(&*w)
-        .await?
-        .into_iter()
-        .map(|c| (c.id, c))
-        .collect();
-    // Owners of the rows to create, by id and by e-mail, in one statement.
-    let creating: Vec<usize> = (0..records.len())
-        .filter(|i| fields[*i].as_ref().is_some_and(|f| !known.contains_key(&f.external_id)))
-        .collect();
+    fields
+}
+
+/// Everyone the rows to create name as owner, by id or by e-mail, in one
+/// statement; only active employees (a service account owns no customer).
+async fn candidate_owners(
+    db: &impl ConnectionTrait,
+    records: &[CustomerRecord],
+    creating: &[usize],
+) -> AppResult<Vec<user::Model>> {
     let owner_ids: Vec<i64> = creating.iter().filter_map(|i| records[*i].owner_id).collect();
     let owner_emails: Vec<String> =
         creating.iter().filter_map(|i| records[*i].owner_email.as_ref().map(|e| e.trim().to_lowercase())).collect();
-    let owners: Vec<user::Model> = if owner_ids.is_empty() && owner_emails.is_empty() {
-        Vec::new()
-    } else {
-        user::Entity::find()
-            .filter(
-                sea_orm::Condition::any()
-                    .add(user::Column::Id.is_in(owner_ids))
-                    .add(user::Column::Email.is_in(owner_emails)),
-            )
-            .filter(user::Column::Active.eq(true))
-            .filter(user::Column::Role.ne(Role::Integration))
-            .all(&*w)
-            .await?
-    };
-    // A customer cannot have become one after it was first lost.
-    let first_losses = first_losses(&*w, existing.keys().copied()).await?;
-    for (i, f) in fields.iter().enumerate() {
-        let Some(f) = f else { continue };
-        let current = known.get(&f.external_id).and_then(|id| existing.get(id));
-        if let (Some(since), Some(current)) = (f.customer_since, current)
-            && let Some(lost) = first_losses.get(&current.id).filter(|lost| **lost < since)
-        {
-            checks.fail(i, "customerSince", format!("customerSince {since} is after the customer was lost ({lost})"));
-        }
+    if owner_ids.is_empty() && owner_emails.is_empty() {
+        return Ok(Vec::new());
     }
+    Ok(user::Entity::find()
+        .filter(
+            sea_orm::Condition::any()
+                .add(user::Column::Id.is_in(owner_ids))
+                .add(user::Column::Email.is_in(owner_emails)),
+        )
+        .filter(user::Column::Active.eq(true))
+        .filter(user::Column::Role.ne(Role::Integration))
+        .all(db)
+        .await?)
+}
+
+/// The owner of each row to create, by row: a row must name one, and one of
+/// the candidates.
+fn match_owners(
+    checks: &mut Checks,
+    records: &[CustomerRecord],
+    creating: &[usize],
+    owners: &[user::Model],
+) -> HashMap<usize, i64> {
     let mut owner_of = HashMap::new();
-    for &i in &creating {
+    for &i in creating {
         let r = &records[i];
         let owner = owners.iter().find(|u| {
             Some(u.id) == r.owner_id || r.owner_email.as_ref().is_some_and(|e| e.trim().eq_ignore_ascii_case(&u.email))
@@ -318,82 +429,70 @@ pub async fn upsert_customers(
             (None, false) => checks.fail(i, "owner", "ownerId or ownerEmail is required to create a customer"),
         }
     }
-    // Dropping the transaction rolls it back: nothing of a refused batch is written.
-    checks.finish()?;
-    let at = now();
-    let (mut created, mut updated, mut unchanged) = (0, 0, 0);
-    let mut rows = Vec::with_capacity(records.len());
-    let mut feed = Vec::new();
-    let mut refs = Vec::new();
-    for (i, f) in fields.into_iter().enumerate() {
-        let Some(f) = f else { continue };
-        if let Some(current) = known.get(&f.external_id).and_then(|id| existing.get(id)) {
-            let since = f.customer_since.or(current.customer_since);
-            if current.name == f.name
-                && current.industry == f.industry
-                && current.region == f.region
-                && current.customer_since == since
-            {
-                unchanged += 1;
-                rows.push(current.clone());
-                continue;
-            }
-            let mut row: customer::ActiveModel = current.clone().into();
-            row.name = Set(f.name);
-            row.industry = Set(f.industry);
-            row.region = Set(f.region);
-            row.customer_since = Set(since);
-            row.version = Set(current.version + 1);
-            row.updated_at = Set(at);
-            let model = row.update(&*w).await?;
-            w.audit("upsert", "customer", model.id, audit::diff(current, &model));
-            feed.push(Change::customer(model.id, Operation::Updated, None));
-            updated += 1;
-            rows.push(model);
-        } else {
-            let owner_id = owner_of.get(&i).copied().ok_or_else(|| AppError::Internal("owner not resolved".into()))?;
-            let model = customer::ActiveModel {
-                name: Set(f.name),
-                industry: Set(f.industry),
-                region: Set(f.region),
-                status: Set(records[i].status.unwrap_or(CustomerStatus::Active)),
-                owner_id: Set(owner_id),
-                parent_id: Set(None),
-                tier: Set(None),
-                purchasing_fit: Set(None),
-                strategic_importance: Set(StrategicImportance::Medium),
-                segment: Set(None),
-                customer_since: Set(f.customer_since),
-                next_review_on: Set(None),
-                version: Set(1),
-                archived_at: Set(None),
-                created_at: Set(at),
-                updated_at: Set(at),
-                ..Default::default()
-            }
-            .insert(&*w)
-            .await?;
-            let fields = json!({"source": source, "externalId": f.external_id, "ownerId": owner_id});
-            w.audit("create", "customer", model.id, fields);
-            refs.push(reference(Kind::Customer, model.id, &source, &f.external_id));
-            feed.push(Change::customer(model.id, Operation::Created, None));
-            created += 1;
-            rows.push(model);
-        }
+    owner_of
+}
+
+/// Brings a known customer up to its row, leaving owner and status alone.
+/// `None` when nothing differs: pushing the same data twice records no change.
+async fn update_customer(
+    w: &mut Write,
+    current: &customer::Model,
+    f: CustomerFields,
+    at: chrono::DateTime<chrono::Utc>,
+) -> AppResult<Option<customer::Model>> {
+    let since = f.customer_since.or(current.customer_since);
+    if current.name == f.name
+        && current.industry == f.industry
+        && current.region == f.region
+        && current.customer_since == since
+    {
+        return Ok(None);
     }
-    // The batch itself, beside an entry per row it created or changed (there may be none).
-    w.audit(
-        "upsert_batch",
-        "customer",
-        0,
-        json!({"source": source, "created": created, "updated": updated, "unchanged": unchanged}),
-    );
-    w.changes(feed);
-    settle(svc, w, refs).await?;
-    if created > 0 {
-        svc.segments.request();
+    let mut row: customer::ActiveModel = current.clone().into();
+    row.name = Set(f.name);
+    row.industry = Set(f.industry);
+    row.region = Set(f.region);
+    row.customer_since = Set(since);
+    row.version = Set(current.version + 1);
+    row.updated_at = Set(at);
+    let model = row.update(&**w).await?;
+    w.audit("upsert", "customer", model.id, audit::diff(current, &model));
+    Ok(Some(model))
+}
+
+/// Creates a customer with the owner and status only a creation sets.
+async fn create_customer(
+    w: &mut Write,
+    source: &str,
+    f: CustomerFields,
+    status: CustomerStatus,
+    owner_id: i64,
+    at: chrono::DateTime<chrono::Utc>,
+) -> AppResult<customer::Model> {
+    let model = customer::ActiveModel {
+        name: Set(f.name),
+        industry: Set(f.industry),
+        region: Set(f.region),
+        status: Set(status),
+        owner_id: Set(owner_id),
+        parent_id: Set(None),
+        tier: Set(None),
+        purchasing_fit: Set(None),
+        strategic_importance: Set(StrategicImportance::Medium),
+        segment: Set(None),
+        customer_since: Set(f.customer_since),
+        next_review_on: Set(None),
+        version: Set(1),
+        archived_at: Set(None),
+        created_at: Set(at),
+        updated_at: Set(at),
+        ..Default::default()
     }
-    Ok(Upserted { rows, created, updated, unchanged })
+    .insert(&**w)
+    .await?;
+    let fields = json!({"source": source, "externalId": f.external_id, "ownerId": owner_id});
+    w.audit("create", "customer", model.id, fields);
+    Ok(model)
 }
 
 /// The date of each customer's first loss, for those that have one.
@@ -428,6 +527,44 @@ pub async fn upsert_contacts(
     records: Vec<ContactRecord>,
 ) -> AppResult<Upserted<contact::Model>> {
     let (source, mut checks) = Checks::start(viewer, source, "contacts", records.len())?;
+    let mut valid = check_contacts(&mut checks, &records);
+    let mut w = Write::begin(svc, viewer).await?;
+    place_contacts(&*w, &mut checks, &source, &records, &mut valid).await?;
+    let known = resolve(&*w, Kind::Contact, &source, valid.iter().flatten().map(|(e, _)| e.clone())).await?;
+    let existing: HashMap<i64, contact::Model> = contact::Entity::find()
+        .filter(contact::Column::Id.is_in(known.values().copied()))
+        .all(&*w)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
+    // Dropping the transaction rolls it back: nothing of a refused batch is written.
+    checks.finish()?;
+    let at = now();
+    let mut tally = Tally::new(records.len());
+    for (external_id, wanted) in valid.into_iter().flatten() {
+        if let Some(current) = stored(&known, &existing, &external_id) {
+            match update_contact(&mut w, current, wanted, at).await? {
+                Some(model) => {
+                    let change = Change::new(ChangeEntity::Contact, model.id, Operation::Updated, model.customer_id);
+                    tally.updated(model, Some(change));
+                }
+                None => tally.unchanged(current.clone()),
+            }
+        } else {
+            let model = create_contact(&mut w, &source, &external_id, wanted, at).await?;
+            let reference = reference(Kind::Contact, model.id, &source, &external_id);
+            let change = Change::new(ChangeEntity::Contact, model.id, Operation::Created, model.customer_id);
+            tally.created(model, Some(change), reference);
+        }
+    }
+    tally.commit(svc, w, "contact", &source).await
+}
+
+/// Each contact row on its own, before anything is read: the contact as it
+/// is to be stored, under its external id, for the rows that pass (their
+/// customer still to place), `None` for the others (their failures noted).
+fn check_contacts(checks: &mut Checks, records: &[ContactRecord]) -> Vec<Option<(String, contact::Model)>> {
     let mut valid = Vec::with_capacity(records.len());
     for (i, r) in records.iter().enumerate() {
         let external_id = checks.key(i, &r.external_id);
@@ -465,14 +602,25 @@ pub async fn upsert_contacts(
             _ => None,
         });
     }
-    let mut w = Write::begin(svc, viewer).await?;
+    valid
+}
+
+/// Puts each valid contact at its customer, named by our id or by the
+/// source's; a customer not found (or archived) fails the row.
+async fn place_contacts(
+    db: &impl ConnectionTrait,
+    checks: &mut Checks,
+    source: &str,
+    records: &[ContactRecord],
+    valid: &mut [Option<(String, contact::Model)>],
+) -> AppResult<()> {
     let by_external =
-        resolve(&*w, Kind::Customer, &source, records.iter().filter_map(|r| r.customer_external_id.clone())).await?;
+        resolve(db, Kind::Customer, source, records.iter().filter_map(|r| r.customer_external_id.clone())).await?;
     let named: Vec<i64> = records.iter().filter_map(|r| r.customer_id).collect();
     let live: HashSet<i64> = customer::Entity::find()
         .filter(customer::Column::Id.is_in(named.into_iter().chain(by_external.values().copied())))
         .filter(customer::Column::ArchivedAt.is_null())
-        .all(&*w)
+        .all(db)
         .await?
         .into_iter()
         .map(|c| c.id)
@@ -492,74 +640,58 @@ pub async fn upsert_contacts(
             None => {}
         }
     }
-    let known = resolve(&*w, Kind::Contact, &source, valid.iter().flatten().map(|(e, _)| e.clone())).await?;
-    let existing: HashMap<i64, contact::Model> = contact::Entity::find()
-        .filter(contact::Column::Id.is_in(known.values().copied()))
-        .all(&*w)
-        .await?
-        .into_iter()
-        .map(|c| (c.id, c))
-        .collect();
-    // Dropping the transaction rolls it back: nothing of a refused batch is written.
-    checks.finish()?;
-    let at = now();
-    let (mut created, mut updated, mut unchanged) = (0, 0, 0);
-    let mut rows = Vec::with_capacity(records.len());
-    let mut feed = Vec::new();
-    let mut refs = Vec::new();
-    for (external_id, wanted) in valid.into_iter().flatten() {
-        if let Some(current) = known.get(&external_id).and_then(|id| existing.get(id)) {
-            let same = current.customer_id == wanted.customer_id
-                && current.name == wanted.name
-                && current.title == wanted.title
-                && current.department == wanted.department
-                && current.org_level == wanted.org_level
-                && current.email == wanted.email
-                && current.phone == wanted.phone;
-            if same {
-                unchanged += 1;
-                rows.push(current.clone());
-                continue;
-            }
-            let mut row: contact::ActiveModel = current.clone().into();
-            row.customer_id = Set(wanted.customer_id);
-            row.name = Set(wanted.name);
-            row.title = Set(wanted.title);
-            row.department = Set(wanted.department);
-            row.org_level = Set(wanted.org_level);
-            row.email = Set(wanted.email);
-            row.phone = Set(wanted.phone);
-            row.version = Set(current.version + 1);
-            row.updated_at = Set(at);
-            let model = row.update(&*w).await?;
-            w.audit("upsert", "contact", model.id, audit::diff(current, &model));
-            feed.push(Change::new(ChangeEntity::Contact, model.id, Operation::Updated, model.customer_id));
-            updated += 1;
-            rows.push(model);
-        } else {
-            let mut row = wanted.into_active_model().reset_all();
-            row.id = sea_orm::ActiveValue::NotSet;
-            row.created_at = Set(at);
-            row.updated_at = Set(at);
-            let model = row.insert(&*w).await?;
-            let fields = json!({"source": source, "externalId": external_id, "customerId": model.customer_id});
-            w.audit("create", "contact", model.id, fields);
-            refs.push(reference(Kind::Contact, model.id, &source, &external_id));
-            feed.push(Change::new(ChangeEntity::Contact, model.id, Operation::Created, model.customer_id));
-            created += 1;
-            rows.push(model);
-        }
+    Ok(())
+}
+
+/// Brings a known contact up to its row. `None` when nothing differs:
+/// pushing the same data twice records no change.
+async fn update_contact(
+    w: &mut Write,
+    current: &contact::Model,
+    wanted: contact::Model,
+    at: chrono::DateTime<chrono::Utc>,
+) -> AppResult<Option<contact::Model>> {
+    let same = current.customer_id == wanted.customer_id
+        && current.name == wanted.name
+        && current.title == wanted.title
+        && current.department == wanted.department
+        && current.org_level == wanted.org_level
+        && current.email == wanted.email
+        && current.phone == wanted.phone;
+    if same {
+        return Ok(None);
     }
-    // The batch itself, beside an entry per row it created or changed (there may be none).
-    w.audit(
-        "upsert_batch",
-        "contact",
-        0,
-        json!({"source": source, "created": created, "updated": updated, "unchanged": unchanged}),
-    );
-    w.changes(feed);
-    settle(svc, w, refs).await?;
-    Ok(Upserted { rows, created, updated, unchanged })
+    let mut row: contact::ActiveModel = current.clone().into();
+    row.customer_id = Set(wanted.customer_id);
+    row.name = Set(wanted.name);
+    row.title = Set(wanted.title);
+    row.department = Set(wanted.department);
+    row.org_level = Set(wanted.org_level);
+    row.email = Set(wanted.email);
+    row.phone = Set(wanted.phone);
+    row.version = Set(current.version + 1);
+    row.updated_at = Set(at);
+    let model = row.update(&**w).await?;
+    w.audit("upsert", "contact", model.id, audit::diff(current, &model));
+    Ok(Some(model))
+}
+
+/// Creates a contact; the audit entry names the source's id for it.
+async fn create_contact(
+    w: &mut Write,
+    source: &str,
+    external_id: &str,
+    wanted: contact::Model,
+    at: chrono::DateTime<chrono::Utc>,
+) -> AppResult<contact::Model> {
+    let mut row = wanted.into_active_model().reset_all();
+    row.id = sea_orm::ActiveValue::NotSet;
+    row.created_at = Set(at);
+    row.updated_at = Set(at);
+    let model = row.insert(&**w).await?;
+    let fields = json!({"source": source, "externalId": external_id, "customerId": model.customer_id});
+    w.audit("create", "contact", model.id, fields);
+    Ok(model)
 }
 
 /// A churn event as the source system sends it.
@@ -591,10 +723,55 @@ pub async fn upsert_churn_events(
     source: &str,
     records: Vec<ChurnRecord>,
 ) -> AppResult<Upserted<churn_event::Model>> {
-    use sea_orm::QueryOrder;
-
     let (source, mut checks) = Checks::start(viewer, source, "events", records.len())?;
     let today = now().date_naive();
+    let keys = check_churn_records(&mut checks, &records);
+    let mut w = Write::begin(svc, viewer).await?;
+    let (by_external, customers) = lock_named_customers(&*w, &source, &records).await?;
+    let customer_of = match_customers(&mut checks, &records, &by_external, &customers);
+    let known = resolve(&*w, Kind::ChurnEvent, &source, keys.iter().flatten().cloned()).await?;
+    let existing: HashMap<i64, churn_event::Model> = churn_event::Entity::find()
+        .filter(churn_event::Column::Id.is_in(known.values().copied()))
+        .all(&*w)
+        .await?
+        .into_iter()
+        .map(|e| (e.id, e))
+        .collect();
+    let mut history = stored_sequences(&*w, &customer_of).await?;
+    place_events(&mut checks, &records, &keys, &customer_of, &known, &existing, &mut history);
+    check_sequences(&mut checks, &mut history, &customers, today);
+    checks.finish()?;
+
+    let at = now();
+    let mut tally = Tally::new(records.len());
+    let mut touched = HashSet::new();
+    for (i, r) in records.into_iter().enumerate() {
+        let (Some(key), Some(customer_id)) = (keys[i].clone(), customer_of[i]) else { continue };
+        let competitor = validate::optional_text("competitor", r.competitor, 200)?;
+        let notes = validate::optional_text("notes", r.notes, 4000)?;
+        let r = ChurnRecord { competitor, notes, ..r };
+        if let Some(current) = stored(&known, &existing, &key) {
+            match correct_event(&mut w, current, r, at).await? {
+                Some(model) => tally.updated(model, None),
+                None => tally.unchanged(current.clone()),
+            }
+            continue;
+        }
+        let model = create_event(&mut w, viewer, &source, &key, customer_id, r, at).await?;
+        let reference = reference(Kind::ChurnEvent, model.id, &source, &key);
+        touched.insert(customer_id);
+        tally.created(model, None, reference);
+    }
+    let feed = follow_latest_events(&mut w, &source, &customers, touched, at).await?;
+    tally.feed.extend(feed);
+    let done = tally.commit(svc, w, "churn_event", &source).await?;
+    svc.segments.request();
+    Ok(done)
+}
+
+/// Each churn row on its own, before anything is read; returns the rows'
+/// external ids (`None` where missing or too long).
+fn check_churn_records(checks: &mut Checks, records: &[ChurnRecord]) -> Vec<Option<String>> {
     let mut keys = Vec::with_capacity(records.len());
     for (i, r) in records.iter().enumerate() {
         keys.push(checks.key(i, &r.external_id));
@@ -609,23 +786,43 @@ pub async fn upsert_churn_events(
         checks.note(i, validate::optional_text("competitor", r.competitor.clone(), 200));
         checks.note(i, validate::optional_text("notes", r.notes.clone(), 4000));
     }
-    let mut w = Write::begin(svc, viewer).await?;
+    keys
+}
+
+/// The customers the rows name, by our id or by the source's (returned too),
+/// locked first: a concurrent loss or batch of the same customers waits
+/// until this one commits, and then reads its events. Archived ones are left out.
+async fn lock_named_customers(
+    db: &impl ConnectionTrait,
+    source: &str,
+    records: &[ChurnRecord],
+) -> AppResult<(HashMap<String, i64>, HashMap<i64, customer::Model>)> {
     let by_external =
-        resolve(&*w, Kind::Customer, &source, records.iter().filter_map(|r| r.customer_external_id.clone())).await?;
+        resolve(db, Kind::Customer, source, records.iter().filter_map(|r| r.customer_external_id.clone())).await?;
     let named: Vec<i64> = records.iter().filter_map(|r| r.customer_id).collect();
     // Before reading their events: a concurrent loss or batch of the same customers waits.
     let mut locked: Vec<i64> = named.iter().copied().chain(by_external.values().copied()).collect();
     locked.sort_unstable();
     locked.dedup();
-    crate::service::rollups::lock_customers(&*w, &locked).await?;
+    crate::service::rollups::lock_customers(db, &locked).await?;
     let customers: HashMap<i64, customer::Model> = customer::Entity::find()
         .filter(customer::Column::Id.is_in(named.into_iter().chain(by_external.values().copied())))
         .filter(customer::Column::ArchivedAt.is_null())
-        .all(&*w)
+        .all(db)
         .await?
         .into_iter()
         .map(|c| (c.id, c))
         .collect();
+    Ok((by_external, customers))
+}
+
+/// The customer of each row, by row; one not found (or archived) fails its row.
+fn match_customers(
+    checks: &mut Checks,
+    records: &[ChurnRecord],
+    by_external: &HashMap<String, i64>,
+    customers: &HashMap<i64, customer::Model>,
+) -> Vec<Option<i64>> {
     let mut customer_of = vec![None; records.len()];
     for (i, r) in records.iter().enumerate() {
         let customer =
@@ -638,15 +835,17 @@ pub async fn upsert_churn_events(
             None => {}
         }
     }
-    let known = resolve(&*w, Kind::ChurnEvent, &source, keys.iter().flatten().cloned()).await?;
-    let existing: HashMap<i64, churn_event::Model> = churn_event::Entity::find()
-        .filter(churn_event::Column::Id.is_in(known.values().copied()))
-        .all(&*w)
-        .await?
-        .into_iter()
-        .map(|e| (e.id, e))
-        .collect();
-    // Every event of the customers concerned, to check each one's sequence whole.
+    customer_of
+}
+
+/// Every stored event of the customers concerned, by customer, to check each
+/// one's sequence whole.
+async fn stored_sequences(
+    db: &impl ConnectionTrait,
+    customer_of: &[Option<i64>],
+) -> AppResult<HashMap<i64, Vec<(NaiveSeq, ChurnKind)>>> {
+    use sea_orm::QueryOrder;
+
     let mut history: HashMap<i64, Vec<(NaiveSeq, ChurnKind)>> = HashMap::new();
     let involved: Vec<i64> = customer_of.iter().flatten().copied().collect();
     for chunk in involved.chunks(500) {
@@ -654,15 +853,29 @@ pub async fn upsert_churn_events(
             .filter(churn_event::Column::CustomerId.is_in(chunk.iter().copied()))
             .order_by_asc(churn_event::Column::OccurredOn)
             .order_by_asc(churn_event::Column::Id)
-            .all(&*w)
+            .all(db)
             .await?;
         for e in events {
             history.entry(e.customer_id).or_default().push(((e.occurred_on, None), e.kind));
         }
     }
+    Ok(history)
+}
+
+/// Adds each new event to its customer's sequence; a known one must stay
+/// where it is (same customer, kind and date), as only its details may change.
+fn place_events(
+    checks: &mut Checks,
+    records: &[ChurnRecord],
+    keys: &[Option<String>],
+    customer_of: &[Option<i64>],
+    known: &HashMap<String, i64>,
+    existing: &HashMap<i64, churn_event::Model>,
+    history: &mut HashMap<i64, Vec<(NaiveSeq, ChurnKind)>>,
+) {
     for (i, r) in records.iter().enumerate() {
         let Some(key) = &keys[i] else { continue };
-        match known.get(key).and_then(|id| existing.get(id)) {
+        match stored(known, existing, key) {
             Some(current) => {
                 if Some(current.customer_id) != customer_of[i] && customer_of[i].is_some() {
                     checks.fail(i, "customer", "a known event cannot move to another customer");
@@ -678,7 +891,16 @@ pub async fn upsert_churn_events(
             }
         }
     }
-    for (customer, events) in &mut history {
+}
+
+/// Checks each customer's sequence in date order (`churn::check_next`).
+fn check_sequences(
+    checks: &mut Checks,
+    history: &mut HashMap<i64, Vec<(NaiveSeq, ChurnKind)>>,
+    customers: &HashMap<i64, customer::Model>,
+    today: chrono::NaiveDate,
+) {
+    for (customer, events) in history {
         events.sort_by_key(|((on, index), _)| (*on, index.map_or(0, |i| i + 1)));
         let since = customers.get(customer).and_then(|c| c.customer_since);
         // The whole sequence, stored events too: a new event may break the
@@ -697,113 +919,129 @@ pub async fn upsert_churn_events(
             previous_new = *index;
         }
     }
-    checks.finish()?;
+}
 
-    let at = now();
-    let (mut created, mut updated, mut unchanged) = (0, 0, 0);
-    let mut rows = Vec::with_capacity(records.len());
-    let mut refs = Vec::new();
-    let mut touched = HashSet::new();
-    for (i, r) in records.into_iter().enumerate() {
-        let (Some(key), Some(customer_id)) = (keys[i].clone(), customer_of[i]) else { continue };
-        let competitor = validate::optional_text("competitor", r.competitor, 200)?;
-        let notes = validate::optional_text("notes", r.notes, 4000)?;
-        if let Some(current) = known.get(&key).and_then(|id| existing.get(id)) {
-            if current.reason == r.reason && current.competitor == competitor && current.notes == notes {
-                unchanged += 1;
-                rows.push(current.clone());
-                continue;
-            }
-            let mut row: churn_event::ActiveModel = current.clone().into();
-            row.reason = Set(r.reason);
-            row.controllable = Set(r.reason.and_then(|reason| reason.controllability()));
-            row.competitor = Set(competitor);
-            row.notes = Set(notes);
-            row.updated_at = Set(at);
-            let model = row.update(&*w).await?;
-            w.audit("upsert", "churn_event", model.id, audit::diff(current, &model));
-            updated += 1;
-            rows.push(model);
-            continue;
-        }
-        let model = churn_event::ActiveModel {
-            customer_id: Set(customer_id),
-            kind: Set(r.kind),
-            occurred_on: Set(r.occurred_on),
-            reason: Set(r.reason),
-            controllable: Set(r.reason.and_then(|reason| reason.controllability())),
-            competitor: Set(competitor),
-            notes: Set(notes),
-            recorded_by: Set(viewer.user_id),
-            created_at: Set(at),
-            updated_at: Set(at),
-            ..Default::default()
-        }
-        .insert(&*w)
-        .await?;
-        let fields = json!({"source": source, "externalId": key, "customerId": customer_id,
-            "kind": r.kind.as_str(), "occurredOn": r.occurred_on.to_string()});
-        w.audit("create", "churn_event", model.id, fields);
-        refs.push(reference(Kind::ChurnEvent, model.id, &source, &key));
-        touched.insert(customer_id);
-        created += 1;
-        rows.push(model);
+/// Corrects a known event's reason, competitor and notes (never its kind or
+/// date). `None` when nothing differs: pushing the same data twice records no change.
+async fn correct_event(
+    w: &mut Write,
+    current: &churn_event::Model,
+    r: ChurnRecord,
+    at: chrono::DateTime<chrono::Utc>,
+) -> AppResult<Option<churn_event::Model>> {
+    if current.reason == r.reason && current.competitor == r.competitor && current.notes == r.notes {
+        return Ok(None);
     }
-    // Each customer's status follows its latest event.
+    let mut row: churn_event::ActiveModel = current.clone().into();
+    row.reason = Set(r.reason);
+    row.controllable = Set(r.reason.and_then(|reason| reason.controllability()));
+    row.competitor = Set(r.competitor);
+    row.notes = Set(r.notes);
+    row.updated_at = Set(at);
+    let model = row.update(&**w).await?;
+    w.audit("upsert", "churn_event", model.id, audit::diff(current, &model));
+    Ok(Some(model))
+}
+
+/// Records a new event, by the viewer; the audit entry names the source's id for it.
+async fn create_event(
+    w: &mut Write,
+    viewer: &Viewer,
+    source: &str,
+    key: &str,
+    customer_id: i64,
+    r: ChurnRecord,
+    at: chrono::DateTime<chrono::Utc>,
+) -> AppResult<churn_event::Model> {
+    let model = churn_event::ActiveModel {
+        customer_id: Set(customer_id),
+        kind: Set(r.kind),
+        occurred_on: Set(r.occurred_on),
+        reason: Set(r.reason),
+        controllable: Set(r.reason.and_then(|reason| reason.controllability())),
+        competitor: Set(r.competitor),
+        notes: Set(r.notes),
+        recorded_by: Set(viewer.user_id),
+        created_at: Set(at),
+        updated_at: Set(at),
+        ..Default::default()
+    }
+    .insert(&**w)
+    .await?;
+    let fields = json!({"source": source, "externalId": key, "customerId": customer_id,
+        "kind": r.kind.as_str(), "occurredOn": r.occurred_on.to_string()});
+    w.audit("create", "churn_event", model.id, fields);
+    Ok(model)
+}
+
+/// Each customer's status follows its latest event: sets it where it does
+/// not, and announces it to webhooks; returns the change-feed entries.
+async fn follow_latest_events(
+    w: &mut Write,
+    source: &str,
+    customers: &HashMap<i64, customer::Model>,
+    touched: HashSet<i64>,
+    at: chrono::DateTime<chrono::Utc>,
+) -> AppResult<Vec<Change>> {
     let mut feed = Vec::new();
     let mut announced = Vec::new();
     let mut touched: Vec<i64> = touched.into_iter().collect();
     touched.sort_unstable();
     for customer_id in touched {
         let Some(current) = customers.get(&customer_id) else { continue };
-        let Some(event) = crate::service::churn::latest_event(&*w, customer_id).await? else { continue };
-        let status = if event.kind == ChurnKind::Lost { CustomerStatus::Lost } else { CustomerStatus::WonBack };
-        if current.status == status {
-            continue;
+        if let Some(event) = follow_latest_event(w, source, current, at).await? {
+            announced.push(event);
+            feed.push(Change::customer(customer_id, Operation::Updated, None));
         }
-        let row = customer::ActiveModel {
-            status: Set(status),
-            version: Set(current.version + 1),
-            updated_at: Set(at),
-            ..Default::default()
-        };
-        crate::service::update_versioned::<customer::Entity>(
-            &*w,
-            row,
-            (customer::Column::Id, customer_id),
-            (customer::Column::Version, current.version),
-            "customer",
-        )
-        .await?;
-        w.audit(
-            "status_change",
-            "customer",
-            customer_id,
-            json!({"status": [current.status.as_str(), status.as_str()], "source": source}),
-        );
-        use crate::service::outbox::{Event, EventType};
-        announced.push(match status {
-            CustomerStatus::Lost => Event::customer_status(
-                EventType::CustomerLost,
-                customer_id,
-                json!({"reason": event.reason.map(|r| r.as_str()), "controllable": event.controllable}),
-            ),
-            _ => Event::customer_status(EventType::CustomerWonBack, customer_id, json!({})),
-        });
-        feed.push(Change::customer(customer_id, Operation::Updated, None));
     }
     w.announce(announced);
-    // The batch itself, beside an entry per row it created or changed (there may be none).
+    Ok(feed)
+}
+
+/// One customer's status set to follow its latest event, audited; the
+/// webhook event that announces it, `None` when the status already follows.
+async fn follow_latest_event(
+    w: &mut Write,
+    source: &str,
+    current: &customer::Model,
+    at: chrono::DateTime<chrono::Utc>,
+) -> AppResult<Option<crate::service::outbox::Event>> {
+    use crate::service::outbox::{Event, EventType};
+
+    let customer_id = current.id;
+    let Some(event) = crate::service::churn::latest_event(&**w, customer_id).await? else { return Ok(None) };
+    let status = if event.kind == ChurnKind::Lost { CustomerStatus::Lost } else { CustomerStatus::WonBack };
+    if current.status == status {
+        return Ok(None);
+    }
+    let row = customer::ActiveModel {
+        status: Set(status),
+        version: Set(current.version + 1),
+        updated_at: Set(at),
+        ..Default::default()
+    };
+    crate::service::update_versioned::<customer::Entity>(
+        &**w,
+        row,
+        (customer::Column::Id, customer_id),
+        (customer::Column::Version, current.version),
+        "customer",
+    )
+    .await?;
     w.audit(
-        "upsert_batch",
-        "churn_event",
-        0,
-        json!({"source": source, "created": created, "updated": updated, "unchanged": unchanged}),
+        "status_change",
+        "customer",
+        customer_id,
+        json!({"status": [current.status.as_str(), status.as_str()], "source": source}),
     );
-    w.changes(feed);
-    settle(svc, w, refs).await?;
-    svc.segments.request();
-    Ok(Upserted { rows, created, updated, unchanged })
+    Ok(Some(match status {
+        CustomerStatus::Lost => Event::customer_status(
+            EventType::CustomerLost,
+            customer_id,
+            json!({"reason": event.reason.map(|r| r.as_str()), "controllable": event.controllable}),
+        ),
+        _ => Event::customer_status(EventType::CustomerWonBack, customer_id, json!({})),
+    }))
 }
 
 /// An event's date, and for a new one its index in the batch (which orders

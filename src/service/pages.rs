@@ -108,3 +108,21 @@ where
     let (has_previous, has_next) = if backwards { (has_more, before.is_some()) } else { (after.is_some(), has_more) };
     Ok(Page { rows, has_previous, has_next, total })
 }
+
+/// One page of a list of customers or contacts: [`fetch`], then the rows
+/// count toward the viewer's bulk-read audit (`crate::service::exports`).
+pub async fn fetch_counted<E>(
+    svc: &crate::service::Services,
+    viewer: &crate::policy::Viewer,
+    select: Select<E>,
+    sort: &Sort<E::Column>,
+    window: Window,
+) -> AppResult<Page<E::Model>>
+where
+    E: EntityTrait,
+    E::Model: Sync,
+{
+    let page = fetch(&svc.db, select, sort, window).await?;
+    svc.exports.record(&svc.db, viewer, page.rows.len()).await?;
+    Ok(page)
+}

@@ -1,11 +1,13 @@
 //! Revenue: monthly revenue and gross profit per customer, pushed in bulk by
 //! integrations. Upserts are idempotent on (customer, month) and all-or-nothing.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{Datelike, NaiveDate};
 use entity::{customer, revenue_entry};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Select, Set, sea_query::OnConflict};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Select, Set, sea_query::OnConflict,
+};
 use serde_json::json;
 
 use crate::service::write::{Effect, Write};
@@ -91,6 +93,36 @@ pub async fn resolve_external(
 pub async fn upsert(svc: &crate::service::Services, viewer: &Viewer, rows: Vec<RevenueRow>) -> AppResult<usize> {
     let _db = &svc.db;
     let scope = policy::revenue_writable_customers(viewer)?;
+    check_rows(&rows)?;
+    let customer_ids: HashSet<i64> = rows.iter().map(|r| r.customer_id).collect();
+    let mut w = Write::begin(svc, viewer).await?;
+    // Before anything is read: a concurrent push of the same customers waits,
+    // and then reads this one's figures as its "before" (`crate::service::rollups`).
+    let mut locked: Vec<i64> = customer_ids.iter().copied().collect();
+    locked.sort_unstable();
+    rollups::lock_customers(&*w, &locked).await?;
+    let found = owners(&*w, &customer_ids, scope).await?;
+    if let Some(i) = rows.iter().position(|r| !found.contains_key(&r.customer_id)) {
+        return Err(AppError::bad_input(&format!("entries[{i}].customerId"), "customer not found"));
+    }
+    let months: HashSet<NaiveDate> = rows.iter().map(|r| r.month).collect();
+    let before = stored_figures(&*w, &customer_ids, &months).await?;
+    let changed = changed_figures(&rows, &before);
+    let at = now();
+    let count = rows.len();
+    write_rows(&*w, &rows, at).await?;
+    rollups::apply(&*w, &deltas(&rows, &found, &before)).await?;
+    let summary = json!({"rows": count, "customers": customer_ids.len(), "changed": changed});
+    w.audit("upsert", "revenue_entry", 0, summary);
+    let feed = feed(&*w, &rows, &before, &customer_ids, &months).await?;
+    w.changes(feed);
+    w.after(Effect::Segments);
+    w.commit(svc).await?;
+    Ok(count)
+}
+
+/// The batch checks that need no reading: the first refusal names its entry.
+fn check_rows(rows: &[RevenueRow]) -> AppResult<()> {
     if rows.is_empty() {
         return Err(AppError::bad_input("entries", "at least one entry is required"));
     }
@@ -113,15 +145,18 @@ pub async fn upsert(svc: &crate::service::Services, viewer: &Viewer, rows: Vec<R
             return Err(AppError::bad_input(&format!("entries[{i}]"), "the same customer and month appear twice"));
         }
     }
-    let customer_ids: HashSet<i64> = rows.iter().map(|r| r.customer_id).collect();
-    let mut w = Write::begin(svc, viewer).await?;
-    // Before anything is read: a concurrent push of the same customers waits,
-    // and then reads this one's figures as its "before" (`crate::service::rollups`).
-    let mut locked: Vec<i64> = customer_ids.iter().copied().collect();
-    locked.sort_unstable();
-    rollups::lock_customers(&*w, &locked).await?;
-    // Owners (of customers not archived: archived ones count in no rollup).
-    let found: std::collections::HashMap<i64, Option<i64>> = customer::Entity::find()
+    Ok(())
+}
+
+/// The owner of each customer the viewer may push for, `None` for an archived
+/// one: archived customers count in no rollup. A customer missing here is
+/// not found.
+async fn owners(
+    db: &impl ConnectionTrait,
+    customer_ids: &HashSet<i64>,
+    scope: Condition,
+) -> AppResult<HashMap<i64, Option<i64>>> {
+    Ok(customer::Entity::find()
         .select_only()
         .column(customer::Column::Id)
         .column(customer::Column::OwnerId)
@@ -129,25 +164,33 @@ pub async fn upsert(svc: &crate::service::Services, viewer: &Viewer, rows: Vec<R
         .filter(customer::Column::Id.is_in(customer_ids.iter().copied()))
         .filter(scope)
         .into_tuple::<(i64, i64, Option<chrono::DateTime<chrono::Utc>>)>()
-        .all(&*w)
+        .all(db)
         .await?
         .into_iter()
         .map(|(id, owner, archived)| (id, archived.is_none().then_some(owner)))
-        .collect();
-    if let Some(i) = rows.iter().position(|r| !found.contains_key(&r.customer_id)) {
-        return Err(AppError::bad_input(&format!("entries[{i}].customerId"), "customer not found"));
-    }
-    let months: HashSet<NaiveDate> = rows.iter().map(|r| r.month).collect();
-    let before: std::collections::HashMap<(i64, NaiveDate), (i64, i64)> = revenue_entry::Entity::find()
+        .collect())
+}
+
+/// The figures stored before this push, by (customer, month): what the
+/// rollups move from, and what the audit and the feed compare with.
+async fn stored_figures(
+    db: &impl ConnectionTrait,
+    customer_ids: &HashSet<i64>,
+    months: &HashSet<NaiveDate>,
+) -> AppResult<HashMap<(i64, NaiveDate), (i64, i64)>> {
+    Ok(revenue_entry::Entity::find()
         .filter(revenue_entry::Column::CustomerId.is_in(customer_ids.iter().copied()))
         .filter(revenue_entry::Column::Month.is_in(months.iter().copied()))
-        .all(&*w)
+        .all(db)
         .await?
         .into_iter()
         .map(|e| ((e.customer_id, e.month), (e.revenue_cents, e.gross_profit_cents)))
-        .collect();
-    let changed: Vec<serde_json::Value> = rows
-        .iter()
+        .collect())
+}
+
+/// For the audit entry: the old and new figures of every row that changed.
+fn changed_figures(rows: &[RevenueRow], before: &HashMap<(i64, NaiveDate), (i64, i64)>) -> Vec<serde_json::Value> {
+    rows.iter()
         .filter(|r| before.get(&(r.customer_id, r.month)) != Some(&(r.revenue_cents, r.gross_profit_cents)))
         .map(|r| {
             let old = before.get(&(r.customer_id, r.month));
@@ -158,10 +201,16 @@ pub async fn upsert(svc: &crate::service::Services, viewer: &Viewer, rows: Vec<R
                 "grossProfitCents": [old.map(|o| o.1), r.gross_profit_cents],
             })
         })
-        .collect();
-    let at = now();
-    let count = rows.len();
-    // Chunked so that one statement stays under every backend's bind-parameter limit.
+        .collect()
+}
+
+/// Inserts or replaces the rows, chunked so that one statement stays under
+/// every backend's bind-parameter limit.
+async fn write_rows(
+    db: &impl ConnectionTrait,
+    rows: &[RevenueRow],
+    at: chrono::DateTime<chrono::Utc>,
+) -> AppResult<()> {
     for chunk in rows.chunks(500) {
         revenue_entry::Entity::insert_many(chunk.iter().map(|r| revenue_entry::ActiveModel {
             customer_id: Set(r.customer_id),
@@ -181,11 +230,20 @@ pub async fn upsert(svc: &crate::service::Services, viewer: &Viewer, rows: Vec<R
                 ])
                 .to_owned(),
         )
-        .exec_without_returning(&*w)
+        .exec_without_returning(db)
         .await?;
     }
-    let deltas: Vec<RevenueDelta> = rows
-        .iter()
+    Ok(())
+}
+
+/// What the push moves the rollups by: the difference from the stored
+/// figures, for customers not archived.
+fn deltas(
+    rows: &[RevenueRow],
+    found: &HashMap<i64, Option<i64>>,
+    before: &HashMap<(i64, NaiveDate), (i64, i64)>,
+) -> Vec<RevenueDelta> {
+    rows.iter()
         .filter_map(|r| {
             let owner_id = found.get(&r.customer_id).copied().flatten()?;
             let (old_revenue, old_profit) = before.get(&(r.customer_id, r.month)).copied().unwrap_or((0, 0));
@@ -197,37 +255,42 @@ pub async fn upsert(svc: &crate::service::Services, viewer: &Viewer, rows: Vec<R
                 gross_profit_cents: r.gross_profit_cents - old_profit,
             })
         })
-        .collect();
-    rollups::apply(&*w, &deltas).await?;
-    let summary = json!({"rows": count, "customers": customer_ids.len(), "changed": changed});
-    w.audit("upsert", "revenue_entry", 0, summary);
-    // Rows whose figures did not change are no change for the feed either.
-    let fresh: std::collections::HashMap<(i64, NaiveDate), bool> = rows
+        .collect()
+}
+
+/// The change-feed entries, by stored id: rows whose figures did not change
+/// are no change for the feed either.
+async fn feed(
+    db: &impl ConnectionTrait,
+    rows: &[RevenueRow],
+    before: &HashMap<(i64, NaiveDate), (i64, i64)>,
+    customer_ids: &HashSet<i64>,
+    months: &HashSet<NaiveDate>,
+) -> AppResult<Vec<Change>> {
+    let fresh: HashMap<(i64, NaiveDate), bool> = rows
         .iter()
         .filter(|r| before.get(&(r.customer_id, r.month)) != Some(&(r.revenue_cents, r.gross_profit_cents)))
         .map(|r| ((r.customer_id, r.month), !before.contains_key(&(r.customer_id, r.month))))
         .collect();
-    if !fresh.is_empty() {
-        let stored: Vec<(i64, i64, NaiveDate)> = revenue_entry::Entity::find()
-            .select_only()
-            .columns([revenue_entry::Column::Id, revenue_entry::Column::CustomerId, revenue_entry::Column::Month])
-            .filter(revenue_entry::Column::CustomerId.is_in(customer_ids.iter().copied()))
-            .filter(revenue_entry::Column::Month.is_in(months.iter().copied()))
-            .into_tuple()
-            .all(&*w)
-            .await?;
-        let mut feed: Vec<Change> = stored
-            .into_iter()
-            .filter_map(|(id, customer, month)| {
-                let created = *fresh.get(&(customer, month))?;
-                let operation = if created { Operation::Created } else { Operation::Updated };
-                Some(Change::new(ChangeEntity::RevenueEntry, id, operation, customer))
-            })
-            .collect();
-        feed.sort_by_key(|c| c.id);
-        w.changes(feed);
+    if fresh.is_empty() {
+        return Ok(Vec::new());
     }
-    w.after(Effect::Segments);
-    w.commit(svc).await?;
-    Ok(count)
+    let stored: Vec<(i64, i64, NaiveDate)> = revenue_entry::Entity::find()
+        .select_only()
+        .columns([revenue_entry::Column::Id, revenue_entry::Column::CustomerId, revenue_entry::Column::Month])
+        .filter(revenue_entry::Column::CustomerId.is_in(customer_ids.iter().copied()))
+        .filter(revenue_entry::Column::Month.is_in(months.iter().copied()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut feed: Vec<Change> = stored
+        .into_iter()
+        .filter_map(|(id, customer, month)| {
+            let created = *fresh.get(&(customer, month))?;
+            let operation = if created { Operation::Created } else { Operation::Updated };
+            Some(Change::new(ChangeEntity::RevenueEntry, id, operation, customer))
+        })
+        .collect();
+    feed.sort_by_key(|c| c.id);
+    Ok(feed)
 }

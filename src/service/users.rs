@@ -134,42 +134,7 @@ pub async fn update_user(
     if id == viewer.user_id && role != Role::Admin {
         return Err(AppError::bad_input("role", "you cannot take ADMIN away from yourself"));
     }
-    let mut row = user::ActiveModel { ..Default::default() };
-    if let Some(name) = changes.name {
-        row.name = Set(validate::required_text("name", &name, 200)?);
-    }
-    if let Some(phone) = changes.phone {
-        row.phone = Set(validate::optional_text("phone", phone, 50)?);
-    }
-    if let Some(team) = changes.team_id {
-        if let Some(team_id) = team {
-            existing_team(&*w, team_id).await?;
-        }
-        row.team_id = Set(team);
-    }
-    let scopes = match (changes.scopes, changes.role) {
-        (Some(scopes), _) => Some(scopes),
-        // A person holds no scopes: changing an account to a person drops them.
-        (None, Some(role)) if role != Role::Integration => Some(Vec::new()),
-        (None, _) => None,
-    };
-    if let Some(scopes) = scopes {
-        row.scopes = Set(valid_scopes(role, &scopes)?);
-    } else if role != current.role {
-        valid_scopes(role, &current.scopes.split_whitespace().map(str::to_owned).collect::<Vec<_>>())?;
-    }
-    if role != current.role {
-        if role == Role::Integration {
-            let owned =
-                entity::customer::Entity::find().filter(entity::customer::Column::OwnerId.eq(id)).one(&*w).await?;
-            if owned.is_some() {
-                return Err(AppError::conflict(
-                    "the user owns customers: reassign them before making it a service account",
-                ));
-            }
-        }
-        row.role = Set(role);
-    }
+    let mut row = changed_row(&*w, &current, role, changes).await?;
     // A person signs in; an account that stops being a service account loses
     // its API tokens in this transaction, so none outlives the role it was
     // issued under (its open connections close on the announcement below).
@@ -194,22 +159,76 @@ pub async fn update_user(
     }
     w.audit("update", "user", id, diff);
     if updated.team_id != current.team_id {
-        // A team change moves the user's customers out of one lead's view and
-        // into another's: the change feed says so, one entry per customer.
-        let owned: Vec<i64> = entity::customer::Entity::find()
-            .select_only()
-            .column(entity::customer::Column::Id)
-            .filter(entity::customer::Column::OwnerId.eq(id))
-            .filter(entity::customer::Column::ArchivedAt.is_null())
-            .into_tuple()
-            .all(&*w)
-            .await?;
-        let moved: Vec<Change> = owned.into_iter().map(|c| Change::owner_moved_team(c, id, current.team_id)).collect();
+        let moved = team_moves(&*w, id, current.team_id).await?;
         w.changes(moved);
     }
     w.after(Effect::UserChanged(id));
     w.commit(svc).await?;
     Ok(updated)
+}
+
+/// The fields to write, each checked; `role` is the one the user ends with,
+/// which decides the scopes they may hold.
+async fn changed_row(
+    db: &impl ConnectionTrait,
+    current: &user::Model,
+    role: Role,
+    changes: UserChanges,
+) -> AppResult<user::ActiveModel> {
+    let mut row = user::ActiveModel { ..Default::default() };
+    if let Some(name) = changes.name {
+        row.name = Set(validate::required_text("name", &name, 200)?);
+    }
+    if let Some(phone) = changes.phone {
+        row.phone = Set(validate::optional_text("phone", phone, 50)?);
+    }
+    if let Some(team) = changes.team_id {
+        if let Some(team_id) = team {
+            existing_team(db, team_id).await?;
+        }
+        row.team_id = Set(team);
+    }
+    let scopes = match (changes.scopes, changes.role) {
+        (Some(scopes), _) => Some(scopes),
+        // A person holds no scopes: changing an account to a person drops them.
+        (None, Some(role)) if role != Role::Integration => Some(Vec::new()),
+        (None, _) => None,
+    };
+    if let Some(scopes) = scopes {
+        row.scopes = Set(valid_scopes(role, &scopes)?);
+    } else if role != current.role {
+        valid_scopes(role, &current.scopes.split_whitespace().map(str::to_owned).collect::<Vec<_>>())?;
+    }
+    if role != current.role {
+        if role == Role::Integration {
+            ensure_owns_no_customers(db, current.id).await?;
+        }
+        row.role = Set(role);
+    }
+    Ok(row)
+}
+
+/// Customers are owned by people: a user who owns some hands them over before becoming a service account.
+async fn ensure_owns_no_customers(db: &impl ConnectionTrait, id: i64) -> AppResult<()> {
+    let owned = entity::customer::Entity::find().filter(entity::customer::Column::OwnerId.eq(id)).one(db).await?;
+    if owned.is_some() {
+        return Err(AppError::conflict("the user owns customers: reassign them before making it a service account"));
+    }
+    Ok(())
+}
+
+/// A team change moves the user's customers out of one lead's view and
+/// into another's: the change feed says so, one entry per customer.
+async fn team_moves(db: &impl ConnectionTrait, id: i64, previous_team: Option<i64>) -> AppResult<Vec<Change>> {
+    let owned: Vec<i64> = entity::customer::Entity::find()
+        .select_only()
+        .column(entity::customer::Column::Id)
+        .filter(entity::customer::Column::OwnerId.eq(id))
+        .filter(entity::customer::Column::ArchivedAt.is_null())
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(owned.into_iter().map(|c| Change::owner_moved_team(c, id, previous_team)).collect())
 }
 
 #[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id))]
