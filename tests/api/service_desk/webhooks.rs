@@ -380,6 +380,37 @@ async fn breached_slas_and_overdue_promises_are_announced_once() {
 
 use sea_orm::ConnectionTrait;
 
+/// The one SLA-breach rule (a deadline passed without the response, or the
+/// response came after it) holds for webhooks too: an open ticket answered
+/// late is announced, as the ticket list's `breached` filter shows it.
+#[tokio::test]
+async fn an_open_ticket_answered_late_is_announced_as_breached() {
+    let app = app_with_webhooks(&[100], 100).await;
+    let cast = app.cast().await;
+    let (receiver, url) = Receiver::start(&[]).await;
+    endpoint(&app, &cast, &url, json!(["TICKET_SLA_BREACHED"])).await;
+    let customer = app.customer(&cast.rep_a, "Acme").await;
+    let late = ticket(&app, &cast, &customer).await;
+    let on_time = ticket(&app, &cast, &customer).await;
+    let now = chrono::Utc::now();
+    let (late_row, on_time_row) = (crate::helpers::raw_id(&late), crate::helpers::raw_id(&on_time));
+    app.set_time("ticket", "first_response_due_at", now - chrono::Duration::hours(2), &format!("id = {late_row}"))
+        .await;
+    app.set_time("ticket", "first_responded_at", now - chrono::Duration::hours(1), &format!("id = {late_row}")).await;
+    app.set_time("ticket", "first_responded_at", now - chrono::Duration::hours(1), &format!("id = {on_time_row}"))
+        .await;
+
+    let got = receiver.wait_for(1).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let listed =
+        app.gql(&cast.rep_a, "{ tickets(filter: {breached: true}) { edges { node { id } } } }", json!({})).await;
+
+    assert_eq!(receiver.got().len(), 1, "one breach, announced once");
+    assert_eq!(got[0].json()["data"]["ticketId"], late.as_str());
+    assert_eq!(got[0].json()["data"]["target"], "FIRST_RESPONSE");
+    assert_eq!(listed.ok()["tickets"]["edges"], json!([{"node": {"id": late}}]));
+}
+
 #[tokio::test]
 async fn every_kind_of_change_event_reaches_an_endpoint_listening_to_everything() {
     let app = app_with_webhooks(&[100], 3_600_000).await;
