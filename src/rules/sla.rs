@@ -1,6 +1,7 @@
 //! Service-level agreements of tickets: due times from priority and partnership
-//! tier, and the one definition of an SLA breach, in Rust (a ticket's state)
-//! and as SQL (lists, reports, health, the webhook sweep). A deadline is
+//! tier, and the one definition of an SLA breach ([`missed`]), rendered side
+//! by side in Rust (a ticket's state), as SQL text (reports, health, the
+//! webhook sweep) and as a typed condition (the ticket list's filter). A deadline is
 //! breached when it passed without the response or resolution, or when the
 //! response or resolution came after it.
 
@@ -10,6 +11,10 @@ use chrono::{DateTime, Duration, Utc};
 use entity::{
     enums::{PartnershipTier, TicketPriority, TicketStatus},
     ticket,
+};
+use sea_orm::{
+    ColumnTrait, Condition,
+    sea_query::{Expr, ExprTrait},
 };
 
 /// Statuses in which a ticket still needs work.
@@ -121,7 +126,7 @@ pub fn reprioritised(
         } else if new >= now {
             new
         } else {
-            from_now.min(old)
+            Ord::min(from_now, old)
         }
     };
     (
@@ -148,6 +153,26 @@ fn missed(due: DateTime<Utc>, done: Option<DateTime<Utc>>, now: DateTime<Utc>) -
 /// `done` are the deadline's and the answer's columns, `now` an instant.
 fn missed_sql(t: &str, due: &str, done: &str, now: &str) -> String {
     format!("(({t}.{done} IS NULL AND {t}.{due} < {now}) OR {t}.{done} > {t}.{due})")
+}
+
+/// [`missed`] as a typed condition on `ticket` (values typed by their column
+/// bind alike on every backend, which a timestamp in SQL text does not).
+fn missed_condition(due: ticket::Column, done: ticket::Column, now: DateTime<Utc>) -> Condition {
+    Condition::any()
+        .add(Condition::all().add(done.is_null()).add(due.lt(now)))
+        .add(Expr::col(done.as_column_ref()).gt(Expr::col(due.as_column_ref())))
+}
+
+/// Tickets whose either deadline is breached at `now` (or, with `breached`
+/// false, neither): [`breached_flag_sql`] as a typed condition on `ticket`.
+pub fn breached_condition(now: DateTime<Utc>, breached: bool) -> Condition {
+    use ticket::Column::{FirstRespondedAt, FirstResponseDueAt, ResolutionDueAt, ResolvedAt};
+    let either = Condition::any()
+        .add(missed_condition(FirstResponseDueAt, FirstRespondedAt, now))
+        .add(missed_condition(ResolutionDueAt, ResolvedAt, now));
+    // Compared as a flag, never negated: NOT over a NULL comparison would drop rows.
+    let flag = Expr::case(either, 1).finally(0);
+    Condition::all().add(Expr::expr(flag).eq(i32::from(breached)))
 }
 
 /// [`first_response_breached`] as SQL (a condition) on the ticket aliased `t` at the instant `now`.

@@ -6,9 +6,7 @@ use entity::{
     enums::{TicketCategory, TicketEventKind, TicketPriority, TicketStatus},
     ticket, ticket_event,
 };
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, Select, Set, sea_query::Expr,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Select, Set, sea_query::Expr};
 use serde_json::json;
 
 use crate::service::write::{Effect, Write};
@@ -57,13 +55,6 @@ pub struct TicketFilter {
     pub include_archived: bool,
 }
 
-/// Tickets breached (or not) at `at`, by the one rule (`crate::rules::sla`).
-fn breached_condition(at: DateTime<Utc>, breached: bool) -> Condition {
-    let flag = crate::rules::sla::breached_flag_sql("ticket", "?");
-    let instants = vec![at; flag.matches('?').count()];
-    Condition::all().add(Expr::cust_with_values(format!("{flag} = {}", i32::from(breached)), instants))
-}
-
 pub fn select(viewer: &Viewer, filter: &TicketFilter) -> Select<ticket::Entity> {
     let mut query = ticket::Entity::find().filter(policy::visible_tickets(viewer));
     if !filter.include_archived {
@@ -88,7 +79,7 @@ pub fn select(viewer: &Viewer, filter: &TicketFilter) -> Select<ticket::Entity> 
         query = query.filter(ticket::Column::Priority.is_in(filter.priorities.iter().copied()));
     }
     if let Some(breached) = filter.breached {
-        query = query.filter(breached_condition(now(), breached));
+        query = query.filter(crate::rules::sla::breached_condition(now(), breached));
     }
     if let Some(due) = filter.due_before {
         query = query.filter(ticket::Column::ResolvedAt.is_null()).filter(ticket::Column::ResolutionDueAt.lt(due));
