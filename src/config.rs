@@ -174,6 +174,45 @@ pub struct Config {
     /// 0, the default, leaves the watch out of the resolvers' path: timing
     /// every field costs a fifth of a large nested list's throughput).
     pub slow_resolver: Option<Duration>,
+    /// Browser origins allowed to call the API (`RAPPORT_CORS_ORIGINS`): in
+    /// development the usual local dev servers' origins, in production none.
+    pub cors_origins: CorsOrigins,
+}
+
+/// Which browser origins may call the API from their pages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CorsOrigins {
+    /// Any origin (`*`): safe only because credentials are never allowed.
+    Any,
+    /// These origins exactly (`scheme://host[:port]`); none when empty.
+    List(Vec<String>),
+}
+
+/// The local dev servers' origins (Create React App and Next, Vite, webpack/Vue, Angular), allowed in development.
+pub const DEV_CORS_ORIGINS: &str = "http://localhost:3000,http://127.0.0.1:3000,http://localhost:5173,http://127.0.0.1:5173,http://localhost:8080,http://127.0.0.1:8080,http://localhost:4200,http://127.0.0.1:4200";
+
+impl CorsOrigins {
+    /// `*`, `none`, or a comma-separated list of origins such as `https://app.example.com`.
+    pub fn parse(text: &str) -> anyhow::Result<Self> {
+        match text.trim() {
+            "*" => return Ok(Self::Any),
+            "none" => return Ok(Self::List(Vec::new())),
+            _ => {}
+        }
+        let origins = text.split(',').map(str::trim).filter(|o| !o.is_empty()).map(|origin| {
+            let (scheme, rest) = origin.split_once("://").unwrap_or(("", origin));
+            let well_formed = matches!(scheme, "http" | "https")
+                && !rest.is_empty()
+                && !rest.contains(['/', '?', '#', '@', ' '])
+                && axum::http::HeaderValue::from_str(origin).is_ok();
+            if well_formed {
+                Ok(origin.to_owned())
+            } else {
+                Err(anyhow::anyhow!("{origin:?} is not an origin (scheme://host[:port], no path)"))
+            }
+        });
+        Ok(Self::List(origins.collect::<anyhow::Result<_>>()?))
+    }
 }
 
 /// How webhooks are delivered.
@@ -309,6 +348,11 @@ impl Config {
             shutdown_grace: secs("RAPPORT_SHUTDOWN_GRACE_SECONDS", d.shutdown_grace)?,
             slow_resolver: Some(millis("RAPPORT_SLOW_RESOLVER_MS", Duration::ZERO)?)
                 .filter(|threshold| !threshold.is_zero()),
+            cors_origins: match var("RAPPORT_CORS_ORIGINS") {
+                Some(raw) => CorsOrigins::parse(&raw).map_err(|e| anyhow::anyhow!("RAPPORT_CORS_ORIGINS: {e}"))?,
+                None if environment == Environment::Production => CorsOrigins::List(Vec::new()),
+                None => d.cors_origins,
+            },
             limits: Limits {
                 max_depth: parsed("RAPPORT_MAX_DEPTH", d.limits.max_depth)?,
                 max_complexity: parsed("RAPPORT_MAX_COMPLEXITY", d.limits.max_complexity)?,
@@ -361,6 +405,7 @@ impl Default for Config {
             webhook: WebhookConfig::default(),
             shutdown_grace: Duration::from_secs(20),
             slow_resolver: None,
+            cors_origins: CorsOrigins::parse(DEV_CORS_ORIGINS).unwrap_or(CorsOrigins::List(Vec::new())),
             limits: Limits {
                 max_depth: 12,
                 max_complexity: 20_000,

@@ -7,7 +7,7 @@ use std::net::{IpAddr, SocketAddr};
 use axum::{
     Router,
     extract::{DefaultBodyLimit, State, connect_info::ConnectInfo},
-    http::{Extensions, HeaderMap, StatusCode, header},
+    http::{Extensions, HeaderMap, HeaderValue, StatusCode, header},
     routing::get,
 };
 use tower_http::trace::TraceLayer;
@@ -18,6 +18,8 @@ pub use state::AppState;
 
 /// Shared execution of subscriptions: one execution per distinct subscription per event.
 pub mod fanout;
+/// GraphiQL and its assets, served from the binary.
+pub mod graphiql;
 /// GraphQL over HTTP (`POST` and `GET /graphql`).
 pub mod graphql;
 pub mod persisted;
@@ -36,14 +38,36 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))
         .route("/graphql/ws", get(ws::upgrade))
+        .route(graphiql::ASSETS_PATH, get(graphiql::asset))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::middleware::from_fn(transport_limits))
+        .layer(cors(&state.config().cors_origins))
         .layer(TraceLayer::new_for_http().make_span_with(request_id::span))
         .layer(axum::middleware::from_fn(request_id::assign))
         .with_state(state)
+}
+
+/// Cross-origin calls from the configured origins: the methods and headers
+/// GraphQL clients send, never credentials (tokens travel in `Authorization`,
+/// not cookies), preflights cached for ten minutes.
+fn cors(origins: &crate::config::CorsOrigins) -> tower_http::cors::CorsLayer {
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    let allow = match origins {
+        crate::config::CorsOrigins::Any => AllowOrigin::any(),
+        crate::config::CorsOrigins::List(list) => {
+            AllowOrigin::list(list.iter().filter_map(|origin| HeaderValue::from_str(origin).ok()))
+        }
+    };
+    let request_id = header::HeaderName::from_static("x-request-id");
+    CorsLayer::new()
+        .allow_origin(allow)
+        .allow_methods([axum::http::Method::GET, axum::http::Method::POST])
+        .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION, request_id.clone()])
+        .expose_headers([request_id])
+        .max_age(std::time::Duration::from_secs(600))
 }
 
 /// Longest request target accepted (path and query string): a GET carries

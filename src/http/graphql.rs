@@ -10,7 +10,7 @@ use axum::{
     body::Bytes,
     extract::{RawQuery, State},
     http::{Extensions, HeaderMap, HeaderValue, Method, StatusCode, header},
-    response::{Html, IntoResponse, Response as HttpResponse},
+    response::{IntoResponse, Response as HttpResponse},
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -226,8 +226,9 @@ async fn run(
         return reply(invalid_status(media), media, &Response::from_errors(vec![err]), false);
     }
     let authorization = headers.get(header::AUTHORIZATION).map(|h| h.to_str().unwrap_or_default());
-    // Signing in is the one thing done without a token.
-    let anonymous = authorization.is_none() && signs_in_only(&doc, operation_name.as_deref());
+    // Signing in is the one thing done without a token. A stale or invalid
+    // header is ignored there: a client refreshes exactly when its token expired.
+    let anonymous = signs_in_only(&doc, operation_name.as_deref());
     let client = crate::http::client_info(config, extensions, headers);
     let viewer = if anonymous {
         None
@@ -421,7 +422,7 @@ pub async fn get(
     let wants_html =
         headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|accept| accept.contains("text/html"));
     if wants_html && raw.is_none() && state.config().limits.introspection {
-        return Html(async_graphql::http::GraphiQLSource::build().endpoint("/graphql").finish()).into_response();
+        return crate::http::graphiql::page();
     }
     let Some(media) = negotiate(&headers) else {
         return not_acceptable();

@@ -109,6 +109,61 @@ async fn only_signing_in_works_without_a_token() {
     assert_eq!(service_account.code(), Some("UNAUTHENTICATED"), "service accounts use tokens, not passwords");
 }
 
+#[tokio::test]
+async fn signing_in_ignores_a_stale_or_invalid_authorization_header() {
+    let app = TestApp::spawn().await;
+    let cast = app.cast().await;
+    rapport::service::sessions::set_password(&app.db, "rep.a@t.example", PASSWORD.into()).await.unwrap();
+    let refresh = login_refresh(&app).await;
+    // Signed by another key, so it can never be valid here: what a tab left open overnight sends.
+    let stale = jsonwebtoken::encode(
+        &jsonwebtoken::Header::default(),
+        &json!({"sub": cast.rep_a.id.to_string(), "iss": "rapport", "aud": "rapport-api", "iat": 0, "exp": 1}),
+        &jsonwebtoken::EncodingKey::from_secret(b"another server's secret"),
+    )
+    .unwrap();
+
+    for header in [stale.as_str(), "not-a-token", ""] {
+        let login = app.gql_as(Some(header), LOGIN, json!({"e": "rep.a@t.example", "p": PASSWORD})).await;
+        assert_eq!(login.ok()["login"]["user"]["email"], "rep.a@t.example", "login with header {header:?}");
+    }
+    let refreshed = app.gql_as(Some(&stale), REFRESH, json!({"t": refresh})).await;
+    let next = refreshed.ok()["refreshToken"]["refreshToken"].as_str().unwrap().to_owned();
+    let logout =
+        app.gql_as(Some(&stale), "mutation($t: String!) { logout(refreshToken: $t) }", json!({"t": next})).await;
+    let signs_in_by_name = app
+        .send(
+            axum::http::Request::post("/graphql")
+                .header("content-type", "application/json")
+                .header("authorization", format!("Bearer {stale}"))
+                .body(axum::body::Body::from(
+                    json!({
+                        "query": format!("query Me {{ viewer {{ email }} }} {}", LOGIN.replacen("mutation", "mutation In", 1)),
+                        "operationName": "In",
+                        "variables": {"e": "rep.a@t.example", "p": PASSWORD}
+                    })
+                    .to_string(),
+                ))
+                .unwrap(),
+        )
+        .await;
+    // Anything else still needs a valid token.
+    let query = app.gql_as(Some(&stale), "{ viewer { email } }", json!({})).await;
+    let mixed = app
+        .gql_as(
+            Some(&stale),
+            "mutation($t: String!) { logout(refreshToken: $t) createTeam(name: \"t\") { id } }",
+            json!({"t": "x"}),
+        )
+        .await;
+
+    assert_eq!(logout.ok()["logout"], true);
+    assert_eq!(signs_in_by_name.ok()["login"]["user"]["email"], "rep.a@t.example");
+    assert_eq!(query.status, axum::http::StatusCode::UNAUTHORIZED);
+    assert_eq!(query.code(), Some("UNAUTHENTICATED"));
+    assert_eq!(mixed.status, axum::http::StatusCode::UNAUTHORIZED);
+}
+
 /// A login over a real connection from 127.0.0.1, with an `X-Forwarded-For`.
 async fn login_from(addr: std::net::SocketAddr, email: &str, forwarded_for: &str) -> Value {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -1,6 +1,8 @@
 //! The server itself: HTTP, limits, instances, metrics, outages, shutdown, statement counts, the exported schema.
 
 mod configuration;
+mod cors;
+mod graphiql;
 mod hardening;
 mod http;
 mod instances;
