@@ -48,6 +48,7 @@ pub fn install() -> PrometheusHandle {
                     if let Err(err) = spawned {
                         tracing::error!(error = %err, "could not start the metrics upkeep");
                     }
+                    register_known();
                     handle
                 }
                 // Another recorder is installed (an embedding program's): render an empty one.
@@ -56,6 +57,61 @@ pub fn install() -> PrometheusHandle {
         })
         .clone()
 }
+
+/// Counters of a fixed label set, each with its known label values (the
+/// label's name, then the values its recording sites use).
+const COUNTERS: &[(&str, Option<(&str, &[&str])>)] = &[
+    ("rapport_sql_statements_total", Some(("kind", &STATEMENT_KINDS))),
+    ("rapport_sql_errors_total", Some(("kind", &STATEMENT_KINDS))),
+    ("rapport_graphql_errors_total", Some(("code", &crate::error::codes::ALL))),
+    ("rapport_db_unavailable_total", Some(("reason", &["unreachable", "locked", "read_only", "disk_full"]))),
+    ("rapport_slow_resolvers_total", None),
+    ("rapport_ticket_events_published_total", None),
+    ("rapport_ticket_events_delivered_total", None),
+    ("rapport_ticket_events_dropped_total", None),
+    ("rapport_webhook_attempts_total", Some(("outcome", &["delivered", "retry", "failed"]))),
+    ("rapport_rate_limited_total", Some(("transport", &["http", "websocket"]))),
+    ("rapport_sign_in_failures_total", Some(("reason", &["wrong_password", "throttled"]))),
+];
+
+/// Gauges that start at zero in a new process.
+const GAUGES: &[&str] = &["rapport_websockets_open", "rapport_subscriptions_active", "rapport_webhook_queue_depth"];
+
+/// What [`statement_kind`] answers.
+const STATEMENT_KINDS: [&str; 6] = ["select", "insert", "update", "delete", "transaction", "other"];
+
+/// Every family exists from the first scrape, so dashboards and alerts have a
+/// series before the first event: counters at zero for their known label
+/// values, gauges at zero (nothing is open yet), the per-operation families
+/// for unnamed operations.
+fn register_known() {
+    for (name, labels) in COUNTERS {
+        match labels {
+            None => metrics::counter!(*name).absolute(0),
+            Some((label, values)) => {
+                for value in *values {
+                    metrics::counter!(*name, *label => *value).absolute(0);
+                }
+            }
+        }
+    }
+    for name in GAUGES {
+        metrics::gauge!(*name).set(0.0);
+    }
+    // Requests of unnamed operations (named ones add their own series).
+    for outcome in REQUEST_OUTCOMES {
+        metrics::counter!("rapport_http_requests_total", "operation" => "anonymous", "outcome" => *outcome).absolute(0);
+    }
+    for name in ["rapport_http_request_seconds", "rapport_request_sql_statements", "rapport_request_sql_seconds"] {
+        let _ = metrics::histogram!(name, "operation" => "anonymous");
+    }
+    for kind in STATEMENT_KINDS {
+        let _ = metrics::histogram!("rapport_sql_statement_seconds", "kind" => kind);
+    }
+}
+
+/// The outcomes [`record_request`] is given.
+pub const REQUEST_OUTCOMES: &[&str] = &["ok", "unauthenticated", "rate_limited", "unavailable", "rejected"];
 
 /// The kind of a SQL statement, from its first word.
 pub fn statement_kind(sql: &str) -> &'static str {

@@ -209,6 +209,33 @@ impl TestApp {
 
     /// The `DATABASE_URL` (and notify channel) under which a `rapport` process
     /// of its own reaches this test's database.
+    /// Starts the real `rapport` binary on this test's database and a free port;
+    /// resolves once it answers `/healthz`.
+    pub async fn start_process(&self) -> (std::process::Child, std::net::SocketAddr) {
+        let addr = {
+            let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            probe.local_addr().unwrap()
+        };
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_rapport"))
+            .envs(self.process_env())
+            .env("RAPPORT_BIND", addr.to_string())
+            .env("RUST_LOG", "error")
+            .env_remove("RUST_BACKTRACE")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("rapport starts");
+        for _ in 0..200 {
+            if reqwest::get(format!("http://{addr}/healthz")).await.is_ok_and(|r| r.status().is_success()) {
+                return (child, addr);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("rapport did not start listening on {addr}");
+    }
+
     pub fn process_env(&self) -> Vec<(&'static str, String)> {
         let config = self.state.config();
         let url = if config.database_url.starts_with("postgres") {

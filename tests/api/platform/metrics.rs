@@ -64,3 +64,44 @@ async fn the_counters_move_with_the_work_and_the_gauges_are_sampled() {
     // Label values are bounded: no user ids, no documents.
     assert!(!after.contains("customers { totalCount }"));
 }
+
+/// The metric families the README's table lists (its rows start with `` | `rapport_``).
+fn families_in_the_readme() -> Vec<String> {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let mut families = Vec::new();
+    for row in readme.lines().filter(|line| line.starts_with("| `rapport_")) {
+        let first_cell = row.split('|').nth(1).unwrap();
+        for name in first_cell.split('`').skip(1).step_by(2) {
+            families.push(name.split('{').next().unwrap().to_owned());
+        }
+    }
+    families
+}
+
+#[tokio::test]
+async fn every_family_in_the_readme_is_there_at_the_first_scrape_of_a_new_process() {
+    let app = TestApp::spawn().await;
+    let families = families_in_the_readme();
+    assert!(families.len() >= 20, "{families:?}");
+    let (mut child, addr) = app.start_process().await;
+    let first = reqwest::get(format!("http://{addr}/metrics")).await.unwrap().text().await.unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+
+    let missing: Vec<&String> =
+        families.iter().filter(|family| !first.contains(&format!("# TYPE {family} "))).collect();
+    assert!(missing.is_empty(), "missing at the first scrape: {missing:?}\n{first}");
+    for series in [
+        "rapport_websockets_open 0",
+        "rapport_subscriptions_active 0",
+        "rapport_ticket_events_dropped_total 0",
+        "rapport_webhook_attempts_total{outcome=\"failed\"} 0",
+        "rapport_rate_limited_total{transport=\"websocket\"} 0",
+        "rapport_db_unavailable_total{reason=\"unreachable\"} 0",
+        "rapport_sql_errors_total{kind=\"select\"} 0",
+        "rapport_slow_resolvers_total 0",
+        "rapport_graphql_errors_total{code=\"FORBIDDEN\"} 0",
+    ] {
+        assert!(first.lines().any(|line| line == series), "{series} is not at zero in\n{first}");
+    }
+}

@@ -81,33 +81,6 @@ async fn open_websockets_are_told_to_reconnect_elsewhere() {
     tokio::time::timeout(Duration::from_secs(5), server).await.expect("the server stops").unwrap().unwrap();
 }
 
-/// Starts the real `rapport` binary on this test's database and a free port;
-/// resolves once it answers `/healthz`.
-async fn start_process(app: &TestApp) -> (std::process::Child, std::net::SocketAddr) {
-    let addr = {
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        probe.local_addr().unwrap()
-    };
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_rapport"))
-        .envs(app.process_env())
-        .env("RAPPORT_BIND", addr.to_string())
-        .env("RUST_LOG", "error")
-        .env_remove("RUST_BACKTRACE")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("rapport starts");
-    for _ in 0..200 {
-        if reqwest::get(format!("http://{addr}/healthz")).await.is_ok_and(|r| r.status().is_success()) {
-            return (child, addr);
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("rapport did not start listening on {addr}");
-}
-
 #[tokio::test]
 async fn every_shutdown_of_the_process_sends_every_open_socket_its_close_frame() {
     let app = TestApp::spawn().await;
@@ -115,7 +88,7 @@ async fn every_shutdown_of_the_process_sends_every_open_socket_its_close_frame()
     // The issue this guards against showed on PostgreSQL in 2 of 15 runs.
     let runs = if app.state.config().database_url.starts_with("postgres") { 20 } else { 5 };
     for run in 0..runs {
-        let (mut child, addr) = start_process(&app).await;
+        let (mut child, addr) = app.start_process().await;
         let mut sockets = Vec::new();
         for _ in 0..2 {
             let mut ws = WsClient::connect(addr, "graphql-transport-ws").await;
