@@ -67,6 +67,23 @@ enum UserCommand {
     SetPassword { email: String },
 }
 
+/// A configuration or start-up error: the command cannot begin. It is said
+/// in one line and exits with 2, apart from failures of the work itself (1).
+#[derive(Debug)]
+pub struct Startup(pub String);
+
+impl std::fmt::Display for Startup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Startup {}
+
+fn startup(message: impl Into<String>) -> anyhow::Error {
+    Startup(message.into()).into()
+}
+
 fn parse_role(role: &str) -> anyhow::Result<entity::enums::Role> {
     use sea_orm::ActiveEnum;
     entity::enums::Role::try_from_value(&role.to_ascii_uppercase())
@@ -114,13 +131,16 @@ async fn seed_demo(config: &Config) -> anyhow::Result<()> {
 
 /// A token without a sign-in, to try the API or wire an integration; only an active user gets one.
 async fn token(config: Config, email: &str) -> anyhow::Result<()> {
-    let db = open_database(&config).await?;
+    let db = open_existing(&config).await?;
     let user = entity::user::Entity::find()
         .filter(entity::user::Column::Email.eq(email.to_lowercase()))
         .filter(entity::user::Column::Active.eq(true))
         .one(&db)
         .await?
-        .ok_or_else(|| anyhow::anyhow!("no active user with e-mail {email}"))?;
+        .ok_or_else(|| {
+            let searched = crate::db::reach::describe(&config.database_url);
+            anyhow::anyhow!("no active user with e-mail {email} in {searched} (DATABASE_URL)")
+        })?;
     let state = AppState::new(db, config);
     println!("{}", state.services.tokens.issue(user.id)?);
     Ok(())
@@ -137,7 +157,7 @@ async fn set_password(config: &Config, email: &str) -> anyhow::Result<()> {
             line.trim_end_matches(['\r', '\n']).to_owned()
         }
     };
-    let db = open_database(config).await?;
+    let db = open_existing(config).await?;
     crate::service::sessions::set_password(&db, email, password).await?;
     println!("password set for {email}");
     Ok(())
@@ -145,7 +165,7 @@ async fn set_password(config: &Config, email: &str) -> anyhow::Result<()> {
 
 /// Drift is an error, so the exit code tells monitoring what the text tells a person.
 async fn check_rollups(config: &Config) -> anyhow::Result<()> {
-    let db = open_database(config).await?;
+    let db = open_existing(config).await?;
     let drift = crate::service::rollups::check(&db).await?;
     if drift.is_none() {
         println!("rollups match the revenue rows");
@@ -162,7 +182,7 @@ async fn check_rollups(config: &Config) -> anyhow::Result<()> {
 
 /// In one transaction: readers never see the rollups half rebuilt.
 async fn rebuild_rollups(config: &Config) -> anyhow::Result<()> {
-    let db = open_database(config).await?;
+    let db = open_existing(config).await?;
     let txn = crate::db::write(&db).await?;
     crate::service::rollups::rebuild(&txn).await?;
     txn.commit().await?;
@@ -189,23 +209,59 @@ async fn create_user(config: &Config, email: String, name: String, role: &str, s
     Ok(())
 }
 
+/// The address is taken first: a port in use is said before migrations run
+/// and background tasks start.
 async fn serve(config: Config) -> anyhow::Result<()> {
-    config.check_for_serving()?;
-    let db = open_database(&config).await?;
+    config.check_for_serving().map_err(|e| startup(format!("{e:#}")))?;
     let bind = config.bind;
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .map_err(|e| startup(format!("cannot listen on {bind} (RAPPORT_BIND): {}", io_reason(&e))))?;
+    let db = open_database(&config).await?;
     let state = AppState::new(db, config);
-    state.start_background().await?;
-    let listener = tokio::net::TcpListener::bind(bind).await?;
+    state.start_background().await.map_err(|e| startup(format!("cannot start the background tasks: {e:#}")))?;
     tracing::info!("Rapport listening on http://{}/graphql", listener.local_addr()?);
     crate::http::shutdown::serve(listener, state, crate::http::shutdown::signal()).await?;
     tracing::info!("stopped");
     Ok(())
 }
 
-/// Connects to the configured database and applies pending migrations.
+/// An I/O error's reason without the OS error number.
+fn io_reason(err: &std::io::Error) -> String {
+    match err.kind() {
+        std::io::ErrorKind::AddrInUse => "the address is already in use".to_owned(),
+        std::io::ErrorKind::PermissionDenied => "permission denied (ports below 1024 need privileges)".to_owned(),
+        std::io::ErrorKind::AddrNotAvailable => "this machine has no such address".to_owned(),
+        _ => err.to_string(),
+    }
+}
+
+/// Connects to the configured database and applies pending migrations
+/// (creating a SQLite file that does not exist yet).
 async fn open_database(config: &Config) -> anyhow::Result<sea_orm::DatabaseConnection> {
-    crate::config::describe_database(&config.database_url)?;
-    let db = crate::db::connect(&config.database_url, config.db_max_connections).await?;
-    crate::db::migrate(&db).await?;
+    let url = &config.database_url;
+    crate::config::describe_database(url).map_err(|e| startup(format!("DATABASE_URL: {e:#}")))?;
+    let cannot =
+        |reason: String| startup(format!("cannot open {}: {reason} (DATABASE_URL)", crate::db::reach::describe(url)));
+    crate::db::reach::check(url).await.map_err(cannot)?;
+    let db = crate::db::connect(url, config.db_max_connections).await.map_err(|e| cannot(e.to_string()))?;
+    crate::db::migrate(&db)
+        .await
+        .map_err(|e| startup(format!("cannot migrate {}: {e}", crate::db::reach::describe(url))))?;
     Ok(db)
+}
+
+/// Like [`open_database`] for commands that read what is there: a SQLite
+/// file that does not exist is an error, not a new empty database.
+async fn open_existing(config: &Config) -> anyhow::Result<sea_orm::DatabaseConnection> {
+    if let Some(path) = crate::db::reach::sqlite_path(&config.database_url)
+        && !path.exists()
+    {
+        return Err(startup(format!(
+            "there is no database at {} (DATABASE_URL={}): run `rapport seed-demo` or `rapport serve` to create one, or set DATABASE_URL",
+            path.display(),
+            config.database_url
+        )));
+    }
+    open_database(config).await
 }

@@ -280,6 +280,19 @@ where
     }
 }
 
+/// Like [`parsed`], for settings where zero would stop the server working
+/// (a pool of no connections, a timeout that has always passed).
+fn positive<T: std::str::FromStr + PartialEq + Default>(name: &str, default: T) -> anyhow::Result<T>
+where
+    T::Err: std::fmt::Display,
+{
+    let value = parsed(name, default)?;
+    if value == T::default() {
+        bail!("{name}=0 is invalid: it must be at least 1");
+    }
+    Ok(value)
+}
+
 impl Config {
     /// Reads the configuration from the environment (and `.env`, if present).
     pub fn from_env() -> anyhow::Result<Self> {
@@ -305,14 +318,14 @@ impl Config {
         };
         // Every default lives in `Default`; the environment only overrides.
         let d = Self::default();
-        let secs = |name: &str, default: Duration| parsed(name, default.as_secs()).map(Duration::from_secs);
+        let secs = |name: &str, default: Duration| positive(name, default.as_secs()).map(Duration::from_secs);
         let millis = |name: &str, default: Duration| {
-            parsed(name, u64::try_from(default.as_millis()).unwrap_or(u64::MAX)).map(Duration::from_millis)
+            positive(name, u64::try_from(default.as_millis()).unwrap_or(u64::MAX)).map(Duration::from_millis)
         };
         Ok(Self {
             environment,
             database_url: var("DATABASE_URL").unwrap_or(d.database_url),
-            db_max_connections: parsed("RAPPORT_DB_MAX_CONNECTIONS", d.db_max_connections)?,
+            db_max_connections: positive("RAPPORT_DB_MAX_CONNECTIONS", d.db_max_connections)?,
             bind: parsed("RAPPORT_BIND", d.bind)?,
             cursor_secret: var("RAPPORT_CURSOR_SECRET").unwrap_or_else(|| format!("cursor:{jwt_secret}")),
             jwt_secret,
@@ -346,7 +359,7 @@ impl Config {
                 sweep: secs("RAPPORT_WEBHOOK_SWEEP_SECS", d.webhook.sweep)?,
             },
             shutdown_grace: secs("RAPPORT_SHUTDOWN_GRACE_SECONDS", d.shutdown_grace)?,
-            slow_resolver: Some(millis("RAPPORT_SLOW_RESOLVER_MS", Duration::ZERO)?)
+            slow_resolver: Some(parsed("RAPPORT_SLOW_RESOLVER_MS", 0).map(Duration::from_millis)?)
                 .filter(|threshold| !threshold.is_zero()),
             cors_origins: match var("RAPPORT_CORS_ORIGINS") {
                 Some(raw) => CorsOrigins::parse(&raw).map_err(|e| anyhow::anyhow!("RAPPORT_CORS_ORIGINS: {e}"))?,
@@ -354,12 +367,12 @@ impl Config {
                 None => d.cors_origins,
             },
             limits: Limits {
-                max_depth: parsed("RAPPORT_MAX_DEPTH", d.limits.max_depth)?,
-                max_complexity: parsed("RAPPORT_MAX_COMPLEXITY", d.limits.max_complexity)?,
-                max_body_bytes: parsed("RAPPORT_MAX_BODY_BYTES", d.limits.max_body_bytes)?,
+                max_depth: positive("RAPPORT_MAX_DEPTH", d.limits.max_depth)?,
+                max_complexity: positive("RAPPORT_MAX_COMPLEXITY", d.limits.max_complexity)?,
+                max_body_bytes: positive("RAPPORT_MAX_BODY_BYTES", d.limits.max_body_bytes)?,
                 introspection: parsed("RAPPORT_INTROSPECTION", environment == Environment::Development)?,
-                max_aliases: parsed("RAPPORT_MAX_ALIASES", d.limits.max_aliases)?,
-                requests_per_minute: parsed("RAPPORT_RATE_LIMIT_PER_MINUTE", d.limits.requests_per_minute)?,
+                max_aliases: positive("RAPPORT_MAX_ALIASES", d.limits.max_aliases)?,
+                requests_per_minute: positive("RAPPORT_RATE_LIMIT_PER_MINUTE", d.limits.requests_per_minute)?,
                 export_threshold: parsed("RAPPORT_EXPORT_THRESHOLD", d.limits.export_threshold)?,
                 persisted_query_bytes: parsed("RAPPORT_PERSISTED_QUERY_BYTES", d.limits.persisted_query_bytes)?,
             },

@@ -11,7 +11,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// How often memory freed and left unused is given back to the system.
 const RETURN_FREED_MEMORY_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
     // mimalloc gives freed memory back only when the thread that freed it
     // allocates again, some milliseconds later. A password hash takes 19 MiB
     // on a blocking thread that then sleeps, so without this the server would
@@ -19,7 +19,7 @@ fn main() -> anyhow::Result<()> {
     // of the nested list's throughput; a forced collection every 2 s costs
     // nothing measurable. Huge pages are off (the `no_thp` feature) for the
     // same reason: a few live bytes must not pin 2 MiB.
-    std::thread::Builder::new().name("return-memory".into()).spawn(|| {
+    let _ = std::thread::Builder::new().name("return-memory".into()).spawn(|| {
         loop {
             std::thread::sleep(RETURN_FREED_MEMORY_EVERY);
             #[allow(unsafe_code)]
@@ -28,17 +28,26 @@ fn main() -> anyhow::Result<()> {
                 libmimalloc_sys::mi_collect(true)
             };
         }
-    })?;
+    });
     dotenvy::dotenv().ok();
-    // Held until the runtime is done: dropping it flushes the traces not exported yet.
-    let logs = rapport::logs::init()?;
-    let result = tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(run());
-    drop(logs);
-    result
+    let cli = cli::Cli::parse();
+    let result = logged(cli);
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        // One line, no backtrace (even with RUST_BACKTRACE set): what was wrong, and where to fix it.
+        Err(err) => {
+            eprintln!("rapport: {err:#}");
+            let startup = err.downcast_ref::<cli::Startup>().is_some();
+            std::process::ExitCode::from(if startup { 2 } else { 1 })
+        }
+    }
 }
 
-async fn run() -> anyhow::Result<()> {
-    let cli = cli::Cli::parse();
-    let config = Config::from_env()?;
-    cli::run(cli, config).await
+fn logged(cli: cli::Cli) -> anyhow::Result<()> {
+    let config = Config::from_env().map_err(|e| cli::Startup(format!("{e:#}")))?;
+    // Held until the runtime is done: dropping it flushes the traces not exported yet.
+    let logs = rapport::logs::init().map_err(|e| cli::Startup(format!("{e:#}")))?;
+    let result = tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(cli::run(cli, config));
+    drop(logs);
+    result
 }

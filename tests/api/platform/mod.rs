@@ -12,4 +12,5 @@ mod persisted;
 mod request_ids;
 mod schema;
 mod shutdown;
+mod start_up;
 mod statements;
