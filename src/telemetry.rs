@@ -58,9 +58,12 @@ pub fn install() -> PrometheusHandle {
         .clone()
 }
 
+/// A label's name and the values it takes.
+type Labels = (&'static str, &'static [&'static str]);
+
 /// Counters of a fixed label set, each with its known label values (the
 /// label's name, then the values its recording sites use).
-const COUNTERS: &[(&str, Option<(&str, &[&str])>)] = &[
+const COUNTERS: &[(&str, Option<Labels>)] = &[
     ("rapport_sql_statements_total", Some(("kind", &STATEMENT_KINDS))),
     ("rapport_sql_errors_total", Some(("kind", &STATEMENT_KINDS))),
     ("rapport_graphql_errors_total", Some(("code", &crate::error::codes::ALL))),
