@@ -43,7 +43,7 @@ async fn main() {
     let url = std::env::var("BENCH_DATABASE_URL").unwrap_or_else(|_| format!("sqlite://{}?mode=rwc", path.display()));
     let mut conn = db::connect(&url, 10).await.expect("database");
     db::migrate(&conn).await.expect("migrate");
-    seed::seed_demo(&conn).await.expect("seed (the database must be empty)");
+    seed::seed_demo(&conn, None).await.expect("seed (the database must be empty)");
     let statements = Arc::new(AtomicUsize::new(0));
     let counter = statements.clone();
     conn.set_metric_callback(move |_| {

@@ -117,15 +117,22 @@ async fn migrate(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Prints the demo users, so whoever seeded knows whom to mint a token for.
+/// Prints the demo users and, outside production, their password, so
+/// whoever seeded can sign in at once.
 async fn seed_demo(config: &Config) -> anyhow::Result<()> {
     let db = open_database(config).await?;
-    let seeded = seed::seed_demo(&db).await?;
+    let production = config.environment == crate::config::Environment::Production;
+    let password = (!production).then_some(seed::DEMO_PASSWORD);
+    let seeded = seed::seed_demo(&db, password).await?;
     println!("loaded {} customers; demo users:", seeded.customers);
     for (email, role) in seeded.users {
         println!("  {email:<28} {}", role.as_str());
     }
-    println!("mint a token with: rapport token <email>");
+    match password {
+        Some(password) => println!("demo password: {password}"),
+        None => println!("no demo passwords in production: invite users with inviteUser, or rapport user set-password"),
+    }
+    println!("sign in with the login mutation, or mint a token with: rapport token <email>");
     Ok(())
 }
 

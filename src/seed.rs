@@ -8,7 +8,9 @@ use entity::{
     churn_event, commitment, communication, communication_contact, contact, customer, enums::*, partnership,
     revenue_entry, supply_priority, ticket, ticket_event, user,
 };
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, Set,
+};
 
 use crate::{
     error::{AppError, AppResult},
@@ -219,8 +221,13 @@ struct Clock {
     now: DateTime<Utc>,
 }
 
-/// Loads the demo company; refuses when it is already there.
-pub async fn seed_demo(db: &DatabaseConnection) -> AppResult<Seeded> {
+/// The development password of every demo user who signs in with one (all
+/// but the service account), set unless the server runs in production.
+pub const DEMO_PASSWORD: &str = "rapport-demo-password";
+
+/// Loads the demo company; refuses when it is already there. With a
+/// password, every demo user who may sign in with one gets it.
+pub async fn seed_demo(db: &DatabaseConnection, password: Option<&str>) -> AppResult<Seeded> {
     if entity::user::Entity::find().count(db).await? > 0 {
         return Err(AppError::conflict("the database already has users; seed-demo runs on an empty database"));
     }
@@ -239,10 +246,24 @@ pub async fn seed_demo(db: &DatabaseConnection) -> AppResult<Seeded> {
         revenue_entry::Entity::insert_many(chunk.to_vec()).exec_without_returning(&txn).await?;
     }
     history(&txn, &mut rng, &accounts).await?;
+    if let Some(password) = password {
+        set_passwords(&txn, password).await?;
+    }
     crate::service::rollups::rebuild(&txn).await?;
     txn.commit().await?;
     crate::service::segments::recompute(db, Default::default(), chrono::Utc::now().date_naive()).await?;
     Ok(Seeded { users: users.into_iter().map(|u| (u.email, u.role)).collect(), customers: plans.len() })
+}
+
+/// One hash for all (hashing is slow on purpose, and this is a demo).
+async fn set_passwords(db: &impl ConnectionTrait, password: &str) -> AppResult<()> {
+    let hash = crate::service::sessions::hash_password(password.to_owned()).await?;
+    user::Entity::update_many()
+        .col_expr(user::Column::PasswordHash, sea_orm::sea_query::Expr::value(hash))
+        .filter(user::Column::Role.ne(Role::Integration))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// One of each role to sign in as: leadership, two teams of a lead and three

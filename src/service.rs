@@ -57,8 +57,10 @@ pub mod links;
 pub mod external;
 /// Employees, teams, service accounts; reassignment and deactivation.
 pub mod users;
-/// Password sign-in, refresh tokens, throttling.
+/// Password sign-in, refresh tokens, throttling, password changes.
 pub mod sessions;
+/// Invitations: an ADMIN lets a new user choose a first password.
+pub mod invitations;
 /// API tokens of service accounts.
 pub mod api_tokens;
 /// Webhook endpoints (ADMIN only).

@@ -18,6 +18,7 @@ mod m20261129_000012_external_ids;
 mod m20261204_000013_change_visibility;
 mod m20261204_000014_export_window;
 mod m20261204_000015_history;
+mod m20261205_000016_invitations;
 pub mod rollups;
 
 pub struct Migrator;
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000013_change_visibility::Migration),
             Box::new(m20261204_000014_export_window::Migration),
             Box::new(m20261204_000015_history::Migration),
+            Box::new(m20261205_000016_invitations::Migration),
         ]
     }
 }

@@ -1,12 +1,13 @@
-//! Signing in: `login`, `refreshToken`, `logout`. These are the only operations
-//! that run without a bearer token.
+//! Signing in: `login`, `refreshToken`, `logout`, `acceptInvitation`. These are
+//! the only operations that run without a bearer token. And `changePassword`,
+//! for the signed-in user.
 
 use async_graphql::{Context, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use crate::{
     graphql::{
-        support::context::{ClientInfo, services},
+        support::context::{ClientInfo, request, services},
         users::User,
     },
     service::sessions::{self, Client},
@@ -42,7 +43,7 @@ impl From<sessions::Session> for Session {
 }
 
 /// Root fields allowed without a bearer token.
-pub const ANONYMOUS_FIELDS: [&str; 3] = ["login", "refreshToken", "logout"];
+pub const ANONYMOUS_FIELDS: [&str; 4] = ["login", "refreshToken", "logout", "acceptInvitation"];
 
 #[derive(Default)]
 pub struct SessionMutation;
@@ -81,5 +82,35 @@ impl SessionMutation {
         let svc = services(ctx)?;
         sessions::logout(svc, &refresh_token, &client(ctx)).await?;
         Ok(true)
+    }
+
+    /// Redeems an invitation (from `inviteUser`) by choosing a password of at least 12
+    /// characters, and signs in. An invitation is good once and until it expires; a newer
+    /// one for the same user replaces it. Any earlier login of the user ends. Refusals
+    /// are UNAUTHENTICATED, throttled per client address like failed logins, and audited.
+    async fn accept_invitation(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The invitation token the ADMIN passed on (`inv_...`).")] token: String,
+        #[graphql(desc = "The password to sign in with from now on (at least 12 characters).")] password: String,
+    ) -> Result<Session> {
+        let svc = services(ctx)?;
+        Ok(crate::service::invitations::accept(svc, &token, password, &client(ctx)).await?.into())
+    }
+
+    /// Changes the signed-in user's password. The current password is required (a wrong
+    /// one is BAD_USER_INPUT on `currentPassword`, throttled like failed logins); every
+    /// login of the user ends, here and on other devices, and a new session is returned so
+    /// this client stays signed in. Service accounts have no password (FORBIDDEN).
+    async fn change_password(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The password the user signs in with today.")] current_password: String,
+        #[graphql(desc = "The new password (at least 12 characters).")] new_password: String,
+    ) -> Result<Session> {
+        let rc = request(ctx)?;
+        let session =
+            sessions::change_password(&rc.services, &rc.viewer(), current_password, new_password, &client(ctx)).await?;
+        Ok(session.into())
     }
 }

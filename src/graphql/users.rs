@@ -267,6 +267,17 @@ pub struct UpdateUserInput {
 #[derive(Default)]
 pub struct UserMutation;
 
+/// An invitation to set a first password, as issued: the token is shown this once.
+#[derive(SimpleObject)]
+pub struct Invitation {
+    /// Give it to the user; they redeem it with `acceptInvitation`. Only its hash is kept.
+    pub token: String,
+    /// After this the invitation is refused.
+    pub expires_at: DateTime<Utc>,
+    /// Who is invited.
+    pub user: User,
+}
+
 #[Object]
 impl UserMutation {
     /// Creates a user or service account (ADMIN only).
@@ -285,6 +296,26 @@ impl UserMutation {
             phone: input.phone,
         };
         Ok(User::one(service::create_user(&rc.services, &rc.viewer(), new).await?))
+    }
+
+    /// Lets a user in without shell access to the server (ADMIN only): returns an
+    /// invitation token, once (there is no e-mail: pass it on yourself), which the user
+    /// redeems with `acceptInvitation` to choose a password. A newer invitation replaces
+    /// an open one. Service accounts get API tokens instead (BAD_USER_INPUT); an
+    /// inactive user cannot be invited (CONFLICT).
+    async fn invite_user(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The user to invite (created with `createUser`).")] id: ID,
+        #[graphql(desc = "How long the invitation stays good, in hours: 1 to 336 (14 days); 72 when left out.")]
+        valid_for_hours: Option<i32>,
+    ) -> Result<Invitation> {
+        let rc = request(ctx)?;
+        let user_id = ids::decode("User", "id", &id)?;
+        let issued =
+            crate::service::invitations::invite(&rc.services, &rc.viewer(), user_id, valid_for_hours.map(i64::from))
+                .await?;
+        Ok(Invitation { token: issued.token, expires_at: issued.expires_at, user: User::one(issued.user) })
     }
 
     /// Changes a user's name, role, team, scopes or phone (ADMIN only). Effective at once:

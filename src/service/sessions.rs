@@ -76,7 +76,7 @@ impl LoginThrottle {
         failures.get(key).filter(|(_, since)| since.elapsed() < self.window).map_or(0, |(n, _)| *n)
     }
 
-    fn fail(&self, key: String) {
+    pub(crate) fn fail(&self, key: String) {
         let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         // Attackers choose the keys: forget expired ones before the map grows large.
         if failures.len() >= 10_000 {
@@ -103,11 +103,11 @@ pub struct Session {
     pub user: user::Model,
 }
 
-fn sha256(token: &str) -> String {
+pub(crate) fn sha256(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-fn random_hex(bytes: usize) -> String {
+pub(crate) fn random_hex(bytes: usize) -> String {
     let mut buffer = vec![0u8; bytes];
     rand::rng().fill_bytes(&mut buffer);
     hex::encode(buffer)
@@ -190,7 +190,7 @@ async fn start(
 
 /// Records a refused sign-in in the audit trail, in a write of its own:
 /// nothing else is written.
-async fn refused(svc: &Services, client: &Client, details: serde_json::Value) -> AppResult<()> {
+pub(crate) async fn refused(svc: &Services, client: &Client, details: serde_json::Value) -> AppResult<()> {
     let mut w = Write::begin_as(svc, None, client.description.clone()).await?;
     w.audit("login_refused", "session", 0, details);
     w.commit(svc).await
@@ -204,13 +204,11 @@ pub async fn login(svc: &Services, email: &str, password: String, client: &Clien
     let (db, throttle) = (&svc.db, &svc.throttle);
     let email = email.trim().to_lowercase();
     let account_key = format!("account:{email}");
-    let address_key = format!("address:{}", client.address.as_deref().unwrap_or("unknown"));
-    if throttle.count(&account_key) >= throttle.per_account || throttle.count(&address_key) >= throttle.per_address {
-        let details = serde_json::json!({"email": email, "reason": "throttled", "address": client.address});
-        refused(svc, client, details).await?;
-        metrics::counter!("rapport_sign_in_failures_total", "reason" => "throttled").increment(1);
-        return Err(AppError::RateLimited("too many failed logins; try again later".to_owned()));
+    let address_key = address_key(client);
+    if throttle.count(&account_key) >= throttle.per_account {
+        return Err(throttled(svc, client, &email).await);
     }
+    check_throttle(svc, client, &address_key, &email).await?;
     let user = user::Entity::find().filter(user::Column::Email.eq(email.as_str())).one(db).await?;
     let hash = user.as_ref().filter(|u| u.active && u.role != Role::Integration).and_then(|u| u.password_hash.clone());
     // No account: the same work against a dummy hash, so the timing says nothing.
@@ -229,6 +227,80 @@ pub async fn login(svc: &Services, email: &str, password: String, client: &Clien
     let mut w = Write::begin_as(svc, Some(user_id), client.description.clone()).await?;
     let (session, row) = start(&*w, &svc.tokens, svc.config.access_token_ttl, user, random_hex(16)).await?;
     w.audit("login", "session", user_id, serde_json::json!({"family": row.family, "address": client.address}));
+    w.commit(svc).await?;
+    Ok(session)
+}
+
+/// The throttle's key for a client address.
+pub(crate) fn address_key(client: &Client) -> String {
+    format!("address:{}", client.address.as_deref().unwrap_or("unknown"))
+}
+
+/// Refuses (audited, counted) a client address over its failed attempts.
+/// `attempted` is what the refused attempt was for (an e-mail, an invitation).
+pub(crate) async fn check_throttle(
+    svc: &Services,
+    client: &Client,
+    address_key: &str,
+    attempted: &str,
+) -> AppResult<()> {
+    if svc.throttle.count(address_key) >= svc.throttle.per_address {
+        return Err(throttled(svc, client, attempted).await);
+    }
+    Ok(())
+}
+
+async fn throttled(svc: &Services, client: &Client, attempted: &str) -> AppError {
+    let details = serde_json::json!({"email": attempted, "reason": "throttled", "address": client.address});
+    if let Err(err) = refused(svc, client, details).await {
+        return err;
+    }
+    metrics::counter!("rapport_sign_in_failures_total", "reason" => "throttled").increment(1);
+    AppError::RateLimited("too many failed attempts; try again later".to_owned())
+}
+
+/// Starts a new login for `user` inside a write (a first password, a changed one).
+pub(crate) async fn start_in(w: &mut Write, svc: &Services, user: user::Model) -> AppResult<Session> {
+    let (session, _) = start(&**w, &svc.tokens, svc.config.access_token_ttl, user, random_hex(16)).await?;
+    Ok(session)
+}
+
+/// The signed-in user changes their own password: the current one is
+/// checked (failures throttled like logins), every other login of theirs
+/// ends, and a new session is returned so this client stays signed in.
+#[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id))]
+pub async fn change_password(
+    svc: &Services,
+    viewer: &crate::policy::Viewer,
+    current: String,
+    new: String,
+    client: &Client,
+) -> AppResult<Session> {
+    if viewer.role == Role::Integration {
+        return Err(AppError::Forbidden("service accounts sign in with API tokens, not passwords".to_owned()));
+    }
+    let account = user::Entity::find_by_id(viewer.user_id).one(&svc.db).await?.ok_or(AppError::NotFound("user"))?;
+    let account_key = format!("account:{}", account.email);
+    if svc.throttle.count(&account_key) >= svc.throttle.per_account {
+        return Err(throttled(svc, client, &account.email).await);
+    }
+    let hash = hash_password(new).await?;
+    if !password_matches(current, account.password_hash.clone()).await {
+        svc.throttle.fail(account_key);
+        let details =
+            serde_json::json!({"email": account.email, "reason": "wrong current password", "address": client.address});
+        refused(svc, client, details).await?;
+        return Err(AppError::bad_input("currentPassword", "the current password is wrong"));
+    }
+    svc.throttle.clear(&account_key);
+    let mut w = Write::begin_as(svc, Some(account.id), client.description.clone()).await?;
+    let mut row: user::ActiveModel = account.clone().into();
+    row.password_hash = Set(Some(hash));
+    row.updated_at = Set(now());
+    row.update(&*w).await?;
+    revoke_all(&*w, account.id).await?;
+    let session = start_in(&mut w, svc, account).await?;
+    w.audit("change_password", "user", viewer.user_id, serde_json::json!({"address": client.address}));
     w.commit(svc).await?;
     Ok(session)
 }

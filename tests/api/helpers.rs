@@ -300,14 +300,19 @@ impl TestApp {
             .expect("set time");
     }
 
-    /// Runs a raw SQL scalar query (for asserting on the database itself).
+    /// Rows of a table (for asserting on the database itself).
     pub async fn count(&self, table: &str) -> i64 {
+        self.scalar(&format!("SELECT COUNT(*) FROM {table}")).await
+    }
+
+    /// Runs a raw SQL query whose one row's one column is an integer.
+    pub async fn scalar(&self, sql: &str) -> i64 {
         let backend = self.db.get_database_backend();
         let row = self
             .db
-            .query_one_raw(sea_orm::Statement::from_string(backend, format!("SELECT COUNT(*) AS n FROM {table}")))
+            .query_one_raw(sea_orm::Statement::from_string(backend, format!("SELECT ({sql}) AS n")))
             .await
-            .expect("count")
+            .expect("scalar")
             .expect("row");
         row.try_get::<i64>("", "n").expect("n")
     }

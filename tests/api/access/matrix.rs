@@ -484,6 +484,35 @@ fn mutations() -> Vec<(&'static str, Case)> {
         ),
         ("logout", case("mutation { logout(refreshToken: \"forged\") }", none, |_| None)),
         (
+            "acceptInvitation",
+            case(
+                "mutation { acceptInvitation(token: \"inv_forged\", password: \"a long enough password\") { accessToken } }",
+                none,
+                |_| Some("UNAUTHENTICATED"),
+            ),
+        ),
+        (
+            "changePassword",
+            case(
+                "mutation { changePassword(currentPassword: \"not the password\", newPassword: \"a long enough password\") { accessToken } }",
+                none,
+                |role| {
+                    unauthenticated(role).unwrap_or(match role {
+                        Role::Integration | Role::Unscoped => Some("FORBIDDEN"),
+                        _ => Some("BAD_USER_INPUT"),
+                    })
+                },
+            ),
+        ),
+        (
+            "inviteUser",
+            case(
+                "mutation($id: ID!) { inviteUser(id: $id, validForHours: 2) { token expiresAt } }",
+                with_target!(|_, c| json!({"id": c.rep_a2.gid})),
+                admin,
+            ),
+        ),
+        (
             "createUser",
             case(
                 "mutation($e: String!) { createUser(input: {email: $e, name: \"N\", role: REP}) { id } }",
@@ -831,7 +860,8 @@ fn mutations() -> Vec<(&'static str, Case)> {
 /// write that forgets its change-feed entry desynchronises every integration).
 fn feed_tables(mutation: &str) -> Option<&'static [&'static str]> {
     Some(match mutation {
-        "login" | "refreshToken" | "logout" | "createUser" | "updateUser" | "createTeam" => &[],
+        "login" | "refreshToken" | "logout" | "acceptInvitation" | "changePassword" | "inviteUser" | "createUser"
+        | "updateUser" | "createTeam" => &[],
         "createCustomer"
         | "updateCustomer"
         | "archiveCustomer"

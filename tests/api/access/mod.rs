@@ -3,6 +3,7 @@
 mod accountability;
 mod api_tokens;
 mod authorization;
+mod invitations;
 mod existence;
 mod live_sessions;
 mod matrix;

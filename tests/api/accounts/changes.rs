@@ -385,7 +385,7 @@ fn received(changes: &[Value]) -> Vec<(String, i64)> {
 #[tokio::test]
 async fn a_reader_without_a_position_first_gets_every_row_it_may_see_once_then_the_changes() {
     let app = TestApp::spawn().await;
-    rapport::seed::seed_demo(&app.db).await.unwrap();
+    rapport::seed::seed_demo(&app.db, None).await.unwrap();
     let admin = {
         use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
         let admin = entity::user::Entity::find()
