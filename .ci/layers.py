@@ -33,7 +33,8 @@ RANK = {
     "rules": 7, "error": 7, "gid": 7, "telemetry": 7, "logs": 7, "names": 8, "lib": 8,
 }
 # Pairs of the same rank that may point at each other one way: (from, to).
-SIDEWAYS = {("analytics", "service"): False, ("service", "analytics"): True}
+# telemetry registers a series per error code, so it reads the list of codes.
+SIDEWAYS = {("analytics", "service"): False, ("service", "analytics"): True, ("telemetry", "error"): True}
 # Arrows up allowed at most.
 MAX_UPWARD = 1
 # Modules that may never name these, whatever the allowance above: the
