@@ -1,7 +1,9 @@
 //! `rapport seed-demo`: a deterministic demo company that tells the story of
-//! DESIGN.md section 1. Over three years (Dec 2023 to Nov 2026) it lost 40% of
-//! its 180 starting customers, mostly long-standing high-revenue accounts, and
-//! gained 18 new ones that buy about a quarter as much.
+//! a company losing its key accounts. Over the three years up to the month it
+//! is seeded in (36 complete months) it lost 40% of its 180 starting
+//! customers, mostly long-standing high-revenue accounts, and gained 18 new
+//! ones that buy about a quarter as much. Every date is relative to the
+//! seeding day, so the demo tells the same story whenever it is seeded.
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use entity::{
@@ -20,6 +22,9 @@ use crate::{
         users::{NewUser, insert_team, insert_user},
     },
 };
+
+/// The group hierarchy, links, surveys and key dates around the accounts.
+mod network;
 
 /// Customers at the start of the three years.
 const STARTING: usize = 180;
@@ -61,9 +66,9 @@ fn at(date: NaiveDate) -> DateTime<Utc> {
     Utc.from_utc_datetime(&date.and_hms_opt(10, 0, 0).unwrap_or_default())
 }
 
-/// Dec 2023 + `i` months (negative: before).
-fn nth_month(i: impl Into<i64>) -> NaiveDate {
-    let total = 2023 * 12 + 11 + i.into();
+/// `start` + `months` months (negative: before).
+fn add_months(start: NaiveDate, months: i64) -> NaiveDate {
+    let total = i64::from(start.year()) * 12 + i64::from(start.month0()) + months;
     month(total.div_euclid(12) as i32, (total.rem_euclid(12) + 1) as u32)
 }
 
@@ -72,7 +77,7 @@ struct Account {
     id: i64,
     owner: i64,
     tier: PartnershipTier,
-    /// Months (from Dec 2023) during which it was a customer.
+    /// Months (from the first of the three years) during which it was a customer.
     from: u32,
     until: u32,
 }
@@ -80,7 +85,7 @@ struct Account {
 /// Three years of resolved complaints: a few a month, deliveries worst in the
 /// winter peak, and the same failures coming back at other customers weeks
 /// after they were fixed for one (what the error audit's recurrences show).
-async fn history(db: &impl ConnectionTrait, rng: &mut Rng, accounts: &[Account]) -> AppResult<()> {
+async fn history(db: &impl ConnectionTrait, rng: &mut Rng, clock: Clock, accounts: &[Account]) -> AppResult<()> {
     const CATEGORIES: [TicketCategory; 6] = [
         TicketCategory::Delivery,
         TicketCategory::Quality,
@@ -90,7 +95,7 @@ async fn history(db: &impl ConnectionTrait, rng: &mut Rng, accounts: &[Account])
         TicketCategory::Communication,
     ];
     for m in 0..35u32 {
-        let peak = matches!(nth_month(m).month(), 11 | 12 | 1);
+        let peak = matches!(clock.nth_month(m).month(), 11 | 12 | 1);
         let count = 3 + rng.below(if peak { 6 } else { 3 });
         for _ in 0..count {
             let customers: Vec<&Account> = accounts.iter().filter(|a| a.from <= m && m < a.until).collect();
@@ -100,7 +105,8 @@ async fn history(db: &impl ConnectionTrait, rng: &mut Rng, accounts: &[Account])
             let account = *rng.pick(&customers);
             let category = if peak && rng.chance(50) { TicketCategory::Delivery } else { *rng.pick(&CATEGORIES) };
             let priority = *rng.pick(&[TicketPriority::Low, TicketPriority::Medium, TicketPriority::High]);
-            let opened = at(nth_month(m)) + Duration::days(rng.below(27) as i64) + Duration::hours(rng.below(8) as i64);
+            let opened =
+                at(clock.nth_month(m)) + Duration::days(rng.below(27) as i64) + Duration::hours(rng.below(8) as i64);
             let (response_due, resolution_due) = SlaPolicy::default().due(priority, Some(account.tier), opened);
             // Most are fixed in time; a fifth run late.
             let hours = if rng.chance(20) { 150 + rng.below(200) } else { 4 + rng.below(100) } as i64;
@@ -163,7 +169,8 @@ struct Plan {
     new_in_month: Option<u32>,
 }
 
-fn plan(rng: &mut Rng) -> Vec<Plan> {
+fn plan(rng: &mut Rng, clock: Clock) -> Vec<Plan> {
+    let first_year = clock.nth_month(0).year();
     const PREFIX: [&str; 12] =
         ["Nord", "Alpen", "Delta", "Vista", "Orion", "Atlas", "Corta", "Baltic", "Iberia", "Lumen", "Terra", "Kappa"];
     const SUFFIX: [&str; 8] = ["Retail", "Foods", "Trading", "Markets", "Supply", "Stores", "Group", "Wholesale"];
@@ -175,7 +182,7 @@ fn plan(rng: &mut Rng) -> Vec<Plan> {
             let years_back = 1 + rng.below(12) as i32;
             Plan {
                 name: format!("{} {} {}", PREFIX[i % 12], SUFFIX[(i / 12) % 8], i + 1),
-                since: month(2023 - years_back, 1 + rng.below(12) as u32),
+                since: month(first_year - years_back, 1 + rng.below(12) as u32),
                 monthly_cents: monthly as i64,
                 lost_in_month: None,
                 new_in_month: None,
@@ -185,7 +192,7 @@ fn plan(rng: &mut Rng) -> Vec<Plan> {
     // Losses lean towards long-standing, high-revenue accounts.
     let weights: Vec<i64> = plans
         .iter()
-        .map(|p| p.monthly_cents / 10_000 * i64::from(2023 - p.since.year()) + rng.below(3_000) as i64)
+        .map(|p| p.monthly_cents / 10_000 * i64::from(first_year - p.since.year()) + rng.below(3_000) as i64)
         .collect();
     let mut order: Vec<usize> = (0..STARTING).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(weights[i]));
@@ -204,7 +211,7 @@ fn plan(rng: &mut Rng) -> Vec<Plan> {
         let joined = 3 + rng.below(30) as u32;
         plans.push(Plan {
             name: format!("{} {} New {}", PREFIX[n % 12], SUFFIX[n % 8], n + 1),
-            since: nth_month(joined),
+            since: clock.nth_month(joined),
             monthly_cents: average / 5 + rng.below(50_000) as i64,
             lost_in_month: None,
             new_in_month: Some(joined),
@@ -213,12 +220,25 @@ fn plan(rng: &mut Rng) -> Vec<Plan> {
     plans
 }
 
-/// The demo's fixed "today": the same date on every run keeps the company
-/// the same, whenever it is seeded.
+/// The demo's calendar: the seeding day, and the first of the 36 months of
+/// history before the month it falls in.
 #[derive(Clone, Copy)]
 struct Clock {
     today: NaiveDate,
     now: DateTime<Utc>,
+    first_month: NaiveDate,
+}
+
+impl Clock {
+    fn on(today: NaiveDate) -> Self {
+        let this_month = month(today.year(), today.month());
+        Self { today, now: at(today), first_month: add_months(this_month, -36) }
+    }
+
+    /// The first day of the `i`th month of the history (negative: before it).
+    fn nth_month(self, i: impl Into<i64>) -> NaiveDate {
+        add_months(self.first_month, i.into())
+    }
 }
 
 /// The development password of every demo user who signs in with one (all
@@ -234,9 +254,8 @@ pub async fn seed_demo(db: &DatabaseConnection, password: Option<&str>) -> AppRe
     let mut rng = Rng(0x5EED_2026);
     let txn = crate::db::write(db).await?;
     let (users, reps) = staff(&txn).await?;
-    let plans = plan(&mut rng);
-    let today = month(2026, 11) + Duration::days(22);
-    let clock = Clock { today, now: at(today) };
+    let clock = Clock::on(crate::db::now().date_naive());
+    let plans = plan(&mut rng, clock);
     let mut revenue = Vec::new();
     let mut accounts = Vec::new();
     for (i, p) in plans.iter().enumerate() {
@@ -245,7 +264,8 @@ pub async fn seed_demo(db: &DatabaseConnection, password: Option<&str>) -> AppRe
     for chunk in revenue.chunks(500) {
         revenue_entry::Entity::insert_many(chunk.to_vec()).exec_without_returning(&txn).await?;
     }
-    history(&txn, &mut rng, &accounts).await?;
+    history(&txn, &mut rng, clock, &accounts).await?;
+    network::seed(&txn, &mut rng, clock, &accounts).await?;
     if let Some(password) = password {
         set_passwords(&txn, password).await?;
     }
@@ -371,7 +391,7 @@ async fn account(
     let bleeding = (140..STARTING).contains(&i) && rng.chance(30);
     revenue.extend(monthly_revenue(rng, clock, c.id, p.monthly_cents, first..last, bleeding));
     if let Some(lost) = p.lost_in_month {
-        insert_loss(db, rng, c.id, owner, lost).await?;
+        insert_loss(db, rng, clock, c.id, owner, lost).await?;
     }
     let contact_ids = insert_contacts(db, rng, clock, c.id, p.since).await?;
     let account = Account { id: c.id, owner, tier, from: first.max(0) as u32, until: last as u32 };
@@ -480,7 +500,7 @@ fn monthly_revenue(
         let margin = if bleeding { -(5 + rng.below(10) as i64) } else { 10 + rng.below(25) as i64 };
         rows.push(revenue_entry::ActiveModel {
             customer_id: Set(customer_id),
-            month: Set(nth_month(m)),
+            month: Set(clock.nth_month(m)),
             revenue_cents: Set(cents),
             gross_profit_cents: Set(cents * margin / 100),
             created_at: Set(clock.now),
@@ -495,6 +515,7 @@ fn monthly_revenue(
 async fn insert_loss(
     db: &impl ConnectionTrait,
     rng: &mut Rng,
+    clock: Clock,
     customer_id: i64,
     owner: i64,
     lost: u32,
@@ -512,7 +533,7 @@ async fn insert_loss(
     churn_event::ActiveModel {
         customer_id: Set(customer_id),
         kind: Set(ChurnKind::Lost),
-        occurred_on: Set(nth_month(lost)),
+        occurred_on: Set(clock.nth_month(lost)),
         reason: Set(Some(reason)),
         controllable: Set(reason.controllability()),
         competitor: Set(
@@ -520,8 +541,8 @@ async fn insert_loss(
         ),
         notes: Set(None),
         recorded_by: Set(owner),
-        created_at: Set(at(nth_month(lost))),
-        updated_at: Set(at(nth_month(lost))),
+        created_at: Set(at(clock.nth_month(lost))),
+        updated_at: Set(at(clock.nth_month(lost))),
         ..Default::default()
     }
     .insert(db)
@@ -723,8 +744,9 @@ async fn insert_supply_priorities(
             priority_rank: Set((i + 1 + rank_offset) as i32),
             guaranteed_quantity: Set((500 - i as i64 * 10).max(20)),
             lead_time_days: Set(Some(7)),
-            peak_starts_on: Set(Some(month(2026, 10))),
-            peak_ends_on: Set(Some(month(2027, 2))),
+            // The peak season is on: it began two months ago and ends in three.
+            peak_starts_on: Set(Some(clock.nth_month(34))),
+            peak_ends_on: Set(Some(clock.nth_month(39) - Duration::days(1))),
             version: Set(1),
             archived_at: Set(None),
             created_at: Set(clock.now),

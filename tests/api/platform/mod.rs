@@ -1,6 +1,7 @@
 //! The server itself: HTTP, limits, instances, metrics, outages, shutdown, statement counts, the exported schema.
 
 mod configuration;
+mod demo;
 mod cors;
 mod graphiql;
 mod hardening;
@@ -9,6 +10,7 @@ mod instances;
 mod metrics;
 mod outage;
 mod persisted;
+mod readme;
 mod request_ids;
 mod schema;
 mod shutdown;
