@@ -18,7 +18,7 @@ use entity::{
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
 use serde_json::json;
 
-use crate::service::write::Write;
+use crate::service::write::{Effect, Write};
 use crate::{
     error::{AppError, AppResult, RowError},
     policy,
@@ -39,8 +39,18 @@ crate::names::named! {
         Customer = "CUSTOMER",
         Contact = "CONTACT",
         ChurnEvent = "CHURN_EVENT",
+        Ticket = "TICKET",
+        Communication = "COMMUNICATION",
+        Commitment = "COMMITMENT",
     }
 }
+
+/// Tickets, communications and commitments of the past, by external id.
+mod history;
+pub use history::{
+    CommitmentRecord, CommunicationRecord, TicketRecord, upsert_commitments_in, upsert_communications_in,
+    upsert_tickets_in,
+};
 
 /// A customer as the source system sends it.
 #[derive(Debug, Clone)]
@@ -207,12 +217,12 @@ pub async fn of_rows(
     Ok(by_row)
 }
 
-/// Writes the new rows' external ids, and commits the batch.
-async fn settle(svc: &Services, w: Write, refs: Vec<external_ref::ActiveModel>) -> AppResult<()> {
+/// Writes the new rows' external ids.
+async fn record_refs(w: &Write, refs: Vec<external_ref::ActiveModel>) -> AppResult<()> {
     for chunk in refs.chunks(500) {
-        external_ref::Entity::insert_many(chunk.to_vec()).exec_without_returning(&*w).await?;
+        external_ref::Entity::insert_many(chunk.to_vec()).exec_without_returning(&**w).await?;
     }
-    w.commit(svc).await
+    Ok(())
 }
 
 fn reference(kind: Kind, id: i64, source: &str, external_id: &str) -> external_ref::ActiveModel {
@@ -270,8 +280,8 @@ impl<M> Tally<M> {
     }
 
     /// Audits the batch itself, beside an entry per row it created or changed
-    /// (there may be none), and commits it with its feed and external ids.
-    async fn commit(self, svc: &Services, mut w: Write, entity: &str, source: &str) -> AppResult<Upserted<M>> {
+    /// (there may be none), and records its feed and external ids in the write.
+    async fn record(self, mut w: Write, entity: &str, source: &str) -> AppResult<(Write, Upserted<M>)> {
         let Upserted { created, updated, unchanged, .. } = self.done;
         w.audit(
             "upsert_batch",
@@ -280,8 +290,8 @@ impl<M> Tally<M> {
             json!({"source": source, "created": created, "updated": updated, "unchanged": unchanged}),
         );
         w.changes(self.feed);
-        settle(svc, w, self.refs).await?;
-        Ok(self.done)
+        record_refs(&w, self.refs).await?;
+        Ok((w, self.done))
     }
 }
 
@@ -301,9 +311,22 @@ pub async fn upsert_customers(
     source: &str,
     records: Vec<CustomerRecord>,
 ) -> AppResult<Upserted<customer::Model>> {
+    let (w, done) = upsert_customers_in(Write::begin(svc, viewer).await?, viewer, source, records).await?;
+    w.commit(svc).await?;
+    Ok(done)
+}
+
+/// [`upsert_customers`] inside a write that the caller commits (an import
+/// writes a whole file in one); dropping the write on an error rolls it back.
+pub async fn upsert_customers_in(
+    w: Write,
+    viewer: &Viewer,
+    source: &str,
+    records: Vec<CustomerRecord>,
+) -> AppResult<(Write, Upserted<customer::Model>)> {
     let (source, mut checks) = Checks::start(viewer, source, "customers", records.len())?;
     let fields = check_customers(&mut checks, &records);
-    let mut w = Write::begin(svc, viewer).await?;
+    let mut w = w;
     let known = resolve(&*w, Kind::Customer, &source, fields.iter().flatten().map(|f| f.external_id.clone())).await?;
     let existing: HashMap<i64, customer::Model> = customer::Entity::find()
         .filter(customer::Column::Id.is_in(known.values().copied()))
@@ -351,11 +374,11 @@ pub async fn upsert_customers(
             tally.created(model, Some(change), reference);
         }
     }
-    let done = tally.commit(svc, w, "customer", &source).await?;
+    let (mut w, done) = tally.record(w, "customer", &source).await?;
     if done.created > 0 {
-        svc.segments.request();
+        w.after(Effect::Segments);
     }
-    Ok(done)
+    Ok((w, done))
 }
 
 /// Each customer row on its own, before anything is read: the fields of the
@@ -526,9 +549,21 @@ pub async fn upsert_contacts(
     source: &str,
     records: Vec<ContactRecord>,
 ) -> AppResult<Upserted<contact::Model>> {
+    let (w, done) = upsert_contacts_in(Write::begin(svc, viewer).await?, viewer, source, records).await?;
+    w.commit(svc).await?;
+    Ok(done)
+}
+
+/// [`upsert_contacts`] inside a write that the caller commits.
+pub async fn upsert_contacts_in(
+    w: Write,
+    viewer: &Viewer,
+    source: &str,
+    records: Vec<ContactRecord>,
+) -> AppResult<(Write, Upserted<contact::Model>)> {
     let (source, mut checks) = Checks::start(viewer, source, "contacts", records.len())?;
     let mut valid = check_contacts(&mut checks, &records);
-    let mut w = Write::begin(svc, viewer).await?;
+    let mut w = w;
     place_contacts(&*w, &mut checks, &source, &records, &mut valid).await?;
     let known = resolve(&*w, Kind::Contact, &source, valid.iter().flatten().map(|(e, _)| e.clone())).await?;
     let existing: HashMap<i64, contact::Model> = contact::Entity::find()
@@ -558,7 +593,7 @@ pub async fn upsert_contacts(
             tally.created(model, Some(change), reference);
         }
     }
-    tally.commit(svc, w, "contact", &source).await
+    tally.record(w, "contact", &source).await
 }
 
 /// Each contact row on its own, before anything is read: the contact as it
@@ -723,10 +758,22 @@ pub async fn upsert_churn_events(
     source: &str,
     records: Vec<ChurnRecord>,
 ) -> AppResult<Upserted<churn_event::Model>> {
+    let (w, done) = upsert_churn_events_in(Write::begin(svc, viewer).await?, viewer, source, records).await?;
+    w.commit(svc).await?;
+    Ok(done)
+}
+
+/// [`upsert_churn_events`] inside a write that the caller commits.
+pub async fn upsert_churn_events_in(
+    w: Write,
+    viewer: &Viewer,
+    source: &str,
+    records: Vec<ChurnRecord>,
+) -> AppResult<(Write, Upserted<churn_event::Model>)> {
     let (source, mut checks) = Checks::start(viewer, source, "events", records.len())?;
     let today = now().date_naive();
     let keys = check_churn_records(&mut checks, &records);
-    let mut w = Write::begin(svc, viewer).await?;
+    let mut w = w;
     let (by_external, customers) = lock_named_customers(&*w, &source, &records).await?;
     let customer_of = match_customers(&mut checks, &records, &by_external, &customers);
     let known = resolve(&*w, Kind::ChurnEvent, &source, keys.iter().flatten().cloned()).await?;
@@ -764,9 +811,9 @@ pub async fn upsert_churn_events(
     }
     let feed = follow_latest_events(&mut w, &source, &customers, touched, at).await?;
     tally.feed.extend(feed);
-    let done = tally.commit(svc, w, "churn_event", &source).await?;
-    svc.segments.request();
-    Ok(done)
+    let (mut w, done) = tally.record(w, "churn_event", &source).await?;
+    w.after(Effect::Segments);
+    Ok((w, done))
 }
 
 /// Each churn row on its own, before anything is read; returns the rows'

@@ -61,7 +61,7 @@ pub struct RevenueRow {
 /// not found, exactly like one that does not exist.
 #[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id))]
 pub async fn resolve_external(
-    db: &sea_orm::DatabaseConnection,
+    db: &impl ConnectionTrait,
     viewer: &Viewer,
     source: &str,
     external_ids: Vec<String>,
@@ -91,11 +91,18 @@ pub async fn resolve_external(
 /// Segments and trailing revenue are recomputed soon after (`crate::service::segments`).
 #[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id))]
 pub async fn upsert(svc: &crate::service::Services, viewer: &Viewer, rows: Vec<RevenueRow>) -> AppResult<usize> {
-    let _db = &svc.db;
+    let (w, count) = upsert_in(Write::begin(svc, viewer).await?, viewer, rows).await?;
+    w.commit(svc).await?;
+    Ok(count)
+}
+
+/// [`upsert`] inside a write that the caller commits (an import writes a
+/// whole file in one); dropping the write on an error rolls it back.
+pub async fn upsert_in(w: Write, viewer: &Viewer, rows: Vec<RevenueRow>) -> AppResult<(Write, usize)> {
     let scope = policy::revenue_writable_customers(viewer)?;
     check_rows(&rows)?;
     let customer_ids: HashSet<i64> = rows.iter().map(|r| r.customer_id).collect();
-    let mut w = Write::begin(svc, viewer).await?;
+    let mut w = w;
     // Before anything is read: a concurrent push of the same customers waits,
     // and then reads this one's figures as its "before" (`crate::service::rollups`).
     let mut locked: Vec<i64> = customer_ids.iter().copied().collect();
@@ -117,8 +124,7 @@ pub async fn upsert(svc: &crate::service::Services, viewer: &Viewer, rows: Vec<R
     let feed = feed(&*w, &rows, &before, &customer_ids, &months).await?;
     w.changes(feed);
     w.after(Effect::Segments);
-    w.commit(svc).await?;
-    Ok(count)
+    Ok((w, count))
 }
 
 /// The batch checks that need no reading: the first refusal names its entry.

@@ -138,6 +138,20 @@ impl Write {
         Ok(())
     }
 
+    /// Writes what was noted so far (audit, outbox, change feed) without
+    /// committing: a long write (an import of a whole file) keeps its memory
+    /// flat by flushing after each batch. The feed's positions are then taken
+    /// at the first flush, so other writers wait for this one to commit.
+    pub async fn flush(&mut self) -> AppResult<()> {
+        for entry in std::mem::take(&mut self.entries) {
+            audit::record_as(&self.txn, self.actor, self.client.clone(), &entry.action, &entry.entity, entry.id, entry.changes)
+                .await?;
+        }
+        outbox::emit(&self.txn, &std::mem::take(&mut self.events)).await?;
+        changes::record(&self.txn, &std::mem::take(&mut self.changes)).await?;
+        Ok(())
+    }
+
     /// Ends the write without writing anything (nothing changed after all).
     pub async fn rollback(self) -> AppResult<()> {
         self.txn.rollback().await?;
