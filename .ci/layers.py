@@ -24,7 +24,7 @@ ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src")
 # only when it says so below; a module may import anything below it.
 RANK = {
     "main": 0, "cli": 0,
-    "seed": 1, "http": 1, "jobs": 1,
+    "seed": 1, "import": 1, "http": 1, "jobs": 1,
     "graphql": 2,
     "service": 3, "analytics": 3,
     "auth": 4, "webhooks": 4,

@@ -40,6 +40,22 @@ enum Command {
     /// Check or rebuild the revenue rollups the reports read.
     #[command(subcommand)]
     Rollups(RollupsCommand),
+    /// Bring a company's history in from CSV or NDJSON files (one kind per file:
+    /// customers, contacts, churn_events, revenue, commitments, communications, tickets).
+    Import {
+        /// The system the files come from: their ids are its ids (letters, digits, '-', '_', '.').
+        #[arg(long)]
+        source: String,
+        /// Check every file and write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// The ADMIN or LEADER the audit trail names (default: the first active ADMIN).
+        #[arg(long = "as", value_name = "EMAIL")]
+        actor: Option<String>,
+        /// Files, or folders holding them.
+        #[arg(required = true)]
+        paths: Vec<std::path::PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -104,6 +120,9 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         Command::User(UserCommand::SetPassword { email }) => set_password(&config, &email).await,
         Command::Rollups(RollupsCommand::Check) => check_rollups(&config).await,
         Command::Rollups(RollupsCommand::Rebuild) => rebuild_rollups(&config).await,
+        Command::Import { source, dry_run, actor, paths } => {
+            import(config, crate::import::Options { source, paths, dry_run, actor }).await
+        }
         Command::User(UserCommand::Create { email, name, role, scopes }) => {
             create_user(&config, email, name, &role, &scopes).await
         }
@@ -214,6 +233,46 @@ async fn create_user(config: &Config, email: String, name: String, role: &str, s
     .await?;
     println!("created {} ({})", user.email, user.role.as_str());
     Ok(())
+}
+
+/// Every bad row on its own line (file:line: column: message), then what was done.
+async fn import(config: Config, options: crate::import::Options) -> anyhow::Result<()> {
+    let db = open_existing(&config).await?;
+    let state = AppState::new(db, config);
+    match crate::import::run(&state.services, &options).await {
+        Ok(reports) => {
+            if !options.dry_run {
+                // Segments depend on the whole book: recomputed before the command returns.
+                let rules = state.services.config.segment_rules;
+                crate::service::segments::recompute(&state.services.db, rules, crate::db::now().date_naive()).await?;
+            }
+            let rows: u64 = reports.iter().map(|r| r.rows).sum();
+            for r in &reports {
+                if options.dry_run {
+                    println!("{}: {} rows of {}, valid", r.file, r.rows, r.kind);
+                } else {
+                    println!(
+                        "{}: {} rows of {}: {} created, {} updated, {} unchanged",
+                        r.file, r.rows, r.kind, r.created, r.updated, r.unchanged
+                    );
+                }
+            }
+            if options.dry_run {
+                println!("dry run: {rows} rows in {} files are valid; nothing was written", reports.len());
+            } else {
+                println!("imported {rows} rows from {} files (source {})", reports.len(), options.source);
+            }
+            Ok(())
+        }
+        Err(crate::import::Refusal::Rows(problems)) => {
+            for (file, p) in &problems {
+                eprintln!("{file}:{}: {}: {}", p.line, if p.column.is_empty() { "-" } else { &p.column }, p.message);
+            }
+            let rows: std::collections::HashSet<(&String, u64)> = problems.iter().map(|(f, p)| (f, p.line)).collect();
+            anyhow::bail!("{} bad rows; nothing of their files was written", rows.len())
+        }
+        Err(crate::import::Refusal::Failed(err)) => Err(err),
+    }
 }
 
 /// The address is taken first: a port in use is said before migrations run

@@ -6,7 +6,7 @@
 //! one arrow back up):
 //!
 //! ```text
-//! cli, seed                  the command line, the demo data
+//! cli, seed, import          the command line, the demo data, bringing history in
 //! http, jobs                 the transport; what runs beside the requests
 //! graphql                    the schema: one adapter per service module
 //! service, analytics         reads, writes and their rules; computed reports
@@ -22,6 +22,8 @@
 pub mod cli;
 /// The demo dataset.
 pub mod seed;
+/// `rapport import`: a company's history from CSV and NDJSON files.
+pub mod import;
 /// Transport: the router, health checks, GraphQL over HTTP and WebSocket.
 pub mod http;
 /// What runs beside the requests: webhook delivery, the keepers of derived data.

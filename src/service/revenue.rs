@@ -91,14 +91,22 @@ pub async fn resolve_external(
 /// Segments and trailing revenue are recomputed soon after (`crate::service::segments`).
 #[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id))]
 pub async fn upsert(svc: &crate::service::Services, viewer: &Viewer, rows: Vec<RevenueRow>) -> AppResult<usize> {
-    let (w, count) = upsert_in(Write::begin(svc, viewer).await?, viewer, rows).await?;
+    let (w, tally) = upsert_in(Write::begin(svc, viewer).await?, viewer, rows).await?;
     w.commit(svc).await?;
-    Ok(count)
+    Ok(tally.created + tally.updated + tally.unchanged)
+}
+
+/// What an upsert did: rows new for their customer and month, changed, and the same as stored.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Tally {
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
 }
 
 /// [`upsert`] inside a write that the caller commits (an import writes a
 /// whole file in one); dropping the write on an error rolls it back.
-pub async fn upsert_in(w: Write, viewer: &Viewer, rows: Vec<RevenueRow>) -> AppResult<(Write, usize)> {
+pub async fn upsert_in(w: Write, viewer: &Viewer, rows: Vec<RevenueRow>) -> AppResult<(Write, Tally)> {
     let scope = policy::revenue_writable_customers(viewer)?;
     check_rows(&rows)?;
     let customer_ids: HashSet<i64> = rows.iter().map(|r| r.customer_id).collect();
@@ -117,6 +125,8 @@ pub async fn upsert_in(w: Write, viewer: &Viewer, rows: Vec<RevenueRow>) -> AppR
     let changed = changed_figures(&rows, &before);
     let at = now();
     let count = rows.len();
+    let created = rows.iter().filter(|r| !before.contains_key(&(r.customer_id, r.month))).count();
+    let updated = changed.len() - created;
     write_rows(&*w, &rows, at).await?;
     rollups::apply(&*w, &deltas(&rows, &found, &before)).await?;
     let summary = json!({"rows": count, "customers": customer_ids.len(), "changed": changed});
@@ -124,7 +134,7 @@ pub async fn upsert_in(w: Write, viewer: &Viewer, rows: Vec<RevenueRow>) -> AppR
     let feed = feed(&*w, &rows, &before, &customer_ids, &months).await?;
     w.changes(feed);
     w.after(Effect::Segments);
-    Ok((w, count))
+    Ok((w, Tally { created, updated, unchanged: count - created - updated }))
 }
 
 /// The batch checks that need no reading: the first refusal names its entry.

@@ -144,8 +144,16 @@ impl Write {
     /// at the first flush, so other writers wait for this one to commit.
     pub async fn flush(&mut self) -> AppResult<()> {
         for entry in std::mem::take(&mut self.entries) {
-            audit::record_as(&self.txn, self.actor, self.client.clone(), &entry.action, &entry.entity, entry.id, entry.changes)
-                .await?;
+            audit::record_as(
+                &self.txn,
+                self.actor,
+                self.client.clone(),
+                &entry.action,
+                &entry.entity,
+                entry.id,
+                entry.changes,
+            )
+            .await?;
         }
         outbox::emit(&self.txn, &std::mem::take(&mut self.events)).await?;
         changes::record(&self.txn, &std::mem::take(&mut self.changes)).await?;

@@ -249,7 +249,8 @@ pub async fn upsert_communications_in(
     }
     let named: Vec<&str> = records.iter().map(|r| r.customer_external_id.as_str()).collect();
     let customers = customers_of(&w, &mut checks, &source, &named).await?;
-    let emails: Vec<String> = records.iter().filter_map(|r| r.user_email.as_ref().map(|e| e.trim().to_lowercase())).collect();
+    let emails: Vec<String> =
+        records.iter().filter_map(|r| r.user_email.as_ref().map(|e| e.trim().to_lowercase())).collect();
     let users: HashMap<String, i64> = user::Entity::find()
         .filter(user::Column::Email.is_in(emails))
         .all(&*w)
@@ -297,7 +298,12 @@ pub async fn upsert_communications_in(
             row.user_id = Set(speaker);
             row.updated_at = Set(now());
             let model = row.update(&*w).await?;
-            w.audit("import_update", "communication", model.id, serde_json::json!({"source": source, "externalId": key}));
+            w.audit(
+                "import_update",
+                "communication",
+                model.id,
+                serde_json::json!({"source": source, "externalId": key}),
+            );
             let change = Change::new(ChangeEntity::Communication, model.id, Operation::Updated, customer.id);
             tally.updated(model, Some(change));
             continue;

@@ -247,7 +247,8 @@ async fn a_company_loaded_by_external_id_reports_the_figures_worked_out_by_hand(
             .await;
         status = reply.ok().clone();
         // Both stored by the segment keeper's next run, which may come between the two reads.
-        if status["accountStatus"]["segment"] == "LARGE_QUALITY" && status["customer"]["revenueLast12Months"] != "0.00" {
+        if status["accountStatus"]["segment"] == "LARGE_QUALITY" && status["customer"]["revenueLast12Months"] != "0.00"
+        {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;

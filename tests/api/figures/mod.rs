@@ -4,6 +4,7 @@ mod churn_rules;
 mod company_fixture;
 mod data_paths;
 mod health;
+mod import;
 mod reports;
 mod retention;
 mod revenue;

@@ -1,0 +1,417 @@
+//! `rapport import`: a company's history in one command. Files of
+//! customers, contacts, churn events, revenue, commitments, communications
+//! and tickets (CSV or NDJSON, one kind per file, the kind named by the
+//! file) are read twice, one row at a time: first every file is checked
+//! whole, and nothing is written if any row of any file is bad; then each
+//! file is written in one transaction, in batches through the same service
+//! functions the API's upserts use (the same rules, audit, change feed,
+//! rollups). Every kind is keyed by the source and the row's id there, so a
+//! second run changes nothing.
+
+/// Which file holds what, and its rows one at a time.
+pub mod files;
+/// A row as the record the services take.
+pub mod records;
+
+use std::{
+    collections::{HashMap, HashSet},
+    hash::{DefaultHasher, Hash, Hasher},
+    io::IsTerminal,
+    path::PathBuf,
+};
+
+use entity::{enums::Role, user};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+
+use self::{
+    files::{Kind, Problem, Rows, Source},
+    records::Record,
+};
+use crate::{
+    error::AppError,
+    policy::Viewer,
+    service::{
+        Services,
+        external::{self, Upserted},
+        revenue::{self, RevenueRow},
+        write::Write,
+    },
+};
+
+/// Rows written per batch (the upserts' limit).
+const BATCH: usize = external::MAX_BATCH;
+
+/// What to import and how.
+pub struct Options {
+    /// The system the rows come from: their ids are its ids.
+    pub source: String,
+    pub paths: Vec<PathBuf>,
+    /// Check everything, write nothing.
+    pub dry_run: bool,
+    /// Whom the audit trail names (an ADMIN or LEADER); the first active ADMIN when absent.
+    pub actor: Option<String>,
+}
+
+/// What became of one file.
+#[derive(Debug, Default, Clone)]
+pub struct FileReport {
+    pub file: String,
+    pub kind: String,
+    pub rows: u64,
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+}
+
+/// Why an import stopped.
+pub enum Refusal {
+    /// Bad rows, each named by file, line and column: nothing of their file was written.
+    Rows(Vec<(String, Problem)>),
+    /// Anything else (the files, the database, the actor).
+    Failed(anyhow::Error),
+}
+
+impl<E: Into<anyhow::Error>> From<E> for Refusal {
+    fn from(err: E) -> Self {
+        Self::Failed(err.into())
+    }
+}
+
+fn file_name(source: &Source) -> String {
+    source.path.display().to_string()
+}
+
+/// Runs an import: checks every file, then (unless a dry run) writes them in order.
+pub async fn run(svc: &Services, options: &Options) -> Result<Vec<FileReport>, Refusal> {
+    let sources = files::discover(&options.paths).map_err(|e| Refusal::Failed(anyhow::anyhow!(e)))?;
+    let viewer = actor(svc, options.actor.as_deref()).await?;
+    let mut bad = Vec::new();
+    let mut reports = Vec::new();
+    let mut imported_customers = HashSet::new();
+    for source in &sources {
+        let (report, problems) = check(svc, options, source, &mut imported_customers).await?;
+        bad.extend(problems.into_iter().map(|p| (file_name(source), p)));
+        reports.push(report);
+    }
+    if !bad.is_empty() {
+        return Err(Refusal::Rows(bad));
+    }
+    if options.dry_run {
+        return Ok(reports);
+    }
+    let mut written = Vec::new();
+    for source in &sources {
+        written.push(write(svc, &viewer, options, source).await?);
+    }
+    Ok(written)
+}
+
+/// The user the import acts as.
+async fn actor(svc: &Services, email: Option<&str>) -> Result<Viewer, Refusal> {
+    let mut query = user::Entity::find().filter(user::Column::Active.eq(true));
+    query = match email {
+        Some(email) => query.filter(user::Column::Email.eq(email.trim().to_lowercase())),
+        None => query.filter(user::Column::Role.eq(Role::Admin)).order_by_asc(user::Column::Id),
+    };
+    let found = query.one(&svc.db).await?;
+    let user = found.ok_or_else(|| {
+        Refusal::Failed(anyhow::anyhow!(match email {
+            Some(email) => format!("no active user {email} to import as (--as)"),
+            None => "no active ADMIN to import as: create one, or name an ADMIN or LEADER with --as".to_owned(),
+        }))
+    })?;
+    if !matches!(user.role, Role::Admin | Role::Leader) {
+        return Err(Refusal::Failed(anyhow::anyhow!(
+            "{} is not an ADMIN or LEADER: imports write every customer",
+            user.email
+        )));
+    }
+    let mut viewer = Viewer::from_model(&user);
+    viewer.client = Some("rapport import".to_owned());
+    Ok(viewer)
+}
+
+fn hashed(text: &str) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    text.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// Reads a file whole and names every bad row: a field that does not read,
+/// a key met twice, an owner or a customer that exists neither in the
+/// database nor in the import. Only the keys are kept (hashed), so memory
+/// stays flat whatever the size of the file.
+async fn check(
+    svc: &Services,
+    options: &Options,
+    source: &Source,
+    imported_customers: &mut HashSet<u64>,
+) -> Result<(FileReport, Vec<Problem>), Refusal> {
+    let mut rows = Rows::open(source).map_err(|p| Refusal::Rows(vec![(file_name(source), p)]))?;
+    let owners = owner_emails(svc).await?;
+    let mut problems = Vec::new();
+    let mut keys = HashSet::new();
+    let mut report =
+        FileReport { file: file_name(source), kind: source.kind.as_str().to_owned(), ..Default::default() };
+    let progress = Progress::start(&report.file, "checking");
+    let mut pending: Vec<(u64, String)> = Vec::new();
+    while let Some(row) = rows.next_row() {
+        let row = match row {
+            Ok(row) => row,
+            Err(problem) => {
+                problems.push(problem);
+                continue;
+            }
+        };
+        report.rows += 1;
+        progress.tick(report.rows);
+        let record = match records::read(source.kind, &row) {
+            Ok(record) => record,
+            Err(found) => {
+                problems.extend(found);
+                continue;
+            }
+        };
+        if let Some(key) = record.key()
+            && !keys.insert(hashed(key))
+        {
+            problems.push(Problem {
+                line: row.line,
+                column: "external_id".into(),
+                message: format!("{key:?} appears twice in the file"),
+            });
+        }
+        if let Record::Customer(customer) = &record {
+            imported_customers.insert(hashed(&customer.external_id));
+            let owner = customer.owner_email.as_deref().unwrap_or_default().to_lowercase();
+            if !owners.contains(&owner) {
+                problems.push(Problem {
+                    line: row.line,
+                    column: "owner_email".into(),
+                    message: format!("no active employee with e-mail {owner:?}"),
+                });
+            }
+        }
+        if let Some(customer) = record.customer().filter(|c| !imported_customers.contains(&hashed(c))) {
+            pending.push((row.line, customer.to_owned()));
+            if pending.len() >= BATCH {
+                problems.extend(unknown_customers(svc, &options.source, std::mem::take(&mut pending)).await?);
+            }
+        }
+    }
+    problems.extend(unknown_customers(svc, &options.source, pending).await?);
+    progress.done(report.rows);
+    Ok((report, problems))
+}
+
+/// Active employees' e-mails: who may own an imported customer.
+async fn owner_emails(svc: &Services) -> Result<HashSet<String>, Refusal> {
+    Ok(user::Entity::find()
+        .filter(user::Column::Active.eq(true))
+        .filter(user::Column::Role.ne(Role::Integration))
+        .all(&svc.db)
+        .await?
+        .into_iter()
+        .map(|u| u.email)
+        .collect())
+}
+
+/// The rows naming a customer the source's ids do not know, as problems.
+async fn unknown_customers(svc: &Services, source: &str, named: Vec<(u64, String)>) -> Result<Vec<Problem>, Refusal> {
+    if named.is_empty() {
+        return Ok(Vec::new());
+    }
+    let known =
+        external::resolve(&svc.db, external::Kind::Customer, source, named.iter().map(|(_, id)| id.clone())).await?;
+    Ok(named
+        .into_iter()
+        .filter(|(_, id)| !known.contains_key(id))
+        .map(|(line, id)| Problem {
+            line,
+            column: "customer_external_id".into(),
+            message: format!("no customer {id:?} in source {source:?}, in the database or in this import"),
+        })
+        .collect())
+}
+
+/// Writes one checked file in one transaction, a batch at a time.
+async fn write(svc: &Services, viewer: &Viewer, options: &Options, source: &Source) -> Result<FileReport, Refusal> {
+    let mut rows = Rows::open(source).map_err(|p| Refusal::Rows(vec![(file_name(source), p)]))?;
+    let mut report =
+        FileReport { file: file_name(source), kind: source.kind.as_str().to_owned(), ..Default::default() };
+    let progress = Progress::start(&report.file, "writing");
+    let mut w = Write::begin(svc, viewer).await?;
+    let mut batch: Vec<(u64, Record)> = Vec::with_capacity(BATCH);
+    loop {
+        let next = rows.next_row();
+        if let Some(row) = next.as_ref().and_then(|r| r.as_ref().ok()) {
+            let record = records::read(source.kind, row).map_err(|_| {
+                Refusal::Failed(anyhow::anyhow!("{}:{} changed while it was imported", report.file, row.line))
+            })?;
+            batch.push((row.line, record));
+            report.rows += 1;
+        }
+        if batch.len() >= BATCH || (next.is_none() && !batch.is_empty()) {
+            let lines: Vec<u64> = batch.iter().map(|(line, _)| *line).collect();
+            let taken = std::mem::take(&mut batch).into_iter().map(|(_, r)| r).collect();
+            let (next_w, counts) = write_batch(w, viewer, svc, &options.source, source.kind, taken)
+                .await
+                .map_err(|err| refusal_of(&report.file, &lines, err))?;
+            w = next_w;
+            w.flush().await?;
+            report.created += counts.0;
+            report.updated += counts.1;
+            report.unchanged += counts.2;
+            progress.tick(report.rows);
+        }
+        if next.is_none() {
+            break;
+        }
+    }
+    w.audit(
+        "import",
+        source.kind.as_str(),
+        0,
+        serde_json::json!({"source": options.source, "file": report.file, "rows": report.rows,
+                           "created": report.created, "updated": report.updated, "unchanged": report.unchanged}),
+    );
+    w.commit(svc).await?;
+    progress.done(report.rows);
+    Ok(report)
+}
+
+/// A refused batch's rows as lines of the file.
+fn refusal_of(file: &str, lines: &[u64], err: AppError) -> Refusal {
+    match err {
+        AppError::BadRows { rows, .. } => Refusal::Rows(
+            rows.into_iter()
+                .map(|row| {
+                    let line = lines.get(row.index).copied().unwrap_or(0);
+                    (file.to_owned(), Problem { line, column: row.field, message: row.message })
+                })
+                .collect(),
+        ),
+        AppError::BadInput { field, message } => Refusal::Rows(vec![(
+            file.to_owned(),
+            Problem { line: lines.first().copied().unwrap_or(0), column: field, message },
+        )]),
+        other => Refusal::Failed(other.into()),
+    }
+}
+
+fn counts<M>(done: &Upserted<M>) -> (usize, usize, usize) {
+    (done.created, done.updated, done.unchanged)
+}
+
+/// Writes one batch of one kind through its service; returns the write and (created, updated, unchanged).
+async fn write_batch(
+    w: Write,
+    viewer: &Viewer,
+    svc: &Services,
+    source: &str,
+    kind: Kind,
+    batch: Vec<Record>,
+) -> Result<(Write, (usize, usize, usize)), AppError> {
+    macro_rules! each {
+        ($variant:ident) => {
+            batch.into_iter().filter_map(|r| if let Record::$variant(r) = r { Some(r) } else { None }).collect()
+        };
+    }
+    Ok(match kind {
+        Kind::Customers => {
+            let (w, done) = external::upsert_customers_in(w, viewer, source, each!(Customer)).await?;
+            (w, counts(&done))
+        }
+        Kind::Contacts => {
+            let (w, done) = external::upsert_contacts_in(w, viewer, source, each!(Contact)).await?;
+            (w, counts(&done))
+        }
+        Kind::ChurnEvents => {
+            let (w, done) = external::upsert_churn_events_in(w, viewer, source, each!(ChurnEvent)).await?;
+            (w, counts(&done))
+        }
+        Kind::Revenue => revenue_batch(w, viewer, source, each!(Revenue)).await?,
+        Kind::Commitments => {
+            let (w, done) = external::upsert_commitments_in(w, viewer, source, each!(Commitment)).await?;
+            (w, counts(&done))
+        }
+        Kind::Communications => {
+            let (w, done) = external::upsert_communications_in(w, viewer, source, each!(Communication)).await?;
+            (w, counts(&done))
+        }
+        Kind::Tickets => {
+            let (w, done) = external::upsert_tickets_in(w, viewer, &svc.config.sla, source, each!(Ticket)).await?;
+            (w, counts(&done))
+        }
+    })
+}
+
+/// Revenue rows name their customer by external id; a customer and month met
+/// twice in a batch keeps its last row, as a second push would.
+async fn revenue_batch(
+    w: Write,
+    viewer: &Viewer,
+    source: &str,
+    batch: Vec<records::RevenueRecord>,
+) -> Result<(Write, (usize, usize, usize)), AppError> {
+    let names: Vec<String> = batch.iter().map(|r| r.customer_external_id.clone()).collect();
+    let ids = revenue::resolve_external(&*w, viewer, source, names).await?;
+    let mut rows: HashMap<(i64, chrono::NaiveDate), RevenueRow> = HashMap::with_capacity(batch.len());
+    for (index, r) in batch.into_iter().enumerate() {
+        let customer_id = *ids.get(&r.customer_external_id).ok_or_else(|| AppError::BadRows {
+            field: "revenue".into(),
+            message: "a customer is unknown".into(),
+            rows: vec![crate::error::RowError {
+                index,
+                field: "customer_external_id".into(),
+                message: format!("no customer {:?} in source {source:?}", r.customer_external_id),
+            }],
+        })?;
+        let row = RevenueRow {
+            customer_id,
+            month: r.month,
+            revenue_cents: r.revenue_cents,
+            gross_profit_cents: r.gross_profit_cents,
+        };
+        rows.insert((customer_id, r.month), row);
+    }
+    let (w, done) = revenue::upsert_in(w, viewer, rows.into_values().collect()).await?;
+    Ok((w, (done.created, done.updated, done.unchanged)))
+}
+
+/// Progress on a terminal (a counter that redraws), or a plain line per file otherwise.
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    label: String,
+}
+
+impl Progress {
+    fn start(file: &str, doing: &str) -> Self {
+        let label = format!("{doing} {file}");
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{spinner} {msg}: {pos} rows ({per_sec}, {elapsed})")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+            );
+            bar.set_message(label.clone());
+            bar
+        });
+        Self { bar, label }
+    }
+
+    fn tick(&self, rows: u64) {
+        if let Some(bar) = &self.bar
+            && rows.is_multiple_of(100)
+        {
+            bar.set_position(rows);
+        }
+    }
+
+    fn done(&self, rows: u64) {
+        match &self.bar {
+            Some(bar) => bar.finish_with_message(format!("{} done", self.label)),
+            None => eprintln!("{}: {rows} rows", self.label),
+        }
+    }
+}

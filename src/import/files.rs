@@ -1,0 +1,220 @@
+//! The files of an import: which kind each holds (named by the file), in
+//! which order they are written, and their rows read one at a time (CSV
+//! with a header row, UTF-8 with or without a BOM, RFC 4180 quoting; or
+//! NDJSON, one JSON object per line).
+
+use std::{
+    collections::HashMap,
+    fs::File,
+    io::{BufRead, BufReader},
+    path::{Path, PathBuf},
+};
+
+crate::names::named! {
+    /// What a file holds, named by its file name (`customers.csv`,
+    /// `revenue.ndjson`...). The order is the order files are written in:
+    /// a row may name rows of the kinds before it.
+    pub enum Kind {
+        Customers = "customers",
+        Contacts = "contacts",
+        ChurnEvents = "churn_events",
+        Revenue = "revenue",
+        Commitments = "commitments",
+        Communications = "communications",
+        Tickets = "tickets",
+    }
+}
+
+/// How a file is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    Ndjson,
+}
+
+/// One file to import.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub path: PathBuf,
+    pub kind: Kind,
+    pub format: Format,
+}
+
+/// The files named (a folder stands for the files in it), each with its
+/// kind, in the order they are written; a name that says no kind is an error.
+pub fn discover(paths: &[PathBuf]) -> Result<Vec<Source>, String> {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let entries = std::fs::read_dir(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let mut inside: Vec<PathBuf> =
+                entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_file()).collect();
+            inside.sort();
+            files.extend(inside.into_iter().filter(|p| format_of(p).is_some()));
+        } else if path.is_file() {
+            files.push(path.clone());
+        } else {
+            return Err(format!("{}: no such file or folder", path.display()));
+        }
+    }
+    let mut sources = Vec::new();
+    for path in files {
+        let format = format_of(&path)
+            .ok_or_else(|| format!("{}: the file must end in .csv, .ndjson or .jsonl", path.display()))?;
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_ascii_lowercase();
+        let kind = Kind::parse(&stem.replace('-', "_")).ok_or_else(|| {
+            let names: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+            format!("{}: the file name must say what it holds: {}", path.display(), names.join(", "))
+        })?;
+        if sources.iter().any(|s: &Source| s.kind == kind) {
+            return Err(format!("{}: a second {} file; give one file per kind", path.display(), kind.as_str()));
+        }
+        sources.push(Source { path, kind, format });
+    }
+    if sources.is_empty() {
+        return Err("no file to import".to_owned());
+    }
+    sources.sort_by_key(|s| s.kind);
+    Ok(sources)
+}
+
+fn format_of(path: &Path) -> Option<Format> {
+    match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+        Some("csv") => Some(Format::Csv),
+        Some("ndjson" | "jsonl") => Some(Format::Ndjson),
+        _ => None,
+    }
+}
+
+/// One row: its line in the file and its values by column (empty values left out).
+#[derive(Debug, Default)]
+pub struct Row {
+    pub line: u64,
+    pub values: HashMap<String, String>,
+}
+
+/// A problem with one row, or with the file itself (line 0).
+#[derive(Debug, Clone)]
+pub struct Problem {
+    pub line: u64,
+    pub column: String,
+    pub message: String,
+}
+
+/// Reads a file's rows one at a time.
+pub enum Rows {
+    Csv {
+        reader: csv::Reader<BufReader<File>>,
+        headers: Vec<String>,
+    },
+    Ndjson {
+        lines: std::io::Lines<BufReader<File>>,
+        line: u64,
+    },
+    /// A CSV file broke: the rest of it cannot be trusted.
+    Done,
+}
+
+impl Rows {
+    pub fn open(source: &Source) -> Result<Self, Problem> {
+        let file =
+            File::open(&source.path).map_err(|e| Problem { line: 0, column: String::new(), message: e.to_string() })?;
+        let mut buffered = BufReader::with_capacity(1 << 16, file);
+        skip_bom(&mut buffered).map_err(|e| Problem { line: 0, column: String::new(), message: e.to_string() })?;
+        Ok(match source.format {
+            Format::Csv => {
+                let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(false).from_reader(buffered);
+                let headers = reader
+                    .headers()
+                    .map_err(|e| Problem { line: 1, column: String::new(), message: csv_message(&e) })?
+                    .iter()
+                    .map(|h| h.trim().to_ascii_lowercase())
+                    .collect();
+                Self::Csv { reader, headers }
+            }
+            Format::Ndjson => Self::Ndjson { lines: buffered.lines(), line: 0 },
+        })
+    }
+
+    /// The next row, a problem with it, or `None` at the end.
+    pub fn next_row(&mut self) -> Option<Result<Row, Problem>> {
+        match self {
+            Self::Csv { reader, headers } => {
+                let mut record = csv::StringRecord::new();
+                match reader.read_record(&mut record) {
+                    Ok(false) => None,
+                    Ok(true) => {
+                        let line = record.position().map_or(0, |p| p.line());
+                        let values = headers
+                            .iter()
+                            .zip(record.iter())
+                            .filter(|(_, v)| !v.trim().is_empty())
+                            .map(|(h, v)| (h.clone(), v.trim().to_owned()))
+                            .collect();
+                        Some(Ok(Row { line, values }))
+                    }
+                    Err(e) => {
+                        let line = e.position().map_or(0, |p| p.line());
+                        let problem = Problem { line, column: String::new(), message: csv_message(&e) };
+                        *self = Self::Done;
+                        Some(Err(problem))
+                    }
+                }
+            }
+            Self::Done => None,
+            Self::Ndjson { lines, line } => loop {
+                *line += 1;
+                let text = match lines.next()? {
+                    Ok(text) => text,
+                    Err(e) => return Some(Err(Problem { line: *line, column: String::new(), message: e.to_string() })),
+                };
+                if text.trim().is_empty() {
+                    continue;
+                }
+                return Some(ndjson_row(*line, &text));
+            },
+        }
+    }
+}
+
+fn ndjson_row(line: u64, text: &str) -> Result<Row, Problem> {
+    let object: serde_json::Map<String, serde_json::Value> = serde_json::from_str(text).map_err(|e| Problem {
+        line,
+        column: String::new(),
+        message: format!("not a JSON object: {}", e.to_string().split(" at line").next().unwrap_or_default()),
+    })?;
+    let mut values = HashMap::new();
+    for (key, value) in object {
+        let text = match value {
+            serde_json::Value::Null => continue,
+            serde_json::Value::String(s) => s,
+            serde_json::Value::Bool(b) => b.to_string(),
+            serde_json::Value::Number(n) => n.to_string(),
+            other => {
+                return Err(Problem { line, column: key, message: format!("a value, not {other}") });
+            }
+        };
+        if !text.trim().is_empty() {
+            values.insert(key.trim().to_ascii_lowercase(), text.trim().to_owned());
+        }
+    }
+    Ok(Row { line, values })
+}
+
+fn csv_message(err: &csv::Error) -> String {
+    match err.kind() {
+        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+            format!("{len} fields where the header has {expected_len}")
+        }
+        csv::ErrorKind::Utf8 { .. } => "not UTF-8 text".to_owned(),
+        _ => err.to_string(),
+    }
+}
+
+fn skip_bom(reader: &mut BufReader<File>) -> std::io::Result<()> {
+    let start = reader.fill_buf()?;
+    if start.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        reader.consume(3);
+    }
+    Ok(())
+}

@@ -1,0 +1,182 @@
+//! `rapport import`: the example company of `examples/import/` (every kind,
+//! CSV with a BOM and quoting, NDJSON) imported twice by the real binary,
+//! then its figures checked against the ones worked out by hand; bad files
+//! refused whole with every bad row named.
+//!
+//! The company, over the calendar year 2024 (the window `(2023-12-31, 2024-12-31]`):
+//!
+//! | customer | since | history | revenue |
+//! |---|---|---|---|
+//! | C-1 Acme | 2021-03 | active throughout | 1,000 a month, 2023-01..2024-12 |
+//! | C-2 Borealis | 2020-06 | LOST 2024-06-15 (PRICE) | 500 a month, 2023-01..2024-05 |
+//! | C-3 Cobalt | 2022-01 | LOST 2023-09-10 (QUALITY), WON_BACK 2024-03-01 | 200 in 2023-01..08, 300 in 2024-03..12 |
+//! | C-4 Dune | 2024-04 | new in the window | 400.50 a month, 2024-04..12 |
+//! | C-5 Ember | - | a prospect | none |
+//!
+//! - At the start (2023-12-31): C-1 and C-2 are customers (C-3 is lost, C-4 not begun, C-5 a prospect): 2.
+//! - In the window: C-2 lost (1), C-3 won back (1), C-4 gained (1). At the end: C-1, C-3, C-4: 3.
+//! - churnRate = 1 lost / 2 at the start = 0.5.
+//! - Revenue in the 12 months before the window of those at the start: C-1 12,000 + C-2 6,000 = 18,000;
+//!   of the lost one, C-2: 6,000, so lostRevenueShare = 6,000 / 18,000 = 1/3.
+//! - Tickets opened in 2023: T-1 (February) and T-2 (August), both resolved: the 2023 error audit counts 2,
+//!   though both were loaded in 2026. T-3 (2024) is still open.
+
+use std::process::{Command, Output};
+
+use entity::enums::Role;
+use serde_json::json;
+
+use crate::helpers::TestApp;
+
+const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/import");
+
+fn import(app: &TestApp, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rapport"))
+        .arg("import")
+        .args(args)
+        .envs(app.process_env())
+        .env("RUST_LOG", "error")
+        .output()
+        .expect("rapport runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// The people the example files name.
+async fn staff(app: &TestApp) -> crate::helpers::Person {
+    let admin = app.person("admin@rapport.demo", Role::Admin, None, &[]).await;
+    app.person("rep1.north@rapport.demo", Role::Rep, None, &[]).await;
+    app.person("rep2.north@rapport.demo", Role::Rep, None, &[]).await;
+    admin
+}
+
+#[tokio::test]
+async fn the_example_company_imported_twice_reports_the_figures_worked_out_by_hand() {
+    let app = TestApp::spawn().await;
+    let admin = staff(&app).await;
+
+    let dry = import(&app, &["--source", "erp", "--dry-run", EXAMPLES]);
+    assert!(dry.status.success(), "{}", stderr(&dry));
+    assert!(stdout(&dry).contains("dry run: 88 rows in 7 files are valid; nothing was written"), "{}", stdout(&dry));
+    assert_eq!(app.count("customer").await, 0, "a dry run writes nothing");
+
+    let first = import(&app, &["--source", "erp", EXAMPLES]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(
+        stdout(&first).contains("customers.csv: 5 rows of customers: 5 created, 0 updated, 0 unchanged"),
+        "{}",
+        stdout(&first)
+    );
+    assert!(stdout(&first).contains("revenue.csv: 68 rows of revenue: 68 created"), "{}", stdout(&first));
+    let feed_after_first = app.count("change_log").await;
+
+    let second = import(&app, &["--source", "erp", EXAMPLES]);
+    assert!(second.status.success(), "{}", stderr(&second));
+    for line in stdout(&second).lines().filter(|l| l.contains(" rows of ")) {
+        assert!(line.contains(": 0 created, 0 updated,"), "the second run changed something: {line}");
+    }
+    assert_eq!(app.count("change_log").await, feed_after_first, "the second run recorded no change");
+    for (table, rows) in [
+        ("customer", 5),
+        ("contact", 4),
+        ("churn_event", 3),
+        ("revenue_entry", 68),
+        ("commitment", 2),
+        ("communication", 3),
+        ("ticket", 3),
+    ] {
+        assert_eq!(app.count(table).await, rows, "{table}");
+    }
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'import'").await,
+        14,
+        "one entry per file and run"
+    );
+
+    let report = app
+        .gql(
+            &admin,
+            "{ retentionReport(from: \"2023-12-31\", to: \"2024-12-31\") {
+                 total { customersAtStart lost wonBack gained customersAtEnd churnRate lostRevenueShare revenueBefore lostCustomersRevenueBefore } }
+               errorAudit(from: \"2023-01-01\", to: \"2023-12-31\", groupBy: QUARTER) { figures { period category tickets resolved } }
+               customers(first: 10, filter: {search: \"Cobalt\"}) { edges { node { name status contacts { name } } } } }",
+            json!({}),
+        )
+        .await;
+    let data = report.ok();
+    let total = &data["retentionReport"]["total"];
+    assert_eq!(
+        (&total["customersAtStart"], &total["lost"], &total["wonBack"], &total["gained"], &total["customersAtEnd"]),
+        (&json!(2), &json!(1), &json!(1), &json!(1), &json!(3)),
+        "{total}"
+    );
+    assert_eq!(total["churnRate"], 0.5);
+    assert!((total["lostRevenueShare"].as_f64().unwrap() - 1.0 / 3.0).abs() < 1e-9, "{total}");
+    assert_eq!(
+        (&total["revenueBefore"], &total["lostCustomersRevenueBefore"]),
+        (&json!("18000.00"), &json!("6000.00"))
+    );
+    let tickets: i64 =
+        data["errorAudit"]["figures"].as_array().unwrap().iter().map(|f| f["tickets"].as_i64().unwrap()).sum();
+    assert_eq!(tickets, 2, "{}", data["errorAudit"]);
+    let cobalt = &data["customers"]["edges"][0]["node"];
+    assert_eq!(cobalt["name"], "Cobalt \"Blue\" Trading", "CSV quoting");
+    assert_eq!(cobalt["status"], "WON_BACK", "the status follows the latest churn event");
+}
+
+#[tokio::test]
+async fn a_file_with_bad_rows_is_refused_whole_with_every_bad_row_named() {
+    let app = TestApp::spawn().await;
+    staff(&app).await;
+    let dir = std::env::temp_dir().join(format!("rapport-import-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("customers.csv"),
+        "external_id,name,status,customer_since,owner_email\n\
+         C-1,Fine,ACTIVE,2021-01-01,rep1.north@rapport.demo\n\
+         C-2,,ACTIVE,2021-01-01,rep1.north@rapport.demo\n\
+         C-3,Bad status,DORMANT,2021-01-01,rep1.north@rapport.demo\n\
+         C-4,Bad date,ACTIVE,2021-13-01,rep1.north@rapport.demo\n\
+         C-1,Twice,ACTIVE,,rep1.north@rapport.demo\n\
+         C-5,No owner,ACTIVE,,nobody@rapport.demo\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("contacts.ndjson"),
+        "{\"external_id\": \"P-1\", \"customer_external_id\": \"C-1\", \"name\": \"Ann\", \"org_level\": \"EXECUTIVE\"}\n\
+         {\"external_id\": \"P-2\", \"customer_external_id\": \"C-9\", \"name\": \"Ben\", \"org_level\": \"EXECUTIVE\"}\n\
+         not json\n",
+    )
+    .unwrap();
+    let refused = import(&app, &["--source", "erp", dir.to_str().unwrap()]);
+    let said = stderr(&refused);
+    assert_eq!(refused.status.code(), Some(1), "{said}");
+    let customers = dir.join("customers.csv").display().to_string();
+    let contacts = dir.join("contacts.ndjson").display().to_string();
+    for expected in [
+        format!("{customers}:3: name: required"),
+        format!("{customers}:4: status: \"DORMANT\" is not one of"),
+        format!("{customers}:5: customer_since: \"2021-13-01\" is not a date"),
+        format!("{customers}:6: external_id: \"C-1\" appears twice in the file"),
+        format!("{customers}:7: owner_email: no active employee with e-mail \"nobody@rapport.demo\""),
+        format!("{contacts}:2: customer_external_id: no customer \"C-9\""),
+        format!("{contacts}:3: -: not a JSON object"),
+    ] {
+        assert!(said.contains(&expected), "missing {expected:?} in\n{said}");
+    }
+    assert!(said.contains("7 bad rows; nothing of their files was written"), "{said}");
+    for table in ["customer", "contact", "external_ref"] {
+        assert_eq!(app.count(table).await, 0, "{table}: a refused import writes nothing");
+    }
+
+    let unknown =
+        import(&app, &["--source", "erp", dir.join("customers.csv").to_str().unwrap(), "/no/such/orders.csv"]);
+    assert_ne!(unknown.status.code(), Some(0));
+    assert!(stderr(&unknown).contains("/no/such/orders.csv"), "{}", stderr(&unknown));
+}
