@@ -180,3 +180,16 @@ async fn a_file_with_bad_rows_is_refused_whole_with_every_bad_row_named() {
     assert_ne!(unknown.status.code(), Some(0));
     assert!(stderr(&unknown).contains("/no/such/orders.csv"), "{}", stderr(&unknown));
 }
+
+#[tokio::test]
+async fn the_readme_command_imports_the_example_company_into_the_demo() {
+    let app = TestApp::spawn().await;
+    rapport::seed::seed_demo(&app.db, None).await.unwrap();
+    let customers = app.count("customer").await;
+    let imported = import(&app, &["--source", "erp", EXAMPLES]);
+    assert!(imported.status.success(), "{}", stderr(&imported));
+    assert!(stdout(&imported).contains("imported 88 rows from 7 files (source erp)"), "{}", stdout(&imported));
+    assert_eq!(app.count("customer").await, customers + 5);
+    let audited = app.scalar("SELECT COUNT(*) FROM audit_log a JOIN app_user u ON u.id = a.actor_id WHERE a.action = 'import' AND u.email = 'admin@rapport.demo'").await;
+    assert_eq!(audited, 7, "one entry per file, by the first ADMIN");
+}
