@@ -38,8 +38,10 @@ use crate::{
     },
 };
 
-/// Rows written per batch (the upserts' limit).
+/// Rows written per batch: the upserts' limit, and more for revenue, whose
+/// rows are small and whose batch costs the same dozen statements whatever its size.
 const BATCH: usize = external::MAX_BATCH;
+const REVENUE_BATCH: usize = 5 * external::MAX_BATCH;
 
 /// What to import and how.
 pub struct Options {
@@ -85,6 +87,7 @@ fn file_name(source: &Source) -> String {
 pub async fn run(svc: &Services, options: &Options) -> Result<Vec<FileReport>, Refusal> {
     let sources = files::discover(&options.paths).map_err(|e| Refusal::Failed(anyhow::anyhow!(e)))?;
     let viewer = actor(svc, options.actor.as_deref()).await?;
+    crate::db::analyze(&svc.db, &["external_ref"]).await?;
     let mut bad = Vec::new();
     let mut reports = Vec::new();
     let mut imported_customers = HashSet::new();
@@ -221,8 +224,8 @@ async fn unknown_customers(svc: &Services, source: &str, named: Vec<(u64, String
     if named.is_empty() {
         return Ok(Vec::new());
     }
-    let known =
-        external::resolve(&svc.db, external::Kind::Customer, source, named.iter().map(|(_, id)| id.clone())).await?;
+    let distinct: HashSet<&String> = named.iter().map(|(_, id)| id).collect();
+    let known = external::resolve(&svc.db, external::Kind::Customer, source, distinct.into_iter().cloned()).await?;
     Ok(named
         .into_iter()
         .filter(|(_, id)| !known.contains_key(id))
@@ -241,7 +244,9 @@ async fn write(svc: &Services, viewer: &Viewer, options: &Options, source: &Sour
         FileReport { file: file_name(source), kind: source.kind.as_str().to_owned(), ..Default::default() };
     let progress = Progress::start(&report.file, "writing");
     let mut w = Write::begin(svc, viewer).await?;
-    let mut batch: Vec<(u64, Record)> = Vec::with_capacity(BATCH);
+    crate::db::bulk_lookups(&*w).await?;
+    let size = if source.kind == Kind::Revenue { REVENUE_BATCH } else { BATCH };
+    let mut batch: Vec<(u64, Record)> = Vec::with_capacity(size);
     loop {
         let next = rows.next_row();
         if let Some(row) = next.as_ref().and_then(|r| r.as_ref().ok()) {
@@ -251,7 +256,7 @@ async fn write(svc: &Services, viewer: &Viewer, options: &Options, source: &Sour
             batch.push((row.line, record));
             report.rows += 1;
         }
-        if batch.len() >= BATCH || (next.is_none() && !batch.is_empty()) {
+        if batch.len() >= size || (next.is_none() && !batch.is_empty()) {
             let lines: Vec<u64> = batch.iter().map(|(line, _)| *line).collect();
             let taken = std::mem::take(&mut batch).into_iter().map(|(_, r)| r).collect();
             let (next_w, counts) = write_batch(w, viewer, svc, &options.source, source.kind, taken)
@@ -276,6 +281,7 @@ async fn write(svc: &Services, viewer: &Viewer, options: &Options, source: &Sour
                            "created": report.created, "updated": report.updated, "unchanged": report.unchanged}),
     );
     w.commit(svc).await?;
+    crate::db::analyze(&svc.db, &["external_ref", source.kind.table()]).await?;
     progress.done(report.rows);
     Ok(report)
 }
@@ -354,8 +360,8 @@ async fn revenue_batch(
     source: &str,
     batch: Vec<records::RevenueRecord>,
 ) -> Result<(Write, (usize, usize, usize)), AppError> {
-    let names: Vec<String> = batch.iter().map(|r| r.customer_external_id.clone()).collect();
-    let ids = revenue::resolve_external(&*w, viewer, source, names).await?;
+    let names: HashSet<String> = batch.iter().map(|r| r.customer_external_id.clone()).collect();
+    let ids = revenue::resolve_external(&*w, viewer, source, names.into_iter().collect()).await?;
     let mut rows: HashMap<(i64, chrono::NaiveDate), RevenueRow> = HashMap::with_capacity(batch.len());
     for (index, r) in batch.into_iter().enumerate() {
         let customer_id = *ids.get(&r.customer_external_id).ok_or_else(|| AppError::BadRows {

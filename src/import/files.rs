@@ -25,6 +25,21 @@ crate::names::named! {
     }
 }
 
+impl Kind {
+    /// The table its rows go to.
+    pub fn table(self) -> &'static str {
+        match self {
+            Self::Customers => "customer",
+            Self::Contacts => "contact",
+            Self::ChurnEvents => "churn_event",
+            Self::Revenue => "revenue_entry",
+            Self::Commitments => "commitment",
+            Self::Communications => "communication",
+            Self::Tickets => "ticket",
+        }
+    }
+}
+
 /// How a file is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {

@@ -1,7 +1,7 @@
 //! The audit trail: every mutation records who changed what, in its own transaction.
 
 use entity::audit_log;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
 use serde_json::Value;
 
 use crate::{error::AppResult, policy::Viewer, service::now};
@@ -44,6 +44,44 @@ pub async fn record_as(
     }
     .insert(db)
     .await?;
+    Ok(())
+}
+
+/// One entry to append with [`record_all`].
+pub struct Entry {
+    pub action: String,
+    pub entity: String,
+    pub entity_id: i64,
+    pub changes: Value,
+}
+
+/// Appends entries of one actor, several per statement (a batch of a
+/// thousand created rows writes two statements, not a thousand).
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn record_all(
+    db: &impl ConnectionTrait,
+    actor: Option<i64>,
+    client: Option<String>,
+    entries: Vec<Entry>,
+) -> AppResult<()> {
+    let at = now();
+    let rows: Vec<audit_log::ActiveModel> = entries
+        .into_iter()
+        .map(|e| audit_log::ActiveModel {
+            actor_id: Set(actor),
+            action: Set(e.action),
+            entity: Set(e.entity),
+            entity_id: Set(e.entity_id),
+            changes: Set(e.changes.to_string()),
+            client: Set(client.clone()),
+            created_at: Set(at),
+            updated_at: Set(at),
+            ..Default::default()
+        })
+        .collect();
+    for chunk in rows.chunks(500) {
+        audit_log::Entity::insert_many(chunk.to_vec()).exec_without_returning(db).await?;
+    }
     Ok(())
 }
 

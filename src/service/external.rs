@@ -181,7 +181,8 @@ pub async fn resolve(
     source: &str,
     external_ids: impl IntoIterator<Item = String>,
 ) -> AppResult<HashMap<String, i64>> {
-    let wanted: Vec<String> = external_ids.into_iter().collect();
+    // Rows of a batch often name the same one (a customer's months of revenue): each is asked once.
+    let wanted: Vec<String> = external_ids.into_iter().collect::<HashSet<_>>().into_iter().collect();
     let mut found = HashMap::new();
     for chunk in wanted.chunks(500) {
         let rows = external_ref::Entity::find()
@@ -353,9 +354,15 @@ pub async fn upsert_customers_in(
     // Dropping the transaction rolls it back: nothing of a refused batch is written.
     checks.finish()?;
     let at = now();
+    let mut fresh = Vec::new();
+    for (i, f) in fields.iter().enumerate() {
+        let Some(f) = f.as_ref().filter(|f| !known.contains_key(&f.external_id)) else { continue };
+        let owner_id = owner_of.get(&i).copied().ok_or_else(|| AppError::Internal("owner not resolved".into()))?;
+        fresh.push((f, records[i].status.unwrap_or(CustomerStatus::Active), owner_id));
+    }
+    let mut created = create_customers(&mut w, &source, fresh, at).await?;
     let mut tally = Tally::new(records.len());
-    for (i, f) in fields.into_iter().enumerate() {
-        let Some(f) = f else { continue };
+    for f in fields.into_iter().flatten() {
         if let Some(current) = stored(&known, &existing, &f.external_id) {
             match update_customer(&mut w, current, f, at).await? {
                 Some(model) => {
@@ -365,10 +372,9 @@ pub async fn upsert_customers_in(
                 None => tally.unchanged(current.clone()),
             }
         } else {
-            let owner_id = owner_of.get(&i).copied().ok_or_else(|| AppError::Internal("owner not resolved".into()))?;
-            let status = records[i].status.unwrap_or(CustomerStatus::Active);
-            let external_id = f.external_id.clone();
-            let model = create_customer(&mut w, &source, f, status, owner_id, at).await?;
+            let external_id = f.external_id;
+            let model =
+                created.remove(&external_id).ok_or_else(|| AppError::Internal("customer not created".into()))?;
             let reference = reference(Kind::Customer, model.id, &source, &external_id);
             let change = Change::customer(model.id, Operation::Created, None);
             tally.created(model, Some(change), reference);
@@ -484,38 +490,42 @@ async fn update_customer(
 }
 
 /// Creates a customer with the owner and status only a creation sets.
-async fn create_customer(
+/// Inserts new customers several per statement; returns them by external id.
+async fn create_customers(
     w: &mut Write,
     source: &str,
-    f: CustomerFields,
-    status: CustomerStatus,
-    owner_id: i64,
+    fresh: Vec<(&CustomerFields, CustomerStatus, i64)>,
     at: chrono::DateTime<chrono::Utc>,
-) -> AppResult<customer::Model> {
-    let model = customer::ActiveModel {
-        name: Set(f.name),
-        industry: Set(f.industry),
-        region: Set(f.region),
-        status: Set(status),
-        owner_id: Set(owner_id),
-        parent_id: Set(None),
-        tier: Set(None),
-        purchasing_fit: Set(None),
-        strategic_importance: Set(StrategicImportance::Medium),
-        segment: Set(None),
-        customer_since: Set(f.customer_since),
-        next_review_on: Set(None),
-        version: Set(1),
-        archived_at: Set(None),
-        created_at: Set(at),
-        updated_at: Set(at),
-        ..Default::default()
+) -> AppResult<HashMap<String, customer::Model>> {
+    let mut created = HashMap::with_capacity(fresh.len());
+    for chunk in fresh.chunks(500) {
+        let rows = chunk.iter().map(|(f, status, owner_id)| customer::ActiveModel {
+            name: Set(f.name.clone()),
+            industry: Set(f.industry.clone()),
+            region: Set(f.region.clone()),
+            status: Set(*status),
+            owner_id: Set(*owner_id),
+            parent_id: Set(None),
+            tier: Set(None),
+            purchasing_fit: Set(None),
+            strategic_importance: Set(StrategicImportance::Medium),
+            segment: Set(None),
+            customer_since: Set(f.customer_since),
+            next_review_on: Set(None),
+            version: Set(1),
+            archived_at: Set(None),
+            created_at: Set(at),
+            updated_at: Set(at),
+            ..Default::default()
+        });
+        let models = inserted_in_order(customer::Entity::insert_many(rows).exec_with_returning(&**w).await?, |m| m.id);
+        for ((f, _, owner_id), model) in chunk.iter().zip(models) {
+            let fields = json!({"source": source, "externalId": f.external_id, "ownerId": owner_id});
+            w.audit("create", "customer", model.id, fields);
+            created.insert(f.external_id.clone(), model);
+        }
     }
-    .insert(&**w)
-    .await?;
-    let fields = json!({"source": source, "externalId": f.external_id, "ownerId": owner_id});
-    w.audit("create", "customer", model.id, fields);
-    Ok(model)
+    Ok(created)
 }
 
 /// The date of each customer's first loss, for those that have one.
@@ -576,6 +586,9 @@ pub async fn upsert_contacts_in(
     // Dropping the transaction rolls it back: nothing of a refused batch is written.
     checks.finish()?;
     let at = now();
+    let fresh: Vec<(String, contact::Model)> =
+        valid.iter().flatten().filter(|(e, _)| !known.contains_key(e)).cloned().collect();
+    let mut created = create_contacts(&mut w, &source, fresh, at).await?;
     let mut tally = Tally::new(records.len());
     for (external_id, wanted) in valid.into_iter().flatten() {
         if let Some(current) = stored(&known, &existing, &external_id) {
@@ -587,7 +600,8 @@ pub async fn upsert_contacts_in(
                 None => tally.unchanged(current.clone()),
             }
         } else {
-            let model = create_contact(&mut w, &source, &external_id, wanted, at).await?;
+            let _ = wanted;
+            let model = created.remove(&external_id).ok_or_else(|| AppError::Internal("contact not created".into()))?;
             let reference = reference(Kind::Contact, model.id, &source, &external_id);
             let change = Change::new(ChangeEntity::Contact, model.id, Operation::Created, model.customer_id);
             tally.created(model, Some(change), reference);
@@ -712,21 +726,37 @@ async fn update_contact(
 }
 
 /// Creates a contact; the audit entry names the source's id for it.
-async fn create_contact(
+/// Inserts new contacts several per statement; returns them by external id.
+async fn create_contacts(
     w: &mut Write,
     source: &str,
-    external_id: &str,
-    wanted: contact::Model,
+    fresh: Vec<(String, contact::Model)>,
     at: chrono::DateTime<chrono::Utc>,
-) -> AppResult<contact::Model> {
-    let mut row = wanted.into_active_model().reset_all();
-    row.id = sea_orm::ActiveValue::NotSet;
-    row.created_at = Set(at);
-    row.updated_at = Set(at);
-    let model = row.insert(&**w).await?;
-    let fields = json!({"source": source, "externalId": external_id, "customerId": model.customer_id});
-    w.audit("create", "contact", model.id, fields);
-    Ok(model)
+) -> AppResult<HashMap<String, contact::Model>> {
+    let mut created = HashMap::with_capacity(fresh.len());
+    for chunk in fresh.chunks(500) {
+        let rows = chunk.iter().map(|(_, wanted)| {
+            let mut row = wanted.clone().into_active_model().reset_all();
+            row.id = sea_orm::ActiveValue::NotSet;
+            row.created_at = Set(at);
+            row.updated_at = Set(at);
+            row
+        });
+        let models = inserted_in_order(contact::Entity::insert_many(rows).exec_with_returning(&**w).await?, |m| m.id);
+        for ((external_id, _), model) in chunk.iter().zip(models) {
+            let fields = json!({"source": source, "externalId": external_id, "customerId": model.customer_id});
+            w.audit("create", "contact", model.id, fields);
+            created.insert(external_id.clone(), model);
+        }
+    }
+    Ok(created)
+}
+
+/// Rows one multi-row INSERT returned, in the order of its VALUES: ids are
+/// taken in that order, whatever order RETURNING gives them back in.
+fn inserted_in_order<M>(mut models: Vec<M>, id: impl Fn(&M) -> i64) -> Vec<M> {
+    models.sort_by_key(|m| id(m));
+    models
 }
 
 /// A churn event as the source system sends it.

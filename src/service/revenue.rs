@@ -6,7 +6,8 @@ use std::collections::{HashMap, HashSet};
 use chrono::{Datelike, NaiveDate};
 use entity::{customer, revenue_entry};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Select, Set, sea_query::OnConflict,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Select, Set,
+    sea_query::{Expr, ExprTrait, OnConflict},
 };
 use serde_json::json;
 
@@ -91,6 +92,9 @@ pub async fn resolve_external(
 /// Segments and trailing revenue are recomputed soon after (`crate::service::segments`).
 #[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id))]
 pub async fn upsert(svc: &crate::service::Services, viewer: &Viewer, rows: Vec<RevenueRow>) -> AppResult<usize> {
+    if rows.len() > MAX_BATCH {
+        return Err(AppError::bad_input("entries", format!("at most {MAX_BATCH} entries per call")));
+    }
     let (w, tally) = upsert_in(Write::begin(svc, viewer).await?, viewer, rows).await?;
     w.commit(svc).await?;
     Ok(tally.created + tally.updated + tally.unchanged)
@@ -105,7 +109,8 @@ pub struct Tally {
 }
 
 /// [`upsert`] inside a write that the caller commits (an import writes a
-/// whole file in one); dropping the write on an error rolls it back.
+/// whole file in one, in batches larger than the API's); dropping the write
+/// on an error rolls it back.
 pub async fn upsert_in(w: Write, viewer: &Viewer, rows: Vec<RevenueRow>) -> AppResult<(Write, Tally)> {
     let scope = policy::revenue_writable_customers(viewer)?;
     check_rows(&rows)?;
@@ -141,9 +146,6 @@ pub async fn upsert_in(w: Write, viewer: &Viewer, rows: Vec<RevenueRow>) -> AppR
 fn check_rows(rows: &[RevenueRow]) -> AppResult<()> {
     if rows.is_empty() {
         return Err(AppError::bad_input("entries", "at least one entry is required"));
-    }
-    if rows.len() > MAX_BATCH {
-        return Err(AppError::bad_input("entries", format!("at most {MAX_BATCH} entries per call")));
     }
     let mut seen = HashSet::new();
     let this_month = crate::rules::month_start(now().date_naive());
@@ -227,7 +229,7 @@ async fn write_rows(
     rows: &[RevenueRow],
     at: chrono::DateTime<chrono::Utc>,
 ) -> AppResult<()> {
-    for chunk in rows.chunks(500) {
+    for chunk in rows.chunks(1000) {
         revenue_entry::Entity::insert_many(chunk.iter().map(|r| revenue_entry::ActiveModel {
             customer_id: Set(r.customer_id),
             month: Set(r.month),
@@ -244,6 +246,20 @@ async fn write_rows(
                     revenue_entry::Column::GrossProfitCents,
                     revenue_entry::Column::UpdatedAt,
                 ])
+                // A month pushed again with the same figures is left as it is (no rewrite, no new timestamp).
+                .action_cond_where(
+                    sea_orm::Condition::any()
+                        .add(Expr::col((revenue_entry::Entity, revenue_entry::Column::RevenueCents)).ne(Expr::col((
+                            sea_orm::sea_query::Alias::new("excluded"),
+                            revenue_entry::Column::RevenueCents,
+                        ))))
+                        .add(Expr::col((revenue_entry::Entity, revenue_entry::Column::GrossProfitCents)).ne(
+                            Expr::col((
+                                sea_orm::sea_query::Alias::new("excluded"),
+                                revenue_entry::Column::GrossProfitCents,
+                            )),
+                        )),
+                )
                 .to_owned(),
         )
         .exec_without_returning(db)

@@ -41,21 +41,13 @@ pub enum Effect {
     WakeWebhooks,
 }
 
-/// One audit entry, written at commit.
-struct Entry {
-    action: String,
-    entity: String,
-    id: i64,
-    changes: Value,
-}
-
 /// A write in progress: its transaction and what it will record.
 pub struct Write {
     txn: DatabaseTransaction,
     /// Who writes, and from where, for the audit trail.
     actor: Option<i64>,
     client: Option<String>,
-    entries: Vec<Entry>,
+    entries: Vec<audit::Entry>,
     changes: Vec<Change>,
     events: Vec<Event>,
     effects: Vec<Effect>,
@@ -91,7 +83,12 @@ impl Write {
 
     /// Notes an audit entry.
     pub fn audit(&mut self, action: &str, entity: &str, id: i64, changes: Value) {
-        self.entries.push(Entry { action: action.to_owned(), entity: entity.to_owned(), id, changes });
+        self.entries.push(audit::Entry {
+            action: action.to_owned(),
+            entity: entity.to_owned(),
+            entity_id: id,
+            changes,
+        });
     }
 
     /// Notes a change-feed entry.
@@ -120,10 +117,7 @@ impl Write {
     /// then runs the effects.
     pub async fn commit(self, svc: &Services) -> AppResult<()> {
         let Self { txn, actor, client, entries, changes: feed, events, effects } = self;
-        for entry in entries {
-            audit::record_as(&txn, actor, client.clone(), &entry.action, &entry.entity, entry.id, entry.changes)
-                .await?;
-        }
+        audit::record_all(&txn, actor, client, entries).await?;
         outbox::emit(&txn, &events).await?;
         changes::record(&txn, &feed).await?;
         txn.commit().await?;
@@ -143,18 +137,7 @@ impl Write {
     /// flat by flushing after each batch. The feed's positions are then taken
     /// at the first flush, so other writers wait for this one to commit.
     pub async fn flush(&mut self) -> AppResult<()> {
-        for entry in std::mem::take(&mut self.entries) {
-            audit::record_as(
-                &self.txn,
-                self.actor,
-                self.client.clone(),
-                &entry.action,
-                &entry.entity,
-                entry.id,
-                entry.changes,
-            )
-            .await?;
-        }
+        audit::record_all(&self.txn, self.actor, self.client.clone(), std::mem::take(&mut self.entries)).await?;
         outbox::emit(&self.txn, &std::mem::take(&mut self.events)).await?;
         changes::record(&self.txn, &std::mem::take(&mut self.changes)).await?;
         Ok(())

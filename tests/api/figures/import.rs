@@ -184,7 +184,9 @@ async fn a_file_with_bad_rows_is_refused_whole_with_every_bad_row_named() {
 #[tokio::test]
 async fn the_readme_command_imports_the_example_company_into_the_demo() {
     let app = TestApp::spawn().await;
-    rapport::seed::seed_demo(&app.db, None).await.unwrap();
+    // As the README does it: `rapport seed-demo`, then `rapport import`.
+    let seeded = Command::new(env!("CARGO_BIN_EXE_rapport")).arg("seed-demo").envs(app.process_env()).output().unwrap();
+    assert!(seeded.status.success(), "{}", stderr(&seeded));
     let customers = app.count("customer").await;
     let imported = import(&app, &["--source", "erp", EXAMPLES]);
     assert!(imported.status.success(), "{}", stderr(&imported));
