@@ -14,7 +14,7 @@ pub mod files;
 pub mod records;
 
 use std::{
-    collections::{HashMap, HashSet},
+    collections::HashSet,
     hash::{DefaultHasher, Hash, Hasher},
     io::IsTerminal,
     path::PathBuf,
@@ -158,6 +158,7 @@ async fn check(
         FileReport { file: file_name(source), kind: source.kind.as_str().to_owned(), ..Default::default() };
     let progress = Progress::start(&report.file, "checking");
     let mut pending: Vec<(u64, String)> = Vec::new();
+    let this_month = crate::rules::month_start(crate::db::now().date_naive());
     while let Some(row) = rows.next_row() {
         let row = match row {
             Ok(row) => row,
@@ -175,13 +176,22 @@ async fn check(
                 continue;
             }
         };
-        if let Some(key) = record.key()
-            && !keys.insert(hashed(key))
+        let key = record.key();
+        if !keys.insert(hashed(&key)) {
+            let column = if source.kind == Kind::Revenue { "month" } else { "external_id" };
+            problems.push(Problem {
+                line: row.line,
+                column: column.into(),
+                message: format!("{key:?} appears twice in the file"),
+            });
+        }
+        if let Record::Revenue(r) = &record
+            && r.month > this_month
         {
             problems.push(Problem {
                 line: row.line,
-                column: "external_id".into(),
-                message: format!("{key:?} appears twice in the file"),
+                column: "month".into(),
+                message: format!("{} has not begun", r.month.format("%Y-%m")),
             });
         }
         if let Record::Customer(customer) = &record {
@@ -297,10 +307,13 @@ fn refusal_of(file: &str, lines: &[u64], err: AppError) -> Refusal {
                 })
                 .collect(),
         ),
-        AppError::BadInput { field, message } => Refusal::Rows(vec![(
-            file.to_owned(),
-            Problem { line: lines.first().copied().unwrap_or(0), column: field, message },
-        )]),
+        AppError::BadInput { field, message } => {
+            // A batch's refusal names its row as `entries[i].column` when it is one row's.
+            let index = field.strip_prefix("entries[").and_then(|rest| rest.split(']').next()?.parse::<usize>().ok());
+            let line = index.and_then(|i| lines.get(i)).or(lines.first()).copied().unwrap_or(0);
+            let column = field.rsplit('.').next().unwrap_or(&field).to_owned();
+            Refusal::Rows(vec![(file.to_owned(), Problem { line, column, message })])
+        }
         other => Refusal::Failed(other.into()),
     }
 }
@@ -352,8 +365,8 @@ async fn write_batch(
     })
 }
 
-/// Revenue rows name their customer by external id; a customer and month met
-/// twice in a batch keeps its last row, as a second push would.
+/// Revenue rows name their customer by external id (a customer and month met
+/// twice in a file was refused by the check).
 async fn revenue_batch(
     w: Write,
     viewer: &Viewer,
@@ -362,7 +375,7 @@ async fn revenue_batch(
 ) -> Result<(Write, (usize, usize, usize)), AppError> {
     let names: HashSet<String> = batch.iter().map(|r| r.customer_external_id.clone()).collect();
     let ids = revenue::resolve_external(&*w, viewer, source, names.into_iter().collect()).await?;
-    let mut rows: HashMap<(i64, chrono::NaiveDate), RevenueRow> = HashMap::with_capacity(batch.len());
+    let mut rows = Vec::with_capacity(batch.len());
     for (index, r) in batch.into_iter().enumerate() {
         let customer_id = *ids.get(&r.customer_external_id).ok_or_else(|| AppError::BadRows {
             field: "revenue".into(),
@@ -379,9 +392,9 @@ async fn revenue_batch(
             revenue_cents: r.revenue_cents,
             gross_profit_cents: r.gross_profit_cents,
         };
-        rows.insert((customer_id, r.month), row);
+        rows.push(row);
     }
-    let (w, done) = revenue::upsert_in(w, viewer, rows.into_values().collect()).await?;
+    let (w, done) = revenue::upsert_in(w, viewer, rows).await?;
     Ok((w, (done.created, done.updated, done.unchanged)))
 }
 

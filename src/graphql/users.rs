@@ -301,8 +301,9 @@ impl UserMutation {
     /// Lets a user in without shell access to the server (ADMIN only): returns an
     /// invitation token, once (there is no e-mail: pass it on yourself), which the user
     /// redeems with `acceptInvitation` to choose a password. A newer invitation replaces
-    /// an open one. Service accounts get API tokens instead (BAD_USER_INPUT); an
-    /// inactive user cannot be invited (CONFLICT).
+    /// an open one. Only a user without a password can be invited (CONFLICT otherwise:
+    /// a password is changed by its owner, with `changePassword`). Service accounts get
+    /// API tokens instead (BAD_USER_INPUT); an inactive user cannot be invited (CONFLICT).
     async fn invite_user(
         &self,
         ctx: &Context<'_>,

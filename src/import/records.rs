@@ -33,16 +33,16 @@ pub enum Record {
 }
 
 impl Record {
-    /// The row's key in its source: its external id (revenue is keyed by customer and month).
-    pub fn key(&self) -> Option<&str> {
+    /// The row's key in its source: its external id; revenue's is its customer and month.
+    pub fn key(&self) -> String {
         match self {
-            Self::Customer(r) => Some(&r.external_id),
-            Self::Contact(r) => Some(&r.external_id),
-            Self::ChurnEvent(r) => Some(&r.external_id),
-            Self::Revenue(_) => None,
-            Self::Commitment(r) => Some(&r.external_id),
-            Self::Communication(r) => Some(&r.external_id),
-            Self::Ticket(r) => Some(&r.external_id),
+            Self::Customer(r) => r.external_id.clone(),
+            Self::Contact(r) => r.external_id.clone(),
+            Self::ChurnEvent(r) => r.external_id.clone(),
+            Self::Revenue(r) => format!("{} {}", r.customer_external_id, r.month.format("%Y-%m")),
+            Self::Commitment(r) => r.external_id.clone(),
+            Self::Communication(r) => r.external_id.clone(),
+            Self::Ticket(r) => r.external_id.clone(),
         }
     }
 

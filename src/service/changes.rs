@@ -132,23 +132,67 @@ pub async fn record(txn: &impl ConnectionTrait, changes: &[Change]) -> AppResult
         return Ok(());
     }
     let count = i64::try_from(changes.len()).unwrap_or(i64::MAX);
+    let last = tick(txn, count).await?;
+    insert_at(txn, changes, last - count + 1, 1).await
+}
+
+/// Takes `count` positions from the clock, holding its row until the
+/// transaction ends; returns the last one.
+async fn tick(txn: &impl ConnectionTrait, count: i64) -> AppResult<i64> {
     let dialect = crate::db::Dialect::of(txn);
     let tick = Statement::from_sql_and_values(
         dialect.0,
         dialect.numbered("UPDATE change_clock SET position = position + $1 WHERE id = 1 RETURNING position"),
         [count.into()],
     );
-    let last: i64 = txn
+    Ok(txn
         .query_one_raw(tick)
         .await?
         .ok_or_else(|| AppError::Internal("the change clock is missing".to_owned()))?
-        .try_get("", "position")?;
+        .try_get("", "position")?)
+}
+
+/// Writes changes of a long transaction (an import) before it ends without
+/// taking positions yet: they get placeholder positions below zero (`staged`
+/// already written before them), which no reader ever sees, and their real
+/// positions from [`settle_staged`] just before the commit. So the clock is
+/// held only at the end, as for any write, and other writers do not wait for
+/// the whole import. Returns how many are staged now.
+pub async fn stage(txn: &impl ConnectionTrait, changes: &[Change], staged: i64) -> AppResult<i64> {
+    if changes.is_empty() {
+        return Ok(staged);
+    }
+    let count = i64::try_from(changes.len()).unwrap_or(i64::MAX);
+    // Positions -(staged + 1) down to -(staged + count), in order.
+    insert_at(txn, changes, -(staged + 1), -1).await?;
+    Ok(staged + count)
+}
+
+/// Gives the staged changes their positions, in the order they were staged.
+pub async fn settle_staged(txn: &impl ConnectionTrait, staged: i64) -> AppResult<()> {
+    if staged == 0 {
+        return Ok(());
+    }
+    let last = tick(txn, staged).await?;
+    // -1 (staged first) becomes last - staged + 1, ..., -staged becomes last.
+    let dialect = crate::db::Dialect::of(txn);
+    txn.execute_raw(Statement::from_sql_and_values(
+        dialect.0,
+        dialect.numbered("UPDATE change_log SET position = $1 - position WHERE position < 0"),
+        [(last - staged).into()],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Inserts changes with positions from `first` on, `step` apart (placeholders
+/// below zero count down, so that staged changes keep their order).
+async fn insert_at(txn: &impl ConnectionTrait, changes: &[Change], first: i64, step: i64) -> AppResult<()> {
     let at = now();
-    let first = last - count + 1;
     let owners = owners_of(txn, changes).await?;
     let rows: Vec<change_log::ActiveModel> = changes
         .iter()
-        .zip(first..)
+        .zip((0..).map(|i: i64| first + step * i))
         .map(|(c, position)| {
             let customer = c.entity == ChangeEntity::Customer;
             let (owner, team) = owners.customers.get(&c.customer_id).copied().filter(|_| customer).unzip();

@@ -518,7 +518,8 @@ async fn create_customers(
             updated_at: Set(at),
             ..Default::default()
         });
-        let models = inserted_in_order(customer::Entity::insert_many(rows).exec_with_returning(&**w).await?, |m| m.id);
+        let inserted = customer::Entity::insert_many(rows).exec_with_returning(&**w).await?;
+        let models = inserted_in_order(inserted, chunk, |m| m.id, |m, (f, _, _)| m.name == f.name)?;
         for ((f, _, owner_id), model) in chunk.iter().zip(models) {
             let fields = json!({"source": source, "externalId": f.external_id, "ownerId": owner_id});
             w.audit("create", "customer", model.id, fields);
@@ -742,7 +743,13 @@ async fn create_contacts(
             row.updated_at = Set(at);
             row
         });
-        let models = inserted_in_order(contact::Entity::insert_many(rows).exec_with_returning(&**w).await?, |m| m.id);
+        let inserted = contact::Entity::insert_many(rows).exec_with_returning(&**w).await?;
+        let models = inserted_in_order(
+            inserted,
+            chunk,
+            |m| m.id,
+            |m, (_, w)| m.name == w.name && m.customer_id == w.customer_id,
+        )?;
         for ((external_id, _), model) in chunk.iter().zip(models) {
             let fields = json!({"source": source, "externalId": external_id, "customerId": model.customer_id});
             w.audit("create", "contact", model.id, fields);
@@ -753,10 +760,20 @@ async fn create_contacts(
 }
 
 /// Rows one multi-row INSERT returned, in the order of its VALUES: ids are
-/// taken in that order, whatever order RETURNING gives them back in.
-fn inserted_in_order<M>(mut models: Vec<M>, id: impl Fn(&M) -> i64) -> Vec<M> {
+/// taken in that order, whatever order RETURNING gives them back in. Each is
+/// checked against the row it was made from (`same`), so an external id can
+/// never be given to another row.
+fn inserted_in_order<M, W>(
+    mut models: Vec<M>,
+    wanted: &[W],
+    id: impl Fn(&M) -> i64,
+    same: impl Fn(&M, &W) -> bool,
+) -> AppResult<Vec<M>> {
     models.sort_by_key(|m| id(m));
-    models
+    if models.len() != wanted.len() || models.iter().zip(wanted).any(|(m, w)| !same(m, w)) {
+        return Err(AppError::Internal("inserted rows came back in another order".into()));
+    }
+    Ok(models)
 }
 
 /// A churn event as the source system sends it.

@@ -46,6 +46,11 @@ pub async fn invite(svc: &Services, viewer: &Viewer, user_id: i64, valid_hours: 
     if !invited.active {
         return Err(AppError::conflict("the user is inactive"));
     }
+    // A first password only: an invitation must not become a way to take over
+    // an account that has one (a password is changed by its owner).
+    if invited.password_hash.is_some() {
+        return Err(AppError::conflict("the user has a password already; they change it with changePassword"));
+    }
     let at = now();
     let replaced = invitation::Entity::update_many()
         .col_expr(invitation::Column::RevokedAt, Expr::value(at))
@@ -102,7 +107,7 @@ pub async fn accept(svc: &Services, token: &str, password: String, client: &Clie
             .filter(user::Column::Active.eq(true))
             .one(&svc.db)
             .await?
-            .filter(|u| u.role != Role::Integration),
+            .filter(|u| u.role != Role::Integration && u.password_hash.is_none()),
         None => None,
     };
     let (Some(invitation), Some(invited)) = (open, invited) else {
@@ -112,6 +117,13 @@ pub async fn accept(svc: &Services, token: &str, password: String, client: &Clie
     };
     let user_id = invited.id;
     let mut w = Write::begin_as(svc, Some(user_id), client.description.clone()).await?;
+    // Read again inside the write: a password set since the check above ends the invitation.
+    let still_open = user::Entity::find_by_id(user_id)
+        .filter(user::Column::PasswordHash.is_null())
+        .filter(user::Column::Active.eq(true))
+        .one(&*w)
+        .await?;
+    let Some(invited) = still_open else { return Err(refused()) };
     // Spent in the same statement that checks it is open: two redemptions at once, one wins.
     let spent = invitation::Entity::update_many()
         .col_expr(invitation::Column::AcceptedAt, Expr::value(at))
@@ -119,6 +131,7 @@ pub async fn accept(svc: &Services, token: &str, password: String, client: &Clie
         .filter(invitation::Column::Id.eq(invitation.id))
         .filter(invitation::Column::AcceptedAt.is_null())
         .filter(invitation::Column::RevokedAt.is_null())
+        .filter(invitation::Column::ExpiresAt.gt(at))
         .exec(&*w)
         .await?;
     if spent.rows_affected != 1 {

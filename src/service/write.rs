@@ -51,6 +51,8 @@ pub struct Write {
     changes: Vec<Change>,
     events: Vec<Event>,
     effects: Vec<Effect>,
+    /// Change-feed entries already written by [`Write::flush`], waiting for their positions.
+    staged: i64,
 }
 
 impl std::ops::Deref for Write {
@@ -78,6 +80,7 @@ impl Write {
             changes: Vec::new(),
             events: Vec::new(),
             effects: Vec::new(),
+            staged: 0,
         })
     }
 
@@ -116,10 +119,15 @@ impl Write {
     /// Writes what was noted, in order (audit, outbox, change feed), commits,
     /// then runs the effects.
     pub async fn commit(self, svc: &Services) -> AppResult<()> {
-        let Self { txn, actor, client, entries, changes: feed, events, effects } = self;
+        let Self { txn, actor, client, entries, changes: feed, events, effects, staged } = self;
         audit::record_all(&txn, actor, client, entries).await?;
         outbox::emit(&txn, &events).await?;
-        changes::record(&txn, &feed).await?;
+        if staged == 0 {
+            changes::record(&txn, &feed).await?;
+        } else {
+            let staged = changes::stage(&txn, &feed, staged).await?;
+            changes::settle_staged(&txn, staged).await?;
+        }
         txn.commit().await?;
         for effect in effects {
             match effect {
@@ -134,12 +142,12 @@ impl Write {
 
     /// Writes what was noted so far (audit, outbox, change feed) without
     /// committing: a long write (an import of a whole file) keeps its memory
-    /// flat by flushing after each batch. The feed's positions are then taken
-    /// at the first flush, so other writers wait for this one to commit.
+    /// flat by flushing after each batch. Its feed entries get their positions
+    /// at the commit (`changes::stage`), so other writers do not wait for it.
     pub async fn flush(&mut self) -> AppResult<()> {
         audit::record_all(&self.txn, self.actor, self.client.clone(), std::mem::take(&mut self.entries)).await?;
         outbox::emit(&self.txn, &std::mem::take(&mut self.events)).await?;
-        changes::record(&self.txn, &std::mem::take(&mut self.changes)).await?;
+        self.staged = changes::stage(&self.txn, &std::mem::take(&mut self.changes), self.staged).await?;
         Ok(())
     }
 

@@ -101,6 +101,13 @@ pub struct TestApp {
     sqlite_file: Option<std::path::PathBuf>,
 }
 
+/// Runs a command to its end off the test's runtime thread: a blocking wait
+/// there would freeze the app's own tasks, and one frozen inside a SQLite
+/// write transaction would hold the database's write lock against the command.
+pub async fn output(mut command: std::process::Command) -> std::process::Output {
+    tokio::task::spawn_blocking(move || command.output().expect("the command runs")).await.expect("joined")
+}
+
 /// The response of one HTTP request.
 pub struct Reply {
     pub status: StatusCode,

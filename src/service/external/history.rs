@@ -167,6 +167,8 @@ pub async fn upsert_tickets_in(
                 continue;
             }
             let mut row = current.clone().into_active_model();
+            row.customer_id = Set(customer.id);
+            row.created_at = Set(r.opened_at);
             row.title = Set(r.title.trim().to_owned());
             row.description = Set(description);
             row.category = Set(r.category);
@@ -291,6 +293,7 @@ pub async fn upsert_communications_in(
                 continue;
             }
             let mut row = current.clone().into_active_model();
+            row.customer_id = Set(customer.id);
             row.channel = Set(r.channel);
             row.direction = Set(r.direction);
             row.occurred_at = Set(r.occurred_at);
@@ -374,6 +377,7 @@ pub async fn upsert_commitments_in(
                 continue;
             }
             let mut row = current.clone().into_active_model();
+            row.customer_id = Set(customer.id);
             row.kind = Set(r.kind);
             row.description = Set(description);
             row.amount_cents = Set(r.amount_cents);

@@ -86,6 +86,9 @@ async fn invitations_expire_are_replaced_and_are_for_people_only() {
     assert_eq!(by_leader.code(), Some("FORBIDDEN"));
     let service_account = app.gql(&cast.admin, INVITE, json!({"id": cast.integration.gid})).await;
     assert_eq!(service_account.code(), Some("BAD_USER_INPUT"));
+    rapport::service::sessions::set_password(&app.db, "rep.a@t.example", FIRST.into()).await.unwrap();
+    let takeover = app.gql(&cast.admin, INVITE, json!({"id": cast.rep_a.gid})).await;
+    assert_eq!(takeover.code(), Some("CONFLICT"), "an invitation is for a first password only");
     for hours in [0, 337] {
         let reply = app.gql(&cast.admin, INVITE, json!({"id": cast.rep_a2.gid, "h": hours})).await;
         assert_eq!(reply.code(), Some("BAD_USER_INPUT"), "{hours} hours");
@@ -137,13 +140,9 @@ async fn seed_demo_prints_one_development_password_that_signs_every_demo_user_in
     let mut development_password = None;
     for (environment, signs_in) in [("development", true), ("production", false)] {
         let app = TestApp::spawn().await;
-        let seeded = std::process::Command::new(env!("CARGO_BIN_EXE_rapport"))
-            .arg("seed-demo")
-            .envs(app.process_env())
-            .env("RAPPORT_ENV", environment)
-            .env("RUST_LOG", "error")
-            .output()
-            .unwrap();
+        let mut seed = std::process::Command::new(env!("CARGO_BIN_EXE_rapport"));
+        seed.arg("seed-demo").envs(app.process_env()).env("RAPPORT_ENV", environment).env("RUST_LOG", "error");
+        let seeded = crate::helpers::output(seed).await;
         let printed = String::from_utf8_lossy(&seeded.stdout).into_owned();
         assert!(seeded.status.success(), "{}", String::from_utf8_lossy(&seeded.stderr));
         let line = printed.lines().find_map(|line| line.strip_prefix("demo password: ")).map(str::to_owned);

@@ -30,14 +30,10 @@ use crate::helpers::TestApp;
 
 const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/import");
 
-fn import(app: &TestApp, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rapport"))
-        .arg("import")
-        .args(args)
-        .envs(app.process_env())
-        .env("RUST_LOG", "error")
-        .output()
-        .expect("rapport runs")
+async fn import(app: &TestApp, args: &[&str]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_rapport"));
+    command.arg("import").args(args).envs(app.process_env()).env("RUST_LOG", "error");
+    crate::helpers::output(command).await
 }
 
 fn stdout(output: &Output) -> String {
@@ -61,12 +57,12 @@ async fn the_example_company_imported_twice_reports_the_figures_worked_out_by_ha
     let app = TestApp::spawn().await;
     let admin = staff(&app).await;
 
-    let dry = import(&app, &["--source", "erp", "--dry-run", EXAMPLES]);
+    let dry = import(&app, &["--source", "erp", "--dry-run", EXAMPLES]).await;
     assert!(dry.status.success(), "{}", stderr(&dry));
     assert!(stdout(&dry).contains("dry run: 88 rows in 7 files are valid; nothing was written"), "{}", stdout(&dry));
     assert_eq!(app.count("customer").await, 0, "a dry run writes nothing");
 
-    let first = import(&app, &["--source", "erp", EXAMPLES]);
+    let first = import(&app, &["--source", "erp", EXAMPLES]).await;
     assert!(first.status.success(), "{}", stderr(&first));
     assert!(
         stdout(&first).contains("customers.csv: 5 rows of customers: 5 created, 0 updated, 0 unchanged"),
@@ -76,12 +72,22 @@ async fn the_example_company_imported_twice_reports_the_figures_worked_out_by_ha
     assert!(stdout(&first).contains("revenue.csv: 68 rows of revenue: 68 created"), "{}", stdout(&first));
     let feed_after_first = app.count("change_log").await;
 
-    let second = import(&app, &["--source", "erp", EXAMPLES]);
+    let second = import(&app, &["--source", "erp", EXAMPLES]).await;
     assert!(second.status.success(), "{}", stderr(&second));
     for line in stdout(&second).lines().filter(|l| l.contains(" rows of ")) {
         assert!(line.contains(": 0 created, 0 updated,"), "the second run changed something: {line}");
     }
     assert_eq!(app.count("change_log").await, feed_after_first, "the second run recorded no change");
+    // Written batch by batch, positioned at the commit: no placeholder is left, and the order is the files'.
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM change_log WHERE position < 0").await, 0);
+    let out_of_order = app
+        .scalar(
+            "SELECT COUNT(*) FROM change_log a JOIN change_log b ON a.entity_type = b.entity_type \
+             AND a.entity_type = 'CUSTOMER' AND a.operation = 'CREATED' AND b.operation = 'CREATED' \
+             AND a.entity_id < b.entity_id AND a.position > b.position",
+        )
+        .await;
+    assert_eq!(out_of_order, 0, "customers' feed entries follow the file");
     for (table, rows) in [
         ("customer", 5),
         ("contact", 4),
@@ -154,11 +160,19 @@ async fn a_file_with_bad_rows_is_refused_whole_with_every_bad_row_named() {
          not json\n",
     )
     .unwrap();
-    let refused = import(&app, &["--source", "erp", dir.to_str().unwrap()]);
+    let next_month =
+        chrono::Utc::now().date_naive().checked_add_months(chrono::Months::new(1)).unwrap().format("%Y-%m");
+    std::fs::write(
+        dir.join("revenue.csv"),
+        format!("customer_external_id,month,revenue,gross_profit\nC-1,2024-01,10,1\nC-1,2024-01,12,1\nC-1,{next_month},10,1\n"),
+    )
+    .unwrap();
+    let refused = import(&app, &["--source", "erp", dir.to_str().unwrap()]).await;
     let said = stderr(&refused);
     assert_eq!(refused.status.code(), Some(1), "{said}");
     let customers = dir.join("customers.csv").display().to_string();
     let contacts = dir.join("contacts.ndjson").display().to_string();
+    let revenue = dir.join("revenue.csv").display().to_string();
     for expected in [
         format!("{customers}:3: name: required"),
         format!("{customers}:4: status: \"DORMANT\" is not one of"),
@@ -167,16 +181,18 @@ async fn a_file_with_bad_rows_is_refused_whole_with_every_bad_row_named() {
         format!("{customers}:7: owner_email: no active employee with e-mail \"nobody@rapport.demo\""),
         format!("{contacts}:2: customer_external_id: no customer \"C-9\""),
         format!("{contacts}:3: -: not a JSON object"),
+        format!("{revenue}:3: month: \"C-1 2024-01\" appears twice in the file"),
+        format!("{revenue}:4: month: {next_month} has not begun"),
     ] {
         assert!(said.contains(&expected), "missing {expected:?} in\n{said}");
     }
-    assert!(said.contains("7 bad rows; nothing of their files was written"), "{said}");
-    for table in ["customer", "contact", "external_ref"] {
+    assert!(said.contains("9 bad rows; nothing of their files was written"), "{said}");
+    for table in ["customer", "contact", "external_ref", "revenue_entry"] {
         assert_eq!(app.count(table).await, 0, "{table}: a refused import writes nothing");
     }
 
     let unknown =
-        import(&app, &["--source", "erp", dir.join("customers.csv").to_str().unwrap(), "/no/such/orders.csv"]);
+        import(&app, &["--source", "erp", dir.join("customers.csv").to_str().unwrap(), "/no/such/orders.csv"]).await;
     assert_ne!(unknown.status.code(), Some(0));
     assert!(stderr(&unknown).contains("/no/such/orders.csv"), "{}", stderr(&unknown));
 }
@@ -185,10 +201,12 @@ async fn a_file_with_bad_rows_is_refused_whole_with_every_bad_row_named() {
 async fn the_readme_command_imports_the_example_company_into_the_demo() {
     let app = TestApp::spawn().await;
     // As the README does it: `rapport seed-demo`, then `rapport import`.
-    let seeded = Command::new(env!("CARGO_BIN_EXE_rapport")).arg("seed-demo").envs(app.process_env()).output().unwrap();
+    let mut seed = Command::new(env!("CARGO_BIN_EXE_rapport"));
+    seed.arg("seed-demo").envs(app.process_env());
+    let seeded = crate::helpers::output(seed).await;
     assert!(seeded.status.success(), "{}", stderr(&seeded));
     let customers = app.count("customer").await;
-    let imported = import(&app, &["--source", "erp", EXAMPLES]);
+    let imported = import(&app, &["--source", "erp", EXAMPLES]).await;
     assert!(imported.status.success(), "{}", stderr(&imported));
     assert!(stdout(&imported).contains("imported 88 rows from 7 files (source erp)"), "{}", stdout(&imported));
     assert_eq!(app.count("customer").await, customers + 5);

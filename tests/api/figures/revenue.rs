@@ -91,13 +91,10 @@ async fn a_thousand_rows_are_accepted_and_more_are_refused() {
 }
 
 /// Runs `rapport <args>` on this test's database; its exit status and output.
-fn rapport(app: &TestApp, args: &[&str]) -> (bool, String) {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_rapport"))
-        .args(args)
-        .envs(app.process_env())
-        .env("RUST_LOG", "error")
-        .output()
-        .expect("rapport runs");
+async fn rapport(app: &TestApp, args: &[&str]) -> (bool, String) {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_rapport"));
+    command.args(args).envs(app.process_env()).env("RUST_LOG", "error");
+    let output = crate::helpers::output(command).await;
     let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     (output.status.success(), text)
 }
@@ -140,13 +137,13 @@ async fn concurrent_overlapping_pushes_leave_the_rollups_equal_to_a_rebuild() {
     assert!(drift.is_none(), "the rollups drifted: {drift:?}");
 
     // The operators' commands say the same, and repair a drift.
-    let (ok, text) = rapport(&app, &["rollups", "check"]);
+    let (ok, text) = rapport(&app, &["rollups", "check"]).await;
     assert!(ok, "{text}");
     app.db.execute_unprepared("UPDATE revenue_t12 SET revenue_cents = revenue_cents + 1").await.unwrap();
-    let (ok, text) = rapport(&app, &["rollups", "check"]);
+    let (ok, text) = rapport(&app, &["rollups", "check"]).await;
     assert!(!ok, "a drift fails the check: {text}");
     assert!(text.contains("drifted"), "{text}");
-    let (ok, text) = rapport(&app, &["rollups", "rebuild"]);
+    let (ok, text) = rapport(&app, &["rollups", "rebuild"]).await;
     assert!(ok, "{text}");
     assert!(rapport::service::rollups::check(&app.db).await.unwrap().is_none());
 }

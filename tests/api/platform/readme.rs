@@ -17,6 +17,8 @@ use crate::helpers::TestApp;
 struct Example {
     line: usize,
     user: String,
+    /// Sent without a token (`# as: someone (no token ...)`).
+    anonymous: bool,
     document: String,
     variables: Option<String>,
 }
@@ -73,9 +75,10 @@ fn examples() -> Vec<Example> {
         };
         for document in documents {
             let user = comment("as").unwrap_or_else(|| panic!("README line {line}: the example names no `# as:` user"));
+            let anonymous = user.contains("(no token");
             // The user's e-mail is the first word: the rest of the line may say why.
             let user = user.split_whitespace().next().unwrap().to_owned();
-            examples.push(Example { line, user, document, variables: comment("variables") });
+            examples.push(Example { line, user, anonymous, document, variables: comment("variables") });
         }
     }
     examples
@@ -89,9 +92,9 @@ async fn resolve(app: &TestApp, example: &Example, previous: &Value) -> Value {
     while let Some(start) = text.find("\"<") {
         let end = start + text[start..].find(">\"").unwrap_or_else(|| panic!("unclosed placeholder in {raw}"));
         let placeholder = &text[start + 2..end];
-        let value = match placeholder.strip_prefix("the token ") {
-            Some(_) => first_named(previous, "token").unwrap_or_else(|| panic!("no token in {previous}")),
-            None => placeholder_value(app, placeholder).await,
+        let value = match placeholder.split_whitespace().take(2).collect::<Vec<_>>()[..] {
+            ["the", field] => first_named(previous, field).unwrap_or_else(|| panic!("no {field} in {previous}")),
+            _ => placeholder_value(app, placeholder).await,
         };
         text.replace_range(start..end + 2, &value.to_string());
     }
@@ -153,10 +156,14 @@ async fn every_graphql_example_in_the_readme_runs_as_printed_on_the_demo() {
     let mut failures = Vec::new();
     let mut previous = Value::Null;
     for example in &examples {
-        let user = app.scalar(&format!("SELECT id FROM app_user WHERE email = '{}'", example.user)).await;
-        let token = app.token(user);
+        let token = if example.anonymous {
+            None
+        } else {
+            let user = app.scalar(&format!("SELECT id FROM app_user WHERE email = '{}'", example.user)).await;
+            Some(app.token(user))
+        };
         let variables = resolve(&app, example, &previous).await;
-        let reply = app.gql_as(Some(&token), &example.document, variables).await;
+        let reply = app.gql_as(token.as_deref(), &example.document, variables).await;
         previous = reply.body["data"].clone();
         if reply.body.get("errors").is_some() || reply.body["data"].is_null() {
             failures.push(format!("README line {} as {}: {}", example.line, example.user, reply.body));
