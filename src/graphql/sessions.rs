@@ -99,7 +99,8 @@ impl SessionMutation {
     }
 
     /// Changes the signed-in user's password. The current password is required (a wrong
-    /// one is BAD_USER_INPUT on `currentPassword`, throttled like failed logins); every
+    /// one is BAD_USER_INPUT on `currentPassword`; five in 15 minutes are RATE_LIMITED, without
+    /// locking `login`); every
     /// refresh token of the user ends, here and on other devices (their access tokens run
     /// out within their 15 minutes), and a new session is returned so this client stays
     /// signed in. Service accounts have no password (FORBIDDEN).

@@ -280,7 +280,9 @@ pub async fn change_password(
         return Err(AppError::Forbidden("service accounts sign in with API tokens, not passwords".to_owned()));
     }
     let account = user::Entity::find_by_id(viewer.user_id).one(&svc.db).await?.ok_or(AppError::NotFound("user"))?;
-    let account_key = format!("account:{}", account.email);
+    // A throttle of its own: wrong guesses by whoever holds a stolen access
+    // token must not lock the real user out of `login`.
+    let account_key = format!("password-change:{}", account.email);
     if svc.throttle.count(&account_key) >= svc.throttle.per_account {
         return Err(throttled(svc, client, &account.email).await);
     }

@@ -160,3 +160,20 @@ async fn seed_demo_prints_one_development_password_that_signs_every_demo_user_in
         assert_eq!(service_account.code(), Some("UNAUTHENTICATED"));
     }
 }
+
+#[tokio::test]
+async fn wrong_current_passwords_are_throttled_without_locking_the_user_out_of_login() {
+    let app = TestApp::spawn().await;
+    let cast = app.cast().await;
+    rapport::service::sessions::set_password(&app.db, "rep.a@t.example", FIRST.into()).await.unwrap();
+    let mut codes = Vec::new();
+    for _ in 0..6 {
+        let reply = app.gql(&cast.rep_a, CHANGE, json!({"c": "a wrong guess!!", "n": SECOND})).await;
+        codes.push(reply.code().map(str::to_owned));
+    }
+    let login = anonymous(&app, LOGIN, json!({"e": "rep.a@t.example", "p": FIRST})).await;
+
+    assert!(codes[..5].iter().all(|c| c.as_deref() == Some("BAD_USER_INPUT")), "{codes:?}");
+    assert_eq!(codes[5].as_deref(), Some("RATE_LIMITED"));
+    assert!(login.ok()["login"]["accessToken"].is_string(), "the real user still signs in");
+}
