@@ -239,13 +239,15 @@ async fn create_user(config: &Config, email: String, name: String, role: &str, s
 async fn import(config: Config, options: crate::import::Options) -> anyhow::Result<()> {
     let db = open_existing(&config).await?;
     let state = AppState::new(db, config);
-    match crate::import::run(&state.services, &options).await {
+    let outcome = crate::import::run(&state.services, &options).await;
+    if !options.dry_run {
+        // Segments depend on the whole book: recomputed before the command
+        // returns, also when a later file was refused after earlier ones were written.
+        let rules = state.services.config.segment_rules;
+        crate::service::segments::recompute(&state.services.db, rules, crate::db::now().date_naive()).await?;
+    }
+    match outcome {
         Ok(reports) => {
-            if !options.dry_run {
-                // Segments depend on the whole book: recomputed before the command returns.
-                let rules = state.services.config.segment_rules;
-                crate::service::segments::recompute(&state.services.db, rules, crate::db::now().date_naive()).await?;
-            }
             let rows: u64 = reports.iter().map(|r| r.rows).sum();
             for r in &reports {
                 if options.dry_run {
