@@ -129,7 +129,19 @@ pub(crate) async fn add_event(
     body: Option<String>,
     change: Option<(String, String)>,
 ) -> AppResult<ticket_event::Model> {
-    let at = now();
+    add_event_at(db, viewer, ticket_id, kind, body, change, now()).await
+}
+
+/// [`add_event`] at a past time: the history of a ticket brought in by an import.
+pub(crate) async fn add_event_at(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    ticket_id: i64,
+    kind: TicketEventKind,
+    body: Option<String>,
+    change: Option<(String, String)>,
+    at: chrono::DateTime<chrono::Utc>,
+) -> AppResult<ticket_event::Model> {
     let (from, to) = change.map_or((None, None), |(f, t)| (Some(f), Some(t)));
     Ok(ticket_event::ActiveModel {
         ticket_id: Set(ticket_id),

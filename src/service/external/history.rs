@@ -12,7 +12,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use entity::{
     commitment, communication, customer,
     enums::{Channel, CommitmentKind, Direction, TicketCategory, TicketEventKind, TicketPriority, TicketStatus},
-    ticket, ticket_event, user,
+    ticket, user,
 };
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
 
@@ -212,19 +212,8 @@ pub async fn upsert_tickets_in(
             events.push((TicketEventKind::StatusChange, resolved, Some(("OPEN", "CLOSED"))));
         }
         for (kind, at, change) in events {
-            ticket_event::ActiveModel {
-                ticket_id: Set(model.id),
-                kind: Set(kind),
-                actor_id: Set(viewer.user_id),
-                body: Set(None),
-                from_value: Set(change.map(|c| c.0.to_owned())),
-                to_value: Set(change.map(|c| c.1.to_owned())),
-                created_at: Set(at),
-                updated_at: Set(at),
-                ..Default::default()
-            }
-            .insert(&*w)
-            .await?;
+            let change = change.map(|(from, to): (&str, &str)| (from.to_owned(), to.to_owned()));
+            crate::service::tickets::add_event_at(&*w, viewer, model.id, kind, None, change, at).await?;
         }
         let change = Change::new(ChangeEntity::Ticket, model.id, Operation::Created, customer.id);
         tally.created(model.clone(), Some(change), reference(Kind::Ticket, model.id, &source, &key));
