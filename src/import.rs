@@ -21,7 +21,9 @@ use std::{
 };
 
 use entity::{enums::Role, user};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+};
 
 use self::{
     files::{Kind, Problem, Rows, Source},
@@ -33,15 +35,18 @@ use crate::{
     service::{
         Services,
         external::{self, Upserted},
-        revenue::{self, RevenueRow},
+        revenue::staged::{ExternalRevenue, Staging},
         write::Write,
     },
 };
 
-/// Rows written per batch: the upserts' limit, and more for revenue, whose
-/// rows are small and whose batch costs the same dozen statements whatever its size.
+/// Rows written per batch: the upserts' limit. Revenue rows are staged as
+/// they are read and written set-based at the end of their file
+/// (`revenue::staged`), in statements of their own size.
 const BATCH: usize = external::MAX_BATCH;
-const REVENUE_BATCH: usize = 5 * external::MAX_BATCH;
+const REVENUE_BATCH: usize = 2 * external::MAX_BATCH;
+/// Keys sent to the check's table per statement.
+const KEYS_BATCH: usize = 2000;
 
 /// What to import and how.
 pub struct Options {
@@ -140,10 +145,87 @@ fn hashed(text: &str) -> u64 {
     hasher.finish()
 }
 
+/// The keys of the file being checked, in a temporary table of the check's
+/// own transaction rather than in memory: a file of millions of rows costs
+/// the database a table and one `GROUP BY`, and the import no memory.
+struct Keys {
+    pending: Vec<(u64, String)>,
+}
+
+impl Keys {
+    async fn open(txn: &DatabaseTransaction) -> Result<Self, Refusal> {
+        txn.execute_unprepared("CREATE TEMPORARY TABLE import_key (line BIGINT, key_hash BIGINT, row_key TEXT)")
+            .await?;
+        Ok(Self { pending: Vec::with_capacity(KEYS_BATCH) })
+    }
+
+    async fn add(&mut self, txn: &DatabaseTransaction, line: u64, key: String) -> Result<(), Refusal> {
+        self.pending.push((line, key));
+        if self.pending.len() >= KEYS_BATCH {
+            self.flush(txn).await?;
+        }
+        Ok(())
+    }
+
+    async fn flush(&mut self, txn: &DatabaseTransaction) -> Result<(), Refusal> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let dialect = crate::db::Dialect::of(txn);
+        let mut values: Vec<sea_orm::Value> = Vec::with_capacity(self.pending.len() * 3);
+        let mut tuples = Vec::with_capacity(self.pending.len());
+        for (i, (line, key)) in self.pending.drain(..).enumerate() {
+            tuples.push(format!(
+                "({}, {}, {})",
+                dialect.param(i * 3 + 1),
+                dialect.param(i * 3 + 2),
+                dialect.param(i * 3 + 3)
+            ));
+            values.push(i64::try_from(line).unwrap_or(i64::MAX).into());
+            // The hash's bits as a signed integer: equal keys, equal numbers.
+            values.push(i64::from_ne_bytes(hashed(&key).to_ne_bytes()).into());
+            values.push(key.into());
+        }
+        txn.execute_raw(sea_orm::Statement::from_sql_and_values(
+            dialect.0,
+            format!("INSERT INTO import_key VALUES {}", tuples.join(", ")),
+            values,
+        ))
+        .await?;
+        Ok(())
+    }
+
+    /// Every row whose key an earlier row of the file has.
+    async fn duplicates(mut self, txn: &DatabaseTransaction, column: &str) -> Result<Vec<Problem>, Refusal> {
+        self.flush(txn).await?;
+        let dialect = crate::db::Dialect::of(txn);
+        let rows = dialect
+            .rows(
+                txn,
+                "SELECT k.line AS line, k.row_key AS row_key FROM import_key k \
+                 JOIN (SELECT key_hash, MIN(line) AS first FROM import_key GROUP BY key_hash HAVING COUNT(*) > 1) d \
+                   ON d.key_hash = k.key_hash AND k.line > d.first ORDER BY k.line"
+                    .to_owned(),
+            )
+            .await?;
+        txn.execute_unprepared("DROP TABLE import_key").await?;
+        let mut problems = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let key = crate::db::rows::text(row, "row_key")?.unwrap_or_default();
+            problems.push(Problem {
+                line: u64::try_from(crate::db::rows::int(row, "line")?).unwrap_or(0),
+                column: column.to_owned(),
+                message: format!("{key:?} appears twice in the file"),
+            });
+        }
+        Ok(problems)
+    }
+}
+
 /// Reads a file whole and names every bad row: a field that does not read,
 /// a key met twice, an owner or a customer that exists neither in the
-/// database nor in the import. Only the keys are kept (hashed), so memory
-/// stays flat whatever the size of the file.
+/// database nor in the import. The keys go to the database ([`Keys`]), so
+/// memory stays flat whatever the size of the file.
 async fn check(
     svc: &Services,
     options: &Options,
@@ -152,8 +234,10 @@ async fn check(
 ) -> Result<(FileReport, Vec<Problem>), Refusal> {
     let mut rows = Rows::open(source).map_err(|p| Refusal::Rows(vec![(file_name(source), p)]))?;
     let owners = owner_emails(svc).await?;
+    // Read-only: it holds the keys' table, dropped with it.
+    let txn = svc.db.begin().await?;
+    let mut keys = Keys::open(&txn).await?;
     let mut problems = Vec::new();
-    let mut keys = HashSet::new();
     let mut report =
         FileReport { file: file_name(source), kind: source.kind.as_str().to_owned(), ..Default::default() };
     let progress = Progress::start(&report.file, "checking");
@@ -176,15 +260,7 @@ async fn check(
                 continue;
             }
         };
-        let key = record.key();
-        if !keys.insert(hashed(&key)) {
-            let column = if source.kind == Kind::Revenue { "month" } else { "external_id" };
-            problems.push(Problem {
-                line: row.line,
-                column: column.into(),
-                message: format!("{key:?} appears twice in the file"),
-            });
-        }
+        keys.add(&txn, row.line, record.key()).await?;
         if let Record::Revenue(r) = &record
             && r.month > this_month
         {
@@ -208,11 +284,15 @@ async fn check(
         if let Some(customer) = record.customer().filter(|c| !imported_customers.contains(&hashed(c))) {
             pending.push((row.line, customer.to_owned()));
             if pending.len() >= BATCH {
-                problems.extend(unknown_customers(svc, &options.source, std::mem::take(&mut pending)).await?);
+                problems.extend(unknown_customers(&txn, &options.source, std::mem::take(&mut pending)).await?);
             }
         }
     }
-    problems.extend(unknown_customers(svc, &options.source, pending).await?);
+    problems.extend(unknown_customers(&txn, &options.source, pending).await?);
+    let column = if source.kind == Kind::Revenue { "month" } else { "external_id" };
+    problems.extend(keys.duplicates(&txn, column).await?);
+    txn.rollback().await?;
+    problems.sort_by_key(|p| p.line);
     progress.done(report.rows);
     Ok((report, problems))
 }
@@ -230,12 +310,16 @@ async fn owner_emails(svc: &Services) -> Result<HashSet<String>, Refusal> {
 }
 
 /// The rows naming a customer the source's ids do not know, as problems.
-async fn unknown_customers(svc: &Services, source: &str, named: Vec<(u64, String)>) -> Result<Vec<Problem>, Refusal> {
+async fn unknown_customers(
+    db: &impl ConnectionTrait,
+    source: &str,
+    named: Vec<(u64, String)>,
+) -> Result<Vec<Problem>, Refusal> {
     if named.is_empty() {
         return Ok(Vec::new());
     }
     let distinct: HashSet<&String> = named.iter().map(|(_, id)| id).collect();
-    let known = external::resolve(&svc.db, external::Kind::Customer, source, distinct.into_iter().cloned()).await?;
+    let known = external::resolve(db, external::Kind::Customer, source, distinct.into_iter().cloned()).await?;
     Ok(named
         .into_iter()
         .filter(|(_, id)| !known.contains_key(id))
@@ -247,7 +331,8 @@ async fn unknown_customers(svc: &Services, source: &str, named: Vec<(u64, String
         .collect())
 }
 
-/// Writes one checked file in one transaction, a batch at a time.
+/// Writes one checked file in one transaction, a batch at a time (revenue:
+/// staged a batch at a time, then written whole).
 async fn write(svc: &Services, viewer: &Viewer, options: &Options, source: &Source) -> Result<FileReport, Refusal> {
     let mut rows = Rows::open(source).map_err(|p| Refusal::Rows(vec![(file_name(source), p)]))?;
     let mut report =
@@ -255,7 +340,8 @@ async fn write(svc: &Services, viewer: &Viewer, options: &Options, source: &Sour
     let progress = Progress::start(&report.file, "writing");
     let mut w = Write::begin(svc, viewer).await?;
     crate::db::bulk_lookups(&*w).await?;
-    let size = if source.kind == Kind::Revenue { REVENUE_BATCH } else { BATCH };
+    let mut staging = if source.kind == Kind::Revenue { Some(Staging::open(&w).await?) } else { None };
+    let size = if staging.is_some() { REVENUE_BATCH } else { BATCH };
     let mut batch: Vec<(u64, Record)> = Vec::with_capacity(size);
     loop {
         let next = rows.next_row();
@@ -268,20 +354,37 @@ async fn write(svc: &Services, viewer: &Viewer, options: &Options, source: &Sour
         }
         if batch.len() >= size || (next.is_none() && !batch.is_empty()) {
             let lines: Vec<u64> = batch.iter().map(|(line, _)| *line).collect();
-            let taken = std::mem::take(&mut batch).into_iter().map(|(_, r)| r).collect();
-            let (next_w, counts) = write_batch(w, viewer, svc, &options.source, source.kind, taken)
-                .await
-                .map_err(|err| refusal_of(&report.file, &lines, err))?;
-            w = next_w;
-            w.flush().await?;
-            report.created += counts.0;
-            report.updated += counts.1;
-            report.unchanged += counts.2;
+            let taken: Vec<Record> = std::mem::take(&mut batch).into_iter().map(|(_, r)| r).collect();
+            if let Some(staging) = staging.as_mut() {
+                let revenue: Vec<ExternalRevenue> =
+                    taken.into_iter().filter_map(|r| if let Record::Revenue(r) = r { Some(r) } else { None }).collect();
+                staging.add(&w, &revenue).await?;
+            } else {
+                let (next_w, counts) = write_batch(w, viewer, svc, &options.source, source.kind, taken)
+                    .await
+                    .map_err(|err| refusal_of(&report.file, |i| lines.get(i).copied(), err))?;
+                w = next_w;
+                w.flush().await?;
+                report.created += counts.0;
+                report.updated += counts.1;
+                report.unchanged += counts.2;
+            }
             progress.tick(report.rows);
         }
         if next.is_none() {
             break;
         }
+    }
+    if let Some(staging) = staging {
+        // A staged row is named by its line.
+        let (next_w, tally) = staging
+            .finish(w, viewer, &options.source)
+            .await
+            .map_err(|err| refusal_of(&report.file, |line| u64::try_from(line).ok(), err))?;
+        w = next_w;
+        report.created = tally.created;
+        report.updated = tally.updated;
+        report.unchanged = tally.unchanged;
     }
     w.audit(
         "import",
@@ -296,13 +399,13 @@ async fn write(svc: &Services, viewer: &Viewer, options: &Options, source: &Sour
     Ok(report)
 }
 
-/// A refused batch's rows as lines of the file.
-fn refusal_of(file: &str, lines: &[u64], err: AppError) -> Refusal {
+/// A refused write's rows as lines of the file (`line_of` the line of a refused row's index).
+fn refusal_of(file: &str, line_of: impl Fn(usize) -> Option<u64>, err: AppError) -> Refusal {
     match err {
         AppError::BadRows { rows, .. } => Refusal::Rows(
             rows.into_iter()
                 .map(|row| {
-                    let line = lines.get(row.index).copied().unwrap_or(0);
+                    let line = line_of(row.index).unwrap_or(0);
                     (file.to_owned(), Problem { line, column: row.field, message: row.message })
                 })
                 .collect(),
@@ -310,7 +413,7 @@ fn refusal_of(file: &str, lines: &[u64], err: AppError) -> Refusal {
         AppError::BadInput { field, message } => {
             // A batch's refusal names its row as `entries[i].column` when it is one row's.
             let index = field.strip_prefix("entries[").and_then(|rest| rest.split(']').next()?.parse::<usize>().ok());
-            let line = index.and_then(|i| lines.get(i)).or(lines.first()).copied().unwrap_or(0);
+            let line = line_of(index.unwrap_or(0)).unwrap_or(0);
             let column = field.rsplit('.').next().unwrap_or(&field).to_owned();
             Refusal::Rows(vec![(file.to_owned(), Problem { line, column, message })])
         }
@@ -349,7 +452,7 @@ async fn write_batch(
             let (w, done) = external::upsert_churn_events_in(w, viewer, source, each!(ChurnEvent)).await?;
             (w, counts(&done))
         }
-        Kind::Revenue => revenue_batch(w, viewer, source, each!(Revenue)).await?,
+        Kind::Revenue => return Err(AppError::Internal("revenue is staged, not written in batches".into())),
         Kind::Commitments => {
             let (w, done) = external::upsert_commitments_in(w, viewer, source, each!(Commitment)).await?;
             (w, counts(&done))
@@ -363,39 +466,6 @@ async fn write_batch(
             (w, counts(&done))
         }
     })
-}
-
-/// Revenue rows name their customer by external id (a customer and month met
-/// twice in a file was refused by the check).
-async fn revenue_batch(
-    w: Write,
-    viewer: &Viewer,
-    source: &str,
-    batch: Vec<records::RevenueRecord>,
-) -> Result<(Write, (usize, usize, usize)), AppError> {
-    let names: HashSet<String> = batch.iter().map(|r| r.customer_external_id.clone()).collect();
-    let ids = revenue::resolve_external(&*w, viewer, source, names.into_iter().collect()).await?;
-    let mut rows = Vec::with_capacity(batch.len());
-    for (index, r) in batch.into_iter().enumerate() {
-        let customer_id = *ids.get(&r.customer_external_id).ok_or_else(|| AppError::BadRows {
-            field: "revenue".into(),
-            message: "a customer is unknown".into(),
-            rows: vec![crate::error::RowError {
-                index,
-                field: "customer_external_id".into(),
-                message: format!("no customer {:?} in source {source:?}", r.customer_external_id),
-            }],
-        })?;
-        let row = RevenueRow {
-            customer_id,
-            month: r.month,
-            revenue_cents: r.revenue_cents,
-            gross_profit_cents: r.gross_profit_cents,
-        };
-        rows.push(row);
-    }
-    let (w, done) = revenue::upsert_in(w, viewer, rows).await?;
-    Ok((w, (done.created, done.updated, done.unchanged)))
 }
 
 /// Progress on a terminal (a counter that redraws), or a plain line per file otherwise.

@@ -14,17 +14,25 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{ConnectionTrait, DatabaseBackend};
 
+/// The 12-month spread of monthly figures: each row of `alias` counts in the
+/// 12-month sums of its month and the 11 after. Returns the offsets to cross
+/// join (`k`) and the month each row counts in.
+pub fn spread_over_12_months(backend: DatabaseBackend, alias: &str) -> (String, String) {
+    if backend == DatabaseBackend::Postgres {
+        ("generate_series(0, 11) AS k(k)".to_owned(), format!("CAST({alias}.month + k.k * INTERVAL '1 month' AS DATE)"))
+    } else {
+        (
+            "(WITH RECURSIVE o(k) AS (SELECT 0 UNION ALL SELECT k + 1 FROM o WHERE k < 11) SELECT k FROM o) AS k"
+                .to_owned(),
+            format!("date({alias}.month, '+' || k.k || ' months')"),
+        )
+    }
+}
+
 /// The 12-month rollup as `revenue_entry` says it should be: `customer_id,
 /// month, revenue_cents, gross_profit_cents`.
 pub fn expected_t12(backend: DatabaseBackend) -> String {
-    let (offsets, shifted) = if backend == DatabaseBackend::Postgres {
-        ("generate_series(0, 11) AS k(k)", "CAST(r.month + k.k * INTERVAL '1 month' AS DATE)")
-    } else {
-        (
-            "(WITH RECURSIVE o(k) AS (SELECT 0 UNION ALL SELECT k + 1 FROM o WHERE k < 11) SELECT k FROM o) AS k",
-            "date(r.month, '+' || k.k || ' months')",
-        )
-    };
+    let (offsets, shifted) = spread_over_12_months(backend, "r");
     format!(
         "SELECT r.customer_id, {shifted} AS month, CAST(SUM(r.revenue_cents) AS BIGINT) AS revenue_cents, \
            CAST(SUM(r.gross_profit_cents) AS BIGINT) AS gross_profit_cents \

@@ -7,18 +7,10 @@ use entity::enums::{ChurnKind, CustomerStatus, Direction, OrgLevel};
 use sea_orm::ActiveEnum;
 
 use super::files::{Kind, Problem, Row};
-use crate::service::external::{
-    ChurnRecord, CommitmentRecord, CommunicationRecord, ContactRecord, CustomerRecord, TicketRecord,
+use crate::service::{
+    external::{ChurnRecord, CommitmentRecord, CommunicationRecord, ContactRecord, CustomerRecord, TicketRecord},
+    revenue::staged::ExternalRevenue,
 };
-
-/// A month of revenue for a customer known by its external id.
-#[derive(Debug, Clone)]
-pub struct RevenueRecord {
-    pub customer_external_id: String,
-    pub month: NaiveDate,
-    pub revenue_cents: i64,
-    pub gross_profit_cents: i64,
-}
 
 /// One row, read.
 #[derive(Debug, Clone)]
@@ -26,7 +18,7 @@ pub enum Record {
     Customer(CustomerRecord),
     Contact(ContactRecord),
     ChurnEvent(ChurnRecord),
-    Revenue(RevenueRecord),
+    Revenue(ExternalRevenue),
     Commitment(CommitmentRecord),
     Communication(CommunicationRecord),
     Ticket(TicketRecord),
@@ -224,11 +216,12 @@ fn churn_event(r: &mut Reading) -> Option<ChurnRecord> {
     })
 }
 
-fn revenue(r: &mut Reading) -> Option<RevenueRecord> {
+fn revenue(r: &mut Reading) -> Option<ExternalRevenue> {
     let month = r.parsed("month", true, parse_month);
     let revenue_cents = r.money("revenue", true);
     let gross_profit_cents = r.money("gross_profit", true);
-    Some(RevenueRecord {
+    Some(ExternalRevenue {
+        line: r.row.line,
         customer_external_id: r.required("customer_external_id"),
         month: month?,
         revenue_cents: revenue_cents?,

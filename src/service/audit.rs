@@ -85,6 +85,30 @@ pub async fn record_all(
     Ok(())
 }
 
+/// Appends one entry per row of `select` (`entity_id`, and `changes` as JSON
+/// text): the audit of a set-based write, one statement however many rows.
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn record_from(
+    db: &impl ConnectionTrait,
+    actor: Option<i64>,
+    client: Option<String>,
+    action: &str,
+    entity: &str,
+    select: &str,
+) -> AppResult<()> {
+    let dialect = crate::db::Dialect::of(db);
+    db.execute_raw(sea_orm::Statement::from_sql_and_values(
+        dialect.0,
+        dialect.numbered(&format!(
+            "INSERT INTO audit_log (actor_id, action, entity, entity_id, changes, client, created_at, updated_at) \
+             SELECT $1, $2, $3, s.entity_id, s.changes, $4, $5, $5 FROM ({select}) s"
+        )),
+        [actor.into(), action.into(), entity.into(), client.into(), now().into()],
+    ))
+    .await?;
+    Ok(())
+}
+
 /// Filters of the audit trail.
 #[derive(Debug, Default, Clone)]
 pub struct AuditFilter {

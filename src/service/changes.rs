@@ -133,7 +133,7 @@ pub async fn record(txn: &impl ConnectionTrait, changes: &[Change]) -> AppResult
     }
     let count = i64::try_from(changes.len()).unwrap_or(i64::MAX);
     let last = tick(txn, count).await?;
-    insert_at(txn, changes, last - count + 1, 1).await
+    insert_at(txn, None, changes, last - count + 1, 1).await
 }
 
 /// Takes `count` positions from the clock, holding its row until the
@@ -152,42 +152,95 @@ async fn tick(txn: &impl ConnectionTrait, count: i64) -> AppResult<i64> {
         .try_get("", "position")?)
 }
 
+/// Where a long write stages its changes: a temporary table of the
+/// connection, shaped like `change_log`, dropped when they are settled.
+const STAGED: &str = "staged_change";
+
+/// The columns a change is written with, in `change_log` and [`STAGED`] alike.
+const COLUMNS: &str = "position, entity_type, entity_id, operation, customer_id, other_customer_id, \
+                       previous_owner_id, owner_id, owner_team_id, previous_team_id, occurred_at";
+
 /// Writes changes of a long transaction (an import) before it ends without
-/// taking positions yet: they get placeholder positions below zero (`staged`
-/// already written before them), which no reader ever sees, and their real
-/// positions from [`settle_staged`] just before the commit. So the clock is
-/// held only at the end, as for any write, and other writers do not wait for
-/// the whole import. Returns how many are staged now.
+/// taking positions yet: they go to a staging table of the transaction's own,
+/// in order after the `staged` written before them, and into the feed with
+/// their real positions by [`settle_staged`] just before the commit. So the
+/// clock is held only at the end, as for any write, and other writers do not
+/// wait for the whole import. Returns how many are staged now.
 pub async fn stage(txn: &impl ConnectionTrait, changes: &[Change], staged: i64) -> AppResult<i64> {
     if changes.is_empty() {
         return Ok(staged);
     }
+    open_staging(txn).await?;
     let count = i64::try_from(changes.len()).unwrap_or(i64::MAX);
-    // Positions -(staged + 1) down to -(staged + count), in order.
-    insert_at(txn, changes, -(staged + 1), -1).await?;
+    insert_at(txn, Some(STAGED), changes, staged + 1, 1).await?;
     Ok(staged + count)
 }
 
-/// Gives the staged changes their positions, in the order they were staged.
-pub async fn settle_staged(txn: &impl ConnectionTrait, staged: i64) -> AppResult<()> {
-    if staged == 0 {
-        return Ok(());
-    }
-    let last = tick(txn, staged).await?;
-    // -1 (staged first) becomes last - staged + 1, ..., -staged becomes last.
+/// Stages the changes a set-based write made (see [`stage`]): `select` gives
+/// `entity_id, operation, customer_id` of rows of `entity`, one row per
+/// change, and `order` the order they take in the feed. Returns how many are
+/// staged now.
+pub async fn stage_from(
+    txn: &impl ConnectionTrait,
+    entity: ChangeEntity,
+    select: &str,
+    order: &str,
+    staged: i64,
+) -> AppResult<i64> {
+    open_staging(txn).await?;
     let dialect = crate::db::Dialect::of(txn);
-    txn.execute_raw(Statement::from_sql_and_values(
-        dialect.0,
-        dialect.numbered("UPDATE change_log SET position = $1 - position WHERE position < 0"),
-        [(last - staged).into()],
+    let written = txn
+        .execute_raw(Statement::from_sql_and_values(
+            dialect.0,
+            dialect.numbered(&format!(
+                "INSERT INTO {STAGED} ({COLUMNS}) \
+                 SELECT $1 + ROW_NUMBER() OVER (ORDER BY {order}), $2, s.entity_id, s.operation, s.customer_id, \
+                   NULL, NULL, NULL, NULL, NULL, $3 FROM ({select}) s"
+            )),
+            [staged.into(), entity.as_str().into(), now().into()],
+        ))
+        .await?
+        .rows_affected();
+    Ok(staged + i64::try_from(written).unwrap_or(i64::MAX))
+}
+
+async fn open_staging(txn: &impl ConnectionTrait) -> AppResult<()> {
+    txn.execute_unprepared(&format!(
+        "CREATE TEMPORARY TABLE IF NOT EXISTS {STAGED} AS SELECT * FROM change_log WHERE 1 = 0"
     ))
     .await?;
     Ok(())
 }
 
-/// Inserts changes with positions from `first` on, `step` apart (placeholders
-/// below zero count down, so that staged changes keep their order).
-async fn insert_at(txn: &impl ConnectionTrait, changes: &[Change], first: i64, step: i64) -> AppResult<()> {
+/// Moves the staged changes into the feed with their positions, in the order they were staged.
+pub async fn settle_staged(txn: &impl ConnectionTrait, staged: i64) -> AppResult<()> {
+    if staged == 0 {
+        return Ok(());
+    }
+    let last = tick(txn, staged).await?;
+    // Staged 1 becomes last - staged + 1, ..., staged becomes last.
+    let dialect = crate::db::Dialect::of(txn);
+    let shifted = COLUMNS.replacen("position", "$1 + position", 1);
+    txn.execute_raw(Statement::from_sql_and_values(
+        dialect.0,
+        dialect.numbered(&format!("INSERT INTO change_log ({COLUMNS}) SELECT {shifted} FROM {STAGED}")),
+        [(last - staged).into()],
+    ))
+    .await?;
+    txn.execute_unprepared(&format!("DROP TABLE {STAGED}")).await?;
+    Ok(())
+}
+
+/// Inserts changes with positions from `first` on, `step` apart, into the
+/// feed or (`into`) a staging table.
+async fn insert_at(
+    txn: &impl ConnectionTrait,
+    into: Option<&str>,
+    changes: &[Change],
+    first: i64,
+    step: i64,
+) -> AppResult<()> {
+    use sea_orm::QueryTrait;
     let at = now();
     let owners = owners_of(txn, changes).await?;
     let rows: Vec<change_log::ActiveModel> = changes
@@ -217,7 +270,11 @@ async fn insert_at(txn: &impl ConnectionTrait, changes: &[Change], first: i64, s
         })
         .collect();
     for chunk in rows.chunks(500) {
-        change_log::Entity::insert_many(chunk.to_vec()).exec_without_returning(txn).await?;
+        let mut insert = change_log::Entity::insert_many(chunk.to_vec());
+        if let Some(table) = into {
+            insert.query().into_table(sea_orm::sea_query::Alias::new(table));
+        }
+        txn.execute_raw(insert.build(txn.get_database_backend())).await?;
     }
     Ok(())
 }

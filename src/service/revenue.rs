@@ -23,6 +23,9 @@ use crate::{
     },
 };
 
+/// A whole file of revenue rows in a few set-based statements (an import).
+pub mod staged;
+
 /// Most rows accepted by one `upsertRevenueEntries` call.
 pub const MAX_BATCH: usize = 1000;
 
@@ -108,9 +111,8 @@ pub struct Tally {
     pub unchanged: usize,
 }
 
-/// [`upsert`] inside a write that the caller commits (an import writes a
-/// whole file in one, in batches larger than the API's); dropping the write
-/// on an error rolls it back.
+/// [`upsert`] inside a write that the caller commits; dropping the write on
+/// an error rolls it back.
 pub async fn upsert_in(w: Write, viewer: &Viewer, rows: Vec<RevenueRow>) -> AppResult<(Write, Tally)> {
     let scope = policy::revenue_writable_customers(viewer)?;
     check_rows(&rows)?;
@@ -167,7 +169,7 @@ fn check_rows(rows: &[RevenueRow]) -> AppResult<()> {
 }
 
 /// The owner of each customer the viewer may push for, `None` for an archived
-/// one: archived customers count in no rollup. A customer missing here is
+/// one: archived customers count in no owner's month. A customer missing here is
 /// not found.
 async fn owners(
     db: &impl ConnectionTrait,
@@ -269,7 +271,7 @@ async fn write_rows(
 }
 
 /// What the push moves the rollups by: the difference from the stored
-/// figures, for customers not archived.
+/// figures (an archived customer's counts in its 12-month sums only).
 fn deltas(
     rows: &[RevenueRow],
     found: &HashMap<i64, Option<i64>>,
@@ -277,7 +279,7 @@ fn deltas(
 ) -> Vec<RevenueDelta> {
     rows.iter()
         .filter_map(|r| {
-            let owner_id = found.get(&r.customer_id).copied().flatten()?;
+            let owner_id = *found.get(&r.customer_id)?;
             let (old_revenue, old_profit) = before.get(&(r.customer_id, r.month)).copied().unwrap_or((0, 0));
             Some(RevenueDelta {
                 customer_id: r.customer_id,

@@ -18,7 +18,6 @@ use chrono::NaiveDate;
 use sea_orm::ConnectionTrait;
 
 use crate::error::AppResult;
-use crate::rules::add_months;
 
 pub use migration::rollups::rebuild;
 
@@ -26,7 +25,8 @@ pub use migration::rollups::rebuild;
 #[derive(Debug, Clone, Copy)]
 pub struct RevenueDelta {
     pub customer_id: i64,
-    pub owner_id: i64,
+    /// `None` for an archived customer: its revenue counts in no owner's month.
+    pub owner_id: Option<i64>,
     pub month: NaiveDate,
     pub revenue_cents: i64,
     pub gross_profit_cents: i64,
@@ -49,34 +49,74 @@ async fn add(
             .collect::<Vec<_>>()
             .join(", ");
         let sql = format!(
-            "INSERT INTO {table} ({key}, month, revenue_cents, gross_profit_cents) VALUES {values} \
-             ON CONFLICT (month, {key}) DO UPDATE SET \
-               revenue_cents = {table}.revenue_cents + excluded.revenue_cents, \
-               gross_profit_cents = {table}.gross_profit_cents + excluded.gross_profit_cents"
+            "INSERT INTO {table} ({key}, month, revenue_cents, gross_profit_cents) VALUES {values} {}",
+            adding_to(table, key)
         );
         db.execute_unprepared(&sql).await?;
     }
     Ok(())
 }
 
+/// The conflict clause that adds increments to a rollup's existing row.
+fn adding_to(table: &str, key: &str) -> String {
+    format!(
+        "ON CONFLICT (month, {key}) DO UPDATE SET \
+           revenue_cents = {table}.revenue_cents + excluded.revenue_cents, \
+           gross_profit_cents = {table}.gross_profit_cents + excluded.gross_profit_cents"
+    )
+}
+
 /// Applies revenue changes: each month counts in its customer's 12-month sums
 /// of that month and the 11 after, and in its owner's month.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn apply(db: &impl ConnectionTrait, deltas: &[RevenueDelta]) -> AppResult<()> {
-    let mut t12: HashMap<(i64, NaiveDate), (i64, i64)> = HashMap::new();
-    let mut owners: HashMap<(i64, NaiveDate), (i64, i64)> = HashMap::new();
-    for d in deltas {
-        for k in 0..12 {
-            let entry = t12.entry((d.customer_id, add_months(d.month, k))).or_default();
-            entry.0 += d.revenue_cents;
-            entry.1 += d.gross_profit_cents;
-        }
-        let entry = owners.entry((d.owner_id, d.month)).or_default();
-        entry.0 += d.revenue_cents;
-        entry.1 += d.gross_profit_cents;
+    let dialect = crate::db::Dialect::of(db);
+    for chunk in deltas.chunks(1000) {
+        let values = chunk
+            .iter()
+            .map(|d| {
+                let owner = d.owner_id.map_or_else(|| "CAST(NULL AS BIGINT)".to_owned(), |o| o.to_string());
+                let month = dialect.date(d.month);
+                format!("({}, {owner}, {month}, {}, {})", d.customer_id, d.revenue_cents, d.gross_profit_cents)
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        apply_from(
+            db,
+            &format!(
+                "SELECT column1 AS customer_id, column2 AS owner_id, column3 AS month, column4 AS revenue_cents, \
+                   column5 AS gross_profit_cents FROM (VALUES {values}) v"
+            ),
+        )
+        .await?;
     }
-    add(db, "revenue_t12", "customer_id", t12).await?;
-    add(db, "revenue_by_owner", "owner_id", owners).await
+    Ok(())
+}
+
+/// Applies revenue changes given as a relation (a table or a sub-select) of
+/// `customer_id, owner_id, month, revenue_cents, gross_profit_cents`, two
+/// statements whatever its size: what [`apply`] does for a list, an import
+/// does for a whole file.
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn apply_from(db: &impl ConnectionTrait, deltas: &str) -> AppResult<()> {
+    let (offsets, shifted) = migration::rollups::spread_over_12_months(db.get_database_backend(), "d");
+    let sums = "CAST(SUM(d.revenue_cents) AS BIGINT), CAST(SUM(d.gross_profit_cents) AS BIGINT)";
+    let something = "SUM(d.revenue_cents) <> 0 OR SUM(d.gross_profit_cents) <> 0";
+    db.execute_unprepared(&format!(
+        "INSERT INTO revenue_t12 (customer_id, month, revenue_cents, gross_profit_cents) \
+         SELECT d.customer_id, {shifted}, {sums} FROM ({deltas}) d CROSS JOIN {offsets} \
+         GROUP BY d.customer_id, {shifted} HAVING {something} {}",
+        adding_to("revenue_t12", "customer_id")
+    ))
+    .await?;
+    db.execute_unprepared(&format!(
+        "INSERT INTO revenue_by_owner (owner_id, month, revenue_cents, gross_profit_cents) \
+         SELECT d.owner_id, d.month, {sums} FROM ({deltas}) d WHERE d.owner_id IS NOT NULL \
+         GROUP BY d.owner_id, d.month HAVING {something} {}",
+        adding_to("revenue_by_owner", "owner_id")
+    ))
+    .await?;
+    Ok(())
 }
 
 /// Locks the customers' rows until the transaction ends (PostgreSQL; a

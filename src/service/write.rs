@@ -151,6 +151,20 @@ impl Write {
         Ok(())
     }
 
+    /// Audits rows a set-based write changed, one entry per row of `select`
+    /// (`entity_id`, and `changes`: the JSON text of what changed).
+    pub async fn audit_from(&self, action: &str, entity: &str, select: &str) -> AppResult<()> {
+        audit::record_from(&self.txn, self.actor, self.client.clone(), action, entity, select).await
+    }
+
+    /// Notes the change-feed entries a set-based write made (`changes::stage_from`),
+    /// after those noted before.
+    pub async fn changes_from(&mut self, entity: changes::ChangeEntity, select: &str, order: &str) -> AppResult<()> {
+        self.flush().await?;
+        self.staged = changes::stage_from(&self.txn, entity, select, order, self.staged).await?;
+        Ok(())
+    }
+
     /// Ends the write without writing anything (nothing changed after all).
     pub async fn rollback(self) -> AppResult<()> {
         self.txn.rollback().await?;

@@ -213,3 +213,62 @@ async fn the_readme_command_imports_the_example_company_into_the_demo() {
     let audited = app.scalar("SELECT COUNT(*) FROM audit_log a JOIN app_user u ON u.id = a.actor_id WHERE a.action = 'import' AND u.email = 'admin@rapport.demo'").await;
     assert_eq!(audited, 7, "one entry per file, by the first ADMIN");
 }
+
+/// A second import that corrects a month and adds one: the corrected row is
+/// audited with its old and new figures and fed as UPDATED, the added one fed
+/// as CREATED, the untouched ones left alone, the rollups equal a rebuild, and
+/// the report moves by the correction (C-1's 2023-06 from 1,000 to 1,300:
+/// revenueBefore 18,300, lostRevenueShare 6,000 / 18,300).
+#[tokio::test]
+async fn a_corrected_month_imported_again_moves_the_figures_and_leaves_its_trail() {
+    let app = TestApp::spawn().await;
+    let admin = staff(&app).await;
+    let first = import(&app, &["--source", "erp", EXAMPLES]).await;
+    assert!(first.status.success(), "{}", stderr(&first));
+    let feed_before = app.scalar("SELECT COALESCE(MAX(position), 0) FROM change_log").await;
+
+    let dir = std::env::temp_dir().join(format!("rapport-import-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let original = std::fs::read_to_string(format!("{EXAMPLES}/revenue.csv")).unwrap();
+    let corrected = original.replace("C-1,2023-06,1000.00,300.00", "C-1,2023-06,1300.00,390.00") + "C-5,2024-12,50,5\n";
+    std::fs::write(dir.join("revenue.csv"), corrected).unwrap();
+    let second = import(&app, &["--source", "erp", dir.to_str().unwrap()]).await;
+    assert!(second.status.success(), "{}", stderr(&second));
+    assert!(
+        stdout(&second).contains("revenue.csv: 69 rows of revenue: 1 created, 1 updated, 67 unchanged"),
+        "{}",
+        stdout(&second)
+    );
+
+    let audited = app
+        .scalar(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'upsert' AND entity = 'revenue_entry' \
+             AND entity_id = (SELECT r.id FROM revenue_entry r JOIN external_ref x ON x.entity_id = r.customer_id \
+               AND x.entity = 'CUSTOMER' AND x.external_id = 'C-1' WHERE r.revenue_cents = 130000) \
+             AND REPLACE(changes, ' ', '') LIKE '%\"revenueCents\":[100000,130000]%'",
+        )
+        .await;
+    assert_eq!(audited, 1, "the corrected row is audited with its old and new figures");
+    let fed = |operation: &str| {
+        format!(
+            "SELECT COUNT(*) FROM change_log WHERE position > {feed_before} AND entity_type = 'REVENUE_ENTRY' \
+             AND operation = '{operation}'"
+        )
+    };
+    assert_eq!(app.scalar(&fed("UPDATED")).await, 1);
+    assert_eq!(app.scalar(&fed("CREATED")).await, 1);
+    assert_eq!(app.scalar(&format!("SELECT COUNT(*) FROM change_log WHERE position > {feed_before}")).await, 2);
+    let drift = rapport::service::rollups::check(&app.db).await.unwrap();
+    assert!(drift.is_none(), "the rollups drifted: {drift:?}");
+
+    let report = app
+        .gql(
+            &admin,
+            "{ retentionReport(from: \"2023-12-31\", to: \"2024-12-31\") { total { revenueBefore lostRevenueShare } } }",
+            json!({}),
+        )
+        .await;
+    let total = &report.ok()["retentionReport"]["total"];
+    assert_eq!(total["revenueBefore"], "18300.00", "{total}");
+    assert!((total["lostRevenueShare"].as_f64().unwrap() - 6000.0 / 18300.0).abs() < 1e-9, "{total}");
+}
