@@ -339,7 +339,8 @@ async fn write(svc: &Services, viewer: &Viewer, options: &Options, source: &Sour
         FileReport { file: file_name(source), kind: source.kind.as_str().to_owned(), ..Default::default() };
     let progress = Progress::start(&report.file, "writing");
     let mut w = Write::begin(svc, viewer).await?;
-    crate::db::bulk_lookups(&*w).await?;
+    // The planner's statistics follow the tables as they grow (`db::analyze`): refreshed each time they double.
+    let mut analyzed_at = BATCH as u64;
     let mut staging = if source.kind == Kind::Revenue { Some(Staging::open(&w).await?) } else { None };
     let size = if staging.is_some() { REVENUE_BATCH } else { BATCH };
     let mut batch: Vec<(u64, Record)> = Vec::with_capacity(size);
@@ -365,6 +366,10 @@ async fn write(svc: &Services, viewer: &Viewer, options: &Options, source: &Sour
                     .map_err(|err| refusal_of(&report.file, |i| lines.get(i).copied(), err))?;
                 w = next_w;
                 w.flush().await?;
+                if report.rows >= 2 * analyzed_at {
+                    crate::db::analyze(&*w, &["external_ref", source.kind.table()]).await?;
+                    analyzed_at = report.rows;
+                }
                 report.created += counts.0;
                 report.updated += counts.1;
                 report.unchanged += counts.2;

@@ -19,6 +19,7 @@ mod m20261204_000013_change_visibility;
 mod m20261204_000014_export_window;
 mod m20261204_000015_history;
 mod m20261205_000016_invitations;
+mod m20261205_000017_external_ref_by_row;
 pub mod rollups;
 
 pub struct Migrator;
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000014_export_window::Migration),
             Box::new(m20261204_000015_history::Migration),
             Box::new(m20261205_000016_invitations::Migration),
+            Box::new(m20261205_000017_external_ref_by_row::Migration),
         ]
     }
 }

@@ -14,30 +14,50 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{ConnectionTrait, DatabaseBackend};
 
-/// The 12-month spread of monthly figures: each row of `alias` counts in the
-/// 12-month sums of its month and the 11 after. Returns the offsets to cross
-/// join (`k`) and the month each row counts in.
-pub fn spread_over_12_months(backend: DatabaseBackend, alias: &str) -> (String, String) {
-    if backend == DatabaseBackend::Postgres {
-        ("generate_series(0, 11) AS k(k)".to_owned(), format!("CAST({alias}.month + k.k * INTERVAL '1 month' AS DATE)"))
-    } else {
-        (
-            "(WITH RECURSIVE o(k) AS (SELECT 0 UNION ALL SELECT k + 1 FROM o WHERE k < 11) SELECT k FROM o) AS k"
-                .to_owned(),
-            format!("date({alias}.month, '+' || k.k || ' months')"),
+/// The 12-month sums of monthly figures: for each customer of `monthly` (a
+/// table or a sub-select of `customer_id, month, revenue_cents,
+/// gross_profit_cents`, several rows of one month added up), the sums of the
+/// months M-11..M at every month M from its first month to 11 months after
+/// its last, where they are not nothing. A running sum over each customer's
+/// months in order, so its cost follows the rows, not twelve times them.
+pub fn trailing_12(backend: DatabaseBackend, monthly: &str) -> String {
+    let months = if backend == DatabaseBackend::Postgres {
+        format!(
+            "SELECT s.customer_id, CAST(m AS DATE) AS month FROM ({spans}) s \
+             CROSS JOIN generate_series(s.lo, s.hi + INTERVAL '11 months', INTERVAL '1 month') AS m",
+            spans = spans(monthly)
         )
-    }
+    } else {
+        format!(
+            "WITH RECURSIVE g(customer_id, month, last) AS ( \
+               SELECT customer_id, lo, date(hi, '+11 months') FROM ({spans}) s \
+               UNION ALL SELECT customer_id, date(month, '+1 month'), last FROM g WHERE month < last) \
+             SELECT customer_id, month FROM g",
+            spans = spans(monthly)
+        )
+    };
+    let window = "OVER (PARTITION BY g.customer_id ORDER BY g.month ROWS BETWEEN 11 PRECEDING AND CURRENT ROW)";
+    format!(
+        "SELECT customer_id, month, revenue_cents, gross_profit_cents FROM ( \
+           SELECT g.customer_id, g.month, \
+             CAST(SUM(COALESCE(f.revenue_cents, 0)) {window} AS BIGINT) AS revenue_cents, \
+             CAST(SUM(COALESCE(f.gross_profit_cents, 0)) {window} AS BIGINT) AS gross_profit_cents \
+           FROM ({months}) g LEFT JOIN ( \
+             SELECT customer_id, month, SUM(revenue_cents) AS revenue_cents, SUM(gross_profit_cents) AS gross_profit_cents \
+             FROM ({monthly}) x GROUP BY customer_id, month) f \
+           ON f.customer_id = g.customer_id AND f.month = g.month) t \
+         WHERE revenue_cents <> 0 OR gross_profit_cents <> 0"
+    )
+}
+
+fn spans(monthly: &str) -> String {
+    format!("SELECT customer_id, MIN(month) AS lo, MAX(month) AS hi FROM ({monthly}) x GROUP BY customer_id")
 }
 
 /// The 12-month rollup as `revenue_entry` says it should be: `customer_id,
 /// month, revenue_cents, gross_profit_cents`.
 pub fn expected_t12(backend: DatabaseBackend) -> String {
-    let (offsets, shifted) = spread_over_12_months(backend, "r");
-    format!(
-        "SELECT r.customer_id, {shifted} AS month, CAST(SUM(r.revenue_cents) AS BIGINT) AS revenue_cents, \
-           CAST(SUM(r.gross_profit_cents) AS BIGINT) AS gross_profit_cents \
-         FROM revenue_entry r CROSS JOIN {offsets} GROUP BY r.customer_id, {shifted}"
-    )
+    trailing_12(backend, "SELECT customer_id, month, revenue_cents, gross_profit_cents FROM revenue_entry")
 }
 
 /// The per-owner rollup as `revenue_entry` and `customer` say it should be:

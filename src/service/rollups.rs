@@ -96,23 +96,22 @@ pub async fn apply(db: &impl ConnectionTrait, deltas: &[RevenueDelta]) -> AppRes
 /// Applies revenue changes given as a relation (a table or a sub-select) of
 /// `customer_id, owner_id, month, revenue_cents, gross_profit_cents`, two
 /// statements whatever its size: what [`apply`] does for a list, an import
-/// does for a whole file.
+/// does for a whole file. The 12-month sums move by the 12-month sums of the
+/// changes (`migration::rollups::trailing_12`, the definition a rebuild uses).
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn apply_from(db: &impl ConnectionTrait, deltas: &str) -> AppResult<()> {
-    let (offsets, shifted) = migration::rollups::spread_over_12_months(db.get_database_backend(), "d");
-    let sums = "CAST(SUM(d.revenue_cents) AS BIGINT), CAST(SUM(d.gross_profit_cents) AS BIGINT)";
-    let something = "SUM(d.revenue_cents) <> 0 OR SUM(d.gross_profit_cents) <> 0";
+    let moved = migration::rollups::trailing_12(db.get_database_backend(), deltas);
     db.execute_unprepared(&format!(
         "INSERT INTO revenue_t12 (customer_id, month, revenue_cents, gross_profit_cents) \
-         SELECT d.customer_id, {shifted}, {sums} FROM ({deltas}) d CROSS JOIN {offsets} \
-         GROUP BY d.customer_id, {shifted} HAVING {something} {}",
+         SELECT customer_id, month, revenue_cents, gross_profit_cents FROM ({moved}) m WHERE 1 = 1 {}",
         adding_to("revenue_t12", "customer_id")
     ))
     .await?;
     db.execute_unprepared(&format!(
         "INSERT INTO revenue_by_owner (owner_id, month, revenue_cents, gross_profit_cents) \
-         SELECT d.owner_id, d.month, {sums} FROM ({deltas}) d WHERE d.owner_id IS NOT NULL \
-         GROUP BY d.owner_id, d.month HAVING {something} {}",
+         SELECT d.owner_id, d.month, CAST(SUM(d.revenue_cents) AS BIGINT), CAST(SUM(d.gross_profit_cents) AS BIGINT) \
+         FROM ({deltas}) d WHERE d.owner_id IS NOT NULL GROUP BY d.owner_id, d.month \
+         HAVING SUM(d.revenue_cents) <> 0 OR SUM(d.gross_profit_cents) <> 0 {}",
         adding_to("revenue_by_owner", "owner_id")
     ))
     .await?;

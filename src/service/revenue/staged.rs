@@ -199,15 +199,25 @@ async fn lock(w: &Write, dialect: Dialect, source: &str) -> AppResult<()> {
 /// Writes the planned rows, moves the rollups, audits the rows that changed
 /// stored figures and notes every row written for the change feed.
 async fn write(w: &mut Write, dialect: Dialect) -> AppResult<()> {
+    // The customers are locked: no other writer adds or changes their months until the commit.
+    let at: Value = now().into();
     w.execute_raw(Statement::from_sql_and_values(
         dialect.0,
         dialect.numbered(&format!(
             "INSERT INTO revenue_entry (customer_id, month, revenue_cents, gross_profit_cents, created_at, updated_at) \
-             SELECT customer_id, month, revenue_cents, gross_profit_cents, $1, $1 FROM {PLAN} WHERE 1 = 1 \
-             ON CONFLICT (customer_id, month) DO UPDATE SET revenue_cents = excluded.revenue_cents, \
-               gross_profit_cents = excluded.gross_profit_cents, updated_at = excluded.updated_at"
+             SELECT customer_id, month, revenue_cents, gross_profit_cents, $1, $1 FROM {PLAN} \
+             WHERE entry_id IS NULL ORDER BY customer_id, month"
         )),
-        [now().into()],
+        [at.clone()],
+    ))
+    .await?;
+    w.execute_raw(Statement::from_sql_and_values(
+        dialect.0,
+        dialect.numbered(&format!(
+            "UPDATE revenue_entry SET revenue_cents = p.revenue_cents, gross_profit_cents = p.gross_profit_cents, \
+               updated_at = $1 FROM {PLAN} p WHERE p.entry_id = revenue_entry.id"
+        )),
+        [at],
     ))
     .await?;
     rollups::apply_from(
