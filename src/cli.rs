@@ -238,13 +238,14 @@ async fn create_user(config: &Config, email: String, name: String, role: &str, s
 /// Every bad row on its own line (file:line: column: message), then what was done.
 async fn import(config: Config, options: crate::import::Options) -> anyhow::Result<()> {
     let db = open_existing(&config).await?;
-    let state = AppState::new(db, config);
-    let outcome = crate::import::run(&state.services, &options).await;
+    // The services alone: no GraphQL schema or metrics recorder for a command that serves no request.
+    let services = crate::service::Services::new(db, std::sync::Arc::new(config));
+    let outcome = crate::import::run(&services, &options).await;
     if !options.dry_run {
         // Segments depend on the whole book: recomputed before the command
         // returns, also when a later file was refused after earlier ones were written.
-        let rules = state.services.config.segment_rules;
-        crate::service::segments::recompute(&state.services.db, rules, crate::db::now().date_naive()).await?;
+        let rules = services.config.segment_rules;
+        crate::service::segments::recompute(&services.db, rules, crate::db::now().date_naive()).await?;
     }
     match outcome {
         Ok(reports) => {

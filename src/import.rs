@@ -92,6 +92,7 @@ fn file_name(source: &Source) -> String {
 pub async fn run(svc: &Services, options: &Options) -> Result<Vec<FileReport>, Refusal> {
     let sources = files::discover(&options.paths).map_err(|e| Refusal::Failed(anyhow::anyhow!(e)))?;
     let viewer = actor(svc, options.actor.as_deref()).await?;
+    eprintln!("importing {} files from source {:?}", sources.len(), options.source);
     crate::db::analyze(&svc.db, &["external_ref"]).await?;
     let mut bad = Vec::new();
     let mut reports = Vec::new();
@@ -172,26 +173,21 @@ impl Keys {
             return Ok(());
         }
         let dialect = crate::db::Dialect::of(txn);
-        let mut values: Vec<sea_orm::Value> = Vec::with_capacity(self.pending.len() * 3);
-        let mut tuples = Vec::with_capacity(self.pending.len());
-        for (i, (line, key)) in self.pending.drain(..).enumerate() {
-            tuples.push(format!(
-                "({}, {}, {})",
-                dialect.param(i * 3 + 1),
-                dialect.param(i * 3 + 2),
-                dialect.param(i * 3 + 3)
-            ));
-            values.push(i64::try_from(line).unwrap_or(i64::MAX).into());
-            // The hash's bits as a signed integer: equal keys, equal numbers.
-            values.push(i64::from_ne_bytes(hashed(&key).to_ne_bytes()).into());
-            values.push(key.into());
-        }
+        // The hash's bits as a signed integer: equal keys, equal numbers.
+        let rows: Vec<(u64, i64, &str)> = self
+            .pending
+            .iter()
+            .map(|(line, key)| (*line, i64::from_ne_bytes(hashed(key).to_ne_bytes()), key.as_str()))
+            .collect();
+        let json = serde_json::to_string(&rows).map_err(|e| Refusal::Failed(e.into()))?;
+        let select = dialect.json_rows(1, &[("line", "BIGINT"), ("key_hash", "BIGINT"), ("row_key", "TEXT")]);
         txn.execute_raw(sea_orm::Statement::from_sql_and_values(
             dialect.0,
-            format!("INSERT INTO import_key VALUES {}", tuples.join(", ")),
-            values,
+            format!("INSERT INTO import_key {select}"),
+            [json.into()],
         ))
         .await?;
+        self.pending.clear();
         Ok(())
     }
 

@@ -164,6 +164,29 @@ impl Dialect {
         }
     }
 
+    /// The rows of a JSON array of arrays bound as parameter `n` (one text
+    /// value, however many rows: a statement's cost does not grow with its
+    /// bound values), as a sub-select of `columns` (name, SQL type) in order.
+    pub fn json_rows(self, n: usize, columns: &[(&str, &str)]) -> String {
+        let p = self.param(n);
+        let picked: Vec<String> = columns
+            .iter()
+            .enumerate()
+            .map(|(i, (name, sql_type))| {
+                if self.postgres() {
+                    format!("CAST(e ->> {i} AS {sql_type}) AS {name}")
+                } else {
+                    format!("json_extract(e.value, '$[{i}]') AS {name}")
+                }
+            })
+            .collect();
+        if self.postgres() {
+            format!("SELECT {} FROM json_array_elements(CAST({p} AS json)) AS e", picked.join(", "))
+        } else {
+            format!("SELECT {} FROM json_each({p}) AS e", picked.join(", "))
+        }
+    }
+
     /// Runs a statement with bound values: its text stays the same from one
     /// request to the next, so the prepared statement and its plan are reused.
     #[tracing::instrument(level = "debug", skip_all)]

@@ -42,7 +42,7 @@ pub struct ExternalRevenue {
 const ROWS: &str = "staged_revenue";
 /// The rows that change something, with the customer, its owner and the stored figures.
 const PLAN: &str = "staged_revenue_plan";
-/// Rows per statement while staging (five values each, under every backend's limit of bound values).
+/// Rows per statement while staging (one JSON text).
 const CHUNK: usize = 2000;
 
 /// Revenue rows staged in a write's transaction, waiting for [`Staging::finish`].
@@ -64,25 +64,29 @@ impl Staging {
     /// Stages rows.
     pub async fn add(&mut self, w: &Write, rows: &[ExternalRevenue]) -> AppResult<()> {
         let dialect = Dialect::of(&**w);
+        let select = dialect.json_rows(
+            1,
+            &[
+                ("line", "BIGINT"),
+                ("customer_ref", "TEXT"),
+                ("month", "DATE"),
+                ("revenue_cents", "BIGINT"),
+                ("gross_profit_cents", "BIGINT"),
+            ],
+        );
         for chunk in rows.chunks(CHUNK) {
-            let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 5);
-            let tuples: Vec<String> = (0..chunk.len())
-                .map(|i| {
-                    let p = |k: usize| dialect.param(i * 5 + k);
-                    format!("({}, {}, {}, {}, {})", p(1), p(2), p(3), p(4), p(5))
+            let values: Vec<_> = chunk
+                .iter()
+                .map(|r| {
+                    let month = r.month.format("%Y-%m-%d").to_string();
+                    (r.line, r.customer_external_id.as_str(), month, r.revenue_cents, r.gross_profit_cents)
                 })
                 .collect();
-            for row in chunk {
-                values.push(i64::try_from(row.line).unwrap_or(i64::MAX).into());
-                values.push(row.customer_external_id.clone().into());
-                values.push(row.month.into());
-                values.push(row.revenue_cents.into());
-                values.push(row.gross_profit_cents.into());
-            }
+            let json = serde_json::to_string(&values).map_err(|e| AppError::Internal(e.to_string()))?;
             w.execute_raw(Statement::from_sql_and_values(
                 dialect.0,
-                format!("INSERT INTO {ROWS} VALUES {}", tuples.join(", ")),
-                values,
+                format!("INSERT INTO {ROWS} {select}"),
+                [json.into()],
             ))
             .await?;
         }
