@@ -4,9 +4,10 @@
 //! file) are read twice, one row at a time: first every file is checked
 //! whole, and nothing is written if any row of any file is bad; then each
 //! file is written in one transaction, in batches through the same service
-//! functions the API's upserts use (the same rules, audit, change feed,
-//! rollups). Every kind is keyed by the source and the row's id there, so a
-//! second run changes nothing.
+//! functions the API's upserts use (the same rules, audit, change feed), or,
+//! for revenue, staged whole and written set-based by `revenue::staged` with
+//! the rules of a push. Every kind is keyed by the source and the row's id
+//! there, so a second run changes nothing.
 
 /// Which file holds what, and its rows one at a time.
 pub mod files;

@@ -16,7 +16,8 @@ use sea_orm_migration::sea_orm::{ConnectionTrait, DatabaseBackend};
 
 /// The 12-month sums of monthly figures: for each customer of `monthly` (a
 /// table or a sub-select of `customer_id, month, revenue_cents,
-/// gross_profit_cents`, several rows of one month added up), the sums of the
+/// gross_profit_cents`, at most one row per customer and month, as
+/// `revenue_entry` holds them and every write of it checks), the sums of the
 /// months M-11..M at every month M from its first month to 11 months after
 /// its last, where they are not nothing. A running sum over each customer's
 /// months in order, so its cost follows the rows, not twelve times them.
@@ -42,10 +43,7 @@ pub fn trailing_12(backend: DatabaseBackend, monthly: &str) -> String {
            SELECT g.customer_id, g.month, \
              CAST(SUM(COALESCE(f.revenue_cents, 0)) {window} AS BIGINT) AS revenue_cents, \
              CAST(SUM(COALESCE(f.gross_profit_cents, 0)) {window} AS BIGINT) AS gross_profit_cents \
-           FROM ({months}) g LEFT JOIN ( \
-             SELECT customer_id, month, SUM(revenue_cents) AS revenue_cents, SUM(gross_profit_cents) AS gross_profit_cents \
-             FROM ({monthly}) x GROUP BY customer_id, month) f \
-           ON f.customer_id = g.customer_id AND f.month = g.month) t \
+           FROM ({months}) g LEFT JOIN ({monthly}) f ON f.customer_id = g.customer_id AND f.month = g.month) t \
          WHERE revenue_cents <> 0 OR gross_profit_cents <> 0"
     )
 }

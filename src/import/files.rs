@@ -4,10 +4,10 @@
 //! NDJSON, one JSON object per line).
 
 use std::{
-    collections::HashMap,
     fs::File,
     io::{BufRead, BufReader},
     path::{Path, PathBuf},
+    sync::Arc,
 };
 
 crate::names::named! {
@@ -101,11 +101,22 @@ fn format_of(path: &Path) -> Option<Format> {
     }
 }
 
-/// One row: its line in the file and its values by column (empty values left out).
+/// One row: its line in the file and its values, found by column.
 #[derive(Debug, Default)]
 pub struct Row {
     pub line: u64,
-    pub values: HashMap<String, String>,
+    /// The columns (shared by a CSV file's rows; an NDJSON row's own keys).
+    columns: Arc<[String]>,
+    /// One value per column, in one buffer (a row costs an allocation, not one per value).
+    values: csv::StringRecord,
+}
+
+impl Row {
+    /// The value of a column, trimmed; `None` when the column is missing or the value empty.
+    pub fn get(&self, column: &str) -> Option<&str> {
+        let index = self.columns.iter().position(|c| c == column)?;
+        Some(self.values.get(index)?.trim()).filter(|v| !v.is_empty())
+    }
 }
 
 /// A problem with one row, or with the file itself (line 0).
@@ -120,7 +131,7 @@ pub struct Problem {
 pub enum Rows {
     Csv {
         reader: csv::Reader<BufReader<File>>,
-        headers: Vec<String>,
+        headers: Arc<[String]>,
     },
     Ndjson {
         lines: std::io::Lines<BufReader<File>>,
@@ -160,13 +171,7 @@ impl Rows {
                     Ok(false) => None,
                     Ok(true) => {
                         let line = record.position().map_or(0, |p| p.line());
-                        let values = headers
-                            .iter()
-                            .zip(record.iter())
-                            .filter(|(_, v)| !v.trim().is_empty())
-                            .map(|(h, v)| (h.clone(), v.trim().to_owned()))
-                            .collect();
-                        Some(Ok(Row { line, values }))
+                        Some(Ok(Row { line, columns: headers.clone(), values: record }))
                     }
                     Err(e) => {
                         let line = e.position().map_or(0, |p| p.line());
@@ -198,7 +203,8 @@ fn ndjson_row(line: u64, text: &str) -> Result<Row, Problem> {
         column: String::new(),
         message: format!("not a JSON object: {}", e.to_string().split(" at line").next().unwrap_or_default()),
     })?;
-    let mut values = HashMap::new();
+    let mut columns = Vec::with_capacity(object.len());
+    let mut values = csv::StringRecord::new();
     for (key, value) in object {
         let text = match value {
             serde_json::Value::Null => continue,
@@ -209,11 +215,10 @@ fn ndjson_row(line: u64, text: &str) -> Result<Row, Problem> {
                 return Err(Problem { line, column: key, message: format!("a value, not {other}") });
             }
         };
-        if !text.trim().is_empty() {
-            values.insert(key.trim().to_ascii_lowercase(), text.trim().to_owned());
-        }
+        columns.push(key.trim().to_ascii_lowercase());
+        values.push_field(&text);
     }
-    Ok(Row { line, values })
+    Ok(Row { line, columns: columns.into(), values })
 }
 
 fn csv_message(err: &csv::Error) -> String {

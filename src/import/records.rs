@@ -65,7 +65,7 @@ impl<'a> Reading<'a> {
     }
 
     fn optional(&self, column: &str) -> Option<String> {
-        self.row.values.get(column).cloned()
+        self.row.get(column).map(str::to_owned)
     }
 
     fn required(&mut self, column: &str) -> String {
