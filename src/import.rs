@@ -98,7 +98,9 @@ pub async fn run(svc: &Services, options: &Options) -> Result<Vec<FileReport>, R
     let mut bad = Vec::new();
     let mut reports = Vec::new();
     let mut imported_customers = HashSet::new();
+    let mut checked = Vec::with_capacity(sources.len());
     for source in &sources {
+        checked.push(files::fingerprint(source));
         let (report, problems) = check(svc, options, source, &mut imported_customers).await?;
         bad.extend(problems.into_iter().map(|p| (file_name(source), p)));
         reports.push(report);
@@ -110,8 +112,8 @@ pub async fn run(svc: &Services, options: &Options) -> Result<Vec<FileReport>, R
         return Ok(reports);
     }
     let mut written = Vec::new();
-    for source in &sources {
-        written.push(write(svc, &viewer, options, source).await?);
+    for (source, fingerprint) in sources.iter().zip(checked) {
+        written.push(write(svc, &viewer, options, source, fingerprint).await?);
     }
     Ok(written)
 }
@@ -200,8 +202,9 @@ impl Keys {
             .rows(
                 txn,
                 "SELECT k.line AS line, k.row_key AS row_key FROM import_key k \
-                 JOIN (SELECT key_hash, MIN(line) AS first FROM import_key GROUP BY key_hash HAVING COUNT(*) > 1) d \
-                   ON d.key_hash = k.key_hash AND k.line > d.first ORDER BY k.line"
+                 JOIN (SELECT key_hash, row_key, MIN(line) AS first FROM import_key \
+                       GROUP BY key_hash, row_key HAVING COUNT(*) > 1) d \
+                   ON d.key_hash = k.key_hash AND d.row_key = k.row_key AND k.line > d.first ORDER BY k.line"
                     .to_owned(),
             )
             .await?;
@@ -329,8 +332,27 @@ async fn unknown_customers(
 }
 
 /// Writes one checked file in one transaction, a batch at a time (revenue:
-/// staged a batch at a time, then written whole).
-async fn write(svc: &Services, viewer: &Viewer, options: &Options, source: &Source) -> Result<FileReport, Refusal> {
+/// staged a batch at a time, then written whole). What the check found holds
+/// only for the file it read: a file that changed since (`checked` is its
+/// size and time then) is refused before its transaction commits.
+async fn write(
+    svc: &Services,
+    viewer: &Viewer,
+    options: &Options,
+    source: &Source,
+    checked: Option<files::Fingerprint>,
+) -> Result<FileReport, Refusal> {
+    let unchanged = || {
+        if checked.is_some() && files::fingerprint(source) == checked {
+            Ok(())
+        } else {
+            Err(Refusal::Failed(anyhow::anyhow!(
+                "{} changed since it was checked: nothing of it was written; run the import again",
+                file_name(source)
+            )))
+        }
+    };
+    unchanged()?;
     let mut rows = Rows::open(source).map_err(|p| Refusal::Rows(vec![(file_name(source), p)]))?;
     let mut report =
         FileReport { file: file_name(source), kind: source.kind.as_str().to_owned(), ..Default::default() };
@@ -388,6 +410,7 @@ async fn write(svc: &Services, viewer: &Viewer, options: &Options, source: &Sour
         report.updated = tally.updated;
         report.unchanged = tally.unchanged;
     }
+    unchanged()?;
     w.audit(
         "import",
         source.kind.as_str(),
@@ -415,7 +438,7 @@ fn refusal_of(file: &str, line_of: impl Fn(usize) -> Option<u64>, err: AppError)
         AppError::BadInput { field, message } => {
             // A batch's refusal names its row as `entries[i].column` when it is one row's.
             let index = field.strip_prefix("entries[").and_then(|rest| rest.split(']').next()?.parse::<usize>().ok());
-            let line = line_of(index.unwrap_or(0)).unwrap_or(0);
+            let line = index.and_then(&line_of).or_else(|| line_of(0)).unwrap_or(0);
             let column = field.rsplit('.').next().unwrap_or(&field).to_owned();
             Refusal::Rows(vec![(file.to_owned(), Problem { line, column, message })])
         }

@@ -101,6 +101,15 @@ fn format_of(path: &Path) -> Option<Format> {
     }
 }
 
+/// What tells a file changed: its size and when it was last written.
+pub type Fingerprint = (u64, std::time::SystemTime);
+
+/// The file's fingerprint now, if it can be read.
+pub fn fingerprint(source: &Source) -> Option<Fingerprint> {
+    let metadata = std::fs::metadata(&source.path).ok()?;
+    Some((metadata.len(), metadata.modified().ok()?))
+}
+
 /// One row: its line in the file and its values, found by column.
 #[derive(Debug, Default)]
 pub struct Row {

@@ -201,6 +201,10 @@ pub async fn stage_from(
         ))
         .await?
         .rows_affected();
+    if staged == 0 && written == 0 {
+        // Nothing staged in this transaction: leave no table on the pooled connection.
+        txn.execute_unprepared(&format!("DROP TABLE {STAGED}")).await?;
+    }
     Ok(staged + i64::try_from(written).unwrap_or(i64::MAX))
 }
 

@@ -5,12 +5,15 @@
 //! batch. The rules are those of a push ([`super::upsert_in`]): the customers
 //! are those the viewer may push revenue for, they are locked before their
 //! figures are read, a month pushed again with the same figures is left as it
-//! is, the rollups move by the differences ([`rollups::apply_from`]), a row
-//! that changed stored figures is audited with the old and new ones, and
-//! every row written is a change for the feed.
+//! is, the rollups move by the differences ([`rollups::apply_from`]), and
+//! every row written is a change for the feed. The audit is an import's: an
+//! entry per row that changed stored figures, with the old and new ones (the
+//! caller adds one for the file with its counts), where a push writes one
+//! entry per call listing every row.
 //!
 //! What the staging does not check, the import's own check did before the
-//! write began: one row per customer and month, and months that have begun.
+//! write began: one row per customer and month, and months that have begun
+//! (the import refuses a file that changed since it was checked).
 
 use chrono::NaiveDate;
 use entity::customer;
@@ -104,14 +107,9 @@ impl Staging {
             &Query::select().column(customer::Column::Id).from(customer::Entity).cond_where(scope).to_owned(),
         );
         if dialect.postgres() {
-            // The import looks rows up by their keys (`db::bulk_lookups`); these statements join whole tables.
-            for statement in [
-                format!("ANALYZE {ROWS}"),
-                "SET LOCAL enable_seqscan = on".into(),
-                "SET LOCAL work_mem = '64MB'".into(),
-            ] {
-                w.execute_unprepared(&statement).await?;
-            }
+            // A temporary table has no statistics until analysed; the joins over whole tables hash in memory.
+            w.execute_unprepared(&format!("ANALYZE {ROWS}")).await?;
+            w.execute_unprepared("SET LOCAL work_mem = '64MB'").await?;
         }
         let known = format!(
             "x.entity = 'CUSTOMER' AND x.source = $1 AND x.external_id = s.customer_ref AND x.entity_id IN ({writable})"
@@ -149,7 +147,10 @@ impl Staging {
         }
         w.execute_unprepared(&format!("DROP TABLE {PLAN}")).await?;
         w.execute_unprepared(&format!("DROP TABLE {ROWS}")).await?;
-        Ok((w, Tally { created: changed - updated, updated, unchanged: self.rows - changed }))
+        Ok((
+            w,
+            Tally { created: changed.saturating_sub(updated), updated, unchanged: self.rows.saturating_sub(changed) },
+        ))
     }
 }
 
