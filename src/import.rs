@@ -9,6 +9,8 @@
 //! the rules of a push. Every kind is keyed by the source and the row's id
 //! there, so a second run changes nothing.
 
+/// A file's rows read ahead on a thread of their own.
+pub mod ahead;
 /// Which file holds what, and its rows one at a time.
 pub mod files;
 /// A row as the record the services take.
@@ -27,6 +29,7 @@ use sea_orm::{
 };
 
 use self::{
+    ahead::{Ahead, Read},
     files::{Kind, Problem, Rows, Source},
     records::Record,
 };
@@ -232,7 +235,7 @@ async fn check(
     source: &Source,
     imported_customers: &mut HashSet<u64>,
 ) -> Result<(FileReport, Vec<Problem>), Refusal> {
-    let mut rows = Rows::open(source).map_err(|p| Refusal::Rows(vec![(file_name(source), p)]))?;
+    let rows = Rows::open(source).map_err(|p| Refusal::Rows(vec![(file_name(source), p)]))?;
     let owners = owner_emails(svc).await?;
     // Read-only: it holds the keys' table, dropped with it.
     let txn = svc.db.begin().await?;
@@ -243,29 +246,30 @@ async fn check(
     let progress = Progress::start(&report.file, "checking");
     let mut pending: Vec<(u64, String)> = Vec::new();
     let this_month = crate::rules::month_start(crate::db::now().date_naive());
-    while let Some(row) = rows.next_row() {
-        let row = match row {
-            Ok(row) => row,
-            Err(problem) => {
+    let mut rows = Ahead::start(rows, source.kind);
+    while let Some(read) = rows.next().await {
+        let (line, record) = match read {
+            Read::Row { line, record } => (line, record),
+            Read::Broken(problem) => {
                 problems.push(problem);
                 continue;
             }
         };
         report.rows += 1;
         progress.tick(report.rows);
-        let record = match records::read(source.kind, &row) {
+        let record = match record {
             Ok(record) => record,
             Err(found) => {
                 problems.extend(found);
                 continue;
             }
         };
-        keys.add(&txn, row.line, record.key()).await?;
+        keys.add(&txn, line, record.key()).await?;
         if let Record::Revenue(r) = &record
             && r.month > this_month
         {
             problems.push(Problem {
-                line: row.line,
+                line,
                 column: "month".into(),
                 message: format!("{} has not begun", r.month.format("%Y-%m")),
             });
@@ -275,14 +279,14 @@ async fn check(
             let owner = customer.owner_email.as_deref().unwrap_or_default().to_lowercase();
             if !owners.contains(&owner) {
                 problems.push(Problem {
-                    line: row.line,
+                    line,
                     column: "owner_email".into(),
                     message: format!("no active employee with e-mail {owner:?}"),
                 });
             }
         }
         if let Some(customer) = record.customer().filter(|c| !imported_customers.contains(&hashed(c))) {
-            pending.push((row.line, customer.to_owned()));
+            pending.push((line, customer.to_owned()));
             if pending.len() >= BATCH {
                 problems.extend(unknown_customers(&txn, &options.source, std::mem::take(&mut pending)).await?);
             }
@@ -353,7 +357,7 @@ async fn write(
         }
     };
     unchanged()?;
-    let mut rows = Rows::open(source).map_err(|p| Refusal::Rows(vec![(file_name(source), p)]))?;
+    let rows = Rows::open(source).map_err(|p| Refusal::Rows(vec![(file_name(source), p)]))?;
     let mut report =
         FileReport { file: file_name(source), kind: source.kind.as_str().to_owned(), ..Default::default() };
     let progress = Progress::start(&report.file, "writing");
@@ -363,16 +367,18 @@ async fn write(
     let mut staging = if source.kind == Kind::Revenue { Some(Staging::open(&w).await?) } else { None };
     let size = if staging.is_some() { REVENUE_BATCH } else { BATCH };
     let mut batch: Vec<(u64, Record)> = Vec::with_capacity(size);
+    let mut rows = Ahead::start(rows, source.kind);
     loop {
-        let next = rows.next_row();
-        if let Some(row) = next.as_ref().and_then(|r| r.as_ref().ok()) {
-            let record = records::read(source.kind, row).map_err(|_| {
-                Refusal::Failed(anyhow::anyhow!("{}:{} changed while it was imported", report.file, row.line))
+        let next = rows.next().await;
+        let done = next.is_none();
+        if let Some(Read::Row { line, record }) = next {
+            let record = record.map_err(|_| {
+                Refusal::Failed(anyhow::anyhow!("{}:{line} changed while it was imported", report.file))
             })?;
-            batch.push((row.line, record));
+            batch.push((line, record));
             report.rows += 1;
         }
-        if batch.len() >= size || (next.is_none() && !batch.is_empty()) {
+        if batch.len() >= size || (done && !batch.is_empty()) {
             let lines: Vec<u64> = batch.iter().map(|(line, _)| *line).collect();
             let taken: Vec<Record> = std::mem::take(&mut batch).into_iter().map(|(_, r)| r).collect();
             if let Some(staging) = staging.as_mut() {
@@ -395,7 +401,7 @@ async fn write(
             }
             progress.tick(report.rows);
         }
-        if next.is_none() {
+        if done {
             break;
         }
     }
