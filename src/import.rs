@@ -178,21 +178,14 @@ impl Keys {
         if self.pending.is_empty() {
             return Ok(());
         }
-        let dialect = crate::db::Dialect::of(txn);
         // The hash's bits as a signed integer: equal keys, equal numbers.
         let rows: Vec<(u64, i64, &str)> = self
             .pending
             .iter()
             .map(|(line, key)| (*line, i64::from_ne_bytes(hashed(key).to_ne_bytes()), key.as_str()))
             .collect();
-        let json = serde_json::to_string(&rows).map_err(|e| Refusal::Failed(e.into()))?;
-        let select = dialect.json_rows(1, &[("line", "BIGINT"), ("key_hash", "BIGINT"), ("row_key", "TEXT")]);
-        txn.execute_raw(sea_orm::Statement::from_sql_and_values(
-            dialect.0,
-            format!("INSERT INTO import_key {select}"),
-            [json.into()],
-        ))
-        .await?;
+        let columns = [("line", "BIGINT"), ("key_hash", "BIGINT"), ("row_key", "TEXT")];
+        crate::db::Dialect::of(txn).insert_json_rows(txn, "import_key", &columns, &rows).await?;
         self.pending.clear();
         Ok(())
     }

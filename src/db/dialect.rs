@@ -164,11 +164,17 @@ impl Dialect {
         }
     }
 
-    /// The rows of a JSON array of arrays bound as parameter `n` (one text
-    /// value, however many rows: a statement's cost does not grow with its
-    /// bound values), as a sub-select of `columns` (name, SQL type) in order.
-    pub fn json_rows(self, n: usize, columns: &[(&str, &str)]) -> String {
-        let p = self.param(n);
+    /// Inserts `rows` (each serialised as a JSON array, its values in the
+    /// order of `columns`: name, SQL type) into `table` in one statement
+    /// bound to one text value, however many rows: a statement's cost on the
+    /// client grows faster than its bound values.
+    pub async fn insert_json_rows<R: serde::Serialize>(
+        self,
+        db: &impl ConnectionTrait,
+        table: &str,
+        columns: &[(&str, &str)],
+        rows: &[R],
+    ) -> AppResult<()> {
         let picked: Vec<String> = columns
             .iter()
             .enumerate()
@@ -180,11 +186,16 @@ impl Dialect {
                 }
             })
             .collect();
-        if self.postgres() {
-            format!("SELECT {} FROM json_array_elements(CAST({p} AS json)) AS e", picked.join(", "))
-        } else {
-            format!("SELECT {} FROM json_each({p}) AS e", picked.join(", "))
-        }
+        let elements =
+            if self.postgres() { "json_array_elements(CAST($1 AS json)) AS e" } else { "json_each(?1) AS e" };
+        let json = serde_json::to_string(rows).map_err(|e| crate::error::AppError::Internal(e.to_string()))?;
+        db.execute_raw(Statement::from_sql_and_values(
+            self.0,
+            format!("INSERT INTO {table} SELECT {} FROM {elements}", picked.join(", ")),
+            [json.into()],
+        ))
+        .await?;
+        Ok(())
     }
 
     /// Runs a statement with bound values: its text stays the same from one

@@ -66,17 +66,14 @@ impl Staging {
 
     /// Stages rows.
     pub async fn add(&mut self, w: &Write, rows: &[ExternalRevenue]) -> AppResult<()> {
+        const COLUMNS: [(&str, &str); 5] = [
+            ("line", "BIGINT"),
+            ("customer_ref", "TEXT"),
+            ("month", "DATE"),
+            ("revenue_cents", "BIGINT"),
+            ("gross_profit_cents", "BIGINT"),
+        ];
         let dialect = Dialect::of(&**w);
-        let select = dialect.json_rows(
-            1,
-            &[
-                ("line", "BIGINT"),
-                ("customer_ref", "TEXT"),
-                ("month", "DATE"),
-                ("revenue_cents", "BIGINT"),
-                ("gross_profit_cents", "BIGINT"),
-            ],
-        );
         for chunk in rows.chunks(CHUNK) {
             let values: Vec<_> = chunk
                 .iter()
@@ -85,13 +82,7 @@ impl Staging {
                     (r.line, r.customer_external_id.as_str(), month, r.revenue_cents, r.gross_profit_cents)
                 })
                 .collect();
-            let json = serde_json::to_string(&values).map_err(|e| AppError::Internal(e.to_string()))?;
-            w.execute_raw(Statement::from_sql_and_values(
-                dialect.0,
-                format!("INSERT INTO {ROWS} {select}"),
-                [json.into()],
-            ))
-            .await?;
+            dialect.insert_json_rows(&**w, ROWS, &COLUMNS, &values).await?;
         }
         self.rows += rows.len();
         Ok(())
