@@ -37,7 +37,7 @@ enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
-    /// Check or rebuild the revenue rollups the reports read.
+    /// Check or rebuild the kept figures the reads use: revenue rollups and customer counts.
     #[command(subcommand)]
     Rollups(RollupsCommand),
     /// Bring a company's history in from CSV or NDJSON files (one kind per file:
@@ -60,9 +60,9 @@ enum Command {
 
 #[derive(Subcommand)]
 enum RollupsCommand {
-    /// Compare the rollups with the revenue rows; exit 1 when they drifted.
+    /// Compare the rollups and counts with the revenue and customer rows; exit 1 when they drifted.
     Check,
-    /// Recompute the rollups from the revenue rows, in one transaction.
+    /// Recompute the rollups and counts from the revenue and customer rows, in one transaction.
     Rebuild,
 }
 
@@ -194,14 +194,16 @@ async fn check_rollups(config: &Config) -> anyhow::Result<()> {
     let db = open_existing(config).await?;
     let drift = crate::service::rollups::check(&db).await?;
     if drift.is_none() {
-        println!("rollups match the revenue rows");
+        println!("rollups match the revenue and customer rows");
         Ok(())
     } else {
         // An error exits 1: monitoring can run the check on a schedule.
         anyhow::bail!(
-            "rollups drifted: {} rows of revenue_t12 and {} of revenue_by_owner differ; run `rapport rollups rebuild`",
+            "rollups drifted: {} rows of revenue_t12, {} of revenue_by_owner and {} kept customer counts differ; \
+             run `rapport rollups rebuild`",
             drift.trailing_12,
-            drift.by_owner
+            drift.by_owner,
+            drift.customer_counts
         )
     }
 }

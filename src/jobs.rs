@@ -15,6 +15,7 @@ pub async fn start(services: &Services) -> anyhow::Result<()> {
     tokio::spawn(segments(services.clone()));
     tokio::spawn(health(services.clone()));
     tokio::spawn(exports(services.clone()));
+    tokio::spawn(fold_customer_counts(services.clone()));
     let worker =
         webhooks::Worker::new(services.db.clone(), services.config.webhook.clone(), services.webhooks.clone())?;
     tokio::spawn(worker.run());
@@ -75,6 +76,19 @@ async fn exports(services: Services) {
         tick.tick().await;
         if let Err(err) = services.exports.flush(&services.db).await {
             tracing::warn!(error = %err, "counting bulk reads failed");
+        }
+    }
+}
+
+/// The kept customer counts, folded every minute: writes append rows of
+/// differences, and a count reads every row of its keys.
+async fn fold_customer_counts(services: Services) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(err) = crate::service::customer_counts::fold(&services.db).await {
+            tracing::warn!(error = %err, "folding the customer counts failed");
         }
     }
 }

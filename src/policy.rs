@@ -16,7 +16,7 @@
 use entity::{customer, enums::Role, user};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait,
-    sea_query::{Expr, SelectStatement},
+    sea_query::{Expr, ExprTrait, SelectStatement},
 };
 
 use crate::{
@@ -150,12 +150,28 @@ fn team_members(team_id: i64) -> SelectStatement {
 }
 
 fn scope_condition(scope: CustomerScope) -> Condition {
+    owned_within(scope, Expr::col(customer::Column::OwnerId))
+}
+
+/// The scope as a condition on an owner column: the scope is by owner, so a
+/// table kept per owner (such as the customer counts) is scoped like the customers.
+fn owned_within(scope: CustomerScope, owner: Expr) -> Condition {
     match scope {
         CustomerScope::All => Condition::all(),
-        CustomerScope::Team(team) => Condition::all().add(customer::Column::OwnerId.in_subquery(team_members(team))),
-        CustomerScope::Owner(owner) => Condition::all().add(customer::Column::OwnerId.eq(owner)),
+        CustomerScope::Team(team) => Condition::all().add(owner.in_subquery(team_members(team))),
+        CustomerScope::Owner(owner_id) => Condition::all().add(owner.eq(owner_id)),
         CustomerScope::Nothing => nothing(),
     }
+}
+
+/// Rows kept per customer owner (in `owner_column`) that stand for customers the viewer can see.
+pub fn visible_owned(viewer: &Viewer, owner_column: Expr) -> Condition {
+    owned_within(customer_scope(viewer, Resource::Customers), owner_column)
+}
+
+/// Rows kept per owner that stand for customers owned by a member of `team`.
+pub fn team_owned(team: i64, owner_column: Expr) -> Condition {
+    owned_within(CustomerScope::Team(team), owner_column)
 }
 
 /// Condition on the `customer` table itself.

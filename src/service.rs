@@ -31,6 +31,8 @@ pub mod directory;
 // The domain, one module per kind of record.
 /// Customers, their group hierarchy and their life cycle.
 pub mod customers;
+/// How many customers a list holds, from the kept counts where they serve.
+pub mod customer_counts;
 /// People at customers.
 pub mod contacts;
 /// Touchpoints with customers.

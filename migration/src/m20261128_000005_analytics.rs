@@ -60,7 +60,7 @@ impl MigrationTrait for Migration {
         let db = manager.get_connection();
         db.execute_unprepared(&rollup(postgres, "revenue_t12", "customer_id")).await?;
         db.execute_unprepared(&rollup(postgres, "revenue_by_owner", "owner_id")).await?;
-        crate::rollups::rebuild(manager.get_connection()).await
+        crate::rollups::rebuild_revenue(manager.get_connection()).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {

@@ -7,9 +7,13 @@
 //!   profit of the owner's customers that are not archived (a month's total for
 //!   a rep, a team or everyone is a few rows).
 //!
-//! They are derived data: `rebuild` recomputes both from `revenue_entry` and
-//! `customer`; the service keeps them current on every write that changes them
-//! (revenue pushes, reassignment, archiving).
+//! - `customer_count`: live customers per owner and status, as rows of
+//!   differences whose sum is the count (kept by triggers on `customer`, see
+//!   the migration that made it).
+//!
+//! They are derived data: `rebuild` recomputes them from `revenue_entry` and
+//! `customer`; the service keeps the revenue rollups current on every write
+//! that changes them (revenue pushes, reassignment, archiving).
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{ConnectionTrait, DatabaseBackend};
@@ -67,8 +71,64 @@ pub fn expected_by_owner() -> &'static str {
      GROUP BY c.owner_id, r.month"
 }
 
-/// Recomputes both rollups from scratch (in the caller's transaction, if any).
+/// The kept customer counts as `customer` says they should be: `owner_id,
+/// status, customers`, one row per key with live customers.
+pub fn expected_customer_counts() -> &'static str {
+    "SELECT owner_id, status, COUNT(*) AS customers FROM customer WHERE archived_at IS NULL GROUP BY owner_id, status"
+}
+
+/// The kept customer counts as they stand: the sum of each key's rows, keys
+/// that sum to nothing left out.
+pub fn kept_customer_counts() -> &'static str {
+    "SELECT owner_id, status, CAST(SUM(customers) AS BIGINT) AS customers FROM customer_count \
+     GROUP BY owner_id, status HAVING SUM(customers) <> 0"
+}
+
+/// Folds each key's rows of differences into one row (keys summing to
+/// nothing into none), so reading a count stays a few rows. On PostgreSQL one
+/// statement: its delete and its insert see the same snapshot, so a
+/// concurrent writer's rows are either folded or left as they are, never
+/// lost. SQLite runs one writer at a time, and the caller's transaction makes
+/// its two statements one.
+pub async fn fold_customer_counts(db: &impl ConnectionTrait) -> Result<(), DbErr> {
+    if db.get_database_backend() == DatabaseBackend::Postgres {
+        db.execute_unprepared(
+            "WITH gone AS (DELETE FROM customer_count RETURNING owner_id, status, customers) \
+             INSERT INTO customer_count (owner_id, status, customers) \
+             SELECT owner_id, status, SUM(customers) FROM gone GROUP BY owner_id, status HAVING SUM(customers) <> 0",
+        )
+        .await?;
+    } else {
+        db.execute_unprepared(
+            "CREATE TEMP TABLE IF NOT EXISTS customer_count_folded AS SELECT * FROM customer_count WHERE 0",
+        )
+        .await?;
+        db.execute_unprepared(&format!("INSERT INTO customer_count_folded {}", kept_customer_counts())).await?;
+        db.execute_unprepared("DELETE FROM customer_count").await?;
+        db.execute_unprepared("INSERT INTO customer_count SELECT * FROM customer_count_folded").await?;
+        db.execute_unprepared("DROP TABLE customer_count_folded").await?;
+    }
+    Ok(())
+}
+
+/// Recomputes every rollup from scratch (in the caller's transaction, if any).
+/// On PostgreSQL the customer counts are deleted and recounted by one
+/// statement, in one snapshot: a concurrent writer's customers and its rows of
+/// differences are either both seen or both not, so none is lost or counted twice.
 pub async fn rebuild(db: &impl ConnectionTrait) -> Result<(), DbErr> {
+    let recount = format!("INSERT INTO customer_count (owner_id, status, customers) {}", expected_customer_counts());
+    if db.get_database_backend() == DatabaseBackend::Postgres {
+        db.execute_unprepared(&format!("WITH gone AS (DELETE FROM customer_count) {recount}")).await?;
+    } else {
+        db.execute_unprepared("DELETE FROM customer_count").await?;
+        db.execute_unprepared(&recount).await?;
+    }
+    rebuild_revenue(db).await
+}
+
+/// Recomputes the two revenue rollups from scratch (the migration that made
+/// them runs this, before the customer counts exist).
+pub async fn rebuild_revenue(db: &impl ConnectionTrait) -> Result<(), DbErr> {
     let backend = db.get_database_backend();
     db.execute_unprepared("DELETE FROM revenue_t12").await?;
     db.execute_unprepared("DELETE FROM revenue_by_owner").await?;

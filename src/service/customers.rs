@@ -22,7 +22,7 @@ use crate::{
         changes::{Change, Operation},
         now,
         outbox::{Event, EventType},
-        update_versioned, validate,
+        pages, update_versioned, validate,
     },
 };
 
@@ -88,6 +88,57 @@ pub fn select(viewer: &Viewer, filter: &CustomerFilter) -> Select<customer::Enti
         query = query.filter(customer::Column::CreatedAt.lt(before));
     }
     query
+}
+
+/// One page of the customers the viewer sees in `filter`, counted toward the
+/// export audit, with its `total` from [`count`] when the window asks.
+pub async fn page(
+    svc: &crate::service::Services,
+    viewer: &Viewer,
+    filter: &CustomerFilter,
+    sort: &pages::Sort<customer::Column>,
+    window: pages::Window,
+) -> AppResult<pages::Page<customer::Model>> {
+    let rows = pages::Window { count: false, ..window };
+    let mut page = pages::fetch_counted(svc, viewer, select(viewer, filter), sort, rows).await?;
+    if window.count {
+        page.total = count(&svc.db, viewer, filter).await?;
+    }
+    Ok(page)
+}
+
+/// How many customers the viewer sees in the list `filter` selects: from the
+/// kept counts when the filter is only statuses, owner and team over live
+/// customers, counted over the rows otherwise. Exact either way.
+pub async fn count(db: &impl ConnectionTrait, viewer: &Viewer, filter: &CustomerFilter) -> AppResult<u64> {
+    let CustomerFilter {
+        statuses,
+        owner_id,
+        team_id,
+        tiers,
+        segments,
+        parent_id,
+        region,
+        industry,
+        search,
+        created_after,
+        created_before,
+        include_archived,
+    } = filter;
+    let kept_counts_serve = tiers.is_empty()
+        && segments.is_empty()
+        && parent_id.is_none()
+        && region.is_none()
+        && industry.is_none()
+        && search.as_deref().is_none_or(|term| term.trim().is_empty())
+        && created_after.is_none()
+        && created_before.is_none()
+        && !include_archived;
+    if kept_counts_serve {
+        crate::service::customer_counts::kept(db, viewer, statuses, *owner_id, *team_id).await
+    } else {
+        Ok(sea_orm::PaginatorTrait::count(select(viewer, filter), db).await?)
+    }
 }
 
 /// A new customer, before validation.

@@ -139,23 +139,25 @@ pub async fn lock_customers(db: &impl ConnectionTrait, customers: &[i64]) -> App
     Ok(())
 }
 
-/// Rows where a rollup differs from what `revenue_entry` says.
+/// Rows where a rollup differs from what `revenue_entry` and `customer` say.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Drift {
     /// Rows of `revenue_t12` missing, extra or wrong.
     pub trailing_12: i64,
     /// Rows of `revenue_by_owner` missing, extra or wrong.
     pub by_owner: i64,
+    /// Owner and status pairs whose kept customer count is wrong.
+    pub customer_counts: i64,
 }
 
 impl Drift {
     pub fn is_none(&self) -> bool {
-        self.trailing_12 == 0 && self.by_owner == 0
+        self.trailing_12 == 0 && self.by_owner == 0 && self.customer_counts == 0
     }
 }
 
-/// Compares both rollups with what a rebuild would write (rows of nothing
-/// are nothing either way); two statements over the whole book.
+/// Compares every rollup with what a rebuild would write (rows of nothing
+/// are nothing either way); three statements over the whole book.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn check(db: &impl ConnectionTrait) -> AppResult<Drift> {
     let backend = db.get_database_backend();
@@ -173,10 +175,21 @@ pub async fn check(db: &impl ConnectionTrait) -> AppResult<Drift> {
         let row = db.query_one_raw(sea_orm::Statement::from_string(backend, sql)).await?;
         row.map_or(Ok(0), |r| crate::db::rows::int(&r, "n"))
     };
+    let counts = |expected: &str, kept: &str| {
+        format!(
+            "SELECT (SELECT COUNT(*) FROM (SELECT * FROM ({expected}) e EXCEPT SELECT * FROM ({kept}) k) a) \
+             + (SELECT COUNT(*) FROM (SELECT * FROM ({kept}) k EXCEPT SELECT * FROM ({expected}) e) b) AS n"
+        )
+    };
     Ok(Drift {
         trailing_12: count(differ(migration::rollups::expected_t12(backend), "revenue_t12", "customer_id")).await?,
         by_owner: count(differ(migration::rollups::expected_by_owner().to_owned(), "revenue_by_owner", "owner_id"))
             .await?,
+        customer_counts: count(counts(
+            migration::rollups::expected_customer_counts(),
+            migration::rollups::kept_customer_counts(),
+        ))
+        .await?,
     })
 }
 

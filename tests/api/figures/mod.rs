@@ -2,6 +2,7 @@
 
 mod churn_rules;
 mod company_fixture;
+mod counts;
 mod data_paths;
 mod health;
 mod import;
