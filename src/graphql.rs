@@ -183,7 +183,8 @@ pub fn build_schema(
         builder = builder.disable_introspection();
     }
     if let Some(threshold) = slow_resolver {
-        builder = builder.extension(support::slow::SlowResolvers { threshold });
+        // The watch must see every field: no object answers its plain fields in one pass.
+        builder = builder.extension(support::slow::SlowResolvers { threshold }).data(support::fast::ExecutorOnly);
     }
     builder.finish()
 }

@@ -28,6 +28,25 @@ listed!(
     communication::Model
 );
 
+impl crate::graphql::support::fast::Plain for Communication {
+    fn plain(&self, name: &str) -> Option<async_graphql::Value> {
+        use crate::graphql::support::fast::{enumerated, opt_scalar, scalar, text};
+        let m = &self.model;
+        Some(match name {
+            "id" => scalar(ids::encode("Communication", m.id)),
+            "channel" => enumerated(Channel::from(m.channel)),
+            "direction" => enumerated(Direction::from(m.direction)),
+            "occurredAt" => scalar(m.occurred_at),
+            "summary" => text(&m.summary),
+            "followUpOn" => opt_scalar(m.follow_up_on.map(Date)),
+            "createdAt" => scalar(m.created_at),
+            "updatedAt" => scalar(m.updated_at),
+            "archivedAt" => opt_scalar(m.archived_at),
+            _ => return None,
+        })
+    }
+}
+
 /// A touchpoint with a customer: a visit, call, e-mail, meeting or message.
 #[Object]
 impl Communication {

@@ -27,6 +27,32 @@ listed!(
     contact::Model
 );
 
+impl crate::graphql::support::fast::Plain for Contact {
+    fn plain(&self, name: &str) -> Option<async_graphql::Value> {
+        use crate::graphql::support::fast::{enumerated, opt_scalar, opt_text, scalar, text};
+        let m = &self.model;
+        Some(match name {
+            "id" => scalar(ids::encode("Contact", m.id)),
+            "name" => text(&m.name),
+            "title" => opt_text(m.title.as_deref()),
+            "department" => opt_text(m.department.as_deref()),
+            "orgLevel" => enumerated(OrgLevel::from(m.org_level)),
+            "influence" => opt_scalar(m.influence),
+            "relationshipStrength" => opt_scalar(m.relationship_strength),
+            "birthday" => opt_scalar(m.birthday.map(Date)),
+            "email" => opt_text(m.email.as_deref()),
+            "phone" => opt_text(m.phone.as_deref()),
+            "startedOn" => opt_scalar(m.started_on.map(Date)),
+            "endedOn" => opt_scalar(m.ended_on.map(Date)),
+            "version" => scalar(m.version),
+            "createdAt" => scalar(m.created_at),
+            "updatedAt" => scalar(m.updated_at),
+            "archivedAt" => opt_scalar(m.archived_at),
+            _ => return None,
+        })
+    }
+}
+
 /// A person at a customer, at one organisational level. A contact who left the
 /// customer is kept, with the date (`endedOn`).
 #[Object]

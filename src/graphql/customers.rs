@@ -20,6 +20,7 @@ use crate::{
             ChurnReason, CustomerStatus, OrderDirection, PartnershipTier, PurchasingFit, Segment, StrategicImportance,
             to_domain,
         },
+        support::fast::Fast,
         support::ids,
         support::pagination::{self, Conn, PageArgs, Sort},
         support::patch::patch,
@@ -45,6 +46,33 @@ listed!(
 impl Customer {
     fn ids(rows: &[customer::Model]) -> Vec<i64> {
         rows.iter().map(|c| c.id).collect()
+    }
+}
+
+impl crate::graphql::support::fast::Plain for Customer {
+    fn plain(&self, name: &str) -> Option<async_graphql::Value> {
+        use crate::graphql::support::fast::{enumerated, opt_enumerated, opt_scalar, opt_text, scalar, text};
+        let m = &self.model;
+        Some(match name {
+            "id" => scalar(ids::encode("Customer", m.id)),
+            "name" => text(&m.name),
+            "industry" => opt_text(m.industry.as_deref()),
+            "region" => opt_text(m.region.as_deref()),
+            "status" => enumerated(CustomerStatus::from(m.status)),
+            "tier" => opt_enumerated(m.tier.map(PartnershipTier::from)),
+            "purchasingFit" => opt_enumerated(m.purchasing_fit.map(PurchasingFit::from)),
+            "strategicImportance" => enumerated(StrategicImportance::from(m.strategic_importance)),
+            "segment" => opt_enumerated(m.segment.map(Segment::from)),
+            "revenueLast12Months" => scalar(Money(m.revenue_t12m_cents)),
+            "grossProfitLast12Months" => scalar(Money(m.gross_profit_t12m_cents)),
+            "customerSince" => opt_scalar(m.customer_since.map(Date)),
+            "nextReviewOn" => opt_scalar(m.next_review_on.map(Date)),
+            "version" => scalar(m.version),
+            "createdAt" => scalar(m.created_at),
+            "updatedAt" => scalar(m.updated_at),
+            "archivedAt" => opt_scalar(m.archived_at),
+            _ => return None,
+        })
     }
 }
 
@@ -124,11 +152,11 @@ impl Customer {
         self.model.archived_at
     }
     /// The rep who owns the account.
-    async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+    async fn owner(&self, ctx: &Context<'_>) -> Result<Option<Fast<User>>> {
         let rc = request(ctx)?;
         let owners = |rows: &[customer::Model]| rows.iter().map(|c| c.owner_id).collect();
         let user = load(self.siblings.as_deref(), "owner", &rc.loaders.user_by_id, owners, self.model.owner_id).await?;
-        Ok(user.map(User::one))
+        Ok(user.map(|u| Fast(User::one(u))))
     }
     /// The group this customer belongs to; null when it has none or you cannot see it.
     async fn parent(&self, ctx: &Context<'_>) -> Result<Option<Customer>> {
@@ -170,7 +198,7 @@ impl Customer {
         &self,
         ctx: &Context<'_>,
         #[graphql(default = 20, desc = "How many, 1 to 100 (default 20).")] first: i32,
-    ) -> Result<Vec<Contact>> {
+    ) -> Result<Vec<Fast<Contact>>> {
         let limit = bounded("first", first, MAX_NESTED)?;
         let rc = request(ctx)?;
         let keys = |rows: &[customer::Model]| rows.iter().map(|c| LatestOf { parent_id: c.id, limit }).collect();
@@ -178,7 +206,7 @@ impl Customer {
         let loader = &rc.loaders.contacts_by_customer_id;
         let relation = if first == 20 { "contacts" } else { "contactsN" };
         let (rows, shared) = load_list(self.siblings.as_deref(), relation, loader, keys, key).await?;
-        Ok(Contact::shared(rows, &shared))
+        Ok(Contact::shared(rows, &shared).into_iter().map(Fast).collect())
     }
     /// The most recent communications, newest first. The full history is
     /// `communications(filter: {customerId})`.
@@ -187,7 +215,7 @@ impl Customer {
         &self,
         ctx: &Context<'_>,
         #[graphql(default = 5, desc = "How many, 1 to 20 (default 5).")] first: i32,
-    ) -> Result<Vec<Communication>> {
+    ) -> Result<Vec<Fast<Communication>>> {
         let limit = bounded("first", first, MAX_LATEST)?;
         let rc = request(ctx)?;
         let keys = |rows: &[customer::Model]| rows.iter().map(|c| LatestOf { parent_id: c.id, limit }).collect();
@@ -195,7 +223,7 @@ impl Customer {
         let loader = &rc.loaders.latest_communications_by_customer_id;
         let relation = if limit == 5 { "latest5" } else { "latestN" };
         let (rows, shared) = load_list(self.siblings.as_deref(), relation, loader, keys, key).await?;
-        Ok(Communication::shared(rows, &shared))
+        Ok(Communication::shared(rows, &shared).into_iter().map(Fast).collect())
     }
     /// Tickets that still need work, oldest first. All of them: `tickets(filter: {customerId, openOnly: true})`.
     #[graphql(guard = "guards::TICKETS", complexity = "bounded_cost(first, child_complexity)")]
@@ -203,7 +231,7 @@ impl Customer {
         &self,
         ctx: &Context<'_>,
         #[graphql(default = 10, desc = "How many, 1 to 100 (default 10).")] first: i32,
-    ) -> Result<Vec<Ticket>> {
+    ) -> Result<Vec<Fast<Ticket>>> {
         let limit = bounded("first", first, MAX_NESTED)?;
         let rc = request(ctx)?;
         let keys = |rows: &[customer::Model]| rows.iter().map(|c| LatestOf { parent_id: c.id, limit }).collect();
@@ -211,7 +239,7 @@ impl Customer {
         let loader = &rc.loaders.open_tickets_by_customer_id;
         let relation = if first == 10 { "openTickets" } else { "openTicketsN" };
         let (rows, shared) = load_list(self.siblings.as_deref(), relation, loader, keys, key).await?;
-        Ok(Ticket::shared(rows, &shared))
+        Ok(Ticket::shared(rows, &shared).into_iter().map(Fast).collect())
     }
     /// Promises not yet kept, soonest due first. All of them: `commitments(filter: {customerId, openOnly: true})`.
     #[graphql(complexity = "bounded_cost(first, child_complexity)")]
@@ -342,7 +370,7 @@ impl CustomerQuery {
         #[graphql(desc = "Cursor of the row to start after (from a previous page).")] after: Option<String>,
         #[graphql(desc = "How many rows from the end of the list (0 to 100).")] last: Option<i32>,
         #[graphql(desc = "Cursor of the row to end before (from a previous page).")] before: Option<String>,
-    ) -> Result<Conn<Customer>> {
+    ) -> Result<Conn<Fast<Customer>>> {
         let rc = request(ctx)?;
         let filter = filter.unwrap_or_default().into_domain()?;
         let order = order_by.unwrap_or_default();
@@ -364,17 +392,17 @@ impl CustomerQuery {
         let viewer = rc.viewer();
         // A bulk read of the account book: it counts toward the export audit.
         let page = service::page(&rc.services, &viewer, &filter, &sort, window).await?;
-        Ok(pagination::wrap(page, &cursors, |c| c.id, Customer::page))
+        Ok(pagination::wrap(page, &cursors, |c| c.id, |rows| Customer::page(rows).into_iter().map(Fast).collect()))
     }
 
     /// One customer you can see; NOT_FOUND otherwise.
     #[graphql(guard = "guards::CUSTOMERS")]
-    async fn customer(&self, ctx: &Context<'_>, #[graphql(desc = "The customer.")] id: ID) -> Result<Customer> {
+    async fn customer(&self, ctx: &Context<'_>, #[graphql(desc = "The customer.")] id: ID) -> Result<Fast<Customer>> {
         let rc = request(ctx)?;
         let id = ids::decode("Customer", "id", &id)?;
         // Through the loader, so this read counts toward the export audit like every other.
         let found = fetch_one(&rc.loaders.customer_by_id, id).await?;
-        Ok(Customer::one(found.ok_or(AppError::NotFound("customer"))?))
+        Ok(Fast(Customer::one(found.ok_or(AppError::NotFound("customer"))?)))
     }
 }
 

@@ -4,6 +4,8 @@
 pub mod context;
 /// GraphQL mirrors of the domain vocabularies.
 pub mod enums;
+/// Rows whose plain fields are answered in one pass.
+pub mod fast;
 /// Stable `extensions.code` on every error.
 pub mod errors;
 /// Scope guards of service accounts.

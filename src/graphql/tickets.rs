@@ -36,6 +36,29 @@ listed!(
     ticket::Model
 );
 
+impl crate::graphql::support::fast::Plain for Ticket {
+    fn plain(&self, name: &str) -> Option<async_graphql::Value> {
+        use crate::graphql::support::fast::{enumerated, opt_scalar, scalar, text};
+        let m = &self.model;
+        Some(match name {
+            "id" => scalar(ids::encode("Ticket", m.id)),
+            "title" => text(&m.title),
+            "description" => text(&m.description),
+            "category" => enumerated(TicketCategory::from(m.category)),
+            "priority" => enumerated(TicketPriority::from(m.priority)),
+            "status" => enumerated(TicketStatus::from(m.status)),
+            "firstResponseDueAt" => scalar(m.first_response_due_at),
+            "resolutionDueAt" => scalar(m.resolution_due_at),
+            "firstRespondedAt" => opt_scalar(m.first_responded_at),
+            "resolvedAt" => opt_scalar(m.resolved_at),
+            "version" => scalar(m.version),
+            "createdAt" => scalar(m.created_at),
+            "updatedAt" => scalar(m.updated_at),
+            _ => return None,
+        })
+    }
+}
+
 /// A service ticket or complaint, with its SLA deadlines and history.
 #[Object]
 impl Ticket {

@@ -11,4 +11,5 @@ mod graph;
 mod hierarchy;
 mod lists;
 mod partnerships;
+mod plain_fields;
 mod relations;
