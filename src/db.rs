@@ -4,6 +4,8 @@
 
 /// SQL spelled for SQLite or PostgreSQL.
 pub mod dialect;
+/// The hottest relations' rows, decoded by position.
+pub mod decode;
 /// Why the database cannot be opened, in words that say what to do.
 pub mod reach;
 /// Reading columns of rows of statements written as text.

@@ -162,9 +162,9 @@ impl Subscription {
             request = request.operation_name(name);
         }
         // The document passed the checks when the subscriber subscribed; this copy comes from the cache.
-        let doc: Option<ExecutableDocument> = state.documents.prepare(&self.query, &state.config().limits).ok();
+        let doc = state.documents.prepare(&self.query, &state.config().limits).ok();
         if let Some(doc) = &doc {
-            request.set_parsed_query(doc.clone());
+            request.set_parsed_query(ExecutableDocument::clone(doc));
         }
         let mut response = finish(state.schema.execute_stream(request).next().await?);
         if let Some(doc) = &doc {

@@ -246,8 +246,7 @@ async fn run(
     // Kept only once it passed every check, from someone signed in.
     let to_keep = to_keep.map(|hash| (hash, query.clone()));
     let mut request = async_graphql::Request::new(query).variables(variables).data(client);
-    let selection = doc.clone();
-    request.set_parsed_query(doc);
+    request.set_parsed_query(ExecutableDocument::clone(&doc));
     if let Some(viewer) = viewer {
         request = request.data(RequestContext::new(&state.services, LiveViewer::new(viewer)));
     }
@@ -255,7 +254,7 @@ async fn run(
         request = request.operation_name(name);
     }
     let mut response = finish(state.schema.execute(request).await);
-    order::reorder(&mut response.data, &selection, operation_name.as_deref());
+    order::reorder(&mut response.data, &doc, operation_name.as_deref());
     if let Some((hash, query)) = to_keep
         && !is_request_error(&response)
     {

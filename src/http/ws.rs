@@ -278,8 +278,8 @@ impl Connection {
         let context = RequestContext::new(&self.state.services, live.clone());
         let variables = if variables.is_null() { Variables::default() } else { Variables::from_json(variables) };
         let mut request = async_graphql::Request::new(query).variables(variables).data(context);
-        let selection = (doc.clone(), operation_name.clone());
-        request.set_parsed_query(doc);
+        request.set_parsed_query(ExecutableDocument::clone(&doc));
+        let selection = (doc, operation_name.clone());
         if let Some(name) = operation_name {
             request = request.operation_name(name);
         }
@@ -319,7 +319,7 @@ fn is_subscription(doc: &ExecutableDocument, operation_name: Option<&str>) -> bo
 /// One running operation of a connection.
 struct Operation {
     /// The document and operation name, to put each response in selection order.
-    selection: (ExecutableDocument, Option<String>),
+    selection: (std::sync::Arc<ExecutableDocument>, Option<String>),
     id: String,
     protocol: Protocol,
     outbox: mpsc::Sender<Message>,

@@ -12,6 +12,9 @@
 //! adds its reads there in batches: at once when a user's pending reads reach
 //! a quarter of the threshold, and every second otherwise (`RAPPORT_EXPORT_FLUSH_MS`)
 //! (`crate::jobs::exports`), so a request pays for a write only now and then.
+//! Once a user's window is audited, nothing is left to decide in it: their
+//! reads wait for the next flush however many they are, so a heavy reader
+//! does not write the same row on every request.
 
 use std::{collections::HashMap, sync::Mutex, time::Duration};
 
@@ -30,6 +33,8 @@ struct Pending {
 
 pub struct ExportWatch {
     pending: Mutex<HashMap<i64, Pending>>,
+    /// Per user, the end (Unix seconds) of a window already audited.
+    audited_until: Mutex<HashMap<i64, i64>>,
     threshold: u64,
     window: Duration,
     flush_every: Duration,
@@ -37,7 +42,13 @@ pub struct ExportWatch {
 
 impl ExportWatch {
     pub fn new(threshold: u64, window: Duration, flush_every: Duration) -> Self {
-        Self { pending: Mutex::new(HashMap::new()), threshold, window, flush_every }
+        Self {
+            pending: Mutex::new(HashMap::new()),
+            audited_until: Mutex::new(HashMap::new()),
+            threshold,
+            window,
+            flush_every,
+        }
     }
 
     /// Pending reads that are added to the database at once.
@@ -52,17 +63,32 @@ impl ExportWatch {
         if rows == 0 {
             return Ok(());
         }
+        let audited = self.audited(viewer.user_id);
         let due = {
             let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
             let entry = pending.entry(viewer.user_id).or_default();
             entry.rows += rows as u64;
             entry.client.clone_from(&viewer.client);
-            (entry.rows >= self.batch()).then(|| pending.remove(&viewer.user_id)).flatten()
+            (!audited && entry.rows >= self.batch()).then(|| pending.remove(&viewer.user_id)).flatten()
         };
         match due {
             Some(batch) => self.add(db, viewer.user_id, batch).await,
             None => Ok(()),
         }
+    }
+
+    /// Whether the user's current window is already audited (as this instance last saw it).
+    fn audited(&self, user_id: i64) -> bool {
+        let until = self.audited_until.lock().unwrap_or_else(|p| p.into_inner()).get(&user_id).copied();
+        until.is_some_and(|until| chrono::Utc::now().timestamp() < until)
+    }
+
+    fn remember(&self, user_id: i64, audited_until: Option<i64>) {
+        let mut known = self.audited_until.lock().unwrap_or_else(|p| p.into_inner());
+        match audited_until {
+            Some(until) => known.insert(user_id, until),
+            None => known.remove(&user_id),
+        };
     }
 
     /// Adds every user's pending reads to the database.
@@ -96,13 +122,16 @@ impl ExportWatch {
                audited = CASE WHEN export_window.window_start <= $4 THEN FALSE ELSE export_window.audited END, \
                window_start = CASE WHEN export_window.window_start <= $4 THEN excluded.window_start \
                               ELSE export_window.window_start END \
-             RETURNING rows_read, audited",
+             RETURNING rows_read, audited, window_start",
         );
         let statement =
             Statement::from_sql_and_values(backend, sql, [user_id.into(), now.into(), rows.into(), expired.into()]);
         let Some(row) = db.query_one_raw(statement).await? else { return Ok(()) };
         let total: i64 = row.try_get("", "rows_read")?;
         let audited = crate::db::rows::flag(&row, "audited")?.unwrap_or(false);
+        let window_end = crate::db::rows::int(&row, "window_start")?
+            .saturating_add(i64::try_from(self.window.as_secs()).unwrap_or(i64::MAX / 2));
+        self.remember(user_id, audited.then_some(window_end));
         if audited || u64::try_from(total).unwrap_or(0) <= self.threshold {
             return Ok(());
         }
@@ -112,6 +141,8 @@ impl ExportWatch {
                 .numbered("UPDATE export_window SET audited = TRUE WHERE user_id = $1 AND audited = FALSE"),
             [user_id.into()],
         );
+        // Claimed here or by another instance: audited either way.
+        self.remember(user_id, Some(window_end));
         if db.execute_raw(claim).await?.rows_affected() == 1 {
             let changes =
                 json!({"customersRead": total, "windowSeconds": self.window.as_secs(), "threshold": self.threshold});

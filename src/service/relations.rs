@@ -10,8 +10,8 @@ use entity::{
     ticket_event, user,
 };
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, JoinType, QueryFilter, QueryOrder, QuerySelect,
-    QueryTrait, RelationDef, Select, Statement,
+    ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect, QueryTrait, RelationDef,
+    Select, Statement,
     sea_query::{Alias, Asterisk, Expr, ExprTrait, PostgresQueryBuilder, Query},
 };
 
@@ -20,6 +20,7 @@ use crate::{
         health::{AccountHealth, assess},
         health_facts::{self, Customers},
     },
+    db::decode::ByPosition,
     error::AppResult,
     policy::{self, Viewer},
     rules::sla::OPEN_STATUS_CONDITION,
@@ -101,7 +102,7 @@ async fn latest<E>(
 ) -> AppResult<HashMap<LatestOf, Vec<E::Model>>>
 where
     E: EntityTrait,
-    E::Model: FromQueryResult,
+    E::Model: ByPosition,
 {
     let mut result: HashMap<LatestOf, Vec<E::Model>> = keys.iter().map(|k| (*k, Vec::new())).collect();
     let mut limits: Vec<u8> = keys.iter().map(|k| k.limit).collect();
@@ -138,8 +139,9 @@ where
                 .to_owned();
             backend.build(&outer)
         };
-        let rows = E::Model::find_by_statement(statement).all(db).await?;
-        for row in rows {
+        let rows = db.query_all_raw(statement).await?;
+        for row in rows.iter().map(<E::Model as ByPosition>::decode) {
+            let row = row?;
             result.entry(LatestOf { parent_id: parent_of(&row), limit }).or_default().push(row);
         }
     }

@@ -294,18 +294,19 @@ pub struct Documents {
 }
 
 impl Documents {
-    /// [`prepare`], from the cache when this text passed before.
-    pub fn prepare(&self, query: &str, limits: &Limits) -> Result<ExecutableDocument, ServerError> {
+    /// [`prepare`], from the cache when this text passed before. Shared: the
+    /// executor takes its own copy, the transport reads this one.
+    pub fn prepare(&self, query: &str, limits: &Limits) -> Result<Arc<ExecutableDocument>, ServerError> {
         if let Some(doc) = self.parsed.lock().unwrap_or_else(|p| p.into_inner()).get(query) {
-            return Ok(ExecutableDocument::clone(doc));
+            return Ok(doc.clone());
         }
-        let doc = prepare(query, limits)?;
+        let doc = Arc::new(prepare(query, limits)?);
         if query.len() <= MAX_CACHED_QUERY_BYTES {
             let mut parsed = self.parsed.lock().unwrap_or_else(|p| p.into_inner());
             if parsed.len() >= MAX_CACHED_DOCUMENTS {
                 parsed.clear();
             }
-            parsed.insert(query.into(), Arc::new(doc.clone()));
+            parsed.insert(query.into(), doc.clone());
         }
         Ok(doc)
     }
