@@ -244,16 +244,24 @@ where
             let rows = loader.load_one(key).await.map_err(load_error)?.unwrap_or_default();
             return Ok((rows.clone(), Siblings::new(rows)));
         };
-        let cell = siblings.cell::<(HashMap<K, Vec<C>>, Arc<Siblings<C>>)>(relation);
+        // Every child is kept once, in the siblings; each parent knows where its children are.
+        let cell = siblings.cell::<(HashMap<K, std::ops::Range<usize>>, Arc<Siblings<C>>)>(relation);
         let (by_parent, children) = cell
             .get_or_try_init(|| async {
-                let by_parent = loader.loader().load(&distinct(keys_of(&siblings.rows))).await?;
-                let children = Siblings::new(by_parent.values().flatten().cloned().collect());
-                Ok::<_, LoadError>((by_parent, children))
+                let loaded = loader.loader().load(&distinct(keys_of(&siblings.rows))).await?;
+                let mut rows = Vec::with_capacity(loaded.values().map(Vec::len).sum());
+                let mut by_parent = HashMap::with_capacity(loaded.len());
+                for (parent, children) in loaded {
+                    let start = rows.len();
+                    rows.extend(children);
+                    by_parent.insert(parent, start..rows.len());
+                }
+                Ok::<_, LoadError>((by_parent, Siblings::new(rows)))
             })
             .await
             .map_err(load_error)?;
-        Ok((by_parent.get(&key).cloned().unwrap_or_default(), children.clone()))
+        let own = by_parent.get(&key).map(|range| children.rows[range.clone()].to_vec()).unwrap_or_default();
+        Ok((own, children.clone()))
     })
 }
 

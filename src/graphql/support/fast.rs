@@ -74,7 +74,7 @@ impl<T: Plain + Send + Sync> OutputType for Fast<T> {
 type Pending<'a> = BoxFuture<'a, (Name, ServerResult<Value>)>;
 
 async fn resolve<'a, T: Plain + Send + Sync>(ctx: &ContextSelectionSet<'a>, root: &'a T) -> ServerResult<Value> {
-    let mut map = IndexMap::new();
+    let mut map = IndexMap::with_capacity(ctx.item.node.items.len());
     let mut pending = Vec::new();
     collect(ctx, root, &mut map, &mut pending)?;
     if !pending.is_empty() {
