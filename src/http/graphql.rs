@@ -95,8 +95,10 @@ fn reply_bytes(status: StatusCode, media: MediaType, bytes: Vec<u8>) -> HttpResp
 fn reply(status: StatusCode, media: MediaType, response: &Response, with_data: bool) -> HttpResponse {
     let body =
         Body { data: with_data.then_some(&response.data), errors: &response.errors, extensions: &response.extensions };
-    match serde_json::to_vec(&body) {
-        Ok(bytes) => reply_bytes(status, media, bytes),
+    // Sized for most answers at once, rather than grown by doubling from a few bytes.
+    let mut bytes = Vec::with_capacity(8 * 1024);
+    match serde_json::to_writer(&mut bytes, &body) {
+        Ok(()) => reply_bytes(status, media, bytes),
         Err(err) => {
             tracing::error!(error = %err, "serialising a response failed");
             let fallback = error_response("internal server error", crate::error::codes::INTERNAL_SERVER_ERROR);
