@@ -84,6 +84,11 @@ pub fn kept_customer_counts() -> &'static str {
      GROUP BY owner_id, status HAVING SUM(customers) <> 0"
 }
 
+/// Folds and rebuilds of the customer counts take turns (PostgreSQL): a
+/// rebuild that started while a fold was replacing rows would not see the
+/// fold's new row and would add its recount beside it.
+const COUNTS_LOCK: &str = "SELECT pg_advisory_xact_lock(7268690001)";
+
 /// Folds each key's rows of differences into one row (keys summing to
 /// nothing into none), so reading a count stays a few rows. On PostgreSQL one
 /// statement: its delete and its insert see the same snapshot, so a
@@ -92,6 +97,7 @@ pub fn kept_customer_counts() -> &'static str {
 /// its two statements one.
 pub async fn fold_customer_counts(db: &impl ConnectionTrait) -> Result<(), DbErr> {
     if db.get_database_backend() == DatabaseBackend::Postgres {
+        db.execute_unprepared(COUNTS_LOCK).await?;
         db.execute_unprepared(
             "WITH gone AS (DELETE FROM customer_count RETURNING owner_id, status, customers) \
              INSERT INTO customer_count (owner_id, status, customers) \
@@ -114,10 +120,12 @@ pub async fn fold_customer_counts(db: &impl ConnectionTrait) -> Result<(), DbErr
 /// Recomputes every rollup from scratch (in the caller's transaction, if any).
 /// On PostgreSQL the customer counts are deleted and recounted by one
 /// statement, in one snapshot: a concurrent writer's customers and its rows of
-/// differences are either both seen or both not, so none is lost or counted twice.
+/// differences are either both seen or both not, so none is lost or counted
+/// twice; folds wait for it (and it for them).
 pub async fn rebuild(db: &impl ConnectionTrait) -> Result<(), DbErr> {
     let recount = format!("INSERT INTO customer_count (owner_id, status, customers) {}", expected_customer_counts());
     if db.get_database_backend() == DatabaseBackend::Postgres {
+        db.execute_unprepared(COUNTS_LOCK).await?;
         db.execute_unprepared(&format!("WITH gone AS (DELETE FROM customer_count) {recount}")).await?;
     } else {
         db.execute_unprepared("DELETE FROM customer_count").await?;

@@ -260,8 +260,15 @@ where
             })
             .await
             .map_err(load_error)?;
-        let own = by_parent.get(&key).map(|range| children.rows[range.clone()].to_vec()).unwrap_or_default();
-        Ok((own, children.clone()))
+        match by_parent.get(&key) {
+            Some(range) => Ok((children.rows[range.clone()].to_vec(), children.clone())),
+            // Another key of the same relation on this page (the same list asked twice with a
+            // different `first`): its own batch, through the loader, for every parent asking it.
+            None => {
+                let rows = loader.load_one(key).await.map_err(load_error)?.unwrap_or_default();
+                Ok((rows.clone(), Siblings::new(rows)))
+            }
+        }
     })
 }
 

@@ -33,7 +33,10 @@ pub trait Plain: ContainerType {
     fn plain(&self, name: &str) -> Option<Value>;
 }
 
-/// Schema data: present when every field must go through the executor.
+/// Schema data: present when every field must go through the executor. Any
+/// extension that watches fields (`extensions.resolve`) must come with it:
+/// fields answered here, and the others' resolvers called from here, bypass
+/// the extensions.
 pub struct ExecutorOnly;
 
 /// An object of type `T` whose plain fields are answered in one pass.
@@ -82,8 +85,11 @@ async fn resolve<'a, T: Plain + Send + Sync>(ctx: &ContextSelectionSet<'a>, root
             match result {
                 Ok(value) => merge(&mut map, name, value),
                 Err(err) => {
-                    // As the executor does: the error is reported, the key left out.
-                    map.shift_remove(&name);
+                    // As the executor does: the error is reported, the key left out (unless
+                    // another selection of the same key already gave it a value).
+                    if matches!(map.get(&name), Some(Value::Null)) {
+                        map.shift_remove(&name);
+                    }
                     ctx.add_error(err);
                 }
             }

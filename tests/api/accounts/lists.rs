@@ -119,3 +119,28 @@ async fn nested_objects_keep_field_order_even_when_relations_finish_last() {
     assert_eq!(text.matches(r#"{"node":{"owner":{"name":"#).count(), 3, "{text}");
     assert_eq!(reply.ok()["customers"]["edges"][2]["node"]["name"], "Gamma");
 }
+
+#[tokio::test]
+async fn the_same_relation_asked_twice_with_different_sizes_gets_each_size() {
+    let app = TestApp::spawn().await;
+    let cast = app.cast().await;
+    for name in ["Alpha", "Beta"] {
+        let customer = app.customer(&cast.rep_a, name).await;
+        for contact in ["Ann", "Bob", "Cid", "Dee", "Eve"] {
+            app.contact(&cast.rep_a, &customer, contact, "END_USER").await;
+        }
+    }
+
+    let reply = app
+        .gql(
+            &cast.rep_a,
+            "{ customers(first: 2) { edges { node { name few: contacts(first: 2) { name } more: contacts(first: 4) { name } } } } }",
+            json!({}),
+        )
+        .await;
+
+    for edge in reply.ok()["customers"]["edges"].as_array().unwrap() {
+        assert_eq!(edge["node"]["few"], json!([{"name": "Ann"}, {"name": "Bob"}]), "{edge}");
+        assert_eq!(edge["node"]["more"], json!([{"name": "Ann"}, {"name": "Bob"}, {"name": "Cid"}, {"name": "Dee"}]));
+    }
+}
