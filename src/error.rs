@@ -151,6 +151,10 @@ enum Outage {
     ReadOnly,
     /// SQLite: the disk is full.
     DiskFull,
+    /// PostgreSQL: concurrent writes locked each other in a circle (or could not be
+    /// serialised), and the database rolled this one back whole. Nothing was written;
+    /// the same request again normally goes through.
+    Contended,
 }
 
 impl Outage {
@@ -160,6 +164,7 @@ impl Outage {
             Outage::Locked => "locked",
             Outage::ReadOnly => "read_only",
             Outage::DiskFull => "disk_full",
+            Outage::Contended => "contended",
         }
     }
 
@@ -169,6 +174,9 @@ impl Outage {
             Outage::Locked => "the database file is locked by another process; retry shortly",
             Outage::ReadOnly => "the database file is read-only: this server can read but not write",
             Outage::DiskFull => "the database's disk is full: this server cannot write",
+            Outage::Contended => {
+                "concurrent writes to the same rows got in each other's way; nothing was written, retry"
+            }
         }
     }
 }
@@ -196,6 +204,10 @@ fn outage(err: &DbErr) -> Option<Outage> {
                 // Class 08 (connection exception) and 57P (operator intervention: shutdown, restart).
                 if code.starts_with("08") || code.starts_with("57P") {
                     return Some(Outage::Unreachable);
+                }
+                // 40P01 deadlock_detected, 40001 serialization_failure.
+                if code == "40P01" || code == "40001" {
+                    return Some(Outage::Contended);
                 }
                 // Only SQLite's numeric result codes from here on.
                 db.try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>()?;
