@@ -77,7 +77,23 @@ pub(crate) async fn reassign_in(
     // only what is still `from`'s (`crate::service::rollups`).
     let candidates: Vec<i64> = owned().all(&**w).await?;
     crate::service::rollups::lock_customers(&**w, &candidates).await?;
-    let moved: Vec<i64> = owned().all(&**w).await?;
+    // Only among the rows locked: a customer that became `from`'s after the
+    // first read is not this reassignment's, and locking it now, outside id
+    // order, could close a circle with another writer.
+    let mut moved: Vec<i64> = Vec::with_capacity(candidates.len());
+    for chunk in candidates.chunks(1000) {
+        moved.extend(
+            customer::Entity::find()
+                .select_only()
+                .column(customer::Column::Id)
+                .filter(customer::Column::Id.is_in(chunk.iter().copied()))
+                .filter(customer::Column::OwnerId.eq(from_user_id))
+                .order_by_asc(customer::Column::Id)
+                .into_tuple::<i64>()
+                .all(&**w)
+                .await?,
+        );
+    }
     if let Some(ids) = &customer_ids
         && let Some(missing) = ids.iter().find(|id| !moved.contains(id))
     {
