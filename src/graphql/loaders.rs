@@ -248,13 +248,18 @@ where
         let cell = siblings.cell::<(HashMap<K, std::ops::Range<usize>>, Arc<Siblings<C>>)>(relation);
         let (by_parent, children) = cell
             .get_or_try_init(|| async {
-                let loaded = loader.loader().load(&distinct(keys_of(&siblings.rows))).await?;
+                let asked = distinct(keys_of(&siblings.rows));
+                let loaded = loader.loader().load(&asked).await?;
                 let mut rows = Vec::with_capacity(loaded.values().map(Vec::len).sum());
-                let mut by_parent = HashMap::with_capacity(loaded.len());
+                let mut by_parent = HashMap::with_capacity(asked.len());
                 for (parent, children) in loaded {
                     let start = rows.len();
                     rows.extend(children);
                     by_parent.insert(parent, start..rows.len());
+                }
+                // A key the batch was asked for and left out has no children: it must not load again.
+                for parent in asked {
+                    by_parent.entry(parent).or_insert(0..0);
                 }
                 Ok::<_, LoadError>((by_parent, Siblings::new(rows)))
             })
@@ -262,8 +267,8 @@ where
             .map_err(load_error)?;
         match by_parent.get(&key) {
             Some(range) => Ok((children.rows[range.clone()].to_vec(), children.clone())),
-            // Another key of the same relation on this page (the same list asked twice with a
-            // different `first`): its own batch, through the loader, for every parent asking it.
+            // A key the page's batch was not asked for (the same list asked twice with a different
+            // `first`): its own batch, through the loader, for every parent asking it.
             None => {
                 let rows = loader.load_one(key).await.map_err(load_error)?.unwrap_or_default();
                 Ok((rows.clone(), Siblings::new(rows)))

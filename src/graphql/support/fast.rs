@@ -42,12 +42,6 @@ pub struct ExecutorOnly;
 /// An object of type `T` whose plain fields are answered in one pass.
 pub struct Fast<T>(pub T);
 
-impl<T> From<T> for Fast<T> {
-    fn from(inner: T) -> Self {
-        Self(inner)
-    }
-}
-
 impl<T: Plain + Send + Sync> OutputType for Fast<T> {
     fn type_name() -> Cow<'static, str> {
         T::type_name()
