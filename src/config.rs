@@ -164,6 +164,8 @@ pub struct Config {
     pub health_sweep: Duration,
     /// How often the health snapshot reads the audit trail for changes (the at-risk list also does before it answers).
     pub health_poll: Duration,
+    /// How often communications' follow-up dates become tasks (`RAPPORT_TASK_SWEEP_SECS`, 60).
+    pub task_sweep: Duration,
     /// How often bulk reads counted here are added to the shared count (`RAPPORT_EXPORT_FLUSH_MS`, 1000).
     pub export_flush: Duration,
     /// Webhook delivery.
@@ -347,6 +349,7 @@ impl Config {
             .map_err(|e| anyhow::anyhow!("account health configuration: {e}"))?,
             health_sweep: secs("RAPPORT_HEALTH_SWEEP_SECS", d.health_sweep)?,
             health_poll: secs("RAPPORT_HEALTH_POLL_SECS", d.health_poll)?,
+            task_sweep: secs("RAPPORT_TASK_SWEEP_SECS", d.task_sweep)?,
             export_flush: millis("RAPPORT_EXPORT_FLUSH_MS", d.export_flush)?,
             webhook: WebhookConfig {
                 allow_private: parsed("RAPPORT_WEBHOOK_ALLOW_PRIVATE", d.webhook.allow_private)?,
@@ -414,6 +417,7 @@ impl Default for Config {
             health_rules: HealthRules::default(),
             health_sweep: Duration::from_secs(600),
             health_poll: Duration::from_secs(2),
+            task_sweep: Duration::from_secs(60),
             export_flush: Duration::from_secs(1),
             webhook: WebhookConfig::default(),
             shutdown_grace: Duration::from_secs(20),

@@ -31,6 +31,8 @@ pub mod communications;
 pub mod tickets;
 /// Promises made to customers.
 pub mod commitments;
+/// Tasks: work on customers, by hand, by playbook, from follow-ups.
+pub mod tasks;
 /// Partnership tiers and their terms.
 pub mod partnerships;
 /// Supply priorities per product line.
@@ -87,6 +89,7 @@ use self::{
     supply::{SupplyMutation, SupplyQuery},
     support::node::NodeQuery,
     surveys::{SurveyMutation, SurveyQuery},
+    tasks::{TaskMutation, TaskQuery},
     tickets::{TicketMutation, TicketQuery, live::TicketSubscription},
     users::{UserMutation, UserQuery},
     webhooks::{WebhookMutation, WebhookQuery},
@@ -103,7 +106,7 @@ pub struct Query(
     TicketQuery,
     PartnershipQuery,
     SupplyQuery,
-    CommitmentQuery,
+    Work,
     RevenueQuery,
     ChurnQuery,
     LinkQuery,
@@ -111,6 +114,10 @@ pub struct Query(
     AuditQuery,
     Reports,
 );
+
+/// Work owed to customers: commitments and tasks (a root of its own: merged objects nest at most 16 deep).
+#[derive(MergedObject, Default)]
+pub struct Work(CommitmentQuery, TaskQuery);
 
 /// The computed reports (a root of its own: merged objects nest at most 16 deep).
 #[derive(MergedObject, Default)]
@@ -143,12 +150,16 @@ pub struct Mutation(
     SupplyMutation,
     KeyDateMutation,
     HealthMutation,
-    CommitmentMutation,
+    WorkMutation,
     RevenueMutation,
     LinkMutation,
     SurveyMutation,
     IntegrationMutation,
 );
+
+/// Commitments and tasks.
+#[derive(MergedObject, Default)]
+pub struct WorkMutation(CommitmentMutation, TaskMutation);
 
 /// What integrations and their administrators write: webhooks, API tokens, master data by external id.
 #[derive(MergedObject, Default)]
@@ -218,6 +229,7 @@ fn describe_builtins(
         revenue::RevenueEntry => "revenue entries",
         supply::SupplyPriority => "supply priorities",
         surveys::SurveyResponse => "survey responses",
+        tasks::Task => "tasks",
         users::Team => "teams",
         tickets::Ticket => "tickets",
         tickets::TicketEvent => "ticket history entries",

@@ -16,6 +16,7 @@ pub async fn start(services: &Services) -> anyhow::Result<()> {
     tokio::spawn(health(services.clone()));
     tokio::spawn(exports(services.clone()));
     tokio::spawn(fold_customer_counts(services.clone()));
+    tokio::spawn(follow_ups(services.clone()));
     let worker =
         webhooks::Worker::new(services.db.clone(), services.config.webhook.clone(), services.webhooks.clone())?;
     tokio::spawn(worker.run());
@@ -89,6 +90,21 @@ async fn fold_customer_counts(services: Services) {
         tick.tick().await;
         if let Err(err) = crate::service::customer_counts::fold(&services.db).await {
             tracing::warn!(error = %err, "folding the customer counts failed");
+        }
+    }
+}
+
+/// Communications' follow-up dates become tasks every `RAPPORT_TASK_SWEEP_SECS`;
+/// every instance sweeps, a unique index keeps each follow-up one task.
+async fn follow_ups(services: Services) {
+    let mut tick = tokio::time::interval(services.config.task_sweep);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match crate::service::tasks::sweep_follow_ups(&services).await {
+            Ok(0) => {}
+            Ok(created) => tracing::debug!(created, "follow-up tasks created"),
+            Err(err) => tracing::warn!(error = %err, "creating follow-up tasks failed"),
         }
     }
 }

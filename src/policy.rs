@@ -15,7 +15,7 @@
 
 use entity::{customer, enums::Role, user};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, QueryTrait,
     sea_query::{Expr, ExprTrait, SelectStatement},
 };
 
@@ -434,6 +434,23 @@ pub async fn assignable_user(
         return Err(refused());
     }
     Ok(user)
+}
+
+/// Whether `user` sees the customer `customer_id` (by their own role): work
+/// on a customer goes only to someone who can read it.
+pub async fn user_sees_customer(db: &impl ConnectionTrait, user: &user::Model, customer_id: i64) -> AppResult<bool> {
+    let as_viewer = Viewer {
+        user_id: user.id,
+        role: user.role,
+        team_id: user.team_id,
+        scopes: user.scopes.split_whitespace().map(str::to_owned).collect(),
+        client: None,
+    };
+    let found = customer::Entity::find_by_id(customer_id)
+        .filter(visible_customers(&as_viewer))
+        .count(db)
+        .await?;
+    Ok(found > 0)
 }
 
 #[cfg(test)]

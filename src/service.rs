@@ -41,6 +41,8 @@ pub mod communications;
 pub mod tickets;
 /// Promises made to customers.
 pub mod commitments;
+/// Work on a customer: by hand, by playbook, from follow-ups.
+pub mod tasks;
 /// Partnership tiers and terms.
 pub mod partnerships;
 /// Supply priorities.

@@ -192,3 +192,18 @@ string_enum!(
     /// Typed edge between two customers.
     CustomerLinkKind { DistributesTo = "DISTRIBUTES_TO", ReferredBy = "REFERRED_BY" }
 );
+
+string_enum!(
+    /// Where a task is: open, or closed as done or cancelled.
+    TaskStatus { Open = "OPEN", Done = "DONE", Cancelled = "CANCELLED" }
+);
+
+string_enum!(
+    /// How urgent a task is.
+    TaskPriority { Low = "LOW", Medium = "MEDIUM", High = "HIGH", Urgent = "URGENT" }
+);
+
+string_enum!(
+    /// What created a task.
+    TaskSource { Manual = "MANUAL", Playbook = "PLAYBOOK", FollowUp = "FOLLOW_UP" }
+);

@@ -23,6 +23,7 @@ pub mod refresh_token;
 pub mod revenue_entry;
 pub mod supply_priority;
 pub mod survey_response;
+pub mod task;
 pub mod team;
 pub mod ticket;
 pub mod ticket_event;

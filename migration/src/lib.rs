@@ -21,6 +21,7 @@ mod m20261204_000015_history;
 mod m20261205_000016_invitations;
 mod m20261205_000017_external_ref_by_row;
 mod m20261206_000018_customer_counts;
+mod m20261206_000019_tasks;
 pub mod rollups;
 
 pub struct Migrator;
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000016_invitations::Migration),
             Box::new(m20261205_000017_external_ref_by_row::Migration),
             Box::new(m20261206_000018_customer_counts::Migration),
+            Box::new(m20261206_000019_tasks::Migration),
         ]
     }
 }

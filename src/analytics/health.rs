@@ -121,6 +121,7 @@ fn measure(kind: SignalKind, f: &Facts) -> Measured {
         SignalKind::Satisfaction => satisfaction(f),
         SignalKind::OwnerInactive => owner_inactive(f),
         SignalKind::PartnershipTier => partnership_tier(f),
+        SignalKind::OverdueTasks => overdue_tasks(f),
     }
 }
 
@@ -238,6 +239,14 @@ fn overdue_commitments(f: &Facts) -> Measured {
     } else {
         format!("{} overdue", plural(n, "commitment", "commitments"))
     };
+    ((n as f64 / 3.0).min(1.0), Some(n as f64), text)
+}
+
+/// Work left undone: agreed next steps nobody took. Each open task past its
+/// due date takes a third of the weight.
+fn overdue_tasks(f: &Facts) -> Measured {
+    let n = f.overdue_tasks;
+    let text = if n == 0 { "No overdue task".to_owned() } else { format!("{} overdue", plural(n, "task", "tasks")) };
     ((n as f64 / 3.0).min(1.0), Some(n as f64), text)
 }
 

@@ -64,6 +64,8 @@ pub struct Facts {
     pub tickets_prior: i64,
     pub overdue_commitments: i64,
     pub overdue_amount_cents: i64,
+    /// Open tasks past their due date.
+    pub overdue_tasks: i64,
     /// Revenue of the last [`REVENUE_WINDOW_MONTHS`] full months, and of the as many before.
     pub revenue_recent_cents: i64,
     pub revenue_prior_cents: i64,
@@ -156,6 +158,7 @@ pub async fn load(
             tickets_prior: int(row, "tickets_prior")?,
             overdue_commitments: int(row, "overdue")?,
             overdue_amount_cents: int(row, "overdue_amount")?,
+            overdue_tasks: int(row, "overdue_tasks")?,
             revenue_recent_cents: int(row, "revenue_recent")?,
             revenue_prior_cents: int(row, "revenue_prior")?,
             satisfaction_latest: opt_int(row, "sat_latest")?,
@@ -254,6 +257,8 @@ fn facts_sql(dialect: Dialect, filter: &str) -> String {
               AS tickets_prior, \
            (SELECT COUNT(*) FROM commitment o WHERE {overdue}) AS overdue, \
            (SELECT CAST(COALESCE(SUM(o.amount_cents), 0) AS BIGINT) FROM commitment o WHERE {overdue}) AS overdue_amount, \
+           (SELECT COUNT(*) FROM task w WHERE w.customer_id = c.id AND w.status = 'OPEN' AND w.due_on < {day}) \
+              AS overdue_tasks, \
            (SELECT CAST(COALESCE(SUM(r.revenue_cents), 0) AS BIGINT) FROM revenue_entry r WHERE r.customer_id = c.id \
               AND r.month >= {month_recent} AND r.month < {month_now}) AS revenue_recent, \
            (SELECT CAST(COALESCE(SUM(r.revenue_cents), 0) AS BIGINT) FROM revenue_entry r WHERE r.customer_id = c.id \

@@ -176,3 +176,27 @@ by_position!(entity::commitment::Model {
     created_at: value,
     updated_at: value,
 });
+
+by_position!(entity::task::Model {
+    id: value,
+    customer_id: value,
+    contact_id: value,
+    ticket_id: value,
+    commitment_id: value,
+    communication_id: value,
+    title: value,
+    notes: value,
+    owner_id: value,
+    due_on: value,
+    priority: enumerated,
+    status: enumerated,
+    source: enumerated,
+    playbook_id: value,
+    occurrence_key: value,
+    created_by: value,
+    closed_by: value,
+    closed_at: value,
+    version: value,
+    created_at: value,
+    updated_at: value,
+});

@@ -35,6 +35,8 @@ pub enum ChangeEntity {
     RevenueEntry,
     /// Links between customers (`CustomerLink`).
     CustomerLink,
+    /// Tasks (`Task`).
+    Task,
 }
 
 /// What happened to a row.

@@ -257,6 +257,23 @@ impl Customer {
         let rows = load(self.siblings.as_deref(), relation, loader, keys, key).await?.unwrap_or_default();
         Ok(rows.into_iter().map(Commitment::from).collect())
     }
+    /// Open tasks on the account, soonest due first (the overdue first). All of them:
+    /// `tasks(filter: {customerId, statuses: [OPEN]})`.
+    #[graphql(complexity = "bounded_cost(first, child_complexity)")]
+    async fn open_tasks(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 10, desc = "How many, 1 to 100 (default 10).")] first: i32,
+    ) -> Result<Vec<crate::graphql::tasks::Task>> {
+        let limit = bounded("first", first, MAX_NESTED)?;
+        let rc = request(ctx)?;
+        let keys = |rows: &[customer::Model]| rows.iter().map(|c| LatestOf { parent_id: c.id, limit }).collect();
+        let key = LatestOf { parent_id: self.model.id, limit };
+        let loader = &rc.loaders.open_tasks_by_customer_id;
+        let relation = if first == 10 { "openTasks" } else { "openTasksN" };
+        let (rows, shared) = load_list(self.siblings.as_deref(), relation, loader, keys, key).await?;
+        Ok(crate::graphql::tasks::Task::shared(rows, &shared))
+    }
     /// Account health now: a 0–100 score with its level and every signal explained. Computed at the time of
     /// the request, for a whole page of customers in one statement.
     async fn health(&self, ctx: &Context<'_>) -> Result<crate::graphql::analytics::health::AccountHealth> {

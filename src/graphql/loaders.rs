@@ -13,7 +13,7 @@ use std::{
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use entity::{
-    commitment, communication, contact, customer, external_ref, partnership, team, ticket, ticket_event, user,
+    commitment, communication, contact, customer, external_ref, partnership, task, team, ticket, ticket_event, user,
 };
 use futures_util::future::BoxFuture;
 use tokio::sync::OnceCell;
@@ -115,6 +115,8 @@ loaders! {
     /// The first N open commitments of each customer.
     open_commitments_by_customer_id: OpenCommitmentsByCustomerId(LatestOf => Vec<commitment::Model>) =
         relations::open_commitments;
+    /// The first N open tasks of each customer.
+    open_tasks_by_customer_id: OpenTasksByCustomerId(LatestOf => Vec<task::Model>) = relations::open_tasks;
     /// Each customer's partnership, if any.
     partnership_by_customer_id: PartnershipByCustomerId(i64 => Option<partnership::Model>) = relations::partnerships;
     /// Each customer's account health, computed now.

@@ -45,6 +45,10 @@ pub enum WebhookEventType {
     CommitmentOverdue,
     /// A customer's health level changed (`health.level_changed`).
     HealthLevelChanged,
+    /// A task was created, by hand, by a playbook or from a follow-up (`task.created`).
+    TaskCreated,
+    /// An open task passed its due date (`task.overdue`).
+    TaskOverdue,
 }
 
 /// Where a delivery stands.

@@ -28,6 +28,7 @@ crate::names::named! {
         Satisfaction = "SATISFACTION",
         OwnerInactive = "OWNER_INACTIVE",
         PartnershipTier = "PARTNERSHIP_TIER",
+        OverdueTasks = "OVERDUE_TASKS",
     }
 }
 
@@ -40,7 +41,7 @@ impl SignalKind {
 /// Weights (the most points a signal can take off) and level thresholds.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct HealthRules {
-    weights: [f64; 12],
+    weights: [f64; SignalKind::ALL.len()],
     /// A score below this is WATCH (at or above: HEALTHY).
     pub watch_below: i32,
     /// A score below this is AT_RISK.
@@ -51,7 +52,7 @@ pub struct HealthRules {
 
 impl Default for HealthRules {
     fn default() -> Self {
-        let mut weights = [0.0; 12];
+        let mut weights = [0.0; SignalKind::ALL.len()];
         for (kind, weight) in [
             (SignalKind::RelationshipBreadth, 20.0),
             (SignalKind::ChampionLeft, 15.0),
@@ -65,6 +66,7 @@ impl Default for HealthRules {
             (SignalKind::Satisfaction, 15.0),
             (SignalKind::OwnerInactive, 10.0),
             (SignalKind::PartnershipTier, 10.0),
+            (SignalKind::OverdueTasks, 10.0),
         ] {
             weights[kind.index()] = weight;
         }

@@ -46,6 +46,7 @@ crate::names::named! {
         Commitment = "COMMITMENT",
         RevenueEntry = "REVENUE_ENTRY",
         CustomerLink = "CUSTOMER_LINK",
+        Task = "TASK",
     }
 }
 
@@ -382,7 +383,7 @@ async fn rows_of(
     after: i64,
     limit: u64,
 ) -> AppResult<Vec<(i64, DateTime<Utc>)>> {
-    use entity::{commitment, communication, contact, customer_link, revenue_entry, ticket};
+    use entity::{commitment, communication, contact, customer_link, revenue_entry, task, ticket};
     macro_rules! ids {
         ($e:ident, $query:expr) => {{
             $query
@@ -426,6 +427,9 @@ async fn rows_of(
         ),
         ChangeEntity::CustomerLink => {
             ids!(customer_link, customer_link::Entity::find().filter(policy::visible_links(viewer)))
+        }
+        ChangeEntity::Task => {
+            ids!(task, task::Entity::find().filter(policy::visible_through(viewer, task::Column::CustomerId)))
         }
     })
 }

@@ -224,13 +224,14 @@ pub async fn record_attempt(
 }
 
 /// Announces the open tickets whose SLA target is breached (`crate::rules::sla`)
-/// and the promises past due that no event announced yet (once per ticket and
-/// target, once per promise and due date).
+/// and the promises and tasks past due that no event announced yet (once per
+/// ticket and target, once per promise or task and due date).
 pub async fn sweep(db: &DatabaseConnection) -> AppResult<usize> {
     let dialect = Dialect::of(db);
     let at = now();
     let mut events = sla_breaches(db, dialect, at).await?;
     events.extend(overdue_commitments(db, dialect, at).await?);
+    events.extend(overdue_tasks(db, dialect, at).await?);
     if events.is_empty() {
         return Ok(0);
     }
@@ -291,6 +292,35 @@ async fn sla_breaches(db: &DatabaseConnection, dialect: Dialect, at: DateTime<Ut
         if missed(resolution_due, resolved) {
             breach("resolution", resolution_due);
         }
+    }
+    Ok(events)
+}
+
+/// The open tasks past due not yet announced for their current due date
+/// (`crate::service::tasks::is_overdue` in SQL): a task moved to a later date
+/// and missed again is announced again.
+async fn overdue_tasks(db: &DatabaseConnection, dialect: Dialect, at: DateTime<Utc>) -> AppResult<Vec<Event>> {
+    let overdue = format!(
+        "SELECT t.id, t.customer_id, t.owner_id, t.due_on FROM task t \
+         WHERE t.status = 'OPEN' AND t.due_on < {today} \
+           AND NOT EXISTS (SELECT 1 FROM webhook_event e WHERE e.event_type = '{kind}' \
+             AND e.subject_id = t.id AND e.occurrence = {occurrence}) \
+         ORDER BY t.id LIMIT {SWEEP_BATCH}",
+        today = dialect.date(at.date_naive()),
+        kind = EventType::TaskOverdue.as_str(),
+        occurrence = dialect.text_of_date("t.due_on"),
+    );
+    let mut events = Vec::new();
+    for row in dialect.rows(db, overdue).await? {
+        let (id, customer, owner) = (int(&row, "id")?, int(&row, "customer_id")?, int(&row, "owner_id")?);
+        let due = date(&row, "due_on")?;
+        let data = json!({
+            "taskId": gid::encode("Task", id),
+            "customerId": gid::encode("Customer", customer),
+            "ownerId": gid::encode("User", owner),
+            "dueOn": due.map(|d| d.to_string()),
+        });
+        events.push(Event { occurrence: due.map(|d| d.to_string()), ..Event::new(EventType::TaskOverdue, id, data) });
     }
     Ok(events)
 }

@@ -168,7 +168,8 @@ async fn changed_since(db: &impl ConnectionTrait, since: DateTime<Utc>) -> AppRe
            WHEN 'customer' THEN a.entity_id \
            WHEN 'contact' THEN {contact} WHEN 'communication' THEN {communication} \
            WHEN 'ticket' THEN {ticket} WHEN 'commitment' THEN {commitment} \
-           WHEN 'survey_response' THEN {survey} WHEN 'partnership' THEN {partnership} END AS customer_id \
+           WHEN 'survey_response' THEN {survey} WHEN 'partnership' THEN {partnership} \
+           WHEN 'task' THEN {task} END AS customer_id \
          FROM audit_log a WHERE a.created_at >= {since} ORDER BY a.id",
         contact = owned("contact"),
         communication = owned("communication"),
@@ -176,6 +177,7 @@ async fn changed_since(db: &impl ConnectionTrait, since: DateTime<Utc>) -> AppRe
         commitment = owned("commitment"),
         survey = owned("survey_response"),
         partnership = owned("partnership"),
+        task = owned("task"),
         since = dialect.instant(since),
     );
     let rows = dialect.rows(db, sql).await?;

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use entity::{
     churn_event, commitment, communication, contact, customer, customer_link, partnership, partnership_change,
-    revenue_entry, supply_priority, survey_response, team, ticket, ticket_event, user,
+    revenue_entry, supply_priority, survey_response, task, team, ticket, ticket_event, user,
 };
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait};
 
@@ -55,6 +55,7 @@ kinds! {
     ChurnEvent(churn_event::Model),
     CustomerLink(customer_link::Model),
     SurveyResponse(survey_response::Model),
+    Task(task::Model),
 }
 
 impl Kind {
@@ -89,6 +90,7 @@ impl From<ChangeEntity> for Kind {
             ChangeEntity::Commitment => Self::Commitment,
             ChangeEntity::RevenueEntry => Self::RevenueEntry,
             ChangeEntity::CustomerLink => Self::CustomerLink,
+            ChangeEntity::Task => Self::Task,
         }
     }
 }
@@ -177,6 +179,7 @@ pub async fn fetch(svc: &Services, viewer: &Viewer, wanted: &[(Kind, i64)]) -> A
                 load!(rows, db, CustomerLink, links::select(viewer, None, &[]), customer_link::Column::Id, ids)
             }
             Kind::SurveyResponse => through_customer!(rows, db, viewer, SurveyResponse, survey_response, ids),
+            Kind::Task => through_customer!(rows, db, viewer, Task, task, ids),
         }
     }
     let counted = rows.keys().filter(|(kind, _)| kind.counts_toward_exports()).count();

@@ -24,6 +24,8 @@ crate::names::named! {
         CustomerReassigned = "customer.reassigned",
         CommitmentOverdue = "commitment.overdue",
         HealthLevelChanged = "health.level_changed",
+        TaskCreated = "task.created",
+        TaskOverdue = "task.overdue",
     }
 }
 

@@ -135,6 +135,8 @@ pub struct MovedWork {
     pub commitments: Vec<(i64, i64)>,
     /// Tickets, as (id, customer id).
     pub tickets: Vec<(i64, i64)>,
+    /// Open tasks, as (id, customer id).
+    pub tasks: Vec<(i64, i64)>,
     /// The ASSIGNMENT ticket events written, to publish after commit.
     pub events: Vec<i64>,
 }
@@ -146,12 +148,13 @@ impl MovedWork {
             .iter()
             .map(|(id, c)| Change::new(ChangeEntity::Commitment, *id, Operation::Updated, *c))
             .chain(self.tickets.iter().map(|(id, c)| Change::new(ChangeEntity::Ticket, *id, Operation::Updated, *c)))
+            .chain(self.tasks.iter().map(|(id, c)| Change::new(ChangeEntity::Task, *id, Operation::Updated, *c)))
     }
 }
 
-/// Open promises and open complaints follow an account to its new owner, so
-/// none is orphaned: the open commitments `from` owned and the open tickets
-/// assigned to `from`, on these customers, go to `to`.
+/// Open promises, open complaints and open tasks follow an account to its new
+/// owner, so none is orphaned: the open commitments and tasks `from` owned and
+/// the open tickets assigned to `from`, on these customers, go to `to`.
 pub async fn move_open_work(
     txn: &impl ConnectionTrait,
     viewer: &Viewer,
@@ -215,5 +218,40 @@ pub async fn move_open_work(
             events.push(event.id);
         }
     }
-    Ok(MovedWork { commitments: promises, tickets, events })
+    let tasks = move_open_tasks(txn, moved, from_user_id, to_user_id).await?;
+    Ok(MovedWork { commitments: promises, tickets, tasks, events })
+}
+
+/// The open tasks `from` owned on these customers go to `to`, each a new
+/// version (a client holding the old one must reload before editing).
+async fn move_open_tasks(
+    txn: &impl ConnectionTrait,
+    moved: &[i64],
+    from_user_id: i64,
+    to_user_id: i64,
+) -> AppResult<Vec<(i64, i64)>> {
+    use entity::{enums::TaskStatus, task};
+    use sea_orm::{
+        QuerySelect,
+        sea_query::{Expr, ExprTrait},
+    };
+    let tasks: Vec<(i64, i64)> = task::Entity::find()
+        .select_only()
+        .columns([task::Column::Id, task::Column::CustomerId])
+        .filter(task::Column::CustomerId.is_in(moved.iter().copied()))
+        .filter(task::Column::OwnerId.eq(from_user_id))
+        .filter(task::Column::Status.eq(TaskStatus::Open))
+        .into_tuple()
+        .all(txn)
+        .await?;
+    if !tasks.is_empty() {
+        task::Entity::update_many()
+            .col_expr(task::Column::OwnerId, Expr::value(to_user_id))
+            .col_expr(task::Column::Version, Expr::col(task::Column::Version).add(1))
+            .col_expr(task::Column::UpdatedAt, Expr::value(now()))
+            .filter(task::Column::Id.is_in(tasks.iter().map(|t| t.0)))
+            .exec(txn)
+            .await?;
+    }
+    Ok(tasks)
 }

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use entity::{
-    commitment, communication, communication_contact, contact, customer, external_ref, partnership, team, ticket,
+    commitment, communication, communication_contact, contact, customer, external_ref, partnership, task, team, ticket,
     ticket_event, user,
 };
 use sea_orm::{
@@ -297,6 +297,21 @@ pub async fn open_commitments(
             .filter(among(commitment::Column::CustomerId, ids))
     };
     latest(&svc.db, keys, select, ("customer_id", "due_on, id"), |c| c.customer_id).await
+}
+
+/// The N open tasks of each customer, soonest due first (the overdue first).
+pub async fn open_tasks(
+    svc: &Services,
+    viewer: &Viewer,
+    keys: &[LatestOf],
+) -> AppResult<HashMap<LatestOf, Vec<task::Model>>> {
+    let select = |ids: Option<Vec<i64>>| {
+        task::Entity::find()
+            .filter(policy::visible_through(viewer, task::Column::CustomerId))
+            .filter(task::Column::Status.eq(entity::enums::TaskStatus::Open))
+            .filter(among(task::Column::CustomerId, ids))
+    };
+    latest(&svc.db, keys, select, ("customer_id", "due_on, id"), |t| t.customer_id).await
 }
 
 /// Each customer's partnership, if it has one.

@@ -89,6 +89,8 @@ pub enum HealthSignalKind {
     OwnerInactive,
     /// [10] Partnership tier: PRICE all, SERVICE 30%, none half; STRATEGIC adds half the weight.
     PartnershipTier,
+    /// [10] Open tasks past their due date: a third of the weight each.
+    OverdueTasks,
 }
 
 impl HealthSignalKind {
@@ -106,6 +108,7 @@ impl HealthSignalKind {
             Some(SignalKind::Satisfaction) => Self::Satisfaction,
             Some(SignalKind::OwnerInactive) => Self::OwnerInactive,
             Some(SignalKind::PartnershipTier) => Self::PartnershipTier,
+            Some(SignalKind::OverdueTasks) => Self::OverdueTasks,
         }
     }
 }

@@ -237,6 +237,44 @@ api_enum!(
 );
 
 api_enum!(
+    /// Where a task is.
+    TaskStatus = "domain::TaskStatus" {
+        /// To do.
+        Open,
+        /// Done (who and when are kept).
+        Done,
+        /// Dropped without being done (who and when are kept).
+        Cancelled,
+    }
+);
+
+api_enum!(
+    /// How urgent a task is.
+    TaskPriority = "domain::TaskPriority" {
+        /// When there is time.
+        Low,
+        /// The default.
+        Medium,
+        /// Before other work.
+        High,
+        /// Now.
+        Urgent,
+    }
+);
+
+api_enum!(
+    /// What created a task.
+    TaskSource = "domain::TaskSource" {
+        /// Someone created it.
+        Manual,
+        /// A playbook's trigger fired (the task names the playbook and the occurrence).
+        Playbook,
+        /// A communication's follow-up date (the task names the communication).
+        FollowUp,
+    }
+);
+
+api_enum!(
     /// What was promised.
     CommitmentKind = "domain::CommitmentKind" {
         /// A rebate.

@@ -21,6 +21,7 @@ use crate::{
         support::context::{RequestContext, request},
         support::ids,
         surveys::SurveyResponse,
+        tasks::Task,
         tickets::{Ticket, TicketEvent},
         users::{Team, User},
     },
@@ -49,6 +50,7 @@ pub enum Node {
     ChurnEvent(ChurnEvent),
     CustomerLink(CustomerLink),
     SurveyResponse(SurveyResponse),
+    Task(Task),
 }
 
 impl From<Row> for Node {
@@ -69,6 +71,7 @@ impl From<Row> for Node {
             Row::ChurnEvent(m) => Node::ChurnEvent(m.into()),
             Row::CustomerLink(m) => Node::CustomerLink(m.into()),
             Row::SurveyResponse(m) => Node::SurveyResponse(m.into()),
+            Row::Task(m) => Node::Task(Task::one(m)),
         }
     }
 }
