@@ -446,10 +446,7 @@ pub async fn user_sees_customer(db: &impl ConnectionTrait, user: &user::Model, c
         scopes: user.scopes.split_whitespace().map(str::to_owned).collect(),
         client: None,
     };
-    let found = customer::Entity::find_by_id(customer_id)
-        .filter(visible_customers(&as_viewer))
-        .count(db)
-        .await?;
+    let found = customer::Entity::find_by_id(customer_id).filter(visible_customers(&as_viewer)).count(db).await?;
     Ok(found > 0)
 }
 

@@ -248,7 +248,11 @@ pub struct TaskInput {
 
 impl TaskInput {
     fn into_fields(self) -> crate::error::AppResult<TaskFields> {
-        fn reference(kind: &str, field: &str, value: MaybeUndefined<ID>) -> crate::error::AppResult<Option<Option<i64>>> {
+        fn reference(
+            kind: &str,
+            field: &str,
+            value: MaybeUndefined<ID>,
+        ) -> crate::error::AppResult<Option<Option<i64>>> {
             Ok(match value {
                 MaybeUndefined::Undefined => None,
                 MaybeUndefined::Null => Some(None),
@@ -292,7 +296,9 @@ impl TaskMutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The task.")] id: ID,
-        #[graphql(desc = "The version you last read; if the row has changed since, the answer is a CONFLICT (with `extensions.currentVersion`) and nothing is written.")]
+        #[graphql(
+            desc = "The version you last read; if the row has changed since, the answer is a CONFLICT (with `extensions.currentVersion`) and nothing is written."
+        )]
         expected_version: Option<i32>,
         #[graphql(desc = "The changes: omitted fields stay as they are, `null` clears a field.")] input: TaskInput,
     ) -> Result<Task> {
@@ -306,7 +312,9 @@ impl TaskMutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The task.")] id: ID,
-        #[graphql(desc = "The version you last read; if the row has changed since, the answer is a CONFLICT (with `extensions.currentVersion`) and nothing is written.")]
+        #[graphql(
+            desc = "The version you last read; if the row has changed since, the answer is a CONFLICT (with `extensions.currentVersion`) and nothing is written."
+        )]
         expected_version: Option<i32>,
     ) -> Result<Task> {
         let rc = request(ctx)?;
@@ -320,7 +328,9 @@ impl TaskMutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The task.")] id: ID,
-        #[graphql(desc = "The version you last read; if the row has changed since, the answer is a CONFLICT (with `extensions.currentVersion`) and nothing is written.")]
+        #[graphql(
+            desc = "The version you last read; if the row has changed since, the answer is a CONFLICT (with `extensions.currentVersion`) and nothing is written."
+        )]
         expected_version: Option<i32>,
     ) -> Result<Task> {
         let rc = request(ctx)?;
@@ -334,7 +344,9 @@ impl TaskMutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The task.")] id: ID,
-        #[graphql(desc = "The version you last read; if the row has changed since, the answer is a CONFLICT (with `extensions.currentVersion`) and nothing is written.")]
+        #[graphql(
+            desc = "The version you last read; if the row has changed since, the answer is a CONFLICT (with `extensions.currentVersion`) and nothing is written."
+        )]
         expected_version: Option<i32>,
         #[graphql(desc = "The new owner.")] owner_id: ID,
     ) -> Result<Task> {

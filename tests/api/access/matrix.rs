@@ -144,6 +144,10 @@ async fn secret(app: &TestApp, cast: &Cast) -> Secret {
             json!({"c": customer}),
         ),
         (
+            "mutation($c: ID!) { createTask(customerId: $c, input: {title: \"SECRET-TASK\", dueOn: \"2020-01-01\", notes: \"SECRET\"}) { id } }",
+            json!({"c": customer}),
+        ),
+        (
             "mutation($c: ID!) { setPartnership(customerId: $c, input: {tier: SERVICE, serviceLevel: \"SECRET-SLA\"}) { id } }",
             json!({"c": customer}),
         ),
@@ -178,6 +182,7 @@ struct Target {
     communication: String,
     ticket: String,
     commitment: String,
+    task: String,
     supply: String,
     key_date: String,
     link: String,
@@ -219,6 +224,15 @@ async fn target(app: &TestApp, cast: &Cast, n: usize) -> Target {
     );
     let ticket = id(app.gql(leader, "mutation($c: ID!) { createTicket(input: {customerId: $c, title: \"t\", description: \"d\", category: QUALITY}) { id } }", json!({"c": customer})).await, "createTicket");
     let commitment = id(app.gql(leader, "mutation($c: ID!) { createCommitment(customerId: $c, input: {kind: REBATE, description: \"r\", dueOn: \"2030-01-01\"}) { id } }", json!({"c": customer})).await, "createCommitment");
+    let task = id(
+        app.gql(
+            leader,
+            "mutation($c: ID!) { createTask(customerId: $c, input: {title: \"t\", dueOn: \"2030-01-01\"}) { id } }",
+            json!({"c": customer}),
+        )
+        .await,
+        "createTask",
+    );
     let supply = id(app.gql(leader, "mutation($c: ID!) { setSupplyPriority(input: {customerId: $c, productLine: \"L\", priorityRank: 1}) { id } }", json!({"c": customer})).await, "setSupplyPriority");
     let key_date = id(app.gql(leader, "mutation($c: ID!) { recordKeyDate(input: {customerId: $c, kind: CONTRACT_RENEWAL, date: \"2027-03-01\", recurring: true}) { id } }", json!({"c": customer})).await, "recordKeyDate");
     let link = id(app.gql(leader, "mutation($a: ID!, $b: ID!) { linkCustomers(fromCustomerId: $a, toCustomerId: $b, kind: REFERRED_BY) { id } }", json!({"a": customer, "b": other})).await, "linkCustomers");
@@ -253,6 +267,7 @@ async fn target(app: &TestApp, cast: &Cast, n: usize) -> Target {
         communication,
         ticket,
         commitment,
+        task,
         supply,
         key_date,
         link,
@@ -391,6 +406,8 @@ fn queries() -> Vec<(&'static str, Case)> {
             case("{ supplyPriorities { totalCount edges { node { productLine } } } }", none, customer_reader),
         ),
         ("commitments", case("{ commitments { totalCount edges { node { description } } } }", none, customer_reader)),
+        ("tasks", case("{ tasks { totalCount nodes { title notes customer { name } } } }", none, customer_reader)),
+        ("myTasks", case("{ myTasks { totalCount nodes { title notes customer { name } } } }", none, customer_reader)),
         (
             "revenueEntries",
             case("{ revenueEntries { totalCount edges { node { revenue customerId } } } }", none, customer_reader),
@@ -717,6 +734,46 @@ fn mutations() -> Vec<(&'static str, Case)> {
             ),
         ),
         (
+            "createTask",
+            case(
+                "mutation($id: ID!) { createTask(customerId: $id, input: {title: \"x\", dueOn: \"2030-02-01\"}) { id } }",
+                with_target!(|t, _| json!({"id": t.customer})),
+                writer_of_a,
+            ),
+        ),
+        (
+            "updateTask",
+            case(
+                "mutation($id: ID!) { updateTask(id: $id, input: {title: \"u\"}) { id } }",
+                with_target!(|t, _| json!({"id": t.task})),
+                writer_of_a,
+            ),
+        ),
+        (
+            "completeTask",
+            case(
+                "mutation($id: ID!) { completeTask(id: $id) { id } }",
+                with_target!(|t, _| json!({"id": t.task})),
+                writer_of_a,
+            ),
+        ),
+        (
+            "cancelTask",
+            case(
+                "mutation($id: ID!) { cancelTask(id: $id) { id } }",
+                with_target!(|t, _| json!({"id": t.task})),
+                writer_of_a,
+            ),
+        ),
+        (
+            "reassignTask",
+            case(
+                "mutation($id: ID!, $o: ID!) { reassignTask(id: $id, ownerId: $o) { id } }",
+                with_target!(|t, c| json!({"id": t.task, "o": c.rep_a.gid})),
+                writer_of_a,
+            ),
+        ),
+        (
             "updateCommitment",
             case(
                 "mutation($id: ID!) { updateCommitment(id: $id, input: {description: \"u\"}) { id } }",
@@ -876,6 +933,7 @@ fn feed_tables(mutation: &str) -> Option<&'static [&'static str]> {
         "logCommunication" | "updateCommunication" | "archiveCommunication" => &["COMMUNICATION"],
         "createTicket" | "updateTicket" | "commentOnTicket" | "changeTicketStatus" => &["TICKET"],
         "createCommitment" | "updateCommitment" | "fulfilCommitment" | "archiveCommitment" => &["COMMITMENT"],
+        "createTask" | "updateTask" | "completeTask" | "cancelTask" | "reassignTask" => &["TASK"],
         "upsertRevenueEntries" => &["REVENUE_ENTRY"],
         "linkCustomers" | "archiveCustomerLink" => &["CUSTOMER_LINK"],
         "setSupplyPriority"

@@ -3,6 +3,7 @@
 mod care_dates;
 mod changes;
 mod commitments;
+mod tasks;
 mod communications;
 mod contacts;
 mod customers;

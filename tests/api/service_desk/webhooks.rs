@@ -500,3 +500,40 @@ async fn every_kind_of_change_event_reaches_an_endpoint_listening_to_everything(
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(receiver.got().len(), 6);
 }
+
+/// A new task is announced as `task.created` (by hand or from a follow-up), and
+/// an open task past its due date as `task.overdue`, once per due date.
+#[tokio::test]
+async fn tasks_are_announced_when_created_and_when_overdue() {
+    let app = app_with_webhooks(&[100], 100).await;
+    let cast = app.cast().await;
+    let (receiver, url) = Receiver::start(&[]).await;
+    endpoint(&app, &cast, &url, json!(["TASK_CREATED", "TASK_OVERDUE"])).await;
+    let customer = app.customer(&cast.rep_a, "Acme").await;
+    let task = app
+        .gql(&cast.rep_a, "mutation($c: ID!) { createTask(customerId: $c, input: {title: \"Call back\", dueOn: \"2099-01-01\"}) { id } }", json!({"c": customer}))
+        .await;
+    let task = task.ok()["createTask"]["id"].as_str().unwrap().to_owned();
+    let created = receiver.wait_for(1).await;
+    let created = created[0].json();
+    assert_eq!(created["type"], "task.created");
+    assert_eq!(
+        created["data"],
+        json!({"taskId": task, "customerId": customer, "ownerId": cast.rep_a.gid, "source": "MANUAL", "dueOn": "2099-01-01", "priority": "MEDIUM"})
+    );
+
+    let row = crate::helpers::raw_id(&task);
+    app.db.execute_unprepared(&format!("UPDATE task SET due_on = '2020-01-01' WHERE id = {row}")).await.unwrap();
+    let got = receiver.wait_for(2).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(receiver.got().len(), 2, "announced more than once");
+    let overdue = got[1].json();
+    assert_eq!(overdue["type"], "task.overdue");
+    assert_eq!(overdue["data"]["taskId"], task.as_str());
+    assert_eq!(overdue["data"]["dueOn"], "2020-01-01");
+    // Done work is not overdue: closing it and moving the date announces nothing more.
+    app.gql(&cast.rep_a, "mutation($id: ID!) { completeTask(id: $id) { id } }", json!({"id": task})).await.ok();
+    app.db.execute_unprepared(&format!("UPDATE task SET due_on = '2020-02-01' WHERE id = {row}")).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(receiver.got().len(), 2);
+}
