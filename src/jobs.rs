@@ -99,6 +99,8 @@ async fn fold_customer_counts(services: Services) {
 async fn follow_ups(services: Services) {
     let mut tick = tokio::time::interval(services.config.task_sweep);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // The first tick is immediate: the first sweep waits one period, as a start-up has enough to do.
+    tick.tick().await;
     loop {
         tick.tick().await;
         match crate::service::tasks::sweep_follow_ups(&services).await {

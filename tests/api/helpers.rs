@@ -147,6 +147,8 @@ impl TestApp {
         // Nor the webhook worker's; webhook tests poll fast.
         config.webhook.poll = std::time::Duration::from_secs(3600);
         config.webhook.sweep = std::time::Duration::from_secs(3600);
+        // Nor the follow-up sweep's, unless a test asks for it.
+        config.task_sweep = std::time::Duration::from_secs(3600);
         // Nor bulk-read counting, unless a test asks for it (by a threshold of its own).
         config.limits.export_threshold = u64::MAX / 4;
         config.export_flush = std::time::Duration::from_secs(3600);

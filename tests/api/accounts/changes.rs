@@ -368,6 +368,7 @@ async fn copyable(app: &TestApp) -> BTreeSet<(String, i64)> {
         ("COMMITMENT", "commitment", true),
         ("REVENUE_ENTRY", "revenue_entry", false),
         ("CUSTOMER_LINK", "customer_link", true),
+        ("TASK", "task", false),
     ] {
         let filter = if archived { "WHERE archived_at IS NULL" } else { "" };
         let sql = format!("SELECT id FROM {table} {filter}");

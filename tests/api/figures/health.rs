@@ -100,6 +100,7 @@ async fn a_bare_customer_scores_what_its_signals_add_up_to() {
         is(Some(0.0), 0.0, "0 tickets in the last 90 days against 0 in the 90 before")
     );
     assert_eq!(signal(&h, "OVERDUE_COMMITMENTS"), is(Some(0.0), 0.0, "No overdue commitment"));
+    assert_eq!(signal(&h, "OVERDUE_TASKS"), is(Some(0.0), 0.0, "No overdue task"));
     assert_eq!(signal(&h, "REVENUE_TREND"), is(None, 0.0, "No revenue in the last 12 months"));
     assert_eq!(signal(&h, "PURCHASING_FIT"), is(None, 0.0, "Purchasing-criteria fit not assessed"));
     assert_eq!(signal(&h, "SATISFACTION"), is(None, 0.0, "No satisfaction survey answered"));
@@ -112,7 +113,7 @@ async fn a_bare_customer_scores_what_its_signals_add_up_to() {
     assert_eq!((h["score"].as_i64(), h["level"].as_str()), (Some(50), Some("AT_RISK")));
     let kinds: Vec<&str> = h["signals"].as_array().unwrap().iter().map(|s| s["kind"].as_str().unwrap()).collect();
     assert_eq!(&kinds[..4], ["RELATIONSHIP_BREADTH", "COMMUNICATION_RECENCY", "EXECUTIVE_CONTACT", "PARTNERSHIP_TIER"]);
-    assert_eq!(kinds.len(), 12);
+    assert_eq!(kinds.len(), 13);
     let weight =
         |kind: &str| h["signals"].as_array().unwrap().iter().find(|s| s["kind"] == kind).unwrap()["weight"].as_f64();
     assert_eq!((weight("REVENUE_TREND"), weight("EXECUTIVE_CONTACT")), (Some(20.0), Some(10.0)));
