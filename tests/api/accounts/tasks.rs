@@ -206,7 +206,7 @@ async fn open_tasks_follow_an_account_to_its_new_owner() {
     assert_eq!(app.scalar(&owner_of(&open)).await, cast.rep_a2.id);
     assert_eq!(app.scalar(&owner_of(&closed)).await, cast.rep_a.id, "done work stays with who did it");
     assert_eq!(app.scalar(&owner_of(&leads)).await, cast.lead_a.id, "someone else's task is theirs still");
-    let version = app.scalar(&format!("SELECT version FROM task WHERE id = {}", raw_id(&open))).await;
+    let version = app.scalar(&format!("SELECT CAST(version AS BIGINT) FROM task WHERE id = {}", raw_id(&open))).await;
     assert_eq!(version, 2);
     let mine = app.gql(&cast.rep_a2, "{ myTasks { nodes { id } } }", json!({})).await;
     assert_eq!(mine.ok()["myTasks"]["nodes"], json!([{"id": open}]));
