@@ -164,7 +164,7 @@ pub struct Config {
     pub health_sweep: Duration,
     /// How often the health snapshot reads the audit trail for changes (the at-risk list also does before it answers).
     pub health_poll: Duration,
-    /// How often communications' follow-up dates become tasks (`RAPPORT_TASK_SWEEP_SECS`, 60).
+    /// How often follow-up dates and playbook triggers become tasks (`RAPPORT_TASK_SWEEP_SECS`, 60).
     pub task_sweep: Duration,
     /// How often bulk reads counted here are added to the shared count (`RAPPORT_EXPORT_FLUSH_MS`, 1000).
     pub export_flush: Duration,

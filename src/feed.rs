@@ -23,6 +23,12 @@
 //! A user change (deactivation, role, team or scopes) is broadcast to this
 //! instance's connections directly and announced to the others with a
 //! `NOTIFY` on the same channel (payload `user:<id>`).
+//!
+//! Tasks given to someone (created for them, reassigned to them) are announced
+//! the same way (payload `task:<id> <id> ...`, space-separated so that an
+//! older instance reading the ids as ticket events finds none) and broadcast
+//! with the task as it is when loaded. They are not replayed after a lost
+//! connection: the subscribers are told ([`TaskFeed::Missed`]) and refetch.
 
 use std::{
     collections::{BTreeSet, HashMap},
@@ -30,7 +36,7 @@ use std::{
     time::Duration,
 };
 
-use entity::{customer, ticket, ticket_event, user};
+use entity::{customer, task, ticket, ticket_event, user};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Statement,
@@ -42,6 +48,9 @@ pub const FEED_CAPACITY: usize = 4096;
 
 /// Prefix of the NOTIFY payload that announces a changed user.
 const USER_PREFIX: &str = "user:";
+const TASK_PREFIX: &str = "task:";
+/// Task ids per NOTIFY: the payload stays far below PostgreSQL's 8 kB.
+const TASK_IDS_PER_NOTIFY: usize = 400;
 
 /// How far below the last delivered id a catch-up starts: ids are taken at
 /// insert and become visible at commit, so a transaction that took a lower id
@@ -107,9 +116,27 @@ pub struct TicketChange {
     pub owner_team_id: Option<i64>,
 }
 
+/// A task given to its owner, with who owns its customer (to check
+/// visibility per event without a query).
+#[derive(Debug)]
+pub struct TaskAssigned {
+    pub task: task::Model,
+    pub customer_owner_id: i64,
+    pub owner_team_id: Option<i64>,
+}
+
+/// What the task feed carries.
+#[derive(Debug, Clone)]
+pub enum TaskFeed {
+    Assigned(Arc<TaskAssigned>),
+    /// The listener was away: tasks given meanwhile may be missing.
+    Missed,
+}
+
 #[derive(Clone)]
 pub struct Feed {
     sender: broadcast::Sender<Arc<TicketChange>>,
+    tasks: broadcast::Sender<TaskFeed>,
     users: broadcast::Sender<UserChange>,
     db: DatabaseConnection,
     delivered: Arc<Mutex<Delivered>>,
@@ -121,8 +148,82 @@ impl Feed {
     pub fn new(db: DatabaseConnection, channel: &str) -> Self {
         let (sender, _) = broadcast::channel(FEED_CAPACITY);
         let (users, _) = broadcast::channel(1024);
+        let (tasks, _) = broadcast::channel(FEED_CAPACITY);
         let channel = crate::db::Dialect::of(&db).postgres().then(|| channel.to_owned());
-        Self { sender, users, db, channel, delivered: Arc::default() }
+        Self { sender, tasks, users, db, channel, delivered: Arc::default() }
+    }
+
+    /// Tasks given to someone from now on.
+    pub fn tasks(&self) -> broadcast::Receiver<TaskFeed> {
+        self.tasks.subscribe()
+    }
+
+    /// Announces tasks just given to their owners (created for them, or
+    /// reassigned to them) to every instance. Failures are logged: the tasks
+    /// themselves are already durable.
+    pub async fn tasks_assigned(&self, ids: &[i64]) {
+        if ids.is_empty() {
+            return;
+        }
+        let Some(channel) = &self.channel else {
+            if let Err(err) = self.deliver_tasks(ids).await {
+                tracing::error!(error = %err, "loading assigned tasks failed");
+            }
+            return;
+        };
+        for chunk in ids.chunks(TASK_IDS_PER_NOTIFY) {
+            let payload = format!("{TASK_PREFIX}{}", chunk.iter().map(i64::to_string).collect::<Vec<_>>().join(" "));
+            let stmt = Statement::from_sql_and_values(
+                DatabaseBackend::Postgres,
+                "SELECT pg_notify($1, $2)",
+                [channel.clone().into(), payload.into()],
+            );
+            if let Err(err) = self.db.execute_raw(stmt).await {
+                tracing::error!(error = %err, "announcing assigned tasks failed");
+            }
+        }
+    }
+
+    /// Loads the tasks and broadcasts them to this instance's subscribers.
+    async fn deliver_tasks(&self, ids: &[i64]) -> Result<(), DbErr> {
+        if self.tasks.receiver_count() == 0 {
+            return Ok(());
+        }
+        let tasks = task::Entity::find()
+            .filter(task::Column::Id.is_in(ids.iter().copied()))
+            .order_by_asc(task::Column::Id)
+            .all(&self.db)
+            .await?;
+        let (owners, teams) = self.owners_and_teams(tasks.iter().map(|t| t.customer_id)).await?;
+        for task in tasks {
+            let Some(&customer_owner_id) = owners.get(&task.customer_id) else { continue };
+            let owner_team_id = teams.get(&customer_owner_id).copied().flatten();
+            let _ =
+                self.tasks.send(TaskFeed::Assigned(Arc::new(TaskAssigned { task, customer_owner_id, owner_team_id })));
+        }
+        Ok(())
+    }
+
+    /// Each customer's owner, and each owner's team.
+    async fn owners_and_teams(
+        &self,
+        customers: impl Iterator<Item = i64>,
+    ) -> Result<(HashMap<i64, i64>, HashMap<i64, Option<i64>>), DbErr> {
+        let owners: HashMap<i64, i64> = customer::Entity::find()
+            .filter(customer::Column::Id.is_in(customers))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c.owner_id))
+            .collect();
+        let teams: HashMap<i64, Option<i64>> = user::Entity::find()
+            .filter(user::Column::Id.is_in(owners.values().copied()))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|u| (u.id, u.team_id))
+            .collect();
+        Ok((owners, teams))
     }
 
     /// Ticket changes from now on.
@@ -200,20 +301,7 @@ impl Feed {
             .into_iter()
             .map(|t| (t.id, t))
             .collect();
-        let owners: HashMap<i64, i64> = customer::Entity::find()
-            .filter(customer::Column::Id.is_in(tickets.values().map(|t| t.customer_id)))
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .map(|c| (c.id, c.owner_id))
-            .collect();
-        let teams: HashMap<i64, Option<i64>> = user::Entity::find()
-            .filter(user::Column::Id.is_in(owners.values().copied()))
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .map(|u| (u.id, u.team_id))
-            .collect();
+        let (owners, teams) = self.owners_and_teams(tickets.values().map(|t| t.customer_id)).await?;
         for event in events {
             let Some(ticket) = tickets.get(&event.ticket_id).cloned() else { continue };
             let Some(&owner_id) = owners.get(&ticket.customer_id) else { continue };
@@ -233,6 +321,7 @@ impl Feed {
     /// listener was away. Retries until the database answers.
     async fn catch_up(&self) {
         let _ = self.users.send(UserChange::Unknown);
+        let _ = self.tasks.send(TaskFeed::Missed);
         loop {
             match self.catch_up_once().await {
                 Ok(count) => {
@@ -325,6 +414,13 @@ impl Feed {
         if let Some(user) = payload.strip_prefix(USER_PREFIX) {
             if let Ok(user_id) = user.trim().parse() {
                 let _ = self.users.send(UserChange::One(user_id));
+            }
+            return;
+        }
+        if let Some(tasks) = payload.strip_prefix(TASK_PREFIX) {
+            let ids: Vec<i64> = tasks.split_whitespace().filter_map(|id| id.parse().ok()).collect();
+            if let Err(err) = self.deliver_tasks(&ids).await {
+                tracing::error!(error = %err, "loading assigned tasks failed");
             }
             return;
         }

@@ -33,6 +33,8 @@ pub mod tickets;
 pub mod commitments;
 /// Tasks: work on customers, by hand, by playbook, from follow-ups.
 pub mod tasks;
+/// Playbooks: triggers that become tasks.
+pub mod playbooks;
 /// Partnership tiers and their terms.
 pub mod partnerships;
 /// Supply priorities per product line.
@@ -84,12 +86,13 @@ use self::{
     external::ExternalMutation,
     links::{LinkMutation, LinkQuery},
     partnerships::{PartnershipMutation, PartnershipQuery},
+    playbooks::{PlaybookMutation, PlaybookQuery},
     revenue::{RevenueMutation, RevenueQuery},
     sessions::SessionMutation,
     supply::{SupplyMutation, SupplyQuery},
     support::node::NodeQuery,
     surveys::{SurveyMutation, SurveyQuery},
-    tasks::{TaskMutation, TaskQuery},
+    tasks::{TaskMutation, TaskQuery, live::TaskSubscription},
     tickets::{TicketMutation, TicketQuery, live::TicketSubscription},
     users::{UserMutation, UserQuery},
     webhooks::{WebhookMutation, WebhookQuery},
@@ -117,7 +120,7 @@ pub struct Query(
 
 /// Work owed to customers: commitments and tasks (a root of its own: merged objects nest at most 16 deep).
 #[derive(MergedObject, Default)]
-pub struct Work(CommitmentQuery, TaskQuery);
+pub struct Work(CommitmentQuery, TaskQuery, PlaybookQuery);
 
 /// The computed reports (a root of its own: merged objects nest at most 16 deep).
 #[derive(MergedObject, Default)]
@@ -159,7 +162,7 @@ pub struct Mutation(
 
 /// Commitments and tasks.
 #[derive(MergedObject, Default)]
-pub struct WorkMutation(CommitmentMutation, TaskMutation);
+pub struct WorkMutation(CommitmentMutation, TaskMutation, PlaybookMutation);
 
 /// What integrations and their administrators write: webhooks, API tokens, master data by external id.
 #[derive(MergedObject, Default)]
@@ -167,7 +170,7 @@ pub struct IntegrationMutation(WebhookMutation, ApiTokenMutation, ExternalMutati
 
 /// Every subscription of the API.
 #[derive(MergedSubscription, Default)]
-pub struct Subscription(TicketSubscription);
+pub struct Subscription(TicketSubscription, TaskSubscription);
 
 pub type AppSchema = Schema<Query, Mutation, Subscription>;
 

@@ -94,8 +94,9 @@ async fn fold_customer_counts(services: Services) {
     }
 }
 
-/// Communications' follow-up dates become tasks every `RAPPORT_TASK_SWEEP_SECS`;
-/// every instance sweeps, a unique index keeps each follow-up one task.
+/// Communications' follow-up dates, then the playbooks' trigger occurrences,
+/// become tasks every `RAPPORT_TASK_SWEEP_SECS`; every instance sweeps, unique
+/// indexes keep each follow-up and each occurrence one task.
 async fn follow_ups(services: Services) {
     let mut tick = tokio::time::interval(services.config.task_sweep);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -107,6 +108,11 @@ async fn follow_ups(services: Services) {
             Ok(0) => {}
             Ok(created) => tracing::debug!(created, "follow-up tasks created"),
             Err(err) => tracing::warn!(error = %err, "creating follow-up tasks failed"),
+        }
+        match crate::service::playbooks::sweep(&services).await {
+            Ok(created) if created.is_empty() => {}
+            Ok(created) => tracing::debug!(created = created.len(), "playbook tasks created"),
+            Err(err) => tracing::warn!(error = %err, "running the playbooks failed"),
         }
     }
 }

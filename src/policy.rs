@@ -436,17 +436,22 @@ pub async fn assignable_user(
     Ok(user)
 }
 
-/// Whether `user` sees the customer `customer_id` (by their own role): work
-/// on a customer goes only to someone who can read it.
-pub async fn user_sees_customer(db: &impl ConnectionTrait, user: &user::Model, customer_id: i64) -> AppResult<bool> {
-    let as_viewer = Viewer {
+/// The viewer `user` is when signed in, for rules applied on their behalf
+/// (whether work given to them is work they can open).
+pub fn viewer_of(user: &user::Model) -> Viewer {
+    Viewer {
         user_id: user.id,
         role: user.role,
         team_id: user.team_id,
         scopes: user.scopes.split_whitespace().map(str::to_owned).collect(),
         client: None,
-    };
-    let found = customer::Entity::find_by_id(customer_id).filter(visible_customers(&as_viewer)).count(db).await?;
+    }
+}
+
+/// Whether `user` sees the customer `customer_id` (by their own role): work
+/// on a customer goes only to someone who can read it.
+pub async fn user_sees_customer(db: &impl ConnectionTrait, user: &user::Model, customer_id: i64) -> AppResult<bool> {
+    let found = customer::Entity::find_by_id(customer_id).filter(visible_customers(&viewer_of(user))).count(db).await?;
     Ok(found > 0)
 }
 

@@ -43,6 +43,8 @@ pub mod tickets;
 pub mod commitments;
 /// Work on a customer: by hand, by playbook, from follow-ups.
 pub mod tasks;
+/// Playbooks: triggers that become tasks.
+pub mod playbooks;
 /// Partnership tiers and terms.
 pub mod partnerships;
 /// Supply priorities.

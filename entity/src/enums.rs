@@ -207,3 +207,21 @@ string_enum!(
     /// What created a task.
     TaskSource { Manual = "MANUAL", Playbook = "PLAYBOOK", FollowUp = "FOLLOW_UP" }
 );
+
+string_enum!(
+    /// What fires a playbook.
+    PlaybookTrigger {
+        HealthDropped = "HEALTH_DROPPED",
+        ChampionLeft = "CHAMPION_LEFT",
+        SlaBreached = "SLA_BREACHED",
+        CommitmentOverdue = "COMMITMENT_OVERDUE",
+        KeyDateApproaching = "KEY_DATE_APPROACHING",
+        NoExecutiveContact = "NO_EXECUTIVE_CONTACT",
+        FollowUpDue = "FOLLOW_UP_DUE",
+    }
+);
+
+string_enum!(
+    /// Who gets a playbook's task.
+    PlaybookAssignee { Owner = "OWNER", TeamLead = "TEAM_LEAD", User = "USER" }
+);

@@ -19,6 +19,7 @@ pub mod customer_link;
 pub mod key_date;
 pub mod partnership;
 pub mod partnership_change;
+pub mod playbook;
 pub mod refresh_token;
 pub mod revenue_entry;
 pub mod supply_priority;

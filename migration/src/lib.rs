@@ -22,6 +22,7 @@ mod m20261205_000016_invitations;
 mod m20261205_000017_external_ref_by_row;
 mod m20261206_000018_customer_counts;
 mod m20261206_000019_tasks;
+mod m20261206_000020_playbooks_and_health_history;
 pub mod rollups;
 
 pub struct Migrator;
@@ -49,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000017_external_ref_by_row::Migration),
             Box::new(m20261206_000018_customer_counts::Migration),
             Box::new(m20261206_000019_tasks::Migration),
+            Box::new(m20261206_000020_playbooks_and_health_history::Migration),
         ]
     }
 }

@@ -20,7 +20,8 @@ pub const REVENUE_WINDOW_MONTHS: i32 = 6;
 
 /// A contact whose departure is its own risk: an EXECUTIVE, or anyone with
 /// influence or relationship strength of 4 or 5.
-const CHAMPION: &str = "(k.org_level = 'EXECUTIVE' OR k.influence >= 4 OR k.relationship_strength >= 4)";
+/// A key contact: an executive, or influence or relationship strength of 4 or more (`k` is the contact).
+pub const CHAMPION: &str = "(k.org_level = 'EXECUTIVE' OR k.influence >= 4 OR k.relationship_strength >= 4)";
 
 /// The champion who left last.
 #[derive(Debug, Clone, PartialEq)]

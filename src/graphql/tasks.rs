@@ -1,5 +1,8 @@
 //! Tasks in the API.
 
+/// Tasks reaching their owner live over WebSocket.
+pub mod live;
+
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result};
 use chrono::{DateTime, Utc};
 use entity::task;

@@ -51,8 +51,9 @@ use crate::{
     graphql::support::{
         context::{ClientInfo, RequestContext},
         errors::{finish, is_request_error, request_error},
-        limits::check_variables,
+        limits::{check_variables, selects_root_field},
     },
+    graphql::tasks,
     http::AppState,
     http::fanout::{Fanout, Group, GroupKey, Start, Subscription},
 };
@@ -259,7 +260,10 @@ impl Connection {
             self.refuse(&id, serde_json::to_value([err]).unwrap_or_default()).await;
             return Next::Continue;
         }
-        if is_subscription(&doc, operation_name.as_deref()) {
+        let subscription = is_subscription(&doc, operation_name.as_deref());
+        // A subscription of the user's own (their tasks) runs on its own, never shared.
+        let own = subscription && selects_root_field(&doc, operation_name.as_deref(), tasks::live::PER_CONNECTION);
+        if subscription && !own {
             let subscription = Subscription::new(query.to_owned(), &doc, operation_name, variables);
             let member = Member {
                 state: self.state.clone(),
@@ -275,7 +279,11 @@ impl Connection {
             self.operations.insert(id, tokio::spawn(member.run()));
             return Next::Continue;
         }
-        let context = RequestContext::new(&self.state.services, live.clone());
+        let context = if subscription {
+            RequestContext::for_subscriptions(&self.state.services, live.clone())
+        } else {
+            RequestContext::new(&self.state.services, live.clone())
+        };
         let variables = if variables.is_null() { Variables::default() } else { Variables::from_json(variables) };
         let mut request = async_graphql::Request::new(query).variables(variables).data(context);
         request.set_parsed_query(ExecutableDocument::clone(&doc));

@@ -367,6 +367,7 @@ pub async fn update(
         None => Default::default(),
     };
     w.audit("update", "customer", id, audit::diff(&current, &updated));
+    w.after(crate::service::write::Effect::TasksAssigned(work.task_ids()));
     if let Some(from) = moved_from {
         w.announce([Event::customer_reassigned(id, from, updated.owner_id)]);
     }

@@ -219,6 +219,35 @@ async fn changed_since(db: &impl ConnectionTrait, since: DateTime<Utc>) -> AppRe
     Ok((ids, customers))
 }
 
+/// Notes the day's score and level of customers whose score or level moved:
+/// one row per customer and day (the day's last figures), so the history holds
+/// a row only for the days something changed.
+async fn record_history(txn: &impl ConnectionTrait, dialect: Dialect, rows: &[&Row]) -> AppResult<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut values: Vec<Value> = Vec::with_capacity(rows.len() * 4);
+    let mut tuples = Vec::with_capacity(rows.len());
+    for row in rows {
+        let n = values.len();
+        tuples.push(format!("({})", (1..=4).map(|i| dialect.param(n + i)).collect::<Vec<_>>().join(", ")));
+        let h = &row.health;
+        values.extend::<[Value; 4]>([
+            h.customer_id.into(),
+            h.computed_at.date_naive().into(),
+            h.score.into(),
+            h.level.as_str().into(),
+        ]);
+    }
+    let sql = format!(
+        "INSERT INTO customer_health_history (customer_id, day, score, level) VALUES {} \
+         ON CONFLICT (customer_id, day) DO UPDATE SET score = excluded.score, level = excluded.level",
+        tuples.join(", ")
+    );
+    txn.execute_raw(Statement::from_sql_and_values(dialect.0, sql, values)).await?;
+    Ok(())
+}
+
 /// A snapshot row: the health, and what the list filters and sorts on.
 struct Row {
     health: AccountHealth,
@@ -264,15 +293,17 @@ async fn write(db: &DatabaseConnection, rows: &[Row]) -> AppResult<usize> {
             .rows_with(
                 &txn,
                 format!(
-                    "SELECT customer_id, level FROM customer_health WHERE {}{lock}",
+                    "SELECT customer_id, score, level FROM customer_health WHERE {}{lock}",
                     dialect.in_id_list("customer_id", 1)
                 ),
                 vec![ids.join(",").into()],
             )
             .await?;
         let mut levels = std::collections::HashMap::new();
+        let mut scores = std::collections::HashMap::new();
         for row in &before {
             levels.insert(int(row, "customer_id")?, text(row, "level")?.unwrap_or_default());
+            scores.insert(int(row, "customer_id")?, int(row, "score")?);
         }
         let announced: Vec<Event> = chunk
             .iter()
@@ -315,6 +346,15 @@ async fn write(db: &DatabaseConnection, rows: &[Row]) -> AppResult<usize> {
         );
         let result = txn.execute_raw(Statement::from_sql_and_values(dialect.0, sql, values)).await?;
         changed += result.rows_affected() as usize;
+        let moved: Vec<&Row> = chunk
+            .iter()
+            .filter(|row| {
+                let h = &row.health;
+                scores.get(&h.customer_id) != Some(&i64::from(h.score))
+                    || levels.get(&h.customer_id).map(String::as_str) != Some(h.level.as_str())
+            })
+            .collect();
+        record_history(&txn, dialect, &moved).await?;
         outbox::emit(&txn, &announced).await?;
         txn.commit().await?;
     }

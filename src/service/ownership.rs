@@ -113,6 +113,7 @@ pub(crate) async fn reassign_in(
         .await?;
     crate::service::rollups::move_customers(&**w, &moved, from_user_id, Some(to_user_id)).await?;
     let work = move_open_work(&**w, viewer, &moved, from_user_id, to_user_id).await?;
+    w.after(Effect::TasksAssigned(work.task_ids()));
     for id in &moved {
         w.audit("reassign", "customer", *id, json!({"ownerId": [from_user_id, to_user_id]}));
     }
@@ -142,6 +143,11 @@ pub struct MovedWork {
 }
 
 impl MovedWork {
+    /// The tasks that moved, to announce to their new owner.
+    pub fn task_ids(&self) -> Vec<i64> {
+        self.tasks.iter().map(|(id, _)| *id).collect()
+    }
+
     /// The change-feed entries of what moved.
     pub fn changes(&self) -> impl Iterator<Item = Change> + '_ {
         self.commitments

@@ -26,7 +26,7 @@ use crate::{
         now,
         outbox::{Event, EventType},
         update_versioned, validate,
-        write::Write,
+        write::{Effect, Write},
     },
 };
 
@@ -208,6 +208,7 @@ pub fn record_created(w: &mut Write, task: &task::Model) {
     );
     w.changes([Change::new(ChangeEntity::Task, task.id, Operation::Created, task.customer_id)]);
     w.announce([created_event(task)]);
+    w.after(Effect::TasksAssigned(vec![task.id]));
 }
 
 #[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id))]
@@ -283,6 +284,9 @@ async fn change(
     .await?;
     w.audit(action, "task", id, audit::diff(&current, &updated));
     w.changes([Change::new(ChangeEntity::Task, id, Operation::Updated, current.customer_id)]);
+    if updated.owner_id != current.owner_id {
+        w.after(Effect::TasksAssigned(vec![id]));
+    }
     w.commit(svc).await?;
     Ok(updated)
 }

@@ -39,6 +39,8 @@ pub enum Effect {
     Segments,
     /// A delivery was queued by hand: wake the webhook job.
     WakeWebhooks,
+    /// These tasks were given to their owners: tell the owners' live subscriptions on every instance.
+    TasksAssigned(Vec<i64>),
 }
 
 /// A write in progress: its transaction and what it will record.
@@ -111,6 +113,14 @@ impl Write {
 
     /// Notes something to do once the write has committed.
     pub fn after(&mut self, effect: Effect) {
+        // A sweep gives many tasks: one announcement for all of them.
+        if let Effect::TasksAssigned(ids) = &effect
+            && let Some(Effect::TasksAssigned(noted)) =
+                self.effects.iter_mut().find(|e| matches!(e, Effect::TasksAssigned(_)))
+        {
+            noted.extend(ids.iter().filter(|id| !noted.contains(id)).copied().collect::<Vec<_>>());
+            return;
+        }
         if !self.effects.contains(&effect) {
             self.effects.push(effect);
         }
@@ -135,6 +145,7 @@ impl Write {
                 Effect::UserChanged(user_id) => svc.user_changed(user_id).await,
                 Effect::Segments => svc.segments.request(),
                 Effect::WakeWebhooks => svc.webhooks.wake(),
+                Effect::TasksAssigned(ids) => svc.feed.tasks_assigned(&ids).await,
             }
         }
         Ok(())

@@ -212,6 +212,37 @@ pub fn check_variables(
     Ok(())
 }
 
+/// The root fields of a selection, through inline fragments and fragment spreads.
+fn root_fields<'a>(
+    set: &'a SelectionSet,
+    doc: &'a ExecutableDocument,
+    depth: usize,
+    out: &mut Vec<&'a async_graphql::parser::types::Field>,
+) {
+    if depth > 16 {
+        return;
+    }
+    for item in &set.items {
+        match &item.node {
+            Selection::Field(field) => out.push(&field.node),
+            Selection::InlineFragment(fragment) => root_fields(&fragment.node.selection_set.node, doc, depth + 1, out),
+            Selection::FragmentSpread(spread) => {
+                if let Some(fragment) = doc.fragments.get(&spread.node.fragment_name.node) {
+                    root_fields(&fragment.node.selection_set.node, doc, depth + 1, out);
+                }
+            }
+        }
+    }
+}
+
+/// Whether the selected operation selects one of `names` at its root.
+pub fn selects_root_field(doc: &ExecutableDocument, operation_name: Option<&str>, names: &[&str]) -> bool {
+    let Some(operation) = selected_operation(doc, operation_name) else { return false };
+    let mut fields = Vec::new();
+    root_fields(&operation.selection_set.node, doc, 0, &mut fields);
+    fields.iter().any(|field| names.contains(&field.name.node.as_str()))
+}
+
 /// Whether the selected operation sets, once its variables are resolved, an
 /// argument listed in `dependent` (root field, argument path) to anything but
 /// `null` or `false`: its results then depend on who asks, not only on what
@@ -223,26 +254,8 @@ pub fn sets_viewer_dependent_argument(
     variables: &Variables,
     dependent: &[(&str, &[&str])],
 ) -> bool {
-    use async_graphql::{Value as ConstValue, parser::types::Field};
+    use async_graphql::Value as ConstValue;
 
-    fn root_fields<'a>(set: &'a SelectionSet, doc: &'a ExecutableDocument, depth: usize, out: &mut Vec<&'a Field>) {
-        if depth > 16 {
-            return;
-        }
-        for item in &set.items {
-            match &item.node {
-                Selection::Field(field) => out.push(&field.node),
-                Selection::InlineFragment(fragment) => {
-                    root_fields(&fragment.node.selection_set.node, doc, depth + 1, out)
-                }
-                Selection::FragmentSpread(spread) => {
-                    if let Some(fragment) = doc.fragments.get(&spread.node.fragment_name.node) {
-                        root_fields(&fragment.node.selection_set.node, doc, depth + 1, out);
-                    }
-                }
-            }
-        }
-    }
     let Some(operation) = selected_operation(doc, operation_name) else { return false };
     // A variable left out takes its default, as the executor will give it.
     let default_of = |name: &str| {

@@ -85,6 +85,15 @@ fn writer_of_a(role: Role) -> Option<&'static str> {
     })
 }
 
+/// People only: service accounts are refused whatever their scopes.
+fn people(role: Role) -> Option<&'static str> {
+    unauthenticated(role).unwrap_or(if matches!(role, Role::Integration | Role::Unscoped) {
+        Some("FORBIDDEN")
+    } else {
+        None
+    })
+}
+
 fn leadership(role: Role) -> Option<&'static str> {
     unauthenticated(role).unwrap_or(if matches!(role, Role::Admin | Role::Leader) { None } else { Some("FORBIDDEN") })
 }
@@ -183,6 +192,7 @@ struct Target {
     ticket: String,
     commitment: String,
     task: String,
+    playbook: String,
     supply: String,
     key_date: String,
     link: String,
@@ -233,6 +243,15 @@ async fn target(app: &TestApp, cast: &Cast, n: usize) -> Target {
         .await,
         "createTask",
     );
+    let playbook = id(
+        app.gql(
+            leader,
+            "mutation { definePlaybook(input: {name: \"p\", trigger: CHAMPION_LEFT, taskTitle: \"t\"}) { id } }",
+            json!({}),
+        )
+        .await,
+        "definePlaybook",
+    );
     let supply = id(app.gql(leader, "mutation($c: ID!) { setSupplyPriority(input: {customerId: $c, productLine: \"L\", priorityRank: 1}) { id } }", json!({"c": customer})).await, "setSupplyPriority");
     let key_date = id(app.gql(leader, "mutation($c: ID!) { recordKeyDate(input: {customerId: $c, kind: CONTRACT_RENEWAL, date: \"2027-03-01\", recurring: true}) { id } }", json!({"c": customer})).await, "recordKeyDate");
     let link = id(app.gql(leader, "mutation($a: ID!, $b: ID!) { linkCustomers(fromCustomerId: $a, toCustomerId: $b, kind: REFERRED_BY) { id } }", json!({"a": customer, "b": other})).await, "linkCustomers");
@@ -268,6 +287,7 @@ async fn target(app: &TestApp, cast: &Cast, n: usize) -> Target {
         ticket,
         commitment,
         task,
+        playbook,
         supply,
         key_date,
         link,
@@ -408,6 +428,7 @@ fn queries() -> Vec<(&'static str, Case)> {
         ("commitments", case("{ commitments { totalCount edges { node { description } } } }", none, customer_reader)),
         ("tasks", case("{ tasks { totalCount nodes { title notes customer { name } } } }", none, customer_reader)),
         ("myTasks", case("{ myTasks { totalCount nodes { title notes customer { name } } } }", none, customer_reader)),
+        ("playbooks", case("{ playbooks { name taskTitle } }", none, people)),
         (
             "revenueEntries",
             case("{ revenueEntries { totalCount edges { node { revenue customerId } } } }", none, customer_reader),
@@ -742,6 +763,39 @@ fn mutations() -> Vec<(&'static str, Case)> {
             ),
         ),
         (
+            "definePlaybook",
+            case(
+                "mutation { definePlaybook(input: {name: \"x\", trigger: SLA_BREACHED, taskTitle: \"t\"}) { id } }",
+                with_target!(|_, _| json!({})),
+                leadership,
+            ),
+        ),
+        (
+            "updatePlaybook",
+            case(
+                "mutation($id: ID!) { updatePlaybook(id: $id, input: {name: \"y\", trigger: CHAMPION_LEFT, taskTitle: \"t\"}) { id } }",
+                with_target!(|t, _| json!({"id": t.playbook})),
+                leadership,
+            ),
+        ),
+        (
+            "pausePlaybook",
+            case(
+                "mutation($id: ID!) { pausePlaybook(id: $id) { id } }",
+                with_target!(|t, _| json!({"id": t.playbook})),
+                leadership,
+            ),
+        ),
+        (
+            "resumePlaybook",
+            case(
+                "mutation($id: ID!) { resumePlaybook(id: $id) { id } }",
+                with_target!(|t, _| json!({"id": t.playbook})),
+                leadership,
+            ),
+        ),
+        ("runPlaybooks", case("mutation { runPlaybooks { title } }", with_target!(|_, _| json!({})), leadership)),
+        (
             "updateTask",
             case(
                 "mutation($id: ID!) { updateTask(id: $id, input: {title: \"u\"}) { id } }",
@@ -934,6 +988,8 @@ fn feed_tables(mutation: &str) -> Option<&'static [&'static str]> {
         "createTicket" | "updateTicket" | "commentOnTicket" | "changeTicketStatus" => &["TICKET"],
         "createCommitment" | "updateCommitment" | "fulfilCommitment" | "archiveCommitment" => &["COMMITMENT"],
         "createTask" | "updateTask" | "completeTask" | "cancelTask" | "reassignTask" => &["TASK"],
+        // The target's playbook fires on nothing here (`accounts::playbooks` tests what they create).
+        "definePlaybook" | "updatePlaybook" | "pausePlaybook" | "resumePlaybook" | "runPlaybooks" => &[],
         "upsertRevenueEntries" => &["REVENUE_ENTRY"],
         "linkCustomers" | "archiveCustomerLink" => &["CUSTOMER_LINK"],
         "setSupplyPriority"
@@ -998,7 +1054,8 @@ async fn written_since(app: &TestApp, (audit, position): (i64, i64)) -> (i64, BT
 }
 
 /// Subscriptions, each run by every role before rep B's ticket changes.
-const SUBSCRIPTIONS: [(&str, &str); 2] = [
+const SUBSCRIPTIONS: [(&str, &str); 3] = [
+    ("taskAssigned", "subscription { taskAssigned { title notes customer { name } } }"),
     ("ticketUpdated", "subscription($id: ID!) { ticketUpdated(id: $id) { ticket { title } } }"),
     ("ticketEvents", "subscription { ticketEvents { ticket { title } } }"),
 ];
@@ -1097,7 +1154,26 @@ async fn every_operation_enforces_access_for_every_role() {
     app.gql(&cast.rep_b, "mutation($id: ID!) { commentOnTicket(id: $id, expectedVersion: 1, body: \"SECRET-COMMENT\") { event { id } } }", json!({"id": secret.ticket}))
         .await
         .ok();
+    // A task given to rep B on their own customer reaches rep B alone.
+    app.gql(&cast.rep_b, "mutation($c: ID!) { createTask(customerId: $c, input: {title: \"SECRET-ASSIGNED\", dueOn: \"2099-01-01\"}) { id } }", json!({"c": secret.customer}))
+        .await
+        .ok();
     for (name, role, mut ws) in listeners {
+        if name == "taskAssigned" {
+            match role {
+                Role::RepB => {
+                    let data = ws.next_data("s").await;
+                    assert_eq!(data["data"][name]["title"], "SECRET-ASSIGNED", "{name} as {role:?}");
+                }
+                Role::Unscoped => {
+                    let message = ws.next_json().await;
+                    assert_eq!(message["payload"]["errors"][0]["extensions"]["code"], "FORBIDDEN", "{message}");
+                }
+                _ => ws.expect_silence().await,
+            }
+            runs += 1;
+            continue;
+        }
         match reader_of_b(role) {
             None => {
                 let data = ws.next_data("s").await;

@@ -3,6 +3,7 @@
 mod care_dates;
 mod changes;
 mod commitments;
+mod playbooks;
 mod tasks;
 mod communications;
 mod contacts;

@@ -190,3 +190,49 @@ async fn a_change_on_one_instance_reaches_subscribers_of_another() {
     drop(ws);
     pair.stop().await;
 }
+
+/// Two instances run the playbooks at the same moment, twice: the trigger
+/// occurrence is one task, and it reaches its owner subscribed on the other
+/// instance, once.
+#[tokio::test]
+async fn a_playbook_occurrence_is_one_task_across_instances_and_reaches_its_owner_on_either() {
+    let Some(pair) = Pair::start().await else { return };
+    let (rep, boss) = (&pair.rep.1, &pair.boss.1);
+    let created =
+        gql(pair.addr_a, rep, "mutation { createCustomer(input: {name: \"Acme\", status: ACTIVE}) { id } }", json!({}))
+            .await;
+    let customer = created["createCustomer"]["id"].clone();
+    let yesterday = (chrono::Utc::now().date_naive() - chrono::Duration::days(1)).to_string();
+    gql(
+        pair.addr_a,
+        rep,
+        "mutation($c: ID!, $d: Date!) { createCommitment(customerId: $c, input: {kind: DELIVERY, description: \"Ship\", dueOn: $d}) { id } }",
+        json!({"c": customer, "d": yesterday}),
+    )
+    .await;
+    let mut ws = WsClient::connect(pair.addr_b, "graphql-transport-ws").await;
+    ws.init(rep).await;
+    ws.subscribe("t", "subscription { taskAssigned { title source } }", json!({})).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    gql(
+        pair.addr_b,
+        boss,
+        "mutation { definePlaybook(input: {name: \"Late\", trigger: COMMITMENT_OVERDUE, taskTitle: \"Call about the delivery\"}) { id } }",
+        json!({}),
+    )
+    .await;
+
+    let run = "mutation { runPlaybooks { title } }";
+    let mut created = 0;
+    for _ in 0..2 {
+        let (a, b) = tokio::join!(gql(pair.addr_a, boss, run, json!({})), gql(pair.addr_b, boss, run, json!({})));
+        created += a["runPlaybooks"].as_array().unwrap().len() + b["runPlaybooks"].as_array().unwrap().len();
+    }
+    assert_eq!(created, 1);
+    let tasks = gql(pair.addr_a, boss, "{ tasks { totalCount } }", json!({})).await;
+    assert_eq!(tasks["tasks"]["totalCount"], 1);
+    let got = ws.next_data("t").await;
+    assert_eq!(got["data"]["taskAssigned"], json!({"title": "Call about the delivery", "source": "PLAYBOOK"}));
+    ws.expect_silence().await;
+    pair.stop().await;
+}
