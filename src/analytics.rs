@@ -31,6 +31,8 @@ pub mod segments;
 pub mod silent_churn;
 /// Who gets scarce stock of a product line, and the rule that decided it.
 pub mod supply_plan;
+/// One account's timeline across every table that records it.
+pub mod timeline;
 
 /// `part / whole`, or `None` when the whole is zero.
 pub fn ratio(part: f64, whole: f64) -> Option<f64> {

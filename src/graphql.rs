@@ -233,6 +233,7 @@ fn describe_builtins(
         supply::SupplyPriority => "supply priorities",
         surveys::SurveyResponse => "survey responses",
         tasks::Task => "tasks",
+        analytics::timeline::TimelineEntry => "timeline entries, newest first",
         users::Team => "teams",
         tickets::Ticket => "tickets",
         tickets::TicketEvent => "ticket history entries",

@@ -20,3 +20,5 @@ pub mod pareto;
 pub mod retention;
 /// `segmentationSummary`.
 pub mod segments;
+/// One account's timeline.
+pub mod timeline;

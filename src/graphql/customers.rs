@@ -274,6 +274,24 @@ impl Customer {
         let (rows, shared) = load_list(self.siblings.as_deref(), relation, loader, keys, key).await?;
         Ok(crate::graphql::tasks::Task::shared(rows, &shared))
     }
+    /// Everything that happened to the account, newest first: communications, ticket history, commitments made
+    /// and kept, losses and win-backs, tier changes, health level changes, tasks created and done, survey answers.
+    /// One statement per page.
+    #[graphql(complexity = "crate::graphql::loaders::page_cost(first, None, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
+    async fn timeline(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many entries (0 to 100; default 20).")] first: Option<i32>,
+        #[graphql(desc = "Cursor of the entry to start after (from a previous page).")] after: Option<String>,
+        #[graphql(desc = "Only these kinds (default: all).")] kinds: Option<
+            Vec<crate::graphql::analytics::timeline::TimelineKind>,
+        >,
+        #[graphql(desc = "From the start of this day (UTC).")] from: Option<crate::graphql::support::scalars::Date>,
+        #[graphql(desc = "To the end of this day (UTC).")] to: Option<crate::graphql::support::scalars::Date>,
+    ) -> Result<Conn<crate::graphql::analytics::timeline::TimelineEntry>> {
+        crate::graphql::analytics::timeline::timeline(ctx, self.model.id, first, after, kinds, from, to).await
+    }
     /// Account health now: a 0–100 score with its level and every signal explained. Computed at the time of
     /// the request, for a whole page of customers in one statement.
     async fn health(&self, ctx: &Context<'_>) -> Result<crate::graphql::analytics::health::AccountHealth> {

@@ -78,7 +78,7 @@ impl From<Row> for Node {
 
 /// The objects behind global IDs, in their order; `None` for an ID that is
 /// malformed, names nothing, or names something the viewer may not see.
-async fn fetch(rc: &RequestContext, ids: &[ID]) -> AppResult<Vec<Option<Node>>> {
+pub(crate) async fn fetch(rc: &RequestContext, ids: &[ID]) -> AppResult<Vec<Option<Node>>> {
     let keys: Vec<Option<(Kind, i64)>> = ids
         .iter()
         .map(|id| {

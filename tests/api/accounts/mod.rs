@@ -5,6 +5,7 @@ mod changes;
 mod commitments;
 mod playbooks;
 mod tasks;
+mod timeline;
 mod communications;
 mod contacts;
 mod customers;

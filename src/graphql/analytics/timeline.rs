@@ -1,0 +1,106 @@
+//! One account's timeline in the API.
+
+use async_graphql::{Context, Enum, ID, Result, SimpleObject, connection::Edge};
+use chrono::{DateTime, Utc};
+
+use crate::{
+    analytics::timeline::{self as analytics, Window},
+    error::AppError,
+    graphql::support::{
+        context::request,
+        ids,
+        node::{Node, fetch},
+        pagination::{Conn, ConnectionTotals, Cursors, MAX_PAGE_SIZE, wants_total},
+        scalars::Date,
+    },
+};
+
+/// What a timeline entry records.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "crate::analytics::timeline::TimelineKind")]
+pub enum TimelineKind {
+    /// A communication (at when it took place; the node is the `Communication`).
+    Communication,
+    /// A ticket's history entry: opened, commented, moved, reassigned (needs `tickets:read` for a service account).
+    TicketEvent,
+    /// A commitment was recorded (the node is the `Commitment`).
+    CommitmentMade,
+    /// A commitment was kept (on its fulfilment day).
+    CommitmentFulfilled,
+    /// The customer was lost or won back (the node is the `ChurnEvent`).
+    ChurnEvent,
+    /// The partnership tier changed (the node is the `PartnershipChange`).
+    TierChange,
+    /// The health level changed (on the day of the change; the node is the `Customer`).
+    HealthChange,
+    /// A task was created (the node is the `Task`).
+    TaskCreated,
+    /// A task was done (at when it was marked DONE).
+    TaskDone,
+    /// A satisfaction survey was answered (the node is the `SurveyResponse`).
+    SurveyResponse,
+}
+
+/// One thing that happened to an account.
+#[derive(SimpleObject)]
+pub struct TimelineEntry {
+    /// When (a day-only fact at the start of its day, UTC; to the millisecond on SQLite).
+    pub at: DateTime<Utc>,
+    /// What it records.
+    pub kind: TimelineKind,
+    /// One line saying what happened.
+    pub summary: String,
+    /// The global ID of the row it came from.
+    pub node_id: ID,
+    /// The row it came from (null if you may not see it).
+    pub node: Option<Node>,
+}
+
+/// The customer's timeline: newest first, paged by signed cursors.
+pub async fn timeline(
+    ctx: &Context<'_>,
+    customer_id: i64,
+    first: Option<i32>,
+    after: Option<String>,
+    kinds: Option<Vec<TimelineKind>>,
+    from: Option<Date>,
+    to: Option<Date>,
+) -> Result<Conn<TimelineEntry>> {
+    let rc = request(ctx)?;
+    let viewer = rc.viewer();
+    let first = u64::try_from(first.unwrap_or(20))
+        .ok()
+        .filter(|f| *f <= MAX_PAGE_SIZE as u64)
+        .ok_or_else(|| AppError::bad_input("first", format!("first must be between 0 and {MAX_PAGE_SIZE}")))?;
+    let cursors = Cursors::new(&rc.services.config.cursor_secret, "timeline", viewer.user_id);
+    let after = match after.as_deref() {
+        Some(cursor) => match cursors.decode_parts("after", cursor, 4)?.as_slice() {
+            [customer, t, rank, id] if *customer == customer_id => Some((*t, *rank, *id)),
+            _ => return Err(AppError::bad_input("after", "after is not a cursor of this list").into()),
+        },
+        None => None,
+    };
+    let window = Window {
+        kinds: kinds.unwrap_or_default().into_iter().map(Into::into).collect(),
+        from: from.map(Into::into),
+        to: to.map(Into::into),
+    };
+    let (entries, more) = analytics::page(&rc.db, &viewer, customer_id, &window, first, after).await?;
+    let total = if wants_total(ctx) { analytics::count(&rc.db, &viewer, customer_id, &window).await? } else { 0 };
+    let wanted = ctx.look_ahead();
+    let wants_nodes =
+        wanted.field("edges").field("node").field("node").exists() || wanted.field("nodes").field("node").exists();
+    let node_ids: Vec<ID> = entries.iter().map(|e| ids::encode(e.kind.node_type(), e.id)).collect();
+    let mut nodes = if wants_nodes { fetch(rc, &node_ids).await? } else { Vec::new() };
+    nodes.resize_with(entries.len(), || None);
+    let mut conn = Conn::with_additional_fields(after.is_some(), more, ConnectionTotals { total_count: total });
+    for ((entry, node_id), node) in entries.into_iter().zip(node_ids).zip(nodes) {
+        let (t, rank, id) = entry.key;
+        let cursor = cursors.encode_parts(&[customer_id, t, rank, id]);
+        conn.edges.push(Edge::new(
+            cursor,
+            TimelineEntry { at: entry.at, kind: entry.kind.into(), summary: entry.summary, node_id, node },
+        ));
+    }
+    Ok(conn)
+}

@@ -1,0 +1,151 @@
+//! One account's timeline: every kind of fact, merged newest first, paged.
+
+use chrono::{TimeZone, Utc};
+use sea_orm::ConnectionTrait;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, raw_id};
+
+const TIMELINE: &str = r#"query($c: ID!, $first: Int, $after: String, $kinds: [TimelineKind!], $from: Date, $to: Date) {
+  customer(id: $c) { timeline(first: $first, after: $after, kinds: $kinds, from: $from, to: $to) {
+    totalCount pageInfo { hasNextPage endCursor } nodes { at kind summary nodeId } } } }"#;
+
+fn at(y: i32, m: u32, d: u32, h: u32, min: u32) -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(y, m, d, h, min, 0).unwrap()
+}
+
+#[tokio::test]
+async fn the_timeline_merges_every_kind_newest_first_and_pages() {
+    let app = TestApp::spawn().await;
+    let cast = app.cast().await;
+    let rep = &cast.rep_a;
+    let acme = app.customer(rep, "Acme").await;
+    let id = raw_id(&acme);
+    let sql = |statement: String| {
+        let db = app.db.clone();
+        async move { db.execute_unprepared(&statement).await.expect("fixture") }
+    };
+    let ok = |reply: crate::helpers::Reply, field: &str| reply.ok()[field]["id"].as_str().unwrap().to_owned();
+
+    let call = ok(app.gql(rep, r#"mutation($c: ID!) { logCommunication(input: {customerId: $c, channel: CALL, direction: OUTBOUND, summary: "Kick-off", occurredAt: "2026-03-01T10:00:00Z"}) { id } }"#, json!({"c": acme})).await, "logCommunication");
+    let ticket = ok(app.gql(rep, r#"mutation($c: ID!) { createTicket(input: {customerId: $c, title: "Broken pallet", description: "d", category: PACKAGING}) { id } }"#, json!({"c": acme})).await, "createTicket");
+    app.set_time("ticket_event", "created_at", at(2026, 3, 5, 9, 0), &format!("ticket_id = {}", raw_id(&ticket))).await;
+    let promise = ok(app.gql(rep, r#"mutation($c: ID!) { createCommitment(customerId: $c, input: {kind: REBATE, description: "2% rebate", dueOn: "2026-03-01"}) { id } }"#, json!({"c": acme})).await, "createCommitment");
+    app.set_time("commitment", "created_at", at(2026, 2, 1, 8, 0), &format!("id = {}", raw_id(&promise))).await;
+    app.gql(
+        rep,
+        r#"mutation($id: ID!) { fulfilCommitment(id: $id, fulfilledOn: "2026-02-20") { id } }"#,
+        json!({"id": promise}),
+    )
+    .await
+    .ok();
+    app.gql(
+        rep,
+        r#"mutation($c: ID!) { setPartnership(customerId: $c, input: {tier: SERVICE}) { id } }"#,
+        json!({"c": acme}),
+    )
+    .await
+    .ok();
+    app.set_time("partnership_change", "created_at", at(2026, 1, 15, 12, 0), &format!("customer_id = {id}")).await;
+    for (day, score, level) in [
+        ("2026-01-10", 80, "HEALTHY"),
+        ("2026-02-10", 60, "WATCH"),
+        ("2026-02-11", 62, "WATCH"),
+        ("2026-03-10", 40, "AT_RISK"),
+    ] {
+        sql(format!("INSERT INTO customer_health_history (customer_id, day, score, level) VALUES ({id}, '{day}', {score}, '{level}')")).await;
+    }
+    let task = ok(app.gql(rep, r#"mutation($c: ID!) { createTask(customerId: $c, input: {title: "Send proposal", dueOn: "2026-03-25"}) { id } }"#, json!({"c": acme})).await, "createTask");
+    app.gql(rep, "mutation($id: ID!) { completeTask(id: $id) { id } }", json!({"id": task})).await.ok();
+    app.set_time("task", "created_at", at(2026, 3, 20, 0, 0), &format!("id = {}", raw_id(&task))).await;
+    app.set_time("task", "closed_at", at(2026, 3, 21, 15, 30), &format!("id = {}", raw_id(&task))).await;
+    app.gql(
+        rep,
+        r#"mutation($c: ID!) { recordSurveyResponse(input: {customerId: $c, score: 6, comment: "Slow"}) { id } }"#,
+        json!({"c": acme}),
+    )
+    .await
+    .ok();
+    sql(format!("UPDATE survey_response SET responded_on = '2026-03-15' WHERE customer_id = {id}")).await;
+    app.gql(
+        rep,
+        "mutation($c: ID!) { markCustomerLost(id: $c, reason: PRICE) { customer { id } } }",
+        json!({"c": acme}),
+    )
+    .await
+    .ok();
+    sql(format!("UPDATE churn_event SET occurred_on = '2026-04-01' WHERE customer_id = {id}")).await;
+
+    let expected: Vec<(&str, &str, &str)> = vec![
+        ("2026-04-01T00:00:00+00:00", "CHURN_EVENT", "LOST (PRICE)"),
+        ("2026-03-21T15:30:00+00:00", "TASK_DONE", "Done: Send proposal"),
+        ("2026-03-20T00:00:00+00:00", "TASK_CREATED", "Task: Send proposal"),
+        ("2026-03-15T00:00:00+00:00", "SURVEY_RESPONSE", "Satisfaction 6/10: Slow"),
+        ("2026-03-10T00:00:00+00:00", "HEALTH_CHANGE", "Health AT_RISK (40)"),
+        ("2026-03-05T09:00:00+00:00", "TICKET_EVENT", "CREATED: Broken pallet"),
+        ("2026-03-01T10:00:00+00:00", "COMMUNICATION", "CALL OUTBOUND: Kick-off"),
+        ("2026-02-20T00:00:00+00:00", "COMMITMENT_FULFILLED", "Kept (REBATE): 2% rebate"),
+        ("2026-02-10T00:00:00+00:00", "HEALTH_CHANGE", "Health WATCH (60)"),
+        ("2026-02-01T08:00:00+00:00", "COMMITMENT_MADE", "Promised (REBATE): 2% rebate"),
+        ("2026-01-15T12:00:00+00:00", "TIER_CHANGE", "Tier none -> SERVICE"),
+        ("2026-01-10T00:00:00+00:00", "HEALTH_CHANGE", "Health HEALTHY (80)"),
+    ];
+    let entry = |e: &Value| {
+        let at = chrono::DateTime::parse_from_rfc3339(e["at"].as_str().unwrap()).unwrap().to_rfc3339();
+        (at, e["kind"].as_str().unwrap().to_owned(), e["summary"].as_str().unwrap().to_owned())
+    };
+    let mut seen = Vec::new();
+    let mut after = Value::Null;
+    let mut pages = 0;
+    loop {
+        let reply = app.gql(rep, TIMELINE, json!({"c": acme, "first": 5, "after": after})).await;
+        let page = reply.ok()["customer"]["timeline"].clone();
+        assert_eq!(page["totalCount"], 12);
+        seen.extend(page["nodes"].as_array().unwrap().iter().map(entry));
+        pages += 1;
+        if page["pageInfo"]["hasNextPage"] != true {
+            break;
+        }
+        after = page["pageInfo"]["endCursor"].clone();
+    }
+    assert_eq!(pages, 3);
+    let expected: Vec<(String, String, String)> =
+        expected.into_iter().map(|(a, k, s)| (a.to_owned(), k.to_owned(), s.to_owned())).collect();
+    assert_eq!(seen, expected);
+
+    // Kinds and days narrow it; the nodes are the rows themselves.
+    let health = app.gql(rep, TIMELINE, json!({"c": acme, "kinds": ["HEALTH_CHANGE"]})).await;
+    assert_eq!(health.ok()["customer"]["timeline"]["totalCount"], 3);
+    let march = app.gql(rep, TIMELINE, json!({"c": acme, "from": "2026-03-01", "to": "2026-03-15"})).await;
+    let kinds: Vec<&str> = march.ok()["customer"]["timeline"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["SURVEY_RESPONSE", "HEALTH_CHANGE", "TICKET_EVENT", "COMMUNICATION"]);
+    let nodes = app
+        .gql(rep, "query($c: ID!) { customer(id: $c) { timeline(kinds: [COMMUNICATION, TASK_DONE]) { nodes { nodeId node { id ... on Communication { summary } ... on Task { status } } } } } }", json!({"c": acme}))
+        .await;
+    assert_eq!(
+        nodes.ok()["customer"]["timeline"]["nodes"],
+        json!([{"nodeId": task, "node": {"id": task, "status": "DONE"}}, {"nodeId": call, "node": {"id": call, "summary": "Kick-off"}}])
+    );
+
+    // A cursor belongs to its customer and its reader.
+    let first = app.gql(rep, TIMELINE, json!({"c": acme, "first": 1})).await;
+    let cursor = first.ok()["customer"]["timeline"]["pageInfo"]["endCursor"].clone();
+    let other = app.customer(rep, "Other").await;
+    let foreign = app.gql(rep, TIMELINE, json!({"c": other, "after": cursor})).await;
+    assert_eq!(foreign.code(), Some("BAD_USER_INPUT"));
+    let someone_else = app.gql(&cast.lead_a, TIMELINE, json!({"c": acme, "after": cursor})).await;
+    assert_eq!(someone_else.code(), Some("BAD_USER_INPUT"));
+    // Rep B never reaches it.
+    let hidden = app.gql(&cast.rep_b, TIMELINE, json!({"c": acme})).await;
+    assert!(
+        hidden.body.to_string().contains("NOT_FOUND") || hidden.body["data"]["customer"].is_null(),
+        "{}",
+        hidden.body
+    );
+    assert!(!hidden.body.to_string().contains("Kick-off"));
+}
