@@ -31,6 +31,8 @@ pub mod segments;
 pub mod silent_churn;
 /// Who gets scarce stock of a product line, and the rule that decided it.
 pub mod supply_plan;
+/// Groups of customers (a parent and its subsidiaries) and their figures.
+pub mod groups;
 /// One account's timeline across every table that records it.
 pub mod timeline;
 

@@ -20,5 +20,7 @@ pub mod pareto;
 pub mod retention;
 /// `segmentationSummary`.
 pub mod segments;
+/// Customer groups and their figures.
+pub mod groups;
 /// One account's timeline.
 pub mod timeline;

@@ -274,6 +274,15 @@ impl Customer {
         let (rows, shared) = load_list(self.siblings.as_deref(), relation, loader, keys, key).await?;
         Ok(crate::graphql::tasks::Task::shared(rows, &shared))
     }
+    /// The account as a group: its top visible ancestor and every customer under it that you see, with the
+    /// group's revenue, tickets, overdue commitments and health. Computed for a whole page of customers in one
+    /// statement.
+    async fn group(&self, ctx: &Context<'_>) -> Result<Option<crate::graphql::analytics::groups::CustomerGroup>> {
+        let rc = request(ctx)?;
+        let loader = &rc.loaders.group_by_customer_id;
+        let found = load(self.siblings.as_deref(), "group", loader, Self::ids, self.model.id).await?;
+        Ok(found.map(crate::graphql::analytics::groups::CustomerGroup))
+    }
     /// Everything that happened to the account, newest first: communications, ticket history, commitments made
     /// and kept, losses and win-backs, tier changes, health level changes, tasks created and done, survey answers.
     /// One statement per page.

@@ -119,6 +119,8 @@ loaders! {
     open_tasks_by_customer_id: OpenTasksByCustomerId(LatestOf => Vec<task::Model>) = relations::open_tasks;
     /// Each customer's partnership, if any.
     partnership_by_customer_id: PartnershipByCustomerId(i64 => Option<partnership::Model>) = relations::partnerships;
+    /// The figures of each customer's group (its top visible ancestor and everything under it).
+    group_by_customer_id: GroupByCustomerId(i64 => Arc<crate::analytics::groups::GroupFigures>) = relations::groups;
     /// Each customer's account health, computed now.
     health_by_customer_id: HealthByCustomerId(i64 => Arc<AccountHealth>) = relations::health;
     /// The ids other systems know each customer by.

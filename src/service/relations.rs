@@ -340,6 +340,18 @@ pub async fn health(
     Ok(facts.iter().map(|f| (f.customer_id, std::sync::Arc::new(assess(f, rules)))).collect())
 }
 
+/// The figures of each customer's group, from a health snapshot caught up first.
+pub async fn groups(
+    svc: &Services,
+    viewer: &Viewer,
+    keys: &[i64],
+) -> AppResult<HashMap<i64, std::sync::Arc<crate::analytics::groups::GroupFigures>>> {
+    svc.health.catch_up(&svc.db).await?;
+    let now = crate::db::now();
+    let found = crate::analytics::groups::figures(&svc.db, viewer, keys, now.date_naive(), now).await?;
+    Ok(found.into_iter().map(|(id, figures)| (id, std::sync::Arc::new(figures))).collect())
+}
+
 /// The ids other systems know customers by (the customers are visible: the parent field checked).
 pub async fn customer_external_ids(
     svc: &Services,

@@ -4,6 +4,7 @@ mod churn_rules;
 mod company_fixture;
 mod counts;
 mod data_paths;
+mod groups;
 mod health;
 mod import;
 mod reports;
