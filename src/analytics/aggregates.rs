@@ -30,6 +30,8 @@ pub enum Dimension {
     Industry,
     Owner,
     Team,
+    /// The top visible ancestor (`crate::analytics::groups`).
+    Group,
 }
 
 impl Dimension {
@@ -42,6 +44,7 @@ impl Dimension {
             Self::Industry => "d_industry",
             Self::Owner => "d_owner",
             Self::Team => "d_team",
+            Self::Group => "d_group",
         }
     }
 }
@@ -57,6 +60,7 @@ pub struct Aggregate {
     pub industry: Option<String>,
     pub owner_id: Option<i64>,
     pub team_id: Option<i64>,
+    pub group_id: Option<i64>,
     pub customers: i64,
     pub revenue_cents: i64,
     pub gross_profit_cents: i64,
@@ -97,11 +101,27 @@ pub async fn aggregates(
             Dimension::Industry => Expr::col((customer::Entity, customer::Column::Industry)),
             Dimension::Owner => Expr::col((customer::Entity, customer::Column::OwnerId)),
             Dimension::Team => Expr::col((user::Entity, user::Column::TeamId)),
+            Dimension::Group => Expr::cust("grp.top"),
         };
         query = query.expr_as(column.clone(), dim.alias()).group_by(column);
     }
+    let grouped = dims.contains(&Dimension::Group);
+    if grouped {
+        QueryTrait::query(&mut query).join(
+            JoinType::LeftJoin,
+            sea_orm::sea_query::Alias::new("grp"),
+            Expr::cust("grp.start = customer.id"),
+        );
+    }
     let statement = query.order_by_desc(Expr::cust("COUNT(*)")).limit(MAX_GROUPS).into_query();
-    let rows = db.query_all_raw(db.get_database_backend().build(&statement)).await?;
+    let mut statement = db.get_database_backend().build(&statement);
+    if grouped {
+        // Every visible customer's top visible ancestor, as the CTE the join reads.
+        let dialect = crate::db::Dialect::of(db);
+        let ctes = crate::analytics::groups::top_ancestor_ctes(dialect, viewer, "grp", "1 = 1");
+        statement.sql = format!("WITH RECURSIVE {ctes} {}", statement.sql);
+    }
+    let rows = db.query_all_raw(statement).await?;
     let mut result = Vec::with_capacity(rows.len());
     for row in &rows {
         let mut aggregate = Aggregate {
@@ -126,6 +146,7 @@ pub async fn aggregates(
                 Dimension::Industry => aggregate.industry = text(row, alias)?,
                 Dimension::Owner => aggregate.owner_id = row.try_get::<Option<i64>>("", alias)?,
                 Dimension::Team => aggregate.team_id = row.try_get::<Option<i64>>("", alias)?,
+                Dimension::Group => aggregate.group_id = crate::db::rows::opt_int(row, alias)?,
             }
         }
         result.push(aggregate);

@@ -46,6 +46,8 @@ pub enum GroupBy {
     Segment,
     Region,
     Industry,
+    /// The top visible ancestor, by the hierarchy as it is now (`crate::analytics::groups`).
+    Group,
 }
 
 /// What "active" means.
@@ -198,6 +200,8 @@ struct Plan {
     /// The same, on the owner of a per-owner rollup (`o.owner_id`).
     visible_owner: String,
     rules: SegmentRules,
+    /// The CTEs of each customer's top visible ancestor (`grp`), when grouping by GROUP.
+    groups: String,
 }
 
 impl Plan {
@@ -386,7 +390,8 @@ impl Plan {
                LEFT JOIN ev ON ev.customer_id = vc.id \
                {revenue_joins} {activity_join} {firsts_join} {segment_join} {retention_join})"
         ));
-        format!("WITH {}", ctes.join(", "))
+        let recursive = if self.query.group_by == GroupBy::Group { "RECURSIVE " } else { "" };
+        format!("WITH {recursive}{}", ctes.join(", "))
     }
 
     /// The life-cycle flags of each customer over the window (`at_start`,
@@ -432,6 +437,9 @@ impl Plan {
         if matches!(self.query.group_by, GroupBy::Owner | GroupBy::Team | GroupBy::Tier) {
             ctes.push(self.as_of_start());
         }
+        if self.query.group_by == GroupBy::Group {
+            ctes.push(self.groups.clone());
+        }
         match self.query.group_by {
             GroupBy::None => ("'ALL'", ""),
             GroupBy::Owner => ("CAST(st.owner_id AS TEXT)", "JOIN st ON st.id = vc.id"),
@@ -440,6 +448,7 @@ impl Plan {
             GroupBy::Segment => ("seg.segment", ""),
             GroupBy::Region => ("vc.region", ""),
             GroupBy::Industry => ("vc.industry", ""),
+            GroupBy::Group => ("CAST(grp.top AS TEXT)", "LEFT JOIN grp ON grp.start = vc.id"),
         }
     }
 
@@ -572,7 +581,12 @@ pub async fn report(
         crate::policy::visible_sql(dialect, viewer, Resource::Customers, "r.customer_id"),
     );
     let visible_owner = crate::policy::visible_owner_sql(dialect, viewer, Resource::Customers, "o.owner_id");
-    let plan = Plan { dialect, query, visible, visible_owner, rules };
+    let groups = if query.group_by == GroupBy::Group {
+        crate::analytics::groups::top_ancestor_ctes(dialect, viewer, "grp", "1 = 1")
+    } else {
+        String::new()
+    };
+    let plan = Plan { dialect, query, visible, visible_owner, rules, groups };
 
     let mut groups = Vec::new();
     let mut total = Counts::default();
@@ -623,6 +637,7 @@ async fn label(
     let table = match group_by {
         GroupBy::Owner => Some(("app_user", "User", "No owner")),
         GroupBy::Team => Some(("team", "Team", "No team")),
+        GroupBy::Group => Some(("customer", "Customer", "No group")),
         _ => None,
     };
     let mut names: HashMap<String, String> = HashMap::new();

@@ -34,6 +34,8 @@ pub enum CustomerDimension {
     Owner,
     /// The owner's team.
     Team,
+    /// The group: the customer's top visible ancestor (by the hierarchy as it is now).
+    Group,
 }
 
 /// One combination of dimension values.
@@ -73,6 +75,13 @@ impl CustomerAggregate {
         let Some(id) = self.0.team_id else { return Ok(None) };
         let rc = request(ctx)?;
         Ok(rc.loaders.team_by_id.load_one(id).await.map_err(load_error)?.map(Team::from))
+    }
+    /// The group's top customer, when grouped by GROUP.
+    async fn group(&self, ctx: &Context<'_>) -> Result<Option<crate::graphql::customers::Customer>> {
+        let Some(id) = self.0.group_id else { return Ok(None) };
+        let rc = request(ctx)?;
+        let found = rc.loaders.customer_by_id.load_one(id).await.map_err(load_error)?;
+        Ok(found.map(crate::graphql::customers::Customer::one))
     }
     /// Owner's global ID, when grouped by OWNER (to group without loading the user).
     async fn owner_id(&self) -> Option<async_graphql::ID> {
@@ -118,6 +127,7 @@ impl AggregateQuery {
                 CustomerDimension::Industry => Dimension::Industry,
                 CustomerDimension::Owner => Dimension::Owner,
                 CustomerDimension::Team => Dimension::Team,
+                CustomerDimension::Group => Dimension::Group,
             })
             .collect();
         let viewer = rc.viewer();

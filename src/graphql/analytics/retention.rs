@@ -42,6 +42,9 @@ pub enum RetentionGroupBy {
     Region,
     /// By industry.
     Industry,
+    /// By group: each customer's top visible ancestor, by the hierarchy as it is now (not as it was in the
+    /// window); the group's key is `Customer:<id>` and its label the top customer's name.
+    Group,
 }
 
 /// What "active on day d" means for a report.
@@ -318,6 +321,7 @@ impl RetentionQueryRoot {
             RetentionGroupBy::Segment => GroupBy::Segment,
             RetentionGroupBy::Region => GroupBy::Region,
             RetentionGroupBy::Industry => GroupBy::Industry,
+            RetentionGroupBy::Group => GroupBy::Group,
         };
         let basis = match basis {
             RetentionBasis::Events => Basis::Events,

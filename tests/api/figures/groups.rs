@@ -140,3 +140,74 @@ async fn a_group_adds_up_what_each_viewer_sees_of_it() {
     assert!(tops.iter().all(|(name, n)| if name == "Other" { *n == 1 } else { *n == 4 }), "{tops:?}");
     assert!(statements <= 6, "{statements} statements for a page of groups");
 }
+
+/// Reports split by group: each customer counts under its top visible
+/// ancestor, by the hierarchy as it is now.
+#[tokio::test]
+async fn reports_split_by_group_under_the_top_visible_ancestor() {
+    let app = TestApp::spawn().await;
+    let cast = app.cast().await;
+    let create = |name: &'static str, owner: &Person, parent: Option<String>| {
+        let (app, leader, owner) = (&app, &cast.leader, owner.gid.clone());
+        async move {
+            let reply = app
+                .gql(leader, "mutation($n: String!, $o: ID!, $p: ID) { createCustomer(input: {name: $n, ownerId: $o, parentId: $p, status: ACTIVE, customerSince: \"2020-01-01\"}) { id } }", json!({"n": name, "o": owner, "p": parent}))
+                .await;
+            reply.ok()["createCustomer"]["id"].as_str().unwrap().to_owned()
+        }
+    };
+    let parent = create("Parent", &cast.rep_a, None).await;
+    let one = create("Sub One", &cast.rep_a, Some(parent.clone())).await;
+    let two = create("Sub Two", &cast.rep_a2, Some(parent.clone())).await;
+    create("Sub One A", &cast.rep_a, Some(one.clone())).await;
+    create("Other", &cast.rep_a, None).await;
+    app.gql(
+        &cast.leader,
+        "mutation($c: ID!) { markCustomerLost(id: $c, reason: PRICE) { customer { id } } }",
+        json!({"c": two}),
+    )
+    .await
+    .ok();
+
+    let report = "query($to: Date!) { retentionReport(from: \"2025-01-01\", to: $to, groupBy: GROUP) { groups { key label figures { customersAtStart lost customersAtEnd } } } }";
+    let to = json!({"to": Utc::now().date_naive().to_string()});
+    let leader = app.gql(&cast.leader, report, to.clone()).await;
+    assert_eq!(
+        leader.ok()["retentionReport"]["groups"],
+        json!([
+            {"key": format!("Customer:{}", raw_id(&app_other(&app).await)), "label": "Other", "figures": {"customersAtStart": 1, "lost": 0, "customersAtEnd": 1}},
+            {"key": format!("Customer:{}", raw_id(&parent)), "label": "Parent", "figures": {"customersAtStart": 4, "lost": 1, "customersAtEnd": 3}},
+        ])
+    );
+    // Rep A2 sees Sub Two alone: it heads its own group.
+    let rep = app.gql(&cast.rep_a2, report, to).await;
+    assert_eq!(
+        rep.ok()["retentionReport"]["groups"],
+        json!([{"key": format!("Customer:{}", raw_id(&two)), "label": "Sub Two", "figures": {"customersAtStart": 1, "lost": 1, "customersAtEnd": 0}}])
+    );
+
+    let aggregates = "{ customerAggregates(groupBy: [GROUP]) { group { name } customers } }";
+    let by_group = app.gql(&cast.leader, aggregates, json!({})).await;
+    let mut rows: Vec<(String, i64)> = by_group.ok()["customerAggregates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["group"]["name"].as_str().unwrap().to_owned(), r["customers"].as_i64().unwrap()))
+        .collect();
+    rows.sort();
+    assert_eq!(rows, [("Other".to_owned(), 1), ("Parent".to_owned(), 4)]);
+    let of_rep_a = app.gql(&cast.rep_a, aggregates, json!({})).await;
+    let mut rows: Vec<(String, i64)> = of_rep_a.ok()["customerAggregates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["group"]["name"].as_str().unwrap().to_owned(), r["customers"].as_i64().unwrap()))
+        .collect();
+    rows.sort();
+    assert_eq!(rows, [("Other".to_owned(), 1), ("Parent".to_owned(), 3)]);
+}
+
+async fn app_other(app: &TestApp) -> String {
+    let id = app.scalar("SELECT id FROM customer WHERE name = 'Other'").await;
+    crate::helpers::gid("Customer", id)
+}
