@@ -274,6 +274,26 @@ impl Customer {
         let (rows, shared) = load_list(self.siblings.as_deref(), relation, loader, keys, key).await?;
         Ok(crate::graphql::tasks::Task::shared(rows, &shared))
     }
+    /// The account's daily health history, oldest first: a point for each day the score or level changed, from
+    /// the point in force on `from` (which may be older) to `to`. Kept from the day the snapshot runs this version.
+    async fn health_history(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "First day (default: 90 days ago).")] from: Option<crate::graphql::support::scalars::Date>,
+        #[graphql(desc = "Last day (default: today).")] to: Option<crate::graphql::support::scalars::Date>,
+    ) -> Result<Vec<crate::graphql::analytics::health::HealthHistoryPoint>> {
+        let rc = request(ctx)?;
+        let today = crate::service::now().date_naive();
+        let to: chrono::NaiveDate = to.map(Into::into).unwrap_or(today);
+        let from: chrono::NaiveDate = from.map(Into::into).unwrap_or(to - chrono::Duration::days(90));
+        if from > to {
+            return Err(crate::error::AppError::bad_input("from", "from must not be after to").into());
+        }
+        let key = crate::analytics::health_history::HistoryOf { customer_id: self.model.id, from, to };
+        let points =
+            rc.loaders.health_history_by_customer.load_one(key).await.map_err(crate::graphql::loaders::load_error)?;
+        Ok(points.unwrap_or_default().into_iter().map(Into::into).collect())
+    }
     /// The account as a group: its top visible ancestor and every customer under it that you see, with the
     /// group's revenue, tickets, overdue commitments and health. Computed for a whole page of customers in one
     /// statement.

@@ -121,6 +121,12 @@ loaders! {
     partnership_by_customer_id: PartnershipByCustomerId(i64 => Option<partnership::Model>) = relations::partnerships;
     /// The figures of each customer's group (its top visible ancestor and everything under it).
     group_by_customer_id: GroupByCustomerId(i64 => Arc<crate::analytics::groups::GroupFigures>) = relations::groups;
+    /// Each customer's health history over a range of days.
+    health_history_by_customer: HealthHistoryByCustomer(crate::analytics::health_history::HistoryOf => Vec<crate::analytics::health_history::Point>) =
+        relations::health_history;
+    /// Each customer's health a month ago.
+    health_a_month_ago_by_customer_id: HealthAMonthAgoByCustomerId(i64 => crate::analytics::health_history::Point) =
+        relations::health_a_month_ago;
     /// Each customer's account health, computed now.
     health_by_customer_id: HealthByCustomerId(i64 => Arc<AccountHealth>) = relations::health;
     /// The ids other systems know each customer by.

@@ -340,6 +340,28 @@ pub async fn health(
     Ok(facts.iter().map(|f| (f.customer_id, std::sync::Arc::new(assess(f, rules)))).collect())
 }
 
+/// Each customer's health history over a range of days.
+pub async fn health_history(
+    svc: &Services,
+    viewer: &Viewer,
+    keys: &[crate::analytics::health_history::HistoryOf],
+) -> AppResult<HashMap<crate::analytics::health_history::HistoryOf, Vec<crate::analytics::health_history::Point>>> {
+    crate::analytics::health_history::ranges(&svc.db, viewer, keys).await
+}
+
+/// Each customer's health 30 days ago (the point of its history in force then).
+pub async fn health_a_month_ago(
+    svc: &Services,
+    viewer: &Viewer,
+    keys: &[i64],
+) -> AppResult<HashMap<i64, crate::analytics::health_history::Point>> {
+    let day = crate::db::now().date_naive() - chrono::Duration::days(TREND_DAYS);
+    crate::analytics::health_history::on_day(&svc.db, viewer, keys, day).await
+}
+
+/// How far back a health trend looks.
+pub const TREND_DAYS: i64 = 30;
+
 /// The figures of each customer's group, from a health snapshot caught up first.
 pub async fn groups(
     svc: &Services,

@@ -185,8 +185,51 @@ pub struct AtRiskCustomer {
     pub top_signals: Vec<HealthSignal>,
 }
 
+/// One day of a customer's health history.
+#[derive(SimpleObject)]
+pub struct HealthHistoryPoint {
+    /// The day (the figures are the day's last).
+    pub day: Date,
+    /// The score that day.
+    pub score: i64,
+    /// The level that day.
+    pub level: HealthLevel,
+}
+
+impl From<crate::analytics::health_history::Point> for HealthHistoryPoint {
+    fn from(p: crate::analytics::health_history::Point) -> Self {
+        let level = model::HealthLevel::parse(&p.level).unwrap_or(model::HealthLevel::Healthy);
+        Self { day: p.day.into(), score: p.score, level: level.into() }
+    }
+}
+
+/// How a score moved over the last 30 days.
+#[derive(SimpleObject)]
+pub struct HealthTrend {
+    /// The level 30 days ago.
+    pub level_a_month_ago: HealthLevel,
+    /// The score 30 days ago.
+    pub score_a_month_ago: i64,
+    /// The score now minus the score then (negative: worse).
+    pub change: i64,
+}
+
 #[ComplexObject]
 impl AtRiskCustomer {
+    /// How the score moved over the last 30 days, from the daily health history (null when the history does not
+    /// reach back that far).
+    async fn trend(&self, ctx: &Context<'_>) -> Result<Option<HealthTrend>> {
+        let rc = request(ctx)?;
+        let then = rc.loaders.health_a_month_ago_by_customer_id.load_one(self.customer_id).await.map_err(load_error)?;
+        Ok(then.map(|p| {
+            let level = model::HealthLevel::parse(&p.level).unwrap_or(model::HealthLevel::Healthy);
+            HealthTrend {
+                level_a_month_ago: level.into(),
+                score_a_month_ago: p.score,
+                change: i64::from(self.score) - p.score,
+            }
+        }))
+    }
     /// The customer.
     async fn customer(&self, ctx: &Context<'_>) -> Result<Customer> {
         let rc = request(ctx)?;

@@ -508,3 +508,78 @@ async fn account_status_is_small_bounded_and_scoped() {
     assert_eq!(app.gql(&cast.rep_b, HEALTH, json!({"id": acme})).await.ok()["node"], Value::Null);
     assert_eq!(app.gql(rep, STATUS, json!({"id": "nonsense"})).await.code(), Some("BAD_USER_INPUT"));
 }
+
+/// The snapshot keeps a daily history: a row for each day the score or level
+/// changed (the day's last figures); the at-risk list shows the trend over a month.
+#[tokio::test]
+async fn the_health_history_keeps_one_row_per_changed_day_and_gives_the_trend() {
+    use sea_orm::ConnectionTrait;
+    let app = TestApp::spawn().await;
+    let cast = app.cast().await;
+    let acme = app.customer(&cast.rep_a, "Acme").await;
+    let id = crate::helpers::raw_id(&acme);
+    let today = chrono::Utc::now().date_naive();
+    let list = "{ atRiskCustomers(minLevel: WATCH) { nodes { score level trend { levelAMonthAgo scoreAMonthAgo change } customer { name } } } }";
+    let first = app.gql(&cast.rep_a, list, json!({})).await;
+    assert_eq!(first.ok()["atRiskCustomers"]["nodes"][0]["score"], 50);
+    assert_eq!(first.ok()["atRiskCustomers"]["nodes"][0]["trend"], Value::Null, "no history a month back yet");
+    let rows = |app: &TestApp| {
+        let sql = format!("SELECT COUNT(*) FROM customer_health_history WHERE customer_id = {id}");
+        let app = app.db.clone();
+        async move {
+            let row = app
+                .query_one_raw(sea_orm::Statement::from_string(
+                    app.get_database_backend(),
+                    format!("SELECT ({sql}) AS n"),
+                ))
+                .await
+                .unwrap()
+                .unwrap();
+            row.try_get::<i64>("", "n").unwrap()
+        }
+    };
+    assert_eq!(rows(&app).await, 1);
+    // Another change the same day replaces the day's figures: a second contact at another level.
+    app.contact(&cast.rep_a, &acme, "Ann", "EXECUTIVE").await;
+    app.contact(&cast.rep_a, &acme, "Bo", "PURCHASING").await;
+    let second = app.gql(&cast.rep_a, list, json!({})).await;
+    // Two levels instead of one: breadth takes 40% of 20 instead of all of it (50 + 12); 62 is WATCH.
+    assert_eq!(second.ok()["atRiskCustomers"]["nodes"][0]["score"], 62);
+    assert_eq!(rows(&app).await, 1);
+    let stored = app.scalar(&format!("SELECT score FROM customer_health_history WHERE customer_id = {id}")).await;
+    // Older days, as an import of history would leave them.
+    for (back, score, level) in [(40, 80, "HEALTHY"), (10, 60, "WATCH")] {
+        let day = today - chrono::Duration::days(back);
+        app.db
+            .execute_unprepared(&format!("INSERT INTO customer_health_history (customer_id, day, score, level) VALUES ({id}, '{day}', {score}, '{level}')"))
+            .await
+            .unwrap();
+    }
+    let history = "query($c: ID!, $from: Date) { customer(id: $c) { healthHistory(from: $from) { day score level } } }";
+    let from = (today - chrono::Duration::days(20)).to_string();
+    let reply = app.gql(&cast.rep_a, history, json!({"c": acme, "from": from})).await;
+    let days: Vec<(String, i64)> = reply.ok()["customer"]["healthHistory"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["day"].as_str().unwrap().to_owned(), p["score"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(
+        days,
+        [
+            ((today - chrono::Duration::days(40)).to_string(), 80),
+            ((today - chrono::Duration::days(10)).to_string(), 60),
+            (today.to_string(), stored)
+        ],
+        "the point in force on `from` first"
+    );
+    // The trend: 80 (HEALTHY) 30 days ago, against the score now.
+    let third = app.gql(&cast.rep_a, list, json!({})).await;
+    assert_eq!(
+        third.ok()["atRiskCustomers"]["nodes"][0]["trend"],
+        json!({"levelAMonthAgo": "HEALTHY", "scoreAMonthAgo": 80, "change": 62 - 80})
+    );
+    assert_eq!(stored, 62);
+    let hidden = app.gql(&cast.rep_b, history, json!({"c": acme})).await;
+    assert!(!hidden.body.to_string().contains("HEALTHY"), "{}", hidden.body);
+}
