@@ -546,7 +546,9 @@ async fn the_health_history_keeps_one_row_per_changed_day_and_gives_the_trend() 
     // Two levels instead of one: breadth takes 40% of 20 instead of all of it (50 + 12); 62 is WATCH.
     assert_eq!(second.ok()["atRiskCustomers"]["nodes"][0]["score"], 62);
     assert_eq!(rows(&app).await, 1);
-    let stored = app.scalar(&format!("SELECT score FROM customer_health_history WHERE customer_id = {id}")).await;
+    let stored = app
+        .scalar(&format!("SELECT CAST(score AS BIGINT) FROM customer_health_history WHERE customer_id = {id}"))
+        .await;
     // Older days, as an import of history would leave them.
     for (back, score, level) in [(40, 80, "HEALTHY"), (10, 60, "WATCH")] {
         let day = today - chrono::Duration::days(back);
