@@ -49,6 +49,7 @@ pub enum PlaybookAssignee {
 /// A rule `trigger -> task`, defined by ADMIN or LEADER.
 pub struct Playbook(pub playbook::Model);
 
+/// A rule `trigger -> task`, defined by ADMIN or LEADER: each occurrence of the trigger creates one task.
 #[Object]
 impl Playbook {
     /// Global ID.

@@ -16,6 +16,8 @@ use crate::{
 /// figures of the whole.
 pub struct CustomerGroup(pub Arc<GroupFigures>);
 
+/// A key account as a group: its top visible ancestor and every customer under it that you see, with the
+/// figures of the whole.
 #[Object]
 impl CustomerGroup {
     /// The top of the group: the highest ancestor you see (the customer itself when it has none).
