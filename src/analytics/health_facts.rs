@@ -90,13 +90,34 @@ pub enum Customers<'a> {
     Range { after: i64, up_to: i64 },
 }
 
-/// The facts of the given customers as of `now`, in one statement.
-#[tracing::instrument(level = "debug", skip_all)]
+/// The facts of the given customers now (`now` is the request's clock), in one statement.
 pub async fn load(
     db: &impl ConnectionTrait,
     viewer: Option<&Viewer>,
     customers: Customers<'_>,
     now: DateTime<Utc>,
+) -> AppResult<Vec<Facts>> {
+    load_with(db, viewer, customers, now, false).await
+}
+
+/// The facts of the given customers as they were at the past instant `at`,
+/// in one statement (the same statement, every row read as it was then).
+pub async fn load_as_of(
+    db: &impl ConnectionTrait,
+    viewer: Option<&Viewer>,
+    customers: Customers<'_>,
+    at: DateTime<Utc>,
+) -> AppResult<Vec<Facts>> {
+    load_with(db, viewer, customers, at, true).await
+}
+
+#[tracing::instrument(level = "debug", skip_all)]
+async fn load_with(
+    db: &impl ConnectionTrait,
+    viewer: Option<&Viewer>,
+    customers: Customers<'_>,
+    now: DateTime<Utc>,
+    past: bool,
 ) -> AppResult<Vec<Facts>> {
     let dialect = Dialect::of(db);
     let (filter, keys): (String, Vec<sea_orm::Value>) = match customers {
@@ -124,7 +145,7 @@ pub async fn load(
     };
     let mut values = params(now);
     values.extend(keys);
-    let rows = dialect.rows_with(db, facts_sql(dialect, &filter), values).await?;
+    let rows = dialect.rows_with(db, facts_sql(dialect, &filter, past), values).await?;
     let mut facts = Vec::with_capacity(rows.len());
     for row in &rows {
         let levels = text(row, "levels")?.unwrap_or_default();
@@ -212,62 +233,123 @@ fn params(now: DateTime<Utc>) -> Vec<sea_orm::Value> {
     ]
 }
 
-fn facts_sql(dialect: Dialect, filter: &str) -> String {
+/// The facts statement. Live (`past` false), rows are read as they are now.
+/// As of a past instant (`past`), every row is read as it was then: created by
+/// then and not archived by then; tickets open then (opened, not yet
+/// resolved), promises and tasks open then, communications, surveys and
+/// departures dated by then; the owner and tier from `customer_history`, the
+/// status from the churn events. The inputs without a history (purchasing
+/// fit, whether the owner is active, contacts' level, influence and strength)
+/// are read as they are now.
+fn facts_sql(dialect: Dialect, filter: &str, past: bool) -> String {
     let p = |n| dialect.param(n);
     let (at, day, champion_since, recent, prior) = (p(1), p(2), p(3), p(4), p(5));
     let (month_now, month_recent, month_prior, last_complete) = (p(6), p(7), p(8), p(9));
+    // A row alive at the instant: not archived (then), and (as of a past instant) created by then.
+    let alive = |a: &str| {
+        if past {
+            format!("({a}.archived_at IS NULL OR {a}.archived_at > {at}) AND {a}.created_at <= {at}")
+        } else {
+            format!("{a}.archived_at IS NULL")
+        }
+    };
+    let dated = |expr: &str, bound: &str| if past { format!(" AND {expr} <= {bound}") } else { String::new() };
     let levels = dialect.distinct_list("k.org_level");
-    let current =
-        format!("k.customer_id = c.id AND k.archived_at IS NULL AND (k.ended_on IS NULL OR k.ended_on > {day})");
+    let current = format!("k.customer_id = c.id AND {} AND (k.ended_on IS NULL OR k.ended_on > {day})", alive("k"));
     let left = format!(
-        "k.customer_id = c.id AND k.archived_at IS NULL AND k.ended_on > {champion_since} AND k.ended_on <= {day} \
-         AND {CHAMPION}"
+        "k.customer_id = c.id AND {} AND k.ended_on > {champion_since} AND k.ended_on <= {day} AND {CHAMPION}",
+        alive("k")
     );
     let breached = crate::rules::sla::breached_flag_sql("t", &at);
-    let open =
-        format!("t.customer_id = c.id AND t.archived_at IS NULL AND {}", crate::rules::sla::open_ticket_sql("t"));
-    let tickets = "t.customer_id = c.id AND t.archived_at IS NULL";
-    let overdue =
-        format!("o.customer_id = c.id AND o.fulfilled_on IS NULL AND o.archived_at IS NULL AND o.due_on < {day}");
-    let latest_survey =
-        "FROM survey_response s WHERE s.customer_id = c.id ORDER BY s.responded_on DESC, s.id DESC LIMIT 1";
+    let open_then = if past {
+        format!("t.created_at <= {at} AND (t.resolved_at IS NULL OR t.resolved_at > {at})")
+    } else {
+        crate::rules::sla::open_ticket_sql("t")
+    };
+    let open = format!("t.customer_id = c.id AND {} AND {open_then}", alive("t"));
+    let tickets = format!("t.customer_id = c.id AND {}", alive("t"));
+    let overdue = if past {
+        format!(
+            "o.customer_id = c.id AND (o.fulfilled_on IS NULL OR o.fulfilled_on >= {day}) AND {} AND o.due_on < {day}",
+            alive("o")
+        )
+    } else {
+        format!("o.customer_id = c.id AND o.fulfilled_on IS NULL AND o.archived_at IS NULL AND o.due_on < {day}")
+    };
+    let overdue_tasks = if past {
+        format!(
+            "w.customer_id = c.id AND w.created_at <= {at} AND w.due_on < {day} \
+             AND (w.status = 'OPEN' OR (w.closed_at IS NOT NULL AND w.closed_at > {at}))"
+        )
+    } else {
+        format!("w.customer_id = c.id AND w.status = 'OPEN' AND w.due_on < {day}")
+    };
+    let communication = format!("m.customer_id = c.id AND {}{}", alive("m"), dated("m.occurred_at", &at));
+    let latest_survey = format!(
+        "FROM survey_response s WHERE s.customer_id = c.id{} ORDER BY s.responded_on DESC, s.id DESC LIMIT 1",
+        dated("s.responded_on", &day)
+    );
+    // Owner, tier, status and archiving as they were.
+    let (owner, tier, status, archived) = if past {
+        let then = |column: &str| {
+            format!(
+                "COALESCE((SELECT h.{column} FROM customer_history h WHERE h.customer_id = c.id AND h.valid_from <= {at} \
+                 ORDER BY h.valid_from DESC, h.id DESC LIMIT 1), c.{column})"
+            )
+        };
+        let status = format!(
+            "COALESCE((SELECT e.kind FROM churn_event e WHERE e.customer_id = c.id AND e.occurred_on <= {day} \
+             ORDER BY e.occurred_on DESC, e.id DESC LIMIT 1), CASE WHEN c.status IN ('LOST', 'WON_BACK') THEN 'ACTIVE' \
+             ELSE c.status END)"
+        );
+        let archived = format!("CASE WHEN c.archived_at IS NULL OR c.archived_at > {at} THEN 0 ELSE 1 END");
+        (then("owner_id"), then("tier"), status, archived)
+    } else {
+        (
+            "c.owner_id".to_owned(),
+            "c.tier".to_owned(),
+            "c.status".to_owned(),
+            "CASE WHEN c.archived_at IS NULL THEN 0 ELSE 1 END".to_owned(),
+        )
+    };
+    let recent_upper = dated("t.created_at", &at);
     format!(
-        "SELECT c.id AS customer_id, c.name, c.status, \
-           CASE WHEN c.archived_at IS NULL THEN 0 ELSE 1 END AS archived, c.tier, c.segment, c.purchasing_fit, \
+        "SELECT c.id AS customer_id, c.name, {status} AS status, \
+           {archived} AS archived, {tier} AS tier, c.segment, c.purchasing_fit, \
            COALESCE((SELECT r.revenue_cents FROM revenue_t12 r WHERE r.customer_id = c.id AND r.month = {last_complete}), 0) \
-             AS revenue_t12m, c.owner_id, u.name AS owner_name, u.phone AS owner_phone, u.team_id AS owner_team, u.active AS owner_active, \
+             AS revenue_t12m, {owner} AS owner_id, u.name AS owner_name, u.phone AS owner_phone, u.team_id AS owner_team, u.active AS owner_active, \
            (SELECT COUNT(*) FROM contact k WHERE {current}) AS current_contacts, \
            (SELECT {levels} FROM contact k WHERE {current}) AS levels, \
            (SELECT COUNT(*) FROM contact k WHERE {left}) AS champions_left, \
            (SELECT k.name || '|' || k.org_level || '|' || CAST(k.ended_on AS TEXT) FROM contact k WHERE {left} \
               ORDER BY k.ended_on DESC, k.id DESC LIMIT 1) AS champion, \
-           (SELECT MAX(m.occurred_at) FROM communication m WHERE m.customer_id = c.id AND m.archived_at IS NULL) \
-              AS last_communication, \
-           (SELECT MAX(m.occurred_at) FROM communication m WHERE m.customer_id = c.id \
-              AND m.channel = 'EXECUTIVE_MEETING' AND m.archived_at IS NULL) AS last_executive_meeting, \
+           (SELECT MAX(m.occurred_at) FROM communication m WHERE {communication}) AS last_communication, \
+           (SELECT MAX(m.occurred_at) FROM communication m WHERE {communication} \
+              AND m.channel = 'EXECUTIVE_MEETING') AS last_executive_meeting, \
            (SELECT MAX(m.occurred_at) FROM contact k \
               JOIN communication_contact cc ON cc.contact_id = k.id \
-              JOIN communication m ON m.id = cc.communication_id AND m.archived_at IS NULL \
+              JOIN communication m ON m.id = cc.communication_id AND {alive_m}{dated_m} \
               WHERE k.customer_id = c.id AND k.org_level = 'EXECUTIVE') AS last_executive_contact, \
            (SELECT COUNT(*) FROM ticket t WHERE {open}) AS open_tickets, \
            (SELECT COUNT(*) FROM ticket t WHERE {open} \
               AND {breached} = 1) \
               AS past_sla, \
-           (SELECT COUNT(*) FROM ticket t WHERE {tickets} AND t.created_at >= {recent}) AS tickets_recent, \
+           (SELECT COUNT(*) FROM ticket t WHERE {tickets} AND t.created_at >= {recent}{recent_upper}) AS tickets_recent, \
            (SELECT COUNT(*) FROM ticket t WHERE {tickets} AND t.created_at >= {prior} AND t.created_at < {recent}) \
               AS tickets_prior, \
            (SELECT COUNT(*) FROM commitment o WHERE {overdue}) AS overdue, \
            (SELECT CAST(COALESCE(SUM(o.amount_cents), 0) AS BIGINT) FROM commitment o WHERE {overdue}) AS overdue_amount, \
-           (SELECT COUNT(*) FROM task w WHERE w.customer_id = c.id AND w.status = 'OPEN' AND w.due_on < {day}) \
-              AS overdue_tasks, \
+           (SELECT COUNT(*) FROM task w WHERE {overdue_tasks}) AS overdue_tasks, \
            (SELECT CAST(COALESCE(SUM(r.revenue_cents), 0) AS BIGINT) FROM revenue_entry r WHERE r.customer_id = c.id \
               AND r.month >= {month_recent} AND r.month < {month_now}) AS revenue_recent, \
            (SELECT CAST(COALESCE(SUM(r.revenue_cents), 0) AS BIGINT) FROM revenue_entry r WHERE r.customer_id = c.id \
               AND r.month >= {month_prior} AND r.month < {month_recent}) AS revenue_prior, \
            (SELECT s.score {latest_survey}) AS sat_latest, \
            (SELECT s.score {latest_survey} OFFSET 1) AS sat_previous \
-         FROM customer c LEFT JOIN app_user u ON u.id = c.owner_id \
-         WHERE {filter} ORDER BY c.id"
+         FROM customer c LEFT JOIN app_user u ON u.id = {owner} \
+         WHERE {filter} ORDER BY c.id",
+        alive_m = alive("m"),
+        dated_m = dated("m.occurred_at", &at),
     )
 }
 
