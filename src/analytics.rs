@@ -19,6 +19,8 @@ pub mod excluded;
 pub mod health;
 /// The measured facts account health is computed from.
 pub mod health_facts;
+/// A backtest of the health score on the company's history.
+pub mod backtest;
 /// The daily history of each customer's health.
 pub mod health_history;
 /// The 80/20 rule: top customers' shares, loss makers, the Lorenz curve.

@@ -88,6 +88,8 @@ pub enum Customers<'a> {
     Ids(&'a [i64]),
     /// Every customer not archived with an id in `(after, up_to]`, whoever may see them (the snapshot's sweep).
     Range { after: i64, up_to: i64 },
+    /// Every customer the viewer sees whose history had started by this day (`crate::rules::customer_start_sql`).
+    StartedBy(chrono::NaiveDate),
 }
 
 /// The facts of the given customers now (`now` is the request's clock), in one statement.
@@ -133,6 +135,12 @@ async fn load_with(
             let visible =
                 viewer.map(|v| crate::policy::visible_sql(dialect, v, Resource::Customers, "c.id")).unwrap_or_default();
             (format!("{} {visible}", dialect.in_id_list("c.id", PARAMS + 1)), vec![list.into()])
+        }
+        Customers::StartedBy(day) => {
+            let visible =
+                viewer.map(|v| crate::policy::visible_sql(dialect, v, Resource::Customers, "c.id")).unwrap_or_default();
+            let start = crate::rules::customer_start_sql("c");
+            (format!("{start} <= {} {visible}", dialect.date(day)), Vec::new())
         }
         Customers::Range { after, up_to } => (
             format!(

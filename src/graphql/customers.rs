@@ -323,8 +323,15 @@ impl Customer {
     }
     /// Account health now: a 0–100 score with its level and every signal explained. Computed at the time of
     /// the request, for a whole page of customers in one statement.
-    async fn health(&self, ctx: &Context<'_>) -> Result<crate::graphql::analytics::health::AccountHealth> {
-        crate::graphql::analytics::health::of_customer(ctx, self).await
+    async fn health(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "A past instant: the score as it was then, by the same function, from every fact as it was then (purchasing fit, the owner's activity and contacts' level, influence and strength as they are now: they keep no history)."
+        )]
+        as_of: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<crate::graphql::analytics::health::AccountHealth> {
+        crate::graphql::analytics::health::of_customer(ctx, self, as_of).await
     }
     /// The ids other systems know this customer by (see `upsertCustomers`).
     async fn external_ids(&self, ctx: &Context<'_>) -> Result<Vec<crate::graphql::external::ExternalId>> {

@@ -285,8 +285,81 @@ pub struct AccountStatus {
 #[derive(Default)]
 pub struct HealthQuery;
 
+/// One level's figures in a backtest.
+#[derive(SimpleObject)]
+pub struct BacktestLevel {
+    /// The level the customer-months were scored at.
+    pub level: HealthLevel,
+    /// Customer-months scored at this level.
+    pub customers: i64,
+    /// Of them, those lost within the horizon.
+    pub losses: i64,
+    /// `losses / customers` (null without customers).
+    pub loss_rate: Option<f64>,
+    /// `lossRate / baseRate`: how many times the average loss rate this level shows (null without losses).
+    pub lift: Option<f64>,
+}
+
+/// Would the score have warned in time? The score, computed as of each month start of the window on the company's
+/// own history, against the losses that followed (see the README's definitions).
+#[derive(SimpleObject)]
+pub struct HealthBacktest {
+    /// Customer-months scored: each live customer at each month start in the window.
+    pub customers_scored: i64,
+    /// The share of customer-months lost within the horizon.
+    pub base_rate: Option<f64>,
+    /// The area under the ROC curve of `100 - score` as a predictor of loss (0.5: no better than chance; ties count
+    /// one half). Null without both losses and keeps.
+    pub auc: Option<f64>,
+    /// The share of losses flagged in advance: the customer was AT_RISK or worse at a month start within the
+    /// horizon before the loss.
+    pub recall: Option<f64>,
+    /// For the losses flagged in advance, the median of the days from the first such flag to the loss.
+    pub median_days_ahead: Option<f64>,
+    /// The figures per level, from HEALTHY to CRITICAL.
+    pub levels: Vec<BacktestLevel>,
+}
+
 #[Object]
 impl HealthQuery {
+    /// Backtests the health score on your customers' history: for each month start from `from` to `to`, every
+    /// live customer scored as of that day by the same function as the live score, against the losses within
+    /// `horizonDays` after it. One facts statement per month start.
+    #[graphql(guard = "guards::CUSTOMERS")]
+    async fn health_backtest(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The first day of the window (its month starts count).")] from: Date,
+        #[graphql(desc = "The last day of the window (at most 60 month starts).")] to: Date,
+        #[graphql(desc = "Days after a month start within which a loss counts (1 to 730; default 90).", default = 90)]
+        horizon_days: i32,
+    ) -> Result<HealthBacktest> {
+        let rc = request(ctx)?;
+        let viewer = rc.viewer();
+        let rules = rc.services.health.rules();
+        let result =
+            crate::analytics::backtest::run(&rc.db, &viewer, rules, from.into(), to.into(), i64::from(horizon_days))
+                .await?;
+        Ok(HealthBacktest {
+            customers_scored: result.customers_scored,
+            base_rate: result.base_rate,
+            auc: result.auc,
+            recall: result.recall,
+            median_days_ahead: result.median_days_ahead,
+            levels: result
+                .levels
+                .into_iter()
+                .map(|l| BacktestLevel {
+                    level: l.level.into(),
+                    customers: l.customers,
+                    losses: l.losses,
+                    loss_rate: l.loss_rate,
+                    lift: l.lift,
+                })
+                .collect(),
+        })
+    }
+
     /// Your live accounts (ACTIVE or WON_BACK) at `minLevel` or worse, worst first: score ascending, then
     /// revenue of the last 12 months descending. The list ranks the health snapshot: each customer's row is
     /// recomputed as soon as a change to it is committed (the list catches up before it answers) and the whole
@@ -395,8 +468,28 @@ impl HealthMutation {
 }
 
 /// `Customer.health`: computed for the whole page in one statement.
-pub async fn of_customer(ctx: &Context<'_>, customer: &Customer) -> Result<AccountHealth> {
+pub async fn of_customer(
+    ctx: &Context<'_>,
+    customer: &Customer,
+    as_of: Option<DateTime<Utc>>,
+) -> Result<AccountHealth> {
     let rc = request(ctx)?;
+    if let Some(at) = as_of {
+        if at > crate::service::now() {
+            return Err(AppError::bad_input("asOf", "asOf must not be in the future").into());
+        }
+        let ids = [customer.model.id];
+        let viewer = rc.viewer();
+        let facts = crate::analytics::health_facts::load_as_of(
+            &rc.db,
+            Some(&viewer),
+            crate::analytics::health_facts::Customers::Ids(&ids),
+            at,
+        )
+        .await?;
+        let facts = facts.first().ok_or(AppError::NotFound("customer"))?;
+        return Ok(AccountHealth::from(&model::assess(facts, rc.services.health.rules())));
+    }
     let loader = &rc.loaders.health_by_customer_id;
     let health = match customer.siblings.as_deref() {
         Some(siblings) => {

@@ -430,6 +430,14 @@ fn queries() -> Vec<(&'static str, Case)> {
         ("myTasks", case("{ myTasks { totalCount nodes { title notes customer { name } } } }", none, customer_reader)),
         ("playbooks", case("{ playbooks { name taskTitle } }", none, people)),
         (
+            "healthBacktest",
+            case(
+                "{ healthBacktest(from: \"2026-01-01\", to: \"2026-03-01\") { customersScored auc levels { level customers } } }",
+                none,
+                customer_reader,
+            ),
+        ),
+        (
             "revenueEntries",
             case("{ revenueEntries { totalCount edges { node { revenue customerId } } } }", none, customer_reader),
         ),

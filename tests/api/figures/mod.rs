@@ -1,5 +1,6 @@
 //! Computed figures, each checked against a fixture worked out by hand.
 
+mod backtest;
 mod churn_rules;
 mod company_fixture;
 mod counts;
