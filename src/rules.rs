@@ -27,6 +27,21 @@ pub fn live_customer_sql(alias: &str) -> String {
     format!("{alias}.archived_at IS NULL AND {alias}.status IN ('ACTIVE', 'WON_BACK')")
 }
 
+/// A key contact, whose departure is a churn signal: an executive, or
+/// influence or relationship strength of 4 or more (the contact aliased `k`).
+pub const CHAMPION_SQL: &str = "(k.org_level = 'EXECUTIVE' OR k.influence >= 4 OR k.relationship_strength >= 4)";
+
+/// A commitment (aliased `o`) broken by `day`: not fulfilled, not archived, due before that day.
+pub fn overdue_commitment_sql(o: &str, day: &str) -> String {
+    format!("{o}.fulfilled_on IS NULL AND {o}.archived_at IS NULL AND {o}.due_on < {day}")
+}
+
+/// A task (aliased `w`) overdue on `day`: open and due before that day
+/// (`crate::service::tasks::is_overdue` on a loaded row).
+pub fn overdue_task_sql(w: &str, day: &str) -> String {
+    format!("{w}.status = 'OPEN' AND {w}.due_on < {day}")
+}
+
 /// A run of whole months, by their first days, both ends included.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Months {

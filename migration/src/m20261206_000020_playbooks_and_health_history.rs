@@ -54,7 +54,21 @@ impl MigrationTrait for Migration {
             )
             .await?;
         // Level changes by day, for the playbooks' health-drop trigger.
-        manager.create_index(index("customer_health_history", &["day", "customer_id"])).await
+        manager.create_index(index("customer_health_history", &["day", "customer_id"])).await?;
+        // The history starts with the snapshot as it stands, so the first change after it is a change.
+        let day = if manager.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+            "CAST(computed_at AS DATE)"
+        } else {
+            "substr(computed_at, 1, 10)"
+        };
+        manager
+            .get_connection()
+            .execute_unprepared(&format!(
+                "INSERT INTO customer_health_history (customer_id, day, score, level) \
+                 SELECT customer_id, {day}, score, level FROM customer_health"
+            ))
+            .await?;
+        Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {

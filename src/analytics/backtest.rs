@@ -12,7 +12,9 @@
 //! higher risk than one that was not, ties counting one half (Mann-Whitney).
 //! A loss is flagged in advance when the customer was AT_RISK or worse at a
 //! month start within the horizon before it; recall is the share of the
-//! losses so flagged, and the days ahead count from the first such flag.
+//! losses so flagged, and the days ahead count from the first such flag. A
+//! month start whose horizon has not passed yet is left out: whether its
+//! customers were kept is not known.
 
 use chrono::{Datelike, Duration, NaiveDate};
 use sea_orm::ConnectionTrait;
@@ -85,11 +87,20 @@ pub async fn run(
             format!("horizonDays must be between 1 and {MAX_HORIZON_DAYS}"),
         ));
     }
-    let starts = month_starts(from, to);
+    let today = crate::db::now().date_naive();
+    if to > today {
+        return Err(AppError::bad_input("to", "to must not be in the future"));
+    }
+    // A month start whose horizon has not passed yet cannot say whether the customer was kept.
+    let starts: Vec<NaiveDate> =
+        month_starts(from, to).into_iter().filter(|s| *s + Duration::days(horizon_days) <= today).collect();
     if starts.len() > MAX_MONTHS {
         return Err(AppError::bad_input("to", format!("the window holds at most {MAX_MONTHS} month starts")));
     }
-    let losses = lost_events(db, viewer).await?;
+    let mut losses: std::collections::HashMap<i64, Vec<NaiveDate>> = std::collections::HashMap::new();
+    for (customer, on) in lost_events(db, viewer).await? {
+        losses.entry(customer).or_default().push(on);
+    }
     // (customer, month start, score, level, the loss that follows within the horizon)
     let mut scored: Vec<(i64, NaiveDate, i32, HealthLevel, Option<NaiveDate>)> = Vec::new();
     for start in &starts {
@@ -99,10 +110,9 @@ pub async fn run(
         for f in facts.iter().filter(|f| f.live()) {
             let health = assess(f, rules);
             let loss = losses
-                .iter()
-                .filter(|(customer, on)| *customer == f.customer_id && on > start && *on <= horizon)
-                .map(|(_, on)| *on)
-                .min();
+                .get(&f.customer_id)
+                .and_then(|days| days.iter().filter(|on| *on > start && **on <= horizon).min());
+            let loss = loss.copied();
             scored.push((f.customer_id, *start, health.score, health.level, loss));
         }
     }
@@ -171,12 +181,17 @@ fn figures(scored: &[(i64, NaiveDate, i32, HealthLevel, Option<NaiveDate>)]) -> 
     let mut events: Vec<(i64, NaiveDate)> = scored.iter().filter_map(|s| s.4.map(|on| (s.0, on))).collect();
     events.sort_unstable();
     events.dedup();
+    let mut first_flags: std::collections::HashMap<(i64, NaiveDate), NaiveDate> = std::collections::HashMap::new();
+    for s in scored.iter().filter(|s| flags(s.3)) {
+        if let Some(on) = s.4 {
+            let first = first_flags.entry((s.0, on)).or_insert(s.1);
+            *first = (*first).min(s.1);
+        }
+    }
     let mut ahead: Vec<f64> = Vec::new();
-    for (customer, on) in &events {
-        let first_flag =
-            scored.iter().filter(|s| s.0 == *customer && s.4 == Some(*on) && flags(s.3)).map(|s| s.1).min();
-        if let Some(flagged) = first_flag {
-            ahead.push((*on - flagged).num_days() as f64);
+    for event in &events {
+        if let Some(flagged) = first_flags.get(event) {
+            ahead.push((event.1 - *flagged).num_days() as f64);
         }
     }
     let recall = ratio(ahead.len() as f64, events.len() as f64);

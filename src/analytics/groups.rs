@@ -94,9 +94,8 @@ pub async fn figures(
              (SELECT COUNT(*) FROM ticket t WHERE t.customer_id = c.id AND t.archived_at IS NULL AND {open}) AS open_tickets, \
              (SELECT COUNT(*) FROM ticket t WHERE t.customer_id = c.id AND t.archived_at IS NULL AND {open} \
                 AND {breached} = 1) AS breached, \
-             (SELECT COUNT(*) FROM commitment o WHERE o.customer_id = c.id AND o.fulfilled_on IS NULL \
-                AND o.archived_at IS NULL AND o.due_on < {today}) AS overdue \
-           FROM down d JOIN customer c ON c.id = d.id LEFT JOIN customer_health h ON h.customer_id = c.id \
+             (SELECT COUNT(*) FROM commitment o WHERE o.customer_id = c.id AND {overdue}) AS overdue \
+           FROM (SELECT DISTINCT top, id FROM down) d JOIN customer c ON c.id = d.id LEFT JOIN customer_health h ON h.customer_id = c.id \
            LEFT JOIN revenue_t12 r ON r.customer_id = c.id AND r.month = {last_complete}), \
          figures AS (SELECT m.top, COUNT(*) AS customers, CAST(SUM(m.revenue) AS BIGINT) AS revenue, \
              CAST(SUM(m.gross_profit) AS BIGINT) AS gross_profit, CAST(SUM(m.open_tickets) AS BIGINT) AS open_tickets, \
@@ -107,7 +106,7 @@ pub async fn figures(
              CAST(AVG(m.score) AS DOUBLE PRECISION) AS mean, {at_risk} AS at_risk \
            FROM members m GROUP BY m.top) \
          SELECT g.start, f.* FROM grp g JOIN figures f ON f.top = g.top",
-        today = dialect.date(today),
+        overdue = crate::rules::overdue_commitment_sql("o", &dialect.date(today)),
         last_complete = dialect.date(crate::rules::last_12_complete_months(today).last),
     );
     let list = starts.iter().map(i64::to_string).collect::<Vec<_>>().join(",");

@@ -20,8 +20,7 @@ pub const REVENUE_WINDOW_MONTHS: i32 = 6;
 
 /// A contact whose departure is its own risk: an EXECUTIVE, or anyone with
 /// influence or relationship strength of 4 or 5.
-/// A key contact: an executive, or influence or relationship strength of 4 or more (`k` is the contact).
-pub const CHAMPION: &str = "(k.org_level = 'EXECUTIVE' OR k.influence >= 4 OR k.relationship_strength >= 4)";
+use crate::rules::CHAMPION_SQL as CHAMPION;
 
 /// The champion who left last.
 #[derive(Debug, Clone, PartialEq)]
@@ -263,12 +262,23 @@ fn facts_sql(dialect: Dialect, filter: &str, past: bool) -> String {
     };
     let dated = |expr: &str, bound: &str| if past { format!(" AND {expr} <= {bound}") } else { String::new() };
     let levels = dialect.distinct_list("k.org_level");
-    let current = format!("k.customer_id = c.id AND {} AND (k.ended_on IS NULL OR k.ended_on > {day})", alive("k"));
-    let left = format!(
-        "k.customer_id = c.id AND {} AND k.ended_on > {champion_since} AND k.ended_on <= {day} AND {CHAMPION}",
+    // A contact is there from its `startedOn`, or (without one) from its creation.
+    let contact_alive = if past {
+        format!(
+            "(k.archived_at IS NULL OR k.archived_at > {at}) AND COALESCE(k.started_on <= {day}, k.created_at <= {at})"
+        )
+    } else {
         alive("k")
+    };
+    let current = format!("k.customer_id = c.id AND {contact_alive} AND (k.ended_on IS NULL OR k.ended_on > {day})");
+    let left = format!(
+        "k.customer_id = c.id AND {contact_alive} AND k.ended_on > {champion_since} AND k.ended_on <= {day} AND {CHAMPION}"
     );
-    let breached = crate::rules::sla::breached_flag_sql("t", &at);
+    let breached = if past {
+        crate::rules::sla::breached_flag_as_of_sql("t", &at)
+    } else {
+        crate::rules::sla::breached_flag_sql("t", &at)
+    };
     let open_then = if past {
         format!("t.created_at <= {at} AND (t.resolved_at IS NULL OR t.resolved_at > {at})")
     } else {
@@ -282,7 +292,7 @@ fn facts_sql(dialect: Dialect, filter: &str, past: bool) -> String {
             alive("o")
         )
     } else {
-        format!("o.customer_id = c.id AND o.fulfilled_on IS NULL AND o.archived_at IS NULL AND o.due_on < {day}")
+        format!("o.customer_id = c.id AND {}", crate::rules::overdue_commitment_sql("o", &day))
     };
     let overdue_tasks = if past {
         format!(
@@ -290,7 +300,7 @@ fn facts_sql(dialect: Dialect, filter: &str, past: bool) -> String {
              AND (w.status = 'OPEN' OR (w.closed_at IS NOT NULL AND w.closed_at > {at}))"
         )
     } else {
-        format!("w.customer_id = c.id AND w.status = 'OPEN' AND w.due_on < {day}")
+        format!("w.customer_id = c.id AND {}", crate::rules::overdue_task_sql("w", &day))
     };
     let communication = format!("m.customer_id = c.id AND {}{}", alive("m"), dated("m.occurred_at", &at));
     let latest_survey = format!(

@@ -92,11 +92,11 @@ fn micros(dialect: Dialect, expr: &str, date: bool) -> String {
 }
 
 /// One branch per kind: (kind, SQL selecting `t, rank, id, summary` of the customer `$1`).
-fn branches(dialect: Dialect, visible: &str) -> Vec<(TimelineKind, String)> {
+fn branches(dialect: Dialect, visible: impl Fn(&str) -> String) -> Vec<(TimelineKind, String)> {
     let m = |expr: &str, date: bool| micros(dialect, expr, date);
     let txt = |expr: &str| format!("CAST({expr} AS TEXT)");
     let customer = dialect.param(1);
-    let of = |alias: &str| format!("{alias}.customer_id = {customer} {}", visible.replace("@", alias));
+    let of = |alias: &str| format!("{alias}.customer_id = {customer} {}", visible(&format!("{alias}.customer_id")));
     let rank = |kind: TimelineKind| kind.rank();
     use TimelineKind as K;
     vec![
@@ -214,9 +214,9 @@ fn union(
     customer_id: i64,
     window: &Window,
 ) -> Option<(String, Vec<String>, Vec<sea_orm::Value>)> {
-    let visible = policy::visible_sql(dialect, viewer, Resource::Customers, "@.customer_id");
+    let visible = |column: &str| policy::visible_sql(dialect, viewer, Resource::Customers, column);
     let tickets = policy::ensure_can_read(viewer, Resource::Tickets).is_ok();
-    let chosen: Vec<String> = branches(dialect, &visible)
+    let chosen: Vec<String> = branches(dialect, visible)
         .into_iter()
         .filter(|(kind, _)| window.kinds.is_empty() || window.kinds.contains(kind))
         .filter(|(kind, _)| *kind != TimelineKind::TicketEvent || tickets)

@@ -155,6 +155,23 @@ fn missed_sql(t: &str, due: &str, done: &str, now: &str) -> String {
     format!("(({t}.{done} IS NULL AND {t}.{due} < {now}) OR {t}.{done} > {t}.{due})")
 }
 
+/// [`missed`] as known at the instant `at`: an answer after `at` is not known
+/// then, so the deadline is missed only if it had passed by `at`.
+fn missed_as_of_sql(t: &str, due: &str, done: &str, at: &str) -> String {
+    format!(
+        "((({t}.{done} IS NULL OR {t}.{done} > {at}) AND {t}.{due} < {at}) OR ({t}.{done} <= {at} AND {t}.{done} > {t}.{due}))"
+    )
+}
+
+/// [`breached_flag_sql`] as known at the past instant `at`.
+pub fn breached_flag_as_of_sql(t: &str, at: &str) -> String {
+    format!(
+        "CASE WHEN {} OR {} THEN 1 ELSE 0 END",
+        missed_as_of_sql(t, "first_response_due_at", "first_responded_at", at),
+        missed_as_of_sql(t, "resolution_due_at", "resolved_at", at)
+    )
+}
+
 /// [`missed`] as a typed condition on `ticket` (values typed by their column
 /// bind alike on every backend, which a timestamp in SQL text does not).
 fn missed_condition(due: ticket::Column, done: ticket::Column, now: DateTime<Utc>) -> Condition {

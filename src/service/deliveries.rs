@@ -301,12 +301,13 @@ async fn sla_breaches(db: &DatabaseConnection, dialect: Dialect, at: DateTime<Ut
 /// and missed again is announced again.
 async fn overdue_tasks(db: &DatabaseConnection, dialect: Dialect, at: DateTime<Utc>) -> AppResult<Vec<Event>> {
     let overdue = format!(
-        "SELECT t.id, t.customer_id, t.owner_id, t.due_on FROM task t \
-         WHERE t.status = 'OPEN' AND t.due_on < {today} \
+        "SELECT t.id, t.customer_id, t.owner_id, t.due_on FROM task t JOIN customer c ON c.id = t.customer_id \
+         WHERE {overdue} AND {live} \
            AND NOT EXISTS (SELECT 1 FROM webhook_event e WHERE e.event_type = '{kind}' \
              AND e.subject_id = t.id AND e.occurrence = {occurrence}) \
          ORDER BY t.id LIMIT {SWEEP_BATCH}",
-        today = dialect.date(at.date_naive()),
+        overdue = crate::rules::overdue_task_sql("t", &dialect.date(at.date_naive())),
+        live = crate::rules::live_customer_sql("c"),
         kind = EventType::TaskOverdue.as_str(),
         occurrence = dialect.text_of_date("t.due_on"),
     );
@@ -330,11 +331,11 @@ async fn overdue_tasks(db: &DatabaseConnection, dialect: Dialect, at: DateTime<U
 async fn overdue_commitments(db: &DatabaseConnection, dialect: Dialect, at: DateTime<Utc>) -> AppResult<Vec<Event>> {
     let overdue = format!(
         "SELECT t.id, t.customer_id, t.due_on, t.amount_cents FROM commitment t \
-         WHERE t.archived_at IS NULL AND t.fulfilled_on IS NULL AND t.due_on < {today} \
+         WHERE {overdue} \
            AND NOT EXISTS (SELECT 1 FROM webhook_event e WHERE e.event_type = '{kind}' \
              AND e.subject_id = t.id AND e.occurrence = {occurrence}) \
          ORDER BY t.id LIMIT {SWEEP_BATCH}",
-        today = dialect.date(at.date_naive()),
+        overdue = crate::rules::overdue_commitment_sql("t", &dialect.date(at.date_naive())),
         kind = EventType::CommitmentOverdue.as_str(),
         occurrence = dialect.text_of_date("t.due_on"),
     );

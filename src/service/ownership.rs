@@ -129,6 +129,42 @@ pub(crate) async fn reassign_in(
     Ok((moved, work.events))
 }
 
+/// The open tasks `user_id` still holds on customers they did not own (a team
+/// lead's, a named assignee's) go to each customer's owner, when the user is
+/// deactivated: no open work is left with an inactive user.
+pub async fn hand_over_tasks(txn: &impl ConnectionTrait, user_id: i64) -> AppResult<Vec<(i64, i64)>> {
+    use entity::{customer, enums::TaskStatus, task};
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    let held = task::Entity::find()
+        .filter(task::Column::OwnerId.eq(user_id))
+        .filter(task::Column::Status.eq(TaskStatus::Open))
+        .all(txn)
+        .await?;
+    if held.is_empty() {
+        return Ok(Vec::new());
+    }
+    let owners: std::collections::HashMap<i64, i64> = customer::Entity::find()
+        .filter(customer::Column::Id.is_in(held.iter().map(|t| t.customer_id)))
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c.owner_id))
+        .collect();
+    let mut handed = Vec::with_capacity(held.len());
+    for task in held {
+        let Some(&owner) = owners.get(&task.customer_id) else { continue };
+        task::Entity::update_many()
+            .col_expr(task::Column::OwnerId, Expr::value(owner))
+            .col_expr(task::Column::Version, Expr::col(task::Column::Version).add(1))
+            .col_expr(task::Column::UpdatedAt, Expr::value(now()))
+            .filter(task::Column::Id.eq(task.id))
+            .exec(txn)
+            .await?;
+        handed.push((task.id, task.customer_id));
+    }
+    Ok(handed)
+}
+
 /// What followed accounts to their new owner.
 #[derive(Debug, Default)]
 pub struct MovedWork {
@@ -228,8 +264,10 @@ pub async fn move_open_work(
     Ok(MovedWork { commitments: promises, tickets, tasks, events })
 }
 
-/// The open tasks `from` owned on these customers go to `to`, each a new
-/// version (a client holding the old one must reload before editing).
+/// The open tasks `from` owned on these customers go to `to`, and so do those
+/// of anyone else who no longer sees the customer under its new owner (a team
+/// lead of the team the account left); each a new version (a client holding
+/// the old one must reload before editing).
 async fn move_open_tasks(
     txn: &impl ConnectionTrait,
     moved: &[i64],
@@ -250,6 +288,29 @@ async fn move_open_tasks(
         .into_tuple()
         .all(txn)
         .await?;
+    let mut tasks = tasks;
+    let others = task::Entity::find()
+        .filter(task::Column::CustomerId.is_in(moved.iter().copied()))
+        .filter(task::Column::OwnerId.is_not_in([from_user_id, to_user_id]))
+        .filter(task::Column::Status.eq(TaskStatus::Open))
+        .all(txn)
+        .await?;
+    let owners: std::collections::HashMap<i64, user::Model> = user::Entity::find()
+        .filter(user::Column::Id.is_in(others.iter().map(|t| t.owner_id)))
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u))
+        .collect();
+    for task in others {
+        let sees = match owners.get(&task.owner_id) {
+            Some(owner) if owner.active => crate::policy::user_sees_customer(txn, owner, task.customer_id).await?,
+            _ => false,
+        };
+        if !sees {
+            tasks.push((task.id, task.customer_id));
+        }
+    }
     if !tasks.is_empty() {
         task::Entity::update_many()
             .col_expr(task::Column::OwnerId, Expr::value(to_user_id))

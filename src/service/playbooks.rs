@@ -17,8 +17,12 @@
 //! | NO_EXECUTIVE_CONTACT | customer:day of the last executive contact (`never`) |
 //! | FOLLOW_UP_DUE | the communication |
 //!
-//! Only occurrences of the last [`LOOKBACK_DAYS`] days fire: a playbook defined
-//! today acts on what is happening now, not on years of imported history.
+//! Occurrences dated from [`LOOKBACK_DAYS`] days ago to today fire (the drop,
+//! the departure, the missed target, the due date, the follow-up date): a
+//! playbook defined today acts on what is happening now, not on years of
+//! imported history. KEY_DATE_APPROACHING looks ahead instead, and
+//! NO_EXECUTIVE_CONTACT is a state (silence for `days`), keyed by the last
+//! executive contact so that it fires again only after a new one.
 
 use std::collections::HashMap;
 
@@ -179,7 +183,11 @@ pub async fn update(
     expected_version: Option<i32>,
     definition: PlaybookDefinition,
 ) -> AppResult<playbook::Model> {
-    change(svc, viewer, id, expected_version, "update", async |w, _, row| {
+    change(svc, viewer, id, expected_version, "update", async |w, current, row| {
+        // Occurrence keys are per trigger: another trigger is another playbook.
+        if definition.trigger != current.trigger_kind {
+            return Err(AppError::bad_input("trigger", "a playbook keeps its trigger: define a new playbook instead"));
+        }
         apply(row, check(&**w, viewer, &definition).await?);
         Ok(())
     })
@@ -218,7 +226,11 @@ pub async fn sweep(svc: &Services) -> AppResult<Vec<task::Model>> {
         .await?;
     let mut created = Vec::new();
     for playbook in playbooks {
-        created.extend(run(svc, &playbook).await?);
+        // One broken rule must not silence the others: it is logged, and retried next sweep.
+        match run(svc, &playbook).await {
+            Ok(tasks) => created.extend(tasks),
+            Err(err) => tracing::warn!(error = %err, playbook = playbook.id, "running a playbook failed"),
+        }
     }
     Ok(created)
 }
@@ -367,8 +379,8 @@ async fn occurrences(
             (
                 format!(
                     "customer_health_history h JOIN customer c ON c.id = h.customer_id \
-                     @WHERE@ h.day >= {from} AND h.level IN ({levels}) AND COALESCE((SELECT p.level FROM customer_health_history p \
-                       WHERE p.customer_id = h.customer_id AND p.day < h.day ORDER BY p.day DESC LIMIT 1), 'HEALTHY') NOT IN ({levels})"
+                     @WHERE@ h.day >= {from} AND h.level IN ({levels}) AND (SELECT p.level FROM customer_health_history p \
+                       WHERE p.customer_id = h.customer_id AND p.day < h.day ORDER BY p.day DESC LIMIT 1) NOT IN ({levels})"
                 ),
                 format!("{} || ':' || h.level || ':' || {}", id("h.customer_id"), date_text("h.day")),
                 "NULL, NULL, NULL, NULL",
@@ -378,7 +390,7 @@ async fn occurrences(
             format!(
                 "contact k JOIN customer c ON c.id = k.customer_id @WHERE@ k.archived_at IS NULL \
                  AND k.ended_on >= {from} AND k.ended_on <= {day} AND {}",
-                crate::analytics::health_facts::CHAMPION
+                crate::rules::CHAMPION_SQL
             ),
             id("k.id"),
             "k.id, NULL, NULL, NULL",
@@ -403,8 +415,8 @@ async fn occurrences(
         }
         PlaybookTrigger::CommitmentOverdue => (
             format!(
-                "commitment o JOIN customer c ON c.id = o.customer_id @WHERE@ o.archived_at IS NULL \
-                 AND o.fulfilled_on IS NULL AND o.due_on < {day} AND o.due_on >= {from}"
+                "commitment o JOIN customer c ON c.id = o.customer_id @WHERE@ {} AND o.due_on >= {from}",
+                crate::rules::overdue_commitment_sql("o", &day)
             ),
             format!("{} || ':' || {}", id("o.id"), date_text("o.due_on")),
             "NULL, NULL, o.id, NULL",

@@ -296,6 +296,16 @@ pub async fn deactivate(svc: &Services, viewer: &Viewer, id: i64, reassign_to: i
         return Err(AppError::Forbidden("only ADMIN may deactivate an ADMIN".to_owned()));
     }
     let (moved, events) = crate::service::ownership::reassign_in(&mut w, viewer, id, reassign_to, None).await?;
+    let handed = crate::service::ownership::hand_over_tasks(&*w, id).await?;
+    w.changes(handed.iter().map(|(task, customer)| {
+        crate::service::changes::Change::new(
+            crate::service::changes::ChangeEntity::Task,
+            *task,
+            crate::service::changes::Operation::Updated,
+            *customer,
+        )
+    }));
+    w.after(crate::service::write::Effect::TasksAssigned(handed.iter().map(|(task, _)| *task).collect()));
     crate::service::sessions::revoke_all(&*w, id).await?;
     let mut row: user::ActiveModel = current.clone().into();
     row.active = Set(false);

@@ -218,29 +218,34 @@ fn root_fields<'a>(
     doc: &'a ExecutableDocument,
     depth: usize,
     out: &mut Vec<&'a async_graphql::parser::types::Field>,
-) {
+) -> bool {
+    // Deeper than this, the list is incomplete: callers then assume the worst.
     if depth > 16 {
-        return;
+        return false;
     }
+    let mut complete = true;
     for item in &set.items {
         match &item.node {
             Selection::Field(field) => out.push(&field.node),
-            Selection::InlineFragment(fragment) => root_fields(&fragment.node.selection_set.node, doc, depth + 1, out),
+            Selection::InlineFragment(fragment) => {
+                complete &= root_fields(&fragment.node.selection_set.node, doc, depth + 1, out);
+            }
             Selection::FragmentSpread(spread) => {
                 if let Some(fragment) = doc.fragments.get(&spread.node.fragment_name.node) {
-                    root_fields(&fragment.node.selection_set.node, doc, depth + 1, out);
+                    complete &= root_fields(&fragment.node.selection_set.node, doc, depth + 1, out);
                 }
             }
         }
     }
+    complete
 }
 
 /// Whether the selected operation selects one of `names` at its root.
 pub fn selects_root_field(doc: &ExecutableDocument, operation_name: Option<&str>, names: &[&str]) -> bool {
     let Some(operation) = selected_operation(doc, operation_name) else { return false };
     let mut fields = Vec::new();
-    root_fields(&operation.selection_set.node, doc, 0, &mut fields);
-    fields.iter().any(|field| names.contains(&field.name.node.as_str()))
+    let complete = root_fields(&operation.selection_set.node, doc, 0, &mut fields);
+    !complete || fields.iter().any(|field| names.contains(&field.name.node.as_str()))
 }
 
 /// Whether the selected operation sets, once its variables are resolved, an
@@ -267,25 +272,27 @@ pub fn sets_viewer_dependent_argument(
             .map(|v| v.node.clone())
     };
     let mut fields = Vec::new();
-    root_fields(&operation.selection_set.node, doc, 0, &mut fields);
-    fields.iter().any(|field| {
-        dependent.iter().filter(|(name, _)| field.name.node == *name).any(|(_, path)| {
-            let Some((argument, rest)) = path.split_first() else { return false };
-            let Some(value) = field.get_argument(argument) else { return false };
-            let resolved = value.node.clone().into_const_with(|name| {
-                let given = variables.get(&name).cloned().or_else(|| default_of(name.as_str()));
-                Ok::<_, std::convert::Infallible>(given.unwrap_or(ConstValue::Null))
-            });
-            let Ok(mut value) = resolved;
-            for key in rest {
-                value = match value {
-                    ConstValue::Object(mut map) => map.swap_remove(*key).unwrap_or(ConstValue::Null),
-                    _ => ConstValue::Null,
-                };
-            }
-            !matches!(value, ConstValue::Null | ConstValue::Boolean(false))
+    // Fragments nested too deep to read: never share the execution.
+    let complete = root_fields(&operation.selection_set.node, doc, 0, &mut fields);
+    !complete
+        || fields.iter().any(|field| {
+            dependent.iter().filter(|(name, _)| field.name.node == *name).any(|(_, path)| {
+                let Some((argument, rest)) = path.split_first() else { return false };
+                let Some(value) = field.get_argument(argument) else { return false };
+                let resolved = value.node.clone().into_const_with(|name| {
+                    let given = variables.get(&name).cloned().or_else(|| default_of(name.as_str()));
+                    Ok::<_, std::convert::Infallible>(given.unwrap_or(ConstValue::Null))
+                });
+                let Ok(mut value) = resolved;
+                for key in rest {
+                    value = match value {
+                        ConstValue::Object(mut map) => map.swap_remove(*key).unwrap_or(ConstValue::Null),
+                        _ => ConstValue::Null,
+                    };
+                }
+                !matches!(value, ConstValue::Null | ConstValue::Boolean(false))
+            })
         })
-    })
 }
 
 /// Page size when neither `first` nor `last` is given.

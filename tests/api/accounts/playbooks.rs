@@ -318,3 +318,30 @@ async fn a_playbook_task_reaches_its_owner_live_and_nobody_else() {
         .await;
     assert_eq!(announced, 1);
 }
+
+/// A customer's first history row is where its history begins, not a drop:
+/// new and imported accounts do not all fire the health playbook.
+#[tokio::test]
+async fn a_first_history_row_is_not_a_drop() {
+    let app = TestApp::spawn().await;
+    let cast = app.cast().await;
+    let acme = app.customer(&cast.rep_a, "Acme").await;
+    // The snapshot scores the bare account 50 (AT_RISK) and starts its history there.
+    app.gql(&cast.leader, "{ atRiskCustomers { totalCount } }", json!({})).await.ok();
+    assert_eq!(
+        app.scalar(&format!("SELECT COUNT(*) FROM customer_health_history WHERE customer_id = {}", raw_id(&acme)))
+            .await,
+        1
+    );
+    define(&app, &cast, json!({"name": "Rescue", "trigger": "HEALTH_DROPPED", "level": "WATCH", "taskTitle": "Call"}))
+        .await;
+    let run = app.gql(&cast.leader, RUN, json!({})).await;
+    assert_eq!(run.ok()["runPlaybooks"], json!([]));
+    // A playbook keeps its trigger.
+    let id = app.gql(&cast.leader, "{ playbooks { id } }", json!({})).await.ok()["playbooks"][0]["id"].clone();
+    let changed = app
+        .gql(&cast.leader, "mutation($id: ID!) { updatePlaybook(id: $id, input: {name: \"x\", trigger: CHAMPION_LEFT, taskTitle: \"t\"}) { id } }", json!({"id": id}))
+        .await;
+    assert_eq!(changed.code(), Some("BAD_USER_INPUT"));
+    assert_eq!(changed.body["errors"][0]["extensions"]["field"], "trigger");
+}

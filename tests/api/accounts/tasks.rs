@@ -315,3 +315,50 @@ async fn overdue_tasks_take_points_off_the_health_score_with_their_reason() {
     );
     assert!(b - a == 6 || b - a == 7, "{b} -> {a}");
 }
+
+/// Nobody keeps open work on an account they can no longer see, and no open
+/// work is left with an inactive user.
+#[tokio::test]
+async fn open_tasks_never_stay_with_someone_who_cannot_open_them() {
+    let app = TestApp::spawn().await;
+    let cast = app.cast().await;
+    let acme = app.customer(&cast.rep_a, "Acme").await;
+    let globex = app.customer(&cast.rep_a2, "Globex").await;
+    let leads = |customer: &str| {
+        let (app, lead, customer) = (&app, &cast.lead_a, customer.to_owned());
+        async move {
+            let reply = app
+                .gql(lead, CREATE, json!({"c": customer, "input": {"title": "Lead's", "dueOn": "2099-01-01"}}))
+                .await;
+            reply.ok()["createTask"]["id"].as_str().unwrap().to_owned()
+        }
+    };
+    let on_acme = leads(&acme).await;
+    let on_globex = leads(&globex).await;
+    let owner_of = |id: &str| format!("SELECT owner_id FROM task WHERE id = {}", raw_id(id));
+
+    // Acme moves to team B: team A's lead no longer sees it, so the task follows the account.
+    let moved = app
+        .gql(
+            &cast.leader,
+            "mutation($c: ID!, $o: ID!) { updateCustomer(id: $c, input: {ownerId: $o}) { id } }",
+            json!({"c": acme, "o": cast.rep_b.gid}),
+        )
+        .await;
+    moved.ok();
+    assert_eq!(app.scalar(&owner_of(&on_acme)).await, cast.rep_b.id);
+    assert_eq!(app.scalar(&owner_of(&on_globex)).await, cast.lead_a.id, "still in the lead's view");
+
+    // The lead leaves: their open task on Globex goes to Globex's owner.
+    let reply = app
+        .gql(
+            &cast.admin,
+            "mutation($id: ID!, $to: ID!) { deactivateUser(id: $id, reassignTo: $to) { active } }",
+            json!({"id": cast.lead_a.gid, "to": cast.leader.gid}),
+        )
+        .await;
+    reply.ok();
+    assert_eq!(app.scalar(&owner_of(&on_globex)).await, cast.rep_a2.id);
+    let mine = app.gql(&cast.rep_a2, "{ myTasks { nodes { id } } }", json!({})).await;
+    assert_eq!(mine.ok()["myTasks"]["nodes"], json!([{"id": on_globex}]));
+}
