@@ -28,8 +28,10 @@ pub fn live_customer_sql(alias: &str) -> String {
 }
 
 /// A key contact, whose departure is a churn signal: an executive, or
-/// influence or relationship strength of 4 or more (the contact aliased `k`).
-pub const CHAMPION_SQL: &str = "(k.org_level = 'EXECUTIVE' OR k.influence >= 4 OR k.relationship_strength >= 4)";
+/// influence or relationship strength of 4 or more (the three expressions of a contact).
+pub fn champion_sql(level: &str, influence: &str, strength: &str) -> String {
+    format!("({level} = 'EXECUTIVE' OR {influence} >= 4 OR {strength} >= 4)")
+}
 
 /// A commitment (aliased `o`) broken by `day`: not fulfilled, not archived, due before that day.
 pub fn overdue_commitment_sql(o: &str, day: &str) -> String {

@@ -23,6 +23,7 @@ mod m20261205_000017_external_ref_by_row;
 mod m20261206_000018_customer_counts;
 mod m20261206_000019_tasks;
 mod m20261206_000020_playbooks_and_health_history;
+mod m20261206_000021_input_history;
 pub mod rollups;
 
 pub struct Migrator;
@@ -51,6 +52,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000018_customer_counts::Migration),
             Box::new(m20261206_000019_tasks::Migration),
             Box::new(m20261206_000020_playbooks_and_health_history::Migration),
+            Box::new(m20261206_000021_input_history::Migration),
         ]
     }
 }

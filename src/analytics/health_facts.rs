@@ -20,7 +20,6 @@ pub const REVENUE_WINDOW_MONTHS: i32 = 6;
 
 /// A contact whose departure is its own risk: an EXECUTIVE, or anyone with
 /// influence or relationship strength of 4 or 5.
-use crate::rules::CHAMPION_SQL as CHAMPION;
 
 /// The champion who left last.
 #[derive(Debug, Clone, PartialEq)]
@@ -110,6 +109,22 @@ pub async fn load_as_of(
     at: DateTime<Utc>,
 ) -> AppResult<Vec<Facts>> {
     load_with(db, viewer, customers, at, true).await
+}
+
+/// The first day from which every input of the score keeps its history (the
+/// latest start of the histories), or `None` before any history exists.
+/// Before it, the inputs whose history had not begun are read as they are now.
+pub async fn history_complete_from(db: &impl ConnectionTrait) -> AppResult<Option<chrono::NaiveDate>> {
+    let dialect = Dialect::of(db);
+    let sql = "SELECT MAX(x.s) AS s FROM (SELECT MIN(valid_from) AS s FROM contact_history \
+               UNION ALL SELECT MIN(valid_from) FROM fit_history \
+               UNION ALL SELECT MIN(valid_from) FROM user_activity_history \
+               UNION ALL SELECT MIN(valid_from) FROM customer_history) x";
+    let rows = dialect.rows(db, sql.to_owned()).await?;
+    Ok(match rows.first() {
+        Some(row) => timestamp(row, "s")?.map(|at| at.date_naive()),
+        None => None,
+    })
 }
 
 #[tracing::instrument(level = "debug", skip_all)]
@@ -261,7 +276,23 @@ fn facts_sql(dialect: Dialect, filter: &str, past: bool) -> String {
         }
     };
     let dated = |expr: &str, bound: &str| if past { format!(" AND {expr} <= {bound}") } else { String::new() };
-    let levels = dialect.distinct_list("k.org_level");
+    // As of a past instant, `column` from the row of `history` (keyed by `key` = `of`) in force then; before that
+    // history begins, the current value.
+    let then = |history: &str, key: &str, of: &str, column: &str, current: &str| {
+        if past {
+            let rows = format!("FROM {history} hx WHERE hx.{key} = {of} AND hx.valid_from <= {at}");
+            format!(
+                "(CASE WHEN EXISTS (SELECT 1 {rows}) THEN (SELECT hx.{column} {rows} \
+                 ORDER BY hx.valid_from DESC, hx.id DESC LIMIT 1) ELSE {current} END)"
+            )
+        } else {
+            current.to_owned()
+        }
+    };
+    let of_contact = |column: &str| then("contact_history", "contact_id", "k.id", column, &format!("k.{column}"));
+    let level = of_contact("org_level");
+    let champion = crate::rules::champion_sql(&level, &of_contact("influence"), &of_contact("relationship_strength"));
+    let levels = dialect.distinct_list(&level);
     // A contact is there from its `startedOn`, or (without one) from its creation.
     let contact_alive = if past {
         format!(
@@ -272,7 +303,7 @@ fn facts_sql(dialect: Dialect, filter: &str, past: bool) -> String {
     };
     let current = format!("k.customer_id = c.id AND {contact_alive} AND (k.ended_on IS NULL OR k.ended_on > {day})");
     let left = format!(
-        "k.customer_id = c.id AND {contact_alive} AND k.ended_on > {champion_since} AND k.ended_on <= {day} AND {CHAMPION}"
+        "k.customer_id = c.id AND {contact_alive} AND k.ended_on > {champion_since} AND k.ended_on <= {day} AND {champion}"
     );
     let breached = if past {
         crate::rules::sla::breached_flag_as_of_sql("t", &at)
@@ -308,20 +339,15 @@ fn facts_sql(dialect: Dialect, filter: &str, past: bool) -> String {
         dated("s.responded_on", &day)
     );
     // Owner, tier, status and archiving as they were.
+    let of_customer = |column: &str| then("customer_history", "customer_id", "c.id", column, &format!("c.{column}"));
     let (owner, tier, status, archived) = if past {
-        let then = |column: &str| {
-            format!(
-                "COALESCE((SELECT h.{column} FROM customer_history h WHERE h.customer_id = c.id AND h.valid_from <= {at} \
-                 ORDER BY h.valid_from DESC, h.id DESC LIMIT 1), c.{column})"
-            )
-        };
         let status = format!(
             "COALESCE((SELECT e.kind FROM churn_event e WHERE e.customer_id = c.id AND e.occurred_on <= {day} \
              ORDER BY e.occurred_on DESC, e.id DESC LIMIT 1), CASE WHEN c.status IN ('LOST', 'WON_BACK') THEN 'ACTIVE' \
              ELSE c.status END)"
         );
         let archived = format!("CASE WHEN c.archived_at IS NULL OR c.archived_at > {at} THEN 0 ELSE 1 END");
-        (then("owner_id"), then("tier"), status, archived)
+        (of_customer("owner_id"), of_customer("tier"), status, archived)
     } else {
         (
             "c.owner_id".to_owned(),
@@ -333,13 +359,13 @@ fn facts_sql(dialect: Dialect, filter: &str, past: bool) -> String {
     let recent_upper = dated("t.created_at", &at);
     format!(
         "SELECT c.id AS customer_id, c.name, {status} AS status, \
-           {archived} AS archived, {tier} AS tier, c.segment, c.purchasing_fit, \
+           {archived} AS archived, {tier} AS tier, c.segment, {fit} AS purchasing_fit, \
            COALESCE((SELECT r.revenue_cents FROM revenue_t12 r WHERE r.customer_id = c.id AND r.month = {last_complete}), 0) \
-             AS revenue_t12m, {owner} AS owner_id, u.name AS owner_name, u.phone AS owner_phone, u.team_id AS owner_team, u.active AS owner_active, \
+             AS revenue_t12m, {owner} AS owner_id, u.name AS owner_name, u.phone AS owner_phone, u.team_id AS owner_team, {owner_active} AS owner_active, \
            (SELECT COUNT(*) FROM contact k WHERE {current}) AS current_contacts, \
            (SELECT {levels} FROM contact k WHERE {current}) AS levels, \
            (SELECT COUNT(*) FROM contact k WHERE {left}) AS champions_left, \
-           (SELECT k.name || '|' || k.org_level || '|' || CAST(k.ended_on AS TEXT) FROM contact k WHERE {left} \
+           (SELECT k.name || '|' || {level} || '|' || CAST(k.ended_on AS TEXT) FROM contact k WHERE {left} \
               ORDER BY k.ended_on DESC, k.id DESC LIMIT 1) AS champion, \
            (SELECT MAX(m.occurred_at) FROM communication m WHERE {communication}) AS last_communication, \
            (SELECT MAX(m.occurred_at) FROM communication m WHERE {communication} \
@@ -347,7 +373,7 @@ fn facts_sql(dialect: Dialect, filter: &str, past: bool) -> String {
            (SELECT MAX(m.occurred_at) FROM contact k \
               JOIN communication_contact cc ON cc.contact_id = k.id \
               JOIN communication m ON m.id = cc.communication_id AND {alive_m}{dated_m} \
-              WHERE k.customer_id = c.id AND k.org_level = 'EXECUTIVE') AS last_executive_contact, \
+              WHERE k.customer_id = c.id AND {level} = 'EXECUTIVE') AS last_executive_contact, \
            (SELECT COUNT(*) FROM ticket t WHERE {open}) AS open_tickets, \
            (SELECT COUNT(*) FROM ticket t WHERE {open} \
               AND {breached} = 1) \
@@ -368,6 +394,8 @@ fn facts_sql(dialect: Dialect, filter: &str, past: bool) -> String {
          WHERE {filter} ORDER BY c.id",
         alive_m = alive("m"),
         dated_m = dated("m.occurred_at", &at),
+        fit = then("fit_history", "customer_id", "c.id", "purchasing_fit", "c.purchasing_fit"),
+        owner_active = then("user_activity_history", "user_id", "u.id", "active", "u.active"),
     )
 }
 

@@ -327,7 +327,7 @@ impl Customer {
         &self,
         ctx: &Context<'_>,
         #[graphql(
-            desc = "A past instant: the score as it was then, by the same function, from every fact as it was then (purchasing fit, the owner's activity and contacts' level, influence and strength as they are now: they keep no history)."
+            desc = "A past instant: the score as it was then, by the same function, from every fact as it was then (an input whose history began later is read as it is now: see `historyCompleteFrom`)."
         )]
         as_of: Option<chrono::DateTime<chrono::Utc>>,
     ) -> Result<crate::graphql::analytics::health::AccountHealth> {

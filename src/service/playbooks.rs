@@ -390,7 +390,7 @@ async fn occurrences(
             format!(
                 "contact k JOIN customer c ON c.id = k.customer_id @WHERE@ k.archived_at IS NULL \
                  AND k.ended_on >= {from} AND k.ended_on <= {day} AND {}",
-                crate::rules::CHAMPION_SQL
+                crate::rules::champion_sql("k.org_level", "k.influence", "k.relationship_strength")
             ),
             id("k.id"),
             "k.id, NULL, NULL, NULL",

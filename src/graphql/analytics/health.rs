@@ -154,6 +154,10 @@ pub struct AccountHealth {
     pub computed_at: DateTime<Utc>,
     /// Every signal, worst first (by impact ascending).
     pub signals: Vec<HealthSignal>,
+    /// With `asOf`: the first day from which every input of the score keeps its history. Before it, the inputs
+    /// whose history had not begun (purchasing fit, whether the owner is active, contacts' level, influence and
+    /// strength; owner and tier) are read as they are now. Null on the live score.
+    pub history_complete_from: Option<Date>,
 }
 
 impl From<&model::AccountHealth> for AccountHealth {
@@ -163,6 +167,7 @@ impl From<&model::AccountHealth> for AccountHealth {
             level: h.level.into(),
             computed_at: h.computed_at,
             signals: h.signals.iter().map(HealthSignal::from).collect(),
+            history_complete_from: None,
         }
     }
 }
@@ -488,7 +493,10 @@ pub async fn of_customer(
         )
         .await?;
         let facts = facts.first().ok_or(AppError::NotFound("customer"))?;
-        return Ok(AccountHealth::from(&model::assess(facts, rc.services.health.rules())));
+        let mut health = AccountHealth::from(&model::assess(facts, rc.services.health.rules()));
+        health.history_complete_from =
+            crate::analytics::health_facts::history_complete_from(&rc.db).await?.map(Into::into);
+        return Ok(health);
     }
     let loader = &rc.loaders.health_by_customer_id;
     let health = match customer.siblings.as_deref() {

@@ -107,7 +107,7 @@ async fn health_as_of_an_instant_is_the_health_computed_then() {
     let cast = app.cast().await;
     let rep = &cast.rep_a;
     let acme = app.customer(rep, "Acme").await;
-    app.contact(rep, &acme, "Ann", "EXECUTIVE").await;
+    let ann = app.contact(rep, &acme, "Ann", "EXECUTIVE").await;
     app.gql(rep, r#"mutation($c: ID!) { logCommunication(input: {customerId: $c, channel: EXECUTIVE_MEETING, summary: "Review"}) { id } }"#, json!({"c": acme}))
         .await
         .ok();
@@ -127,6 +127,21 @@ async fn health_as_of_an_instant_is_the_health_computed_then() {
         .await
         .ok();
     app.contact(rep, &acme, "Bo", "PURCHASING").await;
+    // Inputs that keep their history by trigger: the contact's level, the purchasing fit.
+    app.gql(
+        rep,
+        "mutation($id: ID!) { updateContact(id: $id, input: {orgLevel: TECHNICAL, influence: 5}) { id } }",
+        json!({"id": ann}),
+    )
+    .await
+    .ok();
+    app.gql(
+        rep,
+        "mutation($id: ID!) { updateCustomer(id: $id, input: {purchasingFit: ALARM}) { id } }",
+        json!({"id": acme}),
+    )
+    .await
+    .ok();
     app.gql(
         rep,
         r#"mutation($c: ID!) { createTask(customerId: $c, input: {title: "x", dueOn: "2026-01-01"}) { id } }"#,
@@ -138,6 +153,12 @@ async fn health_as_of_an_instant_is_the_health_computed_then() {
     assert_ne!(now, then, "the changes moved the score");
     let as_of = app.gql(rep, health, json!({"c": acme, "at": instant.to_rfc3339()})).await;
     assert_eq!(as_of.ok()["customer"]["health"], then);
+    let complete = app
+        .gql(rep, "query($c: ID!, $at: DateTime) { customer(id: $c) { health(asOf: $at) { historyCompleteFrom } live: health { historyCompleteFrom } } }", json!({"c": acme, "at": instant.to_rfc3339()}))
+        .await;
+    let complete = &complete.ok()["customer"];
+    assert!(complete["health"]["historyCompleteFrom"].is_string(), "{complete}");
+    assert_eq!(complete["live"]["historyCompleteFrom"], Value::Null);
     let future =
         app.gql(rep, health, json!({"c": acme, "at": (Utc::now() + chrono::Duration::days(1)).to_rfc3339()})).await;
     assert_eq!(future.code(), Some("BAD_USER_INPUT"));
