@@ -18,9 +18,6 @@ pub const COMPLAINT_WINDOW_DAYS: i64 = 90;
 /// Months of each half of the revenue trend.
 pub const REVENUE_WINDOW_MONTHS: i32 = 6;
 
-/// A contact whose departure is its own risk: an EXECUTIVE, or anyone with
-/// influence or relationship strength of 4 or 5.
-
 /// The champion who left last.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Departure {
