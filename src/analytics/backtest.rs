@@ -69,6 +69,11 @@ fn month_starts(from: NaiveDate, to: NaiveDate) -> Vec<NaiveDate> {
     starts
 }
 
+/// Backtests read the whole book once per month start: one runs at a time on
+/// an instance, the others wait their turn, so a burst of them cannot take
+/// the database from everyone else.
+static RUNNING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
+
 /// Runs the backtest over the viewer's customers.
 pub async fn run(
     db: &impl ConnectionTrait,
@@ -97,6 +102,7 @@ pub async fn run(
     if starts.len() > MAX_MONTHS {
         return Err(AppError::bad_input("to", format!("the window holds at most {MAX_MONTHS} month starts")));
     }
+    let _turn = RUNNING.acquire().await.map_err(|_| AppError::Internal("the backtest gate closed".to_owned()))?;
     let mut losses: std::collections::HashMap<i64, Vec<NaiveDate>> = std::collections::HashMap::new();
     for (customer, on) in lost_events(db, viewer).await? {
         losses.entry(customer).or_default().push(on);
