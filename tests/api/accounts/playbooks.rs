@@ -345,3 +345,28 @@ async fn a_first_history_row_is_not_a_drop() {
     assert_eq!(changed.code(), Some("BAD_USER_INPUT"));
     assert_eq!(changed.body["errors"][0]["extensions"]["field"], "trigger");
 }
+
+/// Two leads of one team see the same data, so most subscriptions share one
+/// execution between them; `taskAssigned` is each one's own and never shared.
+#[tokio::test]
+async fn task_assigned_is_never_shared_between_viewers_who_see_the_same_data() {
+    let app = TestApp::spawn().await;
+    let cast = app.cast().await;
+    let team = app.scalar(&format!("SELECT team_id FROM app_user WHERE id = {}", cast.lead_a.id)).await;
+    let lead_a2 = app.person("lead.a2@t.example", entity::enums::Role::TeamLead, Some(team), &[]).await;
+    let acme = app.customer(&cast.rep_a, "Acme").await;
+    let addr = app.listen().await;
+    let document = "subscription { taskAssigned { title owner { id } } }";
+    let mut first = WsClient::connect(addr, "graphql-transport-ws").await;
+    first.init(&cast.lead_a.token).await;
+    first.subscribe("t", document, json!({})).await;
+    let mut second = WsClient::connect(addr, "graphql-transport-ws").await;
+    second.init(&lead_a2.token).await;
+    second.subscribe("t", document, json!({})).await;
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    let create = "mutation($c: ID!, $o: ID!) { createTask(customerId: $c, ownerId: $o, input: {title: \"For the first lead\", dueOn: \"2099-01-01\"}) { id } }";
+    app.gql(&cast.leader, create, json!({"c": acme, "o": cast.lead_a.gid})).await.ok();
+    let got = first.next_data("t").await;
+    assert_eq!(got["data"]["taskAssigned"]["title"], "For the first lead");
+    second.expect_silence().await;
+}
