@@ -42,7 +42,12 @@ async fn a_subscriber_receives_every_change_of_a_ticket() {
     ws.subscribe("1", UPDATED, json!({"id": id})).await;
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     comment(&app, &cast.rep_a, &id).await;
-    let first = ws.next_data("1").await;
+    let mut first = ws.next_data("1").await;
+    // The ticket's creation committed before the subscription, but on PostgreSQL its announcement may reach
+    // this instance after it (a busy listener): it may come first, and is not what this test is about.
+    if first["data"]["ticketUpdated"]["event"]["kind"] == "CREATED" {
+        first = ws.next_data("1").await;
+    }
     app.gql(
         &cast.rep_a,
         "mutation($id: ID!) { changeTicketStatus(id: $id, expectedVersion: 2, status: IN_PROGRESS) { status } }",
