@@ -216,6 +216,7 @@ async fn a_graph_costs_the_same_statements_whatever_the_number_of_nodes() {
         }
     };
     grow(0, 2).await;
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
     // Users come from the in-memory directory once it has them: warm it, so both runs count alike.
     app.gql(&cast.rep_a, GRAPH, vars.clone()).await.ok();
     app.reset_statements();
@@ -224,6 +225,8 @@ async fn a_graph_costs_the_same_statements_whatever_the_number_of_nodes() {
     let small_nodes = small.ok()["relationshipGraph"]["nodes"].as_array().unwrap().len();
 
     grow(2, 27).await;
+    // The writes ask for a segment recompute 300 ms after the last one: let it run before counting.
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
     app.reset_statements();
     let big = app.gql(&cast.rep_a, GRAPH, vars).await;
     let big_nodes = big.ok()["relationshipGraph"]["nodes"].as_array().unwrap().len();
