@@ -29,10 +29,10 @@ listed!(
 
 impl crate::graphql::support::fast::Plain for Contact {
     fn plain(&self, name: &str) -> Option<async_graphql::Value> {
-        use crate::graphql::support::fast::{enumerated, opt_scalar, opt_text, scalar, text};
+        use crate::graphql::support::fast::{enumerated, global_id, opt_scalar, opt_text, scalar, text};
         let m = &self.model;
         Some(match name {
-            "id" => scalar(ids::encode("Contact", m.id)),
+            "id" => global_id("Contact", m.id),
             "name" => text(&m.name),
             "title" => opt_text(m.title.as_deref()),
             "department" => opt_text(m.department.as_deref()),
@@ -124,7 +124,7 @@ impl Contact {
     /// The ids other systems know this contact by (see `upsertContacts`).
     async fn external_ids(&self, ctx: &Context<'_>) -> Result<Vec<crate::graphql::external::ExternalId>> {
         let rc = request(ctx)?;
-        let keys = |rows: &[contact::Model]| rows.iter().map(|c| c.id).collect();
+        let keys = |rows: &[std::sync::Arc<contact::Model>]| rows.iter().map(|c| c.id).collect();
         let loader = &rc.loaders.external_ids_by_contact_id;
         let refs = load(self.siblings.as_deref(), "externalIds", loader, keys, self.model.id).await?;
         Ok(refs.unwrap_or_default().into_iter().map(Into::into).collect())
@@ -132,7 +132,7 @@ impl Contact {
     /// The customer this person works for.
     async fn customer(&self, ctx: &Context<'_>) -> Result<Option<Customer>> {
         let rc = request(ctx)?;
-        let keys = |rows: &[contact::Model]| rows.iter().map(|c| c.customer_id).collect();
+        let keys = |rows: &[std::sync::Arc<contact::Model>]| rows.iter().map(|c| c.customer_id).collect();
         let loader = &rc.loaders.customer_by_id;
         Ok(load(self.siblings.as_deref(), "customer", loader, keys, self.model.customer_id).await?.map(Customer::one))
     }

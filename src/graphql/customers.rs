@@ -44,17 +44,19 @@ listed!(
 );
 
 impl Customer {
-    fn ids(rows: &[customer::Model]) -> Vec<i64> {
+    fn ids(rows: &[std::sync::Arc<customer::Model>]) -> Vec<i64> {
         rows.iter().map(|c| c.id).collect()
     }
 }
 
 impl crate::graphql::support::fast::Plain for Customer {
     fn plain(&self, name: &str) -> Option<async_graphql::Value> {
-        use crate::graphql::support::fast::{enumerated, opt_enumerated, opt_scalar, opt_text, scalar, text};
+        use crate::graphql::support::fast::{
+            enumerated, global_id, opt_enumerated, opt_scalar, opt_text, scalar, text,
+        };
         let m = &self.model;
         Some(match name {
-            "id" => scalar(ids::encode("Customer", m.id)),
+            "id" => global_id("Customer", m.id),
             "name" => text(&m.name),
             "industry" => opt_text(m.industry.as_deref()),
             "region" => opt_text(m.region.as_deref()),
@@ -154,7 +156,7 @@ impl Customer {
     /// The rep who owns the account.
     async fn owner(&self, ctx: &Context<'_>) -> Result<Option<Fast<User>>> {
         let rc = request(ctx)?;
-        let owners = |rows: &[customer::Model]| rows.iter().map(|c| c.owner_id).collect();
+        let owners = |rows: &[std::sync::Arc<customer::Model>]| rows.iter().map(|c| c.owner_id).collect();
         let user = load(self.siblings.as_deref(), "owner", &rc.loaders.user_by_id, owners, self.model.owner_id).await?;
         Ok(user.map(|u| Fast(User::one(u))))
     }
@@ -164,7 +166,7 @@ impl Customer {
             return Ok(None);
         };
         let rc = request(ctx)?;
-        let parents = |rows: &[customer::Model]| rows.iter().filter_map(|c| c.parent_id).collect();
+        let parents = |rows: &[std::sync::Arc<customer::Model>]| rows.iter().filter_map(|c| c.parent_id).collect();
         let parent = load(self.siblings.as_deref(), "parent", &rc.loaders.customer_by_id, parents, parent_id).await?;
         Ok(parent.map(Customer::one))
     }
@@ -185,7 +187,9 @@ impl Customer {
     ) -> Result<Vec<Customer>> {
         let limit = bounded("first", first, MAX_NESTED)?;
         let rc = request(ctx)?;
-        let keys = |rows: &[customer::Model]| rows.iter().map(|c| LatestOf { parent_id: c.id, limit }).collect();
+        let keys = |rows: &[std::sync::Arc<customer::Model>]| {
+            rows.iter().map(|c| LatestOf { parent_id: c.id, limit }).collect()
+        };
         let key = LatestOf { parent_id: self.model.id, limit };
         let loader = &rc.loaders.subsidiaries_by_parent_id;
         let relation = if first == 20 { "subsidiaries" } else { "subsidiariesN" };
@@ -201,7 +205,9 @@ impl Customer {
     ) -> Result<Vec<Fast<Contact>>> {
         let limit = bounded("first", first, MAX_NESTED)?;
         let rc = request(ctx)?;
-        let keys = |rows: &[customer::Model]| rows.iter().map(|c| LatestOf { parent_id: c.id, limit }).collect();
+        let keys = |rows: &[std::sync::Arc<customer::Model>]| {
+            rows.iter().map(|c| LatestOf { parent_id: c.id, limit }).collect()
+        };
         let key = LatestOf { parent_id: self.model.id, limit };
         let loader = &rc.loaders.contacts_by_customer_id;
         let relation = if first == 20 { "contacts" } else { "contactsN" };
@@ -218,7 +224,9 @@ impl Customer {
     ) -> Result<Vec<Fast<Communication>>> {
         let limit = bounded("first", first, MAX_LATEST)?;
         let rc = request(ctx)?;
-        let keys = |rows: &[customer::Model]| rows.iter().map(|c| LatestOf { parent_id: c.id, limit }).collect();
+        let keys = |rows: &[std::sync::Arc<customer::Model>]| {
+            rows.iter().map(|c| LatestOf { parent_id: c.id, limit }).collect()
+        };
         let key = LatestOf { parent_id: self.model.id, limit };
         let loader = &rc.loaders.latest_communications_by_customer_id;
         let relation = if limit == 5 { "latest5" } else { "latestN" };
@@ -234,7 +242,9 @@ impl Customer {
     ) -> Result<Vec<Fast<Ticket>>> {
         let limit = bounded("first", first, MAX_NESTED)?;
         let rc = request(ctx)?;
-        let keys = |rows: &[customer::Model]| rows.iter().map(|c| LatestOf { parent_id: c.id, limit }).collect();
+        let keys = |rows: &[std::sync::Arc<customer::Model>]| {
+            rows.iter().map(|c| LatestOf { parent_id: c.id, limit }).collect()
+        };
         let key = LatestOf { parent_id: self.model.id, limit };
         let loader = &rc.loaders.open_tickets_by_customer_id;
         let relation = if first == 10 { "openTickets" } else { "openTicketsN" };
@@ -250,7 +260,9 @@ impl Customer {
     ) -> Result<Vec<Commitment>> {
         let limit = bounded("first", first, MAX_NESTED)?;
         let rc = request(ctx)?;
-        let keys = |rows: &[customer::Model]| rows.iter().map(|c| LatestOf { parent_id: c.id, limit }).collect();
+        let keys = |rows: &[std::sync::Arc<customer::Model>]| {
+            rows.iter().map(|c| LatestOf { parent_id: c.id, limit }).collect()
+        };
         let key = LatestOf { parent_id: self.model.id, limit };
         let loader = &rc.loaders.open_commitments_by_customer_id;
         let relation = if first == 10 { "openCommitments" } else { "openCommitmentsN" };
@@ -267,7 +279,9 @@ impl Customer {
     ) -> Result<Vec<crate::graphql::tasks::Task>> {
         let limit = bounded("first", first, MAX_NESTED)?;
         let rc = request(ctx)?;
-        let keys = |rows: &[customer::Model]| rows.iter().map(|c| LatestOf { parent_id: c.id, limit }).collect();
+        let keys = |rows: &[std::sync::Arc<customer::Model>]| {
+            rows.iter().map(|c| LatestOf { parent_id: c.id, limit }).collect()
+        };
         let key = LatestOf { parent_id: self.model.id, limit };
         let loader = &rc.loaders.open_tasks_by_customer_id;
         let relation = if first == 10 { "openTasks" } else { "openTasksN" };

@@ -159,14 +159,15 @@ pub fn page_cost(first: Option<i32>, last: Option<i32>, child_complexity: usize)
 
 /// The rows of one page, shared by their wrappers, so the first resolver of a
 /// relation loads it for the whole page in one batch and the others hit the cache.
+/// Each row is kept once: the wrappers and the page hold the same `Arc`.
 pub struct Siblings<M> {
-    pub rows: Vec<M>,
+    pub rows: Vec<Arc<M>>,
     /// Per relation: a cell initialised once, holding what the children share.
     primed: Mutex<HashMap<&'static str, Arc<dyn Any + Send + Sync>>>,
 }
 
 impl<M> Siblings<M> {
-    pub fn new(rows: Vec<M>) -> Arc<Self> {
+    pub fn new(rows: Vec<Arc<M>>) -> Arc<Self> {
         Arc::new(Self { rows, primed: Mutex::new(HashMap::new()) })
     }
 
@@ -207,7 +208,7 @@ pub fn load<'a, M, L, K>(
     siblings: Option<&'a Siblings<M>>,
     relation: &'static str,
     loader: &'a Cached<L>,
-    keys_of: impl FnOnce(&[M]) -> Vec<K> + Send + 'a,
+    keys_of: impl FnOnce(&[Arc<M>]) -> Vec<K> + Send + 'a,
     key: K,
 ) -> BoxFuture<'a, AppResult<Option<L::Value>>>
 where
@@ -232,7 +233,7 @@ where
 
 /// The children of one parent, with every parent's children on the page as
 /// their siblings.
-pub type ListLoad<C> = (Vec<C>, Arc<Siblings<C>>);
+pub type ListLoad<C> = (Vec<Arc<C>>, Arc<Siblings<C>>);
 
 /// Like [`load`] for a to-many relation. The children of the whole page become
 /// siblings of each other, so their own relations are loaded page-wide too.
@@ -240,7 +241,7 @@ pub fn load_list<'a, M, L, K, C>(
     siblings: Option<&'a Siblings<M>>,
     relation: &'static str,
     loader: &'a Cached<L>,
-    keys_of: impl FnOnce(&[M]) -> Vec<K> + Send + 'a,
+    keys_of: impl FnOnce(&[Arc<M>]) -> Vec<K> + Send + 'a,
     key: K,
 ) -> BoxFuture<'a, AppResult<ListLoad<C>>>
 where
@@ -251,8 +252,7 @@ where
 {
     Box::pin(async move {
         let Some(siblings) = siblings else {
-            let rows = loader.load_one(key).await.map_err(load_error)?.unwrap_or_default();
-            return Ok((rows.clone(), Siblings::new(rows)));
+            return Ok(alone(loader.load_one(key).await.map_err(load_error)?.unwrap_or_default()));
         };
         // Every child is kept once, in the siblings; each parent knows where its children are.
         let cell = siblings.cell::<(HashMap<K, std::ops::Range<usize>>, Arc<Siblings<C>>)>(relation);
@@ -264,7 +264,7 @@ where
                 let mut by_parent = HashMap::with_capacity(asked.len());
                 for (parent, children) in loaded {
                     let start = rows.len();
-                    rows.extend(children);
+                    rows.extend(children.into_iter().map(Arc::new));
                     by_parent.insert(parent, start..rows.len());
                 }
                 // A key the batch was asked for and left out has no children: it must not load again.
@@ -279,22 +279,30 @@ where
             Some(range) => Ok((children.rows[range.clone()].to_vec(), children.clone())),
             // A key the page's batch was not asked for (the same list asked twice with a different
             // `first`): its own batch, through the loader, for every parent asking it.
-            None => {
-                let rows = loader.load_one(key).await.map_err(load_error)?.unwrap_or_default();
-                Ok((rows.clone(), Siblings::new(rows)))
-            }
+            None => Ok(alone(loader.load_one(key).await.map_err(load_error)?.unwrap_or_default())),
         }
     })
 }
 
+/// Children loaded on their own (not from a page): siblings of each other only.
+fn alone<C>(rows: Vec<C>) -> ListLoad<C> {
+    let rows: Vec<Arc<C>> = rows.into_iter().map(Arc::new).collect();
+    (rows.clone(), Siblings::new(rows))
+}
+
 /// Wraps the rows of a page, giving each wrapper the shared siblings.
-pub fn wrap_page<M: Clone, N>(rows: Vec<M>, wrap: impl Fn(M, Arc<Siblings<M>>) -> N) -> Vec<N> {
+pub fn wrap_page<M, N>(rows: Vec<M>, wrap: impl Fn(Arc<M>, Arc<Siblings<M>>) -> N) -> Vec<N> {
+    let rows: Vec<Arc<M>> = rows.into_iter().map(Arc::new).collect();
     let siblings = Siblings::new(rows.clone());
     attach(rows, &siblings, wrap)
 }
 
 /// Wraps rows that share already-built siblings (the children of a whole page).
-pub fn attach<M, N>(rows: Vec<M>, siblings: &Arc<Siblings<M>>, wrap: impl Fn(M, Arc<Siblings<M>>) -> N) -> Vec<N> {
+pub fn attach<M, N>(
+    rows: Vec<Arc<M>>,
+    siblings: &Arc<Siblings<M>>,
+    wrap: impl Fn(Arc<M>, Arc<Siblings<M>>) -> N,
+) -> Vec<N> {
     rows.into_iter().map(|row| wrap(row, siblings.clone())).collect()
 }
 
@@ -305,13 +313,14 @@ macro_rules! listed {
     ($(#[$meta:meta])* $name:ident, $model:ty) => {
         $(#[$meta])*
         pub struct $name {
-            pub model: $model,
+            /// The row, shared with the page it came from (no copy per wrapper).
+            pub model: std::sync::Arc<$model>,
             pub siblings: Option<std::sync::Arc<$crate::graphql::loaders::Siblings<$model>>>,
         }
 
         impl $name {
-            pub fn one(model: $model) -> Self {
-                Self { model, siblings: None }
+            pub fn one(model: impl Into<std::sync::Arc<$model>>) -> Self {
+                Self { model: model.into(), siblings: None }
             }
 
             pub fn page(rows: Vec<$model>) -> Vec<Self> {
@@ -319,7 +328,7 @@ macro_rules! listed {
             }
 
             pub fn shared(
-                rows: Vec<$model>,
+                rows: Vec<std::sync::Arc<$model>>,
                 siblings: &std::sync::Arc<$crate::graphql::loaders::Siblings<$model>>,
             ) -> Vec<Self> {
                 $crate::graphql::loaders::attach(rows, siblings, |model, siblings| Self { model, siblings: Some(siblings) })

@@ -81,7 +81,7 @@ impl Task {
     #[graphql(guard = "guards::CUSTOMERS")]
     async fn customer(&self, ctx: &Context<'_>) -> Result<Option<Customer>> {
         let rc = request(ctx)?;
-        let keys = |rows: &[task::Model]| rows.iter().map(|t| t.customer_id).collect();
+        let keys = |rows: &[std::sync::Arc<task::Model>]| rows.iter().map(|t| t.customer_id).collect();
         let loader = &rc.loaders.customer_by_id;
         Ok(load(self.siblings.as_deref(), "customer", loader, keys, self.model.customer_id).await?.map(Customer::one))
     }
@@ -104,7 +104,7 @@ impl Task {
     /// Who is to do it.
     async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         let rc = request(ctx)?;
-        let keys = |rows: &[task::Model]| rows.iter().map(|t| t.owner_id).collect();
+        let keys = |rows: &[std::sync::Arc<task::Model>]| rows.iter().map(|t| t.owner_id).collect();
         let loader = &rc.loaders.user_by_id;
         Ok(load(self.siblings.as_deref(), "owner", loader, keys, self.model.owner_id).await?.map(User::one))
     }

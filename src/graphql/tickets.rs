@@ -38,10 +38,10 @@ listed!(
 
 impl crate::graphql::support::fast::Plain for Ticket {
     fn plain(&self, name: &str) -> Option<async_graphql::Value> {
-        use crate::graphql::support::fast::{enumerated, opt_scalar, scalar, text};
+        use crate::graphql::support::fast::{enumerated, global_id, opt_scalar, scalar, text};
         let m = &self.model;
         Some(match name {
-            "id" => scalar(ids::encode("Ticket", m.id)),
+            "id" => global_id("Ticket", m.id),
             "title" => text(&m.title),
             "description" => text(&m.description),
             "category" => enumerated(TicketCategory::from(m.category)),
@@ -130,7 +130,7 @@ impl Ticket {
     #[graphql(guard = "guards::CUSTOMERS")]
     async fn customer(&self, ctx: &Context<'_>) -> Result<Option<Customer>> {
         let rc = request(ctx)?;
-        let keys = |rows: &[ticket::Model]| rows.iter().map(|t| t.customer_id).collect();
+        let keys = |rows: &[std::sync::Arc<ticket::Model>]| rows.iter().map(|t| t.customer_id).collect();
         let loader = &rc.loaders.customer_by_id;
         Ok(load(self.siblings.as_deref(), "customer", loader, keys, self.model.customer_id).await?.map(Customer::one))
     }
@@ -141,7 +141,7 @@ impl Ticket {
             return Ok(None);
         };
         let rc = request(ctx)?;
-        let keys = |rows: &[ticket::Model]| rows.iter().filter_map(|t| t.contact_id).collect();
+        let keys = |rows: &[std::sync::Arc<ticket::Model>]| rows.iter().filter_map(|t| t.contact_id).collect();
         let loader = &rc.loaders.contact_by_id;
         Ok(load(self.siblings.as_deref(), "contact", loader, keys, contact_id).await?.map(Contact::one))
     }
@@ -151,7 +151,7 @@ impl Ticket {
             return Ok(None);
         };
         let rc = request(ctx)?;
-        let keys = |rows: &[ticket::Model]| rows.iter().filter_map(|t| t.assignee_id).collect();
+        let keys = |rows: &[std::sync::Arc<ticket::Model>]| rows.iter().filter_map(|t| t.assignee_id).collect();
         let loader = &rc.loaders.user_by_id;
         Ok(load(self.siblings.as_deref(), "assignee", loader, keys, assignee).await?.map(User::one))
     }
@@ -167,7 +167,8 @@ impl Ticket {
         }
         let limit = first as u8;
         let rc = request(ctx)?;
-        let keys = |rows: &[ticket::Model]| rows.iter().map(|t| LatestOf { parent_id: t.id, limit }).collect();
+        let keys =
+            |rows: &[std::sync::Arc<ticket::Model>]| rows.iter().map(|t| LatestOf { parent_id: t.id, limit }).collect();
         let key = LatestOf { parent_id: self.model.id, limit };
         let loader = &rc.loaders.recent_events_by_ticket_id;
         let relation = if limit == 5 { "recentEvents5" } else { "recentEventsN" };

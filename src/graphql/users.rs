@@ -60,9 +60,9 @@ impl User {
 /// Only what anyone who meets a user sees: the details follow the field rule, through the resolvers.
 impl crate::graphql::support::fast::Plain for User {
     fn plain(&self, name: &str) -> Option<async_graphql::Value> {
-        use crate::graphql::support::fast::{scalar, text};
+        use crate::graphql::support::fast::{global_id, scalar, text};
         Some(match name {
-            "id" => scalar(ids::encode("User", self.model.id)),
+            "id" => global_id("User", self.model.id),
             "name" => text(&self.model.name),
             "active" => scalar(self.model.active),
             _ => return None,

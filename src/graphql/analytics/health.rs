@@ -501,7 +501,7 @@ pub async fn of_customer(
     let loader = &rc.loaders.health_by_customer_id;
     let health = match customer.siblings.as_deref() {
         Some(siblings) => {
-            let ids = |rows: &[entity::customer::Model]| rows.iter().map(|c| c.id).collect();
+            let ids = |rows: &[std::sync::Arc<entity::customer::Model>]| rows.iter().map(|c| c.id).collect();
             crate::graphql::loaders::load(Some(siblings), "health", loader, ids, customer.model.id).await?
         }
         None => fetch_one(loader, customer.model.id).await?,

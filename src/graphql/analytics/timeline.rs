@@ -72,7 +72,7 @@ pub async fn timeline(
         .ok()
         .filter(|f| *f <= MAX_PAGE_SIZE as u64)
         .ok_or_else(|| AppError::bad_input("first", format!("first must be between 0 and {MAX_PAGE_SIZE}")))?;
-    let cursors = Cursors::new(&rc.services.config.cursor_secret, "timeline", viewer.user_id);
+    let cursors = Cursors::new(&rc.services.config.cursor_secret, "timeline", viewer.user_id).for_selection(ctx);
     let after = match after.as_deref() {
         Some(cursor) => match cursors.decode_parts("after", cursor, 4)?.as_slice() {
             [customer, t, rank, id] if *customer == customer_id => Some((*t, *rank, *id)),
@@ -94,9 +94,11 @@ pub async fn timeline(
     let mut nodes = if wants_nodes { fetch(rc, &node_ids).await? } else { Vec::new() };
     nodes.resize_with(entries.len(), || None);
     let mut conn = Conn::with_additional_fields(after.is_some(), more, ConnectionTotals { total_count: total });
-    for ((entry, node_id), node) in entries.into_iter().zip(node_ids).zip(nodes) {
+    let len = entries.len();
+    for (i, ((entry, node_id), node)) in entries.into_iter().zip(node_ids).zip(nodes).enumerate() {
         let (t, rank, id) = entry.key;
-        let cursor = cursors.encode_parts(&[customer_id, t, rank, id]);
+        let cursor =
+            if cursors.wanted(i, len) { cursors.encode_parts(&[customer_id, t, rank, id]) } else { String::new() };
         conn.edges.push(Edge::new(
             cursor,
             TimelineEntry { at: entry.at, kind: entry.kind.into(), summary: entry.summary, node_id, node },

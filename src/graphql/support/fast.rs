@@ -204,9 +204,25 @@ pub fn opt_scalar<S: async_graphql::ScalarType>(value: Option<S>) -> Value {
     value.map_or(Value::Null, |v| v.to_value())
 }
 
-/// A plain enum field.
+/// A plain global ID field (the `ID` written straight, without the copy its scalar makes).
+pub fn global_id(kind: &str, id: i64) -> Value {
+    Value::String(crate::gid::encode(kind, id))
+}
+
+/// A plain enum field. async-graphql makes a new name (an allocation) for every
+/// enum value it writes; the names are few and fixed, so each is made once per
+/// thread and shared.
 pub fn enumerated<E: async_graphql::resolver_utils::EnumType>(value: E) -> Value {
-    async_graphql::resolver_utils::enum_value(value)
+    thread_local! {
+        static NAMES: std::cell::RefCell<std::collections::HashMap<usize, Name>> = Default::default();
+    }
+    let Some(item) = E::items().iter().find(|item| item.value == value) else {
+        return async_graphql::resolver_utils::enum_value(value);
+    };
+    let name = NAMES.with_borrow_mut(|names| {
+        names.entry(item.name.as_ptr() as usize).or_insert_with(|| Name::new(item.name)).clone()
+    });
+    Value::Enum(name)
 }
 
 /// A plain optional enum field.

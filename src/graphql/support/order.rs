@@ -60,11 +60,17 @@ impl<'a> Shape<'a> {
                     sorted.extend(taken);
                     *map = sorted;
                 }
+                // The map's keys are now a subsequence of the selection's, in its order: walk both
+                // together instead of hashing each key again.
+                let mut next = 0;
                 for (key, shape) in &self.keys {
-                    if !shape.keys.is_empty()
-                        && let Some(child) = map.get_mut(*key)
+                    if let Some((name, child)) = map.get_index_mut(next)
+                        && name.as_str() == *key
                     {
-                        shape.apply(child);
+                        next += 1;
+                        if !shape.keys.is_empty() {
+                            shape.apply(child);
+                        }
                     }
                 }
             }

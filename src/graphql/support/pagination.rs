@@ -68,9 +68,13 @@ impl PageArgs {
 
 /// Signs and checks the cursors of one list for one viewer.
 pub struct Cursors<'a> {
-    secret: &'a [u8],
-    list: &'a str,
-    viewer: i64,
+    /// HMAC-SHA256 keyed with the server's secret, fed with the list and the
+    /// viewer: each cursor clones it and adds its position.
+    keyed: Hmac<Sha256>,
+    /// Whether every edge's cursor is read (`edges { cursor }`); otherwise
+    /// only the first and last are (`pageInfo`'s start and end cursors).
+    every: bool,
+    list: std::marker::PhantomData<&'a str>,
 }
 
 /// Bytes of the MAC kept in a cursor: 96 bits cannot be guessed.
@@ -78,7 +82,25 @@ const MAC_BYTES: usize = 12;
 
 impl<'a> Cursors<'a> {
     pub fn new(secret: &'a str, list: &'a str, viewer: i64) -> Self {
-        Self { secret: secret.as_bytes(), list, viewer }
+        let mut keyed = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes()).unwrap_or_else(|_| {
+            // HMAC takes keys of any length; this branch cannot run.
+            <Hmac<Sha256> as Mac>::new_from_slice(b"-").unwrap_or_else(|_| unreachable!())
+        });
+        keyed.update(format!("{list}\n{viewer}\n").as_bytes());
+        Self { keyed, every: true, list: std::marker::PhantomData }
+    }
+
+    /// Signs only the cursors the selection reads: a page whose edges'
+    /// cursors are not selected gets its first and last signed (what
+    /// `pageInfo` gives) and the others left empty, as no client sees them.
+    pub fn for_selection(mut self, ctx: &Context<'_>) -> Self {
+        self.every = ctx.look_ahead().field("edges").field("cursor").exists();
+        self
+    }
+
+    /// Whether the cursor of the edge at `index` of a page of `len` edges is read.
+    pub fn wanted(&self, index: usize, len: usize) -> bool {
+        self.every || index == 0 || index + 1 == len
     }
 
     /// A cursor of a position made of several numbers (a timeline's time, kind and row).
@@ -104,26 +126,16 @@ impl<'a> Cursors<'a> {
     }
 
     fn mac_of(&self, bytes: &[u8]) -> [u8; MAC_BYTES] {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(self.secret)
-            .unwrap_or_else(|_| <Hmac<Sha256> as Mac>::new_from_slice(b"-").unwrap_or_else(|_| unreachable!()));
-        mac.update(format!("{}\n{}\nparts\n", self.list, self.viewer).as_bytes());
+        let mut mac = self.keyed.clone();
+        mac.update(b"parts\n");
         mac.update(bytes);
-        let full = mac.finalize().into_bytes();
-        let mut short = [0u8; MAC_BYTES];
-        short.copy_from_slice(&full[..MAC_BYTES]);
-        short
+        short(mac)
     }
 
     fn mac(&self, id: i64) -> [u8; MAC_BYTES] {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(self.secret).unwrap_or_else(|_| {
-            // HMAC takes keys of any length; this branch cannot run.
-            <Hmac<Sha256> as Mac>::new_from_slice(b"-").unwrap_or_else(|_| unreachable!())
-        });
-        mac.update(format!("{}\n{}\n{id}", self.list, self.viewer).as_bytes());
-        let full = mac.finalize().into_bytes();
-        let mut short = [0u8; MAC_BYTES];
-        short.copy_from_slice(&full[..MAC_BYTES]);
-        short
+        let mut mac = self.keyed.clone();
+        mac.update(id.to_string().as_bytes());
+        short(mac)
     }
 
     pub fn encode(&self, id: i64) -> String {
@@ -147,6 +159,13 @@ impl<'a> Cursors<'a> {
     }
 }
 
+fn short(mac: Hmac<Sha256>) -> [u8; MAC_BYTES] {
+    let full = mac.finalize().into_bytes();
+    let mut short = [0u8; MAC_BYTES];
+    short.copy_from_slice(&full[..MAC_BYTES]);
+    short
+}
+
 /// Whether the client selected `totalCount`, so the count query runs only when asked.
 pub fn wants_total(ctx: &Context<'_>) -> bool {
     ctx.look_ahead().field("totalCount").exists()
@@ -161,7 +180,7 @@ pub fn window<'a>(
     args: &PageArgs,
 ) -> AppResult<(Window, Cursors<'a>)> {
     let (size, backwards) = args.window()?;
-    let cursors = Cursors::new(&rc.services.config.cursor_secret, list, rc.viewer().user_id);
+    let cursors = Cursors::new(&rc.services.config.cursor_secret, list, rc.viewer().user_id).for_selection(ctx);
     let after = args.after.as_deref().map(|c| cursors.decode("after", c)).transpose()?;
     let before = args.before.as_deref().map(|c| cursors.decode("before", c)).transpose()?;
     Ok((Window { size, backwards, after, before, count: wants_total(ctx) }, cursors))
@@ -174,7 +193,13 @@ pub fn wrap<M, N: async_graphql::OutputType>(
     id_of: impl Fn(&M) -> i64,
     wrap: impl FnOnce(Vec<M>) -> Vec<N>,
 ) -> Conn<N> {
-    let edges: Vec<String> = page.rows.iter().map(|row| cursors.encode(id_of(row))).collect();
+    let len = page.rows.len();
+    let edges: Vec<String> = page
+        .rows
+        .iter()
+        .enumerate()
+        .map(|(i, row)| if cursors.wanted(i, len) { cursors.encode(id_of(row)) } else { String::new() })
+        .collect();
     let mut conn = Connection::with_additional_fields(
         page.has_previous,
         page.has_next,

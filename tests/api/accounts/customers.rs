@@ -136,6 +136,50 @@ async fn customers_paginate_forwards_and_backwards_with_cursors() {
 }
 
 #[tokio::test]
+async fn a_page_without_edge_cursors_still_pages_from_its_start_and_end_cursors() {
+    let app = TestApp::spawn().await;
+    let cast = app.cast().await;
+    for name in ["Echo", "Alpha", "Delta", "Bravo", "Charlie"] {
+        app.customer(&cast.rep_a, name).await;
+    }
+    // Only pageInfo's cursors are selected: the server signs those and no others.
+    let bare = "query($after: String, $before: String, $first: Int, $last: Int) {
+        customers(first: $first, after: $after, last: $last, before: $before) {
+            nodes { name } pageInfo { startCursor endCursor } } }";
+    let names = |v: &serde_json::Value| -> Vec<String> {
+        v["customers"]["nodes"].as_array().unwrap().iter().map(|n| n["name"].as_str().unwrap().to_owned()).collect()
+    };
+    let first = app.gql(&cast.rep_a, bare, json!({"first": 3})).await;
+    let info = first.ok()["customers"]["pageInfo"].clone();
+    let next = app.gql(&cast.rep_a, bare, json!({"first": 3, "after": info["endCursor"]})).await;
+    let before = app
+        .gql(&cast.rep_a, bare, json!({"last": 3, "before": next.ok()["customers"]["pageInfo"]["startCursor"]}))
+        .await;
+    assert_eq!(names(first.ok()), ["Alpha", "Bravo", "Charlie"]);
+    assert_eq!(names(next.ok()), ["Delta", "Echo"]);
+    assert_eq!(names(before.ok()), ["Alpha", "Bravo", "Charlie"]);
+
+    // Selected, every edge's cursor is signed: the middle one pages on from its row.
+    let full = "query($after: String) { customers(first: 3, after: $after) { edges { cursor node { name } } } }";
+    let page = app.gql(&cast.rep_a, full, json!({})).await;
+    let cursors: Vec<String> = page.ok()["customers"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["cursor"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(cursors.iter().all(|c| !c.is_empty()));
+    let after_middle = app.gql(&cast.rep_a, full, json!({"after": cursors[1]})).await;
+    let after_names: Vec<&str> = after_middle.ok()["customers"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(after_names, ["Charlie", "Delta", "Echo"]);
+}
+
+#[tokio::test]
 async fn page_size_above_the_cap_is_rejected() {
     let app = TestApp::spawn().await;
     let cast = app.cast().await;
