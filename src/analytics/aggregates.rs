@@ -1,6 +1,8 @@
 //! Customer aggregates for dashboards: counts and trailing-12-month revenue
-//! and gross profit of the viewer's customers, per combination of the chosen
-//! dimensions, under the same filter as the customer list.
+//! and gross profit (of the last 12 complete months, from the `revenue_t12`
+//! rollup: current as soon as a push commits) of the viewer's customers, per
+//! combination of the chosen dimensions, under the same filter as the
+//! customer list.
 
 use entity::{
     customer,
@@ -87,8 +89,18 @@ pub async fn aggregates(
     let mut query = customers
         .select_only()
         .expr_as(Expr::cust("COUNT(*)"), "customers")
-        .expr_as(Expr::cust("CAST(SUM(customer.revenue_t12m_cents) AS BIGINT)"), "revenue")
-        .expr_as(Expr::cust("CAST(SUM(customer.gross_profit_t12m_cents) AS BIGINT)"), "gross_profit");
+        .expr_as(Expr::cust("CAST(COALESCE(SUM(r12.revenue_cents), 0) AS BIGINT)"), "revenue")
+        .expr_as(Expr::cust("CAST(COALESCE(SUM(r12.gross_profit_cents), 0) AS BIGINT)"), "gross_profit");
+    // The figures come from the rollup the writes keep in their own transaction, not from the
+    // customer's stored copy, which the segment recompute refreshes a moment after a push.
+    let last_complete = crate::rules::last_12_complete_months(crate::db::now().date_naive()).last;
+    let dialect = crate::db::Dialect::of(db);
+    QueryTrait::query(&mut query).join_as(
+        JoinType::LeftJoin,
+        sea_orm::sea_query::Alias::new("revenue_t12"),
+        sea_orm::sea_query::Alias::new("r12"),
+        Expr::cust(format!("r12.customer_id = customer.id AND r12.month = {}", dialect.date(last_complete))),
+    );
     if dims.contains(&Dimension::Team) {
         query = query.join(JoinType::InnerJoin, owner_join());
     }
@@ -117,7 +129,6 @@ pub async fn aggregates(
     let mut statement = db.get_database_backend().build(&statement);
     if grouped {
         // Every visible customer's top visible ancestor, as the CTE the join reads.
-        let dialect = crate::db::Dialect::of(db);
         let ctes = crate::analytics::groups::top_ancestor_ctes(dialect, viewer, "grp", "1 = 1");
         statement.sql = format!("WITH RECURSIVE {ctes} {}", statement.sql);
     }

@@ -91,11 +91,11 @@ impl CustomerAggregate {
     async fn customers(&self) -> i64 {
         self.0.customers
     }
-    /// Their revenue over the last 12 months.
+    /// Their revenue over the last 12 complete months (current as soon as a revenue push commits).
     async fn revenue(&self) -> Money {
         Money(self.0.revenue_cents)
     }
-    /// Their gross profit over the last 12 months.
+    /// Their gross profit over the last 12 complete months (current as soon as a revenue push commits).
     async fn gross_profit(&self) -> Money {
         Money(self.0.gross_profit_cents)
     }
