@@ -81,6 +81,7 @@ async fn run(subscribers: usize, updates: usize, interval: Duration) {
         strategic_importance: None,
         customer_since: None,
         next_review_on: None,
+        custom_fields: Vec::new(),
     };
     let services =
         rapport::service::Services::new(conn.clone(), std::sync::Arc::new(rapport::config::Config::for_database(&url)));
@@ -93,6 +94,7 @@ async fn run(subscribers: usize, updates: usize, interval: Duration) {
         description: "Everybody watches it".into(),
         category: TicketCategory::Delivery,
         priority: TicketPriority::High,
+        custom_fields: Vec::new(),
     };
     let (ticket, _) = tickets::create(&services, &viewer, ticket).await.unwrap();
     conn.close().await.ok();

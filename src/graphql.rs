@@ -35,6 +35,8 @@ pub mod commitments;
 pub mod tasks;
 /// Playbooks: triggers that become tasks.
 pub mod playbooks;
+/// Custom fields: definitions and values.
+pub mod custom_fields;
 /// Partnership tiers and their terms.
 pub mod partnerships;
 /// Supply priorities per product line.
@@ -82,6 +84,7 @@ use self::{
     commitments::{CommitmentMutation, CommitmentQuery},
     communications::{CommunicationMutation, CommunicationQuery},
     contacts::{ContactMutation, ContactQuery},
+    custom_fields::{CustomFieldMutation, CustomFieldQuery},
     customers::{CustomerMutation, CustomerQuery},
     external::ExternalMutation,
     links::{LinkMutation, LinkQuery},
@@ -136,9 +139,9 @@ pub struct Reports(
     Integrations,
 );
 
-/// What integrations read beside the lists: the change feed, webhooks, API tokens.
+/// What integrations and administrators read beside the lists: the change feed, webhooks, API tokens, custom fields.
 #[derive(MergedObject, Default)]
-pub struct Integrations(ChangeQuery, WebhookQuery, ApiTokenQuery);
+pub struct Integrations(ChangeQuery, WebhookQuery, ApiTokenQuery, CustomFieldQuery);
 
 /// Every mutation of the API.
 #[derive(MergedObject, Default)]
@@ -164,9 +167,10 @@ pub struct Mutation(
 #[derive(MergedObject, Default)]
 pub struct WorkMutation(CommitmentMutation, TaskMutation, PlaybookMutation);
 
-/// What integrations and their administrators write: webhooks, API tokens, master data by external id.
+/// What integrations and their administrators write: webhooks, API tokens, master data by external id, custom
+/// field definitions.
 #[derive(MergedObject, Default)]
-pub struct IntegrationMutation(WebhookMutation, ApiTokenMutation, ExternalMutation);
+pub struct IntegrationMutation(WebhookMutation, ApiTokenMutation, ExternalMutation, CustomFieldMutation);
 
 /// Every subscription of the API.
 #[derive(MergedSubscription, Default)]

@@ -113,6 +113,20 @@ pub fn customer_start_sql(alias: &str) -> String {
     )
 }
 
+/// `1234.5` or `-12.34` in the currency's units, to cents.
+pub fn parse_cents(text: &str) -> Result<i64, String> {
+    let bad = || format!("{text:?} is not an amount (digits, and at most two decimals after a point)");
+    let (negative, digits) = text.strip_prefix('-').map_or((false, text), |rest| (true, rest));
+    let (units, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    if units.is_empty() || fraction.len() > 2 || !units.chars().chain(fraction.chars()).all(|c| c.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let units: i64 = units.parse().map_err(|_| bad())?;
+    let fraction: i64 = format!("{fraction:0<2}").parse().map_err(|_| bad())?;
+    let cents = units.checked_mul(100).and_then(|c| c.checked_add(fraction)).ok_or_else(bad)?;
+    Ok(if negative { -cents } else { cents })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,8 +7,8 @@
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use entity::{
-    churn_event, commitment, communication, communication_contact, contact, customer, enums::*, partnership,
-    revenue_entry, supply_priority, ticket, ticket_event, user,
+    churn_event, commitment, communication, communication_contact, contact, custom_field, custom_value, customer,
+    enums::*, partnership, revenue_entry, supply_priority, ticket, ticket_event, user,
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, Set,
@@ -266,6 +266,7 @@ pub async fn seed_demo(db: &DatabaseConnection, password: Option<&str>) -> AppRe
     }
     history(&txn, &mut rng, clock, &accounts).await?;
     network::seed(&txn, &mut rng, clock, &accounts).await?;
+    custom_fields(&txn, &accounts).await?;
     if let Some(password) = password {
         set_passwords(&txn, password).await?;
     }
@@ -273,6 +274,63 @@ pub async fn seed_demo(db: &DatabaseConnection, password: Option<&str>) -> AppRe
     txn.commit().await?;
     crate::service::segments::recompute(db, Default::default(), chrono::Utc::now().date_naive()).await?;
     Ok(Seeded { users: users.into_iter().map(|u| (u.email, u.role)).collect(), customers: plans.len() })
+}
+
+/// Two fields of the company's own on customers: the contract level agreed
+/// (ENUM) on every account, and the credit limit (MONEY) on every third.
+async fn custom_fields(db: &impl ConnectionTrait, accounts: &[Account]) -> AppResult<()> {
+    let at = crate::db::now();
+    let field =
+        |key: &str, label: &str, description: &str, field_type, options: Option<&str>| custom_field::ActiveModel {
+            entity: Set(CustomFieldEntity::Customer),
+            key: Set(key.to_owned()),
+            label: Set(label.to_owned()),
+            description: Set(Some(description.to_owned())),
+            field_type: Set(field_type),
+            options: Set(options.map(str::to_owned)),
+            required: Set(false),
+            sensitive: Set(false),
+            identifier: Set(false),
+            archived_at: Set(None),
+            version: Set(1),
+            created_at: Set(at),
+            updated_at: Set(at),
+            ..Default::default()
+        };
+    let level = field(
+        "contract_level",
+        "Contract level",
+        "The service contract signed with the account.",
+        CustomFieldType::Enum,
+        Some(r#"["GOLD","SILVER","BRONZE"]"#),
+    )
+    .insert(db)
+    .await?;
+    let credit = field("credit_limit", "Credit limit", "Credit granted by finance.", CustomFieldType::Money, None)
+        .insert(db)
+        .await?;
+    let mut values = Vec::new();
+    for (i, account) in accounts.iter().enumerate() {
+        let value = |field_id: i64, text: Option<&str>, int: Option<i64>| custom_value::ActiveModel {
+            field_id: Set(field_id),
+            entity: Set(CustomFieldEntity::Customer),
+            row_id: Set(account.id),
+            text_value: Set(text.map(str::to_owned)),
+            number_value: Set(None),
+            int_value: Set(int),
+            created_at: Set(at),
+            updated_at: Set(at),
+            ..Default::default()
+        };
+        values.push(value(level.id, Some(["GOLD", "SILVER", "BRONZE"][i % 3]), None));
+        if i % 3 == 0 {
+            values.push(value(credit.id, None, Some(50_000_00 + 10_000_00 * (i as i64 % 5))));
+        }
+    }
+    for chunk in values.chunks(500) {
+        custom_value::Entity::insert_many(chunk.to_vec()).exec_without_returning(db).await?;
+    }
+    Ok(())
 }
 
 /// One hash for all (hashing is slow on purpose, and this is a demo).

@@ -45,6 +45,8 @@ pub mod commitments;
 pub mod tasks;
 /// Playbooks: triggers that become tasks.
 pub mod playbooks;
+/// The fields each company adds to customers, contacts and tickets.
+pub mod custom_fields;
 /// Partnership tiers and terms.
 pub mod partnerships;
 /// Supply priorities.

@@ -225,3 +225,20 @@ string_enum!(
     /// Who gets a playbook's task.
     PlaybookAssignee { Owner = "OWNER", TeamLead = "TEAM_LEAD", User = "USER" }
 );
+
+string_enum!(
+    /// The kind of row a custom field belongs to.
+    CustomFieldEntity { Customer = "CUSTOMER", Contact = "CONTACT", Ticket = "TICKET" }
+);
+
+string_enum!(
+    /// The type of a custom field's values.
+    CustomFieldType {
+        String = "STRING",
+        Number = "NUMBER",
+        Date = "DATE",
+        Boolean = "BOOLEAN",
+        Enum = "ENUM",
+        Money = "MONEY",
+    }
+);

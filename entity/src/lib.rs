@@ -14,6 +14,8 @@ pub mod commitment;
 pub mod communication;
 pub mod communication_contact;
 pub mod contact;
+pub mod custom_field;
+pub mod custom_value;
 pub mod customer;
 pub mod customer_link;
 pub mod key_date;

@@ -24,6 +24,7 @@ mod m20261206_000018_customer_counts;
 mod m20261206_000019_tasks;
 mod m20261206_000020_playbooks_and_health_history;
 mod m20261206_000021_input_history;
+mod m20261206_000022_custom_fields;
 pub mod rollups;
 
 pub struct Migrator;
@@ -53,6 +54,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000019_tasks::Migration),
             Box::new(m20261206_000020_playbooks_and_health_history::Migration),
             Box::new(m20261206_000021_input_history::Migration),
+            Box::new(m20261206_000022_custom_fields::Migration),
         ]
     }
 }

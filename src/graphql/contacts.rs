@@ -8,6 +8,7 @@ use crate::{
     graphql::loaders::page_cost,
     graphql::support::guards,
     graphql::{
+        custom_fields::{CustomFieldInput, CustomFieldValue, given, values_of},
         customers::Customer,
         loaders::{listed, load},
         support::context::request,
@@ -129,6 +130,10 @@ impl Contact {
         let refs = load(self.siblings.as_deref(), "externalIds", loader, keys, self.model.id).await?;
         Ok(refs.unwrap_or_default().into_iter().map(Into::into).collect())
     }
+    /// The company's own fields on this contact that have a value, by key (see `customFieldDefinitions`).
+    async fn custom_fields(&self, ctx: &Context<'_>) -> Result<Vec<CustomFieldValue>> {
+        values_of(&request(ctx)?.loaders.custom_fields_by_contact_id, self.model.id).await
+    }
     /// The customer this person works for.
     async fn customer(&self, ctx: &Context<'_>) -> Result<Option<Customer>> {
         let rc = request(ctx)?;
@@ -249,6 +254,8 @@ pub struct ContactInput {
     pub started_on: MaybeUndefined<Date>,
     /// Left the customer on.
     pub ended_on: MaybeUndefined<Date>,
+    /// Custom field values (each key a contact field; null clears one). On create, required fields must be given.
+    pub custom_fields: Option<Vec<CustomFieldInput>>,
 }
 
 impl From<ContactInput> for ContactFields {
@@ -265,6 +272,7 @@ impl From<ContactInput> for ContactFields {
             phone: patch(input.phone, |v| v),
             started_on: patch(input.started_on, |v| v.0),
             ended_on: patch(input.ended_on, |v| v.0),
+            custom_fields: given(input.custom_fields),
         }
     }
 }

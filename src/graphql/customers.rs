@@ -13,6 +13,7 @@ use crate::{
         commitments::Commitment,
         communications::Communication,
         contacts::Contact,
+        custom_fields::{CustomFieldInput, CustomFieldValue, given, values_of},
         loaders::{LatestOf, bounded, bounded_cost, fetch_one, listed, load, load_list},
         partnerships::Partnership,
         support::context::request,
@@ -269,6 +270,10 @@ impl Customer {
         let rows = load(self.siblings.as_deref(), relation, loader, keys, key).await?.unwrap_or_default();
         Ok(rows.into_iter().map(Commitment::from).collect())
     }
+    /// The company's own fields on this customer that have a value, by key (see `customFieldDefinitions`).
+    async fn custom_fields(&self, ctx: &Context<'_>) -> Result<Vec<CustomFieldValue>> {
+        values_of(&request(ctx)?.loaders.custom_fields_by_customer_id, self.model.id).await
+    }
     /// Open tasks on the account, soonest due first (the overdue first). All of them:
     /// `tasks(filter: {customerId, statuses: [OPEN]})`.
     #[graphql(complexity = "bounded_cost(first, child_complexity)")]
@@ -514,6 +519,8 @@ pub struct CreateCustomerInput {
     pub customer_since: Option<Date>,
     /// Next account review.
     pub next_review_on: Option<Date>,
+    /// Custom field values (each key a customer field; see `customFieldDefinitions`); required fields must be given.
+    pub custom_fields: Option<Vec<CustomFieldInput>>,
 }
 
 /// Changes to a customer: omitted fields stay, `null` clears.
@@ -539,6 +546,8 @@ pub struct UpdateCustomerInput {
     pub customer_since: MaybeUndefined<Date>,
     /// Next account review.
     pub next_review_on: MaybeUndefined<Date>,
+    /// Custom field values to set (null clears one; a required field cannot be cleared); the others stay.
+    pub custom_fields: Option<Vec<CustomFieldInput>>,
 }
 
 /// Result of marking a customer lost or won back.
@@ -573,6 +582,7 @@ impl CustomerMutation {
             strategic_importance: input.strategic_importance.map(Into::into),
             customer_since: input.customer_since.map(Into::into),
             next_review_on: input.next_review_on.map(Into::into),
+            custom_fields: given(input.custom_fields),
         };
         Ok(Customer::one(service::create(&rc.services, &rc.viewer(), new).await?))
     }
@@ -607,6 +617,7 @@ impl CustomerMutation {
             strategic_importance: input.strategic_importance.map(Into::into),
             customer_since: patch(input.customer_since, |v| v.0),
             next_review_on: patch(input.next_review_on, |v| v.0),
+            custom_fields: given(input.custom_fields),
         };
         Ok(Customer::one(service::update(&rc.services, &rc.viewer(), id, expected_version, changes).await?))
     }

@@ -23,7 +23,7 @@ use crate::{
     analytics::health::AccountHealth,
     auth::LiveViewer,
     error::{AppError, AppResult},
-    service::{Services, relations},
+    service::{Services, custom_fields::FieldValue, relations},
 };
 
 /// Loader errors must be cloneable; each waiting field gets the batch's own
@@ -117,6 +117,12 @@ loaders! {
         relations::open_commitments;
     /// The first N open tasks of each customer.
     open_tasks_by_customer_id: OpenTasksByCustomerId(LatestOf => Vec<task::Model>) = relations::open_tasks;
+    /// The custom field values of each customer.
+    custom_fields_by_customer_id: CustomFieldsByCustomerId(i64 => Vec<FieldValue>) = relations::customer_custom_fields;
+    /// The custom field values of each contact.
+    custom_fields_by_contact_id: CustomFieldsByContactId(i64 => Vec<FieldValue>) = relations::contact_custom_fields;
+    /// The custom field values of each ticket.
+    custom_fields_by_ticket_id: CustomFieldsByTicketId(i64 => Vec<FieldValue>) = relations::ticket_custom_fields;
     /// Each customer's partnership, if any.
     partnership_by_customer_id: PartnershipByCustomerId(i64 => Option<partnership::Model>) = relations::partnerships;
     /// The figures of each customer's group (its top visible ancestor and everything under it).

@@ -13,6 +13,7 @@ use crate::{
     graphql::support::guards,
     graphql::{
         contacts::Contact,
+        custom_fields::{CustomFieldInput, CustomFieldValue, given, values_of},
         customers::Customer,
         loaders::{LatestOf, listed, load},
         support::context::request,
@@ -125,6 +126,10 @@ impl Ticket {
     /// When it last changed.
     async fn updated_at(&self) -> DateTime<Utc> {
         self.model.updated_at
+    }
+    /// The company's own fields on this ticket that have a value, by key (see `customFieldDefinitions`).
+    async fn custom_fields(&self, ctx: &Context<'_>) -> Result<Vec<CustomFieldValue>> {
+        values_of(&request(ctx)?.loaders.custom_fields_by_ticket_id, self.model.id).await
     }
     /// The customer (a service account needs `customers:read` for it).
     #[graphql(guard = "guards::CUSTOMERS")]
@@ -352,6 +357,8 @@ pub struct CreateTicketInput {
     pub category: TicketCategory,
     /// Priority (default MEDIUM).
     pub priority: Option<TicketPriority>,
+    /// Custom field values (each key a ticket field); required fields must be given.
+    pub custom_fields: Option<Vec<CustomFieldInput>>,
 }
 
 /// Changes to a ticket's fields.
@@ -367,6 +374,8 @@ pub struct UpdateTicketInput {
     pub priority: Option<TicketPriority>,
     /// Assignee; `null` unassigns (recorded in the history).
     pub assignee_id: MaybeUndefined<ID>,
+    /// Custom field values to set (null clears one; a required field cannot be cleared); the others stay.
+    pub custom_fields: Option<Vec<CustomFieldInput>>,
 }
 
 /// A comment and the ticket after it.
@@ -398,6 +407,7 @@ impl TicketMutation {
             description: input.description,
             category: input.category.into(),
             priority: input.priority.unwrap_or(TicketPriority::Medium).into(),
+            custom_fields: given(input.custom_fields),
         };
         let (ticket, _) = service::create(&rc.services, &rc.viewer(), new).await?;
         Ok(Ticket::one(ticket))
@@ -428,6 +438,7 @@ impl TicketMutation {
             category: input.category.map(Into::into),
             priority: input.priority.map(Into::into),
             assignee_id,
+            custom_fields: given(input.custom_fields),
         };
         let (ticket, _) = service::update(&rc.services, &rc.viewer(), id, expected_version, changes).await?;
         Ok(Ticket::one(ticket))

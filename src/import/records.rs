@@ -7,6 +7,7 @@ use entity::enums::{ChurnKind, CustomerStatus, Direction, OrgLevel};
 use sea_orm::ActiveEnum;
 
 use super::files::{Kind, Problem, Row};
+use crate::rules::parse_cents;
 use crate::service::{
     external::{ChurnRecord, CommitmentRecord, CommunicationRecord, ContactRecord, CustomerRecord, TicketRecord},
     revenue::staged::ExternalRevenue,
@@ -129,20 +130,6 @@ fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
         .map(|t| t.with_timezone(&Utc))
         .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S").map(|t| t.and_utc()))
         .map_err(|_| format!("{text:?} is not a time (RFC 3339, or YYYY-MM-DD HH:MM:SS in UTC)"))
-}
-
-/// `1234.5` or `-12.34` in the currency's units, to cents.
-fn parse_cents(text: &str) -> Result<i64, String> {
-    let bad = || format!("{text:?} is not an amount (digits, and at most two decimals after a point)");
-    let (negative, digits) = text.strip_prefix('-').map_or((false, text), |rest| (true, rest));
-    let (units, fraction) = digits.split_once('.').unwrap_or((digits, ""));
-    if units.is_empty() || fraction.len() > 2 || !units.chars().chain(fraction.chars()).all(|c| c.is_ascii_digit()) {
-        return Err(bad());
-    }
-    let units: i64 = units.parse().map_err(|_| bad())?;
-    let fraction: i64 = format!("{fraction:0<2}").parse().map_err(|_| bad())?;
-    let cents = units.checked_mul(100).and_then(|c| c.checked_add(fraction)).ok_or_else(bad)?;
-    Ok(if negative { -cents } else { cents })
 }
 
 /// `2024-03` or the first day of the month.

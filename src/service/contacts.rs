@@ -1,10 +1,14 @@
 //! Contacts: the people at a customer, at every organisational level.
 
 use chrono::NaiveDate;
-use entity::{contact, enums::OrgLevel};
+use entity::{
+    contact,
+    enums::{CustomFieldEntity, OrgLevel},
+};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Select, Set};
 use serde_json::json;
 
+use crate::service::custom_fields::{self, Given};
 use crate::service::write::Write;
 use crate::{
     error::{AppError, AppResult},
@@ -61,6 +65,8 @@ pub struct ContactFields {
     pub phone: Option<Option<String>>,
     pub started_on: Option<Option<NaiveDate>>,
     pub ended_on: Option<Option<NaiveDate>>,
+    /// Custom field values to set (null clears one).
+    pub custom_fields: Vec<Given>,
 }
 
 /// Applies validated fields onto an active model.
@@ -116,7 +122,7 @@ pub async fn create(
     svc: &crate::service::Services,
     viewer: &Viewer,
     customer_id: i64,
-    fields: ContactFields,
+    mut fields: ContactFields,
 ) -> AppResult<contact::Model> {
     policy::ensure_can_write(viewer)?;
     if fields.name.is_none() || fields.org_level.is_none() {
@@ -124,6 +130,8 @@ pub async fn create(
     }
     let mut w = Write::begin(svc, viewer).await?;
     policy::writable_customer(&*w, viewer, customer_id).await?;
+    let given = std::mem::take(&mut fields.custom_fields);
+    let custom = custom_fields::checked(&*w, CustomFieldEntity::Contact, &given, true).await?;
     let at = now();
     let mut row = contact::ActiveModel {
         customer_id: Set(customer_id),
@@ -145,7 +153,8 @@ pub async fn create(
     apply(&mut row, fields)?;
     let model = row.insert(&*w).await?;
     check_dates(&model)?;
-    w.audit("create", "contact", model.id, json!({"customerId": customer_id}));
+    let custom = custom_fields::store(&*w, CustomFieldEntity::Contact, model.id, custom).await?;
+    w.audit("create", "contact", model.id, custom_fields::audited(json!({"customerId": customer_id}), custom));
     w.changes([Change::new(ChangeEntity::Contact, model.id, Operation::Created, customer_id)]);
     w.commit(svc).await?;
     Ok(model)
@@ -162,12 +171,14 @@ pub async fn update(
     viewer: &Viewer,
     id: i64,
     expected_version: Option<i32>,
-    fields: ContactFields,
+    mut fields: ContactFields,
 ) -> AppResult<contact::Model> {
     policy::ensure_can_write(viewer)?;
     let mut w = Write::begin(svc, viewer).await?;
     let current = writable(&*w, viewer, id).await?;
     validate::version("contact", expected_version, current.version)?;
+    let given = std::mem::take(&mut fields.custom_fields);
+    let custom = custom_fields::checked(&*w, CustomFieldEntity::Contact, &given, false).await?;
     let mut row = contact::ActiveModel { ..Default::default() };
     apply(&mut row, fields)?;
     row.version = Set(current.version + 1);
@@ -181,7 +192,8 @@ pub async fn update(
     )
     .await?;
     check_dates(&updated)?;
-    w.audit("update", "contact", id, audit::diff(&current, &updated));
+    let custom = custom_fields::store(&*w, CustomFieldEntity::Contact, id, custom).await?;
+    w.audit("update", "contact", id, custom_fields::audited(audit::diff(&current, &updated), custom));
     w.changes([Change::new(ChangeEntity::Contact, id, Operation::Updated, current.customer_id)]);
     w.commit(svc).await?;
     Ok(updated)

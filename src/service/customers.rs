@@ -3,7 +3,10 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{
     churn_event, customer,
-    enums::{ChurnKind, ChurnReason, CustomerStatus, PartnershipTier, PurchasingFit, Segment, StrategicImportance},
+    enums::{
+        ChurnKind, ChurnReason, CustomFieldEntity, CustomerStatus, PartnershipTier, PurchasingFit, Segment,
+        StrategicImportance,
+    },
     user,
 };
 use sea_orm::{
@@ -12,6 +15,7 @@ use sea_orm::{
 };
 use serde_json::json;
 
+use crate::service::custom_fields::{self, Given};
 use crate::service::write::{Effect, Write};
 use crate::{
     error::{AppError, AppResult},
@@ -155,6 +159,8 @@ pub struct NewCustomer {
     pub strategic_importance: Option<StrategicImportance>,
     pub customer_since: Option<NaiveDate>,
     pub next_review_on: Option<NaiveDate>,
+    /// Custom field values (`crate::service::custom_fields`).
+    pub custom_fields: Vec<Given>,
 }
 
 /// Changes to a customer; `None` leaves a field as it is, `Some(None)` clears it.
@@ -170,6 +176,8 @@ pub struct CustomerChanges {
     pub strategic_importance: Option<StrategicImportance>,
     pub customer_since: Option<Option<NaiveDate>>,
     pub next_review_on: Option<Option<NaiveDate>>,
+    /// Custom field values to set (null clears one); the others stay as they are.
+    pub custom_fields: Vec<Given>,
 }
 
 async fn valid_parent(
@@ -301,6 +309,7 @@ pub async fn create(svc: &crate::service::Services, viewer: &Viewer, input: NewC
     if let Some(parent) = input.parent_id {
         valid_parent(&*w, viewer, parent, None).await?;
     }
+    let custom = custom_fields::checked(&*w, CustomFieldEntity::Customer, &input.custom_fields, true).await?;
     let at = now();
     let model = customer::ActiveModel {
         name: Set(name),
@@ -323,7 +332,13 @@ pub async fn create(svc: &crate::service::Services, viewer: &Viewer, input: NewC
     }
     .insert(&*w)
     .await?;
-    w.audit("create", "customer", model.id, json!({"name": model.name, "ownerId": owner_id}));
+    let custom = custom_fields::store(&*w, CustomFieldEntity::Customer, model.id, custom).await?;
+    w.audit(
+        "create",
+        "customer",
+        model.id,
+        custom_fields::audited(json!({"name": model.name, "ownerId": owner_id}), custom),
+    );
     w.changes([Change::customer(model.id, Operation::Created, None)]);
     w.commit(svc).await?;
     Ok(model)
@@ -346,6 +361,7 @@ pub async fn update(
     // Importance and status (who is live) move segments.
     let segments_move =
         changes.strategic_importance.is_some() || changes.status.is_some_and(|status| status != current.status);
+    let custom = custom_fields::checked(&*w, CustomFieldEntity::Customer, &changes.custom_fields, false).await?;
     let mut row = changed_row(&*w, viewer, &current, changes).await?;
     row.version = Set(current.version + 1);
     row.updated_at = Set(now());
@@ -366,7 +382,8 @@ pub async fn update(
         Some(from) => crate::service::ownership::move_open_work(&*w, viewer, &[id], from, updated.owner_id).await?,
         None => Default::default(),
     };
-    w.audit("update", "customer", id, audit::diff(&current, &updated));
+    let custom = custom_fields::store(&*w, CustomFieldEntity::Customer, id, custom).await?;
+    w.audit("update", "customer", id, custom_fields::audited(audit::diff(&current, &updated), custom));
     w.after(crate::service::write::Effect::TasksAssigned(work.task_ids()));
     if let Some(from) = moved_from {
         w.announce([Event::customer_reassigned(id, from, updated.owner_id)]);

@@ -6,8 +6,8 @@
 use std::collections::HashMap;
 
 use entity::{
-    commitment, communication, communication_contact, contact, customer, external_ref, partnership, task, team, ticket,
-    ticket_event, user,
+    commitment, communication, communication_contact, contact, customer, enums::CustomFieldEntity, external_ref,
+    partnership, task, team, ticket, ticket_event, user,
 };
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect, QueryTrait, RelationDef,
@@ -24,7 +24,11 @@ use crate::{
     error::AppResult,
     policy::{self, Viewer},
     rules::sla::OPEN_STATUS_CONDITION,
-    service::{Services, customers, external},
+    service::{
+        Services,
+        custom_fields::{self, FieldValue},
+        customers, external,
+    },
 };
 
 /// The rows of `select` whose `id` is among `keys`, by id.
@@ -392,4 +396,70 @@ pub async fn contact_external_ids(
 ) -> AppResult<HashMap<i64, Vec<external_ref::Model>>> {
     let mut found = external::of_rows(&svc.db, external::Kind::Contact, keys).await?;
     Ok(keys.iter().map(|k| (*k, found.remove(k).unwrap_or_default())).collect())
+}
+
+/// The custom field values of rows of `entity` the caller reached through a
+/// visible parent row; the rows are filtered again through the viewer's scope.
+async fn custom_fields_of(
+    svc: &Services,
+    viewer: &Viewer,
+    entity: CustomFieldEntity,
+    keys: &[i64],
+) -> AppResult<HashMap<i64, Vec<FieldValue>>> {
+    let visible: Vec<i64> = match entity {
+        CustomFieldEntity::Customer => customers_visible(svc, viewer, keys).await?,
+        CustomFieldEntity::Contact => {
+            let select = contact::Entity::find()
+                .select_only()
+                .column(contact::Column::Id)
+                .filter(policy::visible_through(viewer, contact::Column::CustomerId))
+                .filter(contact::Column::Id.is_in(keys.iter().copied()));
+            select.into_tuple::<i64>().all(&svc.db).await?
+        }
+        CustomFieldEntity::Ticket => {
+            let select = ticket::Entity::find()
+                .select_only()
+                .column(ticket::Column::Id)
+                .filter(policy::visible_tickets(viewer))
+                .filter(ticket::Column::Id.is_in(keys.iter().copied()));
+            select.into_tuple::<i64>().all(&svc.db).await?
+        }
+    };
+    custom_fields::values(&svc.db, entity, &visible).await
+}
+
+async fn customers_visible(svc: &Services, viewer: &Viewer, keys: &[i64]) -> AppResult<Vec<i64>> {
+    let select = customer::Entity::find()
+        .select_only()
+        .column(customer::Column::Id)
+        .filter(policy::visible_customers(viewer))
+        .filter(customer::Column::Id.is_in(keys.iter().copied()));
+    Ok(select.into_tuple::<i64>().all(&svc.db).await?)
+}
+
+/// Custom field values of customers.
+pub async fn customer_custom_fields(
+    svc: &Services,
+    viewer: &Viewer,
+    keys: &[i64],
+) -> AppResult<HashMap<i64, Vec<FieldValue>>> {
+    custom_fields_of(svc, viewer, CustomFieldEntity::Customer, keys).await
+}
+
+/// Custom field values of contacts.
+pub async fn contact_custom_fields(
+    svc: &Services,
+    viewer: &Viewer,
+    keys: &[i64],
+) -> AppResult<HashMap<i64, Vec<FieldValue>>> {
+    custom_fields_of(svc, viewer, CustomFieldEntity::Contact, keys).await
+}
+
+/// Custom field values of tickets.
+pub async fn ticket_custom_fields(
+    svc: &Services,
+    viewer: &Viewer,
+    keys: &[i64],
+) -> AppResult<HashMap<i64, Vec<FieldValue>>> {
+    custom_fields_of(svc, viewer, CustomFieldEntity::Ticket, keys).await
 }

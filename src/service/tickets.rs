@@ -3,12 +3,13 @@
 
 use chrono::{DateTime, Utc};
 use entity::{
-    enums::{TicketCategory, TicketEventKind, TicketPriority, TicketStatus},
+    enums::{CustomFieldEntity, TicketCategory, TicketEventKind, TicketPriority, TicketStatus},
     ticket, ticket_event,
 };
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Select, Set, sea_query::Expr};
 use serde_json::json;
 
+use crate::service::custom_fields::{self, Given};
 use crate::service::write::{Effect, Write};
 use crate::{
     error::{AppError, AppResult},
@@ -102,6 +103,8 @@ pub struct NewTicket {
     pub description: String,
     pub category: TicketCategory,
     pub priority: TicketPriority,
+    /// Custom field values (`crate::service::custom_fields`).
+    pub custom_fields: Vec<Given>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -111,6 +114,8 @@ pub struct TicketChanges {
     pub category: Option<TicketCategory>,
     pub priority: Option<TicketPriority>,
     pub assignee_id: Option<Option<i64>>,
+    /// Custom field values to set (null clears one).
+    pub custom_fields: Vec<Given>,
 }
 
 /// A ticket after a change, with the history entries the change wrote.
@@ -176,6 +181,7 @@ pub async fn create(
     if let Some(assignee) = input.assignee_id {
         check_assignee(&*w, viewer, assignee).await?;
     }
+    let custom = custom_fields::checked(&*w, CustomFieldEntity::Ticket, &input.custom_fields, true).await?;
     let at = now();
     let (response_due, resolution_due) = svc.config.sla.due(input.priority, customer.tier, at);
     let model = ticket::ActiveModel {
@@ -200,7 +206,8 @@ pub async fn create(
     .insert(&*w)
     .await?;
     let event = add_event(&*w, viewer, model.id, TicketEventKind::Created, None, None).await?;
-    w.audit("create", "ticket", model.id, json!({"customerId": customer.id}));
+    let custom = custom_fields::store(&*w, CustomFieldEntity::Ticket, model.id, custom).await?;
+    w.audit("create", "ticket", model.id, custom_fields::audited(json!({"customerId": customer.id}), custom));
     w.announce([Event::ticket_created(&model)]);
     w.changes([Change::new(ChangeEntity::Ticket, model.id, Operation::Created, customer.id)]);
     w.after(Effect::Publish(vec![event.id]));
@@ -247,6 +254,7 @@ pub async fn update(
     let mut w = Write::begin(svc, viewer).await?;
     let current = writable(&*w, viewer, id).await?;
     validate::version("ticket", Some(expected_version), current.version)?;
+    let custom = custom_fields::checked(&*w, CustomFieldEntity::Ticket, &changes.custom_fields, false).await?;
     let mut row = ticket::ActiveModel { ..Default::default() };
     let mut changed = Vec::new();
     let mut events = Vec::new();
@@ -287,7 +295,8 @@ pub async fn update(
         events.push(add_event(&*w, viewer, id, TicketEventKind::Updated, None, None).await?);
     }
     let updated = save(&*w, row, &current).await?;
-    w.audit("update", "ticket", id, audit::diff(&current, &updated));
+    let custom = custom_fields::store(&*w, CustomFieldEntity::Ticket, id, custom).await?;
+    w.audit("update", "ticket", id, custom_fields::audited(audit::diff(&current, &updated), custom));
     w.changes([Change::new(ChangeEntity::Ticket, id, Operation::Updated, current.customer_id)]);
     publish(&mut w, &events);
     w.commit(svc).await?;

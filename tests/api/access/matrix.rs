@@ -179,6 +179,15 @@ async fn secret(app: &TestApp, cast: &Cast) -> Secret {
     ] {
         app.gql(rep_b, query, vars).await.ok();
     }
+    // A custom field value on the secret customer (the field is defined once per app).
+    app.gql(&cast.admin, "mutation { defineCustomField(input: {entity: CUSTOMER, key: \"secret_code\", label: \"Code\", type: STRING}) { id } }", json!({})).await;
+    app.gql(
+        rep_b,
+        "mutation($c: ID!) { updateCustomer(id: $c, input: {customFields: [{key: \"secret_code\", value: \"SECRET-CUSTOM\"}]}) { id } }",
+        json!({"c": customer}),
+    )
+    .await
+    .ok();
     Secret { customer, contact, ticket }
 }
 
@@ -200,6 +209,7 @@ struct Target {
     endpoint: String,
     delivery: String,
     api_token: String,
+    custom_field: String,
 }
 
 async fn target(app: &TestApp, cast: &Cast, n: usize) -> Target {
@@ -278,6 +288,14 @@ async fn target(app: &TestApp, cast: &Cast, n: usize) -> Target {
         )
         .await;
     let api_token = api_token.ok()["createApiToken"]["apiToken"]["id"].as_str().unwrap().to_owned();
+    let custom_field = app
+        .gql(
+            &cast.admin,
+            "mutation($k: String!) { defineCustomField(input: {entity: CONTACT, key: $k, label: \"t\", type: NUMBER}) { id } }",
+            json!({"k": format!("target_{n}")}),
+        )
+        .await;
+    let custom_field = custom_field.ok()["defineCustomField"]["id"].as_str().unwrap().to_owned();
     Target {
         customer,
         lost,
@@ -295,6 +313,7 @@ async fn target(app: &TestApp, cast: &Cast, n: usize) -> Target {
         endpoint,
         delivery,
         api_token,
+        custom_field,
     }
 }
 
@@ -329,19 +348,24 @@ fn queries() -> Vec<(&'static str, Case)> {
             ),
         ),
         ("viewer", case("{ viewer { id name role } }", none, anyone)),
+        ("customFieldDefinitions", case("{ customFieldDefinitions { key label type } }", none, anyone)),
         ("users", case("{ users { totalCount edges { node { name } } } }", none, anyone)),
         ("teams", case("{ teams { totalCount edges { node { name } } } }", none, anyone)),
         (
             "customers",
             case(
-                "{ customers(filter: {includeArchived: true}) { totalCount edges { node { name contacts { name } latestCommunications { summary } openCommitments { description } partnership { serviceLevel } parent { name } health { score signals { explanation } } externalIds { externalId } } } } }",
+                "{ customers(filter: {includeArchived: true}) { totalCount edges { node { name contacts { name } latestCommunications { summary } openCommitments { description } partnership { serviceLevel } parent { name } health { score signals { explanation } } externalIds { externalId } customFields { value } } } } }",
                 none,
                 customer_reader,
             ),
         ),
         (
             "customer",
-            case("query($id: ID!) { customer(id: $id) { name } }", |s, _, _| json!({"id": s.customer}), reader_of_b),
+            case(
+                "query($id: ID!) { customer(id: $id) { name customFields { key value } } }",
+                |s, _, _| json!({"id": s.customer}),
+                reader_of_b,
+            ),
         ),
         (
             "contacts",
@@ -884,6 +908,22 @@ fn mutations() -> Vec<(&'static str, Case)> {
             ),
         ),
         (
+            "defineCustomField",
+            case(
+                "mutation { defineCustomField(input: {entity: TICKET, key: \"matrix_field\", label: \"m\", type: BOOLEAN}) { id } }",
+                none,
+                admin,
+            ),
+        ),
+        (
+            "archiveCustomField",
+            case(
+                "mutation($id: ID!) { archiveCustomField(id: $id) { archivedAt } }",
+                with_target!(|t, _| json!({"id": t.custom_field})),
+                admin,
+            ),
+        ),
+        (
             "createWebhookEndpoint",
             case(
                 "mutation { createWebhookEndpoint(url: \"https://93.184.216.34/other\", eventTypes: [CUSTOMER_LOST]) { secret } }",
@@ -998,6 +1038,7 @@ fn feed_tables(mutation: &str) -> Option<&'static [&'static str]> {
         "createTask" | "updateTask" | "completeTask" | "cancelTask" | "reassignTask" => &["TASK"],
         // The target's playbook fires on nothing here (`accounts::playbooks` tests what they create).
         "definePlaybook" | "updatePlaybook" | "pausePlaybook" | "resumePlaybook" | "runPlaybooks" => &[],
+        "defineCustomField" | "archiveCustomField" => &[],
         "upsertRevenueEntries" => &["REVENUE_ENTRY"],
         "linkCustomers" | "archiveCustomerLink" => &["CUSTOMER_LINK"],
         "setSupplyPriority"

@@ -8,6 +8,7 @@ mod tasks;
 mod timeline;
 mod communications;
 mod contacts;
+mod custom_fields;
 mod customers;
 mod external;
 mod graph;

@@ -1,0 +1,422 @@
+//! Custom fields: the fields a company adds to customers, contacts and tickets
+//! without a release. ADMIN defines them (a key that never changes, a label, a
+//! type, ENUM options, required or not) and archives them (never deletes:
+//! their values stay in the audit trail). Values are given on the create,
+//! update and upsert of the rows, validated against their definition, stored
+//! one row per (field, row) in the column their type sorts by, and audited
+//! with their old and new values in the row's own audit entry.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use entity::{
+    custom_field, custom_value,
+    enums::{CustomFieldEntity, CustomFieldType},
+};
+use sea_orm::{ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use serde_json::{Value, json};
+
+use crate::{
+    db::now,
+    error::{AppError, AppResult},
+    policy::{self, Viewer},
+    service::{Services, validate, write::Write},
+};
+
+/// Longest STRING value.
+pub const MAX_TEXT: usize = 2000;
+/// Most options of an ENUM field.
+pub const MAX_OPTIONS: usize = 100;
+
+/// A field to define.
+#[derive(Debug, Clone)]
+pub struct NewField {
+    pub entity: CustomFieldEntity,
+    pub key: String,
+    pub label: String,
+    pub description: Option<String>,
+    pub field_type: CustomFieldType,
+    pub options: Vec<String>,
+    pub required: bool,
+    pub sensitive: bool,
+    pub identifier: bool,
+}
+
+/// A value a client gave: the field's key and the value as JSON (null clears it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Given {
+    pub key: String,
+    pub value: Value,
+}
+
+/// A value as stored: the column its type sorts by.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Stored {
+    Text(String),
+    Number(f64),
+    Int(i64),
+}
+
+/// One value of a row, with its definition.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldValue {
+    pub field: custom_field::Model,
+    pub value: Value,
+}
+
+/// A key is `snake_case`: a lower-case letter, then lower-case letters, digits and underscores.
+fn valid_key(key: &str) -> bool {
+    let mut chars = key.chars();
+    chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && key.len() <= 64
+}
+
+/// Defines a field (ADMIN). A key already defined for the entity, archived or not, is a CONFLICT: keys are stable.
+pub async fn define(svc: &Services, viewer: &Viewer, input: NewField) -> AppResult<custom_field::Model> {
+    policy::ensure_admin(viewer)?;
+    let key = input.key.trim().to_owned();
+    if !valid_key(&key) {
+        return Err(AppError::bad_input(
+            "key",
+            "key must be snake_case: a lower-case letter, then lower-case letters, digits or underscores (64 at most)",
+        ));
+    }
+    let label = validate::required_text("label", &input.label, 200)?;
+    let description = validate::optional_text("description", input.description, 2000)?;
+    let mut options = Vec::new();
+    for option in &input.options {
+        let option = validate::required_text("options", option, 100)?;
+        if options.contains(&option) {
+            return Err(AppError::bad_input("options", format!("option {option:?} is given twice")));
+        }
+        options.push(option);
+    }
+    match input.field_type {
+        CustomFieldType::Enum if options.is_empty() => {
+            return Err(AppError::bad_input("options", "an ENUM field needs at least one option"));
+        }
+        CustomFieldType::Enum if options.len() > MAX_OPTIONS => {
+            return Err(AppError::bad_input("options", format!("an ENUM field has at most {MAX_OPTIONS} options")));
+        }
+        CustomFieldType::Enum => {}
+        _ if !options.is_empty() => {
+            return Err(AppError::bad_input("options", "only an ENUM field has options"));
+        }
+        _ => {}
+    }
+    let mut w = Write::begin(svc, viewer).await?;
+    let taken = custom_field::Entity::find()
+        .filter(custom_field::Column::Entity.eq(input.entity))
+        .filter(custom_field::Column::Key.eq(key.as_str()))
+        .one(&*w)
+        .await?;
+    if taken.is_some() {
+        return Err(AppError::conflict(format!("a field {key:?} is already defined (keys are never reused)")));
+    }
+    let at = now();
+    let model = custom_field::ActiveModel {
+        entity: Set(input.entity),
+        key: Set(key),
+        label: Set(label),
+        description: Set(description),
+        field_type: Set(input.field_type),
+        options: Set((input.field_type == CustomFieldType::Enum).then(|| json!(options).to_string())),
+        required: Set(input.required),
+        sensitive: Set(input.sensitive),
+        identifier: Set(input.identifier),
+        archived_at: Set(None),
+        version: Set(1),
+        created_at: Set(at),
+        updated_at: Set(at),
+        ..Default::default()
+    }
+    .insert(&*w)
+    .await?;
+    w.audit("define", "custom_field", model.id, json!({"entity": model.entity.to_value(), "key": model.key}));
+    w.commit(svc).await?;
+    Ok(model)
+}
+
+/// Archives a field (ADMIN): it is no longer read, given or required; its values stay stored and audited.
+pub async fn archive(svc: &Services, viewer: &Viewer, id: i64) -> AppResult<custom_field::Model> {
+    policy::ensure_admin(viewer)?;
+    let mut w = Write::begin(svc, viewer).await?;
+    let current = custom_field::Entity::find_by_id(id).one(&*w).await?.ok_or(AppError::NotFound("custom field"))?;
+    if current.archived_at.is_some() {
+        return Ok(current);
+    }
+    let mut row: custom_field::ActiveModel = current.clone().into();
+    let at = now();
+    row.archived_at = Set(Some(at));
+    row.updated_at = Set(at);
+    row.version = Set(current.version + 1);
+    let model = row.update(&*w).await?;
+    w.audit("archive", "custom_field", id, json!({"key": model.key}));
+    w.commit(svc).await?;
+    Ok(model)
+}
+
+/// The definitions of an entity's fields (all entities when `None`), by entity and key.
+pub async fn definitions(
+    db: &impl ConnectionTrait,
+    entity: Option<CustomFieldEntity>,
+    include_archived: bool,
+) -> AppResult<Vec<custom_field::Model>> {
+    let mut select = custom_field::Entity::find();
+    if let Some(entity) = entity {
+        select = select.filter(custom_field::Column::Entity.eq(entity));
+    }
+    if !include_archived {
+        select = select.filter(custom_field::Column::ArchivedAt.is_null());
+    }
+    Ok(select.order_by_asc(custom_field::Column::Entity).order_by_asc(custom_field::Column::Key).all(db).await?)
+}
+
+/// The options of an ENUM field.
+pub fn options(field: &custom_field::Model) -> Vec<String> {
+    field.options.as_deref().and_then(|o| serde_json::from_str(o).ok()).unwrap_or_default()
+}
+
+/// A given value checked against its field: what to store, or `None` to clear it.
+fn check(field: &custom_field::Model, value: &Value) -> AppResult<Option<Stored>> {
+    let name = format!("customFields.{}", field.key);
+    let bad = |what: &str| AppError::bad_input(&name, format!("{name} must be {what}"));
+    if value.is_null() {
+        if field.required {
+            return Err(AppError::bad_input(&name, format!("{name} is required")));
+        }
+        return Ok(None);
+    }
+    Ok(Some(match field.field_type {
+        CustomFieldType::String => {
+            let text = value.as_str().ok_or_else(|| bad("a string"))?;
+            Stored::Text(validate::required_text(&name, text, MAX_TEXT)?)
+        }
+        CustomFieldType::Number => {
+            Stored::Number(value.as_f64().filter(|n| n.is_finite()).ok_or_else(|| bad("a number"))?)
+        }
+        CustomFieldType::Date => {
+            let text = value.as_str().ok_or_else(|| bad("a date (YYYY-MM-DD)"))?;
+            let day = NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| bad("a date (YYYY-MM-DD)"))?;
+            Stored::Text(day.format("%Y-%m-%d").to_string())
+        }
+        CustomFieldType::Boolean => Stored::Int(i64::from(value.as_bool().ok_or_else(|| bad("true or false"))?)),
+        CustomFieldType::Enum => {
+            let text = value.as_str().ok_or_else(|| bad("one of the field's options"))?;
+            let options = options(field);
+            if !options.iter().any(|o| o == text) {
+                return Err(AppError::bad_input(&name, format!("{name} must be one of {}", options.join(", "))));
+            }
+            Stored::Text(text.to_owned())
+        }
+        CustomFieldType::Money => {
+            // An amount as a string ("1234.50", as Money is written) or a number with at most two decimals.
+            let text = match value {
+                Value::String(text) => text.clone(),
+                Value::Number(number) => number.to_string(),
+                _ => return Err(bad("an amount such as \"1234.50\"")),
+            };
+            Stored::Int(crate::rules::parse_cents(&text).map_err(|_| bad("an amount such as \"1234.50\""))?)
+        }
+    }))
+}
+
+/// A stored value as the API writes it.
+fn as_json(field_type: CustomFieldType, value: &custom_value::Model) -> Value {
+    match field_type {
+        CustomFieldType::String | CustomFieldType::Date | CustomFieldType::Enum => {
+            value.text_value.clone().map_or(Value::Null, Value::String)
+        }
+        CustomFieldType::Number => value.number_value.map_or(Value::Null, |n| json!(n)),
+        CustomFieldType::Boolean => value.int_value.map_or(Value::Null, |b| Value::Bool(b != 0)),
+        CustomFieldType::Money => value.int_value.map_or(Value::Null, |cents| {
+            let sign = if cents < 0 { "-" } else { "" };
+            Value::String(format!("{sign}{}.{:02}", cents.unsigned_abs() / 100, cents.unsigned_abs() % 100))
+        }),
+    }
+}
+
+fn stored_json(field_type: CustomFieldType, stored: &Option<Stored>) -> Value {
+    let (text_value, number_value, int_value) = columns(stored);
+    let at = now();
+    let row = custom_value::Model {
+        id: 0,
+        field_id: 0,
+        entity: CustomFieldEntity::Customer,
+        row_id: 0,
+        text_value,
+        number_value,
+        int_value,
+        created_at: at,
+        updated_at: at,
+    };
+    as_json(field_type, &row)
+}
+
+fn columns(stored: &Option<Stored>) -> (Option<String>, Option<f64>, Option<i64>) {
+    match stored {
+        Some(Stored::Text(text)) => (Some(text.clone()), None, None),
+        Some(Stored::Number(number)) => (None, Some(*number), None),
+        Some(Stored::Int(int)) => (None, None, Some(*int)),
+        None => (None, None, None),
+    }
+}
+
+/// Values checked against the entity's live fields, before anything is written:
+/// an unknown or archived key, a value of the wrong type or outside the options,
+/// or (when `creating`) a required field left out is BAD_USER_INPUT naming it.
+pub async fn checked(
+    db: &impl ConnectionTrait,
+    entity: CustomFieldEntity,
+    given: &[Given],
+    creating: bool,
+) -> AppResult<Vec<(custom_field::Model, Option<Stored>)>> {
+    if given.is_empty() && !creating {
+        return Ok(Vec::new());
+    }
+    let fields = definitions(db, Some(entity), false).await?;
+    let mut out: Vec<(custom_field::Model, Option<Stored>)> = Vec::with_capacity(given.len());
+    for value in given {
+        let Some(field) = fields.iter().find(|f| f.key == value.key) else {
+            return Err(AppError::bad_input(
+                &format!("customFields.{}", value.key),
+                format!("no custom field {:?} is defined for this kind of row", value.key),
+            ));
+        };
+        if out.iter().any(|(f, _)| f.id == field.id) {
+            return Err(AppError::bad_input(
+                &format!("customFields.{}", value.key),
+                format!("customFields.{} is given twice", value.key),
+            ));
+        }
+        out.push((field.clone(), check(field, &value.value)?));
+    }
+    if creating && let Some(missing) = fields.iter().find(|f| f.required && !out.iter().any(|(o, _)| o.id == f.id)) {
+        return Err(AppError::bad_input(
+            &format!("customFields.{}", missing.key),
+            format!("customFields.{} is required", missing.key),
+        ));
+    }
+    Ok(out)
+}
+
+/// Writes checked values on a row, within the row's write; returns the audit
+/// of the values that changed (`{key: {old, new}}`), empty when none did.
+pub async fn store(
+    db: &impl ConnectionTrait,
+    entity: CustomFieldEntity,
+    row_id: i64,
+    values: Vec<(custom_field::Model, Option<Stored>)>,
+) -> AppResult<serde_json::Map<String, Value>> {
+    let mut audit = serde_json::Map::new();
+    if values.is_empty() {
+        return Ok(audit);
+    }
+    let ids: Vec<i64> = values.iter().map(|(f, _)| f.id).collect();
+    let current: HashMap<i64, custom_value::Model> = custom_value::Entity::find()
+        .filter(custom_value::Column::RowId.eq(row_id))
+        .filter(custom_value::Column::FieldId.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|v| (v.field_id, v))
+        .collect();
+    let at = now();
+    for (field, stored) in values {
+        let old = current.get(&field.id).map_or(Value::Null, |v| as_json(field.field_type, v));
+        let new = stored_json(field.field_type, &stored);
+        if old == new {
+            continue;
+        }
+        let (text_value, number_value, int_value) = columns(&stored);
+        match (current.get(&field.id), stored) {
+            (Some(row), None) => {
+                custom_value::Entity::delete_by_id(row.id).exec(db).await?;
+            }
+            (Some(row), Some(_)) => {
+                let mut active: custom_value::ActiveModel = row.clone().into();
+                active.text_value = Set(text_value);
+                active.number_value = Set(number_value);
+                active.int_value = Set(int_value);
+                active.updated_at = Set(at);
+                active.update(db).await?;
+            }
+            (None, Some(_)) => {
+                custom_value::ActiveModel {
+                    field_id: Set(field.id),
+                    entity: Set(entity),
+                    row_id: Set(row_id),
+                    text_value: Set(text_value),
+                    number_value: Set(number_value),
+                    int_value: Set(int_value),
+                    created_at: Set(at),
+                    updated_at: Set(at),
+                    ..Default::default()
+                }
+                .insert(db)
+                .await?;
+            }
+            (None, None) => {}
+        }
+        audit.insert(field.key.clone(), json!({"old": old, "new": new}));
+    }
+    Ok(audit)
+}
+
+/// `audit` (a row's audit entry, an object) with the changed custom values under `customFields`.
+pub fn audited(mut audit: Value, changed: serde_json::Map<String, Value>) -> Value {
+    if !changed.is_empty()
+        && let Some(object) = audit.as_object_mut()
+    {
+        object.insert("customFields".to_owned(), Value::Object(changed));
+    }
+    audit
+}
+
+/// The live fields' values of the given rows (rows the caller may read), by row, in key order.
+pub async fn values(
+    db: &impl ConnectionTrait,
+    entity: CustomFieldEntity,
+    row_ids: &[i64],
+) -> AppResult<HashMap<i64, Vec<FieldValue>>> {
+    let mut out: HashMap<i64, Vec<FieldValue>> = HashMap::new();
+    if row_ids.is_empty() {
+        return Ok(out);
+    }
+    let fields: HashMap<i64, custom_field::Model> =
+        definitions(db, Some(entity), false).await?.into_iter().map(|f| (f.id, f)).collect();
+    if fields.is_empty() {
+        return Ok(out);
+    }
+    let rows = custom_value::Entity::find()
+        .filter(custom_value::Column::Entity.eq(entity))
+        .filter(custom_value::Column::RowId.is_in(row_ids.iter().copied()))
+        .all(db)
+        .await?;
+    for row in rows {
+        if let Some(field) = fields.get(&row.field_id) {
+            let value = as_json(field.field_type, &row);
+            out.entry(row.row_id).or_default().push(FieldValue { field: field.clone(), value });
+        }
+    }
+    for list in out.values_mut() {
+        list.sort_by(|a, b| a.field.key.cmp(&b.field.key));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_snake_case() {
+        assert!(valid_key("tax_id"));
+        assert!(valid_key("region2"));
+        assert!(!valid_key("Tax"));
+        assert!(!valid_key("2fast"));
+        assert!(!valid_key("tax-id"));
+        assert!(!valid_key(""));
+    }
+}

@@ -1,0 +1,265 @@
+//! Custom fields: ADMIN defines them; values are validated against their
+//! definition on create and update, stored, audited with old and new values,
+//! and read back with their type.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{Person, TestApp};
+
+const DEFINE: &str = "mutation($input: DefineCustomFieldInput!) {
+    defineCustomField(input: $input) { id key entity type options required } }";
+
+async fn define(app: &TestApp, admin: &Person, input: Value) -> String {
+    let reply = app.gql(admin, DEFINE, json!({ "input": input })).await;
+    reply.ok()["defineCustomField"]["id"].as_str().unwrap().to_owned()
+}
+
+/// The customer fields of the tests: one of each type.
+async fn customer_fields(app: &TestApp, admin: &Person) {
+    for input in [
+        json!({"entity": "CUSTOMER", "key": "region_code", "label": "Region code", "type": "ENUM", "options": ["NA", "EU"]}),
+        json!({"entity": "CUSTOMER", "key": "budget", "label": "Annual budget", "type": "MONEY"}),
+        json!({"entity": "CUSTOMER", "key": "renewal_on", "label": "Renewal", "type": "DATE"}),
+        json!({"entity": "CUSTOMER", "key": "employees", "label": "Employees", "type": "NUMBER"}),
+        json!({"entity": "CUSTOMER", "key": "key_account", "label": "Key account", "type": "BOOLEAN"}),
+        json!({"entity": "CUSTOMER", "key": "tax_id", "label": "Tax number", "type": "STRING", "identifier": true}),
+    ] {
+        define(app, admin, input).await;
+    }
+}
+
+const READ: &str = "query($id: ID!) { customer(id: $id) { customFields { key label type value } } }";
+
+fn values(reply: &Value) -> Value {
+    let list = reply["customer"]["customFields"].as_array().unwrap();
+    Value::Object(list.iter().map(|v| (v["key"].as_str().unwrap().to_owned(), v["value"].clone())).collect())
+}
+
+#[tokio::test]
+async fn values_of_every_type_are_validated_stored_and_read_back_with_their_type() {
+    let app = TestApp::spawn().await;
+    let cast = app.cast().await;
+    customer_fields(&app, &cast.admin).await;
+
+    let created = app
+        .gql(
+            &cast.rep_a,
+            "mutation($fields: [CustomFieldInput!]) { createCustomer(input: {name: \"Acme\", customFields: $fields}) { id } }",
+            json!({"fields": [
+                {"key": "region_code", "value": "EU"},
+                {"key": "budget", "value": "1234.5"},
+                {"key": "renewal_on", "value": "2027-01-31"},
+                {"key": "employees", "value": 250},
+                {"key": "key_account", "value": true},
+                {"key": "tax_id", "value": "DE123456789"}
+            ]}),
+        )
+        .await;
+    let id = created.ok()["createCustomer"]["id"].as_str().unwrap().to_owned();
+    let read = app.gql(&cast.rep_a, READ, json!({"id": id})).await;
+
+    assert_eq!(
+        values(read.ok()),
+        json!({"budget": "1234.50", "employees": 250.0, "key_account": true, "region_code": "EU",
+               "renewal_on": "2027-01-31", "tax_id": "DE123456789"})
+    );
+    let types: Vec<&str> =
+        read.ok()["customer"]["customFields"].as_array().unwrap().iter().map(|v| v["type"].as_str().unwrap()).collect();
+    assert_eq!(types, ["MONEY", "NUMBER", "BOOLEAN", "ENUM", "DATE", "STRING"]);
+    assert_eq!(app.count("custom_value").await, 6);
+
+    // An update sets one value, clears another and leaves the rest; the audit keeps old and new.
+    let updated = app
+        .gql(
+            &cast.rep_a,
+            "mutation($id: ID!, $fields: [CustomFieldInput!]) { updateCustomer(id: $id, input: {customFields: $fields}) { version } }",
+            json!({"id": id, "fields": [{"key": "budget", "value": 99.99}, {"key": "employees", "value": null}]}),
+        )
+        .await;
+    assert_eq!(updated.ok()["updateCustomer"]["version"], 2);
+    let read = app.gql(&cast.rep_a, READ, json!({"id": id})).await;
+    let after = values(read.ok());
+    assert_eq!(after["budget"], "99.99");
+    assert!(after.get("employees").is_none());
+    assert_eq!(after["region_code"], "EU");
+    let row = crate::helpers::raw_id(&id);
+    let audited = app
+        .scalar(&format!(
+            "SELECT COUNT(*) FROM audit_log WHERE entity = 'customer' AND entity_id = {row} AND action = 'update' \
+             AND changes LIKE '%\"customFields\"%\"budget\"%\"new\":\"99.99\"%\"old\":\"1234.50\"%'"
+        ))
+        .await;
+    assert_eq!(audited, 1, "the update's audit entry holds the value's old and new");
+}
+
+#[tokio::test]
+async fn a_bad_value_names_its_field_and_writes_nothing() {
+    let app = TestApp::spawn().await;
+    let cast = app.cast().await;
+    customer_fields(&app, &cast.admin).await;
+    let create = "mutation($fields: [CustomFieldInput!]) { createCustomer(input: {name: \"Acme\", customFields: $fields}) { id } }";
+    let before = app.count("customer").await;
+
+    for (fields, field) in [
+        (json!([{"key": "region_code", "value": "ASIA"}]), "customFields.region_code"),
+        (json!([{"key": "budget", "value": "12.345"}]), "customFields.budget"),
+        (json!([{"key": "renewal_on", "value": 20270131}]), "customFields.renewal_on"),
+        (json!([{"key": "employees", "value": "many"}]), "customFields.employees"),
+        (json!([{"key": "key_account", "value": "yes"}]), "customFields.key_account"),
+        (json!([{"key": "no_such_field", "value": 1}]), "customFields.no_such_field"),
+        (json!([{"key": "budget", "value": "1"}, {"key": "budget", "value": "2"}]), "customFields.budget"),
+    ] {
+        let reply = app.gql(&cast.rep_a, create, json!({ "fields": fields })).await;
+        assert_eq!(reply.code(), Some("BAD_USER_INPUT"), "{fields}");
+        assert_eq!(reply.body["errors"][0]["extensions"]["field"], field, "{fields}");
+    }
+    assert_eq!(app.count("customer").await, before, "no customer was created");
+    assert_eq!(app.count("custom_value").await, 0);
+}
+
+#[tokio::test]
+async fn only_admin_defines_and_keys_are_stable() {
+    let app = TestApp::spawn().await;
+    let cast = app.cast().await;
+    let field = json!({"entity": "CONTACT", "key": "linkedin", "label": "LinkedIn", "type": "STRING"});
+
+    let as_leader = app.gql(&cast.leader, DEFINE, json!({"input": field})).await;
+    let bad_key = app
+        .gql(
+            &cast.admin,
+            DEFINE,
+            json!({"input": {"entity": "CONTACT", "key": "Linked-In", "label": "L", "type": "STRING"}}),
+        )
+        .await;
+    let no_options = app
+        .gql(&cast.admin, DEFINE, json!({"input": {"entity": "TICKET", "key": "kind", "label": "K", "type": "ENUM"}}))
+        .await;
+    let options_on_text = app
+        .gql(
+            &cast.admin,
+            DEFINE,
+            json!({"input": {"entity": "TICKET", "key": "k", "label": "K", "type": "STRING", "options": ["A"]}}),
+        )
+        .await;
+    let first = app.gql(&cast.admin, DEFINE, json!({"input": field})).await;
+    let again = app.gql(&cast.admin, DEFINE, json!({"input": field})).await;
+    let listed =
+        app.gql(&cast.rep_b, "{ customFieldDefinitions(entity: CONTACT) { key label type } }", json!({})).await;
+
+    assert_eq!(as_leader.code(), Some("FORBIDDEN"));
+    assert_eq!(bad_key.code(), Some("BAD_USER_INPUT"));
+    assert_eq!(bad_key.body["errors"][0]["extensions"]["field"], "key");
+    assert_eq!(no_options.body["errors"][0]["extensions"]["field"], "options");
+    assert_eq!(options_on_text.body["errors"][0]["extensions"]["field"], "options");
+    assert_eq!(first.ok()["defineCustomField"]["key"], "linkedin");
+    assert_eq!(again.code(), Some("CONFLICT"));
+    assert_eq!(
+        listed.ok()["customFieldDefinitions"],
+        json!([{"key": "linkedin", "label": "LinkedIn", "type": "STRING"}])
+    );
+}
+
+#[tokio::test]
+async fn a_required_field_must_be_given_and_cannot_be_cleared_and_an_archived_one_is_gone() {
+    let app = TestApp::spawn().await;
+    let cast = app.cast().await;
+    let rma = define(
+        &app,
+        &cast.admin,
+        json!({"entity": "TICKET", "key": "rma_number", "label": "RMA", "type": "STRING", "required": true}),
+    )
+    .await;
+    let linkedin = define(
+        &app,
+        &cast.admin,
+        json!({"entity": "CONTACT", "key": "linkedin", "label": "LinkedIn", "type": "STRING"}),
+    )
+    .await;
+    let customer = app.customer(&cast.rep_a, "Acme").await;
+    let open = "mutation($c: ID!, $fields: [CustomFieldInput!]) { createTicket(input: {customerId: $c, title: \"Broken\",
+        description: \"It broke\", category: QUALITY, customFields: $fields}) { id version customFields { key value } } }";
+
+    let without = app.gql(&cast.rep_a, open, json!({"c": customer})).await;
+    let with =
+        app.gql(&cast.rep_a, open, json!({"c": customer, "fields": [{"key": "rma_number", "value": "RMA-7"}]})).await;
+    let ticket = with.ok()["createTicket"]["id"].as_str().unwrap().to_owned();
+    let cleared = app
+        .gql(
+            &cast.rep_a,
+            "mutation($id: ID!) { updateTicket(id: $id, expectedVersion: 1, input: {customFields: [{key: \"rma_number\", value: null}]}) { id } }",
+            json!({"id": ticket}),
+        )
+        .await;
+
+    assert_eq!(without.code(), Some("BAD_USER_INPUT"));
+    assert_eq!(without.body["errors"][0]["extensions"]["field"], "customFields.rma_number");
+    assert_eq!(with.ok()["createTicket"]["customFields"], json!([{"key": "rma_number", "value": "RMA-7"}]));
+    assert_eq!(cleared.code(), Some("BAD_USER_INPUT"));
+
+    // A contact's value, then its field archived: no longer read, no longer accepted.
+    let contact = app
+        .gql(
+            &cast.rep_a,
+            "mutation($c: ID!) { createContact(customerId: $c, input: {name: \"Ann\", orgLevel: EXECUTIVE,
+                customFields: [{key: \"linkedin\", value: \"in/ann\"}]}) { id customFields { key value } } }",
+            json!({"c": customer}),
+        )
+        .await;
+    assert_eq!(contact.ok()["createContact"]["customFields"], json!([{"key": "linkedin", "value": "in/ann"}]));
+    let contact = contact.ok()["createContact"]["id"].as_str().unwrap().to_owned();
+    let as_rep = app
+        .gql(&cast.rep_a, "mutation($id: ID!) { archiveCustomField(id: $id) { key } }", json!({"id": linkedin}))
+        .await;
+    let archived = app
+        .gql(&cast.admin, "mutation($id: ID!) { archiveCustomField(id: $id) { archivedAt } }", json!({"id": linkedin}))
+        .await;
+    let read = app
+        .gql(
+            &cast.rep_a,
+            "query($id: ID!) { node(id: $id) { ... on Contact { customFields { key } } } }",
+            json!({"id": contact}),
+        )
+        .await;
+    let given = app
+        .gql(
+            &cast.rep_a,
+            "mutation($id: ID!) { updateContact(id: $id, input: {customFields: [{key: \"linkedin\", value: \"x\"}]}) { id } }",
+            json!({"id": contact}),
+        )
+        .await;
+    let all =
+        app.gql(&cast.admin, "{ customFieldDefinitions(includeArchived: true) { key archivedAt } }", json!({})).await;
+
+    assert_eq!(as_rep.code(), Some("FORBIDDEN"));
+    assert!(archived.ok()["archiveCustomField"]["archivedAt"].is_string());
+    assert_eq!(read.ok()["node"]["customFields"], json!([]));
+    assert_eq!(given.code(), Some("BAD_USER_INPUT"));
+    assert_eq!(all.ok()["customFieldDefinitions"].as_array().unwrap().len(), 2);
+    assert_eq!(app.count("custom_value").await, 2, "the archived field's value is kept");
+    let _ = rma;
+}
+
+#[tokio::test]
+async fn values_are_read_only_through_rows_the_viewer_sees() {
+    let app = TestApp::spawn().await;
+    let cast = app.cast().await;
+    define(&app, &cast.admin, json!({"entity": "CUSTOMER", "key": "tax_id", "label": "Tax", "type": "STRING"})).await;
+    let secret = app
+        .gql(
+            &cast.rep_a,
+            "mutation { createCustomer(input: {name: \"Mine\", customFields: [{key: \"tax_id\", value: \"SECRET-TAX\"}]}) { id } }",
+            json!({}),
+        )
+        .await;
+    let id = secret.ok()["createCustomer"]["id"].as_str().unwrap().to_owned();
+
+    let other = app.gql(&cast.rep_b, READ, json!({"id": id})).await;
+    let list = app.gql(&cast.rep_b, "{ customers(first: 50) { nodes { customFields { value } } } }", json!({})).await;
+    let mine =
+        app.gql(&cast.rep_a, "{ customers(first: 50) { nodes { name customFields { key value } } } }", json!({})).await;
+
+    assert_eq!(other.code(), Some("NOT_FOUND"));
+    assert!(!other.body.to_string().contains("SECRET-TAX"));
+    assert!(!list.body.to_string().contains("SECRET-TAX"));
+    assert_eq!(mine.ok()["customers"]["nodes"][0]["customFields"], json!([{"key": "tax_id", "value": "SECRET-TAX"}]));
+}
