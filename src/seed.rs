@@ -324,7 +324,7 @@ async fn custom_fields(db: &impl ConnectionTrait, accounts: &[Account]) -> AppRe
         };
         values.push(value(level.id, Some(["GOLD", "SILVER", "BRONZE"][i % 3]), None));
         if i % 3 == 0 {
-            values.push(value(credit.id, None, Some(50_000_00 + 10_000_00 * (i as i64 % 5))));
+            values.push(value(credit.id, None, Some(5_000_000 + 1_000_000 * (i as i64 % 5))));
         }
     }
     for chunk in values.chunks(500) {
