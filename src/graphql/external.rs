@@ -7,6 +7,7 @@ use entity::external_ref;
 use crate::{
     graphql::{
         contacts::Contact,
+        custom_fields::{CustomFieldInput, given},
         customers::Customer,
         support::{
             context::request,
@@ -54,6 +55,8 @@ pub struct CustomerUpsertInput {
     pub owner_id: Option<ID>,
     /// Owner when it is created, by e-mail, instead of `ownerId`.
     pub owner_email: Option<String>,
+    /// Custom field values (each key a customer field; null clears one); a required field must be given to create.
+    pub custom_fields: Option<Vec<CustomFieldInput>>,
 }
 
 /// A contact as the source system has it.
@@ -77,6 +80,8 @@ pub struct ContactUpsertInput {
     pub email: Option<String>,
     /// Phone (null clears it).
     pub phone: Option<String>,
+    /// Custom field values (each key a contact field; null clears one); a required field must be given to create.
+    pub custom_fields: Option<Vec<CustomFieldInput>>,
 }
 
 /// A loss or win-back as the source system has it.
@@ -171,6 +176,7 @@ impl ExternalMutation {
                 customer_since: c.customer_since.map(|d| d.0),
                 owner_id,
                 owner_email: c.owner_email,
+                custom_fields: given(c.custom_fields),
             });
         }
         let done = service::upsert_customers(&rc.services, &rc.viewer(), &source, records).await?;
@@ -241,6 +247,7 @@ impl ExternalMutation {
                 org_level: c.org_level.into(),
                 email: c.email,
                 phone: c.phone,
+                custom_fields: given(c.custom_fields),
             });
         }
         let done = service::upsert_contacts(&rc.services, &rc.viewer(), &source, records).await?;

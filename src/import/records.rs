@@ -169,6 +169,8 @@ fn customer(r: &mut Reading) -> Option<CustomerRecord> {
         customer_since: r.date("customer_since", false),
         owner_id: None,
         owner_email: Some(r.required("owner_email")),
+        // Custom field values are not read from files yet: give them through `upsertCustomers`.
+        custom_fields: Vec::new(),
     })
 }
 
@@ -184,6 +186,7 @@ fn contact(r: &mut Reading) -> Option<ContactRecord> {
         org_level: org_level?,
         email: r.optional("email"),
         phone: r.optional("phone"),
+        custom_fields: Vec::new(),
     })
 }
 

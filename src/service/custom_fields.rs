@@ -275,7 +275,15 @@ pub async fn checked(
     if given.is_empty() && !creating {
         return Ok(Vec::new());
     }
-    let fields = definitions(db, Some(entity), false).await?;
+    check_against(&definitions(db, Some(entity), false).await?, given, creating)
+}
+
+/// [`checked`] against definitions already read (a bulk write reads them once).
+pub fn check_against(
+    fields: &[custom_field::Model],
+    given: &[Given],
+    creating: bool,
+) -> AppResult<Vec<(custom_field::Model, Option<Stored>)>> {
     let mut out: Vec<(custom_field::Model, Option<Stored>)> = Vec::with_capacity(given.len());
     for value in given {
         let Some(field) = fields.iter().find(|f| f.key == value.key) else {

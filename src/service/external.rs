@@ -12,12 +12,13 @@ use std::collections::{HashMap, HashSet};
 
 use entity::{
     churn_event, contact, customer,
-    enums::{ChurnKind, CustomerStatus, OrgLevel, Role, StrategicImportance},
+    enums::{ChurnKind, CustomFieldEntity, CustomerStatus, OrgLevel, Role, StrategicImportance},
     external_ref, user,
 };
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
 use serde_json::json;
 
+use crate::service::custom_fields::{self, Given, Stored};
 use crate::service::write::{Effect, Write};
 use crate::{
     error::{AppError, AppResult, RowError},
@@ -26,7 +27,7 @@ use crate::{
     service::{
         Services, audit,
         changes::{Change, ChangeEntity, Operation},
-        now, validate,
+        now, update_versioned, validate,
     },
 };
 
@@ -68,6 +69,8 @@ pub struct CustomerRecord {
     /// At creation only: the owner by id or by e-mail (one is required to create).
     pub owner_id: Option<i64>,
     pub owner_email: Option<String>,
+    /// Custom field values (`crate::service::custom_fields`); a required field must be given to create.
+    pub custom_fields: Vec<Given>,
 }
 
 /// A contact as the source system sends it.
@@ -83,6 +86,8 @@ pub struct ContactRecord {
     pub org_level: OrgLevel,
     pub email: Option<String>,
     pub phone: Option<String>,
+    /// Custom field values; a required field must be given to create.
+    pub custom_fields: Vec<Given>,
 }
 
 /// What an upsert did, rows in input order.
@@ -351,6 +356,9 @@ pub async fn upsert_customers_in(
         }
     }
     let owner_of = match_owners(&mut checks, &records, &creating, &owners);
+    let is_new = |i: usize| fields[i].as_ref().is_some_and(|f| !known.contains_key(&f.external_id));
+    let mut custom =
+        custom_values(&*w, &mut checks, CustomFieldEntity::Customer, &records, |r| &r.custom_fields, is_new).await?;
     // Dropping the transaction rolls it back: nothing of a refused batch is written.
     checks.finish()?;
     let at = now();
@@ -362,9 +370,28 @@ pub async fn upsert_customers_in(
     }
     let mut created = create_customers(&mut w, &source, fresh, at).await?;
     let mut tally = Tally::new(records.len());
-    for f in fields.into_iter().flatten() {
+    for (i, f) in fields.into_iter().enumerate() {
+        let Some(f) = f else { continue };
+        let values = std::mem::take(&mut custom[i]);
         if let Some(current) = stored(&known, &existing, &f.external_id) {
-            match update_customer(&mut w, current, f, at).await? {
+            let updated = update_customer(&mut w, current, f, at).await?;
+            let custom_changed = store_custom(&mut w, CustomFieldEntity::Customer, current.id, values).await?;
+            let updated = match (updated, custom_changed) {
+                (Some(model), _) => Some(model),
+                // Only custom values changed: the row moves on like any change.
+                (None, true) => {
+                    let row = customer::ActiveModel {
+                        version: Set(current.version + 1),
+                        updated_at: Set(at),
+                        ..Default::default()
+                    };
+                    let key = (customer::Column::Id, current.id);
+                    let version = (customer::Column::Version, current.version);
+                    Some(update_versioned::<customer::Entity>(&*w, row, key, version, "customer").await?)
+                }
+                (None, false) => None,
+            };
+            match updated {
                 Some(model) => {
                     let change = Change::customer(model.id, Operation::Updated, None);
                     tally.updated(model, Some(change));
@@ -375,6 +402,7 @@ pub async fn upsert_customers_in(
             let external_id = f.external_id;
             let model =
                 created.remove(&external_id).ok_or_else(|| AppError::Internal("customer not created".into()))?;
+            store_custom(&mut w, CustomFieldEntity::Customer, model.id, values).await?;
             let reference = reference(Kind::Customer, model.id, &source, &external_id);
             let change = Change::customer(model.id, Operation::Created, None);
             tally.created(model, Some(change), reference);
@@ -385,6 +413,45 @@ pub async fn upsert_customers_in(
         w.after(Effect::Segments);
     }
     Ok((w, done))
+}
+
+/// Each row's custom values checked against the entity's fields (read once
+/// for the batch); a row to create must give the required ones. A bad value
+/// fails its row, naming the field.
+async fn custom_values<R>(
+    db: &impl ConnectionTrait,
+    checks: &mut Checks,
+    entity: CustomFieldEntity,
+    records: &[R],
+    given: impl Fn(&R) -> &Vec<Given>,
+    is_new: impl Fn(usize) -> bool,
+) -> AppResult<Vec<Vec<(entity::custom_field::Model, Option<Stored>)>>> {
+    let needed = records.iter().any(|r| !given(r).is_empty());
+    let fields = custom_fields::definitions(db, Some(entity), false).await?;
+    if !needed && !fields.iter().any(|f| f.required) {
+        return Ok(vec![Vec::new(); records.len()]);
+    }
+    Ok(records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| checks.note(i, custom_fields::check_against(&fields, given(r), is_new(i))).unwrap_or_default())
+        .collect())
+}
+
+/// Writes a row's custom values, auditing those that changed; whether any did.
+async fn store_custom(
+    w: &mut Write,
+    entity: CustomFieldEntity,
+    id: i64,
+    values: Vec<(entity::custom_field::Model, Option<Stored>)>,
+) -> AppResult<bool> {
+    let changed = custom_fields::store(&**w, entity, id, values).await?;
+    if changed.is_empty() {
+        return Ok(false);
+    }
+    let name = if entity == CustomFieldEntity::Contact { "contact" } else { "customer" };
+    w.audit("upsert", name, id, json!({"customFields": changed}));
+    Ok(true)
 }
 
 /// Each customer row on its own, before anything is read: the fields of the
@@ -584,6 +651,9 @@ pub async fn upsert_contacts_in(
         .into_iter()
         .map(|c| (c.id, c))
         .collect();
+    let is_new = |i: usize| valid[i].as_ref().is_some_and(|(e, _)| !known.contains_key(e));
+    let mut custom =
+        custom_values(&*w, &mut checks, CustomFieldEntity::Contact, &records, |r| &r.custom_fields, is_new).await?;
     // Dropping the transaction rolls it back: nothing of a refused batch is written.
     checks.finish()?;
     let at = now();
@@ -591,9 +661,28 @@ pub async fn upsert_contacts_in(
         valid.iter().flatten().filter(|(e, _)| !known.contains_key(e)).cloned().collect();
     let mut created = create_contacts(&mut w, &source, fresh, at).await?;
     let mut tally = Tally::new(records.len());
-    for (external_id, wanted) in valid.into_iter().flatten() {
+    for (i, row) in valid.into_iter().enumerate() {
+        let Some((external_id, wanted)) = row else { continue };
+        let values = std::mem::take(&mut custom[i]);
         if let Some(current) = stored(&known, &existing, &external_id) {
-            match update_contact(&mut w, current, wanted, at).await? {
+            let updated = update_contact(&mut w, current, wanted, at).await?;
+            let custom_changed = store_custom(&mut w, CustomFieldEntity::Contact, current.id, values).await?;
+            let updated = match (updated, custom_changed) {
+                (Some(model), _) => Some(model),
+                // Only custom values changed: the row moves on like any change.
+                (None, true) => {
+                    let row = contact::ActiveModel {
+                        version: Set(current.version + 1),
+                        updated_at: Set(at),
+                        ..Default::default()
+                    };
+                    let key = (contact::Column::Id, current.id);
+                    let version = (contact::Column::Version, current.version);
+                    Some(update_versioned::<contact::Entity>(&*w, row, key, version, "contact").await?)
+                }
+                (None, false) => None,
+            };
+            match updated {
                 Some(model) => {
                     let change = Change::new(ChangeEntity::Contact, model.id, Operation::Updated, model.customer_id);
                     tally.updated(model, Some(change));
@@ -603,6 +692,7 @@ pub async fn upsert_contacts_in(
         } else {
             let _ = wanted;
             let model = created.remove(&external_id).ok_or_else(|| AppError::Internal("contact not created".into()))?;
+            store_custom(&mut w, CustomFieldEntity::Contact, model.id, values).await?;
             let reference = reference(Kind::Contact, model.id, &source, &external_id);
             let change = Change::new(ChangeEntity::Contact, model.id, Operation::Created, model.customer_id);
             tally.created(model, Some(change), reference);

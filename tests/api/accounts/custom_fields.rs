@@ -263,3 +263,57 @@ async fn values_are_read_only_through_rows_the_viewer_sees() {
     assert!(!list.body.to_string().contains("SECRET-TAX"));
     assert_eq!(mine.ok()["customers"]["nodes"][0]["customFields"], json!([{"key": "tax_id", "value": "SECRET-TAX"}]));
 }
+
+const UPSERT: &str = r#"mutation($c: [CustomerUpsertInput!]!) {
+  upsertCustomers(source: "erp", customers: $c) { created updated unchanged
+    customers { version customFields { key value } } } }"#;
+
+#[tokio::test]
+async fn pushes_by_external_id_carry_values_and_a_value_alone_is_a_change() {
+    let app = TestApp::spawn().await;
+    let cast = app.cast().await;
+    define(
+        &app,
+        &cast.admin,
+        json!({"entity": "CUSTOMER", "key": "tax_id", "label": "Tax", "type": "STRING", "required": true}),
+    )
+    .await;
+    define(&app, &cast.admin, json!({"entity": "CONTACT", "key": "desk", "label": "Desk", "type": "NUMBER"})).await;
+    let row = |tax: Value| {
+        json!([{"externalId": "C-1", "name": "Acme", "ownerEmail": "rep.a@t.example",
+                "customFields": [{"key": "tax_id", "value": tax}]}])
+    };
+
+    let missing = app
+        .gql(
+            &cast.leader,
+            UPSERT,
+            json!({"c": [{"externalId": "C-2", "name": "Beta", "ownerEmail": "rep.a@t.example"}]}),
+        )
+        .await;
+    let first = app.gql(&cast.leader, UPSERT, json!({"c": row(json!("DE-1"))})).await;
+    let again = app.gql(&cast.leader, UPSERT, json!({"c": row(json!("DE-1"))})).await;
+    let moved = app.gql(&cast.leader, UPSERT, json!({"c": row(json!("DE-2"))})).await;
+    let wrong = app.gql(&cast.leader, UPSERT, json!({"c": row(json!(12))})).await;
+
+    assert_eq!(missing.code(), Some("BAD_USER_INPUT"));
+    assert_eq!(missing.body["errors"][0]["extensions"]["rows"][0]["field"], "customFields.tax_id");
+    let done = &first.ok()["upsertCustomers"];
+    assert_eq!(done["created"], 1);
+    assert_eq!(done["customers"][0]["customFields"], json!([{"key": "tax_id", "value": "DE-1"}]));
+    assert_eq!(again.ok()["upsertCustomers"]["unchanged"], 1, "the same value again is no change");
+    let done = &moved.ok()["upsertCustomers"];
+    assert_eq!((done["updated"].clone(), done["customers"][0]["version"].clone()), (json!(1), json!(2)));
+    assert_eq!(done["customers"][0]["customFields"], json!([{"key": "tax_id", "value": "DE-2"}]));
+    assert_eq!(wrong.code(), Some("BAD_USER_INPUT"));
+    assert_eq!(wrong.body["errors"][0]["extensions"]["rows"][0]["field"], "customFields.tax_id");
+    assert_eq!(app.count("customer").await, 1);
+
+    // Contacts likewise.
+    let contacts = r#"mutation($c: [ContactUpsertInput!]!) {
+      upsertContacts(source: "erp", contacts: $c) { created customers: contacts { customFields { key value } } } }"#;
+    let people = json!([{"externalId": "P-1", "customerExternalId": "C-1", "name": "Ann", "orgLevel": "EXECUTIVE",
+                         "customFields": [{"key": "desk", "value": 12}]}]);
+    let pushed = app.gql(&cast.leader, contacts, json!({"c": people})).await;
+    assert_eq!(pushed.ok()["upsertContacts"]["customers"][0]["customFields"], json!([{"key": "desk", "value": 12.0}]));
+}
