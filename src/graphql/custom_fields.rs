@@ -147,6 +147,41 @@ where
     Ok(values.into_iter().map(Into::into).collect())
 }
 
+/// A condition on one custom field of a list's rows; every test given must hold. Values are written as the field's
+/// type says (as in `CustomFieldInput`).
+#[derive(InputObject)]
+pub struct CustomFieldCondition {
+    /// The field's key.
+    pub key: String,
+    /// The value equals this.
+    pub eq: Option<Json<serde_json::Value>>,
+    /// The value is one of these (1 to 100).
+    #[graphql(name = "in")]
+    pub among: Option<Vec<Json<serde_json::Value>>>,
+    /// The value is at least this (NUMBER, DATE, MONEY, STRING).
+    pub gte: Option<Json<serde_json::Value>>,
+    /// The value is at most this (NUMBER, DATE, MONEY, STRING).
+    pub lte: Option<Json<serde_json::Value>>,
+    /// True: the row has no value for the field; false: it has one.
+    pub is_null: Option<bool>,
+}
+
+/// The conditions given, for the service.
+pub fn wanted(input: Option<Vec<CustomFieldCondition>>) -> Vec<service::Wanted> {
+    input
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| service::Wanted {
+            key: c.key,
+            eq: c.eq.map(|j| j.0),
+            among: c.among.map(|list| list.into_iter().map(|j| j.0).collect()),
+            gte: c.gte.map(|j| j.0),
+            lte: c.lte.map(|j| j.0),
+            is_null: c.is_null,
+        })
+        .collect()
+}
+
 /// A field to define.
 #[derive(InputObject)]
 pub struct DefineCustomFieldInput {

@@ -13,7 +13,7 @@ use crate::{
         commitments::Commitment,
         communications::Communication,
         contacts::Contact,
-        custom_fields::{CustomFieldInput, CustomFieldValue, given, values_of},
+        custom_fields::{CustomFieldCondition, CustomFieldInput, CustomFieldValue, given, values_of, wanted},
         loaders::{LatestOf, bounded, bounded_cost, fetch_one, listed, load, load_list},
         partnerships::Partnership,
         support::context::request,
@@ -396,10 +396,18 @@ pub struct CustomerFilterInput {
     /// Include archived customers (default false).
     #[graphql(default)]
     pub include_archived: bool,
+    /// Conditions on custom fields (customer fields; see `customFieldDefinitions`), all of which must hold.
+    pub custom: Option<Vec<CustomFieldCondition>>,
 }
 
 impl CustomerFilterInput {
-    pub fn into_domain(self) -> crate::error::AppResult<CustomerFilter> {
+    pub async fn into_domain(self, db: &impl sea_orm::ConnectionTrait) -> crate::error::AppResult<CustomerFilter> {
+        let custom = crate::service::custom_fields::conditions(
+            db,
+            entity::enums::CustomFieldEntity::Customer,
+            wanted(self.custom),
+        )
+        .await?;
         Ok(CustomerFilter {
             statuses: to_domain(self.statuses),
             tiers: to_domain(self.tiers),
@@ -413,6 +421,7 @@ impl CustomerFilterInput {
             created_after: self.created_after,
             created_before: self.created_before,
             include_archived: self.include_archived,
+            custom,
         })
     }
 }
@@ -462,7 +471,7 @@ impl CustomerQuery {
         #[graphql(desc = "Cursor of the row to end before (from a previous page).")] before: Option<String>,
     ) -> Result<Conn<Fast<Customer>>> {
         let rc = request(ctx)?;
-        let filter = filter.unwrap_or_default().into_domain()?;
+        let filter = filter.unwrap_or_default().into_domain(&rc.db).await?;
         let order = order_by.unwrap_or_default();
         let column = match order.field {
             CustomerOrderField::Name => customer::Column::Name,

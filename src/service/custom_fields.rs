@@ -414,6 +414,141 @@ pub async fn values(
     Ok(out)
 }
 
+/// A condition on one custom field, as a list filter gives it.
+#[derive(Debug, Clone, Default)]
+pub struct Wanted {
+    pub key: String,
+    pub eq: Option<Value>,
+    pub among: Option<Vec<Value>>,
+    pub gte: Option<Value>,
+    pub lte: Option<Value>,
+    pub is_null: Option<bool>,
+}
+
+/// A condition checked against its field: SQL on the field's value column.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Condition {
+    field_id: i64,
+    test: Test,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Test {
+    Among(Vec<Stored>),
+    Range(Option<Stored>, Option<Stored>),
+    Present(bool),
+}
+
+/// Most values an `in` condition takes.
+pub const MAX_AMONG: usize = 100;
+
+/// The list filter's conditions checked against the entity's live fields: an
+/// unknown key, a value its field would refuse, or a condition with no test
+/// is BAD_USER_INPUT naming `filter.custom.<key>`.
+pub async fn conditions(
+    db: &impl ConnectionTrait,
+    entity: CustomFieldEntity,
+    wanted: Vec<Wanted>,
+) -> AppResult<Vec<Condition>> {
+    if wanted.is_empty() {
+        return Ok(Vec::new());
+    }
+    let fields = definitions(db, Some(entity), false).await?;
+    let mut out = Vec::with_capacity(wanted.len());
+    for w in wanted {
+        let name = format!("filter.custom.{}", w.key);
+        let Some(field) = fields.iter().find(|f| f.key == w.key) else {
+            return Err(AppError::bad_input(&name, format!("no custom field {:?} is defined for this list", w.key)));
+        };
+        let value = |v: &Value| -> AppResult<Stored> {
+            match check(field, v) {
+                Ok(Some(stored)) => Ok(stored),
+                Ok(None) => {
+                    Err(AppError::bad_input(&name, format!("{name}: use isNull to match rows without a value")))
+                }
+                Err(AppError::BadInput { message, .. }) => Err(AppError::bad_input(&name, message)),
+                Err(other) => Err(other),
+            }
+        };
+        let mut among: Option<Vec<Stored>> = None;
+        if let Some(eq) = &w.eq {
+            among = Some(vec![value(eq)?]);
+        }
+        if let Some(list) = &w.among {
+            if list.is_empty() || list.len() > MAX_AMONG {
+                return Err(AppError::bad_input(&name, format!("{name}: in takes 1 to {MAX_AMONG} values")));
+            }
+            let list = list.iter().map(&value).collect::<AppResult<Vec<_>>>()?;
+            among = Some(match among {
+                Some(eq) => eq.into_iter().filter(|v| list.contains(v)).collect(),
+                None => list,
+            });
+        }
+        let ranged = w.gte.is_some() || w.lte.is_some();
+        if ranged && matches!(field.field_type, CustomFieldType::Boolean | CustomFieldType::Enum) {
+            return Err(AppError::bad_input(
+                &name,
+                format!("{name}: gte and lte compare NUMBER, DATE, MONEY and STRING"),
+            ));
+        }
+        let range = Test::Range(w.gte.as_ref().map(&value).transpose()?, w.lte.as_ref().map(&value).transpose()?);
+        let mut tests: Vec<Test> = Vec::new();
+        if let Some(among) = among {
+            tests.push(Test::Among(among));
+        }
+        if ranged {
+            tests.push(range);
+        }
+        if let Some(is_null) = w.is_null {
+            tests.push(Test::Present(!is_null));
+        }
+        if tests.is_empty() {
+            return Err(AppError::bad_input(&name, format!("{name}: give eq, in, gte, lte or isNull")));
+        }
+        out.extend(tests.into_iter().map(|test| Condition { field_id: field.id, test }));
+    }
+    Ok(out)
+}
+
+/// A stored value written as a literal (strings quoted, quotes doubled: the values passed `check`).
+fn literal(value: &Stored) -> (&'static str, String) {
+    match value {
+        Stored::Text(text) => ("text_value", format!("'{}'", text.replace('\'', "''"))),
+        Stored::Number(number) => ("number_value", format!("{number:?}")),
+        Stored::Int(int) => ("int_value", int.to_string()),
+    }
+}
+
+impl Condition {
+    /// SQL true for the rows (`row_id` the row's id column) that meet the condition.
+    pub fn sql(&self, row_id: &str) -> String {
+        let of_row =
+            format!("SELECT 1 FROM custom_value cv WHERE cv.field_id = {} AND cv.row_id = {row_id}", self.field_id);
+        match &self.test {
+            Test::Present(true) => format!("EXISTS ({of_row})"),
+            Test::Present(false) => format!("NOT EXISTS ({of_row})"),
+            Test::Among(values) if values.is_empty() => "1 = 0".to_owned(),
+            Test::Among(values) => {
+                let column = literal(&values[0]).0;
+                let list: Vec<String> = values.iter().map(|v| literal(v).1).collect();
+                format!("EXISTS ({of_row} AND cv.{column} IN ({}))", list.join(", "))
+            }
+            Test::Range(gte, lte) => {
+                let mut tests = Vec::new();
+                if let Some(gte) = gte {
+                    let (column, value) = literal(gte);
+                    tests.push(format!("cv.{column} >= {value}"));
+                }
+                if let Some(lte) = lte {
+                    let (column, value) = literal(lte);
+                    tests.push(format!("cv.{column} <= {value}"));
+                }
+                format!("EXISTS ({of_row} AND {})", tests.join(" AND "))
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

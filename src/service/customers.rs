@@ -46,6 +46,8 @@ pub struct CustomerFilter {
     pub created_after: Option<DateTime<Utc>>,
     pub created_before: Option<DateTime<Utc>>,
     pub include_archived: bool,
+    /// Conditions on custom fields (`crate::service::custom_fields::conditions`).
+    pub custom: Vec<custom_fields::Condition>,
 }
 
 /// The visible customers matching `filter`, unordered.
@@ -91,6 +93,9 @@ pub fn select(viewer: &Viewer, filter: &CustomerFilter) -> Select<customer::Enti
     if let Some(before) = filter.created_before {
         query = query.filter(customer::Column::CreatedAt.lt(before));
     }
+    for condition in &filter.custom {
+        query = query.filter(sea_orm::sea_query::Expr::cust(condition.sql("customer.id")));
+    }
     query
 }
 
@@ -128,6 +133,7 @@ pub async fn count(db: &impl ConnectionTrait, viewer: &Viewer, filter: &Customer
         created_after,
         created_before,
         include_archived,
+        custom,
     } = filter;
     let kept_counts_serve = tiers.is_empty()
         && segments.is_empty()
@@ -137,6 +143,7 @@ pub async fn count(db: &impl ConnectionTrait, viewer: &Viewer, filter: &Customer
         && search.as_deref().is_none_or(|term| term.trim().is_empty())
         && created_after.is_none()
         && created_before.is_none()
+        && custom.is_empty()
         && !include_archived;
     if kept_counts_serve {
         crate::service::customer_counts::kept(db, viewer, statuses, *owner_id, *team_id).await

@@ -116,7 +116,7 @@ impl AggregateQuery {
         #[graphql(desc = "The dimensions, each at most once; none gives one total.")] group_by: Vec<CustomerDimension>,
     ) -> Result<Vec<CustomerAggregate>> {
         let rc = request(ctx)?;
-        let filter = filter.unwrap_or_default().into_domain()?;
+        let filter = filter.unwrap_or_default().into_domain(&request(ctx)?.db).await?;
         let dimensions: Vec<Dimension> = group_by
             .into_iter()
             .map(|d| match d {

@@ -317,3 +317,116 @@ async fn pushes_by_external_id_carry_values_and_a_value_alone_is_a_change() {
     let pushed = app.gql(&cast.leader, contacts, json!({"c": people})).await;
     assert_eq!(pushed.ok()["upsertContacts"]["customers"][0]["customFields"], json!([{"key": "desk", "value": 12.0}]));
 }
+
+const LIST: &str = "query($f: CustomerFilterInput) { customers(first: 50, filter: $f) { totalCount nodes { name } } }";
+
+fn names(reply: &Value) -> Vec<String> {
+    let mut names: Vec<String> = reply["customers"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["name"].as_str().unwrap().to_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn the_customer_list_filters_by_custom_fields_through_their_indexes() {
+    let app = TestApp::spawn().await;
+    let cast = app.cast().await;
+    customer_fields(&app, &cast.admin).await;
+    let create =
+        "mutation($n: String!, $f: [CustomFieldInput!]) { createCustomer(input: {name: $n, customFields: $f}) { id } }";
+    for (name, fields) in [
+        (
+            "Alpha",
+            json!([{"key": "region_code", "value": "EU"}, {"key": "budget", "value": "100.00"}, {"key": "renewal_on", "value": "2027-01-10"}]),
+        ),
+        (
+            "Bravo",
+            json!([{"key": "region_code", "value": "NA"}, {"key": "budget", "value": "250.50"}, {"key": "employees", "value": 40}]),
+        ),
+        (
+            "Charlie",
+            json!([{"key": "region_code", "value": "EU"}, {"key": "budget", "value": "999.99"}, {"key": "key_account", "value": true}]),
+        ),
+        ("Delta", json!([])),
+    ] {
+        app.gql(&cast.rep_a, create, json!({"n": name, "f": fields})).await.ok();
+    }
+    let list = |filter: Value| {
+        let app = &app;
+        let rep = &cast.rep_a;
+        async move { app.gql(rep, LIST, json!({"f": {"custom": filter}})).await }
+    };
+
+    let eu = list(json!([{"key": "region_code", "eq": "EU"}])).await;
+    let among =
+        list(json!([{"key": "region_code", "in": ["NA", "EU"]}, {"key": "budget", "gte": "200", "lte": 999.99}])).await;
+    let cheap = list(json!([{"key": "budget", "lte": "250.50"}])).await;
+    let dated = list(json!([{"key": "renewal_on", "gte": "2027-01-01"}])).await;
+    let big = list(json!([{"key": "employees", "gte": 10}])).await;
+    let flagged = list(json!([{"key": "key_account", "eq": true}])).await;
+    let without = list(json!([{"key": "region_code", "isNull": true}])).await;
+    let with = list(json!([{"key": "employees", "isNull": false}])).await;
+    let unknown = list(json!([{"key": "nope", "eq": 1}])).await;
+    let wrong = list(json!([{"key": "renewal_on", "eq": 5}])).await;
+    let empty = list(json!([{"key": "budget"}])).await;
+
+    assert_eq!(names(eu.ok()), ["Alpha", "Charlie"]);
+    assert_eq!(eu.ok()["customers"]["totalCount"], 2);
+    assert_eq!(names(among.ok()), ["Bravo", "Charlie"]);
+    assert_eq!(names(cheap.ok()), ["Alpha", "Bravo"]);
+    assert_eq!(names(dated.ok()), ["Alpha"]);
+    assert_eq!(names(big.ok()), ["Bravo"]);
+    assert_eq!(names(flagged.ok()), ["Charlie"]);
+    assert_eq!(names(without.ok()), ["Delta"]);
+    assert_eq!(names(with.ok()), ["Bravo"]);
+    for (reply, field) in
+        [(&unknown, "filter.custom.nope"), (&wrong, "filter.custom.renewal_on"), (&empty, "filter.custom.budget")]
+    {
+        assert_eq!(reply.code(), Some("BAD_USER_INPUT"));
+        assert_eq!(reply.body["errors"][0]["extensions"]["field"], field);
+    }
+    // The same filter counts for dashboards.
+    let counted = app
+        .gql(
+            &cast.rep_a,
+            "{ customerAggregates(groupBy: [], filter: {custom: [{key: \"region_code\", eq: \"EU\"}]}) { customers } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(counted.ok()["customerAggregates"][0]["customers"], 2);
+
+    // The value indexes serve the conditions (with sequential scans ruled out, as on a large book).
+    use sea_orm::ConnectionTrait;
+    let wanted = vec![rapport::service::custom_fields::Wanted {
+        key: "budget".into(),
+        gte: Some(json!("200")),
+        ..Default::default()
+    }];
+    let conditions =
+        rapport::service::custom_fields::conditions(&app.db, entity::enums::CustomFieldEntity::Customer, wanted)
+            .await
+            .unwrap();
+    let sql = format!("SELECT c.id FROM customer c WHERE {}", conditions[0].sql("c.id"));
+    let backend = app.db.get_database_backend();
+    let txn = sea_orm::TransactionTrait::begin(&app.db).await.unwrap();
+    let plan = if backend == sea_orm::DatabaseBackend::Postgres {
+        txn.execute_unprepared("SET LOCAL enable_seqscan = off").await.unwrap();
+        format!("EXPLAIN {sql}")
+    } else {
+        format!("EXPLAIN QUERY PLAN {sql}")
+    };
+    let rows = txn.query_all_raw(sea_orm::Statement::from_string(backend, plan)).await.unwrap();
+    txn.rollback().await.unwrap();
+    let text: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            r.try_get::<String>("", "QUERY PLAN").or_else(|_| r.try_get::<String>("", "detail")).unwrap_or_default()
+        })
+        .collect();
+    let text = text.join("\n");
+    assert!(text.contains("ix_custom_value_field_id") || text.contains("ux_custom_value_field_id"), "{text}");
+}
