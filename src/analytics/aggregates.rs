@@ -34,10 +34,22 @@ pub enum Dimension {
     Team,
     /// The top visible ancestor (`crate::analytics::groups`).
     Group,
+    /// A custom ENUM or BOOLEAN field's value (by field id).
+    Custom(CustomDimension),
+}
+
+/// A custom field to group by: ENUM values are text, BOOLEAN values 0 or 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CustomDimension {
+    pub field_id: i64,
+    pub boolean: bool,
 }
 
 impl Dimension {
-    fn alias(self) -> &'static str {
+    fn alias(self) -> String {
+        if let Self::Custom(custom) = self {
+            return format!("d_custom_{}", custom.field_id);
+        }
         match self {
             Self::Status => "d_status",
             Self::Tier => "d_tier",
@@ -47,8 +59,17 @@ impl Dimension {
             Self::Owner => "d_owner",
             Self::Team => "d_team",
             Self::Group => "d_group",
+            Self::Custom(_) => unreachable!("named above"),
         }
+        .to_owned()
     }
+}
+
+/// A custom dimension's value in a combination.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CustomValue {
+    Text(Option<String>),
+    Flag(Option<bool>),
 }
 
 /// One combination of dimension values and its figures; a dimension not asked
@@ -63,6 +84,8 @@ pub struct Aggregate {
     pub owner_id: Option<i64>,
     pub team_id: Option<i64>,
     pub group_id: Option<i64>,
+    /// Per custom dimension, in the order asked: the ENUM text or the BOOLEAN (None: no value).
+    pub custom: Vec<CustomValue>,
     pub customers: i64,
     pub revenue_cents: i64,
     pub gross_profit_cents: i64,
@@ -114,6 +137,17 @@ pub async fn aggregates(
             Dimension::Owner => Expr::col((customer::Entity, customer::Column::OwnerId)),
             Dimension::Team => Expr::col((user::Entity, user::Column::TeamId)),
             Dimension::Group => Expr::cust("grp.top"),
+            Dimension::Custom(custom) => {
+                let alias = format!("cv{}", custom.field_id);
+                QueryTrait::query(&mut query).join_as(
+                    JoinType::LeftJoin,
+                    sea_orm::sea_query::Alias::new("custom_value"),
+                    sea_orm::sea_query::Alias::new(alias.as_str()),
+                    Expr::cust(format!("{alias}.field_id = {} AND {alias}.row_id = customer.id", custom.field_id)),
+                );
+                let column = if custom.boolean { "int_value" } else { "text_value" };
+                Expr::cust(format!("{alias}.{column}"))
+            }
         };
         query = query.expr_as(column.clone(), dim.alias()).group_by(column);
     }
@@ -143,6 +177,7 @@ pub async fn aggregates(
         };
         for dim in &dims {
             let alias = dim.alias();
+            let alias = alias.as_str();
             match dim {
                 Dimension::Status => {
                     aggregate.status = text(row, alias)?.and_then(|v| CustomerStatus::try_from_value(&v).ok());
@@ -158,6 +193,11 @@ pub async fn aggregates(
                 Dimension::Owner => aggregate.owner_id = row.try_get::<Option<i64>>("", alias)?,
                 Dimension::Team => aggregate.team_id = row.try_get::<Option<i64>>("", alias)?,
                 Dimension::Group => aggregate.group_id = crate::db::rows::opt_int(row, alias)?,
+                Dimension::Custom(custom) if custom.boolean => {
+                    let flag = crate::db::rows::opt_int(row, alias)?.map(|v| v != 0);
+                    aggregate.custom.push(CustomValue::Flag(flag));
+                }
+                Dimension::Custom(_) => aggregate.custom.push(CustomValue::Text(text(row, alias)?)),
             }
         }
         result.push(aggregate);

@@ -2,9 +2,13 @@
 
 use async_graphql::{Context, Enum, Object, Result};
 
+use entity::{custom_field, enums::CustomFieldType};
+
 use crate::{
     analytics::aggregates::{self as report, Dimension},
+    error::AppError,
     graphql::{
+        custom_fields::CustomFieldValue,
         customers::CustomerFilterInput,
         loaders::load_error,
         support::{
@@ -15,6 +19,7 @@ use crate::{
         },
         users::{Team, User},
     },
+    service::custom_fields,
 };
 
 /// A dimension to aggregate customers by.
@@ -38,8 +43,8 @@ pub enum CustomerDimension {
     Group,
 }
 
-/// One combination of dimension values.
-pub struct CustomerAggregate(report::Aggregate);
+/// One combination of dimension values (with the custom fields grouped by, in the order asked).
+pub struct CustomerAggregate(report::Aggregate, std::sync::Arc<Vec<custom_field::Model>>);
 
 /// Customers sharing one combination of the requested dimensions; dimensions not requested are null.
 #[Object]
@@ -83,6 +88,22 @@ impl CustomerAggregate {
         let found = rc.loaders.customer_by_id.load_one(id).await.map_err(load_error)?;
         Ok(found.map(crate::graphql::customers::Customer::one))
     }
+    /// The value of each field of `customDimensions`, in the order asked (value null: no value).
+    async fn custom(&self) -> Vec<CustomFieldValue> {
+        self.1
+            .iter()
+            .zip(&self.0.custom)
+            .map(|(field, value)| CustomFieldValue {
+                key: field.key.clone(),
+                label: field.label.clone(),
+                field_type: field.field_type.into(),
+                value: async_graphql::Json(match value {
+                    report::CustomValue::Text(text) => text.clone().map_or(serde_json::Value::Null, Into::into),
+                    report::CustomValue::Flag(flag) => flag.map_or(serde_json::Value::Null, Into::into),
+                }),
+            })
+            .collect()
+    }
     /// Owner's global ID, when grouped by OWNER (to group without loading the user).
     async fn owner_id(&self) -> Option<async_graphql::ID> {
         self.0.owner_id.map(|id| ids::encode("User", id))
@@ -114,6 +135,8 @@ impl AggregateQuery {
         ctx: &Context<'_>,
         #[graphql(desc = "The customers to count, as for the customer list.")] filter: Option<CustomerFilterInput>,
         #[graphql(desc = "The dimensions, each at most once; none gives one total.")] group_by: Vec<CustomerDimension>,
+        #[graphql(desc = "Custom ENUM or BOOLEAN customer fields to group by as well, by key, each at most once.")]
+        custom_dimensions: Option<Vec<String>>,
     ) -> Result<Vec<CustomerAggregate>> {
         let rc = request(ctx)?;
         let filter = filter.unwrap_or_default().into_domain(&request(ctx)?.db).await?;
@@ -130,9 +153,32 @@ impl AggregateQuery {
                 CustomerDimension::Group => Dimension::Group,
             })
             .collect();
+        let keys = custom_dimensions.unwrap_or_default();
+        let mut dimensions = dimensions;
+        let mut custom = Vec::with_capacity(keys.len());
+        if !keys.is_empty() {
+            let fields =
+                custom_fields::definitions(&rc.db, Some(entity::enums::CustomFieldEntity::Customer), false).await?;
+            for key in &keys {
+                let bad = |message: String| AppError::bad_input("customDimensions", message);
+                let field =
+                    fields.iter().find(|f| &f.key == key).ok_or_else(|| bad(format!("no customer field {key:?}")))?;
+                let boolean = match field.field_type {
+                    CustomFieldType::Boolean => true,
+                    CustomFieldType::Enum => false,
+                    _ => return Err(bad(format!("{key} is not an ENUM or BOOLEAN field")).into()),
+                };
+                if custom.iter().any(|f: &custom_field::Model| f.id == field.id) {
+                    return Err(bad(format!("{key} is given twice")).into());
+                }
+                dimensions.push(Dimension::Custom(report::CustomDimension { field_id: field.id, boolean }));
+                custom.push(field.clone());
+            }
+        }
         let viewer = rc.viewer();
         let customers = crate::service::customers::select(&viewer, &filter);
         let rows = report::aggregates(&rc.db, &viewer, customers, &dimensions).await?;
-        Ok(rows.into_iter().map(CustomerAggregate).collect())
+        let custom = std::sync::Arc::new(custom);
+        Ok(rows.into_iter().map(|row| CustomerAggregate(row, custom.clone())).collect())
     }
 }

@@ -430,3 +430,51 @@ async fn the_customer_list_filters_by_custom_fields_through_their_indexes() {
     let text = text.join("\n");
     assert!(text.contains("ix_custom_value_field_id") || text.contains("ux_custom_value_field_id"), "{text}");
 }
+
+#[tokio::test]
+async fn aggregates_group_by_custom_enum_and_boolean_fields() {
+    let app = TestApp::spawn().await;
+    let cast = app.cast().await;
+    customer_fields(&app, &cast.admin).await;
+    let create = "mutation($n: String!, $f: [CustomFieldInput!]) { createCustomer(input: {name: $n, status: ACTIVE, customFields: $f}) { id } }";
+    for (name, fields) in [
+        ("A", json!([{"key": "region_code", "value": "EU"}, {"key": "key_account", "value": true}])),
+        ("B", json!([{"key": "region_code", "value": "EU"}, {"key": "key_account", "value": false}])),
+        ("C", json!([{"key": "region_code", "value": "EU"}, {"key": "key_account", "value": true}])),
+        ("D", json!([{"key": "region_code", "value": "NA"}])),
+        ("E", json!([])),
+    ] {
+        app.gql(&cast.rep_a, create, json!({"n": name, "f": fields})).await.ok();
+    }
+    let query = "query($d: [String!]) { customerAggregates(groupBy: [STATUS], customDimensions: $d) {
+        status customers custom { key type value } } }";
+
+    let grouped = app.gql(&cast.rep_a, query, json!({"d": ["region_code", "key_account"]})).await;
+    let money = app.gql(&cast.rep_a, query, json!({"d": ["budget"]})).await;
+    let twice = app.gql(&cast.rep_a, query, json!({"d": ["region_code", "region_code"]})).await;
+    let as_b = app.gql(&cast.rep_b, query, json!({"d": ["region_code"]})).await;
+
+    let mut rows: Vec<(String, String, i64)> = grouped.ok()["customerAggregates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (r["custom"][0]["value"].to_string(), r["custom"][1]["value"].to_string(), r["customers"].as_i64().unwrap())
+        })
+        .collect();
+    rows.sort();
+    assert_eq!(
+        rows,
+        vec![
+            ("\"EU\"".to_owned(), "false".to_owned(), 1),
+            ("\"EU\"".to_owned(), "true".to_owned(), 2),
+            ("\"NA\"".to_owned(), "null".to_owned(), 1),
+            ("null".to_owned(), "null".to_owned(), 1),
+        ]
+    );
+    assert_eq!(grouped.ok()["customerAggregates"][0]["custom"][0]["type"], "ENUM");
+    assert_eq!(money.code(), Some("BAD_USER_INPUT"));
+    assert_eq!(money.body["errors"][0]["extensions"]["field"], "customDimensions");
+    assert_eq!(twice.code(), Some("BAD_USER_INPUT"));
+    assert_eq!(as_b.ok()["customerAggregates"], json!([]), "rep B sees none of rep A's customers");
+}
