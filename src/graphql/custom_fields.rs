@@ -131,7 +131,7 @@ pub fn given(input: Option<Vec<CustomFieldInput>>) -> Vec<Given> {
     input
         .unwrap_or_default()
         .into_iter()
-        .map(|v| Given { key: v.key, value: v.value.map_or(serde_json::Value::Null, |j| j.0) })
+        .map(|v| Given { key: v.key, value: v.value.map_or(serde_json::Value::Null, |j| j.0), text: false })
         .collect()
 }
 

@@ -126,6 +126,15 @@ impl Row {
         let index = self.columns.iter().position(|c| c == column)?;
         Some(self.values.get(index)?.trim()).filter(|v| !v.is_empty())
     }
+
+    /// The non-empty values of the columns named `prefix` + a name, as (name, value).
+    pub fn prefixed<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
+        self.columns.iter().enumerate().filter_map(move |(index, column)| {
+            let name = column.strip_prefix(prefix)?;
+            let value = self.values.get(index)?.trim();
+            (!value.is_empty()).then_some((name, value))
+        })
+    }
 }
 
 /// A problem with one row, or with the file itself (line 0).

@@ -8,6 +8,7 @@ use sea_orm::ActiveEnum;
 
 use super::files::{Kind, Problem, Row};
 use crate::rules::parse_cents;
+use crate::service::custom_fields::Given;
 use crate::service::{
     external::{ChurnRecord, CommitmentRecord, CommunicationRecord, ContactRecord, CustomerRecord, TicketRecord},
     revenue::staged::ExternalRevenue,
@@ -67,6 +68,11 @@ impl<'a> Reading<'a> {
 
     fn optional(&self, column: &str) -> Option<String> {
         self.row.get(column).map(str::to_owned)
+    }
+
+    /// Custom field values: the `custom.<key>` columns with a value (an empty cell leaves the field as it is).
+    fn custom(&self) -> Vec<Given> {
+        self.row.prefixed("custom.").map(|(key, value)| Given::text(key, value)).collect()
     }
 
     fn required(&mut self, column: &str) -> String {
@@ -169,8 +175,7 @@ fn customer(r: &mut Reading) -> Option<CustomerRecord> {
         customer_since: r.date("customer_since", false),
         owner_id: None,
         owner_email: Some(r.required("owner_email")),
-        // Custom field values are not read from files yet: give them through `upsertCustomers`.
-        custom_fields: Vec::new(),
+        custom_fields: r.custom(),
     })
 }
 
@@ -186,7 +191,7 @@ fn contact(r: &mut Reading) -> Option<ContactRecord> {
         org_level: org_level?,
         email: r.optional("email"),
         phone: r.optional("phone"),
-        custom_fields: Vec::new(),
+        custom_fields: r.custom(),
     })
 }
 

@@ -47,6 +47,32 @@ pub struct NewField {
 pub struct Given {
     pub key: String,
     pub value: Value,
+    /// Read from a file's text column: a number or a boolean arrives as text and
+    /// is read as the field's type says (`12.5`, `true`/`false`).
+    pub text: bool,
+}
+
+impl Given {
+    /// A value read from text (a file's `custom.<key>` column).
+    pub fn text(key: &str, text: &str) -> Self {
+        Self { key: key.to_owned(), value: Value::String(text.to_owned()), text: true }
+    }
+}
+
+/// A text value as the JSON its field's type takes (what does not parse is left as text, and refused by `check`).
+fn from_text(field: &custom_field::Model, value: &Value) -> Value {
+    let Some(text) = value.as_str() else { return value.clone() };
+    match field.field_type {
+        CustomFieldType::Number => {
+            text.parse::<f64>().ok().and_then(serde_json::Number::from_f64).map_or_else(|| value.clone(), Value::Number)
+        }
+        CustomFieldType::Boolean => match text.to_ascii_lowercase().as_str() {
+            "true" => Value::Bool(true),
+            "false" => Value::Bool(false),
+            _ => value.clone(),
+        },
+        _ => value.clone(),
+    }
 }
 
 /// A value as stored: the column its type sorts by.
@@ -298,7 +324,8 @@ pub fn check_against(
                 format!("customFields.{} is given twice", value.key),
             ));
         }
-        out.push((field.clone(), check(field, &value.value)?));
+        let converted = if value.text { from_text(field, &value.value) } else { value.value.clone() };
+        out.push((field.clone(), check(field, &converted)?));
     }
     if creating && let Some(missing) = fields.iter().find(|f| f.required && !out.iter().any(|(o, _)| o.id == f.id)) {
         return Err(AppError::bad_input(

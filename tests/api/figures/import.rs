@@ -272,3 +272,56 @@ async fn a_corrected_month_imported_again_moves_the_figures_and_leaves_its_trail
     assert_eq!(total["revenueBefore"], "18300.00", "{total}");
     assert!((total["lostRevenueShare"].as_f64().unwrap() - 6000.0 / 18300.0).abs() < 1e-9, "{total}");
 }
+
+#[tokio::test]
+async fn custom_columns_of_a_file_set_custom_field_values() {
+    let app = TestApp::spawn().await;
+    let admin = staff(&app).await;
+    for input in [
+        json!({"entity": "CUSTOMER", "key": "contract_level", "label": "Level", "type": "ENUM", "options": ["GOLD", "SILVER"]}),
+        json!({"entity": "CUSTOMER", "key": "credit_limit", "label": "Credit", "type": "MONEY"}),
+        json!({"entity": "CUSTOMER", "key": "employees", "label": "Employees", "type": "NUMBER"}),
+        json!({"entity": "CUSTOMER", "key": "key_account", "label": "Key", "type": "BOOLEAN"}),
+    ] {
+        app.gql(
+            &admin,
+            "mutation($i: DefineCustomFieldInput!) { defineCustomField(input: $i) { id } }",
+            json!({"i": input}),
+        )
+        .await
+        .ok();
+    }
+    let dir = std::env::temp_dir().join(format!("rapport-import-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let write = |rows: &str| {
+        std::fs::write(
+            dir.join("customers.csv"),
+            format!("external_id,name,owner_email,custom.contract_level,custom.credit_limit,custom.employees,custom.key_account\n{rows}"),
+        )
+        .unwrap();
+    };
+    write("C-1,Acme,rep1.north@rapport.demo,GOLD,75000.50,120,true\nC-2,Beta,rep1.north@rapport.demo,,,,\n");
+    let done = import(&app, &["--source", "erp", dir.to_str().unwrap()]).await;
+    assert_eq!(done.status.code(), Some(0), "{}", stderr(&done));
+    let read = app
+        .gql(
+            &admin,
+            "{ customers(first: 5, orderBy: {field: NAME}) { nodes { name customFields { key value } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        read.ok()["customers"]["nodes"],
+        json!([
+            {"name": "Acme", "customFields": [
+                {"key": "contract_level", "value": "GOLD"}, {"key": "credit_limit", "value": "75000.50"},
+                {"key": "employees", "value": 120.0}, {"key": "key_account", "value": true}]},
+            {"name": "Beta", "customFields": []}
+        ])
+    );
+
+    write("C-1,Acme,rep1.north@rapport.demo,PLATINUM,,,\n");
+    let refused = import(&app, &["--source", "erp", dir.to_str().unwrap()]).await;
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(stderr(&refused).contains("customFields.contract_level"), "{}", stderr(&refused));
+}
