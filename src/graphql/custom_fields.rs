@@ -107,13 +107,14 @@ pub struct CustomFieldValue {
     /// The field's type, which says how to read `value`.
     #[graphql(name = "type")]
     pub field_type: CustomFieldType,
-    /// The value, as JSON written as its `type` says.
-    pub value: Json<serde_json::Value>,
+    /// The value, as JSON written as its `type` says; null where a row has none (an aggregate's combination).
+    pub value: Option<Json<serde_json::Value>>,
 }
 
 impl From<FieldValue> for CustomFieldValue {
     fn from(v: FieldValue) -> Self {
-        Self { key: v.field.key, label: v.field.label, field_type: v.field.field_type.into(), value: Json(v.value) }
+        let value = (!v.value.is_null()).then_some(Json(v.value));
+        Self { key: v.field.key, label: v.field.label, field_type: v.field.field_type.into(), value }
     }
 }
 

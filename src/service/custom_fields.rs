@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use entity::{
     custom_field, custom_value,
     enums::{CustomFieldEntity, CustomFieldType},
@@ -224,7 +224,11 @@ fn check(field: &custom_field::Model, value: &Value) -> AppResult<Option<Stored>
         }
         CustomFieldType::Date => {
             let text = value.as_str().ok_or_else(|| bad("a date (YYYY-MM-DD)"))?;
-            let day = NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| bad("a date (YYYY-MM-DD)"))?;
+            let day = NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .ok()
+                // Four-digit years only: stored as text, a signed year would sort out of order.
+                .filter(|day| (1..=9999).contains(&day.year()))
+                .ok_or_else(|| bad("a date (YYYY-MM-DD)"))?;
             Stored::Text(day.format("%Y-%m-%d").to_string())
         }
         CustomFieldType::Boolean => Stored::Int(i64::from(value.as_bool().ok_or_else(|| bad("true or false"))?)),
@@ -468,6 +472,8 @@ enum Test {
 
 /// Most values an `in` condition takes.
 pub const MAX_AMONG: usize = 100;
+/// Most conditions one filter takes.
+pub const MAX_CONDITIONS: usize = 20;
 
 /// The list filter's conditions checked against the entity's live fields: an
 /// unknown key, a value its field would refuse, or a condition with no test
@@ -480,10 +486,18 @@ pub async fn conditions(
     if wanted.is_empty() {
         return Ok(Vec::new());
     }
+    if wanted.len() > MAX_CONDITIONS {
+        return Err(AppError::bad_input("filter.custom", format!("at most {MAX_CONDITIONS} conditions")));
+    }
     let fields = definitions(db, Some(entity), false).await?;
     let mut out = Vec::with_capacity(wanted.len());
-    for w in wanted {
+    let mut seen: Vec<&str> = Vec::with_capacity(wanted.len());
+    for w in &wanted {
         let name = format!("filter.custom.{}", w.key);
+        if seen.contains(&w.key.as_str()) {
+            return Err(AppError::bad_input(&name, format!("{name} is given twice: put its tests in one condition")));
+        }
+        seen.push(&w.key);
         let Some(field) = fields.iter().find(|f| f.key == w.key) else {
             return Err(AppError::bad_input(&name, format!("no custom field {:?} is defined for this list", w.key)));
         };

@@ -97,10 +97,10 @@ impl CustomerAggregate {
                 key: field.key.clone(),
                 label: field.label.clone(),
                 field_type: field.field_type.into(),
-                value: async_graphql::Json(match value {
-                    report::CustomValue::Text(text) => text.clone().map_or(serde_json::Value::Null, Into::into),
-                    report::CustomValue::Flag(flag) => flag.map_or(serde_json::Value::Null, Into::into),
-                }),
+                value: match value {
+                    report::CustomValue::Text(text) => text.clone().map(|t| async_graphql::Json(t.into())),
+                    report::CustomValue::Flag(flag) => flag.map(|f| async_graphql::Json(f.into())),
+                },
             })
             .collect()
     }

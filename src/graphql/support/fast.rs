@@ -214,13 +214,13 @@ pub fn global_id(kind: &str, id: i64) -> Value {
 /// thread and shared.
 pub fn enumerated<E: async_graphql::resolver_utils::EnumType>(value: E) -> Value {
     thread_local! {
-        static NAMES: std::cell::RefCell<std::collections::HashMap<usize, Name>> = Default::default();
+        static NAMES: std::cell::RefCell<std::collections::HashMap<(usize, usize), Name>> = Default::default();
     }
     let Some(item) = E::items().iter().find(|item| item.value == value) else {
         return async_graphql::resolver_utils::enum_value(value);
     };
     let name = NAMES.with_borrow_mut(|names| {
-        names.entry(item.name.as_ptr() as usize).or_insert_with(|| Name::new(item.name)).clone()
+        names.entry((item.name.as_ptr() as usize, item.name.len())).or_insert_with(|| Name::new(item.name)).clone()
     });
     Value::Enum(name)
 }

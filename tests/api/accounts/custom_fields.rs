@@ -104,6 +104,7 @@ async fn a_bad_value_names_its_field_and_writes_nothing() {
         (json!([{"key": "region_code", "value": "ASIA"}]), "customFields.region_code"),
         (json!([{"key": "budget", "value": "12.345"}]), "customFields.budget"),
         (json!([{"key": "renewal_on", "value": 20270131}]), "customFields.renewal_on"),
+        (json!([{"key": "renewal_on", "value": "+10000-01-01"}]), "customFields.renewal_on"),
         (json!([{"key": "employees", "value": "many"}]), "customFields.employees"),
         (json!([{"key": "key_account", "value": "yes"}]), "customFields.key_account"),
         (json!([{"key": "no_such_field", "value": 1}]), "customFields.no_such_field"),
@@ -373,6 +374,7 @@ async fn the_customer_list_filters_by_custom_fields_through_their_indexes() {
     let unknown = list(json!([{"key": "nope", "eq": 1}])).await;
     let wrong = list(json!([{"key": "renewal_on", "eq": 5}])).await;
     let empty = list(json!([{"key": "budget"}])).await;
+    let repeated = list(json!([{"key": "budget", "gte": "1"}, {"key": "budget", "lte": "2"}])).await;
 
     assert_eq!(names(eu.ok()), ["Alpha", "Charlie"]);
     assert_eq!(eu.ok()["customers"]["totalCount"], 2);
@@ -383,9 +385,12 @@ async fn the_customer_list_filters_by_custom_fields_through_their_indexes() {
     assert_eq!(names(flagged.ok()), ["Charlie"]);
     assert_eq!(names(without.ok()), ["Delta"]);
     assert_eq!(names(with.ok()), ["Bravo"]);
-    for (reply, field) in
-        [(&unknown, "filter.custom.nope"), (&wrong, "filter.custom.renewal_on"), (&empty, "filter.custom.budget")]
-    {
+    for (reply, field) in [
+        (&unknown, "filter.custom.nope"),
+        (&wrong, "filter.custom.renewal_on"),
+        (&empty, "filter.custom.budget"),
+        (&repeated, "filter.custom.budget"),
+    ] {
         assert_eq!(reply.code(), Some("BAD_USER_INPUT"));
         assert_eq!(reply.body["errors"][0]["extensions"]["field"], field);
     }
