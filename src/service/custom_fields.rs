@@ -252,36 +252,24 @@ fn check(field: &custom_field::Model, value: &Value) -> AppResult<Option<Stored>
     }))
 }
 
-/// A stored value as the API writes it.
-fn as_json(field_type: CustomFieldType, value: &custom_value::Model) -> Value {
+/// A stored value as the API writes it, from its row's columns.
+fn as_json(field_type: CustomFieldType, text: Option<&str>, number: Option<f64>, int: Option<i64>) -> Value {
     match field_type {
         CustomFieldType::String | CustomFieldType::Date | CustomFieldType::Enum => {
-            value.text_value.clone().map_or(Value::Null, Value::String)
+            text.map_or(Value::Null, |t| Value::String(t.to_owned()))
         }
-        CustomFieldType::Number => value.number_value.map_or(Value::Null, |n| json!(n)),
-        CustomFieldType::Boolean => value.int_value.map_or(Value::Null, |b| Value::Bool(b != 0)),
-        CustomFieldType::Money => value.int_value.map_or(Value::Null, |cents| {
+        CustomFieldType::Number => number.map_or(Value::Null, |n| json!(n)),
+        CustomFieldType::Boolean => int.map_or(Value::Null, |b| Value::Bool(b != 0)),
+        CustomFieldType::Money => int.map_or(Value::Null, |cents| {
             let sign = if cents < 0 { "-" } else { "" };
             Value::String(format!("{sign}{}.{:02}", cents.unsigned_abs() / 100, cents.unsigned_abs() % 100))
         }),
     }
 }
 
-fn stored_json(field_type: CustomFieldType, stored: &Option<Stored>) -> Value {
-    let (text_value, number_value, int_value) = columns(stored);
-    let at = now();
-    let row = custom_value::Model {
-        id: 0,
-        field_id: 0,
-        entity: CustomFieldEntity::Customer,
-        row_id: 0,
-        text_value,
-        number_value,
-        int_value,
-        created_at: at,
-        updated_at: at,
-    };
-    as_json(field_type, &row)
+/// A value row as the API writes it.
+fn row_json(field_type: CustomFieldType, row: &custom_value::Model) -> Value {
+    as_json(field_type, row.text_value.as_deref(), row.number_value, row.int_value)
 }
 
 fn columns(stored: &Option<Stored>) -> (Option<String>, Option<f64>, Option<i64>) {
@@ -363,12 +351,12 @@ pub async fn store(
         .collect();
     let at = now();
     for (field, stored) in values {
-        let old = current.get(&field.id).map_or(Value::Null, |v| as_json(field.field_type, v));
-        let new = stored_json(field.field_type, &stored);
+        let old = current.get(&field.id).map_or(Value::Null, |v| row_json(field.field_type, v));
+        let (text_value, number_value, int_value) = columns(&stored);
+        let new = as_json(field.field_type, text_value.as_deref(), number_value, int_value);
         if old == new {
             continue;
         }
-        let (text_value, number_value, int_value) = columns(&stored);
         match (current.get(&field.id), stored) {
             (Some(row), None) => {
                 custom_value::Entity::delete_by_id(row.id).exec(db).await?;
@@ -435,7 +423,7 @@ pub async fn values(
         .await?;
     for row in rows {
         if let Some(field) = fields.get(&row.field_id) {
-            let value = as_json(field.field_type, &row);
+            let value = row_json(field.field_type, &row);
             out.entry(row.row_id).or_default().push(FieldValue { field: field.clone(), value });
         }
     }
