@@ -475,6 +475,8 @@ async fn account_status_is_small_bounded_and_scoped() {
     set_tier(&app, rep, &acme, "PRICE").await;
 
     app.gql(rep, STATUS, json!({"id": acme})).await.ok();
+    // The writes ask for a segment recompute 300 ms after the last one: let it run before counting.
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
     app.reset_statements();
     let reply = app.gql(rep, STATUS, json!({"id": acme})).await;
     let statements = app.statements();
