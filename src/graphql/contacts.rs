@@ -212,11 +212,10 @@ impl ContactQuery {
             ContactOrderField::Name => contact::Column::Name,
             ContactOrderField::CreatedAt => contact::Column::CreatedAt,
         };
-        let sort = Sort {
-            column,
-            id: contact::Column::Id,
-            descending: order.direction.descending(),
-            fold_case: order.field == ContactOrderField::Name,
+        let sort = if order.field == ContactOrderField::Name {
+            Sort::text(column, contact::Column::Id, order.direction.descending())
+        } else {
+            Sort::new(column, contact::Column::Id, order.direction.descending())
         };
         let args = PageArgs::new(first, after, last, before);
         let (window, cursors) = pagination::window(ctx, rc, "contact", &args)?;

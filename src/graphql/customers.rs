@@ -442,12 +442,15 @@ pub enum CustomerOrderField {
     RevenueLast12Months,
 }
 
-/// Sort order of the customer list.
+/// Sort order of the customer list: by one of its fields, or by a custom field.
 #[derive(InputObject, Default)]
 pub struct CustomerOrder {
-    /// Field to sort by.
-    #[graphql(default)]
-    pub field: CustomerOrderField,
+    /// Field to sort by (default NAME); leave it out when sorting by `custom`.
+    pub field: Option<CustomerOrderField>,
+    /// Key of a customer custom field to sort by instead (see `customFieldDefinitions`): customers without a
+    /// value come last in either direction; MONEY and NUMBER sort as numbers, DATE by day, STRING and ENUM by
+    /// their text (case-sensitive), BOOLEAN false first.
+    pub custom: Option<String>,
     /// Direction.
     #[graphql(default)]
     pub direction: OrderDirection,
@@ -473,18 +476,32 @@ impl CustomerQuery {
         let rc = request(ctx)?;
         let filter = filter.unwrap_or_default().into_domain(&rc.db).await?;
         let order = order_by.unwrap_or_default();
-        let column = match order.field {
-            CustomerOrderField::Name => customer::Column::Name,
-            CustomerOrderField::CreatedAt => customer::Column::CreatedAt,
-            CustomerOrderField::Segment => customer::Column::SegmentRank,
-            CustomerOrderField::RevenueLast12Months => customer::Column::RevenueT12mCents,
-            CustomerOrderField::UpdatedAt => customer::Column::UpdatedAt,
-        };
-        let sort = Sort {
-            column,
-            id: customer::Column::Id,
-            descending: order.direction.descending(),
-            fold_case: order.field == CustomerOrderField::Name,
+        let descending = order.direction.descending();
+        let sort = match (order.field, order.custom) {
+            (Some(_), Some(_)) => {
+                return Err(AppError::bad_input("orderBy", "sort by field or by custom, not both").into());
+            }
+            (None, Some(key)) => {
+                let value =
+                    crate::service::custom_fields::sort_value(&rc.db, entity::enums::CustomFieldEntity::Customer, &key)
+                        .await?;
+                Sort::by_value(value, customer::Column::Id, descending)
+            }
+            (field, None) => match field.unwrap_or_default() {
+                CustomerOrderField::Name => Sort::text(customer::Column::Name, customer::Column::Id, descending),
+                CustomerOrderField::CreatedAt => {
+                    Sort::new(customer::Column::CreatedAt, customer::Column::Id, descending)
+                }
+                CustomerOrderField::Segment => {
+                    Sort::new(customer::Column::SegmentRank, customer::Column::Id, descending)
+                }
+                CustomerOrderField::RevenueLast12Months => {
+                    Sort::new(customer::Column::RevenueT12mCents, customer::Column::Id, descending)
+                }
+                CustomerOrderField::UpdatedAt => {
+                    Sort::new(customer::Column::UpdatedAt, customer::Column::Id, descending)
+                }
+            },
         };
         let args = PageArgs::new(first, after, last, before);
         let (window, cursors) = pagination::window(ctx, rc, "customer", &args)?;

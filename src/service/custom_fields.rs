@@ -13,14 +13,17 @@ use entity::{
     custom_field, custom_value,
     enums::{CustomFieldEntity, CustomFieldType},
 };
-use sea_orm::{ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+    sea_query::Expr,
+};
 use serde_json::{Value, json};
 
 use crate::{
     db::now,
     error::{AppError, AppResult},
     policy::{self, Viewer},
-    service::{Services, validate, write::Write},
+    service::{Services, pages::RowValue, validate, write::Write},
 };
 
 /// Longest STRING value.
@@ -537,6 +540,31 @@ pub async fn conditions(
         out.extend(tests.into_iter().map(|test| Condition { field_id: field.id, test }));
     }
     Ok(out)
+}
+
+/// How the list of `entity` sorts by its live field `key`: the field's value
+/// column read per row (a lookup on the `(field, row)` key), rows without a
+/// value last. An unknown key is BAD_USER_INPUT naming `orderBy.custom`.
+pub async fn sort_value(db: &impl ConnectionTrait, entity: CustomFieldEntity, key: &str) -> AppResult<RowValue> {
+    let fields = definitions(db, Some(entity), false).await?;
+    let Some(field) = fields.iter().find(|f| f.key == key) else {
+        return Err(AppError::bad_input("orderBy.custom", format!("no custom field {key:?} is defined for this list")));
+    };
+    let (column, placeholder) = match field.field_type {
+        CustomFieldType::String | CustomFieldType::Date | CustomFieldType::Enum => ("text_value", "''"),
+        CustomFieldType::Number => ("number_value", "0"),
+        CustomFieldType::Boolean | CustomFieldType::Money => ("int_value", "0"),
+    };
+    let table = match entity {
+        CustomFieldEntity::Customer => "customer",
+        CustomFieldEntity::Contact => "contact",
+        CustomFieldEntity::Ticket => "ticket",
+    };
+    let of_row = format!("FROM custom_value cv WHERE cv.field_id = {} AND cv.row_id = \"{table}\".\"id\"", field.id);
+    Ok(RowValue {
+        missing: Expr::cust(format!("(CASE WHEN EXISTS (SELECT 1 {of_row}) THEN 0 ELSE 1 END)")),
+        value: Expr::cust(format!("COALESCE((SELECT cv.{column} {of_row}), {placeholder})")),
+    })
 }
 
 /// A stored value written as a literal (strings quoted, quotes doubled: the values passed `check`).

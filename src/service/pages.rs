@@ -12,44 +12,75 @@ use sea_orm::{
 
 use crate::error::AppResult;
 
-/// How a list is sorted: a column, then the id to break ties.
+/// How a list is sorted: a column (or a value per row), then the id to break ties.
 pub struct Sort<C> {
     pub column: C,
     pub id: C,
     pub descending: bool,
     /// Compare `lower(column)`, so names sort the same on every backend and collation.
     pub fold_case: bool,
+    /// Sort by this value of each row instead of the column (a custom field).
+    pub value: Option<RowValue>,
+}
+
+/// A value each row may lack, as SQL on the row: rows without it sort last in
+/// either direction, so a descending sort still opens on the largest values.
+#[derive(Clone)]
+pub struct RowValue {
+    /// 1 where the row has no value, 0 where it has one.
+    pub missing: Expr,
+    /// The value, never null (a placeholder where missing: `missing` orders those rows).
+    pub value: Expr,
 }
 
 impl<C: ColumnTrait> Sort<C> {
     pub fn new(column: C, id: C, descending: bool) -> Self {
-        Self { column, id, descending, fold_case: false }
+        Self { column, id, descending, fold_case: false, value: None }
     }
 
     /// A case-insensitive sort on a text column (backed by a `lower(column)` index).
     pub fn text(column: C, id: C, descending: bool) -> Self {
-        Self { column, id, descending, fold_case: true }
+        Self { column, id, descending, fold_case: true, value: None }
     }
 
-    pub fn key(&self) -> Expr {
-        let column = Expr::col(self.column.as_column_ref());
-        if self.fold_case { Func::lower(column).into() } else { column }
+    /// A sort by a value of each row (rows without one last), then by id.
+    pub fn by_value(value: RowValue, id: C, descending: bool) -> Self {
+        Self { column: id, id, descending, fold_case: false, value: Some(value) }
+    }
+
+    /// The keys before the id, each with whether it runs descending.
+    fn keys(&self) -> Vec<(Expr, bool)> {
+        match &self.value {
+            Some(RowValue { missing, value }) => vec![(missing.clone(), false), (value.clone(), self.descending)],
+            None => {
+                let column = Expr::col(self.column.as_column_ref());
+                let key = if self.fold_case { Func::lower(column).into() } else { column };
+                vec![(key, self.descending)]
+            }
+        }
     }
 }
 
-/// Rows strictly after (or before) the cursor row in sort order.
+/// Rows strictly after (or before) the cursor row in sort order: past it on
+/// some key, and level with it on every key before that one.
 fn beyond<E: EntityTrait>(sort: &Sort<E::Column>, cursor: i64, forward: bool) -> Condition {
-    let value_at_cursor = E::find().select_only().expr(sort.key()).filter(sort.id.eq(cursor)).into_query();
-    let cursor_value = || Expr::SubQuery(None, Box::new(value_at_cursor.clone().into_sub_query_statement()));
-    let column = || sort.key();
-    let id = Expr::col(sort.id.as_column_ref());
-    let ascending = forward != sort.descending;
-    let (past, id_past) = if ascending {
-        (column().gt(cursor_value()), id.gt(cursor))
-    } else {
-        (column().lt(cursor_value()), id.lt(cursor))
+    let at_cursor = |key: &Expr| {
+        let query = E::find().select_only().expr(key.clone()).filter(sort.id.eq(cursor)).into_query();
+        Expr::SubQuery(None, Box::new(query.into_sub_query_statement()))
     };
-    Condition::any().add(past).add(Condition::all().add(column().eq(cursor_value())).add(id_past))
+    let mut keys: Vec<(Expr, bool, Expr)> =
+        sort.keys().into_iter().map(|(key, descending)| (key.clone(), descending, at_cursor(&key))).collect();
+    keys.push((Expr::col(sort.id.as_column_ref()), sort.descending, Expr::val(cursor)));
+    let mut any = Condition::any();
+    for (i, (key, descending, value)) in keys.iter().enumerate() {
+        let past = if forward != *descending { key.clone().gt(value.clone()) } else { key.clone().lt(value.clone()) };
+        let mut level = Condition::all();
+        for (before, _, value) in &keys[..i] {
+            level = level.add(before.clone().eq(value.clone()));
+        }
+        any = any.add(level.add(past));
+    }
+    any
 }
 
 /// Which rows a page holds.
@@ -97,9 +128,11 @@ where
     if let Some(before) = before {
         query = query.filter(beyond::<E>(sort, before, false));
     }
-    let order = if sort.descending != backwards { Order::Desc } else { Order::Asc };
-    let mut rows =
-        query.order_by(sort.key(), order.clone()).order_by(sort.id, order).limit(size as u64 + 1).all(db).await?;
+    let order = |descending: bool| if descending != backwards { Order::Desc } else { Order::Asc };
+    for (key, descending) in sort.keys() {
+        query = query.order_by(key, order(descending));
+    }
+    let mut rows = query.order_by(sort.id, order(sort.descending)).limit(size as u64 + 1).all(db).await?;
     let has_more = rows.len() > size;
     rows.truncate(size);
     if backwards {

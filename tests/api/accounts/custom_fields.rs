@@ -483,3 +483,90 @@ async fn aggregates_group_by_custom_enum_and_boolean_fields() {
     assert_eq!(twice.code(), Some("BAD_USER_INPUT"));
     assert_eq!(as_b.ok()["customerAggregates"], json!([]), "rep B sees none of rep A's customers");
 }
+
+const SORTED: &str = "query($o: CustomerOrder, $first: Int, $after: String, $last: Int, $before: String) {
+    customers(filter: {custom: [{key: \"region_code\", eq: \"EU\"}]}, orderBy: $o,
+              first: $first, after: $after, last: $last, before: $before) {
+        nodes { name } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }";
+
+fn in_order(reply: &Value) -> Vec<String> {
+    reply["customers"]["nodes"].as_array().unwrap().iter().map(|n| n["name"].as_str().unwrap().to_owned()).collect()
+}
+
+#[tokio::test]
+async fn the_customer_list_sorts_by_a_custom_field_with_rows_without_a_value_last_and_pages_through_ties() {
+    let app = TestApp::spawn().await;
+    let cast = app.cast().await;
+    customer_fields(&app, &cast.admin).await;
+    let create =
+        "mutation($n: String!, $f: [CustomFieldInput!]) { createCustomer(input: {name: $n, customFields: $f}) { id } }";
+    // Created in this order, so ids rise from Alpha to Foxtrot: ties and missing values fall back to them.
+    for (name, budget, renewal) in [
+        ("Alpha", Some("100.00"), Some("2027-03-01")),
+        ("Bravo", Some("250.50"), None),
+        ("Charlie", Some("999.99"), Some("2026-12-31")),
+        ("Delta", None, Some("2027-03-01")),
+        ("Echo", Some("250.50"), None),
+        ("Foxtrot", None, None),
+    ] {
+        let mut fields = vec![json!({"key": "region_code", "value": "EU"})];
+        if let Some(budget) = budget {
+            fields.push(json!({"key": "budget", "value": budget}));
+        }
+        if let Some(renewal) = renewal {
+            fields.push(json!({"key": "renewal_on", "value": renewal}));
+        }
+        app.gql(&cast.rep_a, create, json!({"n": name, "f": fields})).await.ok();
+    }
+    let sorted = |order: Value| {
+        let app = &app;
+        let rep = &cast.rep_a;
+        async move { app.gql(rep, SORTED, json!({"o": order, "first": 50})).await }
+    };
+
+    let up = sorted(json!({"custom": "budget"})).await;
+    let down = sorted(json!({"custom": "budget", "direction": "DESC"})).await;
+    let by_day = sorted(json!({"custom": "renewal_on"})).await;
+    assert_eq!(in_order(up.ok()), ["Alpha", "Bravo", "Echo", "Charlie", "Delta", "Foxtrot"]);
+    assert_eq!(in_order(down.ok()), ["Charlie", "Echo", "Bravo", "Alpha", "Foxtrot", "Delta"]);
+    assert_eq!(in_order(by_day.ok()), ["Charlie", "Alpha", "Delta", "Bravo", "Echo", "Foxtrot"]);
+
+    // Two rows a page, forward then back: every page boundary falls on a tie or a missing value.
+    for direction in ["ASC", "DESC"] {
+        let order = json!({"custom": "budget", "direction": direction});
+        let whole = in_order(sorted(order.clone()).await.ok());
+        let mut forward = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let page = app.gql(&cast.rep_a, SORTED, json!({"o": order, "first": 2, "after": after})).await;
+            forward.extend(in_order(page.ok()));
+            let info = &page.ok()["customers"]["pageInfo"];
+            if !info["hasNextPage"].as_bool().unwrap() {
+                break;
+            }
+            after = Some(info["endCursor"].as_str().unwrap().to_owned());
+        }
+        assert_eq!(forward, whole, "{direction} forward");
+        let mut backward = Vec::new();
+        let mut before: Option<String> = None;
+        loop {
+            let page = app.gql(&cast.rep_a, SORTED, json!({"o": order, "last": 2, "before": before})).await;
+            let mut rows = in_order(page.ok());
+            rows.extend(backward);
+            backward = rows;
+            let info = &page.ok()["customers"]["pageInfo"];
+            if !info["hasPreviousPage"].as_bool().unwrap() {
+                break;
+            }
+            before = Some(info["startCursor"].as_str().unwrap().to_owned());
+        }
+        assert_eq!(backward, whole, "{direction} backward");
+    }
+
+    let unknown = sorted(json!({"custom": "nope"})).await;
+    let both = sorted(json!({"custom": "budget", "field": "NAME"})).await;
+    assert_eq!(unknown.code(), Some("BAD_USER_INPUT"));
+    assert_eq!(unknown.body["errors"][0]["extensions"]["field"], "orderBy.custom");
+    assert_eq!(both.code(), Some("BAD_USER_INPUT"));
+    assert_eq!(both.body["errors"][0]["extensions"]["field"], "orderBy");
+}
