@@ -37,6 +37,8 @@ pub mod tasks;
 pub mod playbooks;
 /// Custom fields: definitions and values.
 pub mod custom_fields;
+/// Duplicate candidates and merges.
+pub mod duplicates;
 /// Partnership tiers and their terms.
 pub mod partnerships;
 /// Supply priorities per product line.
@@ -85,6 +87,7 @@ use self::{
     communications::{CommunicationMutation, CommunicationQuery},
     contacts::{ContactMutation, ContactQuery},
     custom_fields::{CustomFieldMutation, CustomFieldQuery},
+    duplicates::{DuplicateQuery, MergeMutation},
     customers::{CustomerMutation, CustomerQuery},
     external::ExternalMutation,
     links::{LinkMutation, LinkQuery},
@@ -139,9 +142,10 @@ pub struct Reports(
     Integrations,
 );
 
-/// What integrations and administrators read beside the lists: the change feed, webhooks, API tokens, custom fields.
+/// What integrations and administrators read beside the lists: the change feed, webhooks, API tokens, custom
+/// fields, duplicate candidates.
 #[derive(MergedObject, Default)]
-pub struct Integrations(ChangeQuery, WebhookQuery, ApiTokenQuery, CustomFieldQuery);
+pub struct Integrations(ChangeQuery, WebhookQuery, ApiTokenQuery, CustomFieldQuery, DuplicateQuery);
 
 /// Every mutation of the API.
 #[derive(MergedObject, Default)]
@@ -168,9 +172,9 @@ pub struct Mutation(
 pub struct WorkMutation(CommitmentMutation, TaskMutation, PlaybookMutation);
 
 /// What integrations and their administrators write: webhooks, API tokens, master data by external id, custom
-/// field definitions.
+/// field definitions, merges of duplicates.
 #[derive(MergedObject, Default)]
-pub struct IntegrationMutation(WebhookMutation, ApiTokenMutation, ExternalMutation, CustomFieldMutation);
+pub struct IntegrationMutation(WebhookMutation, ApiTokenMutation, ExternalMutation, CustomFieldMutation, MergeMutation);
 
 /// Every subscription of the API.
 #[derive(MergedSubscription, Default)]

@@ -9,6 +9,8 @@ use chrono::{Datelike, NaiveDate};
 pub mod health;
 /// Customer segments: their thresholds.
 pub mod segments;
+/// Duplicates: what makes two rows likely one.
+pub mod duplicates;
 /// Ticket SLAs: deadlines, and what a breach is.
 pub mod sla;
 
@@ -111,6 +113,13 @@ pub fn customer_start_sql(alias: &str) -> String {
         "COALESCE({alias}.customer_since, (SELECT MIN(fr.month) FROM revenue_entry fr \
            WHERE fr.customer_id = {alias}.id AND fr.revenue_cents > 0))"
     )
+}
+
+/// Cents written as an amount with two decimals: `1234.50`, `-0.05`.
+pub fn format_cents(cents: i64) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let abs = cents.unsigned_abs();
+    format!("{sign}{}.{:02}", abs / 100, abs % 100)
 }
 
 /// `1234.5` or `-12.34` in the currency's units, to cents.

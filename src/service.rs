@@ -47,6 +47,10 @@ pub mod tasks;
 pub mod playbooks;
 /// The fields each company adds to customers, contacts and tickets.
 pub mod custom_fields;
+/// Duplicate candidates of customers and contacts, kept current with the change feed.
+pub mod duplicates;
+/// Merging duplicate customers and contacts.
+pub mod merge;
 /// Partnership tiers and terms.
 pub mod partnerships;
 /// Supply priorities.

@@ -25,6 +25,7 @@ mod m20261206_000019_tasks;
 mod m20261206_000020_playbooks_and_health_history;
 mod m20261206_000021_input_history;
 mod m20261206_000022_custom_fields;
+mod m20261206_000023_duplicates;
 pub mod rollups;
 
 pub struct Migrator;
@@ -55,6 +56,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000020_playbooks_and_health_history::Migration),
             Box::new(m20261206_000021_input_history::Migration),
             Box::new(m20261206_000022_custom_fields::Migration),
+            Box::new(m20261206_000023_duplicates::Migration),
         ]
     }
 }

@@ -91,6 +91,7 @@ by_position!(entity::contact::Model {
     archived_at: value,
     created_at: value,
     updated_at: value,
+    merged_into_id: value,
 });
 
 by_position!(entity::communication::Model {
@@ -160,6 +161,7 @@ by_position!(entity::customer::Model {
     archived_at: value,
     created_at: value,
     updated_at: value,
+    merged_into_id: value,
 });
 
 by_position!(entity::commitment::Model {

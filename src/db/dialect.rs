@@ -165,7 +165,8 @@ impl Dialect {
     }
 
     /// Inserts `rows` (each serialised as a JSON array, its values in the
-    /// order of `columns`: name, SQL type) into `table` in one statement
+    /// order of `columns`: name, SQL type) into those columns of `table` (the
+    /// others take their defaults) in one statement
     /// bound to one text value, however many rows: a statement's cost on the
     /// client grows faster than its bound values.
     pub async fn insert_json_rows<R: serde::Serialize>(
@@ -189,9 +190,10 @@ impl Dialect {
         let elements =
             if self.postgres() { "json_array_elements(CAST($1 AS json)) AS e" } else { "json_each(?1) AS e" };
         let json = serde_json::to_string(rows).map_err(|e| crate::error::AppError::Internal(e.to_string()))?;
+        let names = columns.iter().map(|(name, _)| *name).collect::<Vec<_>>().join(", ");
         db.execute_raw(Statement::from_sql_and_values(
             self.0,
-            format!("INSERT INTO {table} SELECT {} FROM {elements}", picked.join(", ")),
+            format!("INSERT INTO {table} ({names}) SELECT {} FROM {elements}", picked.join(", ")),
             [json.into()],
         ))
         .await?;

@@ -52,6 +52,9 @@ pub enum ChangeOperation {
     /// The row left your view (a customer reassigned away from you): drop it
     /// and everything under it from your copy.
     Deleted,
+    /// The row was merged into another (the tombstone's `mergedInto`) and archived: drop it from your copy;
+    /// what it held moved to that row, whose own changes follow.
+    Merged,
 }
 
 /// What is left of a row that was archived or left your view.
@@ -64,6 +67,8 @@ pub struct Tombstone {
     pub entity_type: ChangeEntity,
     /// When it was archived or left your view.
     pub archived_at: DateTime<Utc>,
+    /// For MERGED: global ID of the row it was merged into.
+    pub merged_into: Option<ID>,
 }
 
 /// One change of one row.
@@ -79,9 +84,9 @@ pub struct Change {
     pub operation: ChangeOperation,
     /// When it happened (commit order is `position`'s, not this time's).
     pub occurred_at: DateTime<Utc>,
-    /// The row as it is now; null for a tombstone (ARCHIVED, DELETED).
+    /// The row as it is now; null for a tombstone (ARCHIVED, DELETED, MERGED).
     pub node: Option<Node>,
-    /// For ARCHIVED and DELETED: what to remove from your copy.
+    /// For ARCHIVED, DELETED and MERGED: what to remove from your copy.
     pub tombstone: Option<Tombstone>,
 }
 
@@ -198,6 +203,9 @@ impl ChangeQuery {
                     id: id.clone(),
                     entity_type: c.entity.into(),
                     archived_at: c.occurred_at,
+                    merged_into: c.merged_into.map(|into| {
+                        crate::graphql::support::ids::encode(Kind::from(c.entity).name(), into)
+                    }),
                 });
                 let node = if c.operation.is_tombstone() {
                     None

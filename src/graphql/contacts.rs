@@ -134,6 +134,16 @@ impl Contact {
     async fn custom_fields(&self, ctx: &Context<'_>) -> Result<Vec<CustomFieldValue>> {
         values_of(&request(ctx)?.loaders.custom_fields_by_contact_id, self.model.id).await
     }
+    /// The contact this one was merged into (`mergeContacts`; it is archived since); null otherwise, or when you
+    /// cannot see it.
+    async fn merged_into(&self, ctx: &Context<'_>) -> Result<Option<Contact>> {
+        let Some(into) = self.model.merged_into_id else {
+            return Ok(None);
+        };
+        let rc = request(ctx)?;
+        let keys = |rows: &[std::sync::Arc<contact::Model>]| rows.iter().filter_map(|c| c.merged_into_id).collect();
+        Ok(load(self.siblings.as_deref(), "mergedInto", &rc.loaders.contact_by_id, keys, into).await?.map(Contact::one))
+    }
     /// The customer this person works for.
     async fn customer(&self, ctx: &Context<'_>) -> Result<Option<Customer>> {
         let rc = request(ctx)?;

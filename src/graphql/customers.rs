@@ -161,6 +161,16 @@ impl Customer {
         let user = load(self.siblings.as_deref(), "owner", &rc.loaders.user_by_id, owners, self.model.owner_id).await?;
         Ok(user.map(|u| Fast(User::one(u))))
     }
+    /// The customer this one was merged into (`mergeCustomers`; it is archived since); null otherwise, or when
+    /// you cannot see it.
+    async fn merged_into(&self, ctx: &Context<'_>) -> Result<Option<Customer>> {
+        let Some(into) = self.model.merged_into_id else {
+            return Ok(None);
+        };
+        let rc = request(ctx)?;
+        let keys = |rows: &[std::sync::Arc<customer::Model>]| rows.iter().filter_map(|c| c.merged_into_id).collect();
+        Ok(load(self.siblings.as_deref(), "mergedInto", &rc.loaders.customer_by_id, keys, into).await?.map(Customer::one))
+    }
     /// The group this customer belongs to; null when it has none or you cannot see it.
     async fn parent(&self, ctx: &Context<'_>) -> Result<Option<Customer>> {
         let Some(parent_id) = self.model.parent_id else {

@@ -41,6 +41,9 @@ pub enum WebhookEventType {
     CustomerWonBack,
     /// A customer got a new owner (`customer.reassigned`).
     CustomerReassigned,
+    /// Duplicates were merged into a customer (`customer.merged`: `customerId` the survivor, `mergedIds` the
+    /// customers merged into it, now archived).
+    CustomerMerged,
     /// A commitment passed its due date unfulfilled (`commitment.overdue`).
     CommitmentOverdue,
     /// A customer's health level changed (`health.level_changed`).

@@ -65,13 +65,15 @@ crate::names::named! {
         Archived = "ARCHIVED",
         /// Gone from the reader's view (a customer reassigned away from them).
         Deleted = "DELETED",
+        /// Merged into another row (`other_customer_id` holds that row's id) and archived.
+        Merged = "MERGED",
     }
 }
 
 impl Operation {
     /// The row is gone: the change carries a tombstone, not the row.
     pub fn is_tombstone(self) -> bool {
-        matches!(self, Self::Archived | Self::Deleted)
+        matches!(self, Self::Archived | Self::Deleted | Self::Merged)
     }
 }
 
@@ -83,7 +85,7 @@ pub struct Change {
     pub operation: Operation,
     /// The customer the row belongs to (a link's `from` end).
     pub customer_id: i64,
-    /// A link's `to` end.
+    /// A link's `to` end; for a MERGED row, the row it was merged into.
     pub other_customer_id: Option<i64>,
     /// A customer's owner before this change reassigned it.
     pub previous_owner_id: Option<i64>,
@@ -351,6 +353,8 @@ pub struct SeenChange {
     pub id: i64,
     pub operation: Operation,
     pub occurred_at: DateTime<Utc>,
+    /// For a MERGED row: the row it was merged into.
+    pub merged_into: Option<i64>,
 }
 
 /// One page of the feed.
@@ -461,6 +465,7 @@ async fn snapshot(
                 id,
                 operation: Operation::Created,
                 occurred_at: updated_at,
+                merged_into: None,
             });
         }
         if more_here || changes.len() as u64 >= first {
@@ -612,12 +617,14 @@ pub async fn read(
             if entity == ChangeEntity::Customer && !seen_after(scope, &r) {
                 operation = Operation::Deleted;
             }
+            let merged_into = if operation == Operation::Merged { r.other_customer_id } else { None };
             Some(SeenChange {
                 position: Position::Feed(r.position),
                 entity,
                 id: r.entity_id,
                 operation,
                 occurred_at: r.occurred_at,
+                merged_into,
             })
         })
         .collect();

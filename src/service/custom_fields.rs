@@ -263,10 +263,7 @@ fn as_json(field_type: CustomFieldType, text: Option<&str>, number: Option<f64>,
         }
         CustomFieldType::Number => number.map_or(Value::Null, |n| json!(n)),
         CustomFieldType::Boolean => int.map_or(Value::Null, |b| Value::Bool(b != 0)),
-        CustomFieldType::Money => int.map_or(Value::Null, |cents| {
-            let sign = if cents < 0 { "-" } else { "" };
-            Value::String(format!("{sign}{}.{:02}", cents.unsigned_abs() / 100, cents.unsigned_abs() % 100))
-        }),
+        CustomFieldType::Money => int.map_or(Value::Null, |cents| Value::String(crate::rules::format_cents(cents))),
     }
 }
 

@@ -15,7 +15,9 @@ use entity::{
     enums::{ChurnKind, CustomFieldEntity, CustomerStatus, OrgLevel, Role, StrategicImportance},
     external_ref, user,
 };
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect, Set,
+};
 use serde_json::json;
 
 use crate::service::custom_fields::{self, Given, Stored};
@@ -198,7 +200,48 @@ pub async fn resolve(
             .await?;
         found.extend(rows.into_iter().map(|r| (r.external_id, r.entity_id)));
     }
+    follow_merges(db, kind, &mut found).await?;
     Ok(found)
+}
+
+/// A merged customer's or contact's external ids are aliases of the row it was
+/// merged into: a push by one of them updates that row and never recreates the
+/// duplicate. Merges are flattened (`crate::service::merge`): one hop is enough.
+async fn follow_merges(db: &impl ConnectionTrait, kind: Kind, found: &mut HashMap<String, i64>) -> AppResult<()> {
+    let ids: Vec<i64> = found.values().copied().collect();
+    let mut merged: HashMap<i64, i64> = HashMap::new();
+    for chunk in ids.chunks(500) {
+        let pairs: Vec<(i64, Option<i64>)> = match kind {
+            Kind::Customer => {
+                customer::Entity::find()
+                    .select_only()
+                    .columns([customer::Column::Id, customer::Column::MergedIntoId])
+                    .filter(customer::Column::Id.is_in(chunk.iter().copied()))
+                    .filter(customer::Column::MergedIntoId.is_not_null())
+                    .into_tuple()
+                    .all(db)
+                    .await?
+            }
+            Kind::Contact => {
+                contact::Entity::find()
+                    .select_only()
+                    .columns([contact::Column::Id, contact::Column::MergedIntoId])
+                    .filter(contact::Column::Id.is_in(chunk.iter().copied()))
+                    .filter(contact::Column::MergedIntoId.is_not_null())
+                    .into_tuple()
+                    .all(db)
+                    .await?
+            }
+            _ => return Ok(()),
+        };
+        merged.extend(pairs.into_iter().filter_map(|(id, into)| into.map(|into| (id, into))));
+    }
+    for id in found.values_mut() {
+        if let Some(into) = merged.get(id) {
+            *id = *into;
+        }
+    }
+    Ok(())
 }
 
 /// Every (source, external id) of these rows, by row.
@@ -736,6 +779,7 @@ fn check_contacts(checks: &mut Checks, records: &[ContactRecord]) -> Vec<Option<
                     archived_at: None,
                     created_at: now(),
                     updated_at: now(),
+                    merged_into_id: None,
                 })
                 .map(|m| (external_id, m))
             }

@@ -22,6 +22,7 @@ crate::names::named! {
         CustomerLost = "customer.lost",
         CustomerWonBack = "customer.won_back",
         CustomerReassigned = "customer.reassigned",
+        CustomerMerged = "customer.merged",
         CommitmentOverdue = "commitment.overdue",
         HealthLevelChanged = "health.level_changed",
         TaskCreated = "task.created",
