@@ -203,9 +203,9 @@ impl ChangeQuery {
                     id: id.clone(),
                     entity_type: c.entity.into(),
                     archived_at: c.occurred_at,
-                    merged_into: c.merged_into.map(|into| {
-                        crate::graphql::support::ids::encode(Kind::from(c.entity).name(), into)
-                    }),
+                    merged_into: c
+                        .merged_into
+                        .map(|into| crate::graphql::support::ids::encode(Kind::from(c.entity).name(), into)),
                 });
                 let node = if c.operation.is_tombstone() {
                     None

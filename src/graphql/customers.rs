@@ -169,7 +169,9 @@ impl Customer {
         };
         let rc = request(ctx)?;
         let keys = |rows: &[std::sync::Arc<customer::Model>]| rows.iter().filter_map(|c| c.merged_into_id).collect();
-        Ok(load(self.siblings.as_deref(), "mergedInto", &rc.loaders.customer_by_id, keys, into).await?.map(Customer::one))
+        Ok(load(self.siblings.as_deref(), "mergedInto", &rc.loaders.customer_by_id, keys, into)
+            .await?
+            .map(Customer::one))
     }
     /// The group this customer belongs to; null when it has none or you cannot see it.
     async fn parent(&self, ctx: &Context<'_>) -> Result<Option<Customer>> {

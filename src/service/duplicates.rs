@@ -144,8 +144,7 @@ async fn refresh(db: &impl ConnectionTrait, kind: Kind, ids: &[i64]) -> AppResul
     let name = entity(kind);
     for chunk in ids.chunks(BATCH) {
         let list = id_list(chunk);
-        db.execute_unprepared(&format!("DELETE FROM match_key WHERE entity = '{name}' AND row_id IN ({list})"))
-            .await?;
+        db.execute_unprepared(&format!("DELETE FROM match_key WHERE entity = '{name}' AND row_id IN ({list})")).await?;
         db.execute_unprepared(&format!(
             "DELETE FROM duplicate_pair WHERE entity = '{name}' AND (low_id IN ({list}) OR high_id IN ({list}))"
         ))
@@ -217,8 +216,13 @@ async fn score_pairs(
             scored.push((name, low, high, (found.score * 1000.0).round() as i64, reasons));
         }
     }
-    let columns =
-        [("entity", "text"), ("low_id", "bigint"), ("high_id", "bigint"), ("score_milli", "integer"), ("reasons", "text")];
+    let columns = [
+        ("entity", "text"),
+        ("low_id", "bigint"),
+        ("high_id", "bigint"),
+        ("score_milli", "integer"),
+        ("reasons", "text"),
+    ];
     for chunk in scored.chunks(2000) {
         Dialect::of(db).insert_json_rows(db, "duplicate_pair", &columns, chunk).await?;
     }
@@ -298,7 +302,8 @@ async fn features(db: &impl ConnectionTrait, kind: Kind, ids: &[i64]) -> AppResu
     );
     for row in dialect.rows(db, sql).await? {
         if let Some(f) = out.get_mut(&int(&row, "entity_id")?) {
-            f.external.push((text(&row, "source")?.unwrap_or_default(), text(&row, "external_id")?.unwrap_or_default()));
+            f.external
+                .push((text(&row, "source")?.unwrap_or_default(), text(&row, "external_id")?.unwrap_or_default()));
         }
     }
     Ok(out)

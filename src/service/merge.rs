@@ -15,8 +15,8 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use entity::{contact, customer};
 use chrono::{DateTime, Utc};
+use entity::{contact, customer};
 use sea_orm::{ConnectionTrait, QueryResult, Set, Statement};
 use serde_json::{Value, json};
 
@@ -163,11 +163,15 @@ pub async fn merge_customers(
     )
     .await?;
     if !children.is_empty() {
-        exec(&*w, &format!(
-            "UPDATE customer SET parent_id = {survivor_id}, updated_at = {{at}}, version = version + 1 \
+        exec(
+            &*w,
+            &format!(
+                "UPDATE customer SET parent_id = {survivor_id}, updated_at = {{at}}, version = version + 1 \
              WHERE id IN ({})",
-            id_list(&children)
-        ), at)
+                id_list(&children)
+            ),
+            at,
+        )
         .await?;
         w.changes(children.iter().map(|id| Change::customer(*id, Operation::Updated, None)));
     }
@@ -182,20 +186,21 @@ pub async fn merge_customers(
         "UPDATE customer SET merged_into_id = {survivor_id} WHERE merged_into_id IN ({list})"
     ))
     .await?;
-    exec(&*w, &format!(
-        "UPDATE customer SET archived_at = {{at}}, merged_into_id = {survivor_id}, updated_at = {{at}}, \
+    exec(
+        &*w,
+        &format!(
+            "UPDATE customer SET archived_at = {{at}}, merged_into_id = {survivor_id}, updated_at = {{at}}, \
          version = version + 1 WHERE id IN ({list})"
-    ), at)
+        ),
+        at,
+    )
     .await?;
     for row in &merged {
         let mut note = notes.remove(&row.id).unwrap_or_default();
         note.insert("mergedInto".into(), json!(gid::encode("Customer", survivor_id)));
         note.insert("was".into(), customer_snapshot(row));
         w.audit("merge", "customer", row.id, Value::Object(note));
-        w.change(Change {
-            other_customer_id: Some(survivor_id),
-            ..Change::customer(row.id, Operation::Merged, None)
-        });
+        w.change(Change { other_customer_id: Some(survivor_id), ..Change::customer(row.id, Operation::Merged, None) });
     }
 
     // A survivor whose parent was merged into it takes that parent's parent.
@@ -284,7 +289,8 @@ async fn move_revenue(
         let id: i64 = row.try_get("", "id")?;
         let customer_id: i64 = row.try_get("", "customer_id")?;
         let Some(month) = crate::db::rows::date(&row, "month")? else { continue };
-        let (revenue, profit) = (crate::db::rows::int(&row, "revenue_cents")?, crate::db::rows::int(&row, "gross_profit_cents")?);
+        let (revenue, profit) =
+            (crate::db::rows::int(&row, "revenue_cents")?, crate::db::rows::int(&row, "gross_profit_cents")?);
         let fate = match held.get(&month) {
             Some(into) => {
                 let sum = added.entry(*into).or_default();
@@ -310,7 +316,13 @@ async fn move_revenue(
         }
         originals.entry(customer_id).or_default().push(original);
         let owner = owner_of.get(&customer_id).copied();
-        deltas.push(RevenueDelta { customer_id, owner_id: owner, month, revenue_cents: -revenue, gross_profit_cents: -profit });
+        deltas.push(RevenueDelta {
+            customer_id,
+            owner_id: owner,
+            month,
+            revenue_cents: -revenue,
+            gross_profit_cents: -profit,
+        });
         deltas.push(RevenueDelta {
             customer_id: survivor.id,
             owner_id: Some(survivor.owner_id),
@@ -321,10 +333,14 @@ async fn move_revenue(
     }
     let at = now();
     for (into, (revenue, profit)) in &added {
-        exec(&**w, &format!(
-            "UPDATE revenue_entry SET revenue_cents = revenue_cents + {revenue}, \
+        exec(
+            &**w,
+            &format!(
+                "UPDATE revenue_entry SET revenue_cents = revenue_cents + {revenue}, \
              gross_profit_cents = gross_profit_cents + {profit}, updated_at = {{at}} WHERE id = {into}"
-        ), at)
+            ),
+            at,
+        )
         .await?;
     }
     if !removed.is_empty() {
@@ -332,17 +348,30 @@ async fn move_revenue(
         w.execute_unprepared(&format!("DELETE FROM revenue_entry WHERE id IN ({gone})")).await?;
     }
     if !moved.is_empty() {
-        exec(&**w, &format!(
-            "UPDATE revenue_entry SET customer_id = {}, updated_at = {{at}} WHERE id IN ({})",
-            survivor.id,
-            id_list(&moved)
-        ), at)
+        exec(
+            &**w,
+            &format!(
+                "UPDATE revenue_entry SET customer_id = {}, updated_at = {{at}} WHERE id IN ({})",
+                survivor.id,
+                id_list(&moved)
+            ),
+            at,
+        )
         .await?;
     }
     rollups::apply(&**w, &deltas).await?;
     let survivor_id = survivor.id;
-    w.changes(added.keys().chain(&moved).map(|id| Change::new(ChangeEntity::RevenueEntry, *id, Operation::Updated, survivor_id)));
-    w.changes(removed.iter().map(|(id, customer)| Change::new(ChangeEntity::RevenueEntry, *id, Operation::Archived, *customer)));
+    w.changes(
+        added
+            .keys()
+            .chain(&moved)
+            .map(|id| Change::new(ChangeEntity::RevenueEntry, *id, Operation::Updated, survivor_id)),
+    );
+    w.changes(
+        removed
+            .iter()
+            .map(|(id, customer)| Change::new(ChangeEntity::RevenueEntry, *id, Operation::Archived, *customer)),
+    );
     Ok(originals)
 }
 
@@ -362,7 +391,11 @@ async fn move_links(w: &mut Write, survivor_id: i64, merged_ids: &[i64], at: Dat
     )
     .await?
     {
-        existing.insert((row.try_get("", "from_customer_id")?, row.try_get("", "to_customer_id")?, row.try_get("", "kind")?));
+        existing.insert((
+            row.try_get("", "from_customer_id")?,
+            row.try_get("", "to_customer_id")?,
+            row.try_get("", "kind")?,
+        ));
     }
     let links = rows(
         &**w,
@@ -377,13 +410,16 @@ async fn move_links(w: &mut Write, survivor_id: i64, merged_ids: &[i64], at: Dat
         let id: i64 = link.try_get("", "id")?;
         let (from, to, kind): (i64, i64, String) =
             (link.try_get("", "from_customer_id")?, link.try_get("", "to_customer_id")?, link.try_get("", "kind")?);
-        let archived = link.try_get::<bool>("", "archived").or_else(|_| link.try_get::<i32>("", "archived").map(|a| a != 0))?;
+        let archived =
+            link.try_get::<bool>("", "archived").or_else(|_| link.try_get::<i32>("", "archived").map(|a| a != 0))?;
         let (new_from, new_to) = (onto(from), onto(to));
         if new_from == new_to || !existing.insert((new_from, new_to, kind.clone())) {
             if !archived {
-                exec(&**w, &format!(
-                    "UPDATE customer_link SET archived_at = {{at}}, updated_at = {{at}} WHERE id = {id}"
-                ), at)
+                exec(
+                    &**w,
+                    &format!("UPDATE customer_link SET archived_at = {{at}}, updated_at = {{at}} WHERE id = {id}"),
+                    at,
+                )
                 .await?;
                 w.change(Change::link(id, Operation::Archived, from, to));
             }
@@ -411,11 +447,9 @@ async fn move_custom_values(
     merged_ids: &[i64],
 ) -> AppResult<HashMap<i64, Vec<String>>> {
     let mut held: HashSet<i64> = HashSet::new();
-    for row in rows(
-        &**w,
-        format!("SELECT field_id FROM custom_value WHERE entity = '{entity}' AND row_id = {survivor_id}"),
-    )
-    .await?
+    for row in
+        rows(&**w, format!("SELECT field_id FROM custom_value WHERE entity = '{entity}' AND row_id = {survivor_id}"))
+            .await?
     {
         held.insert(row.try_get("", "field_id")?);
     }
@@ -446,8 +480,11 @@ async fn move_custom_values(
         }
     }
     if !moved.is_empty() {
-        w.execute_unprepared(&format!("UPDATE custom_value SET row_id = {survivor_id} WHERE id IN ({})", id_list(&moved)))
-            .await?;
+        w.execute_unprepared(&format!(
+            "UPDATE custom_value SET row_id = {survivor_id} WHERE id IN ({})",
+            id_list(&moved)
+        ))
+        .await?;
     }
     Ok(taken)
 }
@@ -486,7 +523,9 @@ pub async fn merge_contacts(
     // Communications: the survivor takes the merged contacts' places (once each).
     let communications = ids(
         &*w,
-        format!("SELECT DISTINCT communication_id AS id FROM communication_contact WHERE contact_id IN ({list}) ORDER BY 1"),
+        format!(
+            "SELECT DISTINCT communication_id AS id FROM communication_contact WHERE contact_id IN ({list}) ORDER BY 1"
+        ),
     )
     .await?;
     if !communications.is_empty() {
@@ -527,23 +566,36 @@ pub async fn merge_contacts(
         if moved.is_empty() {
             continue;
         }
-        exec(&*w, &format!(
-            "UPDATE {table} SET contact_id = {survivor_id}, updated_at = {{at}} WHERE contact_id IN ({list})"
-        ), at)
+        exec(
+            &*w,
+            &format!("UPDATE {table} SET contact_id = {survivor_id}, updated_at = {{at}} WHERE contact_id IN ({list})"),
+            at,
+        )
         .await?;
         if let Some(entity) = entity {
             for row in moved {
-                w.change(Change::new(entity, row.try_get("", "id")?, Operation::Updated, row.try_get("", "customer_id")?));
+                w.change(Change::new(
+                    entity,
+                    row.try_get("", "id")?,
+                    Operation::Updated,
+                    row.try_get("", "customer_id")?,
+                ));
             }
         }
     }
     let taken = move_custom_values(&w, "CONTACT", survivor_id, merged_ids).await?;
-    w.execute_unprepared(&format!("UPDATE contact SET merged_into_id = {survivor_id} WHERE merged_into_id IN ({list})"))
-        .await?;
-    exec(&*w, &format!(
-        "UPDATE contact SET archived_at = {{at}}, merged_into_id = {survivor_id}, updated_at = {{at}}, \
+    w.execute_unprepared(&format!(
+        "UPDATE contact SET merged_into_id = {survivor_id} WHERE merged_into_id IN ({list})"
+    ))
+    .await?;
+    exec(
+        &*w,
+        &format!(
+            "UPDATE contact SET archived_at = {{at}}, merged_into_id = {survivor_id}, updated_at = {{at}}, \
          version = version + 1 WHERE id IN ({list})"
-    ), at)
+        ),
+        at,
+    )
     .await?;
     for row in &merged {
         w.audit(

@@ -9,6 +9,7 @@ mod timeline;
 mod communications;
 mod contacts;
 mod custom_fields;
+mod duplicates;
 mod customers;
 mod external;
 mod graph;
