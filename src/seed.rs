@@ -11,7 +11,8 @@ use entity::{
     enums::*, partnership, revenue_entry, supply_priority, ticket, ticket_event, user,
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, Set,
 };
 
 use crate::{
@@ -267,6 +268,7 @@ pub async fn seed_demo(db: &DatabaseConnection, password: Option<&str>) -> AppRe
     history(&txn, &mut rng, clock, &accounts).await?;
     network::seed(&txn, &mut rng, clock, &accounts).await?;
     custom_fields(&txn, &accounts).await?;
+    planted_duplicates(&txn, &plans, &accounts).await?;
     if let Some(password) = password {
         set_passwords(&txn, password).await?;
     }
@@ -329,6 +331,60 @@ async fn custom_fields(db: &impl ConnectionTrait, accounts: &[Account]) -> AppRe
     }
     for chunk in values.chunks(500) {
         custom_value::Entity::insert_many(chunk.to_vec()).exec_without_returning(db).await?;
+    }
+    Ok(())
+}
+
+/// Duplicates as integrations and people make them, on the first three live
+/// accounts: the same name in capitals with a legal form (and a buyer's
+/// e-mail in common), a typing mistake, the words swapped; and at the first
+/// of them, its first contact entered again with a title.
+async fn planted_duplicates(db: &impl ConnectionTrait, plans: &[Plan], accounts: &[Account]) -> AppResult<()> {
+    let live = plans.iter().zip(accounts).filter(|(p, _)| p.lost_in_month.is_none() && p.new_in_month.is_none());
+    for (n, (plan, account)) in live.take(3).enumerate() {
+        let words: Vec<&str> = plan.name.split(' ').collect();
+        let name = match n {
+            0 => format!("{} GmbH", plan.name.to_uppercase()),
+            1 => {
+                let mut first: Vec<char> = words[0].chars().collect();
+                first.remove(first.len() / 2);
+                format!("{} {}", first.into_iter().collect::<String>(), words[1..].join(" "))
+            }
+            _ => format!("{} {} {}", words[1], words[0], words[2..].join(" ")),
+        };
+        let original = customer::Entity::find_by_id(account.id).one(db).await?.ok_or(AppError::NotFound("customer"))?;
+        let twin = customer::ActiveModel {
+            id: sea_orm::ActiveValue::NotSet,
+            name: Set(name),
+            status: Set(CustomerStatus::Active),
+            segment: Set(None),
+            segment_rank: Set(0),
+            revenue_t12m_cents: Set(0),
+            gross_profit_t12m_cents: Set(0),
+            next_review_on: Set(None),
+            ..original.clone().into()
+        }
+        .insert(db)
+        .await?;
+        if n > 0 {
+            continue;
+        }
+        let first = contact::Entity::find()
+            .filter(contact::Column::CustomerId.eq(account.id))
+            .order_by_asc(contact::Column::Id)
+            .one(db)
+            .await?
+            .ok_or(AppError::NotFound("contact"))?;
+        contact::ActiveModel {
+            id: sea_orm::ActiveValue::NotSet,
+            customer_id: Set(twin.id),
+            ..first.clone().into()
+        }
+        .insert(db)
+        .await?;
+        contact::ActiveModel { id: sea_orm::ActiveValue::NotSet, name: Set(format!("Dr. {}", first.name)), ..first.into() }
+            .insert(db)
+            .await?;
     }
     Ok(())
 }
@@ -633,8 +689,14 @@ async fn insert_contacts(
             customer_id: Set(customer_id),
             name: Set(format!(
                 "{} {}",
-                rng.pick(&["Ana", "Ben", "Chloe", "Dan", "Eva", "Finn", "Gia"]),
-                rng.pick(&["Moreau", "Schmidt", "Rossi", "Novak", "Silva"])
+                rng.pick(&[
+                    "Ana", "Ben", "Chloe", "Dan", "Eva", "Finn", "Gia", "Hugo", "Ines", "Jon", "Kira", "Luca", "Mia",
+                    "Nils", "Olga", "Pia"
+                ]),
+                rng.pick(&[
+                    "Moreau", "Schmidt", "Rossi", "Novak", "Silva", "Berg", "Costa", "Dubois", "Eriksen", "Fischer",
+                    "Garcia", "Horvat", "Jansen", "Kowalski", "Lindqvist", "Meyer"
+                ])
             )),
             title: Set(Some(format!("{level:?}"))),
             department: Set(None),

@@ -210,6 +210,12 @@ struct Target {
     delivery: String,
     api_token: String,
     custom_field: String,
+    /// A second record of `customer`, and of `contact`, to merge into them.
+    twin: String,
+    twin_contact: String,
+    /// The versions a merge expects: [customer, twin] and [contact, twin_contact].
+    customer_versions: [i64; 2],
+    contact_versions: [i64; 2],
 }
 
 async fn target(app: &TestApp, cast: &Cast, n: usize) -> Target {
@@ -296,6 +302,14 @@ async fn target(app: &TestApp, cast: &Cast, n: usize) -> Target {
         )
         .await;
     let custom_field = custom_field.ok()["defineCustomField"]["id"].as_str().unwrap().to_owned();
+    let twin = make(format!("A twin {n}")).await;
+    let twin_contact = app.contact(leader, &customer, "Pat Twin", "PURCHASING").await;
+    let version = |id: String| async move {
+        let reply = app.gql(leader, "query($id: ID!) { node(id: $id) { ... on Customer { version } ... on Contact { version } } }", json!({"id": id})).await;
+        reply.ok()["node"]["version"].as_i64().unwrap()
+    };
+    let customer_versions = [version(customer.clone()).await, version(twin.clone()).await];
+    let contact_versions = [version(contact.clone()).await, version(twin_contact.clone()).await];
     Target {
         customer,
         lost,
@@ -314,6 +328,10 @@ async fn target(app: &TestApp, cast: &Cast, n: usize) -> Target {
         delivery,
         api_token,
         custom_field,
+        twin,
+        twin_contact,
+        customer_versions,
+        contact_versions,
     }
 }
 
@@ -349,12 +367,21 @@ fn queries() -> Vec<(&'static str, Case)> {
         ),
         ("viewer", case("{ viewer { id name role } }", none, anyone)),
         ("customFieldDefinitions", case("{ customFieldDefinitions { key label type } }", none, anyone)),
+        (
+            "duplicateCandidates",
+            case(
+                "{ customers: duplicateCandidates(entity: CUSTOMER) { totalCount nodes { score reasons ids } }
+                   contacts: duplicateCandidates(entity: CONTACT) { totalCount nodes { score reasons ids } } }",
+                none,
+                customer_reader,
+            ),
+        ),
         ("users", case("{ users { totalCount edges { node { name } } } }", none, anyone)),
         ("teams", case("{ teams { totalCount edges { node { name } } } }", none, anyone)),
         (
             "customers",
             case(
-                "{ customers(filter: {includeArchived: true}) { totalCount edges { node { name contacts { name } latestCommunications { summary } openCommitments { description } partnership { serviceLevel } parent { name } health { score signals { explanation } } externalIds { externalId } customFields { value } } } } }",
+                "{ customers(filter: {includeArchived: true}) { totalCount edges { node { name contacts { name } latestCommunications { summary } openCommitments { description } partnership { serviceLevel } parent { name } mergedInto { name } health { score signals { explanation } } externalIds { externalId } customFields { value } } } } }",
                 none,
                 customer_reader,
             ),
@@ -924,6 +951,22 @@ fn mutations() -> Vec<(&'static str, Case)> {
             ),
         ),
         (
+            "mergeCustomers",
+            case(
+                "mutation($s: ID!, $m: ID!, $v: [Int!]!) { mergeCustomers(survivorId: $s, mergedIds: [$m], expectedVersions: $v) { id mergedInto { id } } }",
+                with_target!(|t, _| json!({"s": t.customer, "m": t.twin, "v": t.customer_versions})),
+                writer_of_a,
+            ),
+        ),
+        (
+            "mergeContacts",
+            case(
+                "mutation($s: ID!, $m: ID!, $v: [Int!]!) { mergeContacts(survivorId: $s, mergedIds: [$m], expectedVersions: $v) { id mergedInto { id } } }",
+                with_target!(|t, _| json!({"s": t.contact, "m": t.twin_contact, "v": t.contact_versions})),
+                writer_of_a,
+            ),
+        ),
+        (
             "createWebhookEndpoint",
             case(
                 "mutation { createWebhookEndpoint(url: \"https://93.184.216.34/other\", eventTypes: [CUSTOMER_LOST]) { secret } }",
@@ -1039,6 +1082,9 @@ fn feed_tables(mutation: &str) -> Option<&'static [&'static str]> {
         // The target's playbook fires on nothing here (`accounts::playbooks` tests what they create).
         "definePlaybook" | "updatePlaybook" | "pausePlaybook" | "resumePlaybook" | "runPlaybooks" => &[],
         "defineCustomField" | "archiveCustomField" => &[],
+        // The twin holds nothing: only the two rows themselves change.
+        "mergeCustomers" => &["CUSTOMER"],
+        "mergeContacts" => &["CONTACT"],
         "upsertRevenueEntries" => &["REVENUE_ENTRY"],
         "linkCustomers" | "archiveCustomerLink" => &["CUSTOMER_LINK"],
         "setSupplyPriority"
