@@ -251,6 +251,7 @@ fn describe_builtins(
         webhooks::WebhookDelivery => "webhook deliveries",
         analytics::retention::SilentChurn => "customers that went quiet",
         analytics::health::AtRiskCustomer => "at-risk customers, worst first (`after` only: the list moves forward)",
+        duplicates::DuplicateCandidate => "duplicate candidates, best first (`after` only)",
     )
 }
 

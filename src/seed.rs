@@ -337,8 +337,9 @@ async fn custom_fields(db: &impl ConnectionTrait, accounts: &[Account]) -> AppRe
 
 /// Duplicates as integrations and people make them, on the first three live
 /// accounts: the same name in capitals with a legal form (and a buyer's
-/// e-mail in common), a typing mistake, the words swapped; and at the first
-/// of them, its first contact entered again with a title.
+/// e-mail in common), a typing mistake (with a contact at the original's
+/// e-mail domain), the words swapped; and at the first of them, its first
+/// contact entered again with a title.
 async fn planted_duplicates(db: &impl ConnectionTrait, plans: &[Plan], accounts: &[Account]) -> AppResult<()> {
     let live = plans.iter().zip(accounts).filter(|(p, _)| p.lost_in_month.is_none() && p.new_in_month.is_none());
     for (n, (plan, account)) in live.take(3).enumerate() {
@@ -362,10 +363,38 @@ async fn planted_duplicates(db: &impl ConnectionTrait, plans: &[Plan], accounts:
             revenue_t12m_cents: Set(0),
             gross_profit_t12m_cents: Set(0),
             next_review_on: Set(None),
+            // Entered lately, with no history of its own: the reports see a new customer without revenue.
+            customer_since: Set(None),
+            created_at: Set(original.updated_at - Duration::days(10 + n as i64)),
             ..original.clone().into()
         }
         .insert(db)
         .await?;
+        if n == 1 {
+            // The retyped record came with the company's front desk: its e-mail domain is the original's.
+            let domain = format!("customer{}.example", account.id);
+            contact::ActiveModel {
+                customer_id: Set(twin.id),
+                name: Set("Front Desk".to_owned()),
+                title: Set(None),
+                department: Set(None),
+                org_level: Set(OrgLevel::EndUser),
+                influence: Set(None),
+                relationship_strength: Set(None),
+                birthday: Set(None),
+                email: Set(Some(format!("info@{domain}"))),
+                phone: Set(None),
+                started_on: Set(original.customer_since),
+                ended_on: Set(None),
+                version: Set(1),
+                archived_at: Set(None),
+                created_at: Set(original.created_at),
+                updated_at: Set(original.updated_at),
+                ..Default::default()
+            }
+            .insert(db)
+            .await?;
+        }
         if n > 0 {
             continue;
         }
@@ -375,16 +404,16 @@ async fn planted_duplicates(db: &impl ConnectionTrait, plans: &[Plan], accounts:
             .one(db)
             .await?
             .ok_or(AppError::NotFound("contact"))?;
+        contact::ActiveModel { id: sea_orm::ActiveValue::NotSet, customer_id: Set(twin.id), ..first.clone().into() }
+            .insert(db)
+            .await?;
         contact::ActiveModel {
             id: sea_orm::ActiveValue::NotSet,
-            customer_id: Set(twin.id),
-            ..first.clone().into()
+            name: Set(format!("Dr. {}", first.name)),
+            ..first.into()
         }
         .insert(db)
         .await?;
-        contact::ActiveModel { id: sea_orm::ActiveValue::NotSet, name: Set(format!("Dr. {}", first.name)), ..first.into() }
-            .insert(db)
-            .await?;
     }
     Ok(())
 }
@@ -694,8 +723,22 @@ async fn insert_contacts(
                     "Nils", "Olga", "Pia"
                 ]),
                 rng.pick(&[
-                    "Moreau", "Schmidt", "Rossi", "Novak", "Silva", "Berg", "Costa", "Dubois", "Eriksen", "Fischer",
-                    "Garcia", "Horvat", "Jansen", "Kowalski", "Lindqvist", "Meyer"
+                    "Moreau",
+                    "Schmidt",
+                    "Rossi",
+                    "Novak",
+                    "Silva",
+                    "Berg",
+                    "Costa",
+                    "Dubois",
+                    "Eriksen",
+                    "Fischer",
+                    "Garcia",
+                    "Horvat",
+                    "Jansen",
+                    "Kowalski",
+                    "Lindqvist",
+                    "Meyer"
                 ])
             )),
             title: Set(Some(format!("{level:?}"))),

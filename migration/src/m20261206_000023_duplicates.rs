@@ -83,6 +83,9 @@ impl MigrationTrait for Migration {
             manager.drop_table(Table::drop().table(table).take()).await?;
         }
         for table in ["customer", "contact"] {
+            manager
+                .drop_index(Index::drop().name(format!("ix_{table}_merged_into_id")).table(table).to_owned())
+                .await?;
             manager.alter_table(Table::alter().table(table).drop_column("merged_into_id").take()).await?;
         }
         Ok(())

@@ -55,6 +55,8 @@ const LEGAL_FORMS: &[&str] = &[
     "corp",
     "corporation",
     "gmbh",
+    "group",
+    "holding",
     "inc",
     "incorporated",
     "kg",
@@ -69,6 +71,7 @@ const LEGAL_FORMS: &[&str] = &[
     "sa",
     "sarl",
     "sas",
+    "sons",
     "spa",
     "srl",
     "the",
@@ -103,7 +106,8 @@ const OPEN_DOMAINS: &[&str] = &[
 
 /// A name as it is compared: lower-case words, legal forms or titles dropped, sorted.
 pub fn normalise_name(kind: Kind, name: &str) -> String {
-    let lowered = name.to_lowercase();
+    // Dots go first, so "S.A." and "B.V." read as the legal forms they are.
+    let lowered = name.to_lowercase().replace('.', "");
     let words: Vec<&str> = lowered.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
     let dropped = if kind == Kind::Customer { LEGAL_FORMS } else { TITLES };
     let mut kept: Vec<&str> = words.iter().copied().filter(|w| !dropped.contains(w)).collect();
@@ -194,6 +198,20 @@ pub fn trigram_similarity(a: &str, b: &str) -> f64 {
     if union == 0 { 0.0 } else { a.intersection(&b).count() as f64 / union as f64 }
 }
 
+/// The words of two normalised names that the other lacks, each side's joined.
+fn own_words(a: &str, b: &str) -> (String, String) {
+    let (mut left, mut right): (Vec<&str>, Vec<&str>) = (a.split(' ').collect(), b.split(' ').collect());
+    left.retain(|w| {
+        if let Some(i) = right.iter().position(|r| r == w) {
+            right.remove(i);
+            false
+        } else {
+            true
+        }
+    });
+    (left.concat(), right.concat())
+}
+
 /// The numbers in a normalised name, in order.
 fn numbers(name: &str) -> Vec<&str> {
     name.split(' ').filter(|w| w.chars().all(|c| c.is_ascii_digit())).collect()
@@ -219,13 +237,18 @@ pub fn score(kind: Kind, a: &Features, b: &Features) -> Option<Match> {
         } else if numbers(&name_a) == numbers(&name_b) {
             // Names that differ in a number ("Store 12", "Store 21") are different branches, however close.
             let trigram = trigram_similarity(&name_a, &name_b);
-            let (squashed_a, squashed_b) = (name_a.replace(' ', ""), name_b.replace(' ', ""));
-            let distance = strsim::levenshtein(&squashed_a, &squashed_b);
-            let longest = squashed_a.chars().count().max(squashed_b.chars().count()).max(1);
-            let similarity = trigram.max(1.0 - distance as f64 / longest as f64);
-            let weight = if similarity >= 0.85 {
+            let (own_a, own_b) = own_words(&name_a, &name_b);
+            let distance = strsim::levenshtein(&own_a, &own_b);
+            let longest = own_a.chars().count().max(own_b.chars().count()).max(1);
+            let edited =
+                if own_a.is_empty() || own_b.is_empty() { 0.0 } else { 1.0 - distance as f64 / longest as f64 };
+            // Edits are counted on the words the names do not share: "Rohou Metals" and "Rolou Metals" differ by
+            // one letter in five, not in eleven. One letter off in a short word is how different short names look,
+            // so a strong match needs one edit in ten letters (or 85% of trigrams shared); a weaker one counts only
+            // beside other evidence.
+            let weight = if edited >= 0.9 || trigram >= 0.85 {
                 0.75
-            } else if similarity >= 0.7 {
+            } else if edited >= 0.75 || trigram >= 0.6 {
                 0.45
             } else {
                 0.0
@@ -282,6 +305,7 @@ mod tests {
         assert_eq!(normalise_name(Kind::Customer, "Industrial, Acme (Inc.)"), "acme industrial");
         assert_eq!(normalise_name(Kind::Customer, "The Company"), "company the");
         assert_eq!(normalise_name(Kind::Contact, "Dr. Jane Doe"), "doe jane");
+        assert_eq!(normalise_name(Kind::Customer, "Brelli & Sons S.A."), "brelli");
     }
 
     #[test]
@@ -293,6 +317,7 @@ mod tests {
             ("Kim Foods", "Kim Fods"),
             ("Kim Foods", "Kym Foods"),
             ("Vita Foods 16", "Vista Foods 16"),
+            ("Nonster", "Nonstex"),
         ] {
             let (ka, kb) = (keys(Kind::Customer, &customer(a)), keys(Kind::Customer, &customer(b)));
             assert!(ka.intersection(&kb).next().is_some(), "{a} / {b}");
@@ -313,6 +338,8 @@ mod tests {
         assert!(typo.reasons[0].contains("edit distance 1"), "{:?}", typo.reasons);
         assert_eq!(score(Kind::Customer, &customer("Hartmann Logistics"), &customer("Berger Metals")), None);
         assert_eq!(score(Kind::Customer, &customer("Nord Retail 10"), &customer("Nord Retail 106")), None);
+        // One letter in seven: alone, not enough.
+        assert_eq!(score(Kind::Customer, &customer("Nonster"), &customer("Nonstex AG")), None);
         let domain_only = |name: &str| Features { emails: vec![format!("x@{name}.com")], ..customer(name) };
         let mut a = domain_only("north");
         a.emails = vec!["a@shared.com".into()];

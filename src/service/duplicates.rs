@@ -116,7 +116,8 @@ async fn changed_since(db: &impl ConnectionTrait, kind: Kind, position: i64, now
     Dialect::of(db).rows(db, sql).await?.iter().map(|r| int(r, "id")).collect()
 }
 
-/// Keys and pairs of every live row of `kind`, from scratch.
+/// Keys and pairs of every live row of `kind`, from scratch: the keys first,
+/// then every pair sharing a key found by one grouped statement.
 async fn build(db: &impl ConnectionTrait, kind: Kind) -> AppResult<()> {
     let dialect = Dialect::of(db);
     let name = entity(kind);
@@ -129,19 +130,30 @@ async fn build(db: &impl ConnectionTrait, kind: Kind) -> AppResult<()> {
         .iter()
         .map(|r| int(r, "id"))
         .collect::<AppResult<_>>()?;
+    let mut known = HashMap::with_capacity(ids.len());
     for chunk in ids.chunks(BATCH) {
-        write_keys(db, kind, &features(db, kind, chunk).await?).await?;
+        let rows = features(db, kind, chunk).await?;
+        write_keys(db, kind, &rows).await?;
+        known.extend(rows);
     }
-    let mut written = HashSet::new();
-    for chunk in ids.chunks(BATCH) {
-        score_pairs(db, kind, chunk, true, &mut written).await?;
+    let sql = format!(
+        "SELECT DISTINCT a.row_id AS a, b.row_id AS b \
+         FROM (SELECT key FROM match_key WHERE entity = '{name}' GROUP BY key \
+               HAVING COUNT(*) BETWEEN 2 AND {BLOCK_LIMIT}) k \
+         JOIN match_key a ON a.entity = '{name}' AND a.key = k.key \
+         JOIN match_key b ON b.entity = '{name}' AND b.key = k.key AND b.row_id > a.row_id"
+    );
+    let mut pairs = Vec::new();
+    for row in dialect.rows(db, sql).await? {
+        pairs.push((int(&row, "a")?, int(&row, "b")?));
     }
-    Ok(())
+    write_scored(db, kind, pairs, &mut known).await
 }
 
 /// Rewrites the keys and pairs of these rows (an archived or merged row loses both).
 async fn refresh(db: &impl ConnectionTrait, kind: Kind, ids: &[i64]) -> AppResult<()> {
     let name = entity(kind);
+    let mut known = HashMap::new();
     for chunk in ids.chunks(BATCH) {
         let list = id_list(chunk);
         db.execute_unprepared(&format!("DELETE FROM match_key WHERE entity = '{name}' AND row_id IN ({list})")).await?;
@@ -149,13 +161,28 @@ async fn refresh(db: &impl ConnectionTrait, kind: Kind, ids: &[i64]) -> AppResul
             "DELETE FROM duplicate_pair WHERE entity = '{name}' AND (low_id IN ({list}) OR high_id IN ({list}))"
         ))
         .await?;
-        write_keys(db, kind, &features(db, kind, chunk).await?).await?;
+        let rows = features(db, kind, chunk).await?;
+        write_keys(db, kind, &rows).await?;
+        known.extend(rows);
     }
-    let mut written = HashSet::new();
+    // Every pair with one of these rows, found from its side (a pair of two of them, from both).
+    let mut pairs = HashSet::new();
     for chunk in ids.chunks(BATCH) {
-        score_pairs(db, kind, chunk, false, &mut written).await?;
+        let sql = format!(
+            "SELECT DISTINCT a.row_id AS a, b.row_id AS b FROM match_key a \
+             JOIN match_key b ON b.entity = a.entity AND b.key = a.key AND b.row_id <> a.row_id \
+             WHERE a.entity = '{name}' AND a.row_id IN ({}) \
+             AND (SELECT COUNT(*) FROM (SELECT 1 FROM match_key c WHERE c.entity = a.entity AND c.key = a.key \
+                  LIMIT {}) block) <= {BLOCK_LIMIT}",
+            id_list(chunk),
+            BLOCK_LIMIT + 1
+        );
+        for row in Dialect::of(db).rows(db, sql).await? {
+            let (a, b) = (int(&row, "a")?, int(&row, "b")?);
+            pairs.insert((a.min(b), a.max(b)));
+        }
     }
-    Ok(())
+    write_scored(db, kind, pairs.into_iter().collect(), &mut known).await
 }
 
 async fn write_keys(db: &impl ConnectionTrait, kind: Kind, rows: &HashMap<i64, Features>) -> AppResult<()> {
@@ -170,47 +197,29 @@ async fn write_keys(db: &impl ConnectionTrait, kind: Kind, rows: &HashMap<i64, F
     Ok(())
 }
 
-/// Scores the pairs of `ids` with every row sharing a key with them (only
-/// rows of higher id when `upward`: a whole build meets each pair from its
-/// lower end), and writes those that score, once each.
-async fn score_pairs(
+/// Scores these pairs (each once, lower id first) and writes those that
+/// score; `known` holds the rows read so far and takes the others.
+async fn write_scored(
     db: &impl ConnectionTrait,
     kind: Kind,
-    ids: &[i64],
-    upward: bool,
-    written: &mut HashSet<(i64, i64)>,
+    mut pairs: Vec<(i64, i64)>,
+    known: &mut HashMap<i64, Features>,
 ) -> AppResult<()> {
-    let name = entity(kind);
-    let partner = if upward { "b.row_id > a.row_id" } else { "b.row_id <> a.row_id" };
-    let sql = format!(
-        "SELECT DISTINCT a.row_id AS a, b.row_id AS b FROM match_key a \
-         JOIN match_key b ON b.entity = a.entity AND b.key = a.key AND {partner} \
-         WHERE a.entity = '{name}' AND a.row_id IN ({}) \
-         AND (SELECT COUNT(*) FROM (SELECT 1 FROM match_key c WHERE c.entity = a.entity AND c.key = a.key \
-              LIMIT {}) block) <= {BLOCK_LIMIT}",
-        id_list(ids),
-        BLOCK_LIMIT + 1
-    );
-    let mut pairs = Vec::new();
-    for row in Dialect::of(db).rows(db, sql).await? {
-        let (a, b) = (int(&row, "a")?, int(&row, "b")?);
-        let pair = (a.min(b), a.max(b));
-        if !written.contains(&pair) {
-            pairs.push(pair);
-        }
-    }
     pairs.sort_unstable();
-    pairs.dedup();
-    let wanted: Vec<i64> =
-        pairs.iter().flat_map(|(a, b)| [*a, *b]).collect::<BTreeSet<_>>().into_iter().collect::<Vec<_>>();
-    let mut rows = HashMap::new();
-    for chunk in wanted.chunks(BATCH) {
-        rows.extend(features(db, kind, chunk).await?);
+    let missing: Vec<i64> = pairs
+        .iter()
+        .flat_map(|(a, b)| [*a, *b])
+        .filter(|id| !known.contains_key(id))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    for chunk in missing.chunks(BATCH) {
+        known.extend(features(db, kind, chunk).await?);
     }
+    let name = entity(kind);
     let mut scored: Vec<(&str, i64, i64, i64, String)> = Vec::new();
     for (low, high) in pairs {
-        written.insert((low, high));
-        let (Some(a), Some(b)) = (rows.get(&low), rows.get(&high)) else { continue };
+        let (Some(a), Some(b)) = (known.get(&low), known.get(&high)) else { continue };
         if let Some(found) = rule::score(kind, a, b) {
             let reasons = serde_json::to_string(&found.reasons).map_err(|e| AppError::Internal(e.to_string()))?;
             scored.push((name, low, high, (found.score * 1000.0).round() as i64, reasons));

@@ -305,7 +305,13 @@ async fn target(app: &TestApp, cast: &Cast, n: usize) -> Target {
     let twin = make(format!("A twin {n}")).await;
     let twin_contact = app.contact(leader, &customer, "Pat Twin", "PURCHASING").await;
     let version = |id: String| async move {
-        let reply = app.gql(leader, "query($id: ID!) { node(id: $id) { ... on Customer { version } ... on Contact { version } } }", json!({"id": id})).await;
+        let reply = app
+            .gql(
+                leader,
+                "query($id: ID!) { node(id: $id) { ... on Customer { version } ... on Contact { version } } }",
+                json!({"id": id}),
+            )
+            .await;
         reply.ok()["node"]["version"].as_i64().unwrap()
     };
     let customer_versions = [version(customer.clone()).await, version(twin.clone()).await];
