@@ -22,6 +22,8 @@ pub struct Model {
     /// A change that moved the customer: the previous owner's team before it.
     pub previous_team_id: Option<i64>,
     pub occurred_at: DateTimeUtc,
+    /// For a MERGED row: the row it was merged into.
+    pub merged_into_id: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -26,6 +26,10 @@ impl MigrationTrait for Migration {
                 .await?;
             manager.create_index(index(table, &["merged_into_id"])).await?;
         }
+        // A MERGED change names the row merged into.
+        manager
+            .alter_table(Table::alter().table("change_log").add_column(big_integer_null("merged_into_id")).take())
+            .await?;
         manager
             .create_table(
                 Table::create()
@@ -82,6 +86,7 @@ impl MigrationTrait for Migration {
         for table in ["match_state", "duplicate_pair", "match_key"] {
             manager.drop_table(Table::drop().table(table).take()).await?;
         }
+        manager.alter_table(Table::alter().table("change_log").drop_column("merged_into_id").take()).await?;
         for table in ["customer", "contact"] {
             manager
                 .drop_index(Index::drop().name(format!("ix_{table}_merged_into_id")).table(table).to_owned())

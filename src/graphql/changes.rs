@@ -52,8 +52,9 @@ pub enum ChangeOperation {
     /// The row left your view (a customer reassigned away from you): drop it
     /// and everything under it from your copy.
     Deleted,
-    /// The row was merged into another (the tombstone's `mergedInto`) and archived: drop it from your copy;
-    /// what it held moved to that row, whose own changes follow.
+    /// The row was merged into another (the tombstone's `mergedInto`) and archived: drop it and everything
+    /// under it from your copy; what it held moved to that row and follows as that row's changes, if you can
+    /// see it.
     Merged,
 }
 

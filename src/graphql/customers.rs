@@ -461,7 +461,7 @@ pub struct CustomerOrder {
     pub field: Option<CustomerOrderField>,
     /// Key of a customer custom field to sort by instead (see `customFieldDefinitions`): customers without a
     /// value come last in either direction; MONEY and NUMBER sort as numbers, DATE by day, STRING and ENUM by
-    /// their text (case-sensitive), BOOLEAN false first.
+    /// their text (the database's collation on PostgreSQL, bytes on SQLite), BOOLEAN false first.
     pub custom: Option<String>,
     /// Direction.
     #[graphql(default)]

@@ -118,8 +118,9 @@ impl MergeMutation {
     /// commitments, tasks, key dates, survey answers, links and subsidiaries move to the survivor; their revenue
     /// months move too (a month both have is added into the survivor's); custom-field values the survivor lacks
     /// move (the survivor's win). The merged customers are archived with `mergedInto`, keep their churn events,
-    /// and their external ids resolve to the survivor from then on. You must be able to write every customer
-    /// named. Returns the survivor.
+    /// and their external ids resolve to the survivor from then on (revenue by those ids is refused). You must be
+    /// able to write every customer named, and every customer they are linked to or parents of. Returns the
+    /// survivor.
     #[graphql(guard = "guards::CUSTOMERS")]
     async fn merge_customers(
         &self,
@@ -137,10 +138,10 @@ impl MergeMutation {
         Ok(Customer::one(row))
     }
 
-    /// Merges duplicate contacts into one, in one transaction: their communications, tickets, tasks, key dates
-    /// and survey answers move to the survivor, and custom-field values it lacks (the survivor's win). The merged
-    /// contacts are archived with `mergedInto`, and their external ids resolve to the survivor. You must be able
-    /// to write every contact's customer. Returns the survivor.
+    /// Merges duplicate contacts of one customer into one, in one transaction: their communications, tickets,
+    /// tasks, key dates and survey answers move to the survivor, and custom-field values it lacks (the survivor's
+    /// win). The merged contacts are archived with `mergedInto`, and their external ids resolve to the survivor.
+    /// You must be able to write their customer. Returns the survivor.
     #[graphql(guard = "guards::CUSTOMERS")]
     async fn merge_contacts(
         &self,

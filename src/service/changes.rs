@@ -65,7 +65,7 @@ crate::names::named! {
         Archived = "ARCHIVED",
         /// Gone from the reader's view (a customer reassigned away from them).
         Deleted = "DELETED",
-        /// Merged into another row (`other_customer_id` holds that row's id) and archived.
+        /// Merged into another row (`merged_into` holds that row's id) and archived.
         Merged = "MERGED",
     }
 }
@@ -85,13 +85,15 @@ pub struct Change {
     pub operation: Operation,
     /// The customer the row belongs to (a link's `from` end).
     pub customer_id: i64,
-    /// A link's `to` end; for a MERGED row, the row it was merged into.
+    /// A link's `to` end.
     pub other_customer_id: Option<i64>,
     /// A customer's owner before this change reassigned it.
     pub previous_owner_id: Option<i64>,
     /// The previous owner's team before this change, when the change itself
     /// moved the owner to another team; otherwise it is read at the change.
     pub previous_team_id: Option<Option<i64>>,
+    /// For a MERGED row: the row (of the same table) it was merged into.
+    pub merged_into: Option<i64>,
 }
 
 impl Change {
@@ -104,6 +106,7 @@ impl Change {
             other_customer_id: None,
             previous_owner_id: None,
             previous_team_id: None,
+            merged_into: None,
         }
     }
 
@@ -161,7 +164,7 @@ const STAGED: &str = "staged_change";
 
 /// The columns a change is written with, in `change_log` and [`STAGED`] alike.
 const COLUMNS: &str = "position, entity_type, entity_id, operation, customer_id, other_customer_id, \
-                       previous_owner_id, owner_id, owner_team_id, previous_team_id, occurred_at";
+                       previous_owner_id, owner_id, owner_team_id, previous_team_id, occurred_at, merged_into_id";
 
 /// Writes changes of a long transaction (an import) before it ends without
 /// taking positions yet: they go to a staging table of the transaction's own,
@@ -198,7 +201,7 @@ pub async fn stage_from(
             dialect.numbered(&format!(
                 "INSERT INTO {STAGED} ({COLUMNS}) \
                  SELECT $1 + ROW_NUMBER() OVER (ORDER BY {order}), $2, s.entity_id, s.operation, s.customer_id, \
-                   NULL, NULL, NULL, NULL, NULL, $3 FROM ({select}) s"
+                   NULL, NULL, NULL, NULL, NULL, $3, NULL FROM ({select}) s"
             )),
             [staged.into(), entity.as_str().into(), now().into()],
         ))
@@ -273,6 +276,7 @@ async fn insert_at(
                 owner_team_id: Set(team.flatten()),
                 previous_team_id: Set(previous_team.filter(|_| customer)),
                 occurred_at: Set(at),
+                merged_into_id: Set(c.merged_into),
             }
         })
         .collect();
@@ -617,7 +621,7 @@ pub async fn read(
             if entity == ChangeEntity::Customer && !seen_after(scope, &r) {
                 operation = Operation::Deleted;
             }
-            let merged_into = if operation == Operation::Merged { r.other_customer_id } else { None };
+            let merged_into = if operation == Operation::Merged { r.merged_into_id } else { None };
             Some(SeenChange {
                 position: Position::Feed(r.position),
                 entity,

@@ -181,6 +181,10 @@ pub async fn archive(svc: &Services, viewer: &Viewer, id: i64) -> AppResult<cust
     row.updated_at = Set(at);
     row.version = Set(current.version + 1);
     let model = row.update(&*w).await?;
+    if model.identifier {
+        // Its values no longer identify rows: duplicate candidates are built again at the next read.
+        crate::service::duplicates::stale(&*w).await?;
+    }
     w.audit("archive", "custom_field", id, json!({"key": model.key}));
     w.commit(svc).await?;
     Ok(model)

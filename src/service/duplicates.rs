@@ -10,6 +10,12 @@
 //! sharing a key. Rows loaded by SQL are taken in by `rapport rollups rebuild`
 //! ([`rebuild`]). Comparing only rows that share a key keeps the work
 //! proportional to the rows, not to their pairs.
+//!
+//! A key shared by more than `BLOCK_LIMIT` rows is not compared on. A refresh
+//! judges that for the keys of the rows it refreshes, as they are then: pairs
+//! of other rows under a key that has since grown past the limit stay until
+//! those rows change, and a key that shrank back under it pairs its rows as
+//! they change. A rebuild judges every key afresh.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -68,6 +74,18 @@ pub async fn catch_up(db: &DatabaseConnection) -> AppResult<()> {
     let states =
         dialect.rows(&txn, format!("SELECT entity, position FROM match_state{}", dialect.for_update())).await?;
     let now = clock(&txn).await?;
+    let positions: Vec<i64> = states.iter().map(|s| int(s, "position")).collect::<AppResult<_>>()?;
+    if positions.iter().all(|p| *p < 0) {
+        // Everything is built again: emptying the tables whole is much cheaper than deleting row by row.
+        let empty = if dialect.postgres() {
+            vec!["TRUNCATE match_key, duplicate_pair"]
+        } else {
+            vec!["DELETE FROM match_key", "DELETE FROM duplicate_pair"]
+        };
+        for statement in empty {
+            txn.execute_unprepared(statement).await?;
+        }
+    }
     for state in &states {
         let position = int(state, "position")?;
         let kind = match text(state, "entity")?.as_deref() {
@@ -94,8 +112,16 @@ pub async fn catch_up(db: &DatabaseConnection) -> AppResult<()> {
 
 /// Builds every key and pair again from the rows: for rows loaded by SQL.
 pub async fn rebuild(db: &DatabaseConnection) -> AppResult<()> {
-    db.execute_unprepared("UPDATE match_state SET position = -1").await?;
+    stale(db).await?;
     catch_up(db).await
+}
+
+/// Marks every key and pair out of date, to be built again at the next read
+/// (a change that moves them without a change-feed entry: an identifier
+/// field archived).
+pub async fn stale(db: &impl ConnectionTrait) -> AppResult<()> {
+    db.execute_unprepared("UPDATE match_state SET position = -1").await?;
+    Ok(())
 }
 
 /// The rows of `kind` whose keys may have moved since `position`: those
@@ -143,8 +169,22 @@ async fn build(db: &impl ConnectionTrait, kind: Kind) -> AppResult<()> {
          JOIN match_key a ON a.entity = '{name}' AND a.key = k.key \
          JOIN match_key b ON b.entity = '{name}' AND b.key = k.key AND b.row_id > a.row_id"
     );
+    // Keys written in this transaction are not yet visible to index-only scans, which would visit the table
+    // for each of them: the whole-table statement reads the table once instead.
+    let whole = ["enable_indexscan", "enable_indexonlyscan", "enable_bitmapscan"];
+    if dialect.postgres() {
+        for setting in whole {
+            db.execute_unprepared(&format!("SET LOCAL {setting} = off")).await?;
+        }
+    }
+    let found = dialect.rows(db, sql).await;
+    if dialect.postgres() {
+        for setting in whole {
+            db.execute_unprepared(&format!("SET LOCAL {setting} = on")).await?;
+        }
+    }
     let mut pairs = Vec::new();
-    for row in dialect.rows(db, sql).await? {
+    for row in found? {
         pairs.push((int(&row, "a")?, int(&row, "b")?));
     }
     write_scored(db, kind, pairs, &mut known).await

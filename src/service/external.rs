@@ -180,9 +180,23 @@ impl Checks {
     }
 }
 
-/// Our ids of the rows a source knows by these external ids.
+/// Our ids of the rows a source knows by these external ids; a merged row's
+/// ids name the row it was merged into.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn resolve(
+    db: &impl ConnectionTrait,
+    kind: Kind,
+    source: &str,
+    external_ids: impl IntoIterator<Item = String>,
+) -> AppResult<HashMap<String, i64>> {
+    let mut found = resolve_exact(db, kind, source, external_ids).await?;
+    follow_merges(db, kind, &mut found).await?;
+    Ok(found)
+}
+
+/// Our ids of the rows a source knows by these external ids, merged ones
+/// included as they are (not followed to the row they were merged into).
+pub async fn resolve_exact(
     db: &impl ConnectionTrait,
     kind: Kind,
     source: &str,
@@ -200,8 +214,31 @@ pub async fn resolve(
             .await?;
         found.extend(rows.into_iter().map(|r| (r.external_id, r.entity_id)));
     }
-    follow_merges(db, kind, &mut found).await?;
     Ok(found)
+}
+
+/// Fails every record after the first that names the same row: two external
+/// ids of one source can name one row once a merge made one an alias of the
+/// other, and one batch must not write a row twice.
+fn one_record_per_row<'a>(
+    checks: &mut Checks,
+    known: &HashMap<String, i64>,
+    keys: impl Iterator<Item = (usize, &'a String)>,
+) {
+    let mut first: HashMap<i64, &String> = HashMap::new();
+    for (i, key) in keys {
+        let Some(id) = known.get(key) else { continue };
+        match first.get(id) {
+            Some(earlier) => checks.fail(
+                i,
+                "externalId",
+                format!("{key} and {earlier} name the same row (one was merged into the other): push it once"),
+            ),
+            None => {
+                first.insert(*id, key);
+            }
+        }
+    }
 }
 
 /// A merged customer's or contact's external ids are aliases of the row it was
@@ -377,6 +414,11 @@ pub async fn upsert_customers_in(
     let fields = check_customers(&mut checks, &records);
     let mut w = w;
     let known = resolve(&*w, Kind::Customer, &source, fields.iter().flatten().map(|f| f.external_id.clone())).await?;
+    one_record_per_row(
+        &mut checks,
+        &known,
+        fields.iter().enumerate().filter_map(|(i, f)| f.as_ref().map(|f| (i, &f.external_id))),
+    );
     let existing: HashMap<i64, customer::Model> = customer::Entity::find()
         .filter(customer::Column::Id.is_in(known.values().copied()))
         .all(&*w)
@@ -687,6 +729,11 @@ pub async fn upsert_contacts_in(
     let mut w = w;
     place_contacts(&*w, &mut checks, &source, &records, &mut valid).await?;
     let known = resolve(&*w, Kind::Contact, &source, valid.iter().flatten().map(|(e, _)| e.clone())).await?;
+    one_record_per_row(
+        &mut checks,
+        &known,
+        valid.iter().enumerate().filter_map(|(i, v)| v.as_ref().map(|(e, _)| (i, e))),
+    );
     let existing: HashMap<i64, contact::Model> = contact::Entity::find()
         .filter(contact::Column::Id.is_in(known.values().copied()))
         .all(&*w)

@@ -24,7 +24,7 @@ use crate::{
     db::{Dialect, now},
     error::{AppError, AppResult},
     gid,
-    policy::{self, Viewer},
+    policy::{self, CustomerScope, Resource, Viewer},
     service::{
         Services,
         changes::{Change, ChangeEntity, Operation},
@@ -117,6 +117,7 @@ pub async fn merge_customers(
         }
     }
     let list = id_list(merged_ids);
+    refuse_hidden_neighbours(&*w, viewer, &list).await?;
     let at = now();
     let mut notes: HashMap<i64, serde_json::Map<String, Value>> = HashMap::new();
 
@@ -200,17 +201,34 @@ pub async fn merge_customers(
         note.insert("mergedInto".into(), json!(gid::encode("Customer", survivor_id)));
         note.insert("was".into(), customer_snapshot(row));
         w.audit("merge", "customer", row.id, Value::Object(note));
-        w.change(Change { other_customer_id: Some(survivor_id), ..Change::customer(row.id, Operation::Merged, None) });
+        w.change(Change { merged_into: Some(survivor_id), ..Change::customer(row.id, Operation::Merged, None) });
     }
 
-    // A survivor whose parent was merged into it takes that parent's parent.
-    let parent = match survivor.parent_id {
+    // A survivor whose parent was merged into it takes that parent's parent; and a group never loops: a survivor
+    // that finds itself above its own parent (its parent was under a merged customer) leaves the group.
+    let mut parent = match survivor.parent_id {
         Some(parent) if merged_ids.contains(&parent) => {
             let grand = merged.iter().find(|m| m.id == parent).and_then(|m| m.parent_id);
-            Set(grand.filter(|g| *g != survivor_id && !merged_ids.contains(g)))
+            Some(grand.filter(|g| *g != survivor_id && !merged_ids.contains(g)))
         }
-        _ => sea_orm::ActiveValue::NotSet,
+        _ => None,
     };
+    let mut above = parent.unwrap_or(survivor.parent_id);
+    // As deep as a group goes (`crate::service::customers` walks as far).
+    for _ in 0..64 {
+        let Some(id) = above else { break };
+        if id == survivor_id {
+            parent = Some(None);
+            break;
+        }
+        above = rows(&*w, format!("SELECT parent_id FROM customer WHERE id = {id}"))
+            .await?
+            .first()
+            .map(|r| r.try_get::<Option<i64>>("", "parent_id"))
+            .transpose()?
+            .flatten();
+    }
+    let parent = parent.map_or(sea_orm::ActiveValue::NotSet, Set);
     let updated = update_versioned::<customer::Entity>(
         &*w,
         customer::ActiveModel {
@@ -236,8 +254,39 @@ pub async fn merge_customers(
     )]);
     w.after(Effect::Segments);
     w.commit(svc).await?;
-    crate::service::health::refresh(&svc.db, svc.health.rules(), &everyone).await?;
+    // The merge stands whatever happens here: the health sweep takes the merge in from its audit entries anyway.
+    if let Err(err) = crate::service::health::refresh(&svc.db, svc.health.rules(), &everyone).await {
+        tracing::warn!(error = %err, "refreshing health after a merge failed; the sweep will");
+    }
     Ok(updated)
+}
+
+/// A merge re-points the merged customers' subsidiaries and links: every
+/// customer at their other end must be one the viewer can write too.
+async fn refuse_hidden_neighbours(db: &impl ConnectionTrait, viewer: &Viewer, list: &str) -> AppResult<()> {
+    if policy::customer_scope(viewer, Resource::Customers) == CustomerScope::All {
+        return Ok(());
+    }
+    let visible = Dialect::of(db).subquery(&policy::visible_customer_ids(viewer));
+    let hidden = ids(
+        db,
+        format!(
+            "SELECT id FROM customer WHERE parent_id IN ({list}) AND id NOT IN ({visible}) \
+             UNION SELECT to_customer_id AS id FROM customer_link WHERE from_customer_id IN ({list}) \
+               AND to_customer_id NOT IN ({visible}) \
+             UNION SELECT from_customer_id AS id FROM customer_link WHERE to_customer_id IN ({list}) \
+               AND from_customer_id NOT IN ({visible})"
+        ),
+    )
+    .await?;
+    if hidden.is_empty() {
+        return Ok(());
+    }
+    Err(AppError::Forbidden(format!(
+        "{} of the merged customers' subsidiaries or linked customers are not yours to change: ask someone who \
+         can write them all (their team lead, or a LEADER)",
+        hidden.len()
+    )))
 }
 
 /// What a merged customer was, for its audit entry.
@@ -380,57 +429,73 @@ async fn move_revenue(
 /// where it is instead.
 async fn move_links(w: &mut Write, survivor_id: i64, merged_ids: &[i64], at: DateTime<Utc>) -> AppResult<()> {
     let list = id_list(merged_ids);
-    let mut existing: HashSet<(i64, i64, String)> = HashSet::new();
+    let archived = |row: &QueryResult| -> AppResult<bool> {
+        Ok(row.try_get::<bool>("", "archived").or_else(|_| row.try_get::<i32>("", "archived").map(|a| a != 0))?)
+    };
+    // The survivor's own links (live or archived), by their ends and kind.
+    let mut held: HashMap<(i64, i64, String), (i64, bool)> = HashMap::new();
     for row in rows(
         &**w,
         format!(
-            "SELECT from_customer_id, to_customer_id, kind FROM customer_link \
+            "SELECT id, from_customer_id, to_customer_id, kind, archived_at IS NOT NULL AS archived FROM customer_link \
              WHERE (from_customer_id = {survivor_id} OR to_customer_id = {survivor_id}) \
              AND from_customer_id NOT IN ({list}) AND to_customer_id NOT IN ({list})"
         ),
     )
     .await?
     {
-        existing.insert((
-            row.try_get("", "from_customer_id")?,
-            row.try_get("", "to_customer_id")?,
-            row.try_get("", "kind")?,
-        ));
+        let key = (row.try_get("", "from_customer_id")?, row.try_get("", "to_customer_id")?, row.try_get("", "kind")?);
+        held.insert(key, (row.try_get("", "id")?, archived(&row)?));
     }
+    // Live links first: where two meet, the live one is kept.
     let links = rows(
         &**w,
         format!(
             "SELECT id, from_customer_id, to_customer_id, kind, archived_at IS NOT NULL AS archived FROM customer_link \
-             WHERE from_customer_id IN ({list}) OR to_customer_id IN ({list}) ORDER BY id"
+             WHERE from_customer_id IN ({list}) OR to_customer_id IN ({list}) ORDER BY archived_at IS NOT NULL, id"
         ),
     )
     .await?;
     let onto = |id: i64| if merged_ids.contains(&id) { survivor_id } else { id };
+    let archive =
+        |id: i64| format!("UPDATE customer_link SET archived_at = {{at}}, updated_at = {{at}} WHERE id = {id}");
     for link in links {
         let id: i64 = link.try_get("", "id")?;
         let (from, to, kind): (i64, i64, String) =
             (link.try_get("", "from_customer_id")?, link.try_get("", "to_customer_id")?, link.try_get("", "kind")?);
-        let archived =
-            link.try_get::<bool>("", "archived").or_else(|_| link.try_get::<i32>("", "archived").map(|a| a != 0))?;
+        let live = !archived(&link)?;
         let (new_from, new_to) = (onto(from), onto(to));
-        if new_from == new_to || !existing.insert((new_from, new_to, kind.clone())) {
-            if !archived {
+        let key = (new_from, new_to, kind);
+        let clash = new_from == new_to || held.contains_key(&key);
+        if clash {
+            // The survivor's archived copy of a live link comes back to life in its place.
+            if let Some((kept, true)) = held.get(&key).copied().filter(|_| live && new_from != new_to) {
                 exec(
                     &**w,
-                    &format!("UPDATE customer_link SET archived_at = {{at}}, updated_at = {{at}} WHERE id = {id}"),
+                    &format!("UPDATE customer_link SET archived_at = NULL, updated_at = {{at}} WHERE id = {kept}"),
                     at,
                 )
                 .await?;
+                held.insert(key, (kept, false));
+                w.change(Change::link(kept, Operation::Updated, new_from, new_to));
+            }
+            if live {
+                exec(&**w, &archive(id), at).await?;
                 w.change(Change::link(id, Operation::Archived, from, to));
             }
             continue;
         }
-        exec(&**w, &format!(
-            "UPDATE customer_link SET from_customer_id = {new_from}, to_customer_id = {new_to}, updated_at = {{at}} \
-             WHERE id = {id}"
-        ), at)
+        exec(
+            &**w,
+            &format!(
+                "UPDATE customer_link SET from_customer_id = {new_from}, to_customer_id = {new_to}, updated_at = {{at}} \
+                 WHERE id = {id}"
+            ),
+            at,
+        )
         .await?;
-        if !archived {
+        held.insert(key, (id, !live));
+        if live {
             w.change(Change::link(id, Operation::Updated, new_from, new_to));
         }
     }
@@ -501,10 +566,25 @@ pub async fn merge_contacts(
     check_ids(survivor_id, merged_ids, versions)?;
     let mut w = Write::begin(svc, viewer).await?;
     let columns = (contact::Column::Id, contact::Column::CustomerId);
+    let found = policy::writable::<contact::Entity>(&*w, viewer, columns, survivor_id, "contact").await?;
+    // Merges of one customer's contacts run one at a time: each reads what the one before it moved.
+    rollups::lock_customers(&*w, &[found.customer_id]).await?;
     let survivor = policy::writable::<contact::Entity>(&*w, viewer, columns, survivor_id, "contact").await?;
     let mut merged = Vec::with_capacity(merged_ids.len());
     for id in merged_ids {
-        merged.push(policy::writable::<contact::Entity>(&*w, viewer, columns, *id, "contact").await?);
+        let row = policy::writable::<contact::Entity>(&*w, viewer, columns, *id, "contact").await?;
+        // A contact's communications, tickets and tasks are its customer's: contacts merge within one customer
+        // (merge duplicate customers first).
+        if row.customer_id != survivor.customer_id {
+            return Err(AppError::bad_input(
+                "mergedIds",
+                format!(
+                    "contact {} is at another customer: merge contacts of one customer",
+                    gid::encode("Contact", row.id)
+                ),
+            ));
+        }
+        merged.push(row);
     }
     for (row, expected) in std::iter::once(&survivor).chain(&merged).zip(versions) {
         if row.archived_at.is_some() {
@@ -546,6 +626,7 @@ pub async fn merge_contacts(
             "UPDATE communication_contact SET contact_id = {survivor_id} WHERE contact_id IN ({list})"
         ))
         .await?;
+        exec(&*w, &format!("UPDATE communication SET updated_at = {{at}} WHERE id IN ({touched})"), at).await?;
         for row in rows(&*w, format!("SELECT id, customer_id FROM communication WHERE id IN ({touched})")).await? {
             w.change(Change::new(
                 ChangeEntity::Communication,
@@ -555,20 +636,21 @@ pub async fn merge_contacts(
             ));
         }
     }
-    for (table, entity) in [
-        ("ticket", Some(ChangeEntity::Ticket)),
-        ("task", Some(ChangeEntity::Task)),
-        ("key_date", None),
-        ("survey_response", None),
+    for (table, entity, versioned) in [
+        ("ticket", Some(ChangeEntity::Ticket), true),
+        ("task", Some(ChangeEntity::Task), true),
+        ("key_date", None, false),
+        ("survey_response", None, false),
     ] {
         let moved =
             rows(&*w, format!("SELECT id, customer_id FROM {table} WHERE contact_id IN ({list}) ORDER BY id")).await?;
         if moved.is_empty() {
             continue;
         }
+        let version = if versioned { ", version = version + 1" } else { "" };
         exec(
             &*w,
-            &format!("UPDATE {table} SET contact_id = {survivor_id}, updated_at = {{at}} WHERE contact_id IN ({list})"),
+            &format!("UPDATE {table} SET contact_id = {survivor_id}, updated_at = {{at}}{version} WHERE contact_id IN ({list})"),
             at,
         )
         .await?;
@@ -620,7 +702,7 @@ pub async fn merge_contacts(
             }),
         );
         w.change(Change {
-            other_customer_id: Some(survivor_id),
+            merged_into: Some(survivor_id),
             ..Change::new(ChangeEntity::Contact, row.id, Operation::Merged, row.customer_id)
         });
     }

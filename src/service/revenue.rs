@@ -71,8 +71,11 @@ pub async fn resolve_external(
     external_ids: Vec<String>,
 ) -> AppResult<std::collections::HashMap<String, i64>> {
     let scope = policy::revenue_writable_customers(viewer)?;
+    // Not followed through merges: the survivor holds the merged customer's months added into its own, and
+    // a month pushed by the old id would replace that sum. A merged customer's ids are unknown to revenue.
     let mut known =
-        crate::service::external::resolve(db, crate::service::external::Kind::Customer, source, external_ids).await?;
+        crate::service::external::resolve_exact(db, crate::service::external::Kind::Customer, source, external_ids)
+            .await?;
     if known.is_empty() {
         return Ok(known);
     }
@@ -80,6 +83,7 @@ pub async fn resolve_external(
         .select_only()
         .column(customer::Column::Id)
         .filter(customer::Column::Id.is_in(known.values().copied()))
+        .filter(customer::Column::MergedIntoId.is_null())
         .filter(scope)
         .into_tuple::<i64>()
         .all(db)

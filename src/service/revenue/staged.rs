@@ -103,7 +103,8 @@ impl Staging {
             w.execute_unprepared("SET LOCAL work_mem = '64MB'").await?;
         }
         let known = format!(
-            "x.entity = 'CUSTOMER' AND x.source = $1 AND x.external_id = s.customer_ref AND x.entity_id IN ({writable})"
+            "x.entity = 'CUSTOMER' AND x.source = $1 AND x.external_id = s.customer_ref AND x.entity_id IN ({writable}) \
+             AND x.entity_id NOT IN (SELECT m.id FROM customer m WHERE m.merged_into_id IS NOT NULL)"
         );
         refuse_unknown(&w, dialect, &known, source).await?;
         lock(&w, dialect, source).await?;

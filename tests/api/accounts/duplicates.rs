@@ -396,3 +396,104 @@ async fn merging_contacts_moves_their_communications_and_tickets() {
     assert_eq!(read.ok()["node"]["mergedInto"]["id"], jane.as_str());
     assert_eq!(candidates(&app, &cast.rep_a, "CONTACT").await["totalCount"], 0);
 }
+
+#[tokio::test]
+async fn merges_keep_the_book_whole_groups_without_loops_revenue_once_and_rows_of_others_untouched() {
+    let app = TestApp::spawn().await;
+    let cast = app.cast().await;
+    let version = |id: String| {
+        let app = &app;
+        let leader = &cast.leader;
+        async move {
+            let reply = app
+                .gql(
+                    leader,
+                    "query($id: ID!) { node(id: $id) { ... on Customer { version } ... on Contact { version } } }",
+                    json!({"id": id}),
+                )
+                .await;
+            reply.ok()["node"]["version"].as_i64().unwrap()
+        }
+    };
+    // S's parent is P, whose parent is M: merging M into S would put S above its own parent.
+    let (s, p, m) = (
+        app.customer(&cast.rep_a, "Survivor").await,
+        app.customer(&cast.rep_a, "Parent").await,
+        app.customer(&cast.rep_a, "Merged").await,
+    );
+    let parent = "mutation($id: ID!, $p: ID!) { updateCustomer(id: $id, input: {parentId: $p}) { id } }";
+    app.gql(&cast.rep_a, parent, json!({"id": p, "p": m})).await.ok();
+    app.gql(&cast.rep_a, parent, json!({"id": s, "p": p})).await.ok();
+    let done = app
+        .gql(&cast.rep_a, MERGE, json!({"s": s, "m": [m], "v": [version(s.clone()).await, version(m.clone()).await]}))
+        .await;
+    done.ok();
+    let group = "query($id: ID!) { customer(id: $id) { parent { id } } }";
+    assert_eq!(app.gql(&cast.rep_a, group, json!({"id": p})).await.ok()["customer"]["parent"]["id"], s.as_str());
+    assert_eq!(app.gql(&cast.rep_a, group, json!({"id": s})).await.ok()["customer"]["parent"], Value::Null);
+
+    // A merged customer linked to one of rep B's: rep A may not re-point rep B's link.
+    let (a1, a2) = (app.customer(&cast.rep_a, "A one").await, app.customer(&cast.rep_a, "A two").await);
+    let b = app.customer(&cast.rep_b, "B's").await;
+    app.gql(
+        &cast.leader,
+        "mutation($a: ID!, $b: ID!) { linkCustomers(fromCustomerId: $a, toCustomerId: $b, kind: REFERRED_BY) { id } }",
+        json!({"a": b, "b": a2}),
+    )
+    .await
+    .ok();
+    let versions = json!([version(a1.clone()).await, version(a2.clone()).await]);
+    let refused = app.gql(&cast.rep_a, MERGE, json!({"s": a1, "m": [a2], "v": versions})).await;
+    assert_eq!(refused.code(), Some("FORBIDDEN"));
+    let by_leader = app.gql(&cast.leader, MERGE, json!({"s": a1, "m": [a2], "v": versions})).await;
+    by_leader.ok();
+
+    // Revenue by a merged customer's id is refused; two ids of one push naming one row fail their rows.
+    let push =
+        "mutation($rows: [CustomerUpsertInput!]!) { upsertCustomers(source: \"erp\", customers: $rows) { created } }";
+    let rows = json!([{"externalId": "E-1", "name": "One", "ownerId": cast.rep_a.gid}, {"externalId": "E-2", "name": "Two", "ownerId": cast.rep_a.gid}]);
+    app.gql(&cast.leader, push, json!({"rows": rows})).await.ok();
+    let ids =
+        app.gql(&cast.rep_a, "{ customers(filter: {search: \"O\"}) { nodes { id name version } } }", json!({})).await;
+    let find = |name: &str| {
+        ids.ok()["customers"]["nodes"].as_array().unwrap().iter().find(|n| n["name"] == name).cloned().unwrap()
+    };
+    let (one, two) = (find("One"), find("Two"));
+    app.gql(&cast.rep_a, MERGE, json!({"s": one["id"], "m": [two["id"]], "v": [one["version"], two["version"]]}))
+        .await
+        .ok();
+    let revenue = app
+        .gql(
+            &cast.leader,
+            "mutation { upsertRevenueEntries(source: \"erp\", entries: [{customerExternalId: \"E-2\", month: \"2026-01-01\", revenue: \"5\", grossProfit: \"1\"}]) { upserted } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(revenue.code(), Some("BAD_USER_INPUT"));
+    let both = app.gql(&cast.leader, push, json!({"rows": rows})).await;
+    assert_eq!(both.code(), Some("BAD_USER_INPUT"));
+    assert_eq!(both.body["errors"][0]["extensions"]["rows"][0]["index"], 1);
+
+    // Contacts merge within one customer; the merged one leaves the feed as a MERGED tombstone.
+    let (c1, c2) = (
+        app.contact(&cast.rep_a, &a1, "Ann", "EXECUTIVE").await,
+        app.contact(&cast.rep_a, &a1, "Ann", "EXECUTIVE").await,
+    );
+    let elsewhere = app.contact(&cast.rep_a, &s, "Ann", "EXECUTIVE").await;
+    let merge = "mutation($s: ID!, $m: [ID!]!, $v: [Int!]!) { mergeContacts(survivorId: $s, mergedIds: $m, expectedVersions: $v) { id } }";
+    let across = app.gql(&cast.rep_a, merge, json!({"s": c1, "m": [elsewhere], "v": [1, 1]})).await;
+    assert_eq!(across.code(), Some("BAD_USER_INPUT"));
+    let position = app.scalar("SELECT MAX(position) FROM change_log").await;
+    app.gql(&cast.rep_a, merge, json!({"s": c1, "m": [c2], "v": [1, 1]})).await.ok();
+    let feed = app
+        .gql(
+            &cast.rep_a,
+            "query($since: String!) { changes(since: $since) { changes { id operation tombstone { mergedInto } } } }",
+            json!({"since": base64_position(position)}),
+        )
+        .await;
+    let changes = feed.ok()["changes"]["changes"].as_array().unwrap().clone();
+    let tombstone = changes.iter().find(|c| c["id"] == c2.as_str()).cloned().unwrap();
+    assert_eq!(tombstone["operation"], "MERGED");
+    assert_eq!(tombstone["tombstone"]["mergedInto"], c1.as_str());
+}
