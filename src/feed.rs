@@ -22,7 +22,8 @@
 //!
 //! A user change (deactivation, role, team or scopes) is broadcast to this
 //! instance's connections directly and announced to the others with a
-//! `NOTIFY` on the same channel (payload `user:<id>`).
+//! `NOTIFY` on the same channel (payload `user:<id>`, or `user:*` for a
+//! change that concerns everyone, such as the field policy).
 //!
 //! Tasks given to someone (created for them, reassigned to them) are announced
 //! the same way (payload `task:<id> <id> ...`, space-separated so that an
@@ -49,6 +50,8 @@ pub const FEED_CAPACITY: usize = 4096;
 /// Prefix of the NOTIFY payload that announces a changed user.
 const USER_PREFIX: &str = "user:";
 const TASK_PREFIX: &str = "task:";
+/// What follows [`USER_PREFIX`] when every user is concerned.
+const EVERYONE: &str = "*";
 /// Task ids per NOTIFY: the payload stays far below PostgreSQL's 8 kB.
 const TASK_IDS_PER_NOTIFY: usize = 400;
 
@@ -251,6 +254,22 @@ impl Feed {
         }
     }
 
+    /// Announces a change that concerns every user (the field policy): every
+    /// instance forgets its users and every session re-reads its own.
+    pub async fn everyone_changed(&self) {
+        let _ = self.users.send(UserChange::Unknown);
+        if let Some(channel) = &self.channel {
+            let stmt = Statement::from_sql_and_values(
+                DatabaseBackend::Postgres,
+                "SELECT pg_notify($1, $2)",
+                [channel.clone().into(), format!("{USER_PREFIX}{EVERYONE}").into()],
+            );
+            if let Err(err) = self.db.execute_raw(stmt).await {
+                tracing::error!(error = %err, "announcing a change for every user failed");
+            }
+        }
+    }
+
     /// Announces history rows that were just committed. Failures are logged:
     /// the change itself is already durable.
     pub async fn announce(&self, event_ids: &[i64]) {
@@ -412,7 +431,9 @@ impl Feed {
 
     async fn on_notification(&self, payload: &str) {
         if let Some(user) = payload.strip_prefix(USER_PREFIX) {
-            if let Ok(user_id) = user.trim().parse() {
+            if user.trim() == EVERYONE {
+                let _ = self.users.send(UserChange::Unknown);
+            } else if let Ok(user_id) = user.trim().parse() {
                 let _ = self.users.send(UserChange::One(user_id));
             }
             return;

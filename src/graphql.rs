@@ -37,6 +37,8 @@ pub mod tasks;
 pub mod playbooks;
 /// Custom fields: definitions and values.
 pub mod custom_fields;
+/// Who may read the sensitive fields.
+pub mod field_access;
 /// Duplicate candidates and merges.
 pub mod duplicates;
 /// Partnership tiers and their terms.
@@ -90,6 +92,7 @@ use self::{
     customers::{CustomerMutation, CustomerQuery},
     duplicates::{DuplicateQuery, MergeMutation},
     external::ExternalMutation,
+    field_access::{FieldAccessMutation, FieldAccessQuery},
     links::{LinkMutation, LinkQuery},
     partnerships::{PartnershipMutation, PartnershipQuery},
     playbooks::{PlaybookMutation, PlaybookQuery},
@@ -145,7 +148,7 @@ pub struct Reports(
 /// What integrations and administrators read beside the lists: the change feed, webhooks, API tokens, custom
 /// fields, duplicate candidates.
 #[derive(MergedObject, Default)]
-pub struct Integrations(ChangeQuery, WebhookQuery, ApiTokenQuery, CustomFieldQuery, DuplicateQuery);
+pub struct Integrations(ChangeQuery, WebhookQuery, ApiTokenQuery, CustomFieldQuery, DuplicateQuery, FieldAccessQuery);
 
 /// Every mutation of the API.
 #[derive(MergedObject, Default)]
@@ -174,7 +177,14 @@ pub struct WorkMutation(CommitmentMutation, TaskMutation, PlaybookMutation);
 /// What integrations and their administrators write: webhooks, API tokens, master data by external id, custom
 /// field definitions, merges of duplicates.
 #[derive(MergedObject, Default)]
-pub struct IntegrationMutation(WebhookMutation, ApiTokenMutation, ExternalMutation, CustomFieldMutation, MergeMutation);
+pub struct IntegrationMutation(
+    WebhookMutation,
+    ApiTokenMutation,
+    ExternalMutation,
+    CustomFieldMutation,
+    MergeMutation,
+    FieldAccessMutation,
+);
 
 /// Every subscription of the API.
 #[derive(MergedSubscription, Default)]

@@ -24,6 +24,10 @@ use crate::{
     error::{AppError, AppResult},
 };
 
+pub mod fields;
+
+pub use fields::{HiddenFields, SensitiveField, ensure_may_use};
+
 /// Who is asking: the signed-in user as the rules here see them. The
 /// transport makes one per request (`crate::auth`); every rule below decides
 /// from it.
@@ -35,6 +39,10 @@ pub struct Viewer {
     pub scopes: Vec<String>,
     /// Who is calling, for the audit trail (set by the transport).
     pub client: Option<String>,
+    /// The sensitive fields this viewer may not read (set by the transport from
+    /// the stored policy, [`fields::FieldPolicy`]; none for work done on a
+    /// user's behalf, which reads no field back to anyone).
+    pub hidden: HiddenFields,
 }
 
 impl Viewer {
@@ -396,6 +404,15 @@ pub fn user_detail<T>(
 /// and service accounts see what is theirs (their own user details included),
 /// service accounts also by their scopes.
 pub fn visibility_class(viewer: &Viewer) -> String {
+    let class = class_by_rows(viewer);
+    if viewer.hidden.is_empty() {
+        return class;
+    }
+    let hidden: Vec<&str> = viewer.hidden.iter().map(SensitiveField::as_str).collect();
+    format!("{class}:hides:{}", hidden.join(" "))
+}
+
+fn class_by_rows(viewer: &Viewer) -> String {
     match viewer.role {
         Role::Admin => "ADMIN".to_owned(),
         Role::Leader => "LEADER".to_owned(),
@@ -445,6 +462,7 @@ pub fn viewer_of(user: &user::Model) -> Viewer {
         team_id: user.team_id,
         scopes: user.scopes.split_whitespace().map(str::to_owned).collect(),
         client: None,
+        hidden: HiddenFields::default(),
     }
 }
 
@@ -461,7 +479,7 @@ mod tests {
 
     fn viewer(user_id: i64, role: Role, team_id: Option<i64>, scopes: &[&str]) -> Viewer {
         let scopes = scopes.iter().map(|s| (*s).to_owned()).collect();
-        Viewer { user_id, role, team_id, scopes, client: None }
+        Viewer { user_id, role, team_id, scopes, client: None, hidden: HiddenFields::default() }
     }
 
     #[test]

@@ -47,6 +47,8 @@ pub mod tasks;
 pub mod playbooks;
 /// The fields each company adds to customers, contacts and tickets.
 pub mod custom_fields;
+/// Who may read the sensitive fields.
+pub mod field_access;
 /// Duplicate candidates of customers and contacts, kept current with the change feed.
 pub mod duplicates;
 /// Merging duplicate customers and contacts.

@@ -4,6 +4,7 @@
 
 pub mod enums;
 pub mod external_ref;
+pub mod field_access;
 pub mod invitation;
 
 pub mod api_token;

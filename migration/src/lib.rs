@@ -26,6 +26,7 @@ mod m20261206_000020_playbooks_and_health_history;
 mod m20261206_000021_input_history;
 mod m20261206_000022_custom_fields;
 mod m20261206_000023_duplicates;
+mod m20261206_000024_field_access;
 pub mod rollups;
 
 pub struct Migrator;
@@ -57,6 +58,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000021_input_history::Migration),
             Box::new(m20261206_000022_custom_fields::Migration),
             Box::new(m20261206_000023_duplicates::Migration),
+            Box::new(m20261206_000024_field_access::Migration),
         ]
     }
 }

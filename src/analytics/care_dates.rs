@@ -142,6 +142,10 @@ async fn collect(
 ) -> AppResult<Vec<CareDate>> {
     let until = from + Duration::days(days);
     let mut dates = dates_between(&sources(db, viewer, only).await?, from, until);
+    // A birthday on the list would tell the birthday itself.
+    if !viewer.may_read(policy::SensitiveField::ContactBirthday) {
+        dates.retain(|d| d.kind != CareKind::Birthday);
+    }
     dates.sort_by(|a, b| {
         (a.date, &a.customer_name, &a.contact_name, a.customer_id).cmp(&(
             b.date,

@@ -253,27 +253,44 @@ fn overdue_tasks(f: &Facts) -> Measured {
 /// Falling revenue: purchases moving elsewhere; a 50% fall takes the full weight.
 fn revenue_trend(f: &Facts) -> Measured {
     let (recent, prior) = (f.revenue_recent_cents, f.revenue_prior_cents);
-    let m = REVENUE_WINDOW_MONTHS;
     if prior <= 0 {
-        let text = if recent > 0 {
-            format!("Revenue of {} in the last {m} months, none in the {m} before", money(recent))
-        } else {
-            format!("No revenue in the last {} months", 2 * m)
-        };
-        (0.0, None, text)
+        (0.0, None, revenue_trend_text(None, recent > 0, Some((recent, prior))))
     } else {
         let change = round1((recent - prior) as f64 * 100.0 / prior as f64);
-        let direction = if change < 0.0 { "down" } else { "up" };
-        (
-            ramp(-change, 0.0, 50.0),
-            Some(change),
-            format!(
-                "Revenue of the last {m} months {direction} {:.1}% on the {m} before ({} against {})",
-                change.abs(),
-                money(recent),
-                money(prior)
-            ),
-        )
+        (ramp(-change, 0.0, 50.0), Some(change), revenue_trend_text(Some(change), true, Some((recent, prior))))
+    }
+}
+
+/// The revenue trend in words: the change, and the two amounts when they may be quoted.
+fn revenue_trend_text(change: Option<f64>, recent_revenue: bool, amounts: Option<(i64, i64)>) -> String {
+    let m = REVENUE_WINDOW_MONTHS;
+    match (change, amounts) {
+        (Some(change), amounts) => {
+            let direction = if change < 0.0 { "down" } else { "up" };
+            let quoted = amounts
+                .map(|(recent, prior)| format!(" ({} against {})", money(recent), money(prior)))
+                .unwrap_or_default();
+            format!("Revenue of the last {m} months {direction} {:.1}% on the {m} before{quoted}", change.abs())
+        }
+        (None, _) if !recent_revenue => format!("No revenue in the last {} months", 2 * m),
+        (None, Some((recent, _))) => {
+            format!("Revenue of {} in the last {m} months, none in the {m} before", money(recent))
+        }
+        (None, None) => format!("Revenue in the last {m} months, none in the {m} before"),
+    }
+}
+
+impl Signal {
+    /// The explanation with no amount in it, for a viewer who may not read
+    /// revenue: the revenue trend without its two amounts (the change in
+    /// percent stays: a ratio, not an amount). `None` when the explanation
+    /// quotes no amount.
+    pub fn explanation_without_amounts(&self) -> Option<String> {
+        if self.kind != SignalKind::RevenueTrend.as_str() {
+            return None;
+        }
+        let recent_revenue = !self.explanation.starts_with("No revenue");
+        Some(revenue_trend_text(self.value, recent_revenue, None))
     }
 }
 

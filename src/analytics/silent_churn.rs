@@ -46,6 +46,10 @@ pub async fn silent_churn(
     let visible = crate::policy::visible_sql(dialect, viewer, Resource::Customers, "c.id");
     let months = i32::try_from(inactive_months).unwrap_or(36);
     let quiet_since = dialect.date(add_months(month_start(today), -months));
+    // Ranked by what they were worth, unless the viewer may not read revenue: then
+    // the longest quiet first, so the order tells nothing of the amounts.
+    let order =
+        if viewer.may_read(crate::policy::SensitiveField::Revenue) { "revenue_before DESC" } else { "last_month ASC" };
     let sql = format!(
         "WITH last AS ( \
            SELECT r.customer_id, MAX(r.month) AS last_month FROM revenue_entry r \
@@ -63,7 +67,7 @@ pub async fn silent_churn(
              AND r.month <= last.last_month AND r.month > {year_before} \
            GROUP BY last.customer_id, last.last_month) \
          SELECT customer_id, last_month, revenue_before, total FROM candidates \
-         ORDER BY revenue_before DESC, customer_id LIMIT {limit} OFFSET {offset}",
+         ORDER BY {order}, customer_id LIMIT {limit} OFFSET {offset}",
         year_before = dialect.plus_months_back("last.last_month", 12),
         live = crate::rules::live_customer_sql("c"),
     );

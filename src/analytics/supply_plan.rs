@@ -166,6 +166,10 @@ pub fn allocate(available: i64, mut claimants: Vec<Claimant>) -> Plan {
     Plan { available, allocated, remaining: left, unmet, lines }
 }
 
+fn revenue_quote(cents: i64) -> String {
+    format!("12-month revenue of {:.2}", cents as f64 / 100.0)
+}
+
 fn explain(c: &Claimant, position: usize, rule: Rule, from_guarantee: i64, more: i64) -> String {
     let why = match (rule, c.priority) {
         (Rule::Guarantee, Some((_, g))) => format!("demand of {} is within its guarantee of {g}", c.demanded),
@@ -173,11 +177,13 @@ fn explain(c: &Claimant, position: usize, rule: Rule, from_guarantee: i64, more:
         (Rule::PartnershipTier, Some((rank, _))) => {
             format!("priority rank {rank}, then {} partnership", tier_name(c.tier))
         }
-        (Rule::Revenue, Some((rank, _))) => format!(
-            "priority rank {rank} and {} partnership, then 12-month revenue of {:.2}",
-            tier_name(c.tier),
-            c.revenue_cents as f64 / 100.0
-        ),
+        (Rule::Revenue, Some((rank, _))) => {
+            format!(
+                "priority rank {rank} and {} partnership, then {}",
+                tier_name(c.tier),
+                revenue_quote(c.revenue_cents)
+            )
+        }
         _ if rule == Rule::NotLive => {
             return format!(
                 "Not served (#{position}): only live customers get stock (not lost, archived or prospects); 0 of {} demanded.",
@@ -247,7 +253,7 @@ pub async fn plan(
         .filter(|p| p.peak_starts_on.is_none_or(|s| s <= on) && p.peak_ends_on.is_none_or(|e| on <= e))
         .map(|p| (p.customer_id, p))
         .collect();
-    let claimants = demand
+    let claimants: Vec<Claimant> = demand
         .iter()
         .map(|d| {
             let c = &customers[&d.customer_id];
@@ -262,7 +268,18 @@ pub async fn plan(
             }
         })
         .collect();
-    Ok(allocate(available, claimants))
+    let quoted: HashMap<i64, String> =
+        claimants.iter().map(|c| (c.customer_id, revenue_quote(c.revenue_cents))).collect();
+    let mut plan = allocate(available, claimants);
+    // The order still follows revenue; the amount is left out for a viewer who may not read it.
+    if !viewer.may_read(policy::SensitiveField::Revenue) {
+        for line in &mut plan.lines {
+            if let Some(quote) = quoted.get(&line.customer_id) {
+                line.explanation = line.explanation.replace(quote.as_str(), "12-month revenue");
+            }
+        }
+    }
+    Ok(plan)
 }
 
 #[cfg(test)]

@@ -9,11 +9,12 @@
 
 use std::{
     collections::HashMap,
-    sync::Mutex,
+    sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
-use sea_orm::DatabaseConnection;
+use entity::field_access;
+use sea_orm::{DatabaseConnection, EntityTrait};
 
 use crate::{
     auth::{
@@ -21,7 +22,7 @@ use crate::{
         jwt::{Subject, Verified},
     },
     error::{AppError, AppResult},
-    policy::Viewer,
+    policy::{Viewer, fields::FieldPolicy},
 };
 
 /// How long a user looked up for a token is reused.
@@ -39,17 +40,45 @@ pub struct Authenticated {
     pub expires_at: i64,
 }
 
-/// Verifies bearer tokens and loads (or reuses) the user they name.
+/// Verifies bearer tokens and loads (or reuses) the user they name, with
+/// the sensitive fields the stored policy hides from them.
 pub struct Authenticator {
     tokens: TokenService,
     db: DatabaseConnection,
     cache: Mutex<HashMap<Subject, (Viewer, Instant)>>,
     ttl: Duration,
+    /// The field policy, read once and kept until a change of it is announced
+    /// (`clear`). The generation moves at every clear, so a policy read
+    /// before a clear is never kept after it.
+    fields: Mutex<(u64, Option<Arc<FieldPolicy>>)>,
 }
 
 impl Authenticator {
     pub fn new(tokens: TokenService, db: DatabaseConnection) -> Self {
-        Self { tokens, db, cache: Mutex::new(HashMap::new()), ttl: VIEWER_CACHE_TTL }
+        Self { tokens, db, cache: Mutex::new(HashMap::new()), ttl: VIEWER_CACHE_TTL, fields: Mutex::new((0, None)) }
+    }
+
+    /// The stored field policy, from the cache when it holds one.
+    pub async fn field_policy(&self) -> AppResult<Arc<FieldPolicy>> {
+        let generation = {
+            let fields = self.fields.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(policy) = &fields.1 {
+                return Ok(policy.clone());
+            }
+            fields.0
+        };
+        let rows = field_access::Entity::find().all(&self.db).await?;
+        let policy = Arc::new(FieldPolicy::from_rows(&rows));
+        let mut fields = self.fields.lock().unwrap_or_else(|p| p.into_inner());
+        if fields.0 == generation {
+            fields.1 = Some(policy.clone());
+        }
+        Ok(policy)
+    }
+
+    async fn with_fields(&self, mut viewer: Viewer) -> AppResult<Viewer> {
+        viewer.hidden = self.field_policy().await?.hidden_for(&viewer);
+        Ok(viewer)
     }
 
     /// The viewer named by an `Authorization` header value (`Bearer <token>`).
@@ -63,6 +92,7 @@ impl Authenticator {
         if api_tokens::is_api_token(token) {
             let hash = api_tokens::hash(token);
             let (viewer, expires_at) = api_tokens::viewer(&self.db, &hash).await?;
+            let viewer = self.with_fields(viewer).await?;
             return Ok(Authenticated { viewer, subject: Subject::ApiToken(hash), expires_at });
         }
         let Verified { subject, expires_at } = self.tokens.verify(token)?;
@@ -75,7 +105,7 @@ impl Authenticator {
         if let Some(viewer) = self.cached(subject) {
             return Ok(viewer);
         }
-        let viewer = Viewer::load(&self.db, subject).await?;
+        let viewer = self.with_fields(Viewer::load(&self.db, subject).await?).await?;
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
         if cache.len() >= VIEWER_CACHE_SIZE {
             cache.clear();
@@ -94,8 +124,14 @@ impl Authenticator {
         self.cache.lock().unwrap_or_else(|p| p.into_inner()).retain(|_, (viewer, _)| viewer.user_id != user_id);
     }
 
-    /// Forgets everyone (when user changes may have been missed).
+    /// Forgets everyone and the field policy (when user changes may have
+    /// been missed, or the policy changed).
     pub fn clear(&self) {
+        {
+            let mut fields = self.fields.lock().unwrap_or_else(|p| p.into_inner());
+            fields.0 += 1;
+            fields.1 = None;
+        }
         self.cache.lock().unwrap_or_else(|p| p.into_inner()).clear();
     }
 
@@ -104,7 +140,8 @@ impl Authenticator {
     /// expired, narrowed), anything else re-reads the user.
     pub async fn reload(&self, subject: &Subject, user_id: i64) -> AppResult<Viewer> {
         if let Subject::ApiToken(hash) = subject {
-            return Ok(api_tokens::viewer(&self.db, hash).await?.0);
+            let viewer = api_tokens::viewer(&self.db, hash).await?.0;
+            return self.with_fields(viewer).await;
         }
         self.invalidate(user_id);
         self.viewer(&Subject::UserId(user_id)).await

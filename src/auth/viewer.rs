@@ -38,6 +38,7 @@ impl Viewer {
             team_id: user.team_id,
             scopes: user.scopes.split_whitespace().map(str::to_owned).collect(),
             client: None,
+            hidden: crate::policy::HiddenFields::default(),
         }
     }
 }

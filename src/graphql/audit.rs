@@ -28,7 +28,8 @@ pub struct AuditEntry {
     pub entity: String,
     /// The row changed (0 for a bulk change).
     pub entity_id: i64,
-    /// The changed fields, as recorded (old and new values where known).
+    /// The changed fields, as recorded (old and new values where known); the values of sensitive fields you may
+    /// not read are null.
     pub changes: Json<serde_json::Value>,
     /// The client that made it (`User-Agent`, and `X-Forwarded-For` behind a proxy).
     pub client: Option<String>,
@@ -105,10 +106,22 @@ impl AuditQuery {
             from: f.from,
             to: f.to,
         };
-        let select = service::select(&rc.viewer(), &filter)?;
+        let viewer = rc.viewer();
+        let select = service::select(&viewer, &filter)?;
         let sort = order_by.unwrap_or_default().sort(audit_log::Column::Id);
         let args = PageArgs::new(first, after, last, before);
-        let wrap = |rows: Vec<audit_log::Model>| rows.into_iter().map(AuditEntry::from).collect();
+        let custom = service::sensitive_custom_keys(&rc.db, &viewer).await?;
+        let wrap = |rows: Vec<audit_log::Model>| {
+            rows.into_iter()
+                .map(|row| {
+                    let mut entry = AuditEntry::from(row);
+                    if service::withhold(&viewer, &entry.entity, &mut entry.changes.0, &custom) {
+                        rc.hidden_log().note("AuditEntry.changes");
+                    }
+                    entry
+                })
+                .collect()
+        };
         Ok(connection(ctx, &rc.db, select, sort, args, |a| a.id, wrap).await?)
     }
 }

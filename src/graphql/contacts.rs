@@ -18,6 +18,7 @@ use crate::{
         support::patch::patch,
         support::scalars::Date,
     },
+    policy::SensitiveField,
     service::contacts::{self as service, ContactFields, ContactFilter},
     service::{pages, validate},
 };
@@ -40,9 +41,6 @@ impl crate::graphql::support::fast::Plain for Contact {
             "orgLevel" => enumerated(OrgLevel::from(m.org_level)),
             "influence" => opt_scalar(m.influence),
             "relationshipStrength" => opt_scalar(m.relationship_strength),
-            "birthday" => opt_scalar(m.birthday.map(Date)),
-            "email" => opt_text(m.email.as_deref()),
-            "phone" => opt_text(m.phone.as_deref()),
             "startedOn" => opt_scalar(m.started_on.map(Date)),
             "endedOn" => opt_scalar(m.ended_on.map(Date)),
             "version" => scalar(m.version),
@@ -86,17 +84,20 @@ impl Contact {
     async fn relationship_strength(&self) -> Option<i32> {
         self.model.relationship_strength
     }
-    /// Birthday, a care date.
-    async fn birthday(&self) -> Option<Date> {
-        self.model.birthday.map(Date)
+    /// Birthday, a care date; null also when you may not read CONTACT_BIRTHDAY.
+    async fn birthday(&self, ctx: &Context<'_>) -> Result<Option<Date>> {
+        let birthday = self.model.birthday.map(Date);
+        Ok(request(ctx)?.sensitive(SensitiveField::ContactBirthday, "Contact.birthday", birthday).flatten())
     }
-    /// E-mail address.
-    async fn email(&self) -> Option<&str> {
-        self.model.email.as_deref()
+    /// E-mail address; null also when you may not read CONTACT_EMAIL.
+    async fn email(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        let email = self.model.email.as_deref();
+        Ok(request(ctx)?.sensitive(SensitiveField::ContactEmail, "Contact.email", email).flatten())
     }
-    /// Phone number.
-    async fn phone(&self) -> Option<&str> {
-        self.model.phone.as_deref()
+    /// Phone number; null also when you may not read CONTACT_PHONE.
+    async fn phone(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        let phone = self.model.phone.as_deref();
+        Ok(request(ctx)?.sensitive(SensitiveField::ContactPhone, "Contact.phone", phone).flatten())
     }
     /// When our relationship with this person started.
     async fn started_on(&self) -> Option<Date> {
@@ -132,7 +133,8 @@ impl Contact {
     }
     /// The company's own fields on this contact that have a value, by key (see `customFieldDefinitions`).
     async fn custom_fields(&self, ctx: &Context<'_>) -> Result<Vec<CustomFieldValue>> {
-        values_of(&request(ctx)?.loaders.custom_fields_by_contact_id, self.model.id).await
+        let rc = request(ctx)?;
+        values_of(rc, &rc.loaders.custom_fields_by_contact_id, self.model.id).await
     }
     /// The contact this one was merged into (`mergeContacts`; it is archived since); null otherwise, or when you
     /// cannot see it.

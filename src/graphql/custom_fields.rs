@@ -8,8 +8,12 @@ use entity::{custom_field, enums as domain};
 use crate::{
     graphql::{
         loaders::load_error,
-        support::{context::request, ids},
+        support::{
+            context::{RequestContext, request},
+            ids,
+        },
     },
+    policy::SensitiveField,
     service::custom_fields::{self as service, FieldValue, Given, NewField},
 };
 
@@ -107,8 +111,19 @@ pub struct CustomFieldValue {
     /// The field's type, which says how to read `value`.
     #[graphql(name = "type")]
     pub field_type: CustomFieldType,
-    /// The value, as JSON written as its `type` says; null where a row has none (an aggregate's combination).
+    /// The value, as JSON written as its `type` says; null where a row has none (an aggregate's combination),
+    /// and for a field marked `sensitive` when you may not read SENSITIVE_CUSTOM_FIELDS.
     pub value: Option<Json<serde_json::Value>>,
+}
+
+impl CustomFieldValue {
+    /// The value hidden when its field is sensitive and the viewer may not read it.
+    pub fn checked(mut self, rc: &RequestContext, sensitive: bool) -> Self {
+        if sensitive && !rc.may_read(SensitiveField::SensitiveCustomFields, "CustomFieldValue.value") {
+            self.value = None;
+        }
+        self
+    }
 }
 
 impl From<FieldValue> for CustomFieldValue {
@@ -138,6 +153,7 @@ pub fn given(input: Option<Vec<CustomFieldInput>>) -> Vec<Given> {
 
 /// The values of a row, read through `loader`.
 pub async fn values_of<L>(
+    rc: &RequestContext,
     loader: &async_graphql::dataloader::DataLoader<L, async_graphql::dataloader::HashMapCache>,
     row_id: i64,
 ) -> Result<Vec<CustomFieldValue>>
@@ -145,7 +161,13 @@ where
     L: async_graphql::dataloader::Loader<i64, Value = Vec<FieldValue>, Error = crate::graphql::loaders::LoadError>,
 {
     let values = loader.load_one(row_id).await.map_err(load_error)?.unwrap_or_default();
-    Ok(values.into_iter().map(Into::into).collect())
+    Ok(values
+        .into_iter()
+        .map(|v| {
+            let sensitive = v.field.sensitive;
+            CustomFieldValue::from(v).checked(rc, sensitive)
+        })
+        .collect())
 }
 
 /// A condition on one custom field of a list's rows; every test given must hold. Values are written as the field's

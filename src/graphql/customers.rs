@@ -29,6 +29,7 @@ use crate::{
         tickets::Ticket,
         users::User,
     },
+    policy::SensitiveField,
     service::customers::{self as service, CustomerChanges, CustomerFilter, Loss, NewCustomer},
     service::validate,
 };
@@ -65,9 +66,6 @@ impl crate::graphql::support::fast::Plain for Customer {
             "tier" => opt_enumerated(m.tier.map(PartnershipTier::from)),
             "purchasingFit" => opt_enumerated(m.purchasing_fit.map(PurchasingFit::from)),
             "strategicImportance" => enumerated(StrategicImportance::from(m.strategic_importance)),
-            "segment" => opt_enumerated(m.segment.map(Segment::from)),
-            "revenueLast12Months" => scalar(Money(m.revenue_t12m_cents)),
-            "grossProfitLast12Months" => scalar(Money(m.gross_profit_t12m_cents)),
             "customerSince" => opt_scalar(m.customer_since.map(Date)),
             "nextReviewOn" => opt_scalar(m.next_review_on.map(Date)),
             "version" => scalar(m.version),
@@ -117,18 +115,23 @@ impl Customer {
     }
     /// Impact segment (80/20), computed from the last 12 complete months' revenue rank, gross profit and strategic
     /// importance (see `segmentationSummary` for the thresholds); null without revenue in those months.
-    /// Kept current within seconds of a revenue change and every day.
-    async fn segment(&self) -> Option<Segment> {
-        self.model.segment.map(Into::into)
+    /// Kept current within seconds of a revenue change and every day. Null too when you may not read
+    /// GROSS_PROFIT (the segment ranks by margin).
+    async fn segment(&self, ctx: &Context<'_>) -> Result<Option<Segment>> {
+        let segment = self.model.segment.map(Segment::from);
+        Ok(request(ctx)?.sensitive(SensitiveField::GrossProfit, "Customer.segment", segment).flatten())
     }
     /// Revenue of the last 12 complete months (the month in progress does not count), as of the last
-    /// segment computation.
-    async fn revenue_last_12_months(&self) -> Money {
-        Money(self.model.revenue_t12m_cents)
+    /// segment computation. Null when you may not read REVENUE.
+    async fn revenue_last_12_months(&self, ctx: &Context<'_>) -> Result<Option<Money>> {
+        let revenue = Money(self.model.revenue_t12m_cents);
+        Ok(request(ctx)?.sensitive(SensitiveField::Revenue, "Customer.revenueLast12Months", revenue))
     }
-    /// Gross profit of the last 12 complete months, as of the last segment computation.
-    async fn gross_profit_last_12_months(&self) -> Money {
-        Money(self.model.gross_profit_t12m_cents)
+    /// Gross profit of the last 12 complete months, as of the last segment computation. Null when you may not
+    /// read GROSS_PROFIT.
+    async fn gross_profit_last_12_months(&self, ctx: &Context<'_>) -> Result<Option<Money>> {
+        let profit = Money(self.model.gross_profit_t12m_cents);
+        Ok(request(ctx)?.sensitive(SensitiveField::GrossProfit, "Customer.grossProfitLast12Months", profit))
     }
     /// When the customer first bought from us (its anniversary).
     async fn customer_since(&self) -> Option<Date> {
@@ -284,7 +287,8 @@ impl Customer {
     }
     /// The company's own fields on this customer that have a value, by key (see `customFieldDefinitions`).
     async fn custom_fields(&self, ctx: &Context<'_>) -> Result<Vec<CustomFieldValue>> {
-        values_of(&request(ctx)?.loaders.custom_fields_by_customer_id, self.model.id).await
+        let rc = request(ctx)?;
+        values_of(rc, &rc.loaders.custom_fields_by_customer_id, self.model.id).await
     }
     /// Open tasks on the account, soonest due first (the overdue first). All of them:
     /// `tasks(filter: {customerId, statuses: [OPEN]})`.
@@ -413,9 +417,19 @@ pub struct CustomerFilterInput {
 }
 
 impl CustomerFilterInput {
-    pub async fn into_domain(self, db: &impl sea_orm::ConnectionTrait) -> crate::error::AppResult<CustomerFilter> {
+    /// The filter checked for `viewer`: filtering by a segment needs GROSS_PROFIT (the segment ranks by
+    /// margin), by a sensitive custom field SENSITIVE_CUSTOM_FIELDS (FORBIDDEN otherwise).
+    pub async fn into_domain(
+        self,
+        db: &impl sea_orm::ConnectionTrait,
+        viewer: &crate::policy::Viewer,
+    ) -> crate::error::AppResult<CustomerFilter> {
+        if self.segments.is_some() {
+            crate::policy::ensure_may_use(viewer, SensitiveField::GrossProfit, "filter.segments")?;
+        }
         let custom = crate::service::custom_fields::conditions(
             db,
+            viewer,
             entity::enums::CustomFieldEntity::Customer,
             wanted(self.custom),
         )
@@ -486,7 +500,8 @@ impl CustomerQuery {
         #[graphql(desc = "Cursor of the row to end before (from a previous page).")] before: Option<String>,
     ) -> Result<Conn<Fast<Customer>>> {
         let rc = request(ctx)?;
-        let filter = filter.unwrap_or_default().into_domain(&rc.db).await?;
+        let viewer = rc.viewer();
+        let filter = filter.unwrap_or_default().into_domain(&rc.db, &viewer).await?;
         let order = order_by.unwrap_or_default();
         let descending = order.direction.descending();
         let sort = match (order.field, order.custom) {
@@ -494,9 +509,8 @@ impl CustomerQuery {
                 return Err(AppError::bad_input("orderBy", "sort by field or by custom, not both").into());
             }
             (None, Some(key)) => {
-                let value =
-                    crate::service::custom_fields::sort_value(&rc.db, entity::enums::CustomFieldEntity::Customer, &key)
-                        .await?;
+                let entity = entity::enums::CustomFieldEntity::Customer;
+                let value = crate::service::custom_fields::sort_value(&rc.db, &viewer, entity, &key).await?;
                 Sort::by_value(value, customer::Column::Id, descending)
             }
             (field, None) => match field.unwrap_or_default() {
@@ -505,9 +519,11 @@ impl CustomerQuery {
                     Sort::new(customer::Column::CreatedAt, customer::Column::Id, descending)
                 }
                 CustomerOrderField::Segment => {
+                    crate::policy::ensure_may_use(&viewer, SensitiveField::GrossProfit, "orderBy.field")?;
                     Sort::new(customer::Column::SegmentRank, customer::Column::Id, descending)
                 }
                 CustomerOrderField::RevenueLast12Months => {
+                    crate::policy::ensure_may_use(&viewer, SensitiveField::Revenue, "orderBy.field")?;
                     Sort::new(customer::Column::RevenueT12mCents, customer::Column::Id, descending)
                 }
                 CustomerOrderField::UpdatedAt => {
@@ -517,7 +533,6 @@ impl CustomerQuery {
         };
         let args = PageArgs::new(first, after, last, before);
         let (window, cursors) = pagination::window(ctx, rc, "customer", &args)?;
-        let viewer = rc.viewer();
         // A bulk read of the account book: it counts toward the export audit.
         let page = service::page(&rc.services, &viewer, &filter, &sort, window).await?;
         Ok(pagination::wrap(page, &cursors, |c| c.id, |rows| Customer::page(rows).into_iter().map(Fast).collect()))

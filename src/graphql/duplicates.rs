@@ -41,7 +41,8 @@ pub struct DuplicateCandidate {
     /// How likely the two are one, from 0 to 1 (0.6 and up are listed): each reason is a chance, and they
     /// combine as independent chances do.
     pub score: f64,
-    /// Why, in words ("same normalised name (acme industrial)", "same e-mail (jane@acme.com)", ...).
+    /// Why, in words ("same normalised name (acme industrial)", "same e-mail (jane@acme.com)", ...). A value you
+    /// may not read (CONTACT_EMAIL, CONTACT_PHONE, a sensitive identifier field) is left out: "same e-mail".
     pub reasons: Vec<String>,
     /// The two rows' global IDs, the older first.
     pub ids: Vec<ID>,
@@ -92,6 +93,9 @@ impl DuplicateQuery {
         for (i, pair) in pairs.into_iter().enumerate() {
             let (score, low, high) = pair.key();
             let cursor = if cursors.wanted(i, len) { cursors.encode_parts(&[score, low, high]) } else { String::new() };
+            if pair.withheld {
+                rc.hidden_log().note("DuplicateCandidate.reasons");
+            }
             conn.edges.push(Edge::new(
                 cursor,
                 DuplicateCandidate {

@@ -15,20 +15,22 @@ use crate::{
         support::pagination::{Conn, PageArgs, connection, order_by},
         support::scalars::Date,
     },
+    policy::SensitiveField,
     service::partnerships::{self as service, PartnershipTerms},
 };
 
 /// The relationship tier of a customer and its terms.
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct Partnership {
     /// Global ID.
     #[graphql(owned)]
     pub id: ID,
     /// Tier.
     pub tier: PartnershipTier,
-    /// Discount in percent (two decimals).
+    #[graphql(skip)]
     pub discount_percent: Option<f64>,
-    /// Payment terms in days.
+    #[graphql(skip)]
     pub credit_terms_days: Option<i32>,
     /// Agreed service level.
     pub service_level: Option<String>,
@@ -69,6 +71,20 @@ impl From<partnership::Model> for Partnership {
             created_at: m.created_at,
             updated_at: m.updated_at,
         }
+    }
+}
+
+#[async_graphql::ComplexObject]
+impl Partnership {
+    /// Discount in percent (two decimals); null when none is agreed, or you may not read DISCOUNT.
+    async fn discount_percent(&self, ctx: &Context<'_>) -> Result<Option<f64>> {
+        let discount = self.discount_percent;
+        Ok(request(ctx)?.sensitive(SensitiveField::Discount, "Partnership.discountPercent", discount).flatten())
+    }
+    /// Payment terms in days; null when none are agreed, or you may not read CREDIT_TERMS.
+    async fn credit_terms_days(&self, ctx: &Context<'_>) -> Result<Option<i32>> {
+        let days = self.credit_terms_days;
+        Ok(request(ctx)?.sensitive(SensitiveField::CreditTerms, "Partnership.creditTermsDays", days).flatten())
     }
 }
 

@@ -14,11 +14,13 @@ use crate::{
         support::pagination::{Conn, PageArgs, connection, order_by},
         support::scalars::{Date, Money},
     },
+    policy::SensitiveField,
     service::revenue::{self as service, RevenueFilter, RevenueRow},
 };
 
 /// Revenue and gross profit of a customer for one month.
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct RevenueEntry {
     /// Global ID.
     #[graphql(owned)]
@@ -27,12 +29,24 @@ pub struct RevenueEntry {
     pub customer_id: ID,
     /// First day of the month.
     pub month: Date,
-    /// Revenue.
+    #[graphql(skip)]
     pub revenue: Money,
-    /// Gross profit.
+    #[graphql(skip)]
     pub gross_profit: Money,
     /// When it was last pushed.
     pub updated_at: DateTime<Utc>,
+}
+
+#[async_graphql::ComplexObject]
+impl RevenueEntry {
+    /// Revenue; null when you may not read REVENUE.
+    async fn revenue(&self, ctx: &Context<'_>) -> Result<Option<Money>> {
+        Ok(request(ctx)?.sensitive(SensitiveField::Revenue, "RevenueEntry.revenue", self.revenue))
+    }
+    /// Gross profit; null when you may not read GROSS_PROFIT.
+    async fn gross_profit(&self, ctx: &Context<'_>) -> Result<Option<Money>> {
+        Ok(request(ctx)?.sensitive(SensitiveField::GrossProfit, "RevenueEntry.grossProfit", self.gross_profit))
+    }
 }
 
 impl From<revenue_entry::Model> for RevenueEntry {

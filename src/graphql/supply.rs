@@ -76,7 +76,8 @@ pub struct SupplyAllocation {
     pub unmet: i64,
     /// What decided the allocation.
     pub rule: AllocationRule,
-    /// One sentence with the numbers: position, why, guaranteed and further units.
+    /// One sentence with the numbers: position, why, guaranteed and further units (the revenue amount only when
+    /// you may read REVENUE).
     pub explanation: String,
 }
 

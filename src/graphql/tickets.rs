@@ -129,7 +129,8 @@ impl Ticket {
     }
     /// The company's own fields on this ticket that have a value, by key (see `customFieldDefinitions`).
     async fn custom_fields(&self, ctx: &Context<'_>) -> Result<Vec<CustomFieldValue>> {
-        values_of(&request(ctx)?.loaders.custom_fields_by_ticket_id, self.model.id).await
+        let rc = request(ctx)?;
+        values_of(rc, &rc.loaders.custom_fields_by_ticket_id, self.model.id).await
     }
     /// The customer (a service account needs `customers:read` for it).
     #[graphql(guard = "guards::CUSTOMERS")]

@@ -157,6 +157,7 @@ impl Subscription {
             async_graphql::Variables::from_json(self.variables.clone())
         };
         let context = RequestContext::for_subscriptions(&state.services, LiveViewer::new(viewer));
+        let hidden = context.hidden_log();
         let mut request = Request::new(self.query.clone()).variables(variables).data(context).data(OneChange(change));
         if let Some(name) = &self.operation_name {
             request = request.operation_name(name);
@@ -166,7 +167,7 @@ impl Subscription {
         if let Some(doc) = &doc {
             request.set_parsed_query(ExecutableDocument::clone(doc));
         }
-        let mut response = finish(state.schema.execute_stream(request).next().await?);
+        let mut response = hidden.finish(finish(state.schema.execute_stream(request).next().await?));
         if let Some(doc) = &doc {
             order::reorder(&mut response.data, doc, self.operation_name.as_deref());
         }

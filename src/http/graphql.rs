@@ -249,13 +249,19 @@ async fn run(
     let to_keep = to_keep.map(|hash| (hash, query.clone()));
     let mut request = async_graphql::Request::new(query).variables(variables).data(client);
     request.set_parsed_query(ExecutableDocument::clone(&doc));
+    let mut hidden = None;
     if let Some(viewer) = viewer {
-        request = request.data(RequestContext::new(&state.services, LiveViewer::new(viewer)));
+        let context = RequestContext::new(&state.services, LiveViewer::new(viewer));
+        hidden = Some(context.hidden_log());
+        request = request.data(context);
     }
     if let Some(name) = &operation_name {
         request = request.operation_name(name);
     }
     let mut response = finish(state.schema.execute(request).await);
+    if let Some(hidden) = hidden {
+        response = hidden.finish(response);
+    }
     order::reorder(&mut response.data, &doc, operation_name.as_deref());
     if let Some((hash, query)) = to_keep
         && !is_request_error(&response)

@@ -284,6 +284,7 @@ impl Connection {
         } else {
             RequestContext::new(&self.state.services, live.clone())
         };
+        let hidden = context.hidden_log();
         let variables = if variables.is_null() { Variables::default() } else { Variables::from_json(variables) };
         let mut request = async_graphql::Request::new(query).variables(variables).data(context);
         request.set_parsed_query(ExecutableDocument::clone(&doc));
@@ -299,6 +300,7 @@ impl Connection {
             outbox: self.outbox.clone(),
             viewer: live,
             finished: self.finished.clone(),
+            hidden,
         };
         self.operations.insert(id, tokio::spawn(operation.run(stream)));
         Next::Continue
@@ -333,13 +335,15 @@ struct Operation {
     outbox: mpsc::Sender<Message>,
     viewer: LiveViewer,
     finished: tokio::sync::mpsc::UnboundedSender<String>,
+    /// Fields each response hid, listed in its `extensions.hiddenFields`.
+    hidden: crate::graphql::support::context::HiddenLog,
 }
 
 impl Operation {
     async fn run(mut self, mut stream: futures_util::stream::BoxStream<'static, Response>) {
         let mut first = true;
         while let Some(response) = stream.next().await {
-            let mut response = finish(response);
+            let mut response = self.hidden.finish(finish(response));
             crate::graphql::support::order::reorder(&mut response.data, &self.selection.0, self.selection.1.as_deref());
             if first && is_request_error(&response) {
                 // Validation failed: nothing ran. The protocol reports it as

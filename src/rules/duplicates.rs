@@ -291,9 +291,46 @@ pub fn score(kind: Kind, a: &Features, b: &Features) -> Option<Match> {
     (score >= THRESHOLD).then(|| Match { score, reasons: evidence.into_iter().map(|(_, why)| why).collect() })
 }
 
+/// What a reason quotes from the rows, where a viewer might not be allowed to read it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quoted<'a> {
+    /// An e-mail address or its domain.
+    Email,
+    /// A phone number's last digits.
+    Phone,
+    /// The value of the identifier field with this key.
+    Identifier(&'a str),
+}
+
+/// What `reason` quotes and the reason with the quote left out ("same
+/// phone (ending 1234)" is a phone and "same phone"); `None` for a reason
+/// that quotes nothing of that kind (names, external ids).
+pub fn quoted(reason: &str) -> Option<(Quoted<'_>, &str)> {
+    let (head, _) = reason.split_once(" (")?;
+    let what = head.strip_prefix("same ")?;
+    let quoted = match what {
+        "e-mail" | "e-mail domain" => Quoted::Email,
+        "phone" => Quoted::Phone,
+        "normalised name" | "external id" => return None,
+        key => Quoted::Identifier(key),
+    };
+    Some((quoted, head))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reason_names_what_it_quotes_and_reads_without_it() {
+        assert_eq!(quoted("same e-mail (a@acme.example)"), Some((Quoted::Email, "same e-mail")));
+        assert_eq!(quoted("same e-mail domain (acme.example)"), Some((Quoted::Email, "same e-mail domain")));
+        assert_eq!(quoted("same phone (ending 1234)"), Some((Quoted::Phone, "same phone")));
+        assert_eq!(quoted("same vat_number (fr123)"), Some((Quoted::Identifier("vat_number"), "same vat_number")));
+        assert_eq!(quoted("same normalised name (acme)"), None);
+        assert_eq!(quoted("same external id (7 in crm and erp)"), None);
+        assert_eq!(quoted("similar name (trigram 0.90, edit distance 1)"), None);
+    }
 
     fn customer(name: &str) -> Features {
         Features { name: name.to_owned(), ..Features::default() }

@@ -4,7 +4,11 @@ use entity::audit_log;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
 use serde_json::Value;
 
-use crate::{error::AppResult, policy::Viewer, service::now};
+use crate::{
+    error::AppResult,
+    policy::{SensitiveField, Viewer},
+    service::now,
+};
 
 /// Appends one audit row; call it inside the mutation's transaction.
 #[tracing::instrument(level = "debug", skip_all, fields(viewer_id = viewer.user_id))]
@@ -144,6 +148,87 @@ pub fn select(viewer: &Viewer, filter: &AuditFilter) -> AppResult<sea_orm::Selec
         query = query.filter(audit_log::Column::CreatedAt.lt(to));
     }
     Ok(query)
+}
+
+/// The keys under which audit entries record a sensitive field's values
+/// (row columns, and the names pushes and merges record them by).
+fn keys_of(field: SensitiveField) -> &'static [&'static str] {
+    match field {
+        SensitiveField::Revenue => &["revenue_cents", "revenueCents", "revenue", "revenue_t12m_cents"],
+        SensitiveField::GrossProfit => {
+            &["gross_profit_cents", "grossProfitCents", "grossProfit", "gross_profit_t12m_cents", "segment"]
+        }
+        SensitiveField::Discount => &["discount_bps", "discountPercent"],
+        SensitiveField::CreditTerms => &["credit_terms_days", "creditTermsDays"],
+        SensitiveField::ContactEmail => &["email"],
+        SensitiveField::ContactPhone => &["phone"],
+        SensitiveField::ContactBirthday => &["birthday"],
+        SensitiveField::SensitiveCustomFields => &[],
+    }
+}
+
+/// The keys of the custom fields marked sensitive, when the viewer may not
+/// read them (for [`withhold`]); empty otherwise, without a query.
+pub async fn sensitive_custom_keys(db: &impl sea_orm::ConnectionTrait, viewer: &Viewer) -> AppResult<Vec<String>> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    if viewer.may_read(SensitiveField::SensitiveCustomFields) {
+        return Ok(Vec::new());
+    }
+    let fields =
+        entity::custom_field::Entity::find().filter(entity::custom_field::Column::Sensitive.eq(true)).all(db).await?;
+    Ok(fields.into_iter().map(|f| f.key).collect())
+}
+
+/// Replaces with null, wherever they sit in an entry's `changes` of a row of
+/// `entity`, the values of the sensitive fields the viewer may not read
+/// (`custom` names the sensitive custom fields, from
+/// [`sensitive_custom_keys`]). A user's own e-mail and phone are user
+/// details, not contacts': they follow their own rule. Returns whether
+/// anything was withheld.
+pub fn withhold(viewer: &Viewer, entity: &str, changes: &mut Value, custom: &[String]) -> bool {
+    if viewer.hidden.is_empty() {
+        return false;
+    }
+    let personal = [SensitiveField::ContactEmail, SensitiveField::ContactPhone, SensitiveField::ContactBirthday];
+    let keys: Vec<&str> = viewer
+        .hidden
+        .iter()
+        .filter(|f| entity != "user" || !personal.contains(f))
+        .flat_map(|f| keys_of(f).iter().copied())
+        .collect();
+    withhold_in(changes, &keys, custom)
+}
+
+fn withhold_in(value: &mut Value, keys: &[&str], custom: &[String]) -> bool {
+    let mut withheld = false;
+    match value {
+        Value::Object(object) => {
+            for (key, inner) in object.iter_mut() {
+                if keys.contains(&key.as_str()) && !inner.is_null() {
+                    *inner = Value::Null;
+                    withheld = true;
+                } else if key == "customFields"
+                    && let Value::Object(values) = inner
+                {
+                    for (field, held) in values.iter_mut() {
+                        if custom.contains(field) && !held.is_null() {
+                            *held = Value::Null;
+                            withheld = true;
+                        }
+                    }
+                } else {
+                    withheld |= withhold_in(inner, keys, custom);
+                }
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                withheld |= withhold_in(item, keys, custom);
+            }
+        }
+        _ => {}
+    }
+    withheld
 }
 
 /// The fields that differ between two versions of a row, as

@@ -437,6 +437,16 @@ pub async fn values(
     Ok(out)
 }
 
+/// FORBIDDEN when `field` is sensitive and the viewer may not read
+/// sensitive fields: a filter, sort or grouping by it (`argument`) would
+/// reveal its values.
+pub fn ensure_readable(viewer: &Viewer, field: &custom_field::Model, argument: &str) -> AppResult<()> {
+    if field.sensitive {
+        policy::ensure_may_use(viewer, policy::SensitiveField::SensitiveCustomFields, argument)?;
+    }
+    Ok(())
+}
+
 /// A condition on one custom field, as a list filter gives it.
 #[derive(Debug, Clone, Default)]
 pub struct Wanted {
@@ -472,6 +482,7 @@ pub const MAX_CONDITIONS: usize = 20;
 /// is BAD_USER_INPUT naming `filter.custom.<key>`.
 pub async fn conditions(
     db: &impl ConnectionTrait,
+    viewer: &Viewer,
     entity: CustomFieldEntity,
     wanted: Vec<Wanted>,
 ) -> AppResult<Vec<Condition>> {
@@ -493,6 +504,7 @@ pub async fn conditions(
         let Some(field) = fields.iter().find(|f| f.key == w.key) else {
             return Err(AppError::bad_input(&name, format!("no custom field {:?} is defined for this list", w.key)));
         };
+        ensure_readable(viewer, field, &name)?;
         let value = |v: &Value| -> AppResult<Stored> {
             match check(field, v) {
                 Ok(Some(stored)) => Ok(stored),
@@ -546,11 +558,17 @@ pub async fn conditions(
 /// How the list of `entity` sorts by its live field `key`: the field's value
 /// column read per row (a lookup on the `(field, row)` key), rows without a
 /// value last. An unknown key is BAD_USER_INPUT naming `orderBy.custom`.
-pub async fn sort_value(db: &impl ConnectionTrait, entity: CustomFieldEntity, key: &str) -> AppResult<RowValue> {
+pub async fn sort_value(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    entity: CustomFieldEntity,
+    key: &str,
+) -> AppResult<RowValue> {
     let fields = definitions(db, Some(entity), false).await?;
     let Some(field) = fields.iter().find(|f| f.key == key) else {
         return Err(AppError::bad_input("orderBy.custom", format!("no custom field {key:?} is defined for this list")));
     };
+    ensure_readable(viewer, field, "orderBy.custom")?;
     let (column, placeholder) = match field.field_type {
         CustomFieldType::String | CustomFieldType::Date | CustomFieldType::Enum => ("text_value", "''"),
         CustomFieldType::Number => ("number_value", "0"),

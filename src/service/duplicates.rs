@@ -19,13 +19,14 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use sea_orm::{ConnectionTrait, DatabaseConnection, QueryResult};
+use entity::custom_field;
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryResult};
 
 use crate::{
     db::Dialect,
     error::{AppError, AppResult},
-    policy::{self, CustomerScope, Resource, Viewer},
-    rules::duplicates::{self as rule, BLOCK_LIMIT, Features, Kind},
+    policy::{self, CustomerScope, Resource, SensitiveField, Viewer},
+    rules::duplicates::{self as rule, BLOCK_LIMIT, Features, Kind, Quoted},
 };
 
 /// Rows read, keyed and scored at a time.
@@ -366,6 +367,8 @@ pub struct Candidate {
     /// The score in thousandths.
     pub score_milli: i64,
     pub reasons: Vec<String>,
+    /// Whether a reason's quoted value was left out for the viewer.
+    pub withheld: bool,
 }
 
 impl Candidate {
@@ -427,11 +430,49 @@ pub async fn page(
             high_id: int(&row, "high_id")?,
             score_milli: row.try_get::<i32>("", "score_milli")?.into(),
             reasons: serde_json::from_str(&reasons).unwrap_or_default(),
+            withheld: false,
         });
     }
     let more = out.len() as u64 > first;
     out.truncate(first as usize);
+    withhold_quotes(db, viewer, &mut out).await?;
     Ok((out, more))
+}
+
+/// Leaves out of the reasons the values the viewer may not read: contacts'
+/// e-mails and phones, and sensitive identifier fields. The pair stays
+/// listed: that two rows share a value is what the list is for.
+async fn withhold_quotes(db: &DatabaseConnection, viewer: &Viewer, candidates: &mut [Candidate]) -> AppResult<()> {
+    if viewer.hidden.is_empty() {
+        return Ok(());
+    }
+    let sensitive: Vec<String> = if viewer.may_read(SensitiveField::SensitiveCustomFields) {
+        Vec::new()
+    } else {
+        custom_field::Entity::find()
+            .filter(custom_field::Column::Sensitive.eq(true))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|f| f.key)
+            .collect()
+    };
+    let hidden = |quoted: Quoted<'_>| match quoted {
+        Quoted::Email => !viewer.may_read(SensitiveField::ContactEmail),
+        Quoted::Phone => !viewer.may_read(SensitiveField::ContactPhone),
+        Quoted::Identifier(key) => sensitive.iter().any(|k| k == key),
+    };
+    for candidate in candidates {
+        for reason in &mut candidate.reasons {
+            if let Some((quoted, bare)) = rule::quoted(reason)
+                && hidden(quoted)
+            {
+                *reason = bare.to_owned();
+                candidate.withheld = true;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// How many candidates the viewer sees (after a [`page`], which caught up).

@@ -41,6 +41,8 @@ pub enum Effect {
     WakeWebhooks,
     /// These tasks were given to their owners: tell the owners' live subscriptions on every instance.
     TasksAssigned(Vec<i64>),
+    /// The field policy changed: every instance forgets it and its viewers, open connections re-read theirs.
+    FieldPolicyChanged,
 }
 
 /// A write in progress: its transaction and what it will record.
@@ -146,6 +148,10 @@ impl Write {
                 Effect::Segments => svc.segments.request(),
                 Effect::WakeWebhooks => svc.webhooks.wake(),
                 Effect::TasksAssigned(ids) => svc.feed.tasks_assigned(&ids).await,
+                Effect::FieldPolicyChanged => {
+                    svc.forget_users();
+                    svc.feed.everyone_changed().await;
+                }
             }
         }
         Ok(())

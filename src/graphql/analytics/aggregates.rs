@@ -19,6 +19,7 @@ use crate::{
         },
         users::{Team, User},
     },
+    policy::{self, SensitiveField},
     service::custom_fields,
 };
 
@@ -59,6 +60,7 @@ impl CustomerAggregate {
     }
     /// Segment, when grouped by SEGMENT (null also for customers without one).
     async fn segment(&self) -> Option<Segment> {
+        // Grouping by segment needs GROSS_PROFIT, so a value here is one the viewer may read.
         self.0.segment.map(Into::into)
     }
     /// Region, when grouped by REGION.
@@ -90,6 +92,7 @@ impl CustomerAggregate {
     }
     /// The value of each field of `customDimensions`, in the order asked (value null: no value).
     async fn custom(&self) -> Vec<CustomFieldValue> {
+        // Grouping by a sensitive field needs SENSITIVE_CUSTOM_FIELDS, so every value here is one the viewer may read.
         self.1
             .iter()
             .zip(&self.0.custom)
@@ -112,13 +115,17 @@ impl CustomerAggregate {
     async fn customers(&self) -> i64 {
         self.0.customers
     }
-    /// Their revenue over the last 12 complete months (current as soon as a revenue push commits).
-    async fn revenue(&self) -> Money {
-        Money(self.0.revenue_cents)
+    /// Their revenue over the last 12 complete months (current as soon as a revenue push commits); null when you
+    /// may not read REVENUE.
+    async fn revenue(&self, ctx: &Context<'_>) -> Result<Option<Money>> {
+        let revenue = Money(self.0.revenue_cents);
+        Ok(request(ctx)?.sensitive(SensitiveField::Revenue, "CustomerAggregate.revenue", revenue))
     }
-    /// Their gross profit over the last 12 complete months (current as soon as a revenue push commits).
-    async fn gross_profit(&self) -> Money {
-        Money(self.0.gross_profit_cents)
+    /// Their gross profit over the last 12 complete months (current as soon as a revenue push commits); null
+    /// when you may not read GROSS_PROFIT.
+    async fn gross_profit(&self, ctx: &Context<'_>) -> Result<Option<Money>> {
+        let profit = Money(self.0.gross_profit_cents);
+        Ok(request(ctx)?.sensitive(SensitiveField::GrossProfit, "CustomerAggregate.grossProfit", profit))
     }
 }
 
@@ -139,7 +146,11 @@ impl AggregateQuery {
         custom_dimensions: Option<Vec<String>>,
     ) -> Result<Vec<CustomerAggregate>> {
         let rc = request(ctx)?;
-        let filter = filter.unwrap_or_default().into_domain(&request(ctx)?.db).await?;
+        let viewer = rc.viewer();
+        let filter = filter.unwrap_or_default().into_domain(&rc.db, &viewer).await?;
+        if group_by.contains(&CustomerDimension::Segment) {
+            policy::ensure_may_use(&viewer, SensitiveField::GrossProfit, "groupBy")?;
+        }
         let dimensions: Vec<Dimension> = group_by
             .into_iter()
             .map(|d| match d {
@@ -168,6 +179,7 @@ impl AggregateQuery {
                     CustomFieldType::Enum => false,
                     _ => return Err(bad(format!("{key} is not an ENUM or BOOLEAN field")).into()),
                 };
+                custom_fields::ensure_readable(&viewer, field, "customDimensions")?;
                 if custom.iter().any(|f: &custom_field::Model| f.id == field.id) {
                     return Err(bad(format!("{key} is given twice")).into());
                 }
@@ -175,7 +187,6 @@ impl AggregateQuery {
                 custom.push(field.clone());
             }
         }
-        let viewer = rc.viewer();
         let customers = crate::service::customers::select(&viewer, &filter);
         let rows = report::aggregates(&rc.db, &viewer, customers, &dimensions).await?;
         let custom = std::sync::Arc::new(custom);

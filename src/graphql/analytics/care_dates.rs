@@ -196,7 +196,8 @@ pub struct CareDateQuery;
 impl CareDateQuery {
     /// Birthdays of current contacts, anniversaries of customers and key dates
     /// (once or every year) in the next `days` days (today included), for the
-    /// customers you can see, soonest first.
+    /// customers you can see, soonest first. Without birthdays when you may not
+    /// read CONTACT_BIRTHDAY (listed as `CareDateKind.BIRTHDAY` in `extensions.hiddenFields`).
     #[graphql(guard = "guards::CUSTOMERS")]
     async fn upcoming_care_dates(
         &self,
@@ -211,6 +212,7 @@ impl CareDateQuery {
         }
         let from = from.map_or_else(|| Utc::now().date_naive(), |d| d.0);
         let dates = report::upcoming(&rc.db, &rc.viewer(), from, i64::from(days)).await?;
+        rc.may_read(crate::policy::SensitiveField::ContactBirthday, "CareDateKind.BIRTHDAY");
         Ok(dates
             .into_iter()
             .take(usize::try_from(first).unwrap_or(0))

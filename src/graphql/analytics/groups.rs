@@ -10,6 +10,7 @@ use crate::{
         analytics::health::HealthLevel, customers::Customer, loaders::load_error, support::context::request,
         support::scalars::Money,
     },
+    policy::SensitiveField,
 };
 
 /// A key account as a group: its top visible ancestor and every customer under it that you see, with the
@@ -29,13 +30,16 @@ impl CustomerGroup {
     async fn customers(&self) -> i64 {
         self.0.customers
     }
-    /// Revenue of the last 12 complete months, summed over the group.
-    async fn revenue_last_12_months(&self) -> Money {
-        Money(self.0.revenue_cents)
+    /// Revenue of the last 12 complete months, summed over the group; null when you may not read REVENUE.
+    async fn revenue_last_12_months(&self, ctx: &Context<'_>) -> Result<Option<Money>> {
+        let revenue = Money(self.0.revenue_cents);
+        Ok(request(ctx)?.sensitive(SensitiveField::Revenue, "CustomerGroup.revenueLast12Months", revenue))
     }
-    /// Gross profit of the last 12 complete months, summed over the group.
-    async fn gross_profit_last_12_months(&self) -> Money {
-        Money(self.0.gross_profit_cents)
+    /// Gross profit of the last 12 complete months, summed over the group; null when you may not read
+    /// GROSS_PROFIT.
+    async fn gross_profit_last_12_months(&self, ctx: &Context<'_>) -> Result<Option<Money>> {
+        let profit = Money(self.0.gross_profit_cents);
+        Ok(request(ctx)?.sensitive(SensitiveField::GrossProfit, "CustomerGroup.grossProfitLast12Months", profit))
     }
     /// Open tickets across the group.
     async fn open_tickets(&self) -> i64 {
@@ -59,9 +63,12 @@ impl CustomerGroup {
         Ok(self.0.worst_score.map(|s| rc.services.health.rules().level(s as i32).into()))
     }
     /// Members' scores weighted by their revenue of the last 12 months (the plain mean when the group has no
-    /// revenue), one decimal.
-    async fn revenue_weighted_health_score(&self) -> Option<f64> {
-        self.0.weighted_score
+    /// revenue), one decimal; null when you may not read REVENUE (the weights would tell the members' shares).
+    async fn revenue_weighted_health_score(&self, ctx: &Context<'_>) -> Result<Option<f64>> {
+        let score = self.0.weighted_score;
+        Ok(request(ctx)?
+            .sensitive(SensitiveField::Revenue, "CustomerGroup.revenueWeightedHealthScore", score)
+            .flatten())
     }
     /// Members at AT_RISK or CRITICAL.
     async fn members_at_risk(&self, ctx: &Context<'_>) -> Result<Vec<Customer>> {

@@ -18,13 +18,14 @@ use crate::{
         customers::Customer,
         loaders::{fetch_one, load_error},
         support::{
-            context::request,
+            context::{RequestContext, request},
             enums::{PartnershipTier, Segment},
             guards, ids,
             pagination::{Conn, ConnectionTotals, Cursors, MAX_PAGE_SIZE, wants_total},
             scalars::{Date, Money},
         },
     },
+    policy::SensitiveField,
 };
 
 /// Where a health score stands, from best to worst (thresholds: `RAPPORT_HEALTH_LEVELS`).
@@ -126,19 +127,29 @@ pub struct HealthSignal {
     pub value: Option<f64>,
     /// Points it took off (negative) or added (positive), one decimal.
     pub impact: f64,
-    /// One sentence with the numbers in it.
+    /// One sentence with the numbers in it (the revenue trend quotes its amounts only when you may read REVENUE).
     pub explanation: String,
 }
 
-impl From<&model::Signal> for HealthSignal {
-    fn from(s: &model::Signal) -> Self {
+impl HealthSignal {
+    /// The signal as the viewer may read it: its explanation quotes revenue amounts only to a viewer who may
+    /// read REVENUE.
+    pub fn shown(s: &model::Signal, rc: &RequestContext) -> Self {
         Self {
             kind: HealthSignalKind::of(&s.kind),
             weight: s.weight,
             value: s.value,
             impact: s.impact,
-            explanation: s.explanation.clone(),
+            explanation: explained(s, rc),
         }
+    }
+}
+
+/// A signal's explanation, without the amounts it quotes when the viewer may not read REVENUE.
+fn explained(s: &model::Signal, rc: &RequestContext) -> String {
+    match s.explanation_without_amounts() {
+        Some(text) if !rc.may_read(SensitiveField::Revenue, "HealthSignal.explanation") => text,
+        _ => s.explanation.clone(),
     }
 }
 
@@ -160,13 +171,13 @@ pub struct AccountHealth {
     pub history_complete_from: Option<Date>,
 }
 
-impl From<&model::AccountHealth> for AccountHealth {
-    fn from(h: &model::AccountHealth) -> Self {
+impl AccountHealth {
+    fn shown(h: &model::AccountHealth, rc: &RequestContext) -> Self {
         Self {
             score: h.score,
             level: h.level.into(),
             computed_at: h.computed_at,
-            signals: h.signals.iter().map(HealthSignal::from).collect(),
+            signals: h.signals.iter().map(|s| HealthSignal::shown(s, rc)).collect(),
             history_complete_from: None,
         }
     }
@@ -182,8 +193,9 @@ pub struct AtRiskCustomer {
     pub score: i32,
     /// Where the score stands.
     pub level: HealthLevel,
-    /// Revenue of the last 12 months: of two equal scores, the bigger account comes first.
-    pub revenue_last_12_months: Money,
+    /// Revenue of the last 12 months: of two equal scores, the bigger account comes first. Null when you may
+    /// not read REVENUE.
+    pub revenue_last_12_months: Option<Money>,
     /// When this score was computed (the list ranks the health snapshot; see `atRiskCustomers`).
     pub computed_at: DateTime<Utc>,
     /// The three signals that took the most points off, worst first.
@@ -263,13 +275,15 @@ pub struct AccountStatus {
     pub name: String,
     /// Partnership tier, if any.
     pub tier: Option<PartnershipTier>,
-    /// Impact segment (80/20), null without revenue in the last 12 months.
+    /// Impact segment (80/20), null without revenue in the last 12 months, or when you may not read
+    /// GROSS_PROFIT.
     pub segment: Option<Segment>,
     /// Health score now, 0 to 100.
     pub health_score: i32,
     /// Where the score stands.
     pub health_level: HealthLevel,
-    /// The explanation of the signal that took the most points off; null when none did.
+    /// The explanation of the signal that took the most points off (as `HealthSignal.explanation`); null when
+    /// none did.
     pub top_signal: Option<String>,
     /// Open tickets.
     pub open_tickets: i32,
@@ -277,7 +291,8 @@ pub struct AccountStatus {
     pub sla_breached_tickets: i32,
     /// Open commitments past their due date.
     pub overdue_commitments: i32,
-    /// The next birthday, anniversary or key date within a year.
+    /// The next birthday, anniversary or key date within a year (birthdays left out when you may not read
+    /// CONTACT_BIRTHDAY).
     pub next_care_date: Option<NextCareDate>,
     /// The owner's name.
     pub owner_name: Option<String>,
@@ -404,9 +419,13 @@ impl HealthQuery {
                     customer_id: health.customer_id,
                     score: health.score,
                     level: health.level.into(),
-                    revenue_last_12_months: Money(*revenue),
+                    revenue_last_12_months: rc.sensitive(
+                        SensitiveField::Revenue,
+                        "AtRiskCustomer.revenueLast12Months",
+                        Money(*revenue),
+                    ),
                     computed_at: health.computed_at,
-                    top_signals: health.top(3).map(HealthSignal::from).collect(),
+                    top_signals: health.top(3).map(|s| HealthSignal::shown(s, rc)).collect(),
                 },
             )
         }));
@@ -435,14 +454,14 @@ impl HealthQuery {
                 .as_deref()
                 .and_then(|t| entity::enums::PartnershipTier::try_from_value(&t.to_owned()).ok())
                 .map(Into::into),
-            segment: f
-                .segment
-                .as_deref()
+            segment: rc
+                .sensitive(SensitiveField::GrossProfit, "AccountStatus.segment", f.segment.as_deref())
+                .flatten()
                 .and_then(|s| entity::enums::Segment::try_from_value(&s.to_owned()).ok())
                 .map(Into::into),
             health_score: status.health.score,
             health_level: status.health.level.into(),
-            top_signal: status.health.top(1).next().map(|s| s.explanation.clone()),
+            top_signal: status.health.top(1).next().map(|s| explained(s, rc)),
             open_tickets: f.open_tickets as i32,
             sla_breached_tickets: f.tickets_past_sla as i32,
             overdue_commitments: f.overdue_commitments as i32,
@@ -493,7 +512,7 @@ pub async fn of_customer(
         )
         .await?;
         let facts = facts.first().ok_or(AppError::NotFound("customer"))?;
-        let mut health = AccountHealth::from(&model::assess(facts, rc.services.health.rules()));
+        let mut health = AccountHealth::shown(&model::assess(facts, rc.services.health.rules()), rc);
         health.history_complete_from =
             crate::analytics::health_facts::history_complete_from(&rc.db).await?.map(Into::into);
         return Ok(health);
@@ -507,5 +526,5 @@ pub async fn of_customer(
         None => fetch_one(loader, customer.model.id).await?,
     };
     let health = health.ok_or(AppError::NotFound("customer"))?;
-    Ok(AccountHealth::from(health.as_ref()))
+    Ok(AccountHealth::shown(health.as_ref(), rc))
 }

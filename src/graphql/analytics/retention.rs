@@ -21,7 +21,10 @@ use crate::{
             scalars::{Date, Money},
         },
     },
+    policy::{self, SensitiveField},
 };
+
+const REVENUE: SensitiveField = SensitiveField::Revenue;
 
 /// How to split a retention report.
 #[derive(Enum, Clone, Copy, PartialEq, Eq, Default)]
@@ -106,26 +109,32 @@ impl RetentionFigures {
     async fn net_change_rate(&self) -> Option<f64> {
         self.0.net_change_rate()
     }
-    /// Revenue in the 12 months before `from` (months dated in `[from - 12 months, from)`) of the customers at start.
-    async fn revenue_before(&self) -> Money {
-        Money(self.0.revenue_before)
+    /// Revenue in the 12 months before `from` (months dated in `[from - 12 months, from)`) of the customers at
+    /// start; null when you may not read REVENUE (as every revenue figure of the report).
+    async fn revenue_before(&self, ctx: &Context<'_>) -> Result<Option<Money>> {
+        let revenue = Money(self.0.revenue_before);
+        Ok(request(ctx)?.sensitive(REVENUE, "RetentionFigures.revenueBefore", revenue))
     }
     /// The part of `revenueBefore` from the customers lost in the window.
-    async fn lost_customers_revenue_before(&self) -> Money {
-        Money(self.0.lost_revenue_before)
+    async fn lost_customers_revenue_before(&self, ctx: &Context<'_>) -> Result<Option<Money>> {
+        let revenue = Money(self.0.lost_revenue_before);
+        Ok(request(ctx)?.sensitive(REVENUE, "RetentionFigures.lostCustomersRevenueBefore", revenue))
     }
     /// Revenue of the gained customers in the last 12 months of the window (months in `(to - 12 months, to]`).
-    async fn gained_customers_revenue(&self) -> Money {
-        Money(self.0.gained_revenue)
+    async fn gained_customers_revenue(&self, ctx: &Context<'_>) -> Result<Option<Money>> {
+        let revenue = Money(self.0.gained_revenue);
+        Ok(request(ctx)?.sensitive(REVENUE, "RetentionFigures.gainedCustomersRevenue", revenue))
     }
     /// `lostCustomersRevenueBefore / revenueBefore`; null when `revenueBefore` is zero.
-    async fn lost_revenue_share(&self) -> Option<f64> {
-        self.0.lost_revenue_share()
+    async fn lost_revenue_share(&self, ctx: &Context<'_>) -> Result<Option<f64>> {
+        let share = self.0.lost_revenue_share();
+        Ok(request(ctx)?.sensitive(REVENUE, "RetentionFigures.lostRevenueShare", share).flatten())
     }
     /// Mean revenue per gained customer in the window's last 12 months over mean revenue per lost customer
     /// (among those at start) in the 12 months before `from`; null when either mean is undefined.
-    async fn new_customer_revenue_ratio(&self) -> Option<f64> {
-        self.0.new_customer_revenue_ratio()
+    async fn new_customer_revenue_ratio(&self, ctx: &Context<'_>) -> Result<Option<f64>> {
+        let ratio = self.0.new_customer_revenue_ratio();
+        Ok(request(ctx)?.sensitive(REVENUE, "RetentionFigures.newCustomerRevenueRatio", ratio).flatten())
     }
 }
 
@@ -151,8 +160,9 @@ pub struct ChurnReasonFigure {
     pub controllable: Option<bool>,
     /// Lost customers with this reason.
     pub count: i64,
-    /// Their revenue in the 12 months before `from` (customers at start only).
-    pub lost_revenue_before: Money,
+    /// Their revenue in the 12 months before `from` (customers at start only); null when you may not read
+    /// REVENUE.
+    pub lost_revenue_before: Option<Money>,
 }
 
 /// One month of the window.
@@ -166,8 +176,8 @@ pub struct RetentionPoint {
     pub gained: i64,
     /// Customers lost in the month (they add up to `total.lost`).
     pub lost: i64,
-    /// Revenue of the month, of the customers the report covers.
-    pub revenue: Money,
+    /// Revenue of the month, of the customers the report covers; null when you may not read REVENUE.
+    pub revenue: Option<Money>,
 }
 
 /// Revenue kept from the customers at start: their revenue in the window's last L months against their
@@ -214,17 +224,23 @@ impl RetentionReport {
             .collect()
     }
     /// Lost customers by reason, most frequent first.
-    async fn reasons(&self) -> Vec<ChurnReasonFigure> {
-        self.0
+    async fn reasons(&self, ctx: &Context<'_>) -> Result<Vec<ChurnReasonFigure>> {
+        let rc = request(ctx)?;
+        Ok(self
+            .0
             .reasons
             .iter()
             .map(|r| ChurnReasonFigure {
                 reason: r.reason.map(Into::into),
                 controllable: r.controllable,
                 count: r.count,
-                lost_revenue_before: Money(r.lost_revenue_before),
+                lost_revenue_before: rc.sensitive(
+                    REVENUE,
+                    "ChurnReasonFigure.lostRevenueBefore",
+                    Money(r.lost_revenue_before),
+                ),
             })
-            .collect()
+            .collect())
     }
     /// Share of the lost customers whose reason was controllable (unknown reasons count as not);
     /// null when none was lost.
@@ -232,8 +248,10 @@ impl RetentionReport {
         self.0.controllable_share()
     }
     /// One point per month of the window, for charts.
-    async fn points(&self) -> Vec<RetentionPoint> {
-        self.0
+    async fn points(&self, ctx: &Context<'_>) -> Result<Vec<RetentionPoint>> {
+        let rc = request(ctx)?;
+        Ok(self
+            .0
             .points
             .iter()
             .map(|p| RetentionPoint {
@@ -241,9 +259,9 @@ impl RetentionReport {
                 customers: p.customers,
                 gained: p.gained,
                 lost: p.lost,
-                revenue: Money(p.revenue),
+                revenue: rc.sensitive(REVENUE, "RetentionPoint.revenue", Money(p.revenue)),
             })
-            .collect()
+            .collect())
     }
     /// Your customers the report left out, by reason (archived; on the EVENTS basis those without a start,
     /// neither `customerSince` nor revenue; on the ACTIVITY basis those that never bought). Empty when every
@@ -251,15 +269,16 @@ impl RetentionReport {
     async fn excluded(&self) -> Vec<super::excluded::ExcludedCustomers> {
         super::excluded::excluded(self.0.excluded.clone())
     }
-    /// Gross and net revenue retention of the customers at start.
-    async fn revenue_retention(&self) -> RevenueRetention {
+    /// Gross and net revenue retention of the customers at start; null when you may not read REVENUE.
+    async fn revenue_retention(&self, ctx: &Context<'_>) -> Result<Option<RevenueRetention>> {
         let t = &self.0.total;
-        RevenueRetention {
+        let retention = || RevenueRetention {
             gross: t.gross_revenue_retention(),
             net: t.net_revenue_retention(),
             revenue_before: Money(t.retention_base),
             revenue_after: Money(t.revenue_after),
-        }
+        };
+        Ok(request(ctx)?.may_read(REVENUE, "RetentionReport.revenueRetention").then(retention))
     }
 }
 
@@ -270,8 +289,8 @@ pub struct SilentChurn {
     pub customer: Customer,
     /// The last month with revenue.
     pub last_revenue_month: Date,
-    /// Revenue in the 12 months up to and including that month.
-    pub revenue_before: Money,
+    /// Revenue in the 12 months up to and including that month; null when you may not read REVENUE.
+    pub revenue_before: Option<Money>,
 }
 
 /// The list's totals: how many went quiet, and who could not be judged.
@@ -311,8 +330,12 @@ impl RetentionQueryRoot {
         inactive_months: Option<i32>,
     ) -> Result<RetentionReport> {
         let rc = request(ctx)?;
+        let viewer = rc.viewer();
         let (group_by, basis, inactive_months) =
             (group_by.unwrap_or_default(), basis.unwrap_or_default(), inactive_months.unwrap_or(6));
+        if group_by == RetentionGroupBy::Segment {
+            policy::ensure_may_use(&viewer, SensitiveField::GrossProfit, "groupBy")?;
+        }
         let group_by = match group_by {
             RetentionGroupBy::None => GroupBy::None,
             RetentionGroupBy::Owner => GroupBy::Owner,
@@ -333,11 +356,12 @@ impl RetentionQueryRoot {
         let from = from.map_or(first.pred_opt().unwrap_or(first), |d| d.0);
         let query = RetentionQuery { from, to: to.map_or(last, |d| d.0), group_by, basis };
         let rules = rc.services.config.segment_rules;
-        Ok(RetentionReport(report::report(&rc.db, &rc.viewer(), rules, query).await?))
+        Ok(RetentionReport(report::report(&rc.db, &viewer, rules, query).await?))
     }
 
     /// Your customers still ACTIVE (or WON_BACK) that bought nothing for `inactiveMonths` whole months,
-    /// without a recorded loss: the most valuable first. Confirm each with `markCustomerLost`.
+    /// without a recorded loss: the most valuable first (the longest quiet first when you may not read
+    /// REVENUE). Confirm each with `markCustomerLost`.
     #[graphql(
         guard = "guards::CUSTOMERS",
         complexity = "crate::graphql::loaders::page_cost(first, None, child_complexity)"
@@ -394,7 +418,7 @@ impl RetentionQueryRoot {
                 SilentChurn {
                     customer: Customer::one(customer),
                     last_revenue_month: Date(row.last_revenue_month),
-                    revenue_before: Money(row.revenue_before_cents),
+                    revenue_before: rc.sensitive(REVENUE, "SilentChurn.revenueBefore", Money(row.revenue_before_cents)),
                 },
             ));
         }

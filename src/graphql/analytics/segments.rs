@@ -10,6 +10,7 @@ use crate::{
         guards,
         scalars::{Date, Money},
     },
+    policy::{self, SensitiveField},
 };
 
 /// The thresholds segments are computed with (configuration: `RAPPORT_SEGMENT_RULES`).
@@ -46,13 +47,13 @@ pub struct SegmentFigure {
     pub segment: Option<Segment>,
     /// Customers in it.
     pub customers: i64,
-    /// Their revenue over the 12 months.
-    pub revenue: Money,
+    /// Their revenue over the 12 months; null when you may not read REVENUE.
+    pub revenue: Option<Money>,
     /// Their gross profit over the 12 months.
     pub gross_profit: Money,
     /// Share of your customers; null when you have none.
     pub customer_share: Option<f64>,
-    /// Share of your customers' revenue; null when there is none.
+    /// Share of your customers' revenue; null when there is none, or when you may not read REVENUE.
     pub revenue_share: Option<f64>,
     /// Share of your customers' gross profit (negative for BLEEDING); null when it is zero.
     pub gross_profit_share: Option<f64>,
@@ -78,7 +79,7 @@ pub struct SegmentQuery;
 #[Object]
 impl SegmentQuery {
     /// Your customers by segment (ranked against the whole book) as of a date: counts, revenue, gross
-    /// profit and their shares, with the thresholds used.
+    /// profit and their shares, with the thresholds used. FORBIDDEN when you may not read GROSS_PROFIT.
     #[graphql(guard = "guards::CUSTOMERS")]
     async fn segmentation_summary(
         &self,
@@ -87,9 +88,13 @@ impl SegmentQuery {
         as_of: Option<Date>,
     ) -> Result<SegmentationSummary> {
         let rc = request(ctx)?;
+        let viewer = rc.viewer();
+        // Segments rank by margin: the whole report is a grouping by gross profit.
+        policy::ensure_may_use(&viewer, SensitiveField::GrossProfit, "segmentationSummary")?;
         let as_of = as_of.map_or_else(|| chrono::Utc::now().date_naive(), |d| d.0);
         let rules = rc.services.config.segment_rules;
-        let summary = report::summary(&rc.db, &rc.viewer(), rules, as_of).await?;
+        let summary = report::summary(&rc.db, &viewer, rules, as_of).await?;
+        let revenue = SensitiveField::Revenue;
         Ok(SegmentationSummary {
             as_of: Date(summary.as_of),
             thresholds: summary.rules.into(),
@@ -99,10 +104,10 @@ impl SegmentQuery {
                 .map(|s| SegmentFigure {
                     segment: s.segment.map(Into::into),
                     customers: s.customers,
-                    revenue: Money(s.revenue_cents),
+                    revenue: rc.sensitive(revenue, "SegmentFigure.revenue", Money(s.revenue_cents)),
                     gross_profit: Money(s.gross_profit_cents),
                     customer_share: s.customer_share,
-                    revenue_share: s.revenue_share,
+                    revenue_share: rc.sensitive(revenue, "SegmentFigure.revenueShare", s.revenue_share).flatten(),
                     gross_profit_share: s.gross_profit_share,
                 })
                 .collect(),

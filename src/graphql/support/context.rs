@@ -2,12 +2,20 @@
 //! transport builds one [`RequestContext`] per HTTP request or WebSocket
 //! operation; the schema never sees the transport's state.
 
-use std::sync::Arc;
+use std::{
+    collections::BTreeSet,
+    sync::{Arc, Mutex},
+};
 
 use async_graphql::Context;
 use sea_orm::DatabaseConnection;
 
-use crate::{auth::LiveViewer, graphql::loaders::Loaders, policy::Viewer, service::Services};
+use crate::{
+    auth::LiveViewer,
+    graphql::loaders::Loaders,
+    policy::{SensitiveField, Viewer},
+    service::Services,
+};
 
 /// Everything a resolver needs, built once per request (or per WebSocket operation).
 pub struct RequestContext {
@@ -15,6 +23,35 @@ pub struct RequestContext {
     pub services: Services,
     pub loaders: Loaders,
     viewer: LiveViewer,
+    hidden: HiddenLog,
+}
+
+/// The fields a response answered null because the viewer may not read them,
+/// as schema coordinates (`Customer.grossProfitLast12Months`). The transport
+/// keeps a handle and lists them in the response's `extensions.hiddenFields`.
+#[derive(Clone, Default)]
+pub struct HiddenLog(Arc<Mutex<BTreeSet<&'static str>>>);
+
+impl HiddenLog {
+    pub fn note(&self, coordinate: &'static str) {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(coordinate);
+    }
+
+    /// The coordinates noted since the last call, sorted (a subscription
+    /// lists per event what that event hid).
+    pub fn take(&self) -> Vec<&'static str> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)).into_iter().collect()
+    }
+
+    /// Adds `extensions.hiddenFields` to `response` when it hid anything.
+    pub fn finish(&self, mut response: async_graphql::Response) -> async_graphql::Response {
+        let hidden = self.take();
+        if !hidden.is_empty() {
+            let list = hidden.into_iter().map(|c| async_graphql::Value::String(c.to_owned())).collect();
+            response.extensions.insert("hiddenFields".to_owned(), async_graphql::Value::List(list));
+        }
+        response
+    }
 }
 
 impl RequestContext {
@@ -24,7 +61,28 @@ impl RequestContext {
             loaders: Loaders::new(services, viewer.clone()),
             services: services.clone(),
             viewer,
+            hidden: HiddenLog::default(),
         }
+    }
+
+    /// The log of fields hidden from this request, for the transport.
+    pub fn hidden_log(&self) -> HiddenLog {
+        self.hidden.clone()
+    }
+
+    /// `value` when the viewer may read `field`; otherwise `None`, noted as
+    /// hidden under `coordinate` (the schema's `Type.field`).
+    pub fn sensitive<T>(&self, field: SensitiveField, coordinate: &'static str, value: T) -> Option<T> {
+        if self.viewer().may_read(field) {
+            return Some(value);
+        }
+        self.hidden.note(coordinate);
+        None
+    }
+
+    /// Whether the viewer may read `field`; a `false` is noted as hidden under `coordinate`.
+    pub fn may_read(&self, field: SensitiveField, coordinate: &'static str) -> bool {
+        self.sensitive(field, coordinate, ()).is_some()
     }
 
     /// For a subscription, which lives long: loaders batch but do not cache,

@@ -411,10 +411,16 @@ async fn the_customer_list_filters_by_custom_fields_through_their_indexes() {
         gte: Some(json!("200")),
         ..Default::default()
     }];
-    let conditions =
-        rapport::service::custom_fields::conditions(&app.db, entity::enums::CustomFieldEntity::Customer, wanted)
-            .await
-            .unwrap();
+    let admin = rapport::policy::Viewer {
+        user_id: 1,
+        role: entity::enums::Role::Admin,
+        team_id: None,
+        scopes: Vec::new(),
+        client: None,
+        hidden: rapport::policy::HiddenFields::default(),
+    };
+    let customer = entity::enums::CustomFieldEntity::Customer;
+    let conditions = rapport::service::custom_fields::conditions(&app.db, &admin, customer, wanted).await.unwrap();
     let sql = format!("SELECT c.id FROM customer c WHERE {}", conditions[0].sql("c.id"));
     let backend = app.db.get_database_backend();
     let txn = sea_orm::TransactionTrait::begin(&app.db).await.unwrap();
