@@ -40,6 +40,9 @@ pub struct Authenticated {
     pub expires_at: i64,
 }
 
+/// The field policy as read, and when.
+type ReadPolicy = (Arc<FieldPolicy>, Instant);
+
 /// Verifies bearer tokens and loads (or reuses) the user they name, with
 /// the sensitive fields the stored policy hides from them.
 pub struct Authenticator {
@@ -50,7 +53,8 @@ pub struct Authenticator {
     /// The field policy, read once and kept until a change of it is announced
     /// (`clear`). The generation moves at every clear, so a policy read
     /// before a clear is never kept after it.
-    fields: Mutex<(u64, Option<Arc<FieldPolicy>>)>,
+    /// It is also read again after [`VIEWER_CACHE_TTL`], as users are, should an announcement be lost.
+    fields: Mutex<(u64, Option<ReadPolicy>)>,
 }
 
 impl Authenticator {
@@ -62,7 +66,9 @@ impl Authenticator {
     pub async fn field_policy(&self) -> AppResult<Arc<FieldPolicy>> {
         let generation = {
             let fields = self.fields.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(policy) = &fields.1 {
+            if let Some((policy, at)) = &fields.1
+                && at.elapsed() < self.ttl
+            {
                 return Ok(policy.clone());
             }
             fields.0
@@ -71,7 +77,7 @@ impl Authenticator {
         let policy = Arc::new(FieldPolicy::from_rows(&rows));
         let mut fields = self.fields.lock().unwrap_or_else(|p| p.into_inner());
         if fields.0 == generation {
-            fields.1 = Some(policy.clone());
+            fields.1 = Some((policy.clone(), Instant::now()));
         }
         Ok(policy)
     }

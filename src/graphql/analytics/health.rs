@@ -116,6 +116,7 @@ impl HealthSignalKind {
 
 /// One explained contribution to a health score.
 #[derive(SimpleObject, Clone)]
+#[graphql(complex)]
 pub struct HealthSignal {
     /// What it measures.
     pub kind: HealthSignalKind,
@@ -127,29 +128,39 @@ pub struct HealthSignal {
     pub value: Option<f64>,
     /// Points it took off (negative) or added (positive), one decimal.
     pub impact: f64,
-    /// One sentence with the numbers in it (the revenue trend quotes its amounts only when you may read REVENUE).
+    #[graphql(skip)]
     pub explanation: String,
+    /// The explanation without the amounts it quotes, when it quotes any.
+    #[graphql(skip)]
+    pub without_amounts: Option<String>,
 }
 
+#[async_graphql::ComplexObject]
 impl HealthSignal {
-    /// The signal as the viewer may read it: its explanation quotes revenue amounts only to a viewer who may
-    /// read REVENUE.
-    pub fn shown(s: &model::Signal, rc: &RequestContext) -> Self {
+    /// One sentence with the numbers in it (the revenue trend quotes its amounts only when you may read REVENUE).
+    async fn explanation(&self, ctx: &Context<'_>) -> Result<String> {
+        Ok(explained(&self.explanation, self.without_amounts.as_deref(), request(ctx)?, "HealthSignal.explanation"))
+    }
+}
+
+impl From<&model::Signal> for HealthSignal {
+    fn from(s: &model::Signal) -> Self {
         Self {
             kind: HealthSignalKind::of(&s.kind),
             weight: s.weight,
             value: s.value,
             impact: s.impact,
-            explanation: explained(s, rc),
+            explanation: s.explanation.clone(),
+            without_amounts: s.explanation_without_amounts(),
         }
     }
 }
 
-/// A signal's explanation, without the amounts it quotes when the viewer may not read REVENUE.
-fn explained(s: &model::Signal, rc: &RequestContext) -> String {
-    match s.explanation_without_amounts() {
-        Some(text) if !rc.may_read(SensitiveField::Revenue, "HealthSignal.explanation") => text,
-        _ => s.explanation.clone(),
+/// An explanation as the viewer may read it: without the amounts it quotes when they may not read REVENUE.
+fn explained(full: &str, without_amounts: Option<&str>, rc: &RequestContext, coordinate: &'static str) -> String {
+    match without_amounts {
+        Some(text) if !rc.may_read(SensitiveField::Revenue, coordinate) => text.to_owned(),
+        _ => full.to_owned(),
     }
 }
 
@@ -171,13 +182,13 @@ pub struct AccountHealth {
     pub history_complete_from: Option<Date>,
 }
 
-impl AccountHealth {
-    fn shown(h: &model::AccountHealth, rc: &RequestContext) -> Self {
+impl From<&model::AccountHealth> for AccountHealth {
+    fn from(h: &model::AccountHealth) -> Self {
         Self {
             score: h.score,
             level: h.level.into(),
             computed_at: h.computed_at,
-            signals: h.signals.iter().map(|s| HealthSignal::shown(s, rc)).collect(),
+            signals: h.signals.iter().map(HealthSignal::from).collect(),
             history_complete_from: None,
         }
     }
@@ -193,9 +204,8 @@ pub struct AtRiskCustomer {
     pub score: i32,
     /// Where the score stands.
     pub level: HealthLevel,
-    /// Revenue of the last 12 months: of two equal scores, the bigger account comes first. Null when you may
-    /// not read REVENUE.
-    pub revenue_last_12_months: Option<Money>,
+    #[graphql(skip)]
+    pub revenue_cents: i64,
     /// When this score was computed (the list ranks the health snapshot; see `atRiskCustomers`).
     pub computed_at: DateTime<Utc>,
     /// The three signals that took the most points off, worst first.
@@ -233,6 +243,12 @@ pub struct HealthTrend {
 
 #[ComplexObject]
 impl AtRiskCustomer {
+    /// Revenue of the last 12 months: of two equal scores, the bigger account comes first. Null when you may
+    /// not read REVENUE.
+    async fn revenue_last_12_months(&self, ctx: &Context<'_>) -> Result<Option<Money>> {
+        let revenue = Money(self.revenue_cents);
+        Ok(request(ctx)?.sensitive(SensitiveField::Revenue, "AtRiskCustomer.revenueLast12Months", revenue))
+    }
     /// How the score moved over the last 30 days, from the daily health history (null when the history does not
     /// reach back that far).
     async fn trend(&self, ctx: &Context<'_>) -> Result<Option<HealthTrend>> {
@@ -255,6 +271,24 @@ impl AtRiskCustomer {
     }
 }
 
+#[async_graphql::ComplexObject]
+impl AccountStatus {
+    /// Impact segment (80/20), null without revenue in the last 12 months, or when you may not read
+    /// GROSS_PROFIT.
+    async fn segment(&self, ctx: &Context<'_>) -> Result<Option<Segment>> {
+        Ok(request(ctx)?.sensitive(SensitiveField::GrossProfit, "AccountStatus.segment", self.segment).flatten())
+    }
+    /// The explanation of the signal that took the most points off (as `HealthSignal.explanation`); null when
+    /// none did.
+    async fn top_signal(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        let rc = request(ctx)?;
+        Ok(self
+            .top
+            .as_ref()
+            .map(|s| explained(&s.explanation, s.without_amounts.as_deref(), rc, "AccountStatus.topSignal")))
+    }
+}
+
 /// The next care date of an account.
 #[derive(SimpleObject)]
 pub struct NextCareDate {
@@ -268,6 +302,7 @@ pub struct NextCareDate {
 
 /// One account at a glance, small enough for a phone on a slow network.
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct AccountStatus {
     /// The customer's global ID.
     pub customer_id: ID,
@@ -275,16 +310,14 @@ pub struct AccountStatus {
     pub name: String,
     /// Partnership tier, if any.
     pub tier: Option<PartnershipTier>,
-    /// Impact segment (80/20), null without revenue in the last 12 months, or when you may not read
-    /// GROSS_PROFIT.
+    #[graphql(skip)]
     pub segment: Option<Segment>,
     /// Health score now, 0 to 100.
     pub health_score: i32,
     /// Where the score stands.
     pub health_level: HealthLevel,
-    /// The explanation of the signal that took the most points off (as `HealthSignal.explanation`); null when
-    /// none did.
-    pub top_signal: Option<String>,
+    #[graphql(skip)]
+    pub top: Option<HealthSignal>,
     /// Open tickets.
     pub open_tickets: i32,
     /// Open tickets past their SLA.
@@ -419,13 +452,9 @@ impl HealthQuery {
                     customer_id: health.customer_id,
                     score: health.score,
                     level: health.level.into(),
-                    revenue_last_12_months: rc.sensitive(
-                        SensitiveField::Revenue,
-                        "AtRiskCustomer.revenueLast12Months",
-                        Money(*revenue),
-                    ),
+                    revenue_cents: *revenue,
                     computed_at: health.computed_at,
-                    top_signals: health.top(3).map(|s| HealthSignal::shown(s, rc)).collect(),
+                    top_signals: health.top(3).map(HealthSignal::from).collect(),
                 },
             )
         }));
@@ -454,14 +483,14 @@ impl HealthQuery {
                 .as_deref()
                 .and_then(|t| entity::enums::PartnershipTier::try_from_value(&t.to_owned()).ok())
                 .map(Into::into),
-            segment: rc
-                .sensitive(SensitiveField::GrossProfit, "AccountStatus.segment", f.segment.as_deref())
-                .flatten()
+            segment: f
+                .segment
+                .as_deref()
                 .and_then(|s| entity::enums::Segment::try_from_value(&s.to_owned()).ok())
                 .map(Into::into),
             health_score: status.health.score,
             health_level: status.health.level.into(),
-            top_signal: status.health.top(1).next().map(|s| explained(s, rc)),
+            top: status.health.top(1).next().map(HealthSignal::from),
             open_tickets: f.open_tickets as i32,
             sla_breached_tickets: f.tickets_past_sla as i32,
             overdue_commitments: f.overdue_commitments as i32,
@@ -512,7 +541,7 @@ pub async fn of_customer(
         )
         .await?;
         let facts = facts.first().ok_or(AppError::NotFound("customer"))?;
-        let mut health = AccountHealth::shown(&model::assess(facts, rc.services.health.rules()), rc);
+        let mut health = AccountHealth::from(&model::assess(facts, rc.services.health.rules()));
         health.history_complete_from =
             crate::analytics::health_facts::history_complete_from(&rc.db).await?.map(Into::into);
         return Ok(health);
@@ -526,5 +555,5 @@ pub async fn of_customer(
         None => fetch_one(loader, customer.model.id).await?,
     };
     let health = health.ok_or(AppError::NotFound("customer"))?;
-    Ok(AccountHealth::shown(health.as_ref(), rc))
+    Ok(AccountHealth::from(health.as_ref()))
 }

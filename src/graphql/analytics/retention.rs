@@ -151,6 +151,7 @@ pub struct RetentionGroup {
 
 /// Lost customers by the reason of their loss.
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct ChurnReasonFigure {
     /// The reason recorded with the loss; null when none was recorded (activity basis).
     pub reason: Option<ChurnReason>,
@@ -160,13 +161,23 @@ pub struct ChurnReasonFigure {
     pub controllable: Option<bool>,
     /// Lost customers with this reason.
     pub count: i64,
+    #[graphql(skip)]
+    pub lost_revenue_before: Money,
+}
+
+#[async_graphql::ComplexObject]
+impl ChurnReasonFigure {
     /// Their revenue in the 12 months before `from` (customers at start only); null when you may not read
     /// REVENUE.
-    pub lost_revenue_before: Option<Money>,
+    async fn lost_revenue_before(&self, ctx: &Context<'_>) -> Result<Option<Money>> {
+        let revenue = self.lost_revenue_before;
+        Ok(request(ctx)?.sensitive(REVENUE, "ChurnReasonFigure.lostRevenueBefore", revenue))
+    }
 }
 
 /// One month of the window.
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct RetentionPoint {
     /// First day of the month.
     pub month: Date,
@@ -176,8 +187,16 @@ pub struct RetentionPoint {
     pub gained: i64,
     /// Customers lost in the month (they add up to `total.lost`).
     pub lost: i64,
+    #[graphql(skip)]
+    pub revenue: Money,
+}
+
+#[async_graphql::ComplexObject]
+impl RetentionPoint {
     /// Revenue of the month, of the customers the report covers; null when you may not read REVENUE.
-    pub revenue: Option<Money>,
+    async fn revenue(&self, ctx: &Context<'_>) -> Result<Option<Money>> {
+        Ok(request(ctx)?.sensitive(REVENUE, "RetentionPoint.revenue", self.revenue))
+    }
 }
 
 /// Revenue kept from the customers at start: their revenue in the window's last L months against their
@@ -224,8 +243,7 @@ impl RetentionReport {
             .collect()
     }
     /// Lost customers by reason, most frequent first.
-    async fn reasons(&self, ctx: &Context<'_>) -> Result<Vec<ChurnReasonFigure>> {
-        let rc = request(ctx)?;
+    async fn reasons(&self) -> Result<Vec<ChurnReasonFigure>> {
         Ok(self
             .0
             .reasons
@@ -234,11 +252,7 @@ impl RetentionReport {
                 reason: r.reason.map(Into::into),
                 controllable: r.controllable,
                 count: r.count,
-                lost_revenue_before: rc.sensitive(
-                    REVENUE,
-                    "ChurnReasonFigure.lostRevenueBefore",
-                    Money(r.lost_revenue_before),
-                ),
+                lost_revenue_before: Money(r.lost_revenue_before),
             })
             .collect())
     }
@@ -248,8 +262,7 @@ impl RetentionReport {
         self.0.controllable_share()
     }
     /// One point per month of the window, for charts.
-    async fn points(&self, ctx: &Context<'_>) -> Result<Vec<RetentionPoint>> {
-        let rc = request(ctx)?;
+    async fn points(&self) -> Result<Vec<RetentionPoint>> {
         Ok(self
             .0
             .points
@@ -259,7 +272,7 @@ impl RetentionReport {
                 customers: p.customers,
                 gained: p.gained,
                 lost: p.lost,
-                revenue: rc.sensitive(REVENUE, "RetentionPoint.revenue", Money(p.revenue)),
+                revenue: Money(p.revenue),
             })
             .collect())
     }
@@ -284,13 +297,22 @@ impl RetentionReport {
 
 /// A customer that stopped buying without a recorded loss.
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct SilentChurn {
     /// The customer (still ACTIVE or WON_BACK).
     pub customer: Customer,
     /// The last month with revenue.
     pub last_revenue_month: Date,
+    #[graphql(skip)]
+    pub revenue_before: Money,
+}
+
+#[async_graphql::ComplexObject]
+impl SilentChurn {
     /// Revenue in the 12 months up to and including that month; null when you may not read REVENUE.
-    pub revenue_before: Option<Money>,
+    async fn revenue_before(&self, ctx: &Context<'_>) -> Result<Option<Money>> {
+        Ok(request(ctx)?.sensitive(REVENUE, "SilentChurn.revenueBefore", self.revenue_before))
+    }
 }
 
 /// The list's totals: how many went quiet, and who could not be judged.
@@ -418,7 +440,7 @@ impl RetentionQueryRoot {
                 SilentChurn {
                     customer: Customer::one(customer),
                     last_revenue_month: Date(row.last_revenue_month),
-                    revenue_before: rc.sensitive(REVENUE, "SilentChurn.revenueBefore", Money(row.revenue_before_cents)),
+                    revenue_before: Money(row.revenue_before_cents),
                 },
             ));
         }

@@ -42,21 +42,35 @@ impl From<SegmentRules> for SegmentThresholds {
 
 /// One segment of your customers.
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct SegmentFigure {
     /// The segment; null for customers without revenue in the 12 months.
     pub segment: Option<Segment>,
     /// Customers in it.
     pub customers: i64,
-    /// Their revenue over the 12 months; null when you may not read REVENUE.
-    pub revenue: Option<Money>,
+    #[graphql(skip)]
+    pub revenue: Money,
     /// Their gross profit over the 12 months.
     pub gross_profit: Money,
     /// Share of your customers; null when you have none.
     pub customer_share: Option<f64>,
-    /// Share of your customers' revenue; null when there is none, or when you may not read REVENUE.
+    #[graphql(skip)]
     pub revenue_share: Option<f64>,
     /// Share of your customers' gross profit (negative for BLEEDING); null when it is zero.
     pub gross_profit_share: Option<f64>,
+}
+
+#[async_graphql::ComplexObject]
+impl SegmentFigure {
+    /// Their revenue over the 12 months; null when you may not read REVENUE.
+    async fn revenue(&self, ctx: &Context<'_>) -> Result<Option<Money>> {
+        Ok(request(ctx)?.sensitive(SensitiveField::Revenue, "SegmentFigure.revenue", self.revenue))
+    }
+    /// Share of your customers' revenue; null when there is none, or when you may not read REVENUE.
+    async fn revenue_share(&self, ctx: &Context<'_>) -> Result<Option<f64>> {
+        let share = self.revenue_share;
+        Ok(request(ctx)?.sensitive(SensitiveField::Revenue, "SegmentFigure.revenueShare", share).flatten())
+    }
 }
 
 /// Your customers by segment as of a date.
@@ -94,7 +108,6 @@ impl SegmentQuery {
         let as_of = as_of.map_or_else(|| chrono::Utc::now().date_naive(), |d| d.0);
         let rules = rc.services.config.segment_rules;
         let summary = report::summary(&rc.db, &viewer, rules, as_of).await?;
-        let revenue = SensitiveField::Revenue;
         Ok(SegmentationSummary {
             as_of: Date(summary.as_of),
             thresholds: summary.rules.into(),
@@ -104,10 +117,10 @@ impl SegmentQuery {
                 .map(|s| SegmentFigure {
                     segment: s.segment.map(Into::into),
                     customers: s.customers,
-                    revenue: rc.sensitive(revenue, "SegmentFigure.revenue", Money(s.revenue_cents)),
+                    revenue: Money(s.revenue_cents),
                     gross_profit: Money(s.gross_profit_cents),
                     customer_share: s.customer_share,
-                    revenue_share: rc.sensitive(revenue, "SegmentFigure.revenueShare", s.revenue_share).flatten(),
+                    revenue_share: s.revenue_share,
                     gross_profit_share: s.gross_profit_share,
                 })
                 .collect(),

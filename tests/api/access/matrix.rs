@@ -372,6 +372,8 @@ fn queries() -> Vec<(&'static str, Case)> {
             ),
         ),
         ("viewer", case("{ viewer { id name role } }", none, anyone)),
+        ("fieldAccess", case("{ fieldAccess { field restricted roles scopes } }", none, admin)),
+        ("hiddenFields", case("{ hiddenFields }", none, anyone)),
         ("customFieldDefinitions", case("{ customFieldDefinitions { key label type } }", none, anyone)),
         (
             "duplicateCandidates",
@@ -941,6 +943,16 @@ fn mutations() -> Vec<(&'static str, Case)> {
             ),
         ),
         (
+            // Granted to every role and scope that reads it today: the other cases see no change.
+            "restrictField",
+            case(
+                "mutation { restrictField(field: CONTACT_BIRTHDAY, roles: [LEADER, TEAM_LEAD, REP], scopes: [\"customers:read\", \"tickets:read\", \"graph:read\"]) { field restricted } }",
+                none,
+                admin,
+            ),
+        ),
+        ("openField", case("mutation { openField(field: CONTACT_BIRTHDAY) { field restricted } }", none, admin)),
+        (
             "defineCustomField",
             case(
                 "mutation { defineCustomField(input: {entity: TICKET, key: \"matrix_field\", label: \"m\", type: BOOLEAN}) { id } }",
@@ -1087,7 +1099,7 @@ fn feed_tables(mutation: &str) -> Option<&'static [&'static str]> {
         "createTask" | "updateTask" | "completeTask" | "cancelTask" | "reassignTask" => &["TASK"],
         // The target's playbook fires on nothing here (`accounts::playbooks` tests what they create).
         "definePlaybook" | "updatePlaybook" | "pausePlaybook" | "resumePlaybook" | "runPlaybooks" => &[],
-        "defineCustomField" | "archiveCustomField" => &[],
+        "defineCustomField" | "archiveCustomField" | "restrictField" | "openField" => &[],
         // The twin holds nothing: only the two rows themselves change.
         "mergeCustomers" => &["CUSTOMER"],
         "mergeContacts" => &["CONTACT"],

@@ -5,6 +5,7 @@ mod api_tokens;
 mod authorization;
 mod invitations;
 mod existence;
+mod field_access;
 mod live_sessions;
 mod matrix;
 mod scopes;
