@@ -52,7 +52,8 @@ pub struct FieldAccess {
 fn listed(policy: &FieldPolicy) -> Vec<FieldAccess> {
     use entity::enums::Role as R;
     policy::SensitiveField::ALL
-        .into_iter()
+        .iter()
+        .copied()
         .map(|field| match policy.rule(field) {
             Some(rule) => FieldAccess {
                 field: field.into(),

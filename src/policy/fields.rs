@@ -15,57 +15,29 @@ use entity::{enums::Role, field_access};
 use super::Viewer;
 use crate::error::{AppError, AppResult};
 
-/// A sensitive field, or family of fields, that a policy rule governs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum SensitiveField {
-    /// Revenue amounts, and every sum or share of them.
-    Revenue,
-    /// Gross-profit amounts, their sums and shares, and the impact segment (which ranks by margin).
-    GrossProfit,
-    /// A partnership's discount.
-    Discount,
-    /// A partnership's credit terms.
-    CreditTerms,
-    /// A contact's e-mail address.
-    ContactEmail,
-    /// A contact's phone number.
-    ContactPhone,
-    /// A contact's birthday (and the care dates that reveal it).
-    ContactBirthday,
-    /// The values of custom fields marked `sensitive`.
-    SensitiveCustomFields,
+crate::names::named! {
+    /// A sensitive field, or family of fields, that a policy rule governs.
+    pub enum SensitiveField {
+        /// Revenue amounts, and every sum or share of them.
+        Revenue = "REVENUE",
+        /// Gross-profit amounts, their sums and shares, and the impact segment (which ranks by margin).
+        GrossProfit = "GROSS_PROFIT",
+        /// A partnership's discount.
+        Discount = "DISCOUNT",
+        /// A partnership's credit terms.
+        CreditTerms = "CREDIT_TERMS",
+        /// A contact's e-mail address.
+        ContactEmail = "CONTACT_EMAIL",
+        /// A contact's phone number.
+        ContactPhone = "CONTACT_PHONE",
+        /// A contact's birthday (and the care dates that reveal it).
+        ContactBirthday = "CONTACT_BIRTHDAY",
+        /// The values of custom fields marked `sensitive`.
+        SensitiveCustomFields = "SENSITIVE_CUSTOM_FIELDS",
+    }
 }
 
 impl SensitiveField {
-    pub const ALL: [Self; 8] = [
-        Self::Revenue,
-        Self::GrossProfit,
-        Self::Discount,
-        Self::CreditTerms,
-        Self::ContactEmail,
-        Self::ContactPhone,
-        Self::ContactBirthday,
-        Self::SensitiveCustomFields,
-    ];
-
-    /// The stored (and API) spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Revenue => "REVENUE",
-            Self::GrossProfit => "GROSS_PROFIT",
-            Self::Discount => "DISCOUNT",
-            Self::CreditTerms => "CREDIT_TERMS",
-            Self::ContactEmail => "CONTACT_EMAIL",
-            Self::ContactPhone => "CONTACT_PHONE",
-            Self::ContactBirthday => "CONTACT_BIRTHDAY",
-            Self::SensitiveCustomFields => "SENSITIVE_CUSTOM_FIELDS",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|f| f.as_str() == text)
-    }
-
     fn bit(self) -> u16 {
         1 << (self as u16)
     }
@@ -89,7 +61,7 @@ impl HiddenFields {
     }
 
     pub fn iter(self) -> impl Iterator<Item = SensitiveField> {
-        SensitiveField::ALL.into_iter().filter(move |f| self.contains(*f))
+        SensitiveField::ALL.iter().copied().filter(move |f| self.contains(*f))
     }
 }
 
