@@ -290,7 +290,7 @@ impl Signal {
             return None;
         }
         let recent_revenue = !self.explanation.starts_with("No revenue");
-        Some(revenue_trend_text(self.value, recent_revenue, None))
+        Some(revenue_trend_text(self.value, recent_revenue, None)).filter(|bare| *bare != self.explanation)
     }
 }
 

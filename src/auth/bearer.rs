@@ -111,7 +111,12 @@ impl Authenticator {
         if let Some(viewer) = self.cached(subject) {
             return Ok(viewer);
         }
+        let generation = self.generation();
         let viewer = self.with_fields(Viewer::load(&self.db, subject).await?).await?;
+        // A viewer read under a policy dropped meanwhile is used once, never kept.
+        if self.generation() != generation {
+            return Ok(viewer);
+        }
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
         if cache.len() >= VIEWER_CACHE_SIZE {
             cache.clear();
@@ -141,15 +146,25 @@ impl Authenticator {
         self.cache.lock().unwrap_or_else(|p| p.into_inner()).clear();
     }
 
+    fn generation(&self) -> u64 {
+        self.fields.lock().unwrap_or_else(|p| p.into_inner()).0
+    }
+
     /// The viewer loaded fresh, bypassing the cache (for re-checks of
     /// long-lived connections): an API token is checked again (revoked,
-    /// expired, narrowed), anything else re-reads the user.
+    /// expired, narrowed), anything else re-reads the user, and the field
+    /// policy is read again (a session may hear of a change before this
+    /// instance's cache is dropped).
     pub async fn reload(&self, subject: &Subject, user_id: i64) -> AppResult<Viewer> {
-        if let Subject::ApiToken(hash) = subject {
-            let viewer = api_tokens::viewer(&self.db, hash).await?.0;
-            return self.with_fields(viewer).await;
-        }
-        self.invalidate(user_id);
-        self.viewer(&Subject::UserId(user_id)).await
+        let mut viewer = match subject {
+            Subject::ApiToken(hash) => api_tokens::viewer(&self.db, hash).await?.0,
+            _ => {
+                self.invalidate(user_id);
+                Viewer::load(&self.db, &Subject::UserId(user_id)).await?
+            }
+        };
+        let rows = field_access::Entity::find().all(&self.db).await?;
+        viewer.hidden = FieldPolicy::from_rows(&rows).hidden_for(&viewer);
+        Ok(viewer)
     }
 }

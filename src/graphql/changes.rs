@@ -105,7 +105,8 @@ pub struct ChangeFeed {
 
 /// What the viewer may see, in a few characters: a position carries the one
 /// its copy was made under, and a position read under another (a new role,
-/// team or scope set) is refused, because the copy no longer matches.
+/// team or scope set, or other fields hidden by the field policy) is refused,
+/// because the copy no longer matches.
 fn access_tag(viewer: &crate::policy::Viewer) -> String {
     use sha2::Digest;
     hex::encode(&sha2::Sha256::digest(policy::visibility_class(viewer).as_bytes())[..4])
@@ -177,8 +178,8 @@ impl ChangeQuery {
         let since = match since.as_deref().map(decode).transpose()? {
             Some((_, Some(handed_out))) if handed_out != tag => {
                 return Err(AppError::conflict(
-                    "your access changed since this position was handed out (role, team or scopes): drop your copy \
-                     and read again from no position",
+                    "your access changed since this position was handed out (role, team, scopes or the fields you \
+                     may read): drop your copy and read again from no position",
                 )
                 .into());
             }

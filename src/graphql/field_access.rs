@@ -25,9 +25,9 @@ pub enum SensitiveField {
     Discount,
     /// A partnership's `creditTermsDays`.
     CreditTerms,
-    /// A contact's `email` (and finding contacts by it).
+    /// A contact's `email`, and the address a duplicate's reasons quote.
     ContactEmail,
-    /// A contact's `phone` (and finding contacts by it).
+    /// A contact's `phone`, and the digits a duplicate's reasons quote.
     ContactPhone,
     /// A contact's `birthday`, and the birthdays among the care dates.
     ContactBirthday,

@@ -214,6 +214,10 @@ impl SupplyQuery {
             .collect::<Result<Vec<_>>>()?;
         let on = on.map_or_else(|| chrono::Utc::now().date_naive(), |d| d.0);
         let plan = supply_plan::plan(&rc.db, &rc.viewer(), &product_line, available, &demand, on).await?;
+        if plan.lines.iter().any(|l| l.rule == supply_plan::Rule::Revenue) {
+            // The explanations of lines placed by revenue quote it only to a reader of REVENUE.
+            rc.may_read(crate::policy::SensitiveField::Revenue, "SupplyAllocation.explanation");
+        }
         let lines = plan
             .lines
             .into_iter()

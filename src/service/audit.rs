@@ -150,20 +150,22 @@ pub fn select(viewer: &Viewer, filter: &AuditFilter) -> AppResult<sea_orm::Selec
     Ok(query)
 }
 
-/// The keys under which audit entries record a sensitive field's values
-/// (row columns, and the names pushes and merges record them by).
-fn keys_of(field: SensitiveField) -> &'static [&'static str] {
-    match field {
-        SensitiveField::Revenue => &["revenue_cents", "revenueCents", "revenue", "revenue_t12m_cents"],
-        SensitiveField::GrossProfit => {
-            &["gross_profit_cents", "grossProfitCents", "grossProfit", "gross_profit_t12m_cents", "segment"]
-        }
-        SensitiveField::Discount => &["discount_bps", "discountPercent"],
-        SensitiveField::CreditTerms => &["credit_terms_days", "creditTermsDays"],
-        SensitiveField::ContactEmail => &["email"],
-        SensitiveField::ContactPhone => &["phone"],
-        SensitiveField::ContactBirthday => &["birthday"],
-        SensitiveField::SensitiveCustomFields => &[],
+/// The keys under which the audit entries of rows of `entity` record a
+/// sensitive field's values: the row's columns, and the names pushes and
+/// merges record them by (a customer's merge holds its revenue months). Custom
+/// values sit under `customFields` whatever the entity.
+fn keys_of(entity: &str, field: SensitiveField) -> &'static [&'static str] {
+    match (entity, field) {
+        ("customer", SensitiveField::Revenue) => &["revenue", "revenue_t12m_cents"],
+        ("customer", SensitiveField::GrossProfit) => &["grossProfit", "gross_profit_t12m_cents", "segment"],
+        ("revenue_entry", SensitiveField::Revenue) => &["revenueCents", "revenue_cents"],
+        ("revenue_entry", SensitiveField::GrossProfit) => &["grossProfitCents", "gross_profit_cents"],
+        ("partnership", SensitiveField::Discount) => &["discount_bps"],
+        ("partnership", SensitiveField::CreditTerms) => &["credit_terms_days"],
+        ("contact", SensitiveField::ContactEmail) => &["email"],
+        ("contact", SensitiveField::ContactPhone) => &["phone"],
+        ("contact", SensitiveField::ContactBirthday) => &["birthday"],
+        _ => &[],
     }
 }
 
@@ -182,20 +184,12 @@ pub async fn sensitive_custom_keys(db: &impl sea_orm::ConnectionTrait, viewer: &
 /// Replaces with null, wherever they sit in an entry's `changes` of a row of
 /// `entity`, the values of the sensitive fields the viewer may not read
 /// (`custom` names the sensitive custom fields, from
-/// [`sensitive_custom_keys`]). A user's own e-mail and phone are user
-/// details, not contacts': they follow their own rule. Returns whether
-/// anything was withheld.
+/// [`sensitive_custom_keys`]). Returns whether anything was withheld.
 pub fn withhold(viewer: &Viewer, entity: &str, changes: &mut Value, custom: &[String]) -> bool {
     if viewer.hidden.is_empty() {
         return false;
     }
-    let personal = [SensitiveField::ContactEmail, SensitiveField::ContactPhone, SensitiveField::ContactBirthday];
-    let keys: Vec<&str> = viewer
-        .hidden
-        .iter()
-        .filter(|f| entity != "user" || !personal.contains(f))
-        .flat_map(|f| keys_of(f).iter().copied())
-        .collect();
+    let keys: Vec<&str> = viewer.hidden.iter().flat_map(|f| keys_of(entity, f).iter().copied()).collect();
     withhold_in(changes, &keys, custom)
 }
 

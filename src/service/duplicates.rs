@@ -459,7 +459,8 @@ async fn withhold_quotes(db: &DatabaseConnection, viewer: &Viewer, candidates: &
     };
     let hidden = |quoted: Quoted<'_>| match quoted {
         Quoted::Email => !viewer.may_read(SensitiveField::ContactEmail),
-        Quoted::Phone => !viewer.may_read(SensitiveField::ContactPhone),
+        // A sensitive identifier field may be keyed `phone`: its reason reads like a contact's.
+        Quoted::Phone => !viewer.may_read(SensitiveField::ContactPhone) || sensitive.iter().any(|k| k == "phone"),
         Quoted::Identifier(key) => sensitive.iter().any(|k| k == key),
     };
     for candidate in candidates {

@@ -280,6 +280,13 @@ impl AccountStatus {
     }
     /// The explanation of the signal that took the most points off (as `HealthSignal.explanation`); null when
     /// none did.
+    /// The next birthday, anniversary or key date within a year (birthdays left out when you may not read
+    /// CONTACT_BIRTHDAY, as `CareDateKind.BIRTHDAY` in `extensions.hiddenFields`).
+    async fn next_care_date(&self, ctx: &Context<'_>) -> Result<Option<&NextCareDate>> {
+        // Birthdays were left out for a viewer who may not read them.
+        request(ctx)?.may_read(SensitiveField::ContactBirthday, "CareDateKind.BIRTHDAY");
+        Ok(self.next_care_date.as_ref())
+    }
     async fn top_signal(&self, ctx: &Context<'_>) -> Result<Option<String>> {
         let rc = request(ctx)?;
         Ok(self
@@ -324,8 +331,7 @@ pub struct AccountStatus {
     pub sla_breached_tickets: i32,
     /// Open commitments past their due date.
     pub overdue_commitments: i32,
-    /// The next birthday, anniversary or key date within a year (birthdays left out when you may not read
-    /// CONTACT_BIRTHDAY).
+    #[graphql(skip)]
     pub next_care_date: Option<NextCareDate>,
     /// The owner's name.
     pub owner_name: Option<String>,
