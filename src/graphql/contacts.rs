@@ -30,8 +30,8 @@ listed!(
 );
 
 impl crate::graphql::support::fast::Plain for Contact {
-    fn plain(&self, name: &str) -> Option<async_graphql::Value> {
-        use crate::graphql::support::fast::{enumerated, global_id, opt_scalar, opt_text, scalar, text};
+    fn plain(&self, name: &str, hidden: Option<crate::policy::HiddenFields>) -> Option<async_graphql::Value> {
+        use crate::graphql::support::fast::{enumerated, global_id, opt_scalar, opt_text, readable, scalar, text};
         let m = &self.model;
         Some(match name {
             "id" => global_id("Contact", m.id),
@@ -41,6 +41,10 @@ impl crate::graphql::support::fast::Plain for Contact {
             "orgLevel" => enumerated(OrgLevel::from(m.org_level)),
             "influence" => opt_scalar(m.influence),
             "relationshipStrength" => opt_scalar(m.relationship_strength),
+            // Sensitive: here only for a viewer who may read them (the resolver notes them hidden).
+            "birthday" if readable(hidden, SensitiveField::ContactBirthday) => opt_scalar(m.birthday.map(Date)),
+            "email" if readable(hidden, SensitiveField::ContactEmail) => opt_text(m.email.as_deref()),
+            "phone" if readable(hidden, SensitiveField::ContactPhone) => opt_text(m.phone.as_deref()),
             "startedOn" => opt_scalar(m.started_on.map(Date)),
             "endedOn" => opt_scalar(m.ended_on.map(Date)),
             "version" => scalar(m.version),

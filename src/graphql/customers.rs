@@ -52,9 +52,9 @@ impl Customer {
 }
 
 impl crate::graphql::support::fast::Plain for Customer {
-    fn plain(&self, name: &str) -> Option<async_graphql::Value> {
+    fn plain(&self, name: &str, hidden: Option<crate::policy::HiddenFields>) -> Option<async_graphql::Value> {
         use crate::graphql::support::fast::{
-            enumerated, global_id, opt_enumerated, opt_scalar, opt_text, scalar, text,
+            enumerated, global_id, opt_enumerated, opt_scalar, opt_text, readable, scalar, text,
         };
         let m = &self.model;
         Some(match name {
@@ -66,6 +66,12 @@ impl crate::graphql::support::fast::Plain for Customer {
             "tier" => opt_enumerated(m.tier.map(PartnershipTier::from)),
             "purchasingFit" => opt_enumerated(m.purchasing_fit.map(PurchasingFit::from)),
             "strategicImportance" => enumerated(StrategicImportance::from(m.strategic_importance)),
+            // Sensitive: here only for a viewer who may read them (the resolver notes them hidden).
+            "segment" if readable(hidden, SensitiveField::GrossProfit) => opt_enumerated(m.segment.map(Segment::from)),
+            "revenueLast12Months" if readable(hidden, SensitiveField::Revenue) => scalar(Money(m.revenue_t12m_cents)),
+            "grossProfitLast12Months" if readable(hidden, SensitiveField::GrossProfit) => {
+                scalar(Money(m.gross_profit_t12m_cents))
+            }
             "customerSince" => opt_scalar(m.customer_since.map(Date)),
             "nextReviewOn" => opt_scalar(m.next_review_on.map(Date)),
             "version" => scalar(m.version),

@@ -38,7 +38,7 @@ listed!(
 );
 
 impl crate::graphql::support::fast::Plain for Ticket {
-    fn plain(&self, name: &str) -> Option<async_graphql::Value> {
+    fn plain(&self, name: &str, _hidden: Option<crate::policy::HiddenFields>) -> Option<async_graphql::Value> {
         use crate::graphql::support::fast::{enumerated, global_id, opt_scalar, scalar, text};
         let m = &self.model;
         Some(match name {

@@ -59,7 +59,7 @@ impl User {
 
 /// Only what anyone who meets a user sees: the details follow the field rule, through the resolvers.
 impl crate::graphql::support::fast::Plain for User {
-    fn plain(&self, name: &str) -> Option<async_graphql::Value> {
+    fn plain(&self, name: &str, _hidden: Option<crate::policy::HiddenFields>) -> Option<async_graphql::Value> {
         use crate::graphql::support::fast::{global_id, scalar, text};
         Some(match name {
             "id" => global_id("User", self.model.id),

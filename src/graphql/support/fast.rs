@@ -25,12 +25,19 @@ use async_graphql::{
 };
 use futures_util::{FutureExt, future::BoxFuture};
 
+use crate::{
+    graphql::support::context::RequestContext,
+    policy::{HiddenFields, SensitiveField},
+};
+
 /// An object type with fields that are copies of its row.
 pub trait Plain: ContainerType {
     /// The value of field `name` from the row, or `None` when the field needs
     /// its resolver. Only fields without arguments, loaders or access rules
-    /// may answer here; a test compares every one with its resolver's value.
-    fn plain(&self, name: &str) -> Option<Value>;
+    /// may answer here, and a sensitive field only when it is not in `hidden`
+    /// (the viewer's, `None` when unknown: then never); a test compares every
+    /// one with its resolver's value.
+    fn plain(&self, name: &str, hidden: Option<HiddenFields>) -> Option<Value>;
 }
 
 /// Schema data: present when every field must go through the executor. Any
@@ -73,7 +80,8 @@ type Pending<'a> = BoxFuture<'a, (Name, ServerResult<Value>)>;
 async fn resolve<'a, T: Plain + Send + Sync>(ctx: &ContextSelectionSet<'a>, root: &'a T) -> ServerResult<Value> {
     let mut map = IndexMap::with_capacity(ctx.item.node.items.len());
     let mut pending = Vec::new();
-    collect(ctx, root, &mut map, &mut pending)?;
+    let hidden = ctx.data_opt::<RequestContext>().map(|rc| rc.viewer().hidden);
+    collect(ctx, root, hidden, &mut map, &mut pending)?;
     if !pending.is_empty() {
         for (name, result) in futures_util::future::join_all(pending).await {
             match result {
@@ -97,6 +105,7 @@ async fn resolve<'a, T: Plain + Send + Sync>(ctx: &ContextSelectionSet<'a>, root
 fn collect<'a, T: Plain + Send + Sync>(
     ctx: &ContextSelectionSet<'a>,
     root: &'a T,
+    hidden: Option<HiddenFields>,
     map: &mut IndexMap<Name, Value>,
     pending: &mut Vec<Pending<'a>>,
 ) -> ServerResult<()> {
@@ -110,7 +119,7 @@ fn collect<'a, T: Plain + Send + Sync>(
                     continue;
                 }
                 if field.node.directives.is_empty()
-                    && let Some(value) = root.plain(name)
+                    && let Some(value) = root.plain(name, hidden)
                 {
                     map.entry(key).or_insert(value);
                     continue;
@@ -135,13 +144,13 @@ fn collect<'a, T: Plain + Send + Sync>(
                 };
                 let on = fragment.node.type_condition.node.on.node.as_str();
                 if applies(ctx, root, Some(on)) {
-                    collect(&ctx.with_selection_set(&fragment.node.selection_set), root, map, pending)?;
+                    collect(&ctx.with_selection_set(&fragment.node.selection_set), root, hidden, map, pending)?;
                 }
             }
             Selection::InlineFragment(fragment) => {
                 let on = fragment.node.type_condition.as_ref().map(|c| c.node.on.node.as_str());
                 if applies(ctx, root, on) {
-                    collect(&ctx.with_selection_set(&fragment.node.selection_set), root, map, pending)?;
+                    collect(&ctx.with_selection_set(&fragment.node.selection_set), root, hidden, map, pending)?;
                 }
             }
         }
@@ -187,6 +196,11 @@ fn merge(map: &mut IndexMap<Name, Value>, name: Name, value: Value) {
 /// A plain string field.
 pub fn text(value: &str) -> Value {
     Value::String(value.to_owned())
+}
+
+/// Whether a sensitive field may answer in one pass: the viewer is known and may read it.
+pub fn readable(hidden: Option<HiddenFields>, field: SensitiveField) -> bool {
+    hidden.is_some_and(|hidden| !hidden.contains(field))
 }
 
 /// A plain optional string field.
