@@ -377,7 +377,9 @@ pub enum UserDetail {
 /// of the user `user_id` (a member of `user_team`) is readable by leadership,
 /// by a team lead for their team and themselves, and by anyone for
 /// themselves. In-memory twin of [`visible_users`]; every detail follows the
-/// same rule today, and field-level permissions extend this function.
+/// same rule. Customer data's sensitive fields (figures, terms, contacts'
+/// personal details) follow the stored field policy instead
+/// ([`fields::FieldPolicy`], read through [`Viewer::may_read`]).
 pub fn may_read_user_detail(viewer: &Viewer, user_id: i64, user_team: Option<i64>, _detail: UserDetail) -> bool {
     match viewer.role {
         Role::Admin | Role::Leader => true,
@@ -397,7 +399,7 @@ pub fn user_detail<T>(
 }
 
 /// What decides everything a viewer may read: two viewers with the same class
-/// see the same customers, tickets and user details, so a subscription's
+/// see the same customers, tickets, user details and sensitive fields, so a subscription's
 /// results computed for one are right for the other (shared subscription execution relies on it).
 /// It follows [`customer_scope`] and [`may_read_user_detail`]: leadership sees
 /// everything; a team lead sees their team; reps, team leads without a team

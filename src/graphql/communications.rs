@@ -90,21 +90,21 @@ impl Communication {
     async fn customer(&self, ctx: &Context<'_>) -> Result<Option<Customer>> {
         let rc = request(ctx)?;
         let keys = |rows: &[std::sync::Arc<communication::Model>]| rows.iter().map(|c| c.customer_id).collect();
-        let loader = &rc.loaders.customer_by_id;
+        let loader = rc.loaders.customer_by_id();
         Ok(load(self.siblings.as_deref(), "customer", loader, keys, self.model.customer_id).await?.map(Customer::one))
     }
     /// Our employee who took part.
     async fn user(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         let rc = request(ctx)?;
         let keys = |rows: &[std::sync::Arc<communication::Model>]| rows.iter().map(|c| c.user_id).collect();
-        let loader = &rc.loaders.user_by_id;
+        let loader = rc.loaders.user_by_id();
         Ok(load(self.siblings.as_deref(), "user", loader, keys, self.model.user_id).await?.map(User::one))
     }
     /// The customer's people who took part.
     async fn contacts(&self, ctx: &Context<'_>) -> Result<Vec<Contact>> {
         let rc = request(ctx)?;
         let keys = |rows: &[std::sync::Arc<communication::Model>]| rows.iter().map(|c| c.id).collect();
-        let loader = &rc.loaders.participants_by_communication_id;
+        let loader = rc.loaders.participants_by_communication_id();
         let (rows, shared) = load_list(self.siblings.as_deref(), "contacts", loader, keys, self.model.id).await?;
         Ok(Contact::shared(rows, &shared))
     }

@@ -131,14 +131,14 @@ impl Contact {
     async fn external_ids(&self, ctx: &Context<'_>) -> Result<Vec<crate::graphql::external::ExternalId>> {
         let rc = request(ctx)?;
         let keys = |rows: &[std::sync::Arc<contact::Model>]| rows.iter().map(|c| c.id).collect();
-        let loader = &rc.loaders.external_ids_by_contact_id;
+        let loader = rc.loaders.external_ids_by_contact_id();
         let refs = load(self.siblings.as_deref(), "externalIds", loader, keys, self.model.id).await?;
         Ok(refs.unwrap_or_default().into_iter().map(Into::into).collect())
     }
     /// The company's own fields on this contact that have a value, by key (see `customFieldDefinitions`).
     async fn custom_fields(&self, ctx: &Context<'_>) -> Result<Vec<CustomFieldValue>> {
         let rc = request(ctx)?;
-        values_of(rc, &rc.loaders.custom_fields_by_contact_id, self.model.id).await
+        values_of(rc, rc.loaders.custom_fields_by_contact_id(), self.model.id).await
     }
     /// The contact this one was merged into (`mergeContacts`; it is archived since); null otherwise, or when you
     /// cannot see it.
@@ -148,13 +148,15 @@ impl Contact {
         };
         let rc = request(ctx)?;
         let keys = |rows: &[std::sync::Arc<contact::Model>]| rows.iter().filter_map(|c| c.merged_into_id).collect();
-        Ok(load(self.siblings.as_deref(), "mergedInto", &rc.loaders.contact_by_id, keys, into).await?.map(Contact::one))
+        Ok(load(self.siblings.as_deref(), "mergedInto", rc.loaders.contact_by_id(), keys, into)
+            .await?
+            .map(Contact::one))
     }
     /// The customer this person works for.
     async fn customer(&self, ctx: &Context<'_>) -> Result<Option<Customer>> {
         let rc = request(ctx)?;
         let keys = |rows: &[std::sync::Arc<contact::Model>]| rows.iter().map(|c| c.customer_id).collect();
-        let loader = &rc.loaders.customer_by_id;
+        let loader = rc.loaders.customer_by_id();
         Ok(load(self.siblings.as_deref(), "customer", loader, keys, self.model.customer_id).await?.map(Customer::one))
     }
 }

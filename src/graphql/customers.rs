@@ -167,7 +167,8 @@ impl Customer {
     async fn owner(&self, ctx: &Context<'_>) -> Result<Option<Fast<User>>> {
         let rc = request(ctx)?;
         let owners = |rows: &[std::sync::Arc<customer::Model>]| rows.iter().map(|c| c.owner_id).collect();
-        let user = load(self.siblings.as_deref(), "owner", &rc.loaders.user_by_id, owners, self.model.owner_id).await?;
+        let user =
+            load(self.siblings.as_deref(), "owner", rc.loaders.user_by_id(), owners, self.model.owner_id).await?;
         Ok(user.map(|u| Fast(User::one(u))))
     }
     /// The customer this one was merged into (`mergeCustomers`; it is archived since); null otherwise, or when
@@ -178,7 +179,7 @@ impl Customer {
         };
         let rc = request(ctx)?;
         let keys = |rows: &[std::sync::Arc<customer::Model>]| rows.iter().filter_map(|c| c.merged_into_id).collect();
-        Ok(load(self.siblings.as_deref(), "mergedInto", &rc.loaders.customer_by_id, keys, into)
+        Ok(load(self.siblings.as_deref(), "mergedInto", rc.loaders.customer_by_id(), keys, into)
             .await?
             .map(Customer::one))
     }
@@ -189,13 +190,13 @@ impl Customer {
         };
         let rc = request(ctx)?;
         let parents = |rows: &[std::sync::Arc<customer::Model>]| rows.iter().filter_map(|c| c.parent_id).collect();
-        let parent = load(self.siblings.as_deref(), "parent", &rc.loaders.customer_by_id, parents, parent_id).await?;
+        let parent = load(self.siblings.as_deref(), "parent", rc.loaders.customer_by_id(), parents, parent_id).await?;
         Ok(parent.map(Customer::one))
     }
     /// The groups above this customer, nearest first, up to the first one you cannot see.
     async fn ancestors(&self, ctx: &Context<'_>) -> Result<Vec<Customer>> {
         let rc = request(ctx)?;
-        let loader = &rc.loaders.ancestors_by_customer_id;
+        let loader = rc.loaders.ancestors_by_customer_id();
         let rows = load(self.siblings.as_deref(), "ancestors", loader, Self::ids, self.model.id).await?;
         Ok(rows.unwrap_or_default().into_iter().map(Customer::one).collect())
     }
@@ -213,7 +214,7 @@ impl Customer {
             rows.iter().map(|c| LatestOf { parent_id: c.id, limit }).collect()
         };
         let key = LatestOf { parent_id: self.model.id, limit };
-        let loader = &rc.loaders.subsidiaries_by_parent_id;
+        let loader = rc.loaders.subsidiaries_by_parent_id();
         let relation = if first == 20 { "subsidiaries" } else { "subsidiariesN" };
         let (rows, shared) = load_list(self.siblings.as_deref(), relation, loader, keys, key).await?;
         Ok(Customer::shared(rows, &shared))
@@ -231,7 +232,7 @@ impl Customer {
             rows.iter().map(|c| LatestOf { parent_id: c.id, limit }).collect()
         };
         let key = LatestOf { parent_id: self.model.id, limit };
-        let loader = &rc.loaders.contacts_by_customer_id;
+        let loader = rc.loaders.contacts_by_customer_id();
         let relation = if first == 20 { "contacts" } else { "contactsN" };
         let (rows, shared) = load_list(self.siblings.as_deref(), relation, loader, keys, key).await?;
         Ok(Contact::shared(rows, &shared).into_iter().map(Fast).collect())
@@ -250,7 +251,7 @@ impl Customer {
             rows.iter().map(|c| LatestOf { parent_id: c.id, limit }).collect()
         };
         let key = LatestOf { parent_id: self.model.id, limit };
-        let loader = &rc.loaders.latest_communications_by_customer_id;
+        let loader = rc.loaders.latest_communications_by_customer_id();
         let relation = if limit == 5 { "latest5" } else { "latestN" };
         let (rows, shared) = load_list(self.siblings.as_deref(), relation, loader, keys, key).await?;
         Ok(Communication::shared(rows, &shared).into_iter().map(Fast).collect())
@@ -268,7 +269,7 @@ impl Customer {
             rows.iter().map(|c| LatestOf { parent_id: c.id, limit }).collect()
         };
         let key = LatestOf { parent_id: self.model.id, limit };
-        let loader = &rc.loaders.open_tickets_by_customer_id;
+        let loader = rc.loaders.open_tickets_by_customer_id();
         let relation = if first == 10 { "openTickets" } else { "openTicketsN" };
         let (rows, shared) = load_list(self.siblings.as_deref(), relation, loader, keys, key).await?;
         Ok(Ticket::shared(rows, &shared).into_iter().map(Fast).collect())
@@ -286,7 +287,7 @@ impl Customer {
             rows.iter().map(|c| LatestOf { parent_id: c.id, limit }).collect()
         };
         let key = LatestOf { parent_id: self.model.id, limit };
-        let loader = &rc.loaders.open_commitments_by_customer_id;
+        let loader = rc.loaders.open_commitments_by_customer_id();
         let relation = if first == 10 { "openCommitments" } else { "openCommitmentsN" };
         let rows = load(self.siblings.as_deref(), relation, loader, keys, key).await?.unwrap_or_default();
         Ok(rows.into_iter().map(Commitment::from).collect())
@@ -294,7 +295,7 @@ impl Customer {
     /// The company's own fields on this customer that have a value, by key (see `customFieldDefinitions`).
     async fn custom_fields(&self, ctx: &Context<'_>) -> Result<Vec<CustomFieldValue>> {
         let rc = request(ctx)?;
-        values_of(rc, &rc.loaders.custom_fields_by_customer_id, self.model.id).await
+        values_of(rc, rc.loaders.custom_fields_by_customer_id(), self.model.id).await
     }
     /// Open tasks on the account, soonest due first (the overdue first). All of them:
     /// `tasks(filter: {customerId, statuses: [OPEN]})`.
@@ -310,7 +311,7 @@ impl Customer {
             rows.iter().map(|c| LatestOf { parent_id: c.id, limit }).collect()
         };
         let key = LatestOf { parent_id: self.model.id, limit };
-        let loader = &rc.loaders.open_tasks_by_customer_id;
+        let loader = rc.loaders.open_tasks_by_customer_id();
         let relation = if first == 10 { "openTasks" } else { "openTasksN" };
         let (rows, shared) = load_list(self.siblings.as_deref(), relation, loader, keys, key).await?;
         Ok(crate::graphql::tasks::Task::shared(rows, &shared))
@@ -332,7 +333,7 @@ impl Customer {
         }
         let key = crate::analytics::health_history::HistoryOf { customer_id: self.model.id, from, to };
         let points =
-            rc.loaders.health_history_by_customer.load_one(key).await.map_err(crate::graphql::loaders::load_error)?;
+            rc.loaders.health_history_by_customer().load_one(key).await.map_err(crate::graphql::loaders::load_error)?;
         Ok(points.unwrap_or_default().into_iter().map(Into::into).collect())
     }
     /// The account as a group: its top visible ancestor and every customer under it that you see, with the
@@ -340,7 +341,7 @@ impl Customer {
     /// statement.
     async fn group(&self, ctx: &Context<'_>) -> Result<Option<crate::graphql::analytics::groups::CustomerGroup>> {
         let rc = request(ctx)?;
-        let loader = &rc.loaders.group_by_customer_id;
+        let loader = rc.loaders.group_by_customer_id();
         let found = load(self.siblings.as_deref(), "group", loader, Self::ids, self.model.id).await?;
         Ok(found.map(crate::graphql::analytics::groups::CustomerGroup))
     }
@@ -377,14 +378,14 @@ impl Customer {
     /// The ids other systems know this customer by (see `upsertCustomers`).
     async fn external_ids(&self, ctx: &Context<'_>) -> Result<Vec<crate::graphql::external::ExternalId>> {
         let rc = request(ctx)?;
-        let loader = &rc.loaders.external_ids_by_customer_id;
+        let loader = rc.loaders.external_ids_by_customer_id();
         let refs = load(self.siblings.as_deref(), "externalIds", loader, Self::ids, self.model.id).await?;
         Ok(refs.unwrap_or_default().into_iter().map(Into::into).collect())
     }
     /// The partnership and its terms, if any.
     async fn partnership(&self, ctx: &Context<'_>) -> Result<Option<Partnership>> {
         let rc = request(ctx)?;
-        let loader = &rc.loaders.partnership_by_customer_id;
+        let loader = rc.loaders.partnership_by_customer_id();
         let row = load(self.siblings.as_deref(), "partnership", loader, Self::ids, self.model.id).await?.flatten();
         Ok(row.map(Partnership::from))
     }
@@ -550,7 +551,7 @@ impl CustomerQuery {
         let rc = request(ctx)?;
         let id = ids::decode("Customer", "id", &id)?;
         // Through the loader, so this read counts toward the export audit like every other.
-        let found = fetch_one(&rc.loaders.customer_by_id, id).await?;
+        let found = fetch_one(rc.loaders.customer_by_id(), id).await?;
         Ok(Fast(Customer::one(found.ok_or(AppError::NotFound("customer"))?)))
     }
 }

@@ -10,7 +10,7 @@ use crate::{
         support::{
             context::request,
             guards, ids,
-            pagination::{Conn, ConnectionTotals, Cursors, MAX_PAGE_SIZE, wants_total},
+            pagination::{Conn, ConnectionTotals, Cursors, page_size, wants_total},
         },
     },
     rules::duplicates::Kind,
@@ -65,10 +65,7 @@ impl DuplicateQuery {
     ) -> Result<Conn<DuplicateCandidate>> {
         let rc = request(ctx)?;
         let viewer = rc.viewer();
-        let first = u64::try_from(first.unwrap_or(20))
-            .ok()
-            .filter(|f| *f <= MAX_PAGE_SIZE as u64)
-            .ok_or_else(|| AppError::bad_input("first", format!("first must be between 0 and {MAX_PAGE_SIZE}")))?;
+        let first = page_size(first)?;
         let list = match entity {
             DuplicateEntity::Customer => "duplicates:customer",
             DuplicateEntity::Contact => "duplicates:contact",

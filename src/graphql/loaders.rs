@@ -64,22 +64,44 @@ macro_rules! loaders {
             }
         )*
 
-        /// The loaders of one request.
+        /// The loaders of one request, each made when the request first uses
+        /// it: most requests use one or two of them, and a loader costs a few
+        /// allocations to make.
         pub struct Loaders {
-            $(pub $field: Cached<$name>,)*
+            scope: Scope,
+            /// Cleared for long-lived requests (subscriptions): loaders made from then on do not cache.
+            caches: std::sync::atomic::AtomicBool,
+            $($field: std::sync::OnceLock<Cached<$name>>,)*
         }
 
         impl Loaders {
             pub fn new(services: &Services, viewer: LiveViewer) -> Self {
-                let scope = Scope { services: services.clone(), viewer };
                 Self {
-                    $($field: DataLoader::with_cache($name(scope.clone()), tokio::spawn, HashMapCache::default()),)*
+                    scope: Scope { services: services.clone(), viewer },
+                    caches: std::sync::atomic::AtomicBool::new(true),
+                    $($field: std::sync::OnceLock::new(),)*
                 }
             }
 
+            $(
+                $(#[$meta])*
+                pub fn $field(&self) -> &Cached<$name> {
+                    self.$field.get_or_init(|| {
+                        let loader = DataLoader::with_cache($name(self.scope.clone()), tokio::spawn, HashMapCache::default());
+                        if !self.caches.load(std::sync::atomic::Ordering::Relaxed) {
+                            loader.enable_all_cache(false);
+                        }
+                        loader
+                    })
+                }
+            )*
+
             /// Turns every cache off (loaders still batch).
             pub fn disable_caches(&self) {
-                $(self.$field.enable_all_cache(false);)*
+                self.caches.store(false, std::sync::atomic::Ordering::Relaxed);
+                $(if let Some(loader) = self.$field.get() {
+                    loader.enable_all_cache(false);
+                })*
             }
         }
     };

@@ -92,7 +92,7 @@ impl Playbook {
     async fn assignee_user(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         let Some(id) = self.0.assignee_user_id else { return Ok(None) };
         let rc = request(ctx)?;
-        Ok(rc.loaders.user_by_id.load_one(id).await.map_err(crate::graphql::loaders::load_error)?.map(User::one))
+        Ok(rc.loaders.user_by_id().load_one(id).await.map_err(crate::graphql::loaders::load_error)?.map(User::one))
     }
     /// Whether it is paused (a paused playbook does not fire).
     async fn paused(&self) -> bool {

@@ -82,7 +82,7 @@ impl Task {
     async fn customer(&self, ctx: &Context<'_>) -> Result<Option<Customer>> {
         let rc = request(ctx)?;
         let keys = |rows: &[std::sync::Arc<task::Model>]| rows.iter().map(|t| t.customer_id).collect();
-        let loader = &rc.loaders.customer_by_id;
+        let loader = rc.loaders.customer_by_id();
         Ok(load(self.siblings.as_deref(), "customer", loader, keys, self.model.customer_id).await?.map(Customer::one))
     }
     /// The contact it concerns, if any.
@@ -105,7 +105,7 @@ impl Task {
     async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         let rc = request(ctx)?;
         let keys = |rows: &[std::sync::Arc<task::Model>]| rows.iter().map(|t| t.owner_id).collect();
-        let loader = &rc.loaders.user_by_id;
+        let loader = rc.loaders.user_by_id();
         Ok(load(self.siblings.as_deref(), "owner", loader, keys, self.model.owner_id).await?.map(User::one))
     }
     /// Who created it (none for a playbook's or a follow-up's task).

@@ -130,14 +130,14 @@ impl Ticket {
     /// The company's own fields on this ticket that have a value, by key (see `customFieldDefinitions`).
     async fn custom_fields(&self, ctx: &Context<'_>) -> Result<Vec<CustomFieldValue>> {
         let rc = request(ctx)?;
-        values_of(rc, &rc.loaders.custom_fields_by_ticket_id, self.model.id).await
+        values_of(rc, rc.loaders.custom_fields_by_ticket_id(), self.model.id).await
     }
     /// The customer (a service account needs `customers:read` for it).
     #[graphql(guard = "guards::CUSTOMERS")]
     async fn customer(&self, ctx: &Context<'_>) -> Result<Option<Customer>> {
         let rc = request(ctx)?;
         let keys = |rows: &[std::sync::Arc<ticket::Model>]| rows.iter().map(|t| t.customer_id).collect();
-        let loader = &rc.loaders.customer_by_id;
+        let loader = rc.loaders.customer_by_id();
         Ok(load(self.siblings.as_deref(), "customer", loader, keys, self.model.customer_id).await?.map(Customer::one))
     }
     /// The contact who reported it (a service account needs `customers:read` for it).
@@ -148,7 +148,7 @@ impl Ticket {
         };
         let rc = request(ctx)?;
         let keys = |rows: &[std::sync::Arc<ticket::Model>]| rows.iter().filter_map(|t| t.contact_id).collect();
-        let loader = &rc.loaders.contact_by_id;
+        let loader = rc.loaders.contact_by_id();
         Ok(load(self.siblings.as_deref(), "contact", loader, keys, contact_id).await?.map(Contact::one))
     }
     /// Who works on it.
@@ -158,7 +158,7 @@ impl Ticket {
         };
         let rc = request(ctx)?;
         let keys = |rows: &[std::sync::Arc<ticket::Model>]| rows.iter().filter_map(|t| t.assignee_id).collect();
-        let loader = &rc.loaders.user_by_id;
+        let loader = rc.loaders.user_by_id();
         Ok(load(self.siblings.as_deref(), "assignee", loader, keys, assignee).await?.map(User::one))
     }
     /// The most recent history entries, newest first. For a list of tickets this is
@@ -176,7 +176,7 @@ impl Ticket {
         let keys =
             |rows: &[std::sync::Arc<ticket::Model>]| rows.iter().map(|t| LatestOf { parent_id: t.id, limit }).collect();
         let key = LatestOf { parent_id: self.model.id, limit };
-        let loader = &rc.loaders.recent_events_by_ticket_id;
+        let loader = rc.loaders.recent_events_by_ticket_id();
         let relation = if limit == 5 { "recentEvents5" } else { "recentEventsN" };
         let rows = load(self.siblings.as_deref(), relation, loader, keys, key).await?.unwrap_or_default();
         Ok(rows.into_iter().map(TicketEvent::from).collect())
@@ -229,7 +229,7 @@ impl TicketEvent {
         let rc = request(ctx)?;
         Ok(rc
             .loaders
-            .user_by_id
+            .user_by_id()
             .load_one(self.actor_id)
             .await
             .map_err(crate::graphql::loaders::load_error)?

@@ -116,7 +116,7 @@ impl User {
             return Ok(None);
         };
         let rc = request(ctx)?;
-        Ok(rc.loaders.team_by_id.load_one(team_id).await.map_err(load_error)?.map(Team::from))
+        Ok(rc.loaders.team_by_id().load_one(team_id).await.map_err(load_error)?.map(Team::from))
     }
 }
 

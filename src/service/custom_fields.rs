@@ -23,7 +23,12 @@ use crate::{
     db::now,
     error::{AppError, AppResult},
     policy::{self, Viewer},
-    service::{Services, pages::RowValue, validate, write::Write},
+    service::{
+        Services,
+        pages::{Joined, RowValue},
+        validate,
+        write::Write,
+    },
 };
 
 /// Longest STRING value.
@@ -579,10 +584,15 @@ pub async fn sort_value(
         CustomFieldEntity::Contact => "contact",
         CustomFieldEntity::Ticket => "ticket",
     };
-    let of_row = format!("FROM custom_value cv WHERE cv.field_id = {} AND cv.row_id = \"{table}\".\"id\"", field.id);
+    // One value row per (field, row) at most: the join keeps the list's rows as they are.
     Ok(RowValue {
-        missing: Expr::cust(format!("(CASE WHEN EXISTS (SELECT 1 {of_row}) THEN 0 ELSE 1 END)")),
-        value: Expr::cust(format!("COALESCE((SELECT cv.{column} {of_row}), {placeholder})")),
+        missing: Expr::cust("(CASE WHEN sort_value.row_id IS NULL THEN 1 ELSE 0 END)"),
+        value: Expr::cust(format!("COALESCE(sort_value.{column}, {placeholder})")),
+        joined: Some(Joined {
+            table: "custom_value",
+            alias: "sort_value",
+            on: format!("sort_value.field_id = {} AND sort_value.row_id = \"{table}\".\"id\"", field.id),
+        }),
     })
 }
 

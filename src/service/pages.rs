@@ -31,6 +31,30 @@ pub struct RowValue {
     pub missing: Expr,
     /// The value, never null (a placeholder where missing: `missing` orders those rows).
     pub value: Expr,
+    /// The table both read, left-joined to the list's rows (at most one row each), so each row's value is
+    /// looked up once, by the join, instead of once per expression.
+    pub joined: Option<Joined>,
+}
+
+/// A table left-joined to a list's rows: its name, its alias, and the join condition.
+#[derive(Clone)]
+pub struct Joined {
+    pub table: &'static str,
+    pub alias: &'static str,
+    pub on: String,
+}
+
+impl Joined {
+    fn apply<E: EntityTrait>(&self, mut select: Select<E>) -> Select<E> {
+        use sea_orm::sea_query::{Alias, JoinType};
+        QuerySelect::query(&mut select).join_as(
+            JoinType::LeftJoin,
+            Alias::new(self.table),
+            Alias::new(self.alias),
+            Expr::cust(self.on.clone()),
+        );
+        select
+    }
 }
 
 impl<C: ColumnTrait> Sort<C> {
@@ -49,9 +73,17 @@ impl<C: ColumnTrait> Sort<C> {
     }
 
     /// The keys before the id, each with whether it runs descending.
+    /// The list's rows with what the sort reads joined to them.
+    fn joined<E: EntityTrait<Column = C>>(&self, select: Select<E>) -> Select<E> {
+        match self.value.as_ref().and_then(|v| v.joined.as_ref()) {
+            Some(joined) => joined.apply(select),
+            None => select,
+        }
+    }
+
     fn keys(&self) -> Vec<(Expr, bool)> {
         match &self.value {
-            Some(RowValue { missing, value }) => vec![(missing.clone(), false), (value.clone(), self.descending)],
+            Some(RowValue { missing, value, .. }) => vec![(missing.clone(), false), (value.clone(), self.descending)],
             None => {
                 let column = Expr::col(self.column.as_column_ref());
                 let key = if self.fold_case { Func::lower(column).into() } else { column };
@@ -65,7 +97,7 @@ impl<C: ColumnTrait> Sort<C> {
 /// some key, and level with it on every key before that one.
 fn beyond<E: EntityTrait>(sort: &Sort<E::Column>, cursor: i64, forward: bool) -> Condition {
     let at_cursor = |key: &Expr| {
-        let query = E::find().select_only().expr(key.clone()).filter(sort.id.eq(cursor)).into_query();
+        let query = sort.joined(E::find()).select_only().expr(key.clone()).filter(sort.id.eq(cursor)).into_query();
         Expr::SubQuery(None, Box::new(query.into_sub_query_statement()))
     };
     let mut keys: Vec<(Expr, bool, Expr)> =
@@ -121,7 +153,7 @@ where
 {
     let Window { size, backwards, after, before, count } = window;
     let total = if count { select.clone().count(db).await? } else { 0 };
-    let mut query = select;
+    let mut query = sort.joined(select);
     if let Some(after) = after {
         query = query.filter(beyond::<E>(sort, after, true));
     }

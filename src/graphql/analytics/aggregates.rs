@@ -75,19 +75,19 @@ impl CustomerAggregate {
     async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         let Some(id) = self.0.owner_id else { return Ok(None) };
         let rc = request(ctx)?;
-        Ok(rc.loaders.user_by_id.load_one(id).await.map_err(load_error)?.map(User::one))
+        Ok(rc.loaders.user_by_id().load_one(id).await.map_err(load_error)?.map(User::one))
     }
     /// The owner's team, when grouped by TEAM (null also for owners without one).
     async fn team(&self, ctx: &Context<'_>) -> Result<Option<Team>> {
         let Some(id) = self.0.team_id else { return Ok(None) };
         let rc = request(ctx)?;
-        Ok(rc.loaders.team_by_id.load_one(id).await.map_err(load_error)?.map(Team::from))
+        Ok(rc.loaders.team_by_id().load_one(id).await.map_err(load_error)?.map(Team::from))
     }
     /// The group's top customer, when grouped by GROUP.
     async fn group(&self, ctx: &Context<'_>) -> Result<Option<crate::graphql::customers::Customer>> {
         let Some(id) = self.0.group_id else { return Ok(None) };
         let rc = request(ctx)?;
-        let found = rc.loaders.customer_by_id.load_one(id).await.map_err(load_error)?;
+        let found = rc.loaders.customer_by_id().load_one(id).await.map_err(load_error)?;
         Ok(found.map(crate::graphql::customers::Customer::one))
     }
     /// The value of each field of `customDimensions`, in the order asked (value null: no value).

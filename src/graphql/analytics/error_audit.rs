@@ -62,7 +62,7 @@ impl Recurrence {
 
 async fn ticket(ctx: &Context<'_>, id: i64) -> Result<Option<Ticket>> {
     let rc = request(ctx)?;
-    Ok(rc.loaders.ticket_by_id.load_one(id).await.map_err(load_error)?.map(Ticket::one))
+    Ok(rc.loaders.ticket_by_id().load_one(id).await.map_err(load_error)?.map(Ticket::one))
 }
 
 /// Failures by category over time, how fast they were resolved, and recurrences.

@@ -24,7 +24,7 @@ impl CustomerGroup {
     /// The top of the group: the highest ancestor you see (the customer itself when it has none).
     async fn top(&self, ctx: &Context<'_>) -> Result<Option<Customer>> {
         let rc = request(ctx)?;
-        Ok(rc.loaders.customer_by_id.load_one(self.0.top_id).await.map_err(load_error)?.map(Customer::one))
+        Ok(rc.loaders.customer_by_id().load_one(self.0.top_id).await.map_err(load_error)?.map(Customer::one))
     }
     /// Customers in the group that you see, the top included (archived ones are not).
     async fn customers(&self) -> i64 {
@@ -73,7 +73,7 @@ impl CustomerGroup {
     /// Members at AT_RISK or CRITICAL.
     async fn members_at_risk(&self, ctx: &Context<'_>) -> Result<Vec<Customer>> {
         let rc = request(ctx)?;
-        let found = rc.loaders.customer_by_id.load_many(self.0.at_risk.iter().copied()).await.map_err(load_error)?;
+        let found = rc.loaders.customer_by_id().load_many(self.0.at_risk.iter().copied()).await.map_err(load_error)?;
         let mut members: Vec<_> = found.into_values().collect();
         members.sort_by_key(|c| c.id);
         Ok(members.into_iter().map(Customer::one).collect())

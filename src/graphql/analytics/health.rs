@@ -21,7 +21,7 @@ use crate::{
             context::{RequestContext, request},
             enums::{PartnershipTier, Segment},
             guards, ids,
-            pagination::{Conn, ConnectionTotals, Cursors, MAX_PAGE_SIZE, wants_total},
+            pagination::{Conn, ConnectionTotals, Cursors, page_size, wants_total},
             scalars::{Date, Money},
         },
     },
@@ -253,7 +253,8 @@ impl AtRiskCustomer {
     /// reach back that far).
     async fn trend(&self, ctx: &Context<'_>) -> Result<Option<HealthTrend>> {
         let rc = request(ctx)?;
-        let then = rc.loaders.health_a_month_ago_by_customer_id.load_one(self.customer_id).await.map_err(load_error)?;
+        let then =
+            rc.loaders.health_a_month_ago_by_customer_id().load_one(self.customer_id).await.map_err(load_error)?;
         Ok(then.map(|p| {
             let level = model::HealthLevel::parse(&p.level).unwrap_or(model::HealthLevel::Healthy);
             HealthTrend {
@@ -266,7 +267,7 @@ impl AtRiskCustomer {
     /// The customer.
     async fn customer(&self, ctx: &Context<'_>) -> Result<Customer> {
         let rc = request(ctx)?;
-        let row = rc.loaders.customer_by_id.load_one(self.customer_id).await.map_err(load_error)?;
+        let row = rc.loaders.customer_by_id().load_one(self.customer_id).await.map_err(load_error)?;
         Ok(Customer::one(row.ok_or(AppError::NotFound("customer"))?))
     }
 }
@@ -278,8 +279,6 @@ impl AccountStatus {
     async fn segment(&self, ctx: &Context<'_>) -> Result<Option<Segment>> {
         Ok(request(ctx)?.sensitive(SensitiveField::GrossProfit, "AccountStatus.segment", self.segment).flatten())
     }
-    /// The explanation of the signal that took the most points off (as `HealthSignal.explanation`); null when
-    /// none did.
     /// The next birthday, anniversary or key date within a year (birthdays left out when you may not read
     /// CONTACT_BIRTHDAY, as `CareDateKind.BIRTHDAY` in `extensions.hiddenFields`).
     async fn next_care_date(&self, ctx: &Context<'_>) -> Result<Option<&NextCareDate>> {
@@ -287,6 +286,8 @@ impl AccountStatus {
         request(ctx)?.may_read(SensitiveField::ContactBirthday, "CareDateKind.BIRTHDAY");
         Ok(self.next_care_date.as_ref())
     }
+    /// The explanation of the signal that took the most points off (as `HealthSignal.explanation`); null when
+    /// none did.
     async fn top_signal(&self, ctx: &Context<'_>) -> Result<Option<String>> {
         let rc = request(ctx)?;
         Ok(self
@@ -438,10 +439,7 @@ impl HealthQuery {
     ) -> Result<Conn<AtRiskCustomer>> {
         let rc = request(ctx)?;
         let min_level = min_level.unwrap_or(HealthLevel::AtRisk);
-        let first = u64::try_from(first.unwrap_or(20))
-            .ok()
-            .filter(|f| *f <= MAX_PAGE_SIZE as u64)
-            .ok_or_else(|| AppError::bad_input("first", format!("first must be between 0 and {MAX_PAGE_SIZE}")))?;
+        let first = page_size(first)?;
         let viewer = rc.viewer();
         let cursors = Cursors::new(&rc.services.config.cursor_secret, "at_risk_customers", viewer.user_id);
         let after_id = after.as_deref().map(|c| cursors.decode("after", c)).transpose()?;
@@ -552,7 +550,7 @@ pub async fn of_customer(
             crate::analytics::health_facts::history_complete_from(&rc.db).await?.map(Into::into);
         return Ok(health);
     }
-    let loader = &rc.loaders.health_by_customer_id;
+    let loader = rc.loaders.health_by_customer_id();
     let health = match customer.siblings.as_deref() {
         Some(siblings) => {
             let ids = |rows: &[std::sync::Arc<entity::customer::Model>]| rows.iter().map(|c| c.id).collect();

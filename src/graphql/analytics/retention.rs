@@ -17,7 +17,7 @@ use crate::{
             context::request,
             enums::ChurnReason,
             guards,
-            pagination::{Cursors, MAX_PAGE_SIZE},
+            pagination::{Cursors, page_size},
             scalars::{Date, Money},
         },
     },
@@ -398,31 +398,19 @@ impl RetentionQueryRoot {
     ) -> Result<Connection<String, SilentChurn, SilentChurnTotals, EmptyFields>> {
         let rc = request(ctx)?;
         let viewer = rc.viewer();
-        let size = first.unwrap_or(20);
-        if !(0..=MAX_PAGE_SIZE as i32).contains(&size) {
-            return Err(crate::error::AppError::bad_input(
-                "first",
-                format!("first must be between 0 and {MAX_PAGE_SIZE}"),
-            )
-            .into());
-        }
+        let size = page_size(first)?;
         let cursors = Cursors::new(&rc.services.config.cursor_secret, "silent_churn", viewer.user_id);
         let offset = after.as_deref().map(|c| cursors.decode("after", c)).transpose()?.map_or(0, |o| o + 1);
         let today = chrono::Utc::now().date_naive();
         let months = u32::try_from(inactive_months.unwrap_or(6)).unwrap_or(0);
-        let (rows, total) = silent_churn::silent_churn(
-            &rc.db,
-            &viewer,
-            months,
-            today,
-            u64::try_from(offset).unwrap_or(0),
-            u64::try_from(size).unwrap_or(0) + 1,
-        )
-        .await?;
-        let has_next = rows.len() > usize::try_from(size).unwrap_or(0);
-        let rows: Vec<_> = rows.into_iter().take(usize::try_from(size).unwrap_or(0)).collect();
+        let (rows, total) =
+            silent_churn::silent_churn(&rc.db, &viewer, months, today, u64::try_from(offset).unwrap_or(0), size + 1)
+                .await?;
+        let size = usize::try_from(size).unwrap_or(usize::MAX);
+        let has_next = rows.len() > size;
+        let rows: Vec<_> = rows.into_iter().take(size).collect();
         let ids: Vec<i64> = rows.iter().map(|r| r.customer_id).collect();
-        let customers = rc.loaders.customer_by_id.load_many(ids).await.map_err(load_error)?;
+        let customers = rc.loaders.customer_by_id().load_many(ids).await.map_err(load_error)?;
         let excluded = silent_churn::excluded(&rc.db, &viewer).await?;
         let mut connection = Connection::with_additional_fields(
             offset > 0,

@@ -10,7 +10,7 @@ use crate::{
         context::request,
         ids,
         node::{Node, fetch},
-        pagination::{Conn, ConnectionTotals, Cursors, MAX_PAGE_SIZE, wants_total},
+        pagination::{Conn, ConnectionTotals, Cursors, page_size, wants_total},
         scalars::Date,
     },
 };
@@ -68,10 +68,7 @@ pub async fn timeline(
 ) -> Result<Conn<TimelineEntry>> {
     let rc = request(ctx)?;
     let viewer = rc.viewer();
-    let first = u64::try_from(first.unwrap_or(20))
-        .ok()
-        .filter(|f| *f <= MAX_PAGE_SIZE as u64)
-        .ok_or_else(|| AppError::bad_input("first", format!("first must be between 0 and {MAX_PAGE_SIZE}")))?;
+    let first = page_size(first)?;
     let cursors = Cursors::new(&rc.services.config.cursor_secret, "timeline", viewer.user_id).for_selection(ctx);
     let after = match after.as_deref() {
         Some(cursor) => match cursors.decode_parts("after", cursor, 4)?.as_slice() {

@@ -166,6 +166,15 @@ fn short(mac: Hmac<Sha256>) -> [u8; MAC_BYTES] {
     short
 }
 
+/// The size of a page asked for by `first` on a list paged forward only
+/// (default 20); BAD_USER_INPUT outside 0 to [`MAX_PAGE_SIZE`].
+pub fn page_size(first: Option<i32>) -> AppResult<u64> {
+    u64::try_from(first.unwrap_or(20))
+        .ok()
+        .filter(|f| *f <= MAX_PAGE_SIZE as u64)
+        .ok_or_else(|| AppError::bad_input("first", format!("first must be between 0 and {MAX_PAGE_SIZE}")))
+}
+
 /// Whether the client selected `totalCount`, so the count query runs only when asked.
 pub fn wants_total(ctx: &Context<'_>) -> bool {
     ctx.look_ahead().field("totalCount").exists()
