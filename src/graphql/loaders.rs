@@ -1,4 +1,5 @@
-//! One DataLoader per relation, built per request from (services, viewer):
+//! One DataLoader per relation, made on a request's first use of it from
+//! (services, viewer):
 //! each batches its relation's read in `crate::service::relations`, which
 //! scopes it by the policy. Lists prime their loaders with the whole page's
 //! keys ([`Siblings`]), so each relation costs exactly one statement per page,
