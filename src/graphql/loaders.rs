@@ -97,7 +97,8 @@ macro_rules! loaders {
                 }
             )*
 
-            /// Turns every cache off (loaders still batch).
+            /// Turns every cache off (loaders still batch). Called before the
+            /// request runs (a subscription's), so no loader is being made meanwhile.
             pub fn disable_caches(&self) {
                 self.caches.store(false, std::sync::atomic::Ordering::Relaxed);
                 $(if let Some(loader) = self.$field.get() {

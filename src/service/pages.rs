@@ -72,7 +72,6 @@ impl<C: ColumnTrait> Sort<C> {
         Self { column: id, id, descending, fold_case: false, value: Some(value) }
     }
 
-    /// The keys before the id, each with whether it runs descending.
     /// The list's rows with what the sort reads joined to them.
     fn joined<E: EntityTrait<Column = C>>(&self, select: Select<E>) -> Select<E> {
         match self.value.as_ref().and_then(|v| v.joined.as_ref()) {
@@ -81,6 +80,7 @@ impl<C: ColumnTrait> Sort<C> {
         }
     }
 
+    /// The keys before the id, each with whether it runs descending.
     fn keys(&self) -> Vec<(Expr, bool)> {
         match &self.value {
             Some(RowValue { missing, value, .. }) => vec![(missing.clone(), false), (value.clone(), self.descending)],

@@ -167,9 +167,10 @@ fn short(mac: Hmac<Sha256>) -> [u8; MAC_BYTES] {
 }
 
 /// The size of a page asked for by `first` on a list paged forward only
-/// (default 20); BAD_USER_INPUT outside 0 to [`MAX_PAGE_SIZE`].
+/// (default [`DEFAULT_PAGE_SIZE`]); BAD_USER_INPUT outside 0 to [`MAX_PAGE_SIZE`].
 pub fn page_size(first: Option<i32>) -> AppResult<u64> {
-    u64::try_from(first.unwrap_or(20))
+    first
+        .map_or(Ok(DEFAULT_PAGE_SIZE as u64), u64::try_from)
         .ok()
         .filter(|f| *f <= MAX_PAGE_SIZE as u64)
         .ok_or_else(|| AppError::bad_input("first", format!("first must be between 0 and {MAX_PAGE_SIZE}")))
