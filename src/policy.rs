@@ -74,6 +74,14 @@ pub const SCOPE_CUSTOMERS_WRITE: &str = "customers:write";
 pub const SCOPES: [&str; 5] =
     [SCOPE_CUSTOMERS_READ, SCOPE_CUSTOMERS_WRITE, SCOPE_GRAPH_READ, SCOPE_REVENUE_WRITE, SCOPE_TICKETS_READ];
 
+/// BAD_USER_INPUT on `scopes` naming the first scope that is not one of [`SCOPES`].
+pub fn ensure_known_scopes(scopes: &[String]) -> AppResult<()> {
+    match scopes.iter().find(|s| !SCOPES.contains(&s.as_str())) {
+        Some(unknown) => Err(AppError::bad_input("scopes", format!("unknown scope {unknown:?}"))),
+        None => Ok(()),
+    }
+}
+
 /// The kind of customer data a read touches; a service account needs the
 /// matching scope, a person's role decides alone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -13,8 +13,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use entity::field_access;
-use sea_orm::{DatabaseConnection, EntityTrait};
+use sea_orm::DatabaseConnection;
 
 use crate::{
     auth::{
@@ -73,8 +72,7 @@ impl Authenticator {
             }
             fields.0
         };
-        let rows = field_access::Entity::find().all(&self.db).await?;
-        let policy = Arc::new(FieldPolicy::from_rows(&rows));
+        let policy = Arc::new(FieldPolicy::load(&self.db).await?);
         let mut fields = self.fields.lock().unwrap_or_else(|p| p.into_inner());
         if fields.0 == generation {
             fields.1 = Some((policy.clone(), Instant::now()));
@@ -163,8 +161,7 @@ impl Authenticator {
                 Viewer::load(&self.db, &Subject::UserId(user_id)).await?
             }
         };
-        let rows = field_access::Entity::find().all(&self.db).await?;
-        viewer.hidden = FieldPolicy::from_rows(&rows).hidden_for(&viewer);
+        viewer.hidden = FieldPolicy::load(&self.db).await?.hidden_for(&viewer);
         Ok(viewer)
     }
 }

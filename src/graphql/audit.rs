@@ -110,7 +110,7 @@ impl AuditQuery {
         let select = service::select(&viewer, &filter)?;
         let sort = order_by.unwrap_or_default().sort(audit_log::Column::Id);
         let args = PageArgs::new(first, after, last, before);
-        let custom = service::sensitive_custom_keys(&rc.db, &viewer).await?;
+        let custom = crate::policy::fields::hidden_custom_keys(&rc.db, &viewer).await?;
         let wrap = |rows: Vec<audit_log::Model>| {
             rows.into_iter()
                 .map(|row| {

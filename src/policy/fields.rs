@@ -106,6 +106,12 @@ impl FieldPolicy {
         Self { rules }
     }
 
+    /// The policy as stored now.
+    pub async fn load(db: &impl sea_orm::ConnectionTrait) -> AppResult<Self> {
+        use sea_orm::EntityTrait;
+        Ok(Self::from_rows(&field_access::Entity::find().all(db).await?))
+    }
+
     /// The rule of `field`, when it is restricted.
     pub fn rule(&self, field: SensitiveField) -> Option<&FieldRule> {
         self.rules.get(&field)
@@ -132,6 +138,19 @@ impl Viewer {
     pub fn may_read(&self, field: SensitiveField) -> bool {
         !self.hidden.contains(field)
     }
+}
+
+/// The keys of the custom fields marked sensitive (live or archived: their
+/// values stay in the audit trail) when the viewer may not read them; empty
+/// otherwise, without a query.
+pub async fn hidden_custom_keys(db: &impl sea_orm::ConnectionTrait, viewer: &Viewer) -> AppResult<Vec<String>> {
+    use entity::custom_field;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    if viewer.may_read(SensitiveField::SensitiveCustomFields) {
+        return Ok(Vec::new());
+    }
+    let fields = custom_field::Entity::find().filter(custom_field::Column::Sensitive.eq(true)).all(db).await?;
+    Ok(fields.into_iter().map(|f| f.key).collect())
 }
 
 /// FORBIDDEN when the viewer may not read `field`, for an argument that would

@@ -169,22 +169,10 @@ fn keys_of(entity: &str, field: SensitiveField) -> &'static [&'static str] {
     }
 }
 
-/// The keys of the custom fields marked sensitive, when the viewer may not
-/// read them (for [`withhold`]); empty otherwise, without a query.
-pub async fn sensitive_custom_keys(db: &impl sea_orm::ConnectionTrait, viewer: &Viewer) -> AppResult<Vec<String>> {
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-    if viewer.may_read(SensitiveField::SensitiveCustomFields) {
-        return Ok(Vec::new());
-    }
-    let fields =
-        entity::custom_field::Entity::find().filter(entity::custom_field::Column::Sensitive.eq(true)).all(db).await?;
-    Ok(fields.into_iter().map(|f| f.key).collect())
-}
-
 /// Replaces with null, wherever they sit in an entry's `changes` of a row of
 /// `entity`, the values of the sensitive fields the viewer may not read
 /// (`custom` names the sensitive custom fields, from
-/// [`sensitive_custom_keys`]). Returns whether anything was withheld.
+/// `policy::fields::hidden_custom_keys`). Returns whether anything was withheld.
 pub fn withhold(viewer: &Viewer, entity: &str, changes: &mut Value, custom: &[String]) -> bool {
     if viewer.hidden.is_empty() {
         return false;

@@ -19,8 +19,7 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use entity::custom_field;
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryResult};
+use sea_orm::{ConnectionTrait, DatabaseConnection, QueryResult};
 
 use crate::{
     db::Dialect,
@@ -446,17 +445,7 @@ async fn withhold_quotes(db: &DatabaseConnection, viewer: &Viewer, candidates: &
     if viewer.hidden.is_empty() {
         return Ok(());
     }
-    let sensitive: Vec<String> = if viewer.may_read(SensitiveField::SensitiveCustomFields) {
-        Vec::new()
-    } else {
-        custom_field::Entity::find()
-            .filter(custom_field::Column::Sensitive.eq(true))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|f| f.key)
-            .collect()
-    };
+    let sensitive = policy::fields::hidden_custom_keys(db, viewer).await?;
     let hidden = |quoted: Quoted<'_>| match quoted {
         Quoted::Email => !viewer.may_read(SensitiveField::ContactEmail),
         // A sensitive identifier field may be keyed `phone`: its reason reads like a contact's.

@@ -20,8 +20,7 @@ use crate::{
 /// The policy as stored now (ADMIN only).
 pub async fn current(svc: &Services, viewer: &Viewer) -> AppResult<FieldPolicy> {
     policy::ensure_admin(viewer)?;
-    let rows = field_access::Entity::find().all(&svc.db).await?;
-    Ok(FieldPolicy::from_rows(&rows))
+    FieldPolicy::load(&svc.db).await
 }
 
 /// Restricts `field` to `roles` (ADMIN always reads it) and to service
@@ -37,9 +36,7 @@ pub async fn restrict(
     if roles.contains(&Role::Integration) {
         return Err(AppError::bad_input("roles", "service accounts are granted a field by `scopes`, not by role"));
     }
-    if let Some(unknown) = scopes.iter().find(|s| !policy::SCOPES.contains(&s.as_str())) {
-        return Err(AppError::bad_input("scopes", format!("unknown scope {unknown:?}")));
-    }
+    policy::ensure_known_scopes(&scopes)?;
     let mut roles: Vec<&str> = roles.into_iter().filter(|r| *r != Role::Admin).map(Role::as_str).collect();
     roles.sort_unstable();
     roles.dedup();

@@ -62,9 +62,7 @@ fn valid_scopes(role: Role, scopes: &[String]) -> AppResult<String> {
     if role != Role::Integration && !scopes.is_empty() {
         return Err(AppError::bad_input("scopes", "only INTEGRATION accounts hold scopes"));
     }
-    if let Some(unknown) = scopes.iter().find(|s| !policy::SCOPES.contains(&s.as_str())) {
-        return Err(AppError::bad_input("scopes", format!("unknown scope {unknown:?}")));
-    }
+    policy::ensure_known_scopes(scopes)?;
     let mut sorted: Vec<&str> = scopes.iter().map(String::as_str).collect();
     sorted.sort_unstable();
     sorted.dedup();
