@@ -19,6 +19,8 @@ pub mod excluded;
 pub mod health;
 /// The measured facts account health is computed from.
 pub mod health_facts;
+/// The facts of account health as they were at past instants, many at once.
+pub mod facts_as_of;
 /// A backtest of the health score on the company's history.
 pub mod backtest;
 /// The daily history of each customer's health.

@@ -35,6 +35,11 @@ pub fn champion_sql(level: &str, influence: &str, strength: &str) -> String {
     format!("({level} = 'EXECUTIVE' OR {influence} >= 4 OR {strength} >= 4)")
 }
 
+/// [`champion_sql`] on a contact's values (a missing influence or strength is not 4 or more).
+pub fn is_champion(level: &str, influence: Option<i64>, strength: Option<i64>) -> bool {
+    level == "EXECUTIVE" || influence.is_some_and(|i| i >= 4) || strength.is_some_and(|s| s >= 4)
+}
+
 /// A commitment (aliased `o`) broken by `day`: not fulfilled, not archived, due before that day.
 pub fn overdue_commitment_sql(o: &str, day: &str) -> String {
     format!("{o}.fulfilled_on IS NULL AND {o}.archived_at IS NULL AND {o}.due_on < {day}")

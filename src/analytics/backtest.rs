@@ -3,8 +3,8 @@
 //!
 //! The unit is a customer-month: a live customer at a month start in the
 //! window, scored as of that instant by the same function as the live score
-//! (`crate::analytics::health::assess` over facts read as they were then,
-//! `crate::analytics::health_facts::load_as_of`), and counted as a loss when
+//! (`crate::analytics::health::score`, the score of `assess`, over the facts
+//! as they were then, `crate::analytics::facts_as_of`), and counted as a loss when
 //! a LOST churn event follows within the horizon (after the month start, at
 //! most `horizon_days` later). Per level: the customer-months, their losses,
 //! the loss rate and its lift over the base rate. The AUC takes `100 - score`
@@ -15,18 +15,24 @@
 //! losses so flagged, and the days ahead count from the first such flag. A
 //! month start whose horizon has not passed yet is left out: whether its
 //! customers were kept is not known.
+//!
+//! The book is read once, a chunk of customers at a time (each table's dated
+//! rows for the chunk in one statement), and every month start is scored from
+//! what was read: three years cost about one read of the book, not 36. The
+//! figures are tallied as the chunks go (the risks as a histogram of the 101
+//! scores), so memory holds one chunk, whatever the window.
 
 use chrono::{Datelike, Duration, NaiveDate};
 use sea_orm::ConnectionTrait;
 
 use crate::{
     analytics::{
-        health::assess,
-        health_facts::{Customers, load_as_of},
+        facts_as_of::{self, CHUNK, Scope},
+        health::score,
     },
-    db::{Dialect, rows::date, rows::int},
+    db::{Dialect, rows::int},
     error::{AppError, AppResult},
-    policy::{self, Resource, Viewer},
+    policy::Viewer,
     rules::health::{HealthLevel, HealthRules},
 };
 
@@ -103,42 +109,35 @@ pub async fn run(
         return Err(AppError::bad_input("to", format!("the window holds at most {MAX_MONTHS} month starts")));
     }
     let _turn = RUNNING.acquire().await.map_err(|_| AppError::Internal("the backtest gate closed".to_owned()))?;
-    let mut losses: std::collections::HashMap<i64, Vec<NaiveDate>> = std::collections::HashMap::new();
-    for (customer, on) in lost_events(db, viewer).await? {
-        losses.entry(customer).or_default().push(on);
-    }
-    // (customer, month start, score, level, the loss that follows within the horizon)
-    let mut scored: Vec<(i64, NaiveDate, i32, HealthLevel, Option<NaiveDate>)> = Vec::new();
-    for start in &starts {
-        let at = start.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
-        let facts = load_as_of(db, Some(viewer), Customers::StartedBy(*start), at).await?;
-        let horizon = *start + Duration::days(horizon_days);
-        for f in facts.iter().filter(|f| f.live()) {
-            let health = assess(f, rules);
-            let loss = losses
-                .get(&f.customer_id)
-                .and_then(|days| days.iter().filter(|on| *on > start && **on <= horizon).min());
-            let loss = loss.copied();
-            scored.push((f.customer_id, *start, health.score, health.level, loss));
-        }
-    }
-    Ok(figures(&scored))
-}
-
-/// Every LOST churn event of the viewer's customers: (customer, day).
-async fn lost_events(db: &impl ConnectionTrait, viewer: &Viewer) -> AppResult<Vec<(i64, NaiveDate)>> {
+    let mut tally = Tally::default();
+    let Some(first) = starts.first() else { return Ok(tally.figures()) };
+    let revenue_from = crate::rules::add_months(*first, -12);
     let dialect = Dialect::of(db);
-    let sql = format!(
-        "SELECT e.customer_id, e.occurred_on FROM churn_event e WHERE e.kind = 'LOST' {}",
-        policy::visible_sql(dialect, viewer, Resource::Customers, "e.customer_id")
-    );
-    let mut found = Vec::new();
-    for row in dialect.rows(db, sql).await? {
-        if let Some(on) = date(&row, "occurred_on")? {
-            found.push((int(&row, "customer_id")?, on));
+    let last = dialect.rows(db, "SELECT MAX(id) AS n FROM customer".to_owned()).await?;
+    let last = last.first().map(|r| int(r, "n")).transpose()?.unwrap_or(0);
+    let mut after = 0;
+    let mut months = Vec::with_capacity(starts.len());
+    while after < last {
+        let up_to = after + CHUNK;
+        let ledger = facts_as_of::read(db, Some(viewer), Scope::Range { after, up_to }, revenue_from).await?;
+        for record in ledger.records() {
+            months.clear();
+            for start in starts.iter().filter(|start| record.started_by(**start)) {
+                let at = start.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
+                let facts = ledger.facts_at(record, at);
+                if !facts.live() {
+                    continue;
+                }
+                let (score, level) = score(&facts, rules);
+                let horizon = *start + Duration::days(horizon_days);
+                let loss = record.losses().filter(|on| on > start && *on <= horizon).min();
+                months.push(Month { start: *start, score, level, loss });
+            }
+            tally.add(&months);
         }
+        after = up_to;
     }
-    Ok(found)
+    Ok(tally.figures())
 }
 
 fn ratio(part: f64, whole: f64) -> Option<f64> {
@@ -149,65 +148,96 @@ fn flags(level: HealthLevel) -> bool {
     matches!(level, HealthLevel::AtRisk | HealthLevel::Critical)
 }
 
-/// The figures of the scored customer-months.
-fn figures(scored: &[(i64, NaiveDate, i32, HealthLevel, Option<NaiveDate>)]) -> Backtest {
-    let total = scored.len() as f64;
-    let lost = scored.iter().filter(|s| s.4.is_some()).count() as f64;
-    let base_rate = ratio(lost, total);
-    let levels = [HealthLevel::Healthy, HealthLevel::Watch, HealthLevel::AtRisk, HealthLevel::Critical]
-        .into_iter()
-        .map(|level| {
-            let rows: Vec<_> = scored.iter().filter(|s| s.3 == level).collect();
-            let losses = rows.iter().filter(|s| s.4.is_some()).count() as i64;
-            let loss_rate = ratio(losses as f64, rows.len() as f64);
-            let lift = match (loss_rate, base_rate) {
-                (Some(rate), Some(base)) if base > 0.0 => Some(rate / base),
-                _ => None,
-            };
-            LevelFigures { level, customers: rows.len() as i64, losses, loss_rate, lift }
-        })
-        .collect();
-    // Mann-Whitney: ranks of the risks (ties share their mean rank).
-    let mut risks: Vec<(i32, bool)> = scored.iter().map(|s| (100 - s.2, s.4.is_some())).collect();
-    risks.sort_by_key(|r| r.0);
-    let (mut positive_ranks, mut i) = (0.0, 0);
-    while i < risks.len() {
-        let mut j = i;
-        while j < risks.len() && risks[j].0 == risks[i].0 {
-            j += 1;
+/// One customer-month scored: the month start, the score and level then,
+/// and the loss that followed within the horizon.
+#[derive(Debug, Clone, Copy)]
+struct Month {
+    start: NaiveDate,
+    score: i32,
+    level: HealthLevel,
+    loss: Option<NaiveDate>,
+}
+
+const LEVELS: [HealthLevel; 4] = [HealthLevel::Healthy, HealthLevel::Watch, HealthLevel::AtRisk, HealthLevel::Critical];
+
+/// The figures, tallied one customer at a time.
+#[derive(Debug, Default)]
+struct Tally {
+    /// Customer-months and losses per level, in the order of [`LEVELS`].
+    levels: [(i64, i64); 4],
+    /// Customer-months kept and lost per risk (`100 - score`, 0 to 100).
+    risks: Vec<(i64, i64)>,
+    /// Losses (each loss once, however many month starts it followed).
+    events: i64,
+    /// Days from the first flag to each flagged loss.
+    ahead: Vec<f64>,
+}
+
+impl Tally {
+    /// Adds one customer's scored months.
+    fn add(&mut self, months: &[Month]) {
+        if self.risks.is_empty() {
+            self.risks = vec![(0, 0); 101];
         }
-        let mean_rank = (i + 1 + j) as f64 / 2.0;
-        positive_ranks += mean_rank * risks[i..j].iter().filter(|r| r.1).count() as f64;
-        i = j;
-    }
-    let negatives = total - lost;
-    let auc =
-        (lost > 0.0 && negatives > 0.0).then(|| (positive_ranks - lost * (lost + 1.0) / 2.0) / (lost * negatives));
-    // Each loss once: flagged when a month start within the horizon before it found the customer AT_RISK or worse.
-    let mut events: Vec<(i64, NaiveDate)> = scored.iter().filter_map(|s| s.4.map(|on| (s.0, on))).collect();
-    events.sort_unstable();
-    events.dedup();
-    let mut first_flags: std::collections::HashMap<(i64, NaiveDate), NaiveDate> = std::collections::HashMap::new();
-    for s in scored.iter().filter(|s| flags(s.3)) {
-        if let Some(on) = s.4 {
-            let first = first_flags.entry((s.0, on)).or_insert(s.1);
-            *first = (*first).min(s.1);
+        for m in months {
+            let level = LEVELS.iter().position(|l| *l == m.level).unwrap_or(0);
+            let lost = i64::from(m.loss.is_some());
+            self.levels[level].0 += 1;
+            self.levels[level].1 += lost;
+            let risk = &mut self.risks[(100 - m.score).clamp(0, 100) as usize];
+            risk.0 += 1 - lost;
+            risk.1 += lost;
+        }
+        // Each loss once: flagged when a month start within the horizon before it found the customer AT_RISK or worse.
+        let mut losses: Vec<NaiveDate> = months.iter().filter_map(|m| m.loss).collect();
+        losses.sort_unstable();
+        losses.dedup();
+        for loss in losses {
+            self.events += 1;
+            let flagged = months.iter().filter(|m| m.loss == Some(loss) && flags(m.level)).map(|m| m.start).min();
+            if let Some(flagged) = flagged {
+                self.ahead.push((loss - flagged).num_days() as f64);
+            }
         }
     }
-    let mut ahead: Vec<f64> = Vec::new();
-    for event in &events {
-        if let Some(flagged) = first_flags.get(event) {
-            ahead.push((event.1 - *flagged).num_days() as f64);
+
+    fn figures(mut self) -> Backtest {
+        let total: i64 = self.levels.iter().map(|l| l.0).sum();
+        let lost: i64 = self.levels.iter().map(|l| l.1).sum();
+        let (total, lost) = (total as f64, lost as f64);
+        let base_rate = ratio(lost, total);
+        let levels = LEVELS
+            .iter()
+            .zip(self.levels)
+            .map(|(&level, (customers, losses))| {
+                let loss_rate = ratio(losses as f64, customers as f64);
+                let lift = match (loss_rate, base_rate) {
+                    (Some(rate), Some(base)) if base > 0.0 => Some(rate / base),
+                    _ => None,
+                };
+                LevelFigures { level, customers, losses, loss_rate, lift }
+            })
+            .collect();
+        // Mann-Whitney: the risks ranked from the lowest, ties sharing their mean rank.
+        let (mut positive_ranks, mut below) = (0.0, 0.0);
+        for (kept, lost_here) in &self.risks {
+            let tied = (kept + lost_here) as f64;
+            positive_ranks += (below + (tied + 1.0) / 2.0) * *lost_here as f64;
+            below += tied;
         }
+        let negatives = total - lost;
+        let auc = (lost > 0.0 && negatives > 0.0)
+            .then(|| (positive_ranks - lost * (lost + 1.0) / 2.0) / (lost * negatives));
+        let recall = ratio(self.ahead.len() as f64, self.events as f64);
+        self.ahead.sort_by(f64::total_cmp);
+        let ahead = &self.ahead;
+        let median_days_ahead = match ahead.len() {
+            0 => None,
+            n if n % 2 == 1 => Some(ahead[n / 2]),
+            n => Some((ahead[n / 2 - 1] + ahead[n / 2]) / 2.0),
+        };
+        Backtest { customers_scored: total as i64, base_rate, auc, recall, median_days_ahead, levels }
     }
-    let recall = ratio(ahead.len() as f64, events.len() as f64);
-    ahead.sort_by(f64::total_cmp);
-    let median_days_ahead = match ahead.len() {
-        0 => None,
-        n if n % 2 == 1 => Some(ahead[n / 2]),
-        n => Some((ahead[n / 2 - 1] + ahead[n / 2]) / 2.0),
-    };
-    Backtest { customers_scored: scored.len() as i64, base_rate, auc, recall, median_days_ahead, levels }
 }
 
 #[cfg(test)]
@@ -224,11 +254,20 @@ mod tests {
         assert_eq!(month_starts(d(1, 2), d(2, 28)), [d(2, 1)]);
     }
 
+    fn auc(months: &[Month]) -> Option<f64> {
+        let mut tally = Tally::default();
+        for m in months {
+            tally.add(std::slice::from_ref(m));
+        }
+        tally.figures().auc
+    }
+
     #[test]
     fn a_perfect_score_has_an_auc_of_one_and_ties_count_half() {
-        let row = |score, lost: bool| (1, d(1, 1), score, HealthLevel::Healthy, lost.then(|| d(2, 1)));
-        assert_eq!(figures(&[row(10, true), row(90, false)]).auc, Some(1.0));
-        assert_eq!(figures(&[row(50, true), row(50, false)]).auc, Some(0.5));
-        assert_eq!(figures(&[row(90, true), row(10, false)]).auc, Some(0.0));
+        let row = |score, lost: bool| Month { start: d(1, 1), score, level: HealthLevel::Healthy, loss: lost.then(|| d(2, 1)) };
+        assert_eq!(auc(&[row(10, true), row(90, false)]), Some(1.0));
+        assert_eq!(auc(&[row(50, true), row(50, false)]), Some(0.5));
+        assert_eq!(auc(&[row(90, true), row(10, false)]), Some(0.0));
+        assert_eq!(auc(&[row(40, true), row(50, true), row(50, false), row(60, false)]), Some(0.875));
     }
 }

@@ -46,21 +46,20 @@ impl AccountHealth {
     }
 }
 
-/// Scores one customer's facts.
+/// Scores one customer's facts, each signal explained.
 pub fn assess(facts: &Facts, rules: &HealthRules) -> AccountHealth {
     let mut signals: Vec<(SignalKind, Signal)> = SignalKind::ALL
         .iter()
         .copied()
         .map(|kind| {
-            let (severity, value, explanation) = measure(kind, facts);
+            let (severity, value, explanation) = measure(kind, facts, true);
             let weight = rules.weight(kind);
-            let impact = round1(-weight * severity);
+            let impact = impact(weight, severity);
             (kind, Signal { kind: kind.as_str().to_owned(), weight, value, impact, explanation })
         })
         .collect();
+    let score = total(signals.iter().map(|(_, s)| s.impact));
     signals.sort_by(|(ka, a), (kb, b)| a.impact.total_cmp(&b.impact).then(ka.index().cmp(&kb.index())));
-    let total: f64 = signals.iter().map(|(_, s)| s.impact).sum();
-    let score = (100.0 + total).round().clamp(0.0, 100.0) as i32;
     AccountHealth {
         customer_id: facts.customer_id,
         score,
@@ -68,6 +67,23 @@ pub fn assess(facts: &Facts, rules: &HealthRules) -> AccountHealth {
         computed_at: facts.now,
         signals: signals.into_iter().map(|(_, s)| s).collect(),
     }
+}
+
+/// The score and level [`assess`] gives, without writing the explanations:
+/// what a backtest needs for each of millions of customer-months.
+pub fn score(facts: &Facts, rules: &HealthRules) -> (i32, HealthLevel) {
+    let score = total(SignalKind::ALL.iter().map(|&kind| impact(rules.weight(kind), measure(kind, facts, false).0)));
+    (score, rules.level(score))
+}
+
+/// A signal's points: its weight times its severity, taken off, one decimal.
+fn impact(weight: f64, severity: f64) -> f64 {
+    round1(-weight * severity)
+}
+
+/// 100 plus the impacts (summed in the order of [`SignalKind::ALL`]), clamped to 0–100.
+fn total(impacts: impl Iterator<Item = f64>) -> i32 {
+    (100.0 + impacts.sum::<f64>()).round().clamp(0.0, 100.0) as i32
 }
 
 fn round1(value: f64) -> f64 {
@@ -106,42 +122,52 @@ fn plural(n: i64, one: &str, many: &str) -> String {
 /// (severity 0..=1, measured value, explanation) of one signal.
 type Measured = (f64, Option<f64>, String);
 
+/// The explanation when it is wanted (`$explain`), else an empty string that
+/// costs nothing: the text is formatted only for a reader.
+macro_rules! say {
+    ($explain:expr, $($text:tt)*) => {
+        if $explain { format!($($text)*) } else { String::new() }
+    };
+}
+
 /// Measures one signal: each has its own function below, with its reason.
-fn measure(kind: SignalKind, f: &Facts) -> Measured {
+/// `explain` false leaves the explanation empty.
+fn measure(kind: SignalKind, f: &Facts, explain: bool) -> Measured {
+    let e = explain;
     match kind {
-        SignalKind::RelationshipBreadth => relationship_breadth(f),
-        SignalKind::ChampionLeft => champion_left(f),
-        SignalKind::ExecutiveContact => executive_contact(f),
-        SignalKind::CommunicationRecency => communication_recency(f),
-        SignalKind::TicketsPastSla => tickets_past_sla(f),
-        SignalKind::ComplaintTrend => complaint_trend(f),
-        SignalKind::OverdueCommitments => overdue_commitments(f),
-        SignalKind::RevenueTrend => revenue_trend(f),
-        SignalKind::PurchasingFit => purchasing_fit(f),
-        SignalKind::Satisfaction => satisfaction(f),
-        SignalKind::OwnerInactive => owner_inactive(f),
-        SignalKind::PartnershipTier => partnership_tier(f),
-        SignalKind::OverdueTasks => overdue_tasks(f),
+        SignalKind::RelationshipBreadth => relationship_breadth(f, e),
+        SignalKind::ChampionLeft => champion_left(f, e),
+        SignalKind::ExecutiveContact => executive_contact(f, e),
+        SignalKind::CommunicationRecency => communication_recency(f, e),
+        SignalKind::TicketsPastSla => tickets_past_sla(f, e),
+        SignalKind::ComplaintTrend => complaint_trend(f, e),
+        SignalKind::OverdueCommitments => overdue_commitments(f, e),
+        SignalKind::RevenueTrend => revenue_trend(f, e),
+        SignalKind::PurchasingFit => purchasing_fit(f, e),
+        SignalKind::Satisfaction => satisfaction(f, e),
+        SignalKind::OwnerInactive => owner_inactive(f, e),
+        SignalKind::PartnershipTier => partnership_tier(f, e),
+        SignalKind::OverdueTasks => overdue_tasks(f, e),
     }
 }
 
 /// Breadth: several people at several levels keep the account when one
 /// of them leaves; one thread is lost with that one person.
-fn relationship_breadth(f: &Facts) -> Measured {
+fn relationship_breadth(f: &Facts, e: bool) -> Measured {
     let levels = f.levels.len() as i64;
     let value = Some(levels as f64);
     let total = LEVELS.len();
-    let covered = f.levels.join(", ");
+    let covered = || f.levels.join(", ");
     if f.current_contacts == 0 {
-        (1.0, value, "No current contact at the customer: nobody to call".to_owned())
+        (1.0, value, say!(e, "No current contact at the customer: nobody to call"))
     } else if f.current_contacts == 1 {
         (
             0.75,
             value,
-            format!("Single-threaded: one current contact, in {covered}; 1 of {total} organisational levels covered"),
+            say!(e, "Single-threaded: one current contact, in {}; 1 of {total} organisational levels covered", covered()),
         )
     } else if levels == 1 {
-        (0.75, value, format!("Only 1 of {total} organisational levels covered: every contact is in {covered}"))
+        (0.75, value, say!(e, "Only 1 of {total} organisational levels covered: every contact is in {}", covered()))
     } else {
         let severity = match levels {
             2 => 0.4,
@@ -152,25 +178,26 @@ fn relationship_breadth(f: &Facts) -> Measured {
         (
             severity,
             value,
-            format!("{levels} of {total} organisational levels covered ({covered}) by {contacts} current contacts"),
+            say!(e, "{levels} of {total} organisational levels covered ({}) by {contacts} current contacts", covered()),
         )
     }
 }
 
 /// A champion's departure is the moment a competitor gets in.
-fn champion_left(f: &Facts) -> Measured {
+fn champion_left(f: &Facts, e: bool) -> Measured {
     let n = f.champions_left;
     match (&f.last_champion_left, n) {
         (Some(d), 1) => {
             let ago = (f.now.date_naive() - d.ended_on).num_days();
-            (1.0, Some(1.0), format!("Champion {} ({}) left {} ago", d.name, d.org_level, plural(ago, "day", "days")))
+            (1.0, Some(1.0), say!(e, "Champion {} ({}) left {} ago", d.name, d.org_level, plural(ago, "day", "days")))
         }
         (Some(d), _) => {
             let ago = (f.now.date_naive() - d.ended_on).num_days();
             (
                 1.0,
                 Some(n as f64),
-                format!(
+                say!(
+                    e,
                     "{n} key contacts left in the last {CHAMPION_WINDOW_DAYS} days, the latest {} ({}) {} ago",
                     d.name,
                     d.org_level,
@@ -178,51 +205,51 @@ fn champion_left(f: &Facts) -> Measured {
                 ),
             )
         }
-        _ => (0.0, Some(0.0), format!("No key contact left in the last {CHAMPION_WINDOW_DAYS} days")),
+        _ => (0.0, Some(0.0), say!(e, "No key contact left in the last {CHAMPION_WINDOW_DAYS} days")),
     }
 }
 
 /// Executive access: none for a quarter starts to cost, none for half a year costs all.
-fn executive_contact(f: &Facts) -> Measured {
+fn executive_contact(f: &Facts, e: bool) -> Measured {
     match days(f, f.last_executive_at) {
-        None => (1.0, None, "No executive-level communication on record".to_owned()),
+        None => (1.0, None, say!(e, "No executive-level communication on record")),
         Some(d) => (
             ramp(d as f64, 90.0, 180.0),
             Some(d as f64),
-            format!("Last executive-level communication {} ago", plural(d, "day", "days")),
+            say!(e, "Last executive-level communication {} ago", plural(d, "day", "days")),
         ),
     }
 }
 
 /// Any touchpoint: a month of silence is normal, a quarter is neglect.
-fn communication_recency(f: &Facts) -> Measured {
+fn communication_recency(f: &Facts, e: bool) -> Measured {
     match days(f, f.last_communication_at) {
-        None => (1.0, None, "No communication on record".to_owned()),
+        None => (1.0, None, say!(e, "No communication on record")),
         Some(d) => {
-            (ramp(d as f64, 30.0, 90.0), Some(d as f64), format!("Last communication {} ago", plural(d, "day", "days")))
+            (ramp(d as f64, 30.0, 90.0), Some(d as f64), say!(e, "Last communication {} ago", plural(d, "day", "days")))
         }
     }
 }
 
 /// Each unanswered complaint past its deadline; three take the full weight.
-fn tickets_past_sla(f: &Facts) -> Measured {
+fn tickets_past_sla(f: &Facts, e: bool) -> Measured {
     let n = f.tickets_past_sla;
     let text = if n == 0 {
-        format!("No open ticket past its SLA ({} open)", f.open_tickets)
+        say!(e, "No open ticket past its SLA ({} open)", f.open_tickets)
     } else {
-        format!("{} past their SLA, of {} open", plural(n, "open ticket", "open tickets"), f.open_tickets)
+        say!(e, "{} past their SLA, of {} open", plural(n, "open ticket", "open tickets"), f.open_tickets)
     };
     ((n as f64 / 3.0).min(1.0), Some(n as f64), text)
 }
 
 /// Complaints rising: the growth over the earlier window (at least 2), doubling takes the full weight.
-fn complaint_trend(f: &Facts) -> Measured {
+fn complaint_trend(f: &Facts, e: bool) -> Measured {
     let (recent, prior) = (f.tickets_recent, f.tickets_prior);
     let severity = if recent > prior { ((recent - prior) as f64 / prior.max(2) as f64).min(1.0) } else { 0.0 };
     (
         severity,
         Some(recent as f64),
-        format!(
+        say!(e, 
             "{} in the last {COMPLAINT_WINDOW_DAYS} days against {prior} in the {COMPLAINT_WINDOW_DAYS} before",
             plural(recent, "ticket", "tickets")
         ),
@@ -230,34 +257,35 @@ fn complaint_trend(f: &Facts) -> Measured {
 }
 
 /// Broken promises: each overdue commitment a third of the weight.
-fn overdue_commitments(f: &Facts) -> Measured {
+fn overdue_commitments(f: &Facts, e: bool) -> Measured {
     let n = f.overdue_commitments;
     let text = if n == 0 {
-        "No overdue commitment".to_owned()
+        say!(e, "No overdue commitment")
     } else if f.overdue_amount_cents != 0 {
-        format!("{} overdue, worth {}", plural(n, "commitment", "commitments"), money(f.overdue_amount_cents))
+        say!(e, "{} overdue, worth {}", plural(n, "commitment", "commitments"), money(f.overdue_amount_cents))
     } else {
-        format!("{} overdue", plural(n, "commitment", "commitments"))
+        say!(e, "{} overdue", plural(n, "commitment", "commitments"))
     };
     ((n as f64 / 3.0).min(1.0), Some(n as f64), text)
 }
 
 /// Work left undone: agreed next steps nobody took. Each open task past its
 /// due date takes a third of the weight.
-fn overdue_tasks(f: &Facts) -> Measured {
+fn overdue_tasks(f: &Facts, e: bool) -> Measured {
     let n = f.overdue_tasks;
-    let text = if n == 0 { "No overdue task".to_owned() } else { format!("{} overdue", plural(n, "task", "tasks")) };
+    let text = if n == 0 { say!(e, "No overdue task") } else { say!(e, "{} overdue", plural(n, "task", "tasks")) };
     ((n as f64 / 3.0).min(1.0), Some(n as f64), text)
 }
 
 /// Falling revenue: purchases moving elsewhere; a 50% fall takes the full weight.
-fn revenue_trend(f: &Facts) -> Measured {
+fn revenue_trend(f: &Facts, e: bool) -> Measured {
     let (recent, prior) = (f.revenue_recent_cents, f.revenue_prior_cents);
     if prior <= 0 {
-        (0.0, None, revenue_trend_text(None, recent > 0, Some((recent, prior))))
+        (0.0, None, if e { revenue_trend_text(None, recent > 0, Some((recent, prior))) } else { String::new() })
     } else {
         let change = round1((recent - prior) as f64 * 100.0 / prior as f64);
-        (ramp(-change, 0.0, 50.0), Some(change), revenue_trend_text(Some(change), true, Some((recent, prior))))
+        let text = if e { revenue_trend_text(Some(change), true, Some((recent, prior))) } else { String::new() };
+        (ramp(-change, 0.0, 50.0), Some(change), text)
     }
 }
 
@@ -295,64 +323,64 @@ impl Signal {
 }
 
 /// Only competitors meeting the standard is the alarm; both meeting it leaves price to decide.
-fn purchasing_fit(f: &Facts) -> Measured {
+fn purchasing_fit(f: &Facts, e: bool) -> Measured {
     match f.purchasing_fit.as_deref() {
         Some("ALARM") => {
-            (1.0, Some(2.0), "ALARM: only competitors' offers meet the customer's purchasing standard".to_owned())
+            (1.0, Some(2.0), say!(e, "ALARM: only competitors' offers meet the customer's purchasing standard"))
         }
         Some("WARNING") => (
             0.5,
             Some(1.0),
-            "WARNING: our offer and competitors' both meet the customer's purchasing standard".to_owned(),
+            say!(e, "WARNING: our offer and competitors' both meet the customer's purchasing standard"),
         ),
         Some(_) => (
             0.0,
             Some(0.0),
-            "SAFE: our offer meets the customer's purchasing standard and competitors' do not".to_owned(),
+            say!(e, "SAFE: our offer meets the customer's purchasing standard and competitors' do not"),
         ),
-        None => (0.0, None, "Purchasing-criteria fit not assessed".to_owned()),
+        None => (0.0, None, say!(e, "Purchasing-criteria fit not assessed")),
     }
 }
 
 /// Satisfaction below 8 of 10 starts to cost (4 or less: all of it), and a fall adds an eighth per point.
-fn satisfaction(f: &Facts) -> Measured {
+fn satisfaction(f: &Facts, e: bool) -> Measured {
     match (f.satisfaction_latest, f.satisfaction_previous) {
-        (None, _) => (0.0, None, "No satisfaction survey answered".to_owned()),
+        (None, _) => (0.0, None, say!(e, "No satisfaction survey answered")),
         (Some(latest), previous) => {
             let fall = previous.map_or(0, |p| (p - latest).max(0));
             let severity = (ramp(-(latest as f64), -8.0, -4.0) + fall as f64 / 8.0).min(1.0);
             let change = match previous {
-                Some(p) if p > latest => format!(", down {} from {p}", p - latest),
-                Some(p) if p < latest => format!(", up {} from {p}", latest - p),
-                Some(p) => format!(", as before ({p})"),
+                Some(p) if p > latest => say!(e, ", down {} from {p}", p - latest),
+                Some(p) if p < latest => say!(e, ", up {} from {p}", latest - p),
+                Some(p) => say!(e, ", as before ({p})"),
                 None => String::new(),
             };
-            (severity, Some(latest as f64), format!("Latest satisfaction {latest}/10{change}"))
+            (severity, Some(latest as f64), say!(e, "Latest satisfaction {latest}/10{change}"))
         }
     }
 }
 
 /// Nobody active looks after the account.
-fn owner_inactive(f: &Facts) -> Measured {
-    let owner = f.owner_name.clone().unwrap_or_else(|| "unknown".to_owned());
+fn owner_inactive(f: &Facts, e: bool) -> Measured {
+    let owner = f.owner_name.as_deref().unwrap_or("unknown");
     if f.owner_active {
-        (0.0, Some(0.0), format!("Owner {owner} is active"))
+        (0.0, Some(0.0), say!(e, "Owner {owner} is active"))
     } else {
-        (1.0, Some(1.0), format!("Owner {owner} is deactivated: nobody looks after the account"))
+        (1.0, Some(1.0), say!(e, "Owner {owner} is deactivated: nobody looks after the account"))
     }
 }
 
 /// What holds the customer: discounts are copied overnight, lock-in costs both sides to leave.
-fn partnership_tier(f: &Facts) -> Measured {
+fn partnership_tier(f: &Facts, e: bool) -> Measured {
     match f.tier.as_deref() {
         Some("PRICE") => {
-            (1.0, Some(1.0), "PRICE partnership: held by discounts, the easiest for a competitor to copy".to_owned())
+            (1.0, Some(1.0), say!(e, "PRICE partnership: held by discounts, the easiest for a competitor to copy"))
         }
         Some("SERVICE") => {
-            (0.3, Some(2.0), "SERVICE partnership: held by personal service and relationships".to_owned())
+            (0.3, Some(2.0), say!(e, "SERVICE partnership: held by personal service and relationships"))
         }
-        Some(_) => (-0.5, Some(3.0), "STRATEGIC partnership: lock-in makes leaving costly for both sides".to_owned()),
-        None => (0.5, None, "No partnership tier: nothing but the last order holds the customer".to_owned()),
+        Some(_) => (-0.5, Some(3.0), say!(e, "STRATEGIC partnership: lock-in makes leaving costly for both sides")),
+        None => (0.5, None, say!(e, "No partnership tier: nothing but the last order holds the customer")),
     }
 }
 

@@ -83,8 +83,6 @@ pub enum Customers<'a> {
     Ids(&'a [i64]),
     /// Every customer not archived with an id in `(after, up_to]`, whoever may see them (the snapshot's sweep).
     Range { after: i64, up_to: i64 },
-    /// Every customer the viewer sees whose history had started by this day (`crate::rules::customer_start_sql`).
-    StartedBy(chrono::NaiveDate),
 }
 
 /// The facts of the given customers now (`now` is the request's clock), in one statement.
@@ -94,18 +92,7 @@ pub async fn load(
     customers: Customers<'_>,
     now: DateTime<Utc>,
 ) -> AppResult<Vec<Facts>> {
-    load_with(db, viewer, customers, now, false).await
-}
-
-/// The facts of the given customers as they were at the past instant `at`,
-/// in one statement (the same statement, every row read as it was then).
-pub async fn load_as_of(
-    db: &impl ConnectionTrait,
-    viewer: Option<&Viewer>,
-    customers: Customers<'_>,
-    at: DateTime<Utc>,
-) -> AppResult<Vec<Facts>> {
-    load_with(db, viewer, customers, at, true).await
+    load_with(db, viewer, customers, now).await
 }
 
 /// The first day from which every input of the score keeps its history (the
@@ -130,7 +117,6 @@ async fn load_with(
     viewer: Option<&Viewer>,
     customers: Customers<'_>,
     now: DateTime<Utc>,
-    past: bool,
 ) -> AppResult<Vec<Facts>> {
     let dialect = Dialect::of(db);
     let (filter, keys): (String, Vec<sea_orm::Value>) = match customers {
@@ -147,12 +133,6 @@ async fn load_with(
                 viewer.map(|v| crate::policy::visible_sql(dialect, v, Resource::Customers, "c.id")).unwrap_or_default();
             (format!("{} {visible}", dialect.in_id_list("c.id", PARAMS + 1)), vec![list.into()])
         }
-        Customers::StartedBy(day) => {
-            let visible =
-                viewer.map(|v| crate::policy::visible_sql(dialect, v, Resource::Customers, "c.id")).unwrap_or_default();
-            let start = crate::rules::customer_start_sql("c");
-            (format!("{start} <= {} {visible}", dialect.date(day)), Vec::new())
-        }
         Customers::Range { after, up_to } => (
             format!(
                 "c.archived_at IS NULL AND c.id > {} AND c.id <= {}",
@@ -162,9 +142,9 @@ async fn load_with(
             vec![after.into(), up_to.into()],
         ),
     };
-    let mut values = params(now);
+    let mut values = Windows::at(now).params();
     values.extend(keys);
-    let rows = dialect.rows_with(db, facts_sql(dialect, &filter, past), values).await?;
+    let rows = dialect.rows_with(db, facts_sql(dialect, &filter), values).await?;
     let mut facts = Vec::with_capacity(rows.len());
     for row in &rows {
         let levels = text(row, "levels")?.unwrap_or_default();
@@ -227,155 +207,108 @@ fn parse_departure(text: &str) -> Option<Departure> {
 /// The organisational levels from the top down.
 pub const LEVELS: [&str; 5] = ["EXECUTIVE", "MANAGEMENT", "PURCHASING", "TECHNICAL", "END_USER"];
 
-fn level_order(level: &str) -> usize {
+pub fn level_order(level: &str) -> usize {
     LEVELS.iter().position(|l| *l == level).unwrap_or(LEVELS.len())
 }
 
 /// Parameters every facts statement binds first, in this order.
 const PARAMS: usize = 9;
 
-/// The instants and days the facts are measured against: bound, not written
-/// into the text, so that the statement is prepared and planned once.
-fn params(now: DateTime<Utc>) -> Vec<sea_orm::Value> {
-    let today = now.date_naive();
-    let month = month_start(today);
-    vec![
-        now.into(),
-        today.into(),
-        (today - Duration::days(CHAMPION_WINDOW_DAYS)).into(),
-        (now - Duration::days(COMPLAINT_WINDOW_DAYS)).into(),
-        (now - Duration::days(2 * COMPLAINT_WINDOW_DAYS)).into(),
-        month.into(),
-        add_months(month, -REVENUE_WINDOW_MONTHS).into(),
-        add_months(month, -2 * REVENUE_WINDOW_MONTHS).into(),
-        crate::rules::last_12_complete_months(today).last.into(),
-    ]
+/// The instants, days and months the facts are measured against, from the
+/// instant they are measured at.
+#[derive(Debug, Clone, Copy)]
+pub struct Windows {
+    pub at: DateTime<Utc>,
+    pub day: NaiveDate,
+    /// Departures after this day count (the [`CHAMPION_WINDOW_DAYS`] before `day`).
+    pub champion_since: NaiveDate,
+    /// The starts of the two halves of the complaint trend.
+    pub recent: DateTime<Utc>,
+    pub prior: DateTime<Utc>,
+    /// The current month and the starts of the two halves of the revenue trend.
+    pub month_now: NaiveDate,
+    pub month_recent: NaiveDate,
+    pub month_prior: NaiveDate,
+    pub last_12_months: crate::rules::Months,
 }
 
-/// The facts statement. Live (`past` false), rows are read as they are now.
-/// As of a past instant (`past`), every row is read as it was then: created by
-/// then and not archived by then; tickets open then (opened, not yet
-/// resolved), promises and tasks open then, communications, surveys and
-/// departures dated by then; the owner and tier from `customer_history`, the
-/// status from the churn events. The inputs without a history (purchasing
-/// fit, whether the owner is active, contacts' level, influence and strength)
-/// are read as they are now.
-fn facts_sql(dialect: Dialect, filter: &str, past: bool) -> String {
+impl Windows {
+    pub fn at(at: DateTime<Utc>) -> Self {
+        let day = at.date_naive();
+        let month_now = month_start(day);
+        Self {
+            at,
+            day,
+            champion_since: day - Duration::days(CHAMPION_WINDOW_DAYS),
+            recent: at - Duration::days(COMPLAINT_WINDOW_DAYS),
+            prior: at - Duration::days(2 * COMPLAINT_WINDOW_DAYS),
+            month_now,
+            month_recent: add_months(month_now, -REVENUE_WINDOW_MONTHS),
+            month_prior: add_months(month_now, -2 * REVENUE_WINDOW_MONTHS),
+            last_12_months: crate::rules::last_12_complete_months(day),
+        }
+    }
+
+    /// Bound, not written into the text, so that the statement is prepared and planned once.
+    fn params(&self) -> Vec<sea_orm::Value> {
+        vec![
+            self.at.into(),
+            self.day.into(),
+            self.champion_since.into(),
+            self.recent.into(),
+            self.prior.into(),
+            self.month_now.into(),
+            self.month_recent.into(),
+            self.month_prior.into(),
+            self.last_12_months.last.into(),
+        ]
+    }
+}
+
+/// The facts statement: every row as it is now (the facts as they were at a
+/// past instant are `crate::analytics::facts_as_of`).
+fn facts_sql(dialect: Dialect, filter: &str) -> String {
     let p = |n| dialect.param(n);
     let (at, day, champion_since, recent, prior) = (p(1), p(2), p(3), p(4), p(5));
     let (month_now, month_recent, month_prior, last_complete) = (p(6), p(7), p(8), p(9));
-    // A row alive at the instant: not archived (then), and (as of a past instant) created by then.
-    let alive = |a: &str| {
-        if past {
-            format!("({a}.archived_at IS NULL OR {a}.archived_at > {at}) AND {a}.created_at <= {at}")
-        } else {
-            format!("{a}.archived_at IS NULL")
-        }
-    };
-    let dated = |expr: &str, bound: &str| if past { format!(" AND {expr} <= {bound}") } else { String::new() };
-    // As of a past instant, `column` from the row of `history` (keyed by `key` = `of`) in force then; before that
-    // history begins, the current value.
-    let then = |history: &str, key: &str, of: &str, column: &str, current: &str| {
-        if past {
-            let rows = format!("FROM {history} hx WHERE hx.{key} = {of} AND hx.valid_from <= {at}");
-            format!(
-                "(CASE WHEN EXISTS (SELECT 1 {rows}) THEN (SELECT hx.{column} {rows} \
-                 ORDER BY hx.valid_from DESC, hx.id DESC LIMIT 1) ELSE {current} END)"
-            )
-        } else {
-            current.to_owned()
-        }
-    };
-    let of_contact = |column: &str| then("contact_history", "contact_id", "k.id", column, &format!("k.{column}"));
-    let level = of_contact("org_level");
-    let champion = crate::rules::champion_sql(&level, &of_contact("influence"), &of_contact("relationship_strength"));
-    let levels = dialect.distinct_list(&level);
-    // A contact is there from its `startedOn`, or (without one) from its creation.
-    let contact_alive = if past {
-        format!(
-            "(k.archived_at IS NULL OR k.archived_at > {at}) AND COALESCE(k.started_on <= {day}, k.created_at <= {at})"
-        )
-    } else {
-        alive("k")
-    };
-    let current = format!("k.customer_id = c.id AND {contact_alive} AND (k.ended_on IS NULL OR k.ended_on > {day})");
+    let alive = |a: &str| format!("{a}.archived_at IS NULL");
+    let champion = crate::rules::champion_sql("k.org_level", "k.influence", "k.relationship_strength");
+    let levels = dialect.distinct_list("k.org_level");
+    let current = format!("k.customer_id = c.id AND {} AND (k.ended_on IS NULL OR k.ended_on > {day})", alive("k"));
     let left = format!(
-        "k.customer_id = c.id AND {contact_alive} AND k.ended_on > {champion_since} AND k.ended_on <= {day} AND {champion}"
+        "k.customer_id = c.id AND {} AND k.ended_on > {champion_since} AND k.ended_on <= {day} AND {champion}",
+        alive("k")
     );
-    let breached = if past {
-        crate::rules::sla::breached_flag_as_of_sql("t", &at)
-    } else {
-        crate::rules::sla::breached_flag_sql("t", &at)
-    };
-    let open_then = if past {
-        format!("t.created_at <= {at} AND (t.resolved_at IS NULL OR t.resolved_at > {at})")
-    } else {
-        crate::rules::sla::open_ticket_sql("t")
-    };
-    let open = format!("t.customer_id = c.id AND {} AND {open_then}", alive("t"));
+    let breached = crate::rules::sla::breached_flag_sql("t", &at);
+    let open = format!("t.customer_id = c.id AND {} AND {}", alive("t"), crate::rules::sla::open_ticket_sql("t"));
     let tickets = format!("t.customer_id = c.id AND {}", alive("t"));
-    let overdue = if past {
-        format!(
-            "o.customer_id = c.id AND (o.fulfilled_on IS NULL OR o.fulfilled_on >= {day}) AND {} AND o.due_on < {day}",
-            alive("o")
-        )
-    } else {
-        format!("o.customer_id = c.id AND {}", crate::rules::overdue_commitment_sql("o", &day))
-    };
-    let overdue_tasks = if past {
-        format!(
-            "w.customer_id = c.id AND w.created_at <= {at} AND w.due_on < {day} \
-             AND (w.status = 'OPEN' OR (w.closed_at IS NOT NULL AND w.closed_at > {at}))"
-        )
-    } else {
-        format!("w.customer_id = c.id AND {}", crate::rules::overdue_task_sql("w", &day))
-    };
-    let communication = format!("m.customer_id = c.id AND {}{}", alive("m"), dated("m.occurred_at", &at));
-    let latest_survey = format!(
-        "FROM survey_response s WHERE s.customer_id = c.id{} ORDER BY s.responded_on DESC, s.id DESC LIMIT 1",
-        dated("s.responded_on", &day)
-    );
-    // Owner, tier, status and archiving as they were.
-    let of_customer = |column: &str| then("customer_history", "customer_id", "c.id", column, &format!("c.{column}"));
-    let (owner, tier, status, archived) = if past {
-        let status = format!(
-            "COALESCE((SELECT e.kind FROM churn_event e WHERE e.customer_id = c.id AND e.occurred_on <= {day} \
-             ORDER BY e.occurred_on DESC, e.id DESC LIMIT 1), CASE WHEN c.status IN ('LOST', 'WON_BACK') THEN 'ACTIVE' \
-             ELSE c.status END)"
-        );
-        let archived = format!("CASE WHEN c.archived_at IS NULL OR c.archived_at > {at} THEN 0 ELSE 1 END");
-        (of_customer("owner_id"), of_customer("tier"), status, archived)
-    } else {
-        (
-            "c.owner_id".to_owned(),
-            "c.tier".to_owned(),
-            "c.status".to_owned(),
-            "CASE WHEN c.archived_at IS NULL THEN 0 ELSE 1 END".to_owned(),
-        )
-    };
-    let recent_upper = dated("t.created_at", &at);
+    let overdue = format!("o.customer_id = c.id AND {}", crate::rules::overdue_commitment_sql("o", &day));
+    let overdue_tasks = format!("w.customer_id = c.id AND {}", crate::rules::overdue_task_sql("w", &day));
+    let communication = format!("m.customer_id = c.id AND {}", alive("m"));
+    let latest_survey =
+        "FROM survey_response s WHERE s.customer_id = c.id ORDER BY s.responded_on DESC, s.id DESC LIMIT 1";
     format!(
-        "SELECT c.id AS customer_id, c.name, {status} AS status, \
-           {archived} AS archived, {tier} AS tier, c.segment, {fit} AS purchasing_fit, \
+        "SELECT c.id AS customer_id, c.name, c.status, \
+           CASE WHEN c.archived_at IS NULL THEN 0 ELSE 1 END AS archived, c.tier, c.segment, c.purchasing_fit, \
            COALESCE((SELECT r.revenue_cents FROM revenue_t12 r WHERE r.customer_id = c.id AND r.month = {last_complete}), 0) \
-             AS revenue_t12m, {owner} AS owner_id, u.name AS owner_name, u.phone AS owner_phone, u.team_id AS owner_team, {owner_active} AS owner_active, \
+             AS revenue_t12m, c.owner_id, u.name AS owner_name, u.phone AS owner_phone, u.team_id AS owner_team, u.active AS owner_active, \
            (SELECT COUNT(*) FROM contact k WHERE {current}) AS current_contacts, \
            (SELECT {levels} FROM contact k WHERE {current}) AS levels, \
            (SELECT COUNT(*) FROM contact k WHERE {left}) AS champions_left, \
-           (SELECT k.name || '|' || {level} || '|' || CAST(k.ended_on AS TEXT) FROM contact k WHERE {left} \
+           (SELECT k.name || '|' || k.org_level || '|' || CAST(k.ended_on AS TEXT) FROM contact k WHERE {left} \
               ORDER BY k.ended_on DESC, k.id DESC LIMIT 1) AS champion, \
            (SELECT MAX(m.occurred_at) FROM communication m WHERE {communication}) AS last_communication, \
            (SELECT MAX(m.occurred_at) FROM communication m WHERE {communication} \
               AND m.channel = 'EXECUTIVE_MEETING') AS last_executive_meeting, \
            (SELECT MAX(m.occurred_at) FROM contact k \
               JOIN communication_contact cc ON cc.contact_id = k.id \
-              JOIN communication m ON m.id = cc.communication_id AND {alive_m}{dated_m} \
-              WHERE k.customer_id = c.id AND {level} = 'EXECUTIVE') AS last_executive_contact, \
+              JOIN communication m ON m.id = cc.communication_id AND {alive_m} \
+              WHERE k.customer_id = c.id AND k.org_level = 'EXECUTIVE') AS last_executive_contact, \
            (SELECT COUNT(*) FROM ticket t WHERE {open}) AS open_tickets, \
            (SELECT COUNT(*) FROM ticket t WHERE {open} \
               AND {breached} = 1) \
               AS past_sla, \
-           (SELECT COUNT(*) FROM ticket t WHERE {tickets} AND t.created_at >= {recent}{recent_upper}) AS tickets_recent, \
+           (SELECT COUNT(*) FROM ticket t WHERE {tickets} AND t.created_at >= {recent}) AS tickets_recent, \
            (SELECT COUNT(*) FROM ticket t WHERE {tickets} AND t.created_at >= {prior} AND t.created_at < {recent}) \
               AS tickets_prior, \
            (SELECT COUNT(*) FROM commitment o WHERE {overdue}) AS overdue, \
@@ -387,12 +320,9 @@ fn facts_sql(dialect: Dialect, filter: &str, past: bool) -> String {
               AND r.month >= {month_prior} AND r.month < {month_recent}) AS revenue_prior, \
            (SELECT s.score {latest_survey}) AS sat_latest, \
            (SELECT s.score {latest_survey} OFFSET 1) AS sat_previous \
-         FROM customer c LEFT JOIN app_user u ON u.id = {owner} \
+         FROM customer c LEFT JOIN app_user u ON u.id = c.owner_id \
          WHERE {filter} ORDER BY c.id",
         alive_m = alive("m"),
-        dated_m = dated("m.occurred_at", &at),
-        fit = then("fit_history", "customer_id", "c.id", "purchasing_fit", "c.purchasing_fit"),
-        owner_active = then("user_activity_history", "user_id", "u.id", "active", "u.active"),
     )
 }
 

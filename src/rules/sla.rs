@@ -145,7 +145,7 @@ pub enum SlaState {
     Breached,
 }
 
-fn missed(due: DateTime<Utc>, done: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
+pub fn missed(due: DateTime<Utc>, done: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
     done.map_or(now > due, |at| at > due)
 }
 

@@ -535,17 +535,9 @@ pub async fn of_customer(
         if at > crate::service::now() {
             return Err(AppError::bad_input("asOf", "asOf must not be in the future").into());
         }
-        let ids = [customer.model.id];
-        let viewer = rc.viewer();
-        let facts = crate::analytics::health_facts::load_as_of(
-            &rc.db,
-            Some(&viewer),
-            crate::analytics::health_facts::Customers::Ids(&ids),
-            at,
-        )
-        .await?;
-        let facts = facts.first().ok_or(AppError::NotFound("customer"))?;
-        let mut health = AccountHealth::from(&model::assess(facts, rc.services.health.rules()));
+        let facts = crate::analytics::facts_as_of::one(&rc.db, &rc.viewer(), customer.model.id, at).await?;
+        let facts = facts.ok_or(AppError::NotFound("customer"))?;
+        let mut health = AccountHealth::from(&model::assess(&facts, rc.services.health.rules()));
         health.history_complete_from =
             crate::analytics::health_facts::history_complete_from(&rc.db).await?.map(Into::into);
         return Ok(health);
