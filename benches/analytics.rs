@@ -200,13 +200,13 @@ async fn load(db: &DatabaseConnection, customers: u64, tickets: u64) {
            CASE WHEN c.id % 4 = 0 THEN 'PURCHASING' ELSE CASE (c.id + k.n) % 5 WHEN 0 THEN 'EXECUTIVE' \
              WHEN 1 THEN 'MANAGEMENT' WHEN 2 THEN 'PURCHASING' WHEN 3 THEN 'TECHNICAL' ELSE 'END_USER' END END, \
            1 + (c.id * k.n) % 5, 1 + (c.id + k.n) % 5, \
-           CASE WHEN (c.id + k.n) % 50 = 0 THEN {ended} ELSE NULL END, 1, {now}, {now} \
+           CASE WHEN (c.id + k.n) % 50 = 0 THEN {ended} ELSE NULL END, 1, {since}, {now} \
          FROM customer c CROSS JOIN {three}",
-        ended = g.days_ago("c.id % 120"), three = numbers(3))).await;
+        ended = g.days_ago("c.id % 120"), since = g.ts_plus_hours("2022-12-01", "0"), three = numbers(3))).await;
     exec(db, format!(
         "INSERT INTO communication (customer_id, user_id, channel, direction, occurred_at, summary, created_at, updated_at) \
          SELECT c.id, c.owner_id, CASE WHEN (c.id + k.n) % 20 = 0 THEN 'EXECUTIVE_MEETING' ELSE 'CALL' END, 'OUTBOUND', \
-           {at}, 'Talked about the next order', {now}, {now} \
+           {at}, 'Talked about the next order', {at}, {at} \
          FROM customer c CROSS JOIN {five}",
         at = g.seconds_ago("(c.id * 7919 + k.n * 104729) % (400 * 86400)"), five = numbers(5))).await;
     exec(
@@ -333,23 +333,55 @@ async fn main() {
     println!(
         "book: {customers} customers, {tickets} tickets; segment recompute {recompute:.0?}; health sweep {sweep:.1?}"
     );
+    let send = |token: &str, query: &str| {
+        let request = Request::post("/graphql")
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(Body::from(serde_json::json!({ "query": query }).to_string()))
+            .unwrap();
+        let app = app.clone();
+        async move {
+            let response = app.oneshot(request).await.unwrap();
+            let bytes = response.into_body().collect().await.unwrap().to_bytes();
+            assert!(!bytes.windows(8).any(|w| w == b"\"errors\""), "{}", String::from_utf8_lossy(&bytes));
+            serde_json::from_slice::<serde_json::Value>(&bytes).unwrap()
+        }
+    };
+    // The backtest of three years: the 36 month starts whose 90-day horizon has passed, against one sweep.
+    let today = chrono::Utc::now().date_naive();
+    let last_start = rapport::rules::month_start(today - chrono::Duration::days(90));
+    let from = rapport::rules::add_months(last_start, -35);
+    let backtest = format!(
+        "{{ healthBacktest(from: \"{from}\", to: \"{today}\") {{ customersScored baseRate auc recall medianDaysAhead \
+           levels {{ level customers losses lift }} }} }}"
+    );
+    let mut times = Vec::new();
+    let mut answer = serde_json::Value::Null;
+    for _ in 0..runs.min(3) {
+        let started = Instant::now();
+        answer = send(&viewers[0].1, &backtest).await;
+        times.push(started.elapsed());
+    }
+    times.sort();
+    let median = times[times.len() / 2];
+    println!(
+        "healthBacktest, 36 month starts from {from} as LEADER: median {median:.1?} ({:.2} times the sweep), slowest {:.1?}; {}",
+        median.as_secs_f64() / sweep.as_secs_f64(),
+        times[times.len() - 1],
+        answer["data"]["healthBacktest"]
+    );
+    if std::env::var("BENCH_REPORTS").is_ok_and(|v| v == "0") {
+        return;
+    }
     println!("| report | viewer | median | slowest |");
     println!("|---|---|---|---|");
     for (name, query) in REPORTS {
         for (role, token) in &viewers {
-            let body = serde_json::json!({ "query": query }).to_string();
             let mut times = Vec::new();
             for _ in 0..runs {
-                let request = Request::post("/graphql")
-                    .header(header::CONTENT_TYPE, "application/json")
-                    .header(header::AUTHORIZATION, format!("Bearer {token}"))
-                    .body(Body::from(body.clone()))
-                    .unwrap();
                 let started = Instant::now();
-                let response = app.clone().oneshot(request).await.unwrap();
-                let bytes = response.into_body().collect().await.unwrap().to_bytes();
+                send(token, query).await;
                 times.push(started.elapsed());
-                assert!(!bytes.windows(8).any(|w| w == b"\"errors\""), "{}", String::from_utf8_lossy(&bytes));
             }
             times.sort();
             let ms = |d: Duration| format!("{:.0} ms", d.as_secs_f64() * 1000.0);

@@ -29,6 +29,7 @@ use crate::{
     analytics::{
         facts_as_of::{self, CHUNK, Scope},
         health::score,
+        health_facts::Windows,
     },
     db::{Dialect, rows::int},
     error::{AppError, AppResult},
@@ -115,29 +116,54 @@ pub async fn run(
     let dialect = Dialect::of(db);
     let last = dialect.rows(db, "SELECT MAX(id) AS n FROM customer".to_owned()).await?;
     let last = last.first().map(|r| int(r, "n")).transpose()?.unwrap_or(0);
+    let (started, mut reading) = (std::time::Instant::now(), std::time::Duration::ZERO);
+    // A chunk is scored on a blocking thread while the next one is read.
+    let mut scoring: Option<tokio::task::JoinHandle<Tally>> = None;
     let mut after = 0;
-    let mut months = Vec::with_capacity(starts.len());
     while after < last {
         let up_to = after + CHUNK;
+        let read = std::time::Instant::now();
         let ledger = facts_as_of::read(db, Some(viewer), Scope::Range { after, up_to }, revenue_from).await?;
-        for record in ledger.records() {
-            months.clear();
-            for start in starts.iter().filter(|start| record.started_by(**start)) {
-                let at = start.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
-                let facts = ledger.facts_at(record, at);
-                if !facts.live() {
-                    continue;
-                }
-                let (score, level) = score(&facts, rules);
-                let horizon = *start + Duration::days(horizon_days);
-                let loss = record.losses().filter(|on| on > start && *on <= horizon).min();
-                months.push(Month { start: *start, score, level, loss });
-            }
-            tally.add(&months);
+        reading += read.elapsed();
+        if let Some(chunk) = scoring.take() {
+            tally.merge(chunk.await.map_err(|e| AppError::Internal(e.to_string()))?);
         }
+        let (starts, rules) = (starts.clone(), rules.clone());
+        scoring = Some(tokio::task::spawn_blocking(move || score_chunk(&ledger, &starts, &rules, horizon_days)));
         after = up_to;
     }
+    if let Some(chunk) = scoring {
+        tally.merge(chunk.await.map_err(|e| AppError::Internal(e.to_string()))?);
+    }
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        reading_ms = reading.as_millis() as u64,
+        "health backtest"
+    );
     Ok(tally.figures())
+}
+
+/// Scores every month start of every customer of a chunk.
+fn score_chunk(ledger: &facts_as_of::Ledger, starts: &[NaiveDate], rules: &HealthRules, horizon_days: i64) -> Tally {
+    let mut tally = Tally::default();
+    let mut months = Vec::with_capacity(starts.len());
+    let windows: Vec<Windows> =
+        starts.iter().map(|start| Windows::at(start.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc())).collect();
+    for record in ledger.records() {
+        months.clear();
+        for (start, windows) in starts.iter().zip(&windows).filter(|(start, _)| record.started_by(**start)) {
+            let facts = ledger.facts_at(record, windows);
+            if !facts.live() {
+                continue;
+            }
+            let (score, level) = score(&facts, rules);
+            let horizon = *start + Duration::days(horizon_days);
+            let loss = record.losses().filter(|on| on > start && *on <= horizon).min();
+            months.push(Month { start: *start, score, level, loss });
+        }
+        tally.add(&months);
+    }
+    tally
 }
 
 fn ratio(part: f64, whole: f64) -> Option<f64> {
@@ -174,6 +200,23 @@ struct Tally {
 }
 
 impl Tally {
+    /// Adds the figures of other customers.
+    fn merge(&mut self, other: Tally) {
+        if self.risks.is_empty() {
+            self.risks = vec![(0, 0); 101];
+        }
+        for (mine, theirs) in self.levels.iter_mut().zip(other.levels) {
+            mine.0 += theirs.0;
+            mine.1 += theirs.1;
+        }
+        for (mine, theirs) in self.risks.iter_mut().zip(other.risks) {
+            mine.0 += theirs.0;
+            mine.1 += theirs.1;
+        }
+        self.events += other.events;
+        self.ahead.extend(other.ahead);
+    }
+
     /// Adds one customer's scored months.
     fn add(&mut self, months: &[Month]) {
         if self.risks.is_empty() {
@@ -226,8 +269,8 @@ impl Tally {
             below += tied;
         }
         let negatives = total - lost;
-        let auc = (lost > 0.0 && negatives > 0.0)
-            .then(|| (positive_ranks - lost * (lost + 1.0) / 2.0) / (lost * negatives));
+        let auc =
+            (lost > 0.0 && negatives > 0.0).then(|| (positive_ranks - lost * (lost + 1.0) / 2.0) / (lost * negatives));
         let recall = ratio(self.ahead.len() as f64, self.events as f64);
         self.ahead.sort_by(f64::total_cmp);
         let ahead = &self.ahead;
@@ -264,7 +307,12 @@ mod tests {
 
     #[test]
     fn a_perfect_score_has_an_auc_of_one_and_ties_count_half() {
-        let row = |score, lost: bool| Month { start: d(1, 1), score, level: HealthLevel::Healthy, loss: lost.then(|| d(2, 1)) };
+        let row = |score, lost: bool| Month {
+            start: d(1, 1),
+            score,
+            level: HealthLevel::Healthy,
+            loss: lost.then(|| d(2, 1)),
+        };
         assert_eq!(auc(&[row(10, true), row(90, false)]), Some(1.0));
         assert_eq!(auc(&[row(50, true), row(50, false)]), Some(0.5));
         assert_eq!(auc(&[row(90, true), row(10, false)]), Some(0.0));

@@ -44,8 +44,8 @@ pub enum Scope {
 }
 
 /// Customers read per chunk of the book: a chunk's rows are held in memory
-/// together (about 20 MB for 10,000 customers with a few years of history).
-pub const CHUNK: i64 = 10_000;
+/// together, so the chunk bounds what a backtest holds, whatever the book.
+pub const CHUNK: i64 = 5_000;
 
 /// A value that changes in place, with the history of its values: the value in
 /// force at an instant is the latest history row from by then, and before the
@@ -226,10 +226,10 @@ impl Ledger {
         &self.records
     }
 
-    /// The customer's facts as they were at `at`.
-    pub fn facts_at(&self, r: &Record, at: DateTime<Utc>) -> Facts {
-        let w = Windows::at(at);
-        let day = w.day;
+    /// The customer's facts as they were at the instant of `w` (`Windows::at`,
+    /// made once per instant for every customer).
+    pub fn facts_at(&self, r: &Record, w: &Windows) -> Facts {
+        let (at, day) = (w.at, w.day);
         let status = match r.churn.partition_point(|(on, _, _)| *on <= day) {
             0 if matches!(r.status.as_str(), "LOST" | "WON_BACK") => "ACTIVE".to_owned(),
             0 => r.status.clone(),
@@ -237,10 +237,9 @@ impl Ledger {
         };
         let (owner_id, tier) = r.owner_and_tier.at(at).clone();
         let owner = self.owners.get(&owner_id);
-        let current: Vec<&Contact> =
-            r.contacts.iter().filter(|k| k.there(at, day) && k.ended_on.is_none_or(|ended| ended > day)).collect();
-        let mut levels: Vec<String> = Vec::new();
-        for k in &current {
+        let (mut current_contacts, mut levels) = (0, Vec::<String>::new());
+        for k in r.contacts.iter().filter(|k| k.there(at, day) && k.ended_on.is_none_or(|ended| ended > day)) {
+            current_contacts += 1;
             let level = &k.role.at(at).org_level;
             if !levels.contains(level) {
                 levels.push(level.clone());
@@ -270,13 +269,21 @@ impl Ledger {
             })
             .map(|(_, m)| m.occurred_at)
             .max();
-        let open: Vec<&Ticket> = r.tickets.iter().filter(|t| t.open(at)).collect();
+        let (mut open_tickets, mut tickets_past_sla) = (0, 0);
+        for t in r.tickets.iter().filter(|t| t.open(at)) {
+            open_tickets += 1;
+            tickets_past_sla += i64::from(t.breached(at));
+        }
         let dated = |t: &&Ticket| t.life.alive(at);
-        let overdue: Vec<&Commitment> = r
+        let (mut overdue_commitments, mut overdue_amount_cents) = (0, 0);
+        for o in r
             .commitments
             .iter()
             .filter(|o| o.life.alive(at) && o.due_on < day && o.fulfilled_on.is_none_or(|done| done >= day))
-            .collect();
+        {
+            overdue_commitments += 1;
+            overdue_amount_cents += o.amount_cents;
+        }
         let revenue = |from: NaiveDate, to: NaiveDate| -> i64 {
             let start = r.revenue.partition_point(|(month, _)| *month < from);
             r.revenue[start..].iter().take_while(|(month, _)| *month < to).map(|(_, cents)| cents).sum()
@@ -297,16 +304,20 @@ impl Ledger {
             owner_phone: owner.and_then(|o| o.phone.clone()),
             owner_team: owner.and_then(|o| o.team),
             owner_active: owner.is_some_and(|o| *o.active.at(at)),
-            current_contacts: current.len() as i64,
+            current_contacts,
             levels,
             champions_left,
             last_champion_left: last_left.and_then(|k| {
-                Some(Departure { name: k.name.clone(), org_level: k.role.at(at).org_level.clone(), ended_on: k.ended_on? })
+                Some(Departure {
+                    name: k.name.clone(),
+                    org_level: k.role.at(at).org_level.clone(),
+                    ended_on: k.ended_on?,
+                })
             }),
             last_communication_at: latest(&r.communications),
             last_executive_at: latest(&r.executive_meetings).max(last_executive_contact),
-            open_tickets: open.len() as i64,
-            tickets_past_sla: open.iter().filter(|t| t.breached(at)).count() as i64,
+            open_tickets,
+            tickets_past_sla,
             tickets_recent: r
                 .tickets
                 .iter()
@@ -319,8 +330,8 @@ impl Ledger {
                 .filter(dated)
                 .filter(|t| t.life.created_at >= w.prior && t.life.created_at < w.recent)
                 .count() as i64,
-            overdue_commitments: overdue.len() as i64,
-            overdue_amount_cents: overdue.iter().map(|o| o.amount_cents).sum(),
+            overdue_commitments,
+            overdue_amount_cents,
             overdue_tasks: r
                 .tasks
                 .iter()
@@ -404,21 +415,33 @@ pub async fn read(
             archived_at: timestamp(row, "archived_at")?,
         })
     };
-    each!(format!("SELECT h.customer_id, h.id, h.valid_from, h.owner_id, h.tier FROM customer_history h WHERE {}", of("h")), |row, r| {
-        if let Some(from) = timestamp(&row, "valid_from")? {
-            r.owner_and_tier.history.push((from, int(&row, "id")?, (int(&row, "owner_id")?, text(&row, "tier")?)));
+    each!(
+        format!(
+            "SELECT h.customer_id, h.id, h.valid_from, h.owner_id, h.tier FROM customer_history h WHERE {}",
+            of("h")
+        ),
+        |row, r| {
+            if let Some(from) = timestamp(&row, "valid_from")? {
+                r.owner_and_tier.history.push((from, int(&row, "id")?, (int(&row, "owner_id")?, text(&row, "tier")?)));
+            }
         }
-    });
-    each!(format!("SELECT h.customer_id, h.id, h.valid_from, h.purchasing_fit FROM fit_history h WHERE {}", of("h")), |row, r| {
-        if let Some(from) = timestamp(&row, "valid_from")? {
-            r.fit.history.push((from, int(&row, "id")?, text(&row, "purchasing_fit")?));
+    );
+    each!(
+        format!("SELECT h.customer_id, h.id, h.valid_from, h.purchasing_fit FROM fit_history h WHERE {}", of("h")),
+        |row, r| {
+            if let Some(from) = timestamp(&row, "valid_from")? {
+                r.fit.history.push((from, int(&row, "id")?, text(&row, "purchasing_fit")?));
+            }
         }
-    });
-    each!(format!("SELECT e.customer_id, e.id, e.occurred_on, e.kind FROM churn_event e WHERE {}", of("e")), |row, r| {
-        if let Some(on) = date(&row, "occurred_on")? {
-            r.churn.push((on, int(&row, "id")?, text(&row, "kind")?.unwrap_or_default()));
+    );
+    each!(
+        format!("SELECT e.customer_id, e.id, e.occurred_on, e.kind FROM churn_event e WHERE {}", of("e")),
+        |row, r| {
+            if let Some(on) = date(&row, "occurred_on")? {
+                r.churn.push((on, int(&row, "id")?, text(&row, "kind")?.unwrap_or_default()));
+            }
         }
-    });
+    );
     // Contacts, then their history and the communications with those who are or were executives.
     let mut contact_at: HashMap<i64, (usize, usize)> = HashMap::new();
     each!(
@@ -543,14 +566,19 @@ pub async fn read(
         ),
         |row, r| {
             if let (Some(created_at), Some(due_on)) = (timestamp(&row, "created_at")?, date(&row, "due_on")?) {
-                r.tasks.push(Task { created_at, due_on, open: int(&row, "open")? == 1, closed_at: timestamp(&row, "closed_at")? });
+                r.tasks.push(Task {
+                    created_at,
+                    due_on,
+                    open: int(&row, "open")? == 1,
+                    closed_at: timestamp(&row, "closed_at")?,
+                });
             }
         }
     );
     each!(
         format!(
-            "SELECT r.customer_id, r.month, CAST(SUM(r.revenue_cents) AS BIGINT) AS cents FROM revenue_entry r \
-             WHERE {} AND r.month >= {} GROUP BY r.customer_id, r.month",
+            // One row per customer and month (a unique key): no grouping to do.
+            "SELECT r.customer_id, r.month, r.revenue_cents AS cents FROM revenue_entry r WHERE {} AND r.month >= {}",
             of("r"),
             dialect.date(revenue_from)
         ),
@@ -560,11 +588,14 @@ pub async fn read(
             }
         }
     );
-    each!(format!("SELECT s.customer_id, s.id, s.responded_on, s.score FROM survey_response s WHERE {}", of("s")), |row, r| {
-        if let Some(on) = date(&row, "responded_on")? {
-            r.surveys.push((on, int(&row, "id")?, int(&row, "score")?));
+    each!(
+        format!("SELECT s.customer_id, s.id, s.responded_on, s.score FROM survey_response s WHERE {}", of("s")),
+        |row, r| {
+            if let Some(on) = date(&row, "responded_on")? {
+                r.surveys.push((on, int(&row, "id")?, int(&row, "score")?));
+            }
         }
-    });
+    );
     for r in &mut records {
         r.owner_and_tier.sort();
         r.fit.sort();
@@ -583,7 +614,7 @@ pub async fn read(
 pub async fn one(db: &impl ConnectionTrait, viewer: &Viewer, id: i64, at: DateTime<Utc>) -> AppResult<Option<Facts>> {
     let revenue_from = Windows::at(at).last_12_months.first;
     let ledger = read(db, Some(viewer), Scope::One(id), revenue_from).await?;
-    Ok(ledger.records().first().map(|r| ledger.facts_at(r, at)))
+    Ok(ledger.records().first().map(|r| ledger.facts_at(r, &Windows::at(at))))
 }
 
 /// Every user (who may own a customer then), with the history of whether they were active.

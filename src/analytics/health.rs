@@ -164,7 +164,11 @@ fn relationship_breadth(f: &Facts, e: bool) -> Measured {
         (
             0.75,
             value,
-            say!(e, "Single-threaded: one current contact, in {}; 1 of {total} organisational levels covered", covered()),
+            say!(
+                e,
+                "Single-threaded: one current contact, in {}; 1 of {total} organisational levels covered",
+                covered()
+            ),
         )
     } else if levels == 1 {
         (0.75, value, say!(e, "Only 1 of {total} organisational levels covered: every contact is in {}", covered()))
@@ -249,7 +253,8 @@ fn complaint_trend(f: &Facts, e: bool) -> Measured {
     (
         severity,
         Some(recent as f64),
-        say!(e, 
+        say!(
+            e,
             "{} in the last {COMPLAINT_WINDOW_DAYS} days against {prior} in the {COMPLAINT_WINDOW_DAYS} before",
             plural(recent, "ticket", "tickets")
         ),
@@ -376,9 +381,7 @@ fn partnership_tier(f: &Facts, e: bool) -> Measured {
         Some("PRICE") => {
             (1.0, Some(1.0), say!(e, "PRICE partnership: held by discounts, the easiest for a competitor to copy"))
         }
-        Some("SERVICE") => {
-            (0.3, Some(2.0), say!(e, "SERVICE partnership: held by personal service and relationships"))
-        }
+        Some("SERVICE") => (0.3, Some(2.0), say!(e, "SERVICE partnership: held by personal service and relationships")),
         Some(_) => (-0.5, Some(3.0), say!(e, "STRATEGIC partnership: lock-in makes leaving costly for both sides")),
         None => (0.5, None, say!(e, "No partnership tier: nothing but the last order holds the customer")),
     }

@@ -163,3 +163,33 @@ async fn health_as_of_an_instant_is_the_health_computed_then() {
         app.gql(rep, health, json!({"c": acme, "at": (Utc::now() + chrono::Duration::days(1)).to_rfc3339()})).await;
     assert_eq!(future.code(), Some("BAD_USER_INPUT"));
 }
+
+/// On the whole demo (years of history, loaded as an import loads it), the
+/// health of every customer as of now is the live health: the facts as they
+/// were and the facts as they are have one meaning.
+#[tokio::test]
+async fn on_the_demo_health_as_of_now_is_the_live_health_of_every_customer() {
+    let app = TestApp::spawn().await;
+    rapport::seed::seed_demo(&app.db, None).await.unwrap();
+    let leader = app.scalar("SELECT id FROM app_user WHERE email = 'leader@rapport.demo'").await;
+    let token = app.token(leader);
+    let now = Utc::now().to_rfc3339();
+    let query = "query($at: DateTime, $after: String) { customers(first: 100, after: $after) {
+        pageInfo { hasNextPage endCursor }
+        nodes { name live: health { score level signals { kind impact value explanation } }
+                then: health(asOf: $at) { score level signals { kind impact value explanation } } } } }";
+    let (mut after, mut compared) = (Value::Null, 0);
+    loop {
+        let page = app.gql_as(Some(&token), query, json!({"at": now, "after": after})).await;
+        let page = page.ok()["customers"].clone();
+        for customer in page["nodes"].as_array().unwrap() {
+            assert_eq!(customer["then"], customer["live"], "{}", customer["name"]);
+            compared += 1;
+        }
+        if page["pageInfo"]["hasNextPage"] != true {
+            break;
+        }
+        after = page["pageInfo"]["endCursor"].clone();
+    }
+    assert!(compared >= 200, "{compared} customers compared");
+}
