@@ -128,7 +128,7 @@ pub async fn run(
         if let Some(chunk) = scoring.take() {
             tally.merge(chunk.await.map_err(|e| AppError::Internal(e.to_string()))?);
         }
-        let (starts, rules) = (starts.clone(), rules.clone());
+        let (starts, rules) = (starts.clone(), *rules);
         scoring = Some(tokio::task::spawn_blocking(move || score_chunk(&ledger, &starts, &rules, horizon_days)));
         after = up_to;
     }
