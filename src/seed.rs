@@ -26,6 +26,7 @@ use crate::{
 
 /// The group hierarchy, links, surveys and key dates around the accounts.
 mod network;
+mod relationships;
 
 /// Customers at the start of the three years.
 const STARTING: usize = 180;
@@ -262,6 +263,7 @@ pub async fn seed_demo(db: &DatabaseConnection, password: Option<&str>) -> AppRe
     for (i, p) in plans.iter().enumerate() {
         accounts.push(account(&txn, &mut rng, clock, &reps, i, p, &mut revenue).await?);
     }
+    relationships::seed(&txn, clock, &plans, &accounts).await?;
     for chunk in revenue.chunks(500) {
         revenue_entry::Entity::insert_many(chunk.to_vec()).exec_without_returning(&txn).await?;
     }
