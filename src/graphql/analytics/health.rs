@@ -384,7 +384,8 @@ pub struct HealthBacktest {
 impl HealthQuery {
     /// Backtests the health score on your customers' history: for each month start from `from` to `to`, every
     /// live customer scored as of that day by the same function as the live score, against the losses within
-    /// `horizonDays` after it. One facts statement per month start.
+    /// `horizonDays` after it. The book is read once, a chunk of customers at a time, and every month start is
+    /// scored from what was read.
     #[graphql(guard = "guards::CUSTOMERS")]
     async fn health_backtest(
         &self,
