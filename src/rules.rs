@@ -3,7 +3,7 @@
 //! months" are, where a customer's history starts. SQL conditions are
 //! rendered from here, never re-spelled.
 
-use chrono::{Datelike, NaiveDate};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 
 /// Account health: its signals, their weights, its levels.
 pub mod health;
@@ -43,6 +43,25 @@ pub fn is_champion(level: &str, influence: Option<i64>, strength: Option<i64>) -
 /// A commitment (aliased `o`) broken by `day`: not fulfilled, not archived, due before that day.
 pub fn overdue_commitment_sql(o: &str, day: &str) -> String {
     format!("{o}.fulfilled_on IS NULL AND {o}.archived_at IS NULL AND {o}.due_on < {day}")
+}
+
+/// [`overdue_commitment_sql`] as it stood on a past `day`, for a commitment
+/// there then (`alive`: created by then, not archived by then): due before
+/// that day and not fulfilled before it.
+pub fn commitment_overdue_on(alive: bool, due_on: NaiveDate, fulfilled_on: Option<NaiveDate>, day: NaiveDate) -> bool {
+    alive && due_on < day && fulfilled_on.is_none_or(|done| done >= day)
+}
+
+/// [`overdue_task_sql`] as it stood at a past instant: created by then, due
+/// before `day`, and open then (still open, or closed after `at`).
+pub fn task_overdue_at(
+    created_at: DateTime<Utc>,
+    due_on: NaiveDate,
+    open: bool,
+    closed_at: Option<DateTime<Utc>>,
+    at: DateTime<Utc>,
+) -> bool {
+    created_at <= at && due_on < at.date_naive() && (open || closed_at.is_some_and(|closed| closed > at))
 }
 
 /// A task (aliased `w`) overdue on `day`: open and due before that day

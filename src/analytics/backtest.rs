@@ -20,7 +20,8 @@
 //! rows for the chunk in one statement), and every month start is scored from
 //! what was read: three years cost about one read of the book, not 36. The
 //! figures are tallied as the chunks go (the risks as a histogram of the 101
-//! scores), so memory holds one chunk, whatever the window.
+//! scores), so memory holds two chunks at most (one scored while the next is
+//! read), whatever the window.
 
 use chrono::{Datelike, Duration, NaiveDate};
 use sea_orm::ConnectionTrait;
@@ -76,9 +77,9 @@ fn month_starts(from: NaiveDate, to: NaiveDate) -> Vec<NaiveDate> {
     starts
 }
 
-/// Backtests read the whole book once per month start: one runs at a time on
-/// an instance, the others wait their turn, so a burst of them cannot take
-/// the database from everyone else.
+/// A backtest reads every dated row of the book and keeps a core busy
+/// scoring it: one runs at a time on an instance, the others wait their turn,
+/// so a burst of them cannot take the database and the cores from everyone else.
 static RUNNING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
 
 /// Runs the backtest over the viewer's customers.
@@ -117,19 +118,22 @@ pub async fn run(
     let last = dialect.rows(db, "SELECT MAX(id) AS n FROM customer".to_owned()).await?;
     let last = last.first().map(|r| int(r, "n")).transpose()?.unwrap_or(0);
     let (started, mut reading) = (std::time::Instant::now(), std::time::Duration::ZERO);
-    // A chunk is scored on a blocking thread while the next one is read.
+    let owners = std::sync::Arc::new(facts_as_of::owners(db, None).await?);
+    // A chunk is scored on a blocking thread while the next one is read, so the database and the scoring
+    // keep two cores busy instead of taking turns on one.
     let mut scoring: Option<tokio::task::JoinHandle<Tally>> = None;
     let mut after = 0;
     while after < last {
         let up_to = after + CHUNK;
         let read = std::time::Instant::now();
-        let ledger = facts_as_of::read(db, Some(viewer), Scope::Range { after, up_to }, revenue_from).await?;
+        let ledger = facts_as_of::read(db, viewer, Scope::Range { after, up_to }, revenue_from).await?;
         reading += read.elapsed();
         if let Some(chunk) = scoring.take() {
             tally.merge(chunk.await.map_err(|e| AppError::Internal(e.to_string()))?);
         }
-        let (starts, rules) = (starts.clone(), *rules);
-        scoring = Some(tokio::task::spawn_blocking(move || score_chunk(&ledger, &starts, &rules, horizon_days)));
+        let (starts, rules, owners) = (starts.clone(), *rules, owners.clone());
+        scoring =
+            Some(tokio::task::spawn_blocking(move || score_chunk(&ledger, &owners, &starts, &rules, horizon_days)));
         after = up_to;
     }
     if let Some(chunk) = scoring {
@@ -144,7 +148,13 @@ pub async fn run(
 }
 
 /// Scores every month start of every customer of a chunk.
-fn score_chunk(ledger: &facts_as_of::Ledger, starts: &[NaiveDate], rules: &HealthRules, horizon_days: i64) -> Tally {
+fn score_chunk(
+    ledger: &facts_as_of::Ledger,
+    owners: &facts_as_of::Owners,
+    starts: &[NaiveDate],
+    rules: &HealthRules,
+    horizon_days: i64,
+) -> Tally {
     let mut tally = Tally::default();
     let mut months = Vec::with_capacity(starts.len());
     let windows: Vec<Windows> =
@@ -152,7 +162,7 @@ fn score_chunk(ledger: &facts_as_of::Ledger, starts: &[NaiveDate], rules: &Healt
     for record in ledger.records() {
         months.clear();
         for (start, windows) in starts.iter().zip(&windows).filter(|(start, _)| record.started_by(**start)) {
-            let facts = ledger.facts_at(record, windows);
+            let facts = record.facts_at(windows, owners);
             if !facts.live() {
                 continue;
             }
@@ -184,12 +194,13 @@ struct Month {
     loss: Option<NaiveDate>,
 }
 
-const LEVELS: [HealthLevel; 4] = [HealthLevel::Healthy, HealthLevel::Watch, HealthLevel::AtRisk, HealthLevel::Critical];
+const SCORED_LEVELS: [HealthLevel; 4] =
+    [HealthLevel::Healthy, HealthLevel::Watch, HealthLevel::AtRisk, HealthLevel::Critical];
 
 /// The figures, tallied one customer at a time.
 #[derive(Debug, Default)]
 struct Tally {
-    /// Customer-months and losses per level, in the order of [`LEVELS`].
+    /// Customer-months and losses per level, in the order of [`SCORED_LEVELS`].
     levels: [(i64, i64); 4],
     /// Customer-months kept and lost per risk (`100 - score`, 0 to 100).
     risks: Vec<(i64, i64)>,
@@ -223,7 +234,7 @@ impl Tally {
             self.risks = vec![(0, 0); 101];
         }
         for m in months {
-            let level = LEVELS.iter().position(|l| *l == m.level).unwrap_or(0);
+            let level = SCORED_LEVELS.iter().position(|l| *l == m.level).unwrap_or(0);
             let lost = i64::from(m.loss.is_some());
             self.levels[level].0 += 1;
             self.levels[level].1 += lost;
@@ -249,7 +260,7 @@ impl Tally {
         let lost: i64 = self.levels.iter().map(|l| l.1).sum();
         let (total, lost) = (total as f64, lost as f64);
         let base_rate = ratio(lost, total);
-        let levels = LEVELS
+        let levels = SCORED_LEVELS
             .iter()
             .zip(self.levels)
             .map(|(&level, (customers, losses))| {
@@ -303,6 +314,39 @@ mod tests {
             tally.add(std::slice::from_ref(m));
         }
         tally.figures().auc
+    }
+
+    #[test]
+    fn each_loss_counts_once_from_its_first_flag_whichever_chunk_tallies_it() {
+        let month = |start, score, level, loss| Month { start, score, level, loss };
+        let lost_in_march = Some(d(3, 20));
+        // One customer flagged AT_RISK on 1 February, lost on 20 March; another lost twice, never flagged.
+        let first = [
+            month(d(1, 1), 80, HealthLevel::Healthy, lost_in_march),
+            month(d(2, 1), 50, HealthLevel::AtRisk, lost_in_march),
+            month(d(3, 1), 40, HealthLevel::AtRisk, lost_in_march),
+        ];
+        let second = [
+            month(d(1, 1), 90, HealthLevel::Healthy, Some(d(1, 10))),
+            month(d(4, 1), 90, HealthLevel::Healthy, Some(d(4, 2))),
+        ];
+        let mut one = Tally::default();
+        one.add(&first);
+        one.add(&second);
+        let mut merged = Tally::default();
+        for months in [&first[..], &second[..]] {
+            let mut chunk = Tally::default();
+            chunk.add(months);
+            merged.merge(chunk);
+        }
+        for figures in [one.figures(), merged.figures()] {
+            assert_eq!(figures.customers_scored, 5);
+            assert_eq!(figures.recall, Some(1.0 / 3.0), "3 losses, 1 flagged");
+            assert_eq!(figures.median_days_ahead, Some(47.0), "1 February to 20 March");
+            let at_risk = &figures.levels[2];
+            assert_eq!((at_risk.customers, at_risk.losses), (2, 2));
+            assert_eq!(at_risk.lift, Some(1.0));
+        }
     }
 
     #[test]

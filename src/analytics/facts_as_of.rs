@@ -8,8 +8,8 @@
 //!
 //! This is the one definition of "as it was then", used by
 //! `Customer.health(asOf:)` and by the backtest; the live facts are
-//! `crate::analytics::health_facts`, and a test holds the two equal at the
-//! instant the live ones were computed. A row counts at the instant `at` when
+//! `crate::analytics::health_facts`, and a test holds the two equal now for
+//! every customer of the demo. A row counts at the instant `at` when
 //! it was created by then and not archived by then; tickets open then (opened,
 //! not yet resolved), promises and tasks open then, communications, surveys
 //! and departures dated by then; the owner and tier from `customer_history`,
@@ -31,7 +31,7 @@ use crate::{
     },
     error::AppResult,
     policy::{self, Resource, Viewer},
-    rules::sla::missed,
+    rules::{commitment_overdue_on, sla::breached_as_of, task_overdue_at},
 };
 
 /// Which customers to read.
@@ -138,11 +138,14 @@ impl Ticket {
         self.life.alive(at) && self.resolved_at.is_none_or(|resolved| resolved > at)
     }
 
-    /// Either deadline missed as known at `at`: an answer after `at` was not known then.
     fn breached(&self, at: DateTime<Utc>) -> bool {
-        let known = |done: Option<DateTime<Utc>>| done.filter(|done| *done <= at);
-        missed(self.first_response_due_at, known(self.first_responded_at), at)
-            || missed(self.resolution_due_at, known(self.resolved_at), at)
+        breached_as_of(
+            self.first_response_due_at,
+            self.first_responded_at,
+            self.resolution_due_at,
+            self.resolved_at,
+            at,
+        )
     }
 }
 
@@ -163,7 +166,7 @@ struct Task {
 }
 
 /// One customer's dated rows.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Record {
     id: i64,
     name: String,
@@ -198,11 +201,14 @@ struct Owner {
     active: Kept<bool>,
 }
 
-/// The dated rows of a chunk of customers and of every user who may own them.
+/// The users who owned the customers read, with the history of whether they were active.
+#[derive(Debug, Default)]
+pub struct Owners(HashMap<i64, Owner>);
+
+/// The dated rows of a chunk of customers.
 #[derive(Debug, Default)]
 pub struct Ledger {
     records: Vec<Record>,
-    owners: HashMap<i64, Owner>,
 }
 
 impl Record {
@@ -219,16 +225,16 @@ impl Record {
     pub fn losses(&self) -> impl Iterator<Item = NaiveDate> + '_ {
         self.churn.iter().filter(|(_, _, kind)| kind == "LOST").map(|(day, _, _)| *day)
     }
-}
 
-impl Ledger {
-    pub fn records(&self) -> &[Record] {
-        &self.records
+    /// Every user who owned it, now or in its history.
+    fn owner_ids(&self) -> impl Iterator<Item = i64> + '_ {
+        std::iter::once(self.owner_and_tier.current.0).chain(self.owner_and_tier.history.iter().map(|h| h.2.0))
     }
 
-    /// The customer's facts as they were at the instant of `w` (`Windows::at`,
-    /// made once per instant for every customer).
-    pub fn facts_at(&self, r: &Record, w: &Windows) -> Facts {
+    /// Its facts as they were at the instant of `w` (`Windows::at`, made once
+    /// per instant for a whole chunk: a backtest computes millions).
+    pub fn facts_at(&self, w: &Windows, owners: &Owners) -> Facts {
+        let r = self;
         let (at, day) = (w.at, w.day);
         let status = match r.churn.partition_point(|(on, _, _)| *on <= day) {
             0 if matches!(r.status.as_str(), "LOST" | "WON_BACK") => "ACTIVE".to_owned(),
@@ -236,7 +242,7 @@ impl Ledger {
             n => r.churn[n - 1].2.clone(),
         };
         let (owner_id, tier) = r.owner_and_tier.at(at).clone();
-        let owner = self.owners.get(&owner_id);
+        let owner = owners.0.get(&owner_id);
         let (mut current_contacts, mut levels) = (0, Vec::<String>::new());
         for k in r.contacts.iter().filter(|k| k.there(at, day) && k.ended_on.is_none_or(|ended| ended > day)) {
             current_contacts += 1;
@@ -274,12 +280,9 @@ impl Ledger {
             open_tickets += 1;
             tickets_past_sla += i64::from(t.breached(at));
         }
-        let dated = |t: &&Ticket| t.life.alive(at);
+        let alive = |t: &&Ticket| t.life.alive(at);
         let (mut overdue_commitments, mut overdue_amount_cents) = (0, 0);
-        for o in r
-            .commitments
-            .iter()
-            .filter(|o| o.life.alive(at) && o.due_on < day && o.fulfilled_on.is_none_or(|done| done >= day))
+        for o in r.commitments.iter().filter(|o| commitment_overdue_on(o.life.alive(at), o.due_on, o.fulfilled_on, day))
         {
             overdue_commitments += 1;
             overdue_amount_cents += o.amount_cents;
@@ -321,13 +324,13 @@ impl Ledger {
             tickets_recent: r
                 .tickets
                 .iter()
-                .filter(dated)
+                .filter(alive)
                 .filter(|t| t.life.created_at >= w.recent && t.life.created_at <= at)
                 .count() as i64,
             tickets_prior: r
                 .tickets
                 .iter()
-                .filter(dated)
+                .filter(alive)
                 .filter(|t| t.life.created_at >= w.prior && t.life.created_at < w.recent)
                 .count() as i64,
             overdue_commitments,
@@ -335,9 +338,7 @@ impl Ledger {
             overdue_tasks: r
                 .tasks
                 .iter()
-                .filter(|t| {
-                    t.created_at <= at && t.due_on < day && (t.open || t.closed_at.is_some_and(|closed| closed > at))
-                })
+                .filter(|t| task_overdue_at(t.created_at, t.due_on, t.open, t.closed_at, at))
                 .count() as i64,
             revenue_recent_cents: revenue(w.month_recent, w.month_now),
             revenue_prior_cents: revenue(w.month_prior, w.month_recent),
@@ -348,32 +349,41 @@ impl Ledger {
     }
 }
 
-/// Reads the dated rows of the customers in `scope` the viewer sees (every
-/// customer without a viewer), with the revenue months from `revenue_from` on.
+impl Ledger {
+    pub fn records(&self) -> &[Record] {
+        &self.records
+    }
+}
+
+/// Reads the dated rows of the customers in `scope` that the viewer sees,
+/// with the revenue months from `revenue_from` on.
 pub async fn read(
     db: &impl ConnectionTrait,
-    viewer: Option<&Viewer>,
+    viewer: &Viewer,
     scope: Scope,
     revenue_from: NaiveDate,
 ) -> AppResult<Ledger> {
     let dialect = Dialect::of(db);
-    let of = |alias: &str| match scope {
-        Scope::One(id) => format!("{alias}.customer_id = {id}"),
-        Scope::Range { after, up_to } => format!("{alias}.customer_id > {after} AND {alias}.customer_id <= {up_to}"),
+    // Every statement keeps to the customers the viewer sees: a rep's chunk reads their customers' rows only.
+    let of = |column: &str| {
+        let visible = policy::visible_sql(dialect, viewer, Resource::Customers, column);
+        match scope {
+            Scope::One(id) => format!("{column} = {id} {visible}"),
+            Scope::Range { after, up_to } => format!("{column} > {after} AND {column} <= {up_to} {visible}"),
+        }
     };
-    let visible = viewer.map(|v| policy::visible_sql(dialect, v, Resource::Customers, "c.id")).unwrap_or_default();
     let customers = format!(
         "SELECT c.id, c.name, c.segment, c.status, c.archived_at, c.owner_id, c.tier, c.purchasing_fit, {start} AS started_on \
-         FROM customer c WHERE {range} {visible} ORDER BY c.id",
+         FROM customer c WHERE {range} ORDER BY c.id",
         start = crate::rules::customer_start_sql("c"),
-        range = of("c").replace("c.customer_id", "c.id"),
+        range = of("c.id"),
     );
     let mut records = Vec::new();
-    let mut at: HashMap<i64, usize> = HashMap::new();
+    let mut index: HashMap<i64, usize> = HashMap::new();
     for row in dialect.rows(db, customers).await? {
         let id = int(&row, "id")?;
         let tier = text(&row, "tier")?;
-        at.insert(id, records.len());
+        index.insert(id, records.len());
         records.push(Record {
             id,
             name: text(&row, "name")?.unwrap_or_default(),
@@ -398,27 +408,26 @@ pub async fn read(
     if records.is_empty() {
         return Ok(Ledger::default());
     }
-    // Each table's rows, handed to the customer they belong to (rows of customers not read are passed over).
+    // Rows find their customer through the index, so no statement needs an ORDER BY for the database to sort.
     macro_rules! each {
         ($sql:expr, |$row:ident, $r:ident| $body:block) => {
             for $row in dialect.rows(db, $sql).await? {
-                if let Some(&i) = at.get(&int(&$row, "customer_id")?) {
+                if let Some(&i) = index.get(&int(&$row, "customer_id")?) {
                     let $r = &mut records[i];
                     $body
                 }
             }
         };
     }
-    let life = |row: &sea_orm::QueryResult| -> AppResult<Life> {
-        Ok(Life {
-            created_at: timestamp(row, "created_at")?.unwrap_or_default(),
-            archived_at: timestamp(row, "archived_at")?,
-        })
+    // A row whose creation time cannot be read is left out, as a comparison with NULL leaves it out in SQL.
+    let life = |row: &sea_orm::QueryResult| -> AppResult<Option<Life>> {
+        let archived_at = timestamp(row, "archived_at")?;
+        Ok(timestamp(row, "created_at")?.map(|created_at| Life { created_at, archived_at }))
     };
     each!(
         format!(
             "SELECT h.customer_id, h.id, h.valid_from, h.owner_id, h.tier FROM customer_history h WHERE {}",
-            of("h")
+            of("h.customer_id")
         ),
         |row, r| {
             if let Some(from) = timestamp(&row, "valid_from")? {
@@ -427,7 +436,10 @@ pub async fn read(
         }
     );
     each!(
-        format!("SELECT h.customer_id, h.id, h.valid_from, h.purchasing_fit FROM fit_history h WHERE {}", of("h")),
+        format!(
+            "SELECT h.customer_id, h.id, h.valid_from, h.purchasing_fit FROM fit_history h WHERE {}",
+            of("h.customer_id")
+        ),
         |row, r| {
             if let Some(from) = timestamp(&row, "valid_from")? {
                 r.fit.history.push((from, int(&row, "id")?, text(&row, "purchasing_fit")?));
@@ -435,7 +447,7 @@ pub async fn read(
         }
     );
     each!(
-        format!("SELECT e.customer_id, e.id, e.occurred_on, e.kind FROM churn_event e WHERE {}", of("e")),
+        format!("SELECT e.customer_id, e.id, e.occurred_on, e.kind FROM churn_event e WHERE {}", of("e.customer_id")),
         |row, r| {
             if let Some(on) = date(&row, "occurred_on")? {
                 r.churn.push((on, int(&row, "id")?, text(&row, "kind")?.unwrap_or_default()));
@@ -448,11 +460,12 @@ pub async fn read(
         format!(
             "SELECT k.customer_id, k.id, k.name, k.org_level, k.influence, k.relationship_strength, k.started_on, \
                k.ended_on, k.created_at, k.archived_at FROM contact k WHERE {}",
-            of("k")
+            of("k.customer_id")
         ),
         |row, r| {
+            let Some(life) = life(&row)? else { continue };
             let id = int(&row, "id")?;
-            contact_at.insert(id, (at[&r.id], r.contacts.len()));
+            contact_at.insert(id, (index[&r.id], r.contacts.len()));
             r.contacts.push(Contact {
                 id,
                 name: text(&row, "name")?.unwrap_or_default(),
@@ -462,7 +475,7 @@ pub async fn read(
                     strength: opt_int(&row, "relationship_strength")?,
                 }),
                 started_on: date(&row, "started_on")?,
-                life: life(&row)?,
+                life,
                 ended_on: date(&row, "ended_on")?,
             });
         }
@@ -483,7 +496,7 @@ pub async fn read(
     for ((i, k), row) in contact_rows(format!(
         "SELECT h.contact_id, h.id, h.valid_from, h.org_level, h.influence, h.relationship_strength \
          FROM contact_history h JOIN contact k ON k.id = h.contact_id WHERE {}",
-        of("k")
+        of("k.customer_id")
     ))
     .await?
     {
@@ -501,23 +514,23 @@ pub async fn read(
          JOIN communication_contact cc ON cc.contact_id = k.id JOIN communication m ON m.id = cc.communication_id \
          WHERE {} AND (k.org_level = 'EXECUTIVE' OR EXISTS (SELECT 1 FROM contact_history h \
            WHERE h.contact_id = k.id AND h.org_level = 'EXECUTIVE'))",
-        of("k")
+        of("k.customer_id")
     ))
     .await?
     {
-        if let Some(occurred_at) = timestamp(&row, "occurred_at")? {
-            records[i].executive_touches.push((k, Communication { occurred_at, life: life(&row)? }));
+        if let (Some(occurred_at), Some(life)) = (timestamp(&row, "occurred_at")?, life(&row)?) {
+            records[i].executive_touches.push((k, Communication { occurred_at, life }));
         }
     }
     each!(
         format!(
             "SELECT m.customer_id, m.occurred_at, m.created_at, m.archived_at, \
                CASE WHEN m.channel = 'EXECUTIVE_MEETING' THEN 1 ELSE 0 END AS executive FROM communication m WHERE {}",
-            of("m")
+            of("m.customer_id")
         ),
         |row, r| {
-            if let Some(occurred_at) = timestamp(&row, "occurred_at")? {
-                let m = Communication { occurred_at, life: life(&row)? };
+            if let (Some(occurred_at), Some(life)) = (timestamp(&row, "occurred_at")?, life(&row)?) {
+                let m = Communication { occurred_at, life };
                 if int(&row, "executive")? == 1 {
                     r.executive_meetings.push(m);
                 }
@@ -529,28 +542,31 @@ pub async fn read(
         format!(
             "SELECT t.customer_id, t.created_at, t.archived_at, t.resolved_at, t.first_response_due_at, \
                t.first_responded_at, t.resolution_due_at FROM ticket t WHERE {}",
-            of("t")
+            of("t.customer_id")
         ),
         |row, r| {
-            r.tickets.push(Ticket {
-                life: life(&row)?,
-                resolved_at: timestamp(&row, "resolved_at")?,
-                first_response_due_at: timestamp(&row, "first_response_due_at")?.unwrap_or_default(),
-                first_responded_at: timestamp(&row, "first_responded_at")?,
-                resolution_due_at: timestamp(&row, "resolution_due_at")?.unwrap_or_default(),
-            });
+            let deadlines = (timestamp(&row, "first_response_due_at")?, timestamp(&row, "resolution_due_at")?);
+            if let (Some(life), (Some(first_response_due_at), Some(resolution_due_at))) = (life(&row)?, deadlines) {
+                r.tickets.push(Ticket {
+                    life,
+                    resolved_at: timestamp(&row, "resolved_at")?,
+                    first_response_due_at,
+                    first_responded_at: timestamp(&row, "first_responded_at")?,
+                    resolution_due_at,
+                });
+            }
         }
     );
     each!(
         format!(
             "SELECT o.customer_id, o.due_on, o.fulfilled_on, o.amount_cents, o.created_at, o.archived_at \
              FROM commitment o WHERE {}",
-            of("o")
+            of("o.customer_id")
         ),
         |row, r| {
-            if let Some(due_on) = date(&row, "due_on")? {
+            if let (Some(due_on), Some(life)) = (date(&row, "due_on")?, life(&row)?) {
                 r.commitments.push(Commitment {
-                    life: life(&row)?,
+                    life,
                     due_on,
                     fulfilled_on: date(&row, "fulfilled_on")?,
                     amount_cents: int(&row, "amount_cents")?,
@@ -562,7 +578,7 @@ pub async fn read(
         format!(
             "SELECT w.customer_id, w.created_at, w.due_on, CASE WHEN w.status = 'OPEN' THEN 1 ELSE 0 END AS open, \
                w.closed_at FROM task w WHERE {}",
-            of("w")
+            of("w.customer_id")
         ),
         |row, r| {
             if let (Some(created_at), Some(due_on)) = (timestamp(&row, "created_at")?, date(&row, "due_on")?) {
@@ -579,7 +595,7 @@ pub async fn read(
         format!(
             // One row per customer and month (a unique key): no grouping to do.
             "SELECT r.customer_id, r.month, r.revenue_cents AS cents FROM revenue_entry r WHERE {} AND r.month >= {}",
-            of("r"),
+            of("r.customer_id"),
             dialect.date(revenue_from)
         ),
         |row, r| {
@@ -589,7 +605,10 @@ pub async fn read(
         }
     );
     each!(
-        format!("SELECT s.customer_id, s.id, s.responded_on, s.score FROM survey_response s WHERE {}", of("s")),
+        format!(
+            "SELECT s.customer_id, s.id, s.responded_on, s.score FROM survey_response s WHERE {}",
+            of("s.customer_id")
+        ),
         |row, r| {
             if let Some(on) = date(&row, "responded_on")? {
                 r.surveys.push((on, int(&row, "id")?, int(&row, "score")?));
@@ -606,22 +625,28 @@ pub async fn read(
             k.role.sort();
         }
     }
-    let owners = owners(db).await?;
-    Ok(Ledger { records, owners })
+    Ok(Ledger { records })
 }
 
 /// One customer's facts as they were at `at`, if the viewer sees it.
 pub async fn one(db: &impl ConnectionTrait, viewer: &Viewer, id: i64, at: DateTime<Utc>) -> AppResult<Option<Facts>> {
-    let revenue_from = Windows::at(at).last_12_months.first;
-    let ledger = read(db, Some(viewer), Scope::One(id), revenue_from).await?;
-    Ok(ledger.records().first().map(|r| ledger.facts_at(r, &Windows::at(at))))
+    let windows = Windows::at(at);
+    let ledger = read(db, viewer, Scope::One(id), windows.last_12_months.first).await?;
+    let Some(record) = ledger.records().first() else { return Ok(None) };
+    let ids: Vec<i64> = record.owner_ids().collect();
+    Ok(Some(record.facts_at(&windows, &owners(db, Some(&ids)).await?)))
 }
 
-/// Every user (who may own a customer then), with the history of whether they were active.
-async fn owners(db: &impl ConnectionTrait) -> AppResult<HashMap<i64, Owner>> {
+/// The users who may own a customer (these, or every user), each with the
+/// history of whether they were active: read once for a whole backtest.
+pub async fn owners(db: &impl ConnectionTrait, ids: Option<&[i64]>) -> AppResult<Owners> {
     let dialect = Dialect::of(db);
+    let of = |column: &str| match ids {
+        Some(ids) => format!(" WHERE {column} IN ({})", ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")),
+        None => String::new(),
+    };
     let mut owners = HashMap::new();
-    for row in dialect.rows(db, "SELECT id, name, phone, team_id, active FROM app_user".to_owned()).await? {
+    for row in dialect.rows(db, format!("SELECT id, name, phone, team_id, active FROM app_user{}", of("id"))).await? {
         owners.insert(
             int(&row, "id")?,
             Owner {
@@ -632,7 +657,8 @@ async fn owners(db: &impl ConnectionTrait) -> AppResult<HashMap<i64, Owner>> {
             },
         );
     }
-    for row in dialect.rows(db, "SELECT user_id, id, valid_from, active FROM user_activity_history".to_owned()).await? {
+    let history = format!("SELECT user_id, id, valid_from, active FROM user_activity_history{}", of("user_id"));
+    for row in dialect.rows(db, history).await? {
         if let (Some(owner), Some(from)) = (owners.get_mut(&int(&row, "user_id")?), timestamp(&row, "valid_from")?) {
             owner.active.history.push((from, int(&row, "id")?, flag(&row, "active")?.unwrap_or(false)));
         }
@@ -640,5 +666,60 @@ async fn owners(db: &impl ConnectionTrait) -> AppResult<HashMap<i64, Owner>> {
     for owner in owners.values_mut() {
         owner.active.sort();
     }
-    Ok(owners)
+    Ok(Owners(owners))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(hours: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_767_225_600, 0).unwrap_or_default() + chrono::Duration::hours(hours)
+    }
+
+    /// Ties and instants between rows: the later row of the same instant or
+    /// day wins, an answer given after the instant is not known then, and a
+    /// level is the one its history gave it then.
+    #[test]
+    fn facts_at_read_each_row_as_it_was_then() {
+        let day = t(0).date_naive();
+        let life = Life { created_at: t(-1000), archived_at: None };
+        let mut role = Kept::new(Role { org_level: "TECHNICAL".into(), influence: None, strength: None });
+        role.history = vec![
+            (t(-500), 1, Role { org_level: "EXECUTIVE".into(), influence: None, strength: None }),
+            (t(10), 2, Role { org_level: "TECHNICAL".into(), influence: None, strength: None }),
+        ];
+        let mut owner_and_tier = Kept::new((1, Some("PRICE".to_owned())));
+        owner_and_tier.history =
+            vec![(t(-5), 3, (1, Some("SERVICE".into()))), (t(-5), 4, (1, Some("STRATEGIC".into())))];
+        let record = Record {
+            id: 7,
+            status: "LOST".into(),
+            started_on: Some(day),
+            owner_and_tier,
+            churn: vec![(day, 1, "LOST".into()), (day, 2, "WON_BACK".into())],
+            contacts: vec![Contact { id: 1, name: "Ann".into(), role, started_on: None, life, ended_on: None }],
+            tickets: vec![Ticket {
+                life: Life { created_at: t(-3), archived_at: None },
+                resolved_at: None,
+                first_response_due_at: t(-1),
+                first_responded_at: Some(t(2)),
+                resolution_due_at: t(100),
+            }],
+            surveys: vec![(day, 1, 9), (day, 2, 3)],
+            ..Default::default()
+        };
+        let facts = |hours| record.facts_at(&Windows::at(t(hours)), &Owners::default());
+        let now = facts(0);
+        assert_eq!(now.status, "WON_BACK");
+        assert_eq!(now.tier.as_deref(), Some("STRATEGIC"));
+        assert_eq!((now.satisfaction_latest, now.satisfaction_previous), (Some(3), Some(9)));
+        assert_eq!((now.open_tickets, now.tickets_past_sla), (1, 1), "the late answer is not known yet");
+        assert_eq!(facts(-2).tickets_past_sla, 0, "the deadline had not passed");
+        assert_eq!(facts(3).tickets_past_sla, 1, "answered late");
+        assert_eq!(now.levels, ["EXECUTIVE"]);
+        assert_eq!(facts(11).levels, ["TECHNICAL"]);
+        assert_eq!(facts(-600).levels, ["TECHNICAL"], "before its history, the level as it is now");
+        assert_eq!(facts(-10).tier.as_deref(), Some("PRICE"), "before its history, the tier as it is now");
+    }
 }

@@ -81,9 +81,12 @@ fn impact(weight: f64, severity: f64) -> f64 {
     round1(-weight * severity)
 }
 
-/// 100 plus the impacts (summed in the order of [`SignalKind::ALL`]), clamped to 0–100.
+/// 100 plus the impacts, clamped to 0–100. The impacts have one decimal and
+/// are summed as whole tenths: a float sum would depend on the order and
+/// could round a total of x.5 either way.
 fn total(impacts: impl Iterator<Item = f64>) -> i32 {
-    (100.0 + impacts.sum::<f64>()).round().clamp(0.0, 100.0) as i32
+    let tenths: i64 = impacts.map(|impact| (impact * 10.0).round() as i64).sum();
+    ((1000 + tenths) as f64 / 10.0).round().clamp(0.0, 100.0) as i32
 }
 
 fn round1(value: f64) -> f64 {

@@ -145,7 +145,7 @@ pub enum SlaState {
     Breached,
 }
 
-pub fn missed(due: DateTime<Utc>, done: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
+fn missed(due: DateTime<Utc>, done: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
     done.map_or(now > due, |at| at > due)
 }
 
@@ -155,21 +155,18 @@ fn missed_sql(t: &str, due: &str, done: &str, now: &str) -> String {
     format!("(({t}.{done} IS NULL AND {t}.{due} < {now}) OR {t}.{done} > {t}.{due})")
 }
 
-/// [`missed`] as known at the instant `at`: an answer after `at` is not known
-/// then, so the deadline is missed only if it had passed by `at`.
-fn missed_as_of_sql(t: &str, due: &str, done: &str, at: &str) -> String {
-    format!(
-        "((({t}.{done} IS NULL OR {t}.{done} > {at}) AND {t}.{due} < {at}) OR ({t}.{done} <= {at} AND {t}.{done} > {t}.{due}))"
-    )
-}
-
-/// [`breached_flag_sql`] as known at the past instant `at`.
-pub fn breached_flag_as_of_sql(t: &str, at: &str) -> String {
-    format!(
-        "CASE WHEN {} OR {} THEN 1 ELSE 0 END",
-        missed_as_of_sql(t, "first_response_due_at", "first_responded_at", at),
-        missed_as_of_sql(t, "resolution_due_at", "resolved_at", at)
-    )
+/// Either deadline of a ticket missed as known at the past instant `at`: an
+/// answer given after `at` was not known then, so a deadline counts as
+/// missed only if it had passed by `at`.
+pub fn breached_as_of(
+    first_response_due_at: DateTime<Utc>,
+    first_responded_at: Option<DateTime<Utc>>,
+    resolution_due_at: DateTime<Utc>,
+    resolved_at: Option<DateTime<Utc>>,
+    at: DateTime<Utc>,
+) -> bool {
+    let known = |done: Option<DateTime<Utc>>| done.filter(|done| *done <= at);
+    missed(first_response_due_at, known(first_responded_at), at) || missed(resolution_due_at, known(resolved_at), at)
 }
 
 /// [`missed`] as a typed condition on `ticket` (values typed by their column

@@ -2,9 +2,9 @@
 //! health history and the backtest have a past to read: a touchpoint most
 //! months and an executive meeting every quarter where there is an executive
 //! to meet, up to the recent touchpoints `account` writes. A lost account
-//! goes the way lost accounts do: its executive or key contact leaves one to
-//! three months before the loss, and nobody talks to it in the last four
-//! months. The draws come from a generator of their own, so the rest of the
+//! goes the way lost accounts do: most lose their executive or key contact
+//! three weeks to two months before the loss, and nobody talks to it in the
+//! last four months. The draws come from a generator of their own, so the rest of the
 //! demo is the same with or without them.
 
 use chrono::Duration;

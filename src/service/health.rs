@@ -279,7 +279,7 @@ const COLUMNS: [&str; 8] =
 async fn write(db: &DatabaseConnection, rows: &[Row]) -> AppResult<usize> {
     let dialect = Dialect::of(db);
     let updates = COLUMNS[1..].iter().map(|c| format!("{c} = excluded.{c}")).collect::<Vec<_>>().join(", ");
-    let changed_when = ["signals", "level", "revenue_t12m_cents", "owner_id", "live"]
+    let changed_when = ["score", "signals", "level", "revenue_t12m_cents", "owner_id", "live"]
         .iter()
         .map(|c| dialect.distinct(&format!("customer_health.{c}"), &format!("excluded.{c}")))
         .collect::<Vec<_>>()

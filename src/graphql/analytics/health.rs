@@ -525,7 +525,8 @@ impl HealthMutation {
     }
 }
 
-/// `Customer.health`: computed for the whole page in one statement.
+/// `Customer.health`: computed for the whole page in one statement; as of a
+/// past instant, from the one customer's dated rows (a statement per table).
 pub async fn of_customer(
     ctx: &Context<'_>,
     customer: &Customer,
