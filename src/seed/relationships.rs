@@ -3,7 +3,7 @@
 //! months and an executive meeting every quarter where there is an executive
 //! to meet, up to the recent touchpoints `account` writes. A lost account
 //! goes the way lost accounts do: most lose their executive or key contact
-//! three weeks to two months before the loss, and nobody talks to it in the
+//! three to ten weeks before the loss, and nobody talks to it in the
 //! last four months. The draws come from a generator of their own, so the rest of the
 //! demo is the same with or without them.
 
