@@ -97,7 +97,9 @@ fn branches(dialect: Dialect, visible: impl Fn(&str) -> String) -> Vec<(Timeline
     let txt = |expr: &str| format!("CAST({expr} AS TEXT)");
     let customer = dialect.param(1);
     let of = |alias: &str| format!("{alias}.customer_id = {customer} {}", visible(&format!("{alias}.customer_id")));
-    let rank = |kind: TimelineKind| kind.rank();
+    // Typed as the 64-bit integer the row reader asks for first: a 32-bit literal would fail that read and be
+    // decoded a second time, on every row of every page.
+    let rank = |kind: TimelineKind| format!("CAST({} AS BIGINT)", kind.rank());
     use TimelineKind as K;
     vec![
         (
