@@ -212,10 +212,6 @@ pub struct Ledger {
 }
 
 impl Record {
-    pub fn id(&self) -> i64 {
-        self.id
-    }
-
     /// Whether the customer's history had started by `day`.
     pub fn started_by(&self, day: NaiveDate) -> bool {
         self.started_on.is_some_and(|started| started <= day)

@@ -85,16 +85,6 @@ pub enum Customers<'a> {
     Range { after: i64, up_to: i64 },
 }
 
-/// The facts of the given customers now (`now` is the request's clock), in one statement.
-pub async fn load(
-    db: &impl ConnectionTrait,
-    viewer: Option<&Viewer>,
-    customers: Customers<'_>,
-    now: DateTime<Utc>,
-) -> AppResult<Vec<Facts>> {
-    load_with(db, viewer, customers, now).await
-}
-
 /// The first day from which every input of the score keeps its history (the
 /// latest start of the histories), or `None` before any history exists.
 /// Before it, the inputs whose history had not begun are read as they are now.
@@ -111,8 +101,9 @@ pub async fn history_complete_from(db: &impl ConnectionTrait) -> AppResult<Optio
     })
 }
 
+/// The facts of the given customers now (`now` is the request's clock), in one statement.
 #[tracing::instrument(level = "debug", skip_all)]
-async fn load_with(
+pub async fn load(
     db: &impl ConnectionTrait,
     viewer: Option<&Viewer>,
     customers: Customers<'_>,
