@@ -11,9 +11,12 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::ConnectionTrait;
 
+use entity::customer;
+
 use crate::{
     db::{
         Dialect,
+        decode::ByPosition,
         rows::{int, text},
     },
     error::AppResult,
@@ -71,7 +74,7 @@ pub struct Entry {
 }
 
 /// What to read.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Window {
     /// Only these kinds (empty: all).
     pub kinds: Vec<TimelineKind>,
@@ -245,6 +248,63 @@ fn filter(conditions: &[String]) -> String {
     if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) }
 }
 
+/// The statement of a page after `after` (newest first): up to `first + 1`
+/// entries, as `timeline_at, timeline_rank, timeline_id, timeline_summary`,
+/// and its bound values (the customer is `$1`); `None` when no kind is left.
+fn page_statement(
+    dialect: Dialect,
+    viewer: &Viewer,
+    customer_id: i64,
+    window: &Window,
+    first: u64,
+    after: Option<Key>,
+) -> Option<(String, Vec<sea_orm::Value>)> {
+    let (union, mut conditions, mut values) = union(dialect, viewer, customer_id, window)?;
+    if let Some((t, rank, id)) = after {
+        let (pt, pr, pi) = (values.len() + 1, values.len() + 2, values.len() + 3);
+        values.extend([t.into(), rank.into(), id.into()]);
+        let p = |n| dialect.param(n);
+        conditions.push(format!(
+            "(u.t < {t} OR (u.t = {t} AND (u.rank < {r} OR (u.rank = {r} AND u.id < {i}))))",
+            t = p(pt),
+            r = p(pr),
+            i = p(pi)
+        ));
+    }
+    let sql = format!(
+        "SELECT u.t AS timeline_at, u.rank AS timeline_rank, u.id AS timeline_id, u.summary AS timeline_summary \
+         FROM ({union}) u {} ORDER BY u.t DESC, u.rank DESC, u.id DESC LIMIT {}",
+        filter(&conditions),
+        first + 1
+    );
+    Some((sql, values))
+}
+
+/// The entries of a page's rows (a row without an entry, the customer's own
+/// row when it has none, is passed over), and whether more than `first` came.
+fn entries(rows: &[sea_orm::QueryResult], first: u64) -> AppResult<(Vec<Entry>, bool)> {
+    let first = usize::try_from(first).unwrap_or(usize::MAX);
+    let mut entries = Vec::with_capacity(rows.len().min(first));
+    let mut more = false;
+    for row in rows {
+        let Some(rank) = row.try_get::<Option<i64>>("", "timeline_rank")? else { continue };
+        if entries.len() == first {
+            more = true;
+            break;
+        }
+        let (t, id) = (int(row, "timeline_at")?, int(row, "timeline_id")?);
+        let Some(kind) = usize::try_from(rank).ok().and_then(|r| TimelineKind::ALL.get(r)).copied() else { continue };
+        entries.push(Entry {
+            at: DateTime::from_timestamp_micros(t).unwrap_or_default(),
+            kind,
+            id,
+            summary: text(row, "timeline_summary")?.unwrap_or_default(),
+            key: (t, rank, id),
+        });
+    }
+    Ok((entries, more))
+}
+
 /// A page of the customer's timeline after `after` (newest first): up to
 /// `first` entries, and whether more follow. Ticket events need the tickets
 /// scope of a service account; the customer must be visible to the viewer
@@ -258,41 +318,64 @@ pub async fn page(
     after: Option<Key>,
 ) -> AppResult<(Vec<Entry>, bool)> {
     let dialect = Dialect::of(db);
-    let Some((union, mut conditions, mut values)) = union(dialect, viewer, customer_id, window) else {
+    let Some((sql, values)) = page_statement(dialect, viewer, customer_id, window, first, after) else {
         return Ok((Vec::new(), false));
     };
-    if let Some((t, rank, id)) = after {
-        let (pt, pr, pi) = (values.len() + 1, values.len() + 2, values.len() + 3);
-        values.extend([t.into(), rank.into(), id.into()]);
-        let p = |n| dialect.param(n);
-        conditions.push(format!(
-            "(u.t < {t} OR (u.t = {t} AND (u.rank < {r} OR (u.rank = {r} AND u.id < {i}))))",
-            t = p(pt),
-            r = p(pr),
-            i = p(pi)
-        ));
-    }
-    let sql = format!(
-        "SELECT u.t, u.rank, u.id, u.summary FROM ({union}) u {} ORDER BY u.t DESC, u.rank DESC, u.id DESC LIMIT {}",
-        filter(&conditions),
-        first + 1
-    );
+    entries(&dialect.rows_with(db, sql, values).await?, first)
+}
+
+/// A customer with the first page of its timeline.
+pub struct WithCustomer {
+    pub customer: customer::Model,
+    pub entries: Vec<Entry>,
+    pub more: bool,
+}
+
+/// A first page read with its customer, ahead of the field that shows it,
+/// and what it was read for.
+pub struct ReadAhead {
+    pub customer_id: i64,
+    pub window: Window,
+    pub first: u64,
+    pub entries: Vec<Entry>,
+    pub more: bool,
+}
+
+/// The customer, if the viewer can see it, and the first page of its
+/// timeline, in one statement: the customer's row joined to the page (one
+/// row per entry, or one row without an entry). An account screen asks for
+/// both at once, and a second round trip cost as much as the page itself.
+pub async fn with_customer(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    customer_id: i64,
+    window: &Window,
+    first: u64,
+) -> AppResult<Option<WithCustomer>> {
+    use sea_orm::{IdenStatic, Iterable};
+    let dialect = Dialect::of(db);
+    let columns: Vec<String> = customer::Column::iter().map(|c| format!("c.{}", c.as_str())).collect();
+    let visible = policy::visible_sql(dialect, viewer, Resource::Customers, "c.id");
+    let of = format!("WHERE c.id = {} {visible}", dialect.param(1));
+    let page = page_statement(dialect, viewer, customer_id, window, first, None);
+    let joined = page.is_some();
+    let (sql, values) = match page {
+        Some((page, values)) => (
+            format!(
+                "SELECT {}, p.* FROM customer c LEFT JOIN ({page}) p ON TRUE {of} \
+                 ORDER BY p.timeline_at DESC, p.timeline_rank DESC, p.timeline_id DESC",
+                columns.join(", ")
+            ),
+            values,
+        ),
+        None => (format!("SELECT {} FROM customer c {of}", columns.join(", ")), vec![customer_id.into()]),
+    };
     let rows = dialect.rows_with(db, sql, values).await?;
-    let more = rows.len() as u64 > first;
-    let mut entries = Vec::with_capacity(rows.len());
-    for row in rows.iter().take(usize::try_from(first).unwrap_or(usize::MAX)) {
-        let (t, rank, id) = (int(row, "t")?, int(row, "rank")?, int(row, "id")?);
-        let kind = usize::try_from(rank).ok().and_then(|r| TimelineKind::ALL.get(r)).copied();
-        let Some(kind) = kind else { continue };
-        entries.push(Entry {
-            at: DateTime::from_timestamp_micros(t).unwrap_or_default(),
-            kind,
-            id,
-            summary: text(row, "summary")?.unwrap_or_default(),
-            key: (t, rank, id),
-        });
-    }
-    Ok((entries, more))
+    let Some(row) = rows.first() else { return Ok(None) };
+    // The customer's columns come first, in the entity's order.
+    let customer = <customer::Model as ByPosition>::decode(row)?;
+    let (entries, more) = if joined { entries(&rows, first)? } else { (Vec::new(), false) };
+    Ok(Some(WithCustomer { customer, entries, more }))
 }
 
 /// How many entries the window holds (a second statement, only when asked).

@@ -19,6 +19,7 @@ use crate::{
     analytics::{
         health::{AccountHealth, assess},
         health_facts::{self, Customers},
+        timeline,
     },
     db::decode::ByPosition,
     error::AppResult,
@@ -64,6 +65,20 @@ pub async fn customers(svc: &Services, viewer: &Viewer, keys: &[i64]) -> AppResu
     let rows = by_ids(&svc.db, select, customer::Column::Id, keys).await?;
     svc.exports.record(&svc.db, viewer, rows.len()).await?;
     Ok(keyed(rows, |c| c.id))
+}
+
+/// A customer by id, if visible, with the first page of its timeline (one
+/// statement: `analytics::timeline::with_customer`), counted like any customer read.
+pub async fn customer_with_timeline(
+    svc: &Services,
+    viewer: &Viewer,
+    id: i64,
+    window: &timeline::Window,
+    first: u64,
+) -> AppResult<Option<timeline::WithCustomer>> {
+    let found = timeline::with_customer(&svc.db, viewer, id, window, first).await?;
+    svc.exports.record(&svc.db, viewer, usize::from(found.is_some())).await?;
+    Ok(found)
 }
 
 /// Tickets by id, only those the viewer may read.

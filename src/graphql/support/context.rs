@@ -11,6 +11,7 @@ use async_graphql::Context;
 use sea_orm::DatabaseConnection;
 
 use crate::{
+    analytics::timeline::{ReadAhead, Window},
     auth::LiveViewer,
     graphql::loaders::Loaders,
     policy::{SensitiveField, Viewer},
@@ -24,6 +25,8 @@ pub struct RequestContext {
     pub loaders: Loaders,
     viewer: LiveViewer,
     hidden: HiddenLog,
+    /// Timeline pages read with their customer, for the `timeline` fields to take.
+    timelines: Mutex<Vec<ReadAhead>>,
 }
 
 /// The fields a response answered null because the viewer may not read them,
@@ -62,6 +65,7 @@ impl RequestContext {
             services: services.clone(),
             viewer,
             hidden: HiddenLog::default(),
+            timelines: Mutex::new(Vec::new()),
         }
     }
 
@@ -83,6 +87,18 @@ impl RequestContext {
     /// Whether the viewer may read `field`; a `false` is noted as hidden under `coordinate`.
     pub fn may_read(&self, field: SensitiveField, coordinate: &'static str) -> bool {
         self.sensitive(field, coordinate, ()).is_some()
+    }
+
+    /// Keeps a timeline page read ahead with its customer.
+    pub fn keep_timeline(&self, page: ReadAhead) {
+        self.timelines.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(page);
+    }
+
+    /// The page read ahead for exactly this customer, window and size, once.
+    pub fn take_timeline(&self, customer_id: i64, window: &Window, first: u64) -> Option<ReadAhead> {
+        let mut kept = self.timelines.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let at = kept.iter().position(|p| p.customer_id == customer_id && p.first == first && p.window == *window)?;
+        Some(kept.swap_remove(at))
     }
 
     /// For a subscription, which lives long: loaders batch but do not cache,

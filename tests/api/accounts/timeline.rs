@@ -149,3 +149,115 @@ async fn the_timeline_merges_every_kind_newest_first_and_pages() {
     );
     assert!(!hidden.body.to_string().contains("Kick-off"));
 }
+
+/// `customer(id:)` reads its one `timeline` selection's first page with the
+/// customer, in one statement; `node(id:)` reads the same page by itself. Both
+/// answer alike for every window and every kind of viewer.
+#[tokio::test]
+async fn a_first_page_is_read_with_its_customer_in_one_statement_and_answers_alike() {
+    let app = TestApp::spawn().await;
+    let cast = app.cast().await;
+    let rep = &cast.rep_a;
+    let acme = app.customer(rep, "Acme").await;
+    for (summary, when) in
+        [("One", "2026-03-01T10:00:00Z"), ("Two", "2026-03-02T10:00:00Z"), ("Three", "2026-03-03T10:00:00Z")]
+    {
+        app.gql(
+            rep,
+            "mutation($c: ID!, $s: String!, $t: DateTime!) { logCommunication(input: {customerId: $c, channel: CALL, direction: OUTBOUND, summary: $s, occurredAt: $t}) { id } }",
+            json!({"c": acme, "s": summary, "t": when}),
+        )
+        .await
+        .ok();
+    }
+    let ticket = app
+        .gql(rep, r#"mutation($c: ID!) { createTicket(input: {customerId: $c, title: "Late", description: "d", category: DELIVERY}) { id } }"#, json!({"c": acme}))
+        .await;
+    let ticket = raw_id(ticket.ok()["createTicket"]["id"].as_str().unwrap());
+    app.set_time("ticket_event", "created_at", at(2026, 3, 2, 10, 0), &format!("ticket_id = {ticket}")).await;
+    let customers_only = app.person("crm@t.example", entity::enums::Role::Integration, None, &["customers:read"]).await;
+
+    const FIELDS: &str =
+        "totalCount pageInfo { hasNextPage hasPreviousPage endCursor } nodes { at kind summary nodeId }";
+    let windows = [
+        json!({}),
+        json!({"first": 2}),
+        json!({"first": 0}),
+        json!({"after": null, "first": 3}),
+        json!({"kinds": ["COMMUNICATION"]}),
+        json!({"kinds": ["TICKET_EVENT"]}),
+        json!({"from": "2026-03-02", "to": "2026-03-02"}),
+    ];
+    for who in [rep, &cast.leader, &cast.integration, &customers_only] {
+        for window in &windows {
+            let args = "first: $first, after: $after, kinds: $kinds, from: $from, to: $to";
+            let variables = |mut v: Value| {
+                v.as_object_mut().unwrap().extend(window.as_object().unwrap().clone());
+                v
+            };
+            let params = "$first: Int, $after: String, $kinds: [TimelineKind!], $from: Date, $to: Date";
+            let with_customer = app
+                .gql(
+                    who,
+                    &format!(
+                        "query($c: ID!, {params}) {{ customer(id: $c) {{ name timeline({args}) {{ {FIELDS} }} }} }}"
+                    ),
+                    variables(json!({"c": acme})),
+                )
+                .await;
+            let by_itself = app
+                .gql(who, &format!("query($c: ID!, {params}) {{ node(id: $c) {{ ... on Customer {{ name timeline({args}) {{ {FIELDS} }} }} }} }}"), variables(json!({"c": acme})))
+                .await;
+            assert_eq!(with_customer.ok()["customer"], by_itself.ok()["node"], "{window}");
+        }
+    }
+    let all = app
+        .gql(rep, &format!("query($c: ID!) {{ customer(id: $c) {{ timeline {{ {FIELDS} }} }} }}"), json!({"c": acme}))
+        .await;
+    assert_eq!(all.ok()["customer"]["timeline"]["totalCount"], 4);
+    let unscoped = app
+        .gql(
+            &customers_only,
+            &format!("query($c: ID!) {{ customer(id: $c) {{ timeline {{ {FIELDS} }} }} }}"),
+            json!({"c": acme}),
+        )
+        .await;
+    assert_eq!(unscoped.ok()["customer"]["timeline"]["totalCount"], 3, "ticket events need the tickets scope");
+
+    // One statement for the customer and its page.
+    let page =
+        "query($c: ID!) { customer(id: $c) { name timeline(first: 2) { pageInfo { endCursor } nodes { summary } } } }";
+    app.gql(rep, page, json!({"c": acme})).await.ok();
+    app.reset_statements();
+    let first = app.gql(rep, page, json!({"c": acme})).await;
+    assert_eq!(app.statements(), 1);
+    assert_eq!(first.ok()["customer"]["name"], "Acme");
+    // The ticket's event and the second call share an instant: the kind breaks the tie.
+    assert_eq!(
+        first.ok()["customer"]["timeline"]["nodes"],
+        json!([{"summary": "CALL OUTBOUND: Three"}, {"summary": "CREATED: Late"}])
+    );
+    // A later page, or the field selected twice, reads its pages by themselves.
+    let cursor = first.ok()["customer"]["timeline"]["pageInfo"]["endCursor"].clone();
+    app.reset_statements();
+    app.gql(
+        rep,
+        "query($c: ID!, $a: String) { customer(id: $c) { timeline(first: 2, after: $a) { nodes { summary } } } }",
+        json!({"c": acme, "a": cursor}),
+    )
+    .await
+    .ok();
+    assert_eq!(app.statements(), 2);
+    app.reset_statements();
+    let twice = app
+        .gql(rep, "query($c: ID!) { customer(id: $c) { a: timeline(first: 1) { nodes { summary } } b: timeline(first: 2) { nodes { summary } } } }", json!({"c": acme}))
+        .await;
+    assert_eq!(app.statements(), 3);
+    assert_eq!(twice.ok()["customer"]["a"]["nodes"], json!([{"summary": "CALL OUTBOUND: Three"}]));
+    assert_eq!(twice.ok()["customer"]["b"]["nodes"][0], json!({"summary": "CALL OUTBOUND: Three"}));
+
+    // A customer the viewer cannot see is not found, page and all.
+    let hidden = app.gql(&cast.rep_b, page, json!({"c": acme})).await;
+    assert_eq!(hidden.code(), Some("NOT_FOUND"));
+    assert!(!hidden.body.to_string().contains("CALL OUTBOUND"), "{}", hidden.body);
+}
