@@ -104,9 +104,13 @@ pub mod changes;
 pub mod deliveries;
 
 /// What the services need beside the database: configuration, the live feed,
-/// token signing and the process-wide watches. Cheap to clone.
+/// token signing and the process-wide watches. Shared: every request holds it,
+/// so a clone is one reference count, not one per part.
 #[derive(Clone)]
-pub struct Services {
+pub struct Services(Arc<Parts>);
+
+/// The parts of [`Services`].
+pub struct Parts {
     pub db: DatabaseConnection,
     pub config: Arc<Config>,
     pub feed: Feed,
@@ -126,11 +130,19 @@ pub struct Services {
     pub webhooks: deliveries::WebhookHandle,
 }
 
+impl std::ops::Deref for Services {
+    type Target = Parts;
+
+    fn deref(&self) -> &Parts {
+        &self.0
+    }
+}
+
 impl Services {
     pub fn new(db: DatabaseConnection, config: Arc<Config>) -> Self {
         let tokens =
             TokenService::new(&config.jwt_secret, config.token_ttl).with_provider(config.identity_provider.clone());
-        Self {
+        Self(Arc::new(Parts {
             feed: Feed::new(db.clone(), &config.notify_channel),
             authenticator: Arc::new(Authenticator::new(tokens.clone(), db.clone())),
             tokens,
@@ -146,7 +158,7 @@ impl Services {
             webhooks: deliveries::WebhookHandle::default(),
             db,
             config,
-        }
+        }))
     }
 
     /// Makes a change of a user effective everywhere: this instance's cache

@@ -8,6 +8,11 @@
 //! (a churn event, a survey answer, a kept commitment, a health change) sits at
 //! the start of its day, UTC.
 
+use std::{
+    collections::HashMap,
+    sync::{Arc, LazyLock, Mutex, PoisonError},
+};
+
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::ConnectionTrait;
 
@@ -211,73 +216,133 @@ fn branches(dialect: Dialect, visible: impl Fn(&str) -> String) -> Vec<(Timeline
     ]
 }
 
+/// Whether the window shows `kind` to the viewer: one of its kinds (all when
+/// none is named), and ticket events only with the tickets scope.
+fn shown(viewer: &Viewer, window: &Window, kind: TimelineKind) -> bool {
+    (window.kinds.is_empty() || window.kinds.contains(&kind))
+        && (kind != TimelineKind::TicketEvent || policy::ensure_can_read(viewer, Resource::Tickets).is_ok())
+}
+
+/// Whether the window shows the viewer any kind at all.
+fn any_kind(viewer: &Viewer, window: &Window) -> bool {
+    TimelineKind::ALL.iter().any(|kind| shown(viewer, window, *kind))
+}
+
 /// The union of the chosen branches with the window's conditions on it:
-/// (SQL of `u`, conditions, bound values), or `None` when no kind is left.
-fn union(
-    dialect: Dialect,
-    viewer: &Viewer,
-    customer_id: i64,
-    window: &Window,
-) -> Option<(String, Vec<String>, Vec<sea_orm::Value>)> {
+/// (SQL of `u`, conditions), or `None` when no kind is left. The bound values
+/// are [`bound`]'s.
+fn union(dialect: Dialect, viewer: &Viewer, window: &Window) -> Option<(String, Vec<String>)> {
     let visible = |column: &str| policy::visible_sql(dialect, viewer, Resource::Customers, column);
-    let tickets = policy::ensure_can_read(viewer, Resource::Tickets).is_ok();
     let chosen: Vec<String> = branches(dialect, visible)
         .into_iter()
-        .filter(|(kind, _)| window.kinds.is_empty() || window.kinds.contains(kind))
-        .filter(|(kind, _)| *kind != TimelineKind::TicketEvent || tickets)
+        .filter(|(kind, _)| shown(viewer, window, *kind))
         .map(|(_, sql)| sql)
         .collect();
     if chosen.is_empty() {
         return None;
     }
     let mut conditions = Vec::new();
-    let mut values: Vec<sea_orm::Value> = vec![customer_id.into()];
+    let mut n = 1;
+    if window.from.is_some() {
+        n += 1;
+        conditions.push(format!("u.t >= {}", dialect.param(n)));
+    }
+    if window.to.is_some() {
+        n += 1;
+        conditions.push(format!("u.t < {}", dialect.param(n)));
+    }
+    Some((chosen.join(" UNION ALL "), conditions))
+}
+
+/// The values bound to a statement of the customer's timeline, in the order
+/// of its parameters: the customer, the window's days, the cursor.
+fn bound(customer_id: i64, window: &Window, after: Option<Key>) -> Vec<sea_orm::Value> {
     let day_start = |day: NaiveDate| day.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp_micros()).unwrap_or(0);
-    if let Some(from) = window.from {
-        values.push(day_start(from).into());
-        conditions.push(format!("u.t >= {}", dialect.param(values.len())));
+    let mut values: Vec<sea_orm::Value> = vec![customer_id.into()];
+    values.extend(window.from.map(|from| day_start(from).into()));
+    // To the end of the day: before the start of the next.
+    values.extend(window.to.map(|to| to.succ_opt().map_or(i64::MAX, day_start).into()));
+    if let Some((t, rank, id)) = after {
+        values.extend([t.into(), rank.into(), id.into()]);
     }
-    if let Some(to) = window.to.and_then(|d| d.succ_opt()) {
-        values.push(day_start(to).into());
-        conditions.push(format!("u.t < {}", dialect.param(values.len())));
-    }
-    Some((chosen.join(" UNION ALL "), conditions, values))
+    values
 }
 
 fn filter(conditions: &[String]) -> String {
     if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) }
 }
 
-/// The statement of a page after `after` (newest first): up to `first + 1`
-/// entries, as `timeline_at, timeline_rank, timeline_id, timeline_summary`,
-/// and its bound values (the customer is `$1`); `None` when no kind is left.
-fn page_statement(
-    dialect: Dialect,
-    viewer: &Viewer,
-    customer_id: i64,
-    window: &Window,
+/// What the text of a statement of this module depends on.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct Shape {
+    postgres: bool,
+    scope: policy::CustomerScope,
+    tickets: bool,
+    kinds: Vec<TimelineKind>,
+    from: bool,
+    to: bool,
+    after: bool,
     first: u64,
-    after: Option<Key>,
-) -> Option<(String, Vec<sea_orm::Value>)> {
-    let (union, mut conditions, mut values) = union(dialect, viewer, customer_id, window)?;
-    if let Some((t, rank, id)) = after {
-        let (pt, pr, pi) = (values.len() + 1, values.len() + 2, values.len() + 3);
-        values.extend([t.into(), rank.into(), id.into()]);
-        let p = |n| dialect.param(n);
+    with_customer: bool,
+}
+
+impl Shape {
+    fn of(dialect: Dialect, viewer: &Viewer, window: &Window, first: u64, after: bool, with_customer: bool) -> Self {
+        Self {
+            postgres: dialect.postgres(),
+            scope: policy::customer_scope(viewer, Resource::Customers),
+            tickets: policy::ensure_can_read(viewer, Resource::Tickets).is_ok(),
+            kinds: window.kinds.clone(),
+            from: window.from.is_some(),
+            to: window.to.is_some(),
+            after,
+            first,
+            with_customer,
+        }
+    }
+}
+
+/// The statement text of `shape`, written by `write` the first time. Writing
+/// one takes some sixty small allocations, more than its rows take to read;
+/// the shapes in use are few (a scope, the kinds asked for, a page size), and
+/// the cache starts again should it ever hold many.
+fn statement(shape: Shape, write: impl FnOnce() -> Option<String>) -> Option<Arc<str>> {
+    type Texts = Mutex<HashMap<Shape, Option<Arc<str>>>>;
+    static TEXTS: LazyLock<Texts> = LazyLock::new(Texts::default);
+    const MOST: usize = 4096;
+    if let Some(text) = TEXTS.lock().unwrap_or_else(PoisonError::into_inner).get(&shape) {
+        return text.clone();
+    }
+    let text: Option<Arc<str>> = write().map(Arc::from);
+    let mut texts = TEXTS.lock().unwrap_or_else(PoisonError::into_inner);
+    if texts.len() >= MOST {
+        texts.clear();
+    }
+    texts.insert(shape, text.clone());
+    text
+}
+
+/// The text of a page after a cursor (when `after`), newest first: up to
+/// `first + 1` entries, as `timeline_at, timeline_rank, timeline_id,
+/// timeline_summary`; `None` when no kind is left.
+fn page_text(dialect: Dialect, viewer: &Viewer, window: &Window, first: u64, after: bool) -> Option<String> {
+    let (union, mut conditions) = union(dialect, viewer, window)?;
+    if after {
+        let n = 1 + usize::from(window.from.is_some()) + usize::from(window.to.is_some());
+        let p = |k| dialect.param(n + k);
         conditions.push(format!(
             "(u.t < {t} OR (u.t = {t} AND (u.rank < {r} OR (u.rank = {r} AND u.id < {i}))))",
-            t = p(pt),
-            r = p(pr),
-            i = p(pi)
+            t = p(1),
+            r = p(2),
+            i = p(3)
         ));
     }
-    let sql = format!(
+    Some(format!(
         "SELECT u.t AS timeline_at, u.rank AS timeline_rank, u.id AS timeline_id, u.summary AS timeline_summary \
          FROM ({union}) u {} ORDER BY u.t DESC, u.rank DESC, u.id DESC LIMIT {}",
         filter(&conditions),
         first + 1
-    );
-    Some((sql, values))
+    ))
 }
 
 /// The entries of a page's rows (a row without an entry, the customer's own
@@ -318,10 +383,11 @@ pub async fn page(
     after: Option<Key>,
 ) -> AppResult<(Vec<Entry>, bool)> {
     let dialect = Dialect::of(db);
-    let Some((sql, values)) = page_statement(dialect, viewer, customer_id, window, first, after) else {
+    let shape = Shape::of(dialect, viewer, window, first, after.is_some(), false);
+    let Some(sql) = statement(shape, || page_text(dialect, viewer, window, first, after.is_some())) else {
         return Ok((Vec::new(), false));
     };
-    entries(&dialect.rows_with(db, sql, values).await?, first)
+    entries(&dialect.rows_with(db, sql.to_string(), bound(customer_id, window, after)).await?, first)
 }
 
 /// A customer with the first page of its timeline.
@@ -354,29 +420,11 @@ pub async fn with_customer(
     window: &Window,
     first: u64,
 ) -> AppResult<Option<WithCustomer>> {
-    use sea_orm::{IdenStatic, Iterable};
     let dialect = Dialect::of(db);
-    let columns: Vec<String> = customer::Column::iter().map(|c| format!("c.{}", c.as_str())).collect();
-    let visible = policy::visible_sql(dialect, viewer, Resource::Customers, "c.id");
-    let customer_row = |more: &str| {
-        format!("SELECT {}{more} FROM customer c WHERE c.id = {} {visible}", columns.join(", "), dialect.param(1))
-    };
-    let (sql, values) = match page_statement(dialect, viewer, customer_id, window, first, None) {
-        // The page keeps to visible customers by itself: a customer the viewer cannot see has no rows at all.
-        Some((page, values)) => (
-            format!(
-                "{} UNION ALL SELECT {}, p.* FROM ({page}) p \
-                 ORDER BY timeline_at DESC, timeline_rank DESC, timeline_id DESC",
-                customer_row(
-                    ", NULL AS timeline_at, NULL AS timeline_rank, NULL AS timeline_id, NULL AS timeline_summary"
-                ),
-                vec!["NULL"; columns.len()].join(", ")
-            ),
-            values,
-        ),
-        None => (customer_row(""), vec![customer_id.into()]),
-    };
-    let rows = dialect.rows_with(db, sql, values).await?;
+    let shape = Shape::of(dialect, viewer, window, first, false, true);
+    let sql = statement(shape, || Some(with_customer_text(dialect, viewer, window, first))).unwrap_or_default();
+    let values = if any_kind(viewer, window) { bound(customer_id, window, None) } else { vec![customer_id.into()] };
+    let rows = dialect.rows_with(db, sql.to_string(), values).await?;
     let is_customer = |row: &&sea_orm::QueryResult| row.try_get_by_index::<Option<i64>>(0).ok().flatten().is_some();
     let Some(row) = rows.iter().find(is_customer) else { return Ok(None) };
     // The customer's columns come first, in the entity's order.
@@ -385,11 +433,31 @@ pub async fn with_customer(
     Ok(Some(WithCustomer { customer, entries, more }))
 }
 
+/// The text of [`with_customer`]: the customer's row alone when the window
+/// holds no kind the viewer may read.
+fn with_customer_text(dialect: Dialect, viewer: &Viewer, window: &Window, first: u64) -> String {
+    use sea_orm::{IdenStatic, Iterable};
+    let columns: Vec<String> = customer::Column::iter().map(|c| format!("c.{}", c.as_str())).collect();
+    let visible = policy::visible_sql(dialect, viewer, Resource::Customers, "c.id");
+    let customer_row = |more: &str| {
+        format!("SELECT {}{more} FROM customer c WHERE c.id = {} {visible}", columns.join(", "), dialect.param(1))
+    };
+    match page_text(dialect, viewer, window, first, false) {
+        // The page keeps to visible customers by itself: a customer the viewer cannot see has no rows at all.
+        Some(page) => format!(
+            "{} UNION ALL SELECT {}, p.* FROM ({page}) p ORDER BY timeline_at DESC, timeline_rank DESC, timeline_id DESC",
+            customer_row(", NULL AS timeline_at, NULL AS timeline_rank, NULL AS timeline_id, NULL AS timeline_summary"),
+            vec!["NULL"; columns.len()].join(", ")
+        ),
+        None => customer_row(""),
+    }
+}
+
 /// How many entries the window holds (a second statement, only when asked).
 pub async fn count(db: &impl ConnectionTrait, viewer: &Viewer, customer_id: i64, window: &Window) -> AppResult<u64> {
     let dialect = Dialect::of(db);
-    let Some((union, conditions, values)) = union(dialect, viewer, customer_id, window) else { return Ok(0) };
+    let Some((union, conditions)) = union(dialect, viewer, window) else { return Ok(0) };
     let sql = format!("SELECT COUNT(*) AS n FROM ({union}) u {}", filter(&conditions));
-    let rows = dialect.rows_with(db, sql, values).await?;
+    let rows = dialect.rows_with(db, sql, bound(customer_id, window, None)).await?;
     Ok(rows.first().map(|row| int(row, "n")).transpose()?.unwrap_or(0).max(0) as u64)
 }
