@@ -82,24 +82,27 @@ pub fn first_page_wanted(ctx: &Context<'_>) -> Option<(Window, u64)> {
     fn parse<T: InputType>(value: Value) -> Option<T> {
         T::parse(Some(value)).ok()
     }
-    let (mut first, mut window) = (None, Window::default());
+    let (mut first, mut kinds, mut from, mut to) = (None, None, None, None);
     for (name, value) in field.arguments().ok()? {
         match name.as_str() {
-            "first" => first = parse::<Option<i32>>(value)?,
+            "first" => first = parse(value)?,
             "after" if value == Value::Null => {}
-            "kinds" => {
-                window.kinds = parse::<Option<Vec<TimelineKind>>>(value)?
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(Into::into)
-                    .collect();
-            }
-            "from" => window.from = parse::<Option<Date>>(value)?.map(Into::into),
-            "to" => window.to = parse::<Option<Date>>(value)?.map(Into::into),
+            "kinds" => kinds = parse(value)?,
+            "from" => from = parse(value)?,
+            "to" => to = parse(value)?,
             _ => return None,
         }
     }
-    Some((window, page_size(first).ok()?))
+    Some((window(kinds, from, to), page_size(first).ok()?))
+}
+
+/// The window of the field's arguments.
+fn window(kinds: Option<Vec<TimelineKind>>, from: Option<Date>, to: Option<Date>) -> Window {
+    Window {
+        kinds: kinds.unwrap_or_default().into_iter().map(Into::into).collect(),
+        from: from.map(Into::into),
+        to: to.map(Into::into),
+    }
 }
 
 /// The customer's timeline: newest first, paged by signed cursors.
@@ -123,11 +126,7 @@ pub async fn timeline(
         },
         None => None,
     };
-    let window = Window {
-        kinds: kinds.unwrap_or_default().into_iter().map(Into::into).collect(),
-        from: from.map(Into::into),
-        to: to.map(Into::into),
-    };
+    let window = window(kinds, from, to);
     let read_ahead = if after.is_none() { rc.take_timeline(customer_id, &window, first) } else { None };
     let (entries, more) = match read_ahead {
         Some(page) => (page.entries, page.more),
