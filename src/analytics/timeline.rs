@@ -278,7 +278,8 @@ struct Shape {
     postgres: bool,
     scope: policy::CustomerScope,
     tickets: bool,
-    kinds: Vec<TimelineKind>,
+    /// The kinds named, one bit each: the text does not depend on their order or repeats.
+    kinds: u16,
     from: bool,
     to: bool,
     after: bool,
@@ -292,7 +293,7 @@ impl Shape {
             postgres: dialect.postgres(),
             scope: policy::customer_scope(viewer, Resource::Customers),
             tickets: policy::ensure_can_read(viewer, Resource::Tickets).is_ok(),
-            kinds: window.kinds.clone(),
+            kinds: window.kinds.iter().fold(0, |mask, kind| mask | 1 << kind.rank()),
             from: window.from.is_some(),
             to: window.to.is_some(),
             after,
@@ -303,9 +304,10 @@ impl Shape {
 }
 
 /// The statement text of `shape`, written by `write` the first time. Writing
-/// one takes some sixty small allocations, more than its rows take to read;
-/// the shapes in use are few (a scope, the kinds asked for, a page size), and
-/// the cache starts again should it ever hold many.
+/// one takes some sixty small allocations, more than its rows take to read.
+/// The shapes are bounded (a scope per team or rep, 1,024 sets of kinds, 101
+/// page sizes) but could be many on a large book; the cache starts again
+/// should it ever hold more than `MOST`.
 fn statement(shape: Shape, write: impl FnOnce() -> Option<String>) -> Option<Arc<str>> {
     type Texts = Mutex<HashMap<Shape, Option<Arc<str>>>>;
     static TEXTS: LazyLock<Texts> = LazyLock::new(Texts::default);

@@ -553,10 +553,10 @@ impl CustomerQuery {
         // An account screen asks for the customer and the first page of its timeline at once: one
         // statement reads both (and counts toward the export audit), the `timeline` field takes the page.
         if let Some((window, first)) = crate::graphql::analytics::timeline::first_page_wanted(ctx) {
-            let found =
-                crate::service::relations::customer_with_timeline(&rc.services, &rc.viewer(), id, &window, first)
-                    .await?
-                    .ok_or(AppError::NotFound("customer"))?;
+            let viewer = rc.viewer();
+            let found = crate::service::relations::customer_with_timeline(&rc.services, &viewer, id, &window, first)
+                .await?
+                .ok_or(AppError::NotFound("customer"))?;
             let (entries, more) = (found.entries, found.more);
             rc.keep_timeline(crate::analytics::timeline::ReadAhead { customer_id: id, window, first, entries, more });
             return Ok(Fast(Customer::one(found.customer)));

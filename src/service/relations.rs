@@ -68,7 +68,8 @@ pub async fn customers(svc: &Services, viewer: &Viewer, keys: &[i64]) -> AppResu
 }
 
 /// A customer by id, if visible, with the first page of its timeline (one
-/// statement: `analytics::timeline::with_customer`), counted like any customer read.
+/// statement: `analytics::timeline::with_customer`), counted like any customer
+/// read. Not a loader's batch: `customer(id:)` reads it ahead of its `timeline`.
 pub async fn customer_with_timeline(
     svc: &Services,
     viewer: &Viewer,

@@ -194,6 +194,21 @@ impl TestApp {
         }
     }
 
+    /// A second router on the same database, configured otherwise, without background work of its own (its
+    /// statements are counted with this one's).
+    pub fn alongside(&self, configure: impl FnOnce(&mut Config)) -> TestApp {
+        let mut config = self.state.config().clone();
+        configure(&mut config);
+        let state = AppState::new(self.db.clone(), config);
+        TestApp {
+            router: router(state.clone()),
+            db: self.db.clone(),
+            state,
+            statements: self.statements.clone(),
+            sqlite_file: None,
+        }
+    }
+
     /// Serves the router on a real port (for WebSocket clients); returns its address.
     pub async fn listen(&self) -> std::net::SocketAddr {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
