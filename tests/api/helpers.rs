@@ -183,15 +183,9 @@ impl TestApp {
     /// same database, as a restart would.
     pub async fn restart(&self) -> TestApp {
         self.state.services.webhooks.stop();
-        let state = AppState::new(self.db.clone(), self.state.config().clone());
-        state.start_background().await.expect("background");
-        TestApp {
-            router: router(state.clone()),
-            db: self.db.clone(),
-            state,
-            statements: self.statements.clone(),
-            sqlite_file: None,
-        }
+        let app = self.alongside(|_| {});
+        app.state.start_background().await.expect("background");
+        app
     }
 
     /// A second router on the same database, configured otherwise, without background work of its own (its
