@@ -347,18 +347,16 @@ fn page_text(dialect: Dialect, viewer: &Viewer, window: &Window, first: u64, aft
     ))
 }
 
-/// The entries of a page's rows (a row without an entry, the customer's own
-/// row when it has none, is passed over), and whether more than `first` came.
+/// The entries of a page's rows, newest first (a row without an entry, the
+/// customer's own row when it has none, is passed over), and whether more
+/// than `first` came. The rows are put in order here: a page read with its
+/// customer comes back in no particular order, which spares the database a
+/// second sort of the page it has just sorted.
 fn entries(rows: &[sea_orm::QueryResult], first: u64) -> AppResult<(Vec<Entry>, bool)> {
     let first = usize::try_from(first).unwrap_or(usize::MAX);
-    let mut entries = Vec::with_capacity(rows.len().min(first));
-    let mut more = false;
+    let mut entries = Vec::with_capacity(rows.len());
     for row in rows {
         let Some(rank) = row.try_get::<Option<i64>>("", "timeline_rank")? else { continue };
-        if entries.len() == first {
-            more = true;
-            break;
-        }
         let (t, id) = (int(row, "timeline_at")?, int(row, "timeline_id")?);
         let Some(kind) = usize::try_from(rank).ok().and_then(|r| TimelineKind::ALL.get(r)).copied() else { continue };
         entries.push(Entry {
@@ -369,6 +367,9 @@ fn entries(rows: &[sea_orm::QueryResult], first: u64) -> AppResult<(Vec<Entry>, 
             key: (t, rank, id),
         });
     }
+    entries.sort_unstable_by(|a, b| b.key.cmp(&a.key));
+    let more = entries.len() > first;
+    entries.truncate(first);
     Ok((entries, more))
 }
 
@@ -446,8 +447,9 @@ fn with_customer_text(dialect: Dialect, viewer: &Viewer, window: &Window, first:
     };
     match page_text(dialect, viewer, window, first, false) {
         // The page keeps to visible customers by itself: a customer the viewer cannot see has no rows at all.
+        // In no order: [`entries`] orders the page's rows.
         Some(page) => format!(
-            "{} UNION ALL SELECT {}, p.* FROM ({page}) p ORDER BY timeline_at DESC, timeline_rank DESC, timeline_id DESC",
+            "{} UNION ALL SELECT {}, p.* FROM ({page}) p",
             customer_row(", NULL AS timeline_at, NULL AS timeline_rank, NULL AS timeline_id, NULL AS timeline_summary"),
             vec!["NULL"; columns.len()].join(", ")
         ),
