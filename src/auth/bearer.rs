@@ -28,6 +28,8 @@ use crate::{
 pub const VIEWER_CACHE_TTL: Duration = Duration::from_secs(5);
 /// Entries kept at most; beyond it the cache is cleared (it refills in one lookup per user).
 const VIEWER_CACHE_SIZE: usize = 10_000;
+/// Verified tokens kept at most; beyond it the cache is cleared (each refills in one verification).
+const TOKEN_CACHE_SIZE: usize = 10_000;
 
 /// A verified token and the user it names.
 #[derive(Debug, Clone)]
@@ -48,6 +50,12 @@ pub struct Authenticator {
     tokens: TokenService,
     db: DatabaseConnection,
     cache: Mutex<HashMap<Subject, (Viewer, Instant)>>,
+    /// Tokens whose signature and claims were checked, by their text. A JWT
+    /// cannot change or be revoked (an API token can, and is never kept here),
+    /// and the keys are fixed for the life of the process, so a token once
+    /// verified stays so until it expires: a mobile client sends the same
+    /// token with every request, and the signature is checked once.
+    verified: Mutex<HashMap<Box<str>, Verified>>,
     ttl: Duration,
     /// The field policy, read once and kept until a change of it is announced
     /// (`clear`). The generation moves at every clear, so a policy read
@@ -58,7 +66,14 @@ pub struct Authenticator {
 
 impl Authenticator {
     pub fn new(tokens: TokenService, db: DatabaseConnection) -> Self {
-        Self { tokens, db, cache: Mutex::new(HashMap::new()), ttl: VIEWER_CACHE_TTL, fields: Mutex::new((0, None)) }
+        Self {
+            tokens,
+            db,
+            cache: Mutex::new(HashMap::new()),
+            verified: Mutex::new(HashMap::new()),
+            ttl: VIEWER_CACHE_TTL,
+            fields: Mutex::new((0, None)),
+        }
     }
 
     /// The stored field policy, from the cache when it holds one.
@@ -99,9 +114,29 @@ impl Authenticator {
             let viewer = self.with_fields(viewer).await?;
             return Ok(Authenticated { viewer, subject: Subject::ApiToken(hash), expires_at });
         }
-        let Verified { subject, expires_at } = self.tokens.verify(token)?;
+        let Verified { subject, expires_at } = self.verify(token)?;
         let viewer = self.viewer(&subject).await?;
         Ok(Authenticated { viewer, subject, expires_at })
+    }
+
+    /// A JWT's subject and expiry, verified once and then reused until it
+    /// expires. A reused token is held to its expiry without the leeway the
+    /// full check allows; within the leeway it is verified again each time.
+    fn verify(&self, token: &str) -> AppResult<Verified> {
+        let now = chrono::Utc::now().timestamp();
+        let lock = || self.verified.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(verified) = lock().get(token).filter(|v| now < v.expires_at) {
+            return Ok(verified.clone());
+        }
+        let verified = self.tokens.verify(token)?;
+        if now < verified.expires_at {
+            let mut cache = lock();
+            if cache.len() >= TOKEN_CACHE_SIZE {
+                cache.clear();
+            }
+            cache.insert(token.into(), verified.clone());
+        }
+        Ok(verified)
     }
 
     /// The active user a token names, from the cache when fresh.
@@ -163,5 +198,41 @@ impl Authenticator {
         };
         viewer.hidden = FieldPolicy::load(&self.db).await?.hidden_for(&viewer);
         Ok(viewer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn authenticator() -> Authenticator {
+        Authenticator::new(TokenService::new("a secret of the tests", Duration::from_secs(3600)), Default::default())
+    }
+
+    #[test]
+    fn a_verified_token_is_reused_only_until_it_expires() {
+        let auth = authenticator();
+        let token = auth.tokens.issue(7).unwrap();
+        let first = auth.verify(&token).unwrap();
+        assert_eq!(first.subject, Subject::UserId(7));
+        assert_eq!(auth.verified.lock().unwrap().get(token.as_str()), Some(&first));
+        assert_eq!(auth.verify(&token).unwrap(), first);
+
+        // An entry past its expiry is not taken: the token is checked again, and this one fails.
+        let forged = "not.a.token";
+        let past = Verified { subject: Subject::UserId(7), expires_at: chrono::Utc::now().timestamp() - 1 };
+        auth.verified.lock().unwrap().insert(forged.into(), past);
+        assert!(auth.verify(forged).is_err());
+    }
+
+    #[test]
+    fn a_token_within_its_leeway_is_checked_every_time_and_never_kept() {
+        let auth = authenticator();
+        let token = auth.tokens.issue_for(7, Duration::ZERO).unwrap();
+        assert_eq!(auth.verify(&token).unwrap().subject, Subject::UserId(7));
+        assert!(auth.verified.lock().unwrap().is_empty());
+        let other = TokenService::new("another secret", Duration::from_secs(3600)).issue(7).unwrap();
+        assert!(auth.verify(&other).is_err());
+        assert!(auth.verified.lock().unwrap().is_empty());
     }
 }
