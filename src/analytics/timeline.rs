@@ -367,7 +367,7 @@ fn entries(rows: &[sea_orm::QueryResult], first: u64) -> AppResult<(Vec<Entry>, 
             key: (t, rank, id),
         });
     }
-    entries.sort_unstable_by(|a, b| b.key.cmp(&a.key));
+    entries.sort_unstable_by_key(|entry| std::cmp::Reverse(entry.key));
     let more = entries.len() > first;
     entries.truncate(first);
     Ok((entries, more))
