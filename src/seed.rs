@@ -234,7 +234,11 @@ struct Clock {
 impl Clock {
     fn on(today: NaiveDate) -> Self {
         let this_month = month(today.year(), today.month());
-        Self { today, now: at(today), first_month: add_months(this_month, -36) }
+        // Never after the moment of seeding: before 10:00 UTC, today at 10:00
+        // is still to come, and a row created in the future counts in the live
+        // figures but not yet in the figures as of now.
+        let now = at(today).min(crate::db::now());
+        Self { today, now, first_month: add_months(this_month, -36) }
     }
 
     /// The first day of the `i`th month of the history (negative: before it).
